@@ -1,0 +1,138 @@
+"""Scenario settings: frozen dataclasses with every default documented.
+
+These mirror the tables of ``scenario.toml`` (see ``docs/scenario-format.md``).
+Unknown keys are rejected by :mod:`geodata._validate`, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+#: Dossier fields (lĩnh vực) used throughout motcua.
+FIELDS: tuple[str, ...] = ("land", "justice", "business", "construction", "labour", "other")
+#: Travel modes with default speed tables in :mod:`geodata.network`.
+MODES: tuple[str, ...] = ("motorbike", "car", "walk")
+#: Weekday codes, Monday first (``date.weekday()`` indexes into it).
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SITE_KINDS: tuple[str, ...] = ("branch", "reception", "candidate")
+SITE_STATUSES: tuple[str, ...] = ("must_open", "optional", "closed")
+CHANNELS: tuple[str, ...] = ("online", "in_person")
+
+Rule = Literal["either", "both"]
+KmMeasure = Literal["network", "straight"]
+
+
+@dataclass(frozen=True)
+class CoverageStandard:
+    """Who counts as covered by a reception point.
+
+    max_minutes : travel time limit in minutes (default 30).
+    max_km : distance limit in kilometres (default 5).
+    rule : ``"either"`` covers a point within minutes OR km; ``"both"`` needs both.
+    km_measure : ``"network"`` measures km along roads, ``"straight"`` as a radius.
+    """
+
+    max_minutes: float = 30.0
+    max_km: float = 5.0
+    rule: Rule = "either"
+    km_measure: KmMeasure = "network"
+
+
+@dataclass(frozen=True)
+class TravelSettings:
+    """How people travel to a reception point.
+
+    mode : ``motorbike`` (default, how most Vietnamese travel), ``car`` or ``walk``.
+    access_speed_kph : speed on the off-network leg from a point to its nearest road (4.5).
+    max_snap_m : points farther than this from any road are reported (1000 m).
+    circuity : straight-line fallback factor, network km = straight km x circuity (1.3).
+    speeds_kph : per-mode overrides of the default speed per OSM highway class.
+    """
+
+    mode: str = "motorbike"
+    access_speed_kph: float = 4.5
+    max_snap_m: float = 1000.0
+    circuity: float = 1.3
+    speeds_kph: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemandSettings:
+    """How residents turn into dossiers.
+
+    dossiers_per_1000_per_year : dossiers per 1,000 residents per year (1000, about one each).
+    in_person_share : overall share filed in person rather than online (0.3).
+    in_person_share_by_field : per-field overrides of ``in_person_share``.
+    """
+
+    dossiers_per_1000_per_year: float = 1000.0
+    in_person_share: float = 0.3
+    in_person_share_by_field: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkSettings:
+    """Working calendar and service targets.
+
+    days : working weekdays (Mon-Sat by default; Saturday mornings are common).
+    hours_per_day : counter hours per working day (8).
+    open_time : opening time, ``HH:MM`` (07:30).
+    holidays : ISO dates on which every site is closed.
+    dossiers_per_counter_per_day : capacity of one counter when a site gives none (40).
+    peak_hour_share : share of a day's in-person visitors arriving in the peak hour (0.2).
+    target_wait_minutes : queueing target wait in minutes (15).
+    target_service_level : share of visitors that must wait less than the target (0.8).
+    """
+
+    days: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+    hours_per_day: float = 8.0
+    open_time: str = "07:30"
+    holidays: tuple[str, ...] = ()
+    dossiers_per_counter_per_day: float = 40.0
+    peak_hour_share: float = 0.2
+    target_wait_minutes: float = 15.0
+    target_service_level: float = 0.8
+
+
+#: Default reception minutes per in-person dossier, by field.
+DEFAULT_SERVICE_MINUTES: dict[str, float] = {
+    "land": 25.0, "justice": 12.0, "business": 20.0,
+    "construction": 25.0, "labour": 15.0, "other": 10.0,
+}
+#: Default back-office processing minutes per dossier, by field.
+DEFAULT_PROCESSING_MINUTES: dict[str, float] = {
+    "land": 30.0, "justice": 10.0, "business": 20.0,
+    "construction": 30.0, "labour": 15.0, "other": 8.0,
+}
+
+
+@dataclass(frozen=True)
+class ScenarioFiles:
+    """Names of the data files, relative to the scenario folder."""
+
+    demand: str = "demand.csv"
+    sites: str = "sites.csv"
+    staff: str | None = None
+    workload: str | None = None
+    roads: str | None = None
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    """Everything in ``scenario.toml``."""
+
+    name: str
+    description: str = ""
+    crs: str = "EPSG:32648"
+    synthetic: bool = False
+    files: ScenarioFiles = field(default_factory=ScenarioFiles)
+    coverage: CoverageStandard = field(default_factory=CoverageStandard)
+    travel: TravelSettings = field(default_factory=TravelSettings)
+    demand: DemandSettings = field(default_factory=DemandSettings)
+    work: WorkSettings = field(default_factory=WorkSettings)
+    service_minutes: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SERVICE_MINUTES))
+    processing_minutes: dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_PROCESSING_MINUTES)
+    )

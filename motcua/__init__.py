@@ -1,0 +1,3 @@
+"""motcua: planner for Vietnam's one-stop Public Administration Service Centers."""
+
+__version__ = "0.1.0"
