@@ -6,13 +6,59 @@ The file format is documented in ``docs/scenario-format.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+import math
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date, time
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import tomli_w
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-from geodata.settings import ScenarioSettings
+from geodata._errors import ScenarioError
+from geodata._validate import (
+    MAX_PROBLEMS_PER_COLUMN,
+    VN_LAT,
+    VN_LON,
+    Collector,
+    Column,
+    check_lonlat,
+    check_refs,
+    check_unique,
+    normalise_columns,
+    parse_columns,
+    read_csv_text,
+    read_text,
+    suggest,
+)
+from geodata.settings import (
+    CHANNELS,
+    DEFAULT_PROCESSING_MINUTES,
+    DEFAULT_SERVICE_MINUTES,
+    FIELDS,
+    MODES,
+    SITE_KINDS,
+    SITE_STATUSES,
+    WEEKDAYS,
+    CoverageStandard,
+    DemandSettings,
+    ScenarioFiles,
+    ScenarioSettings,
+    TravelSettings,
+    WorkSettings,
+)
+
+logger = logging.getLogger(__name__)
 
 #: Geographic CRS of every table held in a :class:`Scenario`.
 WGS84 = "EPSG:4326"
@@ -57,3 +103,544 @@ class Scenario:
     def projected(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Return ``gdf`` in the scenario's metric CRS."""
         return gdf.to_crs(self.settings.crs)
+
+    def equals(self, other: Scenario) -> bool:
+        """True when settings and every table hold the same data (file locations aside)."""
+        if self.settings != other.settings:
+            return False
+        for name in ("demand", "sites", "staff", "workload"):
+            a, b = getattr(self, name), getattr(other, name)
+            if list(a.columns) != list(b.columns) or len(a) != len(b):
+                return False
+            try:
+                pd.testing.assert_frame_equal(
+                    pd.DataFrame(a).reset_index(drop=True), pd.DataFrame(b).reset_index(drop=True),
+                    check_dtype=False, check_exact=True,
+                )
+            except AssertionError:
+                return False
+        return True
+
+
+# ---------------------------------------------------------------------------
+# Column specifications of the data files (see docs/scenario-format.md)
+# ---------------------------------------------------------------------------
+
+_FIELD_CHOICES = FIELDS
+DEMAND_COLUMNS: tuple[Column, ...] = (
+    Column("id"), Column("name"),
+    Column("lon", "float"), Column("lat", "float"),
+    Column("population", "float", minimum=0.0),
+    Column("commune_code", required=False, default=""),
+    Column("commune_name", required=False, default=""),
+)
+SITE_COLUMNS: tuple[Column, ...] = (
+    Column("id"), Column("name"),
+    Column("lon", "float"), Column("lat", "float"),
+    Column("kind", "enum", choices=SITE_KINDS),
+    Column("status", "enum", required=False, choices=SITE_STATUSES, default="optional"),
+    Column("counters", "int", required=False, minimum=0),
+    Column("opening_cost", "float", required=False, minimum=0.0, default=1.0),
+    Column("capacity_per_day", "float", required=False, minimum=0.0),
+    Column("commune_code", required=False, default=""),
+)
+STAFF_COLUMNS: tuple[Column, ...] = (
+    Column("id"), Column("name"), Column("home_site"),
+    Column("skills", "list", choices=_FIELD_CHOICES),
+    Column("days_available", "list", required=False, choices=WEEKDAYS),
+    Column("leave_dates", "datelist", required=False),
+    Column("max_days_per_week", "int", required=False, minimum=0, maximum=7),
+    Column("movable", "bool", required=False, default=True),
+)
+WORKLOAD_COLUMNS: tuple[Column, ...] = (
+    Column("date", "date"), Column("site_id"),
+    Column("field", "enum", choices=_FIELD_CHOICES),
+    Column("channel", "enum", choices=CHANNELS),
+    Column("dossiers", "int", minimum=0),
+)
+_GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+
+
+# ---------------------------------------------------------------------------
+# scenario.toml
+# ---------------------------------------------------------------------------
+
+_SECTIONS: dict[str, type] = {
+    "files": ScenarioFiles, "coverage": CoverageStandard, "travel": TravelSettings,
+    "demand": DemandSettings, "work": WorkSettings,
+}
+_TOP_KEYS = ("name", "description", "crs", "synthetic", *_SECTIONS, "service_minutes",
+             "processing_minutes")
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("coverage", "rule"): ("either", "both"),
+    ("coverage", "km_measure"): ("network", "straight"),
+    ("travel", "mode"): MODES,
+}
+_POSITIVE = {("coverage", "max_minutes"), ("coverage", "max_km"), ("travel", "access_speed_kph"),
+             ("travel", "circuity"), ("work", "hours_per_day"),
+             ("work", "dossiers_per_counter_per_day"), ("work", "target_wait_minutes")}
+_SHARES = {("demand", "in_person_share"), ("work", "peak_hour_share"),
+           ("work", "target_service_level")}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _parse_section(name: str, table: Any, cls: type, col: Collector) -> Any:
+    label = "scenario.toml"
+    if not isinstance(table, dict):
+        col.add(label, f"[{name}] must be a table", value=table)
+        return cls()
+    defaults = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in defaults:
+            col.add(label, f"unknown key {key!r} in [{name}]" + suggest(key, defaults),
+                    expected="one of " + ", ".join(defaults))
+            continue
+        default = getattr(cls(), key)
+        where = f"[{name}] {key}"
+        if (name, key) in _CHOICES and value not in _CHOICES[(name, key)]:
+            col.add(label, f"{where}: not an allowed value" + suggest(str(value), _CHOICES[(name, key)]),
+                    value=value, expected="one of " + ", ".join(_CHOICES[(name, key)]))
+            continue
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                col.add(label, f"{where}: wrong type", value=value, expected="true or false")
+                continue
+        elif isinstance(default, float):
+            if not _is_number(value):
+                col.add(label, f"{where}: wrong type", value=value, expected="a finite number")
+                continue
+            value = float(value)
+            if (name, key) in _POSITIVE and value <= 0:
+                col.add(label, f"{where}: must be positive", value=value, expected="a number > 0")
+                continue
+            if (name, key) in _SHARES and not 0 <= value <= 1:
+                col.add(label, f"{where}: must be a share", value=value, expected="a number from 0 to 1")
+                continue
+            if value < 0:
+                col.add(label, f"{where}: must not be negative", value=value, expected="a number >= 0")
+                continue
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                col.add(label, f"{where}: wrong type", value=value, expected="a list of strings")
+                continue
+            value = tuple(value)
+            if key == "days":
+                bad = [d for d in value if d not in WEEKDAYS]
+                if bad or not value:
+                    col.add(label, f"{where}: not weekdays", value=bad or value,
+                            expected="a non-empty list of " + ", ".join(WEEKDAYS))
+                    continue
+            if key == "holidays":
+                for d in value:
+                    try:
+                        date.fromisoformat(d)
+                    except ValueError:
+                        col.add(label, f"{where}: not a date", value=d, expected="YYYY-MM-DD")
+        elif isinstance(default, dict):
+            value = _parse_number_map(where, value, key, col)
+            if value is None:
+                continue
+        elif default is None or isinstance(default, str):
+            if not isinstance(value, str):
+                col.add(label, f"{where}: wrong type", value=value, expected="text")
+                continue
+        kwargs[key] = value
+    if name == "work" and "open_time" in kwargs:
+        try:
+            time.fromisoformat(kwargs["open_time"])
+        except ValueError:
+            col.add(label, "[work] open_time: not a time", value=kwargs.pop("open_time"),
+                    expected="HH:MM")
+    return cls(**kwargs)
+
+
+def _parse_number_map(where: str, value: Any, key: str, col: Collector) -> dict[str, Any] | None:
+    """``speeds_kph`` is mode -> class -> km/h; the other maps are field -> number."""
+    label = "scenario.toml"
+    if not isinstance(value, dict):
+        col.add(label, f"{where}: wrong type", value=value, expected="a table")
+        return None
+    if key == "speeds_kph":
+        out: dict[str, Any] = {}
+        for mode, table in value.items():
+            if mode not in MODES:
+                col.add(label, f"{where}: unknown mode {mode!r}" + suggest(mode, MODES),
+                        expected="one of " + ", ".join(MODES))
+                continue
+            inner = _parse_number_map(f"{where}.{mode}", table, "", col)
+            if inner is not None:
+                out[mode] = inner
+        return out
+    numbers: dict[str, float] = {}
+    for k, v in value.items():
+        if key in ("in_person_share_by_field", "service_minutes", "processing_minutes") and k not in FIELDS:
+            col.add(label, f"{where}: unknown field {k!r}" + suggest(k, FIELDS),
+                    expected="one of " + ", ".join(FIELDS))
+            continue
+        if not _is_number(v) or v < 0:
+            col.add(label, f"{where}.{k}: must be a number >= 0", value=v, expected="a number >= 0")
+            continue
+        if key == "in_person_share_by_field" and v > 1:
+            col.add(label, f"{where}.{k}: must be a share", value=v, expected="a number from 0 to 1")
+            continue
+        numbers[k] = float(v)
+    return numbers
+
+
+def _parse_settings(data: dict[str, Any], col: Collector) -> ScenarioSettings:
+    label = "scenario.toml"
+    for key in data:
+        if key not in _TOP_KEYS:
+            col.add(label, f"unknown key {key!r}" + suggest(key, _TOP_KEYS),
+                    expected="one of " + ", ".join(_TOP_KEYS))
+    kwargs: dict[str, Any] = {}
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        col.add(label, "missing or empty 'name'", value=name, expected="a scenario name")
+        name = "unnamed"
+    kwargs["name"] = name
+    for key in ("description", "crs"):
+        if key in data:
+            if isinstance(data[key], str):
+                kwargs[key] = data[key]
+            else:
+                col.add(label, f"{key}: wrong type", value=data[key], expected="text")
+    if "synthetic" in data:
+        if isinstance(data["synthetic"], bool):
+            kwargs["synthetic"] = data["synthetic"]
+        else:
+            col.add(label, "synthetic: wrong type", value=data["synthetic"], expected="true or false")
+    for section, cls in _SECTIONS.items():
+        if section in data:
+            kwargs[section] = _parse_section(section, data[section], cls, col)
+    for key, defaults in (("service_minutes", DEFAULT_SERVICE_MINUTES),
+                          ("processing_minutes", DEFAULT_PROCESSING_MINUTES)):
+        merged = dict(defaults)
+        if key in data:
+            given = _parse_number_map(f"[{key}]", data[key], key, col)
+            merged.update(given or {})
+        kwargs[key] = merged
+    settings = ScenarioSettings(**kwargs)
+    _check_crs(settings.crs, col)
+    return settings
+
+
+def _check_crs(crs: str, col: Collector) -> None:
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError:
+        col.add("scenario.toml", "crs: not a coordinate reference system", value=crs,
+                expected="a metric CRS such as EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
+        return
+    if not parsed.is_projected:
+        col.add("scenario.toml", "crs: must be a projected (metric) CRS to measure distances",
+                value=crs, expected="e.g. EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
+        return
+    area = parsed.area_of_use
+    if area is not None and (area.east < VN_LON[0] or area.west > VN_LON[1]
+                             or area.north < VN_LAT[0] or area.south > VN_LAT[1]):
+        col.add("scenario.toml", f"crs: its area of use ({area.name}) does not include Vietnam",
+                value=crs, expected="a CRS valid in Vietnam, e.g. EPSG:32648 or EPSG:32649")
+
+
+def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
+    """Settings as a TOML-ready dict (``None`` values dropped, tuples as lists)."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return cast(dict[str, Any], clean(asdict(settings)))
+
+
+# ---------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------
+
+
+def _read_table(folder: Path, name: str, spec: Sequence[Column], col: Collector,
+                geometry: bool) -> tuple[pd.DataFrame | None, Any]:
+    """Read a CSV (or vector file when ``geometry``) into typed columns + geometry."""
+    path = folder / name
+    if geometry and path.suffix.lower() in _GEO_SUFFIXES:
+        return _read_vector(path, name, spec, col)
+    raw = read_csv_text(path, name, col)
+    if raw is None:
+        return None, None
+    if raw.empty:
+        col.add(name, "file has a header but no data rows", expected="at least one data row")
+        return None, None
+    raw = normalise_columns(raw, spec, name, col)
+    if raw is None:
+        return None, None
+    table = parse_columns(raw, spec, name, col)
+    if not geometry:
+        return table, None
+    lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
+    check_lonlat(lon, lat, name, col)
+    geom = gpd.points_from_xy(lon, lat, crs=WGS84)
+    return table.drop(columns=["lon", "lat"]), geom
+
+
+def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector
+                 ) -> tuple[pd.DataFrame | None, Any]:
+    if not path.exists():
+        col.add(name, "file not found", expected="an existing file (check [files] in scenario.toml)")
+        return None, None
+    try:
+        uri = f"zip://{path}" if path.suffix.lower() == ".zip" else path
+        gdf = gpd.read_file(uri)
+    except Exception as exc:  # noqa: BLE001 - GDAL raises many types; all mean "unreadable"
+        col.add(name, f"cannot be read as a vector file: {exc}",
+                expected="GeoJSON, GeoPackage, shapefile or zipped GeoJSON")
+        return None, None
+    if gdf.empty:
+        col.add(name, "file has no features", expected="at least one feature")
+        return None, None
+    if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
+        bad = np.flatnonzero((gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy())
+        for i in bad[:MAX_PROBLEMS_PER_COLUMN]:
+            col.add(name, "feature has no geometry", row=int(i) + 2, column="geometry")
+        return None, None
+    if gdf.crs is None:
+        b = gdf.total_bounds
+        if abs(b[0]) > 360 or abs(b[1]) > 90:
+            col.add(name, "file has no CRS and its coordinates are not degrees", value=list(b),
+                    expected="a CRS in the file (e.g. EPSG:32648) or WGS84 lon/lat")
+            return None, None
+        col.warn(name, "file declares no CRS; assumed WGS84 lon/lat (EPSG:4326)")
+        gdf = gdf.set_crs(WGS84)
+    gdf = gdf.to_crs(WGS84)
+    spec_no_xy = [c for c in spec if c.name not in ("lon", "lat")]
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str)
+    attrs = attrs.replace({"None": "", "nan": "", "<NA>": ""})
+    attrs = normalise_columns(attrs, spec_no_xy, name, col, extra_ok=("lon", "lat"))
+    if attrs is None:
+        return None, None
+    table = parse_columns(attrs, spec_no_xy, name, col)
+    rep = gdf.geometry.representative_point()
+    b = gdf.total_bounds
+    if (b[0] < VN_LON[0] or b[2] > VN_LON[1] or b[1] < VN_LAT[0] or b[3] > VN_LAT[1]):
+        src = "its declared CRS" if gdf.crs is not None else "WGS84"
+        col.add(name, f"geometries fall outside Vietnam after reading them in {src}",
+                value=[round(float(x), 4) for x in b],
+                expected="a file whose CRS matches its coordinates")
+        check_lonlat(rep.x.to_numpy(), rep.y.to_numpy(), name, col)
+    return table, gdf.geometry.reset_index(drop=True)
+
+
+def load_scenario(folder: str | Path) -> Scenario:
+    """Load and validate a scenario folder.
+
+    Parameters
+    ----------
+    folder : path of a folder holding ``scenario.toml`` (or the toml file itself).
+
+    Returns
+    -------
+    Scenario
+        Validated tables in EPSG:4326 and the settings.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found (file, row, column, value, what was expected).
+        Recoverable problems are emitted as :class:`ScenarioWarning` instead and
+        kept in ``Scenario.warnings``.
+    """
+    folder = Path(folder)
+    if folder.is_file() and folder.name.endswith(".toml"):
+        folder = folder.parent
+    col = Collector()
+    toml_path = folder / "scenario.toml"
+    if not folder.is_dir():
+        raise ScenarioError(f"scenario folder not found: {folder}", file=str(folder))
+    text = read_text(toml_path, "scenario.toml", col)
+    if text is None:
+        col.raise_if_any()
+    try:
+        data = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
+    settings = _parse_settings(data, col)
+    files = settings.files
+
+    demand, demand_geom = _read_table(folder, files.demand, DEMAND_COLUMNS, col, geometry=True)
+    sites, sites_geom = _read_table(folder, files.sites, SITE_COLUMNS, col, geometry=True)
+    staff = workload = None
+    if files.staff:
+        staff, _ = _read_table(folder, files.staff, STAFF_COLUMNS, col, geometry=False)
+    if files.workload:
+        workload, _ = _read_table(folder, files.workload, WORKLOAD_COLUMNS, col, geometry=False)
+
+    roads_path: Path | None = None
+    if files.roads:
+        roads_path = (folder / files.roads).resolve()
+        if roads_path.suffix.lower() not in (".graphml", ".osm", ".xml"):
+            col.add("scenario.toml", "[files] roads: unsupported road network format",
+                    value=files.roads, expected="a .graphml (osmnx) or .osm (OpenStreetMap XML) file")
+        elif not roads_path.exists():
+            col.add(files.roads, "file not found", expected="the road network named in [files] roads")
+
+    site_ids: set[str] = set()
+    if demand is not None:
+        check_unique(demand["id"], files.demand, "id", col)
+    if sites is not None:
+        check_unique(sites["id"], files.sites, "id", col)
+        site_ids = set(sites["id"])
+        if sites_geom is not None and not (sites_geom.geom_type == "Point").all():
+            col.add(files.sites, "sites must be points", column="geometry",
+                    expected="Point geometries (or lon/lat columns)")
+    if staff is not None:
+        check_unique(staff["id"], str(files.staff), "id", col)
+        if sites is not None:
+            check_refs(staff["home_site"], site_ids, str(files.staff), "home_site", files.sites, col)
+        staff = _fill_staff_defaults(staff, settings, str(files.staff), col)
+    if workload is not None and sites is not None:
+        check_refs(workload["site_id"], site_ids, str(files.workload), "site_id", files.sites, col)
+    col.raise_if_any()
+    assert demand is not None and sites is not None
+
+    sites = _fill_site_defaults(sites, settings)
+    demand_gdf = gpd.GeoDataFrame(demand, geometry=demand_geom, crs=WGS84)
+    sites_gdf = gpd.GeoDataFrame(sites, geometry=sites_geom, crs=WGS84)
+    staff_df = staff if staff is not None else _empty(STAFF_COLUMNS)
+    workload_df = workload if workload is not None else _empty(WORKLOAD_COLUMNS)
+    if workload is not None:
+        workload_df = workload_df.assign(dossiers=workload_df["dossiers"].astype("int64"))
+    scenario = Scenario(settings, demand_gdf, sites_gdf, staff_df, workload_df,
+                        folder=folder.resolve(), roads_path=roads_path,
+                        warnings=tuple(col.warnings))
+    logger.info("loaded scenario %r: %d demand rows, %d sites, %d staff, %d workload rows",
+                settings.name, len(demand_gdf), len(sites_gdf), len(staff_df), len(workload_df))
+    return scenario
+
+
+def _empty(spec: Sequence[Column]) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec})
+
+
+def _fill_site_defaults(sites: pd.DataFrame, settings: ScenarioSettings) -> pd.DataFrame:
+    """Counters default to 1 (0 for candidates); capacity to counters x per-counter rate."""
+    sites = sites.copy()
+    counters = sites["counters"]
+    default_counters = np.where(sites["kind"] == "candidate", 0, 1)
+    sites["counters"] = counters.fillna(pd.Series(default_counters, index=sites.index)).astype("int64")
+    per_counter = settings.work.dossiers_per_counter_per_day
+    derived = np.maximum(sites["counters"].to_numpy(), 1) * per_counter
+    sites["capacity_per_day"] = sites["capacity_per_day"].fillna(
+        pd.Series(derived, index=sites.index)).astype(float)
+    return sites
+
+
+def _fill_staff_defaults(staff: pd.DataFrame, settings: ScenarioSettings, label: str,
+                         col: Collector) -> pd.DataFrame:
+    staff = staff.copy()
+    days = tuple(settings.work.days)
+    staff["days_available"] = [d if d else days for d in staff["days_available"]]
+    staff["leave_dates"] = [d if isinstance(d, tuple) else () for d in staff["leave_dates"]]
+    for i, skills in enumerate(staff["skills"]):
+        if not skills:
+            col.add(label, "a person needs at least one skill", row=i + 2, column="skills",
+                    expected="a ';'-separated list of " + ", ".join(FIELDS))
+    max_days = staff["max_days_per_week"].fillna(len(days)).astype("int64")
+    staff["max_days_per_week"] = max_days
+    return staff
+
+
+# ---------------------------------------------------------------------------
+# Saving
+# ---------------------------------------------------------------------------
+
+
+def _to_csv_table(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(df).copy()
+    for c in out.columns:
+        if out[c].dtype == object and any(isinstance(v, tuple) for v in out[c]):
+            out[c] = [";".join(v) if isinstance(v, tuple) else v for v in out[c]]
+        elif pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].map({True: "true", False: "false"})
+    return out
+
+
+def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str]) -> None:
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    table.insert(2, "lon", gdf.geometry.x.to_numpy())
+    table.insert(3, "lat", gdf.geometry.y.to_numpy())
+    table = table[[c for c in order if c in table.columns]]
+    _to_csv_table(table).to_csv(path, index=False, encoding="utf-8")
+
+
+def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
+    """Write a scenario folder atomically; loading it again gives equal data.
+
+    Everything is written to a temporary folder beside the target, which then
+    replaces the target in one rename, so a failed save never leaves a half-
+    written scenario and never destroys the previous one.
+
+    Returns
+    -------
+    Path
+        The scenario folder.
+    """
+    folder = Path(folder).resolve()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        settings = scenario.settings
+        files = settings.files
+        demand_is_points = bool((scenario.demand.geometry.geom_type == "Point").all())
+        demand_name = files.demand
+        if demand_is_points and not demand_name.lower().endswith((".csv", ".csv.gz")):
+            demand_name = "demand.csv"
+        if not demand_is_points and not demand_name.lower().endswith((".geojson", ".gpkg")):
+            demand_name = "demand.geojson"
+        sites_name = files.sites if files.sites.lower().endswith((".csv", ".csv.gz")) else "sites.csv"
+        staff_name = files.staff or ("staff.csv" if len(scenario.staff) else None)
+        workload_name = files.workload or ("workload.csv.gz" if len(scenario.workload) else None)
+        roads_name = files.roads
+        if scenario.roads_path is not None:
+            roads_name = files.roads if files.roads and "/" not in files.roads else scenario.roads_path.name
+            shutil.copy2(scenario.roads_path, tmp / roads_name)
+        new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
+                            workload=workload_name, roads=roads_name)
+        settings = replace(settings, files=new_files)
+
+        demand_cols = [c.name for c in DEMAND_COLUMNS]
+        if demand_is_points:
+            _write_points_csv(scenario.demand, tmp / demand_name, demand_cols)
+        else:
+            gdf = scenario.demand[[c for c in demand_cols if c in scenario.demand] + ["geometry"]]
+            driver = "GPKG" if demand_name.lower().endswith(".gpkg") else "GeoJSON"
+            gdf.to_file(tmp / demand_name, driver=driver)
+        _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS])
+        if staff_name:
+            _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]]).to_csv(
+                tmp / staff_name, index=False, encoding="utf-8")
+        if workload_name:
+            _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]]).to_csv(
+                tmp / workload_name, index=False, encoding="utf-8",
+                compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
+        (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))
+
+        backup = None
+        if folder.exists():
+            backup = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            os.replace(folder, backup)
+        os.replace(tmp, folder)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("saved scenario %r to %s", scenario.settings.name, folder)
+    return folder
