@@ -1,0 +1,255 @@
+"""Helpers shared by the app's pages: language, workspace, current scenario, maps, solves.
+
+Only display glue lives here; every computation is a call into ``geodata`` or
+``motcua``. Functions take their data as arguments or read ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import tomllib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from geodata._errors import ScenarioError, ScenarioWarning
+from geodata.scenario import Scenario, load_scenario
+from motcua import maps
+from motcua.i18n import DEFAULT_LANG, fmt_num, fmt_pct, normalise_lang, t
+from motcua.workspace import RunInfo, Workspace, WorkspaceError
+
+logger = logging.getLogger("motcua.app")
+
+APP_DIR = Path(__file__).resolve().parents[1]
+#: Scenario opened when the URL names none (``motcua demo --scenario`` sets the variable).
+DEFAULT_SCENARIO = os.environ.get("MOTCUA_DEFAULT_SCENARIO", "demo")
+
+
+# --- language ------------------------------------------------------------------------
+def lang() -> str:
+    return normalise_lang(st.session_state.get("lang", DEFAULT_LANG))
+
+
+def tr(key: str, **fields: object) -> str:
+    """Text ``key`` in the current language."""
+    return t(key, lang(), **fields)
+
+
+# --- session start -------------------------------------------------------------------
+def init_session() -> None:
+    """Read language and scenario from the URL once per session, then keep the URL in sync."""
+    qp = st.query_params
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = normalise_lang(
+            qp.get("lang") or os.environ.get("MOTCUA_DEFAULT_LANG"))
+    if "scenario_ref" not in st.session_state:
+        st.session_state["scenario_ref"] = qp.get("scenario") or DEFAULT_SCENARIO
+
+
+def sync_query_params() -> None:
+    """Mirror language and scenario into the URL so a refresh or a shared link keeps them."""
+    qp = st.query_params
+    want = {"lang": lang() if lang() != DEFAULT_LANG else None,
+            "scenario": st.session_state.get("scenario_ref")
+            if st.session_state.get("scenario_ref") != DEFAULT_SCENARIO else None}
+    for k, v in want.items():
+        if v is None:
+            if k in qp:
+                del qp[k]
+        elif qp.get(k) != v:
+            qp[k] = v
+
+
+# --- workspace and scenarios ----------------------------------------------------------
+def workspace() -> Workspace:
+    return Workspace.default()
+
+
+def scenario_title(ws: Workspace, ref: str) -> str:
+    """The ``name`` in a scenario's toml (cheap: no data files read), else the reference."""
+    try:
+        data = tomllib.loads((ws.scenario_folder(ref) / "scenario.toml").read_text(encoding="utf-8"))
+        name = str(data.get("name") or ref)
+    except (OSError, ValueError, WorkspaceError):
+        name = ref
+    return name if not ref.startswith("ws:") else f"{name} ({ref[3:]})"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _load_cached(folder: str, stamp: float) -> Scenario:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return load_scenario(folder)
+
+
+def validate_folder(folder: Path) -> Scenario:
+    """Load a folder uncached (uploads); raises :class:`ScenarioError` listing every problem."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return load_scenario(folder)
+
+
+def _folder_stamp(folder: Path) -> float:
+    return max((p.stat().st_mtime for p in folder.iterdir() if p.is_file()), default=0.0)
+
+
+def load_ref(ws: Workspace, ref: str) -> Scenario:
+    """Load a scenario reference (cached, reloaded when its files change)."""
+    folder = ws.scenario_folder(ref)
+    return _load_cached(str(folder), _folder_stamp(folder))
+
+
+def current_scenario(show_errors: bool = True) -> tuple[str, Scenario] | None:
+    """The scenario the user has open, or ``None`` (with an explanation on screen)."""
+    ref = st.session_state.get("scenario_ref")
+    if not ref:
+        if show_errors:
+            st.info(tr("no_scenario"))
+        return None
+    try:
+        return ref, load_ref(workspace(), ref)
+    except (ScenarioError, WorkspaceError) as exc:
+        if show_errors:
+            st.error(tr("scenario_load_failed", ref=ref))
+            st.error(str(exc))
+        return None
+
+
+def synthetic_banner(synthetic: bool) -> None:
+    if synthetic:
+        st.warning(tr("synthetic_badge"), icon="⚠️")
+
+
+# --- maps ----------------------------------------------------------------------------
+def leaflet_base() -> str | None:
+    """Vendored Leaflet when static serving is on, else folium's CDN."""
+    served = bool(st.get_option("server.enableStaticServing"))
+    return maps.STATIC_LEAFLET if served and (APP_DIR / "static/leaflet/leaflet.js").is_file() else None
+
+
+def map_label(synthetic: bool) -> str | None:
+    return "SYNTHETIC" if synthetic else None
+
+
+def show_map(m: Any, key: str, height: int = 460) -> None:
+    """Render a folium map (no values sent back, so panning does not rerun the page)."""
+    from streamlit_folium import st_folium
+
+    st_folium(m, height=height, use_container_width=True, returned_objects=[], key=key)
+
+
+def basemap_caption(on: bool) -> None:
+    st.caption(tr("basemap_on") if on else tr("basemap_off"))
+
+
+# --- solver reports ---------------------------------------------------------------------
+def status_text(status: str) -> str:
+    key = f"status_{status}"
+    try:
+        return tr(key)
+    except KeyError:
+        return status
+
+
+def show_report(report: dict[str, Any]) -> None:
+    """Status, objective, bound, gap and time, next to every result.
+
+    A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
+    """
+    status = str(report.get("status", "UNKNOWN"))
+    gap = report.get("gap")
+    gap_f = float(gap) if gap is not None else math.inf
+    gap_text = fmt_pct(gap_f, 2, lang()) if math.isfinite(gap_f) else "–"
+    cols = st.columns(5)
+    cols[0].metric(tr("status"), status_text(status))
+    cols[1].metric(tr("objective"), fmt_num(_f(report.get("objective")), 2, lang()))
+    cols[2].metric(tr("bound"), fmt_num(_f(report.get("best_bound")), 2, lang()))
+    cols[3].metric(tr("gap"), gap_text)
+    cols[4].metric(tr("wall_time"), fmt_num(_f(report.get("wall_time_s")), 2, lang()) + " s")
+    if status == "FEASIBLE":
+        st.warning(tr("feasible_warning", gap=gap_text))
+    elif status not in ("OPTIMAL",):
+        st.error(status_text(status) + (f": {report.get('message')}" if report.get("message") else ""))
+
+
+def _f(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- long solves -----------------------------------------------------------------------
+@dataclass
+class Job:
+    """A solve running in a background thread; the page polls it."""
+
+    kind: str
+    time_limit_s: float
+    stop: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    progress: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) -> Job:
+    """Run ``work(job)`` in a thread. It must not call Streamlit; it returns the saved run."""
+    job = Job(kind=kind, time_limit_s=time_limit_s)
+
+    def target() -> None:
+        try:
+            job.run_id = work(job).run_id
+        except Exception as exc:  # noqa: BLE001 - shown on the page, never as a traceback
+            logger.exception("%s solve failed", kind)
+            job.error = str(exc) if isinstance(exc, (ScenarioError, ValueError)) else f"{type(exc).__name__}: {exc}"
+
+    job.thread = threading.Thread(target=target, name=f"motcua-{kind}", daemon=True)
+    job.thread.start()
+    st.session_state[f"job_{kind}"] = job
+    return job
+
+
+def follow_job(kind: str) -> Job | None:
+    """If a solve of ``kind`` is running, show progress and a Stop button until it ends.
+
+    A click anywhere reruns the page; the solve keeps running in its thread and
+    this loop picks it up again. The Stop button sets the solver's stop event.
+    Returns the finished job once (then forgets it), else ``None``.
+    """
+    job: Job | None = st.session_state.get(f"job_{kind}")
+    if job is None:
+        return None
+    if job.running:
+        st.button(tr("stop"), key=f"stop_{kind}", on_click=job.stop.set, type="secondary")
+        bar = st.progress(0.0, text=tr("solving", elapsed=0))
+        while job.running:
+            elapsed = time.monotonic() - job.started
+            frac = min(0.99, elapsed / max(job.time_limit_s, 0.1))
+            p = job.progress
+            if job.stop.is_set():
+                text = tr("stopping")
+            elif "objective" in p:
+                text = tr("solving_detail", elapsed=fmt_num(elapsed, 0, lang()),
+                          objective=fmt_num(_f(p.get("objective")), 1, lang()),
+                          bound=fmt_num(_f(p.get("bound")), 1, lang()))
+            else:
+                text = tr("solving", elapsed=fmt_num(elapsed, 0, lang()))
+            bar.progress(frac, text=text)
+            time.sleep(0.2)
+        bar.empty()
+    del st.session_state[f"job_{kind}"]
+    return job

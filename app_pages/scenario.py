@@ -1,0 +1,160 @@
+"""Scenario page: choose or upload a scenario, see its key figures and a map."""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import streamlit as st
+
+from app_pages import _common as c
+from geodata._errors import ScenarioError
+from geodata.summary import summarize_scenario
+from motcua import maps
+from motcua.i18n import fmt_int, fmt_pct
+
+UPLOAD_TYPES = ["zip", "toml", "csv", "geojson", "json", "gpkg", "graphml", "osm", "xml"]
+
+
+def _extract_upload(files: list[Any], dest: Path) -> Path:
+    """Write uploaded files (zips are unpacked safely) into ``dest``; return the scenario folder."""
+    for f in files:
+        name = Path(f.name).name
+        data = f.getvalue()
+        if name.lower().endswith(".zip"):
+            try:
+                with zipfile.ZipFile(_bytes_io(data)) as zf:
+                    for member in zf.namelist():
+                        p = PurePosixPath(member)
+                        if p.is_absolute() or ".." in p.parts:
+                            raise ScenarioError(c.tr("upload_unsafe_zip", file=name, member=member), file=name)
+                    zf.extractall(dest)
+            except zipfile.BadZipFile as exc:
+                raise ScenarioError(c.tr("upload_bad_zip", file=name, error=exc), file=name) from None
+        else:
+            (dest / name).write_bytes(data)
+    tomls = sorted(dest.rglob("scenario.toml"), key=lambda p: (len(p.parts), str(p)))
+    tomls = [p for p in tomls if "__MACOSX" not in p.parts]
+    return tomls[0].parent if tomls else dest
+
+
+def _bytes_io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def _on_upload() -> None:
+    """Validate the uploaded files; open them only if they are a valid scenario."""
+    files = st.session_state.get("upload") or []
+    st.session_state.pop("upload_result", None)
+    if not files:
+        return
+    names = ", ".join(f.name for f in files)
+    ws = c.workspace()
+    with tempfile.TemporaryDirectory(prefix="motcua-upload-") as tmp:
+        try:
+            folder = _extract_upload(files, Path(tmp))
+            scenario = c.validate_folder(folder)
+            ref = ws.add_scenario(folder, scenario.name)
+        except ScenarioError as exc:
+            st.session_state["upload_result"] = ("error", names, str(exc))
+            return
+    st.session_state["scenario_ref"] = ref
+    st.session_state["scenario_pick"] = ref
+    st.session_state["upload_result"] = ("ok", names, scenario.name)
+
+
+def _on_pick() -> None:
+    st.session_state["scenario_ref"] = st.session_state["scenario_pick"]
+    st.session_state.pop("upload_result", None)
+
+
+def body() -> None:
+    st.title(c.tr("scenario_title"))
+    ws = c.workspace()
+    refs = ws.list_scenarios()
+    current = st.session_state.get("scenario_ref")
+    if current and current not in refs:
+        refs.insert(0, current)
+    if refs:
+        if st.session_state.get("scenario_pick") not in refs:
+            st.session_state["scenario_pick"] = current if current in refs else refs[0]
+        st.selectbox(c.tr("choose_scenario"), refs, key="scenario_pick",
+                     format_func=lambda r: c.scenario_title(ws, r), on_change=_on_pick)
+    st.file_uploader(c.tr("upload_scenario"), type=UPLOAD_TYPES, accept_multiple_files=True,
+                     key="upload", on_change=_on_upload)
+    result = st.session_state.get("upload_result")
+    if result and result[0] == "error":
+        st.error(c.tr("upload_failed", files=result[1]))
+        st.error(result[2])
+    elif result:
+        st.success(c.tr("upload_ok", name=result[2]))
+
+    loaded = c.current_scenario()
+    if loaded is None:
+        return
+    ref, scenario = loaded
+    st.subheader(c.tr("current_scenario", name=scenario.name))
+    if scenario.settings.description:
+        st.caption(scenario.settings.description)
+    c.synthetic_banner(scenario.settings.synthetic)
+    if scenario.warnings:
+        with st.expander(c.tr("scenario_warnings") + f" ({len(scenario.warnings)})"):
+            for w in scenario.warnings:
+                st.text(w)
+
+    summary = summarize_scenario(scenario)
+    lang = c.lang()
+    n_sites = sum(v for k, v in summary.sites_by_kind.items() if k != "candidate")
+    cols = st.columns(7)
+    cols[0].metric(c.tr("population"), fmt_int(summary.population, lang))
+    cols[1].metric(c.tr("communes"), fmt_int(summary.communes, lang))
+    cols[2].metric(c.tr("sites"), fmt_int(n_sites, lang))
+    cols[3].metric(c.tr("candidates"), fmt_int(summary.sites_by_kind.get("candidate", 0), lang))
+    cols[4].metric(c.tr("staff"), fmt_int(summary.staff, lang))
+    cols[5].metric(c.tr("dossiers_per_week"), fmt_int(summary.dossiers_per_week, lang))
+    cols[6].metric(c.tr("online_share"),
+                   fmt_pct(summary.online_share, 1, lang) if summary.online_share is not None
+                   else c.tr("not_available"))
+
+    st.subheader(c.tr("scenario_map"))
+    roads = None
+    if scenario.roads_path is not None and st.toggle(c.tr("show_roads"), key="show_roads"):
+        try:
+            roads = _roads(str(scenario.roads_path))
+        except Exception as exc:  # noqa: BLE001 - a bad road file must not hide the map
+            st.warning(c.tr("roads_unavailable", error=exc))
+    basemap = maps.basemap_available()
+    m = maps.new_map(maps.bounds_of(scenario.demand, scenario.sites), basemap=basemap,
+                     leaflet_base=c.leaflet_base(), label=c.map_label(scenario.settings.synthetic))
+    if roads is not None:
+        maps.add_shapes(m, roads, name="roads", color=maps.COLORS["road"], weight=1, fill_opacity=0)
+    maps.add_points(m, scenario.demand, name="demand", color=maps.COLORS["demand"],
+                    size_col="population", radius_px=4, max_radius_px=12, fill_opacity=0.45,
+                    tooltip={"name": c.tr("name"), "population": c.tr("population")})
+    maps.add_points(m, scenario.sites, name="sites", color_col="kind", colors=maps.COLORS,
+                    radius_px=6, weight=1.5, fill_opacity=0.95,
+                    tooltip={"name": c.tr("name"), "kind": c.tr("kind"), "status": c.tr("status")})
+    maps.add_legend(m, [(maps.COLORS["demand"], c.tr("population")),
+                        (maps.COLORS["branch"], c.tr("kind_branch")),
+                        (maps.COLORS["reception"], c.tr("kind_reception")),
+                        (maps.COLORS["candidate"], c.tr("kind_candidate"))])
+    c.show_map(m, key="scenario_map")
+    st.caption(c.tr("map_legend_scenario"))
+    c.basemap_caption(basemap)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _roads(path: str) -> Any:
+    """Road lines of a network file, for display only (simplified)."""
+    import osmnx as ox
+
+    graph = ox.load_graphml(path) if path.endswith(".graphml") else ox.graph_from_xml(path)
+    edges = ox.graph_to_gdfs(graph, nodes=False)[["geometry"]]
+    return edges.to_crs(4326)
+
+
+body()

@@ -1,0 +1,71 @@
+"""``motcua demo``: open the app in a browser on the synthetic demo scenario."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from motcua.cli import UsageError
+
+#: The app's entry point, beside the packages in the repository.
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="open the app (streamlit) on the synthetic demo scenario",
+        description="Start the Streamlit app on the demo scenario. Results are kept in the "
+                    "workspace folder ($MOTCUA_WORKSPACE or ./workspace).",
+    )
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--address", default="localhost",
+                   help="address to listen on (default localhost; 0.0.0.0 to share on the network)")
+    p.add_argument("--workspace", type=Path, default=None,
+                   help="folder for saved results (default $MOTCUA_WORKSPACE or ./workspace)")
+    p.add_argument("--scenario", default="demo",
+                   help="scenario to open: a folder name in scenarios/ (default demo)")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (default vi)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.set_defaults(func=run)
+
+
+def build_command(args: argparse.Namespace) -> list[str]:
+    """The ``streamlit run`` command line for ``args``."""
+    if not 0 < args.port < 65536:
+        msg = f"--port {args.port}: expected 1-65535"
+        raise UsageError(msg)
+    if not APP.is_file():
+        msg = f"the app is not installed beside the package (looked for {APP})"
+        raise UsageError(msg)
+    scenario_dir = APP.parent / "scenarios" / args.scenario
+    if not (scenario_dir / "scenario.toml").is_file():
+        msg = f"--scenario {args.scenario!r}: no {scenario_dir / 'scenario.toml'}"
+        raise UsageError(msg)
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(args.port),
+        "--server.address", args.address,
+        "--server.headless", "true" if args.no_browser else "false",
+        "--server.enableStaticServing", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "none",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    cmd = build_command(args)
+    env = dict(os.environ)
+    if args.workspace is not None:
+        env["MOTCUA_WORKSPACE"] = str(args.workspace.resolve())
+    env["MOTCUA_DEFAULT_SCENARIO"] = args.scenario
+    env["MOTCUA_DEFAULT_LANG"] = args.lang
+    print(f"motcua demo: http://{args.address}:{args.port}  (Ctrl+C to stop)", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, cwd=APP.parent, env=env)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,300 @@
+"""Texts of the app in Vietnamese (default) and English, and number/date formatting.
+
+Every text shown by the app goes through :func:`t` with a key of :data:`TEXTS`.
+Numbers and dates follow Vietnamese conventions in Vietnamese (``1.234.567``,
+``94,5 %``, ``21/11/2026``) and English conventions in English (``1,234,567``,
+``94.5%``); dates are day first in both, as Vietnamese readers expect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+#: Supported languages, default first.
+LANGS: tuple[Lang, ...] = ("vi", "en")
+DEFAULT_LANG: Lang = "vi"
+#: How each language names itself in the language switch.
+LANG_NAMES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
+
+#: key -> (Vietnamese, English). ``{name}`` fields are filled by :func:`t`.
+TEXTS: dict[str, tuple[str, str]] = {
+    # --- app frame -----------------------------------------------------------------
+    "app_title": ("Một cửa — quy hoạch điểm tiếp nhận", "Motcua — service point planner"),
+    "nav_scenario": ("Kịch bản", "Scenario"),
+    "nav_placement": ("Bố trí điểm tiếp nhận", "Placement"),
+    "nav_staffing": ("Điều phối nhân sự", "Staffing"),
+    "nav_compare": ("So sánh", "Compare"),
+    "language": ("Ngôn ngữ", "Language"),
+    "current_scenario": ("Kịch bản đang mở: {name}", "Open scenario: {name}"),
+    "synthetic_badge": (
+        "DỮ LIỆU TỔNG HỢP (SYNTHETIC) — không phải một tỉnh thật",
+        "SYNTHETIC data — not a real province",
+    ),
+    "unexpected_error": (
+        "Đã xảy ra lỗi không mong muốn: {error}. Hãy thử lại; nếu lỗi lặp lại, hãy báo cho nhóm phát triển.",
+        "An unexpected error occurred: {error}. Please try again; if it keeps happening, report it.",
+    ),
+    "no_scenario": (
+        "Chưa mở kịch bản nào. Hãy chọn hoặc tải lên một kịch bản ở trang Kịch bản.",
+        "No scenario is open. Choose or upload one on the Scenario page.",
+    ),
+    "module_missing": (
+        "Chức năng này chưa sẵn sàng: thiếu mô-đun {module}.",
+        "This feature is not available yet: module {module} is missing.",
+    ),
+    "workspace_caption": ("Thư mục lưu kết quả: {path}", "Results folder: {path}"),
+    # --- scenario page ---------------------------------------------------------------
+    "scenario_title": ("Kịch bản", "Scenario"),
+    "choose_scenario": ("Chọn kịch bản có sẵn", "Choose a shipped scenario"),
+    "open_scenario": ("Mở kịch bản", "Open scenario"),
+    "upload_scenario": (
+        "Hoặc tải lên một kịch bản (tệp .zip của thư mục kịch bản, hoặc các tệp của nó)",
+        "Or upload a scenario (a .zip of the scenario folder, or its files)",
+    ),
+    "upload_check": ("Kiểm tra và mở", "Validate and open"),
+    "upload_ok": ("Đã mở kịch bản tải lên: {name}", "Opened the uploaded scenario: {name}"),
+    "upload_failed": (
+        "Không mở được kịch bản tải lên ({files}). Kịch bản trước vẫn đang mở.",
+        "The uploaded scenario ({files}) could not be opened. The previous scenario stays open.",
+    ),
+    "upload_bad_zip": ("{file}: không phải tệp zip hợp lệ ({error})", "{file}: not a valid zip file ({error})"),
+    "upload_unsafe_zip": (
+        "{file}: tệp zip chứa đường dẫn không an toàn {member!r}",
+        "{file}: the zip holds an unsafe path {member!r}",
+    ),
+    "upload_no_toml": (
+        "không tìm thấy scenario.toml trong các tệp tải lên",
+        "no scenario.toml among the uploaded files",
+    ),
+    "scenario_load_failed": (
+        "Không mở được kịch bản {ref}.",
+        "Scenario {ref} could not be opened.",
+    ),
+    "scenario_warnings": ("Cảnh báo khi đọc kịch bản", "Warnings while reading the scenario"),
+    "summary": ("Tóm tắt", "Summary"),
+    "name": ("Tên", "Name"),
+    "kind": ("Loại", "Kind"),
+    "kind_branch": ("Chi nhánh", "Branch"),
+    "kind_reception": ("Điểm tiếp nhận xã", "Commune reception point"),
+    "kind_candidate": ("Vị trí ứng viên", "Candidate location"),
+    "population": ("Dân số", "Population"),
+    "communes": ("Số xã/phường", "Communes"),
+    "sites": ("Điểm tiếp nhận", "Service points"),
+    "candidates": ("Vị trí ứng viên", "Candidate locations"),
+    "staff": ("Cán bộ", "Staff"),
+    "dossiers_per_week": ("Hồ sơ/tuần", "Dossiers per week"),
+    "online_share": ("Tỷ lệ trực tuyến", "Online share"),
+    "not_available": ("không có", "n/a"),
+    "scenario_map": ("Bản đồ nhu cầu, điểm tiếp nhận và đường", "Map of demand, service points and roads"),
+    "show_roads": ("Hiện mạng đường", "Show roads"),
+    "roads_unavailable": ("Không đọc được mạng đường: {error}", "Roads could not be read: {error}"),
+    "map_legend_scenario": (
+        "Chấm xanh lam: nhu cầu (to hơn = đông dân hơn). Chấm đỏ: chi nhánh; cam: điểm tiếp nhận xã; "
+        "xám: vị trí ứng viên.",
+        "Blue dots: demand (larger = more people). Red: branches; orange: commune reception points; "
+        "grey: candidate locations.",
+    ),
+    "basemap_on": ("Nền bản đồ: OpenStreetMap", "Basemap: OpenStreetMap"),
+    "basemap_off": (
+        "Không có kết nối tới nền bản đồ: bản đồ hiển thị không có nền.",
+        "No basemap reachable: the map is shown without one.",
+    ),
+    # --- placement page --------------------------------------------------------------
+    "placement_title": ("Bố trí điểm tiếp nhận", "Placement of service points"),
+    "model": ("Mô hình", "Model"),
+    "standard": ("Chuẩn phục vụ", "Coverage standard"),
+    "max_minutes": ("Thời gian đi tối đa (phút)", "Maximum travel time (min)"),
+    "max_km": ("Khoảng cách tối đa (km)", "Maximum distance (km)"),
+    "rule": ("Quy tắc", "Rule"),
+    "rule_either": ("trong giới hạn phút HOẶC km", "within minutes OR km"),
+    "rule_both": ("trong giới hạn phút VÀ km", "within minutes AND km"),
+    "n_points": ("Số điểm tiếp nhận", "Number of points"),
+    "budget": ("Ngân sách (tổng chi phí mở)", "Budget (total opening cost)"),
+    "limit_by": ("Giới hạn theo", "Limit by"),
+    "use_capacity": ("Tính công suất điểm tiếp nhận", "Respect point capacities"),
+    "time_limit_s": ("Giới hạn thời gian giải (giây)", "Solve time limit (s)"),
+    "run_label": ("Tên kết quả", "Result name"),
+    "run": ("Chạy", "Run"),
+    "stop": ("Dừng", "Stop"),
+    "solving": ("Đang giải… {elapsed} giây", "Solving… {elapsed} s"),
+    "solving_detail": (
+        "Đang giải… {elapsed} giây — lời giải tốt nhất: {objective}, cận: {bound}",
+        "Solving… {elapsed} s — best solution: {objective}, bound: {bound}",
+    ),
+    "stopping": ("Đang dừng…", "Stopping…"),
+    "solve_done": ("Đã giải xong và lưu: {run_id}", "Solved and saved: {run_id}"),
+    "solve_failed": ("Lỗi khi giải: {error}", "The solve failed: {error}"),
+    "saved_results": ("Kết quả đã lưu", "Saved results"),
+    "no_results": ("Chưa có kết quả nào.", "No results yet."),
+    "status": ("Trạng thái", "Status"),
+    "objective": ("Giá trị mục tiêu", "Objective"),
+    "bound": ("Cận tốt nhất", "Best bound"),
+    "gap": ("Khoảng cách tối ưu (gap)", "Gap"),
+    "wall_time": ("Thời gian giải", "Solve time"),
+    "status_OPTIMAL": ("TỐI ƯU", "OPTIMAL"),
+    "status_FEASIBLE": ("KHẢ THI — chưa chứng minh tối ưu", "FEASIBLE — not proven optimal"),
+    "status_INFEASIBLE": ("VÔ NGHIỆM", "INFEASIBLE"),
+    "status_UNBOUNDED": ("KHÔNG BỊ CHẶN", "UNBOUNDED"),
+    "status_MODEL_INVALID": ("MÔ HÌNH KHÔNG HỢP LỆ", "MODEL INVALID"),
+    "status_NOT_SOLVED": ("CHƯA GIẢI", "NOT SOLVED"),
+    "status_UNKNOWN": ("KHÔNG RÕ — chưa tìm được lời giải", "UNKNOWN — no solution found"),
+    "feasible_warning": (
+        "Lời giải khả thi nhưng CHƯA được chứng minh là tối ưu (gap {gap}).",
+        "The solution is feasible but NOT proven optimal (gap {gap}).",
+    ),
+    "covered_share": ("Tỷ lệ dân được phục vụ", "Covered share"),
+    "uncovered_people": ("Số dân chưa được phục vụ", "Uncovered people"),
+    "mean_travel": ("Thời gian đi trung bình", "Mean travel time"),
+    "worst_travel": ("Thời gian đi xa nhất", "Worst travel time"),
+    "open_points": ("Số điểm mở", "Open points"),
+    "load_per_point": ("Tải theo điểm", "Load per point"),
+    "minutes": ("{value} phút", "{value} min"),
+    "pareto": ("Đường Pareto: tỷ lệ phục vụ theo số điểm", "Pareto: coverage against number of points"),
+    "result_map": ("Bản đồ kết quả", "Result map"),
+    "map_legend_placement": (
+        "Điểm xanh lá: giữ mở; xanh dương: mở mới; đen: đóng. Chấm xanh lam: dân được phục vụ; "
+        "chấm đỏ: dân chưa được phục vụ. Vùng tô: vùng tiếp cận (isochrone).",
+        "Green: kept open; blue: newly opened; black: closed. Blue dots: covered people; red dots: "
+        "uncovered people. Shaded: isochrones.",
+    ),
+    "show_isochrones": ("Hiện vùng tiếp cận (isochrone)", "Show isochrones"),
+    "downloads": ("Tải xuống", "Downloads"),
+    "download_gpkg": ("GeoPackage", "GeoPackage"),
+    "download_geojson": ("GeoJSON (điểm)", "GeoJSON (points)"),
+    "download_csv": ("CSV (điểm)", "CSV (points)"),
+    "download_xlsx": ("Excel", "Excel"),
+    "share_link": ("Đường dẫn để chia sẻ", "Link to share"),
+    "run_settings": ("Thiết lập của lần chạy", "Run settings"),
+    # --- staffing page ---------------------------------------------------------------
+    "staffing_title": ("Điều phối nhân sự theo tuần", "Weekly staff rebalancing"),
+    "week": ("Tuần (ISO, ví dụ 2026-W48)", "Week (ISO, e.g. 2026-W48)"),
+    "bad_week": ("Tuần không hợp lệ: {value!r}; cần dạng 2026-W48", "Invalid week {value!r}; expected e.g. 2026-W48"),
+    "max_moves": ("Số lượt điều động tối đa (0 = không giới hạn)", "Maximum moves (0 = no limit)"),
+    "forecast": ("Dự báo hồ sơ (có thể sửa)", "Dossier forecast (editable)"),
+    "forecast_load": ("Tải dự báo", "Load forecast"),
+    "roster": ("Lịch phân công", "Roster"),
+    "utilisation_before": ("Mức sử dụng trước khi điều phối", "Utilisation before rebalancing"),
+    "utilisation_after": ("Mức sử dụng sau khi điều phối", "Utilisation after rebalancing"),
+    "moves": ("Các lượt điều động", "Moves"),
+    "no_moves": ("Không cần điều động.", "No moves needed."),
+    "shortfalls": ("Thiếu hụt còn lại", "Remaining shortfalls"),
+    "n_moves": ("Số lượt điều động", "Moves"),
+    "shortfall_total": ("Tổng thiếu hụt", "Total shortfall"),
+    # --- compare page ----------------------------------------------------------------
+    "compare_title": ("So sánh hai kết quả", "Compare two results"),
+    "result_a": ("Kết quả A", "Result A"),
+    "result_b": ("Kết quả B", "Result B"),
+    "need_two": (
+        "Cần ít nhất hai kết quả bố trí đã lưu để so sánh. Hãy chạy ở trang Bố trí điểm tiếp nhận.",
+        "At least two saved placement results are needed. Run some on the Placement page.",
+    ),
+    "unknown_run": ("Không tìm thấy kết quả {run_id!r} trong thư mục lưu.", "Result {run_id!r} not found in the results folder."),
+    "different_scenarios": (
+        "Hai kết quả thuộc hai kịch bản khác nhau ({a} / {b}); các con số vẫn so sánh được nhưng hãy thận trọng.",
+        "The two results belong to different scenarios ({a} / {b}); figures still compare but read with care.",
+    ),
+    "figure": ("Chỉ tiêu", "Figure"),
+    "difference": ("Chênh lệch (B − A)", "Difference (B − A)"),
+    "changes_map": ("Bản đồ thay đổi từ A sang B", "Map of what changed from A to B"),
+    "map_legend_changes": (
+        "Xanh lá: dân mới được phục vụ; đỏ: dân mất phục vụ. Vuông xanh: điểm mở thêm; vuông đen: điểm đóng lại.",
+        "Green: newly covered people; red: newly uncovered people. Blue squares: opened points; black squares: "
+        "closed points.",
+    ),
+    "newly_covered": ("Dân mới được phục vụ", "Newly covered people"),
+    "newly_uncovered": ("Dân mất phục vụ", "Newly uncovered people"),
+    "opened": ("Điểm mở thêm", "Opened points"),
+    "closed": ("Điểm đóng lại", "Closed points"),
+    "kept": ("giữ mở", "kept open"),
+    "new": ("mở mới", "new"),
+    "closed_one": ("đóng", "closed"),
+}
+
+
+def normalise_lang(value: object) -> Lang:
+    """Return ``value`` if it is a supported language code, else the default (``vi``)."""
+    if value == "en":
+        return "en"
+    return DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fields: object) -> str:
+    """Text ``key`` in ``lang`` with ``{fields}`` filled in.
+
+    Raises
+    ------
+    KeyError
+        If ``key`` is not in :data:`TEXTS` (a typo in the app, caught by the tests).
+    """
+    vi, en = TEXTS[key]
+    text = en if lang == "en" else vi
+    return text.format(**fields) if fields else text
+
+
+def _group(digits: str, sep: str) -> str:
+    out = []
+    while len(digits) > 3:
+        out.append(digits[-3:])
+        digits = digits[:-3]
+    out.append(digits)
+    return sep.join(reversed(out))
+
+
+def fmt_num(value: float | int | None, decimals: int = 0, lang: str = DEFAULT_LANG) -> str:
+    """Format a number: ``1.234.567,8`` in Vietnamese, ``1,234,567.8`` in English.
+
+    ``None``, NaN and infinities give ``–`` (a dash), never ``nan``.
+    """
+    if value is None:
+        return "–"
+    x = float(value)
+    if not math.isfinite(x):
+        return "–"
+    text = f"{abs(x):.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    thousands, point = (".", ",") if lang != "en" else (",", ".")
+    sign = "−" if x < 0 and float(text) != 0 else ""
+    return sign + _group(whole, thousands) + (point + frac if frac else "")
+
+
+def fmt_int(value: float | int | None, lang: str = DEFAULT_LANG) -> str:
+    """Format a count rounded to a whole number: ``1.234.567`` / ``1,234,567``."""
+    return fmt_num(value, 0, lang)
+
+
+def fmt_pct(share: float | None, decimals: int = 1, lang: str = DEFAULT_LANG) -> str:
+    """Format a share in [0, 1] as a percentage: ``94,5 %`` / ``94.5%``."""
+    if share is None or not math.isfinite(float(share)):
+        return "–"
+    number = fmt_num(100.0 * float(share), decimals, lang)
+    return f"{number} %" if lang != "en" else f"{number}%"
+
+
+def fmt_signed(value: float | None, decimals: int = 0, lang: str = DEFAULT_LANG) -> str:
+    """Format a difference with an explicit sign: ``+1.234`` / ``−56``."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    text = fmt_num(value, decimals, lang)
+    return text if text.startswith("−") or float(value) == 0 else "+" + text
+
+
+def fmt_date(value: dt.date | dt.datetime | str, lang: str = DEFAULT_LANG) -> str:
+    """Format a date day first: ``21/11/2026`` (ISO strings are accepted)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def fmt_datetime(value: dt.datetime | str, lang: str = DEFAULT_LANG) -> str:
+    """Format a date and time: ``21/11/2026 14:05``."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def fmt_minutes(value: float | None, lang: str = DEFAULT_LANG) -> str:
+    """Format a travel time: ``12,5 phút`` / ``12.5 min``."""
+    return t("minutes", lang, value=fmt_num(value, 1, lang))
