@@ -73,13 +73,16 @@ class Collector:
         self.problems.append(Problem(file, message, row, column, value, expected))
 
     def warn(self, file: str, message: str) -> None:
-        text = f"{file}: {message}"
-        self.warnings.append(text)
-        warnings.warn(text, ScenarioWarning, stacklevel=3)
+        """Record a recoverable problem; :meth:`emit_warnings` issues it if loading succeeds."""
+        self.warnings.append(f"{file}: {message}")
 
     def raise_if_any(self) -> None:
         if self.problems:
             raise ScenarioError(self.problems)
+
+    def emit_warnings(self) -> None:
+        for text in self.warnings:
+            warnings.warn(text, ScenarioWarning, stacklevel=3)
 
 
 def suggest(name: str, options: Iterable[str]) -> str:
@@ -235,7 +238,8 @@ def _parse_one(raw: pd.Series, blank: np.ndarray, c: Column, label: str, col: Co
         values = num.to_numpy(dtype=float)
         bad = ~blank & ~np.isfinite(values)
         if c.kind == "int":
-            bad |= ~blank & np.isfinite(values) & (np.abs(values - np.round(values)) > 1e-9)
+            finite = np.where(np.isfinite(values), values, 0.0)
+            bad |= ~blank & (np.abs(finite - np.round(finite)) > 1e-9)
         _report_bad(label, col, c.name, np.flatnonzero(bad), raw, expected,
                     message="not a finite number" if c.kind == "float" else "not a whole number")
         ok = ~blank & ~bad

@@ -421,10 +421,10 @@ def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector
     spec_no_xy = [c for c in spec if c.name not in ("lon", "lat")]
     attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str)
     attrs = attrs.replace({"None": "", "nan": "", "<NA>": ""})
-    attrs = normalise_columns(attrs, spec_no_xy, name, col, extra_ok=("lon", "lat"))
-    if attrs is None:
+    matched = normalise_columns(attrs, spec_no_xy, name, col, extra_ok=("lon", "lat"))
+    if matched is None:
         return None, None
-    table = parse_columns(attrs, spec_no_xy, name, col)
+    table = parse_columns(matched, spec_no_xy, name, col)
     rep = gdf.geometry.representative_point()
     b = gdf.total_bounds
     if (b[0] < VN_LON[0] or b[2] > VN_LON[1] or b[1] < VN_LAT[0] or b[3] > VN_LAT[1]):
@@ -506,6 +506,7 @@ def load_scenario(folder: str | Path) -> Scenario:
     if workload is not None and sites is not None:
         check_refs(workload["site_id"], site_ids, str(files.workload), "site_id", files.sites, col)
     col.raise_if_any()
+    col.emit_warnings()
     assert demand is not None and sites is not None
 
     sites = _fill_site_defaults(sites, settings)

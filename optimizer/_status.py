@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 
-class SolveStatus(str, enum.Enum):
+class SolveStatus(enum.StrEnum):
     """Outcome of a solve, in the words a planner reads.
 
     ``FEASIBLE`` means a solution was found but not proven optimal (time limit,

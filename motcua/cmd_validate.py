@@ -1,0 +1,54 @@
+"""``motcua validate SCENARIO``: check a scenario and print its summary or every error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+
+from geodata._errors import ScenarioWarning
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "validate",
+        help="check a scenario folder and print a summary, or every problem found",
+        description=(
+            "Load a scenario folder (scenario.toml and its data files), check every file and "
+            "print a summary. Exit 0 when it is valid, 1 with every problem listed otherwise."
+        ),
+    )
+    p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from geodata.scenario import load_scenario
+    from geodata.summary import summarize_scenario
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)  # kept in scenario.warnings, printed below
+        scenario = load_scenario(args.scenario)
+    s = summarize_scenario(scenario)
+    if args.json:
+        print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    label = "  [SYNTHETIC DATA — dữ liệu tổng hợp]" if s.synthetic else ""
+    print(f"Scenario: {s.name}{label}")
+    print(f"  valid: yes ({args.scenario})")
+    print(f"  population: {s.population:,.0f} in {s.demand_rows:,} demand rows "
+          f"({s.demand_geometry}), {s.communes} communes")
+    kinds = ", ".join(f"{v} {k}" for k, v in s.sites_by_kind.items())
+    print(f"  sites: {kinds}; {s.sites_must_open} must open, {s.sites_closed} closed, "
+          f"{s.counters} counters")
+    print(f"  staff: {s.staff} ({s.staff_movable} movable)")
+    if s.online_share is not None:
+        print(f"  dossiers: {s.dossiers_per_week:,.0f} per week over {s.workload_days} days "
+              f"of history, {100 * s.online_share:.1f} % online")
+    else:
+        print("  dossiers: no workload history")
+    print(f"  roads: {s.roads or 'none (straight-line distance x circuity)'}")
+    for w in s.warnings:
+        print(f"  warning: {w}")
+    return 0
