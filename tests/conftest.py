@@ -29,3 +29,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     return REPO / "scenarios" / "demo"
+
+
+from tests.scenarios.conftest import make_scenario  # noqa: E402,F401  (shared fixture)
