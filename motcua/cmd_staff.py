@@ -1,0 +1,127 @@
+"""``motcua staff``: plan next week's staff across branches and reception points."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from motcua.cli import UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "staff",
+        help="weekly staff rebalancing: forecast, roster, moves and shortfalls",
+        description="Forecast next week's dossiers, then move staff between sites so that no "
+                    "site is overloaded (least overload, then lowest peak utilisation, then "
+                    "fewest moves). Writes roster, site-day tables, moves and shortfalls as CSV "
+                    "and Excel.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario folder (holding scenario.toml)")
+    p.add_argument("--week", default=None,
+                   help="ISO week to plan, e.g. 2026-W48 (default: the week after the history)")
+    p.add_argument("--max-moves", type=int, default=None,
+                   help="weekly cap on moves (person-days away from home; default no cap)")
+    p.add_argument("--max-travel", type=float, default=60.0,
+                   help="longest one-way trip from home for a move, minutes (default 60)")
+    p.add_argument("--keep-online-home", action="store_true",
+                   help="process online dossiers at the site that received them "
+                        "(default: pooled across all branches)")
+    p.add_argument("--forecast", type=Path, default=None,
+                   help="director's forecast CSV (site_id,date,field,channel,dossiers) "
+                        "overriding the model's cells")
+    p.add_argument("--write-forecast", type=Path, default=None,
+                   help="write the forecast in that CSV format (edit it, pass it to --forecast)")
+    p.add_argument("--time-limit", type=float, default=30.0,
+                   help="solver wall-clock limit in seconds (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    p.add_argument("--threads", type=int, default=1, help="solver workers (default 1)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default ./staff-<week>)")
+    p.add_argument("--json", action="store_true", help="print the whole run as JSON")
+    p.set_defaults(func=run)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def run(args: argparse.Namespace) -> int:
+    from geodata.scenario import load_scenario
+    from motcua.staffing import (
+        StaffingOptions,
+        parse_week,
+        run_staffing,
+        write_forecast_csv,
+    )
+
+    if args.max_moves is not None and args.max_moves < 0:
+        raise UsageError(f"--max-moves {args.max_moves}: expected a number >= 0")
+    if args.time_limit <= 0:
+        raise UsageError(f"--time-limit {args.time_limit}: expected seconds > 0")
+    if args.threads < 1:
+        raise UsageError(f"--threads {args.threads}: expected >= 1")
+    if args.max_travel < 0:
+        raise UsageError(f"--max-travel {args.max_travel}: expected minutes >= 0")
+    if args.week is not None:
+        try:
+            parse_week(args.week)
+        except ValueError as exc:
+            raise UsageError(f"--week: {exc}") from None
+    if args.forecast is not None and not args.forecast.is_file():
+        raise UsageError(f"--forecast {args.forecast}: file not found")
+
+    scenario = load_scenario(args.scenario)
+    options = StaffingOptions(pool_online=not args.keep_online_home,
+                              max_travel_min=args.max_travel)
+    try:
+        result = run_staffing(
+            scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
+            time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, options=options,
+        )
+    except ValueError as exc:
+        if type(exc) is ValueError:
+            raise UsageError(str(exc)) from None
+        raise
+    out = args.out or Path(f"staff-{result.week}")
+    result.save(out)
+    if args.write_forecast is not None:
+        write_forecast_csv(result.tables["forecast"], args.write_forecast)
+
+    if args.json:
+        sys.stdout.write(result.to_json() + "\n")
+        return 0
+    m = result.metrics
+    lines = [
+        f"{result.scenario_name} - staffing plan for {result.week}",
+        f"solver: {result.report.summary()}",
+    ]
+    lines += [f"  stage {s.name}: {s.status.value} objective={s.objective:g} "
+              f"bound={s.best_bound:g} probes={s.probes}" for s in result.stages]
+    lines += [
+        f"forecast: {result.forecast_method}",
+        f"travel times: {result.travel_source}",
+        f"peak utilisation: {_pct(m['peak_utilisation_before'])} everyone at home -> "
+        f"{_pct(m['peak_utilisation_after'])} with this plan",
+        f"overload: {m['overload_min_before']:.0f} -> {m['overload_min_after']:.0f} minutes",
+        f"moves: {m['moves']:.0f} person-days away from home",
+    ]
+    for r in result.moves.head(25).itertuples():
+        lines.append(f"  {r.person_id} {r.name}: {r.weekday} {r.date} {r.from_site} -> "
+                     f"{r.to_site} ({r.travel_min} min): {r.reason}")
+    if len(result.moves) > 25:
+        lines.append(f"  ... {len(result.moves) - 25} more in moves.csv")
+    lines.append(f"shortfalls: {len(result.shortfalls)}")
+    for r in result.shortfalls.head(15).itertuples():
+        fld = f" {r.field}" if r.field else ""
+        lines.append(f"  {r.site_id} {r.weekday} {r.date}{fld}: {r.kind}: {r.detail}")
+    if len(result.shortfalls) > 15:
+        lines.append(f"  ... {len(result.shortfalls) - 15} more in shortfalls.csv")
+    lines.append(f"written: {out}/ (roster.csv, roster_wide.csv, moves.csv, site_days_*.csv, "
+                 f"shortfalls.csv, forecast.csv, staffing.xlsx, run.json)")
+    if args.write_forecast is not None:
+        lines.append(f"forecast written: {args.write_forecast}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

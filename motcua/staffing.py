@@ -1,0 +1,643 @@
+"""Weekly staff rebalancing for a scenario: forecast, model, results and exports.
+
+Glue between a :class:`geodata.scenario.Scenario` and the plain-array model in
+:mod:`optimizer.staff_allocation`.  The app and ``motcua staff`` call
+:func:`run_staffing`; the result, a :class:`StaffingRun`, saves itself as CSV
+files, one printable Excel workbook and ``run.json`` (atomically) and loads back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata._errors import Problem, ScenarioError
+from geodata.scenario import Scenario
+from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
+from optimizer._status import SolverReport, SolveStatus
+from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
+from optimizer.queueing import required_counters
+from optimizer.staff_allocation import (
+    StageResult,
+    StaffAllocation,
+    StaffProblem,
+    solve_staff_allocation,
+)
+
+__all__ = [
+    "StaffingOptions",
+    "StaffingRun",
+    "build_problem",
+    "parse_week",
+    "read_forecast_csv",
+    "run_staffing",
+    "write_forecast_csv",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Tables of a run, saved as ``<name>.csv`` and one Excel sheet each.
+TABLES: tuple[str, ...] = (
+    "roster", "moves", "site_days_before", "site_days_after", "shortfalls", "forecast",
+)
+#: Columns of the forecast override CSV a director edits.
+OVERRIDE_COLUMNS: tuple[str, ...] = ("site_id", "date", "field", "channel", "dossiers")
+
+
+@dataclass(frozen=True)
+class StaffingOptions:
+    """Modelling choices of a staffing run (defaults documented).
+
+    Attributes
+    ----------
+    pool_online : online dossiers are processed by qualified staff at any branch,
+        pooled across the province (True); False keeps them at their home site.
+    max_travel_min : longest one-way trip from home for a temporary move (60 min).
+    recent_weeks : weeks of history that set the forecast level (4).
+    min_dossiers_for_skill : expected in-person dossiers of a field at a site-day
+        from which a qualified person must be there (0.5).
+    """
+
+    pool_online: bool = True
+    max_travel_min: float = 60.0
+    recent_weeks: int = 4
+    min_dossiers_for_skill: float = 0.5
+
+
+def parse_week(week: str) -> list[date]:
+    """The seven days (Mon..Sun) of ISO week ``YYYY-Www``.
+
+    Raises
+    ------
+    ValueError
+        If ``week`` is not like ``2026-W48``.
+    """
+    try:
+        year_s, w_s = week.upper().split("-W")
+        return [date.fromisocalendar(int(year_s), int(w_s), i) for i in range(1, 8)]
+    except ValueError as exc:
+        msg = f"week {week!r}: expected an ISO week like 2026-W48 ({exc})"
+        raise ValueError(msg) from None
+
+
+def _week_label(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[date, ...]) -> pd.DataFrame:
+    """Read a director's forecast override CSV and check every cell.
+
+    Parameters
+    ----------
+    path
+        CSV with columns ``site_id, date, field, channel, dossiers`` (UTF-8, BOM allowed).
+    scenario
+        Gives the known site ids.
+    open_dates
+        The open days of the week being planned.
+
+    Returns
+    -------
+    DataFrame
+        ``date`` (date), ``site_id, field, channel``, ``dossiers`` (float).
+
+    Raises
+    ------
+    ScenarioError
+        Listing every bad cell with file, row, column, value and what was expected.
+    FileNotFoundError
+        If the file does not exist.
+    """
+    path = Path(path)
+    label = str(path)
+    if not path.is_file():
+        msg = f"forecast override file not found: {path}"
+        raise FileNotFoundError(msg)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ScenarioError(Problem(file=label, message=f"not a readable CSV: {exc}")) from None
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in OVERRIDE_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ScenarioError(Problem(
+            file=label, message=f"missing column(s) {', '.join(missing)}",
+            expected=f"columns {', '.join(OVERRIDE_COLUMNS)}"))
+    sites = set(map(str, scenario.sites["id"]))
+    open_set = set(open_dates)
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, r in enumerate(raw.itertuples(index=False), start=2):
+        rec = dict(zip(raw.columns, r, strict=True))
+        ok = True
+        site = str(rec["site_id"]).strip()
+        if site not in sites:
+            problems.append(Problem(label, "unknown site", i, "site_id", site, "an id in sites"))
+            ok = False
+        day: date | None = None
+        try:
+            day = date.fromisoformat(str(rec["date"]).strip())
+        except ValueError:
+            problems.append(Problem(label, "not a date", i, "date", rec["date"], "YYYY-MM-DD"))
+            ok = False
+        if day is not None and day not in open_set:
+            problems.append(Problem(
+                label, "not an open day of the planned week", i, "date", rec["date"],
+                f"one of {', '.join(map(str, sorted(open_set)))}"))
+            ok = False
+        fld = str(rec["field"]).strip()
+        if fld not in FIELDS:
+            problems.append(Problem(label, "unknown field", i, "field", fld, ", ".join(FIELDS)))
+            ok = False
+        ch = str(rec["channel"]).strip()
+        if ch not in CHANNELS:
+            problems.append(Problem(label, "unknown channel", i, "channel", ch, ", ".join(CHANNELS)))
+            ok = False
+        try:
+            n = float(str(rec["dossiers"]).strip())
+            if not (math.isfinite(n) and n >= 0):
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(label, "bad dossier count", i, "dossiers", rec["dossiers"],
+                                    "a number >= 0"))
+            ok = False
+        if ok:
+            key = (site, day, fld, ch)
+            if key in seen:
+                problems.append(Problem(label, f"duplicate of row {seen[key]}", i, "site_id", site,
+                                        "one row per site, date, field and channel"))
+                continue
+            seen[key] = i
+            rows.append({"date": day, "site_id": site, "field": fld, "channel": ch, "dossiers": n})
+    if problems:
+        raise ScenarioError(problems)
+    return pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
+
+
+def write_forecast_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a forecast table in the override format (``site_id, date, field, channel, dossiers``).
+
+    The director edits the file and passes it back as the override.
+    """
+    path = Path(path)
+    t = table.loc[:, list(OVERRIDE_COLUMNS)].copy()
+    t["date"] = t["date"].map(str)
+    t.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- problem
+
+
+def _travel_matrix(scenario: Scenario, sites: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """Site x site one-way minutes and a label of where they came from."""
+    s = scenario.settings
+    try:
+        from geodata.coverage import scenario_graph, site_to_site_minutes, straight_line_label
+    except ImportError:  # pragma: no cover - the travel engine is part of geodata
+        lon = np.radians(sites.geometry.x.to_numpy())
+        lat = np.radians(sites.geometry.y.to_numpy())
+        dlat = lat[:, None] - lat[None, :]
+        dlon = lon[:, None] - lon[None, :]
+        a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
+        km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+        return km * 1.3 / 30.0 * 60.0, "haversine x 1.3 at 30 km/h (travel engine unavailable)"
+    graph, source = (None, None)
+    if scenario.roads_path is not None or s.files.place:
+        graph, source = scenario_graph(scenario)
+    minutes = site_to_site_minutes(sites, graph, s.travel, s.crs)
+    label = f"road network ({source})" if graph is not None else straight_line_label(s.travel)
+    return np.asarray(minutes, dtype=float), label
+
+
+def build_problem(
+    scenario: Scenario,
+    forecast: Forecast,
+    max_moves: int | None = None,
+    options: StaffingOptions | None = None,
+    travel_min: np.ndarray | None = None,
+) -> tuple[StaffProblem, pd.DataFrame, str]:
+    """Turn a scenario and a forecast into the model's arrays.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (staff, sites, settings).
+    forecast
+        Expected dossiers on the open days of the week.
+    max_moves
+        Weekly cap on moves (person-days away from home); None = no cap.
+    options
+        Modelling choices.
+    travel_min
+        Site x site minutes in the order of the returned sites; computed from
+        the travel engine when omitted.
+
+    Returns
+    -------
+    tuple
+        The :class:`StaffProblem`, the sites used (rows in model order) and the
+        travel-time source label.
+    """
+    opt = options or StaffingOptions()
+    st = scenario.settings
+    days = forecast.open_dates
+    homes = set(map(str, scenario.staff["home_site"]))
+    sites_all = scenario.sites
+    use = ((sites_all["kind"].isin(["branch", "reception"])) & (sites_all["status"] != "closed")) | (
+        sites_all["id"].astype(str).isin(homes))
+    sites = sites_all.loc[use].reset_index(drop=True)
+    site_ids = tuple(map(str, sites["id"]))
+    s_index = {sid: i for i, sid in enumerate(site_ids)}
+    n_s, n_d, n_f = len(site_ids), len(days), len(FIELDS)
+    d_index = {d: i for i, d in enumerate(days)}
+    f_index = {f: i for i, f in enumerate(FIELDS)}
+
+    ip = np.zeros((n_s, n_d, n_f))
+    on = np.zeros((n_s, n_d, n_f))
+    t = forecast.table
+    for r in t.itertuples(index=False):
+        si, di, fi = s_index.get(str(r.site_id)), d_index.get(r.date), f_index.get(str(r.field))
+        if si is None or di is None or fi is None:
+            continue
+        (ip if r.channel == "in_person" else on)[si, di, fi] += float(r.dossiers)
+    service = np.array([st.service_minutes.get(f, 0.0) for f in FIELDS])
+    processing = np.array([st.processing_minutes.get(f, 0.0) for f in FIELDS])
+    reception = (ip * service).sum(axis=2)
+    local = reception + (ip * processing).sum(axis=2)
+    if opt.pool_online:
+        pool = (on * processing).sum(axis=0)
+    else:
+        local = local + (on * processing).sum(axis=2)
+        pool = np.zeros((n_d, n_f))
+    visitors = ip.sum(axis=2)
+    service_mean = np.divide(reception, visitors, out=np.zeros_like(reception), where=visitors > 0)
+    arrivals = st.work.peak_hour_share * visitors
+    needed = np.zeros((n_s, n_d), dtype=np.int64)
+    for s in range(n_s):
+        for d in range(n_d):
+            needed[s, d] = required_counters(
+                float(arrivals[s, d]), float(service_mean[s, d]),
+                st.work.target_wait_minutes, st.work.target_service_level)
+
+    staff = scenario.staff.reset_index(drop=True)
+    n_p = len(staff)
+    home = np.array([s_index[str(h)] for h in staff["home_site"]], dtype=np.int64)
+    skills = np.zeros((n_p, n_f), dtype=bool)
+    available = np.zeros((n_p, n_d), dtype=bool)
+    for p, r in enumerate(staff.itertuples(index=False)):
+        for f in r.skills:
+            if f in f_index:
+                skills[p, f_index[f]] = True
+        leave = {date.fromisoformat(x) for x in r.leave_dates}
+        days_ok = set(r.days_available)
+        for d, day in enumerate(days):
+            available[p, d] = WEEKDAYS[day.weekday()] in days_ok and day not in leave
+    pool_site = (sites["kind"] == "branch").to_numpy()
+    if not pool_site.any():
+        pool_site = np.ones(n_s, dtype=bool)
+    if travel_min is None:
+        travel_min, source = _travel_matrix(scenario, sites)
+    else:
+        source = "given matrix"
+    pb = StaffProblem(
+        person_ids=tuple(map(str, staff["id"])), site_ids=site_ids,
+        days=tuple(map(str, days)), day_names=tuple(WEEKDAYS[d.weekday()] for d in days),
+        fields=FIELDS, home=home, skills=skills, available=available,
+        max_days=staff["max_days_per_week"].astype(np.int64).to_numpy(),
+        movable=staff["movable"].astype(bool).to_numpy(),
+        site_open=np.ones((n_s, n_d), dtype=bool), pool_site=pool_site,
+        counters=sites["counters"].astype(np.int64).to_numpy(),
+        local_min=local, reception_min=reception, pool_min=pool,
+        skill_need=ip >= opt.min_dossiers_for_skill, in_person_dossiers=visitors,
+        arrivals_peak_per_hour=arrivals, service_min_mean=service_mean, counters_needed=needed,
+        travel_min=np.asarray(travel_min, dtype=float), max_travel_min=opt.max_travel_min,
+        day_minutes=st.work.hours_per_day * 60.0, max_moves=max_moves,
+    )
+    return pb, sites, source
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return _clean(float(v))
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (date,)):
+        return v.isoformat()
+    return v
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+@dataclass(frozen=True)
+class StaffingRun:
+    """A week's staffing plan for a scenario, with everything needed to reproduce it.
+
+    Attributes
+    ----------
+    scenario_name, week : what was planned (``week`` like ``2026-W48``).
+    report : overall solver report (status, objective, bound, gap, seed, threads).
+    stages : per-stage reports (after plan).
+    forecast_method : how the forecast was made (and whether overridden).
+    travel_source : where travel times came from (road network or straight line).
+    tables : ``roster, moves, site_days_before, site_days_after, shortfalls, forecast``.
+    metrics : peak utilisation and overload before/after, number of moves, shortfalls.
+    settings : max_moves, options, time limit and the model's scale constants.
+    """
+
+    scenario_name: str
+    week: str
+    report: SolverReport
+    stages: tuple[StageResult, ...]
+    forecast_method: str
+    travel_source: str
+    tables: dict[str, pd.DataFrame]
+    metrics: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def roster(self) -> pd.DataFrame:
+        return self.tables["roster"]
+
+    @property
+    def moves(self) -> pd.DataFrame:
+        return self.tables["moves"]
+
+    @property
+    def shortfalls(self) -> pd.DataFrame:
+        return self.tables["shortfalls"]
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the tables, JSON-ready."""
+        return {
+            "scenario": self.scenario_name, "week": self.week,
+            "report": {k: _clean(v) for k, v in self.report.to_dict().items()},
+            "stages": [{k: _clean(v) for k, v in s.to_dict().items()} for s in self.stages],
+            "forecast_method": self.forecast_method, "travel_source": self.travel_source,
+            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
+            "settings": {k: _clean(v) for k, v in self.settings.items()},
+        }
+
+    def to_json(self) -> str:
+        """The run as JSON: meta plus every table as a list of records (``inf`` as null)."""
+        out = self.meta()
+        out["tables"] = {name: _records(df) for name, df in self.tables.items()}
+        return json.dumps(out, ensure_ascii=False, indent=1)
+
+    def roster_wide(self) -> pd.DataFrame:
+        """Person x day -> site (``off`` when not working), for printing."""
+        r = self.roster
+        if r.empty:
+            return pd.DataFrame(columns=["person_id", "home_site"])
+        r = r.assign(col=r["weekday"] + " " + r["date"].astype(str),
+                     cell=r["site_id"].replace("", "off").fillna("off"))
+        wide = r.pivot(index=["person_id", "home_site"], columns="col", values="cell")
+        order = list(dict.fromkeys(r["col"]))
+        return wide.loc[:, order].reset_index()
+
+    def save(self, folder: str | Path) -> Path:
+        """Write CSVs, ``staffing.xlsx`` and ``run.json`` to ``folder`` atomically.
+
+        Files are written to a temporary sibling folder that then replaces ``folder``.
+
+        Returns
+        -------
+        Path
+            ``folder``.
+        """
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            for name, df in self.tables.items():
+                df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8")
+            self.roster_wide().to_csv(tmp / "roster_wide.csv", index=False, encoding="utf-8")
+            (tmp / "run.json").write_text(
+                json.dumps(self.meta(), ensure_ascii=False, indent=1), encoding="utf-8")
+            self._write_xlsx(tmp / "staffing.xlsx")
+            old = None
+            if folder.exists():
+                old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
+                folder.rename(old)
+            tmp.rename(folder)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        logger.info("staffing run saved to %s", folder)
+        return folder
+
+    def _write_xlsx(self, path: Path) -> None:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        m = self.metrics
+        summary = pd.DataFrame([
+            ("scenario", self.scenario_name), ("week", self.week),
+            ("status", self.report.status.value),
+            ("gap", "n/a" if not math.isfinite(self.report.gap) else f"{100 * self.report.gap:.2f}%"),
+            ("peak utilisation before", f"{100 * m['peak_utilisation_before']:.0f}%"),
+            ("peak utilisation after", f"{100 * m['peak_utilisation_after']:.0f}%"),
+            ("overload minutes before", f"{m['overload_min_before']:.0f}"),
+            ("overload minutes after", f"{m['overload_min_after']:.0f}"),
+            ("moves", f"{m['moves']:.0f}"), ("shortfalls", f"{m['shortfalls']:.0f}"),
+            ("forecast", self.forecast_method), ("travel times", self.travel_source),
+            ("solver", self.report.summary()),
+        ], columns=["item", "value"])
+        sheets = {"Summary": summary, "Roster": self.roster_wide(), "Moves": self.moves,
+                  "Before": self.tables["site_days_before"], "After": self.tables["site_days_after"],
+                  "Shortfalls": self.shortfalls, "Forecast": self.tables["forecast"]}
+        with pd.ExcelWriter(path, engine="openpyxl") as xw:
+            for name, df in sheets.items():
+                df.replace([np.inf, -np.inf], np.nan).to_excel(xw, sheet_name=name, index=False)
+                ws = xw.sheets[name]
+                for cell in ws[1]:
+                    cell.font = Font(bold=True)
+                ws.freeze_panes = "A2"
+                ws.print_title_rows = "1:1"
+                ws.page_setup.orientation = "landscape"
+                ws.page_setup.fitToWidth = 1
+                ws.page_setup.fitToHeight = 0
+                ws.sheet_properties.pageSetUpPr.fitToPage = True
+                for j, col in enumerate(df.columns, start=1):
+                    values = [str(col), *map(str, df[col].head(500).tolist())]
+                    width = min(60, max(len(v) for v in values) + 2)
+                    ws.column_dimensions[get_column_letter(j)].width = width
+
+    @classmethod
+    def load(cls, folder: str | Path) -> StaffingRun:
+        """Read a run written by :meth:`save`."""
+        folder = Path(folder)
+        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        rep = dict(meta["report"])
+        rep["status"] = SolveStatus(rep["status"])
+        for k in ("objective", "best_bound", "gap"):
+            rep[k] = math.inf if rep[k] is None else rep[k]
+        report = SolverReport(**rep)
+        stages = tuple(
+            StageResult(name=s["name"], status=SolveStatus(s["status"]),
+                        objective=s["objective"] if s["objective"] is not None else math.inf,
+                        best_bound=s["best_bound"] if s["best_bound"] is not None else -math.inf,
+                        wall_time_s=s["wall_time_s"], probes=s["probes"])
+            for s in meta["stages"])
+        ids = {"person_id": str, "site_id": str, "home_site": str, "from_site": str,
+               "to_site": str, "date": str, "field": str}
+        tables = {}
+        for name in TABLES:
+            df = pd.read_csv(folder / f"{name}.csv", dtype=ids, keep_default_na=False,
+                             na_values=[""])
+            for c in ("site_id", "field", "from_site", "to_site", "person_id", "home_site"):
+                if c in df.columns:
+                    df[c] = df[c].fillna("")
+            tables[name] = df
+        metrics = {k: (math.inf if v is None else v) for k, v in meta["metrics"].items()}
+        return cls(scenario_name=meta["scenario"], week=meta["week"], report=report,
+                   stages=stages, forecast_method=meta["forecast_method"],
+                   travel_source=meta["travel_source"], tables=tables, metrics=metrics,
+                   settings=meta["settings"])
+
+
+def _forecast_for(
+    scenario: Scenario, dates: list[date], options: StaffingOptions,
+    override: str | Path | pd.DataFrame | None,
+) -> Forecast:
+    w = scenario.settings.work
+    if scenario.workload.empty:
+        if override is None:
+            raise ScenarioError(
+                "no workload history to forecast from; add workload.csv or give a forecast file",
+                file=scenario.settings.files.workload or "workload.csv")
+        opened = tuple(open_days(dates, w.days, w.holidays))
+        fc = Forecast(table=pd.DataFrame(columns=["date", "weekday", "site_id", "field", "channel",
+                                                  "dossiers", "source"]),
+                      method="director's forecast only (no history)", open_dates=opened,
+                      closed_dates=tuple(d for d in dates if d not in opened))
+    else:
+        fc = forecast_days(scenario.workload, dates, w.days, w.holidays, options.recent_weeks)
+    if override is not None:
+        table = (override if isinstance(override, pd.DataFrame)
+                 else read_forecast_csv(override, scenario, fc.open_dates))
+        fc = apply_override(fc, table)
+    return fc
+
+
+def run_staffing(
+    scenario: Scenario,
+    week: str | None = None,
+    max_moves: int | None = None,
+    forecast_override: str | Path | pd.DataFrame | None = None,
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+    threads: int = 1,
+    stop: threading.Event | None = None,
+    options: StaffingOptions | None = None,
+    travel_min: np.ndarray | None = None,
+) -> StaffingRun:
+    """Plan next week's staff for a scenario.
+
+    Parameters
+    ----------
+    scenario
+        Loaded scenario with staff and workload history.
+    week
+        ISO week ``YYYY-Www``; default the week after the last day of history.
+    max_moves
+        Weekly cap on moves (person-days away from home); None = no cap.
+    forecast_override
+        Director's CSV (``site_id, date, field, channel, dossiers``) or a
+        validated DataFrame with those columns (``date`` as date).
+    time_limit_s, seed, threads
+        CP-SAT wall-clock limit (whole run), random seed and workers.
+    stop
+        Set it from another thread to stop early with the best plan so far.
+    options
+        Modelling choices (pooling of online work, travel limit, forecast window).
+    travel_min
+        Optional site x site minutes (same order as the used sites); default from
+        :func:`geodata.coverage.site_to_site_minutes`.
+
+    Returns
+    -------
+    StaffingRun
+        Plan, tables, report; call ``save(folder)`` to export.
+
+    Raises
+    ------
+    ScenarioError
+        No staff, no history and no forecast, or a bad override file.
+    ValueError
+        A bad ``week`` string.
+    """
+    opt = options or StaffingOptions()
+    if scenario.staff.empty:
+        raise ScenarioError("no staff in the scenario: add staff.csv to plan staffing",
+                            file=scenario.settings.files.staff or "staff.csv")
+    if max_moves is not None and max_moves < 0:
+        msg = f"max_moves must be >= 0, got {max_moves}"
+        raise ValueError(msg)
+    if week is None:
+        if scenario.workload.empty:
+            msg = "give a week (e.g. 2026-W48): there is no history to infer it from"
+            raise ValueError(msg)
+        last = pd.to_datetime(scenario.workload["date"]).max().date()
+        week = _week_label(last + timedelta(days=7 - last.weekday()))
+    dates = parse_week(week)
+    week = _week_label(dates[0])
+    fc = _forecast_for(scenario, dates, opt, forecast_override)
+    if not fc.open_dates:
+        msg = f"week {week} has no open working day (all holidays or non-working days)"
+        raise ValueError(msg)
+    pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
+    alloc: StaffAllocation = solve_staff_allocation(pb, time_limit_s, seed, threads, stop)
+
+    names = dict(zip(map(str, scenario.staff["id"]), map(str, scenario.staff["name"]), strict=True))
+    roster = alloc.roster.copy()
+    roster.insert(1, "name", roster["person_id"].map(names))
+    moves = alloc.moves.copy()
+    moves.insert(1, "name", moves["person_id"].map(names))
+    forecast_table = fc.table.copy()
+    forecast_table["date"] = forecast_table["date"].map(str)
+    metrics = {
+        "peak_utilisation_before": alloc.peak_utilisation_before,
+        "peak_utilisation_after": alloc.peak_utilisation_after,
+        "overload_min_before": alloc.overload_min_before,
+        "overload_min_after": alloc.overload_min_after,
+        "moves": float(len(moves)),
+        "shortfalls": float(len(alloc.shortfalls)),
+    }
+    return StaffingRun(
+        scenario_name=scenario.name, week=week, report=alloc.report, stages=alloc.stages,
+        forecast_method=fc.method, travel_source=source,
+        tables={"roster": roster, "moves": moves, "site_days_before": alloc.site_days_before,
+                "site_days_after": alloc.site_days_after, "shortfalls": alloc.shortfalls,
+                "forecast": forecast_table},
+        metrics=metrics,
+        settings={**alloc.settings, "pool_online": opt.pool_online,
+                  "recent_weeks": opt.recent_weeks,
+                  "min_dossiers_for_skill": opt.min_dossiers_for_skill,
+                  "time_limit_s": time_limit_s, "seed": seed, "threads": threads},
+    )

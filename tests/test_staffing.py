@@ -1,0 +1,179 @@
+"""Scenario-level staffing: forecast override, run, exports and the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from geodata._errors import ScenarioError
+from geodata.scenario import Scenario
+from geodata.settings import ScenarioSettings, WorkSettings
+from motcua.staffing import (
+    StaffingRun,
+    parse_week,
+    read_forecast_csv,
+    run_staffing,
+    write_forecast_csv,
+)
+
+
+def make_scenario(seed: int = 0, busy_factor: float = 3.0) -> Scenario:
+    """Two branches 2 km apart (B01 busy, B02 quiet) and a far reception point R01.
+
+    History: 8 weeks (Mon-Sat) ending Sat 2026-11-14; next week is 2026-W47.
+    """
+    rng = np.random.default_rng(seed)
+    sites = gpd.GeoDataFrame(
+        {
+            "id": ["B01", "B02", "R01"], "name": ["Branch 1", "Branch 2", "Reception far"],
+            "kind": ["branch", "branch", "reception"], "status": ["must_open"] * 3,
+            "counters": [4, 4, 1], "opening_cost": [1.0] * 3,
+            "capacity_per_day": [160.0, 160.0, 40.0], "commune_code": ["", "", ""],
+        },
+        geometry=[Point(105.80, 21.00), Point(105.82, 21.00), Point(106.60, 21.50)],
+        crs="EPSG:4326",
+    )
+    staff_rows = []
+    for i in range(4):
+        staff_rows.append((f"P{i}", f"Busy {i}", "B01", ("land", "other")))
+    for i in range(4, 10):
+        staff_rows.append((f"P{i}", f"Quiet {i}", "B02", ("land", "other", "justice")))
+    staff_rows.append(("P10", "Far", "R01", ("other",)))
+    staff = pd.DataFrame(
+        [{"id": i, "name": n, "home_site": h, "skills": sk,
+          "days_available": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat"), "leave_dates": (),
+          "max_days_per_week": 6, "movable": True} for i, n, h, sk in staff_rows]
+    )
+    rows = []
+    start = date(2026, 9, 21)  # a Monday
+    for k in range(8 * 7):
+        d = start + timedelta(days=k)
+        if d.weekday() == 6:
+            continue
+        for site, base in (("B01", 10.0 * busy_factor), ("B02", 6.0), ("R01", 3.0)):
+            for fld in ("land", "other"):
+                rows.append((d, site, fld, "in_person", int(rng.poisson(base))))
+                rows.append((d, site, fld, "online", int(rng.poisson(base))))
+    workload = pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
+    workload["date"] = pd.to_datetime(workload["date"])
+    settings = ScenarioSettings(name="test province", work=WorkSettings(holidays=("2026-11-20",)))
+    demand = gpd.GeoDataFrame(
+        {"id": [], "name": [], "population": [], "commune_code": [], "commune_name": []},
+        geometry=[], crs="EPSG:4326")
+    return Scenario(settings=settings, demand=demand, sites=sites, staff=staff, workload=workload)
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return make_scenario()
+
+
+@pytest.fixture(scope="module")
+def run(scenario: Scenario) -> StaffingRun:
+    return run_staffing(scenario, time_limit_s=20, seed=0, threads=1)
+
+
+def test_parse_week() -> None:
+    days = parse_week("2026-W48")
+    assert days[0] == date(2026, 11, 23) and days[-1] == date(2026, 11, 29)
+    with pytest.raises(ValueError, match="2026-48"):
+        parse_week("2026-48")
+
+
+def test_run_rebalances_busy_branch(run: StaffingRun) -> None:
+    assert run.week == "2026-W47"
+    assert run.report.status.value == "OPTIMAL"
+    assert run.metrics["peak_utilisation_after"] < run.metrics["peak_utilisation_before"]
+    assert run.metrics["overload_min_after"] <= run.metrics["overload_min_before"]
+    moves = run.moves
+    assert len(moves) > 0
+    # the far reception point is beyond 60 minutes: nobody moves there or from there
+    assert "R01" not in set(moves["to_site"]) and "R01" not in set(moves["from_site"])
+    assert set(moves["to_site"]) == {"B01"}
+    assert all("B01" in r and "->" in r for r in moves["reason"])
+    # the holiday Friday 2026-11-20 is closed: nobody rostered, no forecast
+    assert "2026-11-20" not in set(run.roster["date"])
+    assert "2026-11-20" not in set(run.tables["forecast"]["date"])
+    assert "holidays closed: 2026-11-20" in run.forecast_method
+
+
+def test_save_load_roundtrip(run: StaffingRun, tmp_path: Path) -> None:
+    out = run.save(tmp_path / "plan")
+    names = {p.name for p in out.iterdir()}
+    assert {"roster.csv", "moves.csv", "site_days_before.csv", "site_days_after.csv",
+            "shortfalls.csv", "forecast.csv", "run.json", "staffing.xlsx"} <= names
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    back = StaffingRun.load(out)
+    assert back.report == run.report
+    assert back.week == run.week and back.metrics == run.metrics
+    pd.testing.assert_frame_equal(back.roster, run.roster, check_dtype=False)
+    pd.testing.assert_frame_equal(back.moves, run.moves, check_dtype=False)
+    wb = openpyxl.load_workbook(out / "staffing.xlsx")
+    assert wb.sheetnames == ["Summary", "Roster", "Moves", "Before", "After", "Shortfalls",
+                             "Forecast"]
+    ws = wb["Roster"]
+    assert ws["A1"].value == "person_id" and ws["A1"].font.bold
+    assert ws.freeze_panes == "A2"
+    assert ws.max_row == len(run.roster["person_id"].unique()) + 1
+    data = json.loads(run.to_json())
+    assert data["report"]["status"] == "OPTIMAL"
+    assert len(data["tables"]["roster"]) == len(run.roster)
+    # saving again replaces the folder atomically
+    run.save(out)
+    assert StaffingRun.load(out).week == run.week
+
+
+def test_forecast_override_roundtrip(scenario: Scenario, run: StaffingRun, tmp_path: Path) -> None:
+    path = write_forecast_csv(run.tables["forecast"], tmp_path / "fc.csv")
+    df = pd.read_csv(path, dtype=str)
+    row = df.index[(df["site_id"] == "B02") & (df["channel"] == "in_person")][0]
+    df.loc[row, "dossiers"] = "500"
+    df.to_csv(path, index=False)
+    opened = tuple(date.fromisoformat(d) for d in sorted(set(run.roster["date"])))
+    table = read_forecast_csv(path, scenario, opened)
+    assert table.loc[row, "dossiers"] == 500.0
+    res = run_staffing(scenario, week=run.week, forecast_override=path, time_limit_s=20)
+    fc = res.tables["forecast"]
+    hit = fc[(fc["site_id"] == "B02") & (fc["date"] == df.loc[row, "date"])
+             & (fc["field"] == df.loc[row, "field"]) & (fc["channel"] == "in_person")]
+    assert hit["dossiers"].tolist() == [500.0] and hit["source"].tolist() == ["override"]
+    assert "overridden by the director" in res.forecast_method
+
+
+def test_forecast_override_bad_cells_named(scenario: Scenario, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "site_id,date,field,channel,dossiers\n"
+        "B01,2026-11-16,land,in_person,5\n"
+        "XX9,2026-11-16,land,in_person,5\n"
+        "B01,2026-11-20,land,in_person,5\n"
+        "B01,16/11/2026,farming,walk-in,-3\n",
+        encoding="utf-8")
+    opened = tuple(parse_week("2026-W47")[:4]) + (date(2026, 11, 21),)
+    with pytest.raises(ScenarioError) as err:
+        read_forecast_csv(path, scenario, opened)
+    text = str(err.value)
+    assert "bad.csv, column 'site_id', row 3: unknown site (value 'XX9')" in text
+    assert "column 'date', row 4: not an open day" in text
+    assert "column 'date', row 5: not a date (value '16/11/2026'); expected YYYY-MM-DD" in text
+    assert "column 'field', row 5: unknown field (value 'farming')" in text
+    assert "column 'channel', row 5" in text and "column 'dossiers', row 5" in text
+    missing = tmp_path / "missing.csv"
+    missing.write_text("site_id,date\nB01,2026-11-16\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="missing column.*field, channel, dossiers"):
+        read_forecast_csv(missing, scenario, opened)
+
+
+def test_no_staff_is_named(scenario: Scenario) -> None:
+    empty = Scenario(settings=scenario.settings, demand=scenario.demand, sites=scenario.sites,
+                     staff=scenario.staff.iloc[0:0], workload=scenario.workload)
+    with pytest.raises(ScenarioError, match="no staff in the scenario"):
+        run_staffing(empty)
