@@ -20,25 +20,27 @@ import streamlit as st  # noqa: E402
 from app_pages import _common as c  # noqa: E402
 from motcua.i18n import LANG_NAMES, LANGS  # noqa: E402
 
-st.set_page_config(page_title="Motcua", page_icon="🏛️", layout="wide")
+st.set_page_config(page_title="Motcua", page_icon=":material/account_balance:", layout="wide")
 c.init_session()
 
 PAGES = {
-    "scenario": st.Page("app_pages/scenario.py", title=c.tr("nav_scenario"), icon="🗺️",
+    "scenario": st.Page("app_pages/scenario.py", title=c.tr("nav_scenario"), icon=":material/map:",
                         url_path="scenario", default=True),
-    "placement": st.Page("app_pages/placement.py", title=c.tr("nav_placement"), icon="📍",
+    "placement": st.Page("app_pages/placement.py", title=c.tr("nav_placement"), icon=":material/location_on:",
                          url_path="placement"),
-    "staffing": st.Page("app_pages/staffing.py", title=c.tr("nav_staffing"), icon="👥",
+    "staffing": st.Page("app_pages/staffing.py", title=c.tr("nav_staffing"), icon=":material/groups:",
                         url_path="staffing"),
-    "compare": st.Page("app_pages/compare.py", title=c.tr("nav_compare"), icon="⚖️",
+    "compare": st.Page("app_pages/compare.py", title=c.tr("nav_compare"), icon=":material/compare:",
                        url_path="compare"),
 }
 page = st.navigation(list(PAGES.values()))
 
 target = st.query_params.get("page")
-if target in PAGES and PAGES[target].url_path != page.url_path:
+if target is not None:
     rest = {k: v for k, v in st.query_params.to_dict().items() if k != "page"}
-    st.switch_page(PAGES[target], query_params=rest)
+    if target in PAGES and PAGES[target].url_path != page.url_path:
+        st.switch_page(PAGES[target], query_params=rest)
+    del st.query_params["page"]
 
 with st.sidebar:
     st.radio(c.tr("language"), LANGS, format_func=LANG_NAMES.__getitem__, key="lang",

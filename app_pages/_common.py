@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import threading
 import time
 import tomllib
@@ -119,13 +120,26 @@ def current_scenario(show_errors: bool = True) -> tuple[str, Scenario] | None:
     except (ScenarioError, WorkspaceError) as exc:
         if show_errors:
             st.error(tr("scenario_load_failed", ref=ref))
-            st.error(str(exc))
+            show_error_text(str(exc))
         return None
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$:-])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown so a message (file names, ``snake_case`` columns) shows unchanged."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def show_error_text(text: str) -> None:
+    """``st.error`` with a message shown exactly as written (line breaks kept)."""
+    st.error("  \n".join(md_escape(line) for line in text.splitlines()))
 
 
 def synthetic_banner(synthetic: bool) -> None:
     if synthetic:
-        st.warning(tr("synthetic_badge"), icon="⚠️")
+        st.warning(tr("synthetic_badge"), icon=":material/warning:")
 
 
 # --- maps ----------------------------------------------------------------------------

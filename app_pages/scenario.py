@@ -89,7 +89,7 @@ def body() -> None:
     result = st.session_state.get("upload_result")
     if result and result[0] == "error":
         st.error(c.tr("upload_failed", files=result[1]))
-        st.error(result[2])
+        c.show_error_text(result[2])
     elif result:
         st.success(c.tr("upload_ok", name=result[2]))
 

@@ -244,7 +244,7 @@ def add_points(
             v = float(p.get(size_col) or 0.0)
             r = max(2.0, max_radius_px * math.sqrt(max(v, 0.0) / top))
         return {"radius": r, "color": "#222" if not square else fill, "weight": weight,
-                "fillColor": fill, "fillOpacity": fill_opacity}
+                "fill": True, "fillColor": fill, "fillOpacity": fill_opacity}
 
     if square:
         for feat in data["features"]:
@@ -284,7 +284,8 @@ def add_shapes(
         g = g.set_geometry(g.geometry.simplify(simplify_deg))
     data = _features(g, list(tooltip or {}), points=False)
     style: Callable[[dict[str, Any]], dict[str, Any]] = lambda _f: {  # noqa: E731
-        "color": color, "weight": weight, "fillColor": color, "fillOpacity": fill_opacity}
+        "color": color, "weight": weight, "fill": fill_opacity > 0, "fillColor": color,
+        "fillOpacity": fill_opacity}
     folium.GeoJson(
         data, name=name, style_function=style,
         tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
@@ -301,7 +302,7 @@ def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Seque
             f'background:{color};border:1px solid #222;margin-right:5px"></span>{_escape(label)}</div>'
         )
     html = (
-        '<div style="position:absolute;bottom:24px;left:8px;z-index:1000;background:rgba(255,255,255,.9);'
+        '<div style="position:absolute;bottom:44px;left:8px;z-index:1000;background:rgba(255,255,255,.9);'
         'padding:4px 8px;font:12px sans-serif;border:1px solid #bbb;border-radius:4px">'
         + "".join(rows) + "</div>"
     )

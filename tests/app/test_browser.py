@@ -1,0 +1,186 @@
+"""End-to-end tests: the app served headless, driven by Debian's Chromium via Playwright.
+
+Run: ``python -m pytest tests/app/test_browser.py -q -m browser``.
+Uses ``/usr/bin/chromium`` (or ``$CHROMIUM``); never downloads a browser. Every
+request that is not to the local server is refused, so anything that silently
+needs the internet fails here. Screenshots of each page go to
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = Path(__file__).resolve().parent / "data" / "tiny"
+SHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no system chromium at {CHROMIUM}"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The app on a free port with static serving, a fresh workspace and no basemap probe."""
+    tmp = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = dict(os.environ, MOTCUA_WORKSPACE=str(tmp / "ws"), MOTCUA_BASEMAP="off")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+           "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--server.enableStaticServing", "true",
+           "--client.showErrorDetails", "full"]
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(240):
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.25)
+            else:
+                pytest.fail("server did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+            yield {"url": url, "workspace": tmp / "ws", "log": log_path}
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser_ctx() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="motcua-chromium-"), executable_path=CHROMIUM, headless=True,
+            args=FLAGS, viewport={"width": 1400, "height": 2000}, locale="vi-VN",
+            accept_downloads=True)
+        blocked: list[str] = []
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        ctx.route("**/*", route)
+        ctx.blocked = blocked
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture()
+def page(browser_ctx: Any) -> Iterator[Any]:
+    pg = browser_ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    pg.close()
+    assert not errors, f"page errors: {errors}"
+
+
+def wait_idle(page: Any, timeout_ms: int = 90_000) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
+                           state="attached", timeout=timeout_ms)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           state="attached", timeout=timeout_ms)
+
+
+def assert_clean(page: Any) -> None:
+    """No exception box and no 'unexpected error' message on the page."""
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert "không mong muốn" not in body and "unexpected error" not in body.lower(), body[:2000]
+    assert not page.errors, page.errors
+
+
+def wait_map(page: Any, index: int = 0) -> None:
+    """The index-th Leaflet map has drawn its layers (needs the vendored Leaflet, no CDN)."""
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").nth(index)
+    frame.locator(".leaflet-container").wait_for(timeout=30_000)
+    frame.locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane svg").first.wait_for(
+        state="attached", timeout=30_000)
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def add_tiny(server: dict[str, Any]) -> str:
+    from motcua.workspace import Workspace
+
+    return Workspace(server["workspace"]).add_scenario(TINY, "tiny")
+
+
+def test_scenario_page_upload_and_language(server: dict[str, Any], page: Any, tmp_path: Path) -> None:
+    ref = add_tiny(server)
+    page.goto(f"{server['url']}/?scenario={ref}")
+    wait_idle(page)
+    page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+    wait_map(page)
+    assert_clean(page)
+    assert "5.000" in page.get_by_test_id("stMetricValue").first.inner_text()
+    shot(page, "scenario")
+
+    # a broken upload: the named error is shown and the previous scenario stays open
+    bad = tmp_path / "broken_demand.csv"
+    bad.write_text((TINY / "demand.csv").read_text(encoding="utf-8").replace("2000", "-3"),
+                   encoding="utf-8")
+    broken = tmp_path / "demand.csv"
+    shutil.copy(bad, broken)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        [str(TINY / "scenario.toml"), str(broken), str(TINY / "sites.csv"),
+         str(TINY / "staff.csv"), str(TINY / "workload.csv")])
+    page.get_by_text("Kịch bản trước vẫn đang mở").wait_for()
+    wait_idle(page)
+    err = page.get_by_test_id("stAlertContentError").all_inner_texts()
+    assert any("demand.csv" in e and "population" in e and "row 3" in e for e in err), err
+    page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+    wait_map(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    shot(page, "scenario_broken_upload")
+
+    # switch to English
+    page.get_by_text("English").click()
+    page.get_by_text("Open scenario: Xã Nhỏ (test)").wait_for()
+    wait_idle(page)
+    assert "5,000" in page.get_by_test_id("stMetricValue").first.inner_text()
+    assert "lang=en" in page.url
+    wait_map(page)
+    assert_clean(page)
+    shot(page, "scenario_en")
