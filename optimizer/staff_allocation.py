@@ -414,6 +414,7 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
     # shortfalls: a qualified person for each in-person field, counters from Erlang C
     skill_gap: dict[tuple[int, int, int], cp_model.IntVar] = {}
     counter_gap: dict[tuple[int, int], cp_model.IntVar] = {}
+    counter_gap_max = 0
     for s in range(n_s):
         for d in range(n_d):
             for f in np.flatnonzero(pb.skill_need[s, d]):
@@ -427,10 +428,11 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
                 c = m.new_int_var(0, need, f"countergap_{s}_{d}")
                 m.add(c >= need - staff[s, d])
                 counter_gap[s, d] = c
+                counter_gap_max += need
 
     total_demand = int(local.sum()) + total_pool
     w_gap = total_demand + 1
-    n_gap_max = len(skill_gap) + sum(int(v.proto.domain[-1]) for v in counter_gap.values())
+    n_gap_max = len(skill_gap) + counter_gap_max
     stage1 = m.new_int_var(0, w_gap * n_gap_max + total_demand, "stage1")
     m.add(
         stage1

@@ -1,0 +1,171 @@
+"""Staff allocation on tiny instances whose optimum is checked by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optimizer._status import SolveStatus
+from optimizer.staff_allocation import StaffProblem, solve_staff_allocation
+
+FIELDS = ("land", "other")
+DAY = 480.0
+
+
+def problem(
+    homes: list[int], local: list[list[float]], *, travel: list[list[float]] | None = None,
+    **kw: Any,
+) -> StaffProblem:
+    """Persons with the given home sites; ``local[s][d]`` minutes of on-site work."""
+    n_p, n_s, n_d = len(homes), len(local), len(local[0])
+    args: dict[str, Any] = dict(
+        person_ids=tuple(f"p{i}" for i in range(n_p)), site_ids=tuple(f"S{s}" for s in range(n_s)),
+        days=tuple(f"2026-11-{23 + d}" for d in range(n_d)),
+        day_names=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat")[:n_d], fields=FIELDS,
+        home=np.array(homes), skills=np.ones((n_p, 2), bool), available=np.ones((n_p, n_d), bool),
+        max_days=np.full(n_p, n_d), movable=np.ones(n_p, bool), site_open=np.ones((n_s, n_d), bool),
+        pool_site=np.ones(n_s, bool), counters=np.full(n_s, 3), local_min=np.array(local, float),
+        reception_min=np.array(local, float) / 2, pool_min=np.zeros((n_d, 2)),
+        skill_need=np.zeros((n_s, n_d, 2), bool), in_person_dossiers=np.zeros((n_s, n_d)),
+        arrivals_peak_per_hour=np.zeros((n_s, n_d)), service_min_mean=np.full((n_s, n_d), 20.0),
+        counters_needed=np.zeros((n_s, n_d), np.int64),
+        travel_min=np.array(travel if travel is not None else
+                            [[0.0 if a == b else 10.0 for b in range(n_s)] for a in range(n_s)]),
+        max_travel_min=60.0, day_minutes=DAY,
+    )
+    args.update(kw)
+    return StaffProblem(**args)
+
+
+def solve(pb: StaffProblem) -> Any:
+    return solve_staff_allocation(pb, time_limit_s=20, seed=0, threads=1)
+
+
+def test_overloaded_next_to_idle_gives_exactly_one_move() -> None:
+    # S0: 3 people, 4 person-days of work (133 %); S1: 3 people, 2 person-days (67 %).
+    # One person S1 -> S0 gives 100 % and 100 %: no overload, peak 100 %, one move.
+    pb = problem([0, 0, 0, 1, 1, 1], [[4 * DAY], [2 * DAY]])
+    r = solve(pb)
+    assert r.report.status is SolveStatus.OPTIMAL and r.report.gap == 0.0
+    assert r.peak_utilisation_before == pytest.approx(4 / 3, abs=1e-3)
+    assert r.overload_min_before == pytest.approx(DAY)
+    assert r.peak_utilisation_after == pytest.approx(1.0)
+    assert r.overload_min_after == 0.0
+    assert len(r.moves) == 1
+    mv = r.moves.iloc[0]
+    assert (mv.from_site, mv.to_site, mv.travel_min) == ("S1", "S0", 10)
+    assert mv.reason == "S0 Mon at 133% -> 100%; home S1 67% -> 100%"
+    assert [s.status for s in r.stages] == [SolveStatus.OPTIMAL] * 3
+
+
+def test_balanced_sites_need_no_move() -> None:
+    r = solve(problem([0, 1], [[DAY], [DAY / 2]]))
+    assert len(r.moves) == 0 and r.report.status is SolveStatus.OPTIMAL
+
+
+def test_person_on_leave_is_never_rostered() -> None:
+    # p0 (S0, overloaded) on leave Tuesday; p2 is the only one who could help but is on leave Mon
+    avail = np.ones((3, 2), bool)
+    avail[0, 1] = False
+    avail[2, 0] = False
+    pb = problem([0, 1, 1], [[2 * DAY, 2 * DAY], [0.0, 0.0]], available=avail)
+    r = solve(pb)
+    off = r.roster[(r.roster.person_id == "p0") & (r.roster.date == "2026-11-24")]
+    assert off.site_id.tolist() == [""]
+    off2 = r.roster[(r.roster.person_id == "p2") & (r.roster.date == "2026-11-23")]
+    assert off2.site_id.tolist() == [""]
+    # Monday: p0 + p1 at S0; Tuesday: p1 + p2 at S0
+    after = r.site_days_after.set_index(["site_id", "date"])
+    assert after.loc[("S0", "2026-11-23"), "staff"] == 2
+    assert after.loc[("S0", "2026-11-24"), "staff"] == 2
+    assert r.overload_min_after == 0.0
+
+
+def test_not_movable_person_stays_home() -> None:
+    pb = problem([0, 1, 1], [[2 * DAY], [0.0]], movable=np.array([True, False, True]))
+    r = solve(pb)
+    assert r.moves.person_id.tolist() == ["p2"]
+    assert r.roster.set_index("person_id").loc["p1", "site_id"] == "S1"
+
+
+def test_travel_limit_is_respected() -> None:
+    # S2 idle but 90 min away from S0: its people may not help; S1 at 30 min may
+    travel = [[0, 30, 90], [30, 0, 90], [90, 90, 0]]
+    pb = problem([0, 1, 2, 2], [[3 * DAY], [0.0], [0.0]], travel=travel)
+    r = solve(pb)
+    assert set(r.moves.from_site) == {"S1"} and set(r.moves.to_site) == {"S0"}
+    assert r.overload_min_after == pytest.approx(DAY)  # 3 days of work, 2 people reachable
+    tight = solve(problem([0, 1, 2, 2], [[3 * DAY], [0.0], [0.0]], travel=travel,
+                          max_travel_min=20.0))
+    assert len(tight.moves) == 0
+
+
+def test_max_days_and_weekly_move_cap() -> None:
+    # two days, S0 needs 2 people a day, has 1; S1 has 2 idle people with max 1 day each
+    pb = problem([0, 1, 1], [[2 * DAY, 2 * DAY], [0.0, 0.0]], max_days=np.array([2, 1, 1]))
+    r = solve(pb)
+    worked = r.roster[r.roster.site_id != ""].groupby("person_id").size()
+    assert worked.to_dict() == {"p0": 2, "p1": 1, "p2": 1}
+    assert len(r.moves) == 2 and r.overload_min_after == 0.0
+    capped = solve(problem([0, 1, 1], [[2 * DAY, 2 * DAY], [0.0, 0.0]],
+                           max_days=np.array([2, 1, 1]), max_moves=1))
+    assert len(capped.moves) == 1 and capped.overload_min_after == pytest.approx(DAY)
+
+
+def test_missing_skill_is_named_not_infeasible() -> None:
+    # S0 has land visitors Tuesday; nobody in the province is qualified for land
+    need = np.zeros((2, 2, 2), bool)
+    need[0, 1, 0] = True
+    skills = np.array([[False, True], [False, True]])
+    r = solve(problem([0, 1], [[100.0, 100.0], [0.0, 0.0]], skill_need=need, skills=skills))
+    assert r.report.status is SolveStatus.OPTIMAL
+    gaps = r.shortfalls[r.shortfalls.kind == "no_qualified_person"]
+    assert gaps[["site_id", "date", "field"]].values.tolist() == [["S0", "2026-11-24", "land"]]
+
+
+def test_skill_gap_is_fixed_by_a_move() -> None:
+    # land visitors at S0 Monday; only p1 (home S1, idle) knows land: p1 moves, reason says so
+    need = np.zeros((2, 1, 2), bool)
+    need[0, 0, 0] = True
+    skills = np.array([[False, True], [True, True], [False, True]])
+    r = solve(problem([0, 1, 1], [[200.0], [100.0]], skill_need=need, skills=skills))
+    assert r.moves.person_id.tolist() == ["p1"]
+    assert r.moves.reason.iloc[0].startswith("covers land at S0 Mon")
+    assert r.shortfalls.empty
+
+
+def test_pooled_online_work_goes_to_idle_branch() -> None:
+    # S0 and S1 one person each; 1.5 days of pooled online work, S0 has 0.5 day local work.
+    # Best: S0 gets 0.5 day routed (100 %) -> no, peak is min max: (0.5+a)/1 = (1.5-a)/1 -> 100 %
+    pool = np.array([[1.5 * DAY, 0.0]])
+    r = solve(problem([0, 1], [[0.5 * DAY], [0.0]], pool_min=pool))
+    assert r.peak_utilisation_after == pytest.approx(1.0)
+    assert r.site_days_after.pooled_min.sum() == pytest.approx(1.5 * DAY)
+    assert len(r.moves) == 0
+
+
+def test_counter_floor_from_erlang() -> None:
+    # S0 needs 2 staffed counters (Erlang C) with little work; S1 has a spare person
+    needed = np.array([[2], [0]])
+    r = solve(problem([0, 1, 1], [[100.0], [100.0]], counters_needed=needed))
+    assert len(r.moves) == 1 and r.shortfalls.empty
+    short = solve(problem([0, 1], [[100.0], [100.0]], counters_needed=needed, max_moves=0))
+    row = short.shortfalls[short.shortfalls.kind == "counters"]
+    assert row[["site_id", "amount"]].values.tolist() == [["S0", 1.0]]
+
+
+def test_stop_event_returns_a_plan() -> None:
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    r = solve_staff_allocation(problem([0, 0, 1], [[2 * DAY], [0.0]]), time_limit_s=5, stop=stop)
+    assert r.report.status is not SolveStatus.OPTIMAL
+    assert len(r.roster) == 3
+
+
+def test_bad_shapes_raise() -> None:
+    with pytest.raises(ValueError, match="StaffProblem.skills has shape"):
+        solve(problem([0, 1], [[DAY], [DAY]], skills=np.ones((3, 2), bool)))
