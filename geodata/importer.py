@@ -44,6 +44,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 import tomli_w
 
 from geodata._errors import NetworkError, Problem, ScenarioError
@@ -369,8 +370,19 @@ def _read_vector(path: str, layer: str | None, label: str, col: Collector,
             return None
         col.warn(label, "file declares no CRS; assumed WGS84 lon/lat (EPSG:4326)")
         gdf = gdf.set_crs(WGS84)
+    invalid = ~gdf.geometry.is_valid.to_numpy()
+    if invalid.any():
+        # self-touching rings are common in official boundaries; GEOS cannot
+        # intersect them, so they are repaired (areas unchanged) and counted
+        geoms = gdf.geometry.to_numpy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
+                                            keep_collapsed=False)
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+        logger.info("%s: repaired %d invalid geometries", label, int(invalid.sum()))
+    gdf.attrs["repaired_geometries"] = int(invalid.sum())
     source_crs = gdf.crs.to_string()
     gdf = gdf.to_crs(WGS84)
+    gdf.attrs["repaired_geometries"] = int(invalid.sum())
     gdf.attrs["source_crs"] = source_crs
     if not _check_in_vietnam(gdf, label, col):
         return None
@@ -440,7 +452,8 @@ def read_boundaries(source: BoundarySource, *, need_population: bool = True) -> 
         if column is None:
             return fallback
         values = gdf[column]
-        return values.astype(str).where(values.notna(), "").str.strip()
+        out: pd.Series = values.astype(str).where(values.notna(), "").str.strip()
+        return out
 
     rows = gdf["file_row"].to_numpy()
     ids = text(id_col, pd.Series([f"c{r - 1}" for r in rows], index=gdf.index))
@@ -451,6 +464,7 @@ def read_boundaries(source: BoundarySource, *, need_population: bool = True) -> 
         "population": np.full(len(gdf), np.nan), "file_row": rows,
     }, geometry=gdf.geometry.to_numpy(), crs=WGS84)
     out.attrs["source_crs"] = gdf.attrs.get("source_crs")
+    out.attrs["repaired_geometries"] = gdf.attrs.get("repaired_geometries", 0)
     blank = (out["id"] == "").to_numpy()
     for i in np.flatnonzero(blank)[:MAX_PROBLEMS_PER_COLUMN]:
         col.add(label, "empty id", row=int(rows[i]), column=id_col,
@@ -572,7 +586,8 @@ def _communes_from_features(polys: gpd.GeoDataFrame, population_column: str | No
 def whole_persons(population: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Round residents per polygon to whole persons (half to even)."""
     values = np.asarray(population, dtype=float)
-    return np.rint(values).astype(np.int64)
+    rounded: npt.NDArray[np.int64] = np.rint(values).astype(np.int64)
+    return rounded
 
 
 # --------------------------------------------------------------------------- sites
@@ -633,8 +648,9 @@ def read_sites(source: SiteSource) -> gpd.GeoDataFrame:
         for user, std in ((source.lon_column, "lon"), (source.lat_column, "lat")):
             spec.append(replace(standard[std], name=user))
             mapping[user] = std
-    for user, std in ((source.id_column, "id"), (source.name_column, "name")):
-        if user is not None:
+    for given, std in ((source.id_column, "id"), (source.name_column, "name")):
+        if given is not None:
+            user = given
             spec.append(replace(standard[std], name=user))
             mapping[user] = std
         elif std in table.columns:
@@ -756,8 +772,9 @@ def _assign_communes(sites: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd
 # --------------------------------------------------------------------------- demand
 
 
-def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float, weight: str,
-                  graph: nx.MultiDiGraph | None) -> gpd.GeoDataFrame:
+def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
+                  weight: Literal["roads", "uniform"],
+                  graph: nx.MultiDiGraph[Any] | None) -> gpd.GeoDataFrame:
     """Spread each commune's whole persons over a grid with :func:`geodata.demand.spread_population`.
 
     Returns demand points in EPSG:4326 with the demand columns of the scenario format.
@@ -766,31 +783,25 @@ def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float, weight: s
 
     polygons = communes[["id", "name", "commune_code", "commune_name", "population", "geometry"]]
     cells = spread_population(polygons, cell_m=cell_m, weight=weight, graph=graph, crs=crs)
-    return _demand_table(cells, communes)
+    return _demand_table(cells)
 
 
-def _demand_table(cells: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _demand_table(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Spread points as demand rows: ``id`` is ``<commune id>:<cell>``, ``name`` the commune's."""
     cells = cells.to_crs(WGS84)
-    points = cells.geometry if (cells.geometry.geom_type == "Point").all() \
-        else cells.geometry.representative_point()
-    parent = cells["id"].astype(str).to_numpy()
-    order = np.arange(len(cells))
-    ids = [f"{p}#{k}" for p, k in zip(parent, pd.Series(order).groupby(parent).cumcount() + 1,
-                                      strict=True)]
-    names = dict(zip(communes["id"], communes["name"], strict=True))
     return gpd.GeoDataFrame({
-        "id": ids,
-        "name": [f"{names.get(p, p)} · ô {i.rsplit('#', 1)[1]}" for p, i in zip(parent, ids, strict=True)],
+        "id": cells["id"].astype(str).to_numpy(),
+        "name": cells["name"].astype(str).to_numpy(),
         "population": cells["population"].to_numpy(float),
         "commune_code": cells["commune_code"].astype(str).to_numpy(),
         "commune_name": cells["commune_name"].astype(str).to_numpy(),
-    }, geometry=points.to_numpy(), crs=WGS84)
+    }, geometry=cells.geometry.to_numpy(), crs=WGS84)
 
 
 # --------------------------------------------------------------------------- import
 
 
-def _download_place(place: str, cache_dir: Path | None) -> tuple[Any, nx.MultiDiGraph]:
+def _download_place(place: str, cache_dir: Path | None) -> tuple[Any, nx.MultiDiGraph[Any]]:
     """Geocode ``place`` to its boundary polygon and download its roads (both cached)."""
     import osmnx as ox
 
@@ -849,7 +860,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     NetworkError
         When a download or road file fails.
     """
-    from geodata.network import load_graph
+    from geodata.cache import cached_graph
     from geodata.raster import population_from_raster
     from geodata.settings import TravelSettings
 
@@ -865,13 +876,13 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     provenance: dict[str, Any] = {"name": request.name, "place": request.place}
 
     # roads and place ------------------------------------------------------------
-    graph: nx.MultiDiGraph | None = None
+    graph: nx.MultiDiGraph[Any] | None = None
     place_polygon: Any = None
     if request.place is not None:
         place_polygon, graph = _download_place(request.place, request.cache_dir)
         provenance["roads"] = f"OpenStreetMap via osmnx for {request.place!r}"
     if request.roads is not None:
-        graph = load_graph(request.roads)
+        graph = cached_graph(request.roads, request.cache_dir)
         provenance["roads"] = str(request.roads)
 
     # communes and population -----------------------------------------------------
@@ -883,6 +894,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
             "file": request.boundaries.path, "layer": request.boundaries.layer,
             "filters": [list(f) for f in request.boundaries.filters],
             "crs_in_file": communes.attrs.get("source_crs"),
+            "repaired_geometries": communes.attrs.get("repaired_geometries", 0),
         }
     else:
         communes = communes_from_osm(place_polygon, None if use_raster else "population")
@@ -912,9 +924,11 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     provenance["communes"] = int(len(communes))
 
     # demand -----------------------------------------------------------------------
-    weight = request.weight
-    if weight == "auto":
+    weight: Literal["roads", "uniform"]
+    if request.weight == "auto":
         weight = "roads" if graph is not None else "uniform"
+    else:
+        weight = request.weight
     if weight == "roads" and graph is None:
         raise ScenarioError("weight 'roads' needs a road network (--roads or --place)",
                             file="--weight")
@@ -987,7 +1001,7 @@ def _write_points(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str]) -> No
 
 
 def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
-           graph: nx.MultiDiGraph | None, crs: str, description: str, fallback: bool) -> Scenario:
+           graph: nx.MultiDiGraph[Any] | None, crs: str, description: str, fallback: bool) -> Scenario:
     """Write the scenario into ``stage`` and load it back (full validation)."""
     files: dict[str, Any] = {"demand": "demand.csv", "sites": "sites.csv"}
     _write_points(demand, stage / "demand.csv",
@@ -1013,3 +1027,38 @@ def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites:
     (stage / "scenario.toml").write_text(tomli_w.dumps(toml), encoding="utf-8")
     return load_scenario(stage)
 
+
+
+@dataclass(frozen=True)
+class ExistingCoverage:
+    """Residents within the coverage standard of at least one existing site.
+
+    covered, total : residents; share = covered / total.
+    sites : number of existing (non-candidate, not closed) sites counted.
+    method, label : how distances were measured (``straight-line`` without roads).
+    """
+
+    covered: float
+    total: float
+    sites: int
+    method: str
+    label: str
+
+    @property
+    def share(self) -> float:
+        return self.covered / self.total if self.total > 0 else 0.0
+
+
+def existing_site_coverage(cov: Any) -> ExistingCoverage:
+    """Coverage of the residents by the existing sites of a :class:`geodata.coverage.ScenarioCoverage`.
+
+    Existing sites are those of kind ``branch`` or ``reception`` whose status is
+    not ``closed``; candidates are left out.
+    """
+    sites = cov.sites
+    existing = ((sites["kind"] != "candidate") & (sites["status"] != "closed")).to_numpy()
+    population = cov.demand["population"].to_numpy(float)
+    reached = np.asarray(cov.matrix.covered[:, np.flatnonzero(existing)].sum(axis=1)).ravel() > 0
+    return ExistingCoverage(covered=float(population[reached].sum()), total=float(population.sum()),
+                            sites=int(existing.sum()), method=str(cov.matrix.method),
+                            label=str(cov.matrix.label))

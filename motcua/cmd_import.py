@@ -1,0 +1,211 @@
+"""``motcua import``: build a scenario for a real place from roads, boundaries and population.
+
+Online::
+
+    motcua import --place "Đầm Hà, Quảng Ninh, Vietnam" --population-raster vnm_ppp_2020.tif \\
+        --name "Đầm Hà" --out scenarios-local/dam-ha
+
+Offline, from local files::
+
+    motcua import --roads hanoi_center.osm \\
+        --boundaries vn_wards_gadm41_pop2019.gpkg --layer wards --filter NAME_2=HoànKiếm \\
+        --population-column pop2019 --name "Hoàn Kiếm" --out scenarios-local/hoan-kiem
+
+See ``docs/import.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from pathlib import Path
+
+from geodata._errors import ScenarioWarning
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "import",
+        help="build a scenario for a real place from roads, boundaries and population",
+        description=(
+            "Turn commune boundaries with population (a column, a joined CSV table or a "
+            "population raster), an optional road network (.osm/.graphml file, or downloaded "
+            "with osmnx for --place) and optional existing offices into a validated scenario "
+            "folder. Polygon populations are spread over a grid, conserving every commune's "
+            "total to the person. Without roads the scenario uses the straight-line fallback "
+            "and says so in its description and in every result."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("where the place comes from")
+    src.add_argument("--place", help='place name osmnx geocodes, e.g. "Đầm Hà, Quảng Ninh, Vietnam" '
+                     "(online: downloads roads, and commune boundaries if --boundaries is not given)")
+    src.add_argument("--roads", type=Path, help="road network file: .osm (OpenStreetMap XML) or "
+                     ".graphml (osmnx); omit for the straight-line fallback")
+    src.add_argument("--cache-dir", type=Path, help="cache of downloads and road graphs "
+                     "(default $MOTCUA_CACHE or ~/.cache/motcua)")
+
+    b = p.add_argument_group("boundaries and population")
+    b.add_argument("--boundaries", help="commune polygons: GeoJSON, GeoPackage, shapefile, or "
+                   "zipped GeoJSON (zip://file.zip!inner.geojson)")
+    b.add_argument("--layer", help="layer of a GeoPackage with several layers")
+    b.add_argument("--filter", action="append", default=[], metavar="COL=VALUE",
+                   help="keep features whose COL equals VALUE (case, spaces and Unicode form "
+                   "ignored); repeat for several columns (all must match) or several values "
+                   "of one column (any may match)")
+    b.add_argument("--population-column", help="column holding residents (in the boundaries, "
+                   "or in --population-table)")
+    b.add_argument("--population-table", type=Path, help="CSV holding --population-column, "
+                   "joined to the boundaries on --join-column")
+    b.add_argument("--join-column", help="code column of the boundaries to join the table on "
+                   "(e.g. ward_code)")
+    b.add_argument("--table-join-column", help="code column of the table (default: same name)")
+    b.add_argument("--population-raster", type=Path, help="GeoTIFF of people per cell "
+                   "(e.g. WorldPop), summed per commune; used when no --population-column")
+    b.add_argument("--id-column", help="column of unique commune ids (default: GID_3, ward_code, "
+                   "code, ... whichever exists)")
+    b.add_argument("--name-column", help="column of commune names (default: NAME_3, ward_name, "
+                   "name, ...)")
+    b.add_argument("--commune-code-column", help="column of commune codes (default: the id)")
+
+    d = p.add_argument_group("demand grid")
+    d.add_argument("--cell-m", type=float, default=400.0, help="grid cell side in metres (400)")
+    d.add_argument("--weight", choices=("auto", "roads", "uniform"), default="auto",
+                   help="spread people by road length in each cell or by area; auto = roads "
+                   "when there is a network (default)")
+
+    s = p.add_argument_group("sites")
+    s.add_argument("--sites", type=Path, help="existing offices: CSV with lon/lat or a vector file "
+                   "of points (default: one reception point per commune at its representative "
+                   "point)")
+    s.add_argument("--sites-layer", help="layer of a GeoPackage of sites")
+    s.add_argument("--sites-lon-column", default="lon", help="longitude column (lon)")
+    s.add_argument("--sites-lat-column", default="lat", help="latitude column (lat)")
+    s.add_argument("--sites-id-column", help="id column (default: id, else generated)")
+    s.add_argument("--sites-name-column", help="name column (default: name, else the id)")
+    s.add_argument("--sites-kind", choices=("branch", "reception", "candidate"),
+                   help="kind of every site (default: the file's kind column, else reception)")
+    s.add_argument("--candidates", choices=("none", "grid", "osm"), default="none",
+                   help="add candidate sites: grid = the most populated demand point of each "
+                   "--candidate-cell-m square; osm = post offices and town halls (with --place)")
+    s.add_argument("--candidate-cell-m", type=float, default=2000.0,
+                   help="square size for grid candidates in metres (2000)")
+
+    o = p.add_argument_group("other files and output")
+    o.add_argument("--staff", type=Path, help="staff.csv to include (validated against the sites)")
+    o.add_argument("--workload", type=Path, help="workload.csv to include")
+    o.add_argument("--crs", help="metric CRS, e.g. EPSG:32648 (default: the UTM zone of the data)")
+    o.add_argument("--name", required=True, help="scenario name")
+    o.add_argument("--description", default="", help="text put before the generated description")
+    o.add_argument("--out", type=Path, required=True, help="scenario folder to write")
+    o.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=True,
+                   help="after importing, report the share of residents the existing sites "
+                   "cover (default on)")
+    p.set_defaults(func=run)
+
+
+def _filters(values: list[str]) -> tuple[tuple[str, str], ...]:
+    from motcua.cli import UsageError
+
+    out = []
+    for text in values:
+        column, sep, value = text.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            msg = f"--filter {text!r}: expected COL=VALUE, e.g. NAME_2=HoànKiếm"
+            raise UsageError(msg)
+        out.append((column.strip(), value.strip()))
+    return tuple(out)
+
+
+def build_request(args: argparse.Namespace) -> object:
+    """The :class:`geodata.importer.ImportRequest` of the parsed options."""
+    from geodata.importer import BoundarySource, ImportRequest, SiteSource
+    from motcua.cli import UsageError
+
+    if args.boundaries is None and args.place is None:
+        msg = "give --boundaries FILE (with --population-column or --population-raster) or --place NAME"
+        raise UsageError(msg)
+    if args.population_table is not None and args.join_column is None:
+        msg = "--population-table needs --join-column (the code column shared with the boundaries)"
+        raise UsageError(msg)
+    if args.boundaries is not None and args.population_column is None and args.population_raster is None:
+        msg = "give --population-column COL (or --population-raster FILE.tif) for the boundaries"
+        raise UsageError(msg)
+    if args.candidates == "osm" and args.place is None:
+        msg = "--candidates osm downloads post offices and town halls: it needs --place"
+        raise UsageError(msg)
+    for name in ("roads", "population_table", "population_raster", "sites", "staff", "workload"):
+        path = getattr(args, name)
+        if path is not None and not path.exists():
+            msg = f"--{name.replace('_', '-')} {path}: file not found"
+            raise UsageError(msg)
+    boundaries = None
+    if args.boundaries is not None:
+        boundaries = BoundarySource(
+            path=args.boundaries, layer=args.layer, filters=_filters(args.filter),
+            population_column=args.population_column, id_column=args.id_column,
+            name_column=args.name_column, commune_code_column=args.commune_code_column,
+            population_table=args.population_table, join_column=args.join_column,
+            table_join_column=args.table_join_column,
+        )
+    elif args.filter:
+        msg = "--filter applies to --boundaries, which was not given"
+        raise UsageError(msg)
+    sites = None
+    if args.sites is not None:
+        sites = SiteSource(path=args.sites, layer=args.sites_layer,
+                           lon_column=args.sites_lon_column, lat_column=args.sites_lat_column,
+                           id_column=args.sites_id_column, name_column=args.sites_name_column,
+                           kind=args.sites_kind)
+    return ImportRequest(
+        name=args.name, boundaries=boundaries, place=args.place, roads=args.roads,
+        population_raster=args.population_raster, sites=sites, candidates=args.candidates,
+        candidate_cell_m=args.candidate_cell_m, staff=args.staff, workload=args.workload,
+        cell_m=args.cell_m, weight=args.weight, crs=args.crs, cache_dir=args.cache_dir,
+        description=args.description,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from geodata.importer import ImportRequest, import_scenario
+
+    request = build_request(args)
+    assert isinstance(request, ImportRequest)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        result = import_scenario(request, args.out)
+    sc = result.scenario
+    kinds = sc.sites["kind"].value_counts()
+    print(f"Scenario: {sc.name}  ->  {result.folder}")
+    print(f"  communes: {len(result.communes):,}; residents: {result.population_total:,} "
+          f"(demand rows sum to {sc.demand['population'].sum():,.0f})")
+    print(f"  demand: {len(sc.demand):,} grid points ({request.cell_m:g} m cells, "
+          f"{result.provenance['demand']['weight']} weighting)")
+    print("  sites: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
+    print(f"  CRS: {sc.settings.crs}")
+    if result.straight_line_fallback:
+        print("  roads: NONE - straight-line fallback (straight km x circuity "
+              f"{sc.settings.travel.circuity:g}); every result is labelled so")
+    else:
+        print(f"  roads: {result.provenance.get('roads')}")
+    for w in caught:
+        print(f"  warning: {w.message}")
+    if args.coverage:
+        _report_coverage(sc, args.cache_dir)
+    return 0
+
+
+def _report_coverage(scenario: object, cache_dir: Path | None) -> None:
+    """Share of residents within the standard of an existing (non-candidate) site."""
+    from geodata.coverage import coverage_for_scenario
+    from geodata.importer import existing_site_coverage
+    from geodata.scenario import Scenario
+
+    assert isinstance(scenario, Scenario)
+    cov = coverage_for_scenario(scenario, cache_dir=cache_dir)
+    share = existing_site_coverage(cov)
+    std = scenario.settings.coverage
+    rule = "or" if std.rule == "either" else "and"
+    print(f"  coverage by existing sites: {100 * share.share:.1f} % of residents "
+          f"({share.covered:,.0f} of {share.total:,.0f}) within {std.max_minutes:g} min "
+          f"{rule} {std.max_km:g} km; method: {share.label}")
