@@ -1,0 +1,801 @@
+"""Who is within the coverage standard of which site: sparse travel-time matrices.
+
+The engine
+----------
+Travel goes from a demand point to a site, so shortest paths are grown *from
+the sites* on the *reversed* road graph (one-way streets matter), with
+``scipy.sparse.csgraph.dijkstra(..., indices=batch, limit=cutoff)``: a bounded
+multi-source Dijkstra in C, a batch of sites at a time so that memory stays at
+about ``batch_size x n_nodes`` numbers whatever the graph size.
+
+A trip is ``walk to the nearest road node + drive + walk from the site's node``,
+the two walks at ``access_speed_kph`` along the straight line.  Points farther
+than ``max_snap_m`` from every road get no route over the network (they are
+reported, never treated as zero distance).  Any pair may also be walked
+directly along the straight line at the access speed, when that is faster (a
+resident next door to a site, a site and its village on an island).
+
+For each pair within ``cutoff_minutes`` the matrix holds the minutes of the
+fastest trip and the km of that trip.  A pair is *covered* when its minutes are
+within ``standard.max_minutes`` OR (``rule="either"``) / AND (``rule="both"``)
+its distance is within ``standard.max_km``, the distance being the *shortest*
+road distance (``km_measure="network"``, a second bounded Dijkstra on length)
+or the straight-line radius (``km_measure="straight"``).  So ``covered`` may
+hold pairs that ``minutes`` does not (within 5 km but beyond the time cutoff),
+and a covered pair's ``km`` (fastest route) may exceed ``max_km`` when a
+shorter but slower road exists.
+
+Without a road network, distances are straight-line km x ``circuity`` at the
+mode's straight-line speed, and every result says so in its ``label``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import KDTree
+
+from geodata._errors import CRSMismatchError
+from geodata.network import (
+    GraphArrays,
+    NetworkReport,
+    ensure_prepared,
+    graph_arrays,
+    network_report,
+    prepare_graph,
+    straight_line_speed_kph,
+)
+from geodata.scenario import WGS84, Scenario
+from geodata.settings import CoverageStandard, TravelSettings
+from geodata.snapping import Snap, access_minutes, snap_points
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["network", "straight-line"]
+
+#: Budget of numbers held per Dijkstra batch (``batch_size x n_nodes``); about 8 bytes each,
+#: times a small factor for predecessors and path sums.
+BATCH_CELLS = 4_000_000
+#: Tolerance when comparing minutes and km to the standard (floating-point sums).
+_EPS = 1e-9
+#: Bump when the matrices change meaning, to invalidate cached results.
+CACHE_VERSION = "coverage-1"
+
+
+@dataclass(frozen=True)
+class CoverageMatrix:
+    """Travel minutes and km between demand points and sites, and who is covered.
+
+    minutes : CSR (demand x site): minutes of the fastest trip, an explicit entry
+        for every pair within ``cutoff_minutes`` (a stored 0.0 is a real zero).
+    km : CSR with the same pattern: km of that trip (network km, or straight km
+        x circuity without a network).
+    covered : bool CSR (demand x site): the pair meets ``standard``.
+    demand_ids, site_ids : ids of the rows and columns.
+    standard : the coverage standard applied.
+    cutoff_minutes : time bound of ``minutes`` (>= ``standard.max_minutes``).
+    method : ``"network"`` or ``"straight-line"``.
+    label : human description of the method, shown with every result and map.
+    """
+
+    minutes: sp.csr_matrix
+    km: sp.csr_matrix
+    covered: sp.csr_matrix
+    demand_ids: npt.NDArray[Any]
+    site_ids: npt.NDArray[Any]
+    standard: CoverageStandard
+    cutoff_minutes: float
+    method: Method
+    label: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.demand_ids), len(self.site_ids))
+
+    def dense_minutes(self) -> npt.NDArray[np.float64]:
+        """Dense minutes with ``np.inf`` for pairs beyond the cutoff (small instances only)."""
+        out = np.full(self.shape, np.inf)
+        coo = self.minutes.tocoo()
+        out[coo.row, coo.col] = coo.data
+        return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _csr_from_pairs(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+                    data: npt.NDArray[Any], shape: tuple[int, int]) -> sp.csr_matrix:
+    """CSR from unique (row, col) pairs, keeping explicit zeros (no summing, no elimination)."""
+    keys = rows.astype(np.int64) * max(shape[1], 1) + cols.astype(np.int64)
+    order = (np.arange(len(keys)) if np.all(keys[1:] >= keys[:-1])
+             else np.argsort(keys, kind="stable"))
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.add.at(indptr, rows[order] + 1, 1)
+    indptr = np.cumsum(indptr)
+    return sp.csr_matrix((data[order], cols[order].astype(np.int64), indptr), shape=shape)
+
+
+def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
+    if gdf.crs is None:
+        msg = f"{what} have no CRS; expected {WGS84} or another declared CRS"
+        raise CRSMismatchError(msg)
+    geom = gdf.geometry
+    if len(geom) and not (geom.geom_type == "Point").all():
+        bad = gdf.index[geom.geom_type != "Point"][:5].tolist()
+        msg = (f"{what} must be points (rows {bad} are not); spread polygon demand "
+               "with geodata.demand.spread_population first")
+        raise ValueError(msg)
+    proj = geom.to_crs(crs)
+    return np.column_stack([proj.x.to_numpy(dtype=float), proj.y.to_numpy(dtype=float)])
+
+
+def _ids(gdf: gpd.GeoDataFrame) -> npt.NDArray[Any]:
+    return (gdf["id"] if "id" in gdf.columns else pd.Series(gdf.index)).to_numpy()
+
+
+def _check_inputs(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+                  standard: CoverageStandard, cutoff_minutes: float | None) -> float:
+    if demand.crs is not None and sites.crs is not None and demand.crs != sites.crs:
+        msg = (f"demand is in {demand.crs.to_string()} but sites are in "
+               f"{sites.crs.to_string()}; give both in the same CRS")
+        raise CRSMismatchError(msg)
+    cutoff = standard.max_minutes if cutoff_minutes is None else float(cutoff_minutes)
+    if not cutoff >= standard.max_minutes:
+        msg = (f"cutoff_minutes {cutoff} is below the standard's max_minutes "
+               f"{standard.max_minutes}; it must be at least that")
+        raise ValueError(msg)
+    if standard.max_km < 0 or standard.max_minutes < 0:
+        msg = f"coverage standard must be non-negative, got {standard}"
+        raise ValueError(msg)
+    return cutoff
+
+
+def _pair_keys(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+               n_cols: int) -> npt.NDArray[np.int64]:
+    return rows.astype(np.int64) * max(n_cols, 1) + cols.astype(np.int64)
+
+
+def _sorted_unique(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique`` by sorting (numpy's hash-based unique is slow on millions of int64)."""
+    if len(a) == 0:
+        return a.astype(np.int64)
+    a = np.sort(a)
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = a[1:] != a[:-1]
+    return a[keep]
+
+
+def _min_per_pair(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+                  key: npt.NDArray[np.float64], n_cols: int) -> npt.NDArray[np.int64]:
+    """Indices of the entry with the smallest ``key`` for each distinct (row, col), row-major."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.int64)
+    pk = _pair_keys(rows, cols, n_cols)
+    order = np.argsort(pk, kind="stable")
+    spk = pk[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = spk[1:] != spk[:-1]
+    starts = np.flatnonzero(first)
+    if len(starts) == len(order):
+        return order
+    # groups with several entries: take the smallest key (stable: earliest on ties)
+    best_key = np.minimum.reduceat(key[order], starts)
+    group = np.cumsum(first) - 1
+    is_best = key[order] == best_key[group]
+    cand = np.flatnonzero(is_best)
+    firsts = np.ones(len(cand), dtype=bool)
+    firsts[1:] = group[cand[1:]] != group[cand[:-1]]
+    return order[cand[firsts]]
+
+
+def _covered_matrix(
+    n_demand: int, n_sites: int,
+    t_rows: npt.NDArray[np.int64], t_cols: npt.NDArray[np.int64], t_ok: npt.NDArray[np.bool_],
+    k_rows: npt.NDArray[np.int64], k_cols: npt.NDArray[np.int64],
+    rule: str,
+) -> sp.csr_matrix:
+    """Bool CSR of pairs within minutes (``t_*`` masked by ``t_ok``) and/or within km (``k_*``)."""
+    tk = _sorted_unique(_pair_keys(t_rows[t_ok], t_cols[t_ok], n_sites))
+    kk = _sorted_unique(_pair_keys(k_rows, k_cols, n_sites))
+    if rule == "both":
+        pos = np.clip(np.searchsorted(kk, tk), 0, max(len(kk) - 1, 0))
+        keys = tk[kk[pos] == tk] if len(kk) else tk[:0]
+    elif rule == "either":
+        keys = _sorted_unique(np.concatenate([tk, kk]))
+    else:
+        msg = f"unknown coverage rule {rule!r}; expected 'either' or 'both'"
+        raise ValueError(msg)
+    rows = keys // max(n_sites, 1)
+    cols = keys % max(n_sites, 1)
+    return _csr_from_pairs(rows, cols, np.ones(len(keys), dtype=bool), (n_demand, n_sites))
+
+
+def _straight_pairs(a_xy: npt.NDArray[np.float64], b_xy: npt.NDArray[np.float64],
+                    radius_m: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                              npt.NDArray[np.float64]]:
+    """All (i, j, metres) with straight distance <= radius_m between a[i] and b[j] (zeros kept)."""
+    if len(a_xy) == 0 or len(b_xy) == 0 or radius_m < 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e, np.empty(0)
+    res = KDTree(a_xy).sparse_distance_matrix(KDTree(b_xy), radius_m, output_type="ndarray")
+    return (res["i"].astype(np.int64), res["j"].astype(np.int64),
+            res["v"].astype(float))
+
+
+# --------------------------------------------------------------------------- engine
+
+def _csr_lookup(m: sp.csr_matrix, rows: npt.NDArray[np.int64],
+                cols: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Values ``m[rows, cols]`` of entries known to exist, vectorised (indices sorted per row)."""
+    n = m.shape[1]
+    entry_rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    keys = entry_rows * n + m.indices.astype(np.int64)
+    pos = np.searchsorted(keys, rows.astype(np.int64) * n + cols.astype(np.int64))
+    return np.asarray(m.data[pos], dtype=float)
+
+
+def _path_km(pred: npt.NDArray[np.int32], reached: npt.NDArray[np.int64],
+             edge_km: sp.csr_matrix) -> npt.NDArray[np.float64]:
+    """Km of the shortest-path-tree path from each reached node back to its source.
+
+    ``pred`` is the (b, n) predecessor matrix of a Dijkstra on the reversed
+    graph; ``reached`` the sorted flat indices (row * n + node) of reached
+    nodes.  Path sums by pointer jumping over the reached nodes only:
+    ``log2(depth)`` vectorised steps.
+    """
+    n = pred.shape[1]
+    rows = reached // n
+    nodes = reached % n
+    parent = pred.ravel()[reached].astype(np.int64)
+    has = parent >= 0
+    weight = np.zeros(len(reached))
+    # reversed edge parent->node is original edge node->parent
+    weight[has] = _csr_lookup(edge_km, nodes[has], parent[has])
+    inverse = np.full(pred.size, -1, dtype=np.int64)
+    inverse[reached] = np.arange(len(reached), dtype=np.int64)
+    up = np.arange(len(reached), dtype=np.int64)
+    up[has] = inverse[rows[has] * n + parent[has]]
+    del inverse
+    # only nodes whose pointer is not yet at a root still need work
+    is_root = up == np.arange(len(up))
+    act = np.flatnonzero(~is_root[up])
+    while len(act):
+        target = up[act]
+        weight[act] += weight[target]
+        up[act] = up[target]
+        act = act[~is_root[up[act]]]
+    return weight
+
+
+def _group(keys: npt.NDArray[np.int64], members: npt.NDArray[np.int64]) -> tuple[
+        npt.NDArray[np.int64], tuple[npt.NDArray[np.int64], ...]]:
+    """Distinct keys and, per key, its members as (start, count, members sorted by key)."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    count = np.bincount(inv, minlength=len(uniq)).astype(np.int64)
+    start = np.cumsum(count) - count
+    return uniq, (start, count, members[order].astype(np.int64))
+
+
+def _group_min(groups: tuple[npt.NDArray[np.int64], ...],
+               values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    start, count, members = groups
+    if len(start) == 0:
+        return np.empty(0)
+    return np.minimum.reduceat(values[members], start)
+
+
+def _expand(groups: tuple[npt.NDArray[np.int64], ...], group_idx: npt.NDArray[np.int64],
+            tag: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each ``group_idx[i]``, one (tag[i], member) row per member of that group."""
+    start, count, members = groups
+    cnt = count[group_idx]
+    total = int(cnt.sum())
+    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return np.repeat(tag, cnt), members[np.repeat(start[group_idx], cnt) + offs]
+
+
+def _network_pairs(
+    ga: GraphArrays,
+    demand_snap: Snap,
+    site_snap: Snap,
+    travel: TravelSettings,
+    standard: CoverageStandard,
+    cutoff: float,
+    batch_size: int | None,
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    """Trip pairs over the network: fastest within ``cutoff`` and shortest within ``max_km``."""
+    n = ga.n_nodes
+    rev_time = ga.time_min.T.tocsr()
+    rev_time.sort_indices()
+    rev_len = ga.length_km.T.tocsr()
+    edge_km = ga.time_edge_km
+    edge_km.sort_indices()
+
+    d_ok = np.flatnonzero(~demand_snap.too_far)
+    s_ok = np.flatnonzero(~site_snap.too_far)
+    # points grouped by node: route between nodes, then expand to the points on them
+    d_nodes, d_groups = _group(demand_snap.node[d_ok], d_ok)
+    s_nodes, s_groups = _group(site_snap.node[s_ok], s_ok)
+    acc_d_min = demand_snap.access_min
+    acc_d_km = demand_snap.distance_m / 1000.0
+    acc_s_min = site_snap.access_min
+    acc_s_km = site_snap.distance_m / 1000.0
+    # the most lenient site access per source node bounds each search
+    s_min_acc = _group_min(s_groups, acc_s_min)
+    s_min_acc_km = _group_min(s_groups, acc_s_km)
+
+    if batch_size is None:
+        batch_size = max(1, min(1024, BATCH_CELLS // max(n, 1)))
+    t_parts: dict[str, list[npt.NDArray[Any]]] = {"d": [], "s": [], "min": [], "km": []}
+    k_parts: dict[str, list[npt.NDArray[Any]]] = {"d": [], "s": [], "km": []}
+
+    def expand(src_rows: npt.NDArray[np.int64], node_cols: npt.NDArray[np.int64],
+               src_batch: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+        """(source node, demand node) pairs -> (pair index, demand point, site) triples."""
+        pair, pts = _expand(d_groups, node_cols, np.arange(len(node_cols), dtype=np.int64))
+        pair2, sites = _expand(s_groups, src_batch[src_rows[pair]], np.arange(len(pair)))
+        return pair[pair2], pts[pair2], sites
+
+    # identical source nodes share a search; site lists are expanded per pair
+    for start in range(0, len(s_nodes), batch_size):
+        src = np.arange(start, min(start + batch_size, len(s_nodes)), dtype=np.int64)
+        nodes = s_nodes[src]
+        # ---- fastest trips within the cutoff
+        limit = cutoff - float(s_min_acc[src].min())
+        if limit >= 0:
+            dist, pred = dijkstra(rev_time, directed=True, indices=nodes,
+                                  return_predecessors=True, limit=limit + _EPS)
+            sub = dist[:, d_nodes]
+            r, c = np.nonzero(np.isfinite(sub))
+            if len(r):
+                reached = np.flatnonzero(np.isfinite(dist.ravel()))
+                km_all = np.full(dist.size, np.nan)
+                km_all[reached] = _path_km(pred, reached, edge_km)
+                net_km = km_all[r.astype(np.int64) * n + d_nodes[c]]
+                net_min = sub[r, c]
+                pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
+                total_min = net_min[pair] + acc_d_min[pts] + acc_s_min[sites]
+                total_km = net_km[pair] + acc_d_km[pts] + acc_s_km[sites]
+                keep = total_min <= cutoff + _EPS
+                t_parts["d"].append(pts[keep])
+                t_parts["s"].append(sites[keep])
+                t_parts["min"].append(total_min[keep])
+                t_parts["km"].append(total_km[keep])
+            del dist, pred
+        # ---- shortest road distance within max_km (for the km rule)
+        if standard.km_measure == "network":
+            klimit = standard.max_km - float(s_min_acc_km[src].min())
+            if klimit >= 0:
+                kd = dijkstra(rev_len, directed=True, indices=nodes, limit=klimit + _EPS)
+                ksub = kd[:, d_nodes]
+                r, c = np.nonzero(np.isfinite(ksub))
+                if len(r):
+                    pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
+                    total_km = ksub[r, c][pair] + acc_d_km[pts] + acc_s_km[sites]
+                    keep = total_km <= standard.max_km + _EPS
+                    k_parts["d"].append(pts[keep])
+                    k_parts["s"].append(sites[keep])
+                    k_parts["km"].append(total_km[keep])
+                del kd
+
+    def cat(parts: dict[str, list[npt.NDArray[Any]]], key: str, dtype: Any) -> npt.NDArray[Any]:
+        return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
+
+    timed = {k: cat(t_parts, k, np.int64 if k in "ds" else float) for k in t_parts}
+    short = {k: cat(k_parts, k, np.int64 if k in "ds" else float) for k in k_parts}
+    return timed, short
+
+
+def build_coverage(
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    graph: nx.MultiDiGraph[Any] | None,
+    standard: CoverageStandard,
+    travel: TravelSettings,
+    crs: str,
+    cutoff_minutes: float | None = None,
+    batch_size: int | None = None,
+) -> CoverageMatrix:
+    """Sparse demand x site travel minutes, km and coverage.
+
+    Parameters
+    ----------
+    demand : demand points (any declared CRS; an ``id`` column names the rows).
+    sites : site points in the same CRS (``id`` column names the columns).
+    graph : road graph, raw (prepared here for ``travel.mode``) or already
+        prepared by :func:`geodata.network.prepare_graph`; ``None`` for the
+        straight-line fallback.
+    standard : coverage standard (minutes, km, rule, km measure).
+    travel : mode, access speed, max snap distance, circuity.
+    crs : metric CRS in which distances are measured (UTM 48N/49N).
+    cutoff_minutes : bound of the minutes matrix, >= ``standard.max_minutes``
+        (default: equal to it); larger for travel-time objectives.
+    batch_size : sites per Dijkstra call; default keeps ``batch x nodes`` under
+        :data:`BATCH_CELLS` numbers.
+
+    Returns
+    -------
+    CoverageMatrix
+
+    Raises
+    ------
+    CRSMismatchError
+        If demand and sites have different CRSs or none.
+    ValueError
+        If demand is not points or the cutoff is below the standard.
+    NetworkError
+        If the graph cannot be used for the mode.
+    """
+    t0 = time.perf_counter()
+    cutoff = _check_inputs(demand, sites, standard, cutoff_minutes)
+    d_xy = _points_xy(demand, crs, "demand points")
+    s_xy = _points_xy(sites, crs, "sites")
+    n_d, n_s = len(d_xy), len(s_xy)
+    if graph is None:
+        cov = _straight_line_coverage(d_xy, s_xy, _ids(demand), _ids(sites), standard, travel,
+                                      cutoff)
+        logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
+                    n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
+        return cov
+
+    prepared = ensure_prepared(graph, travel)
+    ga = graph_arrays(prepared, crs)
+    d_snap = snap_points(d_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    timed, short = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff, batch_size)
+
+    # walking the straight line directly, when faster than the road
+    walk_m = travel.access_speed_kph * cutoff / 60.0 * 1000.0
+    wd, ws, wm = _straight_pairs(d_xy, s_xy, walk_m)
+    w_min = access_minutes(wm, travel.access_speed_kph)
+    rows = np.concatenate([timed["d"], wd])
+    cols = np.concatenate([timed["s"], ws])
+    mins = np.concatenate([timed["min"], w_min])
+    kms = np.concatenate([timed["km"], wm / 1000.0])
+    best = _min_per_pair(rows, cols, mins, n_s)
+    rows, cols, mins, kms = rows[best], cols[best], mins[best], kms[best]
+    minutes = _csr_from_pairs(rows, cols, mins, (n_d, n_s))
+    km = _csr_from_pairs(rows, cols, kms, (n_d, n_s))
+
+    if standard.km_measure == "network":
+        kd_, ks_, kv_ = _straight_pairs(d_xy, s_xy, standard.max_km * 1000.0)
+        k_rows = np.concatenate([short["d"], kd_])
+        k_cols = np.concatenate([short["s"], ks_])
+    else:
+        k_rows, k_cols, _ = _straight_pairs(d_xy, s_xy, standard.max_km * 1000.0)
+    covered = _covered_matrix(n_d, n_s, rows, cols, mins <= standard.max_minutes + _EPS,
+                              k_rows, k_cols, standard.rule)
+    label = f"road network, {travel.mode}"
+    logger.info("network coverage %d x %d (%s): %d pairs within %.0f min, %d covered in %.2fs",
+                n_d, n_s, label, minutes.nnz, cutoff, covered.nnz, time.perf_counter() - t0)
+    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=_ids(demand),
+                          site_ids=_ids(sites), standard=standard, cutoff_minutes=cutoff,
+                          method="network", label=label)
+
+
+def straight_line_label(travel: TravelSettings) -> str:
+    """Label of the no-network fallback, e.g. ``straight line x 1.3 at 30 km/h (no road network)``."""
+    speed = straight_line_speed_kph(travel)
+    return f"straight line x {travel.circuity:g} at {speed:g} km/h (no road network)"
+
+
+def _straight_line_coverage(
+    d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
+    demand_ids: npt.NDArray[Any], site_ids: npt.NDArray[Any],
+    standard: CoverageStandard, travel: TravelSettings, cutoff: float,
+) -> CoverageMatrix:
+    speed = straight_line_speed_kph(travel)
+    if travel.circuity < 1:
+        msg = f"circuity must be >= 1 (road km over straight km), got {travel.circuity}"
+        raise ValueError(msg)
+    n_d, n_s = len(d_xy), len(s_xy)
+    km_radius = standard.max_km / (travel.circuity if standard.km_measure == "network" else 1.0)
+    time_radius = speed * cutoff / 60.0 / travel.circuity
+    r, c, m = _straight_pairs(d_xy, s_xy, 1000.0 * max(km_radius, time_radius))
+    straight_km = m / 1000.0
+    road_km = straight_km * travel.circuity
+    mins = road_km / speed * 60.0
+    in_time = mins <= cutoff + _EPS
+    minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
+    km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
+    rule_km = road_km if standard.km_measure == "network" else straight_km
+    in_km = rule_km <= standard.max_km + _EPS
+    covered = _covered_matrix(n_d, n_s, r[in_time], c[in_time],
+                              mins[in_time] <= standard.max_minutes + _EPS,
+                              r[in_km], c[in_km], standard.rule)
+    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=demand_ids,
+                          site_ids=site_ids, standard=standard, cutoff_minutes=cutoff,
+                          method="straight-line", label=straight_line_label(travel))
+
+
+# --------------------------------------------------------------------------- queries
+
+def nearest_sites(cov: CoverageMatrix, site_mask: npt.ArrayLike | None = None) -> pd.DataFrame:
+    """Nearest site (by minutes) of every demand point among the sites in ``site_mask``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per demand point: ``demand_id``, ``nearest_site_id`` (``None``
+        when no site is within the cutoff), ``minutes`` and ``km`` (``inf``
+        when none) and ``covered`` (within the standard of any masked site).
+    """
+    n_d, n_s = cov.shape
+    mask = np.ones(n_s, dtype=bool) if site_mask is None else np.asarray(site_mask, dtype=bool)
+    if mask.shape != (n_s,):
+        msg = f"site_mask has shape {mask.shape}, expected ({n_s},)"
+        raise ValueError(msg)
+    coo = cov.minutes.tocoo()
+    keep = mask[coo.col]
+    r, c, v = coo.row[keep], coo.col[keep], coo.data[keep]
+    order = np.lexsort((c, v, r))
+    r, c, v = r[order], c[order], v[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    minutes = np.full(n_d, np.inf)
+    km = np.full(n_d, np.inf)
+    site_idx = np.full(n_d, -1, dtype=np.int64)
+    minutes[r[first]] = v[first]
+    site_idx[r[first]] = c[first]
+    has = site_idx >= 0
+    if has.any():
+        km[has] = np.asarray(cov.km[np.flatnonzero(has), site_idx[has]]).ravel()
+    cov_m = cov.covered.tocoo()
+    covered = np.zeros(n_d, dtype=bool)
+    covered[cov_m.row[mask[cov_m.col] & cov_m.data.astype(bool)]] = True
+    ids = np.array([cov.site_ids[i] if i >= 0 else None for i in site_idx], dtype=object)
+    return pd.DataFrame({"demand_id": cov.demand_ids, "nearest_site_id": ids,
+                         "minutes": minutes, "km": km, "covered": covered})
+
+
+def site_to_site_minutes(
+    sites: gpd.GeoDataFrame,
+    graph: nx.MultiDiGraph[Any] | None,
+    travel: TravelSettings,
+    crs: str,
+) -> npt.NDArray[np.float64]:
+    """Dense minutes from site i (row) to site j (column), ``np.inf`` when unreachable.
+
+    Same trip model as :func:`build_coverage` (access legs, direct walking,
+    sites beyond ``max_snap_m`` off the network) with no cutoff.  Without a
+    graph: straight km x circuity at the straight-line speed.
+    """
+    s_xy = _points_xy(sites, crs, "sites")
+    n = len(s_xy)
+    diff = s_xy[:, None, :] - s_xy[None, :, :]
+    straight_m = np.sqrt((diff ** 2).sum(axis=2))
+    if graph is None:
+        speed = straight_line_speed_kph(travel)
+        fallback: npt.NDArray[np.float64] = straight_m / 1000.0 * travel.circuity / speed * 60.0
+        return fallback
+    prepared = ensure_prepared(graph, travel)
+    ga = graph_arrays(prepared, crs)
+    snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    out = np.full((n, n), np.inf)
+    ok = np.flatnonzero(~snap.too_far)
+    if len(ok):
+        nodes, inv = np.unique(snap.node[ok], return_inverse=True)
+        dist = dijkstra(ga.time_min, directed=True, indices=nodes)  # forward: from site i
+        net = dist[inv][:, inv]
+        out[np.ix_(ok, ok)] = (net + snap.access_min[ok][:, None] + snap.access_min[ok][None, :])
+    walk = access_minutes(straight_m, travel.access_speed_kph)
+    out = np.asarray(np.minimum(out, walk), dtype=float)
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+# --------------------------------------------------------------------------- scenario
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """What a planner should know about how a coverage matrix was built.
+
+    method, label : as in :class:`CoverageMatrix`.
+    network : the :class:`NetworkReport` (nodes/edges kept and dropped), if a network was used.
+    stranded_population : people whose nearest road node lies in a dropped
+        disconnected part (they are routed from the kept network instead).
+    far_demand : demand points farther than ``max_snap_m`` from the network
+        (``id``, ``population``, ``snap_m``); they reach sites only on foot in a straight line.
+    far_sites : sites farther than ``max_snap_m`` (``id``, ``snap_m``).
+    roads : where the roads came from (file, place, or ``None``).
+    build_s : seconds spent building; ``from_cache``: read from the cache.
+    """
+
+    method: Method
+    label: str
+    network: NetworkReport | None
+    stranded_population: float
+    stranded_points: int
+    far_demand: pd.DataFrame
+    far_sites: pd.DataFrame
+    roads: str | None
+    build_s: float
+    from_cache: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def far_population(self) -> float:
+        return float(self.far_demand["population"].sum()) if len(self.far_demand) else 0.0
+
+    def summary_lines(self) -> list[str]:
+        """Plain-language lines for the command line and the app."""
+        lines = [f"method: {self.label}"]
+        if self.network is not None:
+            lines.append(self.network.summary())
+        if self.stranded_points:
+            lines.append(f"{self.stranded_points:,} demand points ({self.stranded_population:,.0f} "
+                         "people) are nearest to a dropped disconnected part of the network")
+        if len(self.far_demand):
+            lines.append(f"{len(self.far_demand):,} demand points ({self.far_population:,.0f} "
+                         "people) are farther than max_snap_m from any road: "
+                         "no road route, straight-line walking only")
+        if len(self.far_sites):
+            ids = ", ".join(map(str, self.far_sites["id"].tolist()[:10]))
+            lines.append(f"{len(self.far_sites)} sites are farther than max_snap_m from any road: "
+                         f"{ids}")
+        lines.extend(self.notes)
+        return lines
+
+
+@dataclass(frozen=True)
+class ScenarioCoverage:
+    """Coverage of a scenario: matrix, the demand points and sites used, and the report.
+
+    demand : demand points (EPSG:4326) in matrix row order, with ``id``,
+        ``population``, ``commune_code``, ``commune_name``, ``snap_m``
+        (metres to the nearest road node; ``nan`` without network) and ``far_from_road``.
+    sites : sites (EPSG:4326) in matrix column order, with ``snap_m`` likewise.
+    """
+
+    matrix: CoverageMatrix
+    demand: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    report: CoverageReport
+
+
+def scenario_graph(scenario: Scenario, cache_dir: Path | None = None) -> tuple[
+        nx.MultiDiGraph[Any] | None, str | None]:
+    """The raw road graph of a scenario (file, or download of ``[files] place``), and its source."""
+    from geodata.cache import cached_graph
+    from geodata.network import download_graph
+
+    if scenario.roads_path is not None:
+        return cached_graph(scenario.roads_path, cache_dir), str(scenario.roads_path)
+    place = scenario.settings.files.place
+    if place:
+        return download_graph(place=place, cache_dir=cache_dir), f"osmnx download of {place!r}"
+    return None, None
+
+
+def _stranded(prepared: nx.MultiDiGraph[Any], raw: nx.MultiDiGraph[Any], dropped: list[Any],
+              d_xy: npt.NDArray[np.float64], crs: str) -> npt.NDArray[np.bool_]:
+    """Demand points whose nearest node among kept + dropped nodes is a dropped one."""
+    from geodata.network import project_xy
+
+    if not dropped:
+        return np.zeros(len(d_xy), dtype=bool)
+    kept = list(prepared.nodes)
+    allnodes = kept + dropped
+    xs = np.array([raw.nodes[nd]["x"] for nd in allnodes], dtype=float)
+    ys = np.array([raw.nodes[nd]["y"] for nd in allnodes], dtype=float)
+    xy = project_xy(xs, ys, raw.graph.get("crs", WGS84), crs)
+    _, idx = KDTree(xy).query(d_xy, k=1)
+    return np.asarray(idx) >= len(kept)
+
+
+def _scenario_key(scenario: Scenario, demand: gpd.GeoDataFrame, travel: TravelSettings,
+                  standard: CoverageStandard, cutoff: float | None) -> str:
+    from geodata.cache import file_digest, hash_parts
+
+    roads: str | None = None
+    if scenario.roads_path is not None:
+        roads = file_digest(scenario.roads_path)
+    elif scenario.settings.files.place:
+        roads = "place:" + scenario.settings.files.place
+    sites = scenario.sites
+    return hash_parts(
+        CACHE_VERSION, scenario.settings.crs, roads, repr(asdict(travel)), repr(asdict(standard)),
+        repr(cutoff), demand["id"].astype(str).tolist(),
+        demand["population"].astype(float).tolist(), demand.geometry.to_wkb().tolist(),
+        sites["id"].astype(str).tolist(), sites.geometry.to_wkb().tolist(),
+    )
+
+
+def coverage_for_scenario(
+    scenario: Scenario,
+    mode: str | None = None,
+    standard: CoverageStandard | None = None,
+    cutoff_minutes: float | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+) -> ScenarioCoverage:
+    """Coverage of every demand point by every site of a scenario, cached on disk.
+
+    Parameters
+    ----------
+    scenario : a loaded scenario.
+    mode : travel mode overriding the scenario's.
+    standard : coverage standard overriding the scenario's.
+    cutoff_minutes : bound of the minutes matrix (default the standard's minutes).
+    cache_dir : cache folder; default :func:`geodata.cache.default_cache_dir`.
+    use_cache : read and write the cache (keyed by every input that matters).
+
+    Returns
+    -------
+    ScenarioCoverage
+    """
+    from geodata.cache import default_cache_dir, read_pickle, write_pickle
+    from geodata.demand import demand_points
+
+    t0 = time.perf_counter()
+    travel = scenario.settings.travel
+    if mode is not None:
+        travel = replace(travel, mode=mode)
+    standard = standard or scenario.settings.coverage
+    crs = scenario.settings.crs
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    raw_demand = scenario.demand
+    needs_graph_for_demand = bool(len(raw_demand)) and not (
+        raw_demand.geometry.geom_type == "Point").all()
+    key = _scenario_key(scenario, raw_demand, travel, standard, cutoff_minutes)
+    path = cache_dir / f"coverage_{key}.pkl"
+    if use_cache:
+        cached = read_pickle(path)
+        if isinstance(cached, ScenarioCoverage):
+            logger.info("coverage read from cache %s", path)
+            return replace(cached, report=replace(cached.report, from_cache=True))
+
+    raw, roads = scenario_graph(scenario, cache_dir)
+    demand = demand_points(scenario, graph=raw if needs_graph_for_demand else None)
+    sites = scenario.sites
+    d_xy = _points_xy(demand, crs, "demand points")
+    s_xy = _points_xy(sites, crs, "sites")
+    notes: list[str] = []
+    if raw is None:
+        prepared = None
+        net_rep = None
+        stranded = np.zeros(len(demand), dtype=bool)
+        d_snap_m = np.full(len(demand), np.nan)
+        s_snap_m = np.full(len(sites), np.nan)
+        max_snap = np.inf
+    else:
+        prepared = prepare_graph(raw, travel)
+        net_rep = network_report(prepared)
+        dropped = prepared.graph.get("motcua_dropped_nodes", [])
+        stranded = _stranded(prepared, raw, dropped, d_xy, crs)
+        ga_xy = graph_arrays(prepared, crs).xy_m
+        tree = KDTree(ga_xy)
+        d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
+        s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
+        max_snap = travel.max_snap_m
+    matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
+                            cutoff_minutes=cutoff_minutes)
+    demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
+    sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
+    far_d = demand.loc[demand["far_from_road"], ["id", "population", "snap_m"]]
+    far_s = sites.loc[sites["far_from_road"], ["id", "snap_m"]]
+    report = CoverageReport(
+        method=matrix.method, label=matrix.label, network=net_rep,
+        stranded_population=float(demand["population"].to_numpy()[stranded].sum()),
+        stranded_points=int(stranded.sum()),
+        far_demand=pd.DataFrame(far_d).reset_index(drop=True),
+        far_sites=pd.DataFrame(far_s).reset_index(drop=True),
+        roads=roads, build_s=time.perf_counter() - t0, notes=tuple(notes),
+    )
+    result = ScenarioCoverage(matrix=matrix, demand=demand, sites=sites, report=report)
+    if use_cache:
+        write_pickle(result, path)
+    return result
+

@@ -1,0 +1,569 @@
+"""Road graphs: load, download, speeds per mode and the routable network.
+
+A road graph is an osmnx ``MultiDiGraph`` (nodes with ``x``/``y`` in the
+graph's CRS, edges with ``highway`` and ``length`` in metres).  It comes from a
+``.graphml`` file (``osmnx.save_graphml``), an OpenStreetMap ``.osm`` XML file,
+or a download by place name or polygon (cached on disk keyed by the query).
+
+:func:`prepare_graph` turns it into the routable network for one travel mode:
+edges the mode may not use are removed (motorbikes are banned from Vietnamese
+expressways, cars from footways), every edge gets ``speed_kph`` and
+``travel_time_min``, walkers may use every way in both directions, and for
+vehicle modes only the largest strongly connected component is kept, so that
+every kept node can reach every other one.  What was dropped is recorded in
+``graph.graph["motcua_report"]`` (a :class:`NetworkReport` as a dict).
+
+:func:`graph_arrays` gives the compact arrays (sparse adjacency matrices,
+projected node coordinates) that :mod:`geodata.coverage` routes on.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from pyproj import Transformer
+from scipy.sparse.csgraph import connected_components
+
+from geodata._errors import NetworkError
+from geodata.settings import MODES, TravelSettings
+
+logger = logging.getLogger(__name__)
+
+#: Modes that follow one-way streets and keep only the largest strongly connected part.
+VEHICLE_MODES: tuple[str, ...] = ("motorbike", "car")
+
+#: Default speed in km/h per OSM ``highway`` class for each mode.
+#:
+#: Chosen for Vietnam: typical door-to-door speeds in mixed traffic, not posted
+#: limits (urban motorbike traffic averages 20-30 km/h).  A class missing from a
+#: mode's table may not be used by that mode: motorbikes are banned from
+#: expressways (``motorway``, Decree 168/2024 and Circular 38/2024), cars do not
+#: use footways, paths or steps, nobody walks on expressways.  Motorbikes do use
+#: ``track`` and ``path`` (rural trails); ``service`` covers the many ngõ/hẻm
+#: alleys.  Override per class with ``[travel.speeds_kph.<mode>]`` in
+#: ``scenario.toml``; an override of 0 bans the class for that mode.
+DEFAULT_SPEEDS_KPH: dict[str, dict[str, float]] = {
+    "motorbike": {
+        "trunk": 40.0, "trunk_link": 30.0,
+        "primary": 35.0, "primary_link": 25.0,
+        "secondary": 30.0, "secondary_link": 25.0,
+        "tertiary": 28.0, "tertiary_link": 22.0,
+        "unclassified": 25.0, "road": 25.0,
+        "residential": 20.0, "living_street": 12.0,
+        "service": 15.0, "track": 15.0, "path": 10.0,
+    },
+    "car": {
+        "motorway": 80.0, "motorway_link": 50.0,
+        "trunk": 50.0, "trunk_link": 35.0,
+        "primary": 40.0, "primary_link": 30.0,
+        "secondary": 35.0, "secondary_link": 28.0,
+        "tertiary": 30.0, "tertiary_link": 25.0,
+        "unclassified": 25.0, "road": 25.0,
+        "residential": 20.0, "living_street": 10.0,
+        "service": 12.0, "track": 12.0,
+    },
+    "walk": {
+        "trunk": 4.5, "trunk_link": 4.5,
+        "primary": 4.5, "primary_link": 4.5,
+        "secondary": 4.5, "secondary_link": 4.5,
+        "tertiary": 4.5, "tertiary_link": 4.5,
+        "unclassified": 4.5, "road": 4.5,
+        "residential": 4.5, "living_street": 4.5,
+        "service": 4.5, "track": 4.5, "path": 4.5,
+        "pedestrian": 4.5, "footway": 4.5, "cycleway": 4.5,
+        "bridleway": 4.5, "corridor": 4.5,
+        "steps": 2.0, "ladder": 1.0,
+    },
+}
+
+#: Speed in km/h applied to straight-line km x circuity when there is no road network.
+STRAIGHT_LINE_SPEED_KPH: dict[str, float] = {"motorbike": 30.0, "car": 35.0, "walk": 4.5}
+#: Key of ``[travel.speeds_kph.<mode>]`` that overrides :data:`STRAIGHT_LINE_SPEED_KPH`.
+STRAIGHT_LINE_KEY = "straight_line"
+
+#: ``access`` tag values that close a way to vehicle traffic.
+_NO_ACCESS = frozenset({"no", "private"})
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    """What :func:`prepare_graph` kept and dropped.
+
+    nodes_in, edges_in : size of the graph given.
+    edges_not_allowed : edges the mode may not use (class banned or access=no/private).
+    nodes_kept, edges_kept : size of the routable network.
+    nodes_dropped_components, edges_dropped_components : removed with the smaller
+        strongly connected components (vehicle modes only; 0 for walking).
+    components : number of strongly connected components before the filter.
+    """
+
+    mode: str
+    nodes_in: int
+    edges_in: int
+    edges_not_allowed: int
+    nodes_kept: int
+    edges_kept: int
+    nodes_dropped_components: int
+    edges_dropped_components: int
+    components: int
+
+    def summary(self) -> str:
+        """One line for logs and the command line."""
+        return (
+            f"{self.mode} network: kept {self.nodes_kept:,} nodes / {self.edges_kept:,} edges; "
+            f"dropped {self.edges_not_allowed:,} edges not usable by {self.mode} and "
+            f"{self.nodes_dropped_components:,} nodes / {self.edges_dropped_components:,} edges "
+            f"in {max(self.components - 1, 0):,} smaller disconnected parts"
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+def load_graph(path: str | Path) -> nx.MultiDiGraph[Any]:
+    """Load a road graph from a ``.graphml`` (osmnx) or ``.osm`` (OpenStreetMap XML) file.
+
+    ``.osm`` files are read unsimplified with every component retained, so that
+    each edge has a single highway class and points snap to nearby nodes;
+    one-way streets are kept one-way.
+
+    Parameters
+    ----------
+    path : file to read.
+
+    Returns
+    -------
+    nx.MultiDiGraph[Any]
+        The raw graph (all highway classes), not yet prepared for a mode.
+
+    Raises
+    ------
+    NetworkError
+        If the file is missing, has another extension or cannot be parsed.
+    """
+    import osmnx as ox
+
+    path = Path(path)
+    if not path.exists():
+        msg = f"{path}: road network file not found"
+        raise NetworkError(msg)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".graphml":
+            graph = ox.load_graphml(path)
+        elif suffix in (".osm", ".xml"):
+            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
+        else:
+            msg = f"{path}: unsupported road network format {suffix!r}; expected .graphml or .osm"
+            raise NetworkError(msg)
+    except NetworkError:
+        raise
+    except Exception as exc:  # osmnx/lxml/networkx raise many types on bad files
+        msg = f"{path}: could not read road network ({type(exc).__name__}: {exc})"
+        raise NetworkError(msg) from exc
+    if len(graph) == 0:
+        msg = f"{path}: road network has no nodes"
+        raise NetworkError(msg)
+    logger.info("loaded %s: %d nodes, %d edges", path.name, len(graph), graph.number_of_edges())
+    return graph
+
+
+def query_key(place: str | None = None, polygon: Any = None) -> str:
+    """Cache key of a download query: SHA-256 of the place name or polygon WKT."""
+    if (place is None) == (polygon is None):
+        msg = "give exactly one of place= or polygon= to download a road network"
+        raise NetworkError(msg)
+    payload: dict[str, Any] = {"place": place} if place is not None else {"polygon": polygon.wkt}
+    payload["network_type"] = "all"
+    payload["simplify"] = False
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def download_graph(
+    place: str | None = None,
+    polygon: Any = None,
+    cache_dir: str | Path | None = None,
+) -> nx.MultiDiGraph[Any]:
+    """Download the road network of a place or polygon with osmnx, cached on disk.
+
+    The graph (all highway classes, unsimplified, every component retained) is
+    saved as ``osm_<key>.graphml`` in ``cache_dir``, ``key`` being
+    :func:`query_key` of the query, and re-read from there next time without
+    touching the network.
+
+    Parameters
+    ----------
+    place : place name osmnx can geocode, e.g. ``"Đầm Hà, Quảng Ninh, Vietnam"``.
+    polygon : shapely (Multi)Polygon in EPSG:4326, instead of ``place``.
+    cache_dir : folder of the cache; default :func:`geodata.cache.default_cache_dir`.
+
+    Returns
+    -------
+    nx.MultiDiGraph[Any]
+
+    Raises
+    ------
+    NetworkError
+        If both or neither query is given, or the download fails (offline, unknown place).
+    """
+    from geodata.cache import default_cache_dir
+
+    key = query_key(place, polygon)
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = folder / f"osm_{key}.graphml"
+    if path.exists():
+        logger.info("road network for %s read from cache %s", place or "polygon", path)
+        return load_graph(path)
+    import osmnx as ox
+
+    what = repr(place) if place is not None else "the given polygon"
+    try:
+        if place is not None:
+            graph = ox.graph_from_place(place, network_type="all", simplify=False,
+                                        retain_all=True)
+        else:
+            graph = ox.graph_from_polygon(polygon, network_type="all", simplify=False,
+                                          retain_all=True)
+    except Exception as exc:  # requests/geocoder/osmnx errors when offline or unknown place
+        msg = (f"could not download the road network of {what} with osmnx "
+               f"({type(exc).__name__}: {exc}); give a roads file in the scenario instead")
+        raise NetworkError(msg) from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.graphml")
+    ox.save_graphml(graph, tmp)
+    tmp.replace(path)
+    logger.info("downloaded %s: %d nodes, %d edges, cached as %s",
+                what, len(graph), graph.number_of_edges(), path)
+    return graph
+
+
+# --------------------------------------------------------------------------- speeds
+
+def mode_speeds_kph(travel: TravelSettings, mode: str | None = None) -> dict[str, float]:
+    """Speed table (highway class -> km/h) of a mode: defaults updated by the scenario's overrides.
+
+    Classes with a speed <= 0 are banned for the mode and left out.
+
+    Raises
+    ------
+    NetworkError
+        If the mode is unknown.
+    """
+    mode = mode or travel.mode
+    if mode not in MODES:
+        msg = f"unknown travel mode {mode!r}; expected one of {', '.join(MODES)}"
+        raise NetworkError(msg)
+    speeds = dict(DEFAULT_SPEEDS_KPH[mode])
+    speeds.update(travel.speeds_kph.get(mode, {}))
+    speeds.pop(STRAIGHT_LINE_KEY, None)
+    return {k: float(v) for k, v in speeds.items() if v > 0}
+
+
+def straight_line_speed_kph(travel: TravelSettings, mode: str | None = None) -> float:
+    """Speed used without a road network: ``[travel.speeds_kph.<mode>] straight_line`` or the default."""
+    mode = mode or travel.mode
+    if mode not in MODES:
+        msg = f"unknown travel mode {mode!r}; expected one of {', '.join(MODES)}"
+        raise NetworkError(msg)
+    speed = float(travel.speeds_kph.get(mode, {}).get(STRAIGHT_LINE_KEY,
+                                                      STRAIGHT_LINE_SPEED_KPH[mode]))
+    if speed <= 0:
+        msg = f"straight-line speed for {mode} must be > 0 km/h, got {speed}"
+        raise NetworkError(msg)
+    return speed
+
+
+def _classes(value: Any) -> list[str]:
+    """Highway classes of an edge: a str, a list, or a list saved as text in graphml."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return [text]
+            return [str(v) for v in parsed]
+        return [text]
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _maxspeed_kph(value: Any) -> float | None:
+    """Lowest numeric km/h in an OSM ``maxspeed`` value, or ``None`` if unreadable."""
+    if value is None:
+        return None
+    values = value if isinstance(value, (list, tuple)) else [value]
+    found: list[float] = []
+    for v in values:
+        text = str(v)
+        numbers = [float(m) for m in _NUMBER.findall(text)]
+        if not numbers:
+            continue
+        speed = numbers[0] * (1.609344 if "mph" in text else 1.0)
+        if speed > 0:
+            found.append(speed)
+    return min(found) if found else None
+
+
+def edge_speed_kph(data: Mapping[str, Any], speeds: Mapping[str, float], mode: str) -> float | None:
+    """Speed of one edge for a mode, or ``None`` when the mode may not use it.
+
+    A simplified edge can carry several classes: it is usable when any of them
+    is, at the lowest usable speed.  A posted ``maxspeed`` lower than the class
+    speed caps it.  Vehicle modes may not use ``access=no/private`` ways.
+    """
+    usable = [speeds[c] for c in _classes(data.get("highway")) if c in speeds]
+    if not usable:
+        return None
+    if mode in VEHICLE_MODES:
+        access = {a.strip() for a in _classes(data.get("access"))}
+        if access and access <= _NO_ACCESS:
+            return None
+    speed = min(usable)
+    cap = _maxspeed_kph(data.get("maxspeed"))
+    if cap is not None:
+        speed = min(speed, cap)
+    return speed
+
+
+# --------------------------------------------------------------------------- preparing
+
+def prepare_graph(
+    graph: nx.MultiDiGraph[Any],
+    travel: TravelSettings,
+    mode: str | None = None,
+    largest_component: bool | None = None,
+) -> nx.MultiDiGraph[Any]:
+    """The routable network of one travel mode, with ``travel_time_min`` on every edge.
+
+    Parameters
+    ----------
+    graph : raw road graph (:func:`load_graph`); not modified.
+    travel : travel settings (mode, speed overrides).
+    mode : overrides ``travel.mode``.
+    largest_component : keep only the largest strongly connected component;
+        default True for vehicle modes, False for walking (walkers use every
+        way in both directions, so the parts are disconnected only physically).
+
+    Returns
+    -------
+    nx.MultiDiGraph[Any]
+        A new graph with edge attributes ``speed_kph`` and ``travel_time_min``
+        and graph attributes ``motcua_mode`` and ``motcua_report``
+        (:class:`NetworkReport` as a dict).
+
+    Raises
+    ------
+    NetworkError
+        If the mode is unknown, an edge has no usable length, or no edge is
+        usable by the mode.
+    """
+    mode = mode or travel.mode
+    speeds = mode_speeds_kph(travel, mode)
+    if "motcua_mode" in graph.graph:
+        msg = (f"graph was already prepared for {graph.graph['motcua_mode']}; "
+               f"pass the raw road graph to prepare it for {mode}")
+        raise NetworkError(msg)
+    if largest_component is None:
+        largest_component = mode in VEHICLE_MODES
+    walk = mode not in VEHICLE_MODES
+
+    out: nx.MultiDiGraph[Any] = nx.MultiDiGraph()
+    out.graph.update(graph.graph)
+    edges_in = graph.number_of_edges()
+    not_allowed = 0
+    edges: list[tuple[Any, Any, dict[str, Any]]] = []
+    for u, v, data in graph.edges(data=True):
+        if u == v:
+            not_allowed += 1  # self-loops never shorten a route
+            continue
+        speed = edge_speed_kph(data, speeds, mode)
+        if speed is None:
+            not_allowed += 1
+            continue
+        length_m = data.get("length")
+        if length_m is None or not math.isfinite(float(length_m)) or float(length_m) < 0:
+            msg = f"edge {u}->{v} has no valid 'length' in metres (value {length_m!r})"
+            raise NetworkError(msg)
+        attrs = dict(data)
+        attrs["speed_kph"] = speed
+        attrs["travel_time_min"] = float(length_m) / 1000.0 / speed * 60.0
+        edges.append((u, v, attrs))
+        if walk:
+            back = dict(attrs)
+            back["reversed"] = not bool(attrs.get("reversed", False))
+            edges.append((v, u, back))
+    if not edges:
+        msg = f"no road in the network is usable by {mode}"
+        raise NetworkError(msg)
+    used = {n for u, v, _ in edges for n in (u, v)}
+    out.add_nodes_from((n, graph.nodes[n]) for n in graph.nodes if n in used)
+    out.add_edges_from(edges)
+
+    components = 1
+    dropped_nodes = dropped_edges = 0
+    drop: list[Any] = []
+    if largest_component:
+        nodes = list(out.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        rows = np.fromiter((index[u] for u, _ in out.edges()), dtype=np.int64)
+        cols = np.fromiter((index[v] for _, v in out.edges()), dtype=np.int64)
+        adj = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
+        components, labels = connected_components(adj, directed=True, connection="strong")
+        if components > 1:
+            biggest = int(np.bincount(labels).argmax())
+            drop = [nodes[i] for i in np.flatnonzero(labels != biggest)]
+            before = out.number_of_edges()
+            out.remove_nodes_from(drop)
+            dropped_nodes = len(drop)
+            dropped_edges = before - out.number_of_edges()
+    else:
+        components = nx.number_weakly_connected_components(out) if walk else 1
+
+    report = NetworkReport(
+        mode=mode, nodes_in=len(graph), edges_in=edges_in, edges_not_allowed=not_allowed,
+        nodes_kept=len(out), edges_kept=out.number_of_edges(),
+        nodes_dropped_components=dropped_nodes, edges_dropped_components=dropped_edges,
+        components=int(components),
+    )
+    out.graph["motcua_mode"] = mode
+    out.graph["motcua_report"] = asdict(report)
+    out.graph["motcua_dropped_nodes"] = drop
+    logger.info(report.summary())
+    return out
+
+
+def ensure_prepared(graph: nx.MultiDiGraph[Any], travel: TravelSettings) -> nx.MultiDiGraph[Any]:
+    """``graph`` if already prepared for ``travel.mode``, else :func:`prepare_graph` of it.
+
+    Raises
+    ------
+    NetworkError
+        If the graph was prepared for another mode.
+    """
+    prepared = graph.graph.get("motcua_mode")
+    if prepared is None:
+        return prepare_graph(graph, travel)
+    if prepared != travel.mode:
+        msg = (f"graph was prepared for {prepared} but travel mode is {travel.mode}; "
+               "pass the raw road graph")
+        raise NetworkError(msg)
+    return graph
+
+
+def network_report(graph: nx.MultiDiGraph[Any]) -> NetworkReport | None:
+    """The :class:`NetworkReport` of a prepared graph, ``None`` for a raw one."""
+    data = graph.graph.get("motcua_report")
+    return NetworkReport(**data) if data else None
+
+
+# --------------------------------------------------------------------------- arrays
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """A prepared graph as arrays, the form :mod:`geodata.coverage` routes on.
+
+    node_ids : osm ids, index i of the arrays is node ``node_ids[i]``.
+    xy_m : (n, 2) node coordinates in the metric CRS ``crs``.
+    time_min : CSR (n x n), ``[u, v]`` = fastest edge u->v in minutes
+        (explicit entries, zeros included, for every edge).
+    time_edge_km : CSR with the pattern of ``time_min``: km of that fastest edge.
+    length_km : CSR, ``[u, v]`` = shortest edge u->v in km.
+    """
+
+    node_ids: npt.NDArray[Any]
+    xy_m: npt.NDArray[np.float64]
+    time_min: sp.csr_matrix
+    time_edge_km: sp.csr_matrix
+    length_km: sp.csr_matrix
+    crs: str
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_ids)
+
+
+def project_xy(
+    x: npt.ArrayLike, y: npt.ArrayLike, src_crs: Any, dst_crs: Any,
+) -> npt.NDArray[np.float64]:
+    """Transform coordinate arrays from ``src_crs`` to ``dst_crs``; returns (n, 2)."""
+    tr = Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+    xs, ys = tr.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.column_stack([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
+
+
+def _min_csr(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+             key: npt.NDArray[np.float64], values: list[npt.NDArray[np.float64]],
+             n: int) -> list[sp.csr_matrix]:
+    """CSR matrices holding, for each (row, col), ``values`` of the entry with the smallest ``key``."""
+    order = np.lexsort((key, cols, rows))
+    r, c = rows[order], cols[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    idx = order[first]
+    out = []
+    for val in values:
+        # built directly from sorted unique (row, col): no summing, explicit zeros kept
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.add.at(indptr, rows[idx] + 1, 1)
+        indptr = np.cumsum(indptr)
+        m = sp.csr_matrix((val[idx].astype(np.float64), cols[idx].astype(np.int32),
+                           indptr.astype(np.int32)), shape=(n, n))
+        out.append(m)
+    return out
+
+
+def graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
+    """Arrays of a prepared graph with node coordinates projected to ``crs``.
+
+    Raises
+    ------
+    NetworkError
+        If the graph is not prepared (no ``travel_time_min``) or has no CRS.
+    """
+    if "motcua_mode" not in graph.graph:
+        msg = "graph is not prepared for a travel mode; call geodata.network.prepare_graph first"
+        raise NetworkError(msg)
+    node_ids = np.array(list(graph.nodes), dtype=object)
+    n = len(node_ids)
+    index = {node: i for i, node in enumerate(node_ids)}
+    xs = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), dtype=float, count=n)
+    ys = np.fromiter((d["y"] for _, d in graph.nodes(data=True)), dtype=float, count=n)
+    src_crs = graph.graph.get("crs", "EPSG:4326")
+    xy_m = project_xy(xs, ys, src_crs, crs)
+    m = graph.number_of_edges()
+    rows = np.empty(m, dtype=np.int64)
+    cols = np.empty(m, dtype=np.int64)
+    tmin = np.empty(m, dtype=float)
+    km = np.empty(m, dtype=float)
+    for i, (u, v, d) in enumerate(graph.edges(data=True)):
+        rows[i] = index[u]
+        cols[i] = index[v]
+        tmin[i] = d["travel_time_min"]
+        km[i] = float(d["length"]) / 1000.0
+    time_min, time_edge_km = _min_csr(rows, cols, tmin, [tmin, km], n)
+    (length_km,) = _min_csr(rows, cols, km, [km], n)
+    if n and not np.all(np.isfinite(xy_m)):
+        msg = f"node coordinates could not be projected from {src_crs} to {crs}"
+        raise NetworkError(msg)
+    return GraphArrays(node_ids=node_ids, xy_m=xy_m, time_min=time_min,
+                       time_edge_km=time_edge_km, length_km=length_km, crs=crs)
