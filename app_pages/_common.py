@@ -267,3 +267,31 @@ def follow_job(kind: str) -> Job | None:
         bar.empty()
     del st.session_state[f"job_{kind}"]
     return job
+
+
+# --- saved results ---------------------------------------------------------------------
+def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
+             label: str | None = None, param: str = "run") -> RunInfo:
+    """A select box over saved runs that follows the URL (``?run=ID``) and fresh solves.
+
+    The URL parameter is read when the page opens and then mirrors the choice, so
+    the address bar is always a link to what is on screen.
+    """
+    by_id = {r.run_id: r for r in runs}
+    ids = list(by_id)
+    wanted = st.query_params.get(param)
+    if fresh in by_id:
+        st.session_state[key] = fresh
+    elif key not in st.session_state and wanted in by_id:
+        st.session_state[key] = wanted
+    elif st.session_state.get(key) not in by_id:
+        st.session_state[key] = ids[0]
+    pick = st.selectbox(label or tr("saved_results"), ids, key=key,
+                        format_func=lambda i: run_title(by_id[i]))
+    if st.query_params.get(param) != pick:
+        st.query_params[param] = pick
+    return by_id[pick]
+
+
+def run_title(info: RunInfo) -> str:
+    return f"{info.label} · {info.scenario_name} · {status_text(info.status)} · {info.run_id}"

@@ -1,9 +1,211 @@
-"""staffing page (wired when its library module lands)."""
+"""Staffing page: next week's forecast (editable), rebalance, roster, heatmaps and moves."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import zipfile
+from typing import Any
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from app_pages import _common as c
+from geodata.scenario import Scenario
+from motcua.i18n import fmt_date, fmt_int, fmt_num, fmt_pct
+from motcua.staffing import StaffingOptions, StaffingRun, _forecast_for, parse_week, run_staffing
+from motcua.workspace import RunInfo, Workspace
 
-st.title(c.tr("staffing_title"))
+EDITABLE_KEY = ["date", "site_id", "field", "channel"]
+
+
+def _default_week(scenario: Scenario) -> str:
+    """The ISO week after the last day of workload history (this week without history)."""
+    if scenario.workload.empty:
+        last = dt.date.today()
+    else:
+        last = pd.to_datetime(scenario.workload["date"]).max().date()
+    monday = last + dt.timedelta(days=7 - last.weekday())
+    y, w, _ = monday.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _forecast(_scenario: Scenario, ref: str, week: str) -> pd.DataFrame:
+    fc = _forecast_for(_scenario, parse_week(week), StaffingOptions(), None)
+    table = fc.table.copy()
+    table["date"] = table["date"].map(str)
+    return table
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _load_run(path: str) -> StaffingRun:
+    return StaffingRun.load(path)
+
+
+def _override(original: pd.DataFrame, edited: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows whose dossiers the user changed, in the form ``run_staffing`` accepts."""
+    merged = original.merge(edited[[*EDITABLE_KEY, "dossiers"]], on=EDITABLE_KEY,
+                            suffixes=("", "_new"))
+    changed = merged[(merged["dossiers"] - merged["dossiers_new"]).abs() > 1e-9]
+    if changed.empty:
+        return None
+    out = changed[["site_id", "date", "field", "channel", "dossiers_new"]].rename(
+        columns={"dossiers_new": "dossiers"})
+    out["date"] = pd.to_datetime(out["date"]).dt.date
+    return out.reset_index(drop=True)
+
+
+def _heatmap(df: pd.DataFrame, title: str, top: float) -> alt.Chart:
+    data = df.assign(day=df["weekday"] + " " + df["date"].astype(str).str[8:10] + "/"
+                     + df["date"].astype(str).str[5:7],
+                     pct=(100 * df["utilisation"]).round(0))
+    base = alt.Chart(data, title=title).encode(
+        x=alt.X("day:O", title=None, sort=list(dict.fromkeys(data["day"]))),
+        y=alt.Y("site_id:N", title=None),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("utilisation:Q", title="%",
+                        scale=alt.Scale(domain=[0, 1, top], range=["#f7fbff", "#fdd49e", "#b30000"]),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=["site_id", "date", "staff", "utilisation", "overload_min", "expected_wait_min"],
+    )
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("pct:Q", format=".0f"))
+    return (rect + text).properties(height=max(120, 28 * data["site_id"].nunique()))
+
+
+def _csv_zip(run: StaffingRun) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, df in run.tables.items():
+            zf.writestr(f"{name}.csv", df.to_csv(index=False).encode("utf-8-sig"))
+        zf.writestr("roster_wide.csv", run.roster_wide().to_csv(index=False).encode("utf-8-sig"))
+    return buf.getvalue()
+
+
+def _show_run(ws: Workspace, info: RunInfo) -> None:
+    lang = c.lang()
+    run = _load_run(str(info.result_dir))
+    st.subheader(f"{info.label} — {run.week}")
+    st.caption(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')}")
+    c.synthetic_banner(info.synthetic)
+    c.show_report(run.report.to_dict())
+    m = run.metrics
+    cols = st.columns(4)
+    cols[0].metric(c.tr("peak_before"), fmt_pct(m["peak_utilisation_before"], 0, lang))
+    cols[1].metric(c.tr("peak_after"), fmt_pct(m["peak_utilisation_after"], 0, lang),
+                   delta=fmt_pct(m["peak_utilisation_after"] - m["peak_utilisation_before"], 0, lang),
+                   delta_color="inverse")
+    cols[2].metric(c.tr("n_moves"), fmt_int(m["moves"], lang))
+    cols[3].metric(c.tr("shortfall_total"), fmt_int(m["shortfalls"], lang))
+
+    before, after = run.tables["site_days_before"], run.tables["site_days_after"]
+    top = max(1.2, float(before["utilisation"].max()), float(after["utilisation"].max()))
+    left, right = st.columns(2)
+    left.altair_chart(_heatmap(before, c.tr("utilisation_before"), top), width="stretch")
+    right.altair_chart(_heatmap(after, c.tr("utilisation_after"), top), width="stretch")
+
+    st.subheader(c.tr("moves"))
+    if run.moves.empty:
+        st.info(c.tr("no_moves"))
+    else:
+        st.dataframe(run.moves, hide_index=True, width="stretch")
+    st.subheader(c.tr("roster"))
+    st.dataframe(run.roster_wide(), hide_index=True, width="stretch")
+    if not run.shortfalls.empty:
+        with st.expander(c.tr("shortfalls") + f" ({fmt_int(len(run.shortfalls), lang)})"):
+            st.dataframe(run.shortfalls, hide_index=True, width="stretch")
+    with st.expander(c.tr("run_settings")):
+        st.text(run.forecast_method)
+        st.text(run.travel_source)
+        st.json(run.settings, expanded=False)
+
+    st.subheader(c.tr("downloads"))
+    d1, d2 = st.columns(2)
+    xlsx = info.result_dir / "staffing.xlsx"
+    d1.download_button(c.tr("download_xlsx"), data=xlsx.read_bytes(), file_name=f"{info.run_id}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="dl_staff_xlsx", on_click="ignore")
+    d2.download_button(c.tr("download_csv_zip"), data=lambda: _csv_zip(run),
+                       file_name=f"{info.run_id}-csv.zip", mime="application/zip",
+                       key="dl_staff_csv", on_click="ignore")
+
+
+def body() -> None:
+    st.title(c.tr("staffing_title"))
+    loaded = c.current_scenario()
+    if loaded is None:
+        return
+    ref, scenario = loaded
+    ws = c.workspace()
+    lang = c.lang()
+    st.caption(c.tr("current_scenario", name=scenario.name))
+    c.synthetic_banner(scenario.settings.synthetic)
+
+    finished = c.follow_job("staffing")
+    if finished is not None:
+        if finished.error:
+            st.error(c.tr("solve_failed", error=""))
+            c.show_error_text(finished.error)
+        else:
+            st.session_state["staffing_fresh"] = finished.run_id
+            st.success(c.tr("solve_done", run_id=finished.run_id))
+
+    if scenario.staff.empty:
+        st.info(c.tr("no_staff"))
+    else:
+        with st.form("staffing_form", border=True):
+            a, b, d = st.columns(3)
+            week = a.text_input(c.tr("week"), value=_default_week(scenario), key="week")
+            max_moves = b.number_input(c.tr("max_moves"), min_value=0, max_value=1000, value=0,
+                                       step=1, key="max_moves")
+            time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=600, value=20,
+                                        step=1, key="staff_time_limit")
+            st.form_submit_button(c.tr("forecast_load"))
+        try:
+            dates = parse_week(week)
+        except ValueError:
+            st.error(c.tr("bad_week", value=week))
+            dates = []
+        if dates:
+            st.caption(c.tr("week_dates", start=fmt_date(dates[0], lang), end=fmt_date(dates[-1], lang)))
+            forecast = _forecast(scenario, ref, week)
+            st.subheader(c.tr("forecast"))
+            edited = st.data_editor(
+                forecast, key=f"forecast_{ref}_{week}", hide_index=True, width="stretch",
+                disabled=[col for col in forecast.columns if col != "dossiers"],
+                column_config={"dossiers": st.column_config.NumberColumn(min_value=0.0, format="%.1f")},
+                height=260,
+            )
+            label = st.text_input(c.tr("run_label"), value=f"{week}", key="staff_label")
+            running = "job_staffing" in st.session_state
+            if st.button(c.tr("run"), type="primary", key="run_staffing", disabled=running):
+                override = _override(forecast, edited)
+                params: dict[str, Any] = {"week": week, "max_moves": int(max_moves) or None,
+                                          "time_limit_s": float(time_limit), "seed": 0, "threads": 1,
+                                          "forecast_edits": 0 if override is None else len(override)}
+
+                def work(job: c.Job) -> Any:
+                    run = run_staffing(scenario, week=week, max_moves=params["max_moves"],
+                                       forecast_override=override, time_limit_s=float(time_limit),
+                                       seed=0, threads=1, stop=job.stop)
+                    return ws.save_run("staffing", run.save, label=label, scenario_ref=ref,
+                                       scenario_name=scenario.name,
+                                       synthetic=scenario.settings.synthetic, params=params,
+                                       figures=dict(run.metrics), report=run.report.to_dict())
+
+                c.start_job("staffing", float(time_limit), work)
+                st.rerun()
+
+    runs = ws.list_runs("staffing")
+    st.divider()
+    st.subheader(c.tr("saved_results"))
+    if not runs:
+        st.info(c.tr("no_results"))
+        return
+    info = c.pick_run(runs, "staffing_pick", fresh=st.session_state.pop("staffing_fresh", None))
+    _show_run(ws, info)
+
+
+body()

@@ -182,6 +182,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_moves": ("Không cần điều động.", "No moves needed."),
     "shortfalls": ("Thiếu hụt còn lại", "Remaining shortfalls"),
     "n_moves": ("Số lượt điều động", "Moves"),
+    "peak_before": ("Mức sử dụng cao nhất — trước", "Peak utilisation — before"),
+    "peak_after": ("Mức sử dụng cao nhất — sau", "Peak utilisation — after"),
+    "download_csv_zip": ("Các bảng CSV (.zip)", "CSV tables (.zip)"),
+    "no_staff": ("Kịch bản này không có danh sách cán bộ (staff.csv).", "This scenario has no staff list (staff.csv)."),
+    "week_dates": ("Từ {start} đến {end}", "From {start} to {end}"),
     "shortfall_total": ("Tổng thiếu hụt", "Total shortfall"),
     # --- compare page ----------------------------------------------------------------
     "compare_title": ("So sánh hai kết quả", "Compare two results"),
