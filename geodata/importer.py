@@ -56,7 +56,6 @@ from geodata._validate import (
     Column,
     check_lonlat,
     check_unique,
-    normalise_columns,
     parse_columns,
     read_csv_text,
     suggest,
@@ -238,6 +237,28 @@ def _missing_column(col: Collector, label: str, name: str, available: Sequence[s
                     what: str) -> None:
     col.add(label, f"{what} column is missing" + _did_you_mean(name, available), column=name,
             expected="one of the file's columns: " + ", ".join(available))
+
+
+def _require_columns(table: pd.DataFrame, spec: Sequence[Column], label: str,
+                     col: Collector) -> bool:
+    """Report required columns of ``spec`` missing from ``table``, as the loader words it.
+
+    Unlike :func:`geodata._validate.normalise_columns`, the file's other columns
+    are kept silently: an import reads a few columns of somebody else's table.
+    """
+    have = [str(c) for c in table.columns]
+    wanted = {c.name for c in spec}
+    ok = True
+    for c in spec:
+        if not c.required or c.name in have:
+            continue
+        ok = False
+        hint = _did_you_mean(c.name, [h for h in have if h not in wanted])
+        if hint:
+            hint = f"; column {hint.removeprefix('; did you mean ').removesuffix('?')} looks like a misspelling of it"
+        col.add(label, "required column is missing" + hint, column=c.name,
+                expected=f"a column named {c.name!r} (the file has: {', '.join(have)})")
+    return ok
 
 
 def _vector_path(path: str) -> str:
@@ -501,8 +522,7 @@ def _join_population(keys: pd.Series, rows: npt.NDArray[np.int64], join_col: str
         return nan
     table_key = source.table_join_column or join_col
     spec = [Column(table_key), Column(source.population_column, "float", minimum=0.0)]
-    table = normalise_columns(table, spec, table_label, col, extra_ok=list(table.columns))
-    if table is None:
+    if not _require_columns(table, spec, table_label, col):
         return nan
     wanted = keys.astype(str).where(keys.notna(), "").str.strip()
     # only the rows joined to a boundary are checked: the table may cover other provinces
@@ -665,9 +685,7 @@ def read_sites(source: SiteSource) -> gpd.GeoDataFrame:
                 c = replace(c, required=False, default="reception")
             spec.append(c)
             mapping[std] = std
-    extra = [c for c in table.columns if c not in mapping]
-    table = normalise_columns(table, spec, label, col, extra_ok=extra)
-    if table is None:
+    if not _require_columns(table, spec, label, col):
         col.raise_if_any()
         raise ScenarioError(f"{label}: could not be read", file=label)
     parsed = parse_columns(table, spec, label, col).rename(columns=mapping)

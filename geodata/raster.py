@@ -11,6 +11,7 @@ empty.  Nodata cells and negative values count as zero.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -68,9 +69,13 @@ def population_from_raster(polygons: gpd.GeoDataFrame, raster_path: str | Path,
                    f"{[round(v, 4) for v in r]}, boundaries {[round(float(v), 4) for v in shapes.total_bounds]}"
                    f" in {src.crs})")
             raise ScenarioError(msg, file=label)
-        window = rasterio.windows.from_bounds(left, bottom, right, top, transform=src.transform)
-        window = window.round_offsets("floor").round_lengths("ceil")
-        window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height))
+        exact = rasterio.windows.from_bounds(left, bottom, right, top, transform=src.transform)
+        col0, row0 = math.floor(exact.col_off), math.floor(exact.row_off)
+        col1 = math.ceil(exact.col_off + exact.width)
+        row1 = math.ceil(exact.row_off + exact.height)
+        col0, row0 = max(col0, 0), max(row0, 0)
+        col1, row1 = min(col1, src.width), min(row1, src.height)
+        window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
         data = src.read(band, window=window, masked=True).astype(np.float64)
         values = np.where(np.ma.getmaskarray(data), 0.0, np.ma.getdata(data))
         values = np.where(np.isfinite(values) & (values > 0), values, 0.0)
