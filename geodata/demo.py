@@ -30,11 +30,12 @@ See ``docs/demo.md`` for how the province is built.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import math
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -358,7 +359,7 @@ class DemoProvince:
     staff: pd.DataFrame
     workload: pd.DataFrame
     communes: pd.DataFrame
-    roads: nx.MultiDiGraph
+    roads: nx.MultiDiGraph[int]
     seed: int
     scale: float
 
@@ -373,7 +374,8 @@ class DemoProvince:
 
 
 def _poisson_disc(rng: np.random.Generator, n: int, min_dist: float, taken: FloatArray,
-                  sample: Any, accept: Any, max_tries: int = 60_000) -> FloatArray:
+                  sample: Callable[[np.random.Generator], tuple[float, float]],
+                  accept: Callable[[float, float], bool], max_tries: int = 60_000) -> FloatArray:
     """``n`` points from ``sample(rng)`` passing ``accept(x, y)``, at least ``min_dist``
     apart and from ``taken``; ``min_dist`` shrinks by 5 % whenever the region fills up."""
     pts: list[tuple[float, float]] = []
@@ -398,8 +400,584 @@ def _poisson_disc(rng: np.random.Generator, n: int, min_dist: float, taken: Floa
 
 def _spread(weights: FloatArray, total: float, minimum: int = 0) -> IntArray:
     """Integer amounts proportional to ``weights`` summing to about ``total``."""
-    values = np.round(weights / weights.sum() * total).astype(np.int64)
+    values: IntArray = np.round(weights / weights.sum() * total).astype(np.int64)
     return np.maximum(values, minimum)
+
+
+@dataclass
+class _Layout:
+    """Where everything is, in metres from the province's south-west corner."""
+
+    rng: np.random.Generator
+    scale: float
+    width: float
+    height: float
+    origin: tuple[float, float]  # metric coordinates of the south-west corner
+    to_lonlat: Transformer
+    roads: _Roads = field(default_factory=_Roads)
+    city: _Grid | None = None
+    towns: list[_Grid] = field(default_factory=list)
+    town_is_mtn: list[bool] = field(default_factory=list)
+    rural_node: list[int] = field(default_factory=list)
+    rural_mtn: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    villages: list[list[int]] = field(default_factory=list)  # per rural commune, centre first
+
+    @property
+    def big(self) -> bool:
+        return self.scale >= 0.6
+
+    @property
+    def grids(self) -> list[_Grid]:
+        assert self.city is not None
+        return [self.city, *self.towns]
+
+    def count(self, n: int) -> int:
+        return max(1, round(n * self.scale))
+
+    def mountain(self, x: float, y: float) -> bool:
+        """The north is mountainous; the boundary undulates."""
+        return y > self.height * (0.52 + 0.07 * math.sin(2 * math.pi * x / 55_000 + 0.8))
+
+    def is_mtn_node(self, node: int) -> bool:
+        return self.mountain(*self.roads.xy(node))
+
+    def lonlat(self, x: float, y: float) -> tuple[float, float]:
+        ln, lt = self.to_lonlat.transform(x + self.origin[0], y + self.origin[1])
+        return round(float(ln), 6), round(float(lt), 6)
+
+    def lonlat_near(self, node: int, lo: float, hi: float) -> tuple[float, float]:
+        """A random point ``lo``-``hi`` metres from a node, in lon/lat (6 decimals)."""
+        r, t = self.rng.uniform(lo, hi), self.rng.uniform(0, 2 * math.pi)
+        x, y = self.roads.xy(node)
+        return self.lonlat(x + r * math.cos(t), y + r * math.sin(t))
+
+
+_D_LOW, _D_MTN = 4_600.0, 5_600.0  # spacing of rural commune centres, lowland / mountain
+
+
+def _lay_out(lay: _Layout) -> None:
+    """Place the city, the towns, the rural commune centres and their villages."""
+    rng, roads, width, height, mountain = lay.rng, lay.roads, lay.width, lay.height, lay.mountain
+    city_cx, city_cy = 0.40 * width, 0.17 * height
+    lay.city = _make_grid(roads, rng, city_cx, city_cy, 23 if lay.big else 11,
+                          19 if lay.big else 9, 270.0, city=True, street_names=list(_STREETS))
+    urban_pts = np.array([[city_cx, city_cy]])
+
+    def inner_sample(r: np.random.Generator) -> tuple[float, float]:
+        return r.uniform(5_000, width - 5_000), r.uniform(5_000, height - 5_000)
+
+    town_low = _poisson_disc(rng, lay.count(_N_TOWNS[0]), 14_000.0, urban_pts, inner_sample,
+                             lambda x, y: not mountain(x, y) and not mountain(x, y + 2_500))
+    town_mtn = _poisson_disc(rng, lay.count(_N_TOWNS[1]), 15_000.0,
+                             np.vstack([urban_pts, town_low]), inner_sample,
+                             lambda x, y: mountain(x, y - 4_000))
+    town_xy = np.vstack([town_low, town_mtn])
+    lay.town_is_mtn = [False] * len(town_low) + [True] * len(town_mtn)
+    lay.towns = [_make_grid(roads, rng, x, y, 5 if m else 7, 5 if m else 7, 300.0, city=False,
+                            street_names=[])
+                 for (x, y), m in zip(town_xy, lay.town_is_mtn, strict=True)]
+    urban_zone = shapely.union_all([shapely.box(*g.rect).buffer(1_500.0) for g in lay.grids])
+    shapely.prepare(urban_zone)
+
+    def rural(x: float, y: float) -> bool:
+        return not urban_zone.contains(shapely.Point(x, y))
+
+    def frame_sample(r: np.random.Generator) -> tuple[float, float]:
+        return r.uniform(2_000, width - 2_000), r.uniform(2_000, height - 2_000)
+
+    urban_centres = np.vstack([urban_pts, town_xy])
+    low_c = _poisson_disc(rng, lay.count(_N_RURAL[0]), _D_LOW, urban_centres, frame_sample,
+                          lambda x, y: not mountain(x, y) and rural(x, y))
+    mtn_c = _poisson_disc(rng, lay.count(_N_RURAL[1]), _D_MTN, np.vstack([urban_centres, low_c]),
+                          frame_sample, lambda x, y: mountain(x, y) and rural(x, y))
+    rural_xy = np.vstack([low_c, mtn_c])
+    lay.rural_mtn = np.array([False] * len(low_c) + [True] * len(mtn_c))
+    lay.rural_node = [roads.add_node(x, y) for x, y in rural_xy]
+
+    # villages stay in their commune (nearest centre), 450 m apart
+    centre_tree = cKDTree(np.vstack([urban_centres, rural_xy]))
+    n_urban = len(urban_centres)
+    for k, (cx, cy) in enumerate(rural_xy):
+        is_m = bool(lay.rural_mtn[k])
+        want = int(rng.integers(13, 21) if is_m else rng.integers(9, 15))
+        reach = (0.85 * _D_MTN) if is_m else (0.72 * _D_LOW)
+        pts = [(cx, cy)]
+        tries = 0
+        while len(pts) < want and tries < 60 * want:
+            tries += 1
+            r = reach * math.sqrt(rng.random())
+            t = rng.uniform(0, 2 * math.pi)
+            x, y = cx + r * math.cos(t), cy + r * math.sin(t)
+            if not (300 < x < width - 300 and 300 < y < height - 300):
+                continue
+            if centre_tree.query((x, y))[1] != n_urban + k or not rural(x, y):
+                continue
+            arr = np.asarray(pts)
+            if np.min(np.hypot(arr[:, 0] - x, arr[:, 1] - y)) < 450:
+                continue
+            pts.append((x, y))
+        lay.villages.append([lay.rural_node[k]] + [roads.add_node(x, y) for x, y in pts[1:]])
+
+
+_GridEdge = tuple[str, bool, str | None, int, int]  # class, oneway, name, from, to
+
+
+def _connect(lay: _Layout) -> None:
+    """Roads between communes and towns (Delaunay links), main roads, village tracks."""
+    rng, roads = lay.rng, lay.roads
+    grids = lay.grids
+    city = grids[0]
+    # candidate links: Delaunay triangulation of commune centres and grid gates
+    hub_nodes = lay.rural_node + [g for grid in grids for g in grid.gates]
+    gate_grid = {g: gi for gi, grid in enumerate(grids) for g in grid.gates}
+    tri = Delaunay(np.array([roads.xy(n) for n in hub_nodes]))
+    pairs: set[tuple[int, int]] = set()
+    for simplex in tri.simplices:
+        for a, b in ((0, 1), (1, 2), (0, 2)):
+            u, v = int(hub_nodes[simplex[a]]), int(hub_nodes[simplex[b]])
+            if u in gate_grid and v in gate_grid and gate_grid[u] == gate_grid[v]:
+                continue
+            pairs.add((min(u, v), max(u, v)))
+    hub_pairs = sorted(pairs)
+    lines = shapely.linestrings([[roads.xy(u), roads.xy(v)] for u, v in hub_pairs])
+    inner = shapely.union_all([shapely.box(*g.rect).buffer(-30.0) for g in grids])
+    crosses = shapely.intersects(lines, inner)
+    lengths = shapely.length(lines)
+    hub_edges = [(u, v, float(L)) for (u, v), c, L in zip(hub_pairs, crosses, lengths, strict=True)
+                 if not c and L < 25_000]
+
+    hg: nx.Graph[int] = nx.Graph()
+    for u, v, L in hub_edges:
+        factor = 1.5 if (lay.is_mtn_node(u) or lay.is_mtn_node(v)) else 1.15
+        hg.add_edge(u, v, weight=L * factor, hub=True)
+    grid_class: dict[tuple[int, int], _GridEdge] = {}
+    for grid in grids:
+        for a, b, cls, oneway, name in grid.edges:
+            (xa, ya), (xb, yb) = roads.xy(a), roads.xy(b)
+            hg.add_edge(a, b, weight=math.hypot(xb - xa, yb - ya), hub=False)
+            grid_class[(min(a, b), max(a, b))] = (cls, oneway, name, a, b)
+    # keep a spanning tree plus short loops (many in the lowland, few in the mountains)
+    mst = nx.minimum_spanning_tree(hg, weight="weight")
+    keep = {(min(u, v), max(u, v)) for u, v, d in mst.edges(data=True) if d["hub"]}
+    for u, v, L in hub_edges:
+        if (u, v) in keep:
+            continue
+        m = lay.is_mtn_node(u) or lay.is_mtn_node(v)
+        if (not m and L < 1.6 * _D_LOW and rng.random() < 0.5) or (
+                m and L < 1.2 * _D_MTN and rng.random() < 0.12):
+            keep.add((u, v))
+    hub_class: dict[tuple[int, int], tuple[str, str | None]] = {
+        k: ("tertiary", None) for k in keep}
+
+    def upgrade(path: list[int], cls: str, name: str) -> None:
+        for a, b in itertools.pairwise(path):
+            key = (min(a, b), max(a, b))
+            if key in grid_class:
+                gcls, _, gname, ga, gb = grid_class[key]
+                if _RANK[cls] < _RANK[gcls]:  # main roads through towns are two-way
+                    grid_class[key] = (cls, False, gname or name, ga, gb)
+            else:
+                old = hub_class.setdefault(key, ("tertiary", None))
+                if _RANK[cls] < _RANK[old[0]]:
+                    hub_class[key] = (cls, name)
+
+    # main roads take the shortest routes over all links, then join the network:
+    # a national road west-east through the city, provincial roads to every town,
+    # and secondary roads along a spanning tree of the towns
+    low_hubs = [n for n, m in zip(lay.rural_node, lay.rural_mtn, strict=True)
+                if not m and roads.xy(n)[1] < 0.4 * lay.height]
+    if low_hubs:
+        west = min(low_hubs, key=lambda n: roads.xy(n)[0])
+        east = max(low_hubs, key=lambda n: roads.xy(n)[0])
+        for a, b in ((west, city.center), (city.center, east)):
+            upgrade(nx.shortest_path(hg, a, b, weight="weight"), "trunk", "Quốc lộ 18")
+    for ti, town in enumerate(lay.towns):
+        path = nx.shortest_path(hg, city.center, town.center, weight="weight")
+        upgrade(path, "primary", f"Đường tỉnh {331 + 2 * ti}")
+    tg: nx.Graph[int] = nx.Graph()
+    for ti, town in enumerate(lay.towns):
+        dist = nx.single_source_dijkstra_path_length(hg, town.center, weight="weight")
+        for tj in range(ti + 1, len(lay.towns)):
+            tg.add_edge(ti, tj, weight=dist[lay.towns[tj].center])
+    town_links = sorted((min(a, b), max(a, b))
+                        for a, b in nx.minimum_spanning_edges(tg, weight="weight", data=False))
+    for k, (ti, tj) in enumerate(town_links):
+        path = nx.shortest_path(hg, lay.towns[ti].center, lay.towns[tj].center, weight="weight")
+        upgrade(path, "secondary", f"Đường tỉnh {360 + k}")
+
+    for (u, v), (cls, name) in sorted(hub_class.items()):
+        m = lay.is_mtn_node(u) or lay.is_mtn_node(v)
+        roads.add_way(rng, u, v, cls,
+                      factor=float(rng.uniform(1.2, 1.4) if m else rng.uniform(1.03, 1.12)),
+                      piece_m=700.0 if m else 1_200.0, jitter=0.2 if m else 0.08, name=name)
+    for cls, oneway, name, a, b in (grid_class[k] for k in sorted(grid_class)):
+        roads.add_way(rng, a, b, cls, factor=1.0, piece_m=1e9, jitter=0.0, oneway=oneway,
+                      name=name)
+
+    # village roads: a spanning tree per commune; mountain hamlets hang on winding tracks
+    low_village_nodes: list[int] = []
+    tree_pairs: set[tuple[int, int]] = set()
+    for k, nodes in enumerate(lay.villages):
+        is_m = bool(lay.rural_mtn[k])
+        if not is_m:
+            low_village_nodes += nodes[1:]
+        if len(nodes) < 2:
+            continue
+        xy = np.array([roads.xy(n) for n in nodes])
+        dmat = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        tree = minimum_spanning_tree(dmat).tocoo()
+        for i, j in sorted(zip(tree.row.tolist(), tree.col.tolist(), strict=True)):
+            u, v = nodes[min(i, j)], nodes[max(i, j)]
+            tree_pairs.add((min(u, v), max(u, v)))
+            if is_m:
+                cls = "unclassified" if min(i, j) == 0 else "track"
+                roads.add_way(rng, u, v, cls, factor=float(rng.uniform(1.3, 1.6)),
+                              piece_m=600.0, jitter=0.22)
+            else:
+                roads.add_way(rng, u, v, "unclassified", factor=float(rng.uniform(1.05, 1.2)),
+                              piece_m=1_200.0, jitter=0.1)
+    # lowland villages are also linked to close neighbours, across commune borders
+    if low_village_nodes:
+        lv = np.array([roads.xy(n) for n in low_village_nodes])
+        for i, j in sorted(cKDTree(lv).query_pairs(1_300.0)):
+            u, v = low_village_nodes[i], low_village_nodes[j]
+            if (min(u, v), max(u, v)) in tree_pairs or rng.random() >= 0.2:
+                continue
+            roads.add_way(rng, u, v, "unclassified", factor=float(rng.uniform(1.05, 1.2)),
+                          piece_m=1_200.0, jitter=0.1)
+
+
+def _populate(lay: _Layout) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Demand points and communes (``code, name, area, centre, reception, population``)."""
+    rng, roads = lay.rng, lay.roads
+    city = lay.grids[0]
+    target = TARGET_POPULATION * lay.scale
+    communes: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    codes = iter(range(90_001, 99_999))
+    taken_names: set[str] = set()
+
+    def add_point(name: str, lonlat: tuple[float, float], population: int, code: str,
+                  commune: str) -> None:
+        rows.append({"name": name, "lon": lonlat[0], "lat": lonlat[1],
+                     "population": population, "commune_code": code, "commune_name": commune})
+
+    # city wards: the blocks split into kx x ky wards, denser towards the centre
+    bny, bnx = city.blocks.shape[:2]
+    kx, ky = (4, 4) if lay.big else (2, 2)
+    cx, cy = roads.xy(city.center)
+    bx, by = city.blocks[..., 0], city.blocks[..., 1]
+    w_block = (np.exp(-np.hypot(bx - cx, by - cy) / 2_500.0)
+               * rng.lognormal(0.0, 0.35, bx.shape) + 0.15)
+    pop_block = _spread(w_block.ravel(), target * _POP_SHARE["city"], 50).reshape(bx.shape)
+    ward_of = (np.arange(bny)[:, None] * ky // bny) * kx + (np.arange(bnx)[None, :] * kx // bnx)
+    for w in range(kx * ky):
+        code, name = str(next(codes)), f"Phường {w + 1}"
+        js, is_ = np.nonzero(ward_of == w)
+        mid = int(np.argmin(np.hypot(js - js.mean(), is_ - is_.mean())))
+        centre = int(city.nodes[js[mid], is_[mid]])
+        communes.append({"code": code, "name": name, "area": "city", "centre": centre,
+                         "reception": centre})
+        for n, (j, i) in enumerate(zip(js, is_, strict=True)):
+            x, y = city.blocks[j, i] + rng.normal(0.0, 25.0, 2)
+            add_point(f"Tổ dân phố {n + 1}", lay.lonlat(x, y), int(pop_block[j, i]), code, name)
+    # towns: one ward each
+    town_names = _unique_names(rng, len(lay.towns), _KINH_1, _KINH_2, taken_names)
+    town_w = rng.uniform(0.7, 1.3, len(lay.towns)) * np.where(lay.town_is_mtn, 0.45, 1.0)
+    town_pop = _spread(town_w, target * _POP_SHARE["town"])
+    for t, town in enumerate(lay.towns):
+        code, name = str(next(codes)), f"Phường {town_names[t]}"
+        tx, ty = roads.xy(town.center)
+        bx, by = town.blocks[..., 0], town.blocks[..., 1]
+        w_town = np.exp(-np.hypot(bx - tx, by - ty) / 900.0) * rng.lognormal(0.0, 0.3, bx.shape)
+        pops = _spread(w_town.ravel(), float(town_pop[t]), 30)
+        mid = town.nodes.shape[0] // 2
+        communes.append({"code": code, "name": name, "area": "town", "centre": town.center,
+                         "reception": int(town.nodes[mid, mid - 1])})
+        for n, (x, y) in enumerate(town.blocks.reshape(-1, 2)):
+            add_point(f"Khu phố {n + 1}", lay.lonlat(x + rng.normal(0, 20), y + rng.normal(0, 20)),
+                      int(pops[n]), code, name)
+    # rural communes: Kinh names in the lowland, Tày-Nùng names in the mountains
+    mtn = lay.rural_mtn
+    names = {False: iter(_unique_names(rng, int((~mtn).sum()), _KINH_1, _KINH_2, taken_names)),
+             True: iter(_unique_names(rng, int(mtn.sum()), _TAY_1, _TAY_2, taken_names))}
+    cw = rng.lognormal(0.0, 0.3, len(lay.rural_node))
+    rural_pop = np.zeros(len(lay.rural_node))
+    for is_m, share in ((False, _POP_SHARE["lowland"]), (True, _POP_SHARE["mountain"])):
+        sel = mtn == is_m
+        if sel.any():
+            rural_pop[sel] = cw[sel] / cw[sel].sum() * target * share
+    for k, nodes in enumerate(lay.villages):
+        is_m = bool(mtn[k])
+        code, base = str(next(codes)), next(names[is_m])
+        name = f"Xã {base}"
+        communes.append({"code": code, "name": name, "area": "mountain" if is_m else "lowland",
+                         "centre": nodes[0], "reception": nodes[0]})
+        vw = rng.lognormal(0.0, 0.5, len(nodes))
+        vw[0] *= 2.5
+        pops = _spread(vw, float(rural_pop[k]), 20)
+        local: set[str] = set()
+        for n, node in enumerate(nodes):
+            if n == 0:
+                vname = f"Bản {base}" if is_m else f"Thôn Trung Tâm {base}"
+            elif is_m:
+                prefix = "Thôn" if rng.random() < 0.6 else "Bản"
+                vname = f"{prefix} {_unique_names(rng, 1, _TAY_1, _TAY_2, local)[0]}"
+            elif rng.random() < 0.3:
+                vname = f"Xóm {len(local) + 1}"
+                local.add(vname)
+            else:
+                words = _unique_names(rng, 1, _KINH_1 + _VILLAGE_WORDS, _VILLAGE_WORDS, local)
+                vname = f"Thôn {words[0]}"
+            add_point(vname, lay.lonlat_near(node, 40.0, 160.0), int(pops[n]), code, name)
+    demand = pd.DataFrame(rows)
+    demand.insert(0, "id", [f"D{i + 1:04d}" for i in range(len(demand))])
+    commune_df = pd.DataFrame(communes)
+    pop_by_code = demand.groupby("commune_code", sort=False)["population"].sum()
+    commune_df["population"] = commune_df["code"].map(pop_by_code).astype("int64")
+    return demand, commune_df
+
+
+@dataclass
+class _Sites:
+    """The sites table being built, with each site's road node and area."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    node: list[int] = field(default_factory=list)
+    area: list[str] = field(default_factory=list)
+
+    def add(self, lay: _Layout, sid: str, name: str, node: int, kind: str, status: str, *,
+            counters: Any, cost: float, capacity: float, code: str, area: str) -> None:
+        ln, lt = lay.lonlat_near(node, 15.0, 60.0)
+        self.rows.append({"id": sid, "name": name, "lon": ln, "lat": lt, "kind": kind,
+                          "status": status, "counters": counters, "opening_cost": cost,
+                          "capacity_per_day": capacity, "commune_code": code})
+        self.node.append(node)
+        self.area.append(area)
+
+    def table(self) -> pd.DataFrame:
+        sites = pd.DataFrame(self.rows)
+        sites["counters"] = sites["counters"].astype("Int64")
+        sites["opening_cost"] = sites["opening_cost"].astype(float)
+        sites["capacity_per_day"] = sites["capacity_per_day"].astype(float)
+        return sites
+
+
+_CANDIDATE_KINDS: dict[str, float] = {  # name prefix -> typical opening cost
+    "Điểm bưu điện văn hóa": 1.2, "Trường Tiểu học": 1.5, "Nhà văn hóa": 1.3, "Chợ": 1.8,
+    "Bưu điện": 1.2,
+}
+
+
+def _place_sites(lay: _Layout, communes: pd.DataFrame, demand: pd.DataFrame) -> _Sites:
+    """Branches (HQ, two in the city, one per town), a reception point per commune, candidates."""
+    rng, roads = lay.rng, lay.roads
+    city = lay.grids[0]
+    out = _Sites()
+    nan = math.nan
+    wards = communes[communes["area"] == "city"]
+    out.add(lay, "B01", "Trung tâm Phục vụ hành chính công tỉnh (trụ sở chính)", city.center,
+            "branch", "must_open", counters=16, cost=nan, capacity=640.0,
+            code=str(wards["code"].iloc[len(wards) // 2]), area="hq")
+    cx, cy = roads.xy(city.center)
+
+    def ward_distance(i: int) -> float:
+        x, y = roads.xy(int(wards["centre"].iloc[i]))
+        return -math.hypot(x - cx, y - cy)
+
+    branch_no = 1
+    for i in sorted(sorted(range(len(wards)), key=ward_distance)[:2]):
+        row = wards.iloc[i]
+        branch_no += 1
+        j, k = np.argwhere(city.nodes == row["centre"])[0]
+        out.add(lay, f"B{branch_no:02d}", f"Chi nhánh số {branch_no - 1} – {row['name']}",
+                int(city.nodes[max(0, j - 1), k]), "branch", "optional",
+                counters=int(rng.integers(6, 9)), cost=nan, capacity=nan,
+                code=str(row["code"]), area="city")
+    town_rows = communes[communes["area"] == "town"].reset_index(drop=True)
+    must = set(np.argsort(-town_rows["population"].to_numpy(), kind="stable")[:4].tolist())
+    for t, town in enumerate(lay.towns):
+        branch_no += 1
+        row = town_rows.iloc[t]
+        counters = int(rng.integers(3, 6) if lay.town_is_mtn[t] else rng.integers(5, 9))
+        out.add(lay, f"B{branch_no:02d}", f"Chi nhánh số {branch_no - 1} – {row['name']}",
+                town.center, "branch", "must_open" if t in must else "optional",
+                counters=counters, cost=nan, capacity=nan, code=str(row["code"]), area="town")
+    lowland = np.flatnonzero(communes["area"] == "lowland")
+    closed = set(rng.choice(lowland, size=min(3, len(lowland)), replace=False).tolist())
+    for i, c in enumerate(communes.to_dict("records")):
+        area = str(c["area"])
+        n_counters: Any = {"city": 3, "town": 3, "mountain": 1}.get(
+            area, 2 if c["population"] > 9_000 else 1)
+        if n_counters == 1 and rng.random() < 0.5:
+            n_counters = pd.NA  # left blank: the loader's default is one counter
+        name = str(c["name"])
+        out.add(lay, f"R{i + 1:03d}", f"Bộ phận một cửa {name[0].lower()}{name[1:]}",
+                int(c["reception"]), "reception", "closed" if i in closed else "optional",
+                counters=n_counters, cost=nan, capacity=nan, code=str(c["code"]), area=area)
+
+    # candidates: in villages far from the commune centre, and in towns and city wards
+    cand: list[tuple[int, str, str, str]] = []  # node, name, commune code, area
+    village_kinds = list(_CANDIDATE_KINDS)[:4]
+    by_code = dict(iter(demand.groupby("commune_code", sort=False)))
+    first_rural = len(wards) + len(lay.towns)
+    for k, nodes in enumerate(lay.villages):
+        code = str(communes["code"].iloc[first_rural + k])
+        is_m = bool(lay.rural_mtn[k])
+        if len(nodes) < 2:
+            continue
+        want = 2 if is_m else int(rng.random() < 0.7)
+        cx, cy = roads.xy(nodes[0])
+        dist = np.array([math.hypot(roads.xy(n)[0] - cx, roads.xy(n)[1] - cy) for n in nodes[1:]])
+        vpop = by_code[code]["population"].to_numpy()[1:].astype(float)
+        pick_w = dist * np.sqrt(vpop)
+        picks = rng.choice(len(nodes) - 1, size=min(want, len(nodes) - 1), replace=False,
+                           p=pick_w / pick_w.sum())
+        vnames = by_code[code]["name"].to_numpy()[1:]
+        for j in sorted(picks.tolist()):
+            kind = village_kinds[int(rng.integers(len(village_kinds)))]
+            cand.append((nodes[1 + j], f"{kind} {vnames[j]}", code,
+                         "mountain" if is_m else "lowland"))
+    for t, town in enumerate(lay.towns):
+        row = town_rows.iloc[t]
+        mid = town.nodes.shape[0] // 2
+        for kind, (dj, di) in (("Bưu điện", (1, 1)), ("Chợ", (-1, 1))):
+            cand.append((int(town.nodes[mid + dj, mid + di]), f"{kind} {row['name']}",
+                         str(row["code"]), "town"))
+    for w in range(0, len(wards), 2):
+        row = wards.iloc[w]
+        j, i = np.argwhere(city.nodes == row["centre"])[0]
+        node = int(city.nodes[min(j + 1, city.nodes.shape[0] - 1), i])
+        cand.append((node, f"Bưu điện {row['name']}", str(row["code"]), "city"))
+    closed_cand = set(rng.choice(len(cand), size=min(3, len(cand)), replace=False).tolist())
+    for n, (node, cname, ccode, carea) in enumerate(cand):
+        base = next(v for k, v in _CANDIDATE_KINDS.items() if cname.startswith(k))
+        out.add(lay, f"C{n + 1:03d}", cname, node, "candidate",
+                "closed" if n in closed_cand else "optional", counters=pd.NA,
+                cost=round(base * float(rng.uniform(0.85, 1.15)), 2), capacity=nan,
+                code=ccode, area=carea)
+    return out
+
+
+@dataclass(frozen=True)
+class _History:
+    workload: pd.DataFrame
+    per_day: FloatArray  # expected dossiers per working day, (site, field)
+    online: FloatArray  # online share, (site, field)
+    to_branch: FloatArray  # motorbike minutes from every node to each branch, (branch, node)
+
+
+def _history(lay: _Layout, graph: nx.MultiDiGraph[int], communes: pd.DataFrame,
+             sites: _Sites) -> _History:
+    """Eight weeks of daily dossiers by site, field and channel.
+
+    Each commune files about one dossier per resident per year; province-level
+    fields (land, business, construction) go mostly to the nearest branch by
+    motorbike, the rest to the commune's reception point (or the nearest open
+    one when it is closed).
+    """
+    rng = lay.rng
+    minutes_t = _travel_minutes(graph, DEMO_SPEEDS_KPH["motorbike"]).T.tocsr()
+    node_index = {n: i for i, n in enumerate(graph.nodes)}
+    n_branches = sum(1 for r in sites.rows if r["kind"] == "branch")
+    to_branch = dijkstra(minutes_t, indices=[node_index[sites.node[b]] for b in range(n_branches)])
+    recep = [i for i, r in enumerate(sites.rows) if r["kind"] == "reception"]
+    open_recep = [i for i in recep if sites.rows[i]["status"] != "closed"]
+    _, _, source = dijkstra(minutes_t, indices=[node_index[sites.node[i]] for i in open_recep],
+                            min_only=True, return_predecessors=True)
+    site_of_node = {node_index[sites.node[i]]: i for i in open_recep}
+    n_sites = len(sites.rows)
+    volume = np.zeros((n_sites, len(FIELDS)))  # dossiers per year
+    for ci, c in enumerate(communes.to_dict("records")):
+        area = str(c["area"])
+        centre = node_index[int(c["centre"])]
+        branch = int(np.argmin(to_branch[:, centre]))
+        rec = recep[ci]
+        if sites.rows[rec]["status"] == "closed":
+            rec = site_of_node[int(source[centre])]
+        per_year = float(c["population"]) * _RATE[area] * float(rng.lognormal(0.0, 0.08))
+        mix = rng.dirichlet(np.asarray(_FIELD_MIX[area]) * 300.0)
+        for f, fld in enumerate(FIELDS):
+            volume[branch, f] += per_year * mix[f] * _TO_BRANCH[fld]
+            volume[rec, f] += per_year * mix[f] * (1 - _TO_BRANCH[fld])
+    lo, hi = ONLINE_SHARE_RANGE
+    online = np.zeros_like(volume)
+    for s in range(n_sites):
+        for f, fld in enumerate(FIELDS):
+            share = _ONLINE_BASE[sites.area[s]] + _ONLINE_FIELD[fld] + rng.normal(0.0, 0.03)
+            online[s, f] = float(np.clip(share, lo + 0.07, hi - 0.03))
+    days = [HISTORY_END - timedelta(days=7 * HISTORY_WEEKS - 1 - i)
+            for i in range(7 * HISTORY_WEEKS)]
+    days = [d for d in days if d.weekday() < 6]
+    # one branch serves a growing industrial zone: +4 % a week
+    growth = np.ones(n_sites)
+    boom = 1 + int(rng.integers(2, n_branches)) if n_branches > 2 else 0
+    growth[min(boom, n_branches - 1)] = 1.04
+    per_day = volume / (52 * 6)
+    active = [(s, f) for s in range(n_sites) for f in range(len(FIELDS)) if per_day[s, f] > 0]
+    rows_site: list[int] = []
+    rows_day: list[int] = []
+    rows_field: list[int] = []
+    counts: list[tuple[int, int]] = []
+    for di, d in enumerate(days):
+        week = di // 6
+        factor = _WEEKDAY_FACTOR[d.weekday()] * (1 + 0.006 * (week - 3.5))
+        for s, f in active:
+            lam = per_day[s, f] * factor * growth[s] ** (week - HISTORY_WEEKS + 1)
+            rows_site.append(s)
+            rows_day.append(di)
+            rows_field.append(f)
+            counts.append((int(rng.poisson(lam * online[s, f])),
+                           int(rng.poisson(lam * (1 - online[s, f])))))
+    site_ids = np.array([r["id"] for r in sites.rows])
+    day_arr = np.array([np.datetime64(d.isoformat()) for d in days])
+    workload = pd.DataFrame({
+        "date": np.repeat(day_arr[rows_day], 2),
+        "site_id": np.repeat(site_ids[rows_site], 2),
+        "field": np.repeat(np.array(FIELDS)[rows_field], 2),
+        "channel": np.tile(np.array(["online", "in_person"]), len(rows_site)),
+        "dossiers": np.asarray(counts, dtype=np.int64).ravel(),
+    })
+    workload["date"] = workload["date"].astype("datetime64[ns]")
+    return _History(workload, per_day, online, to_branch)
+
+
+def _staff_counts(lay: _Layout, sites: _Sites, history: _History,
+                  graph: nx.MultiDiGraph[int]) -> IntArray:
+    """Staff per site: branches sized to their load, except three understaffed
+    ("hot") branches whose nearest branch is overstaffed; the rest of the staff
+    go to the busiest reception points."""
+    rng = lay.rng
+    service = np.array([DEFAULT_SERVICE_MINUTES[f] for f in FIELDS])
+    processing = np.array([DEFAULT_PROCESSING_MINUTES[f] for f in FIELDS])
+    work_min = (history.per_day * ((1 - history.online) * service + processing)).sum(axis=1)
+    need = work_min / (480.0 * 0.85) * 6 / 5  # each works 5 of 6 days at 85 % utilisation
+    n_sites = len(sites.rows)
+    n_branches = history.to_branch.shape[0]
+    node_index = {n: i for i, n in enumerate(graph.nodes)}
+    b_nodes = [node_index[sites.node[b]] for b in range(n_branches)]
+    hot: set[int] = set()
+    if n_branches > 3:
+        hot = set((1 + rng.choice(n_branches - 1, size=min(3, n_branches - 2),
+                                  replace=False)).tolist())
+    counts = np.zeros(n_sites, dtype=np.int64)
+    for b in range(n_branches):
+        factor = float(rng.uniform(0.95, 1.1))
+        if b in hot:
+            factor = 0.62
+        elif any(min((x for x in range(n_branches) if x != h),
+                     key=lambda x: history.to_branch[h, b_nodes[x]]) == b for h in hot):
+            factor = 1.45
+        counts[b] = max(2, round(need[b] * factor))
+    left = max(0, round(TARGET_STAFF * lay.scale) - int(counts.sum()))
+    recep = [i for i, r in enumerate(sites.rows)
+             if r["kind"] == "reception" and r["status"] != "closed"]
+    for i in sorted(recep, key=lambda i: (-need[i], i)):
+        if left <= 0:
+            break
+        counts[i] = min(left, max(1, min(3, round(need[i] * rng.uniform(0.8, 1.1)))))
+        left -= int(counts[i])
+    return counts
 
 
 def generate_demo(seed: int = DEFAULT_SEED, scale: float = 1.0) -> DemoProvince:
@@ -417,534 +995,50 @@ def generate_demo(seed: int = DEFAULT_SEED, scale: float = 1.0) -> DemoProvince:
     -------
     DemoProvince
         Tables following ``docs/scenario-format.md`` and the road graph.
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is not in (0, 1].
     """
     if not 0 < scale <= 1:
         msg = f"scale must be in (0, 1], got {scale!r}"
         raise ValueError(msg)
-    rng = np.random.default_rng(seed)
-    width = _WIDTH_M * max(scale, 0.3)
-    height = _HEIGHT_M
-    to_lonlat = Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True)
-    ox0, oy0 = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True).transform(*_ORIGIN_LONLAT)
+    origin = Transformer.from_crs(WGS84, METRIC_CRS, always_xy=True).transform(*_ORIGIN_LONLAT)
+    lay = _Layout(rng=np.random.default_rng(seed), scale=scale,
+                  width=_WIDTH_M * max(scale, 0.3), height=_HEIGHT_M,
+                  origin=(float(origin[0]), float(origin[1])),
+                  to_lonlat=Transformer.from_crs(METRIC_CRS, WGS84, always_xy=True))
+    _lay_out(lay)
+    _connect(lay)
+    xs, ys = np.asarray(lay.roads.xs), np.asarray(lay.roads.ys)
+    lon, lat = lay.to_lonlat.transform(xs + lay.origin[0], ys + lay.origin[1])
+    graph = _build_graph(lay.roads, np.round(lon, 6), np.round(lat, 6), seed)
 
-    def count(n: int, low: int = 1) -> int:
-        return max(low, round(n * scale))
-
-    def mountain(x: float, y: float) -> bool:
-        return y > height * (0.52 + 0.07 * math.sin(2 * math.pi * x / 55_000 + 0.8))
-
-    roads = _Roads()
-    street_names = list(_STREETS)
-
-    # --- urban grids -------------------------------------------------------
-    big = scale >= 0.6
-    city_cx, city_cy = 0.40 * width, 0.17 * height
-    city = _make_grid(roads, rng, city_cx, city_cy, 23 if big else 11, 19 if big else 9, 270.0,
-                      city=True, street_names=street_names)
-    n_towns = (count(_N_TOWNS[0]), count(_N_TOWNS[1]))
-    urban_pts = np.array([[city_cx, city_cy]])
-    town_low = _poisson_disc(
-        rng, n_towns[0], 14_000.0, urban_pts,
-        lambda r: (r.uniform(5_000, width - 5_000), r.uniform(5_000, height - 5_000)),
-        lambda x, y: not mountain(x, y) and not mountain(x, y + 2_500))
-    town_mtn = _poisson_disc(
-        rng, n_towns[1], 15_000.0, np.vstack([urban_pts, town_low]),
-        lambda r: (r.uniform(5_000, width - 5_000), r.uniform(5_000, height - 5_000)),
-        lambda x, y: mountain(x, y - 4_000))
-    town_xy = np.vstack([town_low, town_mtn])
-    town_is_mtn = [False] * len(town_low) + [True] * len(town_mtn)
-    towns = [_make_grid(roads, rng, x, y, 5 if m else 7, 5 if m else 7, 300.0, city=False,
-                        street_names=[]) for (x, y), m in zip(town_xy, town_is_mtn, strict=True)]
-    grids = [city, *towns]
-    rects = [shapely.box(*g.rect).buffer(1_500.0) for g in grids]
-    urban_zone = shapely.union_all(rects)
-    shapely.prepare(urban_zone)
-
-    # --- rural commune centres --------------------------------------------
-    n_low, n_mtn = count(_N_RURAL[0]), count(_N_RURAL[1])
-    d_low, d_mtn = 4_600.0, 5_600.0
-
-    def frame_sample(r: np.random.Generator) -> tuple[float, float]:
-        return r.uniform(2_000, width - 2_000), r.uniform(2_000, height - 2_000)
-
-    urban_centres = np.vstack([urban_pts, town_xy])
-    low_c = _poisson_disc(rng, n_low, d_low, urban_centres, frame_sample,
-                          lambda x, y: not mountain(x, y)
-                          and not urban_zone.contains(shapely.Point(x, y)))
-    mtn_c = _poisson_disc(rng, n_mtn, d_mtn, np.vstack([urban_centres, low_c]), frame_sample,
-                          lambda x, y: mountain(x, y)
-                          and not urban_zone.contains(shapely.Point(x, y)))
-    rural_xy = np.vstack([low_c, mtn_c])
-    rural_mtn = np.array([False] * len(low_c) + [True] * len(mtn_c))
-    rural_node = [roads.add_node(x, y) for x, y in rural_xy]
-
-    # --- villages ----------------------------------------------------------
-    all_centres = np.vstack([urban_centres, rural_xy])
-    centre_tree = cKDTree(all_centres)
-    n_urban = len(urban_centres)
-    villages: list[list[int]] = []  # per rural commune: node ids, centre first
-    for k, (cx, cy) in enumerate(rural_xy):
-        is_m = bool(rural_mtn[k])
-        want = int(rng.integers(13, 21) if is_m else rng.integers(9, 15))
-        reach = (0.85 * d_mtn) if is_m else (0.72 * d_low)
-        pts = [(cx, cy)]
-        tries = 0
-        while len(pts) < want and tries < 60 * want:
-            tries += 1
-            r = reach * math.sqrt(rng.random())
-            t = rng.uniform(0, 2 * math.pi)
-            x, y = cx + r * math.cos(t), cy + r * math.sin(t)
-            if not (300 < x < width - 300 and 300 < y < height - 300):
-                continue
-            if centre_tree.query((x, y))[1] != n_urban + k:
-                continue
-            if urban_zone.contains(shapely.Point(x, y)):
-                continue
-            arr = np.asarray(pts)
-            if np.min(np.hypot(arr[:, 0] - x, arr[:, 1] - y)) < 450:
-                continue
-            pts.append((x, y))
-        villages.append([rural_node[k]] + [roads.add_node(x, y) for x, y in pts[1:]])
-
-    # --- hub network: commune centres and grid gates -----------------------
-    hub_nodes = rural_node + [g for grid in grids for g in grid.gates]
-    gate_grid = {g: gi for gi, grid in enumerate(grids) for g in grid.gates}
-    hub_xy = np.array([roads.xy(n) for n in hub_nodes])
-    tri = Delaunay(hub_xy)
-    pairs: set[tuple[int, int]] = set()
-    for simplex in tri.simplices:
-        for a, b in ((0, 1), (1, 2), (0, 2)):
-            u, v = int(hub_nodes[simplex[a]]), int(hub_nodes[simplex[b]])
-            if u in gate_grid and v in gate_grid and gate_grid[u] == gate_grid[v]:
-                continue
-            pairs.add((min(u, v), max(u, v)))
-    cand = sorted(pairs)
-    lines = shapely.linestrings([[roads.xy(u), roads.xy(v)] for u, v in cand])
-    inner = shapely.union_all([shapely.box(*g.rect).buffer(-30.0) for g in grids])
-    crosses = shapely.intersects(lines, inner)
-    lengths = shapely.length(lines)
-    hub_edges = [(u, v, float(L)) for (u, v), c, L in zip(cand, crosses, lengths, strict=True)
-                 if not c and L < 25_000]
-
-    def is_mtn_node(n: int) -> bool:
-        return mountain(*roads.xy(n))
-
-    hg = nx.Graph()
-    for u, v, L in hub_edges:
-        factor = 1.5 if (is_mtn_node(u) or is_mtn_node(v)) else 1.15
-        hg.add_edge(u, v, weight=L * factor, hub=True, length=L)
-    grid_class: dict[tuple[int, int], tuple[str, bool, str | None, int, int]] = {}
-    for grid in grids:
-        for a, b, cls, oneway, name in grid.edges:
-            (xa, ya), (xb, yb) = roads.xy(a), roads.xy(b)
-            hg.add_edge(a, b, weight=math.hypot(xb - xa, yb - ya), hub=False)
-            grid_class[(min(a, b), max(a, b))] = (cls, oneway, name, a, b)
-    mst = nx.minimum_spanning_tree(hg, weight="weight")
-    keep = {(min(u, v), max(u, v)) for u, v, d in mst.edges(data=True) if d["hub"]}
-    for u, v, L in hub_edges:
-        key = (u, v)
-        if key in keep:
-            continue
-        m = is_mtn_node(u) or is_mtn_node(v)
-        if (not m and L < 1.6 * d_low and rng.random() < 0.5) or (
-                m and L < 1.2 * d_mtn and rng.random() < 0.12):
-            keep.add(key)
-    # main roads follow the shortest routes over all Delaunay links (a straight
-    # national road), then join the kept network
-    kg = hg
-
-    hub_class: dict[tuple[int, int], tuple[str, str | None]] = {
-        k: ("tertiary", None) for k in keep}
-
-    def upgrade(path: list[int], cls: str, name: str) -> None:
-        for a, b in zip(path[:-1], path[1:], strict=True):
-            key = (min(a, b), max(a, b))
-            if key in hub_class or key not in grid_class:
-                old = hub_class.setdefault(key, ("tertiary", None))
-                if _RANK[cls] < _RANK[old[0]]:
-                    hub_class[key] = (cls, name)
-            else:
-                gcls, _, gname, ga, gb = grid_class[key]
-                if _RANK[cls] < _RANK[gcls]:
-                    grid_class[key] = (cls, False, gname or name, ga, gb)
-
-    low_hubs = [n for n, m in zip(rural_node, rural_mtn, strict=True)
-                if not m and roads.xy(n)[1] < 0.4 * height]
-    if low_hubs:
-        west = min(low_hubs, key=lambda n: roads.xy(n)[0])
-        east = max(low_hubs, key=lambda n: roads.xy(n)[0])
-        for a, b in ((west, city.center), (city.center, east)):
-            upgrade(nx.shortest_path(kg, a, b, weight="weight"), "trunk", "Quốc lộ 18")
-    town_paths: dict[tuple[int, int], float] = {}
-    for ti, town in enumerate(towns):
-        path = nx.shortest_path(kg, city.center, town.center, weight="weight")
-        upgrade(path, "primary", f"Đường tỉnh {331 + 2 * ti}")
-    tg = nx.Graph()
-    for ti, town in enumerate(towns):
-        dist = nx.single_source_dijkstra_path_length(kg, town.center, weight="weight")
-        for tj in range(ti + 1, len(towns)):
-            tg.add_edge(ti, tj, weight=dist[towns[tj].center])
-            town_paths[(ti, tj)] = dist[towns[tj].center]
-    for k, (ti, tj) in enumerate(sorted(tuple(sorted(e)) for e in nx.minimum_spanning_edges(
-            tg, weight="weight", data=False))):
-        path = nx.shortest_path(kg, towns[ti].center, towns[tj].center, weight="weight")
-        upgrade(path, "secondary", f"Đường tỉnh {360 + k}")
-
-    # --- ways ----------------------------------------------------------------
-    for (u, v), (cls, name) in sorted(hub_class.items()):
-        m = is_mtn_node(u) or is_mtn_node(v)
-        roads.add_way(rng, u, v, cls, factor=float(rng.uniform(1.2, 1.4) if m else rng.uniform(1.03, 1.12)),
-                      piece_m=700.0 if m else 1_200.0, jitter=0.2 if m else 0.08, name=name)
-    for (cls, oneway, name, a, b) in (grid_class[k] for k in sorted(grid_class)):
-        roads.add_way(rng, a, b, cls, factor=1.0, piece_m=1e9, jitter=0.0, oneway=oneway,
-                      name=name)
-    low_village_nodes: list[int] = []
-    tree_pairs: set[tuple[int, int]] = set()
-    for k, nodes in enumerate(villages):
-        is_m = bool(rural_mtn[k])
-        xy = np.array([roads.xy(n) for n in nodes])
-        if not is_m:
-            low_village_nodes += nodes[1:]
-        if len(nodes) < 2:
-            continue
-        dmat = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-        tree = minimum_spanning_tree(dmat).tocoo()
-        for i, j in sorted(zip(tree.row.tolist(), tree.col.tolist(), strict=True)):
-            u, v = nodes[min(i, j)], nodes[max(i, j)]
-            tree_pairs.add((min(u, v), max(u, v)))
-            if is_m:
-                cls = "unclassified" if min(i, j) == 0 else "track"
-                roads.add_way(rng, u, v, cls, factor=float(rng.uniform(1.3, 1.6)),
-                              piece_m=600.0, jitter=0.22)
-            else:
-                roads.add_way(rng, u, v, "unclassified", factor=float(rng.uniform(1.05, 1.2)),
-                              piece_m=1_200.0, jitter=0.1)
-    if low_village_nodes:
-        lv = np.array([roads.xy(n) for n in low_village_nodes])
-        for i, j in sorted(cKDTree(lv).query_pairs(1_300.0)):
-            u, v = low_village_nodes[i], low_village_nodes[j]
-            if (min(u, v), max(u, v)) in tree_pairs or rng.random() >= 0.2:
-                continue
-            roads.add_way(rng, u, v, "unclassified", factor=float(rng.uniform(1.05, 1.2)),
-                          piece_m=1_200.0, jitter=0.1)
-
-    # --- coordinates and the osmnx graph -----------------------------------
-    lon, lat = to_lonlat.transform(np.asarray(roads.xs) + ox0, np.asarray(roads.ys) + oy0)
-    lon, lat = np.round(lon, 6), np.round(lat, 6)
-    graph = _build_graph(roads, lon, lat, seed)
-
-    def lonlat_near(node: int, lo: float, hi: float) -> tuple[float, float]:
-        """A point ``lo``-``hi`` metres from a node, in lon/lat (6 decimals)."""
-        r, t = rng.uniform(lo, hi), rng.uniform(0, 2 * math.pi)
-        x, y = roads.xy(node)
-        ln, lt = to_lonlat.transform(x + r * math.cos(t) + ox0, y + r * math.sin(t) + oy0)
-        return round(float(ln), 6), round(float(lt), 6)
-
-    # --- communes and demand --------------------------------------------------
-    target = TARGET_POPULATION * scale
-    communes: list[dict[str, Any]] = []  # code, name, area, centre node, reception node
-    demand_rows: list[dict[str, Any]] = []
-    code_counter = iter(range(90_001, 99_999))
-    taken_names: set[str] = set()
-
-    # city wards: blocks split into kx x ky wards
-    bny, bnx = city.blocks.shape[:2]
-    kx, ky = (4, 4) if big else (2, 2)
-    cx_m, cy_m = roads.xy(city.center)
-    bx, by = city.blocks[..., 0], city.blocks[..., 1]
-    w_block = (np.exp(-np.hypot(bx - cx_m, by - cy_m) / 2_500.0)
-               * rng.lognormal(0.0, 0.35, bx.shape) + 0.15)
-    pop_block = _spread(w_block.ravel(), target * _POP_SHARE["city"], 50).reshape(bx.shape)
-    ward_of = (np.arange(bny)[:, None] * ky // bny) * kx + (np.arange(bnx)[None, :] * kx // bnx)
-    for w in range(kx * ky):
-        code, name = str(next(code_counter)), f"Phường {w + 1}"
-        js, is_ = np.nonzero(ward_of == w)
-        mid = int(np.argmin(np.hypot(js - js.mean(), is_ - is_.mean())))
-        recep_node = int(city.nodes[js[mid], is_[mid]])
-        communes.append({"code": code, "name": name, "area": "city", "centre": recep_node,
-                         "reception": recep_node})
-        for n, (j, i) in enumerate(zip(js, is_, strict=True)):
-            x, y = city.blocks[j, i] + rng.normal(0.0, 25.0, 2)
-            ln, lt = to_lonlat.transform(x + ox0, y + oy0)
-            demand_rows.append({"name": f"Tổ dân phố {n + 1}", "lon": round(float(ln), 6),
-                                "lat": round(float(lt), 6), "population": int(pop_block[j, i]),
-                                "commune_code": code, "commune_name": name})
-    # towns: one ward each
-    town_names = _unique_names(rng, len(towns), _KINH_1, _KINH_2, taken_names)
-    town_w = rng.uniform(0.7, 1.3, len(towns)) * np.where(town_is_mtn, 0.45, 1.0)
-    town_pop = _spread(town_w, target * _POP_SHARE["town"])
-    for t, town in enumerate(towns):
-        code, name = str(next(code_counter)), f"Phường {town_names[t]}"
-        tx, ty = roads.xy(town.center)
-        bx, by = town.blocks[..., 0], town.blocks[..., 1]
-        w = np.exp(-np.hypot(bx - tx, by - ty) / 900.0) * rng.lognormal(0.0, 0.3, bx.shape)
-        pops = _spread(w.ravel(), float(town_pop[t]), 30)
-        mid = town.nodes.shape[0] // 2
-        communes.append({"code": code, "name": name, "area": "town", "centre": town.center,
-                         "reception": int(town.nodes[mid, mid - 1])})
-        for n, (x, y) in enumerate(town.blocks.reshape(-1, 2)):
-            ln, lt = to_lonlat.transform(x + rng.normal(0, 20) + ox0, y + rng.normal(0, 20) + oy0)
-            demand_rows.append({"name": f"Khu phố {n + 1}", "lon": round(float(ln), 6),
-                                "lat": round(float(lt), 6), "population": int(pops[n]),
-                                "commune_code": code, "commune_name": name})
-    # rural communes
-    low_names = _unique_names(rng, int((~rural_mtn).sum()), _KINH_1, _KINH_2, taken_names)
-    mtn_names = _unique_names(rng, int(rural_mtn.sum()), _TAY_1, _TAY_2, taken_names)
-    name_iter = {False: iter(low_names), True: iter(mtn_names)}
-    cw = rng.lognormal(0.0, 0.3, len(rural_node))
-    rural_pop = np.zeros(len(rural_node))
-    for is_m, share in ((False, _POP_SHARE["lowland"]), (True, _POP_SHARE["mountain"])):
-        sel = rural_mtn == is_m
-        if sel.any():
-            rural_pop[sel] = cw[sel] / cw[sel].sum() * target * share
-    for k, nodes in enumerate(villages):
-        is_m = bool(rural_mtn[k])
-        code = str(next(code_counter))
-        base = next(name_iter[is_m])
-        name = f"Xã {base}"
-        communes.append({"code": code, "name": name, "area": "mountain" if is_m else "lowland",
-                         "centre": nodes[0], "reception": nodes[0]})
-        vw = rng.lognormal(0.0, 0.5, len(nodes))
-        vw[0] *= 2.5
-        pops = _spread(vw, float(rural_pop[k]), 20)
-        local: set[str] = set()
-        for n, node in enumerate(nodes):
-            if n == 0:
-                vname = f"Thôn Trung Tâm {base}" if not is_m else f"Bản {base}"
-            elif is_m:
-                prefix = "Thôn" if rng.random() < 0.6 else "Bản"
-                vname = f"{prefix} {_unique_names(rng, 1, _TAY_1, _TAY_2, local)[0]}"
-            else:
-                r = rng.random()
-                if r < 0.3:
-                    vname = f"Xóm {len(local) + 1}"
-                    local.add(vname)
-                else:
-                    vname = f"Thôn {_unique_names(rng, 1, _KINH_1 + _VILLAGE_WORDS, _VILLAGE_WORDS, local)[0]}"
-            ln, lt = lonlat_near(node, 40.0, 160.0)
-            demand_rows.append({"name": vname, "lon": ln, "lat": lt, "population": int(pops[n]),
-                                "commune_code": code, "commune_name": name})
-    demand = pd.DataFrame(demand_rows)
-    demand.insert(0, "id", [f"D{i + 1:04d}" for i in range(len(demand))])
-    demand = demand[["id", "name", "lon", "lat", "population", "commune_code", "commune_name"]]
-    pop_by_code = demand.groupby("commune_code", sort=False)["population"].sum()
-    commune_df = pd.DataFrame(communes)
-    commune_df["population"] = commune_df["code"].map(pop_by_code).astype("int64")
-
-    # --- sites -----------------------------------------------------------------
-    site_rows: list[dict[str, Any]] = []
-    site_node: list[int] = []
-    site_area: list[str] = []
-
-    def add_site(sid: str, name: str, node: int, kind: str, status: str, counters: Any,
-                 cost: float, capacity: float, code: str, area: str) -> None:
-        ln, lt = lonlat_near(node, 15.0, 60.0)
-        site_rows.append({"id": sid, "name": name, "lon": ln, "lat": lt, "kind": kind,
-                          "status": status, "counters": counters, "opening_cost": cost,
-                          "capacity_per_day": capacity, "commune_code": code})
-        site_node.append(node)
-        site_area.append(area)
-
-    city_codes = commune_df.loc[commune_df["area"] == "city", "code"].tolist()
-    add_site("B01", "Trung tâm Phục vụ hành chính công tỉnh (trụ sở chính)", city.center,
-             "branch", "must_open", 16, math.nan, 640.0, city_codes[len(city_codes) // 2], "hq")
-    ward_centres = commune_df[commune_df["area"] == "city"]
-    far = sorted(range(len(ward_centres)), key=lambda i: -math.hypot(
-        *(np.subtract(roads.xy(int(ward_centres["centre"].iloc[i])), (cx_m, cy_m)))))
-    branch_no = 1
-    for i in sorted(far[:2]) if len(far) >= 2 else []:
-        row = ward_centres.iloc[i]
-        branch_no += 1
-        node = int(city.nodes[max(0, np.argwhere(city.nodes == row["centre"])[0][0] - 1),
-                              np.argwhere(city.nodes == row["centre"])[0][1]])
-        add_site(f"B{branch_no:02d}", f"Chi nhánh số {branch_no - 1} – {row['name']}", node,
-                 "branch", "optional", int(rng.integers(6, 9)), math.nan, math.nan,
-                 str(row["code"]), "city")
-    town_rows = commune_df[commune_df["area"] == "town"].reset_index(drop=True)
-    town_order = np.argsort(-town_rows["population"].to_numpy(), kind="stable")
-    must = set(town_order[:4].tolist())
-    for t, town in enumerate(towns):
-        branch_no += 1
-        row = town_rows.iloc[t]
-        counters = int(rng.integers(3, 6) if town_is_mtn[t] else rng.integers(5, 9))
-        add_site(f"B{branch_no:02d}", f"Chi nhánh số {branch_no - 1} – {row['name']}",
-                 town.center, "branch", "must_open" if t in must else "optional", counters,
-                 math.nan, math.nan, str(row["code"]), "town")
-    n_branches = branch_no
-    closed_recep = set(rng.choice(np.flatnonzero(commune_df["area"] == "lowland"),
-                                  size=min(3, int((commune_df["area"] == "lowland").sum())),
-                                  replace=False).tolist())
-    for i, c in commune_df.iterrows():
-        area = str(c["area"])
-        counters: Any = {"city": 3, "town": 3, "mountain": 1}.get(
-            area, 2 if c["population"] > 9_000 else 1)
-        if counters == 1 and rng.random() < 0.5:
-            counters = pd.NA  # the loader's default: one counter
-        add_site(f"R{int(i) + 1:03d}", f"Bộ phận một cửa {c['name'][0].lower()}{c['name'][1:]}",
-                 int(c["reception"]), "reception",
-                 "closed" if int(i) in closed_recep else "optional", counters, math.nan,
-                 math.nan, str(c["code"]), area)
-    # candidates
-    kinds = (("Điểm bưu điện văn hóa", 1.2), ("Trường Tiểu học", 1.5),
-             ("Nhà văn hóa", 1.3), ("Chợ", 1.8))
-    cand: list[tuple[int, str, str, str]] = []  # node, name, code, area
-    demand_by_code = {code: g for code, g in demand.groupby("commune_code", sort=False)}
-    for k, nodes in enumerate(villages):
-        code = commune_df.iloc[len(city_codes) + len(towns) + k]["code"]
-        is_m = bool(rural_mtn[k])
-        if len(nodes) < 2:
-            continue
-        want = 2 if is_m else int(rng.random() < 0.7)
-        cx, cy = roads.xy(nodes[0])
-        dist = np.array([math.hypot(roads.xy(n)[0] - cx, roads.xy(n)[1] - cy) for n in nodes[1:]])
-        vpop = demand_by_code[code]["population"].to_numpy()[1:].astype(float)
-        p = dist * np.sqrt(vpop)
-        picks = rng.choice(len(nodes) - 1, size=min(want, len(nodes) - 1), replace=False,
-                           p=p / p.sum())
-        vnames = demand_by_code[code]["name"].to_numpy()[1:]
-        for j in sorted(picks.tolist()):
-            kind = kinds[int(rng.integers(len(kinds)))][0]
-            cand.append((nodes[1 + j], f"{kind} {vnames[j]}", str(code),
-                         "mountain" if is_m else "lowland"))
-    for t, town in enumerate(towns):
-        row = town_rows.iloc[t]
-        for kind, (dj, di) in (("Bưu điện", (1, 1)), ("Chợ", (-1, 1))):
-            mid = town.nodes.shape[0] // 2
-            cand.append((int(town.nodes[mid + dj, mid + di]), f"{kind} {row['name']}",
-                         str(row["code"]), "town"))
-    for w in range(0, len(ward_centres), 2):
-        row = ward_centres.iloc[w]
-        j, i = np.argwhere(city.nodes == row["centre"])[0]
-        node = int(city.nodes[min(j + 1, city.nodes.shape[0] - 1), i])
-        cand.append((node, f"Bưu điện {row['name']}", str(row["code"]), "city"))
-    cost_of = dict(kinds) | {"Bưu điện": 1.2}
-    closed_cand = set(rng.choice(len(cand), size=min(3, len(cand)), replace=False).tolist())
-    for n, (node, name, code, area) in enumerate(cand):
-        base = next(v for k, v in cost_of.items() if name.startswith(k))
-        add_site(f"C{n + 1:03d}", name, node, "candidate",
-                 "closed" if n in closed_cand else "optional", pd.NA,
-                 round(base * float(rng.uniform(0.85, 1.15)), 2), math.nan, code, area)
-    sites = pd.DataFrame(site_rows)
-    sites["counters"] = sites["counters"].astype("Int64")
-    sites["opening_cost"] = sites["opening_cost"].astype(float)
-    sites["capacity_per_day"] = sites["capacity_per_day"].astype(float)
-
-    # --- workload ----------------------------------------------------------------
-    minutes = _travel_minutes(graph, DEMO_SPEEDS_KPH["motorbike"])
-    node_index = {n: i for i, n in enumerate(graph.nodes)}
-    branch_idx = list(range(n_branches))
-    to_branch = dijkstra(minutes.T.tocsr(), indices=[node_index[site_node[b]] for b in branch_idx])
-    recep_ids = [i for i, r in enumerate(site_rows) if r["kind"] == "reception"]
-    open_recep = [i for i in recep_ids if site_rows[i]["status"] != "closed"]
-    _, _, src = dijkstra(minutes.T.tocsr(), indices=[node_index[site_node[i]] for i in open_recep],
-                         min_only=True, return_predecessors=True)
-    src_site = {node_index[site_node[i]]: i for i in open_recep}
-    n_sites = len(site_rows)
-    volume = np.zeros((n_sites, len(FIELDS)))  # dossiers per year
-    for ci, c in commune_df.iterrows():
-        area = str(c["area"])
-        centre = node_index[int(c["centre"])]
-        b = int(np.argmin(to_branch[:, centre]))
-        rec = recep_ids[int(ci)]
-        if site_rows[rec]["status"] == "closed":
-            rec = src_site[int(src[centre])]
-        per_year = float(c["population"]) * _RATE[area] * float(rng.lognormal(0.0, 0.08))
-        mix = rng.dirichlet(np.asarray(_FIELD_MIX[area]) * 300.0)
-        for f, fld in enumerate(FIELDS):
-            v = per_year * mix[f]
-            volume[b, f] += v * _TO_BRANCH[fld]
-            volume[rec, f] += v * (1 - _TO_BRANCH[fld])
-    lo, hi = ONLINE_SHARE_RANGE
-    online = np.zeros_like(volume)
-    for s in range(n_sites):
-        for f, fld in enumerate(FIELDS):
-            share = _ONLINE_BASE[site_area[s]] + _ONLINE_FIELD[fld] + rng.normal(0.0, 0.03)
-            online[s, f] = float(np.clip(share, lo + 0.07, hi - 0.03))
-    days = [HISTORY_END - timedelta(days=7 * HISTORY_WEEKS - 1 - i)
-            for i in range(7 * HISTORY_WEEKS)]
-    days = [d for d in days if d.weekday() < 6]
-    # one branch serves a growing industrial zone: +4 % a week
-    growth = np.ones(n_sites)
-    boom = 1 + int(rng.integers(2, n_branches)) if n_branches > 2 else 0
-    growth[min(boom, n_branches - 1)] = 1.04
-    rows_site: list[int] = []
-    rows_day: list[int] = []
-    rows_field: list[int] = []
-    rows_online: list[int] = []
-    rows_inperson: list[int] = []
-    per_day = volume / (52 * 6)
-    active = [(s, f) for s in range(n_sites) for f in range(len(FIELDS)) if per_day[s, f] > 0]
-    for di, d in enumerate(days):
-        week = di // 6
-        factor = _WEEKDAY_FACTOR[d.weekday()] * (1 + 0.006 * (week - 3.5))
-        for s, f in active:
-            lam = per_day[s, f] * factor * growth[s] ** (week - HISTORY_WEEKS + 1)
-            rows_site.append(s)
-            rows_day.append(di)
-            rows_field.append(f)
-            rows_online.append(int(rng.poisson(lam * online[s, f])))
-            rows_inperson.append(int(rng.poisson(lam * (1 - online[s, f]))))
-    n_rows = len(rows_site)
-    site_ids = np.array([r["id"] for r in site_rows])
-    day_arr = np.array([np.datetime64(d.isoformat()) for d in days])
-    workload = pd.DataFrame({
-        "date": np.repeat(day_arr[rows_day], 2),
-        "site_id": np.repeat(site_ids[rows_site], 2),
-        "field": np.repeat(np.array(FIELDS)[rows_field], 2),
-        "channel": np.tile(np.array(["online", "in_person"]), n_rows),
-        "dossiers": np.column_stack([rows_online, rows_inperson]).ravel().astype(np.int64),
-    })
-    workload["date"] = workload["date"].astype("datetime64[ns]")
-
-    # --- staff -------------------------------------------------------------------
-    settings_minutes = np.array([
-        DEFAULT_SERVICE_MINUTES[f] for f in FIELDS]), np.array(
-        [DEFAULT_PROCESSING_MINUTES[f] for f in FIELDS])
-    work_min = (per_day * ((1 - online) * settings_minutes[0] + settings_minutes[1])).sum(axis=1)
-    need = work_min / (480.0 * 0.85) * 6 / 5  # staff on 5 of 6 days at 85 % utilisation
-    staff_count = np.zeros(n_sites, dtype=np.int64)
-    hot: set[int] = set()
-    if n_branches > 3:
-        hot = set((1 + rng.choice(n_branches - 1, size=min(3, n_branches - 2),
-                                  replace=False)).tolist())
-    b_nodes = [node_index[site_node[b]] for b in branch_idx]
-    for b in branch_idx:
-        f = rng.uniform(0.95, 1.1)
-        if b in hot:
-            f = 0.62
-        else:
-            near_hot = [h for h in hot if h != b and to_branch[h, b_nodes[b]] == min(
-                to_branch[h, b_nodes[x]] for x in branch_idx if x != h)]
-            if near_hot:
-                f = 1.45
-        staff_count[b] = max(2, round(need[b] * f))
-    target_staff = round(TARGET_STAFF * scale)
-    left = max(0, target_staff - int(staff_count.sum()))
-    recep_order = sorted(open_recep, key=lambda i: (-need[i], i))
-    for i in recep_order:
-        if left <= 0:
-            break
-        staff_count[i] = min(left, max(1, min(3, round(need[i] * rng.uniform(0.8, 1.1)))))
-        left -= int(staff_count[i])
-    staff = _make_staff(rng, staff_count, site_ids, site_area)
-    settings = _settings(seed, demand, workload)
-    province = DemoProvince(settings, demand, sites, staff, workload,
-                            commune_df.assign(
-                                lon=[lonlat_near(int(n), 0.0, 0.0)[0] for n in commune_df["centre"]],
-                                lat=[lonlat_near(int(n), 0.0, 0.0)[1] for n in commune_df["centre"]],
-                            ).rename(columns={"code": "commune_code", "name": "commune_name"})[
-                                ["commune_code", "commune_name", "area", "population", "lon", "lat"]],
-                            graph, seed, scale)
+    demand, communes = _populate(lay)
+    sites = _place_sites(lay, communes, demand)
+    history = _history(lay, graph, communes, sites)
+    counts = _staff_counts(lay, sites, history, graph)
+    staff = _make_staff(lay.rng, counts, np.array([r["id"] for r in sites.rows]), sites.area)
+    workload = history.workload
+    centres = [lay.lonlat(*lay.roads.xy(int(n))) for n in communes["centre"]]
+    commune_table = pd.DataFrame({
+        "commune_code": communes["code"], "commune_name": communes["name"],
+        "area": communes["area"], "population": communes["population"],
+        "lon": [c[0] for c in centres], "lat": [c[1] for c in centres]})
+    site_table = sites.table()
     logger.info("demo province (seed %d, scale %g): %d residents in %d communes, %d demand "
                 "points, %d sites, %d staff, %d workload rows, graph %d nodes / %d edges",
-                seed, scale, int(demand["population"].sum()), len(commune_df), len(demand),
-                len(sites), len(staff), len(workload), len(graph), graph.number_of_edges())
-    return province
+                seed, scale, int(demand["population"].sum()), len(communes), len(demand),
+                len(site_table), len(staff), len(workload), len(graph), graph.number_of_edges())
+    return DemoProvince(_settings(seed, demand, workload), demand, site_table, staff, workload,
+                        commune_table, graph, seed, scale)
 
 
-def _build_graph(roads: _Roads, lon: FloatArray, lat: FloatArray, seed: int) -> nx.MultiDiGraph:
+def _build_graph(roads: _Roads, lon: FloatArray, lat: FloatArray,
+                 seed: int) -> nx.MultiDiGraph[int]:
     """osmnx-style MultiDiGraph: node ids from 1, lengths as great-circle metres x factor."""
-    graph = nx.MultiDiGraph(crs=WGS84, simplified=True, synthetic=True,
+    graph: nx.MultiDiGraph[int] = nx.MultiDiGraph(crs=WGS84, simplified=True, synthetic=True,
                             created_with=f"motcua geodata.demo seed={seed}")
     neighbours: list[set[int]] = [set() for _ in range(len(lon))]
     edges: list[tuple[int, int, dict[str, Any]]] = []
@@ -969,7 +1063,7 @@ def _build_graph(roads: _Roads, lon: FloatArray, lat: FloatArray, seed: int) -> 
     return graph
 
 
-def _travel_minutes(graph: nx.MultiDiGraph, speeds_kph: dict[str, float]) -> sp.csr_matrix:
+def _travel_minutes(graph: nx.MultiDiGraph[int], speeds_kph: dict[str, float]) -> sp.csr_matrix:
     """Sparse matrix of edge travel minutes (fastest parallel edge), rows = from-node."""
     index = {n: i for i, n in enumerate(graph.nodes)}
     rows, cols, vals = [], [], []
