@@ -11,9 +11,10 @@ about ``batch_size x n_nodes`` numbers whatever the graph size.
 A trip is ``walk to the nearest road node + drive + walk from the site's node``,
 the two walks at ``access_speed_kph`` along the straight line.  Points farther
 than ``max_snap_m`` from every road get no route over the network (they are
-reported, never treated as zero distance).  Any pair may also be walked
-directly along the straight line at the access speed, when that is faster (a
-resident next door to a site, a site and its village on an island).
+reported, never treated as zero distance).  A pair closer than ``max_snap_m``
+may also be walked directly along the straight line at the access speed, when
+that is faster (a resident next door to a site, a site and its village on an
+island): the same assumption as an access leg, never more.
 
 For each pair within ``cutoff_minutes`` the matrix holds the minutes of the
 fastest trip and the km of that trip.  A pair is *covered* when its minutes are
@@ -455,8 +456,8 @@ def build_coverage(
     s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
     timed, short = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff, batch_size)
 
-    # walking the straight line directly, when faster than the road
-    walk_m = travel.access_speed_kph * cutoff / 60.0 * 1000.0
+    # walking the straight line directly (up to max_snap_m), when faster than the road
+    walk_m = min(travel.max_snap_m, travel.access_speed_kph * cutoff / 60.0 * 1000.0)
     wd, ws, wm = _straight_pairs(d_xy, s_xy, walk_m)
     w_min = access_minutes(wm, travel.access_speed_kph)
     rows = np.concatenate([timed["d"], wd])
@@ -469,7 +470,9 @@ def build_coverage(
     km = _csr_from_pairs(rows, cols, kms, (n_d, n_s))
 
     if standard.km_measure == "network":
-        kd_, ks_, kv_ = _straight_pairs(d_xy, s_xy, standard.max_km * 1000.0)
+        # a straight walk is a route only up to max_snap_m, as an access leg is
+        kd_, ks_, _ = _straight_pairs(d_xy, s_xy, min(standard.max_km * 1000.0,
+                                                      travel.max_snap_m))
         k_rows = np.concatenate([short["d"], kd_])
         k_cols = np.concatenate([short["s"], ks_])
     else:
@@ -555,7 +558,8 @@ def nearest_sites(cov: CoverageMatrix, site_mask: npt.ArrayLike | None = None) -
     covered = np.zeros(n_d, dtype=bool)
     covered[cov_m.row[mask[cov_m.col] & cov_m.data.astype(bool)]] = True
     ids = np.array([cov.site_ids[i] if i >= 0 else None for i in site_idx], dtype=object)
-    return pd.DataFrame({"demand_id": cov.demand_ids, "nearest_site_id": ids,
+    return pd.DataFrame({"demand_id": cov.demand_ids,
+                         "nearest_site_id": pd.Series(ids, dtype=object),
                          "minutes": minutes, "km": km, "covered": covered})
 
 
@@ -587,9 +591,10 @@ def site_to_site_minutes(
     if len(ok):
         nodes, inv = np.unique(snap.node[ok], return_inverse=True)
         dist = dijkstra(ga.time_min, directed=True, indices=nodes)  # forward: from site i
-        net = dist[inv][:, inv]
+        net = dist[inv][:, nodes[inv]]
         out[np.ix_(ok, ok)] = (net + snap.access_min[ok][:, None] + snap.access_min[ok][None, :])
-    walk = access_minutes(straight_m, travel.access_speed_kph)
+    walk = np.where(straight_m <= travel.max_snap_m,
+                    access_minutes(straight_m, travel.access_speed_kph), np.inf)
     out = np.asarray(np.minimum(out, walk), dtype=float)
     np.fill_diagonal(out, 0.0)
     return out
@@ -606,7 +611,8 @@ class CoverageReport:
     stranded_population : people whose nearest road node lies in a dropped
         disconnected part (they are routed from the kept network instead).
     far_demand : demand points farther than ``max_snap_m`` from the network
-        (``id``, ``population``, ``snap_m``); they reach sites only on foot in a straight line.
+        (``id``, ``population``, ``snap_m``); they reach only sites within
+        ``max_snap_m``, on foot in a straight line.
     far_sites : sites farther than ``max_snap_m`` (``id``, ``snap_m``).
     roads : where the roads came from (file, place, or ``None``).
     build_s : seconds spent building; ``from_cache``: read from the cache.
@@ -639,7 +645,7 @@ class CoverageReport:
         if len(self.far_demand):
             lines.append(f"{len(self.far_demand):,} demand points ({self.far_population:,.0f} "
                          "people) are farther than max_snap_m from any road: "
-                         "no road route, straight-line walking only")
+                         "no road route, only sites within max_snap_m on foot")
         if len(self.far_sites):
             ids = ", ".join(map(str, self.far_sites["id"].tolist()[:10]))
             lines.append(f"{len(self.far_sites)} sites are farther than max_snap_m from any road: "
