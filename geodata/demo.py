@@ -1165,7 +1165,17 @@ def write_demo(folder: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0)
     Path
         The scenario folder.
     """
-    province = generate_demo(seed, scale)
+    return save_demo(generate_demo(seed, scale), folder)
+
+
+def save_demo(province: DemoProvince, folder: str | Path) -> Path:
+    """Save a generated province as a scenario folder (atomically), roads included.
+
+    Returns
+    -------
+    Path
+        The scenario folder.
+    """
     with tempfile.TemporaryDirectory(prefix="motcua-demo-") as tmp:
         roads_path = Path(tmp) / "roads.graphml"
         ox.save_graphml(province.roads, roads_path)
