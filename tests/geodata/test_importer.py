@@ -355,3 +355,19 @@ def test_osm_features_become_candidates() -> None:
     assert got["name"].tolist() == ["Bưu điện Đầm Hà", "townhall 2"]
     assert set(got["kind"]) == {"candidate"}
     assert box(107.5, 21.3, 107.501, 21.301).contains(got.geometry.iloc[1])
+
+
+def test_osm_admin_boundaries_become_communes_with_population_tags() -> None:
+    from geodata.importer import _communes_from_features
+
+    idx = pd.MultiIndex.from_tuples([("relation", 11), ("relation", 12)], names=["element", "id"])
+    features = gpd.GeoDataFrame(
+        {"name": ["Xã Tây", "Xã Đông"], "population": ["1200", "800"]},
+        geometry=[box(107.5, 21.3, 107.51, 21.31), box(107.51, 21.3, 107.52, 21.31)], index=idx,
+        crs="EPSG:4326")
+    got = _communes_from_features(features, "population")
+    assert got["id"].tolist() == ["osm_relation_11", "osm_relation_12"]
+    assert got["population"].tolist() == [1200.0, 800.0]
+    features.loc[("relation", 12), "population"] = None
+    with pytest.raises(ScenarioError, match=r"column 'population', row 3: empty cell"):
+        _communes_from_features(features, "population")
