@@ -152,3 +152,43 @@ def test_map_uses_vendored_leaflet_and_no_cdn(tiny_ref: str) -> None:
     args = json.loads(comp.proto.json_args)
     links = json.dumps(args)
     assert "cdn.jsdelivr" not in links and "cdnjs" not in links and "code.jquery" not in links
+
+
+def test_staffing_solve_is_saved_shown_and_linkable(tiny_ref: str, workspace: Workspace) -> None:
+    at = _app(tiny_ref, page="staffing").run()
+    _assert_clean(at)
+    assert at.text_input(key="week").value == "2026-W46"  # week after the last day of history
+    at.number_input(key="staff_time_limit").set_value(2)
+    at.button(key="run_staffing").click().run()
+    _assert_clean(at)
+    runs = workspace.list_runs("staffing")
+    assert len(runs) == 1
+    run_id = runs[0].run_id
+    assert any(run_id in s.value for s in at.success)
+    assert at.query_params["run"] == run_id
+    m = _metrics(at)
+    status = m["Trạng thái"]
+    assert status in ("TỐI ƯU", "KHẢ THI — chưa chứng minh tối ưu")
+    if status != "TỐI ƯU":  # a FEASIBLE plan is never called optimal and shows its gap
+        assert any("CHƯA được chứng minh" in w.value for w in at.warning)
+    assert m["Mức sử dụng cao nhất — trước"].endswith(" %")
+    assert len(at.get("vega_lite_chart")) == 2  # before / after heatmaps
+    # a fresh session opened from the link shows the same run
+    again = _app(tiny_ref, page="staffing", run=run_id).run()
+    _assert_clean(again)
+    assert again.selectbox(key="staffing_pick").value == run_id
+
+
+def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Workspace) -> None:
+    at = _app(tiny_ref, page="staffing").run()
+    editor_key = f"forecast_{tiny_ref}_2026-W46"
+    assert editor_key in at.session_state
+    at.session_state[editor_key] = {"edited_rows": {0: {"dossiers": 99.0}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.number_input(key="staff_time_limit").set_value(2)
+    at.button(key="run_staffing").click().run()
+    _assert_clean(at)
+    info = workspace.list_runs("staffing")[0]
+    assert info.params["forecast_edits"] == 1
+    forecast = (info.result_dir / "forecast.csv").read_text(encoding="utf-8")
+    assert ",99.0," in forecast
