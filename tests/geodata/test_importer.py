@@ -11,6 +11,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from shapely.geometry import Point, box
 
 from geodata._errors import ScenarioError
@@ -371,3 +374,19 @@ def test_osm_admin_boundaries_become_communes_with_population_tags() -> None:
     features.loc[("relation", 12), "population"] = None
     with pytest.raises(ScenarioError, match=r"column 'population', row 3: empty cell"):
         _communes_from_features(features, "population")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=hnp.arrays(np.float64, (4, 8), elements=st.floats(0, 1e4, allow_nan=False)),
+       split=st.integers(1, 7))
+def test_raster_split_anywhere_conserves_the_raster_total(tmp_path: Path, values: np.ndarray,
+                                                         split: int) -> None:
+    """Two polygons meeting on a cell edge share the raster exactly: each cell counted once."""
+    tif = _raster(tmp_path / f"r{split}.tif", values, nodata=None)
+    edge = X0 + 250 * split
+    polys = gpd.GeoDataFrame(geometry=[box(X0, Y0, edge, Y0 + 1000), box(edge, Y0, X0 + 2000, Y0 + 1000)],
+                             crs=UTM48)
+    got = population_from_raster(polys, tif)
+    f32 = values.astype("float32").astype(float)
+    assert got[0] == pytest.approx(f32[:, :split].sum(), rel=1e-9, abs=1e-6)
+    assert got[1] == pytest.approx(f32[:, split:].sum(), rel=1e-9, abs=1e-6)
