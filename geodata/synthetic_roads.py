@@ -81,8 +81,8 @@ def grid_road_graph(
         The graph and the (n, 2) metric node coordinates in ``crs``.
     """
     rng = np.random.default_rng(seed)
-    ii, jj = np.meshgrid(np.arange(nx_), np.arange(ny), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
+    gi, gj = np.meshgrid(np.arange(nx_), np.arange(ny), indexing="ij")
+    ii, jj = gi.ravel(), gj.ravel()
     n = nx_ * ny
     jitter = rng.uniform(-0.2, 0.2, size=(n, 2)) * spacing_m
     xy = np.column_stack([origin_m[0] + ii * spacing_m, origin_m[1] + jj * spacing_m]) + jitter

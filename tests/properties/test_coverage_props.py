@@ -1,0 +1,66 @@
+"""Invariants of the coverage matrices on random small road graphs (hypothesis)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geodata.coverage import build_coverage, site_to_site_minutes
+from geodata.settings import CoverageStandard, TravelSettings
+from geodata.synthetic_roads import grid_road_graph
+
+CRS = "EPSG:32648"
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def _points(xy: np.ndarray, seed: int, k: int, spread_m: float) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    lo = xy.min(axis=0) - 200
+    pts = lo + rng.uniform(0, 1, size=(k, 2)) * (xy.max(axis=0) - lo + spread_m)
+    return gpd.GeoDataFrame({"id": [f"p{i}" for i in range(k)]},
+                            geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=CRS)
+
+
+@SETTINGS
+@given(size=st.integers(3, 9), seed=st.integers(0, 10_000), oneway=st.sampled_from([0.0, 0.4]),
+       minutes=st.floats(1.0, 20.0), extra=st.floats(0.0, 30.0),
+       mode=st.sampled_from(["motorbike", "car", "walk"]))
+def test_times_non_negative_and_larger_cutoff_never_covers_fewer(
+        size: int, seed: int, oneway: float, minutes: float, extra: float, mode: str) -> None:
+    graph, xy = grid_road_graph(size, size, spacing_m=300, seed=seed, oneway_share=oneway)
+    demand = _points(xy, seed, 12, 1500)
+    sites = _points(xy, seed + 1, 4, 1500)
+    travel = TravelSettings(mode=mode)
+    small = CoverageStandard(max_minutes=minutes, max_km=1.0)
+    large = CoverageStandard(max_minutes=minutes + extra, max_km=1.0)
+    a = build_coverage(demand, sites, graph, small, travel, CRS)
+    b = build_coverage(demand, sites, graph, large, travel, CRS)
+    assert (a.minutes.data >= 0).all() and (a.km.data >= 0).all()
+    assert (a.minutes.data <= minutes + 1e-9).all()
+    # every pair covered under the smaller standard stays covered, with the same time
+    assert (a.covered > b.covered).nnz == 0
+    da, db = a.dense_minutes(), b.dense_minutes()
+    within = np.isfinite(da)
+    assert np.allclose(da[within], db[within])
+    assert (np.isfinite(db) | ~within).all()
+
+
+@SETTINGS
+@given(size=st.integers(3, 8), seed=st.integers(0, 10_000), oneway=st.sampled_from([0.0, 0.5]))
+def test_site_to_site_symmetric_exactly_when_the_graph_is(size: int, seed: int,
+                                                          oneway: float) -> None:
+    graph, xy = grid_road_graph(size, size, spacing_m=300, seed=seed, oneway_share=oneway)
+    sites = _points(xy, seed, 6, 0)
+    m = site_to_site_minutes(sites, graph, TravelSettings(), CRS)
+    assert (m >= 0).all() and np.all(np.diag(m) == 0)
+    has_one_way = any(d["oneway"] for *_, d in graph.edges(data=True))
+    finite = np.isfinite(m) & np.isfinite(m.T)
+    if not has_one_way:
+        assert np.allclose(m[finite], m.T[finite])
+        assert np.array_equal(np.isfinite(m), np.isfinite(m.T))
+    # walking ignores one-way streets: symmetric whatever the graph
+    w = site_to_site_minutes(sites, graph, TravelSettings(mode="walk"), CRS)
+    assert np.allclose(w, w.T)
