@@ -29,9 +29,9 @@ from optimizer._status import SolverReport, SolveStatus
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
 from optimizer.queueing import required_counters
 from optimizer.staff_allocation import (
-    StageResult,
     StaffAllocation,
     StaffProblem,
+    StageResult,
     solve_staff_allocation,
 )
 

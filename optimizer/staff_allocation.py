@@ -232,6 +232,7 @@ class StaffAllocation:
         :func:`site_day_table`.
     moves : ``person_id, date, weekday, from_site, to_site, travel_min, reason``.
     shortfalls : ``site_id, date, weekday, field, kind, amount, detail``.
+    shortfalls_before : the same for the everyone-at-home plan.
     peak_utilisation_before, peak_utilisation_after : max utilisation over site-days.
     overload_min_before, overload_min_after : total overload minutes.
     """
@@ -244,6 +245,7 @@ class StaffAllocation:
     site_days_after: pd.DataFrame
     moves: pd.DataFrame
     shortfalls: pd.DataFrame
+    shortfalls_before: pd.DataFrame
     peak_utilisation_before: float
     peak_utilisation_after: float
     overload_min_before: float
@@ -292,7 +294,7 @@ def _allowed_sites(pb: StaffProblem, travel_int: IntArr) -> list[list[list[int]]
                 continue
             sites = [h] if pb.site_open[h, d] else []
             if pb.movable[p]:
-                sites += [s for s in np.flatnonzero(reach[h] & pb.site_open[:, d]) if s != h]
+                sites += [int(s) for s in np.flatnonzero(reach[h] & pb.site_open[:, d]) if s != h]
             row.append([int(s) for s in sites])
         out.append(row)
     return out
@@ -380,8 +382,8 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
             if pool[d, f] <= 0:
                 continue
             parts = []
-            for s in np.flatnonzero(pb.pool_site & pb.site_open[:, d]):
-                s = int(s)
+            for s_raw in np.flatnonzero(pb.pool_site & pb.site_open[:, d]):
+                s = int(s_raw)
                 qual = [p for p in by_sd.get((s, d), []) if pb.skills[p, f]]
                 if not qual:
                     continue
@@ -417,8 +419,8 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
     counter_gap_max = 0
     for s in range(n_s):
         for d in range(n_d):
-            for f in np.flatnonzero(pb.skill_need[s, d]):
-                f = int(f)
+            for f_raw in np.flatnonzero(pb.skill_need[s, d]):
+                f = int(f_raw)
                 g = m.new_bool_var(f"skillgap_{s}_{d}_{f}")
                 qual = [p for p in by_sd.get((s, d), []) if pb.skills[p, f]]
                 m.add(sum(x[p, s, d] for p in qual) + g >= 1)
@@ -501,7 +503,7 @@ class _Runner:
         self, m: cp_model.CpModel, hint: list[int] | None, time_limit_s: float
     ) -> tuple[SolveStatus, cp_model.CpSolver]:
         if hint is not None:
-            m.clear_hints()
+            m.clear_hints()  # type: ignore[no-untyped-call]
             for i, val in enumerate(hint):
                 m.add_hint(m.get_int_var_from_proto_index(i), val)
         solver = cp_model.CpSolver()
@@ -744,7 +746,7 @@ def _gaps(pb: StaffProblem, plan: IntArr, routed: FloatArr, unplaced: FloatArr) 
     for s in range(n_s):
         for d in range(n_d):
             where = {"site_id": pb.site_ids[s], "date": pb.days[d], "weekday": pb.day_names[d]}
-            for f in np.flatnonzero(pb.skill_need[s, d] & (qual[s, d] == 0)):
+            for f in map(int, np.flatnonzero(pb.skill_need[s, d] & (qual[s, d] == 0))):
                 rows.append({**where, "field": pb.fields[f], "kind": "no_qualified_person",
                              "amount": 1.0,
                              "detail": f"no one qualified for {pb.fields[f]} at {pb.site_ids[s]} "
@@ -776,12 +778,14 @@ def _moves_table(
     pb: StaffProblem, plan: IntArr, travel_int: IntArr,
     before: pd.DataFrame, after: pd.DataFrame, gaps_before: pd.DataFrame,
 ) -> pd.DataFrame:
-    util_b = {(r.site_id, r.date): r.utilisation for r in before.itertuples()}
-    util_a = {(r.site_id, r.date): r.utilisation for r in after.itertuples()}
+    util_b: dict[tuple[str, str], float] = {
+        (str(r.site_id), str(r.date)): float(str(r.utilisation)) for r in before.itertuples()}
+    util_a: dict[tuple[str, str], float] = {
+        (str(r.site_id), str(r.date)): float(str(r.utilisation)) for r in after.itertuples()}
     skill_b = gaps_before[gaps_before["kind"] == "no_qualified_person"]
-    gap_fields = {(r.site_id, r.date): set() for r in skill_b.itertuples()}
+    gap_fields: dict[tuple[str, str], set[str]] = {}
     for r in skill_b.itertuples():
-        gap_fields[(r.site_id, r.date)].add(str(r.field))
+        gap_fields.setdefault((str(r.site_id), str(r.date)), set()).add(str(r.field))
     rows = []
     n_p, _, n_d, _ = pb.shape
     for p in range(n_p):
@@ -790,7 +794,7 @@ def _moves_table(
             s = int(plan[p, d])
             if s < 0 or s == h:
                 continue
-            to, home, day = pb.site_ids[s], pb.site_ids[h], pb.days[d]
+            to, home, day = str(pb.site_ids[s]), str(pb.site_ids[h]), str(pb.days[d])
             covers = sorted(
                 f for f in gap_fields.get((to, day), set())
                 if pb.skills[p, pb.fields.index(f)]
@@ -914,6 +918,7 @@ def solve_staff_allocation(
         site_days_after=after,
         moves=moves,
         shortfalls=gaps_a,
+        shortfalls_before=gaps_b,
         peak_utilisation_before=_peak_util(before),
         peak_utilisation_after=_peak_util(after),
         overload_min_before=float(before["overload_min"].sum()),
