@@ -1,0 +1,1348 @@
+"""Where to put reception points: covering, median, center and capacitated models.
+
+Every model works on a sparse demand x site matrix and a demand weight vector
+(residents or in-person dossiers per day), never on a dense matrix:
+
+* ``covered`` (boolean): demand ``i`` is within the standard (30 min / 5 km) of
+  site ``j``; used by :func:`lscp`, :func:`mclp`, :func:`backup`,
+  :func:`capacitated`, :func:`pareto` and :func:`lexicographic`;
+* ``minutes`` (float): travel time of reachable pairs; a missing entry means
+  "beyond the cutoff", an explicit ``0.0`` a site at the demand point; used by
+  :func:`p_median` and :func:`p_center`.
+
+Site indices in ``fixed`` are always open (offices that must stay); those in
+``closed`` are never opened.  Demand that no allowed site can reach is reported
+(indices and weight) and the model solves for the rest.
+
+Every function returns a frozen :class:`PlacementResult` holding the open
+sites, each demand point's assigned site (``-1`` if none), the objective and a
+:class:`optimizer._status.SolverReport` (status, best bound, gap, wall time,
+engine, seed, threads, time limit).  ``FEASIBLE`` is never reported as
+``OPTIMAL``.  Solves go through OR-Tools MathOpt (HiGHS by default, SCIP on
+request) after the reductions of :mod:`optimizer._preprocess`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
+from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
+from optimizer._status import SolveStatus, SolverReport, relative_gap
+
+logger = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+Matrix = sp.spmatrix | sp.sparray
+
+#: Components with at most this many candidate sites are solved together in one MIP.
+SMALL_COMPONENT_SITES = 60
+
+__all__ = [
+    "PlacementResult", "ParetoResult", "lscp", "mclp", "p_median", "p_center",
+    "capacitated", "backup", "lexicographic", "pareto",
+]
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """The answer of one placement model.
+
+    Attributes
+    ----------
+    model : which model produced it (``"lscp"``, ``"mclp"``, ...).
+    open_sites : indices of the open sites, sorted.
+    assignment : per demand point, the index of its assigned site, ``-1`` if none.
+    objective : the model's objective (sites or cost, covered weight,
+        weighted minutes, worst minutes), ``nan`` when no solution was found.
+    report : engine status, best bound, gap, wall time, seed, threads, time limit.
+    total_weight : sum of all demand weights.
+    covered_weight : weight assigned to an open site within the matrix.
+    uncoverable : demand indices no allowed site can reach at all.
+    uncoverable_weight : their total weight.
+    travel_min : per demand point, minutes to the assigned site (``nan`` if
+        unassigned or the minutes are unknown).
+    load : per site, the weight assigned to it (zeros for closed sites).
+    capacity : per site capacity, for capacitated models.
+    overload : per site weight above capacity (capacitated models with a penalty).
+    backup_weight : weight covered by two or more open sites (backup model).
+    stages : reports of the individual solves (components, lexicographic
+        stages, binary-search steps).
+    """
+
+    model: str
+    open_sites: IntArray
+    assignment: IntArray
+    objective: float
+    report: SolverReport
+    total_weight: float
+    covered_weight: float
+    uncoverable: IntArray
+    uncoverable_weight: float
+    travel_min: FloatArray
+    load: FloatArray
+    capacity: FloatArray | None = None
+    overload: FloatArray | None = None
+    backup_weight: float | None = None
+    stages: tuple[SolverReport, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> SolveStatus:
+        return self.report.status
+
+    @property
+    def best_bound(self) -> float:
+        return self.report.best_bound
+
+    @property
+    def gap(self) -> float:
+        return self.report.gap
+
+    @property
+    def covered_share(self) -> float:
+        """Covered weight over total weight, in ``[0, 1]`` (1 when there is no demand)."""
+        return self.covered_weight / self.total_weight if self.total_weight > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class ParetoResult:
+    """Covered weight for ``p = 1 .. P`` points (see :func:`pareto`)."""
+
+    p_values: IntArray
+    covered_weight: FloatArray
+    covered_share: FloatArray
+    best_bound: FloatArray
+    statuses: tuple[SolveStatus, ...]
+    open_sites: tuple[IntArray, ...]
+    results: tuple[PlacementResult, ...]
+
+
+# ---------------------------------------------------------------------------
+# input checks and shared helpers
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    n_demand: int
+    n_sites: int
+    weights: FloatArray
+    allowed: BoolArray
+    fixed: IntArray
+    costs: FloatArray
+
+
+def _check(
+    shape: tuple[int, int],
+    weights: npt.ArrayLike,
+    fixed: Sequence[int] | npt.ArrayLike | None,
+    closed: Sequence[int] | npt.ArrayLike | None,
+    costs: npt.ArrayLike | None,
+) -> _Inputs:
+    n_demand, n_sites = shape
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape != (n_demand,):
+        msg = f"weights has {w.size} entries, the matrix has {n_demand} demand rows"
+        raise ValueError(msg)
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        msg = f"weights must be finite and >= 0; demand row {int(bad[0])} has {w[bad[0]]!r}"
+        raise ValueError(msg)
+
+    def _idx(name: str, v: Sequence[int] | npt.ArrayLike | None) -> IntArray:
+        a = np.unique(np.asarray([] if v is None else v, dtype=np.int64).reshape(-1))
+        out = a[(a < 0) | (a >= n_sites)]
+        if out.size:
+            msg = f"{name} site index {int(out[0])} is outside 0..{n_sites - 1}"
+            raise ValueError(msg)
+        return a
+
+    f = _idx("fixed", fixed)
+    c = _idx("closed", closed)
+    both = np.intersect1d(f, c)
+    if both.size:
+        msg = f"site {int(both[0])} is both fixed (must open) and closed"
+        raise ValueError(msg)
+    cost = np.ones(n_sites) if costs is None else np.asarray(costs, dtype=np.float64).reshape(-1)
+    if cost.shape != (n_sites,):
+        msg = f"costs has {cost.size} entries, the matrix has {n_sites} sites"
+        raise ValueError(msg)
+    if (~np.isfinite(cost) | (cost < 0)).any():
+        msg = "costs must be finite and >= 0"
+        raise ValueError(msg)
+    allowed = np.ones(n_sites, dtype=bool)
+    allowed[c] = False
+    return _Inputs(n_demand, n_sites, w, allowed, f, cost)
+
+
+def _check_p(p: int | None, n_fixed: int, name: str = "p") -> None:
+    if p is not None and p < n_fixed:
+        msg = f"{name}={p} is smaller than the {n_fixed} must-open sites"
+        raise ValueError(msg)
+    if p is not None and p < 0:
+        msg = f"{name} must be >= 0, got {p}"
+        raise ValueError(msg)
+
+
+def _minutes_csr(minutes: Matrix) -> sp.csr_matrix:
+    m = sp.csr_matrix(minutes, dtype=np.float64, copy=True)
+    m.sum_duplicates()
+    m.sort_indices()
+    if m.data.size and (~np.isfinite(m.data) | (m.data < 0)).any():
+        msg = "minutes must be finite and >= 0 (leave beyond-cutoff pairs out of the matrix)"
+        raise ValueError(msg)
+    return m
+
+
+def _restrict_columns(m: sp.csr_matrix, allowed: BoolArray) -> sp.csr_matrix:
+    """Drop entries of disallowed columns, keeping explicit zeros and the shape."""
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    keep = allowed[m.indices]
+    out = sp.csr_matrix(
+        (m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape, dtype=m.dtype
+    )
+    if out.dtype != np.bool_:
+        # coo->csr conversion keeps explicit zeros; make sure ordering is canonical
+        out.sort_indices()
+    return out
+
+
+def _lookup(m: sp.csr_matrix, rows: IntArray, cols: IntArray) -> FloatArray:
+    """Values of ``m`` at ``(rows, cols)``; ``nan`` where there is no entry."""
+    out = np.full(rows.size, np.nan)
+    if rows.size == 0 or m.nnz == 0:
+        return out
+    n_cols = m.shape[1]
+    keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n_cols + m.indices
+    q = rows.astype(np.int64) * n_cols + cols
+    pos = np.searchsorted(keys, q)
+    pos_c = np.minimum(pos, keys.size - 1)
+    hit = keys[pos_c] == q
+    out[hit] = m.data[pos_c[hit]]
+    return out
+
+
+def _nearest_open(
+    reach: sp.csr_matrix, is_open: BoolArray, minutes: sp.csr_matrix | None
+) -> tuple[IntArray, FloatArray]:
+    """Assign each row to an open site among its entries in ``reach``.
+
+    With ``minutes`` the nearest such site is chosen (ties: lowest index) and its
+    minutes returned; without, the lowest-index open site and ``nan`` minutes.
+    """
+    n_rows = reach.shape[0]
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(reach.indptr))
+    cols = reach.indices.astype(np.int64)
+    keep = is_open[cols]
+    rows, cols = rows[keep], cols[keep]
+    vals = _lookup(minutes, rows, cols) if minutes is not None else np.zeros(rows.size)
+    order = np.lexsort((cols, np.nan_to_num(vals, nan=np.inf), rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    assignment = np.full(n_rows, -1, dtype=np.int64)
+    travel = np.full(n_rows, np.nan)
+    assignment[rows[first]] = cols[first]
+    if minutes is not None:
+        travel[rows[first]] = vals[first]
+    return assignment, travel
+
+
+def _finish(
+    model: str,
+    inp: _Inputs,
+    open_mask: BoolArray,
+    reach: sp.csr_matrix,
+    minutes: sp.csr_matrix | None,
+    objective: float,
+    report: SolverReport,
+    uncoverable: IntArray,
+    *,
+    assignment: IntArray | None = None,
+    stages: tuple[SolverReport, ...] = (),
+    **extra: object,
+) -> PlacementResult:
+    has = report.status.has_solution
+    if not has:
+        open_mask = np.zeros(inp.n_sites, dtype=bool)
+    if assignment is None:
+        assignment, travel = _nearest_open(reach, open_mask, minutes)
+    else:
+        travel = np.full(inp.n_demand, np.nan)
+        if minutes is not None:
+            a = np.flatnonzero(assignment >= 0)
+            travel[a] = _lookup(minutes, a, assignment[a])
+    assigned = assignment >= 0
+    load = np.bincount(assignment[assigned], weights=inp.weights[assigned], minlength=inp.n_sites)
+    return PlacementResult(
+        model=model,
+        open_sites=np.flatnonzero(open_mask).astype(np.int64),
+        assignment=assignment,
+        objective=objective if has else math.nan,
+        report=replace(report, objective=objective if has else math.nan),
+        total_weight=float(inp.weights.sum()),
+        covered_weight=float(inp.weights[assigned].sum()),
+        uncoverable=uncoverable,
+        uncoverable_weight=float(inp.weights[uncoverable].sum()),
+        travel_min=travel,
+        load=load,
+        stages=stages,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _combine(reports: Sequence[SolverReport], objective: float, bound: float, *, solver: str,
+             seed: int, threads: int, time_limit_s: float | None, wall: float,
+             message: str = "") -> SolverReport:
+    """One report for several solves: OPTIMAL only if every part is."""
+    statuses = {r.status for r in reports}
+    if not reports:
+        status = SolveStatus.OPTIMAL
+    elif statuses == {SolveStatus.OPTIMAL}:
+        status = SolveStatus.OPTIMAL
+    elif SolveStatus.INFEASIBLE in statuses:
+        status = SolveStatus.INFEASIBLE
+    elif all(s.has_solution for s in statuses):
+        status = SolveStatus.FEASIBLE
+    elif SolveStatus.NOT_SOLVED in statuses:
+        status = SolveStatus.NOT_SOLVED
+    else:
+        status = SolveStatus.UNKNOWN
+    if status is SolveStatus.OPTIMAL:
+        bound = objective
+    msgs = sorted({r.message for r in reports if r.message})
+    if message:
+        msgs.insert(0, message)
+    return SolverReport(
+        status=status, objective=objective, best_bound=bound,
+        gap=relative_gap(objective, bound) if status.has_solution else math.inf,
+        wall_time_s=wall, solver=solver, seed=seed, threads=threads,
+        time_limit_s=time_limit_s, message="; ".join(msgs),
+    )
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.001, deadline - time.perf_counter())
+
+
+def _solver_name(engine: str) -> str:
+    return f"ortools-mathopt-{engine}"
+
+
+# ---------------------------------------------------------------------------
+# LSCP
+# ---------------------------------------------------------------------------
+
+
+def _solve_lscp_core(
+    c: sp.csr_matrix,
+    costs: FloatArray,
+    fixed: IntArray,
+    *,
+    engine: str,
+    deadline: float | None,
+    seed: int,
+    threads: int,
+    stop: threading.Event | None,
+    time_limit_s: float | None,
+    preprocess: bool,
+) -> tuple[BoolArray, float, float, list[SolverReport]]:
+    """Minimum-cost cover of every row of ``c``; returns (open mask, objective, bound, reports)."""
+    n_sites = c.shape[1]
+    if preprocess:
+        red = reduce_lscp(c, costs, fixed)
+        m, columns, forced = red.matrix, red.columns, red.forced
+    else:
+        m, columns, forced = c, np.arange(n_sites, dtype=np.int64), fixed
+        hit = np.asarray(m[:, forced].sum(axis=1)).ravel() > 0 if forced.size else None
+        if hit is not None:
+            m = m[~hit]
+    open_mask = np.zeros(n_sites, dtype=bool)
+    open_mask[forced] = True
+    objective = float(costs[forced].sum())
+    bound = objective
+    reports: list[SolverReport] = []
+    if m.shape[0] == 0:
+        return open_mask, objective, bound, reports
+    if preprocess:
+        n_comp, row_lab, col_lab = components(m)
+        sizes = np.bincount(col_lab, minlength=n_comp)
+        small = sizes <= SMALL_COMPONENT_SITES
+        groups: list[BoolArray] = [small]
+        groups += [np.arange(n_comp) == k for k in np.flatnonzero(~small)]
+        logger.debug("LSCP: %d components, %d small", n_comp, int(small.sum()))
+    else:
+        row_lab = np.zeros(m.shape[0], dtype=np.int64)
+        col_lab = np.zeros(m.shape[1], dtype=np.int64)
+        groups = [np.ones(1, dtype=bool)]
+    for g in groups:
+        if not g.any():
+            continue
+        rsel = np.flatnonzero(g[row_lab])
+        csel = np.flatnonzero(g[col_lab])
+        sub = m[rsel][:, csel]
+        sub_cost = costs[columns[csel]]
+        mip = SparseMip()
+        x0 = mip.add_variables(sub.shape[1], integer=True, objective=sub_cost)
+        # every remaining demand group is within the standard of an open site
+        rows = np.repeat(np.arange(sub.shape[0], dtype=np.int64), np.diff(sub.indptr))
+        mip.add_rows(sub.shape[0], rows, sub.indices.astype(np.int64) + x0, 1.0, lb=1.0)
+        sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(deadline), seed=seed,
+                        threads=threads, stop=stop)
+        reports.append(sol.report)
+        if sol.values is None:
+            return open_mask, math.nan, math.nan, reports
+        chosen = sol.values[x0:x0 + sub.shape[1]] > 0.5
+        open_mask[columns[csel[chosen]]] = True
+        objective += float(sub_cost[chosen].sum())
+        bound += sol.report.best_bound if math.isfinite(sol.report.best_bound) else 0.0
+    return open_mask, objective, bound, reports
+
+
+def lscp(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    costs: npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+    preprocess: bool = True,
+) -> PlacementResult:
+    r"""Location set covering: the fewest sites (or least cost) covering all coverable demand.
+
+    .. math::
+
+        \min \sum_j c_j x_j \quad\text{s.t.}\quad \sum_{j \in N_i} x_j \ge 1 \;\forall i
+        \text{ coverable},\quad x_j = 1\; (j \in \text{fixed}),\quad x_j = 0\;
+        (j \in \text{closed}),\quad x \in \{0,1\}
+
+    where :math:`N_i` are the allowed sites covering demand :math:`i`.
+
+    Parameters
+    ----------
+    covered : boolean demand x site matrix, ``True`` where the site covers the demand.
+    weights : demand weights (residents); used for the figures, not the objective.
+    fixed : site indices that must stay open.
+    closed : site indices that may not open.
+    costs : opening cost per site (default 1 each, i.e. count the sites).
+    minutes : optional travel minutes, used to assign each demand point to the
+        nearest open covering site.
+    time_limit_s : wall-clock limit for the whole call in seconds (``None``: none).
+    seed, threads : engine seed and thread count, saved in the report.
+    engine : ``"highs"`` (default) or ``"scip"``.
+    stop : set it from another thread to stop and keep the best answer so far.
+    preprocess : apply the reductions of :mod:`optimizer._preprocess` and split
+        into components (``False`` only for benchmarking).
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the total opening cost (the site count with unit costs).
+        Demand no allowed site covers is in ``uncoverable`` and left unassigned.
+    """
+    t0 = time.perf_counter()
+    c = as_bool_csr(covered)
+    inp = _check(c.shape, weights, fixed, closed, costs)
+    c = _restrict_columns(c, inp.allowed)
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    coverable = np.diff(c.indptr) > 0
+    uncoverable = np.flatnonzero(~coverable).astype(np.int64)
+    open_mask, objective, bound, reports = _solve_lscp_core(
+        c[coverable], inp.costs, inp.fixed, engine=engine, deadline=deadline, seed=seed,
+        threads=threads, stop=stop, time_limit_s=time_limit_s, preprocess=preprocess,
+    )
+    report = _combine(
+        reports, objective, bound, solver=_solver_name(engine), seed=seed, threads=threads,
+        time_limit_s=time_limit_s, wall=time.perf_counter() - t0,
+        message=f"{uncoverable.size} demand points no allowed site covers" if uncoverable.size else "",
+    )
+    mins = _minutes_csr(minutes) if minutes is not None else None
+    res = _finish("lscp", inp, open_mask, c, mins, objective, report, uncoverable,
+                  stages=tuple(reports))
+    logger.info("lscp: %d sites open, %s", res.open_sites.size, report.summary())
+    return res
+
+
+# ---------------------------------------------------------------------------
+# MCLP
+# ---------------------------------------------------------------------------
+
+
+def _mclp_mip(
+    m: sp.csr_matrix, w: FloatArray, col_costs: FloatArray, p_left: int | None,
+    budget_left: float | None,
+) -> tuple[SparseMip, int, int]:
+    mip = SparseMip(maximize=True)
+    x0 = mip.add_variables(m.shape[1], integer=True)
+    y0 = mip.add_variables(m.shape[0], objective=w)
+    # a demand group counts as covered only if an open site covers it: y_i <= sum x_j
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    mip.add_rows(
+        m.shape[0],
+        np.concatenate([np.arange(m.shape[0]), rows]),
+        np.concatenate([y0 + np.arange(m.shape[0]), x0 + m.indices.astype(np.int64)]),
+        np.concatenate([np.ones(m.shape[0]), -np.ones(rows.size)]),
+        ub=0.0,
+    )
+    # at most p points (beyond the must-open ones)
+    if p_left is not None:
+        mip.add_rows(1, np.zeros(m.shape[1], dtype=np.int64), x0 + np.arange(m.shape[1]), 1.0,
+                     ub=float(p_left))
+    # opening costs within the budget
+    if budget_left is not None:
+        mip.add_rows(1, np.zeros(m.shape[1], dtype=np.int64), x0 + np.arange(m.shape[1]),
+                     col_costs, ub=float(budget_left))
+    return mip, x0, y0
+
+
+@dataclass(frozen=True)
+class _McPrep:
+    c: sp.csr_matrix
+    inp: _Inputs
+    uncoverable: IntArray
+    fixed_weight: float
+    m: sp.csr_matrix
+    w: FloatArray
+    columns: IntArray
+    p_left: int | None
+    budget_left: float | None
+
+
+def _prepare_mclp(
+    covered: Matrix, weights: npt.ArrayLike, p: int | None, budget: float | None,
+    fixed: Sequence[int] | npt.ArrayLike | None, closed: Sequence[int] | npt.ArrayLike | None,
+    costs: npt.ArrayLike | None, preprocess: bool,
+) -> _McPrep:
+    c = as_bool_csr(covered)
+    inp = _check(c.shape, weights, fixed, closed, costs)
+    if p is None and budget is None:
+        msg = "give p (number of points) or budget (total opening cost)"
+        raise ValueError(msg)
+    _check_p(p, inp.fixed.size)
+    fixed_cost = float(inp.costs[inp.fixed].sum())
+    if budget is not None and budget < fixed_cost - 1e-9:
+        msg = f"budget {budget:g} is below the cost {fixed_cost:g} of the must-open sites"
+        raise ValueError(msg)
+    c = _restrict_columns(c, inp.allowed)
+    uncoverable = np.flatnonzero(np.diff(c.indptr) == 0).astype(np.int64)
+    fixed_mask = np.zeros(inp.n_sites, dtype=bool)
+    fixed_mask[inp.fixed] = True
+    by_fixed = np.asarray(c[:, inp.fixed].sum(axis=1)).ravel() > 0 if inp.fixed.size else (
+        np.zeros(inp.n_demand, dtype=bool))
+    rest = np.flatnonzero(~by_fixed & (np.diff(c.indptr) > 0))
+    free_cols = np.flatnonzero(inp.allowed & ~fixed_mask)
+    m0 = c[rest][:, free_cols]
+    w0 = inp.weights[rest]
+    if preprocess:
+        red = reduce_mclp(m0, w0, inp.costs[free_cols])
+        m, w, columns = red.matrix, red.weights, free_cols[red.columns]
+    else:
+        m, w, columns = m0, w0, free_cols
+    return _McPrep(
+        c=c, inp=inp, uncoverable=uncoverable,
+        fixed_weight=float(inp.weights[by_fixed].sum()), m=m, w=w, columns=columns,
+        p_left=None if p is None else p - inp.fixed.size,
+        budget_left=None if budget is None else budget - fixed_cost,
+    )
+
+
+def mclp(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    p: int | None = None,
+    *,
+    budget: float | None = None,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    costs: npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+    preprocess: bool = True,
+    hint_open: IntArray | None = None,
+) -> PlacementResult:
+    r"""Maximal covering: the most weight covered with at most ``p`` sites or within a budget.
+
+    .. math::
+
+        \max \sum_i w_i y_i \quad\text{s.t.}\quad y_i \le \sum_{j \in N_i} x_j,\;
+        \sum_j x_j \le p,\; \sum_j c_j x_j \le B,\; x \in \{0,1\},\; 0 \le y \le 1
+
+    ``p`` counts the must-open sites too.  ``y`` may be continuous: at an
+    optimum it equals ``min(1, sum x)``, which is integral.
+
+    Parameters
+    ----------
+    covered : boolean demand x site matrix.
+    weights : demand weights (residents or in-person dossiers per day).
+    p : maximum number of open sites, must-open ones included.
+    budget : maximum total opening cost (``costs``), must-open ones included.
+    fixed, closed, costs, minutes, time_limit_s, seed, threads, engine, stop,
+    preprocess : as in :func:`lscp`.
+    hint_open : sites of a known good answer, handed to the engine as a start.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the covered weight.
+    """
+    t0 = time.perf_counter()
+    prep = _prepare_mclp(covered, weights, p, budget, fixed, closed, costs, preprocess)
+    inp = prep.inp
+    mip, x0, y0 = _mclp_mip(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
+                            prep.budget_left)
+    mip.offset = prep.fixed_weight
+    hint = None
+    if hint_open is not None:
+        hint = np.zeros(mip.n_vars)
+        xs = np.isin(prep.columns, hint_open)
+        hint[x0:x0 + xs.size] = xs
+        hint[y0:] = np.minimum(1.0, np.asarray(prep.m[:, np.flatnonzero(xs)].sum(axis=1)).ravel())
+    sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
+                    stop=stop, hint=hint)
+    open_mask = np.zeros(inp.n_sites, dtype=bool)
+    open_mask[inp.fixed] = True
+    if sol.values is not None:
+        open_mask[prep.columns[sol.values[x0:x0 + prep.columns.size] > 0.5]] = True
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    mins = _minutes_csr(minutes) if minutes is not None else None
+    res = _finish("mclp", inp, open_mask, prep.c, mins, sol.report.objective, report,
+                  prep.uncoverable, stages=(sol.report,))
+    if res.report.status.has_solution:
+        # the engine's incumbent may leave some y below min(1, sum x); the true
+        # coverage of the chosen sites is never lower, so report that.
+        cov = res.covered_weight
+        if res.status is SolveStatus.OPTIMAL and abs(cov - res.objective) > 1e-6 * max(1.0, cov):
+            logger.warning("mclp optimum %g differs from recomputed coverage %g",
+                           res.objective, cov)
+        rep = replace(res.report, objective=cov, gap=relative_gap(cov, res.report.best_bound))
+        res = replace(res, objective=cov, report=rep)
+    logger.info("mclp: %d sites open, %s", res.open_sites.size, res.report.summary())
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Pareto curve
+# ---------------------------------------------------------------------------
+
+
+def pareto(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    max_p: int,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> ParetoResult:
+    """Covered weight for ``p = max(1, |fixed|) .. max_p``: what each extra point buys.
+
+    Each step is an :func:`mclp` started from the previous step's sites (still
+    feasible with one more point).  Once everything coverable is covered the
+    remaining steps repeat that answer without solving (they are optimal: no
+    more can be covered).  ``time_limit_s`` is shared by the whole sweep.
+    """
+    t0 = time.perf_counter()
+    n_fixed = np.unique(np.asarray([] if fixed is None else fixed, dtype=np.int64)).size
+    start = max(1, n_fixed)
+    if max_p < start:
+        msg = f"max_p={max_p} must be >= {start}"
+        raise ValueError(msg)
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    results: list[PlacementResult] = []
+    prev: IntArray | None = None
+    for p in range(start, max_p + 1):
+        if results and results[-1].status is SolveStatus.OPTIMAL and (
+            results[-1].covered_weight + results[-1].uncoverable_weight
+            >= results[-1].total_weight - 1e-9
+        ):
+            results.append(replace(results[-1]))
+            continue
+        if stop is not None and stop.is_set():
+            break
+        res = mclp(covered, weights, p, fixed=fixed, closed=closed, minutes=minutes,
+                   time_limit_s=_remaining(deadline), seed=seed, threads=threads,
+                   engine=engine, stop=stop, hint_open=prev)
+        results.append(res)
+        prev = res.open_sites if res.status.has_solution else prev
+    ps = np.arange(start, start + len(results), dtype=np.int64)
+    cw = np.array([r.covered_weight for r in results])
+    return ParetoResult(
+        p_values=ps,
+        covered_weight=cw,
+        covered_share=np.array([r.covered_share for r in results]),
+        best_bound=np.array([r.best_bound for r in results]),
+        statuses=tuple(r.status for r in results),
+        open_sites=tuple(r.open_sites for r in results),
+        results=tuple(results),
+    )
+
+
+# ---------------------------------------------------------------------------
+# p-median (radius formulation) and p-center (binary search over LSCPs)
+# ---------------------------------------------------------------------------
+
+
+def _levels(m: sp.csr_matrix) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+    """Per row, the distinct distance levels.
+
+    Returns ``(level_of_entry, n_levels_per_row, level_value, level_row)`` where
+    levels are numbered globally, row by row, in increasing distance.
+    """
+    n_rows = m.shape[0]
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(m.indptr))
+    order = np.lexsort((m.data, rows))
+    d_sorted = m.data[order]
+    r_sorted = rows[order]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (r_sorted[1:] != r_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
+    level_sorted = np.cumsum(new) - 1
+    level_of_entry = np.empty(order.size, dtype=np.int64)
+    level_of_entry[order] = level_sorted
+    level_value = d_sorted[new]
+    level_row = r_sorted[new]
+    n_levels = np.bincount(level_row, minlength=n_rows).astype(np.int64)
+    return level_of_entry, n_levels, level_value, level_row
+
+
+def p_median(
+    minutes: Matrix,
+    weights: npt.ArrayLike,
+    p: int,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    unassigned_penalty_min: float | None = None,
+    cover_minutes: float | None = None,
+    min_covered_share: float | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    r"""p-median: the least weighted travel time with at most ``p`` sites.
+
+    Radius formulation (García, Labbé & Marín 2011, after Elloumi 2010): for
+    demand :math:`i` let :math:`D_i^1 < \dots < D_i^{G_i}` be its distinct
+    distances; :math:`u_{ik} \ge 0` is 1 when :math:`i` is farther than
+    :math:`D_i^k` from every open site.
+
+    .. math::
+
+        \min \sum_i w_i \Big(D_i^1 + \sum_{k} (D_i^{k+1} - D_i^k)\, u_{ik}\Big)
+        \quad\text{s.t.}\quad
+        u_{i1} + \sum_{j: d_{ij} = D_i^1} x_j \ge 1,\;
+        u_{ik} - u_{i,k-1} + \sum_{j: d_{ij} = D_i^k} x_j \ge 0,\;
+        \sum_j x_j \le p
+
+    written as a chain, so each demand point has as many non-zeros as
+    reachable sites (not their square) and the LP bound equals that of the
+    classical assignment model.  Missing entries are beyond the cutoff: a
+    demand point must be served by a reachable site, unless
+    ``unassigned_penalty_min`` is given, in which case leaving it unassigned
+    costs that many minutes per unit of weight (:math:`D_i^{G_i+1}`).
+
+    Parameters
+    ----------
+    minutes : demand x site travel minutes (float, missing = unreachable).
+    weights : demand weights.
+    p : maximum number of open sites, must-open ones included.
+    unassigned_penalty_min : minutes charged for an unassigned demand point;
+        ``None`` makes assignment mandatory (INFEASIBLE if ``p`` cannot reach all).
+    cover_minutes, min_covered_share : optional floor: at least this share of
+        the total weight must be assigned within ``cover_minutes``.
+    Other parameters as in :func:`lscp`.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is weighted minutes (penalties included);
+        ``covered_weight`` the weight assigned to a reachable site.
+    """
+    t0 = time.perf_counter()
+    mins = _minutes_csr(minutes)
+    inp = _check(mins.shape, weights, fixed, closed, None)
+    _check_p(p, inp.fixed.size)
+    if unassigned_penalty_min is not None and not unassigned_penalty_min >= 0:
+        msg = f"unassigned_penalty_min must be >= 0, got {unassigned_penalty_min!r}"
+        raise ValueError(msg)
+    if (min_covered_share is None) != (cover_minutes is None):
+        msg = "give both cover_minutes and min_covered_share, or neither"
+        raise ValueError(msg)
+    if min_covered_share is not None and not 0.0 <= min_covered_share <= 1.0:
+        msg = f"min_covered_share must be in [0, 1], got {min_covered_share!r}"
+        raise ValueError(msg)
+    mins = _restrict_columns(mins, inp.allowed)
+    reach = sp.csr_matrix(
+        (np.ones(mins.nnz, dtype=bool), mins.indices.copy(), mins.indptr.copy()), shape=mins.shape
+    )
+    n_entries = np.diff(mins.indptr)
+    uncoverable = np.flatnonzero(n_entries == 0).astype(np.int64)
+    rows_in = np.flatnonzero(n_entries > 0)
+    m = mins[rows_in]
+    w = inp.weights[rows_in]
+    # levels beyond a must-open site are never needed: that site bounds the distance
+    if inp.fixed.size:
+        fixed_mask = np.zeros(inp.n_sites, dtype=bool)
+        fixed_mask[inp.fixed] = True
+        r_all = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        dfix = np.full(m.shape[0], np.inf)
+        sel = fixed_mask[m.indices]
+        np.minimum.at(dfix, r_all[sel], m.data[sel])
+        keep = m.data <= dfix[r_all]
+        m = sp.csr_matrix((m.data[keep], (r_all[keep], m.indices[keep])), shape=m.shape)
+        m.sort_indices()
+    level_of_entry, n_levels, level_value, level_row = _levels(m)
+    n_rows = m.shape[0]
+    first_level = np.concatenate([[0], np.cumsum(n_levels)[:-1]]).astype(np.int64)
+    penalty = unassigned_penalty_min
+    if inp.fixed.size:
+        # rows reaching a must-open site can always be served
+        has_fixed = np.isfinite(dfix)
+    else:
+        has_fixed = np.zeros(n_rows, dtype=bool)
+    # u variables: one per level, except the last level of rows that must be assigned
+    last_needs_u = np.full(n_rows, penalty is not None) & ~has_fixed
+    n_u_row = n_levels - 1 + last_needs_u.astype(np.int64)
+    total_levels = level_value.size
+    # next distance for each level: D^{k+1}, or the penalty after the last level
+    next_value = np.empty(total_levels)
+    next_value[:-1] = level_value[1:]
+    last_idx = first_level + n_levels - 1
+    next_value[last_idx] = penalty if penalty is not None else np.inf
+    has_u = np.ones(total_levels, dtype=bool)
+    has_u[last_idx[~last_needs_u]] = False
+    u_index = np.full(total_levels, -1, dtype=np.int64)
+
+    mip = SparseMip()
+    cand = np.flatnonzero(inp.allowed)
+    col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
+    col_pos[cand] = np.arange(cand.size)
+    x_lb = np.zeros(cand.size)
+    x_lb[col_pos[inp.fixed]] = 1.0
+    x0 = mip.add_variables(cand.size, lb=x_lb, ub=1.0, integer=True)
+    u_cost = (w[level_row] * (next_value - level_value))[has_u]
+    u0 = mip.add_variables(int(has_u.sum()), lb=0.0, ub=math.inf, objective=u_cost)
+    u_index[has_u] = u0 + np.arange(int(has_u.sum()))
+    offset = float((w * level_value[first_level]).sum()) if n_rows else 0.0
+    mip.offset = offset
+    # chain: u_k - u_{k-1} + (sites at distance D^k) >= [k is first level]
+    ent_rows = level_of_entry
+    ent_cols = x0 + col_pos[m.indices]
+    lv = np.arange(total_levels, dtype=np.int64)
+    is_first = np.zeros(total_levels, dtype=bool)
+    is_first[first_level] = True
+    rr = [ent_rows, lv[has_u]]
+    cc = [ent_cols, u_index[has_u]]
+    vv = [np.ones(ent_rows.size), np.ones(int(has_u.sum()))]
+    prev_lv = lv[~is_first]
+    prev_u = u_index[prev_lv - 1]
+    rr.append(prev_lv[prev_u >= 0])
+    cc.append(prev_u[prev_u >= 0])
+    vv.append(-np.ones(int((prev_u >= 0).sum())))
+    rhs = is_first.astype(np.float64)
+    mip.add_rows(total_levels, np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), lb=rhs)
+    # at most p open sites
+    mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + np.arange(cand.size), 1.0,
+                 ub=float(p))
+    # optional floor on the weight assigned within cover_minutes
+    if cover_minutes is not None and min_covered_share is not None:
+        need = min_covered_share * float(inp.weights.sum())
+        # weight not within cover_minutes = w_i * u at the last level <= cover_minutes
+        lvl_ok = level_value <= cover_minutes
+        k_cov = np.full(n_rows, -1, dtype=np.int64)
+        okl = np.flatnonzero(lvl_ok)
+        np.maximum.at(k_cov, level_row[okl], okl)
+        # rows with no level within cover_minutes are never covered
+        base_uncov = float(w[k_cov < 0].sum())
+        rows_k = np.flatnonzero(k_cov >= 0)
+        ui = u_index[k_cov[rows_k]]
+        # u_index == -1 means that level forces assignment (cannot be uncovered)
+        sel = ui >= 0
+        limit = float(inp.weights.sum()) - need - base_uncov - float(inp.weights[uncoverable].sum())
+        mip.add_rows(1, np.zeros(int(sel.sum()), dtype=np.int64), ui[sel], w[rows_k[sel]],
+                     ub=limit)
+    sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
+                    stop=stop)
+    open_mask = np.zeros(inp.n_sites, dtype=bool)
+    open_mask[inp.fixed] = True
+    if sol.values is not None:
+        open_mask[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    res = _finish("pmedian", inp, open_mask, reach, mins, sol.report.objective, report,
+                  uncoverable, stages=(sol.report,))
+    logger.info("p_median: %d sites open, %s", res.open_sites.size, res.report.summary())
+    return res
+
+
+def p_center(
+    minutes: Matrix,
+    weights: npt.ArrayLike,
+    p: int,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    r"""p-center: the smallest worst-case travel time with at most ``p`` sites.
+
+    Solved exactly as a binary search over the distinct travel times :math:`R`
+    (Minieka 1970): :math:`R` is achievable iff the LSCP on
+    :math:`\{(i,j): d_{ij} \le R\}` needs at most ``p`` sites.  Each LSCP gets
+    the reductions and component split of :func:`lscp`.  Demand with no
+    reachable site is reported as uncoverable and ignored; weights only enter
+    the figures.  If a step ends at the time limit unproven, the search treats
+    the radius as not achievable and the result is ``FEASIBLE`` with the last
+    proven lower bound.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the worst travel time (minutes) of the assigned demand.
+    """
+    t0 = time.perf_counter()
+    mins = _minutes_csr(minutes)
+    inp = _check(mins.shape, weights, fixed, closed, None)
+    _check_p(p, inp.fixed.size)
+    mins = _restrict_columns(mins, inp.allowed)
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    n_entries = np.diff(mins.indptr)
+    uncoverable = np.flatnonzero(n_entries == 0).astype(np.int64)
+    m = mins[n_entries > 0]
+    reach = sp.csr_matrix((np.ones(mins.nnz, dtype=bool), mins.indices.copy(),
+                           mins.indptr.copy()), shape=mins.shape)
+    stages: list[SolverReport] = []
+    if m.shape[0] == 0:
+        rep = _combine([], 0.0, 0.0, solver=_solver_name(engine), seed=seed, threads=threads,
+                       time_limit_s=time_limit_s, wall=time.perf_counter() - t0)
+        return _finish("pcenter", inp, np.isin(np.arange(inp.n_sites), inp.fixed), reach, mins,
+                       0.0, rep, uncoverable)
+    # the radius is at least every row's nearest reachable site
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    nearest = np.full(m.shape[0], np.inf)
+    np.minimum.at(nearest, rows, m.data)
+    radii = np.unique(m.data)
+    radii = radii[radii >= nearest.max()]
+    lo, hi = 0, radii.size - 1
+    best: BoolArray | None = None
+    best_r = math.nan
+    proven_lb = float(radii[0])
+    honest = True
+
+    def attempt(k: int) -> tuple[bool | None, BoolArray | None]:
+        nonlocal honest
+        cov = sp.csr_matrix((m.data <= radii[k], m.indices.copy(), m.indptr.copy()), shape=m.shape)
+        cov.eliminate_zeros()
+        open_mask, obj, bnd, reps = _solve_lscp_core(
+            cov, np.ones(inp.n_sites), inp.fixed, engine=engine, deadline=deadline, seed=seed,
+            threads=threads, stop=stop, time_limit_s=time_limit_s, preprocess=True,
+        )
+        stages.extend(reps)
+        all_opt = all(r.status is SolveStatus.OPTIMAL for r in reps)
+        if math.isfinite(obj) and obj <= p + 1e-9:
+            return True, open_mask
+        if all_opt or (math.isfinite(bnd) and bnd > p + 1e-9):
+            return False, None
+        honest = False
+        return None, None
+
+    # the largest radius first: if even that fails, p is too small
+    ok, mask = attempt(hi)
+    if ok is True:
+        best, best_r = mask, float(radii[hi])
+        while lo < hi:
+            if stop is not None and stop.is_set() or (deadline is not None and
+                                                      time.perf_counter() > deadline):
+                honest = False
+                break
+            mid = (lo + hi) // 2
+            ok, mask = attempt(mid)
+            if ok is True:
+                best, best_r, hi = mask, float(radii[mid]), mid
+            else:
+                if ok is False:
+                    proven_lb = float(radii[mid + 1])
+                lo = mid + 1
+        if honest:
+            proven_lb = best_r
+    wall = time.perf_counter() - t0
+    if best is None:
+        status = SolveStatus.INFEASIBLE if ok is False else SolveStatus.UNKNOWN
+        msg = (f"{p} sites cannot reach every demand point within the matrix cutoff"
+               if ok is False else "time limit before any radius was proven achievable")
+        report = SolverReport(status, math.nan, math.nan, math.inf, wall, _solver_name(engine),
+                              seed, threads, time_limit_s, msg)
+        return _finish("pcenter", inp, np.zeros(inp.n_sites, bool), reach, mins, math.nan,
+                       report, uncoverable, stages=tuple(stages))
+    status = SolveStatus.OPTIMAL if honest else SolveStatus.FEASIBLE
+    report = SolverReport(status, best_r, proven_lb, relative_gap(best_r, proven_lb), wall,
+                          _solver_name(engine), seed, threads, time_limit_s,
+                          f"binary search over {radii.size} radii, {len(stages)} solves")
+    # assign each demand point to its nearest open site (within the radius by construction)
+    res = _finish("pcenter", inp, best, reach, mins, best_r, report, uncoverable,
+                  stages=tuple(stages))
+    worst = float(np.nanmax(res.travel_min)) if res.assignment.max(initial=-1) >= 0 else 0.0
+    return replace(res, objective=worst, report=replace(res.report, objective=worst,
+                                                        gap=relative_gap(worst, proven_lb)))
+
+
+# ---------------------------------------------------------------------------
+# capacitated coverage, backup coverage, lexicographic goals
+# ---------------------------------------------------------------------------
+
+
+def capacitated(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    capacity: npt.ArrayLike,
+    p: int | None = None,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    costs: npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    single_assignment: bool = False,
+    overload_penalty: float | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    r"""Coverage with capacities: demand goes only to open sites within the standard.
+
+    With ``p=None`` (set-covering form): open the least cost of sites so that all
+    coverable demand is assigned and no site exceeds its capacity.  With ``p``:
+    assign the most weight with at most ``p`` sites.
+
+    .. math::
+
+        \sum_j z_{ij} = 1\ (\text{or} \le 1 \text{ with } p),\quad z_{ij} \le x_j,\quad
+        \sum_i w_i z_{ij} \le K_j x_j + o_j
+
+    :math:`z_{ij}` is the share of demand :math:`i` sent to site :math:`j`
+    (binary with ``single_assignment``).  The overload :math:`o_j` is 0 unless
+    ``overload_penalty`` is given, in which case it is allowed and costs that
+    much per unit of weight (in the objective's units: cost, or covered weight).
+    When a must-open site is in a component, minutes (if given) do not enter the
+    objective; assignment is decided by the model and reported as solved.
+
+    Returns
+    -------
+    PlacementResult
+        ``load``, ``capacity`` and ``overload`` per site are filled in.
+    """
+    t0 = time.perf_counter()
+    c = as_bool_csr(covered)
+    inp = _check(c.shape, weights, fixed, closed, costs)
+    _check_p(p, inp.fixed.size)
+    cap = np.asarray(capacity, dtype=np.float64).reshape(-1)
+    if cap.shape != (inp.n_sites,) or (~np.isfinite(cap) | (cap < 0)).any():
+        msg = f"capacity needs {inp.n_sites} finite values >= 0, one per site"
+        raise ValueError(msg)
+    c = _restrict_columns(c, inp.allowed)
+    uncoverable = np.flatnonzero(np.diff(c.indptr) == 0).astype(np.int64)
+    cand = np.flatnonzero(inp.allowed)
+    col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
+    col_pos[cand] = np.arange(cand.size)
+    rows = np.repeat(np.arange(inp.n_demand, dtype=np.int64), np.diff(c.indptr))
+    cols = c.indices.astype(np.int64)
+    n_pairs = rows.size
+    coverable = np.flatnonzero(np.diff(c.indptr) > 0)
+    maximize = p is not None
+    mip = SparseMip(maximize=maximize)
+    x_lb = np.zeros(cand.size)
+    x_lb[col_pos[inp.fixed]] = 1.0
+    x0 = mip.add_variables(cand.size, lb=x_lb, integer=True,
+                           objective=0.0 if maximize else inp.costs[cand])
+    z0 = mip.add_variables(n_pairs, integer=single_assignment,
+                           objective=inp.weights[rows] if maximize else 0.0)
+    pen = 0.0 if overload_penalty is None else float(overload_penalty)
+    o_ub = 0.0 if overload_penalty is None else math.inf
+    o0 = mip.add_variables(cand.size, lb=0.0, ub=o_ub, objective=-pen if maximize else pen)
+    # each coverable demand point is assigned once (fully, or at most once with p)
+    mip.add_rows(coverable.size, np.searchsorted(coverable, rows), z0 + np.arange(n_pairs), 1.0,
+                 lb=-math.inf if maximize else 1.0, ub=1.0)
+    # only to an open site: z_ij <= x_j
+    k = np.arange(n_pairs, dtype=np.int64)
+    mip.add_rows(n_pairs, np.concatenate([k, k]), np.concatenate([z0 + k, x0 + col_pos[cols]]),
+                 np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)]), ub=0.0)
+    # load within capacity (plus any penalised overload)
+    s = np.arange(cand.size, dtype=np.int64)
+    mip.add_rows(
+        cand.size,
+        np.concatenate([col_pos[cols], s, s]),
+        np.concatenate([z0 + k, x0 + s, o0 + s]),
+        np.concatenate([inp.weights[rows], -cap[cand], -np.ones(cand.size)]),
+        ub=0.0,
+    )
+    if p is not None:
+        # at most p points
+        mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + s, 1.0, ub=float(p))
+    sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
+                    stop=stop)
+    open_mask = np.zeros(inp.n_sites, dtype=bool)
+    open_mask[inp.fixed] = True
+    assignment = np.full(inp.n_demand, -1, dtype=np.int64)
+    overload = np.zeros(inp.n_sites)
+    if sol.values is not None:
+        open_mask[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
+        z = sol.values[z0:z0 + n_pairs]
+        # report each demand point's main site (largest share)
+        order = np.lexsort((-z, rows))
+        r_s, c_s, z_s = rows[order], cols[order], z[order]
+        first = np.ones(r_s.size, dtype=bool)
+        first[1:] = r_s[1:] != r_s[:-1]
+        pick = first & (z_s > 1e-6)
+        assignment[r_s[pick]] = c_s[pick]
+        overload[cand] = np.maximum(0.0, sol.values[o0:o0 + cand.size])
+        load_split = np.bincount(cols, weights=inp.weights[rows] * z, minlength=inp.n_sites)
+    else:
+        load_split = np.zeros(inp.n_sites)
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    mins = _minutes_csr(minutes) if minutes is not None else None
+    res = _finish("capacitated", inp, open_mask, c, mins, sol.report.objective, report,
+                  uncoverable, assignment=assignment, stages=(sol.report,), capacity=cap,
+                  overload=overload)
+    if sol.values is not None:
+        z = sol.values[z0:z0 + n_pairs]
+        covered_w = float(np.bincount(rows, weights=z, minlength=inp.n_demand).clip(0, 1)
+                          @ inp.weights)
+        res = replace(res, load=load_split, covered_weight=covered_w)
+    return res
+
+
+def backup(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    p: int,
+    *,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    r"""Backup coverage: keep the best single coverage, then cover the most weight twice.
+
+    Two lexicographic stages on ``x`` (sites), ``y`` (covered once) and ``b``
+    (covered at least twice), after Hogan & ReVelle (1986):
+
+    1. :math:`z^* = \max \sum_i w_i y_i` (the :func:`mclp` optimum);
+    2. :math:`\max \sum_i w_i b_i` s.t. :math:`y_i + b_i \le \sum_{j\in N_i} x_j`,
+       :math:`b_i \le y_i`, :math:`\sum_i w_i y_i \ge z^*`, :math:`\sum_j x_j \le p`.
+
+    So a point closing or overloaded leaves the ``backup_weight`` still served,
+    without giving up any single coverage.  If stage 1 is not proven optimal
+    its best value is kept and the result cannot be ``OPTIMAL``.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the weight covered twice (``backup_weight``);
+        ``covered_weight`` the weight covered at least once.
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    first = mclp(covered, weights, p, fixed=fixed, closed=closed, time_limit_s=time_limit_s,
+                 seed=seed, threads=threads, engine=engine, stop=stop)
+    c = as_bool_csr(covered)
+    inp = _check(c.shape, weights, fixed, closed, None)
+    c = _restrict_columns(c, inp.allowed)
+    uncoverable = first.uncoverable
+    if not first.status.has_solution:
+        return replace(first, model="backup")
+    n = inp.n_demand
+    cand = np.flatnonzero(inp.allowed)
+    col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
+    col_pos[cand] = np.arange(cand.size)
+    mip = SparseMip(maximize=True)
+    x_lb = np.zeros(cand.size)
+    x_lb[col_pos[inp.fixed]] = 1.0
+    x0 = mip.add_variables(cand.size, lb=x_lb, integer=True)
+    y0 = mip.add_variables(n)
+    b0 = mip.add_variables(n, objective=inp.weights)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(c.indptr))
+    i = np.arange(n, dtype=np.int64)
+    # y_i + b_i <= number of open sites covering i
+    mip.add_rows(n, np.concatenate([i, i, rows]),
+                 np.concatenate([y0 + i, b0 + i, x0 + col_pos[c.indices]]),
+                 np.concatenate([np.ones(n), np.ones(n), -np.ones(rows.size)]), ub=0.0)
+    # backup only where there is first coverage
+    mip.add_rows(n, np.concatenate([i, i]), np.concatenate([b0 + i, y0 + i]),
+                 np.concatenate([np.ones(n), -np.ones(n)]), ub=0.0)
+    # keep the single coverage of stage 1
+    z1 = first.objective
+    mip.add_rows(1, np.zeros(n, dtype=np.int64), y0 + i, inp.weights,
+                 lb=z1 - 1e-6 * max(1.0, abs(z1)))
+    mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + np.arange(cand.size), 1.0,
+                 ub=float(p))
+    hint = np.zeros(mip.n_vars)
+    hint[x0 + col_pos[first.open_sites]] = 1.0
+    hint[y0:y0 + n] = first.assignment >= 0
+    sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(deadline), seed=seed,
+                    threads=threads, stop=stop, hint=hint)
+    stages = (first.report, sol.report)
+    if sol.values is None:
+        report = replace(first.report, status=SolveStatus.FEASIBLE if first.status.has_solution
+                         else first.status, message="backup stage found no solution")
+        return replace(first, model="backup", report=report, stages=stages)
+    open_mask = np.zeros(inp.n_sites, dtype=bool)
+    open_mask[inp.fixed] = True
+    open_mask[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
+    n_cov = np.asarray(c[:, np.flatnonzero(open_mask)].sum(axis=1)).ravel()
+    backup_w = float(inp.weights[n_cov >= 2].sum())
+    report = _combine(list(stages), sol.report.objective, sol.report.best_bound,
+                      solver=_solver_name(engine), seed=seed, threads=threads,
+                      time_limit_s=time_limit_s, wall=time.perf_counter() - t0)
+    mins = _minutes_csr(minutes) if minutes is not None else None
+    report = replace(report, objective=backup_w, gap=relative_gap(backup_w, report.best_bound)
+                     if report.status.has_solution else math.inf)
+    return _finish("backup", inp, open_mask, c, mins, backup_w, report, uncoverable,
+                   stages=stages, backup_weight=backup_w)
+
+
+def lexicographic(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    p: int,
+    *,
+    minutes: Matrix | None = None,
+    fixed: Sequence[int] | npt.ArrayLike | None = None,
+    closed: Sequence[int] | npt.ArrayLike | None = None,
+    goals: Sequence[Literal["coverage", "points", "travel"]] = ("coverage", "points", "travel"),
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    r"""Goals in order: most coverage, then fewest points, then least travel time.
+
+    Each stage optimises its goal while holding every earlier goal at its
+    optimum (``coverage >= z1``, ``points <= z2``).  The travel stage assigns each
+    covered demand point to an open covering site, minimising weighted minutes
+    (``minutes`` must cover every ``covered`` pair).  The result is ``OPTIMAL``
+    only if every stage is.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the value of the last goal; ``stages`` holds each report.
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    c = as_bool_csr(covered)
+    inp = _check(c.shape, weights, fixed, closed, None)
+    _check_p(p, inp.fixed.size)
+    c = _restrict_columns(c, inp.allowed)
+    mins = _minutes_csr(minutes) if minutes is not None else None
+    if "travel" in goals and mins is None:
+        msg = "the travel goal needs the minutes matrix"
+        raise ValueError(msg)
+    n = inp.n_demand
+    uncoverable = np.flatnonzero(np.diff(c.indptr) == 0).astype(np.int64)
+    cand = np.flatnonzero(inp.allowed)
+    col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
+    col_pos[cand] = np.arange(cand.size)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(c.indptr))
+    cols = c.indices.astype(np.int64)
+    n_pairs = rows.size
+    mip = SparseMip()
+    x_lb = np.zeros(cand.size)
+    x_lb[col_pos[inp.fixed]] = 1.0
+    x0 = mip.add_variables(cand.size, lb=x_lb, integer=True)
+    z0 = mip.add_variables(n_pairs, integer=True)
+    k = np.arange(n_pairs, dtype=np.int64)
+    # each demand point is assigned at most once, and only to an open covering site
+    mip.add_rows(n, rows, z0 + k, 1.0, ub=1.0)
+    mip.add_rows(n_pairs, np.concatenate([k, k]), np.concatenate([z0 + k, x0 + col_pos[cols]]),
+                 np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)]), ub=0.0)
+    mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + np.arange(cand.size), 1.0,
+                 ub=float(p))
+    cover_obj = np.zeros(mip.n_vars)
+    cover_obj[z0:z0 + n_pairs] = inp.weights[rows]
+    points_obj = np.zeros(mip.n_vars)
+    points_obj[x0:x0 + cand.size] = 1.0
+    travel_obj = np.zeros(mip.n_vars)
+    if mins is not None:
+        tm = _lookup(mins, rows, cols)
+        if np.isnan(tm).any():
+            bad = int(np.flatnonzero(np.isnan(tm))[0])
+            msg = (f"minutes has no entry for covered pair (demand {int(rows[bad])}, "
+                   f"site {int(cols[bad])})")
+            raise ValueError(msg)
+        travel_obj[z0:z0 + n_pairs] = inp.weights[rows] * tm
+    stages: list[SolverReport] = []
+    sol: MipSolution | None = None
+    hint: FloatArray | None = None
+    for goal in goals:
+        vec, maximize = {"coverage": (cover_obj, True), "points": (points_obj, False),
+                         "travel": (travel_obj, False)}[goal]
+        mip.set_objective(vec, maximize=maximize)
+        sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(deadline), seed=seed,
+                        threads=threads, stop=stop, hint=hint)
+        stages.append(sol.report)
+        if sol.values is None:
+            break
+        hint = sol.values
+        z = float(vec @ sol.values)
+        nz = np.flatnonzero(vec)
+        # hold this goal at its value for the next stages
+        tol = 1e-6 * max(1.0, abs(z))
+        if maximize:
+            mip.add_rows(1, np.zeros(nz.size, dtype=np.int64), nz, vec[nz], lb=z - tol)
+        else:
+            mip.add_rows(1, np.zeros(nz.size, dtype=np.int64), nz, vec[nz], ub=z + tol)
+    assert sol is not None
+    open_mask = np.zeros(inp.n_sites, dtype=bool)
+    open_mask[inp.fixed] = True
+    assignment = np.full(n, -1, dtype=np.int64)
+    if sol.values is not None:
+        open_mask[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
+        zz = sol.values[z0:z0 + n_pairs] > 0.5
+        assignment[rows[zz]] = cols[zz]
+    last = stages[-1]
+    report = _combine(stages, last.objective, last.best_bound, solver=_solver_name(engine),
+                      seed=seed, threads=threads, time_limit_s=time_limit_s,
+                      wall=time.perf_counter() - t0,
+                      message="goals: " + " > ".join(goals))
+    if sol.values is None:
+        report = replace(report, status=last.status)
+    return _finish("lexicographic", inp, open_mask, c, mins, last.objective, report, uncoverable,
+                   assignment=assignment if sol.values is not None else None,
+                   stages=tuple(stages))
