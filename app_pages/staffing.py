@@ -18,6 +18,8 @@ from motcua.staffing import StaffingOptions, StaffingRun, _forecast_for, parse_w
 from motcua.workspace import RunInfo, Workspace
 
 EDITABLE_KEY = ["date", "site_id", "field", "channel"]
+#: Sites shown in the heatmaps unless the user asks for all (the busiest first).
+HEATMAP_SITES = 30
 
 
 def _default_week(scenario: Scenario) -> str:
@@ -58,12 +60,14 @@ def _override(original: pd.DataFrame, edited: pd.DataFrame) -> pd.DataFrame | No
 
 
 def _heatmap(df: pd.DataFrame, title: str, top: float) -> alt.Chart:
+    """Site x day utilisation; both charts share ``top`` so equal colours mean equal load."""
+    order = list(df.groupby("site_id")["utilisation"].max().sort_values(ascending=False).index)
     data = df.assign(day=df["weekday"] + " " + df["date"].astype(str).str[8:10] + "/"
                      + df["date"].astype(str).str[5:7],
                      pct=(100 * df["utilisation"]).round(0))
     base = alt.Chart(data, title=title).encode(
         x=alt.X("day:O", title=None, sort=list(dict.fromkeys(data["day"]))),
-        y=alt.Y("site_id:N", title=None),
+        y=alt.Y("site_id:N", title=None, sort=order),
     )
     rect = base.mark_rect().encode(
         color=alt.Color("utilisation:Q", title="%",
@@ -102,6 +106,16 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
 
     before, after = run.tables["site_days_before"], run.tables["site_days_after"]
     top = max(1.2, float(before["utilisation"].max()), float(after["utilisation"].max()))
+    peak = (pd.concat([before, after]).groupby("site_id")["utilisation"].max()
+            .sort_values(ascending=False))
+    if len(peak) > HEATMAP_SITES and not st.toggle(c.tr("all_sites", n=fmt_int(len(peak), lang)),
+                                                   key="heat_all"):
+        keep = list(peak.index[:HEATMAP_SITES])
+        st.caption(c.tr("busiest_sites", n=HEATMAP_SITES))
+    else:
+        keep = list(peak.index)
+    before = before[before["site_id"].isin(keep)]
+    after = after[after["site_id"].isin(keep)]
     left, right = st.columns(2)
     left.altair_chart(_heatmap(before, c.tr("utilisation_before"), top), width="stretch")
     right.altair_chart(_heatmap(after, c.tr("utilisation_after"), top), width="stretch")

@@ -186,6 +186,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "peak_after": ("Mức sử dụng cao nhất — sau", "Peak utilisation — after"),
     "download_csv_zip": ("Các bảng CSV (.zip)", "CSV tables (.zip)"),
     "no_staff": ("Kịch bản này không có danh sách cán bộ (staff.csv).", "This scenario has no staff list (staff.csv)."),
+    "all_sites": ("Hiện tất cả {n} điểm", "Show all {n} sites"),
+    "busiest_sites": ("Đang hiện {n} điểm bận nhất.", "Showing the {n} busiest sites."),
     "week_dates": ("Từ {start} đến {end}", "From {start} to {end}"),
     "shortfall_total": ("Tổng thiếu hụt", "Total shortfall"),
     # --- compare page ----------------------------------------------------------------

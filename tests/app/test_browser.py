@@ -148,39 +148,62 @@ def add_tiny(server: dict[str, Any]) -> str:
 
 
 def test_scenario_page_upload_and_language(server: dict[str, Any], page: Any, tmp_path: Path) -> None:
-    ref = add_tiny(server)
-    page.goto(f"{server['url']}/?scenario={ref}")
+    page.goto(server["url"])  # opens on the demo scenario
     wait_idle(page)
-    page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+    page.get_by_text("Kịch bản đang mở: Tỉnh Mẫu").wait_for()
     wait_map(page)
     assert_clean(page)
-    assert "5.000" in page.get_by_test_id("stMetricValue").first.inner_text()
+    assert page.get_by_text("SYNTHETIC").first.is_visible()
+    assert page.get_by_test_id("stMetricValue").count() == 7
     shot(page, "scenario")
 
     # a broken upload: the named error is shown and the previous scenario stays open
-    bad = tmp_path / "broken_demand.csv"
-    bad.write_text((TINY / "demand.csv").read_text(encoding="utf-8").replace("2000", "-3"),
-                   encoding="utf-8")
     broken = tmp_path / "demand.csv"
-    shutil.copy(bad, broken)
+    broken.write_text((TINY / "demand.csv").read_text(encoding="utf-8").replace("2000", "-3"),
+                      encoding="utf-8")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         [str(TINY / "scenario.toml"), str(broken), str(TINY / "sites.csv"),
          str(TINY / "staff.csv"), str(TINY / "workload.csv")])
     page.get_by_text("Kịch bản trước vẫn đang mở").wait_for()
     wait_idle(page)
     err = page.get_by_test_id("stAlertContentError").all_inner_texts()
-    assert any("demand.csv" in e and "population" in e and "row 3" in e for e in err), err
-    page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+    assert any("demand.csv, column 'population', row 3" in e for e in err), err
+    page.get_by_text("Kịch bản đang mở: Tỉnh Mẫu").wait_for()
     wait_map(page)
     assert page.locator("[data-testid='stException']").count() == 0
     shot(page, "scenario_broken_upload")
 
-    # switch to English
+    # switch to English and back
     page.get_by_text("English").click()
-    page.get_by_text("Open scenario: Xã Nhỏ (test)").wait_for()
+    page.get_by_text("Open scenario: Tỉnh Mẫu").wait_for()
     wait_idle(page)
-    assert "5,000" in page.get_by_test_id("stMetricValue").first.inner_text()
     assert "lang=en" in page.url
+    assert "," in page.get_by_test_id("stMetricValue").first.inner_text()  # 999,997 people
     wait_map(page)
     assert_clean(page)
     shot(page, "scenario_en")
+    page.get_by_text("Tiếng Việt").click()
+    page.get_by_text("Kịch bản đang mở: Tỉnh Mẫu").wait_for()
+    wait_idle(page)
+    assert "lang=en" not in page.url
+
+
+def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
+    page.goto(server["url"] + "/staffing")
+    wait_idle(page)
+    page.get_by_text("Dự báo hồ sơ (có thể sửa)").wait_for()
+    limit = page.get_by_label("Giới hạn thời gian giải (giây)")
+    limit.fill("3")
+    limit.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Chạy").click()
+    page.get_by_text("Đã giải xong và lưu").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_clean(page)
+    assert page.get_by_text("Mức sử dụng trước khi điều phối").count() >= 1
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 2
+    assert "run=staffing-" in page.url
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Excel").click()
+    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+    shot(page, "staffing")
