@@ -805,3 +805,44 @@ def coverage_for_scenario(
         write_pickle(result, path)
     return result
 
+
+
+def existing_site_mask(sites: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Existing sites: kind ``branch`` or ``reception`` and status not ``closed``."""
+    kind = sites["kind"].astype(str) if "kind" in sites.columns else pd.Series("branch",
+                                                                               index=sites.index)
+    status = (sites["status"].astype(str) if "status" in sites.columns
+              else pd.Series("optional", index=sites.index))
+    return np.asarray(kind.isin(["branch", "reception"]) & (status != "closed"), dtype=bool)
+
+
+def covered_population(sc: ScenarioCoverage,
+                       site_mask: npt.ArrayLike | None = None) -> pd.DataFrame:
+    """Population within the standard of the masked sites, per commune and in total.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``commune_code``, ``commune_name``, ``population``, ``covered``,
+        ``share`` (0-1); the last row, ``commune_code == "TOTAL"``, sums them.
+    """
+    near = nearest_sites(sc.matrix, site_mask)
+    demand = sc.demand
+    frame = pd.DataFrame({
+        "commune_code": (demand["commune_code"] if "commune_code" in demand.columns
+                         else pd.Series("", index=demand.index)).fillna("").astype(str).to_numpy(),
+        "commune_name": (demand["commune_name"] if "commune_name" in demand.columns
+                         else pd.Series("", index=demand.index)).fillna("").astype(str).to_numpy(),
+        "population": demand["population"].to_numpy(dtype=float),
+    })
+    frame["covered"] = np.where(near["covered"].to_numpy(), frame["population"], 0.0)
+    per = (frame.groupby(["commune_code", "commune_name"], sort=True, dropna=False)
+           [["population", "covered"]].sum().reset_index())
+    total = pd.DataFrame({"commune_code": ["TOTAL"], "commune_name": ["total"],
+                          "population": [per["population"].sum()],
+                          "covered": [per["covered"].sum()]})
+    out = pd.concat([per, total], ignore_index=True)
+    pop = out["population"].to_numpy(dtype=float)
+    out["share"] = np.divide(out["covered"].to_numpy(dtype=float), pop,
+                             out=np.zeros(len(out)), where=pop > 0)
+    return out
