@@ -7,10 +7,12 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import geopandas as gpd
 import streamlit as st
 
 from app_pages import _common as c
 from geodata._errors import ScenarioError
+from geodata.scenario import Scenario
 from geodata.summary import summarize_scenario
 from motcua import maps
 from motcua.i18n import fmt_int, fmt_pct
@@ -124,14 +126,15 @@ def body() -> None:
     roads = None
     if scenario.roads_path is not None and st.toggle(c.tr("show_roads"), key="show_roads"):
         try:
-            roads = _roads(str(scenario.roads_path))
+            roads = _roads(scenario, str(scenario.roads_path))
         except Exception as exc:  # noqa: BLE001 - a bad road file must not hide the map
             st.warning(c.tr("roads_unavailable", error=exc))
     basemap = maps.basemap_available()
     m = maps.new_map(maps.bounds_of(scenario.demand, scenario.sites), basemap=basemap,
                      leaflet_base=c.leaflet_base(), label=c.map_label(scenario.settings.synthetic))
     if roads is not None:
-        maps.add_shapes(m, roads, name="roads", color=maps.COLORS["road"], weight=1, fill_opacity=0)
+        maps.add_shapes(m, roads, name="roads", color=maps.COLORS["road"], weight=1, fill_opacity=0,
+                        simplify_deg=0.0001)
     maps.add_points(m, scenario.demand, name="demand", color=maps.COLORS["demand"],
                     size_col="population", radius_px=4, max_radius_px=12, fill_opacity=0.45,
                     tooltip={"name": c.tr("name"), "population": c.tr("population")})
@@ -148,13 +151,21 @@ def body() -> None:
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _roads(path: str) -> Any:
-    """Road lines of a network file, for display only (simplified)."""
+def _roads(_scenario: Scenario, key: str) -> gpd.GeoDataFrame:
+    """Road lines of the scenario's network for display, each two-way street drawn once."""
     import osmnx as ox
 
-    graph = ox.load_graphml(path) if path.endswith(".graphml") else ox.graph_from_xml(path)
+    from geodata.coverage import scenario_graph
+
+    graph, _source = scenario_graph(_scenario)
+    if graph is None:
+        return gpd.GeoDataFrame(geometry=[], crs=4326)
     edges = ox.graph_to_gdfs(graph, nodes=False)[["geometry"]]
-    return edges.to_crs(4326)
+    u = edges.index.get_level_values(0)
+    v = edges.index.get_level_values(1)
+    pairs = set(zip(u, v, strict=True))
+    keep = [a < b or (b, a) not in pairs for a, b in zip(u, v, strict=True)]
+    return edges[keep].to_crs(4326)
 
 
 body()

@@ -192,3 +192,18 @@ def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Wo
     assert info.params["forecast_edits"] == 1
     forecast = (info.result_dir / "forecast.csv").read_text(encoding="utf-8")
     assert ",99.0," in forecast
+
+
+def test_demo_scenario_with_roads(workspace: Workspace, demo_dir: Path) -> None:
+    from geodata.scenario import load_scenario
+    from motcua.i18n import fmt_int
+
+    people = fmt_int(load_scenario(demo_dir).demand["population"].sum())
+    at = AppTest.from_file(str(APP), default_timeout=120).run()  # no link: the demo
+    _assert_clean(at)
+    assert _metrics(at)["Dân số"] == people
+    assert any("SYNTHETIC" in w.value for w in at.warning)
+    at.toggle(key="show_roads").set_value(True).run()
+    _assert_clean(at)
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    assert "LineString" in json.dumps(args)  # the road lines are on the map
