@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages import _common as c
 from geodata.scenario import Scenario
-from motcua.i18n import fmt_date, fmt_int, fmt_num, fmt_pct
+from motcua.i18n import fmt_date, fmt_int, fmt_pct
 from motcua.staffing import StaffingOptions, StaffingRun, _forecast_for, parse_week, run_staffing
 from motcua.workspace import RunInfo, Workspace
 

@@ -140,7 +140,7 @@ def bench(repeat: int) -> dict[str, Any]:
 
     demo = REPO / "scenarios" / "demo"
     results: dict[str, Any] = {"repeat": repeat, "cores": os.cpu_count(),
-                               "command": "python bench/bench_app.py --repeat %d" % repeat}
+                               "command": f"python bench/bench_app.py --repeat {repeat}"}
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-app-"))
     peer_app = tmp / "pydeck_app.py"
     peer_app.write_text(PYDECK_APP.format(demo=str(demo)), encoding="utf-8")

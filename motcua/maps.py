@@ -149,7 +149,7 @@ def new_map(
             "color:#7a4b00;border:1px solid #e0b000;padding:2px 8px;font:bold 12px sans-serif;"
             f'border-radius:4px">{_escape(label)}</div>'
         )
-        m.get_root().html.add_child(folium.Element(html))
+        m.get_root().html.add_child(folium.Element(html))  # type: ignore[attr-defined]
     return m
 
 
@@ -306,4 +306,4 @@ def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Seque
         'padding:4px 8px;font:12px sans-serif;border:1px solid #bbb;border-radius:4px">'
         + "".join(rows) + "</div>"
     )
-    m.get_root().html.add_child(folium.Element(html))
+    m.get_root().html.add_child(folium.Element(html))  # type: ignore[attr-defined]
