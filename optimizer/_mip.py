@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,6 @@ import scipy.sparse as sp
 from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
 from ortools.math_opt.core.python import solver as _core_solver
 from ortools.math_opt.python import init_arguments, mathopt
-from ortools.util.python import solve_interrupter
 
 from optimizer._status import SolveStatus, SolverReport, relative_gap
 
@@ -170,15 +169,15 @@ class MipSolution:
     values: FloatArray | None
 
 
-def solve_mip(
+def _solve_once(
     mip: SparseMip,
     *,
     engine: str = DEFAULT_ENGINE,
     time_limit_s: float | None = None,
     seed: int = 0,
     threads: int = 1,
-    stop: threading.Event | None = None,
     hint: FloatArray | None = None,
+    proto: model_pb2.ModelProto | None = None,
 ) -> MipSolution:
     """Solve ``mip`` with a MathOpt MIP engine and report honestly.
 
@@ -190,10 +189,9 @@ def solve_mip(
     seed : random seed handed to the engine.
     threads : thread count (SCIP honours it; MathOpt's HiGHS interface rejects
         a thread setting, so HiGHS runs with its own default and the report says so).
-    stop : when set from another thread, the solve is interrupted and the best
-        solution found so far comes back with status ``FEASIBLE`` (or ``NOT_SOLVED``).
     hint : a starting solution (values for every variable), e.g. the previous
         step of a Pareto sweep.
+    proto : ``mip.to_proto()`` if already built.
 
     Returns
     -------
@@ -223,38 +221,18 @@ def solve_mip(
         nz = np.flatnonzero(hint)
         h.variable_values.ids.extend(nz.tolist())
         h.variable_values.values.extend(np.asarray(hint)[nz].tolist())
-    proto = mip.to_proto()
-    interrupter = solve_interrupter.SolveInterrupter()
-    done = threading.Event()
-    watcher: threading.Thread | None = None
-    if stop is not None:
-        if stop.is_set():
-            interrupter.interrupt()
-
-        def _watch() -> None:
-            while not done.is_set():
-                if stop.wait(0.05):
-                    interrupter.interrupt()
-                    return
-
-        watcher = threading.Thread(target=_watch, daemon=True)
-        watcher.start()
-    try:
-        raw = _core_solver.solve(
-            proto,
-            ENGINES[engine].value,
-            init_arguments.StreamableSolverInitArguments().to_proto(),
-            params.to_proto(),
-            model_params,
-            None,
-            mathopt.CallbackRegistration().to_proto(),
-            None,
-            interrupter.pybind_interrupter if stop is not None else None,
-        )
-    finally:
-        done.set()
-        if watcher is not None:
-            watcher.join()
+    proto = mip.to_proto() if proto is None else proto
+    raw = _core_solver.solve(
+        proto,
+        ENGINES[engine].value,
+        init_arguments.StreamableSolverInitArguments().to_proto(),
+        params.to_proto(),
+        model_params,
+        None,
+        mathopt.CallbackRegistration().to_proto(),
+        None,
+        None,
+    )
     result = raw if isinstance(raw, result_pb2.SolveResultProto) else (
         result_pb2.SolveResultProto.FromString(raw)
     )
@@ -307,3 +285,83 @@ def solve_mip(
         report.summary(),
     )
     return MipSolution(report=report, values=values)
+
+
+#: First time slice (seconds) when a solve must be stoppable; slices then double.
+FIRST_SLICE_S = 1.0
+#: Longest time slice (seconds).
+MAX_SLICE_S = 30.0
+
+
+def solve_mip(
+    mip: SparseMip,
+    *,
+    engine: str = DEFAULT_ENGINE,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    threads: int = 1,
+    stop: threading.Event | None = None,
+    hint: FloatArray | None = None,
+) -> MipSolution:
+    """Solve ``mip``, stoppable through ``stop`` from another thread.
+
+    Other parameters as in :func:`_solve_once`.
+
+    Without ``stop`` this is one engine call.  With ``stop``, the engine runs in
+    time slices of 1, 2, 4 ... 30 s, each warm-started from the best solution so
+    far, and ``stop`` is checked between slices, because the engines in this
+    OR-Tools wheel ignore MathOpt's interrupter.  The best solution of all slices
+    and the tightest of their (each valid) bounds are reported; a stopped solve
+    is ``FEASIBLE`` at best, never ``OPTIMAL``.
+    """
+    if stop is None:
+        return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
+                           threads=threads, hint=hint)
+    t0 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    slice_s = FIRST_SLICE_S
+    proto = mip.to_proto()
+    best: MipSolution | None = None
+    bound = -math.inf if not mip.maximize else math.inf
+    stopped = stop.is_set()
+    while not stopped:
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            break
+        limit = slice_s if left is None else min(slice_s, left)
+        sol = _solve_once(mip, engine=engine, time_limit_s=limit, seed=seed, threads=threads,
+                          hint=best.values if best is not None else hint, proto=proto)
+        b = sol.report.best_bound
+        if math.isfinite(b):
+            bound = min(bound, b) if mip.maximize else max(bound, b)
+        better = best is None or best.values is None or (
+            sol.values is not None and (
+                sol.report.objective > best.report.objective if mip.maximize
+                else sol.report.objective < best.report.objective))
+        if better:
+            best = sol
+        final = sol.report.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE,
+                                      SolveStatus.UNBOUNDED)
+        if final:
+            best = sol
+            break
+        slice_s = min(2 * slice_s, MAX_SLICE_S)
+        stopped = stop.is_set()
+    wall = time.perf_counter() - t0
+    if best is None:
+        report = SolverReport(SolveStatus.NOT_SOLVED, math.nan, bound, math.inf, wall,
+                              f"ortools-mathopt-{engine}", int(seed), int(threads), time_limit_s,
+                              "stopped before the solve started")
+        return MipSolution(report=report, values=None)
+    rep = best.report
+    if rep.status is SolveStatus.OPTIMAL or rep.status is SolveStatus.INFEASIBLE:
+        return MipSolution(report=replace(rep, wall_time_s=wall, time_limit_s=time_limit_s),
+                           values=best.values)
+    status = SolveStatus.FEASIBLE if best.values is not None else SolveStatus.NOT_SOLVED
+    msg = "stopped on request" if stopped else "time limit"
+    report = replace(
+        rep, status=status, best_bound=bound, wall_time_s=wall, time_limit_s=time_limit_s,
+        gap=relative_gap(rep.objective, bound) if best.values is not None else math.inf,
+        message=f"{msg}; {rep.message}" if rep.message else msg,
+    )
+    return MipSolution(report=report, values=best.values)

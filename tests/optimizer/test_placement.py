@@ -1,0 +1,298 @@
+"""Placement models on tiny instances whose optimum is checked by hand, and against spopt."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from optimizer._instances import clustered_instance, sparse_distance_km
+from optimizer._preprocess import dominated_columns, merge_identical_rows, reduce_lscp
+from optimizer._status import SolveStatus
+from optimizer.placement import (
+    backup,
+    capacitated,
+    lexicographic,
+    lscp,
+    mclp,
+    p_center,
+    p_median,
+    pareto,
+)
+
+# Four demand points on a line and three sites; site 0 covers d0,d1; site 1 covers
+# d1,d2; site 2 covers d2,d3; d4 is beyond every site.
+COVER = sp.csr_matrix(np.array(
+    [[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=bool))
+W = np.array([10.0, 1.0, 1.0, 20.0, 5.0])
+# Travel minutes (all pairs reachable) for the median / center models.
+MIN = sp.csr_matrix(np.array([[1, 5, 9], [4, 2, 8], [9, 3, 1], [9, 7, 2]], dtype=float))
+KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
+
+
+def test_lscp_hand_optimum_and_uncoverable() -> None:
+    res = lscp(COVER, W, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == 2  # d0 needs site 0, d3 needs site 2, and they cover d1, d2
+    assert res.open_sites.tolist() == [0, 2]
+    assert res.uncoverable.tolist() == [4]
+    assert res.uncoverable_weight == 5.0
+    assert res.assignment.tolist() == [0, 0, 2, 2, -1]
+    assert res.covered_weight == 32.0
+    assert res.report.gap == 0.0 and res.report.best_bound == 2
+    assert (res.report.seed, res.report.threads, res.report.time_limit_s) == (0, 1, 20.0)
+
+
+def test_lscp_must_open_and_closed() -> None:
+    # site 1 must stay: d1, d2 covered by it; d0 still needs 0 and d3 needs 2 -> 3 sites
+    res = lscp(COVER, W, fixed=[1], **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.open_sites.tolist() == [0, 1, 2]
+    # closing site 0 makes d0 uncoverable; d1..d3 are covered by site 2 + site 1 or 2 alone? no:
+    # d1 only by site 1 once 0 is closed, d3 only by 2 -> {1, 2}
+    res = lscp(COVER, W, closed=[0], **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.open_sites.tolist() == [1, 2]
+    assert res.uncoverable.tolist() == [0, 4]
+    assert res.uncoverable_weight == 15.0
+
+
+def test_lscp_costs_prefer_cheaper_cover() -> None:
+    # site 3 covers everything coverable but costs 3; sites 0+2 cost 2
+    c = sp.hstack([COVER, sp.csr_matrix(np.array([[1], [1], [1], [1], [0]], dtype=bool))]).tocsr()
+    assert lscp(c, W, costs=[1, 1, 1, 3], **KW).open_sites.tolist() == [0, 2]
+    assert lscp(c, W, costs=[1, 1, 1, 1.5], **KW).open_sites.tolist() == [3]
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    with pytest.raises(ValueError, match="both fixed .* and closed"):
+        lscp(COVER, W, fixed=[1], closed=[1])
+    with pytest.raises(ValueError, match="weights has 3 entries"):
+        lscp(COVER, W[:3])
+    with pytest.raises(ValueError, match="fixed site index 7"):
+        mclp(COVER, W, 2, fixed=[7])
+    with pytest.raises(ValueError, match="p=1 is smaller than the 2 must-open"):
+        mclp(COVER, W, 1, fixed=[0, 1])
+    with pytest.raises(ValueError, match="demand row 1"):
+        lscp(COVER, np.array([1.0, -1, 0, 0, 0]))
+
+
+def test_mclp_hand_optimum_p_and_budget() -> None:
+    one = mclp(COVER, W, 1, **KW)
+    assert one.status is SolveStatus.OPTIMAL
+    assert one.open_sites.tolist() == [2] and one.objective == 21.0  # d2 + d3
+    two = mclp(COVER, W, 2, **KW)
+    assert two.objective == 32.0 and two.open_sites.tolist() == [0, 2]
+    assert two.covered_share == pytest.approx(32 / 37)
+    # budget 2 with site 2 costing 2: only site 0 (11) or site 2 (21) fits
+    b = mclp(COVER, W, budget=2.0, costs=[1, 1, 2], **KW)
+    assert b.objective == 21.0 and b.open_sites.tolist() == [2]
+    # must-open site 1 plus one more: 1 + {2} covers d1,d2,d3 = 22; 1 + {0} covers 12
+    f = mclp(COVER, W, 2, fixed=[1], **KW)
+    assert f.objective == 22.0 and f.open_sites.tolist() == [1, 2]
+
+
+def test_pareto_is_monotone_and_flat_after_full_cover() -> None:
+    curve = pareto(COVER, W, 3, **KW)
+    assert curve.p_values.tolist() == [1, 2, 3]
+    assert curve.covered_weight.tolist() == [21.0, 32.0, 32.0]
+    assert all(s is SolveStatus.OPTIMAL for s in curve.statuses)
+
+
+def test_p_median_hand_optimum() -> None:
+    w = np.array([10.0, 1.0, 1.0, 20.0])
+    # p=1: site0 10+4+9+180=203, site1 50+2+3+140=195, site2 90+8+1+40=139
+    res = p_median(MIN, w, 1, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.open_sites.tolist() == [2] and res.objective == pytest.approx(139.0)
+    # p=2: {0,2}: 10+4+1+40=55 is best
+    res2 = p_median(MIN, w, 2, **KW)
+    assert res2.open_sites.tolist() == [0, 2] and res2.objective == pytest.approx(55.0)
+    assert res2.travel_min.tolist() == [1.0, 4.0, 1.0, 2.0]
+    # closing site 2 with p=1: site 1 (195)
+    assert p_median(MIN, w, 1, closed=[2], **KW).open_sites.tolist() == [1]
+
+
+def test_p_median_cutoff_penalty_and_floor() -> None:
+    # missing entries are beyond the cutoff; d1 reaches only site 1
+    m = sp.csr_matrix(np.array([[1, 0], [0, 2]], dtype=float))
+    m.eliminate_zeros()
+    w = np.array([1.0, 3.0])
+    hard = p_median(m, w, 1, **KW)
+    assert hard.status is SolveStatus.INFEASIBLE
+    soft = p_median(m, w, 1, unassigned_penalty_min=10.0, **KW)
+    # open 1: 3*2 + 1*10 = 16 ; open 0: 1*1 + 3*10 = 31
+    assert soft.status is SolveStatus.OPTIMAL and soft.open_sites.tolist() == [1]
+    assert soft.objective == pytest.approx(16.0)
+    assert soft.assignment.tolist() == [-1, 1]
+    # a zero-minute entry is a real site at the demand point, not "missing"
+    z = sp.csr_matrix((np.array([0.0, 5.0]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 2))
+    res = p_median(z, w, 2, **KW)
+    assert res.objective == pytest.approx(15.0) and res.uncoverable.size == 0
+    # floor: 100% within 1.5 minutes is impossible with one point when d1 is 2 minutes away
+    m3 = sp.csr_matrix(np.array([[1.0, 3.0], [2.0, 1.0]]))
+    floor = p_median(m3, np.array([1.0, 1.0]), 1, cover_minutes=1.5, min_covered_share=1.0,
+                     **KW)
+    assert floor.status is SolveStatus.INFEASIBLE
+    ok = p_median(m3, np.array([1.0, 1.0]), 1, cover_minutes=1.5, min_covered_share=0.5, **KW)
+    assert ok.status is SolveStatus.OPTIMAL and ok.objective == pytest.approx(3.0)
+
+
+def test_p_center_hand_optimum() -> None:
+    # worst times: site0 9, site1 7, site2 9 -> p=1 gives 7 at site 1
+    res = p_center(MIN, np.ones(4), 1, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == 7.0 and res.open_sites.tolist() == [1]
+    assert res.best_bound == 7.0
+    # p=2: {0,2} worst is d1 at 4 minutes; {0,1}: d3 7; {1,2}: d0 5 -> 4
+    res2 = p_center(MIN, np.ones(4), 2, **KW)
+    assert res2.objective == 4.0 and res2.open_sites.tolist() == [0, 2]
+    # must-open site 0 with p=1
+    res3 = p_center(MIN, np.ones(4), 1, fixed=[0], **KW)
+    assert res3.objective == 9.0 and res3.open_sites.tolist() == [0]
+
+
+def test_capacities_force_a_second_point() -> None:
+    # one site covers both demand points but holds only 15 of their 20
+    c = sp.csr_matrix(np.array([[1, 1], [1, 0]], dtype=bool))
+    w = np.array([10.0, 10.0])
+    uncap = lscp(c, w, **KW)
+    assert uncap.open_sites.tolist() == [0]
+    res = capacitated(c, w, capacity=[15.0, 15.0], **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.open_sites.tolist() == [0, 1] and res.objective == 2
+    assert res.load.sum() == pytest.approx(20.0)
+    assert (res.load <= np.array([15.0, 15.0]) + 1e-6).all()
+    whole = capacitated(c, w, capacity=[15.0, 15.0], single_assignment=True, **KW)
+    assert whole.load.tolist() == [10.0, 10.0] and whole.assignment.tolist() == [1, 0] or (
+        whole.assignment.tolist() == [0, 0] and False)
+    # impossible capacities are reported infeasible, never as a solution
+    assert capacitated(c, w, capacity=[5.0, 5.0], **KW).status is SolveStatus.INFEASIBLE
+    # with a penalty, the overload is allowed and reported per point
+    pen = capacitated(c, w, capacity=[15.0, 0.0], overload_penalty=0.01, **KW)
+    assert pen.status is SolveStatus.OPTIMAL and pen.open_sites.tolist() == [0]
+    assert pen.overload is not None and pen.overload[0] == pytest.approx(5.0)
+    # with p: most weight assigned with one point of capacity 15 -> 15 (split allowed)
+    best = capacitated(c, w, capacity=[15.0, 15.0], p=1, **KW)
+    assert best.objective == pytest.approx(15.0)
+    single = capacitated(c, w, capacity=[15.0, 15.0], p=1, single_assignment=True, **KW)
+    assert single.objective == pytest.approx(10.0)
+
+
+def test_backup_prefers_double_cover_without_losing_single_cover() -> None:
+    # d0 covered by sites 0 and 1, d1 by site 1 and 2; p=2
+    c = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=bool))
+    w = np.array([5.0, 3.0])
+    res = backup(c, w, 2, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.covered_weight == 8.0
+    assert res.backup_weight == 5.0 and res.open_sites.tolist() == [0, 1]
+
+
+def test_lexicographic_coverage_then_points_then_travel() -> None:
+    # both demand points are covered by site 0 alone or by sites 1 and 2; p=2.
+    c = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1]], dtype=bool))
+    m = sp.csr_matrix((np.array([9.0, 1.0, 9.0, 1.0]), np.array([0, 1, 0, 2]),
+                       np.array([0, 2, 4])), shape=(2, 3))
+    res = lexicographic(c, np.array([1.0, 1.0]), 2, minutes=m, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    # coverage 2 either way, fewest points is 1 (site 0), then travel 18
+    assert res.open_sites.tolist() == [0] and res.objective == pytest.approx(18.0)
+    travel_first = lexicographic(c, np.array([1.0, 1.0]), 2, minutes=m,
+                                 goals=("coverage", "travel"), **KW)
+    assert travel_first.open_sites.tolist() == [1, 2]
+    assert travel_first.objective == pytest.approx(2.0)
+
+
+def test_time_limit_and_stop_never_claim_optimal() -> None:
+    inst = clustered_instance(8000, 800, radius_km=5.0, seed=1)
+    stop = threading.Event()
+    stop.set()
+    res = mclp(inst.covered, inst.weights, 60, stop=stop, **KW)
+    assert res.status is SolveStatus.NOT_SOLVED and res.open_sites.size == 0
+    # stopped from another thread after a second: best so far, honest status and bound
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    t0 = time.perf_counter()
+    res = mclp(inst.covered, inst.weights, 60, stop=stop, **KW)
+    timer.join()
+    assert time.perf_counter() - t0 < 10.0
+    assert res.status is SolveStatus.FEASIBLE
+    assert res.best_bound >= res.objective > 0 and res.gap > 0
+    assert res.objective == pytest.approx(res.covered_weight)
+    assert "stopped on request" in res.report.message
+    # a time limit alone gives the same honesty
+    short = mclp(inst.covered, inst.weights, 60, threads=1, seed=0, time_limit_s=1.0)
+    assert short.status is SolveStatus.FEASIBLE and short.best_bound > short.objective
+
+
+def test_reductions_are_exact_on_random_instances() -> None:
+    inst = clustered_instance(800, 120, radius_km=4.0, seed=11)
+    for p in (5, 15):
+        a = mclp(inst.covered, inst.weights, p, **KW)
+        b = mclp(inst.covered, inst.weights, p, preprocess=False, **KW)
+        assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
+        assert a.objective == pytest.approx(b.objective)
+    a = lscp(inst.covered, inst.weights, **KW)
+    b = lscp(inst.covered, inst.weights, preprocess=False, **KW)
+    assert a.objective == b.objective
+
+
+def test_merge_and_dominance_helpers() -> None:
+    c = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1]], dtype=bool))
+    uniq, group = merge_identical_rows(c)
+    assert uniq.shape == (2, 3) and group.tolist() == [0, 0, 1]
+    # column 0 covers {0,1} within column 1's {0,1,2}
+    dom = dominated_columns(c, np.ones(3))
+    assert dom is not None and dom.tolist() == [True, False, True]
+    # ... unless column 1 costs more
+    dom = dominated_columns(c, np.array([1.0, 2.0, 1.0]))
+    assert dom is not None and dom.tolist() == [False, False, False]
+    red = reduce_lscp(c, np.ones(3), np.zeros(0, dtype=np.int64))
+    assert red.forced.tolist() == [1] and red.matrix.shape[0] == 0
+
+
+def test_sparse_distance_keeps_zero_distance_pairs() -> None:
+    d = np.array([[0.0, 0.0], [10.0, 0.0]])
+    s = np.array([[0.0, 0.0], [3.0, 4.0]])
+    km = sparse_distance_km(d, s, 5.0)
+    assert km.nnz == 2
+    assert km[0, 0] == 0.0 and km[0, 1] == pytest.approx(5.0)
+    assert km.indptr.tolist() == [0, 2, 2]
+
+
+# --------------------------------------------------------------------------- spopt
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agrees_with_spopt(seed: int) -> None:
+    import pulp
+    from spopt.locate import LSCP, MCLP, PCenter, PMedian
+
+    inst = clustered_instance(60, 12, radius_km=5.0, seed=seed, n_clusters=3, extent_km=25.0,
+                              cutoff_km=200.0)
+    dist = np.full(inst.km.shape, np.inf)
+    coo = inst.km.tocoo()
+    dist[coo.row, coo.col] = coo.data
+    coverable = np.asarray(inst.covered.sum(axis=1)).ravel() > 0
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    cover_d = dist[coverable]
+    ours_l = lscp(inst.covered, inst.weights, **KW)
+    theirs_l = LSCP.from_cost_matrix(cover_d, 5.0).solve(solver)
+    assert ours_l.objective == pytest.approx(pulp.value(theirs_l.problem.objective))
+    w = inst.weights
+    ours_m = mclp(inst.covered, w, 3, **KW)
+    theirs_m = MCLP.from_cost_matrix(dist, w, 5.0, p_facilities=3).solve(solver)
+    assert ours_m.objective == pytest.approx(pulp.value(theirs_m.problem.objective))
+    minutes = inst.km  # all pairs are within the 200 km cutoff: a full matrix
+    assert minutes.nnz == dist.size
+    ours_pm = p_median(minutes, w, 3, **KW)
+    theirs_pm = PMedian.from_cost_matrix(dist, w, p_facilities=3).solve(solver)
+    assert ours_pm.objective == pytest.approx(pulp.value(theirs_pm.problem.objective), rel=1e-6)
+    ours_pc = p_center(minutes, w, 3, **KW)
+    theirs_pc = PCenter.from_cost_matrix(dist, p_facilities=3).solve(solver)
+    assert ours_pc.objective == pytest.approx(pulp.value(theirs_pc.problem.objective), rel=1e-6)
+    assert (ours_pc.assignment >= 0).all()
