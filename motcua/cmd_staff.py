@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--keep-online-home", action="store_true",
                    help="process online dossiers at the site that received them "
                         "(default: pooled across all branches)")
+    p.add_argument("--pool-outside-online", action="store_true",
+                   help="also pool the online dossiers received at sites staffed outside the "
+                        "model (reception points with no one in staff.csv); default: their "
+                        "own officials process them")
     p.add_argument("--forecast", type=Path, default=None,
                    help="director's forecast CSV (site_id,date,field,channel,dossiers) "
                         "overriding the model's cells")
@@ -75,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     options = StaffingOptions(pool_online=not args.keep_online_home,
-                              max_travel_min=args.max_travel)
+                              max_travel_min=args.max_travel,
+                              pool_outside_online=args.pool_outside_online)
     try:
         result = run_staffing(
             scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
@@ -103,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     lines += [
         f"forecast: {result.forecast_method}",
         f"travel times: {result.travel_source}",
+        f"online work: {result.settings.get('online_handling', '')}",
+        f"outside the model: {result.outside_summary()} (outside_model.csv)",
         f"peak utilisation: {_pct(m['peak_utilisation_before'])} everyone at home -> "
         f"{_pct(m['peak_utilisation_after'])} with this plan",
         f"overload: {m['overload_min_before']:.0f} -> {m['overload_min_after']:.0f} minutes",
@@ -120,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if len(result.shortfalls) > 15:
         lines.append(f"  ... {len(result.shortfalls) - 15} more in shortfalls.csv")
     lines.append(f"written: {out}/ (roster.csv, roster_wide.csv, moves.csv, site_days_*.csv, "
-                 f"shortfalls.csv, forecast.csv, staffing.xlsx, run.json)")
+                 f"shortfalls.csv, forecast.csv, outside_model.csv, staffing.xlsx, run.json)")
     if args.write_forecast is not None:
         lines.append(f"forecast written: {args.write_forecast}")
     sys.stdout.write("\n".join(lines) + "\n")

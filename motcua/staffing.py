@@ -39,6 +39,8 @@ __all__ = [
     "StaffingOptions",
     "StaffingRun",
     "build_problem",
+    "modelled_sites",
+    "outside_model_table",
     "parse_week",
     "read_forecast_csv",
     "run_staffing",
@@ -50,6 +52,7 @@ logger = logging.getLogger(__name__)
 #: Tables of a run, saved as ``<name>.csv`` and one Excel sheet each.
 TABLES: tuple[str, ...] = (
     "roster", "moves", "site_days_before", "site_days_after", "shortfalls", "forecast",
+    "outside_model",
 )
 #: Columns of the forecast override CSV a director edits.
 OVERRIDE_COLUMNS: tuple[str, ...] = ("site_id", "date", "field", "channel", "dossiers")
@@ -67,12 +70,28 @@ class StaffingOptions:
     recent_weeks : weeks of history that set the forecast level (4).
     min_dossiers_for_skill : expected in-person dossiers of a field at a site-day
         from which a qualified person must be there (0.5).
+    pool_outside_online : online dossiers received at sites staffed outside the model
+        (reception points with no one in ``staff.csv``, run by commune officials)
+        join the province pool (True) or are processed by those officials (False,
+        the default: their work, like their in-person load, is not planned here).
+        Only used when ``pool_online`` is on.
     """
 
     pool_online: bool = True
     max_travel_min: float = 60.0
     recent_weeks: int = 4
     min_dossiers_for_skill: float = 0.5
+    pool_outside_online: bool = False
+
+    def online_label(self) -> str:
+        """How online dossiers are handled, in words, for the output."""
+        if not self.pool_online:
+            return "online dossiers processed at the site that received them"
+        if self.pool_outside_online:
+            return ("online dossiers pooled across the province's branches, including those "
+                    "received at sites staffed outside the model")
+        return ("online dossiers of modelled sites pooled across the province's branches; "
+                "those received at sites staffed outside the model are processed there")
 
 
 def parse_week(week: str) -> list[date]:
@@ -202,6 +221,104 @@ def write_forecast_csv(table: pd.DataFrame, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- problem
 
 
+def modelled_sites(scenario: Scenario) -> pd.Series:
+    """Which sites the staffing model plans: home of at least one staff member, or a branch.
+
+    Reception points with no one in ``staff.csv`` are run by commune officials
+    outside the model; candidates are never staffed; closed branches are left
+    out unless someone's home is there.
+
+    Returns
+    -------
+    Series of bool
+        Aligned with ``scenario.sites``.
+    """
+    sites = scenario.sites
+    homes = set(map(str, scenario.staff["home_site"]))
+    is_home = sites["id"].astype(str).isin(homes)
+    branch = (sites["kind"] == "branch") & (sites["status"] != "closed")
+    return (is_home | branch).rename("modelled")
+
+
+def _outside_online_minutes(
+    scenario: Scenario, forecast: Forecast, modelled: set[str], days: tuple[date, ...]
+) -> np.ndarray:
+    """(D, F) online processing minutes received at sites outside the model."""
+    st = scenario.settings
+    d_index = {d: i for i, d in enumerate(days)}
+    f_index = {f: i for i, f in enumerate(FIELDS)}
+    out = np.zeros((len(days), len(FIELDS)))
+    for r in forecast.table.itertuples(index=False):
+        if r.channel != "online" or str(r.site_id) in modelled:
+            continue
+        di, fi = d_index.get(r.date), f_index.get(str(r.field))
+        if di is None or fi is None:
+            continue
+        out[di, fi] += float(r.dossiers) * st.processing_minutes.get(str(r.field), 0.0)
+    return out
+
+
+def outside_model_table(
+    scenario: Scenario, forecast: Forecast, options: StaffingOptions | None = None
+) -> pd.DataFrame:
+    """Sites with forecast dossiers but no modelled staff: their load, reported once.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    forecast
+        Expected dossiers of the planned week.
+    options
+        Says whether their online work joins the pool.
+
+    Returns
+    -------
+    DataFrame
+        One row per site outside the model with forecast dossiers:
+        ``site_id, name, kind, in_person_dossiers, in_person_min, online_dossiers,
+        online_min, online_handling`` (week totals; minutes are reception plus
+        processing for in-person dossiers, processing for online ones).
+    """
+    opt = options or StaffingOptions()
+    st = scenario.settings
+    cols = ["site_id", "name", "kind", "in_person_dossiers", "in_person_min",
+            "online_dossiers", "online_min", "online_handling"]
+    sites = scenario.sites
+    outside = sites.loc[~modelled_sites(scenario)]
+    t = forecast.table
+    if t.empty or outside.empty:
+        return pd.DataFrame(columns=cols)
+    t = t[t["site_id"].astype(str).isin(set(map(str, outside["id"])))]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    service = t["field"].map(lambda f: st.service_minutes.get(str(f), 0.0))
+    processing = t["field"].map(lambda f: st.processing_minutes.get(str(f), 0.0))
+    ip = t["channel"] == "in_person"
+    t = t.assign(
+        ip_n=np.where(ip, t["dossiers"], 0.0),
+        ip_min=np.where(ip, t["dossiers"] * (service + processing), 0.0),
+        on_n=np.where(ip, 0.0, t["dossiers"]),
+        on_min=np.where(ip, 0.0, t["dossiers"] * processing),
+    )
+    g = t.groupby(t["site_id"].astype(str))[["ip_n", "ip_min", "on_n", "on_min"]].sum()
+    info = outside.assign(site_id=outside["id"].astype(str)).set_index("site_id")
+    handling = ("pooled" if opt.pool_online and opt.pool_outside_online
+                else "processed there (outside the model)")
+    out = pd.DataFrame({
+        "site_id": g.index,
+        "name": info.loc[g.index, "name"].astype(str).to_numpy(),
+        "kind": info.loc[g.index, "kind"].astype(str).to_numpy(),
+        "in_person_dossiers": g["ip_n"].round(1).to_numpy(),
+        "in_person_min": g["ip_min"].round(0).to_numpy(),
+        "online_dossiers": g["on_n"].round(1).to_numpy(),
+        "online_min": g["on_min"].round(0).to_numpy(),
+        "online_handling": handling,
+    })
+    out = out[(out["in_person_dossiers"] > 0) | (out["online_dossiers"] > 0)]
+    return out.sort_values("in_person_min", ascending=False).reset_index(drop=True)
+
+
 def _travel_matrix(scenario: Scenario, sites: pd.DataFrame) -> tuple[np.ndarray, str]:
     """Site x site one-way minutes and a label of where they came from."""
     s = scenario.settings
@@ -255,11 +372,7 @@ def build_problem(
     opt = options or StaffingOptions()
     st = scenario.settings
     days = forecast.open_dates
-    homes = set(map(str, scenario.staff["home_site"]))
-    sites_all = scenario.sites
-    use = ((sites_all["kind"].isin(["branch", "reception"])) & (sites_all["status"] != "closed")) | (
-        sites_all["id"].astype(str).isin(homes))
-    sites = sites_all.loc[use].reset_index(drop=True)
+    sites = scenario.sites.loc[modelled_sites(scenario)].reset_index(drop=True)
     site_ids = tuple(map(str, sites["id"]))
     s_index = {sid: i for i, sid in enumerate(site_ids)}
     n_s, n_d, n_f = len(site_ids), len(days), len(FIELDS)
@@ -280,6 +393,8 @@ def build_problem(
     local = reception + (ip * processing).sum(axis=2)
     if opt.pool_online:
         pool = (on * processing).sum(axis=0)
+        if opt.pool_outside_online:
+            pool = pool + _outside_online_minutes(scenario, forecast, set(site_ids), days)
     else:
         local = local + (on * processing).sum(axis=2)
         pool = np.zeros((n_d, n_f))
@@ -389,6 +504,21 @@ class StaffingRun:
     def shortfalls(self) -> pd.DataFrame:
         return self.tables["shortfalls"]
 
+    def outside_summary(self) -> str:
+        """One line on the sites staffed outside the model (empty when there are none)."""
+        t = self.tables.get("outside_model")
+        if t is None or t.empty:
+            return "every site with dossiers is staffed by modelled people"
+        kinds = t["kind"].value_counts()
+        what = " and ".join(
+            f"{n} {'reception point' if k == 'reception' else str(k)}{'s' if n != 1 else ''}"
+            for k, n in kinds.items())
+        verb = "are" if len(t) != 1 else "is"
+        return (f"{what} {verb} staffed outside the model (no one in staff.csv): their "
+                f"in-person load ({t['in_person_min'].sum():,.0f} min, "
+                f"{t['in_person_dossiers'].sum():,.0f} dossiers) is not planned here; "
+                f"their online work is {t['online_handling'].iloc[0]}")
+
     def meta(self) -> dict[str, Any]:
         """Everything but the tables, JSON-ready."""
         return {
@@ -465,12 +595,15 @@ class StaffingRun:
             ("overload minutes before", f"{m['overload_min_before']:.0f}"),
             ("overload minutes after", f"{m['overload_min_after']:.0f}"),
             ("moves", f"{m['moves']:.0f}"), ("shortfalls", f"{m['shortfalls']:.0f}"),
+            ("outside the model", self.outside_summary()),
+            ("online work", str(self.settings.get("online_handling", ""))),
             ("forecast", self.forecast_method), ("travel times", self.travel_source),
             ("solver", self.report.summary()),
         ], columns=["item", "value"])
         sheets = {"Summary": summary, "Roster": self.roster_wide(), "Moves": self.moves,
                   "Before": self.tables["site_days_before"], "After": self.tables["site_days_after"],
-                  "Shortfalls": self.shortfalls, "Forecast": self.tables["forecast"]}
+                  "Shortfalls": self.shortfalls, "Forecast": self.tables["forecast"],
+                  "Outside model": self.tables.get("outside_model", pd.DataFrame())}
         with pd.ExcelWriter(path, engine="openpyxl") as xw:
             for name, df in sheets.items():
                 df.replace([np.inf, -np.inf], np.nan).to_excel(xw, sheet_name=name, index=False)
@@ -508,6 +641,8 @@ class StaffingRun:
                "to_site": str, "date": str, "field": str}
         tables = {}
         for name in TABLES:
+            if not (folder / f"{name}.csv").is_file():  # runs saved before the table existed
+                continue
             df = pd.read_csv(folder / f"{name}.csv", dtype=ids, keep_default_na=False,
                              na_values=[""])
             for c in ("site_id", "field", "from_site", "to_site", "person_id", "home_site"):
@@ -612,6 +747,7 @@ def run_staffing(
         msg = f"week {week} has no open working day (all holidays or non-working days)"
         raise ValueError(msg)
     pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
+    outside = outside_model_table(scenario, fc, opt)
     alloc: StaffAllocation = solve_staff_allocation(pb, time_limit_s, seed, threads, stop)
 
     names = dict(zip(map(str, scenario.staff["id"]), map(str, scenario.staff["name"]), strict=True))
@@ -628,16 +764,19 @@ def run_staffing(
         "overload_min_after": alloc.overload_min_after,
         "moves": float(len(moves)),
         "shortfalls": float(len(alloc.shortfalls)),
+        "sites_outside_model": float(len(outside)),
     }
     return StaffingRun(
         scenario_name=scenario.name, week=week, report=alloc.report, stages=alloc.stages,
         forecast_method=fc.method, travel_source=source,
         tables={"roster": roster, "moves": moves, "site_days_before": alloc.site_days_before,
                 "site_days_after": alloc.site_days_after, "shortfalls": alloc.shortfalls,
-                "forecast": forecast_table},
+                "forecast": forecast_table, "outside_model": outside},
         metrics=metrics,
         settings={**alloc.settings, "pool_online": opt.pool_online,
                   "recent_weeks": opt.recent_weeks,
                   "min_dossiers_for_skill": opt.min_dossiers_for_skill,
+                  "pool_outside_online": opt.pool_outside_online,
+                  "online_handling": opt.online_label(),
                   "time_limit_s": time_limit_s, "seed": seed, "threads": threads},
     )

@@ -17,6 +17,7 @@ from geodata._errors import ScenarioError
 from geodata.scenario import Scenario
 from geodata.settings import ScenarioSettings, WorkSettings
 from motcua.staffing import (
+    StaffingOptions,
     StaffingRun,
     parse_week,
     read_forecast_csv,
@@ -118,7 +119,7 @@ def test_save_load_roundtrip(run: StaffingRun, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(back.moves, run.moves, check_dtype=False)
     wb = openpyxl.load_workbook(out / "staffing.xlsx")
     assert wb.sheetnames == ["Summary", "Roster", "Moves", "Before", "After", "Shortfalls",
-                             "Forecast"]
+                             "Forecast", "Outside model"]
     ws = wb["Roster"]
     assert ws["A1"].value == "person_id" and ws["A1"].font.bold
     assert ws.freeze_panes == "A2"
@@ -177,3 +178,48 @@ def test_no_staff_is_named(scenario: Scenario) -> None:
                      staff=scenario.staff.iloc[0:0], workload=scenario.workload)
     with pytest.raises(ScenarioError, match="no staff in the scenario"):
         run_staffing(empty)
+
+
+def with_unstaffed_sites(base: Scenario) -> Scenario:
+    """``base`` plus reception point R02 (dossiers, no one in staff.csv) and candidate C01."""
+    extra = gpd.GeoDataFrame(
+        {"id": ["R02", "C01"], "name": ["Commune point", "Candidate"],
+         "kind": ["reception", "candidate"], "status": ["must_open", "optional"],
+         "counters": [1, 0], "opening_cost": [1.0, 1.0], "capacity_per_day": [40.0, 40.0],
+         "commune_code": ["", ""]},
+        geometry=[Point(105.81, 21.005), Point(105.815, 21.0)], crs="EPSG:4326")
+    sites = gpd.GeoDataFrame(pd.concat([base.sites, extra], ignore_index=True), crs="EPSG:4326")
+    days = sorted(set(base.workload["date"]))
+    rows = [(d, "R02", fld, ch, 7) for d in days for fld in ("land", "other")
+            for ch in ("in_person", "online")]
+    extra_load = pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
+    workload = pd.concat([base.workload, extra_load], ignore_index=True)
+    return Scenario(settings=base.settings, demand=base.demand, sites=sites, staff=base.staff,
+                    workload=workload)
+
+
+def test_sites_without_modelled_staff_are_reported_once(scenario: Scenario, run: StaffingRun) -> None:
+    sc = with_unstaffed_sites(scenario)
+    res = run_staffing(sc, time_limit_s=20, seed=0, threads=1)
+    planned = set(res.tables["site_days_after"]["site_id"]) | set(res.roster["site_id"])
+    assert "R02" not in planned and "C01" not in planned
+    assert "R02" not in set(res.shortfalls["site_id"])
+    out = res.tables["outside_model"]
+    assert out["site_id"].tolist() == ["R02"]
+    # 7 in-person land + 7 in-person other dossiers per open day (5 days: Fri is a holiday)
+    assert out["in_person_dossiers"].iloc[0] == pytest.approx(5 * 14, rel=0.15)
+    assert out["online_handling"].iloc[0] == "processed there (outside the model)"
+    assert res.outside_summary().startswith("1 reception point is staffed outside the model")
+    assert res.metrics["sites_outside_model"] == 1.0
+    # by default R02's online work stays with its officials: the plan is the plan without R02
+    pooled = res.tables["site_days_after"]["pooled_min"].sum()
+    assert pooled == pytest.approx(run.tables["site_days_after"]["pooled_min"].sum())
+    # on request it joins the province pool: 7 land (30 min) + 7 other (10 min) a day
+    opt = StaffingOptions(pool_outside_online=True)
+    res2 = run_staffing(sc, time_limit_s=20, seed=0, threads=1, options=opt)
+    extra = res2.tables["site_days_after"]["pooled_min"].sum() - pooled
+    st = sc.settings
+    per_day = 7 * (st.processing_minutes["land"] + st.processing_minutes["other"])
+    assert extra == pytest.approx(5 * per_day, rel=0.2)
+    assert res2.tables["outside_model"]["online_handling"].iloc[0] == "pooled"
+    assert "including those received at sites staffed outside" in res2.settings["online_handling"]
