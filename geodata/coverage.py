@@ -116,14 +116,8 @@ class CoverageMatrix:
 
 def _csr_from_pairs(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
                     data: npt.NDArray[Any], shape: tuple[int, int]) -> sp.csr_matrix:
-    """CSR from unique (row, col) pairs, keeping explicit zeros (no summing, no elimination)."""
-    keys = rows.astype(np.int64) * max(shape[1], 1) + cols.astype(np.int64)
-    order = (np.arange(len(keys)) if np.all(keys[1:] >= keys[:-1])
-             else np.argsort(keys, kind="stable"))
-    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-    np.add.at(indptr, rows[order] + 1, 1)
-    indptr = np.cumsum(indptr)
-    return sp.csr_matrix((data[order], cols[order].astype(np.int64), indptr), shape=shape)
+    """CSR from unique (row, col) pairs, keeping explicit zeros (COO -> CSR never drops them)."""
+    return sp.coo_matrix((data, (rows, cols)), shape=shape).tocsr()
 
 
 def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
@@ -166,39 +160,6 @@ def _pair_keys(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     return rows.astype(np.int64) * max(n_cols, 1) + cols.astype(np.int64)
 
 
-def _sorted_unique(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``np.unique`` by sorting (numpy's hash-based unique is slow on millions of int64)."""
-    if len(a) == 0:
-        return a.astype(np.int64)
-    a = np.sort(a)
-    keep = np.ones(len(a), dtype=bool)
-    keep[1:] = a[1:] != a[:-1]
-    return a[keep]
-
-
-def _min_per_pair(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
-                  key: npt.NDArray[np.float64], n_cols: int) -> npt.NDArray[np.int64]:
-    """Indices of the entry with the smallest ``key`` for each distinct (row, col), row-major."""
-    if len(rows) == 0:
-        return np.empty(0, dtype=np.int64)
-    pk = _pair_keys(rows, cols, n_cols)
-    order = np.argsort(pk, kind="stable")
-    spk = pk[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = spk[1:] != spk[:-1]
-    starts = np.flatnonzero(first)
-    if len(starts) == len(order):
-        return order
-    # groups with several entries: take the smallest key (stable: earliest on ties)
-    best_key = np.minimum.reduceat(key[order], starts)
-    group = np.cumsum(first) - 1
-    is_best = key[order] == best_key[group]
-    cand = np.flatnonzero(is_best)
-    firsts = np.ones(len(cand), dtype=bool)
-    firsts[1:] = group[cand[1:]] != group[cand[:-1]]
-    return order[cand[firsts]]
-
-
 def _covered_matrix(
     n_demand: int, n_sites: int,
     t_rows: npt.NDArray[np.int64], t_cols: npt.NDArray[np.int64], t_ok: npt.NDArray[np.bool_],
@@ -206,19 +167,20 @@ def _covered_matrix(
     rule: str,
 ) -> sp.csr_matrix:
     """Bool CSR of pairs within minutes (``t_*`` masked by ``t_ok``) and/or within km (``k_*``)."""
-    tk = _sorted_unique(_pair_keys(t_rows[t_ok], t_cols[t_ok], n_sites))
-    kk = _sorted_unique(_pair_keys(k_rows, k_cols, n_sites))
+    shape = (n_demand, n_sites)
+    by_time = _csr_from_pairs(t_rows[t_ok], t_cols[t_ok], np.ones(int(t_ok.sum()), dtype=bool),
+                              shape)
+    by_km = _csr_from_pairs(k_rows, k_cols, np.ones(len(k_rows), dtype=bool), shape)
     if rule == "both":
-        pos = np.clip(np.searchsorted(kk, tk), 0, max(len(kk) - 1, 0))
-        keys = tk[kk[pos] == tk] if len(kk) else tk[:0]
+        out = by_time.multiply(by_km).tocsr()
     elif rule == "either":
-        keys = _sorted_unique(np.concatenate([tk, kk]))
+        out = (by_time + by_km).tocsr()
     else:
         msg = f"unknown coverage rule {rule!r}; expected 'either' or 'both'"
         raise ValueError(msg)
-    rows = keys // max(n_sites, 1)
-    cols = keys % max(n_sites, 1)
-    return _csr_from_pairs(rows, cols, np.ones(len(keys), dtype=bool), (n_demand, n_sites))
+    out = out.astype(bool)
+    out.eliminate_zeros()  # bool matrix: only True entries mean covered
+    return out
 
 
 def _straight_pairs(a_xy: npt.NDArray[np.float64], b_xy: npt.NDArray[np.float64],
@@ -398,6 +360,37 @@ def _network_pairs(
     return timed, short
 
 
+def _merge_walks(
+    timed: dict[str, npt.NDArray[Any]], wd: npt.NDArray[np.int64], ws: npt.NDArray[np.int64],
+    w_min: npt.NDArray[np.float64], w_km: npt.NDArray[np.float64], n_s: int,
+) -> tuple[npt.NDArray[Any], ...]:
+    """Network trips plus straight walks, keeping the faster trip of a pair found by both.
+
+    Both inputs hold unique pairs; only the (few) walk pairs are sorted.
+    """
+    net_keys = _pair_keys(timed["d"], timed["s"], n_s)
+    walk_keys = _pair_keys(wd, ws, n_s)
+    order = np.argsort(walk_keys, kind="stable")
+    walk_sorted = walk_keys[order]
+    if len(walk_sorted):
+        pos = np.clip(np.searchsorted(walk_sorted, net_keys), 0, len(walk_sorted) - 1)
+        hit = walk_sorted[pos] == net_keys
+    else:
+        pos = np.zeros(len(net_keys), dtype=np.int64)
+        hit = np.zeros(len(net_keys), dtype=bool)
+    walk_idx = order[pos[hit]]  # walk entry matching each net entry that has one
+    walk_better = w_min[walk_idx] < timed["min"][hit]
+    drop_net = np.zeros(len(net_keys), dtype=bool)
+    drop_net[np.flatnonzero(hit)[walk_better]] = True
+    walk_keep = np.ones(len(wd), dtype=bool)
+    walk_keep[walk_idx[~walk_better]] = False  # the road is at least as fast
+    keep = ~drop_net
+    return (np.concatenate([timed["d"][keep], wd[walk_keep]]),
+            np.concatenate([timed["s"][keep], ws[walk_keep]]),
+            np.concatenate([timed["min"][keep], w_min[walk_keep]]),
+            np.concatenate([timed["km"][keep], w_km[walk_keep]]))
+
+
 def build_coverage(
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -460,12 +453,7 @@ def build_coverage(
     walk_m = min(travel.max_snap_m, travel.access_speed_kph * cutoff / 60.0 * 1000.0)
     wd, ws, wm = _straight_pairs(d_xy, s_xy, walk_m)
     w_min = access_minutes(wm, travel.access_speed_kph)
-    rows = np.concatenate([timed["d"], wd])
-    cols = np.concatenate([timed["s"], ws])
-    mins = np.concatenate([timed["min"], w_min])
-    kms = np.concatenate([timed["km"], wm / 1000.0])
-    best = _min_per_pair(rows, cols, mins, n_s)
-    rows, cols, mins, kms = rows[best], cols[best], mins[best], kms[best]
+    rows, cols, mins, kms = _merge_walks(timed, wd, ws, w_min, wm / 1000.0, n_s)
     minutes = _csr_from_pairs(rows, cols, mins, (n_d, n_s))
     km = _csr_from_pairs(rows, cols, kms, (n_d, n_s))
 
