@@ -1,0 +1,125 @@
+"""``motcua place SCENARIO``: where to put reception points."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from geodata._errors import ScenarioWarning
+from geodata.settings import MODES
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "place",
+        help="place reception points: fewest points, best coverage, least travel",
+        description=(
+            "Choose which sites to open. lscp: the fewest points (least opening cost) so "
+            "every reachable resident is within the standard; mclp: the most residents "
+            "covered with --points N (or --budget B); pmedian: the least population-weighted "
+            "travel time with N points; pcenter: the smallest worst-case travel time. "
+            "Must-open sites stay open, closed sites are excluded. Prints the solver status, "
+            "best bound and gap: FEASIBLE means not proven optimal."
+        ),
+    )
+    p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
+    p.add_argument("--model", choices=("lscp", "mclp", "pmedian", "pcenter"), default="lscp")
+    p.add_argument("--points", type=int, help="number of points N (must-open sites included)")
+    p.add_argument("--budget", type=float, help="total opening cost for mclp instead of --points")
+    p.add_argument("--minutes", type=float, help="max travel minutes (default: the scenario's)")
+    p.add_argument("--km", type=float, help="max km (default: the scenario's)")
+    p.add_argument("--mode", choices=MODES, help="travel mode (default: the scenario's)")
+    p.add_argument("--capacitated", action="store_true",
+                   help="respect capacity_per_day (in-person dossiers per day) of each site")
+    p.add_argument("--single-assignment", action="store_true",
+                   help="with --capacitated, send each demand point to one site only")
+    p.add_argument("--backup", action="store_true",
+                   help="mclp: also cover the most residents by two or more points")
+    p.add_argument("--pareto", type=int, metavar="P",
+                   help="also print the covered share for 1..P points")
+    p.add_argument("--in-person", action="store_true",
+                   help="weigh demand by in-person dossiers per day instead of residents")
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    p.add_argument("--threads", type=int, default=1, help="solver threads (default 1)")
+    p.add_argument("--engine", choices=("highs", "scip"), default="highs",
+                   help="MIP engine through OR-Tools MathOpt (default highs)")
+    p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV and result.json")
+    p.add_argument("--cache-dir", type=Path, help="coverage cache folder")
+    p.add_argument("--json", action="store_true", help="print result.json to stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from geodata.scenario import load_scenario
+    from motcua.cli import UsageError
+    from motcua.planning import PlacementRequest, run_placement
+
+    req = PlacementRequest(
+        model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
+        capacitated=args.capacitated, single_assignment=args.single_assignment,
+        backup=args.backup, pareto=args.pareto,
+        weighting="in_person" if args.in_person else "population", mode=args.mode,
+        time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, engine=args.engine,
+    )
+    try:
+        req.check()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        scenario = load_scenario(args.scenario)
+    try:
+        result = run_placement(scenario, req, cache_dir=args.cache_dir)
+    except ValueError as exc:
+        # model-level input problems (e.g. fewer points than must-open sites)
+        raise UsageError(str(exc)) from None
+    if args.out is not None:
+        result.save(args.out)
+    if args.json:
+        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0 if result.status.has_solution else 3
+    f = result.figures
+    rep = result.report
+    print(f"{scenario.name}: {req.model}" + (f" with {req.p} points" if req.p else ""))
+    print(f"coverage: {result.coverage_label}")
+    print(f"status: {rep.status.value}  objective: {rep.objective:g}  best bound: "
+          f"{rep.best_bound:g}  gap: {_pct(rep.gap)}  time: {rep.wall_time_s:.2f}s  "
+          f"({rep.solver}, seed {rep.seed}, threads {rep.threads}, limit {rep.time_limit_s}s)")
+    if rep.status.value == "FEASIBLE":
+        print("  not proven optimal: the answer may be improved by up to the gap")
+    if rep.message:
+        print(f"  note: {rep.message}")
+    if rep.status.has_solution:
+        print(f"open points: {f['open_points']} (kept {f['kept_points']}, new {f['new_points']}, "
+              f"closed {f['closed_points']})")
+        print(f"covered: {f['covered_population']:,.0f} of {f['total_population']:,.0f} residents "
+              f"({100 * f['covered_share']:.2f}%); uncovered {f['uncovered_population']:,.0f}, "
+              f"of whom {f['uncoverable_population']:,.0f} no candidate can reach")
+        if f["mean_minutes"] is not None:
+            print(f"travel: mean {f['mean_minutes']:.1f} min, worst {f['worst_minutes']:.1f} min")
+        if req.capacitated:
+            print(f"overloaded points: {f['overloaded_points']}, max utilisation "
+                  f"{_pct(f['max_utilisation'])}")
+        if req.backup:
+            print(f"covered by two or more points: {f['double_covered_population']:,.0f}")
+        worst = list(f["uncovered_by_commune"].items())[:5]
+        if worst:
+            print("most uncovered: " + "; ".join(f"{k} {v:,.0f}" for k, v in worst))
+    if result.pareto is not None:
+        print("points  covered share  status")
+        for row in result.pareto.itertuples():
+            print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {row.status}")
+    if args.out is not None:
+        print(f"saved to {args.out}")
+    return 0 if rep.status.has_solution else 3
+
+
+def _pct(x: float | None) -> str:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return "n/a"
+    return f"{100 * x:.2f}%"

@@ -1,0 +1,417 @@
+"""Placement for a scenario: coverage matrix + site statuses + weights -> a saved run.
+
+:func:`run_placement` glues :mod:`geodata.coverage` (who is within the standard
+of which site) to :mod:`optimizer.placement` (the models) and returns a
+:class:`PlacementRun`: the request, the solver report, the key figures, the
+sites and demand points as GeoDataFrames, and the Pareto table if asked.
+``PlacementRun.save`` writes GeoPackage, GeoJSON, CSV and ``result.json``
+atomically; ``PlacementRun.load`` reads a saved run back (the app's Compare page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from geodata.scenario import Scenario
+from optimizer import placement as pl
+from optimizer._status import SolveStatus, SolverReport
+
+logger = logging.getLogger(__name__)
+
+Model = Literal["lscp", "mclp", "pmedian", "pcenter"]
+MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter")
+Weighting = Literal["population", "in_person"]
+#: p-median / p-center see travel times up to this multiple of the standard's minutes.
+CUTOFF_FACTOR = 3.0
+#: Working weeks per year, to turn yearly dossiers into dossiers per working day.
+WEEKS_PER_YEAR = 52.0
+RESULT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    """What to solve.  Every field is saved with the result.
+
+    model : ``lscp`` (fewest points), ``mclp`` (most covered with ``p`` points or
+        ``budget``), ``pmedian`` (least weighted minutes), ``pcenter`` (least worst minutes).
+    p : number of points (mclp, pmedian, pcenter, backup); must-open sites included.
+    budget : total opening cost for mclp instead of ``p``.
+    minutes, km : overrides of the scenario's coverage standard.
+    capacitated : respect each site's ``capacity_per_day`` (in-person dossiers per day).
+    single_assignment : with ``capacitated``, each demand point goes to one site.
+    backup : maximise the population covered twice (needs ``p``).
+    pareto : also compute the covered share for p = 1 .. pareto.
+    weighting : ``population`` or ``in_person`` dossiers per working day.
+    mode : travel mode overriding the scenario's.
+    time_limit_s, seed, threads : solver settings, saved with the result.
+    engine : ``highs`` or ``scip``.
+    """
+
+    model: Model = "lscp"
+    p: int | None = None
+    budget: float | None = None
+    minutes: float | None = None
+    km: float | None = None
+    capacitated: bool = False
+    single_assignment: bool = False
+    backup: bool = False
+    pareto: int | None = None
+    weighting: Weighting = "population"
+    mode: str | None = None
+    time_limit_s: float | None = 60.0
+    seed: int = 0
+    threads: int = 1
+    engine: str = "highs"
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the option that cannot be used."""
+        if self.model not in MODELS:
+            msg = f"model {self.model!r} unknown; expected one of {', '.join(MODELS)}"
+            raise ValueError(msg)
+        needs_p = self.model in ("pmedian", "pcenter") or self.backup or (
+            self.model == "mclp" and self.budget is None)
+        if needs_p and self.p is None:
+            msg = f"model {self.model}{' with backup' if self.backup else ''} needs the number of points (p / --points)"
+            raise ValueError(msg)
+        if self.p is not None and self.p < 1:
+            msg = f"number of points must be >= 1, got {self.p}"
+            raise ValueError(msg)
+        for name in ("minutes", "km", "budget", "time_limit_s"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                msg = f"{name} must be a positive number, got {v}"
+                raise ValueError(msg)
+        if self.pareto is not None and self.pareto < 1:
+            msg = f"pareto must be >= 1, got {self.pareto}"
+            raise ValueError(msg)
+        if self.single_assignment and not self.capacitated:
+            msg = "single assignment only applies to the capacitated model (--capacitated)"
+            raise ValueError(msg)
+        if self.capacitated and self.model in ("pmedian", "pcenter"):
+            msg = "capacities apply to lscp and mclp"
+            raise ValueError(msg)
+        if self.backup and (self.model != "mclp" or self.capacitated):
+            msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, eq=False)
+class PlacementRun:
+    """A solved placement for a scenario, ready to show, save and compare.
+
+    figures : key numbers (covered population and share, uncovered population,
+        mean / worst minutes, open / new / closed counts, ...).
+    sites : GeoDataFrame (EPSG:4326) with ``open, new, closed_now, fixed, load,
+        capacity_per_day, utilisation`` added.
+    demand : GeoDataFrame with ``assigned_site, minutes, covered, coverable``.
+    pareto : table ``p, covered_population, covered_share, best_bound, status``.
+    """
+
+    request: PlacementRequest
+    report: SolverReport
+    figures: dict[str, Any]
+    sites: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame
+    pareto: pd.DataFrame | None
+    coverage_label: str
+    scenario_name: str
+    stages: tuple[SolverReport, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> SolveStatus:
+        return self.report.status
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "version": RESULT_VERSION,
+            "scenario": self.scenario_name,
+            "coverage_method": self.coverage_label,
+            "request": asdict(self.request),
+            "report": self.report.to_dict(),
+            "stages": [s.to_dict() for s in self.stages],
+            "figures": _jsonable(self.figures),
+            "seed": self.report.seed,
+            "threads": self.report.threads,
+            "time_limit_s": self.report.time_limit_s,
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the run to ``folder`` atomically (temp folder, then rename).
+
+        Files: ``result.gpkg`` (layers ``sites`` and ``demand``), ``sites.geojson``,
+        ``demand.geojson``, ``sites.csv``, ``demand.csv``, ``pareto.csv`` (if any)
+        and ``result.json``.
+        """
+        target = Path(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            self.sites.to_file(tmp / "result.gpkg", layer="sites", driver="GPKG")
+            self.demand.to_file(tmp / "result.gpkg", layer="demand", driver="GPKG")
+            self.sites.to_file(tmp / "sites.geojson", driver="GeoJSON")
+            self.demand.to_file(tmp / "demand.geojson", driver="GeoJSON")
+            _csv(self.sites).to_csv(tmp / "sites.csv", index=False)
+            _csv(self.demand).to_csv(tmp / "demand.csv", index=False)
+            if self.pareto is not None:
+                self.pareto.to_csv(tmp / "pareto.csv", index=False)
+            (tmp / "result.json").write_text(
+                json.dumps(self.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+            old = None
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                if old.exists():
+                    shutil.rmtree(old)
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        logger.info("placement run saved to %s", target)
+        return target
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PlacementRun:
+        """Read a run written by :meth:`save`."""
+        path = Path(folder)
+        meta_path = path / "result.json"
+        if not meta_path.is_file():
+            msg = f"{meta_path}: not found; expected a folder written by PlacementRun.save"
+            raise FileNotFoundError(msg)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        rep = meta["report"]
+        report = _report_from_dict(rep)
+        sites = gpd.read_file(path / "result.gpkg", layer="sites")
+        demand = gpd.read_file(path / "result.gpkg", layer="demand")
+        pareto_path = path / "pareto.csv"
+        pareto = pd.read_csv(pareto_path) if pareto_path.is_file() else None
+        req_fields = {k: v for k, v in meta["request"].items()
+                      if k in PlacementRequest.__dataclass_fields__}
+        return cls(
+            request=PlacementRequest(**req_fields),
+            report=report,
+            figures=meta["figures"],
+            sites=sites,
+            demand=demand,
+            pareto=pareto,
+            coverage_label=meta["coverage_method"],
+            scenario_name=meta["scenario"],
+            stages=tuple(_report_from_dict(s) for s in meta.get("stages", [])),
+        )
+
+
+def _report_from_dict(rep: dict[str, Any]) -> SolverReport:
+    def num(v: Any) -> float:
+        return math.nan if v is None else float(v)
+
+    return SolverReport(
+        status=SolveStatus(rep["status"]), objective=num(rep["objective"]),
+        best_bound=num(rep["best_bound"]), gap=num(rep["gap"]),
+        wall_time_s=float(rep["wall_time_s"]), solver=rep["solver"], seed=int(rep["seed"]),
+        threads=int(rep["threads"]), time_limit_s=rep["time_limit_s"],
+        message=rep.get("message", ""),
+    )
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    return v
+
+
+def _csv(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(gdf.drop(columns="geometry"))
+    out.insert(2, "lon", gdf.geometry.x.round(6))
+    out.insert(3, "lat", gdf.geometry.y.round(6))
+    return out
+
+
+def in_person_per_day(scenario: Scenario, population: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """In-person dossiers per working day from residents and the scenario's demand settings."""
+    d = scenario.settings.demand
+    days_per_year = max(1.0, len(scenario.settings.work.days) * WEEKS_PER_YEAR
+                        - len(scenario.settings.work.holidays))
+    return np.asarray(population, dtype=float) * d.dossiers_per_1000_per_year / 1000.0 \
+        * d.in_person_share / days_per_year
+
+
+def run_placement(
+    scenario: Scenario,
+    request: PlacementRequest,
+    stop: threading.Event | None = None,
+    progress: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> PlacementRun:
+    """Solve ``request`` on ``scenario`` and gather the figures a planner reads.
+
+    Must-open sites are fixed open, closed sites excluded; weights are residents
+    or in-person dossiers per working day (always the latter with capacities,
+    whose unit is dossiers per day).  p-median and p-center see travel times up
+    to ``CUTOFF_FACTOR`` x the standard's minutes; p-median charges twice that
+    cutoff for demand left beyond it.
+    """
+    from geodata.coverage import coverage_for_scenario
+
+    request.check()
+    say = progress or (lambda _msg: None)
+    std = scenario.settings.coverage
+    if request.minutes is not None:
+        std = replace(std, max_minutes=request.minutes)
+    if request.km is not None:
+        std = replace(std, max_km=request.km)
+    cutoff = std.max_minutes * CUTOFF_FACTOR if request.model in ("pmedian", "pcenter") else None
+    say("building the coverage matrix")
+    sc = coverage_for_scenario(scenario, mode=request.mode, standard=std, cutoff_minutes=cutoff,
+                               cache_dir=cache_dir)
+    cov = sc.matrix
+    sites = sc.sites.reset_index(drop=True)
+    demand = sc.demand.reset_index(drop=True)
+    population = demand["population"].to_numpy(dtype=float)
+    per_day = in_person_per_day(scenario, population)
+    use_per_day = request.weighting == "in_person" or request.capacitated
+    weights = per_day if use_per_day else population
+    status = sites["status"].astype(str).to_numpy()
+    fixed = np.flatnonzero(status == "must_open")
+    closed = np.flatnonzero(status == "closed")
+    costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
+    capacity = sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float)
+    kw: dict[str, Any] = {"fixed": fixed, "closed": closed, "time_limit_s": request.time_limit_s,
+                          "seed": request.seed, "threads": request.threads,
+                          "engine": request.engine, "stop": stop}
+    say(f"solving {request.model}")
+    res: pl.PlacementResult
+    if request.model == "lscp":
+        if request.capacitated:
+            res = pl.capacitated(cov.covered, weights, capacity, costs=costs,
+                                 single_assignment=request.single_assignment,
+                                 minutes=cov.minutes, **kw)
+        else:
+            res = pl.lscp(cov.covered, weights, costs=costs, minutes=cov.minutes, **kw)
+    elif request.model == "mclp":
+        if request.capacitated:
+            res = pl.capacitated(cov.covered, weights, capacity, request.p,
+                                 single_assignment=request.single_assignment,
+                                 minutes=cov.minutes, **kw)
+        elif request.backup:
+            assert request.p is not None
+            res = pl.backup(cov.covered, weights, request.p, minutes=cov.minutes, **kw)
+        else:
+            res = pl.mclp(cov.covered, weights, request.p, budget=request.budget, costs=costs,
+                          minutes=cov.minutes, **kw)
+    elif request.model == "pmedian":
+        assert request.p is not None
+        res = pl.p_median(cov.minutes, weights, request.p,
+                          unassigned_penalty_min=2.0 * cov.cutoff_minutes, **kw)
+    else:
+        assert request.p is not None
+        res = pl.p_center(cov.minutes, weights, request.p, **kw)
+    pareto_df = None
+    if request.pareto is not None:
+        say(f"Pareto curve for 1..{request.pareto} points")
+        kw_p = {k: v for k, v in kw.items()}
+        curve = pl.pareto(cov.covered, population, request.pareto, minutes=cov.minutes, **kw_p)
+        total = float(population.sum())
+        pareto_df = pd.DataFrame({
+            "p": curve.p_values,
+            "covered_population": curve.covered_weight,
+            "covered_share": curve.covered_weight / total if total > 0 else 1.0,
+            "best_bound": curve.best_bound,
+            "status": [s.value for s in curve.statuses],
+        })
+    say("summarising")
+    return _summarise(scenario, sc, request, res, population, per_day, capacity, pareto_df)
+
+
+def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.PlacementResult,
+               population: np.ndarray[Any, Any], per_day: np.ndarray[Any, Any],
+               capacity: np.ndarray[Any, Any], pareto_df: pd.DataFrame | None) -> PlacementRun:
+    cov = sc.matrix
+    sites = sc.sites.reset_index(drop=True).copy()
+    demand = sc.demand.reset_index(drop=True).copy()
+    n_sites = len(sites)
+    is_open = np.zeros(n_sites, dtype=bool)
+    is_open[res.open_sites] = True
+    existing = sites["kind"].isin(["branch", "reception"]).to_numpy() & (
+        sites["status"].astype(str).to_numpy() != "closed")
+    covered_csr = sp.csr_matrix(cov.covered, dtype=bool)
+    n_open_cover = np.asarray(covered_csr[:, np.flatnonzero(is_open)].sum(axis=1)).ravel()
+    covered_flag = n_open_cover > 0
+    coverable = np.asarray(covered_csr.sum(axis=1)).ravel() > 0
+    a = res.assignment
+    site_ids = sites["id"].astype(str).to_numpy()
+    demand["assigned_site"] = np.where(a >= 0, site_ids[np.maximum(a, 0)], None)
+    demand["minutes"] = res.travel_min
+    demand["covered"] = covered_flag
+    demand["coverable"] = coverable
+    demand["in_person_per_day"] = per_day
+    load = np.bincount(a[a >= 0], weights=per_day[a >= 0], minlength=n_sites)
+    sites["open"] = is_open
+    sites["fixed"] = sites["status"].astype(str).to_numpy() == "must_open"
+    sites["new"] = is_open & ~existing
+    sites["closed_now"] = existing & ~is_open
+    sites["load_per_day"] = np.round(load, 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
+    sites["utilisation"] = np.round(util, 4)
+    total = float(population.sum())
+    cov_pop = float(population[covered_flag].sum())
+    unc = ~covered_flag
+    by_commune: dict[str, float] = {}
+    if unc.any():
+        col = "commune_name" if "commune_name" in demand else "id"
+        g = pd.Series(population[unc]).groupby(demand.loc[unc, col].fillna("?").astype(str).to_numpy()).sum()
+        by_commune = {str(k): float(v) for k, v in g.sort_values(ascending=False).items()}
+    assigned = a >= 0
+    tm = res.travel_min
+    has_tm = assigned & np.isfinite(tm)
+    figures: dict[str, Any] = {
+        "model": res.model,
+        "objective": res.objective,
+        "total_population": total,
+        "covered_population": cov_pop,
+        "covered_share": cov_pop / total if total > 0 else 1.0,
+        "uncovered_population": total - cov_pop,
+        "uncoverable_population": float(population[~coverable].sum()),
+        "uncovered_by_commune": by_commune,
+        "mean_minutes": float(np.average(tm[has_tm], weights=population[has_tm]))
+        if has_tm.any() and population[has_tm].sum() > 0 else None,
+        "worst_minutes": float(tm[has_tm].max()) if has_tm.any() else None,
+        "open_points": int(is_open.sum()),
+        "new_points": int((is_open & ~existing).sum()),
+        "closed_points": int((existing & ~is_open).sum()),
+        "kept_points": int((existing & is_open).sum()),
+        "double_covered_population": float(population[n_open_cover >= 2].sum()),
+        "overloaded_points": int(((load > capacity + 1e-6) & is_open).sum()),
+        "max_utilisation": float(util[is_open].max()) if is_open.any() else None,
+        "weights": "in-person dossiers per day" if (request.weighting == "in_person" or request.capacitated) else "population",
+        "synthetic": bool(scenario.settings.synthetic),
+    }
+    logger.info("placement %s: %s", request.model, res.report.summary())
+    return PlacementRun(
+        request=request, report=res.report, figures=figures, sites=sites, demand=demand,
+        pareto=pareto_df, coverage_label=cov.label, scenario_name=scenario.name,
+        stages=res.stages,
+    )
