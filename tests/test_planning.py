@@ -1,0 +1,94 @@
+"""Placement on the demo scenario: glue, figures, exports and the command line."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geodata._errors import ScenarioWarning
+from geodata.scenario import Scenario, load_scenario
+from motcua.cli import main
+from motcua.planning import PlacementRequest, PlacementRun, run_placement
+from optimizer._status import SolveStatus
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return load_scenario(demo_dir)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_lscp_on_demo_is_optimal_and_respects_statuses(demo: Scenario, cache: Path) -> None:
+    run = run_placement(demo, PlacementRequest(model="lscp"), cache_dir=cache)
+    assert run.status is SolveStatus.OPTIMAL
+    s = run.sites
+    assert s.loc[s["status"] == "must_open", "open"].all()
+    assert not s.loc[s["status"] == "closed", "open"].any()
+    f = run.figures
+    # everybody some allowed site can reach is covered; the rest is reported
+    d = run.demand
+    assert d.loc[d["coverable"], "covered"].all()
+    assert f["uncovered_population"] == pytest.approx(f["uncoverable_population"])
+    assert 0 <= f["covered_population"] <= f["total_population"]
+    assert sum(f["uncovered_by_commune"].values()) == pytest.approx(f["uncovered_population"])
+    assert f["open_points"] == int(s["open"].sum())
+
+
+def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Path) -> None:
+    req = PlacementRequest(model="mclp", p=40, pareto=8, seed=7, time_limit_s=30)
+    run = run_placement(demo, req, cache_dir=cache)
+    assert run.status is SolveStatus.OPTIMAL
+    assert run.figures["open_points"] <= 40
+    assert run.figures["covered_population"] == pytest.approx(run.report.objective)
+    assert run.pareto is not None and run.pareto["covered_share"].is_monotonic_increasing
+    out = run.save(tmp_path / "run")
+    for name in ("result.gpkg", "sites.geojson", "demand.geojson", "sites.csv", "demand.csv",
+                 "pareto.csv", "result.json"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 7 and meta["request"]["p"] == 40 and meta["report"]["status"] == "OPTIMAL"
+    back = PlacementRun.load(out)
+    assert back.request == req
+    assert back.report.status is SolveStatus.OPTIMAL
+    assert back.sites["open"].sum() == run.sites["open"].sum()
+    assert np.isclose(back.figures["covered_share"], run.figures["covered_share"])
+    # saving again over the same folder replaces it atomically
+    run.save(out)
+    assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
+
+
+def test_capacitated_keeps_every_open_point_within_capacity(demo: Scenario, cache: Path) -> None:
+    run = run_placement(demo, PlacementRequest(model="mclp", p=60, capacitated=True,
+                                               time_limit_s=30), cache_dir=cache)
+    assert run.status.has_solution
+    s = run.sites[run.sites["open"]]
+    assert (s["load_per_day"] <= s["capacity_per_day"] + 1e-3).all()
+
+
+def test_bad_requests_name_the_option(demo: Scenario) -> None:
+    with pytest.raises(ValueError, match="needs the number of points"):
+        run_placement(demo, PlacementRequest(model="pmedian"))
+    with pytest.raises(ValueError, match="single assignment only applies"):
+        run_placement(demo, PlacementRequest(model="lscp", single_assignment=True))
+
+
+def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["place", str(demo_dir), "--model", "lscp", "--cache-dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    assert "status: OPTIMAL" in out and "gap: 0.00%" in out
+    assert main(["place", str(demo_dir), "--model", "mclp", "--points", "40", "--json",
+                 "--cache-dir", str(cache)]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["report"]["status"] == "OPTIMAL" and meta["figures"]["open_points"] <= 40
+    assert main(["place", str(demo_dir), "--model", "pcenter", "--cache-dir", str(cache)]) == 1
+    assert "needs the number of points" in capsys.readouterr().err
