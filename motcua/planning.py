@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from geodata.scenario import Scenario
 from optimizer import placement as pl
-from optimizer._status import SolveStatus, SolverReport
+from optimizer._status import SolverReport, SolveStatus
 
 logger = logging.getLogger(__name__)
 

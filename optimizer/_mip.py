@@ -25,7 +25,7 @@ from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
 from ortools.math_opt.core.python import solver as _core_solver
 from ortools.math_opt.python import init_arguments, mathopt
 
-from optimizer._status import SolveStatus, SolverReport, relative_gap
+from optimizer._status import SolverReport, SolveStatus, relative_gap
 
 logger = logging.getLogger(__name__)
 

@@ -230,7 +230,7 @@ def reduce_mclp(c: sp.csr_matrix, weights: FloatArray, costs: FloatArray) -> Mcl
         rounds += 1
         before = m.shape
         m, group = merge_identical_rows(m)
-        w = np.bincount(group, weights=w, minlength=m.shape[0])
+        w = np.bincount(group, weights=w, minlength=m.shape[0]).astype(np.float64)
         keep_r = (w > 0) & (np.diff(m.indptr) > 0)
         if not keep_r.all():
             m, w = m[keep_r], w[keep_r]

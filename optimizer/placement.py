@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -38,14 +38,14 @@ import scipy.sparse as sp
 
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
-from optimizer._status import SolveStatus, SolverReport, relative_gap
+from optimizer._status import SolverReport, SolveStatus, relative_gap
 
 logger = logging.getLogger(__name__)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-Matrix = sp.spmatrix | sp.sparray
+Matrix: TypeAlias = sp.spmatrix | sp.sparray
 
 #: Components with at most this many candidate sites are solved together in one MIP.
 SMALL_COMPONENT_SITES = 60
@@ -285,7 +285,8 @@ def _finish(
             a = np.flatnonzero(assignment >= 0)
             travel[a] = _lookup(minutes, a, assignment[a])
     assigned = assignment >= 0
-    load = np.bincount(assignment[assigned], weights=inp.weights[assigned], minlength=inp.n_sites)
+    load = np.bincount(assignment[assigned], weights=inp.weights[assigned], minlength=inp.n_sites
+                        ).astype(np.float64)
     return PlacementResult(
         model=model,
         open_sites=np.flatnonzero(open_mask).astype(np.int64),
@@ -830,7 +831,6 @@ def p_median(
         has_fixed = np.zeros(n_rows, dtype=bool)
     # u variables: one per level, except the last level of rows that must be assigned
     last_needs_u = np.full(n_rows, penalty is not None) & ~has_fixed
-    n_u_row = n_levels - 1 + last_needs_u.astype(np.int64)
     total_levels = level_value.size
     # next distance for each level: D^{k+1}, or the penalty after the last level
     next_value = np.empty(total_levels)
@@ -1127,9 +1127,10 @@ def capacitated(
         pick = first & (z_s > 1e-6)
         assignment[r_s[pick]] = c_s[pick]
         overload[cand] = np.maximum(0.0, sol.values[o0:o0 + cand.size])
-        load_split = np.bincount(cols, weights=inp.weights[rows] * z, minlength=inp.n_sites)
+        load_split = np.bincount(cols, weights=inp.weights[rows] * z,
+                                 minlength=inp.n_sites).astype(np.float64)
     else:
-        load_split = np.zeros(inp.n_sites)
+        load_split = np.zeros(inp.n_sites, dtype=np.float64)
     report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
     mins = _minutes_csr(minutes) if minutes is not None else None
     res = _finish("capacitated", inp, open_mask, c, mins, sol.report.objective, report,
