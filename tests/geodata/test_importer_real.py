@@ -200,3 +200,36 @@ def test_quang_ninh_2025_communes_with_joined_population(shared_data: Path, cach
     assert per_commune["06895"] == float(qn.loc[qn["ward_code"] == "06895", "pop2019_est"].iloc[0])
     assert result.straight_line_fallback
     assert len(sc.sites) == 54
+
+
+# --------------------------------------------------------------------------- placement
+
+
+def test_placement_solves_on_imported_hoan_kiem(hoan_kiem: ImportResult, cache_dir: Path) -> None:
+    from motcua.planning import PlacementRequest, run_placement
+    from optimizer._status import SolveStatus
+
+    sc = hoan_kiem.scenario
+    run = run_placement(sc, PlacementRequest(model="lscp", time_limit_s=30, threads=1, seed=0),
+                        cache_dir=cache_dir)
+    assert run.status is SolveStatus.OPTIMAL
+    assert "road network" in run.coverage_label
+    assert run.figures["covered_population"] == pytest.approx(hoan_kiem.population_total)
+    # fewest points covering everyone: 1 exactly when some single site covers every demand point
+    cov = coverage_for_scenario(sc, cache_dir=cache_dir).matrix.covered
+    covers_all = np.asarray(cov.sum(axis=0)).ravel() == cov.shape[0]
+    assert (run.figures["open_points"] == 1) == bool(covers_all.any())
+
+
+def test_placement_on_dam_ha_says_straight_line_in_the_result(dam_ha: ImportResult,
+                                                              cache_dir: Path) -> None:
+    from motcua.planning import PlacementRequest, run_placement
+    from optimizer._status import SolveStatus
+
+    run = run_placement(dam_ha.scenario, PlacementRequest(model="mclp", p=2, time_limit_s=30,
+                                                          threads=1, seed=0), cache_dir=cache_dir)
+    assert run.status is SolveStatus.OPTIMAL
+    assert "no road network" in run.coverage_label
+    assert "no road network" in run.to_json_dict()["coverage_method"]
+    assert run.figures["open_points"] <= 2
+    assert 0 < run.figures["covered_population"] <= dam_ha.population_total
