@@ -830,15 +830,16 @@ def _download_place(place: str, cache_dir: Path | None) -> tuple[Any, nx.MultiDi
         ox.settings.cache_folder = str(Path(cache_dir) / "osmnx_http")
     ox.settings.use_cache = True
     try:
-        boundary = ox.geocode_to_gdf(place)
-    except Exception as exc:  # geocoder/HTTP errors when offline or unknown place
-        msg = (f"could not geocode {place!r} with osmnx ({type(exc).__name__}: {exc}); "
-               "check the name or use --roads/--boundaries with local files")
-        raise NetworkError(msg) from exc
+        try:
+            boundary = ox.geocode_to_gdf(place)
+        except Exception as exc:  # geocoder/HTTP errors when offline or unknown place
+            msg = (f"could not geocode {place!r} with osmnx ({type(exc).__name__}: {exc}); "
+                   "check the name or use --roads/--boundaries with local files")
+            raise NetworkError(msg) from exc
+        polygon = boundary.to_crs(WGS84).geometry.union_all()
+        graph = download_graph(polygon=polygon, cache_dir=cache_dir)
     finally:
         ox.settings.cache_folder, ox.settings.use_cache = saved
-    polygon = boundary.to_crs(WGS84).geometry.union_all()
-    graph = download_graph(polygon=polygon, cache_dir=cache_dir)
     return polygon, graph
 
 
