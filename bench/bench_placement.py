@@ -1,0 +1,173 @@
+"""Placement speed: spopt (PuLP + CBC), a plain OR-Tools model, and ours, side by side.
+
+Each (instance, model, peer) runs in its own subprocess so that peak memory
+(``ru_maxrss``) is that run's alone; every peer gets the same time limit.  The
+objectives are checked equal whenever two peers both prove optimality.
+
+    /work/venv/bin/python bench/bench_placement.py --instances small --models lscp mclp
+    /work/venv/bin/python bench/bench_placement.py --instances small big national --limit 120
+
+Instances: seeded clustered 5,000 x 500 and 20,000 x 2,000 at 5 km, and the
+11,163 ward points of Vietnam (``vn_ward_points_pop2019.csv``) as demand and
+candidates at 5 km straight line (KD-tree, sparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MOTCUA_SHARED_DATA", REPO.parent / "shared" / "data"))
+P_MCLP = {"small": 40, "big": 150, "national": 1000}
+P_MEDIAN = 40
+
+
+def build(name: str) -> tuple[object, object, np.ndarray, object]:
+    """Return (covered csr, km csr at the coverage radius, weights, full-km csr or None)."""
+    from optimizer._instances import clustered_instance, sparse_distance_km
+
+    if name == "small":
+        inst = clustered_instance(5000, 500, radius_km=5.0, seed=2025)
+        return inst.covered, inst.km, inst.weights, None
+    if name == "big":
+        inst = clustered_instance(20000, 2000, radius_km=5.0, seed=2025)
+        return inst.covered, inst.km, inst.weights, None
+    if name == "national":
+        import pandas as pd
+        from pyproj import Transformer
+
+        df = pd.read_csv(SHARED / "boundaries" / "vn_ward_points_pop2019.csv")
+        tr = Transformer.from_crs("EPSG:4326", "EPSG:3405", always_xy=True)  # VN-2000 / UTM 48N
+        x, y = tr.transform(df["rep_lon"].to_numpy(), df["rep_lat"].to_numpy())
+        xy = np.column_stack([x, y]) / 1000.0
+        km = sparse_distance_km(xy, xy, 5.0)
+        import scipy.sparse as sp
+
+        cov = sp.csr_matrix((km.data <= 5.0, km.indices.copy(), km.indptr.copy()),
+                            shape=km.shape, dtype=bool)
+        return cov, km, df["pop2019"].fillna(0).to_numpy(dtype=float), None
+    msg = f"unknown instance {name!r}"
+    raise ValueError(msg)
+
+
+def run_one(instance: str, model: str, peer: str, limit: float) -> dict[str, object]:
+    covered, km, w, _ = build(instance)
+    t0 = time.perf_counter()
+    status, obj = "?", float("nan")
+    if peer in ("ours", "plain"):
+        from optimizer.placement import lscp, mclp, p_median
+
+        pre = peer == "ours"
+        if model == "lscp":
+            r = lscp(covered, w, time_limit_s=limit, threads=1, preprocess=pre)
+        elif model == "mclp":
+            r = mclp(covered, w, P_MCLP[instance], time_limit_s=limit, threads=1, preprocess=pre)
+        else:
+            if not pre:
+                return {"skipped": "plain p-median (assignment model) needs N x M binaries"}
+            # p-median on travel km up to 3x the radius, beyond that a 30 km penalty
+            r = p_median(_median_matrix(instance), w, P_MEDIAN, unassigned_penalty_min=30.0,
+                         time_limit_s=limit, threads=1)
+        status, obj = r.status.value, float(r.objective)
+        extra: dict[str, object] = {"bound": r.best_bound}
+    else:
+        import pulp
+        from spopt.locate import LSCP, MCLP, PMedian
+
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1)
+        if model == "pmedian":
+            dm = _median_matrix(instance)
+            dense = np.full(dm.shape, 30.0)
+            coo = dm.tocoo()
+            dense[coo.row, coo.col] = coo.data
+            m = PMedian.from_cost_matrix(dense, w, p_facilities=P_MEDIAN).solve(solver)
+        else:
+            dense = np.full(km.shape, 1e9)
+            coo = km.tocoo()
+            dense[coo.row, coo.col] = coo.data
+            if model == "lscp":
+                coverable = np.asarray(covered.sum(axis=1)).ravel() > 0
+                m = LSCP.from_cost_matrix(dense[coverable], 5.0).solve(solver)
+            else:
+                m = MCLP.from_cost_matrix(dense, w, 5.0, p_facilities=P_MCLP[instance]).solve(solver)
+        status = pulp.LpStatus[m.problem.status]
+        obj = float(pulp.value(m.problem.objective) or float("nan"))
+        extra = {"note": "CBC status 'Optimal' also after a time limit with a solution"}
+    return {"status": status, "objective": obj, "wall_s": time.perf_counter() - t0, **extra}
+
+
+def _median_matrix(instance: str) -> object:
+    from optimizer._instances import clustered_instance
+
+    n, m = {"small": (5000, 500), "big": (20000, 2000)}[instance]
+    return clustered_instance(n, m, radius_km=5.0, seed=2025, cutoff_km=15.0).km
+
+
+def child(args: argparse.Namespace) -> None:
+    res = run_one(args.instance, args.model, args.peer, args.limit)
+    res["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    res["children_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    print("RESULT " + json.dumps(res))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--instances", nargs="+", default=["small"])
+    ap.add_argument("--models", nargs="+", default=["lscp", "mclp", "pmedian"])
+    ap.add_argument("--peers", nargs="+", default=["spopt", "plain", "ours"])
+    ap.add_argument("--limit", type=float, default=120.0, help="time limit per run, seconds")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--instance", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    ap.add_argument("--peer", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    print("| instance | model | peer | status | objective | wall s | peak MB |")
+    print("|---|---|---|---|---|---|---|")
+    for inst in args.instances:
+        for model in args.models:
+            if model == "pmedian" and inst == "national":
+                continue
+            rows: dict[str, dict[str, object]] = {}
+            for peer in args.peers:
+                cmd = [sys.executable, __file__, "--child", "--instance", inst, "--model", model,
+                       "--peer", peer, "--limit", str(args.limit)]
+                try:
+                    out = subprocess.run(cmd, capture_output=True, text=True,
+                                         timeout=args.limit * 3 + 120)
+                    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+                    res = json.loads(line[-1][7:]) if line else {
+                        "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
+                except subprocess.TimeoutExpired:
+                    res = {"status": "killed (wall > 3x limit)"}
+                rows[peer] = res
+                if "skipped" in res:
+                    print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | |")
+                    continue
+                peak = max(float(res.get("peak_mb", 0)), float(res.get("children_peak_mb", 0)))
+                print(f"| {inst} | {model} | {peer} | {res.get('status')} | "
+                      f"{float(res.get('objective', float('nan'))):.6g} | "
+                      f"{float(res.get('wall_s', float('nan'))):.2f} | {peak:.0f} |", flush=True)
+            ours = rows.get("ours", {})
+            for peer, res in rows.items():
+                if peer == "ours" or "wall_s" not in res or "wall_s" not in ours:
+                    continue
+                ratio = float(res["wall_s"]) / max(1e-9, float(ours["wall_s"]))
+                same = np.isclose(float(res["objective"]), float(ours["objective"]), rtol=1e-6)
+                print(f"|  | {model} | {peer}/ours | time ratio {ratio:.1f}x | "
+                      f"objectives {'equal' if same else 'DIFFER'} | | |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
