@@ -24,7 +24,7 @@ import streamlit as st
 from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from motcua import maps
-from motcua.i18n import DEFAULT_LANG, fmt_num, fmt_pct, normalise_lang, t
+from motcua.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
 from motcua.workspace import RunInfo, Workspace, WorkspaceError
 
 logger = logging.getLogger("motcua.app")
@@ -237,7 +237,7 @@ def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) ->
     return job
 
 
-def follow_job(kind: str) -> Job | None:
+def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | None:
     """If a solve of ``kind`` is running, show progress and a Stop button until it ends.
 
     A click anywhere reruns the page; the solve keeps running in its thread and
@@ -256,6 +256,9 @@ def follow_job(kind: str) -> Job | None:
             p = job.progress
             if job.stop.is_set():
                 text = tr("stopping")
+            elif "stage" in p:
+                text = tr("solving_stage", elapsed=fmt_num(elapsed, 0, lang()),
+                          stage=stage(str(p["stage"])) if stage else str(p["stage"]))
             elif "objective" in p:
                 text = tr("solving_detail", elapsed=fmt_num(elapsed, 0, lang()),
                           objective=fmt_num(_f(p.get("objective")), 1, lang()),
@@ -286,12 +289,14 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
         st.session_state[key] = wanted
     elif st.session_state.get(key) not in by_id:
         st.session_state[key] = ids[0]
+    lg = lang()
     pick = st.selectbox(label or tr("saved_results"), ids, key=key,
-                        format_func=lambda i: run_title(by_id[i]))
+                        format_func=lambda i: run_title(by_id[i], lg))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]
 
 
-def run_title(info: RunInfo) -> str:
-    return f"{info.label} · {info.scenario_name} · {status_text(info.status)} · {info.run_id}"
+def run_title(info: RunInfo, lg: str) -> str:
+    status = t(f"status_{info.status}", lg) if f"status_{info.status}" in TEXTS else info.status
+    return f"{info.label} · {info.scenario_name} · {status} · {info.run_id}"

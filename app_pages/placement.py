@@ -1,9 +1,279 @@
-"""placement page (wired when its library module lands)."""
+"""Placement page: choose a model and standard, solve, and read the map and key figures."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
+import altair as alt
+import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from app_pages import _common as c
+from geodata.scenario import Scenario
+from motcua import maps
+from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, t
+from motcua.planning import MODELS, PlacementRequest, PlacementRun, run_placement
+from motcua.workspace import RunInfo
 
-st.title(c.tr("placement_title"))
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def load_run(path: str) -> PlacementRun:
+    """A saved placement (runs never change once saved, so the path is the key)."""
+    return PlacementRun.load(path)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def served_area(_scenario: Scenario, run_id: str, minutes: float, _open_sites: gpd.GeoDataFrame
+                ) -> gpd.GeoDataFrame:
+    """Union of the isochrones of the open points (one simplified polygon for the map)."""
+    from geodata.coverage import scenario_graph
+    from geodata.isochrones import isochrones
+
+    graph, _ = scenario_graph(_scenario)
+    iso = isochrones(graph, _open_sites, minutes, _scenario.settings.travel, _scenario.settings.crs)
+    merged = iso.to_crs(_scenario.settings.crs).union_all().simplify(50.0)
+    return gpd.GeoDataFrame({"minutes": [minutes]}, geometry=[merged],
+                            crs=_scenario.settings.crs).to_crs(4326)
+
+
+def site_change(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Sites to draw (open ones and existing ones closed), with a ``change`` category."""
+    change = pd.Series("", index=sites.index)
+    change[sites["open"] & ~sites["new"]] = "kept"
+    change[sites["new"]] = "new"
+    change[sites["closed_now"]] = "closed"
+    names = {"kept": c.tr("kept"), "new": c.tr("new"), "closed": c.tr("closed_one"), "": ""}
+    out = sites.assign(change=change, change_label=change.map(names))
+    return out[out["change"] != ""]
+
+
+def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float, label: str | None,
+               served: gpd.GeoDataFrame | None = None) -> Any:
+    """Covered / uncovered people and kept / new / closed points, on a given extent and scale."""
+    m = maps.new_map(bounds, basemap=maps.basemap_available(), leaflet_base=c.leaflet_base(),
+                     label=label)
+    if served is not None:
+        maps.add_shapes(m, served, name="isochrones", color=maps.COLORS["isochrone"], weight=1,
+                        fill_opacity=0.12)
+    demand = run.demand.assign(state=run.demand["covered"].map({True: "covered", False: "uncovered"}))
+    maps.add_points(m, demand, name="demand", color_col="state", colors=maps.COLORS,
+                    size_col="population", size_max=size_max, radius_px=3, max_radius_px=10,
+                    fill_opacity=0.5, weight=0.3,
+                    tooltip={"name": c.tr("name"), "population": c.tr("population"),
+                             "minutes": c.tr("travel_min_col")})
+    sites = site_change(run.sites)
+    maps.add_points(m, sites, name="sites", color_col="change", colors=maps.COLORS, radius_px=6,
+                    weight=1.5, fill_opacity=0.95,
+                    tooltip={"name": c.tr("name"), "change_label": c.tr("change"),
+                             "load_per_day": c.tr("load_col")})
+    maps.add_legend(m, [(maps.COLORS["covered"], c.tr("legend_covered")),
+                        (maps.COLORS["uncovered"], c.tr("legend_uncovered")),
+                        (maps.COLORS["kept"], c.tr("kept")), (maps.COLORS["new"], c.tr("new")),
+                        (maps.COLORS["closed"], c.tr("closed_one"))])
+    return m
+
+
+def key_figures(run: PlacementRun) -> None:
+    lang = c.lang()
+    f = run.figures
+    cols = st.columns(5)
+    cols[0].metric(c.tr("covered_share"), fmt_pct(f.get("covered_share"), 1, lang))
+    cols[1].metric(c.tr("uncovered_people"), fmt_int(f.get("uncovered_population"), lang))
+    cols[2].metric(c.tr("mean_travel"), fmt_minutes(f.get("mean_minutes"), lang))
+    cols[3].metric(c.tr("worst_travel"), fmt_minutes(f.get("worst_minutes"), lang))
+    cols[4].metric(c.tr("open_points"), fmt_int(f.get("open_points"), lang))
+    st.caption(c.tr("open_points_help", kept=fmt_int(f.get("kept_points"), lang),
+                    new=fmt_int(f.get("new_points"), lang),
+                    closed=fmt_int(f.get("closed_points"), lang)))
+
+
+def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
+    data = pareto.assign(share=pareto["covered_share"])
+    base = alt.Chart(data).encode(
+        x=alt.X("p:Q", title=c.tr("n_points")),
+        y=alt.Y("share:Q", title=c.tr("covered_share"), axis=alt.Axis(format="%"),
+                scale=alt.Scale(zero=False)),
+        tooltip=["p", alt.Tooltip("share:Q", format=".1%"), "status"],
+    )
+    line = base.mark_line(point=True)
+    rule = alt.Chart(pd.DataFrame({"p": [current_p]})).mark_rule(strokeDash=[4, 4], color="#888").encode(x="p:Q")
+    return (line + rule).properties(height=280)
+
+
+def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
+    lang = c.lang()
+    run = load_run(str(info.result_dir))
+    st.subheader(info.label)
+    st.caption(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "
+               f"{run.coverage_label}")
+    c.synthetic_banner(info.synthetic)
+    c.show_report(run.report.to_dict())
+    key_figures(run)
+
+    st.subheader(c.tr("result_map"))
+    served = None
+    same_scenario = scenario is not None and scenario.name == run.scenario_name
+    minutes = float(run.request.minutes or (scenario.settings.coverage.max_minutes if scenario else 30.0))
+    if same_scenario and st.toggle(c.tr("show_isochrones"), key="show_iso"):
+        assert scenario is not None
+        with st.spinner(c.tr("computing_isochrones")):
+            served = served_area(scenario, info.run_id, minutes, run.sites[run.sites["open"]])
+    bounds = maps.bounds_of(run.demand, run.sites[run.sites["open"] | run.sites["closed_now"]])
+    size_max = float(run.demand["population"].max() or 1.0)
+    c.show_map(result_map(run, bounds=bounds, size_max=size_max,
+                          label=c.map_label(info.synthetic), served=served),
+               key=f"placement_map_{info.run_id}", height=520)
+    st.caption(c.tr("map_legend_placement"))
+    c.basemap_caption(maps.basemap_available())
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{c.tr('load_per_point')}**")
+        open_sites = run.sites[run.sites["open"]]
+        table = pd.DataFrame(open_sites.drop(columns="geometry"))[
+            ["id", "name", "kind", "load_per_day", "capacity_per_day", "utilisation"]
+        ].sort_values("utilisation", ascending=False)
+        st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
+            "utilisation": st.column_config.ProgressColumn(c.tr("utilisation"), format="percent",
+                                                           min_value=0.0, max_value=1.5)})
+    with right:
+        by_commune = run.figures.get("uncovered_by_commune") or {}
+        st.markdown(f"**{c.tr('uncovered_by_commune')}**")
+        if by_commune:
+            st.dataframe(pd.DataFrame({c.tr("commune"): list(by_commune),
+                                       c.tr("uncovered_people"): list(by_commune.values())}),
+                         hide_index=True, width="stretch", height=300)
+        else:
+            st.success(c.tr("everyone_covered"))
+
+    if run.pareto is not None and len(run.pareto):
+        st.subheader(c.tr("pareto"))
+        st.altair_chart(_pareto_chart(run.pareto, int(run.figures.get("open_points") or 0)),
+                        width="stretch")
+
+    with st.expander(c.tr("run_settings")):
+        st.json(asdict(run.request), expanded=False)
+
+    st.subheader(c.tr("downloads"))
+    files = [("download_gpkg", "result.gpkg", "application/geopackage+sqlite3"),
+             ("download_geojson", "sites.geojson", "application/geo+json"),
+             ("download_csv", "sites.csv", "text/csv"),
+             ("download_demand_csv", "demand.csv", "text/csv")]
+    for col, (label, name, mime) in zip(st.columns(len(files)), files, strict=True):
+        path = info.result_dir / name
+        col.download_button(c.tr(label), data=path.read_bytes(), file_name=f"{info.run_id}-{name}",
+                            mime=mime, key=f"dl_{name}", on_click="ignore")
+
+
+STAGES = {"building the coverage matrix": "stage_matrix", "solving": "stage_solving",
+          "Pareto curve": "stage_pareto", "summarising": "stage_summary"}
+
+
+def _stage(msg: str) -> str:
+    for prefix, key in STAGES.items():
+        if msg.startswith(prefix):
+            return c.tr(key)
+    return msg
+
+
+def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
+    lang = c.lang()  # bound now: select boxes call their format_func outside the script run
+    sites = scenario.sites
+    existing = int((sites["kind"].isin(["branch", "reception"]) & (sites["status"] != "closed")).sum())
+    std = scenario.settings.coverage
+    a, b, d = st.columns(3)
+    model = a.selectbox(c.tr("model"), MODELS, key="model", format_func=lambda m: t(f"model_{m}", lang))
+    minutes = b.number_input(c.tr("max_minutes"), min_value=1.0, max_value=240.0,
+                             value=float(std.max_minutes), step=5.0, key="minutes")
+    km = d.number_input(c.tr("max_km"), min_value=0.5, max_value=100.0, value=float(std.max_km),
+                        step=0.5, key="km")
+    a, b, d = st.columns(3)
+    limit = a.radio(c.tr("limit_by"), ("points", "budget"), key="limit_by", horizontal=True,
+                    format_func=lambda x: t("n_points" if x == "points" else "budget", lang),
+                    disabled=model != "mclp")
+    p = b.number_input(c.tr("n_points"), min_value=1, max_value=max(1, len(sites)),
+                       value=max(1, existing), step=1, key="p",
+                       disabled=model == "lscp" or (model == "mclp" and limit == "budget"))
+    budget = d.number_input(c.tr("budget"), min_value=0.0,
+                            value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
+                            step=1.0, key="budget", disabled=not (model == "mclp" and limit == "budget"))
+    a, b, d = st.columns(3)
+    capacitated = a.checkbox(c.tr("use_capacity"), key="capacitated",
+                             disabled=model not in ("lscp", "mclp"))
+    pareto_on = b.checkbox(c.tr("pareto_on"), key="pareto_on")
+    pareto_max = b.number_input(c.tr("pareto_max"), min_value=1, max_value=max(1, len(sites)),
+                                value=min(len(sites), max(10, existing)), step=1, key="pareto_max",
+                                disabled=not pareto_on)
+    time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=3600, value=30, step=5,
+                                key="place_time_limit")
+    req = PlacementRequest(
+        model=model,
+        p=int(p) if model != "lscp" and not (model == "mclp" and limit == "budget") else None,
+        budget=float(budget) if model == "mclp" and limit == "budget" else None,
+        minutes=float(minutes) if minutes != std.max_minutes else None,
+        km=float(km) if km != std.max_km else None,
+        capacitated=bool(capacitated) and model in ("lscp", "mclp"),
+        pareto=int(pareto_max) if pareto_on else None,
+        time_limit_s=float(time_limit), seed=0, threads=1,
+    )
+    default_label = c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
+    label = st.text_input(c.tr("run_label"), value=default_label, key=f"place_label_{model}_{req.p}")
+    return req, label
+
+
+def body() -> None:
+    st.title(c.tr("placement_title"))
+    loaded = c.current_scenario()
+    ws = c.workspace()
+    scenario: Scenario | None = None
+    if loaded is not None:
+        ref, scenario = loaded
+        st.caption(c.tr("current_scenario", name=scenario.name))
+        c.synthetic_banner(scenario.settings.synthetic)
+
+    finished = c.follow_job("placement", stage=_stage)
+    if finished is not None:
+        if finished.error:
+            st.error(c.tr("solve_failed", error=""))
+            c.show_error_text(finished.error)
+        else:
+            st.session_state["placement_fresh"] = finished.run_id
+            st.success(c.tr("solve_done", run_id=finished.run_id))
+
+    if loaded is not None and scenario is not None:
+        with st.container(border=True):
+            request, label = _request_form(scenario)
+            running = "job_placement" in st.session_state
+            if st.button(c.tr("run"), type="primary", key="run_placement", disabled=running):
+                try:
+                    request.check()
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    scen = scenario
+
+                    def work(job: c.Job) -> RunInfo:
+                        run = run_placement(scen, request, stop=job.stop,
+                                            progress=lambda msg: job.progress.update(stage=msg))
+                        return ws.save_run("placement", run.save, label=label, scenario_ref=ref,
+                                           scenario_name=scen.name,
+                                           synthetic=scen.settings.synthetic,
+                                           params=asdict(request), figures=run.figures,
+                                           report=run.report.to_dict())
+
+                    c.start_job("placement", float(request.time_limit_s or 60.0), work)
+                    st.rerun()
+
+    runs = ws.list_runs("placement")
+    st.divider()
+    st.subheader(c.tr("saved_results"))
+    if not runs:
+        st.info(c.tr("no_results"))
+        return
+    info = c.pick_run(runs, "placement_pick", fresh=st.session_state.pop("placement_fresh", None))
+    _show_run(scenario, info)
+
+
+body()
