@@ -173,15 +173,27 @@ def status_text(status: str) -> str:
         return status
 
 
-def show_report(report: dict[str, Any]) -> None:
+def show_report(report: dict[str, Any], compact: bool = False) -> None:
     """Status, objective, bound, gap and time, next to every result.
 
     A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
+    ``compact`` gives one line (for the side-by-side columns of Compare).
     """
     status = str(report.get("status", "UNKNOWN"))
     gap = report.get("gap")
     gap_f = float(gap) if gap is not None else math.inf
     gap_text = fmt_pct(gap_f, 2, lang()) if math.isfinite(gap_f) else "–"
+    if compact:
+        line = (f"{tr('status')}: **{md_escape(status_text(status))}** · {tr('objective')}: "
+                f"{fmt_num(_f(report.get('objective')), 2, lang())} · {tr('bound')}: "
+                f"{fmt_num(_f(report.get('best_bound')), 2, lang())} · {tr('gap')}: {gap_text}")
+        if status == "FEASIBLE":
+            st.warning(line + "  \n" + tr("feasible_warning", gap=gap_text))
+        elif status == "OPTIMAL":
+            st.markdown(line)
+        else:
+            st.error(line)
+        return
     cols = st.columns(5)
     cols[0].metric(tr("status"), status_text(status))
     cols[1].metric(tr("objective"), fmt_num(_f(report.get("objective")), 2, lang()))

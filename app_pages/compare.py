@@ -1,9 +1,183 @@
-"""compare page (wired when its library module lands)."""
+"""Compare page: two saved placements side by side, their differences and a map of changes.
+
+Opened by link with ``?page=compare&a=RUN1&b=RUN2``; the address bar always holds
+the link to what is on screen.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from app_pages import _common as c
+from app_pages._placement_view import load_run, result_map
+from motcua import maps
+from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
+from motcua.planning import PlacementRun
+from motcua.workspace import RunInfo
 
-st.title(c.tr("compare_title"))
+#: (figure key, text key, kind) shown in the table of differences.
+FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("covered_share", "covered_share", "pct"),
+    ("covered_population", "covered_people", "int"),
+    ("uncovered_population", "uncovered_people", "int"),
+    ("mean_minutes", "mean_travel", "min"),
+    ("worst_minutes", "worst_travel", "min"),
+    ("open_points", "open_points", "int"),
+    ("kept_points", "kept_points", "int"),
+    ("new_points", "new_points", "int"),
+    ("closed_points", "closed_points", "int"),
+    ("overloaded_points", "overloaded_points", "int"),
+)
+
+
+def _fmt(value: Any, kind: str, lang: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "pct":
+        return fmt_pct(value, 1, lang)
+    if kind == "min":
+        return fmt_minutes(value, lang)
+    return fmt_int(value, lang)
+
+
+def _diff(a: Any, b: Any, kind: str, lang: str) -> str:
+    if a is None or b is None or not (math.isfinite(float(a)) and math.isfinite(float(b))):
+        return "–"
+    d = float(b) - float(a)
+    if kind == "pct":
+        return fmt_signed(100 * d, 1, lang) + (" điểm %" if lang != "en" else " pp")
+    return fmt_signed(d, 1 if kind == "min" else 0, lang)
+
+
+def figures_table(ra: PlacementRun, rb: PlacementRun, lang: str) -> pd.DataFrame:
+    rows = []
+    for key, text, kind in FIGURES:
+        a, b = ra.figures.get(key), rb.figures.get(key)
+        rows.append({t("figure", lang): t(text, lang), "A": _fmt(a, kind, lang),
+                     "B": _fmt(b, kind, lang), t("difference", lang): _diff(a, b, kind, lang)})
+    rows.append({t("figure", lang): t("status", lang), "A": c.status_text(ra.report.status.value),
+                 "B": c.status_text(rb.report.status.value), t("difference", lang): ""})
+    gap = [fmt_pct(r.report.gap, 2, lang) if math.isfinite(r.report.gap) else "–" for r in (ra, rb)]
+    rows.append({t("figure", lang): t("gap", lang), "A": gap[0], "B": gap[1],
+                 t("difference", lang): ""})
+    return pd.DataFrame(rows)
+
+
+def changes(ra: PlacementRun, rb: PlacementRun) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """People whose coverage changed and points opened or closed, going from A to B.
+
+    Demand points and sites are matched by ``id``; a point present in one run
+    only counts as not covered / not open in the other.
+    """
+    da = ra.demand.set_index("id")["covered"].astype(bool)
+    db = rb.demand.set_index(rb.demand["id"])
+    was = da.reindex(db.index).fillna(False).astype(bool).to_numpy()
+    now = db["covered"].astype(bool).to_numpy()
+    state = pd.Series("", index=db.index)
+    state[now & ~was] = "newly_covered"
+    state[~now & was] = "newly_uncovered"
+    demand = rb.demand.assign(state=state.to_numpy())
+    demand = demand[demand["state"] != ""]
+
+    sa = ra.sites.set_index("id")["open"].astype(bool)
+    sb = rb.sites.set_index(rb.sites["id"])
+    was_open = sa.reindex(sb.index).fillna(False).astype(bool).to_numpy()
+    is_open = sb["open"].astype(bool).to_numpy()
+    sstate = pd.Series("", index=sb.index)
+    sstate[is_open & ~was_open] = "opened"
+    sstate[~is_open & was_open] = "closed"
+    sites = rb.sites.assign(state=sstate.to_numpy())
+    # a site open in A and missing from B altogether is closed too
+    gone = ra.sites[ra.sites["open"].astype(bool) & ~ra.sites["id"].isin(rb.sites["id"])]
+    if len(gone):
+        sites = pd.concat([sites, gone.assign(state="closed")], ignore_index=True)
+    return demand, gpd.GeoDataFrame(sites[sites["state"] != ""], geometry="geometry", crs=4326)
+
+
+def _pick(runs: list[RunInfo], key: str, param: str, default: str, label: str) -> RunInfo:
+    by_id = {r.run_id: r for r in runs}
+    wanted = st.query_params.get(param)
+    if key not in st.session_state:
+        st.session_state[key] = wanted if wanted in by_id else default
+    elif st.session_state[key] not in by_id:
+        st.session_state[key] = default
+    lg = c.lang()
+    pick = st.selectbox(label, list(by_id), key=key, format_func=lambda i: c.run_title(by_id[i], lg))
+    if st.query_params.get(param) != pick:
+        st.query_params[param] = pick
+    return by_id[pick]
+
+
+def body() -> None:
+    st.title(c.tr("compare_title"))
+    lang = c.lang()
+    ws = c.workspace()
+    runs = ws.list_runs("placement")
+    for param in ("a", "b"):
+        wanted = st.query_params.get(param)
+        if wanted and wanted not in {r.run_id for r in runs}:
+            st.error(c.tr("unknown_run", run_id=wanted))
+    if len(runs) < 2:
+        st.info(c.tr("need_two"))
+        return
+    left, right = st.columns(2)
+    with left:
+        ia = _pick(runs, "cmp_a", "a", runs[1].run_id, c.tr("result_a"))
+    with right:
+        ib = _pick(runs, "cmp_b", "b", runs[0].run_id, c.tr("result_b"))
+    ra, rb = load_run(str(ia.result_dir)), load_run(str(ib.result_dir))
+    if ra.scenario_name != rb.scenario_name:
+        st.warning(c.tr("different_scenarios", a=ra.scenario_name, b=rb.scenario_name))
+    synthetic = ia.synthetic or ib.synthetic
+    c.synthetic_banner(synthetic)
+    link = f"?page=compare&a={ia.run_id}&b={ib.run_id}" + ("&lang=en" if lang == "en" else "")
+    st.caption(c.tr("share_link"))
+    st.code(link, language=None)
+
+    st.dataframe(figures_table(ra, rb, lang), hide_index=True, width="stretch")
+
+    # the same extent and the same size scale on both maps
+    bounds = maps.bounds_of(ra.demand, rb.demand, ra.sites[ra.sites["open"]], rb.sites[rb.sites["open"]])
+    size_max = float(max(ra.demand["population"].max(), rb.demand["population"].max()) or 1.0)
+    label = c.map_label(synthetic)
+    left, right = st.columns(2)
+    for col, info, run, name in ((left, ia, ra, "A"), (right, ib, rb, "B")):
+        with col:
+            st.markdown(f"**{name}: {info.label}**")
+            c.show_report(run.report.to_dict(), compact=True)
+            c.show_map(result_map(run, bounds=bounds, size_max=size_max, label=label),
+                       key=f"cmp_map_{name}", height=420)
+    st.caption(c.tr("map_legend_placement"))
+
+    st.subheader(c.tr("changes_map"))
+    demand, sites = changes(ra, rb)
+    cols = st.columns(4)
+    newly = demand.loc[demand["state"] == "newly_covered", "population"].sum()
+    lost = demand.loc[demand["state"] == "newly_uncovered", "population"].sum()
+    cols[0].metric(c.tr("newly_covered"), fmt_int(newly, lang))
+    cols[1].metric(c.tr("newly_uncovered"), fmt_int(lost, lang))
+    cols[2].metric(c.tr("opened"), fmt_int((sites["state"] == "opened").sum(), lang))
+    cols[3].metric(c.tr("closed"), fmt_int((sites["state"] == "closed").sum(), lang))
+    m = maps.new_map(bounds, basemap=maps.basemap_available(), leaflet_base=c.leaflet_base(), label=label)
+    maps.add_points(m, demand, name="changes", color_col="state", colors=maps.COLORS,
+                    size_col="population", size_max=size_max, radius_px=3, max_radius_px=10,
+                    fill_opacity=0.7, weight=0.3,
+                    tooltip={"name": c.tr("name"), "population": c.tr("population")})
+    for state in ("opened", "closed"):
+        maps.add_points(m, sites[sites["state"] == state], name=state, color=maps.COLORS[state],
+                        square=True, tooltip={"name": c.tr("name"), "id": "id"})
+    maps.add_legend(m, [(maps.COLORS["newly_covered"], c.tr("newly_covered")),
+                        (maps.COLORS["newly_uncovered"], c.tr("newly_uncovered")),
+                        (maps.COLORS["opened"], c.tr("opened")), (maps.COLORS["closed"], c.tr("closed"))],
+                    square=(False, False, True, True))
+    c.show_map(m, key="cmp_changes", height=480)
+    st.caption(c.tr("map_legend_changes"))
+    c.basemap_caption(maps.basemap_available())
+
+
+body()

@@ -234,6 +234,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Green: newly covered people; red: newly uncovered people. Blue squares: opened points; black squares: "
         "closed points.",
     ),
+    "covered_people": ("Số dân được phục vụ", "Covered people"),
+    "kept_points": ("Điểm giữ mở", "Points kept open"),
+    "new_points": ("Điểm mở mới", "New points"),
+    "closed_points": ("Điểm đóng", "Closed points"),
+    "overloaded_points": ("Điểm quá tải", "Overloaded points"),
     "newly_covered": ("Dân mới được phục vụ", "Newly covered people"),
     "newly_uncovered": ("Dân mất phục vụ", "Newly uncovered people"),
     "opened": ("Điểm mở thêm", "Opened points"),

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import folium
+import numpy as np
+import shapely
 import geopandas as gpd
 import pandas as pd
 
@@ -185,8 +187,16 @@ def _features(gdf: gpd.GeoDataFrame, props: Sequence[str], points: bool) -> dict
     geoms = g.geometry
     if points:
         geoms = geoms.where(geoms.geom_type == "Point", geoms.representative_point())
-    feats = []
     cols = [c for c in props if c in g.columns]
+    if points:
+        ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+        xy = np.round(shapely.get_coordinates(geoms.to_numpy()[ok]), 5).tolist()
+        records = pd.DataFrame(g.loc[ok, cols]).to_dict(orient="records") if cols else [{}] * len(xy)
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {k: _plain(v) for k, v in rec.items()},
+             "geometry": {"type": "Point", "coordinates": pt}}
+            for rec, pt in zip(records, xy, strict=True)]}
+    feats = []
     for i, geom in enumerate(geoms):
         if geom is None or geom.is_empty:
             continue

@@ -207,3 +207,84 @@ def test_demo_scenario_with_roads(workspace: Workspace, demo_dir: Path) -> None:
     _assert_clean(at)
     args = json.loads(at.get("component_instance")[0].proto.json_args)
     assert "LineString" in json.dumps(args)  # the road lines are on the map
+
+
+def _solve_placement(at: AppTest, model: str, p: int | None = None) -> AppTest:
+    at.selectbox(key="model").set_value(model).run()
+    if p is not None:
+        at.number_input(key="p").set_value(p).run()
+    at.number_input(key="place_time_limit").set_value(20).run()
+    return at.button(key="run_placement").click().run()
+
+
+def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, workspace: Workspace) -> None:
+    # Within 5 km: s1 (must open) covers d1+d2 = 3000, s2 covers d3 = 1500, s3 covers d4 = 500.
+    # Best 2 points: s1 + s2 -> 4500 of 5000 people = 90 %, 500 uncovered, nothing new or closed.
+    at = _app(tiny_ref, page="placement").run()
+    _assert_clean(at)
+    _solve_placement(at, "mclp", 2)
+    _assert_clean(at)
+    m = _metrics(at)
+    assert m["Trạng thái"] == "TỐI ƯU"
+    assert m["Tỷ lệ dân được phục vụ"] == "90,0 %"
+    assert m["Số dân chưa được phục vụ"] == "500"
+    assert m["Số điểm mở"] == "2"
+    assert m["Khoảng cách tối ưu (gap)"] == "0,00 %"
+    runs = workspace.list_runs("placement")
+    assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
+    assert at.query_params["run"] == runs[0].run_id
+    assert len(at.get("download_button")) == 4  # GeoPackage, GeoJSON, CSV points, CSV demand
+    files = {p.name for p in runs[0].result_dir.iterdir()}
+    assert {"result.gpkg", "sites.geojson", "sites.csv", "demand.csv"} <= files
+
+
+def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspace) -> None:
+    at = _app(tiny_ref, page="placement").run()
+    at.checkbox(key="pareto_on").check().run()
+    at.number_input(key="pareto_max").set_value(3).run()
+    _solve_placement(at, "mclp", 3)
+    _assert_clean(at)
+    assert _metrics(at)["Tỷ lệ dân được phục vụ"] == "100,0 %"
+    charts = [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+    assert len(charts) == 1
+    pareto = (workspace.list_runs("placement")[0].result_dir / "pareto.csv").read_text()
+    assert "0.9" in pareto  # p = 2 covers 90 %
+
+
+def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
+    at = _app(tiny_ref, page="placement").run()
+    at.checkbox(key="capacitated").check().run()
+    _solve_placement(at, "pmedian", 3)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["model"] == "pmedian" and run.params["capacitated"] is False
+    assert _metrics(at)["Tỷ lệ dân được phục vụ"] == "100,0 %"  # 3 points reach everyone
+
+
+def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace) -> None:
+    at = _app(tiny_ref, page="placement").run()
+    _solve_placement(at, "mclp", 2)
+    _solve_placement(at, "mclp", 3)
+    runs = workspace.list_runs("placement")
+    assert len(runs) == 2
+    by_p = {r.params["p"]: r.run_id for r in runs}
+    cmp = _app(tiny_ref, page="compare", a=by_p[2], b=by_p[3]).run()
+    _assert_clean(cmp)
+    assert cmp.title[0].value == "So sánh hai kết quả"
+    assert cmp.query_params["a"] == by_p[2] and cmp.query_params["b"] == by_p[3]
+    m = _metrics(cmp)
+    assert m["Dân mới được phục vụ"] == "500"  # d4, reached by the new point s3
+    assert m["Dân mất phục vụ"] == "0"
+    assert m["Điểm mở thêm"] == "1" and m["Điểm đóng lại"] == "0"
+    table = cmp.dataframe[0].value
+    row = table[table["Chỉ tiêu"] == "Tỷ lệ dân được phục vụ"].iloc[0]
+    assert (row["A"], row["B"], row["Chênh lệch (B − A)"]) == ("90,0 %", "100,0 %", "+10,0 điểm %")
+    assert len(cmp.get("component_instance")) == 3  # A, B and the map of changes
+    assert f"a={by_p[2]}&b={by_p[3]}" in cmp.code[0].value
+
+
+def test_compare_needs_two_results_and_explains_unknown_ids(tiny_ref: str) -> None:
+    at = _app(tiny_ref, page="compare", a="nope-1", b="nope-2").run()
+    _assert_clean(at)
+    assert any("nope-1" in e.value for e in at.error)
+    assert at.info and "ít nhất hai" in at.info[0].value
