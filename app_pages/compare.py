@@ -139,7 +139,8 @@ def body() -> None:
     st.caption(c.tr("share_link"))
     st.code(link, language=None)
 
-    st.dataframe(figures_table(ra, rb, lang), hide_index=True, width="stretch")
+    table = figures_table(ra, rb, lang)
+    st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 
     # the same extent and the same size scale on both maps
     bounds = maps.bounds_of(ra.demand, rb.demand, ra.sites[ra.sites["open"]], rb.sites[rb.sites["open"]])

@@ -207,3 +207,62 @@ def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
         page.get_by_role("button", name="Excel").click()
     assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
     shot(page, "staffing")
+
+
+def _run_placement(page: Any, minutes: str) -> None:
+    box = page.get_by_label("Thời gian đi tối đa (phút)")
+    box.fill(minutes)
+    box.press("Enter")
+    wait_idle(page)
+    before = page.get_by_text("Đã giải xong và lưu").count()
+    page.get_by_role("button", name="Chạy", exact=True).click()
+    page.get_by_text("Đã giải xong và lưu").nth(before).wait_for(timeout=120_000) if before else \
+        page.get_by_text("Đã giải xong và lưu").first.wait_for(timeout=120_000)
+    wait_idle(page)
+
+
+def test_placement_solves_and_compare_on_demo(server: dict[str, Any], page: Any) -> None:
+    page.goto(server["url"] + "/placement")
+    wait_idle(page)
+    _run_placement(page, "30")
+    wait_map(page)
+    assert_clean(page)
+    assert "run=placement-" in page.url
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    assert "Tỷ lệ dân được phục vụ" in labels and "Khoảng cách tối ưu (gap)" in labels
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="GeoPackage").click()
+    assert Path(dl.value.path()).read_bytes()[:15] == b"SQLite format 3"
+    shot(page, "placement")
+    first_run = page.url.split("run=")[1].split("&")[0]
+
+    page.goto(server["url"] + "/placement")
+    wait_idle(page)
+    _run_placement(page, "20")
+    wait_map(page)
+    assert_clean(page)
+    second_run = page.url.split("run=")[1].split("&")[0]
+    assert second_run != first_run
+
+    page.goto(f"{server['url']}/?page=compare&a={first_run}&b={second_run}")
+    wait_idle(page)
+    page.get_by_text("Bản đồ thay đổi từ A sang B").wait_for()
+    wait_map(page, 0)
+    wait_map(page, 1)
+    wait_map(page, 2)
+    assert_clean(page)
+    assert f"a={first_run}" in page.url and f"b={second_run}" in page.url
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    assert "Dân mất phục vụ" in labels
+    shot(page, "compare")
+
+
+def test_every_page_in_english(server: dict[str, Any], page: Any) -> None:
+    for path, title in (("scenario", "Scenario"), ("placement", "Placement of service points"),
+                        ("staffing", "Weekly staff rebalancing"), ("compare", "Compare two results")):
+        page.goto(f"{server['url']}/?page={path}&lang=en")
+        wait_idle(page)
+        page.get_by_role("heading", name=title).first.wait_for()
+        wait_idle(page)
+        assert_clean(page)
+        shot(page, f"{path}_en")
