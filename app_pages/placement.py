@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 import altair as alt
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
@@ -47,7 +45,6 @@ def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
 
 
 def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
-    lang = c.lang()
     run = load_run(str(info.result_dir))
     st.subheader(info.label)
     st.caption(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "

@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import folium
-import numpy as np
-import shapely
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 logger = logging.getLogger(__name__)
 
