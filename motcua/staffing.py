@@ -69,7 +69,10 @@ class StaffingOptions:
     max_travel_min : longest one-way trip from home for a temporary move (60 min).
     recent_weeks : weeks of history that set the forecast level (4).
     min_dossiers_for_skill : expected in-person dossiers of a field at a site-day
-        from which a qualified person must be there (0.5).
+        from which a qualified person must be at the counter; ``None`` (default)
+        means one visitor of that field expected in the peak hour, i.e.
+        ``1 / peak_hour_share`` a day (5 with the default 20 % peak share).  Below
+        it the odd dossier is received and passed on, not worth a trip.
     pool_outside_online : online dossiers received at sites staffed outside the model
         (reception points with no one in ``staff.csv``, run by commune officials)
         join the province pool (True) or are processed by those officials (False,
@@ -80,8 +83,14 @@ class StaffingOptions:
     pool_online: bool = True
     max_travel_min: float = 60.0
     recent_weeks: int = 4
-    min_dossiers_for_skill: float = 0.5
+    min_dossiers_for_skill: float | None = None
     pool_outside_online: bool = False
+
+    def skill_threshold(self, peak_hour_share: float) -> float:
+        """Expected in-person dossiers of a field a day from which a qualified person is needed."""
+        if self.min_dossiers_for_skill is not None:
+            return self.min_dossiers_for_skill
+        return 1.0 / peak_hour_share if peak_hour_share > 0 else 1.0
 
     def online_label(self) -> str:
         """How online dossiers are handled, in words, for the output."""
@@ -437,7 +446,8 @@ def build_problem(
         site_open=np.ones((n_s, n_d), dtype=bool), pool_site=pool_site,
         counters=sites["counters"].astype(np.int64).to_numpy(),
         local_min=local, reception_min=reception, pool_min=pool,
-        skill_need=ip >= opt.min_dossiers_for_skill, in_person_dossiers=visitors,
+        skill_need=ip >= opt.skill_threshold(st.work.peak_hour_share),
+        in_person_dossiers=visitors,
         arrivals_peak_per_hour=arrivals, service_min_mean=service_mean, counters_needed=needed,
         travel_min=np.asarray(travel_min, dtype=float), max_travel_min=opt.max_travel_min,
         day_minutes=st.work.hours_per_day * 60.0, max_moves=max_moves,
@@ -775,7 +785,8 @@ def run_staffing(
         metrics=metrics,
         settings={**alloc.settings, "pool_online": opt.pool_online,
                   "recent_weeks": opt.recent_weeks,
-                  "min_dossiers_for_skill": opt.min_dossiers_for_skill,
+                  "min_dossiers_for_skill": opt.skill_threshold(
+                      scenario.settings.work.peak_hour_share),
                   "pool_outside_online": opt.pool_outside_online,
                   "online_handling": opt.online_label(),
                   "time_limit_s": time_limit_s, "seed": seed, "threads": threads},

@@ -258,31 +258,50 @@ class StaffAllocation:
 
 @dataclass
 class _Built:
-    """The base model and handles to its variables."""
+    """One CP-SAT model (home-only or free) and handles to its variables.
+
+    Variables are named with their indices (``x_p_s_d``, ``pool_s_d_f``...), so a
+    solution of one model hints another by name (the home-only plan hints the
+    free model).
+    """
 
     model: cp_model.CpModel
     x: dict[tuple[int, int, int], cp_model.IntVar]
     staff: dict[tuple[int, int], cp_model.IntVar]
     nonempty: dict[tuple[int, int], cp_model.IntVar]
-    demand: dict[tuple[int, int], cp_model.IntVar]
+    local: dict[tuple[int, int], int]
+    routed: dict[tuple[int, int], list[cp_model.IntVar]]
+    dem_ub: dict[tuple[int, int], int]
+    staff_ub: dict[tuple[int, int], int]
     y: dict[tuple[int, int, int], cp_model.IntVar]
     unplaced: dict[tuple[int, int], cp_model.IntVar]
     skill_gap: dict[tuple[int, int, int], cp_model.IntVar]
+    forced_skill_gaps: int
     counter_gap: dict[tuple[int, int], cp_model.IntVar]
-    overload: dict[tuple[int, int], cp_model.IntVar]
-    stage1: cp_model.IntVar
-    stage3: cp_model.IntVar
+    gaps: cp_model.IntVar
+    over: cp_model.IntVar
+    over_key: cp_model.IntVar
     moves: cp_model.IntVar
     travel: cp_model.IntVar
-    peak_keys: list[tuple[int, int]]
+    moves_ub: int
+    travel_ub: int
     day_min: int
     w_gap: int
     w_move: int
+    names: list[str]
 
 
-def _allowed_sites(pb: StaffProblem, travel_int: IntArr) -> list[list[list[int]]]:
-    """allowed[p][d] = site indices person p may work at on day d (home first)."""
-    n_p, n_s, n_d, _ = pb.shape
+Solution = dict[str, int]
+
+
+def _allowed_sites(pb: StaffProblem, home_only: bool) -> list[list[list[int]]]:
+    """allowed[p][d] = sites person p may work at on day d (home first).
+
+    Home when open, plus, for a movable person (and unless ``home_only``), every
+    open site within ``max_travel_min`` one way of home; nothing on a day the
+    person is unavailable.
+    """
+    n_p, _, n_d, _ = pb.shape
     reach = (pb.travel_min <= pb.max_travel_min) & np.isfinite(pb.travel_min)
     out: list[list[list[int]]] = []
     for p in range(n_p):
@@ -293,14 +312,15 @@ def _allowed_sites(pb: StaffProblem, travel_int: IntArr) -> list[list[list[int]]
                 row.append([])
                 continue
             sites = [h] if pb.site_open[h, d] else []
-            if pb.movable[p]:
+            if pb.movable[p] and not home_only:
                 sites += [int(s) for s in np.flatnonzero(reach[h] & pb.site_open[:, d]) if s != h]
-            row.append([int(s) for s in sites])
+            row.append(sites)
         out.append(row)
     return out
 
 
 def _work_days(pb: StaffProblem, allowed: list[list[list[int]]]) -> IntArr:
+    """Days each person works: ``min(max_days, days with an allowed site)`` (from the free model)."""
     n_p = len(pb.person_ids)
     w = np.zeros(n_p, dtype=np.int64)
     for p in range(n_p):
@@ -309,7 +329,12 @@ def _work_days(pb: StaffProblem, allowed: list[list[list[int]]]) -> IntArr:
 
 
 def home_plan(pb: StaffProblem) -> IntArr:
-    """Everyone at home: (P, D) site index or -1, working the first allowed days.
+    """Everyone at home, days off spread by a greedy rotation (a director's first guess).
+
+    Each person, in order, works ``min(max_days, open available days)`` days at
+    home (the same count the model uses), choosing the days whose home load per
+    person already rostered is highest; the load of a branch includes an equal
+    share of the pooled online work.
 
     Parameters
     ----------
@@ -319,30 +344,38 @@ def home_plan(pb: StaffProblem) -> IntArr:
     Returns
     -------
     ndarray of int
-        Site index per person and day, ``-1`` when off.
+        (P, D) site index per person and day, ``-1`` when off.
     """
-    n_p, _, n_d, _ = pb.shape
+    n_p, n_s, n_d, _ = pb.shape
     plan = np.full((n_p, n_d), -1, dtype=np.int64)
+    n_pool = max(1, int(pb.pool_site.sum()))
+    load = np.asarray(pb.local_min, dtype=float) + (
+        pb.pool_site[:, None] * np.asarray(pb.pool_min).sum(axis=1)[None, :] / n_pool)
+    rostered = np.zeros((n_s, n_d))
+    work = _work_days(pb, _allowed_sites(pb, home_only=False))
     for p in range(n_p):
         h = int(pb.home[p])
-        left = int(pb.max_days[p])
-        for d in range(n_d):
-            if left > 0 and pb.available[p, d] and pb.site_open[h, d]:
-                plan[p, d] = h
-                left -= 1
+        days = [d for d in range(n_d) if pb.available[p, d] and pb.site_open[h, d]]
+        days.sort(key=lambda d: (-load[h, d] / (rostered[h, d] + 1.0), d))
+        for d in sorted(days[: int(work[p])]):
+            plan[p, d] = h
+            rostered[h, d] += 1
     return plan
 
 
-def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list[int]]]]:
+def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     n_p, n_s, n_d, n_f = pb.shape
     m = cp_model.CpModel()
     day_min = int(round(pb.day_minutes * MINUTE_SCALE))
     local = np.ceil(np.asarray(pb.local_min) * MINUTE_SCALE - 1e-9).astype(np.int64)
     pool = np.ceil(np.asarray(pb.pool_min) * MINUTE_SCALE - 1e-9).astype(np.int64)
-    allowed = _allowed_sites(pb, travel_int)
-    work = _work_days(pb, allowed)
+    allowed = _allowed_sites(pb, home_only)
+    # the free model's day count, in both models, so that the home-only plan is a
+    # valid plan of the free model (it may then work fewer days than it could)
+    work = np.minimum(_work_days(pb, _allowed_sites(pb, False)),
+                      [sum(1 for s in row if s) for row in allowed])
 
-    # variables: x[p,s,d] = person p works at site s on day d
+    # variables: x[p,s,d] = person p works at site s on day d (only allowed triples)
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}
     for p in range(n_p):
         for d in range(n_d):
@@ -360,23 +393,25 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
                 by_sd.setdefault((s, d), []).append(p)
         m.add(sum(x[p, s, d] for d in range(n_d) for s in allowed[p][d]) == int(work[p]))
 
-    # staff per site-day, and whether anyone is there
+    # staff per site-day (only where someone may be), and whether anyone is there
     staff: dict[tuple[int, int], cp_model.IntVar] = {}
     nonempty: dict[tuple[int, int], cp_model.IntVar] = {}
-    for s in range(n_s):
-        for d in range(n_d):
-            people = by_sd.get((s, d), [])
-            v = m.new_int_var(0, len(people), f"staff_{s}_{d}")
-            m.add(v == sum(x[p, s, d] for p in people))
-            staff[s, d] = v
-            z = m.new_bool_var(f"nonempty_{s}_{d}")
-            m.add(v >= 1).only_enforce_if(z)
-            m.add(v == 0).only_enforce_if(~z)
-            nonempty[s, d] = z
+    staff_ub: dict[tuple[int, int], int] = {}
+    for (s, d), people in by_sd.items():
+        v = m.new_int_var(0, len(people), f"staff_{s}_{d}")
+        m.add(v == sum(x[p, s, d] for p in people))
+        staff[s, d] = v
+        staff_ub[s, d] = len(people)
+        z = m.new_bool_var(f"nonempty_{s}_{d}")
+        m.add(v >= 1).only_enforce_if(z)
+        m.add(v == 0).only_enforce_if(~z)
+        nonempty[s, d] = z
 
-    # pooled online work goes to pool sites with qualified people there
+    # pooled online work goes to pool sites, at most a day's minutes per qualified person there
     y: dict[tuple[int, int, int], cp_model.IntVar] = {}
     unplaced: dict[tuple[int, int], cp_model.IntVar] = {}
+    routed: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+    pool_ub: dict[tuple[int, int], int] = {}
     for d in range(n_d):
         for f in range(n_f):
             if pool[d, f] <= 0:
@@ -390,100 +425,140 @@ def _build(pb: StaffProblem, travel_int: IntArr) -> tuple[_Built, list[list[list
                 v = m.new_int_var(0, int(pool[d, f]), f"pool_{s}_{d}_{f}")
                 m.add(v <= day_min * sum(x[p, s, d] for p in qual))
                 y[s, d, f] = v
+                routed.setdefault((s, d), []).append(v)
+                pool_ub[s, d] = pool_ub.get((s, d), 0) + int(pool[d, f])
                 parts.append(v)
             u = m.new_int_var(0, int(pool[d, f]), f"unplaced_{d}_{f}")
             unplaced[d, f] = u
             m.add(sum(parts) + u == int(pool[d, f]))
 
-    # demand and overload per site-day
-    demand: dict[tuple[int, int], cp_model.IntVar] = {}
-    overload: dict[tuple[int, int], cp_model.IntVar] = {}
-    peak_keys: list[tuple[int, int]] = []
-    total_pool = int(pool.sum())
+    # overload per site-day: demand minutes beyond the people there
+    overload: list[cp_model.IntVar] = []
+    dem_ub: dict[tuple[int, int], int] = {}
+    local_d: dict[tuple[int, int], int] = {}
     for s in range(n_s):
         for d in range(n_d):
-            routed = [y[s, d, f] for f in range(n_f) if (s, d, f) in y]
-            hi = int(local[s, d]) + sum(int(pool[d, f]) for f in range(n_f) if (s, d, f) in y)
-            dv = m.new_int_var(int(local[s, d]), hi, f"demand_{s}_{d}")
-            m.add(dv == int(local[s, d]) + sum(routed))
-            demand[s, d] = dv
-            if hi > 0:
-                peak_keys.append((s, d))
-                o = m.new_int_var(0, hi, f"overload_{s}_{d}")
-                m.add(o >= dv - day_min * staff[s, d])
-                overload[s, d] = o
+            ys = routed.get((s, d), [])
+            hi = int(local[s, d]) + pool_ub.get((s, d), 0)
+            if hi <= 0:
+                continue
+            dem_ub[s, d] = hi
+            local_d[s, d] = int(local[s, d])
+            cap = day_min * staff[s, d] if (s, d) in staff else 0
+            o = m.new_int_var(0, hi, f"overload_{s}_{d}")
+            m.add(o >= int(local[s, d]) + sum(ys) - cap)
+            overload.append(o)
 
-    # shortfalls: a qualified person for each in-person field, counters from Erlang C
+    # shortfalls: a qualified person for each in-person field, counters from Erlang C.
+    # A field no qualified person can reach that day is a fixed gap: counted, not modelled.
     skill_gap: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    forced = 0
     counter_gap: dict[tuple[int, int], cp_model.IntVar] = {}
     counter_gap_max = 0
     for s in range(n_s):
         for d in range(n_d):
             for f_raw in np.flatnonzero(pb.skill_need[s, d]):
                 f = int(f_raw)
-                g = m.new_bool_var(f"skillgap_{s}_{d}_{f}")
                 qual = [p for p in by_sd.get((s, d), []) if pb.skills[p, f]]
-                m.add(sum(x[p, s, d] for p in qual) + g >= 1)
+                if not qual:
+                    forced += 1
+                    continue
+                g = m.new_bool_var(f"skillgap_{s}_{d}_{f}")
+                m.add_bool_or([*(x[p, s, d] for p in qual), g])
                 skill_gap[s, d, f] = g
             need = int(min(pb.counters_needed[s, d], pb.counters[s]))
             if need > 0:
-                c = m.new_int_var(0, need, f"countergap_{s}_{d}")
-                m.add(c >= need - staff[s, d])
+                lo_gap = max(0, need - staff_ub.get((s, d), 0))
+                c = m.new_int_var(lo_gap, need, f"countergap_{s}_{d}")
+                if (s, d) in staff:
+                    m.add(c >= need - staff[s, d])
                 counter_gap[s, d] = c
                 counter_gap_max += need
 
-    total_demand = int(local.sum()) + total_pool
+    total_demand = int(local.sum()) + int(pool.sum())
     w_gap = total_demand + 1
-    n_gap_max = len(skill_gap) + counter_gap_max
-    stage1 = m.new_int_var(0, w_gap * n_gap_max + total_demand, "stage1")
-    m.add(
-        stage1
-        == w_gap * (sum(skill_gap.values()) + sum(counter_gap.values()))
-        + sum(overload.values())
-        + sum(unplaced.values())
-    )
+    n_gap_max = forced + len(skill_gap) + counter_gap_max
+    gaps = m.new_int_var(forced, max(forced, n_gap_max), "gaps")
+    m.add(gaps == forced + sum(skill_gap.values()) + sum(counter_gap.values()))
+    over = m.new_int_var(0, total_demand, "over")
+    m.add(over == sum(overload) + sum(unplaced.values()))
+    # least overload first; then, among plans with that overload, route every pooled minute
+    # a qualified person can take (unplaced work shows at no site, so it must not be
+    # parked there to lower the peak): w_over > any unplaced total makes it lexicographic
+    w_over = int(pool.sum()) + 1
+    over_key = m.new_int_var(0, w_over * total_demand + int(pool.sum()), "over_key")
+    m.add(over_key == w_over * over + sum(unplaced.values()))
 
     # moves and travel; weekly cap on moves
     away = [(k, v) for k, v in x.items() if k[1] != int(pb.home[k[0]])]
-    max_travel_total = int(sum(int(travel_int[int(pb.home[p]), s]) for (p, s, _), _v in away))
-    moves = m.new_int_var(0, len(away), "moves")
+    moves_ub = len(away) if pb.max_moves is None else min(len(away), int(pb.max_moves))
+    t_one = max((int(travel_int[int(pb.home[p]), s]) for (p, s, _), _v in away), default=0)
+    moves = m.new_int_var(0, moves_ub, "moves")
     m.add(moves == sum(v for _, v in away))
-    travel = m.new_int_var(0, max_travel_total, "travel_min")
+    travel = m.new_int_var(0, moves_ub * t_one, "travel_min")
     m.add(travel == sum(int(travel_int[int(pb.home[p]), s]) * v for (p, s, _), v in away))
-    if pb.max_moves is not None:
-        m.add(moves <= int(pb.max_moves))
-    w_move = max_travel_total + 1
-    stage3 = m.new_int_var(0, w_move * len(away) + max_travel_total, "stage3")
-    m.add(stage3 == w_move * moves + travel)
+    # travel <= moves x longest trip < w_move: fewest moves first, then least travel
+    w_move = moves_ub * t_one + 1
 
-    built = _Built(
-        model=m, x=x, staff=staff, nonempty=nonempty, demand=demand, y=y, unplaced=unplaced,
-        skill_gap=skill_gap, counter_gap=counter_gap, overload=overload, stage1=stage1,
-        stage3=stage3, moves=moves, travel=travel, peak_keys=peak_keys, day_min=day_min,
-        w_gap=w_gap, w_move=w_move,
-    )
+    names = [v.name for v in m.proto.variables]
     logger.debug(
-        "staff model: %d assignment vars, %d pooled routes, %d skill checks, %d counter checks",
-        len(x), len(y), len(skill_gap), len(counter_gap),
+        "staff model (%s): %d assignment vars, %d pooled routes, %d skill checks "
+        "(%d fixed gaps), %d counter checks",
+        "home only" if home_only else "free", len(x), len(y), len(skill_gap), forced,
+        len(counter_gap),
     )
-    return built, allowed
-
-
-def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
-    """Every site-day at most ``level`` per mille utilised (empty site-day counts as one person)."""
-    for s, d in b.peak_keys:
-        dv = m.get_int_var_from_proto_index(b.demand[s, d].index)
-        st = m.get_int_var_from_proto_index(b.staff[s, d].index)
-        z = m.get_bool_var_from_proto_index(b.nonempty[s, d].index)
-        m.add(dv * UTIL_SCALE <= level * b.day_min * (st + 1 - z))
+    return _Built(
+        model=m, x=x, staff=staff, nonempty=nonempty, local=local_d, routed=routed,
+        dem_ub=dem_ub, staff_ub=staff_ub, y=y, unplaced=unplaced, skill_gap=skill_gap,
+        forced_skill_gaps=forced, counter_gap=counter_gap, gaps=gaps, over=over,
+        over_key=over_key, moves=moves,
+        travel=travel, moves_ub=moves_ub, travel_ub=moves_ub * t_one, day_min=day_min,
+        w_gap=w_gap, w_move=w_move, names=names,
+    )
 
 
 def _var(m: cp_model.CpModel, v: cp_model.IntVar) -> cp_model.IntVar:
     return m.get_int_var_from_proto_index(v.index)
 
 
+def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
+    """Every site-day at most ``level`` per mille utilised (an empty site-day counts as one person).
+
+    Site-days whose largest possible demand fits in one person's day at that
+    level cannot break it and get no constraint.
+    """
+    for (s, d), hi in b.dem_ub.items():
+        if hi * UTIL_SCALE <= level * b.day_min:
+            continue
+        dem = b.local[s, d] + sum(_var(m, v) for v in b.routed.get((s, d), []))
+        if (s, d) not in b.staff:
+            m.add(dem * UTIL_SCALE <= level * b.day_min)
+            continue
+        st = _var(m, b.staff[s, d])
+        z = _var(m, b.nonempty[s, d])
+        m.add(dem * UTIL_SCALE <= level * b.day_min * (st + 1 - z))
+
+
+def _peak_of(b: _Built, sol: Solution) -> int:
+    """Achieved peak utilisation (per mille, rounded up) of a solution."""
+    peak = 0
+    for (s, d), _hi in b.dem_ub.items():
+        dem = b.local[s, d] + sum(sol.get(v.name, 0) for v in b.routed.get((s, d), []))
+        cnt = max(1, sol.get(f"staff_{s}_{d}", 0))
+        peak = max(peak, -(-dem * UTIL_SCALE // (b.day_min * cnt)))
+    return min(peak, MAX_UTIL)
+
+
+def _peak_lower_bound(b: _Built) -> int:
+    """A peak no plan can beat: local work over every person who could be there."""
+    lb = 0
+    for (s, d), loc in b.local.items():
+        lb = max(lb, -(-loc * UTIL_SCALE // (b.day_min * max(1, b.staff_ub.get((s, d), 0)))))
+    return min(lb, MAX_UTIL)
+
+
 class _Runner:
-    """Solves clones of the base model with one seed, thread count, deadline and stop flag."""
+    """Solves models with one seed, thread count, deadline and stop flag."""
 
     def __init__(
         self, seed: int, threads: int, deadline: float, stop: threading.Event | None
@@ -500,16 +575,18 @@ class _Runner:
         return self.stop is not None and self.stop.is_set()
 
     def solve(
-        self, m: cp_model.CpModel, hint: list[int] | None, time_limit_s: float
+        self, m: cp_model.CpModel, names: list[str], hint: Solution | None, time_limit_s: float
     ) -> tuple[SolveStatus, cp_model.CpSolver]:
         if hint is not None:
             m.clear_hints()  # type: ignore[no-untyped-call]
-            for i, val in enumerate(hint):
-                m.add_hint(m.get_int_var_from_proto_index(i), val)
+            for i, name in enumerate(names):
+                m.add_hint(m.get_int_var_from_proto_index(i), hint.get(name, 0))
         solver = cp_model.CpSolver()
+        if self.stopped():  # stop requested: start no new search
+            return SolveStatus.UNKNOWN, solver
         solver.parameters.num_workers = self.threads
         solver.parameters.random_seed = self.seed
-        solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+        solver.parameters.max_time_in_seconds = max(0.01, min(time_limit_s, self.remaining()))
         done = threading.Event()
         watcher: threading.Thread | None = None
         if self.stop is not None:
@@ -532,70 +609,89 @@ class _Runner:
         return status, solver
 
 
-def _values(solver: cp_model.CpSolver) -> list[int]:
-    return [int(v) for v in solver.response_proto.solution]
+def _values(b: _Built, solver: cp_model.CpSolver) -> Solution:
+    return dict(zip(b.names, (int(v) for v in solver.response_proto.solution), strict=True))
 
 
-def _peak_of(b: _Built, sol: list[int]) -> int:
-    """Achieved peak utilisation (per mille, rounded up) of a full solution."""
-    peak = 0
-    for s, d in b.peak_keys:
-        dem = sol[b.demand[s, d].index]
-        cnt = max(1, sol[b.staff[s, d].index])
-        peak = max(peak, -(-dem * UTIL_SCALE // (b.day_min * cnt)))
-    return min(peak, MAX_UTIL)
+class _Budget:
+    """Splits the time left between the stages still to run, by weight."""
+
+    def __init__(self, runner: _Runner, weights: dict[str, float]) -> None:
+        self.runner = runner
+        self.left = dict(weights)
+
+    def take(self, stage: str) -> float:
+        total = sum(self.left.values())
+        w = self.left.pop(stage, 0.0)
+        return self.runner.remaining() * (w / total if total > 0 else 1.0)
+
+
+def _minimize(
+    b: _Built, base: cp_model.CpModel, runner: _Runner, target: cp_model.IntVar,
+    sol: Solution, limit_s: float,
+) -> tuple[Solution, SolveStatus, int, int]:
+    """Minimise ``target`` from the feasible ``sol``; return (solution, status, value, bound)."""
+    m = base.clone()
+    m.minimize(_var(m, target))
+    st, solver = runner.solve(m, b.names, sol, limit_s)
+    if st.has_solution:
+        new = _values(b, solver)
+        value = new[target.name]
+        bound = int(math.ceil(solver.best_objective_bound - 1e-6))
+        if st is SolveStatus.OPTIMAL:
+            bound = value
+        return new, st, value, min(bound, value)
+    if st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
+        msg = f"staff model stage on {target.name} infeasible from a feasible start"
+        raise RuntimeError(msg)
+    return sol, SolveStatus.FEASIBLE, sol[target.name], 0
 
 
 def _lexicographic(
-    b: _Built,
-    runner: _Runner,
-    start: list[int],
-    guard_peak: int | None,
-    fix_roster: bool,
-    budget_s: float,
-) -> tuple[list[int], tuple[StageResult, ...]]:
-    """Run the three stages from the feasible solution ``start``; return the final solution."""
-    t_end = time.monotonic() + budget_s
+    b: _Built, runner: _Runner, budget: _Budget, start: Solution, prefix: str,
+    guard_peak: int | None, with_moves: bool,
+) -> tuple[Solution, tuple[StageResult, ...]]:
+    """Run the stages from the feasible solution ``start``; return the last solution."""
     base = b.model.clone()
-    if fix_roster:
-        for v in b.x.values():
-            base.add(_var(base, v) == start[v.index])
     if guard_peak is not None:
         _add_peak(base, b, guard_peak)
     stages: list[StageResult] = []
 
-    # stage 1: least weighted shortfall + overload
+    # stage 1: fewest shortfalls, then least overload (two solves, reported as one stage)
     t0 = time.monotonic()
-    m1 = base.clone()
-    m1.minimize(_var(m1, b.stage1))
-    st, solver = runner.solve(m1, start, min(runner.remaining(), 0.4 * (t_end - t0)))
-    if st.has_solution:
-        sol = _values(solver)
-        obj, bound = solver.objective_value, solver.best_objective_bound
-    else:  # no better solution in time: the start is still a valid plan
-        sol, obj, bound = start, float(start[b.stage1.index]), -math.inf
-        st = SolveStatus.FEASIBLE if not runner.stopped() else SolveStatus.UNKNOWN
-    stages.append(StageResult("shortfall_overload", st, obj, bound, time.monotonic() - t0))
-    base.add(_var(base, b.stage1) <= sol[b.stage1.index])
+    sol, st_g, gaps, gaps_lb = _minimize(b, base, runner, b.gaps, start,
+                                         budget.take(prefix + "gaps"))
+    base.add(_var(base, b.gaps) <= gaps)
+    sol, st_o, key, key_lb = _minimize(b, base, runner, b.over_key, sol,
+                                       budget.take(prefix + "overload"))
+    base.add(_var(base, b.over_key) <= key)
+    over = sol["over"]
+    proven = st_g is SolveStatus.OPTIMAL and st_o is SolveStatus.OPTIMAL
+    obj1 = b.w_gap * gaps + over
+    bound1 = obj1 if proven else b.w_gap * gaps_lb
+    stages.append(StageResult(
+        "shortfall_overload", SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
+        float(obj1), float(bound1), time.monotonic() - t0))
 
     # stage 2: lowest peak utilisation, by bisection on a fixed level
     t0 = time.monotonic()
+    stage_end = t0 + budget.take(prefix + "peak")
     hi = _peak_of(b, sol)
-    lo = 0
+    lo = min(hi, _peak_lower_bound(b))
     probes = 0
     proven = True
-    while lo < hi and not runner.stopped():
-        left = min(runner.remaining(), 0.8 * (t_end - time.monotonic()))
-        if left <= 0.01:
+    while lo < hi:
+        left = stage_end - time.monotonic()
+        if left <= 0.01 or runner.stopped():
             proven = False
             break
         mid = (lo + hi) // 2
         m2 = base.clone()
         _add_peak(m2, b, mid)
-        st2, solver = runner.solve(m2, sol, left)
+        st2, solver = runner.solve(m2, b.names, sol, left)
         probes += 1
         if st2.has_solution:
-            sol = _values(solver)
+            sol = _values(b, solver)
             hi = _peak_of(b, sol)
         elif st2 is SolveStatus.INFEASIBLE:
             lo = mid + 1
@@ -603,56 +699,72 @@ def _lexicographic(
             proven = False
             break
     st = SolveStatus.OPTIMAL if proven and lo >= hi else SolveStatus.FEASIBLE
-    stages.append(StageResult("peak_utilisation", st, float(hi), float(lo), time.monotonic() - t0, probes))
+    stages.append(StageResult("peak_utilisation", st, float(hi), float(lo),
+                              time.monotonic() - t0, probes))
+    if not with_moves:
+        return sol, tuple(stages)
     _add_peak(base, b, hi)
 
-    # stage 3: fewest moves, then least travel
+    # stage 3: fewest moves, then least travel (w_move > any travel total)
     t0 = time.monotonic()
+    cost = base.new_int_var(0, b.w_move * b.moves_ub + b.travel_ub, "move_cost")
+    base.add(cost == b.w_move * _var(base, b.moves) + _var(base, b.travel))
+    names = [*b.names, "move_cost"]
+    sol = {**sol, "move_cost": b.w_move * sol["moves"] + sol["travel_min"]}
     m3 = base.clone()
-    m3.minimize(_var(m3, b.stage3))
-    st, solver = runner.solve(m3, sol, runner.remaining() if not fix_roster else 5.0)
-    if st.has_solution:
-        sol = _values(solver)
-        obj, bound = solver.objective_value, solver.best_objective_bound
+    m3.minimize(_var(m3, cost))
+    st3, solver = runner.solve(m3, names, sol, budget.take(prefix + "moves"))
+    if st3.has_solution:
+        sol = dict(zip(names, (int(v) for v in solver.response_proto.solution), strict=True))
+        obj = float(sol["move_cost"])
+        bound = obj if st3 is SolveStatus.OPTIMAL else float(
+            math.ceil(solver.best_objective_bound - 1e-6))
     else:
-        obj, bound = float(sol[b.stage3.index]), -math.inf
-        st = SolveStatus.FEASIBLE if not runner.stopped() else SolveStatus.UNKNOWN
-    stages.append(StageResult("moves_travel", st, obj, bound, time.monotonic() - t0))
+        obj, bound, st3 = float(sol["move_cost"]), 0.0, SolveStatus.FEASIBLE
+    stages.append(StageResult("moves_travel", st3, obj, min(bound, obj), time.monotonic() - t0))
     return sol, tuple(stages)
 
 
-def _start_from_plan(b: _Built, pb: StaffProblem, plan: IntArr) -> list[int]:
-    """A complete feasible solution vector for the roster ``plan`` (pool work unplaced)."""
+def _start_from_plan(b: _Built, plan: IntArr, seed: int) -> Solution:
+    """A complete feasible solution of ``b`` for the roster ``plan`` (pool routing free)."""
     m = b.model.clone()
     for (p, s, d), v in b.x.items():
         m.add(_var(m, v) == int(plan[p, d] == s))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
     solver.parameters.max_time_in_seconds = 30.0
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         msg = f"the everyone-at-home plan is not a valid roster ({solver.status_name(status)})"
         raise ValueError(msg)
-    return _values(solver)
+    return _values(b, solver)
 
 
 # --------------------------------------------------------------------------- read back
 
 
-def _roster_array(b: _Built, pb: StaffProblem, sol: list[int]) -> IntArr:
+def _roster_array(b: _Built, pb: StaffProblem, sol: Solution) -> IntArr:
     n_p, _, n_d, _ = pb.shape
     plan = np.full((n_p, n_d), -1, dtype=np.int64)
     for (p, s, d), v in b.x.items():
-        if sol[v.index]:
+        if sol.get(v.name, 0):
             plan[p, d] = s
     return plan
 
 
-def _routed(b: _Built, pb: StaffProblem, sol: list[int]) -> FloatArr:
+def _routed(b: _Built, pb: StaffProblem, sol: Solution) -> FloatArr:
     _, n_s, n_d, _ = pb.shape
     out = np.zeros((n_s, n_d))
     for (s, d, _f), v in b.y.items():
-        out[s, d] += sol[v.index] / MINUTE_SCALE
+        out[s, d] += sol.get(v.name, 0) / MINUTE_SCALE
+    return out
+
+
+def _unplaced(b: _Built, pb: StaffProblem, sol: Solution) -> FloatArr:
+    out = np.zeros((len(pb.days), len(pb.fields)))
+    for (d, f), v in b.unplaced.items():
+        out[d, f] = sol.get(v.name, 0) / MINUTE_SCALE
     return out
 
 
@@ -815,18 +927,17 @@ def _moves_table(
     )
 
 
-def _unplaced(b: _Built, pb: StaffProblem, sol: list[int]) -> FloatArr:
-    out = np.zeros((len(pb.days), len(pb.fields)))
-    for (d, f), v in b.unplaced.items():
-        out[d, f] = sol[v.index] / MINUTE_SCALE
-    return out
-
-
 def _peak_util(table: pd.DataFrame) -> float:
     return float(table["utilisation"].max()) if len(table) else 0.0
 
 
 # --------------------------------------------------------------------------- entry point
+
+#: Share of the time limit each stage may use (time a stage leaves unused passes on).
+STAGE_WEIGHTS: dict[str, float] = {
+    "before_gaps": 0.05, "before_overload": 0.05, "before_peak": 0.1,
+    "gaps": 0.15, "overload": 0.15, "peak": 0.3, "moves": 0.2,
+}
 
 
 def solve_staff_allocation(
@@ -843,15 +954,15 @@ def solve_staff_allocation(
     pb
         The problem, as plain arrays.
     time_limit_s
-        Wall-clock limit for the whole solve (before plan and three stages), seconds.
+        Wall-clock limit for the whole solve (home-only plan and the three
+        stages), seconds; split between stages by :data:`STAGE_WEIGHTS`.
     seed
         CP-SAT ``random_seed``.
     threads
         CP-SAT ``num_workers``.
     stop
         When set from another thread, the search stops and the best plan so far
-        is returned with status FEASIBLE (or UNKNOWN when nothing beyond the home
-        plan was found).
+        is returned with status FEASIBLE.
 
     Returns
     -------
@@ -866,36 +977,35 @@ def solve_staff_allocation(
     pb.validate()
     t_start = time.monotonic()
     runner = _Runner(seed, threads, t_start + time_limit_s, stop)
+    budget = _Budget(runner, STAGE_WEIGHTS)
     travel_int = np.where(
         np.isfinite(pb.travel_min), np.ceil(np.nan_to_num(pb.travel_min, posinf=0.0) - 1e-9), 0
     ).astype(np.int64)
-    b, _allowed = _build(pb, travel_int)
-    plan0 = home_plan(pb)
-    start = _start_from_plan(b, pb, plan0)
+    b_home = _build(pb, travel_int, home_only=True)
+    b = _build(pb, travel_int, home_only=False)
+    t_built = time.monotonic() - t_start
+    start = _start_from_plan(b_home, home_plan(pb), seed)
 
-    # before: everyone at home, pooled work routed as well as possible
-    sol_b, stages_b = _lexicographic(b, runner, start, None, True, 0.2 * time_limit_s)
-    guard = _peak_of(b, sol_b)
+    # before: everyone at home, days off and pooled work chosen as well as possible
+    sol_b, stages_b = _lexicographic(b_home, runner, budget, start, "before_", None, False)
+    guard = _peak_of(b_home, sol_b)
     # after: the same stages with people free to move, never worse on the peak
-    sol_a, stages_a = _lexicographic(b, runner, sol_b, guard, False, runner.remaining())
+    sol_a, stages_a = _lexicographic(b, runner, budget, sol_b, "", guard, True)
 
-    plan_b, plan_a = _roster_array(b, pb, sol_b), _roster_array(b, pb, sol_a)
-    routed_b, routed_a = _routed(b, pb, sol_b), _routed(b, pb, sol_a)
+    plan_b, plan_a = _roster_array(b_home, pb, sol_b), _roster_array(b, pb, sol_a)
+    routed_b, routed_a = _routed(b_home, pb, sol_b), _routed(b, pb, sol_a)
     before = site_day_table(pb, plan_b, routed_b)
     after = site_day_table(pb, plan_a, routed_a)
-    gaps_b = _gaps(pb, plan_b, routed_b, _unplaced(b, pb, sol_b))
+    gaps_b = _gaps(pb, plan_b, routed_b, _unplaced(b_home, pb, sol_b))
     gaps_a = _gaps(pb, plan_a, routed_a, _unplaced(b, pb, sol_a))
     moves = _moves_table(pb, plan_a, travel_int, before, after, gaps_b)
 
     all_optimal = all(s.status is SolveStatus.OPTIMAL for s in stages_a)
+    status = SolveStatus.OPTIMAL if all_optimal else SolveStatus.FEASIBLE
+    message = "; ".join(
+        f"{s.name}: {s.status.value} {s.objective:g} (bound {s.best_bound:g})" for s in stages_a)
     if runner.stopped() and not all_optimal:
-        status = SolveStatus.FEASIBLE
-        message = "stopped on request; best plan so far"
-    else:
-        status = SolveStatus.OPTIMAL if all_optimal else SolveStatus.FEASIBLE
-        message = "; ".join(
-            f"{s.name}: {s.status.value} {s.objective:g} (bound {s.best_bound:g})" for s in stages_a
-        )
+        message = "stopped on request; best plan so far; " + message
     last = stages_a[-1]
     report = SolverReport(
         status=status,
@@ -921,12 +1031,16 @@ def solve_staff_allocation(
         shortfalls_before=gaps_b,
         peak_utilisation_before=_peak_util(before),
         peak_utilisation_after=_peak_util(after),
-        overload_min_before=float(before["overload_min"].sum()),
-        overload_min_after=float(after["overload_min"].sum()),
+        overload_min_before=float(before["overload_min"].sum()
+                                  + _unplaced(b_home, pb, sol_b).sum()),
+        overload_min_after=float(after["overload_min"].sum() + _unplaced(b, pb, sol_a).sum()),
         settings={
             "max_moves": pb.max_moves, "max_travel_min": pb.max_travel_min,
             "day_minutes": pb.day_minutes, "w_gap": b.w_gap, "w_move": b.w_move,
             "util_scale": UTIL_SCALE, "minute_scale": MINUTE_SCALE,
+            "assignment_vars": len(b.x), "fixed_skill_gaps": b.forced_skill_gaps,
+            "build_s": round(t_built, 3), "stage_weights": dict(STAGE_WEIGHTS),
+            "before": "everyone at home; days off and pooled work chosen by the same model",
         },
     )
     logger.info(
