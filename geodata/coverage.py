@@ -114,10 +114,52 @@ class CoverageMatrix:
 
 # --------------------------------------------------------------------------- helpers
 
+def _row_major(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+               shape: tuple[int, int]) -> tuple[npt.NDArray[Any], npt.NDArray[Any],
+                                                 npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """CSR layout of (row, col) pairs in linear time, without sorting the pairs.
+
+    A stable radix sort on the column, then scipy's linear CSC -> CSR
+    transposition, which leaves every row's columns sorted and equal pairs in
+    their input order.
+
+    Returns
+    -------
+    indptr, indices : the CSR layout, one entry per input pair (duplicates kept).
+    perm : input position of each CSR entry.
+    repeat : True where an entry repeats the (row, col) of the entry before it.
+    """
+    n_r, n_c = shape
+    key = cols.astype(np.int16 if n_c <= np.iinfo(np.int16).max else np.int32)
+    by_col = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+    col_ptr = np.zeros(n_c + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_c), out=col_ptr[1:])
+    pos = np.arange(len(rows), dtype=np.int64)
+    csr = sp.csc_matrix((pos, rows[by_col], col_ptr), shape=shape).tocsr()
+    perm = by_col[csr.data]
+    indices = csr.indices
+    repeat = np.zeros(len(perm), dtype=bool)
+    if len(perm) > 1:
+        repeat[1:] = indices[1:] == indices[:-1]
+        repeat[csr.indptr[1:-1][csr.indptr[1:-1] < len(perm)]] = False  # a row's first entry
+    return csr.indptr, indices, perm, repeat
+
+
 def _csr_from_pairs(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
                     data: npt.NDArray[Any], shape: tuple[int, int]) -> sp.csr_matrix:
-    """CSR from unique (row, col) pairs, keeping explicit zeros (COO -> CSR never drops them)."""
-    return sp.coo_matrix((data, (rows, cols)), shape=shape).tocsr()
+    """CSR from unique (row, col) pairs, keeping explicit zeros, sorted indices."""
+    indptr, indices, perm, _ = _row_major(rows, cols, shape)
+    return sp.csr_matrix((data[perm], indices, indptr), shape=shape)
+
+
+def _bool_csr(indptr: npt.NDArray[Any], indices: npt.NDArray[Any], keep: npt.NDArray[np.bool_],
+              shape: tuple[int, int]) -> sp.csr_matrix:
+    """Bool CSR of the entries ``keep`` of a CSR layout."""
+    row = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(indptr))
+    new_ptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row[keep], minlength=shape[0]), out=new_ptr[1:])
+    return sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), indices[keep], new_ptr),
+                         shape=shape)
 
 
 def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
@@ -155,32 +197,31 @@ def _check_inputs(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
     return cutoff
 
 
-def _pair_keys(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
-               n_cols: int) -> npt.NDArray[np.int64]:
-    return rows.astype(np.int64) * max(n_cols, 1) + cols.astype(np.int64)
-
-
 def _covered_matrix(
     n_demand: int, n_sites: int,
     t_rows: npt.NDArray[np.int64], t_cols: npt.NDArray[np.int64], t_ok: npt.NDArray[np.bool_],
     k_rows: npt.NDArray[np.int64], k_cols: npt.NDArray[np.int64],
     rule: str,
 ) -> sp.csr_matrix:
-    """Bool CSR of pairs within minutes (``t_*`` masked by ``t_ok``) and/or within km (``k_*``)."""
-    shape = (n_demand, n_sites)
-    by_time = _csr_from_pairs(t_rows[t_ok], t_cols[t_ok], np.ones(int(t_ok.sum()), dtype=bool),
-                              shape)
-    by_km = _csr_from_pairs(k_rows, k_cols, np.ones(len(k_rows), dtype=bool), shape)
-    if rule == "both":
-        out = by_time.multiply(by_km).tocsr()
-    elif rule == "either":
-        out = (by_time + by_km).tocsr()
-    else:
+    """Bool CSR of pairs within minutes (``t_*`` masked by ``t_ok``) and/or within km (``k_*``).
+
+    The time pairs are unique; the km pairs may repeat each other and the time pairs.
+    """
+    if rule not in ("either", "both"):
         msg = f"unknown coverage rule {rule!r}; expected 'either' or 'both'"
         raise ValueError(msg)
-    out = out.astype(bool)
-    out.eliminate_zeros()  # bool matrix: only True entries mean covered
-    return out
+    shape = (n_demand, n_sites)
+    n_t = int(t_ok.sum())
+    rows = np.concatenate([t_rows[t_ok], k_rows]).astype(np.int64)
+    cols = np.concatenate([t_cols[t_ok], k_cols]).astype(np.int64)
+    indptr, indices, perm, repeat = _row_major(rows, cols, shape)
+    if rule == "either":
+        return _bool_csr(indptr, indices, ~repeat, shape)
+    # both: a time pair (first of its run, the time pairs coming first) repeated by a km pair
+    first_is_time = ~repeat & (perm < n_t)
+    repeated = np.zeros(len(perm), dtype=bool)
+    repeated[:-1] = repeat[1:]
+    return _bool_csr(indptr, indices, first_is_time & repeated, shape)
 
 
 def _straight_pairs(a_xy: npt.NDArray[np.float64], b_xy: npt.NDArray[np.float64],
@@ -207,37 +248,55 @@ def _csr_lookup(m: sp.csr_matrix, rows: npt.NDArray[np.int64],
     return np.asarray(m.data[pos], dtype=float)
 
 
-def _path_km(pred: npt.NDArray[np.int32], reached: npt.NDArray[np.int64],
-             edge_km: sp.csr_matrix) -> npt.NDArray[np.float64]:
-    """Km of the shortest-path-tree path from each reached node back to its source.
+def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
+             cols: npt.NDArray[np.int64], rows_per_chunk: int = 32) -> npt.NDArray[np.float64]:
+    """Km along the shortest-path trees, from each tree's root to the nodes ``cols``.
 
     ``pred`` is the (b, n) predecessor matrix of a Dijkstra on the reversed
-    graph; ``reached`` the sorted flat indices (row * n + node) of reached
-    nodes.  Path sums by pointer jumping over the reached nodes only:
-    ``log2(depth)`` vectorised steps.
+    graph (``-9999`` at roots and unreached nodes); ``edge_km`` the CSR of the
+    original graph (sorted indices), so the tree edge parent -> v is the
+    original edge v -> parent.  Exact path sums by pointer jumping
+    (``ceil(log2(depth))`` rounds), a few rows at a time so the arrays stay in
+    cache; unreached nodes get 0.
+
+    Returns
+    -------
+    npt.NDArray[np.float64]
+        (b, len(cols)) km.
     """
-    n = pred.shape[1]
-    rows = reached // n
-    nodes = reached % n
-    parent = pred.ravel()[reached].astype(np.int64)
-    has = parent >= 0
-    weight = np.zeros(len(reached))
-    # reversed edge parent->node is original edge node->parent
-    weight[has] = _csr_lookup(edge_km, nodes[has], parent[has])
-    inverse = np.full(pred.size, -1, dtype=np.int64)
-    inverse[reached] = np.arange(len(reached), dtype=np.int64)
-    up = np.arange(len(reached), dtype=np.int64)
-    up[has] = inverse[rows[has] * n + parent[has]]
-    del inverse
-    # only nodes whose pointer is not yet at a root still need work
-    is_root = up == np.arange(len(up))
-    act = np.flatnonzero(~is_root[up])
-    while len(act):
-        target = up[act]
-        weight[act] += weight[target]
-        up[act] = up[target]
-        act = act[~is_root[up[act]]]
-    return weight
+    b, n = pred.shape
+    indptr = edge_km.indptr.astype(np.intp)
+    indices = edge_km.indices
+    data = np.asarray(edge_km.data, dtype=float)
+    deg = np.diff(indptr)
+    max_deg = int(deg.max()) if n else 0
+    last = max(len(indices) - 1, 0)
+    self_idx = np.arange(n, dtype=np.intp)[None, :]
+    out = np.empty((b, len(cols)))
+    for r0 in range(0, b, rows_per_chunk):
+        parent = pred[r0:r0 + rows_per_chunk].astype(np.intp)
+        has = parent >= 0
+        weight = np.zeros(parent.shape)
+        # km of the edge v -> parent: the parent is one of v's few out-neighbours
+        for k in range(max_deg):
+            pos = np.minimum(indptr[:-1] + k, last)
+            hit = has & (k < deg)[None, :] & (indices[pos][None, :] == parent)
+            weight = np.where(hit, data[pos][None, :], weight)
+        up = np.where(has, parent, self_idx)
+        while True:
+            up_next = np.take_along_axis(up, up, axis=1)
+            weight += np.take_along_axis(weight, up, axis=1)
+            if np.array_equal(up_next, up):
+                break
+            up = up_next
+        out[r0:r0 + rows_per_chunk] = weight[:, cols]
+    return out
+
+
+def _pairs_per_source(groups: tuple[npt.NDArray[np.int64], ...], src: npt.NDArray[np.int64],
+                      n_points: int) -> npt.NDArray[np.int64]:
+    """Demand-point x site pairs that each source node in ``src`` stands for."""
+    return groups[1][src] * n_points
 
 
 def _group(keys: npt.NDArray[np.int64], members: npt.NDArray[np.int64]) -> tuple[
@@ -315,6 +374,10 @@ def _network_pairs(
         src = np.arange(start, min(start + batch_size, len(s_nodes)), dtype=np.int64)
         nodes = s_nodes[src]
         # ---- fastest trips within the cutoff
+        # pairs per source whose coverage is already settled without the length search
+        # ("both": a pair beyond the time cutoff is settled, as not covered)
+        n_pairs = _pairs_per_source(s_groups, src, len(d_ok))
+        settled = np.zeros(len(src), dtype=np.int64) if standard.rule == "either" else n_pairs
         limit = cutoff - float(s_min_acc[src].min())
         if limit >= 0:
             dist, pred = dijkstra(rev_time, directed=True, indices=nodes,
@@ -322,10 +385,7 @@ def _network_pairs(
             sub = dist[:, d_nodes]
             r, c = np.nonzero(np.isfinite(sub))
             if len(r):
-                reached = np.flatnonzero(np.isfinite(dist.ravel()))
-                km_all = np.full(dist.size, np.nan)
-                km_all[reached] = _path_km(pred, reached, edge_km)
-                net_km = km_all[r.astype(np.int64) * n + d_nodes[c]]
+                net_km = _tree_km(pred, edge_km, d_nodes)[r, c]
                 net_min = sub[r, c]
                 pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
                 total_min = net_min[pair] + acc_d_min[pts] + acc_s_min[sites]
@@ -335,22 +395,42 @@ def _network_pairs(
                 t_parts["s"].append(sites[keep])
                 t_parts["min"].append(total_min[keep])
                 t_parts["km"].append(total_km[keep])
+                if standard.km_measure == "network":
+                    # the fastest route is a road route: within max_km by it => within max_km
+                    # by the shortest one, with no length search (recorded only where it
+                    # decides coverage: outside the minutes for "either", inside for "both")
+                    fast_ok = keep & (total_km <= standard.max_km + _EPS)
+                    in_time = keep & (total_min <= standard.max_minutes + _EPS)
+                    add = fast_ok & (~in_time if standard.rule == "either" else in_time)
+                    k_parts["d"].append(pts[add])
+                    k_parts["s"].append(sites[add])
+                    k_parts["km"].append(total_km[add])
+                    if standard.rule == "either":
+                        settled = np.bincount(r[pair[in_time | fast_ok]], minlength=len(src))
+                    else:
+                        open_ = in_time & ~fast_ok
+                        settled = n_pairs - np.bincount(r[pair[open_]], minlength=len(src))
             del dist, pred
-        # ---- shortest road distance within max_km (for the km rule)
+        # ---- shortest road distance within max_km (for the km rule), only from sources
+        # with a pair whose coverage the minutes and the fastest route left open
         if standard.km_measure == "network":
+            need = settled < n_pairs
             klimit = standard.max_km - float(s_min_acc_km[src].min())
-            if klimit >= 0:
-                kd = dijkstra(rev_len, directed=True, indices=nodes, limit=klimit + _EPS)
+            if klimit >= 0 and need.any():
+                ksrc = src[need]
+                kd = dijkstra(rev_len, directed=True, indices=s_nodes[ksrc],
+                              limit=klimit + _EPS)
                 ksub = kd[:, d_nodes]
                 r, c = np.nonzero(np.isfinite(ksub))
                 if len(r):
-                    pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
+                    pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), ksrc)
                     total_km = ksub[r, c][pair] + acc_d_km[pts] + acc_s_km[sites]
                     keep = total_km <= standard.max_km + _EPS
                     k_parts["d"].append(pts[keep])
                     k_parts["s"].append(sites[keep])
                     k_parts["km"].append(total_km[keep])
                 del kd
+            logger.debug("length search from %d of %d source nodes", int(need.sum()), len(src))
 
     def cat(parts: dict[str, list[npt.NDArray[Any]]], key: str, dtype: Any) -> npt.NDArray[Any]:
         return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
@@ -360,35 +440,38 @@ def _network_pairs(
     return timed, short
 
 
-def _merge_walks(
+def _trip_matrices(
     timed: dict[str, npt.NDArray[Any]], wd: npt.NDArray[np.int64], ws: npt.NDArray[np.int64],
-    w_min: npt.NDArray[np.float64], w_km: npt.NDArray[np.float64], n_s: int,
-) -> tuple[npt.NDArray[Any], ...]:
-    """Network trips plus straight walks, keeping the faster trip of a pair found by both.
+    w_min: npt.NDArray[np.float64], w_km: npt.NDArray[np.float64], shape: tuple[int, int],
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Minutes and km CSR of network trips plus straight walks, the faster trip of a pair kept.
 
-    Both inputs hold unique pairs; only the (few) walk pairs are sorted.
+    Both inputs hold unique pairs; a pair found by both is two adjacent
+    entries, the network one first (ties go to the road, as before).
     """
-    net_keys = _pair_keys(timed["d"], timed["s"], n_s)
-    walk_keys = _pair_keys(wd, ws, n_s)
-    order = np.argsort(walk_keys, kind="stable")
-    walk_sorted = walk_keys[order]
-    if len(walk_sorted):
-        pos = np.clip(np.searchsorted(walk_sorted, net_keys), 0, len(walk_sorted) - 1)
-        hit = walk_sorted[pos] == net_keys
+    rows = np.concatenate([timed["d"], wd]).astype(np.int64)
+    cols = np.concatenate([timed["s"], ws]).astype(np.int64)
+    mins = np.concatenate([timed["min"], w_min])
+    kms = np.concatenate([timed["km"], w_km])
+    indptr, indices, perm, repeat = _row_major(rows, cols, shape)
+    keep = np.ones(len(perm), dtype=bool)
+    dup = np.flatnonzero(repeat)  # a walk right after the network trip of its pair
+    walk_better = mins[perm[dup]] < mins[perm[dup - 1]]
+    keep[dup[~walk_better]] = False
+    keep[dup[walk_better] - 1] = False
+    if keep.all():
+        sel = perm
+        ptr = indptr
+        idx = indices
     else:
-        pos = np.zeros(len(net_keys), dtype=np.int64)
-        hit = np.zeros(len(net_keys), dtype=bool)
-    walk_idx = order[pos[hit]]  # walk entry matching each net entry that has one
-    walk_better = w_min[walk_idx] < timed["min"][hit]
-    drop_net = np.zeros(len(net_keys), dtype=bool)
-    drop_net[np.flatnonzero(hit)[walk_better]] = True
-    walk_keep = np.ones(len(wd), dtype=bool)
-    walk_keep[walk_idx[~walk_better]] = False  # the road is at least as fast
-    keep = ~drop_net
-    return (np.concatenate([timed["d"][keep], wd[walk_keep]]),
-            np.concatenate([timed["s"][keep], ws[walk_keep]]),
-            np.concatenate([timed["min"][keep], w_min[walk_keep]]),
-            np.concatenate([timed["km"][keep], w_km[walk_keep]]))
+        row = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(indptr))
+        ptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row[keep], minlength=shape[0]), out=ptr[1:])
+        sel = perm[keep]
+        idx = indices[keep]
+    minutes = sp.csr_matrix((mins[sel], idx, ptr), shape=shape)
+    km = sp.csr_matrix((kms[sel], idx.copy(), ptr.copy()), shape=shape)
+    return minutes, km
 
 
 def build_coverage(
@@ -453,9 +536,8 @@ def build_coverage(
     walk_m = min(travel.max_snap_m, travel.access_speed_kph * cutoff / 60.0 * 1000.0)
     wd, ws, wm = _straight_pairs(d_xy, s_xy, walk_m)
     w_min = access_minutes(wm, travel.access_speed_kph)
-    rows, cols, mins, kms = _merge_walks(timed, wd, ws, w_min, wm / 1000.0, n_s)
-    minutes = _csr_from_pairs(rows, cols, mins, (n_d, n_s))
-    km = _csr_from_pairs(rows, cols, kms, (n_d, n_s))
+    minutes, km = _trip_matrices(timed, wd, ws, w_min, wm / 1000.0, (n_d, n_s))
+    coo_rows = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(minutes.indptr))
 
     if standard.km_measure == "network":
         # a straight walk is a route only up to max_snap_m, as an access leg is
@@ -465,7 +547,8 @@ def build_coverage(
         k_cols = np.concatenate([short["s"], ks_])
     else:
         k_rows, k_cols, _ = _straight_pairs(d_xy, s_xy, standard.max_km * 1000.0)
-    covered = _covered_matrix(n_d, n_s, rows, cols, mins <= standard.max_minutes + _EPS,
+    covered = _covered_matrix(n_d, n_s, coo_rows, minutes.indices.astype(np.int64),
+                              minutes.data <= standard.max_minutes + _EPS,
                               k_rows, k_cols, standard.rule)
     label = f"road network, {travel.mode}"
     logger.info("network coverage %d x %d (%s): %d pairs within %.0f min, %d covered in %.2fs",
