@@ -64,3 +64,51 @@ def test_site_to_site_symmetric_exactly_when_the_graph_is(size: int, seed: int,
     # walking ignores one-way streets: symmetric whatever the graph
     w = site_to_site_minutes(sites, graph, TravelSettings(mode="walk"), CRS)
     assert np.allclose(w, w.T)
+
+
+def _brute_force_covered(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, graph: object,
+                         std: CoverageStandard, travel: TravelSettings) -> np.ndarray:
+    """Covered pairs by definition: full unbounded Dijkstras on time and on length, every pair."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from geodata.network import ensure_prepared, graph_arrays
+    from geodata.snapping import access_minutes, snap_points
+
+    ga = graph_arrays(ensure_prepared(graph, travel), CRS)  # type: ignore[arg-type]
+    dxy = np.column_stack([demand.geometry.x, demand.geometry.y])
+    sxy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    ds = snap_points(dxy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    ss = snap_points(sxy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    t = dijkstra(ga.time_min, indices=ds.node)[:, ss.node]  # forward: demand -> site
+    k = dijkstra(ga.length_km, indices=ds.node)[:, ss.node]
+    far = ds.too_far[:, None] | ss.too_far[None, :]
+    t = np.where(far, np.inf, t + ds.access_min[:, None] + ss.access_min[None, :])
+    k = np.where(far, np.inf, k + ds.distance_m[:, None] / 1000 + ss.distance_m[None, :] / 1000)
+    straight_m = np.sqrt(((dxy[:, None, :] - sxy[None, :, :]) ** 2).sum(axis=2))
+    walkable = straight_m <= travel.max_snap_m
+    t = np.minimum(t, np.where(walkable, access_minutes(straight_m, travel.access_speed_kph),
+                               np.inf))
+    k = np.minimum(k, np.where(walkable, straight_m / 1000, np.inf))
+    in_t = t <= std.max_minutes + 1e-9
+    in_k = k <= std.max_km + 1e-9
+    return np.asarray(in_t | in_k if std.rule == "either" else in_t & in_k)
+
+
+@SETTINGS
+@given(size=st.integers(3, 9), seed=st.integers(0, 10_000), oneway=st.sampled_from([0.0, 0.4]),
+       minutes=st.floats(1.0, 20.0), max_km=st.floats(0.2, 4.0),
+       rule=st.sampled_from(["either", "both"]), batch=st.sampled_from([1, 2, None]))
+def test_covered_equals_brute_force_whatever_length_searches_are_skipped(
+        size: int, seed: int, oneway: float, minutes: float, max_km: float, rule: str,
+        batch: int | None) -> None:
+    # the builder skips the length search from sources whose pairs the minutes and the
+    # fastest route already settle; a full search on every pair must agree
+    graph, xy = grid_road_graph(size, size, spacing_m=300, seed=seed, oneway_share=oneway)
+    demand = _points(xy, seed, 12, 1500)
+    sites = _points(xy, seed + 1, 5, 1500)
+    travel = TravelSettings(mode="motorbike")
+    std = CoverageStandard(max_minutes=minutes, max_km=max_km,
+                           rule="either" if rule == "either" else "both")
+    cov = build_coverage(demand, sites, graph, std, travel, CRS, batch_size=batch)
+    expected = _brute_force_covered(demand, sites, graph, std, travel)
+    assert np.array_equal(cov.covered.toarray(), expected)
