@@ -246,7 +246,8 @@ def modelled_sites(scenario: Scenario) -> pd.Series:
     homes = set(map(str, scenario.staff["home_site"]))
     is_home = sites["id"].astype(str).isin(homes)
     branch = (sites["kind"] == "branch") & (sites["status"] != "closed")
-    return (is_home | branch).rename("modelled")
+    out: pd.Series = (is_home | branch).rename("modelled")
+    return out
 
 
 def _outside_online_minutes(
@@ -257,13 +258,16 @@ def _outside_online_minutes(
     d_index = {d: i for i, d in enumerate(days)}
     f_index = {f: i for i, f in enumerate(FIELDS)}
     out = np.zeros((len(days), len(FIELDS)))
-    for r in forecast.table.itertuples(index=False):
-        if r.channel != "online" or str(r.site_id) in modelled:
+    t = forecast.table
+    for day, sid, fld, ch, n in zip(t["date"], t["site_id"].astype(str), t["field"].astype(str),
+                                    t["channel"].astype(str), t["dossiers"].astype(float),
+                                    strict=True):
+        if ch != "online" or sid in modelled:
             continue
-        di, fi = d_index.get(r.date), f_index.get(str(r.field))
+        di, fi = d_index.get(day), f_index.get(fld)
         if di is None or fi is None:
             continue
-        out[di, fi] += float(r.dossiers) * st.processing_minutes.get(str(r.field), 0.0)
+        out[di, fi] += float(n) * st.processing_minutes.get(fld, 0.0)
     return out
 
 
@@ -391,11 +395,13 @@ def build_problem(
     ip = np.zeros((n_s, n_d, n_f))
     on = np.zeros((n_s, n_d, n_f))
     t = forecast.table
-    for r in t.itertuples(index=False):
-        si, di, fi = s_index.get(str(r.site_id)), d_index.get(r.date), f_index.get(str(r.field))
+    for day, sid, fld, ch, n in zip(t["date"], t["site_id"].astype(str), t["field"].astype(str),
+                                    t["channel"].astype(str), t["dossiers"].astype(float),
+                                    strict=True):
+        si, di, fi = s_index.get(sid), d_index.get(day), f_index.get(fld)
         if si is None or di is None or fi is None:
             continue
-        (ip if r.channel == "in_person" else on)[si, di, fi] += float(r.dossiers)
+        (ip if ch == "in_person" else on)[si, di, fi] += float(n)
     service = np.array([st.service_minutes.get(f, 0.0) for f in FIELDS])
     processing = np.array([st.processing_minutes.get(f, 0.0) for f in FIELDS])
     reception = (ip * service).sum(axis=2)
@@ -422,12 +428,13 @@ def build_problem(
     home = np.array([s_index[str(h)] for h in staff["home_site"]], dtype=np.int64)
     skills = np.zeros((n_p, n_f), dtype=bool)
     available = np.zeros((n_p, n_d), dtype=bool)
-    for p, r in enumerate(staff.itertuples(index=False)):
-        for f in r.skills:
+    for p, (sk, leave_list, avail_list) in enumerate(
+            zip(staff["skills"], staff["leave_dates"], staff["days_available"], strict=True)):
+        for f in sk:
             if f in f_index:
                 skills[p, f_index[f]] = True
-        leave = {date.fromisoformat(x) for x in r.leave_dates}
-        days_ok = set(r.days_available)
+        leave = {date.fromisoformat(str(x)) for x in leave_list}
+        days_ok = {str(x) for x in avail_list}
         for d, day in enumerate(days):
             available[p, d] = WEEKDAYS[day.weekday()] in days_ok and day not in leave
     pool_site = (sites["kind"] == "branch").to_numpy()
@@ -441,7 +448,7 @@ def build_problem(
         person_ids=tuple(map(str, staff["id"])), site_ids=site_ids,
         days=tuple(map(str, days)), day_names=tuple(WEEKDAYS[d.weekday()] for d in days),
         fields=FIELDS, home=home, skills=skills, available=available,
-        max_days=staff["max_days_per_week"].astype(np.int64).to_numpy(),
+        max_days=np.asarray(staff["max_days_per_week"], dtype=np.int64),
         movable=staff["movable"].astype(bool).to_numpy(),
         site_open=np.ones((n_s, n_d), dtype=bool), pool_site=pool_site,
         counters=sites["counters"].astype(np.int64).to_numpy(),
@@ -473,7 +480,7 @@ def _clean(v: Any) -> Any:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    return [{str(k): _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
 
 
 @dataclass(frozen=True)
