@@ -266,3 +266,27 @@ def test_every_page_in_english(server: dict[str, Any], page: Any) -> None:
         wait_idle(page)
         assert_clean(page)
         shot(page, f"{path}_en")
+
+
+def test_stop_button_ends_a_long_staffing_solve(server: dict[str, Any], page: Any) -> None:
+    page.goto(server["url"] + "/staffing")
+    wait_idle(page)
+    limit = page.get_by_label("Giới hạn thời gian giải (giây)")
+    limit.fill("120")
+    limit.press("Enter")
+    wait_idle(page)
+    t0 = time.monotonic()
+    page.get_by_role("button", name="Chạy").click()
+    page.get_by_role("button", name="Dừng").wait_for(timeout=30_000)
+    page.get_by_test_id("stProgress").wait_for()
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Dừng").click()
+    page.get_by_text("Đã giải xong và lưu").wait_for(timeout=60_000)
+    elapsed = time.monotonic() - t0
+    wait_idle(page)
+    assert_clean(page)
+    assert elapsed < 60, f"stop took {elapsed:.0f} s with a 120 s limit"
+    status = page.get_by_test_id("stMetricValue").first.inner_text()
+    if status != "TỐI ƯU":  # a stopped solve is never called optimal
+        page.get_by_text("CHƯA được chứng minh là tối ưu").first.wait_for()
+    shot(page, "staffing_stopped")
