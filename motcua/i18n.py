@@ -178,9 +178,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "pareto": ("Đường Pareto: tỷ lệ phục vụ theo số điểm", "Pareto: coverage against number of points"),
     "result_map": ("Bản đồ kết quả", "Result map"),
     "map_legend_placement": (
-        "Điểm xanh lá: giữ mở; xanh dương: mở mới; đen: đóng. Chấm xanh lam: dân được phục vụ; "
+        "Điểm xanh lá: giữ mở; tím: mở mới; đen: đóng. Chấm xanh lam: dân được phục vụ; "
         "chấm đỏ: dân chưa được phục vụ. Vùng tô: vùng tiếp cận (isochrone).",
-        "Green: kept open; blue: newly opened; black: closed. Blue dots: covered people; red dots: "
+        "Green: kept open; purple: newly opened; black: closed. Blue dots: covered people; red dots: "
         "uncovered people. Shaded: isochrones.",
     ),
     "show_isochrones": ("Hiện vùng tiếp cận (isochrone)", "Show isochrones"),
@@ -230,8 +230,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "difference": ("Chênh lệch (B − A)", "Difference (B − A)"),
     "changes_map": ("Bản đồ thay đổi từ A sang B", "Map of what changed from A to B"),
     "map_legend_changes": (
-        "Xanh lá: dân mới được phục vụ; đỏ: dân mất phục vụ. Vuông xanh: điểm mở thêm; vuông đen: điểm đóng lại.",
-        "Green: newly covered people; red: newly uncovered people. Blue squares: opened points; black squares: "
+        "Xanh lá: dân mới được phục vụ; đỏ: dân mất phục vụ. Vuông tím: điểm mở thêm; vuông đen: điểm đóng lại.",
+        "Green: newly covered people; red: newly uncovered people. Purple squares: opened points; black squares: "
         "closed points.",
     ),
     "covered_people": ("Số dân được phục vụ", "Covered people"),

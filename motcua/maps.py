@@ -50,9 +50,9 @@ COLORS: dict[str, str] = {
     "reception": "#e67e22",
     "candidate": "#7f8c8d",
     "kept": "#2ca02c",
-    "new": "#1f77b4",
+    "new": "#8e44ad",
     "closed": "#111111",
-    "opened": "#1f77b4",
+    "opened": "#8e44ad",
     "isochrone": "#1f77b4",
     "road": "#8a8a8a",
 }
