@@ -257,7 +257,7 @@ def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
     original graph (sorted indices), so the tree edge parent -> v is the
     original edge v -> parent.  Exact path sums by pointer jumping
     (``ceil(log2(depth))`` rounds), a few rows at a time so the arrays stay in
-    cache; unreached nodes get 0.
+    cache, over the nodes those rows reach only; unreached nodes get 0.
 
     Returns
     -------
@@ -268,28 +268,41 @@ def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
     indptr = edge_km.indptr.astype(np.intp)
     indices = edge_km.indices
     data = np.asarray(edge_km.data, dtype=float)
-    deg = np.diff(indptr)
-    max_deg = int(deg.max()) if n else 0
+    deg_all = np.diff(indptr)
+    max_deg = int(deg_all.max()) if n else 0
     last = max(len(indices) - 1, 0)
-    self_idx = np.arange(n, dtype=np.intp)[None, :]
-    out = np.empty((b, len(cols)))
+    out = np.zeros((b, len(cols)))
+    local = np.full(n, -1, dtype=np.intp)
     for r0 in range(0, b, rows_per_chunk):
-        parent = pred[r0:r0 + rows_per_chunk].astype(np.intp)
+        full_parent = pred[r0:r0 + rows_per_chunk]
+        # only the nodes some tree of the chunk reaches (a small part of a large graph)
+        used: npt.NDArray[np.bool_] = np.asarray((full_parent >= 0).any(axis=0))
+        used[full_parent[full_parent >= 0]] = True
+        nodes = np.flatnonzero(used)
+        if len(nodes) == 0:
+            continue
+        local[nodes] = np.arange(len(nodes), dtype=np.intp)
+        parent = full_parent[:, nodes].astype(np.intp)
         has = parent >= 0
         weight = np.zeros(parent.shape)
+        deg = deg_all[nodes]
         # km of the edge v -> parent: the parent is one of v's few out-neighbours
         for k in range(max_deg):
-            pos = np.minimum(indptr[:-1] + k, last)
+            pos = np.minimum(indptr[nodes] + k, last)
             hit = has & (k < deg)[None, :] & (indices[pos][None, :] == parent)
             weight = np.where(hit, data[pos][None, :], weight)
-        up = np.where(has, parent, self_idx)
+        up = np.where(has, local[np.maximum(parent, 0)],
+                      np.arange(len(nodes), dtype=np.intp)[None, :])
         while True:
             up_next = np.take_along_axis(up, up, axis=1)
             weight += np.take_along_axis(weight, up, axis=1)
             if np.array_equal(up_next, up):
                 break
             up = up_next
-        out[r0:r0 + rows_per_chunk] = weight[:, cols]
+        col_local = local[cols]
+        got = col_local >= 0
+        out[r0:r0 + rows_per_chunk, got] = weight[:, col_local[got]]
+        local[nodes] = -1
     return out
 
 
