@@ -249,7 +249,8 @@ def _csr_lookup(m: sp.csr_matrix, rows: npt.NDArray[np.int64],
 
 
 def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
-             cols: npt.NDArray[np.int64], rows_per_chunk: int = 32) -> npt.NDArray[np.float64]:
+             cols: npt.NDArray[np.int64], rows_per_chunk: int | None = None,
+             ) -> npt.NDArray[np.float64]:
     """Km along the shortest-path trees, from each tree's root to the nodes ``cols``.
 
     ``pred`` is the (b, n) predecessor matrix of a Dijkstra on the reversed
@@ -273,6 +274,10 @@ def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
     last = max(len(indices) - 1, 0)
     out = np.zeros((b, len(cols)))
     local = np.full(n, -1, dtype=np.intp)
+    if rows_per_chunk is None:
+        # trees covering most of the graph: 32 at a time; small trees (a large graph): one at
+        # a time, as the union of several far-apart trees would be mostly empty
+        rows_per_chunk = 32 if b and float((pred >= 0).mean()) > 0.5 else 1
     for r0 in range(0, b, rows_per_chunk):
         full_parent = pred[r0:r0 + rows_per_chunk]
         # only the nodes some tree of the chunk reaches (a small part of a large graph)
