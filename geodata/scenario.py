@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -25,6 +23,7 @@ import tomli_w
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from geodata._atomic import atomic_folder
 from geodata._errors import ScenarioError
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
@@ -594,9 +593,7 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         The scenario folder.
     """
     folder = Path(folder).resolve()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         settings = scenario.settings
         files = settings.files
         demand_is_points = bool((scenario.demand.geometry.geom_type == "Point").all())
@@ -633,15 +630,5 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
                 compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
         (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))
 
-        backup = None
-        if folder.exists():
-            backup = folder.parent / f".{folder.name}.old-{os.getpid()}"
-            os.replace(folder, backup)
-        os.replace(tmp, folder)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     logger.info("saved scenario %r to %s", scenario.settings.name, folder)
     return folder

@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from geodata._atomic import atomic_folder
 from geodata.scenario import Scenario
 from optimizer import placement as pl
 from optimizer._status import SolverReport, SolveStatus
@@ -158,9 +156,7 @@ class PlacementRun:
         and ``result.json``.
         """
         target = Path(folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_folder(target) as tmp:
             self.sites.to_file(tmp / "result.gpkg", layer="sites", driver="GPKG")
             self.demand.to_file(tmp / "result.gpkg", layer="demand", driver="GPKG")
             self.sites.to_file(tmp / "sites.geojson", driver="GeoJSON")
@@ -171,18 +167,6 @@ class PlacementRun:
                 self.pareto.to_csv(tmp / "pareto.csv", index=False)
             (tmp / "result.json").write_text(
                 json.dumps(self.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-            old = None
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(target, old)
-            os.replace(tmp, target)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         logger.info("placement run saved to %s", target)
         return target
 
