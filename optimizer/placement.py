@@ -732,6 +732,139 @@ def _levels(m: sp.csr_matrix) -> tuple[IntArray, IntArray, FloatArray, IntArray]
     return level_of_entry, n_levels, level_value, level_row
 
 
+#: Relative tolerance for "the truncated model's optimum equals the full cost".
+_PMEDIAN_TOL = 1e-9
+
+
+def _nearest_distance(m: sp.csr_matrix, open_mask: BoolArray) -> FloatArray:
+    """Per row of ``m``, the smallest entry among open columns (``inf`` if none)."""
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    sel = open_mask[m.indices]
+    out = np.full(m.shape[0], np.inf)
+    np.minimum.at(out, rows[sel], m.data[sel])
+    return out
+
+
+def _pmedian_cost(m: sp.csr_matrix, w: FloatArray, open_mask: BoolArray,
+                  penalty: float | None) -> float:
+    """Weighted distance of ``open_mask`` (``penalty`` beyond the cutoff, ``inf`` if none)."""
+    d = _nearest_distance(m, open_mask)
+    far = ~np.isfinite(d)
+    if far.any():
+        if penalty is None:
+            return math.inf
+        d[far] = penalty
+    return float(w @ d)
+
+
+def _pmedian_greedy(m: sp.csr_matrix, w: FloatArray, p: int, fixed: IntArray,
+                    allowed: BoolArray, penalty: float | None) -> BoolArray:
+    """Greedy p-median start: the must-open sites, then the largest saving each step."""
+    open_mask = np.zeros(m.shape[1], dtype=bool)
+    open_mask[fixed] = True
+    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    top = penalty if penalty is not None else 2.0 * float(m.data.max(initial=0.0)) + 1.0
+    cur = np.minimum(_nearest_distance(m, open_mask), top)
+    for _ in range(max(0, p - int(open_mask.sum()))):
+        saving = w[rows] * np.maximum(0.0, cur[rows] - m.data)
+        gain = np.bincount(m.indices, weights=saving, minlength=m.shape[1])
+        gain[open_mask | ~allowed] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0.0:
+            break
+        open_mask[j] = True
+        hit = m.indices == j
+        np.minimum.at(cur, rows[hit], m.data[hit])
+    return open_mask
+
+
+def _levels_within(level_value: FloatArray, level_row: IntArray, n_levels: IntArray,
+                   dist: FloatArray) -> IntArray:
+    """Per row, how many of its levels are at most ``dist`` (all if ``dist`` is inf), >= 1."""
+    cnt = np.bincount(level_row[level_value <= dist[level_row]],
+                      minlength=n_levels.size).astype(np.int64)
+    cnt[~np.isfinite(dist)] = n_levels[~np.isfinite(dist)]
+    return np.clip(cnt, 1, None)
+
+
+def _radius_mip(
+    m: sp.csr_matrix, w: FloatArray, level_of_entry: IntArray, level_value: FloatArray,
+    level_row: IntArray, first_level: IntArray, n_levels: IntArray, kept: IntArray,
+    penalty: float | None, has_fixed: BoolArray, cand: IntArray, col_pos: IntArray, p: int,
+    floor: tuple[float, float] | None,
+) -> tuple[SparseMip, int, FloatArray]:
+    """The radius model keeping the first ``kept[i]`` levels of each row.
+
+    A row cut short pays the next true distance :math:`D_i^{k+1}` when it is not
+    served within its kept levels, which never exceeds its true cost, so the
+    model is a relaxation of the full one (equal to it when nothing is cut).
+    """
+    n_rows = m.shape[0]
+    rank = np.arange(level_value.size, dtype=np.int64) - first_level[level_row]
+    lvl_keep = rank < kept[level_row]
+    new_id = np.cumsum(lvl_keep) - 1
+    ent_keep = lvl_keep[level_of_entry]
+    ent_rows = new_id[level_of_entry[ent_keep]]
+    ent_cols = col_pos[m.indices[ent_keep]]
+    value = level_value[lvl_keep]
+    row = level_row[lvl_keep]
+    total = value.size
+    first = (np.cumsum(kept) - kept).astype(np.int64)
+    last = first + kept - 1
+    cut = kept < n_levels
+    # next distance for each level: D^{k+1}; after the last kept level the next true
+    # distance (cut rows) or the penalty (inf: the row must be served)
+    next_value = np.empty(total)
+    next_value[:-1] = value[1:]
+    tail = np.full(n_rows, np.inf if penalty is None else float(penalty))
+    tail[cut] = level_value[(first_level + kept)[cut]]
+    next_value[last] = tail
+    has_u = np.ones(total, dtype=bool)
+    has_u[last[~(cut | ((penalty is not None) & ~has_fixed))]] = False
+    u_index = np.full(total, -1, dtype=np.int64)
+    mip = SparseMip()
+    x0 = mip.add_variables(cand.size, lb=0.0, ub=1.0, integer=True)
+    n_u = int(has_u.sum())
+    u0 = mip.add_variables(n_u, lb=0.0, ub=math.inf,
+                           objective=w[row[has_u]] * (next_value[has_u] - value[has_u]))
+    u_index[has_u] = u0 + np.arange(n_u)
+    mip.offset = float((w * level_value[first_level]).sum()) if n_rows else 0.0
+    # chain: u_k - u_{k-1} + (sites at distance D^k) >= [k is the first level]
+    lv = np.arange(total, dtype=np.int64)
+    is_first = np.zeros(total, dtype=bool)
+    is_first[first] = True
+    prev_lv = lv[~is_first]
+    prev_u = u_index[prev_lv - 1]
+    mip.add_rows(
+        total,
+        np.concatenate([ent_rows, lv[has_u], prev_lv[prev_u >= 0]]),
+        np.concatenate([x0 + ent_cols, u_index[has_u], prev_u[prev_u >= 0]]),
+        np.concatenate([np.ones(ent_rows.size), np.ones(n_u), -np.ones(int((prev_u >= 0).sum()))]),
+        lb=is_first.astype(np.float64),
+    )
+    # at most p open sites
+    mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + np.arange(cand.size), 1.0,
+                 ub=float(p))
+    if floor is not None:
+        cover_minutes, allowed_far = floor
+        # weight beyond cover_minutes = w_i * u at the row's last level within it
+        k_cov = np.full(n_rows, -1, dtype=np.int64)
+        okl = np.flatnonzero(value <= cover_minutes)
+        np.maximum.at(k_cov, row[okl], okl)
+        base_far = float(w[k_cov < 0].sum())
+        rows_k = np.flatnonzero(k_cov >= 0)
+        ui = u_index[k_cov[rows_k]]
+        sel = ui >= 0  # -1: that level forces service, the row is always within
+        mip.add_rows(1, np.zeros(int(sel.sum()), dtype=np.int64), ui[sel], w[rows_k[sel]],
+                     ub=allowed_far - base_far)
+    # for hints: the level distance of each u variable, and its row
+    u_value = np.full(mip.n_vars, np.nan)
+    u_value[u_index[has_u]] = value[has_u]
+    u_row = np.full(mip.n_vars, -1, dtype=np.int64)
+    u_row[u_index[has_u]] = row[has_u]
+    return mip, x0, np.stack([u_value, u_row.astype(np.float64)])
+
+
 def p_median(
     minutes: Matrix,
     weights: npt.ArrayLike,
@@ -747,6 +880,7 @@ def p_median(
     threads: int = 1,
     engine: str = DEFAULT_ENGINE,
     stop: threading.Event | None = None,
+    truncate: bool = True,
 ) -> PlacementResult:
     r"""p-median: the least weighted travel time with at most ``p`` sites.
 
@@ -768,7 +902,17 @@ def p_median(
     classical assignment model.  Missing entries are beyond the cutoff: a
     demand point must be served by a reachable site, unless
     ``unassigned_penalty_min`` is given, in which case leaving it unassigned
-    costs that many minutes per unit of weight (:math:`D_i^{G_i+1}`).
+    costs that many minutes per unit of weight (:math:`D_i^{G_i+1}`); a point
+    then never pays more than the penalty (farther sites are left out).
+
+    With ``truncate`` (default) the model is first built with, per demand
+    point, only the levels up to its distance in a greedy solution; a point cut
+    short pays the next true distance :math:`D_i^{k+1}` if not served within its
+    kept levels, so each such model is a relaxation and its optimum a valid
+    lower bound.  If the relaxation's optimal sites serve every point within its
+    kept levels they are optimal for the full model; otherwise the points served
+    farther get more levels and the model is solved again (warm-started), as in
+    García, Labbé & Marín (2011).  ``OPTIMAL`` is reported only after that proof.
 
     Parameters
     ----------
@@ -778,7 +922,10 @@ def p_median(
     unassigned_penalty_min : minutes charged for an unassigned demand point;
         ``None`` makes assignment mandatory (INFEASIBLE if ``p`` cannot reach all).
     cover_minutes, min_covered_share : optional floor: at least this share of
-        the total weight must be assigned within ``cover_minutes``.
+        the total weight must be assigned within ``cover_minutes`` (the full,
+        untruncated model is used then).
+    truncate : iterate over truncated relaxations (see above); ``False`` builds
+        every level at once.
     Other parameters as in :func:`lscp`.
 
     Returns
@@ -809,6 +956,17 @@ def p_median(
     rows_in = np.flatnonzero(n_entries > 0)
     m = mins[rows_in]
     w = inp.weights[rows_in]
+    penalty = unassigned_penalty_min
+    const = 0.0
+    if penalty is not None:
+        # serving farther than the penalty never beats leaving the point unassigned
+        r_all = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        keep = m.data <= penalty
+        m = sp.csr_matrix((m.data[keep], (r_all[keep], m.indices[keep])), shape=m.shape)
+        m.sort_indices()
+        far = np.diff(m.indptr) == 0
+        const = float(w[far].sum()) * float(penalty)
+        m, w = m[~far], w[~far]
     # levels beyond a must-open site are never needed: that site bounds the distance
     if inp.fixed.size:
         fixed_mask = np.zeros(inp.n_sites, dtype=bool)
@@ -820,84 +978,111 @@ def p_median(
         keep = m.data <= dfix[r_all]
         m = sp.csr_matrix((m.data[keep], (r_all[keep], m.indices[keep])), shape=m.shape)
         m.sort_indices()
-    level_of_entry, n_levels, level_value, level_row = _levels(m)
     n_rows = m.shape[0]
-    first_level = np.concatenate([[0], np.cumsum(n_levels)[:-1]]).astype(np.int64)
-    penalty = unassigned_penalty_min
-    if inp.fixed.size:
-        # rows reaching a must-open site can always be served
-        has_fixed = np.isfinite(dfix)
-    else:
-        has_fixed = np.zeros(n_rows, dtype=bool)
-    # u variables: one per level, except the last level of rows that must be assigned
-    last_needs_u = np.full(n_rows, penalty is not None) & ~has_fixed
-    total_levels = level_value.size
-    # next distance for each level: D^{k+1}, or the penalty after the last level
-    next_value = np.empty(total_levels)
-    next_value[:-1] = level_value[1:]
-    last_idx = first_level + n_levels - 1
-    next_value[last_idx] = penalty if penalty is not None else np.inf
-    has_u = np.ones(total_levels, dtype=bool)
-    has_u[last_idx[~last_needs_u]] = False
-    u_index = np.full(total_levels, -1, dtype=np.int64)
-
-    mip = SparseMip()
+    has_fixed = np.isfinite(dfix) if inp.fixed.size else np.zeros(n_rows, dtype=bool)
     cand = np.flatnonzero(inp.allowed)
     col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
     col_pos[cand] = np.arange(cand.size)
-    x_lb = np.zeros(cand.size)
-    x_lb[col_pos[inp.fixed]] = 1.0
-    x0 = mip.add_variables(cand.size, lb=x_lb, ub=1.0, integer=True)
-    u_cost = (w[level_row] * (next_value - level_value))[has_u]
-    u0 = mip.add_variables(int(has_u.sum()), lb=0.0, ub=math.inf, objective=u_cost)
-    u_index[has_u] = u0 + np.arange(int(has_u.sum()))
-    offset = float((w * level_value[first_level]).sum()) if n_rows else 0.0
-    mip.offset = offset
-    # chain: u_k - u_{k-1} + (sites at distance D^k) >= [k is first level]
-    ent_rows = level_of_entry
-    ent_cols = x0 + col_pos[m.indices]
-    lv = np.arange(total_levels, dtype=np.int64)
-    is_first = np.zeros(total_levels, dtype=bool)
-    is_first[first_level] = True
-    rr = [ent_rows, lv[has_u]]
-    cc = [ent_cols, u_index[has_u]]
-    vv = [np.ones(ent_rows.size), np.ones(int(has_u.sum()))]
-    prev_lv = lv[~is_first]
-    prev_u = u_index[prev_lv - 1]
-    rr.append(prev_lv[prev_u >= 0])
-    cc.append(prev_u[prev_u >= 0])
-    vv.append(-np.ones(int((prev_u >= 0).sum())))
-    rhs = is_first.astype(np.float64)
-    mip.add_rows(total_levels, np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), lb=rhs)
-    # at most p open sites
-    mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + np.arange(cand.size), 1.0,
-                 ub=float(p))
-    # optional floor on the weight assigned within cover_minutes
+    floor = None
     if cover_minutes is not None and min_covered_share is not None:
-        need = min_covered_share * float(inp.weights.sum())
-        # weight not within cover_minutes = w_i * u at the last level <= cover_minutes
-        lvl_ok = level_value <= cover_minutes
-        k_cov = np.full(n_rows, -1, dtype=np.int64)
-        okl = np.flatnonzero(lvl_ok)
-        np.maximum.at(k_cov, level_row[okl], okl)
-        # rows with no level within cover_minutes are never covered
-        base_uncov = float(w[k_cov < 0].sum())
-        rows_k = np.flatnonzero(k_cov >= 0)
-        ui = u_index[k_cov[rows_k]]
-        # u_index == -1 means that level forces assignment (cannot be uncovered)
-        sel = ui >= 0
-        limit = float(inp.weights.sum()) - need - base_uncov - float(inp.weights[uncoverable].sum())
-        mip.add_rows(1, np.zeros(int(sel.sum()), dtype=np.int64), ui[sel], w[rows_k[sel]],
-                     ub=limit)
-    sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
-                    stop=stop)
-    open_mask = np.zeros(inp.n_sites, dtype=bool)
-    open_mask[inp.fixed] = True
-    if sol.values is not None:
-        open_mask[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
-    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
-    res = _finish("pmedian", inp, open_mask, reach, mins, sol.report.objective, report,
-                  uncoverable, stages=(sol.report,))
+        # weight allowed beyond cover_minutes (uncoverable demand counts against it)
+        floor = (float(cover_minutes), float(inp.weights.sum())
+                 - min_covered_share * float(inp.weights.sum())
+                 - float(inp.weights[uncoverable].sum()))
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    level_of_entry, n_levels, level_value, level_row = _levels(m)
+    first_level = (np.cumsum(n_levels) - n_levels).astype(np.int64)
+    # a greedy start; its distances choose the levels of the first (truncated) model
+    start = _pmedian_greedy(m, w, p, inp.fixed, inp.allowed, penalty)
+    best_open = start
+    best_cost = _pmedian_cost(m, w, start, penalty)
+    kept = n_levels.copy()
+    if floor is None and truncate:
+        kept = _levels_within(level_value, level_row, n_levels, _nearest_distance(m, start))
+    lower = -math.inf
+    stages: list[SolverReport] = []
+    proven = False
+    infeasible = False
+    while True:
+        mip, x0, u_info = _radius_mip(m, w, level_of_entry, level_value, level_row,
+                                      first_level, n_levels, kept, penalty, has_fixed, cand,
+                                      col_pos, p, floor)
+        hint: FloatArray | None = None
+        if math.isfinite(best_cost):
+            # u at a level is 1 when the row's nearest open site is farther than it
+            hint = np.zeros(mip.n_vars)
+            hint[x0:x0 + cand.size] = best_open[cand]
+            is_u = np.flatnonzero(u_info[1] >= 0)
+            near = _nearest_distance(m, best_open)
+            hint[is_u] = near[u_info[1][is_u].astype(np.int64)] > u_info[0][is_u]
+        sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(deadline), seed=seed,
+                        threads=threads, stop=stop, hint=hint)
+        stages.append(sol.report)
+        status = sol.report.status
+        if status is SolveStatus.INFEASIBLE:
+            infeasible = True  # a relaxation of the full model is infeasible
+            break
+        if sol.values is not None:
+            trial = np.zeros(inp.n_sites, dtype=bool)
+            trial[inp.fixed] = True
+            trial[cand[sol.values[x0:x0 + cand.size] > 0.5]] = True
+            cost = _pmedian_cost(m, w, trial, penalty)
+            if cost < best_cost:
+                best_open, best_cost = trial, cost
+        # every truncated model is a relaxation: its optimum (or bound) bounds the full one
+        if status is SolveStatus.OPTIMAL:
+            lower = max(lower, sol.report.objective)
+        elif math.isfinite(sol.report.best_bound):
+            lower = max(lower, sol.report.best_bound)
+        if status is not SolveStatus.OPTIMAL:
+            break
+        assert sol.values is not None
+        dist = _nearest_distance(m, trial)
+        need = _levels_within(level_value, level_row, n_levels, dist)
+        grow = need > kept
+        if not grow.any():
+            # every row is served within its kept levels, where the relaxation's cost
+            # is the true cost: the relaxation's optimum is feasible, hence optimal
+            best_open, best_cost, proven = trial, cost, True
+            break
+        if best_cost <= lower + _PMEDIAN_TOL * max(1.0, abs(lower)):
+            proven = True
+            break
+        # rows served beyond their kept levels get the levels up to that distance
+        if (deadline is not None and time.perf_counter() >= deadline) or (
+                stop is not None and stop.is_set()):
+            break
+        kept = np.where(grow, np.maximum(need, np.minimum(n_levels, 2 * kept)), kept)
+        logger.debug("p_median: %d rows get more levels (%d of %d kept)", int(grow.sum()),
+                     int(kept.sum()), int(n_levels.sum()))
+    wall = time.perf_counter() - t0
+    n_solves = len(stages)
+    msg = f"radius formulation, {n_solves} solve(s), {int(kept.sum())} of {int(n_levels.sum())} levels"
+    has = math.isfinite(best_cost)
+    if infeasible:
+        report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf, wall,
+                              _solver_name(engine), seed, threads, time_limit_s,
+                              f"{p} sites cannot serve every demand point within the cutoff")
+    elif has:
+        last = stages[-1]
+        if proven:
+            lower = best_cost
+        st = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+        note = msg if proven else "; ".join(x for x in (msg, last.message,
+                                                         "greedy start" if n_solves == 0 else "")
+                                            if x)
+        report = SolverReport(st, best_cost, lower, relative_gap(best_cost, lower), wall,
+                              _solver_name(engine), seed, threads, time_limit_s, note)
+    else:
+        last = stages[-1]
+        report = replace(last, wall_time_s=wall, best_bound=lower)
+    if report.status.has_solution and const:
+        report = replace(report, objective=report.objective + const,
+                         best_bound=report.best_bound + const,
+                         gap=relative_gap(report.objective + const, report.best_bound + const))
+    open_mask = best_open if has and not infeasible else np.zeros(inp.n_sites, dtype=bool)
+    res = _finish("pmedian", inp, open_mask, reach, mins, report.objective, report,
+                  uncoverable, stages=tuple(stages))
     logger.info("p_median: %d sites open, %s", res.open_sites.size, res.report.summary())
     return res
 

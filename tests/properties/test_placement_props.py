@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer._status import SolveStatus
-from optimizer.placement import lscp, mclp
+from optimizer.placement import lscp, mclp, p_median
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -56,3 +57,63 @@ def test_lscp_covers_all_coverable_demand(inst: tuple[sp.csr_matrix, np.ndarray,
     assert res.covered_weight <= res.total_weight
     # no open site can be dropped without uncovering someone when it covers alone
     assert res.objective == len(res.open_sites)
+
+
+@st.composite
+def median_instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int, float | None]:
+    n = draw(st.integers(1, 14))
+    m = draw(st.integers(1, 6))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    reach = rng.random((n, m)) < draw(st.floats(0.2, 1.0))
+    # few distinct minutes, so rows share levels and ties occur
+    minutes = rng.integers(0, 6, (n, m)).astype(float)
+    rows, cols = np.nonzero(reach)
+    mat = sp.csr_matrix((minutes[rows, cols], (rows, cols)), shape=(n, m))
+    w = rng.integers(0, 30, n).astype(float)
+    p = draw(st.integers(1, m))
+    penalty = draw(st.sampled_from([None, 4.0, 8.0]))
+    return mat, w, p, penalty
+
+
+def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | None) -> float:
+    """Least weighted minutes over every set of exactly p sites (more never hurts).
+
+    Unreachable demand is left out; with a penalty a point pays at most the penalty.
+    """
+    from itertools import combinations
+
+    n, m = mat.shape
+    dense = np.full((n, m), np.inf)
+    coo = mat.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    reachable = np.isfinite(dense).any(axis=1)
+    best = np.inf
+    for s in combinations(range(m), p):
+        d = dense[:, list(s)].min(axis=1)
+        far = ~np.isfinite(d) & reachable
+        if far.any() and penalty is None:
+            continue
+        if penalty is not None:
+            d = np.minimum(d, penalty)  # leaving a point unassigned costs the penalty
+        best = min(best, float(w[reachable] @ d[reachable]))
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(median_instances())
+def test_truncated_radius_p_median_matches_brute_force(
+    inst: tuple[sp.csr_matrix, np.ndarray, int, float | None],
+) -> None:
+    """The iterated truncated radius model proves the true optimum, as does the full one."""
+    mat, w, p, penalty = inst
+    want = _brute_median(mat, w, p, penalty)
+    for truncate in (True, False):
+        res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate, **KW)
+        if not np.isfinite(want):
+            assert res.status is SolveStatus.INFEASIBLE
+            continue
+        assert res.status is SolveStatus.OPTIMAL
+        assert res.objective == pytest.approx(want, abs=1e-6)
+        assert res.best_bound == pytest.approx(want, abs=1e-6)
+        assert res.open_sites.size <= p
