@@ -34,9 +34,12 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Largest number of pairwise products a dominance test may compute; beyond it
-#: the test is skipped (the model stays correct, only larger).
-MAX_DOMINANCE_WORK = 60_000_000
-
+#: the test is skipped (the model stays correct, only larger).  About 3 s and
+#: 400 MB per 130 million on the 20,000 x 2,000 bench instance.
+MAX_DOMINANCE_WORK = 1_500_000_000
+#: Products per block of a dominance test: the overlap matrix is built a block
+#: of rows at a time, so its memory stays bounded whatever the total work.
+DOMINANCE_BLOCK_WORK = 20_000_000
 
 def as_bool_csr(matrix: sp.spmatrix | sp.sparray, shape: tuple[int, int] | None = None) -> sp.csr_matrix:
     """A canonical boolean CSR copy (explicit ``False`` entries removed, indices sorted)."""
@@ -85,9 +88,46 @@ def merge_identical_rows(c: sp.csr_matrix, seed: int = 0) -> tuple[sp.csr_matrix
 
 
 def _pair_work(m: sp.csr_matrix) -> int:
-    """Number of products in ``m @ m.T`` (sum of squared row lengths)."""
+    """Number of products in ``m @ m.T`` (sum of squared column lengths of ``m.T``)."""
     lengths = np.diff(m.indptr).astype(np.int64)
     return int((lengths * lengths).sum())
+
+
+def _blocks(work: IntArray) -> list[tuple[int, int]]:
+    """Split ``0 .. len(work)`` into consecutive blocks of about ``DOMINANCE_BLOCK_WORK``."""
+    n = work.size
+    if n == 0:
+        return []
+    cum = np.cumsum(work)
+    cuts = np.searchsorted(cum, np.arange(DOMINANCE_BLOCK_WORK, int(cum[-1]),
+                                          DOMINANCE_BLOCK_WORK))
+    edges = np.unique(np.concatenate([[0], cuts + 1, [n]]).clip(0, n))
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _subset_pairs(a: sp.csr_matrix) -> tuple[IntArray, IntArray, IntArray]:
+    """All pairs ``(s, t)``, ``s != t``, of rows of ``a`` where row s is a subset of row t.
+
+    Returns ``(s, t, size)`` with ``size`` the row lengths.  Built a block of
+    rows at a time (see :data:`DOMINANCE_BLOCK_WORK`).
+    """
+    ai = sp.csr_matrix(a, dtype=np.int32)
+    at = ai.T.tocsr()
+    size = np.diff(ai.indptr).astype(np.int64)
+    col_len = np.diff(at.indptr).astype(np.int64)
+    work = np.asarray(ai @ col_len).ravel().astype(np.int64)
+    ss: list[IntArray] = []
+    tt: list[IntArray] = []
+    for lo, hi in _blocks(work):
+        ov = (ai[lo:hi] @ at).tocoo()
+        s_idx = ov.row.astype(np.int64) + lo
+        t_idx = ov.col.astype(np.int64)
+        keep = (s_idx != t_idx) & (ov.data == size[s_idx])
+        ss.append(s_idx[keep])
+        tt.append(t_idx[keep])
+    if not ss:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), size
+    return np.concatenate(ss), np.concatenate(tt), size
 
 
 def dominated_columns(
@@ -102,12 +142,9 @@ def dominated_columns(
     n_cols = c.shape[1]
     if _pair_work(c) > MAX_DOMINANCE_WORK:
         return None
-    ci = sp.csr_matrix(c, dtype=np.int32)
-    ct = ci.T.tocsr()
-    overlap = (ct @ ci).tocoo()
-    size = np.diff(ct.indptr)
-    j, k, cnt = overlap.row, overlap.col, overlap.data
-    mask = (j != k) & (cnt == size[j]) & (costs[k] <= costs[j])
+    # column j is a subset of column k
+    j, k, size = _subset_pairs(sp.csr_matrix(c.T))
+    mask = costs[k] <= costs[j]
     strict = (size[k] > size[j]) | (costs[k] < costs[j]) | (k < j)
     out = np.zeros(n_cols, dtype=bool)
     out[j[mask & strict]] = True
@@ -125,12 +162,9 @@ def dominated_rows(c: sp.csr_matrix) -> BoolArray | None:
     ct = c.T.tocsr()
     if _pair_work(ct) > MAX_DOMINANCE_WORK:
         return None
-    ci = sp.csr_matrix(c, dtype=np.int32)
-    overlap = (ci @ ci.T).tocoo()
-    size = np.diff(ci.indptr)
-    i, r, cnt = overlap.row, overlap.col, overlap.data
-    # row r is implied by row i when set_i is a subset of set_r.
-    mask = (i != r) & (cnt == size[i]) & ((size[r] > size[i]) | (i < r))
+    # row r is implied by row i when set_i is a subset of set_r
+    i, r, size = _subset_pairs(c)
+    mask = (size[r] > size[i]) | (i < r)
     out = np.zeros(c.shape[0], dtype=bool)
     out[r[mask]] = True
     return out

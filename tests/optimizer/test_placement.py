@@ -296,3 +296,34 @@ def test_agrees_with_spopt(seed: int) -> None:
     theirs_pc = PCenter.from_cost_matrix(dist, p_facilities=3).solve(solver)
     assert ours_pc.objective == pytest.approx(pulp.value(theirs_pc.problem.objective), rel=1e-6)
     assert (ours_pc.assignment >= 0).all()
+
+
+# --------------------------------------------------------------------------- reductions
+
+
+@pytest.mark.parametrize("block_work", [1, 7, 10**9])
+def test_dominance_matches_brute_force(block_work: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocked subset tests give the same dominated rows/columns as pairwise set checks.
+
+    Empty rows/columns dominate nothing here (callers drop them beforehand).
+    """
+    from optimizer import _preprocess as pre
+
+    monkeypatch.setattr(pre, "DOMINANCE_BLOCK_WORK", block_work)
+    rng = np.random.default_rng(block_work)
+    for _ in range(20):
+        dense = rng.random((9, 6)) < 0.4
+        c, _ = pre.merge_identical_rows(pre.as_bool_csr(sp.csr_matrix(dense)))
+        d = c.toarray()
+        costs = rng.integers(1, 3, d.shape[1]).astype(float)
+        sets_r = [frozenset(np.flatnonzero(row)) for row in d]
+        want_r = np.array([any(sets_r[i] and sets_r[i] <= sets_r[r] and (len(sets_r[r]) > len(sets_r[i]) or i < r)
+                               for i in range(len(sets_r)) if i != r) for r in range(len(sets_r))])
+        got_r = pre.dominated_rows(c)
+        assert got_r is not None and got_r.tolist() == want_r.tolist()
+        sets_c = [frozenset(np.flatnonzero(col)) for col in d.T]
+        want_c = np.array([any(sets_c[j] and sets_c[j] <= sets_c[k] and costs[k] <= costs[j] and (
+            len(sets_c[k]) > len(sets_c[j]) or costs[k] < costs[j] or k < j)
+            for k in range(len(sets_c)) if k != j) for j in range(len(sets_c))])
+        got_c = pre.dominated_columns(c, costs)
+        assert got_c is not None and got_c.tolist() == want_c.tolist()
