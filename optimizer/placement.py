@@ -347,6 +347,23 @@ def _solver_name(engine: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _greedy_cover(c: sp.csr_matrix, costs: FloatArray) -> BoolArray:
+    """Chvátal's greedy set cover: the column covering most uncovered rows per cost."""
+    cc = c.tocsc()
+    chosen = np.zeros(c.shape[1], dtype=bool)
+    uncovered = np.ones(c.shape[0], dtype=bool)
+    rows_of = np.split(cc.indices, cc.indptr[1:-1])
+    while uncovered.any():
+        gain = np.asarray(cc.T @ uncovered.astype(np.float64)).ravel()
+        ratio = np.where(gain > 0, gain / np.maximum(costs, 1e-12), -1.0)
+        j = int(np.argmax(ratio))
+        if ratio[j] <= 0:
+            break
+        chosen[j] = True
+        uncovered[rows_of[j]] = False
+    return chosen
+
+
 def _solve_lscp_core(
     c: sp.csr_matrix,
     costs: FloatArray,
@@ -388,9 +405,11 @@ def _solve_lscp_core(
         row_lab = np.zeros(m.shape[0], dtype=np.int64)
         col_lab = np.zeros(m.shape[1], dtype=np.int64)
         groups = [np.ones(1, dtype=bool)]
-    for g in groups:
-        if not g.any():
-            continue
+    groups = [g for g in groups if g.any()]
+    # each group's share of the time left is its share of the remaining non-zeros
+    nnz_row = np.diff(m.indptr)
+    work = [float(nnz_row[g[row_lab]].sum()) + 1.0 for g in groups]
+    for gi, g in enumerate(groups):
         rsel = np.flatnonzero(g[row_lab])
         csel = np.flatnonzero(g[col_lab])
         sub = m[rsel][:, csel]
@@ -400,15 +419,29 @@ def _solve_lscp_core(
         # every remaining demand group is within the standard of an open site
         rows = np.repeat(np.arange(sub.shape[0], dtype=np.int64), np.diff(sub.indptr))
         mip.add_rows(sub.shape[0], rows, sub.indices.astype(np.int64) + x0, 1.0, lb=1.0)
-        sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(deadline), seed=seed,
-                        threads=threads, stop=stop)
-        reports.append(sol.report)
-        if sol.values is None:
+        start = _greedy_cover(sub, sub_cost)
+        left = _remaining(deadline)
+        share = None if left is None else left * work[gi] / sum(work[gi:])
+        sol = solve_mip(mip, engine=engine, time_limit_s=share, seed=seed, threads=threads,
+                        stop=stop, hint=start.astype(np.float64))
+        chosen = start
+        report = sol.report
+        if sol.values is not None:
+            found = sol.values[x0:x0 + sub.shape[1]] > 0.5
+            if float(sub_cost[found].sum()) <= float(sub_cost[start].sum()):
+                chosen = found
+        elif report.status is not SolveStatus.INFEASIBLE:
+            # no incumbent in time: keep the greedy cover, honestly FEASIBLE
+            report = replace(report, status=SolveStatus.FEASIBLE,
+                             objective=float(sub_cost[start].sum()),
+                             message="; ".join(x for x in ("greedy cover kept", report.message)
+                                               if x))
+        reports.append(report)
+        if report.status is SolveStatus.INFEASIBLE:
             return open_mask, math.nan, math.nan, reports
-        chosen = sol.values[x0:x0 + sub.shape[1]] > 0.5
         open_mask[columns[csel[chosen]]] = True
         objective += float(sub_cost[chosen].sum())
-        bound += sol.report.best_bound if math.isfinite(sol.report.best_bound) else 0.0
+        bound += report.best_bound if math.isfinite(report.best_bound) else 0.0
     return open_mask, objective, bound, reports
 
 
