@@ -345,6 +345,135 @@ def _expand(groups: tuple[npt.NDArray[np.int64], ...], group_idx: npt.NDArray[np
     return np.repeat(tag, cnt), members[np.repeat(start[group_idx], cnt) + offs]
 
 
+@dataclass(frozen=True)
+class _Routing:
+    """The graph the searches run on: all nodes, or the contracted graph.
+
+    compact : (n_nodes,) index of each node of the full graph in these arrays
+        (-1 for a node contracted away).
+    rev_time : reversed graph, fastest minutes (sorted indices).
+    edge_km : forward graph, km of the fastest edge (sorted indices, pattern of ``rev_time.T``).
+    rev_len : reversed graph, shortest km.
+    """
+
+    compact: npt.NDArray[np.int64]
+    rev_time: sp.csr_matrix
+    edge_km: sp.csr_matrix
+    rev_len: sp.csr_matrix
+
+
+def _min_edges(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+               key: npt.NDArray[np.float64], tie: npt.NDArray[np.float64],
+               n: int) -> npt.NDArray[np.int64]:
+    """Position of the edge kept for each distinct (row, col): least ``key``, then least ``tie``;
+    in row-major order."""
+    order = np.lexsort((tie, key, cols, rows))
+    r, c = rows[order], cols[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return np.asarray(order[first], dtype=np.int64)
+
+
+def _csr_rows(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+              data: npt.NDArray[np.float64], n: int) -> sp.csr_matrix:
+    """CSR from unique (row, col) pairs already in row-major order (explicit zeros kept)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    m = sp.csr_matrix((data.astype(np.float64), cols.astype(np.int32),
+                       indptr.astype(np.int32)), shape=(n, n))
+    m.has_sorted_indices = True
+    return m
+
+
+def _full_routing(ga: GraphArrays) -> _Routing:
+    rev_time = ga.time_min.T.tocsr()
+    rev_time.sort_indices()
+    rev_len = ga.length_km.T.tocsr()
+    rev_len.sort_indices()
+    return _Routing(compact=np.arange(ga.n_nodes, dtype=np.int64), rev_time=rev_time,
+                    edge_km=ga.time_edge_km, rev_len=rev_len)
+
+
+def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64]) -> _Routing:
+    """The graph on the junctions and the nodes ``keep``, each chain piece between two kept
+    nodes replaced by one edge per direction it can be travelled.
+
+    A piece's edge carries the summed minutes and the summed km of its fastest
+    edges (the only route through a pass-through node is along its chain, so
+    fastest trips, their km and shortest distances between kept nodes are those
+    of the full graph); parallel edges keep the fastest (then the shorter) for
+    the time graph and the shortest for the length graph.
+    """
+    ch = ga.chains
+    n = ga.n_nodes
+    kept = ~ch.pass_through
+    kept[keep] = True
+    compact = np.full(n, -1, dtype=np.int64)
+    n_k = int(kept.sum())
+    compact[kept] = np.arange(n_k, dtype=np.int64)
+
+    # edges between two junctions, as they are
+    tm = ga.time_min
+    u = np.repeat(np.arange(n, dtype=np.int64), np.diff(tm.indptr))
+    v = tm.indices.astype(np.int64)
+    direct = ~ch.pass_through[u] & ~ch.pass_through[v]
+    parts_u = [u[direct]]
+    parts_v = [v[direct]]
+    parts_min = [np.asarray(tm.data, dtype=float)[direct]]
+    parts_km = [np.asarray(ga.time_edge_km.data, dtype=float)[direct]]
+    lm = ga.length_km
+    lu = np.repeat(np.arange(n, dtype=np.int64), np.diff(lm.indptr))
+    lv = lm.indices.astype(np.int64)
+    ldirect = ~ch.pass_through[lu] & ~ch.pass_through[lv]
+    lparts_u, lparts_v = [lu[ldirect]], [lv[ldirect]]
+    lparts_len = [np.asarray(lm.data, dtype=float)[ldirect]]
+
+    # chain pieces between consecutive kept positions of a chain
+    if len(ch.seq):
+        at_kept = kept[ch.seq]
+        at_kept[ch.ptr[:-1]] = True
+        at_kept[ch.ptr[1:] - 1] = True
+        pos = np.flatnonzero(at_kept)
+        is_last = np.zeros(len(ch.seq), dtype=bool)
+        is_last[ch.ptr[1:] - 1] = True
+        starts = pos[:-1]
+        ok = ~is_last[starts]  # a piece starts inside its chain (not at a chain's last node)
+        a = ch.seq[starts[ok]]
+        b = ch.seq[pos[1:][ok]]
+        chain_of = np.searchsorted(ch.ptr, starts[ok], side="right") - 1
+
+        def piece(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            return np.asarray(np.add.reduceat(values, starts)[ok], dtype=float)
+
+        f = ch.fwd[chain_of] & (a != b)
+        g = ch.bwd[chain_of] & (a != b)
+        f_min, f_km, f_len = piece(ch.fwd_min), piece(ch.fwd_km), piece(ch.fwd_len_km)
+        b_min, b_km, b_len = piece(ch.bwd_min), piece(ch.bwd_km), piece(ch.bwd_len_km)
+        parts_u += [a[f], b[g]]
+        parts_v += [b[f], a[g]]
+        parts_min += [f_min[f], b_min[g]]
+        parts_km += [f_km[f], b_km[g]]
+        lparts_u += [a[f], b[g]]
+        lparts_v += [b[f], a[g]]
+        lparts_len += [f_len[f], b_len[g]]
+
+    eu = compact[np.concatenate(parts_u)]
+    ev = compact[np.concatenate(parts_v)]
+    e_min = np.concatenate(parts_min)
+    e_km = np.concatenate(parts_km)
+    sel = _min_edges(ev, eu, e_min, e_km, n_k)  # reversed graph: row = head
+    rev_time = _csr_rows(ev[sel], eu[sel], e_min[sel], n_k)
+    sel_f = _min_edges(eu, ev, e_min, e_km, n_k)  # forward: the same choice per edge
+    edge_km = _csr_rows(eu[sel_f], ev[sel_f], e_km[sel_f], n_k)
+    lu_ = compact[np.concatenate(lparts_u)]
+    lv_ = compact[np.concatenate(lparts_v)]
+    l_len = np.concatenate(lparts_len)
+    sel_l = _min_edges(lv_, lu_, l_len, l_len, n_k)
+    rev_len = _csr_rows(lv_[sel_l], lu_[sel_l], l_len[sel_l], n_k)
+    logger.debug("contracted graph: %d of %d nodes, %d edges", n_k, n, rev_time.nnz)
+    return _Routing(compact=compact, rev_time=rev_time, edge_km=edge_km, rev_len=rev_len)
+
+
 def _network_pairs(
     ga: GraphArrays,
     demand_snap: Snap,
@@ -353,20 +482,24 @@ def _network_pairs(
     standard: CoverageStandard,
     cutoff: float,
     batch_size: int | None,
+    contract: bool = True,
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
-    """Trip pairs over the network: fastest within ``cutoff`` and shortest within ``max_km``."""
-    n = ga.n_nodes
-    rev_time = ga.time_min.T.tocsr()
-    rev_time.sort_indices()
-    rev_len = ga.length_km.T.tocsr()
-    edge_km = ga.time_edge_km
-    edge_km.sort_indices()
+    """Trip pairs over the network: fastest within ``cutoff`` and shortest within ``max_km``.
 
+    With ``contract`` the searches run on the graph contracted to the junctions
+    and the snapped nodes (same trips, far fewer nodes on real road graphs).
+    """
     d_ok = np.flatnonzero(~demand_snap.too_far)
     s_ok = np.flatnonzero(~site_snap.too_far)
     # points grouped by node: route between nodes, then expand to the points on them
-    d_nodes, d_groups = _group(demand_snap.node[d_ok], d_ok)
-    s_nodes, s_groups = _group(site_snap.node[s_ok], s_ok)
+    d_full, d_groups = _group(demand_snap.node[d_ok], d_ok)
+    s_full, s_groups = _group(site_snap.node[s_ok], s_ok)
+    routing = (_contracted_routing(ga, np.concatenate([d_full, s_full])) if contract
+               else _full_routing(ga))
+    rev_time, rev_len, edge_km = routing.rev_time, routing.rev_len, routing.edge_km
+    n = rev_time.shape[0]
+    d_nodes = routing.compact[d_full]
+    s_nodes = routing.compact[s_full]
     acc_d_min = demand_snap.access_min
     acc_d_km = demand_snap.distance_m / 1000.0
     acc_s_min = site_snap.access_min
@@ -501,6 +634,7 @@ def build_coverage(
     crs: str,
     cutoff_minutes: float | None = None,
     batch_size: int | None = None,
+    contract: bool = True,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -518,6 +652,9 @@ def build_coverage(
         (default: equal to it); larger for travel-time objectives.
     batch_size : sites per Dijkstra call; default keeps ``batch x nodes`` under
         :data:`BATCH_CELLS` numbers.
+    contract : route on the graph contracted to its junctions and the snapped
+        nodes (chains of pass-through nodes as single edges); the same trips,
+        faster.  ``False`` routes on every node (for checking).
 
     Returns
     -------
@@ -548,7 +685,8 @@ def build_coverage(
     ga = graph_arrays(prepared, crs)
     d_snap = snap_points(d_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
     s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
-    timed, short = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff, batch_size)
+    timed, short = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff, batch_size,
+                                  contract)
 
     # walking the straight line directly (up to max_snap_m), when faster than the road
     walk_m = min(travel.max_snap_m, travel.access_speed_kph * cutoff / 60.0 * 1000.0)

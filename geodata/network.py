@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -479,15 +480,63 @@ def network_report(graph: nx.MultiDiGraph[Any]) -> NetworkReport | None:
 # --------------------------------------------------------------------------- arrays
 
 @dataclass(frozen=True)
+class Chains:
+    """The chains of a graph: runs of pass-through nodes between junctions.
+
+    A node is *pass-through* when it links exactly two other nodes (self-loops
+    aside) and traffic passes it in the same directions it arrives: an edge
+    a -> v exists iff v -> b does, and b -> v iff v -> a (so a one-way street
+    stays one-way and a node where two one-way streets meet head-on is kept).
+    A chain is ``x, v1, ..., vk, y``: pass-through nodes ``v1..vk`` between two
+    other nodes ``x`` and ``y`` (possibly ``x == y``); a ring of pass-through
+    nodes alone gets one of them as its end.  Every edge touching a
+    pass-through node lies on exactly one chain, so the graph can be routed on
+    the other nodes with each chain replaced by one edge per direction.
+
+    seq : chains one after the other, ends included (``ptr`` delimits them).
+    ptr : (n_chains + 1,) start of each chain in ``seq``.
+    fwd_min, fwd_km, fwd_len_km : per position i of ``seq``, the edge
+        ``seq[i] -> seq[i + 1]``: minutes of the fastest edge, its km, and the
+        km of the shortest edge (0 past a chain's last node or where the edge is
+        missing; see ``fwd``).
+    bwd_min, bwd_km, bwd_len_km : the same for the edge ``seq[i + 1] -> seq[i]``.
+    fwd, bwd : (n_chains,) whether the chain can be travelled from its first
+        node to its last, and back.
+    pass_through : (n_nodes,) True for the nodes inside chains.
+    """
+
+    seq: npt.NDArray[np.int64]
+    ptr: npt.NDArray[np.int64]
+    fwd_min: npt.NDArray[np.float64]
+    fwd_km: npt.NDArray[np.float64]
+    fwd_len_km: npt.NDArray[np.float64]
+    bwd_min: npt.NDArray[np.float64]
+    bwd_km: npt.NDArray[np.float64]
+    bwd_len_km: npt.NDArray[np.float64]
+    fwd: npt.NDArray[np.bool_]
+    bwd: npt.NDArray[np.bool_]
+    pass_through: npt.NDArray[np.bool_]
+
+    @property
+    def n_chains(self) -> int:
+        return len(self.ptr) - 1
+
+
+@dataclass(frozen=True)
 class GraphArrays:
     """A prepared graph as arrays, the form :mod:`geodata.coverage` routes on.
 
     node_ids : osm ids, index i of the arrays is node ``node_ids[i]``.
     xy_m : (n, 2) node coordinates in the metric CRS ``crs``.
     time_min : CSR (n x n), ``[u, v]`` = fastest edge u->v in minutes
-        (explicit entries, zeros included, for every edge).
+        (explicit entries, zeros included, for every edge; sorted indices).
     time_edge_km : CSR with the pattern of ``time_min``: km of that fastest edge.
     length_km : CSR, ``[u, v]`` = shortest edge u->v in km.
+    chains : the chains of pass-through nodes (:class:`Chains`), for routing
+        on a contracted graph.
+
+    The arrays are shared by every call on the same graph object (see
+    :func:`graph_arrays`): treat them as read-only.
     """
 
     node_ids: npt.NDArray[Any]
@@ -496,6 +545,7 @@ class GraphArrays:
     time_edge_km: sp.csr_matrix
     length_km: sp.csr_matrix
     crs: str
+    chains: Chains
 
     @property
     def n_nodes(self) -> int:
@@ -532,8 +582,124 @@ def _min_csr(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     return out
 
 
+#: Arrays already built, per graph object and CRS, with the node count they were built
+#: for (weak keys: an entry goes with its graph).  A cache of derived data only.
+_ARRAYS: weakref.WeakKeyDictionary[nx.MultiDiGraph[Any], dict[str, tuple[int, GraphArrays]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _csr_has(m: sp.csr_matrix, rows: npt.NDArray[np.int64],
+             cols: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Whether entries ``(rows, cols)`` exist in ``m`` (sorted indices), and their positions."""
+    n = m.shape[1]
+    entry_rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+    keys = entry_rows * n + m.indices.astype(np.int64)
+    want = rows.astype(np.int64) * n + cols.astype(np.int64)
+    pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    has = (keys[pos] == want) if len(keys) else np.zeros(len(want), dtype=bool)
+    return has, pos
+
+
+def graph_chains(time_min: sp.csr_matrix, time_edge_km: sp.csr_matrix,
+                 length_km: sp.csr_matrix) -> Chains:
+    """The chains of pass-through nodes of a graph given as arrays (see :class:`Chains`).
+
+    Parameters
+    ----------
+    time_min, time_edge_km, length_km : as in :class:`GraphArrays` (same pattern,
+        sorted indices).
+
+    Returns
+    -------
+    Chains
+    """
+    n = time_min.shape[0]
+    pat = sp.csr_matrix((np.ones(time_min.nnz, dtype=np.int8), time_min.indices,
+                         time_min.indptr), shape=(n, n))
+    und = (pat + pat.T).tocsr()
+    und.setdiag(0)
+    und.eliminate_zeros()
+    und.sort_indices()
+    deg = np.diff(und.indptr)
+    cand = np.flatnonzero(deg == 2)
+    a = und.indices[und.indptr[cand]].astype(np.int64)
+    b = und.indices[und.indptr[cand] + 1].astype(np.int64)
+    av, _ = _csr_has(time_min, a, cand)
+    vb, _ = _csr_has(time_min, cand, b)
+    bv, _ = _csr_has(time_min, b, cand)
+    va, _ = _csr_has(time_min, cand, a)
+    through = np.zeros(n, dtype=bool)
+    through[cand] = (av == vb) & (bv == va) & (av | bv)
+    # walk the chains from their ends (a plain loop over pass-through nodes, once per graph)
+    indptr = und.indptr.tolist()
+    nbr = und.indices.tolist()
+    thr = through.tolist()
+    seen = [False] * n
+    seq: list[int] = []
+    ptr: list[int] = [0]
+
+    def walk(end: int, first: int) -> None:
+        seq.append(end)
+        prev, cur = end, first
+        while thr[cur] and not seen[cur]:
+            seen[cur] = True
+            seq.append(cur)
+            i = indptr[cur]
+            prev, cur = cur, (nbr[i + 1] if nbr[i] == prev else nbr[i])
+        seq.append(cur)
+        ptr.append(len(seq))
+
+    for x in range(n):
+        if not thr[x]:
+            for i in range(indptr[x], indptr[x + 1]):
+                w = nbr[i]
+                if thr[w] and not seen[w]:
+                    walk(x, w)
+    for r in np.flatnonzero(through).tolist():  # rings of pass-through nodes only
+        if not seen[r]:
+            thr[r] = False
+            through[r] = False
+            walk(r, nbr[indptr[r]])
+    s_arr = np.asarray(seq, dtype=np.int64)
+    p_arr = np.asarray(ptr, dtype=np.int64)
+    last = np.zeros(len(s_arr), dtype=bool)
+    last[p_arr[1:] - 1] = True
+    u = s_arr
+    v = np.append(s_arr[1:], 0)
+    f_has, f_pos = _csr_has(time_min, u, v)
+    b_has, b_pos = _csr_has(time_min, v, u)
+    f_has &= ~last
+    b_has &= ~last
+    l_f_has, l_f_pos = _csr_has(length_km, u, v)
+    l_b_has, l_b_pos = _csr_has(length_km, v, u)
+
+    def take(m: sp.csr_matrix, has: npt.NDArray[np.bool_],
+             pos: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.where(has & ~last, np.asarray(m.data, dtype=float)[pos] if m.nnz else 0.0, 0.0)
+
+    n_ch = len(p_arr) - 1
+    edge_chain = np.repeat(np.arange(n_ch), np.diff(p_arr))
+    # a chain can be travelled one way iff all its edges exist that way
+    f_missing = np.bincount(edge_chain[~f_has & ~last], minlength=n_ch) > 0
+    b_missing = np.bincount(edge_chain[~b_has & ~last], minlength=n_ch) > 0
+    chains = Chains(
+        seq=s_arr, ptr=p_arr,
+        fwd_min=take(time_min, f_has, f_pos), fwd_km=take(time_edge_km, f_has, f_pos),
+        fwd_len_km=take(length_km, l_f_has & f_has, l_f_pos),
+        bwd_min=take(time_min, b_has, b_pos), bwd_km=take(time_edge_km, b_has, b_pos),
+        bwd_len_km=take(length_km, l_b_has & b_has, l_b_pos),
+        fwd=~f_missing, bwd=~b_missing, pass_through=through,
+    )
+    logger.debug("%d pass-through nodes of %d in %d chains", int(through.sum()), n, n_ch)
+    return chains
+
+
 def graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     """Arrays of a prepared graph with node coordinates projected to ``crs``.
+
+    Built once per graph object and CRS, then returned from memory while the
+    graph lives (a prepared graph is not modified afterwards; a graph whose
+    node count changed is rebuilt).
 
     Raises
     ------
@@ -543,6 +709,16 @@ def graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     if "motcua_mode" not in graph.graph:
         msg = "graph is not prepared for a travel mode; call geodata.network.prepare_graph first"
         raise NetworkError(msg)
+    size = graph.number_of_nodes()
+    per_graph = _ARRAYS.get(graph)
+    if per_graph is not None and crs in per_graph and per_graph[crs][0] == size:
+        return per_graph[crs][1]
+    ga = _graph_arrays(graph, crs)
+    _ARRAYS.setdefault(graph, {})[crs] = (size, ga)
+    return ga
+
+
+def _graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     node_ids = np.array(list(graph.nodes), dtype=object)
     n = len(node_ids)
     index = {node: i for i, node in enumerate(node_ids)}
@@ -565,5 +741,9 @@ def graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     if n and not np.all(np.isfinite(xy_m)):
         msg = f"node coordinates could not be projected from {src_crs} to {crs}"
         raise NetworkError(msg)
+    time_min.sort_indices()
+    time_edge_km.sort_indices()
+    length_km.sort_indices()
     return GraphArrays(node_ids=node_ids, xy_m=xy_m, time_min=time_min,
-                       time_edge_km=time_edge_km, length_km=length_km, crs=crs)
+                       time_edge_km=time_edge_km, length_km=length_km, crs=crs,
+                       chains=graph_chains(time_min, time_edge_km, length_km))

@@ -112,3 +112,73 @@ def test_covered_equals_brute_force_whatever_length_searches_are_skipped(
     cov = build_coverage(demand, sites, graph, std, travel, CRS, batch_size=batch)
     expected = _brute_force_covered(demand, sites, graph, std, travel)
     assert np.array_equal(cov.covered.toarray(), expected)
+
+
+def _chain_graph(rng: np.random.Generator, n_junctions: int, n_chains: int) -> tuple[
+        object, np.ndarray]:
+    """Junctions on a two-way ring (strongly connected) plus chains of 1-5 pass-through nodes
+    between random junctions (parallel chains and loops included), each one-way either way,
+    two-way, or two-way at different speeds each way; random lengths (no ties)."""
+    from geodata.synthetic_roads import HANOI_UTM48N_M, graph_from_metric
+
+    x0, y0 = HANOI_UTM48N_M
+    angle = np.linspace(0, 2 * np.pi, n_junctions, endpoint=False)
+    nodes: dict[int, tuple[float, float]] = {
+        j: (x0 + 2000 * np.cos(a), y0 + 2000 * np.sin(a)) for j, a in enumerate(angle)}
+    edges: list[tuple[int, int, str, float]] = [
+        (j, (j + 1) % n_junctions, "residential", float(rng.uniform(500, 1500)))
+        for j in range(n_junctions)]
+    nxt = n_junctions
+    for c in range(n_chains):
+        a, b = (0, 1) if c == 0 else (int(rng.integers(n_junctions)), int(rng.integers(n_junctions)))
+        k = int(rng.integers(1, 6))
+        ids = list(range(nxt, nxt + k))
+        nxt += k
+        for t, node in enumerate(ids, start=1):
+            pa, pb = np.array(nodes[a]), np.array(nodes[b])
+            p = pa + (pb - pa) * t / (k + 1) + rng.normal(0, 300, 2)
+            nodes[node] = (float(p[0]), float(p[1]))
+        path = [a, *ids, b]
+        kind = ["two-way", "one-way", "one-way back", "two speeds"][int(rng.integers(4))]
+        for u, v in zip(path[:-1], path[1:], strict=True):
+            length = float(rng.uniform(50, 800))
+            if kind == "two-way":
+                edges.append((u, v, "tertiary", length))
+            elif kind == "one-way":
+                edges.append((u, v, "primary:oneway", length))
+            elif kind == "one-way back":
+                edges.append((v, u, "primary:oneway", length))
+            else:
+                edges.append((u, v, "residential:oneway", length))
+                edges.append((v, u, "trunk:oneway", length))
+    xy = np.array(list(nodes.values()))
+    return graph_from_metric(nodes, edges), xy
+
+
+@SETTINGS
+@given(seed=st.integers(0, 100_000), n_junctions=st.integers(3, 6), n_chains=st.integers(1, 8),
+       minutes=st.floats(1.0, 15.0), extra=st.floats(0.0, 10.0), max_km=st.floats(0.3, 3.0),
+       rule=st.sampled_from(["either", "both"]), batch=st.sampled_from([1, 3, None]))
+def test_contracted_graph_gives_the_same_matrices_with_one_way_chains(
+        seed: int, n_junctions: int, n_chains: int, minutes: float, extra: float,
+        max_km: float, rule: str, batch: int | None) -> None:
+    from geodata.network import graph_arrays, prepare_graph
+
+    rng = np.random.default_rng(seed)
+    raw, xy = _chain_graph(rng, n_junctions, n_chains)
+    travel = TravelSettings(mode="motorbike")
+    graph = prepare_graph(raw, travel)  # type: ignore[arg-type]
+    assert graph_arrays(graph, CRS).chains.pass_through.any()
+    demand = _points(xy, seed, 25, 1000)
+    sites = _points(xy, seed + 1, 6, 1000)
+    std = CoverageStandard(max_minutes=minutes, max_km=max_km,
+                           rule="either" if rule == "either" else "both")
+    kw = {"cutoff_minutes": minutes + extra, "batch_size": batch}
+    full = build_coverage(demand, sites, graph, std, travel, CRS, contract=False, **kw)
+    contracted = build_coverage(demand, sites, graph, std, travel, CRS, **kw)
+    for name in ("minutes", "km", "covered"):
+        a, b = getattr(full, name), getattr(contracted, name)
+        assert np.array_equal(a.indptr, b.indptr), name
+        assert np.array_equal(a.indices, b.indices), name
+        np.testing.assert_allclose(a.data.astype(float), b.data.astype(float), rtol=0,
+                                   atol=1e-9, err_msg=name)
