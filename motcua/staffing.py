@@ -652,7 +652,8 @@ class StaffingRun:
             StageResult(name=s["name"], status=SolveStatus(s["status"]),
                         objective=s["objective"] if s["objective"] is not None else math.inf,
                         best_bound=s["best_bound"] if s["best_bound"] is not None else -math.inf,
-                        wall_time_s=s["wall_time_s"], probes=s["probes"])
+                        wall_time_s=s["wall_time_s"], probes=s["probes"],
+                        detail=s.get("detail", ""))
             for s in meta["stages"])
         ids = {"person_id": str, "site_id": str, "home_site": str, "from_site": str,
                "to_site": str, "date": str, "field": str}

@@ -203,6 +203,7 @@ class StageResult:
     best_bound: float
     wall_time_s: float
     probes: int = 1
+    detail: str = ""
 
     @property
     def gap(self) -> float:
@@ -212,7 +213,7 @@ class StageResult:
         return {
             "name": self.name, "status": self.status.value, "objective": self.objective,
             "best_bound": self.best_bound, "gap": self.gap, "wall_time_s": self.wall_time_s,
-            "probes": self.probes,
+            "probes": self.probes, "detail": self.detail,
         }
 
 
@@ -234,7 +235,11 @@ class StaffAllocation:
     shortfalls : ``site_id, date, weekday, field, kind, amount, detail``.
     shortfalls_before : the same for the everyone-at-home plan.
     peak_utilisation_before, peak_utilisation_after : max utilisation over site-days.
-    overload_min_before, overload_min_after : total overload minutes.
+    overload_min_before, overload_min_after : total overload minutes at sites
+        (demand beyond capacity; every pooled online minute is routed to a site).
+    online_unplaced_min_before, online_unplaced_min_after : pooled online minutes
+        of a field on a day when no branch has anyone qualified for it (then
+        they are at no site; reported apart, and as ``online_unplaced`` shortfalls).
     """
 
     report: SolverReport
@@ -250,6 +255,8 @@ class StaffAllocation:
     peak_utilisation_after: float
     overload_min_before: float
     overload_min_after: float
+    online_unplaced_min_before: float = 0.0
+    online_unplaced_min_after: float = 0.0
     settings: dict[str, object] = field(default_factory=dict)
 
 
@@ -261,8 +268,7 @@ class _Built:
     """One CP-SAT model (home-only or free) and handles to its variables.
 
     Variables are named with their indices (``x_p_s_d``, ``pool_s_d_f``...), so a
-    solution of one model hints another by name (the home-only plan hints the
-    free model).
+    solution of one model can be read by name.
     """
 
     model: cp_model.CpModel
@@ -281,29 +287,72 @@ class _Built:
     gaps: cp_model.IntVar
     counter_gaps: cp_model.IntVar
     over: cp_model.IntVar
-    over_key: cp_model.IntVar
+    unplaced_total: cp_model.IntVar
     moves: cp_model.IntVar
     travel: cp_model.IntVar
-    moves_ub: int
-    travel_ub: int
     day_min: int
-    w_gap: int
-    w_move: int
     names: list[str]
 
 
 Solution = dict[str, int]
 
 
+#: Movers considered for a site-day that needs help: the nearest this many movable
+#: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
+MOVE_CANDIDATES = 12
+MOVE_QUALIFIED = 3
+
+
+def _needs_help(pb: StaffProblem) -> BoolArr:
+    """(S, D) site-days a move may go to: those whose own people cannot be enough.
+
+    A site-day needs help when its in-person (local) work alone needs every person
+    based there who is available that day (``ceil(local / day) >= available``), when
+    Erlang C asks for more staffed counters than it has people available, or when a
+    field with in-person demand has no one qualified among them. Elsewhere a move
+    cannot lower overload or the peak more than routing pooled online work does,
+    so the model offers none (a stated restriction that keeps the model small).
+    """
+    n_p, n_s, n_d, _ = pb.shape
+    avail = np.zeros((n_s, n_d), dtype=np.int64)
+    qual = np.zeros((n_s, n_d, len(pb.fields)), dtype=np.int64)
+    for p in range(n_p):
+        h = int(pb.home[p])
+        avail[h] += pb.available[p]
+        qual[h] += pb.available[p][:, None] * pb.skills[p][None, :]
+    local_people = np.ceil(np.asarray(pb.local_min) / pb.day_minutes - 1e-9)
+    need_counters = np.minimum(pb.counters_needed, pb.counters[:, None])
+    out: BoolArr = (
+        (local_people >= avail) | (need_counters > avail)
+        | (pb.skill_need & (qual == 0)).any(axis=2)
+    ) & pb.site_open
+    return out
+
+
 def _allowed_sites(pb: StaffProblem, home_only: bool) -> list[list[list[int]]]:
     """allowed[p][d] = sites person p may work at on day d (home first).
 
-    Home when open, plus, for a movable person (and unless ``home_only``), every
-    open site within ``max_travel_min`` one way of home; nothing on a day the
-    person is unavailable.
+    Home when open; for a movable person (and unless ``home_only``) also every
+    open site within ``max_travel_min`` one way of home that needs help that day
+    (:func:`_needs_help`) and for which the person is among its candidates (the
+    :data:`MOVE_CANDIDATES` nearest movable people available that day, plus the
+    :data:`MOVE_QUALIFIED` nearest qualified for each field it needs); nothing on a
+    day the person is unavailable.
     """
-    n_p, _, n_d, _ = pb.shape
+    n_p, n_s, n_d, _ = pb.shape
     reach = (pb.travel_min <= pb.max_travel_min) & np.isfinite(pb.travel_min)
+    extra: list[list[list[int]]] = [[[] for _ in range(n_d)] for _ in range(n_p)]
+    if not home_only:
+        help_sd = _needs_help(pb)
+        for s, d in zip(*np.nonzero(help_sd), strict=True):
+            movers = [p for p in range(n_p) if pb.movable[p] and pb.available[p, d]
+                      and int(pb.home[p]) != s and reach[int(pb.home[p]), s]]
+            movers.sort(key=lambda p: (float(pb.travel_min[int(pb.home[p]), s]), p))
+            chosen = set(movers[:MOVE_CANDIDATES])
+            for f in np.flatnonzero(pb.skill_need[s, d]):
+                chosen.update([p for p in movers if pb.skills[p, f]][:MOVE_QUALIFIED])
+            for p in sorted(chosen):
+                extra[p][int(d)].append(int(s))
     out: list[list[list[int]]] = []
     for p in range(n_p):
         h = int(pb.home[p])
@@ -313,9 +362,7 @@ def _allowed_sites(pb: StaffProblem, home_only: bool) -> list[list[list[int]]]:
                 row.append([])
                 continue
             sites = [h] if pb.site_open[h, d] else []
-            if pb.movable[p] and not home_only:
-                sites += [int(s) for s in np.flatnonzero(reach[h] & pb.site_open[:, d]) if s != h]
-            row.append(sites)
+            row.append(sites + extra[p][d])
         out.append(row)
     return out
 
@@ -404,11 +451,18 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         staff[s, d] = v
         staff_ub[s, d] = len(people)
         z = m.new_bool_var(f"nonempty_{s}_{d}")
-        m.add(v >= 1).only_enforce_if(z)
-        m.add(v == 0).only_enforce_if(~z)
+        # written as linear inequalities (not clauses) so that CP-SAT's LP relaxation sees them
+        m.add(z <= v)
+        for p in people:
+            m.add(x[p, s, d] <= z)
         nonempty[s, d] = z
 
-    # pooled online work goes to pool sites, at most a day's minutes per qualified person there
+    # every pooled online minute goes to a pool site (branch) where someone qualified
+    # for its field works that day; the minutes count against the whole site's
+    # capacity, so a shortage shows as overload (utilisation > 100 %) at a site, and
+    # peak utilisation and overload tell one story. Only when no branch has anyone
+    # qualified for the field that day do its minutes stay unplaced (counted as
+    # overload, reported apart). Linear inequalities only, so the LP sees them.
     y: dict[tuple[int, int, int], cp_model.IntVar] = {}
     unplaced: dict[tuple[int, int], cp_model.IntVar] = {}
     routed: dict[tuple[int, int], list[cp_model.IntVar]] = {}
@@ -417,20 +471,25 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         for f in range(n_f):
             if pool[d, f] <= 0:
                 continue
+            u = m.new_int_var(0, int(pool[d, f]), f"unplaced_{d}_{f}")
+            unplaced[d, f] = u
             parts = []
             for s_raw in np.flatnonzero(pb.pool_site & pb.site_open[:, d]):
                 s = int(s_raw)
                 qual = [p for p in by_sd.get((s, d), []) if pb.skills[p, f]]
                 if not qual:
                     continue
+                has = m.new_bool_var(f"qualified_{s}_{d}_{f}")
+                m.add(has <= sum(x[p, s, d] for p in qual))
+                for p in qual:
+                    m.add(x[p, s, d] <= has)
+                m.add(u <= int(pool[d, f]) * (1 - has))
                 v = m.new_int_var(0, int(pool[d, f]), f"pool_{s}_{d}_{f}")
-                m.add(v <= day_min * sum(x[p, s, d] for p in qual))
+                m.add(v <= int(pool[d, f]) * has)
                 y[s, d, f] = v
                 routed.setdefault((s, d), []).append(v)
                 pool_ub[s, d] = pool_ub.get((s, d), 0) + int(pool[d, f])
                 parts.append(v)
-            u = m.new_int_var(0, int(pool[d, f]), f"unplaced_{d}_{f}")
-            unplaced[d, f] = u
             m.add(sum(parts) + u == int(pool[d, f]))
 
     # overload per site-day: demand minutes beyond the people there
@@ -448,6 +507,14 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
             cap = day_min * staff[s, d] if (s, d) in staff else 0
             o = m.new_int_var(0, hi, f"overload_{s}_{d}")
             m.add(o >= int(local[s, d]) + sum(ys) - cap)
+            # the same, rounded for whole people (a mixed-integer rounding cut, valid
+            # because routed minutes only add demand): with local = k * day + r,
+            # o >= r * (k + 1 - staff). It tells the LP relaxation that a part-day of
+            # local work costs either a whole person or r overload minutes, which is
+            # what makes the least-overload bound provable on real data.
+            k_full, rest = divmod(int(local[s, d]), day_min)
+            if rest > 0 and (s, d) in staff:
+                m.add(o >= rest * (k_full + 1) - rest * staff[s, d])
             overload.append(o)
 
     # shortfalls: a qualified person for each in-person field, counters from Erlang C.
@@ -465,7 +532,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
                     forced += 1
                     continue
                 g = m.new_bool_var(f"skillgap_{s}_{d}_{f}")
-                m.add_bool_or([*(x[p, s, d] for p in qual), g])
+                m.add(sum(x[p, s, d] for p in qual) + g >= 1)
                 skill_gap[s, d, f] = g
             need = int(min(pb.counters_needed[s, d], pb.counters[s]))
             if need > 0:
@@ -477,21 +544,17 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
                 counter_gap_max += need
 
     total_demand = int(local.sum()) + int(pool.sum())
-    w_gap = total_demand + 1
     gaps = m.new_int_var(forced, forced + len(skill_gap), "gaps")
     m.add(gaps == forced + sum(skill_gap.values()))
     counter_gaps = m.new_int_var(0, counter_gap_max, "counter_gaps")
     m.add(counter_gaps == sum(counter_gap.values()))
+    # overload: minutes beyond capacity at sites plus online minutes no one qualified took
     over = m.new_int_var(0, total_demand, "over")
     m.add(over == sum(overload) + sum(unplaced.values()))
-    # least overload first; then, among plans with that overload, route every pooled minute
-    # a qualified person can take (unplaced work shows at no site, so it must not be
-    # parked there to lower the peak): w_over > any unplaced total makes it lexicographic
-    w_over = int(pool.sum()) + 1
-    over_key = m.new_int_var(0, w_over * total_demand + int(pool.sum()), "over_key")
-    m.add(over_key == w_over * over + sum(unplaced.values()))
+    unplaced_total = m.new_int_var(0, int(pool.sum()), "unplaced")
+    m.add(unplaced_total == sum(unplaced.values()))
 
-    # moves and travel; weekly cap on moves
+    # moves (person-days away from home) and their one-way travel; weekly cap on moves
     away = [(k, v) for k, v in x.items() if k[1] != int(pb.home[k[0]])]
     moves_ub = len(away) if pb.max_moves is None else min(len(away), int(pb.max_moves))
     t_one = max((int(travel_int[int(pb.home[p]), s]) for (p, s, _), _v in away), default=0)
@@ -499,8 +562,6 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     m.add(moves == sum(v for _, v in away))
     travel = m.new_int_var(0, moves_ub * t_one, "travel_min")
     m.add(travel == sum(int(travel_int[int(pb.home[p]), s]) * v for (p, s, _), v in away))
-    # travel <= moves x longest trip < w_move: fewest moves first, then least travel
-    w_move = moves_ub * t_one + 1
 
     names = [v.name for v in m.proto.variables]
     logger.debug(
@@ -513,10 +574,8 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         model=m, x=x, staff=staff, nonempty=nonempty, local=local_d, routed=routed,
         dem_ub=dem_ub, staff_ub=staff_ub, y=y, unplaced=unplaced, skill_gap=skill_gap,
         forced_skill_gaps=forced, counter_gap=counter_gap, gaps=gaps,
-        counter_gaps=counter_gaps, over=over,
-        over_key=over_key, moves=moves,
-        travel=travel, moves_ub=moves_ub, travel_ub=moves_ub * t_one, day_min=day_min,
-        w_gap=w_gap, w_move=w_move, names=names,
+        counter_gaps=counter_gaps, over=over, unplaced_total=unplaced_total, moves=moves, travel=travel, day_min=day_min,
+        names=names,
     )
 
 
@@ -527,8 +586,9 @@ def _var(m: cp_model.CpModel, v: cp_model.IntVar) -> cp_model.IntVar:
 def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
     """Every site-day at most ``level`` per mille utilised (an empty site-day counts as one person).
 
-    Site-days whose largest possible demand fits in one person's day at that
-    level cannot break it and get no constraint.
+    ``demand * UTIL_SCALE <= level * day_min * (staff + 1 - nonempty)``; site-days
+    whose largest possible demand fits in one person's day at that level cannot
+    break it and get no constraint.
     """
     for (s, d), hi in b.dem_ub.items():
         if hi * UTIL_SCALE <= level * b.day_min:
@@ -561,15 +621,23 @@ def _peak_lower_bound(b: _Built) -> int:
 
 
 class _Runner:
-    """Solves models with one seed, thread count, deadline and stop flag."""
+    """Solves models with one seed, thread count, deadline, stop flag and work budget.
+
+    ``deterministic_s`` (when set) is a budget of CP-SAT deterministic time for
+    the whole run: each solve gets a share of it as ``max_deterministic_time``
+    and what a solve leaves passes on, so a run with one thread is reproducible
+    whatever the machine load (the wall-clock deadline stays as a safety net).
+    """
 
     def __init__(
-        self, seed: int, threads: int, deadline: float, stop: threading.Event | None
+        self, seed: int, threads: int, deadline: float, stop: threading.Event | None,
+        deterministic_s: float | None = None,
     ) -> None:
         self.seed = seed
         self.threads = threads
         self.deadline = deadline
         self.stop = stop
+        self.det_left = deterministic_s
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -577,8 +645,14 @@ class _Runner:
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
+    def portion(self, share: float) -> tuple[float, float | None]:
+        """``share`` of the wall seconds and deterministic seconds still left."""
+        det = None if self.det_left is None else share * self.det_left
+        return share * self.remaining(), det
+
     def solve(
-        self, m: cp_model.CpModel, names: list[str], hint: Solution | None, time_limit_s: float
+        self, m: cp_model.CpModel, names: list[str], hint: Solution | None,
+        wall_s: float, det_s: float | None,
     ) -> tuple[SolveStatus, cp_model.CpSolver]:
         if hint is not None:
             m.clear_hints()  # type: ignore[no-untyped-call]
@@ -589,7 +663,9 @@ class _Runner:
             return SolveStatus.UNKNOWN, solver
         solver.parameters.num_workers = self.threads
         solver.parameters.random_seed = self.seed
-        solver.parameters.max_time_in_seconds = max(0.01, min(time_limit_s, self.remaining()))
+        solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
+        if det_s is not None:
+            solver.parameters.max_deterministic_time = max(0.01, det_s)
         done = threading.Event()
         watcher: threading.Thread | None = None
         if self.stop is not None:
@@ -609,144 +685,231 @@ class _Runner:
             done.set()
             if watcher is not None:
                 watcher.join()
+        if self.det_left is not None:
+            self.det_left = max(0.0, self.det_left - solver.response_proto.deterministic_time)
         return status, solver
 
 
 def _values(b: _Built, solver: cp_model.CpSolver) -> Solution:
-    return dict(zip(b.names, (int(v) for v in solver.response_proto.solution), strict=True))
+    """The solution by variable name (variables a stage added after ``b.names`` are dropped)."""
+    sol = solver.response_proto.solution
+    return {name: int(sol[i]) for i, name in enumerate(b.names)}
 
 
 class _Budget:
-    """Splits the time left between the stages still to run, by weight."""
+    """Gives each solve its share of the time left, by the weights of the solves still to run."""
 
     def __init__(self, runner: _Runner, weights: dict[str, float]) -> None:
         self.runner = runner
         self.left = dict(weights)
 
-    def take(self, stage: str) -> float:
+    def take(self, stage: str) -> tuple[float, float | None]:
         total = sum(self.left.values())
         w = self.left.pop(stage, 0.0)
-        return self.runner.remaining() * (w / total if total > 0 else 1.0)
+        return self.runner.portion(w / total if total > 0 else 1.0)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One solve of a stage: the value reached, its proven bound and status."""
+
+    name: str
+    status: SolveStatus
+    value: int
+    bound: int
+
+    def text(self) -> str:
+        proven = "proven" if self.status is SolveStatus.OPTIMAL else f"bound {self.bound}"
+        return f"{self.name} {self.value} ({proven})"
 
 
 def _minimize(
     b: _Built, base: cp_model.CpModel, runner: _Runner, target: cp_model.IntVar,
-    sol: Solution, limit_s: float,
-) -> tuple[Solution, SolveStatus, int, int]:
-    """Minimise ``target`` from the feasible ``sol``; return (solution, status, value, bound)."""
+    sol: Solution, limits: tuple[float, float | None], name: str,
+) -> tuple[Solution, _Step]:
+    """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``)."""
     m = base.clone()
     m.minimize(_var(m, target))
-    st, solver = runner.solve(m, b.names, sol, limit_s)
+    st, solver = runner.solve(m, b.names, sol, *limits)
     if st.has_solution:
         new = _values(b, solver)
         value = new[target.name]
-        bound = int(math.ceil(solver.best_objective_bound - 1e-6))
-        if st is SolveStatus.OPTIMAL:
-            bound = value
-        return new, st, value, min(bound, value)
-    if st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
+        bound = value if st is SolveStatus.OPTIMAL else int(
+            math.ceil(solver.best_objective_bound - 1e-6))
+        step = _Step(name, st, value, max(min(bound, value), 0))
+    elif st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
         msg = f"staff model stage on {target.name} infeasible from a feasible start"
         raise RuntimeError(msg)
-    return sol, SolveStatus.FEASIBLE, sol[target.name], 0
+    else:
+        new = sol
+        lb = int(_var(base, target).proto.domain[0])
+        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lb)
+    base.add(_var(base, target) <= step.value)
+    return new, step
+
+
+def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -> StageResult:
+    """A reported stage made of one or more solves (objective and bound of ``main``)."""
+    proven = all(s.status is SolveStatus.OPTIMAL for s in steps)
+    return StageResult(
+        name, SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE, float(main.value),
+        float(main.bound), time.monotonic() - t0, probes,
+        detail="; ".join(s.text() for s in steps))
+
+
+def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) -> Solution:
+    """Keep the roster of ``sol``, route pooled work to the lowest peak (a small linear model).
+
+    The overload steps leave pooled minutes wherever the last solution put them
+    (overload is the same wherever they land); with the roster fixed, the routing
+    of least peak is found in a fraction of a second and gives the peak step a
+    fair start. Returns ``sol`` unchanged if the solve does not finish.
+    """
+    m = base.clone()
+    for v in b.x.values():
+        m.add(_var(m, v) == sol[v.name])
+    peak = _peak_of(b, sol)
+    u_var = m.new_int_var(0, max(peak, 1), "reroute_peak")
+    for s, d in b.dem_ub:
+        dem = b.local[s, d] + sum(_var(m, v) for v in b.routed.get((s, d), []))
+        people = max(1, sol.get(f"staff_{s}_{d}", 0))
+        m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
+    m.minimize(u_var)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = runner.seed
+    solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
+    if runner.det_left is not None:
+        solver.parameters.max_deterministic_time = max(0.01, min(2.0, 0.05 * runner.det_left))
+    status = solver.solve(m)
+    if runner.det_left is not None:
+        runner.det_left = max(0.0, runner.det_left - solver.response_proto.deterministic_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return sol
+    new = _values(b, solver)
+    return new if _peak_of(b, new) <= peak else sol
 
 
 def _lexicographic(
     b: _Built, runner: _Runner, budget: _Budget, start: Solution, prefix: str,
     guard_peak: int | None, with_moves: bool,
 ) -> tuple[Solution, tuple[StageResult, ...]]:
-    """Run the stages from the feasible solution ``start``; return the last solution."""
+    """Run the stages from the feasible, complete solution ``start``; return the last solution.
+
+    Each step is a true lexicographic step: minimise one quantity, then fix it
+    (``<=`` its value) for every step after it; each solve starts from the
+    previous solution as a complete hint.
+    """
     base = b.model.clone()
     if guard_peak is not None:
         _add_peak(base, b, guard_peak)
     stages: list[StageResult] = []
 
     # stage 1: fewest skill gaps, then least overload, then fewest counter gaps
-    # (three solves, reported as one stage)
     t0 = time.monotonic()
-    sol, st_g, gaps, gaps_lb = _minimize(b, base, runner, b.gaps, start,
-                                         budget.take(prefix + "gaps"))
-    base.add(_var(base, b.gaps) <= gaps)
-    sol, st_o, key, key_lb = _minimize(b, base, runner, b.over_key, sol,
-                                       budget.take(prefix + "overload"))
-    base.add(_var(base, b.over_key) <= key)
-    over = sol["over"]
-    sol, st_c, counters, _c_lb = _minimize(b, base, runner, b.counter_gaps, sol,
-                                           budget.take(prefix + "counters"))
-    base.add(_var(base, b.counter_gaps) <= counters)
-    proven = all(x is SolveStatus.OPTIMAL for x in (st_g, st_o, st_c))
-    obj1 = b.w_gap * gaps + over
-    bound1 = obj1 if proven else b.w_gap * gaps_lb
-    stages.append(StageResult(
-        "shortfall_overload", SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
-        float(obj1), float(bound1), time.monotonic() - t0))
+    sol, s_gap = _minimize(b, base, runner, b.gaps, start, budget.take(prefix + "gaps"),
+                           "skill_gaps")
+    sol, s_over = _minimize(b, base, runner, b.over, sol, budget.take(prefix + "overload"),
+                            "overload_min")
+    # pooled minutes left unplaced count as overload; keep them as few as possible too,
+    # so that no later step can park site load there
+    sol, s_unp = _minimize(b, base, runner, b.unplaced_total, sol,
+                           budget.take(prefix + "unplaced"), "unplaced_min")
+    sol, s_cnt = _minimize(b, base, runner, b.counter_gaps, sol,
+                           budget.take(prefix + "counters"), "counter_gaps")
+    stages.append(_stage("shortfall_overload", [s_gap, s_over, s_unp, s_cnt], s_over, t0, 4))
 
-    # stage 2: lowest peak utilisation, by bisection on a fixed level
+    # stage 2: lowest peak utilisation, by bisection on a fixed level: each probe is a
+    # feasibility solve from the best plan so far (``_add_peak`` is linear for a fixed
+    # level); the optimum is proven when level U* - 1 is proven infeasible
     t0 = time.monotonic()
-    stage_end = t0 + budget.take(prefix + "peak")
+    sol = _reroute(b, base, runner, sol)
     hi = _peak_of(b, sol)
-    lo = min(hi, _peak_lower_bound(b))
+    lo = lb = min(hi, _peak_lower_bound(b))  # lo: lowest level still worth a probe
     probes = 0
-    proven = True
+    wall, det = budget.take(prefix + "peak")
+    stage_end = time.monotonic() + wall
+    unresolved = False
     while lo < hi:
         left = stage_end - time.monotonic()
-        if left <= 0.01 or runner.stopped():
-            proven = False
+        if left <= 0.01 or runner.stopped() or (det is not None and det <= 0.005):
             break
-        mid = (lo + hi) // 2
+        # the time left, spread over the probes bisection still needs; after a probe
+        # ran out of time, probe nearer the best level found (more likely feasible)
+        need = max(1, math.ceil(math.log2(hi - lo + 1)))
+        mid = hi - max(1, (hi - lo) // 4) if unresolved else (lo + hi) // 2
         m2 = base.clone()
         _add_peak(m2, b, mid)
-        st2, solver = runner.solve(m2, b.names, sol, left)
+        det_before = runner.det_left
+        st2, solver = runner.solve(m2, b.names, sol, left / need,
+                                   None if det is None else det / need)
+        if det is not None and det_before is not None and runner.det_left is not None:
+            det -= det_before - runner.det_left
         probes += 1
         if st2.has_solution:
             sol = _values(b, solver)
             hi = _peak_of(b, sol)
         elif st2 is SolveStatus.INFEASIBLE:
+            lo = lb = mid + 1
+        else:  # not decided in its time: the bound stays, try the levels above
+            unresolved = True
             lo = mid + 1
-        else:
-            proven = False
-            break
-    st = SolveStatus.OPTIMAL if proven and lo >= hi else SolveStatus.FEASIBLE
-    stages.append(StageResult("peak_utilisation", st, float(hi), float(lo),
-                              time.monotonic() - t0, probes))
+    s_peak = _Step("peak_per_mille",
+                   SolveStatus.OPTIMAL if lb >= hi else SolveStatus.FEASIBLE, hi, min(lb, hi))
+    stages.append(_stage("peak_utilisation", [s_peak], s_peak, t0, probes))
+    _add_peak(base, b, hi)
     if not with_moves:
         return sol, tuple(stages)
-    _add_peak(base, b, hi)
 
-    # stage 3: fewest moves, then least travel (w_move > any travel total)
+    # stage 3: fewest moves, then least travel
     t0 = time.monotonic()
-    cost = base.new_int_var(0, b.w_move * b.moves_ub + b.travel_ub, "move_cost")
-    base.add(cost == b.w_move * _var(base, b.moves) + _var(base, b.travel))
-    names = [*b.names, "move_cost"]
-    sol = {**sol, "move_cost": b.w_move * sol["moves"] + sol["travel_min"]}
-    m3 = base.clone()
-    m3.minimize(_var(m3, cost))
-    st3, solver = runner.solve(m3, names, sol, budget.take(prefix + "moves"))
-    if st3.has_solution:
-        sol = dict(zip(names, (int(v) for v in solver.response_proto.solution), strict=True))
-        obj = float(sol["move_cost"])
-        bound = obj if st3 is SolveStatus.OPTIMAL else float(
-            math.ceil(solver.best_objective_bound - 1e-6))
-    else:
-        obj, bound, st3 = float(sol["move_cost"]), 0.0, SolveStatus.FEASIBLE
-    stages.append(StageResult("moves_travel", st3, obj, min(bound, obj), time.monotonic() - t0))
+    sol, s_mv = _minimize(b, base, runner, b.moves, sol, budget.take(prefix + "moves"), "moves")
+    sol, s_tr = _minimize(b, base, runner, b.travel, sol, budget.take(prefix + "travel"),
+                          "travel_min")
+    if sol["moves"] < s_mv.value:  # the travel step may also save a move
+        s_mv = _Step(s_mv.name, s_mv.status, sol["moves"], min(s_mv.bound, sol["moves"]))
+    stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 2))
     return sol, tuple(stages)
 
 
-def _start_from_plan(b: _Built, plan: IntArr, seed: int) -> Solution:
-    """A complete feasible solution of ``b`` for the roster ``plan`` (pool routing free)."""
+def _start_from_plan(b: _Built, plan: IntArr, runner: _Runner) -> Solution:
+    """A complete feasible solution of ``b`` for the roster ``plan`` (pooled work routed well).
+
+    With the roster fixed only the routing of pooled work is free; it is chosen
+    to minimise overload, so the start is a fair everyone-at-home plan and a
+    complete hint (every variable has a value) for the first stage.
+    """
     m = b.model.clone()
     for (p, s, d), v in b.x.items():
         m.add(_var(m, v) == int(plan[p, d] == s))
+    m.minimize(_var(m, b.over))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = 30.0
+    solver.parameters.random_seed = runner.seed
+    solver.parameters.max_time_in_seconds = max(1.0, runner.remaining())
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         msg = f"the everyone-at-home plan is not a valid roster ({solver.status_name(status)})"
         raise ValueError(msg)
     return _values(b, solver)
 
+
+def _complete(b: _Built, partial: Solution, runner: _Runner, plan: IntArr) -> Solution:
+    """A complete solution of ``b`` with the roster ``plan`` and the routing of ``partial``."""
+    m = b.model.clone()
+    for (p, s, d), v in b.x.items():
+        m.add(_var(m, v) == int(plan[p, d] == s))
+    for v in b.y.values():
+        m.add(_var(m, v) == partial.get(v.name, 0))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = runner.seed
+    solver.parameters.max_time_in_seconds = max(1.0, runner.remaining())
+    m.minimize(_var(m, b.gaps) + _var(m, b.counter_gaps))
+    if solver.solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        msg = "the home-only plan is not a valid plan of the free model"
+        raise RuntimeError(msg)
+    return _values(b, solver)
 
 # --------------------------------------------------------------------------- read back
 
@@ -940,10 +1103,12 @@ def _peak_util(table: pd.DataFrame) -> float:
 
 # --------------------------------------------------------------------------- entry point
 
-#: Share of the time limit each stage may use (time a stage leaves unused passes on).
+#: Share of the time limit each solve may use (time a solve leaves unused passes on).
 STAGE_WEIGHTS: dict[str, float] = {
-    "before_gaps": 0.04, "before_overload": 0.04, "before_counters": 0.02, "before_peak": 0.1,
-    "gaps": 0.12, "overload": 0.15, "counters": 0.05, "peak": 0.28, "moves": 0.2,
+    "before_gaps": 0.03, "before_overload": 0.03, "before_unplaced": 0.01,
+    "before_counters": 0.02, "before_peak": 0.06,
+    "gaps": 0.06, "overload": 0.2, "unplaced": 0.02, "counters": 0.05, "peak": 0.27,
+    "moves": 0.17, "travel": 0.08,
 }
 
 
@@ -953,6 +1118,7 @@ def solve_staff_allocation(
     seed: int = 0,
     threads: int = 1,
     stop: threading.Event | None = None,
+    deterministic_time_s: float | None = None,
 ) -> StaffAllocation:
     """Rebalance staff for one week, lexicographically (see the module docstring).
 
@@ -962,7 +1128,7 @@ def solve_staff_allocation(
         The problem, as plain arrays.
     time_limit_s
         Wall-clock limit for the whole solve (home-only plan and the three
-        stages), seconds; split between stages by :data:`STAGE_WEIGHTS`.
+        stages), seconds; split between solves by :data:`STAGE_WEIGHTS`.
     seed
         CP-SAT ``random_seed``.
     threads
@@ -970,6 +1136,11 @@ def solve_staff_allocation(
     stop
         When set from another thread, the search stops and the best plan so far
         is returned with status FEASIBLE.
+    deterministic_time_s
+        Optional budget of CP-SAT deterministic time (about seconds of work on
+        an idle core) for the whole solve, split like the wall-clock limit.
+        With ``threads=1`` and a wall-clock limit that does not bind, the
+        result is the same on every run whatever the machine load.
 
     Returns
     -------
@@ -982,8 +1153,11 @@ def solve_staff_allocation(
         If the arrays are inconsistent.
     """
     pb.validate()
+    if deterministic_time_s is not None and deterministic_time_s <= 0:
+        msg = f"deterministic_time_s must be > 0 or None, got {deterministic_time_s!r}"
+        raise ValueError(msg)
     t_start = time.monotonic()
-    runner = _Runner(seed, threads, t_start + time_limit_s, stop)
+    runner = _Runner(seed, threads, t_start + time_limit_s, stop, deterministic_time_s)
     budget = _Budget(runner, STAGE_WEIGHTS)
     travel_int = np.where(
         np.isfinite(pb.travel_min), np.ceil(np.nan_to_num(pb.travel_min, posinf=0.0) - 1e-9), 0
@@ -991,26 +1165,29 @@ def solve_staff_allocation(
     b_home = _build(pb, travel_int, home_only=True)
     b = _build(pb, travel_int, home_only=False)
     t_built = time.monotonic() - t_start
-    start = _start_from_plan(b_home, home_plan(pb), seed)
+    start = _start_from_plan(b_home, home_plan(pb), runner)
 
     # before: everyone at home, days off and pooled work chosen as well as possible
     sol_b, stages_b = _lexicographic(b_home, runner, budget, start, "before_", None, False)
     guard = _peak_of(b_home, sol_b)
-    # after: the same stages with people free to move, never worse on the peak
-    sol_a, stages_a = _lexicographic(b, runner, budget, sol_b, "", guard, True)
+    plan_b = _roster_array(b_home, pb, sol_b)
+    # after: the same stages with people free to move, never worse on the peak,
+    # starting from the before plan (a complete hint of the free model)
+    start_a = _complete(b, sol_b, runner, plan_b)
+    sol_a, stages_a = _lexicographic(b, runner, budget, start_a, "", guard, True)
 
-    plan_b, plan_a = _roster_array(b_home, pb, sol_b), _roster_array(b, pb, sol_a)
+    plan_a = _roster_array(b, pb, sol_a)
     routed_b, routed_a = _routed(b_home, pb, sol_b), _routed(b, pb, sol_a)
+    unplaced_b, unplaced_a = _unplaced(b_home, pb, sol_b), _unplaced(b, pb, sol_a)
     before = site_day_table(pb, plan_b, routed_b)
     after = site_day_table(pb, plan_a, routed_a)
-    gaps_b = _gaps(pb, plan_b, routed_b, _unplaced(b_home, pb, sol_b))
-    gaps_a = _gaps(pb, plan_a, routed_a, _unplaced(b, pb, sol_a))
+    gaps_b = _gaps(pb, plan_b, routed_b, unplaced_b)
+    gaps_a = _gaps(pb, plan_a, routed_a, unplaced_a)
     moves = _moves_table(pb, plan_a, travel_int, before, after, gaps_b)
 
     all_optimal = all(s.status is SolveStatus.OPTIMAL for s in stages_a)
     status = SolveStatus.OPTIMAL if all_optimal else SolveStatus.FEASIBLE
-    message = "; ".join(
-        f"{s.name}: {s.status.value} {s.objective:g} (bound {s.best_bound:g})" for s in stages_a)
+    message = "; ".join(f"{s.name}: {s.status.value}: {s.detail}" for s in stages_a)
     if runner.stopped() and not all_optimal:
         message = "stopped on request; best plan so far; " + message
     last = stages_a[-1]
@@ -1020,7 +1197,8 @@ def solve_staff_allocation(
         best_bound=last.best_bound,
         gap=max(s.gap for s in stages_a),
         wall_time_s=time.monotonic() - t_start,
-        solver="CP-SAT (lexicographic: shortfall+overload, peak utilisation, moves+travel)",
+        solver="CP-SAT (lexicographic: skill gaps, overload, counter gaps, peak utilisation, "
+               "moves, travel)",
         seed=seed,
         threads=threads,
         time_limit_s=time_limit_s,
@@ -1038,13 +1216,14 @@ def solve_staff_allocation(
         shortfalls_before=gaps_b,
         peak_utilisation_before=_peak_util(before),
         peak_utilisation_after=_peak_util(after),
-        overload_min_before=float(before["overload_min"].sum()
-                                  + _unplaced(b_home, pb, sol_b).sum()),
-        overload_min_after=float(after["overload_min"].sum() + _unplaced(b, pb, sol_a).sum()),
+        overload_min_before=float(before["overload_min"].sum()),
+        overload_min_after=float(after["overload_min"].sum()),
+        online_unplaced_min_before=float(unplaced_b.sum()),
+        online_unplaced_min_after=float(unplaced_a.sum()),
         settings={
             "max_moves": pb.max_moves, "max_travel_min": pb.max_travel_min,
-            "day_minutes": pb.day_minutes, "w_gap": b.w_gap, "w_move": b.w_move,
-            "util_scale": UTIL_SCALE, "minute_scale": MINUTE_SCALE,
+            "day_minutes": pb.day_minutes, "util_scale": UTIL_SCALE,
+            "minute_scale": MINUTE_SCALE, "deterministic_time_s": deterministic_time_s,
             "assignment_vars": len(b.x), "fixed_skill_gaps": b.forced_skill_gaps,
             "build_s": round(t_built, 3), "stage_weights": dict(STAGE_WEIGHTS),
             "before": "everyone at home; days off and pooled work chosen by the same model",
