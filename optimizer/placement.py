@@ -409,6 +409,10 @@ def _solve_lscp_core(
     # each group's share of the time left is its share of the remaining non-zeros
     nnz_row = np.diff(m.indptr)
     work = [float(nnz_row[g[row_lab]].sum()) + 1.0 for g in groups]
+    # smallest first, so time a small one does not need flows to the larger ones
+    order = np.argsort(work, kind="stable")
+    groups = [groups[k] for k in order]
+    work = [work[k] for k in order]
     for gi, g in enumerate(groups):
         rsel = np.flatnonzero(g[row_lab])
         csel = np.flatnonzero(g[col_lab])
@@ -598,6 +602,30 @@ def _prepare_mclp(
     )
 
 
+def _greedy_mclp(m: sp.csr_matrix, w: FloatArray, costs: FloatArray, p_left: int | None,
+                 budget_left: float | None) -> BoolArray:
+    """Greedy maximal covering: add the site with the most newly covered weight (per cost
+    with a budget) while the count and the budget allow."""
+    mc = m.tocsc()
+    rows_of = np.split(mc.indices, mc.indptr[1:-1])
+    chosen = np.zeros(m.shape[1], dtype=bool)
+    uncovered = np.ones(m.shape[0], dtype=bool)
+    spent = 0.0
+    while p_left is None or int(chosen.sum()) < p_left:
+        gain = np.asarray(mc.T @ (w * uncovered)).ravel()
+        ok = ~chosen & (gain > 0)
+        if budget_left is not None:
+            ok &= spent + costs <= budget_left + 1e-9
+        if not ok.any():
+            break
+        score = gain / np.maximum(costs, 1e-12) if budget_left is not None else gain
+        j = int(np.argmax(np.where(ok, score, -1.0)))
+        chosen[j] = True
+        spent += float(costs[j])
+        uncovered[rows_of[j]] = False
+    return chosen
+
+
 def mclp(
     covered: Matrix,
     weights: npt.ArrayLike,
@@ -653,13 +681,27 @@ def mclp(
         xs = np.isin(prep.columns, hint_open)
         hint[x0:x0 + xs.size] = xs
         hint[y0:] = np.minimum(1.0, np.asarray(prep.m[:, np.flatnonzero(xs)].sum(axis=1)).ravel())
+    greedy = _greedy_mclp(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
+                          prep.budget_left)
+    if hint is None:
+        hint = np.zeros(mip.n_vars)
+        hint[x0:x0 + greedy.size] = greedy
+        hint[y0:] = np.minimum(1.0, np.asarray(
+            prep.m[:, np.flatnonzero(greedy)].sum(axis=1)).ravel())
     sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
                     stop=stop, hint=hint)
     open_mask = np.zeros(inp.n_sites, dtype=bool)
     open_mask[inp.fixed] = True
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
     if sol.values is not None:
         open_mask[prep.columns[sol.values[x0:x0 + prep.columns.size] > 0.5]] = True
-    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    elif sol.report.status is SolveStatus.NOT_SOLVED and not (stop is not None and stop.is_set()):
+        # no incumbent within the time limit: the greedy answer, honestly FEASIBLE
+        open_mask[prep.columns[greedy]] = True
+        ub = report.best_bound if math.isfinite(report.best_bound) else (
+            prep.fixed_weight + float(prep.w.sum()))  # everything coverable: a valid bound
+        report = replace(report, status=SolveStatus.FEASIBLE, best_bound=ub, message="; ".join(
+            x for x in ("greedy answer kept", report.message) if x))
     mins = _minutes_csr(minutes) if minutes is not None else None
     res = _finish("mclp", inp, open_mask, prep.c, mins, sol.report.objective, report,
                   prep.uncoverable, stages=(sol.report,))
