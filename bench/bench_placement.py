@@ -72,11 +72,10 @@ def run_one(instance: str, model: str, peer: str, limit: float) -> dict[str, obj
         elif model == "mclp":
             r = mclp(covered, w, P_MCLP[instance], time_limit_s=limit, threads=1, preprocess=pre)
         else:
-            if not pre:
-                return {"skipped": "plain p-median (assignment model) needs N x M binaries"}
-            # p-median on travel km up to 3x the radius, beyond that a 30 km penalty
+            # p-median on travel km up to 3x the radius, beyond that a 30 km penalty;
+            # "plain" = the full radius model at once (no greedy-guided truncation)
             r = p_median(_median_matrix(instance), w, P_MEDIAN, unassigned_penalty_min=30.0,
-                         time_limit_s=limit, threads=1)
+                         time_limit_s=limit, threads=1, truncate=pre)
         status, obj = r.status.value, float(r.objective)
         extra: dict[str, object] = {"bound": r.best_bound}
     else:

@@ -1070,7 +1070,8 @@ def p_median(
     # a greedy start; its distances choose the levels of the first (truncated) model
     start = _pmedian_greedy(m, w, p, inp.fixed, inp.allowed, penalty)
     best_open = start
-    best_cost = _pmedian_cost(m, w, start, penalty)
+    # the greedy start ignores a coverage floor, so it is no answer when there is one
+    best_cost = _pmedian_cost(m, w, start, penalty) if floor is None else math.inf
     kept = n_levels.copy()
     if floor is None and truncate:
         kept = _levels_within(level_value, level_row, n_levels, _nearest_distance(m, start))
