@@ -68,6 +68,9 @@ Method = Literal["network", "straight-line"]
 #: Budget of numbers held per Dijkstra batch (``batch_size x n_nodes``); about 8 bytes each,
 #: times a small factor for predecessors and path sums.
 BATCH_CELLS = 4_000_000
+#: Largest demand x site count built as dense arrays rather than pair lists (when most
+#: pairs are within reach the dense layout needs no sorting); about 18 bytes each.
+DENSE_CELLS = 4_000_000
 #: Tolerance when comparing minutes and km to the standard (floating-point sums).
 _EPS = 1e-9
 #: Bump when the matrices change meaning, to invalidate cached results.
@@ -474,6 +477,20 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64]) -> _Routin
     return _Routing(compact=compact, rev_time=rev_time, edge_km=edge_km, rev_len=rev_len)
 
 
+@dataclass
+class _DenseTrips:
+    """Fastest network trips of every demand point x site pair, as dense arrays (row-major).
+
+    minutes : ``inf`` beyond the cutoff or without a road route.
+    km : km of that trip (0 where ``minutes`` is ``inf``).
+    fast_in_km : the fastest road route is within ``max_km`` (so the shortest one is too).
+    """
+
+    minutes: npt.NDArray[np.float64]
+    km: npt.NDArray[np.float64]
+    fast_in_km: npt.NDArray[np.bool_]
+
+
 def _network_pairs(
     ga: GraphArrays,
     demand_snap: Snap,
@@ -483,11 +500,15 @@ def _network_pairs(
     cutoff: float,
     batch_size: int | None,
     contract: bool = True,
-) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    dense: bool = False,
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]], _DenseTrips | None]:
     """Trip pairs over the network: fastest within ``cutoff`` and shortest within ``max_km``.
 
     With ``contract`` the searches run on the graph contracted to the junctions
     and the snapped nodes (same trips, far fewer nodes on real road graphs).
+    With ``dense`` the fastest trips come back as dense demand x site arrays
+    (:class:`_DenseTrips`, for instances where most pairs are within reach)
+    instead of pair lists.
     """
     d_ok = np.flatnonzero(~demand_snap.too_far)
     s_ok = np.flatnonzero(~site_snap.too_far)
@@ -504,6 +525,17 @@ def _network_pairs(
     acc_d_km = demand_snap.distance_m / 1000.0
     acc_s_min = site_snap.access_min
     acc_s_km = site_snap.distance_m / 1000.0
+    n_d, n_s = len(acc_d_min), len(acc_s_min)
+    dense_out: _DenseTrips | None = None
+    if dense:
+        dense_out = _DenseTrips(minutes=np.full((n_d, n_s), np.inf), km=np.zeros((n_d, n_s)),
+                                fast_in_km=np.zeros((n_d, n_s), dtype=bool))
+        # column of each demand point in the per-batch node results (an extra inf column
+        # for points off the network), and the source node of each site
+        d_col = np.full(n_d, len(d_nodes), dtype=np.int64)
+        d_col[d_ok] = np.searchsorted(d_full, demand_snap.node[d_ok])
+        s_src = np.full(n_s, -1, dtype=np.int64)
+        s_src[s_ok] = np.searchsorted(s_full, site_snap.node[s_ok])
     # the most lenient site access per source node bounds each search
     s_min_acc = _group_min(s_groups, acc_s_min)
     s_min_acc_km = _group_min(s_groups, acc_s_km)
@@ -534,33 +566,38 @@ def _network_pairs(
             dist, pred = dijkstra(rev_time, directed=True, indices=nodes,
                                   return_predecessors=True, limit=limit + _EPS)
             sub = dist[:, d_nodes]
-            r, c = np.nonzero(np.isfinite(sub))
-            if len(r):
-                net_km = _tree_km(pred, edge_km, d_nodes)[r, c]
-                net_min = sub[r, c]
-                pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
-                total_min = net_min[pair] + acc_d_min[pts] + acc_s_min[sites]
-                total_km = net_km[pair] + acc_d_km[pts] + acc_s_km[sites]
-                keep = total_min <= cutoff + _EPS
-                t_parts["d"].append(pts[keep])
-                t_parts["s"].append(sites[keep])
-                t_parts["min"].append(total_min[keep])
-                t_parts["km"].append(total_km[keep])
-                if standard.km_measure == "network":
-                    # the fastest route is a road route: within max_km by it => within max_km
-                    # by the shortest one, with no length search (recorded only where it
-                    # decides coverage: outside the minutes for "either", inside for "both")
-                    fast_ok = keep & (total_km <= standard.max_km + _EPS)
-                    in_time = keep & (total_min <= standard.max_minutes + _EPS)
-                    add = fast_ok & (~in_time if standard.rule == "either" else in_time)
-                    k_parts["d"].append(pts[add])
-                    k_parts["s"].append(sites[add])
-                    k_parts["km"].append(total_km[add])
-                    if standard.rule == "either":
-                        settled = np.bincount(r[pair[in_time | fast_ok]], minlength=len(src))
-                    else:
-                        open_ = in_time & ~fast_ok
-                        settled = n_pairs - np.bincount(r[pair[open_]], minlength=len(src))
+            if dense_out is not None:
+                settled = _dense_block(dense_out, sub, _tree_km(pred, edge_km, d_nodes),
+                                       src, s_src, d_col, acc_d_min, acc_d_km, acc_s_min,
+                                       acc_s_km, standard, cutoff, n_pairs)
+            else:
+                r, c = np.nonzero(np.isfinite(sub))
+                if len(r):
+                    net_km = _tree_km(pred, edge_km, d_nodes)[r, c]
+                    net_min = sub[r, c]
+                    pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
+                    total_min = net_min[pair] + acc_d_min[pts] + acc_s_min[sites]
+                    total_km = net_km[pair] + acc_d_km[pts] + acc_s_km[sites]
+                    keep = total_min <= cutoff + _EPS
+                    t_parts["d"].append(pts[keep])
+                    t_parts["s"].append(sites[keep])
+                    t_parts["min"].append(total_min[keep])
+                    t_parts["km"].append(total_km[keep])
+                    if standard.km_measure == "network":
+                        # the fastest route is a road route: within max_km by it => within max_km
+                        # by the shortest one, with no length search (recorded only where it
+                        # decides coverage: outside the minutes for "either", inside for "both")
+                        fast_ok = keep & (total_km <= standard.max_km + _EPS)
+                        in_time = keep & (total_min <= standard.max_minutes + _EPS)
+                        add = fast_ok & (~in_time if standard.rule == "either" else in_time)
+                        k_parts["d"].append(pts[add])
+                        k_parts["s"].append(sites[add])
+                        k_parts["km"].append(total_km[add])
+                        if standard.rule == "either":
+                            settled = np.bincount(r[pair[in_time | fast_ok]], minlength=len(src))
+                        else:
+                            open_ = in_time & ~fast_ok
+                            settled = n_pairs - np.bincount(r[pair[open_]], minlength=len(src))
             del dist, pred
         # ---- shortest road distance within max_km (for the km rule), only from sources
         # with a pair whose coverage the minutes and the fastest route left open
@@ -588,7 +625,56 @@ def _network_pairs(
 
     timed = {k: cat(t_parts, k, np.int64 if k in "ds" else float) for k in t_parts}
     short = {k: cat(k_parts, k, np.int64 if k in "ds" else float) for k in k_parts}
-    return timed, short
+    return timed, short, dense_out
+
+
+def _dense_block(
+    out: _DenseTrips, sub: npt.NDArray[np.float64], sub_km: npt.NDArray[np.float64],
+    src: npt.NDArray[np.int64], s_src: npt.NDArray[np.int64], d_col: npt.NDArray[np.int64],
+    acc_d_min: npt.NDArray[np.float64], acc_d_km: npt.NDArray[np.float64],
+    acc_s_min: npt.NDArray[np.float64], acc_s_km: npt.NDArray[np.float64],
+    standard: CoverageStandard, cutoff: float, n_pairs: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Write the trips from the source nodes ``src`` into ``out``; the pairs per source that
+    the minutes and the fastest route settle (see :func:`_network_pairs`)."""
+    sites = np.flatnonzero((s_src >= src[0]) & (s_src <= src[-1]))
+    if len(sites) == 0:
+        return np.asarray(n_pairs, dtype=np.int64)
+    rows = s_src[sites] - src[0]
+    # demand-major gathers (an extra column for points off the network), then in place
+    node_min = np.concatenate([sub, np.full((len(src), 1), np.inf)], axis=1).T[:, rows]
+    node_km = np.concatenate([sub_km, np.zeros((len(src), 1))], axis=1).T[:, rows]
+    total_min = node_min[d_col]  # (demand, sites in the batch)
+    total_min += acc_d_min[:, None]
+    total_min += acc_s_min[sites][None, :]
+    total_km = node_km[d_col]
+    total_km += acc_d_km[:, None]
+    total_km += acc_s_km[sites][None, :]
+    keep = total_min <= cutoff + _EPS
+    total_min[~keep] = np.inf
+    total_km[~keep] = 0.0
+    every = len(sites) == out.minutes.shape[1]
+    if every:  # one batch holds every site (sites in order): no scatter
+        out.minutes = total_min
+        out.km = total_km
+    else:
+        out.minutes[:, sites] = total_min
+        out.km[:, sites] = total_km
+    if standard.km_measure != "network":
+        return (np.zeros(len(src), dtype=np.int64) if standard.rule == "either"
+                else np.asarray(n_pairs, dtype=np.int64))
+    fast_ok = keep & (total_km <= standard.max_km + _EPS)
+    if every:
+        out.fast_in_km = fast_ok
+    else:
+        out.fast_in_km[:, sites] = fast_ok
+    in_time = total_min <= standard.max_minutes + _EPS
+    if standard.rule == "either":
+        per_site = (in_time | fast_ok).sum(axis=0)
+        return np.bincount(rows, weights=per_site, minlength=len(src)).astype(np.int64)
+    open_ = (in_time & ~fast_ok).sum(axis=0)
+    return (np.asarray(n_pairs, dtype=np.int64)
+            - np.bincount(rows, weights=open_, minlength=len(src)).astype(np.int64))
 
 
 def _trip_matrices(
@@ -625,6 +711,58 @@ def _trip_matrices(
     return minutes, km
 
 
+def _dense_csr(mask: npt.NDArray[np.bool_], values: list[npt.NDArray[Any] | None]) -> list[
+        sp.csr_matrix]:
+    """CSR matrices of ``values`` at the True cells of ``mask`` (row-major, no sorting);
+    ``None`` gives a boolean matrix of the mask."""
+    n_r, n_c = mask.shape
+    indptr = np.zeros(n_r + 1, dtype=np.int64)
+    if mask.all():  # every pair (a dense instance): no search for the cells
+        flat = None
+        indptr[1:] = np.arange(1, n_r + 1, dtype=np.int64) * n_c
+        indices = np.tile(np.arange(n_c, dtype=np.int32), n_r)
+    else:
+        flat = np.flatnonzero(mask)
+        np.cumsum(mask.sum(axis=1), out=indptr[1:])
+        indices = (flat % max(n_c, 1)).astype(np.int32)
+    out = []
+    for v in values:
+        if v is None:
+            data: npt.NDArray[Any] = np.ones(len(indices), dtype=bool)
+        else:
+            data = v.ravel().copy() if flat is None else v.ravel()[flat]
+        m = sp.csr_matrix((data, indices.copy(), indptr.copy()), shape=(n_r, n_c))
+        m.has_sorted_indices = True
+        out.append(m)
+    return out
+
+
+def _dense_matrices(
+    trips: _DenseTrips, wd: npt.NDArray[np.int64], ws: npt.NDArray[np.int64],
+    w_min: npt.NDArray[np.float64], w_km: npt.NDArray[np.float64],
+    k_rows: npt.NDArray[np.int64], k_cols: npt.NDArray[np.int64],
+    standard: CoverageStandard, cutoff: float,
+) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+    """Minutes, km and covered CSR from dense network trips plus straight walks (the walk kept
+    where strictly faster, as :func:`_trip_matrices` does) and the pairs within ``max_km``."""
+    mins, kms = trips.minutes, trips.km
+    if len(wd):
+        better = w_min < mins[wd, ws]
+        mins[wd[better], ws[better]] = w_min[better]
+        kms[wd[better], ws[better]] = w_km[better]
+    in_cutoff = mins <= cutoff + _EPS
+    in_km = trips.fast_in_km
+    in_km[k_rows, k_cols] = True
+    in_time = mins <= standard.max_minutes + _EPS
+    if standard.rule not in ("either", "both"):
+        msg = f"unknown coverage rule {standard.rule!r}; expected 'either' or 'both'"
+        raise ValueError(msg)
+    cov = (in_time | in_km) if standard.rule == "either" else (in_time & in_km)
+    minutes, km = _dense_csr(in_cutoff, [mins, kms])
+    (covered,) = _dense_csr(cov, [None])
+    return minutes, km, covered
+
+
 def build_coverage(
     demand: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -635,6 +773,7 @@ def build_coverage(
     cutoff_minutes: float | None = None,
     batch_size: int | None = None,
     contract: bool = True,
+    dense: bool | None = None,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -655,6 +794,9 @@ def build_coverage(
     contract : route on the graph contracted to its junctions and the snapped
         nodes (chains of pass-through nodes as single edges); the same trips,
         faster.  ``False`` routes on every node (for checking).
+    dense : build the matrices from dense demand x site arrays (``True``) or
+        from pair lists (``False``); by default dense when there are at most
+        :data:`DENSE_CELLS` pairs.  The same matrices either way.
 
     Returns
     -------
@@ -685,16 +827,15 @@ def build_coverage(
     ga = graph_arrays(prepared, crs)
     d_snap = snap_points(d_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
     s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
-    timed, short = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff, batch_size,
-                                  contract)
+    if dense is None:
+        dense = n_d * n_s <= DENSE_CELLS
+    timed, short, trips = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff,
+                                         batch_size, contract, dense)
 
     # walking the straight line directly (up to max_snap_m), when faster than the road
     walk_m = min(travel.max_snap_m, travel.access_speed_kph * cutoff / 60.0 * 1000.0)
     wd, ws, wm = _straight_pairs(d_xy, s_xy, walk_m)
     w_min = access_minutes(wm, travel.access_speed_kph)
-    minutes, km = _trip_matrices(timed, wd, ws, w_min, wm / 1000.0, (n_d, n_s))
-    coo_rows = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(minutes.indptr))
-
     if standard.km_measure == "network":
         # a straight walk is a route only up to max_snap_m, as an access leg is
         kd_, ks_, _ = _straight_pairs(d_xy, s_xy, min(standard.max_km * 1000.0,
@@ -703,9 +844,15 @@ def build_coverage(
         k_cols = np.concatenate([short["s"], ks_])
     else:
         k_rows, k_cols, _ = _straight_pairs(d_xy, s_xy, standard.max_km * 1000.0)
-    covered = _covered_matrix(n_d, n_s, coo_rows, minutes.indices.astype(np.int64),
-                              minutes.data <= standard.max_minutes + _EPS,
-                              k_rows, k_cols, standard.rule)
+    if trips is not None:
+        minutes, km, covered = _dense_matrices(trips, wd, ws, w_min, wm / 1000.0, k_rows,
+                                               k_cols, standard, cutoff)
+    else:
+        minutes, km = _trip_matrices(timed, wd, ws, w_min, wm / 1000.0, (n_d, n_s))
+        coo_rows = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(minutes.indptr))
+        covered = _covered_matrix(n_d, n_s, coo_rows, minutes.indices.astype(np.int64),
+                                  minutes.data <= standard.max_minutes + _EPS,
+                                  k_rows, k_cols, standard.rule)
     label = f"road network, {travel.mode}"
     logger.info("network coverage %d x %d (%s): %d pairs within %.0f min, %d covered in %.2fs",
                 n_d, n_s, label, minutes.nnz, cutoff, covered.nnz, time.perf_counter() - t0)

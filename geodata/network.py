@@ -588,6 +588,11 @@ _ARRAYS: weakref.WeakKeyDictionary[nx.MultiDiGraph[Any], dict[str, tuple[int, Gr
     weakref.WeakKeyDictionary())
 
 
+def clear_arrays_cache() -> None:
+    """Forget every graph's cached :func:`graph_arrays` (for cold timings)."""
+    _ARRAYS.clear()
+
+
 def _csr_has(m: sp.csr_matrix, rows: npt.NDArray[np.int64],
              cols: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     """Whether entries ``(rows, cols)`` exist in ``m`` (sorted indices), and their positions."""

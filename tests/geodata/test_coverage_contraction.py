@@ -157,8 +157,9 @@ def test_contraction_gives_the_same_matrices_on_hoan_kiem(shared_data: Path, rul
     demand, sites = points(800, "d"), points(60, "s")
     std = CoverageStandard(max_minutes=5.0, max_km=1.2, rule=rule)
     full = build_coverage(demand, sites, graph, std, TRAVEL, CRS, cutoff_minutes=8.0,
-                          batch_size=16, contract=False)
-    contracted = build_coverage(demand, sites, graph, std, TRAVEL, CRS, cutoff_minutes=8.0,
-                                batch_size=16)
+                          batch_size=16, contract=False, dense=False)
     assert 0 < full.covered.nnz < full.minutes.nnz < 800 * 60  # a real mix in and out
-    _same(full, contracted)
+    for dense in (False, True):  # pair lists, and dense arrays (the default at this size)
+        contracted = build_coverage(demand, sites, graph, std, TRAVEL, CRS, cutoff_minutes=8.0,
+                                    batch_size=16, dense=dense)
+        _same(full, contracted)

@@ -182,3 +182,31 @@ def test_contracted_graph_gives_the_same_matrices_with_one_way_chains(
         assert np.array_equal(a.indices, b.indices), name
         np.testing.assert_allclose(a.data.astype(float), b.data.astype(float), rtol=0,
                                    atol=1e-9, err_msg=name)
+
+
+@SETTINGS
+@given(size=st.integers(3, 8), seed=st.integers(0, 10_000), oneway=st.sampled_from([0.0, 0.4]),
+       minutes=st.floats(1.0, 15.0), extra=st.sampled_from([0.0, 5.0, 200.0]),
+       max_km=st.floats(0.2, 4.0), rule=st.sampled_from(["either", "both"]),
+       km_measure=st.sampled_from(["network", "straight"]), batch=st.sampled_from([1, 2, None]))
+def test_dense_and_pair_list_layouts_give_the_same_matrices(
+        size: int, seed: int, oneway: float, minutes: float, extra: float, max_km: float,
+        rule: str, km_measure: str, batch: int | None) -> None:
+    # extra = 200 min: every pair within the cutoff (the dense layout's shortcut), unless a
+    # point is off the network
+    graph, xy = grid_road_graph(size, size, spacing_m=300, seed=seed, oneway_share=oneway)
+    demand = _points(xy, seed, 15, 1500 if seed % 2 else 0)
+    sites = _points(xy, seed + 1, 5, 1500 if seed % 3 else 0)
+    travel = TravelSettings(mode="motorbike")
+    std = CoverageStandard(max_minutes=minutes, max_km=max_km,
+                           rule="either" if rule == "either" else "both",
+                           km_measure="network" if km_measure == "network" else "straight")
+    kw = {"cutoff_minutes": minutes + extra, "batch_size": batch}
+    pairs = build_coverage(demand, sites, graph, std, travel, CRS, dense=False, **kw)
+    dense = build_coverage(demand, sites, graph, std, travel, CRS, dense=True, **kw)
+    for name in ("minutes", "km", "covered"):
+        a, b = getattr(pairs, name), getattr(dense, name)
+        assert a.dtype == b.dtype, name
+        assert np.array_equal(a.indptr, b.indptr), name
+        assert np.array_equal(a.indices, b.indices), name
+        assert np.array_equal(a.data, b.data), name
