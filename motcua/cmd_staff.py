@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="write the forecast in that CSV format (edit it, pass it to --forecast)")
     p.add_argument("--time-limit", type=float, default=30.0,
                    help="solver wall-clock limit in seconds (default 30)")
+    p.add_argument("--deterministic-time", type=float, default=None,
+                   help="also cap the solver's work in CP-SAT deterministic seconds (whole "
+                        "run); with --threads 1 the plan is then the same on every run")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     p.add_argument("--threads", type=int, default=1, help="solver workers (default 1)")
     p.add_argument("--out", type=Path, default=None,
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-moves {args.max_moves}: expected a number >= 0")
     if args.time_limit <= 0:
         raise UsageError(f"--time-limit {args.time_limit}: expected seconds > 0")
+    if args.deterministic_time is not None and args.deterministic_time <= 0:
+        raise UsageError(f"--deterministic-time {args.deterministic_time}: expected seconds > 0")
     if args.threads < 1:
         raise UsageError(f"--threads {args.threads}: expected >= 1")
     if args.max_travel < 0:
@@ -85,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_staffing(
             scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
             time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, options=options,
+            deterministic_time_s=args.deterministic_time,
         )
     except ValueError as exc:
         if type(exc) is ValueError:
@@ -104,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         f"solver: {result.report.summary()}",
     ]
     lines += [f"  stage {s.name}: {s.status.value} objective={s.objective:g} "
-              f"bound={s.best_bound:g} probes={s.probes}" for s in result.stages]
+              f"bound={s.best_bound:g} ({s.detail})" for s in result.stages]
     lines += [
         f"forecast: {result.forecast_method}",
         f"travel times: {result.travel_source}",
@@ -112,9 +118,22 @@ def run(args: argparse.Namespace) -> int:
         f"outside the model: {result.outside_summary()} (outside_model.csv)",
         f"peak utilisation: {_pct(m['peak_utilisation_before'])} everyone at home -> "
         f"{_pct(m['peak_utilisation_after'])} with this plan",
-        f"overload: {m['overload_min_before']:.0f} -> {m['overload_min_after']:.0f} minutes",
+        f"overload (demand minutes beyond capacity, at sites): "
+        f"{m['overload_min_before']:,.0f} -> {m['overload_min_after']:,.0f} minutes",
         f"moves: {m['moves']:.0f} person-days away from home",
     ]
+    unstaffed = []
+    for when, key in (("everyone at home", "site_days_before"), ("this plan", "site_days_after")):
+        t = result.tables[key]
+        t = t[t["unstaffed"].astype(str).str.lower() == "true"]
+        unstaffed.append(f"{len(t)} ({t['demand_min'].astype(float).sum():,.0f} min) {when}")
+    lines.insert(-1, "site-days with demand and no one there (all their demand is overload; "
+                     "utilisation shown as if one person): " + " -> ".join(unstaffed))
+    unplaced_b = m.get("online_unplaced_min_before", 0.0)
+    unplaced_a = m.get("online_unplaced_min_after", 0.0)
+    if unplaced_b or unplaced_a:
+        lines.insert(-1, f"online minutes no branch had anyone qualified for (at no site, "
+                         f"not in the figures above): {unplaced_b:,.0f} -> {unplaced_a:,.0f}")
     for r in result.moves.head(25).itertuples():
         lines.append(f"  {r.person_id} {r.name}: {r.weekday} {r.date} {r.from_site} -> "
                      f"{r.to_site} ({r.travel_min} min): {r.reason}")

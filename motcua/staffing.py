@@ -39,6 +39,7 @@ __all__ = [
     "StaffingOptions",
     "StaffingRun",
     "build_problem",
+    "forecast_week",
     "modelled_sites",
     "outside_model_table",
     "parse_week",
@@ -674,10 +675,38 @@ class StaffingRun:
                    settings=meta["settings"])
 
 
-def _forecast_for(
-    scenario: Scenario, dates: list[date], options: StaffingOptions,
-    override: str | Path | pd.DataFrame | None,
+def forecast_week(
+    scenario: Scenario, week: str | list[date], options: StaffingOptions | None = None,
+    override: str | Path | pd.DataFrame | None = None,
 ) -> Forecast:
+    """Next week's expected dossiers per site, day, field and channel.
+
+    Parameters
+    ----------
+    scenario
+        Loaded scenario (workload history, working days, holidays).
+    week
+        ISO week ``YYYY-Www`` or the list of its dates (as :func:`parse_week` returns).
+    options
+        Forecast window (``recent_weeks``); defaults to :class:`StaffingOptions`.
+    override
+        Director's CSV (``site_id, date, field, channel, dossiers``) or a
+        validated DataFrame; its cells replace the model's.
+
+    Returns
+    -------
+    Forecast
+        Table, method text, open and closed dates.
+
+    Raises
+    ------
+    ScenarioError
+        No history and no override, or a bad override file.
+    ValueError
+        A bad ``week`` string.
+    """
+    dates = parse_week(week) if isinstance(week, str) else list(week)
+    opt = options or StaffingOptions()
     w = scenario.settings.work
     if scenario.workload.empty:
         if override is None:
@@ -690,12 +719,16 @@ def _forecast_for(
                       method="director's forecast only (no history)", open_dates=opened,
                       closed_dates=tuple(d for d in dates if d not in opened))
     else:
-        fc = forecast_days(scenario.workload, dates, w.days, w.holidays, options.recent_weeks)
+        fc = forecast_days(scenario.workload, dates, w.days, w.holidays, opt.recent_weeks)
     if override is not None:
         table = (override if isinstance(override, pd.DataFrame)
                  else read_forecast_csv(override, scenario, fc.open_dates))
         fc = apply_override(fc, table)
     return fc
+
+
+#: The name the app used before :func:`forecast_week` was public (same function).
+_forecast_for = forecast_week
 
 
 def run_staffing(
@@ -709,6 +742,7 @@ def run_staffing(
     stop: threading.Event | None = None,
     options: StaffingOptions | None = None,
     travel_min: np.ndarray | None = None,
+    deterministic_time_s: float | None = None,
 ) -> StaffingRun:
     """Plan next week's staff for a scenario.
 
@@ -732,6 +766,10 @@ def run_staffing(
     travel_min
         Optional site x site minutes (same order as the used sites); default from
         :func:`geodata.coverage.site_to_site_minutes`.
+    deterministic_time_s
+        Optional CP-SAT deterministic-time budget for the whole solve; with
+        ``threads=1`` (and a wall-clock limit that does not bind) the plan is
+        the same on every run.
 
     Returns
     -------
@@ -760,13 +798,14 @@ def run_staffing(
         week = _week_label(last + timedelta(days=7 - last.weekday()))
     dates = parse_week(week)
     week = _week_label(dates[0])
-    fc = _forecast_for(scenario, dates, opt, forecast_override)
+    fc = forecast_week(scenario, dates, opt, forecast_override)
     if not fc.open_dates:
         msg = f"week {week} has no open working day (all holidays or non-working days)"
         raise ValueError(msg)
     pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
     outside = outside_model_table(scenario, fc, opt)
-    alloc: StaffAllocation = solve_staff_allocation(pb, time_limit_s, seed, threads, stop)
+    alloc: StaffAllocation = solve_staff_allocation(
+        pb, time_limit_s, seed, threads, stop, deterministic_time_s=deterministic_time_s)
 
     names = dict(zip(map(str, scenario.staff["id"]), map(str, scenario.staff["name"]), strict=True))
     roster = alloc.roster.copy()
@@ -780,6 +819,8 @@ def run_staffing(
         "peak_utilisation_after": alloc.peak_utilisation_after,
         "overload_min_before": alloc.overload_min_before,
         "overload_min_after": alloc.overload_min_after,
+        "online_unplaced_min_before": alloc.online_unplaced_min_before,
+        "online_unplaced_min_after": alloc.online_unplaced_min_after,
         "moves": float(len(moves)),
         "shortfalls": float(len(alloc.shortfalls)),
         "sites_outside_model": float(len(outside)),
@@ -797,5 +838,6 @@ def run_staffing(
                       scenario.settings.work.peak_hour_share),
                   "pool_outside_online": opt.pool_outside_online,
                   "online_handling": opt.online_label(),
-                  "time_limit_s": time_limit_s, "seed": seed, "threads": threads},
+                  "time_limit_s": time_limit_s, "seed": seed, "threads": threads,
+                  "deterministic_time_s": deterministic_time_s},
     )

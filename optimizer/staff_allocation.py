@@ -301,6 +301,8 @@ Solution = dict[str, int]
 #: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
 MOVE_CANDIDATES = 12
 MOVE_QUALIFIED = 3
+#: Pool sites (branches) a person based at a site without pooled work may be sent to.
+MOVE_POOL_SITES = 2
 
 
 def _needs_help(pb: StaffProblem) -> BoolArr:
@@ -336,8 +338,10 @@ def _allowed_sites(pb: StaffProblem, home_only: bool) -> list[list[list[int]]]:
     open site within ``max_travel_min`` one way of home that needs help that day
     (:func:`_needs_help`) and for which the person is among its candidates (the
     :data:`MOVE_CANDIDATES` nearest movable people available that day, plus the
-    :data:`MOVE_QUALIFIED` nearest qualified for each field it needs); nothing on a
-    day the person is unavailable.
+    :data:`MOVE_QUALIFIED` nearest qualified for each field it needs); a movable
+    person based at a site that takes no pooled work may also go to the
+    :data:`MOVE_POOL_SITES` nearest pool sites within reach; nothing on a day the
+    person is unavailable.
     """
     n_p, n_s, n_d, _ = pb.shape
     reach = (pb.travel_min <= pb.max_travel_min) & np.isfinite(pb.travel_min)
@@ -353,6 +357,19 @@ def _allowed_sites(pb: StaffProblem, home_only: bool) -> list[list[list[int]]]:
                 chosen.update([p for p in movers if pb.skills[p, f]][:MOVE_QUALIFIED])
             for p in sorted(chosen):
                 extra[p][int(d)].append(int(s))
+        # people based where pooled work cannot go may help with it at the nearest
+        # pool sites (the only way their spare time can take pooled online work)
+        pool_idx = np.flatnonzero(pb.pool_site)
+        for p in range(n_p):
+            h = int(pb.home[p])
+            if not pb.movable[p] or pb.pool_site[h]:
+                continue
+            near = sorted((float(pb.travel_min[h, t]), int(t)) for t in pool_idx
+                          if reach[h, t])[:MOVE_POOL_SITES]
+            for d in range(n_d):
+                if pb.available[p, d]:
+                    extra[p][d] += [t for _, t in near
+                                    if pb.site_open[t, d] and t not in extra[p][d]]
     out: list[list[list[int]]] = []
     for p in range(n_p):
         h = int(pb.home[p])
@@ -620,6 +637,23 @@ def _peak_lower_bound(b: _Built) -> int:
     return min(lb, MAX_UTIL)
 
 
+#: CP-SAT full-problem workers by thread count (the rest of the time goes to LNS).
+#: ``max_lp`` (linearization level 2: every constraint in the LP relaxation, with
+#: cuts) is what proves these models: on the demo's least-overload step it proves
+#: the optimum in ~2-5 s where the default portfolio finds no bound (0) in 20 s.
+FULL_SUBSOLVERS = ("max_lp", "quick_restart", "default_lp", "reduced_costs", "pseudo_costs",
+                   "lb_tree_search", "core")
+
+
+def _configure(solver: cp_model.CpSolver, threads: int, seed: int) -> None:
+    """Workers, seed and the LP-heavy search these models need."""
+    solver.parameters.num_workers = threads
+    solver.parameters.random_seed = seed
+    solver.parameters.linearization_level = 2
+    if threads >= 2:
+        solver.parameters.subsolvers.extend(FULL_SUBSOLVERS[: max(1, threads - 1)])
+
+
 class _Runner:
     """Solves models with one seed, thread count, deadline, stop flag and work budget.
 
@@ -661,8 +695,7 @@ class _Runner:
         solver = cp_model.CpSolver()
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
-        solver.parameters.num_workers = self.threads
-        solver.parameters.random_seed = self.seed
+        _configure(solver, self.threads, self.seed)
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
         if det_s is not None:
             solver.parameters.max_deterministic_time = max(0.01, det_s)
@@ -717,10 +750,11 @@ class _Step:
     status: SolveStatus
     value: int
     bound: int
+    wall_s: float = 0.0
 
     def text(self) -> str:
         proven = "proven" if self.status is SolveStatus.OPTIMAL else f"bound {self.bound}"
-        return f"{self.name} {self.value} ({proven})"
+        return f"{self.name} {self.value} ({proven}, {self.wall_s:.1f} s)"
 
 
 def _minimize(
@@ -728,6 +762,7 @@ def _minimize(
     sol: Solution, limits: tuple[float, float | None], name: str,
 ) -> tuple[Solution, _Step]:
     """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``)."""
+    t0 = time.monotonic()
     m = base.clone()
     m.minimize(_var(m, target))
     st, solver = runner.solve(m, b.names, sol, *limits)
@@ -736,14 +771,14 @@ def _minimize(
         value = new[target.name]
         bound = value if st is SolveStatus.OPTIMAL else int(
             math.ceil(solver.best_objective_bound - 1e-6))
-        step = _Step(name, st, value, max(min(bound, value), 0))
+        step = _Step(name, st, value, max(min(bound, value), 0), time.monotonic() - t0)
     elif st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
         msg = f"staff model stage on {target.name} infeasible from a feasible start"
         raise RuntimeError(msg)
     else:
         new = sol
         lb = int(_var(base, target).proto.domain[0])
-        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lb)
+        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lb, time.monotonic() - t0)
     base.add(_var(base, target) <= step.value)
     return new, step
 
@@ -776,8 +811,7 @@ def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) 
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = runner.seed
+    _configure(solver, 1, runner.seed)
     solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
     if runner.det_left is not None:
         solver.parameters.max_deterministic_time = max(0.01, min(2.0, 0.05 * runner.det_left))
@@ -854,8 +888,8 @@ def _lexicographic(
         else:  # not decided in its time: the bound stays, try the levels above
             unresolved = True
             lo = mid + 1
-    s_peak = _Step("peak_per_mille",
-                   SolveStatus.OPTIMAL if lb >= hi else SolveStatus.FEASIBLE, hi, min(lb, hi))
+    s_peak = _Step("peak_per_mille", SolveStatus.OPTIMAL if lb >= hi else SolveStatus.FEASIBLE,
+                   hi, min(lb, hi), time.monotonic() - t0)
     stages.append(_stage("peak_utilisation", [s_peak], s_peak, t0, probes))
     _add_peak(base, b, hi)
     if not with_moves:
@@ -867,7 +901,8 @@ def _lexicographic(
     sol, s_tr = _minimize(b, base, runner, b.travel, sol, budget.take(prefix + "travel"),
                           "travel_min")
     if sol["moves"] < s_mv.value:  # the travel step may also save a move
-        s_mv = _Step(s_mv.name, s_mv.status, sol["moves"], min(s_mv.bound, sol["moves"]))
+        s_mv = _Step(s_mv.name, s_mv.status, sol["moves"], min(s_mv.bound, sol["moves"]),
+                     s_mv.wall_s)
     stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 2))
     return sol, tuple(stages)
 
