@@ -49,6 +49,7 @@ from scipy.spatial import KDTree
 
 from geodata._errors import CRSMismatchError
 from geodata.network import (
+    Chains,
     GraphArrays,
     NetworkReport,
     ensure_prepared,
@@ -289,27 +290,35 @@ def _tree_km(pred: npt.NDArray[np.int32], edge_km: sp.csr_matrix,
         nodes = np.flatnonzero(used)
         if len(nodes) == 0:
             continue
-        local[nodes] = np.arange(len(nodes), dtype=np.intp)
-        parent = full_parent[:, nodes].astype(np.intp)
+        k_nodes = len(nodes)
+        local[nodes] = np.arange(k_nodes, dtype=np.intp)
+        parent = full_parent[:, nodes]
         has = parent >= 0
         weight = np.zeros(parent.shape)
         deg = deg_all[nodes]
+        first = indptr[nodes]
         # km of the edge v -> parent: the parent is one of v's few out-neighbours
         for k in range(max_deg):
-            pos = np.minimum(indptr[nodes] + k, last)
+            pos = np.minimum(first + k, last)
             hit = has & (k < deg)[None, :] & (indices[pos][None, :] == parent)
-            weight = np.where(hit, data[pos][None, :], weight)
-        up = np.where(has, local[np.maximum(parent, 0)],
-                      np.arange(len(nodes), dtype=np.intp)[None, :])
+            np.copyto(weight, data[pos][None, :], where=hit)
+        # pointer jumping on flat arrays (row r's node i at r * k_nodes + i; roots and
+        # unreached nodes point at themselves with weight 0)
+        n_rows = parent.shape[0]
+        idx_type = np.int32 if n_rows * k_nodes < np.iinfo(np.int32).max else np.int64
+        own = np.arange(k_nodes, dtype=idx_type)[None, :]
+        up = (np.where(has, local[np.maximum(parent, 0)].astype(idx_type), own)
+              + (np.arange(n_rows, dtype=idx_type) * k_nodes)[:, None]).ravel()
+        flat_w = weight.ravel()
         while True:
-            up_next = np.take_along_axis(up, up, axis=1)
-            weight += np.take_along_axis(weight, up, axis=1)
+            flat_w += flat_w[up]
+            up_next = up[up]
             if np.array_equal(up_next, up):
                 break
             up = up_next
         col_local = local[cols]
         got = col_local >= 0
-        out[r0:r0 + rows_per_chunk, got] = weight[:, col_local[got]]
+        out[r0:r0 + rows_per_chunk, got] = flat_w.reshape(n_rows, k_nodes)[:, col_local[got]]
         local[nodes] = -1
     return out
 
@@ -365,6 +374,49 @@ class _Routing:
     rev_len: sp.csr_matrix
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """How trips from the target (demand) nodes are read off searches on the routing graph.
+
+    A target kept in the routing graph is its own end ``a`` at cost 0 (end ``b``
+    unused, cost ``inf``).  A target inside a chain piece leaves it by one of
+    the piece's two ends: ``a`` (towards the chain's first node) or ``b``; the
+    ``*_min`` / ``*_km`` / ``*_len_km`` arrays give the minutes and km of the
+    fastest way along the piece to that end and its shortest km (``inf`` when
+    the piece is one-way the other way).  Indices are into the routing graph.
+    """
+
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    a_min: npt.NDArray[np.float64]
+    b_min: npt.NDArray[np.float64]
+    a_km: npt.NDArray[np.float64]
+    b_km: npt.NDArray[np.float64]
+    a_len_km: npt.NDArray[np.float64]
+    b_len_km: npt.NDArray[np.float64]
+
+    @staticmethod
+    def themselves(nodes: npt.NDArray[np.int64]) -> _Targets:
+        zero, inf = np.zeros(len(nodes)), np.full(len(nodes), np.inf)
+        return _Targets(a=nodes, b=nodes, a_min=zero, b_min=inf, a_km=zero, b_km=zero,
+                        a_len_km=zero, b_len_km=inf)
+
+
+def _read_targets(dist: npt.NDArray[np.float64], a: npt.NDArray[np.int64],
+                  b: npt.NDArray[np.int64], a_cost: npt.NDArray[np.float64],
+                  b_cost: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64],
+                                                            npt.NDArray[np.bool_]]:
+    """Distance from each search source to each target (via the better end; ``a`` on ties)
+    and where that is end ``b``."""
+    via_a = dist[:, a]
+    via_a += a_cost[None, :]
+    via_b = dist[:, b]
+    via_b += b_cost[None, :]
+    use_b = via_b < via_a
+    np.copyto(via_a, via_b, where=use_b)
+    return via_a, use_b
+
+
 def _min_edges(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
                key: npt.NDArray[np.float64], tie: npt.NDArray[np.float64],
                n: int) -> npt.NDArray[np.int64]:
@@ -388,25 +440,34 @@ def _csr_rows(rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     return m
 
 
-def _full_routing(ga: GraphArrays) -> _Routing:
+def _full_routing(ga: GraphArrays, targets: npt.NDArray[np.int64]) -> tuple[
+        _Routing, _Targets]:
     rev_time = ga.time_min.T.tocsr()
     rev_time.sort_indices()
     rev_len = ga.length_km.T.tocsr()
     rev_len.sort_indices()
-    return _Routing(compact=np.arange(ga.n_nodes, dtype=np.int64), rev_time=rev_time,
-                    edge_km=ga.time_edge_km, rev_len=rev_len)
+    return (_Routing(compact=np.arange(ga.n_nodes, dtype=np.int64), rev_time=rev_time,
+                     edge_km=ga.time_edge_km, rev_len=rev_len),
+            _Targets.themselves(np.asarray(targets, dtype=np.int64)))
 
 
-def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64]) -> _Routing:
+def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
+                        targets: npt.NDArray[np.int64] | None = None) -> tuple[
+        _Routing, _Targets]:
     """The graph on the junctions and the nodes ``keep``, each chain piece between two kept
-    nodes replaced by one edge per direction it can be travelled.
+    nodes replaced by one edge per direction it can be travelled; and how to reach the
+    ``targets`` (nodes inside pieces are read off the piece's ends, see :class:`_Targets`).
 
     A piece's edge carries the summed minutes and the summed km of its fastest
     edges (the only route through a pass-through node is along its chain, so
     fastest trips, their km and shortest distances between kept nodes are those
     of the full graph); parallel edges keep the fastest (then the shorter) for
-    the time graph and the shortest for the length graph.
+    the time graph and the shortest for the length graph.  A target inside a
+    piece is left by one of its two ends, so its trips are the better of the
+    two ends' trips plus the way along the piece: exact as well.
     """
+    if targets is None:
+        targets = np.empty(0, dtype=np.int64)
     ch = ga.chains
     n = ga.n_nodes
     kept = ~ch.pass_through
@@ -474,7 +535,54 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64]) -> _Routin
     sel_l = _min_edges(lv_, lu_, l_len, l_len, n_k)
     rev_len = _csr_rows(lv_[sel_l], lu_[sel_l], l_len[sel_l], n_k)
     logger.debug("contracted graph: %d of %d nodes, %d edges", n_k, n, rev_time.nnz)
-    return _Routing(compact=compact, rev_time=rev_time, edge_km=edge_km, rev_len=rev_len)
+    routing = _Routing(compact=compact, rev_time=rev_time, edge_km=edge_km, rev_len=rev_len)
+    return routing, _chain_targets(ch, kept, compact, np.asarray(targets, dtype=np.int64))
+
+
+def _chain_targets(ch: Chains, kept: npt.NDArray[np.bool_], compact: npt.NDArray[np.int64],
+                   targets: npt.NDArray[np.int64]) -> _Targets:
+    """:class:`_Targets` of ``targets`` on the graph contracted to the ``kept`` nodes."""
+    tg = _Targets.themselves(compact[targets])
+    inside = np.flatnonzero(~kept[targets])
+    if len(inside) == 0:
+        return tg
+    n_pos = len(ch.seq)
+    at_kept = kept[ch.seq]
+    at_kept[ch.ptr[:-1]] = True
+    at_kept[ch.ptr[1:] - 1] = True
+    idx = np.arange(n_pos, dtype=np.int64)
+    prev_kept = np.maximum.accumulate(np.where(at_kept, idx, 0))
+    next_kept = np.minimum.accumulate(np.where(at_kept, idx, n_pos - 1)[::-1])[::-1]
+    # a pass-through node is inside exactly one chain, once
+    pos_of = np.full(len(kept), -1, dtype=np.int64)
+    interior = ~np.isin(idx, np.concatenate([ch.ptr[:-1], ch.ptr[1:] - 1]))
+    pos_of[ch.seq[interior]] = idx[interior]
+    p = pos_of[targets[inside]]
+    pa, pb = prev_kept[p], next_kept[p]
+    chain = np.searchsorted(ch.ptr, p, side="right") - 1
+    back, ahead = ch.bwd[chain], ch.fwd[chain]
+
+    def along(values: npt.NDArray[np.float64], lo: npt.NDArray[np.int64],
+              hi: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        csum = np.concatenate([[0.0], np.cumsum(values)])
+        return np.where(ok, csum[hi] - csum[lo], np.inf)
+
+    a_min = tg.a_min.copy()
+    b_min = tg.b_min.copy()
+    a_km, b_km = tg.a_km.copy(), tg.b_km.copy()
+    a_len, b_len = tg.a_len_km.copy(), tg.b_len_km.copy()
+    a, b = tg.a.copy(), tg.b.copy()
+    a[inside] = compact[ch.seq[pa]]
+    b[inside] = compact[ch.seq[pb]]
+    # to a: backwards over the edges at positions pa..p-1; to b: forwards over p..pb-1
+    a_min[inside] = along(ch.bwd_min, pa, p, back)
+    a_km[inside] = np.where(back, along(ch.bwd_km, pa, p, back), 0.0)
+    a_len[inside] = along(ch.bwd_len_km, pa, p, back)
+    b_min[inside] = along(ch.fwd_min, p, pb, ahead)
+    b_km[inside] = np.where(ahead, along(ch.fwd_km, p, pb, ahead), 0.0)
+    b_len[inside] = along(ch.fwd_len_km, p, pb, ahead)
+    return _Targets(a=a, b=b, a_min=a_min, b_min=b_min, a_km=a_km, b_km=b_km,
+                    a_len_km=a_len, b_len_km=b_len)
 
 
 @dataclass
@@ -515,12 +623,14 @@ def _network_pairs(
     # points grouped by node: route between nodes, then expand to the points on them
     d_full, d_groups = _group(demand_snap.node[d_ok], d_ok)
     s_full, s_groups = _group(site_snap.node[s_ok], s_ok)
-    routing = (_contracted_routing(ga, np.concatenate([d_full, s_full])) if contract
-               else _full_routing(ga))
+    routing, tg = (_contracted_routing(ga, s_full, d_full) if contract
+                   else _full_routing(ga, d_full))
     rev_time, rev_len, edge_km = routing.rev_time, routing.rev_len, routing.edge_km
     n = rev_time.shape[0]
-    d_nodes = routing.compact[d_full]
     s_nodes = routing.compact[s_full]
+    # the routing-graph nodes whose fastest-trip km the targets need
+    ends, end_of = np.unique(np.concatenate([tg.a, tg.b]), return_inverse=True)
+    end_a, end_b = end_of[:len(tg.a)], end_of[len(tg.a):]
     acc_d_min = demand_snap.access_min
     acc_d_km = demand_snap.distance_m / 1000.0
     acc_s_min = site_snap.access_min
@@ -532,7 +642,7 @@ def _network_pairs(
                                 fast_in_km=np.zeros((n_d, n_s), dtype=bool))
         # column of each demand point in the per-batch node results (an extra inf column
         # for points off the network), and the source node of each site
-        d_col = np.full(n_d, len(d_nodes), dtype=np.int64)
+        d_col = np.full(n_d, len(d_full), dtype=np.int64)
         d_col[d_ok] = np.searchsorted(d_full, demand_snap.node[d_ok])
         s_src = np.full(n_s, -1, dtype=np.int64)
         s_src[s_ok] = np.searchsorted(s_full, site_snap.node[s_ok])
@@ -565,15 +675,22 @@ def _network_pairs(
         if limit >= 0:
             dist, pred = dijkstra(rev_time, directed=True, indices=nodes,
                                   return_predecessors=True, limit=limit + _EPS)
-            sub = dist[:, d_nodes]
+            sub, use_b = _read_targets(dist, tg.a, tg.b, tg.a_min, tg.b_min)
+            end_km = _tree_km(pred, edge_km, ends)
+            sub_km = end_km[:, end_a]
+            sub_km += tg.a_km[None, :]
+            via_b = end_km[:, end_b]
+            via_b += tg.b_km[None, :]
+            np.copyto(sub_km, via_b, where=use_b)
+            del end_km, via_b, use_b
             if dense_out is not None:
-                settled = _dense_block(dense_out, sub, _tree_km(pred, edge_km, d_nodes),
-                                       src, s_src, d_col, acc_d_min, acc_d_km, acc_s_min,
-                                       acc_s_km, standard, cutoff, n_pairs)
+                settled = _dense_block(dense_out, sub, sub_km, src, s_src, d_col, acc_d_min,
+                                       acc_d_km, acc_s_min, acc_s_km, standard, cutoff,
+                                       n_pairs)
             else:
                 r, c = np.nonzero(np.isfinite(sub))
                 if len(r):
-                    net_km = _tree_km(pred, edge_km, d_nodes)[r, c]
+                    net_km = sub_km[r, c]
                     net_min = sub[r, c]
                     pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), src)
                     total_min = net_min[pair] + acc_d_min[pts] + acc_s_min[sites]
@@ -608,7 +725,7 @@ def _network_pairs(
                 ksrc = src[need]
                 kd = dijkstra(rev_len, directed=True, indices=s_nodes[ksrc],
                               limit=klimit + _EPS)
-                ksub = kd[:, d_nodes]
+                ksub, _ = _read_targets(kd, tg.a, tg.b, tg.a_len_km, tg.b_len_km)
                 r, c = np.nonzero(np.isfinite(ksub))
                 if len(r):
                     pair, pts, sites = expand(r.astype(np.int64), c.astype(np.int64), ksrc)

@@ -78,7 +78,7 @@ def test_contracted_edges_are_the_chain_sums_each_way() -> None:
     ga = graph_arrays(graph, CRS)
     idx = {str(n): i for i, n in enumerate(ga.node_ids)}
     # b, J1 and J5 kept (snapped points there): they split their chains
-    routing = _contracted_routing(ga, np.array([idx["b"], idx["J1"], idx["J5"]]))
+    routing, _ = _contracted_routing(ga, np.array([idx["b"], idx["J1"], idx["J5"]]))
     assert [routing.compact[idx[v]] == -1 for v in ("a", "c", "d", "J4")] == [True] * 4
     assert (routing.compact >= 0).sum() == 5
     rev = routing.rev_time.toarray()
@@ -109,6 +109,29 @@ def test_contracted_edges_are_the_chain_sums_each_way() -> None:
     assert (rev > 0).sum() == 1 + 1 + 2 + 2 + 2 + 2
 
 
+def test_targets_inside_chains_leave_by_either_end_one_way_respected() -> None:
+    graph = _prepared()
+    ga = graph_arrays(graph, CRS)
+    idx = {str(n): i for i, n in enumerate(ga.node_ids)}
+    name = {i: str(n) for i, n in enumerate(ga.node_ids)}
+    routing, tg = _contracted_routing(ga, np.empty(0, dtype=np.int64),
+                                      np.array([idx["a"], idx["c"], idx["J2"]]))
+    inv = {int(c): name[i] for i, c in enumerate(routing.compact) if c >= 0}
+    assert set(inv.values()) == {"J2", "J3"}
+    # a (on the one-way J2 => a => b => J3) leaves only forwards, to J3, over a -> b -> J3
+    ends_a = {inv[int(tg.a[0])]: (tg.a_min[0], tg.a_km[0]),
+              inv[int(tg.b[0])]: (tg.b_min[0], tg.b_km[0])}
+    assert ends_a["J2"][0] == np.inf
+    assert ends_a["J3"][0] == pytest.approx(_minutes(graph, "a", "b") + _minutes(graph, "b", "J3"))
+    assert ends_a["J3"][1] == pytest.approx(0.6)
+    # c leaves both ways: to J2 by the trunk, to J3 by the residential street
+    ends_c = {inv[int(tg.a[1])]: tg.a_min[1], inv[int(tg.b[1])]: tg.b_min[1]}
+    assert ends_c == pytest.approx({"J2": _minutes(graph, "c", "J2"),
+                                    "J3": _minutes(graph, "c", "J3")})
+    # a junction is its own end
+    assert inv[int(tg.a[2])] == "J2" and tg.a_min[2] == 0 and tg.b_min[2] == np.inf
+
+
 def test_parallel_chains_keep_the_fastest_with_its_km() -> None:
     # two chains J1 - p - J2 (1.2 km residential) and J1 - q - J2 (1.6 km primary, faster)
     nodes = {"J1": (0, 0), "J2": (1000, 0), "p": (500, 300), "q": (500, -600),
@@ -120,7 +143,7 @@ def test_parallel_chains_keep_the_fastest_with_its_km() -> None:
                                             edges), TRAVEL)
     ga = graph_arrays(graph, CRS)
     idx = {str(n): i for i, n in enumerate(ga.node_ids)}
-    routing = _contracted_routing(ga, np.empty(0, dtype=np.int64))
+    routing, _ = _contracted_routing(ga, np.empty(0, dtype=np.int64))
     assert (routing.compact >= 0).sum() == 2
     k = routing.compact
     fastest = _minutes(graph, "J1", "q") + _minutes(graph, "q", "J2")
