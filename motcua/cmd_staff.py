@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _pct(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{100 * x:.0f}%"
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
         f"travel times: {result.travel_source}",
         f"online work: {result.settings.get('online_handling', '')}",
         f"outside the model: {result.outside_summary()} (outside_model.csv)",
-        f"peak utilisation: {_pct(m['peak_utilisation_before'])} everyone at home -> "
-        f"{_pct(m['peak_utilisation_after'])} with this plan",
+        f"peak utilisation: {_pct(m['peak_utilisation_before'])} "
+        f"everyone at home -> {_pct(m['peak_utilisation_after'])} with this plan",
         f"overload (demand minutes beyond capacity, at sites): "
         f"{m['overload_min_before']:,.0f} -> {m['overload_min_after']:,.0f} minutes",
         f"moves: {m['moves']:.0f} person-days away from home",

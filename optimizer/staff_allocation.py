@@ -864,14 +864,25 @@ def _lexicographic(
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
     unresolved = False
+    lo_start, step = lb, 1
     while lo < hi:
         left = stage_end - time.monotonic()
         if left <= 0.01 or runner.stopped() or (det is not None and det <= 0.005):
             break
-        # the time left, spread over the probes bisection still needs; after a probe
-        # ran out of time, probe nearer the best level found (more likely feasible)
+        # galloping down from the best level (1, 2, 4... per mille below it) until a
+        # level is infeasible, then bisection: the optimum is often just below the
+        # start, and probes near a feasible plan are fast. The time left is spread
+        # over the probes still needed; after a probe ran out of time, probe nearer
+        # the best level found (more likely feasible)
         need = max(1, math.ceil(math.log2(hi - lo + 1)))
-        mid = hi - max(1, (hi - lo) // 4) if unresolved else (lo + hi) // 2
+        if unresolved:
+            mid = hi - max(1, (hi - lo) // 4)
+        elif lb == lo_start:
+            mid = max(lo, hi - step)
+            step *= 2
+            need = min(need, 3)
+        else:
+            mid = (lo + hi) // 2
         m2 = base.clone()
         _add_peak(m2, b, mid)
         det_before = runner.det_left
@@ -1103,8 +1114,16 @@ def _moves_table(
     gap_fields: dict[tuple[str, str], set[str]] = {}
     for r in skill_b.itertuples():
         gap_fields.setdefault((str(r.site_id), str(r.date)), set()).add(str(r.field))
-    rows = []
+    staff_b: dict[tuple[str, str], int] = {
+        (str(r.site_id), str(r.date)): int(str(r.staff)) for r in before.itertuples()}
+    own_after: dict[tuple[int, int], int] = {}
     n_p, _, n_d, _ = pb.shape
+    for p in range(n_p):
+        for d in range(n_d):
+            if plan[p, d] >= 0 and plan[p, d] == pb.home[p]:
+                key = (int(pb.home[p]), d)
+                own_after[key] = own_after.get(key, 0) + 1
+    rows = []
     for p in range(n_p):
         h = int(pb.home[p])
         for d in range(n_d):
@@ -1122,6 +1141,11 @@ def _moves_table(
                       f"(no one qualified otherwise); {load}" if covers else load)
             reason += (f"; home {home} {util_b.get((home, day), 0.0):.0%} -> "
                        f"{util_a.get((home, day), 0.0):.0%}")
+            if util_a.get((to, day), 0.0) >= util_b.get((to, day), 0.0) - 5e-3:
+                # the site is no lighter: the move lets its own people work another day
+                own_b, own_a = staff_b.get((to, day), 0), own_after.get((s, d), 0)
+                reason += (f"; {to}'s own people there {own_b} -> {own_a} "
+                           f"(their days off moved; this move keeps {to} staffed)")
             rows.append({
                 "person_id": pb.person_ids[p], "date": day, "weekday": pb.day_names[d],
                 "from_site": home, "to_site": to, "travel_min": int(travel_int[h, s]),
@@ -1140,10 +1164,10 @@ def _peak_util(table: pd.DataFrame) -> float:
 
 #: Share of the time limit each solve may use (time a solve leaves unused passes on).
 STAGE_WEIGHTS: dict[str, float] = {
-    "before_gaps": 0.03, "before_overload": 0.03, "before_unplaced": 0.01,
-    "before_counters": 0.02, "before_peak": 0.06,
-    "gaps": 0.06, "overload": 0.2, "unplaced": 0.02, "counters": 0.05, "peak": 0.27,
-    "moves": 0.17, "travel": 0.08,
+    "before_gaps": 0.02, "before_overload": 0.03, "before_unplaced": 0.01,
+    "before_counters": 0.02, "before_peak": 0.05,
+    "gaps": 0.03, "overload": 0.18, "unplaced": 0.01, "counters": 0.25, "peak": 0.2,
+    "moves": 0.12, "travel": 0.08,
 }
 
 
