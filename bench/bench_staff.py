@@ -114,19 +114,21 @@ def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int)
     rep = r.report
     gap = "n/a" if not np.isfinite(rep.gap) else f"{100 * rep.gap:.2f}%"
     print(f"\n{name}: {pb.shape[0]} staff, {pb.shape[1]} sites, {pb.shape[2]} days")
-    print(f"  CP-SAT : {rep.status.value} gap={gap} peak {r.peak_utilisation_before:.0%} -> "
-          f"{r.peak_utilisation_after:.0%}, overload {r.overload_min_before:.0f} -> "
+    print(f"  CP-SAT : {rep.status.value} gap={gap} peak {r.peak_utilisation_before:.1%} -> "
+          f"{r.peak_utilisation_after:.1%}, overload {r.overload_min_before:.0f} -> "
           f"{r.overload_min_after:.0f} min, {len(r.moves)} moves, {t_ours:.2f} s")
-    for s in r.stages:
+    for s in (*r.before_stages, *r.stages):
         print(f"           {s.name}: {s.status.value} obj={s.objective:g} bound={s.best_bound:g} "
-              f"probes={s.probes} {s.wall_time_s:.2f}s")
-    print(f"  naive  : peak {tab.utilisation.max():.0%}, overload {tab.overload_min.sum():.0f} min, "
+              f"{s.wall_time_s:.2f}s ({s.detail})")
+    print(f"           assignment booleans: {r.settings.get('assignment_vars')}, "
+          f"build {r.settings.get('build_s')} s")
+    print(f"  naive  : peak {tab.utilisation.max():.1%}, overload {tab.overload_min.sum():.0f} min, "
           f"{moves_naive} moves, {t_naive:.3f} s")
     print(f"  time ratio ours/naive = {t_ours / max(t_naive, 1e-9):.0f}x")
     return [f"| {name} | {pb.shape[0]} | {pb.shape[1]} | {rep.status.value} | {gap} | "
-            f"{r.peak_utilisation_before:.0%} | {r.peak_utilisation_after:.0%} | "
-            f"{tab.utilisation.max():.0%} | {r.overload_min_after:.0f} | "
-            f"{tab.overload_min.sum():.0f} | {len(r.moves)} | {moves_naive} | {t_ours:.1f} | "
+            f"{r.peak_utilisation_before:.1%} | {r.peak_utilisation_after:.1%} | "
+            f"{tab.utilisation.max():.1%} | {r.overload_min_after:,.0f} | "
+            f"{tab.overload_min.sum():,.0f} | {len(r.moves)} | {moves_naive} | {t_ours:.1f} | "
             f"{t_naive:.2f} |"]
 
 
@@ -141,13 +143,13 @@ def main() -> None:
     rows = []
     if a.demo is not None:
         from geodata.scenario import load_scenario
-        from motcua.staffing import StaffingOptions, _forecast_for, build_problem, parse_week
+        from motcua.staffing import StaffingOptions, build_problem, forecast_week, parse_week
         sc = load_scenario(a.demo)
         import pandas as pd
         last = pd.to_datetime(sc.workload["date"]).max().date()
         from datetime import timedelta
         week = parse_week(f"{(last + timedelta(days=7)).isocalendar()[0]}-W{(last + timedelta(days=7)).isocalendar()[1]:02d}")
-        fc = _forecast_for(sc, week, StaffingOptions(), None)
+        fc = forecast_week(sc, week, StaffingOptions(), None)
         pb, _, _ = build_problem(sc, fc)
         rows += run(f"scenario {a.demo}", pb, a.time_limit, a.threads, a.seed)
     if "demo" in a.sizes:
