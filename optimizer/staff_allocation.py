@@ -5,47 +5,51 @@ Data
 Persons ``p``, sites ``s``, open days ``d``, fields ``f``.  A person may work
 at site ``s`` on day ``d`` (``x[p,s,d]``) only if available that day (days
 available, not on leave, not a holiday), the site is open, and ``s`` is home,
-or the person is movable and ``travel_min[home(p), s] <= max_travel_min``.
-Each person works exactly ``w_p = min(max_days_p, days with an allowed site)``
-days, on at most one site a day.
+or the person is movable, ``travel_min[home(p), s] <= max_travel_min`` and the
+move is offered (:func:`_allowed_sites`: site-days that need help, and the
+nearest branches for people based where pooled work cannot go).  Each person
+works exactly ``w_p = min(max_days_p, days with an allowed site)`` days, on at
+most one site a day.
 
-Work, in integer minutes (:data:`MINUTE_SCALE`):
+Work, in whole minutes (:data:`MINUTE_SCALE`):
 
 * ``local[s,d]``: reception of in-person visitors plus their back-office
   processing (and online processing when online work stays home);
-* ``pool[d,f]``: online processing pooled across the province; routed by
-  ``y[s,d,f] >= 0`` to pool sites (branches), ``sum_s y[s,d,f] + u[d,f] = pool[d,f]``,
-  with ``y[s,d,f] <= day_min * (qualified people for f at s,d)``.
+* ``pool[d,f]``: online processing pooled across the province, routed by
+  ``y[s,d,f] >= 0`` to pool sites (branches) where someone qualified for ``f``
+  works that day (``has[s,d,f] <= sum x_qualified``, ``x_qualified <= has``,
+  ``y <= pool * has``), ``sum_s y[s,d,f] + u[d,f] = pool[d,f]``, and
+  ``u[d,f] <= pool * (1 - has[s,d,f])`` for every ``s``: minutes are unplaced
+  only when no branch has anyone qualified for ``f`` that day.
 
 ``staff[s,d] = sum_p x[p,s,d]``, capacity ``day_min * staff[s,d]``,
 ``demand[s,d] = local[s,d] + sum_f y[s,d,f]``, overload
-``o[s,d] >= demand[s,d] - day_min * staff[s,d]``, ``o >= 0``.
+``o[s,d] >= demand[s,d] - day_min * staff[s,d]``, ``o >= 0``, and the rounding
+cut ``o[s,d] >= r * (k + 1 - staff[s,d])`` where ``local = k * day_min + r``.
 
 Shortfalls (soft, reported by name): skill gap ``g[s,d,f] = 1`` when a field
-with in-person demand has no qualified person at the site that day; counter gap
+with in-person demand has no qualified person at the site that day
+(``sum x_qualified + g >= 1``); counter gap
 ``c[s,d] >= min(counters_needed[s,d], counters[s]) - staff[s,d]`` where
 ``counters_needed`` comes from Erlang C in the peak hour.
 
-Objective, lexicographic, solved in stages (each optimum fixed as a
-constraint for the next, the previous solution given as a hint):
+Objective, lexicographic, as true steps (minimise one quantity, then fix it
+with ``<=`` for every later step; the previous solution as a complete hint):
 
-1. ``W_GAP * (sum g + sum c) + sum o + sum u``, with
-   ``W_GAP = total demand minutes + 1``.  Because the overload never exceeds
-   the total demand minutes, one shortfall always outweighs any overload:
-   the weighting is lexicographic.
+1. ``sum g`` (skill gaps), then ``sum o + sum u`` (overload), then ``sum u``
+   (unplaced pooled minutes), then ``sum c`` (counter gaps);
 2. the peak utilisation ``U`` (per mille, :data:`UTIL_SCALE`):
-   ``demand[s,d] * UTIL_SCALE <= U * day_min * max(staff[s,d], 1)``.  For a
-   fixed ``U`` this is linear, so ``U`` is found by bisection; each probe is a
-   CP-SAT feasibility solve, and the optimum is proven when ``U* - 1`` is
-   proven infeasible.  (An unstaffed site-day with demand counts as if one
-   person were there; all its demand is overload.)
-3. ``W_MOVE * moves + travel minutes`` with ``W_MOVE = max possible travel + 1``
-   (fewest moves first, then least travel).  A move is one person-day away
-   from home; travel is the one-way minutes from home.
+   ``demand[s,d] * UTIL_SCALE <= U * day_min * max(staff[s,d], 1)``, linear for
+   a fixed ``U``, so ``U`` is found by probes (galloping down from the best
+   level, then bisection); optimal when ``U* - 1`` is proven infeasible (an
+   unstaffed site-day with demand counts as if one person were there; all its
+   demand is overload);
+3. moves (person-days away from home), then travel (one-way minutes from home).
 
-Guard: every stage also keeps ``U <= U_before``, the peak of the
-everyone-at-home plan, so the plan is never worse on the peak than doing
-nothing (the home plan satisfies every constraint, so this is always feasible).
+Guard: every step of the free model also keeps ``U <= U_before``, the peak of
+the best everyone-at-home plan (solved first with the same steps), so the plan
+is never worse on the peak than doing nothing; that plan, completed, is the
+free model's first hint.
 """
 
 from __future__ import annotations
