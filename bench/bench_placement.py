@@ -132,8 +132,8 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    print("| instance | model | peer | status | objective | wall s | peak MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| instance | model | peer | status | objective | bound | wall s | peak MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for inst in args.instances:
         for model in args.models:
             if model == "pmedian" and inst == "national":
@@ -152,11 +152,12 @@ def main() -> None:
                     res = {"status": "killed (wall > 3x limit)"}
                 rows[peer] = res
                 if "skipped" in res:
-                    print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | |")
+                    print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | | |")
                     continue
                 peak = max(float(res.get("peak_mb", 0)), float(res.get("children_peak_mb", 0)))
                 print(f"| {inst} | {model} | {peer} | {res.get('status')} | "
                       f"{float(res.get('objective', float('nan'))):.6g} | "
+                      f"{float(str(res.get('bound', 'nan'))):.6g} | "
                       f"{float(res.get('wall_s', float('nan'))):.2f} | {peak:.0f} |", flush=True)
             ours = rows.get("ours", {})
             for peer, res in rows.items():
@@ -165,7 +166,7 @@ def main() -> None:
                 ratio = float(res["wall_s"]) / max(1e-9, float(ours["wall_s"]))
                 same = np.isclose(float(res["objective"]), float(ours["objective"]), rtol=1e-6)
                 print(f"|  | {model} | {peer}/ours | time ratio {ratio:.1f}x | "
-                      f"objectives {'equal' if same else 'DIFFER'} | | |", flush=True)
+                      f"objectives {'equal' if same else 'DIFFER'} | | | |", flush=True)
 
 
 if __name__ == "__main__":
