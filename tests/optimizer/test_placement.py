@@ -219,7 +219,9 @@ def test_time_limit_and_stop_never_claim_optimal() -> None:
     t0 = time.perf_counter()
     res = mclp(inst.covered, inst.weights, 60, stop=stop, **KW)
     timer.join()
-    assert time.perf_counter() - t0 < 10.0
+    # the stop is honoured between solve slices, long before the run would otherwise end
+    # (generous on purpose: this checks behaviour, not speed, on a shared machine)
+    assert time.perf_counter() - t0 < 40.0
     assert res.status is SolveStatus.FEASIBLE
     assert res.best_bound >= res.objective > 0 and res.gap > 0
     assert res.objective == pytest.approx(res.covered_weight)
