@@ -942,8 +942,10 @@ def build_coverage(
 
     prepared = ensure_prepared(graph, travel)
     ga = graph_arrays(prepared, crs)
-    d_snap = snap_points(d_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
-    s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    d_snap = snap_points(d_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m,
+                         tree=ga.node_tree)
+    s_snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m,
+                         tree=ga.node_tree)
     if dense is None:
         dense = n_d * n_s <= DENSE_CELLS
     timed, short, trips = _network_pairs(ga, d_snap, s_snap, travel, standard, cutoff,
@@ -1076,7 +1078,8 @@ def site_to_site_minutes(
         return fallback
     prepared = ensure_prepared(graph, travel)
     ga = graph_arrays(prepared, crs)
-    snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m)
+    snap = snap_points(s_xy, ga.xy_m, travel.access_speed_kph, travel.max_snap_m,
+                       tree=ga.node_tree)
     out = np.full((n, n), np.inf)
     ok = np.flatnonzero(~snap.too_far)
     if len(ok):
@@ -1272,8 +1275,7 @@ def coverage_for_scenario(
         net_rep = network_report(prepared)
         dropped = prepared.graph.get("motcua_dropped_nodes", [])
         stranded = _stranded(prepared, raw, dropped, d_xy, crs)
-        ga_xy = graph_arrays(prepared, crs).xy_m
-        tree = KDTree(ga_xy)
+        tree = graph_arrays(prepared, crs).node_tree
         d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
         s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
         max_snap = travel.max_snap_m

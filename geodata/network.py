@@ -37,6 +37,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from pyproj import Transformer
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import KDTree
 
 from geodata._errors import NetworkError
 from geodata.settings import MODES, TravelSettings
@@ -534,6 +535,7 @@ class GraphArrays:
     length_km : CSR, ``[u, v]`` = shortest edge u->v in km.
     chains : the chains of pass-through nodes (:class:`Chains`), for routing
         on a contracted graph.
+    node_tree : KD-tree on ``xy_m``, for snapping.
 
     The arrays are shared by every call on the same graph object (see
     :func:`graph_arrays`): treat them as read-only.
@@ -546,6 +548,7 @@ class GraphArrays:
     length_km: sp.csr_matrix
     crs: str
     chains: Chains
+    node_tree: KDTree
 
     @property
     def n_nodes(self) -> int:
@@ -731,16 +734,20 @@ def _graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     ys = np.fromiter((d["y"] for _, d in graph.nodes(data=True)), dtype=float, count=n)
     src_crs = graph.graph.get("crs", "EPSG:4326")
     xy_m = project_xy(xs, ys, src_crs, crs)
-    m = graph.number_of_edges()
-    rows = np.empty(m, dtype=np.int64)
-    cols = np.empty(m, dtype=np.int64)
-    tmin = np.empty(m, dtype=float)
-    km = np.empty(m, dtype=float)
-    for i, (u, v, d) in enumerate(graph.edges(data=True)):
-        rows[i] = index[u]
-        cols[i] = index[v]
-        tmin[i] = d["travel_time_min"]
-        km[i] = float(d["length"]) / 1000.0
+    # one pass over the edges, straight into lists (counting them first costs another pass)
+    rows_l: list[int] = []
+    cols_l: list[int] = []
+    tmin_l: list[float] = []
+    len_l: list[float] = []
+    for u, v, d in graph.edges(data=True):
+        rows_l.append(index[u])
+        cols_l.append(index[v])
+        tmin_l.append(d["travel_time_min"])
+        len_l.append(d["length"])
+    rows = np.array(rows_l, dtype=np.int64)
+    cols = np.array(cols_l, dtype=np.int64)
+    tmin = np.array(tmin_l, dtype=float)
+    km = np.array(len_l, dtype=float) / 1000.0
     time_min, time_edge_km = _min_csr(rows, cols, tmin, [tmin, km], n)
     (length_km,) = _min_csr(rows, cols, km, [km], n)
     if n and not np.all(np.isfinite(xy_m)):
@@ -751,4 +758,5 @@ def _graph_arrays(graph: nx.MultiDiGraph[Any], crs: str) -> GraphArrays:
     length_km.sort_indices()
     return GraphArrays(node_ids=node_ids, xy_m=xy_m, time_min=time_min,
                        time_edge_km=time_edge_km, length_km=length_km, crs=crs,
-                       chains=graph_chains(time_min, time_edge_km, length_km))
+                       chains=graph_chains(time_min, time_edge_km, length_km),
+                       node_tree=KDTree(xy_m))
