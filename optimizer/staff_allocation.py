@@ -59,7 +59,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -788,8 +788,17 @@ def _minimize(
 
 
 def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -> StageResult:
-    """A reported stage made of one or more solves (objective and bound of ``main``)."""
-    proven = all(s.status is SolveStatus.OPTIMAL for s in steps)
+    """A reported stage made of one or more solves.
+
+    Its objective and bound are those of ``main`` when every step is proven,
+    otherwise those of the first unproven step, so that a stage is OPTIMAL
+    exactly when its bound equals its objective.
+    """
+    steps = [replace(s, status=SolveStatus.OPTIMAL) if s.bound >= s.value else s for s in steps]
+    open_steps = [s for s in steps if s.status is not SolveStatus.OPTIMAL]
+    if open_steps:
+        main = open_steps[0]
+    proven = not open_steps
     return StageResult(
         name, SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE, float(main.value),
         float(main.bound), time.monotonic() - t0, probes,
