@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geodata._atomic import atomic_folder
 from geodata._errors import Problem, ScenarioError
 from geodata.scenario import Scenario
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
@@ -576,26 +575,13 @@ class StaffingRun:
             ``folder``.
         """
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+        with atomic_folder(folder) as tmp:
             for name, df in self.tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8")
             self.roster_wide().to_csv(tmp / "roster_wide.csv", index=False, encoding="utf-8")
             (tmp / "run.json").write_text(
                 json.dumps(self.meta(), ensure_ascii=False, indent=1), encoding="utf-8")
             self._write_xlsx(tmp / "staffing.xlsx")
-            old = None
-            if folder.exists():
-                old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-                folder.rename(old)
-            tmp.rename(folder)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         logger.info("staffing run saved to %s", folder)
         return folder
 
