@@ -54,6 +54,7 @@ from geodata.network import (
     NetworkReport,
     ensure_prepared,
     graph_arrays,
+    graph_chains,
     network_report,
     prepare_graph,
     straight_line_speed_kph,
@@ -451,6 +452,36 @@ def _full_routing(ga: GraphArrays, targets: npt.NDArray[np.int64]) -> tuple[
             _Targets.themselves(np.asarray(targets, dtype=np.int64)))
 
 
+def _dead_ends(time_min: sp.csr_matrix, protect: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Nodes on dead-end spurs that no shortest path between protected nodes can use.
+
+    Repeatedly drops unprotected nodes with at most one neighbour left (either
+    direction): a trip entering such a node can only leave the way it came.
+
+    Returns
+    -------
+    npt.NDArray[np.bool_]
+        (n,) True for the nodes that stay.
+    """
+    n = time_min.shape[0]
+    pat = sp.csr_matrix((np.ones(time_min.nnz, dtype=np.int32), time_min.indices,
+                         time_min.indptr), shape=(n, n))
+    und = (pat + pat.T).tocsr()
+    und.setdiag(0)
+    und.eliminate_zeros()
+    und.data[:] = 1
+    deg = np.diff(und.indptr).astype(np.int64)
+    free = np.ones(n, dtype=bool)
+    free[protect] = False
+    alive = np.ones(n, dtype=bool)
+    drop = free & (deg <= 1)
+    while drop.any():
+        alive &= ~drop
+        deg -= np.asarray(und @ drop.astype(np.int32), dtype=np.int64)
+        drop = alive & free & (deg <= 1)
+    return alive
+
+
 def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
                         targets: npt.NDArray[np.int64] | None = None) -> tuple[
         _Routing, _Targets]:
@@ -458,6 +489,8 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
     nodes replaced by one edge per direction it can be travelled; and how to reach the
     ``targets`` (nodes inside pieces are read off the piece's ends, see :class:`_Targets`).
 
+    First the dead-end spurs with no ``keep`` or ``targets`` node on them are
+    dropped (:func:`_dead_ends`; no trip between the other nodes uses them).
     A piece's edge carries the summed minutes and the summed km of its fastest
     edges (the only route through a pass-through node is along its chain, so
     fastest trips, their km and shortest distances between kept nodes are those
@@ -468,8 +501,23 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
     """
     if targets is None:
         targets = np.empty(0, dtype=np.int64)
+    keep = np.asarray(keep, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    n_full = ga.n_nodes
+    alive = _dead_ends(ga.time_min, np.concatenate([keep, targets]))
+    time_min, edge_km_full, length_km = ga.time_min, ga.time_edge_km, ga.length_km
     ch = ga.chains
-    n = ga.n_nodes
+    if not alive.all():  # route on the graph without the spurs, with its own chains
+        live = np.flatnonzero(alive)
+        time_min, edge_km_full, length_km = (m[live][:, live].tocsr() for m in (
+            time_min, edge_km_full, length_km))
+        for m in (time_min, edge_km_full, length_km):
+            m.sort_indices()
+        ch = graph_chains(time_min, edge_km_full, length_km)
+        renumber = np.full(n_full, -1, dtype=np.int64)
+        renumber[live] = np.arange(len(live), dtype=np.int64)
+        keep, targets = renumber[keep], renumber[targets]
+    n = time_min.shape[0]
     kept = ~ch.pass_through
     kept[keep] = True
     compact = np.full(n, -1, dtype=np.int64)
@@ -477,15 +525,15 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
     compact[kept] = np.arange(n_k, dtype=np.int64)
 
     # edges between two junctions, as they are
-    tm = ga.time_min
+    tm = time_min
     u = np.repeat(np.arange(n, dtype=np.int64), np.diff(tm.indptr))
     v = tm.indices.astype(np.int64)
     direct = ~ch.pass_through[u] & ~ch.pass_through[v]
     parts_u = [u[direct]]
     parts_v = [v[direct]]
     parts_min = [np.asarray(tm.data, dtype=float)[direct]]
-    parts_km = [np.asarray(ga.time_edge_km.data, dtype=float)[direct]]
-    lm = ga.length_km
+    parts_km = [np.asarray(edge_km_full.data, dtype=float)[direct]]
+    lm = length_km
     lu = np.repeat(np.arange(n, dtype=np.int64), np.diff(lm.indptr))
     lv = lm.indices.astype(np.int64)
     ldirect = ~ch.pass_through[lu] & ~ch.pass_through[lv]
@@ -534,9 +582,15 @@ def _contracted_routing(ga: GraphArrays, keep: npt.NDArray[np.int64],
     l_len = np.concatenate(lparts_len)
     sel_l = _min_edges(lv_, lu_, l_len, l_len, n_k)
     rev_len = _csr_rows(lv_[sel_l], lu_[sel_l], l_len[sel_l], n_k)
-    logger.debug("contracted graph: %d of %d nodes, %d edges", n_k, n, rev_time.nnz)
+    logger.debug("contracted graph: %d of %d nodes (%d on dead ends dropped), %d edges",
+                 n_k, n_full, n_full - n, rev_time.nnz)
+    tg = _chain_targets(ch, kept, compact, targets)
+    if n < n_full:
+        compact_full = np.full(n_full, -1, dtype=np.int64)
+        compact_full[alive] = compact
+        compact = compact_full
     routing = _Routing(compact=compact, rev_time=rev_time, edge_km=edge_km, rev_len=rev_len)
-    return routing, _chain_targets(ch, kept, compact, np.asarray(targets, dtype=np.int64))
+    return routing, tg
 
 
 def _chain_targets(ch: Chains, kept: npt.NDArray[np.bool_], compact: npt.NDArray[np.int64],

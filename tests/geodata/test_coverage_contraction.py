@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from geodata.coverage import _contracted_routing, build_coverage
+from geodata.coverage import _contracted_routing, _dead_ends, build_coverage
 from geodata.network import graph_arrays, load_graph, prepare_graph
 from geodata.settings import CoverageStandard, TravelSettings
 from geodata.synthetic_roads import HANOI_UTM48N_M, graph_from_metric
@@ -130,6 +130,36 @@ def test_targets_inside_chains_leave_by_either_end_one_way_respected() -> None:
                                     "J3": _minutes(graph, "c", "J3")})
     # a junction is its own end
     assert inv[int(tg.a[2])] == "J2" and tg.a_min[2] == 0 and tg.b_min[2] == np.inf
+
+
+def test_dead_end_spurs_without_points_are_dropped_with_points_kept() -> None:
+    # J1 - J2 - J3 - J1 triangle; spur J2 - s1 - s2 (s2 a dead end) and spur J3 - t1 - t2,
+    # with t1 - t3 branching off it; a point snaps to t3
+    nodes = {"J1": (0, 0), "J2": (1000, 0), "J3": (500, 800), "s1": (1500, 0),
+             "s2": (2000, 0), "t1": (500, 1300), "t2": (500, 1800), "t3": (900, 1500)}
+    edges = [("J1", "J2", "residential", 1000), ("J2", "J3", "residential", 950),
+             ("J3", "J1", "residential", 950), ("J2", "s1", "service", 500),
+             ("s1", "s2", "service", 500), ("J3", "t1", "service", 500),
+             ("t1", "t2", "service", 500), ("t1", "t3", "service", 450)]
+    graph = prepare_graph(graph_from_metric({k: (X0 + x, Y0 + y) for k, (x, y) in nodes.items()},
+                                            edges), TRAVEL)
+    ga = graph_arrays(graph, CRS)
+    idx = {str(n): i for i, n in enumerate(ga.node_ids)}
+    alive = _dead_ends(ga.time_min, np.array([idx["t3"]]))
+    assert {str(ga.node_ids[i]) for i in np.flatnonzero(alive)} == {"J1", "J2", "J3", "t1",
+                                                                     "t3"}
+    # the trip from t3 (inside what is left of its spur) to J2 is t3 -> t1 -> J3 -> J2
+    routing, tg = _contracted_routing(ga, np.array([idx["J2"]]), np.array([idx["t3"]]))
+    assert routing.compact[idx["s1"]] == -1 and routing.compact[idx["t2"]] == -1
+    demand = gpd.GeoDataFrame({"id": ["d"]}, geometry=gpd.points_from_xy([X0 + 900],
+                                                                        [Y0 + 1500]), crs=CRS)
+    site = gpd.GeoDataFrame({"id": ["S"]}, geometry=gpd.points_from_xy([X0 + 1000], [Y0]),
+                            crs=CRS)
+    std = CoverageStandard(max_minutes=30.0, max_km=5.0)
+    cov = build_coverage(demand, site, graph, std, TRAVEL, CRS)
+    expected = sum(_minutes(graph, u, v) for u, v in (("t3", "t1"), ("t1", "J3"), ("J3", "J2")))
+    assert cov.minutes[0, 0] == pytest.approx(expected)
+    assert cov.km[0, 0] == pytest.approx((450 + 500 + 950) / 1000)
 
 
 def test_parallel_chains_keep_the_fastest_with_its_km() -> None:

@@ -114,11 +114,12 @@ def test_covered_equals_brute_force_whatever_length_searches_are_skipped(
     assert np.array_equal(cov.covered.toarray(), expected)
 
 
-def _chain_graph(rng: np.random.Generator, n_junctions: int, n_chains: int) -> tuple[
-        object, np.ndarray]:
+def _chain_graph(rng: np.random.Generator, n_junctions: int, n_chains: int,
+                 n_spurs: int = 0) -> tuple[object, np.ndarray]:
     """Junctions on a two-way ring (strongly connected) plus chains of 1-5 pass-through nodes
     between random junctions (parallel chains and loops included), each one-way either way,
-    two-way, or two-way at different speeds each way; random lengths (no ties)."""
+    two-way, or two-way at different speeds each way; and dead-end spurs of 1-4 nodes hanging
+    off random nodes (spurs of spurs included: small trees); random lengths (no ties)."""
     from geodata.synthetic_roads import HANOI_UTM48N_M, graph_from_metric
 
     x0, y0 = HANOI_UTM48N_M
@@ -151,21 +152,36 @@ def _chain_graph(rng: np.random.Generator, n_junctions: int, n_chains: int) -> t
             else:
                 edges.append((u, v, "residential:oneway", length))
                 edges.append((v, u, "trunk:oneway", length))
+    for _ in range(n_spurs):
+        node = int(rng.choice(list(nodes)))
+        for _ in range(int(rng.integers(1, 5))):
+            new = nxt
+            nxt += 1
+            p = np.array(nodes[node]) + rng.normal(0, 300, 2)
+            nodes[new] = (float(p[0]), float(p[1]))
+            length = float(rng.uniform(50, 800))
+            if rng.random() < 0.5:
+                edges.append((node, new, "service", length))
+            else:  # two-way, a different speed each way
+                edges.append((node, new, "residential:oneway", length))
+                edges.append((new, node, "tertiary:oneway", length))
+            node = new
     xy = np.array(list(nodes.values()))
     return graph_from_metric(nodes, edges), xy
 
 
 @SETTINGS
 @given(seed=st.integers(0, 100_000), n_junctions=st.integers(3, 6), n_chains=st.integers(1, 8),
-       minutes=st.floats(1.0, 15.0), extra=st.floats(0.0, 10.0), max_km=st.floats(0.3, 3.0),
-       rule=st.sampled_from(["either", "both"]), batch=st.sampled_from([1, 3, None]))
+       n_spurs=st.integers(0, 5), minutes=st.floats(1.0, 15.0), extra=st.floats(0.0, 10.0),
+       max_km=st.floats(0.3, 3.0), rule=st.sampled_from(["either", "both"]),
+       batch=st.sampled_from([1, 3, None]))
 def test_contracted_graph_gives_the_same_matrices_with_one_way_chains(
-        seed: int, n_junctions: int, n_chains: int, minutes: float, extra: float,
+        seed: int, n_junctions: int, n_chains: int, n_spurs: int, minutes: float, extra: float,
         max_km: float, rule: str, batch: int | None) -> None:
     from geodata.network import graph_arrays, prepare_graph
 
     rng = np.random.default_rng(seed)
-    raw, xy = _chain_graph(rng, n_junctions, n_chains)
+    raw, xy = _chain_graph(rng, n_junctions, n_chains, n_spurs)
     travel = TravelSettings(mode="motorbike")
     graph = prepare_graph(raw, travel)  # type: ignore[arg-type]
     assert graph_arrays(graph, CRS).chains.pass_through.any()
