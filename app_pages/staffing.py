@@ -122,7 +122,7 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
 
     st.subheader(c.tr("moves"))
     if run.moves.empty:
-        st.info(c.tr("no_moves"))
+        st.info(c.tr("no_moves" if run.report.is_optimal else "no_moves_unproven"))
     else:
         st.dataframe(run.moves, hide_index=True, width="stretch")
     st.subheader(c.tr("roster"))
@@ -174,7 +174,7 @@ def body() -> None:
             week = a.text_input(c.tr("week"), value=_default_week(scenario), key="week")
             max_moves = b.number_input(c.tr("max_moves"), min_value=0, max_value=1000, value=0,
                                        step=1, key="max_moves")
-            time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=600, value=20,
+            time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=600, value=60,
                                         step=1, key="staff_time_limit")
             st.form_submit_button(c.tr("forecast_load"))
         try:

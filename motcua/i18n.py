@@ -203,6 +203,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "utilisation_after": ("Mức sử dụng sau khi điều phối", "Utilisation after rebalancing"),
     "moves": ("Các lượt điều động", "Moves"),
     "no_moves": ("Không cần điều động.", "No moves needed."),
+    "no_moves_unproven": ("Chưa tìm được lượt điều động nào trong giới hạn thời gian (kết quả chưa "
+                          "chứng minh tối ưu): hãy tăng giới hạn thời gian.",
+                          "No moves found within the time limit (the result is not proven optimal): "
+                          "allow more time."),
     "shortfalls": ("Thiếu hụt còn lại", "Remaining shortfalls"),
     "n_moves": ("Số lượt điều động", "Moves"),
     "peak_before": ("Mức sử dụng cao nhất — trước", "Peak utilisation — before"),

@@ -193,14 +193,18 @@ def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
     wait_idle(page)
     page.get_by_text("Dự báo hồ sơ (có thể sửa)").wait_for()
     limit = page.get_by_label("Giới hạn thời gian giải (giây)")
-    limit.fill("3")
+    limit.fill("40")
     limit.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Chạy").click()
-    page.get_by_text("Đã giải xong và lưu").wait_for(timeout=120_000)
+    page.get_by_text("Đã giải xong và lưu").wait_for(timeout=180_000)
     wait_idle(page)
     assert_clean(page)
-    assert page.get_by_text("Mức sử dụng trước khi điều phối").count() >= 1
+    # the heatmap titles are drawn by Vega after the script ends: wait for them, don't count
+    page.get_by_text("Mức sử dụng trước khi điều phối").first.wait_for(timeout=30_000)
+    # the demo's overloaded branches get help: the plan lists moves, each with its reason
+    assert page.get_by_text("Không cần điều động.").count() == 0
+    assert page.get_by_text("Chưa tìm được lượt điều động").count() == 0
     assert page.locator("[data-testid='stVegaLiteChart']").count() == 2
     assert "run=staffing-" in page.url
     with page.expect_download() as dl:
