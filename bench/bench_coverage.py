@@ -7,7 +7,9 @@ usually write: ``networkx.single_source_dijkstra_path_length(G_reversed,
 site_node, cutoff=..., weight="travel_time_min")`` one site at a time, then the
 same access legs (minutes only, so the peer does less work than ours).  Both
 use the same snapped nodes; the script checks that they give the same pairs
-and minutes, then prints both times and the ratio.
+and minutes, then prints both times and the ratio.  Ours is timed cold (the
+graph-arrays cache cleared first, so building the arrays from the networkx
+graph is included; that time gives the ratio) and again warm.
 
 Cases (each runs in its own process so that peak memory is its own):
 
