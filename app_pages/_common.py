@@ -285,6 +285,18 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
 
 
 # --- saved results ---------------------------------------------------------------------
+def saved_runs_section(ws: Workspace, kind: str, show: Callable[[RunInfo], None]) -> None:
+    """The "saved results" part of a solver page: pick one of the ``kind`` runs
+    (the one just finished first) and ``show`` it, or say there are none yet."""
+    runs = ws.list_runs(kind)
+    st.divider()
+    st.subheader(tr("saved_results"))
+    if not runs:
+        st.info(tr("no_results"))
+        return
+    show(pick_run(runs, f"{kind}_pick", fresh=st.session_state.pop(f"{kind}_fresh", None)))
+
+
 def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
              label: str | None = None, param: str = "run") -> RunInfo:
     """A select box over saved runs that follows the URL (``?run=ID``) and fresh solves.

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -68,30 +69,29 @@ def figures_table(ra: PlacementRun, rb: PlacementRun, lang: str) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def _transitions(a: pd.DataFrame, b: pd.DataFrame, flag: str, gained: str,
+                 lost: str) -> pd.DataFrame:
+    """``b`` with a ``state`` column: ``gained`` where ``flag`` turned true from A to B,
+    ``lost`` where it turned false, ``""`` otherwise; rows are matched by ``id`` and a
+    row missing from ``a`` counts as false there."""
+    was = (a.set_index("id")[flag].astype(bool).reindex(b["id"]).fillna(False)
+           .astype(bool).to_numpy())
+    now = b[flag].astype(bool).to_numpy()
+    state = np.full(len(b), "", dtype=object)
+    state[now & ~was] = gained
+    state[~now & was] = lost
+    return b.assign(state=state)
+
+
 def changes(ra: PlacementRun, rb: PlacementRun) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """People whose coverage changed and points opened or closed, going from A to B.
 
     Demand points and sites are matched by ``id``; a point present in one run
     only counts as not covered / not open in the other.
     """
-    da = ra.demand.set_index("id")["covered"].astype(bool)
-    db = rb.demand.set_index(rb.demand["id"])
-    was = da.reindex(db.index).fillna(False).astype(bool).to_numpy()
-    now = db["covered"].astype(bool).to_numpy()
-    state = pd.Series("", index=db.index)
-    state[now & ~was] = "newly_covered"
-    state[~now & was] = "newly_uncovered"
-    demand = rb.demand.assign(state=state.to_numpy())
+    demand = _transitions(ra.demand, rb.demand, "covered", "newly_covered", "newly_uncovered")
     demand = demand[demand["state"] != ""]
-
-    sa = ra.sites.set_index("id")["open"].astype(bool)
-    sb = rb.sites.set_index(rb.sites["id"])
-    was_open = sa.reindex(sb.index).fillna(False).astype(bool).to_numpy()
-    is_open = sb["open"].astype(bool).to_numpy()
-    sstate = pd.Series("", index=sb.index)
-    sstate[is_open & ~was_open] = "opened"
-    sstate[~is_open & was_open] = "closed"
-    sites = rb.sites.assign(state=sstate.to_numpy())
+    sites = _transitions(ra.sites, rb.sites, "open", "opened", "closed")
     # a site open in A and missing from B altogether is closed too
     gone = ra.sites[ra.sites["open"].astype(bool) & ~ra.sites["id"].isin(rb.sites["id"])]
     if len(gone):

@@ -207,14 +207,7 @@ def body() -> None:
                     c.start_job("placement", float(request.time_limit_s or 60.0), work)
                     st.rerun()
 
-    runs = ws.list_runs("placement")
-    st.divider()
-    st.subheader(c.tr("saved_results"))
-    if not runs:
-        st.info(c.tr("no_results"))
-        return
-    info = c.pick_run(runs, "placement_pick", fresh=st.session_state.pop("placement_fresh", None))
-    _show_run(scenario, info)
+    c.saved_runs_section(ws, "placement", lambda info: _show_run(scenario, info))
 
 
 body()

@@ -212,14 +212,7 @@ def body() -> None:
                 c.start_job("staffing", float(time_limit), work)
                 st.rerun()
 
-    runs = ws.list_runs("staffing")
-    st.divider()
-    st.subheader(c.tr("saved_results"))
-    if not runs:
-        st.info(c.tr("no_results"))
-        return
-    info = c.pick_run(runs, "staffing_pick", fresh=st.session_state.pop("staffing_fresh", None))
-    _show_run(ws, info)
+    c.saved_runs_section(ws, "staffing", lambda info: _show_run(ws, info))
 
 
 body()
