@@ -184,6 +184,14 @@ class CoverReduction:
     rounds: int
 
 
+def _keep_columns(m: sp.csr_matrix, columns: IntArray,
+                  keep: npt.NDArray[np.bool_]) -> tuple[sp.csr_matrix, IntArray]:
+    """The columns of ``m`` (and their original indices ``columns``) where ``keep``."""
+    if keep.all():
+        return m, columns
+    return m[:, np.flatnonzero(keep)], columns[keep]
+
+
 def reduce_lscp(c: sp.csr_matrix, costs: FloatArray, fixed: IntArray) -> CoverReduction:
     """Reduce an LSCP whose rows all must be covered, until nothing changes.
 
@@ -212,18 +220,14 @@ def reduce_lscp(c: sp.csr_matrix, costs: FloatArray, fixed: IntArray) -> CoverRe
             forced[columns[np.unique(m.indices[m.indptr[:-1][single]])]] = True
             continue
         # columns covering nothing are useless
-        used = np.diff(m.tocsc().indptr) > 0
-        if not used.all():
-            m = m[:, np.flatnonzero(used)]
-            columns = columns[used]
+        m, columns = _keep_columns(m, columns, np.diff(m.tocsc().indptr) > 0)
         m, _ = merge_identical_rows(m)
         drop_r = dominated_rows(m)
         if drop_r is not None and drop_r.any():
             m = m[~drop_r]
         drop_c = dominated_columns(m, costs[columns])
-        if drop_c is not None and drop_c.any():
-            m = m[:, np.flatnonzero(~drop_c)]
-            columns = columns[~drop_c]
+        if drop_c is not None:
+            m, columns = _keep_columns(m, columns, ~drop_c)
         if m.shape == before:
             break
     logger.debug(
@@ -268,14 +272,10 @@ def reduce_mclp(c: sp.csr_matrix, weights: FloatArray, costs: FloatArray) -> Mcl
         keep_r = (w > 0) & (np.diff(m.indptr) > 0)
         if not keep_r.all():
             m, w = m[keep_r], w[keep_r]
-        used = np.diff(m.tocsc().indptr) > 0
-        if not used.all():
-            m = m[:, np.flatnonzero(used)]
-            columns = columns[used]
+        m, columns = _keep_columns(m, columns, np.diff(m.tocsc().indptr) > 0)
         drop_c = dominated_columns(m, costs[columns])
-        if drop_c is not None and drop_c.any():
-            m = m[:, np.flatnonzero(~drop_c)]
-            columns = columns[~drop_c]
+        if drop_c is not None:
+            m, columns = _keep_columns(m, columns, ~drop_c)
         if m.shape == before:
             break
     logger.debug("MCLP reduced to %d rows x %d columns in %d rounds", m.shape[0], m.shape[1], rounds)
