@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from optimizer import _pmedian as _pm
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
 from optimizer._status import SolverReport, SolveStatus, relative_gap
@@ -866,7 +867,7 @@ def _radius_mip(
     m: sp.csr_matrix, w: FloatArray, level_of_entry: IntArray, level_value: FloatArray,
     level_row: IntArray, first_level: IntArray, n_levels: IntArray, kept: IntArray,
     penalty: float | None, has_fixed: BoolArray, cand: IntArray, col_pos: IntArray, p: int,
-    floor: tuple[float, float] | None,
+    floor: tuple[float, float] | None, must_open: BoolArray,
 ) -> tuple[SparseMip, int, FloatArray]:
     """The radius model keeping the first ``kept[i]`` levels of each row.
 
@@ -898,7 +899,9 @@ def _radius_mip(
     has_u[last[~(cut | ((penalty is not None) & ~has_fixed))]] = False
     u_index = np.full(total, -1, dtype=np.int64)
     mip = SparseMip()
-    x0 = mip.add_variables(cand.size, lb=0.0, ub=1.0, integer=True)
+    # must-open sites are open in the model too, so they count against p
+    x0 = mip.add_variables(cand.size, lb=must_open[cand].astype(np.float64), ub=1.0,
+                           integer=True)
     n_u = int(has_u.sum())
     u0 = mip.add_variables(n_u, lb=0.0, ub=math.inf,
                            objective=w[row[has_u]] * (next_value[has_u] - value[has_u]))
@@ -956,6 +959,7 @@ def p_median(
     engine: str = DEFAULT_ENGINE,
     stop: threading.Event | None = None,
     truncate: bool = True,
+    lagrangian: bool = True,
 ) -> PlacementResult:
     r"""p-median: the least weighted travel time with at most ``p`` sites.
 
@@ -989,6 +993,16 @@ def p_median(
     farther get more levels and the model is solved again (warm-started), as in
     García, Labbé & Marín (2011).  ``OPTIMAL`` is reported only after that proof.
 
+    With ``lagrangian`` (default, used when ``truncate`` is on and there is no
+    coverage floor) the classical exact recipe runs first (see
+    :mod:`optimizer._pmedian`): greedy plus fast vertex substitution for an
+    upper bound, a Lagrangian lower bound (relaxed assignment constraints,
+    subgradient steps, Lagrangian heuristic), reduced-cost fixing of sites,
+    pairs and unassigned options against the upper bound, then the radius
+    model of what is left.  Fixing only removes what every solution at least
+    as good as the incumbent lacks, so an optimal reduced model proves the
+    optimum.  With a coverage floor the truncated radius iteration is used.
+
     Parameters
     ----------
     minutes : demand x site travel minutes (float, missing = unreachable).
@@ -1000,7 +1014,8 @@ def p_median(
         the total weight must be assigned within ``cover_minutes`` (the full,
         untruncated model is used then).
     truncate : iterate over truncated relaxations (see above); ``False`` builds
-        every level at once.
+        every level at once (neither heuristic nor Lagrangian: the plain model).
+    lagrangian : heuristic + Lagrangian bound + reduced-cost fixing first (see above).
     Other parameters as in :func:`lscp`.
 
     Returns
@@ -1043,9 +1058,9 @@ def p_median(
         const = float(w[far].sum()) * float(penalty)
         m, w = m[~far], w[~far]
     # levels beyond a must-open site are never needed: that site bounds the distance
+    fixed_mask = np.zeros(inp.n_sites, dtype=bool)
+    fixed_mask[inp.fixed] = True
     if inp.fixed.size:
-        fixed_mask = np.zeros(inp.n_sites, dtype=bool)
-        fixed_mask[inp.fixed] = True
         r_all = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
         dfix = np.full(m.shape[0], np.inf)
         sel = fixed_mask[m.indices]
@@ -1065,6 +1080,10 @@ def p_median(
                  - min_covered_share * float(inp.weights.sum())
                  - float(inp.weights[uncoverable].sum()))
     deadline = None if time_limit_s is None else t0 + time_limit_s
+    if floor is None and truncate and lagrangian:
+        return _p_median_lagrangian(m, w, p, inp, penalty, const, reach, mins, uncoverable,
+                                    deadline=deadline, t0=t0, engine=engine, seed=seed,
+                                    threads=threads, stop=stop, time_limit_s=time_limit_s)
     level_of_entry, n_levels, level_value, level_row = _levels(m)
     first_level = (np.cumsum(n_levels) - n_levels).astype(np.int64)
     # a greedy start; its distances choose the levels of the first (truncated) model
@@ -1082,7 +1101,7 @@ def p_median(
     while True:
         mip, x0, u_info = _radius_mip(m, w, level_of_entry, level_value, level_row,
                                       first_level, n_levels, kept, penalty, has_fixed, cand,
-                                      col_pos, p, floor)
+                                      col_pos, p, floor, fixed_mask)
         hint: FloatArray | None = None
         if math.isfinite(best_cost):
             # u at a level is 1 when the row's nearest open site is farther than it
@@ -1159,6 +1178,44 @@ def p_median(
     open_mask = best_open if has and not infeasible else np.zeros(inp.n_sites, dtype=bool)
     res = _finish("pmedian", inp, open_mask, reach, mins, report.objective, report,
                   uncoverable, stages=tuple(stages))
+    logger.info("p_median: %d sites open, %s", res.open_sites.size, res.report.summary())
+    return res
+
+
+def _p_median_lagrangian(
+    m: sp.csr_matrix, w: FloatArray, p: int, inp: _Inputs, penalty: float | None,
+    const: float, reach: sp.csr_matrix, mins: sp.csr_matrix, uncoverable: IntArray, *,
+    deadline: float | None, t0: float, engine: str, seed: int, threads: int,
+    stop: threading.Event | None, time_limit_s: float | None,
+) -> PlacementResult:
+    """:func:`p_median` by heuristic, Lagrangian bound and reduced-cost fixing."""
+    pairs = _pm.Pairs.of(m)
+    tail = np.full(m.shape[0], math.inf if penalty is None else float(penalty))
+    fixed_mask = np.zeros(inp.n_sites, dtype=bool)
+    fixed_mask[inp.fixed] = True
+    out = _pm.solve(pairs, w, tail, p, fixed_mask, inp.allowed, deadline=deadline,
+                    engine=engine, seed=seed, threads=threads, stop=stop)
+    wall = time.perf_counter() - t0
+    solver = _solver_name(engine)
+    msg = f"Lagrangian + reduced-cost fixing: {out.message}"
+    has = math.isfinite(out.cost)
+    if has:
+        st = SolveStatus.OPTIMAL if out.proven else SolveStatus.FEASIBLE
+        obj, bnd = out.cost + const, (out.cost if out.proven else out.bound) + const
+        report = SolverReport(st, obj, bnd, relative_gap(obj, bnd), wall, solver, seed,
+                              threads, time_limit_s, msg)
+    elif out.proven:
+        report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf, wall,
+                              solver, seed, threads, time_limit_s,
+                              f"{p} sites cannot serve every demand point within the cutoff")
+    else:
+        last = out.stages[-1] if out.stages else None
+        st = last.status if last is not None else SolveStatus.NOT_SOLVED
+        report = SolverReport(st, math.nan, out.bound + const, math.inf, wall, solver, seed,
+                              threads, time_limit_s, msg)
+    open_mask = out.open_mask if has else np.zeros(inp.n_sites, dtype=bool)
+    res = _finish("pmedian", inp, open_mask, reach, mins, report.objective, report,
+                  uncoverable, stages=out.stages)
     logger.info("p_median: %d sites open, %s", res.open_sites.size, res.report.summary())
     return res
 

@@ -1,0 +1,517 @@
+"""p-median by heuristic, Lagrangian bound and reduced-cost fixing.
+
+The classical exact recipe for large p-median instances (Beasley 1993; Avella,
+Sassano & Vasil'ev 2007), on a sparse demand x site cost matrix:
+
+1. an upper bound: greedy, then vertex substitution (Teitz & Bart 1968) with
+   the fast interchange of Whitaker (1983) / Resende & Werneck (2007), every
+   swap of the neighbourhood priced at once with numpy (:func:`interchange`);
+2. a lower bound: Lagrangian relaxation of the assignment constraints
+   :math:`\\sum_j x_{ij} + z_i = 1` (:func:`lagrangian_bound`).  For
+   multipliers :math:`\\lambda` the subproblem is solved in closed form: a site's
+   value is :math:`\\rho_j = \\sum_i \\min(0, w_i d_{ij} - \\lambda_i)`, and the
+   must-open sites plus the ``p`` most negative others are opened.  The dual is
+   maximised by subgradient steps (Polyak step towards the upper bound);
+3. reduced-cost fixing (:func:`reduce`): with any multipliers, a site whose
+   forced opening (or closing) lifts the Lagrangian bound above the upper bound
+   is closed (or opened) in every better solution, and a pair :math:`(i, j)`
+   (or leaving :math:`i` unassigned) whose forcing does so is dropped.  No
+   solution strictly better than the upper bound loses anything, so the
+   reduced model's optimum, compared with the heuristic's, is the optimum.
+
+The exact model on what is left is the radius formulation of
+:mod:`optimizer.placement`; this module holds the numerics only (no solver).
+
+Notation used throughout: the cost of an open set :math:`S` is
+:math:`\\sum_i w_i \\min(t_i, \\min_{j \\in S} d_{ij})` where ``tail`` :math:`t_i`
+is the unassigned penalty (``inf``: the point must be served).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from optimizer._mip import SparseMip, solve_mip
+from optimizer._status import SolverReport, SolveStatus
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The matrix as entry arrays, sorted by row, then distance, then column."""
+
+    rows: IntArray
+    cols: IntArray
+    dist: FloatArray
+    n_rows: int
+    n_sites: int
+
+    @staticmethod
+    def of(m: sp.csr_matrix) -> Pairs:
+        rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
+        cols = m.indices.astype(np.int64)
+        dist = m.data.astype(np.float64)
+        order = np.lexsort((cols, dist, rows))
+        return Pairs(rows[order], cols[order], dist[order], int(m.shape[0]), int(m.shape[1]))
+
+    def subset(self, keep: BoolArray) -> Pairs:
+        return Pairs(self.rows[keep], self.cols[keep], self.dist[keep], self.n_rows, self.n_sites)
+
+
+def cost(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray) -> float:
+    """Weighted cost of ``open_mask`` (``inf`` if a point that must be served is not)."""
+    d1, _, _ = _nearest_two(pairs, tail, open_mask)
+    if not np.isfinite(d1).all():
+        return math.inf
+    return float(w @ d1)
+
+
+def _nearest_two(pairs: Pairs, tail: FloatArray,
+                 open_mask: BoolArray) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Per row: the nearest and second-nearest open distance, capped at ``tail``,
+    and the nearest open site (``-1`` when the tail is at least as near)."""
+    sel = np.flatnonzero(open_mask[pairs.cols])
+    r = pairs.rows[sel]
+    d1 = tail.copy()
+    d2 = tail.copy()
+    phi = np.full(pairs.n_rows, -1, dtype=np.int64)
+    if r.size == 0:
+        return d1, d2, phi
+    first = np.ones(r.size, dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    i1 = np.flatnonzero(first)
+    rr = r[i1]
+    dd = pairs.dist[sel[i1]]
+    near = dd < tail[rr]
+    d1[rr[near]] = dd[near]
+    phi[rr[near]] = pairs.cols[sel[i1[near]]]
+    i2 = i1 + 1
+    ok = i2 < r.size
+    ok[ok] &= r[i2[ok]] == rr[ok]
+    ok &= near
+    d2[rr[ok]] = np.minimum(pairs.dist[sel[i2[ok]]], tail[rr[ok]])
+    return d1, d2, phi
+
+
+def greedy(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, start: BoolArray,
+           allowed: BoolArray) -> BoolArray:
+    """Greedy: from ``start`` (e.g. the must-open sites), add the largest saving per step."""
+    open_mask = start.copy()
+    cur, _, _ = _nearest_two(pairs, tail, open_mask)
+    cur = np.minimum(cur, _finite_tail(pairs, w, tail))
+    for _ in range(max(0, p - int(open_mask.sum()))):
+        saving = w[pairs.rows] * np.maximum(0.0, cur[pairs.rows] - pairs.dist)
+        gain = np.bincount(pairs.cols, weights=saving, minlength=pairs.n_sites)
+        gain[open_mask | ~allowed] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0.0:
+            break
+        open_mask[j] = True
+        hit = pairs.cols == j
+        np.minimum.at(cur, pairs.rows[hit], pairs.dist[hit])
+    return open_mask
+
+
+def _finite_tail(pairs: Pairs, w: FloatArray, tail: FloatArray) -> FloatArray:
+    """``tail`` with ``inf`` replaced by a cost so large that no heuristic move
+    leaves a point unserved to save distance elsewhere."""
+    if np.isfinite(tail).all():
+        return tail
+    dmax = float(pairs.dist.max(initial=0.0))
+    pos = w[w > 0]
+    ratio = float(w.sum() / pos.min()) if pos.size else 1.0
+    big = (dmax + 1.0) * (ratio + 2.0)
+    return np.where(np.isfinite(tail), tail, big)
+
+
+def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray,
+                fixed: BoolArray, allowed: BoolArray, *, deadline: float | None = None,
+                max_swaps: int = 10_000) -> tuple[BoolArray, int]:
+    """Vertex substitution to a local optimum (best improving swap each step).
+
+    Each step prices every (insert ``j``, remove ``k``) swap at once with the
+    fast-interchange decomposition ``gain(j) - loss(k) + extra(j, k)``
+    (Whitaker 1983; Resende & Werneck 2007), O(non-zeros + sites^2) per step.
+    Never returns a set worse than ``open_mask``.  Returns the set and the
+    number of swaps made.
+    """
+    t = _finite_tail(pairs, w, tail)
+    # zero-weight points that must be served still count a little when swapping
+    we = w.copy()
+    if not np.isfinite(tail).all():
+        pos = w[w > 0]
+        we[(w <= 0) & ~np.isfinite(tail)] = (pos.min() if pos.size else 1.0) * 1e-6
+    cur = open_mask.copy()
+    n = pairs.n_sites
+    rows, cols, dist = pairs.rows, pairs.cols, pairs.dist
+    wr = we[rows]
+    swaps = 0
+    removable_base = ~fixed
+    while swaps < max_swaps:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        d1, d2, phi = _nearest_two(pairs, t, cur)
+        cand_in = allowed & ~cur
+        out_ok = cur & removable_base
+        if not cand_in.any() or not out_ok.any():
+            break
+        gain = np.bincount(cols, weights=wr * np.maximum(0.0, d1[rows] - dist), minlength=n)
+        served = phi >= 0
+        loss = np.bincount(phi[served], weights=(we * (d2 - d1))[served], minlength=n)
+        e_sel = np.flatnonzero((phi[rows] >= 0) & (dist < d2[rows]))
+        er = rows[e_sel]
+        ev = wr[e_sel] * (d2[er] - np.maximum(dist[e_sel], d1[er]))
+        extra = np.bincount(cols[e_sel] * n + phi[er], weights=ev, minlength=n * n).reshape(n, n)
+        profit = gain[:, None] - loss[None, :] + extra
+        profit[~cand_in, :] = -np.inf
+        profit[:, ~out_ok] = -np.inf
+        flat = int(np.argmax(profit))
+        j, k = divmod(flat, n)
+        base = float(we @ d1)
+        if not profit[j, k] > 1e-9 * max(1.0, abs(base)):
+            break
+        cur[j] = True
+        cur[k] = False
+        swaps += 1
+    if cost(pairs, w, tail, cur) > cost(pairs, w, tail, open_mask):
+        return open_mask.copy(), 0  # only possible through the surrogate tail
+    return cur, swaps
+
+
+@dataclass(frozen=True)
+class Lagrangian:
+    """One multiplier vector and what the closed-form subproblem gives for it."""
+
+    lam: FloatArray
+    bound: float
+    rho: FloatArray
+    chosen: BoolArray  # sites open in the subproblem's solution (must-open included)
+
+
+def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: int,
+             fixed: BoolArray, allowed: BoolArray) -> Lagrangian:
+    """The Lagrangian bound :math:`L(\\lambda)`, a valid lower bound for any ``lam``.
+
+    :math:`L = \\sum_i \\lambda_i + \\sum_i \\min(0, w_i t_i - \\lambda_i)
+    + \\sum_{j \\text{ must-open}} \\rho_j + (\\text{the } p - |F| \\text{ most
+    negative other } \\rho_j)`.
+    """
+    red = w[pairs.rows] * pairs.dist - lam[pairs.rows]
+    rho = np.bincount(pairs.cols, weights=np.minimum(red, 0.0),
+                      minlength=pairs.n_sites).astype(np.float64)
+    chosen = _choose(rho, p, fixed, allowed)
+    with np.errstate(invalid="ignore"):
+        zt = np.where(np.isfinite(tail), np.minimum(w * tail - lam, 0.0), 0.0)
+    bound = float(lam.sum() + zt.sum() + rho[chosen].sum())
+    return Lagrangian(lam, bound, rho, chosen)
+
+
+def _choose(rho: FloatArray, p: int, fixed: BoolArray, allowed: BoolArray) -> BoolArray:
+    chosen = fixed.copy()
+    q = p - int(fixed.sum())
+    free = np.flatnonzero(allowed & ~fixed & (rho < 0.0))
+    if q > 0 and free.size:
+        if free.size > q:
+            free = free[np.argpartition(rho[free], q - 1)[:q]]
+        chosen[free] = True
+    return chosen
+
+
+def _subgradient(pairs: Pairs, w: FloatArray, tail: FloatArray, lg: Lagrangian) -> FloatArray:
+    red = w[pairs.rows] * pairs.dist - lg.lam[pairs.rows]
+    used = (red < 0.0) & lg.chosen[pairs.cols]
+    g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        z = np.isfinite(tail) & (w * tail - lg.lam < 0.0)
+    return g - z
+
+
+def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
+                     allowed: BoolArray, upper: float, start: FloatArray, *,
+                     max_iter: int = 3000, deadline: float | None = None,
+                     stop: threading.Event | None = None, target_gap: float = 1e-7,
+                     heuristic: Callable[[BoolArray], float] | None = None,
+                     every: int = 20) -> tuple[Lagrangian, int, float]:
+    """Maximise :math:`L(\\lambda)` by subgradient steps (Held, Wolfe & Crowder 1974).
+
+    Polyak step :math:`\\theta (UB - L) / (g^T W g)` along :math:`W g`, with
+    :math:`W` the demand weights (multipliers live on the scale
+    :math:`w_i d_{ij}`, so a heavy point moves proportionally further);
+    :math:`\\theta` halves after 30 steps without a better bound.  Every
+    ``every`` steps the subproblem's open sites are handed to ``heuristic``
+    (a Lagrangian heuristic returning the cost it found), which may lower the
+    upper bound.  Returns the best multipliers, the number of steps and the
+    upper bound.
+    """
+    lam = start.copy()
+    best = evaluate(pairs, w, tail, lam, p, fixed, allowed)
+    cur = best
+    theta = 1.0
+    since = 0
+    scale = np.maximum(w, 1e-12 * max(1.0, float(w.max(initial=0.0))))
+    tried: set[bytes] = set()
+    it = 0
+    for it in range(1, max_iter + 1):
+        if (deadline is not None and time.perf_counter() > deadline) or (
+                stop is not None and stop.is_set()):
+            break
+        if heuristic is not None and it % every == 0:
+            key = np.packbits(cur.chosen).tobytes()
+            if key not in tried:
+                tried.add(key)
+                upper = min(upper, heuristic(cur.chosen))
+        if math.isfinite(upper) and upper - best.bound <= target_gap * max(1.0, abs(upper)):
+            break
+        g = _subgradient(pairs, w, tail, cur)
+        nrm = float(g @ (scale * g))
+        if nrm <= 0.0:
+            break  # the subproblem's solution is feasible: L is the optimum
+        target = upper if math.isfinite(upper) else abs(cur.bound) * 1.1 + 1.0
+        lam = cur.lam + theta * (target - cur.bound) / nrm * scale * g
+        cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
+        if cur.bound > best.bound:
+            best = cur
+            since = 0
+        else:
+            since += 1
+            if since >= 30:
+                theta *= 0.5
+                since = 0
+                cur = best
+                if theta < 1e-4:
+                    break
+    return best, it, upper
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """What reduced-cost fixing kept: entries, unassigned options, site states."""
+
+    keep_pair: BoolArray  # per entry of ``pairs``
+    keep_tail: BoolArray  # per row: may stay unassigned (pay the tail)
+    force_open: BoolArray  # per site, must-open included
+    force_closed: BoolArray  # per site, disallowed included
+
+
+def reduce(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
+           allowed: BoolArray, lg: Lagrangian, upper: float, tol: float) -> Reduction:
+    """Reduced-cost fixing against ``upper`` (the cost of a feasible solution).
+
+    A feature is removed only when every solution having it costs more than
+    ``upper + tol`` (Lagrangian bound with the feature forced), so every
+    solution at least as good as the upper bound survives the reduction.
+    """
+    lim = upper + tol
+    q = p - int(fixed.sum())
+    free = allowed & ~fixed
+    chosen_free = lg.chosen & free
+    n_ch = int(chosen_free.sum())
+    rho = lg.rho
+    # forcing j open: it replaces the weakest chosen site, or is added if fewer than q are
+    weakest = float(rho[chosen_free].max()) if n_ch else 0.0
+    open_cost = np.where(lg.chosen, lg.bound, lg.bound + rho - (weakest if n_ch >= q else 0.0))
+    force_closed = ~allowed | (free & ~lg.chosen & (open_cost > lim))
+    if q <= 0:
+        force_closed |= free
+    # forcing j closed: the best unchosen site (if it helps) replaces it
+    others = rho[free & ~lg.chosen]
+    nxt = min(0.0, float(others.min())) if others.size else 0.0
+    close_cost = lg.bound - rho + nxt
+    force_open = fixed | (chosen_free & (close_cost > lim))
+    red = w[pairs.rows] * pairs.dist - lg.lam[pairs.rows]
+    pair_cost = np.where(force_open[pairs.cols], lg.bound, open_cost[pairs.cols]) + np.maximum(red, 0.0)
+    keep_pair = ~force_closed[pairs.cols] & (pair_cost <= lim)
+    with np.errstate(invalid="ignore"):
+        tail_cost = lg.bound + np.maximum(w * tail - lg.lam, 0.0)
+    keep_tail = np.isfinite(tail) & (tail_cost <= lim)
+    return Reduction(keep_pair, keep_tail, force_open, force_closed)
+
+
+@dataclass(frozen=True)
+class RadiusModel:
+    """The radius formulation of a reduced instance, ready for :func:`solve_mip`."""
+
+    mip: SparseMip
+    site_var: IntArray  # per site, its x variable (-1: closed)
+    infeasible: bool  # a point can neither be served nor left unassigned
+    pairs: Pairs  # the entries the model uses
+    tail: FloatArray  # per row, the unassigned cost the model allows (inf: none)
+    u_row: IntArray  # per u variable (from u0), its row
+    u_value: FloatArray  # per u variable, its level distance
+    u0: int
+
+
+def radius_model(pairs: Pairs, w: FloatArray, tail: FloatArray, red: Reduction,
+                 p: int) -> RadiusModel:
+    r"""Radius formulation (García, Labbé & Marín 2011) on what fixing kept.
+
+    Per row the kept distances :math:`D^1 < \dots < D^G`, :math:`u_k \ge 0`
+    is 1 when no open site is within :math:`D^k`; cost
+    :math:`w_i (D^1 + \sum_k (D^{k+1} - D^k) u_k)` with :math:`D^{G+1}` the
+    row's tail if it may stay unassigned (else :math:`u_G` is absent, the row
+    must be served).  Must-open sites have ``x = 1``; entries beyond a row's
+    nearest must-open site are left out.
+    """
+    keep = red.keep_pair.copy()
+    t = np.where(red.keep_tail, tail, np.inf)
+    # beyond the nearest must-open site nothing matters, nor does the tail
+    fo = red.force_open[pairs.cols] & keep
+    dfix = np.full(pairs.n_rows, np.inf)
+    np.minimum.at(dfix, pairs.rows[fo], pairs.dist[fo])
+    keep &= pairs.dist <= dfix[pairs.rows]
+    t = np.where(dfix <= t, np.inf, t)
+    # a site at or beyond the tail never beats leaving the point unassigned
+    keep &= pairs.dist < t[pairs.rows]
+    sub = pairs.subset(keep)
+    rows, dist = sub.rows, sub.dist
+    new = np.ones(rows.size, dtype=bool)
+    new[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
+    level_of_entry = np.cumsum(new) - 1
+    value = dist[new]
+    row = rows[new]
+    total = value.size
+    n_lv = np.bincount(row, minlength=sub.n_rows)
+    empty = n_lv == 0
+    infeasible = bool((empty & ~np.isfinite(t)).any())
+    first = np.zeros(total, dtype=bool)
+    first[np.cumsum(n_lv)[~empty] - n_lv[~empty]] = True
+    last = np.zeros(total, dtype=bool)
+    last[np.cumsum(n_lv)[~empty] - 1] = True
+    next_value = np.empty(total)
+    next_value[:-1] = value[1:]
+    next_value[last] = t[row[last]]
+    has_u = ~last | np.isfinite(t[row])
+    mip = SparseMip()
+    free = ~red.force_closed
+    site_var = np.full(sub.n_sites, -1, dtype=np.int64)
+    n_x = int(free.sum())
+    x0 = mip.add_variables(n_x, lb=red.force_open[free].astype(np.float64), ub=1.0, integer=True)
+    site_var[free] = x0 + np.arange(n_x)
+    n_u = int(has_u.sum())
+    u0 = mip.add_variables(n_u, lb=0.0, ub=math.inf,
+                           objective=w[row[has_u]] * (next_value[has_u] - value[has_u]))
+    u_index = np.full(total, -1, dtype=np.int64)
+    u_index[has_u] = u0 + np.arange(n_u)
+    const = float((w[empty] * t[empty])[np.isfinite(t[empty])].sum())
+    mip.offset = float(w[row[first]] @ value[first]) + const
+    lv = np.arange(total, dtype=np.int64)
+    prev_u = np.where(first, -1, np.concatenate([[-1], u_index[:-1]]))
+    mip.add_rows(
+        total,
+        np.concatenate([level_of_entry, lv[has_u], lv[prev_u >= 0]]),
+        np.concatenate([site_var[sub.cols], u_index[has_u], prev_u[prev_u >= 0]]),
+        np.concatenate([np.ones(rows.size), np.ones(n_u), -np.ones(int((prev_u >= 0).sum()))]),
+        lb=first.astype(np.float64),
+    )
+    mip.add_rows(1, np.zeros(n_x, dtype=np.int64), x0 + np.arange(n_x), 1.0, ub=float(p))
+    return RadiusModel(mip, site_var, infeasible, sub, t, row[has_u], value[has_u], u0)
+
+
+def radius_hint(model: RadiusModel, open_mask: BoolArray) -> FloatArray:
+    """Variable values of ``open_mask`` in ``model`` (u = 1 beyond the nearest open site)."""
+    hint = np.zeros(model.mip.n_vars)
+    sv = model.site_var
+    hint[sv[(sv >= 0) & open_mask]] = 1.0
+    d1, _, _ = _nearest_two(model.pairs, model.tail, open_mask)
+    u = np.arange(model.u_row.size)
+    hint[model.u0 + u] = (d1[model.u_row] > model.u_value).astype(np.float64)
+    return hint
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`solve` proved: best open set, its cost, a lower bound, how."""
+
+    open_mask: BoolArray
+    cost: float  # inf: no feasible set found
+    bound: float
+    proven: bool  # cost is optimal (or, with cost inf, no feasible set exists)
+    stages: tuple[SolverReport, ...]
+    message: str
+
+
+def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
+          allowed: BoolArray, *, deadline: float | None, engine: str, seed: int, threads: int,
+          stop: threading.Event | None = None, max_iter: int = 3000) -> Outcome:
+    """Heuristic, Lagrangian bound, reduced-cost fixing, then the exact reduced model.
+
+    ``OPTIMAL`` (``proven``) only when the reduced radius model was solved to
+    optimality, shown infeasible (no solution beats the incumbent), or the
+    Lagrangian bound met the incumbent.
+    """
+    t0 = time.perf_counter()
+    steps: list[str] = []
+    free_sites = int((allowed & ~fixed).sum())
+    q = min(p, int(fixed.sum()) + free_sites)
+    start = greedy(pairs, w, tail, q, fixed, allowed)
+    best_open = start
+    best = cost(pairs, w, tail, start)
+    steps.append(f"greedy {best:.6g}")
+    best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=deadline)
+    best = cost(pairs, w, tail, best_open)
+    steps.append(f"interchange {best:.6g}")
+
+    def heuristic(chosen: BoolArray) -> float:
+        nonlocal best, best_open
+        s = greedy(pairs, w, tail, q, chosen | fixed, allowed)
+        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=deadline)
+        c = cost(pairs, w, tail, s)
+        if c < best:
+            best, best_open = c, s
+        return c
+
+    d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
+    # the Lagrangian gets at most ~half of what is left; the exact model needs the rest
+    lag_deadline = None if deadline is None else t0 + 0.5 * (deadline - t0)
+    lg, iters, _ = lagrangian_bound(pairs, w, tail, q, fixed, allowed, best, w * d1,
+                                    max_iter=max_iter, deadline=lag_deadline, stop=stop,
+                                    heuristic=heuristic)
+    lower = lg.bound
+    steps.append(f"Lagrangian bound {lower:.6g} after {iters} steps, "
+                 f"Lagrangian heuristic {best:.6g} ({time.perf_counter() - t0:.1f} s)")
+    tol = 1e-9 * max(1.0, abs(best)) if math.isfinite(best) else math.inf
+    if math.isfinite(best) and best - lower <= tol:
+        return Outcome(best_open, best, best, True, (), "; ".join(steps))
+    red = reduce(pairs, w, tail, q, fixed, allowed, lg, best, tol)
+    n_free = int((~red.force_open & ~red.force_closed).sum())
+    steps.append(f"fixing kept {int(red.keep_pair.sum())} of {pairs.rows.size} pairs, "
+                 f"{n_free} free sites, {int(red.force_open.sum())} open")
+    model = radius_model(pairs, w, tail, red, q)
+    if model.infeasible:
+        # no solution better than the incumbent exists (or, without one, none at all)
+        steps.append("reduced model infeasible")
+        return Outcome(best_open, best, best if math.isfinite(best) else math.nan, True, (),
+                       "; ".join(steps))
+    hint = radius_hint(model, best_open) if math.isfinite(best) else None
+    left = None if deadline is None else max(0.001, deadline - time.perf_counter())
+    sol = solve_mip(model.mip, engine=engine, time_limit_s=left, seed=seed, threads=threads,
+                    stop=stop, hint=hint)
+    rep = sol.report
+    steps.append(f"reduced radius model {model.mip.n_vars} vars x {model.mip.n_rows} rows: "
+                 f"{rep.status.value} in {rep.wall_time_s:.1f} s")
+    if sol.values is not None:
+        trial = fixed.copy()
+        sv = model.site_var
+        trial[sv >= 0] |= sol.values[sv[sv >= 0]] > 0.5
+        c = cost(pairs, w, tail, trial)
+        if c < best:
+            best, best_open = c, trial
+    msg = "; ".join(steps)
+    if rep.status is SolveStatus.OPTIMAL or rep.status is SolveStatus.INFEASIBLE:
+        # every solution at least as good as the incumbent is in the reduced model
+        return Outcome(best_open, best, best if math.isfinite(best) else math.nan, True,
+                       (rep,), msg)
+    if math.isfinite(rep.best_bound):
+        lower = max(lower, min(best, rep.best_bound))
+    return Outcome(best_open, best, lower, False, (rep,), msg)
