@@ -403,7 +403,8 @@ def radius_model(pairs: Pairs, w: FloatArray, tail: FloatArray, red: Reduction,
                            objective=w[row[has_u]] * (next_value[has_u] - value[has_u]))
     u_index = np.full(total, -1, dtype=np.int64)
     u_index[has_u] = u0 + np.arange(n_u)
-    const = float((w[empty] * t[empty])[np.isfinite(t[empty])].sum())
+    fin = empty & np.isfinite(t)
+    const = float(w[fin] @ t[fin])
     mip.offset = float(w[row[first]] @ value[first]) + const
     lv = np.arange(total, dtype=np.int64)
     prev_u = np.where(first, -1, np.concatenate([[-1], u_index[:-1]]))

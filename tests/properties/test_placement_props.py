@@ -105,11 +105,13 @@ def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | No
 def test_truncated_radius_p_median_matches_brute_force(
     inst: tuple[sp.csr_matrix, np.ndarray, int, float | None],
 ) -> None:
-    """The iterated truncated radius model proves the true optimum, as does the full one."""
+    """The Lagrangian path, the iterated truncated radius model and the full one all
+    prove the true optimum."""
     mat, w, p, penalty = inst
     want = _brute_median(mat, w, p, penalty)
-    for truncate in (True, False):
-        res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate, **KW)
+    for truncate, lagrangian in ((True, True), (True, False), (False, False)):
+        res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate,
+                       lagrangian=lagrangian, **KW)
         if not np.isfinite(want):
             assert res.status is SolveStatus.INFEASIBLE
             continue

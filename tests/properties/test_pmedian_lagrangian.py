@@ -1,0 +1,206 @@
+"""The p-median bounds and reductions of ``optimizer._pmedian`` against brute force."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer import _pmedian as pm
+from optimizer._status import SolveStatus
+from optimizer.placement import p_median
+
+KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> dict[str, object]:
+    n = draw(st.integers(1, 14))
+    m = draw(st.integers(1, 7))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    n_fixed = draw(st.integers(0, min(2, m)))
+    sites = rng.permutation(m)
+    fixed = np.zeros(m, dtype=bool)
+    fixed[sites[:n_fixed]] = True
+    allowed = np.ones(m, dtype=bool)
+    if draw(st.booleans()) and m - n_fixed > 1:
+        allowed[sites[n_fixed]] = False
+    reach = rng.random((n, m)) < draw(st.floats(0.2, 1.0))
+    # every row reaches an allowed site (p_median leaves unreachable rows out)
+    ok = np.flatnonzero(allowed)
+    reach[np.arange(n), ok[rng.integers(0, ok.size, n)]] = True
+    # few distinct values, so ties occur
+    dist = rng.integers(0, 6, (n, m)).astype(float)
+    rows, cols = np.nonzero(reach)
+    mat = sp.csr_matrix((dist[rows, cols], (rows, cols)), shape=(n, m))
+    w = rng.integers(0, 30, n).astype(float)
+    penalty = draw(st.sampled_from([None, 3.0, 4.5, 8.0]))
+    p = draw(st.integers(max(1, n_fixed), m))
+    lam_scale = draw(st.floats(0.0, 3.0))
+    return {"mat": mat, "w": w, "penalty": penalty, "fixed": fixed, "allowed": allowed,
+            "p": p, "rng_lam": rng.random(n) * lam_scale}
+
+
+def _setup(c: dict[str, object]) -> tuple[pm.Pairs, np.ndarray, np.ndarray]:
+    mat = c["mat"]
+    assert isinstance(mat, sp.csr_matrix)
+    pen = c["penalty"]
+    tail = np.full(mat.shape[0], np.inf if pen is None else float(pen))
+    allowed = c["allowed"]
+    assert isinstance(allowed, np.ndarray)
+    keep = allowed[mat.indices]
+    rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
+    m2 = sp.csr_matrix((mat.data[keep], (rows[keep], mat.indices[keep])), shape=mat.shape)
+    w = c["w"]
+    assert isinstance(w, np.ndarray)
+    return pm.Pairs.of(m2), w, tail
+
+
+def _all_sets(pairs: pm.Pairs, p: int, fixed: np.ndarray, allowed: np.ndarray):
+    """Every open set of at most p allowed sites containing the must-open ones."""
+    free = [j for j in range(pairs.n_sites) if allowed[j] and not fixed[j]]
+    q = p - int(fixed.sum())
+    for k in range(max(0, q) + 1):
+        for s in combinations(free, k):
+            mask = fixed.copy()
+            mask[list(s)] = True
+            yield mask
+
+
+def _brute(pairs: pm.Pairs, w: np.ndarray, tail: np.ndarray, p: int, fixed: np.ndarray,
+           allowed: np.ndarray) -> tuple[float, list[np.ndarray]]:
+    """The optimum and every optimal set (by dense enumeration, not the module's code)."""
+    dense = np.full((pairs.n_rows, pairs.n_sites), np.inf)
+    dense[pairs.rows, pairs.cols] = pairs.dist
+    best, arg = np.inf, []
+    for mask in _all_sets(pairs, p, fixed, allowed):
+        d = np.minimum(dense[:, mask].min(axis=1, initial=np.inf), tail)
+        if not np.isfinite(d).all():
+            continue
+        c = float(w @ d)
+        if c < best - 1e-9:
+            best, arg = c, [mask]
+        elif c <= best + 1e-9:
+            arg.append(mask)
+    return best, arg
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_lagrangian_bound_never_exceeds_the_optimum(c: dict[str, object]) -> None:
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
+    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
+    lam_rand = c["rng_lam"]
+    assert isinstance(lam_rand, np.ndarray)
+    # any multipliers, and those the subgradient ends with
+    lg0 = pm.evaluate(pairs, w, tail, lam_rand * w * 5.0, p, fixed, allowed)
+    lg, _, ub = pm.lagrangian_bound(pairs, w, tail, p, fixed, allowed, np.inf, w * 2.0,
+                                    max_iter=300)
+    if np.isfinite(opt):
+        assert lg0.bound <= opt + 1e-6
+        assert lg.bound <= opt + 1e-6
+    assert int(lg.chosen.sum()) <= p and not (lg.chosen & ~allowed).any()
+    assert (lg.chosen[fixed]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_interchange_is_feasible_and_never_worse_than_greedy(c: dict[str, object]) -> None:
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
+    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    g = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    s, _ = pm.interchange(pairs, w, tail, g, fixed, allowed)
+    assert int(s.sum()) <= p
+    assert s[fixed].all() and not (s & ~allowed).any()
+    cg, cs = pm.cost(pairs, w, tail, g), pm.cost(pairs, w, tail, s)
+    assert cs <= cg + 1e-9 * max(1.0, abs(cg)) or not np.isfinite(cg)
+    opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
+    assert cs >= opt - 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_reduced_cost_fixing_keeps_every_optimal_solution(c: dict[str, object]) -> None:
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
+    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    opt, optimal_sets = _brute(pairs, w, tail, p, fixed, allowed)
+    if not np.isfinite(opt):
+        return
+    g = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    s, _ = pm.interchange(pairs, w, tail, g, fixed, allowed)
+    ub = pm.cost(pairs, w, tail, s)
+    if not np.isfinite(ub):
+        return
+    lam_rand = c["rng_lam"]
+    assert isinstance(lam_rand, np.ndarray)
+    lg, _, _ = pm.lagrangian_bound(pairs, w, tail, p, fixed, allowed, ub, w * 2.0,
+                                   max_iter=300)
+    for lgx in (lg, pm.evaluate(pairs, w, tail, lam_rand * w * 5.0, p, fixed, allowed)):
+        # the optimum itself as the upper bound: the strongest fixing, still exact
+        for upper in (ub, opt):
+            red = pm.reduce(pairs, w, tail, p, fixed, allowed, lgx, upper, 1e-9 * max(1.0, upper))
+            kept = pairs.subset(red.keep_pair)
+            kept_tail = np.where(red.keep_tail, tail, np.inf)
+            for mask in optimal_sets:
+                assert not (mask & red.force_closed).any()
+                assert (mask[red.force_open]).all()
+                # the optimal set costs the same with only the kept pairs and tails
+                assert pm.cost(kept, w, kept_tail, mask) == pytest.approx(opt, abs=1e-6)
+            # and the reduced model's optimum (by brute force) is the optimum
+            free = allowed & ~red.force_closed
+            ropt, _ = _brute(kept, w, kept_tail, p, fixed | red.force_open, free)
+            assert min(ropt, upper) == pytest.approx(opt, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases())
+def test_lagrangian_p_median_matches_brute_force(c: dict[str, object]) -> None:
+    """The whole pipeline (through p_median, must-open and closed sites) proves the optimum."""
+    mat, w, p, fixed, allowed = c["mat"], c["w"], c["p"], c["fixed"], c["allowed"]
+    assert isinstance(mat, sp.csr_matrix) and isinstance(w, np.ndarray) and isinstance(p, int)
+    assert isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, _, tail = _setup(c)
+    want, _ = _brute(pairs, w, tail, p, fixed, allowed)
+    pen = c["penalty"]
+    for lagrangian in (True, False):
+        res = p_median(mat, w, p, fixed=np.flatnonzero(fixed), closed=np.flatnonzero(~allowed),
+                       unassigned_penalty_min=pen, lagrangian=lagrangian, **KW)
+        if not np.isfinite(want):
+            assert res.status is SolveStatus.INFEASIBLE
+            continue
+        assert res.status is SolveStatus.OPTIMAL
+        assert res.objective == pytest.approx(want, abs=1e-6)
+        assert res.best_bound == pytest.approx(want, abs=1e-6)
+        assert res.open_sites.size <= p
+        assert set(np.flatnonzero(fixed)) <= set(res.open_sites.tolist())
+        assert not set(np.flatnonzero(~allowed)) & set(res.open_sites.tolist())
+
+
+def test_must_open_sites_count_against_p() -> None:
+    """p=1 with site 0 must-open: only site 0, even though site 1 is nearer to all."""
+    m = sp.csr_matrix(np.array([[5.0, 1.0], [5.0, 1.0], [5.0, 1.0]]))
+    for truncate, lagrangian in ((True, True), (True, False), (False, False)):
+        r = p_median(m, np.ones(3), 1, fixed=[0], truncate=truncate, lagrangian=lagrangian, **KW)
+        assert r.status is SolveStatus.OPTIMAL
+        assert r.open_sites.tolist() == [0] and r.objective == pytest.approx(15.0)
+
+
+def test_bench_like_instance_is_proven_and_beats_greedy() -> None:
+    """A seeded clustered instance: the Lagrangian path proves what the full model proves."""
+    from optimizer._instances import clustered_instance
+
+    inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
+    a = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, **KW)
+    b = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
+    assert a.objective == pytest.approx(b.objective, rel=1e-9)
+    assert "Lagrangian" in a.report.message
