@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from optimizer._mip import SparseMip, solve_mip
+from optimizer._mip import ABSOLUTE_GAP, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus
 
 IntArray = npt.NDArray[np.int64]
@@ -197,6 +197,7 @@ class Lagrangian:
     bound: float
     rho: FloatArray
     chosen: BoolArray  # sites open in the subproblem's solution (must-open included)
+    subgradient: FloatArray  # per row: 1 - (assignments in the subproblem's solution)
 
 
 def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: int,
@@ -208,13 +209,17 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     negative other } \\rho_j)`.
     """
     red = w[pairs.rows] * pairs.dist - lam[pairs.rows]
-    rho = np.bincount(pairs.cols, weights=np.minimum(red, 0.0),
+    neg = red < 0.0
+    rho = np.bincount(pairs.cols[neg], weights=red[neg],
                       minlength=pairs.n_sites).astype(np.float64)
     chosen = _choose(rho, p, fixed, allowed)
     with np.errstate(invalid="ignore"):
         zt = np.where(np.isfinite(tail), np.minimum(w * tail - lam, 0.0), 0.0)
     bound = float(lam.sum() + zt.sum() + rho[chosen].sum())
-    return Lagrangian(lam, bound, rho, chosen)
+    used = neg & chosen[pairs.cols]
+    g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
+    g -= zt < 0.0
+    return Lagrangian(lam, bound, rho, chosen, g)
 
 
 def _choose(rho: FloatArray, p: int, fixed: BoolArray, allowed: BoolArray) -> BoolArray:
@@ -228,39 +233,32 @@ def _choose(rho: FloatArray, p: int, fixed: BoolArray, allowed: BoolArray) -> Bo
     return chosen
 
 
-def _subgradient(pairs: Pairs, w: FloatArray, tail: FloatArray, lg: Lagrangian) -> FloatArray:
-    red = w[pairs.rows] * pairs.dist - lg.lam[pairs.rows]
-    used = (red < 0.0) & lg.chosen[pairs.cols]
-    g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        z = np.isfinite(tail) & (w * tail - lg.lam < 0.0)
-    return g - z
-
-
 def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
                      allowed: BoolArray, upper: float, start: FloatArray, *,
                      max_iter: int = 3000, deadline: float | None = None,
                      stop: threading.Event | None = None, target_gap: float = 1e-7,
                      heuristic: Callable[[BoolArray], float] | None = None,
-                     every: int = 20) -> tuple[Lagrangian, int, float]:
+                     every: int = 20, theta0: float = 1.0) -> tuple[Lagrangian, int, float]:
     """Maximise :math:`L(\\lambda)` by subgradient steps (Held, Wolfe & Crowder 1974).
 
-    Polyak step :math:`\\theta (UB - L) / (g^T W g)` along :math:`W g`, with
+    Polyak step :math:`\\theta (T - L) / (g^T W g)` along :math:`W g`, with
     :math:`W` the demand weights (multipliers live on the scale
-    :math:`w_i d_{ij}`, so a heavy point moves proportionally further);
-    :math:`\\theta` halves after 30 steps without a better bound.  Every
-    ``every`` steps the subproblem's open sites are handed to ``heuristic``
-    (a Lagrangian heuristic returning the cost it found), which may lower the
-    upper bound.  Returns the best multipliers, the number of steps and the
-    upper bound.
+    :math:`w_i d_{ij}`, so a heavy point moves proportionally further) and the
+    target :math:`T` 0.3 % above the upper bound; :math:`\\theta` halves after
+    30 steps without a better bound.  Stops when the bound meets the upper
+    bound, gains less than 1e-6 (relative) in 100 steps, or at ``max_iter``.
+    Every ``every`` steps the subproblem's open sites are handed to
+    ``heuristic`` (a Lagrangian heuristic returning the cost it found), which
+    may lower the upper bound.  Returns the best multipliers, the number of
+    steps and the upper bound.
     """
-    lam = start.copy()
-    best = evaluate(pairs, w, tail, lam, p, fixed, allowed)
+    best = evaluate(pairs, w, tail, start.copy(), p, fixed, allowed)
     cur = best
-    theta = 1.0
+    theta = theta0
     since = 0
     scale = np.maximum(w, 1e-12 * max(1.0, float(w.max(initial=0.0))))
     tried: set[bytes] = set()
+    history: list[float] = []
     it = 0
     for it in range(1, max_iter + 1):
         if (deadline is not None and time.perf_counter() > deadline) or (
@@ -273,11 +271,17 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                 upper = min(upper, heuristic(cur.chosen))
         if math.isfinite(upper) and upper - best.bound <= target_gap * max(1.0, abs(upper)):
             break
-        g = _subgradient(pairs, w, tail, cur)
+        history.append(best.bound)
+        if it > 100 and best.bound - history[-101] <= 1e-6 * max(1.0, abs(best.bound)):
+            break
+        g = cur.subgradient
         nrm = float(g @ (scale * g))
         if nrm <= 0.0:
             break  # the subproblem's solution is feasible: L is the optimum
-        target = upper if math.isfinite(upper) else abs(cur.bound) * 1.1 + 1.0
+        # aim above the upper bound, and at least 1 % above the best bound: a
+        # near-optimal upper bound alone gives steps too short to reach the dual optimum
+        ref = upper if math.isfinite(upper) else abs(cur.bound) * 1.1 + 1.0
+        target = max(ref + 0.003 * abs(ref), best.bound + 0.01 * abs(best.bound))
         lam = cur.lam + theta * (target - cur.bound) / nrm * scale * g
         cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
         if cur.bound > best.bound:
@@ -444,7 +448,8 @@ class Outcome:
 
 def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
           allowed: BoolArray, *, deadline: float | None, engine: str, seed: int, threads: int,
-          stop: threading.Event | None = None, max_iter: int = 3000) -> Outcome:
+          stop: threading.Event | None = None, max_iter: int = 3000,
+          max_rounds: int = 3) -> Outcome:
     """Heuristic, Lagrangian bound, reduced-cost fixing, then the exact reduced model.
 
     ``OPTIMAL`` (``proven``) only when the reduced radius model was solved to
@@ -473,22 +478,42 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         return c
 
     d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
-    # the Lagrangian gets at most ~half of what is left; the exact model needs the rest
+    lam = w * d1
+    # the Lagrangian rounds get at most ~half of what is left; the exact model the rest
     lag_deadline = None if deadline is None else t0 + 0.5 * (deadline - t0)
-    lg, iters, _ = lagrangian_bound(pairs, w, tail, q, fixed, allowed, best, w * d1,
-                                    max_iter=max_iter, deadline=lag_deadline, stop=stop,
-                                    heuristic=heuristic)
-    lower = lg.bound
-    steps.append(f"Lagrangian bound {lower:.6g} after {iters} steps, "
-                 f"Lagrangian heuristic {best:.6g} ({time.perf_counter() - t0:.1f} s)")
-    tol = 1e-9 * max(1.0, abs(best)) if math.isfinite(best) else math.inf
-    if math.isfinite(best) and best - lower <= tol:
-        return Outcome(best_open, best, best, True, (), "; ".join(steps))
-    red = reduce(pairs, w, tail, q, fixed, allowed, lg, best, tol)
-    n_free = int((~red.force_open & ~red.force_closed).sum())
-    steps.append(f"fixing kept {int(red.keep_pair.sum())} of {pairs.rows.size} pairs, "
-                 f"{n_free} free sites, {int(red.force_open.sum())} open")
-    model = radius_model(pairs, w, tail, red, q)
+    lower = -math.inf
+    cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs, tail, fixed, allowed
+    for rnd in range(1, max_rounds + 1):
+        # each round: the Lagrangian dual of what is left, then fixing against the
+        # incumbent; what survives holds every solution at least as good as it
+        lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
+                                        best, lam, max_iter=max_iter, deadline=lag_deadline,
+                                        stop=stop, heuristic=heuristic if rnd == 1 else None,
+                                        theta0=1.0 if rnd == 1 else 0.05)
+        lam = lg.lam
+        lower = max(lower, min(lg.bound, best))
+        steps.append(f"round {rnd}: Lagrangian bound {lg.bound:.6g} after {iters} steps, "
+                     f"incumbent {best:.6g} ({time.perf_counter() - t0:.1f} s)")
+        if math.isfinite(best) and best - lower <= ABSOLUTE_GAP:
+            return Outcome(best_open, best, best, True, (), "; ".join(steps))
+        if not math.isfinite(best):
+            break  # nothing to fix against
+        tol = 1e-9 * max(1.0, abs(best))
+        red = reduce(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best, tol)
+        before = cur_pairs.rows.size
+        cur_pairs = cur_pairs.subset(red.keep_pair)
+        cur_tail = np.where(red.keep_tail, cur_tail, np.inf)
+        cur_fixed = red.force_open
+        cur_allowed = ~red.force_closed
+        n_free = int((cur_allowed & ~cur_fixed).sum())
+        steps.append(f"fixing kept {cur_pairs.rows.size} of {pairs.rows.size} pairs, "
+                     f"{n_free} free sites, {int(cur_fixed.sum())} open")
+        if cur_pairs.rows.size > 0.8 * before or (
+                lag_deadline is not None and time.perf_counter() > lag_deadline):
+            break
+    red = Reduction(np.ones(cur_pairs.rows.size, dtype=bool), np.isfinite(cur_tail),
+                    cur_fixed, ~cur_allowed)
+    model = radius_model(cur_pairs, w, cur_tail, red, q)
     if model.infeasible:
         # no solution better than the incumbent exists (or, without one, none at all)
         steps.append("reduced model infeasible")
