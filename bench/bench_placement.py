@@ -132,6 +132,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    failed = False
     print("| instance | model | peer | status | objective | bound | wall s | peak MB |")
     print("|---|---|---|---|---|---|---|---|")
     for inst in args.instances:
@@ -165,8 +166,16 @@ def main() -> None:
                     continue
                 ratio = float(res["wall_s"]) / max(1e-9, float(ours["wall_s"]))
                 same = np.isclose(float(res["objective"]), float(ours["objective"]), rtol=1e-6)
+                # only two proven optima must agree; CBC says "Optimal" also after a limit
+                both = {str(res.get("status")), str(ours.get("status"))} <= {"OPTIMAL"}
+                verdict = "equal" if same else (
+                    "DIFFER (both proven optimal: a bug)" if both else
+                    f"differ ({peer} {res.get('status')}, ours {ours.get('status')})")
+                failed = failed or (both and not same)
                 print(f"|  | {model} | {peer}/ours | time ratio {ratio:.1f}x | "
-                      f"objectives {'equal' if same else 'DIFFER'} | | | |", flush=True)
+                      f"objectives {verdict} | | | |", flush=True)
+    if failed:
+        sys.exit("two proven optima differ")
 
 
 if __name__ == "__main__":
