@@ -238,13 +238,14 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                      max_iter: int = 3000, deadline: float | None = None,
                      stop: threading.Event | None = None, target_gap: float = 1e-7,
                      heuristic: Callable[[BoolArray], float] | None = None,
-                     every: int = 20, theta0: float = 1.0) -> tuple[Lagrangian, int, float]:
+                     every: int = 40, theta0: float = 1.0) -> tuple[Lagrangian, int, float]:
     """Maximise :math:`L(\\lambda)` by subgradient steps (Held, Wolfe & Crowder 1974).
 
     Polyak step :math:`\\theta (T - L) / (g^T W g)` along :math:`W g`, with
     :math:`W` the demand weights (multipliers live on the scale
     :math:`w_i d_{ij}`, so a heavy point moves proportionally further) and the
-    target :math:`T` 0.3 % above the upper bound; :math:`\\theta` halves after
+    target :math:`T` 0.3 % above the starting upper bound (and at least 1 %
+    above the best bound); :math:`\\theta` halves after
     30 steps without a better bound.  Stops when the bound meets the upper
     bound, gains less than 1e-6 (relative) in 100 steps, or at ``max_iter``.
     Every ``every`` steps the subproblem's open sites are handed to
@@ -254,6 +255,7 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
     """
     best = evaluate(pairs, w, tail, start.copy(), p, fixed, allowed)
     cur = best
+    upper0 = upper
     theta = theta0
     since = 0
     scale = np.maximum(w, 1e-12 * max(1.0, float(w.max(initial=0.0))))
@@ -278,9 +280,10 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
         nrm = float(g @ (scale * g))
         if nrm <= 0.0:
             break  # the subproblem's solution is feasible: L is the optimum
-        # aim above the upper bound, and at least 1 % above the best bound: a
-        # near-optimal upper bound alone gives steps too short to reach the dual optimum
-        ref = upper if math.isfinite(upper) else abs(cur.bound) * 1.1 + 1.0
+        # aim above the upper bound we started with (not the heuristic's later, better
+        # ones) and at least 1 % above the best bound: a near-optimal upper bound
+        # gives steps too short to reach the dual optimum in time
+        ref = upper0 if math.isfinite(upper0) else abs(cur.bound) * 1.1 + 1.0
         target = max(ref + 0.003 * abs(ref), best.bound + 0.01 * abs(best.bound))
         lam = cur.lam + theta * (target - cur.bound) / nrm * scale * g
         cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
@@ -449,8 +452,12 @@ class Outcome:
 def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
           allowed: BoolArray, *, deadline: float | None, engine: str, seed: int, threads: int,
           stop: threading.Event | None = None, max_iter: int = 3000,
-          max_rounds: int = 3) -> Outcome:
+          max_rounds: int = 3, use_interchange: bool = True,
+          use_heuristic: bool = True) -> Outcome:
     """Heuristic, Lagrangian bound, reduced-cost fixing, then the exact reduced model.
+
+    ``use_interchange`` / ``use_heuristic`` switch off the vertex substitution
+    of the start and the Lagrangian heuristic (for measuring what each buys).
 
     ``OPTIMAL`` (``proven``) only when the reduced radius model was solved to
     optimality, shown infeasible (no solution beats the incumbent), or the
@@ -464,9 +471,10 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     best_open = start
     best = cost(pairs, w, tail, start)
     steps.append(f"greedy {best:.6g}")
-    best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=deadline)
-    best = cost(pairs, w, tail, best_open)
-    steps.append(f"interchange {best:.6g}")
+    if use_interchange:
+        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=deadline)
+        best = cost(pairs, w, tail, best_open)
+        steps.append(f"interchange {best:.6g}")
 
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
@@ -488,7 +496,9 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         # incumbent; what survives holds every solution at least as good as it
         lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
                                         best, lam, max_iter=max_iter, deadline=lag_deadline,
-                                        stop=stop, heuristic=heuristic if rnd == 1 else None,
+                                        stop=stop,
+                                        heuristic=heuristic if rnd == 1 and use_heuristic
+                                        else None,
                                         theta0=1.0 if rnd == 1 else 0.05)
         lam = lg.lam
         lower = max(lower, min(lg.bound, best))
