@@ -47,6 +47,10 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+#: Pairs left after fixing above which no exact model is built (HiGHS memory).
+MAX_MIP_PAIRS = 600_000
+
+
 @dataclass(frozen=True)
 class Pairs:
     """The matrix as entry arrays, sorted by row, then distance, then column."""
@@ -465,6 +469,9 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     """
     t0 = time.perf_counter()
     steps: list[str] = []
+    # the heuristics and Lagrangian rounds get at most half the time; the exact model the rest
+    lag_deadline = None if deadline is None else t0 + 0.5 * (deadline - t0)
+    heur_deadline = lag_deadline
     free_sites = int((allowed & ~fixed).sum())
     q = min(p, int(fixed.sum()) + free_sites)
     start = greedy(pairs, w, tail, q, fixed, allowed)
@@ -472,14 +479,14 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     best = cost(pairs, w, tail, start)
     steps.append(f"greedy {best:.6g}")
     if use_interchange:
-        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=deadline)
+        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=lag_deadline)
         best = cost(pairs, w, tail, best_open)
         steps.append(f"interchange {best:.6g}")
 
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
         s = greedy(pairs, w, tail, q, chosen | fixed, allowed)
-        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=deadline)
+        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=heur_deadline)
         c = cost(pairs, w, tail, s)
         if c < best:
             best, best_open = c, s
@@ -487,8 +494,6 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
 
     d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
     lam = w * d1
-    # the Lagrangian rounds get at most ~half of what is left; the exact model the rest
-    lag_deadline = None if deadline is None else t0 + 0.5 * (deadline - t0)
     lower = -math.inf
     cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs, tail, fixed, allowed
     for rnd in range(1, max_rounds + 1):
@@ -521,6 +526,20 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         if cur_pairs.rows.size > 0.8 * before or (
                 lag_deadline is not None and time.perf_counter() > lag_deadline):
             break
+    if cur_pairs.rows.size > MAX_MIP_PAIRS:
+        # HiGHS needs several kB per pair (1.25 GB for 245k): no exact model; the time
+        # left goes to more subgradient steps (bound) and Lagrangian heuristics (incumbent)
+        if deadline is None or time.perf_counter() < deadline:
+            heur_deadline = deadline
+            lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
+                                            best, lam, max_iter=max_iter, deadline=deadline,
+                                            stop=stop, heuristic=heuristic, theta0=0.25)
+            lower = max(lower, min(lg.bound, best))
+            steps.append(f"{iters} more steps: bound {lower:.6g}, incumbent {best:.6g}")
+        steps.append(f"{cur_pairs.rows.size} pairs left, more than {MAX_MIP_PAIRS}: "
+                     "no exact model (memory), incumbent and Lagrangian bound returned")
+        proven = math.isfinite(best) and best - lower <= ABSOLUTE_GAP
+        return Outcome(best_open, best, best if proven else lower, proven, (), "; ".join(steps))
     red = Reduction(np.ones(cur_pairs.rows.size, dtype=bool), np.isfinite(cur_tail),
                     cur_fixed, ~cur_allowed)
     model = radius_model(cur_pairs, w, cur_tail, red, q)

@@ -204,3 +204,20 @@ def test_bench_like_instance_is_proven_and_beats_greedy() -> None:
     assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
     assert a.objective == pytest.approx(b.objective, rel=1e-9)
     assert "Lagrangian" in a.report.message
+
+
+def test_too_large_for_the_exact_model_is_reported_honestly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the exact model the answer is FEASIBLE unless the bound meets it."""
+    from optimizer._instances import clustered_instance
+
+    inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
+    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    assert exact.status is SolveStatus.OPTIMAL
+    monkeypatch.setattr(pm, "MAX_MIP_PAIRS", 0)
+    res = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, **KW)
+    assert res.objective >= exact.objective - 1e-6
+    assert res.best_bound <= exact.objective + 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert res.best_bound == pytest.approx(res.objective, abs=1e-6)
+    else:
+        assert res.status is SolveStatus.FEASIBLE and "no exact model" in res.report.message
