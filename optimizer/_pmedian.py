@@ -143,6 +143,7 @@ def _finite_tail(pairs: Pairs, w: FloatArray, tail: FloatArray) -> FloatArray:
 
 def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray,
                 fixed: BoolArray, allowed: BoolArray, *, deadline: float | None = None,
+                stop: threading.Event | None = None,
                 max_swaps: int = 10_000) -> tuple[BoolArray, int]:
     """Vertex substitution to a local optimum (best improving swap each step).
 
@@ -165,7 +166,8 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
     swaps = 0
     removable_base = ~fixed
     while swaps < max_swaps:
-        if deadline is not None and time.perf_counter() > deadline:
+        if (deadline is not None and time.perf_counter() > deadline) or (
+                stop is not None and stop.is_set()):
             break
         d1, d2, phi = _nearest_two(pairs, t, cur)
         cand_in = allowed & ~cur
@@ -481,14 +483,15 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     best = cost(pairs, w, tail, start)
     steps.append(f"greedy {best:.6g}")
     if use_interchange:
-        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=lag_deadline)
+        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=lag_deadline,
+                                   stop=stop)
         best = cost(pairs, w, tail, best_open)
         steps.append(f"interchange {best:.6g}")
 
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
         s = greedy(pairs, w, tail, q, chosen | fixed, allowed)
-        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=heur_deadline)
+        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=heur_deadline, stop=stop)
         c = cost(pairs, w, tail, s)
         if c < best:
             best, best_open = c, s

@@ -221,3 +221,20 @@ def test_too_large_for_the_exact_model_is_reported_honestly(monkeypatch: pytest.
         assert res.best_bound == pytest.approx(res.objective, abs=1e-6)
     else:
         assert res.status is SolveStatus.FEASIBLE and "no exact model" in res.report.message
+
+
+def test_stopped_before_the_start_is_feasible_not_optimal() -> None:
+    """A stop request before any proof: the heuristic answer, FEASIBLE, valid bound."""
+    import threading
+
+    from optimizer._instances import clustered_instance
+
+    inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
+    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    ev = threading.Event()
+    ev.set()
+    res = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, stop=ev, **KW)
+    assert res.status is SolveStatus.FEASIBLE
+    assert res.open_sites.size == 5
+    assert res.objective >= exact.objective - 1e-6
+    assert not res.best_bound > exact.objective + 1e-6
