@@ -220,7 +220,11 @@ def component_curve(m: sp.csr_matrix, w: FloatArray, k_max: int
             break
     k_done = len(sets) - 1
     if k_done < kk:
+        # everything is covered: more sites add nothing, any extra ones will do
         curve[k_done + 1:] = curve[k_done]
+        spare = np.setdiff1d(np.arange(n_cols, dtype=np.int64), sets[k_done])
+        for k in range(k_done + 1, kk + 1):
+            sets.append(np.concatenate([sets[k_done], spare[:k - k_done]]))
     return curve, sets
 
 
@@ -243,8 +247,9 @@ def combine_curves(curves: list[FloatArray], p: int) -> tuple[FloatArray, list[I
         for t in range(kc + 1):
             cand = np.full(p + 1, -np.inf)
             cand[t:] = best[:p + 1 - t] + f[t]
-            better = cand > new + 1e-9 * np.maximum(1.0, np.abs(new))
-            better |= np.isneginf(new) & np.isfinite(cand)
+            finite = np.isfinite(new)
+            tol = 1e-9 * np.maximum(1.0, np.abs(np.where(finite, new, 0.0)))
+            better = np.where(finite, cand > np.where(finite, new, 0.0) + tol, np.isfinite(cand))
             new[better] = cand[better]
             arg[better] = t
         best = new
@@ -260,3 +265,74 @@ def backtrack(choices: list[IntArray], k: int) -> IntArray:
         out[c] = t
         k -= t
     return out
+
+
+@dataclass(frozen=True)
+class McSplit:
+    """An MCLP split into small components (solved exactly) and the rest.
+
+    ``rows`` / ``cols`` select the large components' rows and sites (indices
+    into the reduced matrix); ``curve[k]`` is the best coverage of all small
+    components together with exactly ``k`` sites (``k = 0 .. len - 1``).
+    """
+
+    rows: IntArray
+    cols: IntArray
+    curve: FloatArray
+    n_small: int
+    _choices: list[IntArray]
+    _comp_cols: list[IntArray]
+    _comp_sets: list[list[IntArray]]
+
+    def sites(self, k: int) -> IntArray:
+        """Sites (reduced-matrix indices) of the best ``k``-site answer of the small part."""
+        counts = backtrack(self._choices, k)
+        out = [cols[sets[t]] for cols, sets, t in
+               zip(self._comp_cols, self._comp_sets, counts.tolist(), strict=True) if t > 0]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def split_mclp(m: sp.csr_matrix, w: FloatArray, p: int,
+               max_sites: int | None = None) -> McSplit:
+    """Solve the components with at most ``max_sites`` sites exactly, keep the rest.
+
+    Components share nothing but the cardinality row, so the best coverage of
+    the small ones with ``k`` sites in total is the max-plus combination of
+    their exact curves (:func:`combine_curves`), and the whole optimum is
+    ``max_k  F_small(k) + OPT_large(p - k)``.
+    """
+    from optimizer._preprocess import components
+
+    n_comp, row_lab, col_lab = components(m)
+    n_sites = np.bincount(col_lab, minlength=n_comp)
+    small = n_sites <= (ENUMERATE_SITES if max_sites is None else max_sites)
+    r_order = np.argsort(row_lab, kind="stable")
+    c_order = np.argsort(col_lab, kind="stable")
+    r_start = np.concatenate([[0], np.cumsum(np.bincount(row_lab, minlength=n_comp))])
+    c_start = np.concatenate([[0], np.cumsum(n_sites)])
+    curves: list[FloatArray] = []
+    comp_cols: list[IntArray] = []
+    comp_sets: list[list[IntArray]] = []
+    for k in np.flatnonzero(small):
+        rows = r_order[r_start[k]:r_start[k + 1]]
+        cols = c_order[c_start[k]:c_start[k + 1]]
+        if cols.size == 1:
+            curve = np.array([0.0, float(w[rows].sum())])
+            sets = [np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)]
+        else:
+            curve, sets = component_curve(m[rows][:, cols], w[rows], min(p, cols.size))
+        curves.append(curve[:min(p, cols.size) + 1])
+        comp_cols.append(cols.astype(np.int64))
+        comp_sets.append(sets)
+    k_total = min(p, int(n_sites[small].sum()))
+    combined, choices = combine_curves(curves, k_total)
+    big_rows = np.flatnonzero(~small[row_lab]).astype(np.int64)
+    big_cols = np.flatnonzero(~small[col_lab]).astype(np.int64)
+    return McSplit(big_rows, big_cols, combined, int(small.sum()), choices, comp_cols, comp_sets)
+
+
+def is_concave(curve: FloatArray) -> bool:
+    """Whether the increments of ``curve`` never rise (up to rounding)."""
+    inc = np.diff(curve)
+    tol = 1e-9 * max(1.0, float(np.abs(curve).max(initial=0.0)))
+    return bool(np.all(inc[1:] <= inc[:-1] + tol))

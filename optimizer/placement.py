@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from optimizer._cover import greedy_cover
+from optimizer._cover import McSplit, greedy_cover, is_concave, split_mclp
 from optimizer._mip import DEFAULT_ENGINE, ENGINES, MipSolution, SparseMip, solve_mip
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
 from optimizer._status import SolverReport, SolveStatus, relative_gap
@@ -645,6 +645,57 @@ def _greedy_mclp(m: sp.csr_matrix, w: FloatArray, costs: FloatArray, p_left: int
     return chosen
 
 
+def _mclp_parts_mip(
+    m: sp.csr_matrix, w: FloatArray, p_left: int, split: McSplit, start: BoolArray,
+) -> tuple[SparseMip, FloatArray, Callable[[FloatArray], IntArray]]:
+    """The MCLP of the large components plus the exact curve of the small ones.
+
+    Variables ``d_k`` (``k = 1 .. K``) buy the ``k``-th site of the small part at
+    its increment ``F(k) - F(k-1)`` and count against ``p``.  If ``F`` is
+    concave the increments fall, so for any whole number of sites left the best
+    ``d`` takes the first ones and continuous ``d`` is exact; otherwise ``d``
+    is binary with ``d_k >= d_{k+1}``, which makes ``sum_k d_k`` sites worth
+    exactly ``F(sum_k d_k)``.  Returns the model, a hint from ``start`` (a mask
+    of reduced columns) and a decoder from solution values to reduced columns.
+    """
+    rows, cols = split.rows, split.cols
+    mb = m[rows][:, cols] if rows.size else sp.csr_matrix((0, cols.size), dtype=bool)
+    wb = w[rows]
+    inc = np.diff(split.curve)
+    positive = np.flatnonzero(inc > 0)
+    k_use = int(positive[-1]) + 1 if positive.size else 0
+    inc = inc[:k_use]
+    concave = is_concave(split.curve[:k_use + 1])
+    mip, x0, y0 = _mclp_mip(mb, wb, np.ones(cols.size), None, None)
+    d0 = mip.add_variables(k_use, integer=not concave, objective=inc)
+    n_all = cols.size + k_use
+    if n_all:
+        mip.add_rows(1, np.zeros(n_all, dtype=np.int64),
+                     np.concatenate([x0 + np.arange(cols.size), d0 + np.arange(k_use)]), 1.0,
+                     ub=float(p_left))
+    if not concave and k_use > 1:
+        # d_k >= d_{k+1}
+        r = np.arange(k_use - 1, dtype=np.int64)
+        mip.add_rows(k_use - 1, np.concatenate([r, r]), np.concatenate([d0 + r, d0 + r + 1]),
+                     np.concatenate([np.ones(k_use - 1), -np.ones(k_use - 1)]), lb=0.0)
+    is_big = np.zeros(m.shape[1], dtype=bool)
+    is_big[cols] = True
+    hint = np.zeros(mip.n_vars)
+    xb = start[cols]
+    hint[x0:x0 + cols.size] = xb
+    hint[y0:y0 + rows.size] = np.minimum(1.0, np.asarray(
+        mb[:, np.flatnonzero(xb)].sum(axis=1)).ravel())
+    hint[d0:d0 + min(k_use, int(start[~is_big].sum()))] = 1.0
+
+    def decode(values: FloatArray) -> IntArray:
+        big = cols[values[x0:x0 + cols.size] > 0.5]
+        total = float(values[d0:d0 + k_use].sum())
+        k = int(math.floor(total + 1e-6)) if concave else int(round(total))
+        return np.sort(np.concatenate([big, split.sites(k)])).astype(np.int64)
+
+    return mip, hint, decode
+
+
 def mclp(
     covered: Matrix,
     weights: npt.ArrayLike,
@@ -691,29 +742,56 @@ def mclp(
     t0 = time.perf_counter()
     prep = _prepare_mclp(covered, weights, p, budget, fixed, closed, costs, preprocess)
     inp = prep.inp
-    mip, x0, y0 = _mclp_mip(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
-                            prep.budget_left)
-    mip.offset = prep.fixed_weight
-    hint = None
-    if hint_open is not None:
-        hint = np.zeros(mip.n_vars)
-        xs = np.isin(prep.columns, hint_open)
-        hint[x0:x0 + xs.size] = xs
-        hint[y0:] = np.minimum(1.0, np.asarray(prep.m[:, np.flatnonzero(xs)].sum(axis=1)).ravel())
+    split = None
+    if preprocess and prep.p_left is not None and prep.budget_left is None:
+        # only a count couples the components (a budget would need cost curves)
+        split = split_mclp(prep.m, prep.w, prep.p_left)
+        if split.n_small == 0:
+            split = None
     greedy = _greedy_mclp(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
                           prep.budget_left)
-    if hint is None:
+    start = greedy if hint_open is None else np.isin(prep.columns, hint_open)
+    decode: Callable[[FloatArray], IntArray]
+    if split is None:
+        mip, x0, y0 = _mclp_mip(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
+                                prep.budget_left)
         hint = np.zeros(mip.n_vars)
-        hint[x0:x0 + greedy.size] = greedy
+        hint[x0:x0 + start.size] = start
         hint[y0:] = np.minimum(1.0, np.asarray(
-            prep.m[:, np.flatnonzero(greedy)].sum(axis=1)).ravel())
-    sol = solve_mip(mip, engine=engine, time_limit_s=time_limit_s, seed=seed, threads=threads,
-                    stop=stop, hint=hint)
+            prep.m[:, np.flatnonzero(start)].sum(axis=1)).ravel())
+
+        def _decode(values: FloatArray) -> IntArray:
+            return np.flatnonzero(values[x0:x0 + prep.columns.size] > 0.5).astype(np.int64)
+
+        decode = _decode
+    else:
+        assert prep.p_left is not None
+        mip, hint, decode = _mclp_parts_mip(prep.m, prep.w, prep.p_left, split, start)
+    mip.offset = prep.fixed_weight
+    if split is not None and mip.n_vars == 0:
+        # every component was small: the combined curve is the exact optimum
+        k = split.curve.size - 1
+        chosen = split.sites(k)
+        value = prep.fixed_weight + float(split.curve[k])
+        sol = MipSolution(SolverReport(
+            SolveStatus.OPTIMAL, value, value, 0.0, time.perf_counter() - t0,
+            _solver_name("enumeration+dp"), seed, threads, time_limit_s,
+            f"{split.n_small} components solved exactly"), np.zeros(0))
+    else:
+        sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(
+            None if time_limit_s is None else t0 + time_limit_s), seed=seed, threads=threads,
+            stop=stop, hint=hint)
+        chosen = decode(sol.values) if sol.values is not None else np.zeros(0, dtype=np.int64)
     open_mask = np.zeros(inp.n_sites, dtype=bool)
     open_mask[inp.fixed] = True
-    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    message = sol.report.message
+    if split is not None:
+        message = "; ".join(x for x in (
+            f"{split.n_small} small components by enumeration, {split.cols.size} sites in the MIP",
+            message) if x)
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0, message=message)
     if sol.values is not None:
-        open_mask[prep.columns[sol.values[x0:x0 + prep.columns.size] > 0.5]] = True
+        open_mask[prep.columns[chosen]] = True
     elif sol.report.status is SolveStatus.NOT_SOLVED and not (stop is not None and stop.is_set()):
         # no incumbent within the time limit: the greedy answer, honestly FEASIBLE
         open_mask[prep.columns[greedy]] = True
@@ -728,10 +806,12 @@ def mclp(
         # the engine's incumbent may leave some y below min(1, sum x); the true
         # coverage of the chosen sites is never lower, so report that.
         cov = res.covered_weight
+        rep = replace(res.report, objective=cov, gap=relative_gap(cov, res.report.best_bound))
         if res.status is SolveStatus.OPTIMAL and abs(cov - res.objective) > 1e-6 * max(1.0, cov):
             logger.warning("mclp optimum %g differs from recomputed coverage %g",
                            res.objective, cov)
-        rep = replace(res.report, objective=cov, gap=relative_gap(cov, res.report.best_bound))
+            if cov < res.report.best_bound - 1e-6 * max(1.0, cov):
+                rep = replace(rep, status=SolveStatus.FEASIBLE)
         res = replace(res, objective=cov, report=rep)
     logger.info("mclp: %d sites open, %s", res.open_sites.size, res.report.summary())
     return res
