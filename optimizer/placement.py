@@ -411,7 +411,8 @@ def _solve_lscp_core(
         col_lab = np.zeros(m.shape[1], dtype=np.int64)
         groups = [np.ones(1, dtype=bool)]
     groups = [g for g in groups if g.any()]
-    # each group's share of the time left is its share of the remaining non-zeros
+    # each group's share of the time left: its share of the remaining non-zeros or
+    # an equal split, whichever is larger
     nnz_row = np.diff(m.indptr)
     work = [float(nnz_row[g[row_lab]].sum()) + 1.0 for g in groups]
     # smallest first, so time a small one does not need flows to the larger ones
@@ -430,7 +431,10 @@ def _solve_lscp_core(
         mip.add_rows(sub.shape[0], rows, sub.indices.astype(np.int64) + x0, 1.0, lb=1.0)
         start = _greedy_cover(sub, sub_cost)
         left = _remaining(deadline)
-        share = None if left is None else left * work[gi] / sum(work[gi:])
+        # at least an equal split of the time left: a huge unprovable component must
+        # not starve a medium one that the engine could prove with a little more time
+        share = None if left is None else left * max(work[gi] / sum(work[gi:]),
+                                                     1.0 / (len(groups) - gi))
         sol = solve_mip(mip, engine=_lscp_engine(engine, sub.shape[1]), time_limit_s=share,
                         seed=seed, threads=threads, stop=stop, hint=start.astype(np.float64))
         chosen = start
