@@ -148,3 +148,23 @@ def test_lscp_rounded_bound_and_engines_agree() -> None:
     b = lscp(c, w, engine="highs", **KW)
     assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
     assert a.objective == b.objective
+
+
+def test_mclp_split_by_hand_with_fixed_closed_budget_and_stop() -> None:
+    import threading
+
+    # component A: sites 0, 1 over rows 0-2; isolated sites 2 (row 3) and 3 (row 4)
+    c = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0],
+                                [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool))
+    w = np.array([5.0, 1.0, 6.0, 4.0, 3.0])
+    assert mclp(c, w, 1, **KW).open_sites.tolist() == [1]            # 7
+    two = mclp(c, w, 2, **KW)
+    assert two.objective == 12.0 and two.status is SolveStatus.OPTIMAL  # {0, 1}
+    assert mclp(c, w, 2, fixed=[2], **KW).objective == 11.0           # {2, 1}: 4 + 7
+    assert mclp(c, w, 2, closed=[1], **KW).objective == 10.0          # {0, 2}: 6 + 4
+    # a budget falls back to the single MIP; costs make site 1 too dear
+    assert mclp(c, w, budget=2.0, costs=[1, 5, 1, 1], **KW).objective == 10.0  # {0, 2}
+    stop = threading.Event()
+    stop.set()
+    stopped = mclp(c, w, 2, stop=stop, **KW)
+    assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
