@@ -796,6 +796,9 @@ def mclp(
     report = replace(sol.report, wall_time_s=time.perf_counter() - t0, message=message)
     if sol.values is not None:
         open_mask[prep.columns[chosen]] = True
+        if not math.isfinite(report.best_bound):
+            # stopped before any bound: all coverable weight is a valid one
+            report = replace(report, best_bound=prep.fixed_weight + float(prep.w.sum()))
     elif sol.report.status is SolveStatus.NOT_SOLVED and not (stop is not None and stop.is_set()):
         # no incumbent within the time limit: the greedy answer, honestly FEASIBLE
         open_mask[prep.columns[greedy]] = True
