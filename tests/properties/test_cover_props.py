@@ -17,6 +17,7 @@ from optimizer._cover import (
     greedy_cover,
     lagrangian_lscp,
     split_mclp,
+    swap_mclp,
 )
 from optimizer._status import SolveStatus
 from optimizer.placement import lscp, mclp
@@ -168,3 +169,21 @@ def test_mclp_split_by_hand_with_fixed_closed_budget_and_stop() -> None:
     stop.set()
     stopped = mclp(c, w, 2, stop=stop, **KW)
     assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(mclp_instances(), st.integers(0, 2**31 - 1))
+def test_swap_search_keeps_count_and_never_loses(inst: tuple[sp.csr_matrix, np.ndarray, int],
+                                                 seed: int) -> None:
+    c, w, p = inst
+    rng = np.random.default_rng(seed)
+    start = np.zeros(c.shape[1], dtype=bool)
+    start[rng.choice(c.shape[1], size=p, replace=False)] = True
+    out = swap_mclp(c, w, start)
+
+    def value(x: np.ndarray) -> float:
+        return float(w[np.asarray(c[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0].sum())
+
+    assert out.sum() == start.sum()
+    assert value(out) >= value(start) - 1e-9
+    assert value(out) <= _brute_mclp(c, w, p) + 1e-9
