@@ -783,14 +783,15 @@ def mclp(
         assert prep.p_left is not None
         mip, hint, decode = _mclp_parts_mip(prep.m, prep.w, prep.p_left, split, start)
     mip.offset = prep.fixed_weight
-    if split is not None and mip.n_vars == 0:
-        # every component was small: the combined curve is the exact optimum
+    if split is not None and split.cols.size == 0:
+        # every component was small: the combined curve is the exact optimum, and
+        # it never falls with more sites, so its last point is the best
         k = split.curve.size - 1
         chosen = split.sites(k)
         value = prep.fixed_weight + float(split.curve[k])
         sol = MipSolution(SolverReport(
             SolveStatus.OPTIMAL, value, value, 0.0, time.perf_counter() - t0,
-            _solver_name("enumeration+dp"), seed, threads, time_limit_s,
+            "enumeration+dp", seed, threads, time_limit_s,
             f"{split.n_small} components solved exactly"), np.zeros(0))
     else:
         sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(
