@@ -45,8 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
     p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     p.add_argument("--threads", type=int, default=1, help="solver threads (default 1)")
-    p.add_argument("--engine", choices=("highs", "scip"), default="highs",
-                   help="MIP engine through OR-Tools MathOpt (default highs)")
+    p.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
+                   help="MIP engine through OR-Tools MathOpt (default auto: SCIP for LSCP "
+                        "components up to 2,000 sites, HiGHS otherwise)")
     p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV and result.json")
     p.add_argument("--cache-dir", type=Path, help="coverage cache folder")
     p.add_argument("--json", action="store_true", help="print result.json to stdout")

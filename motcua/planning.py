@@ -57,7 +57,8 @@ class PlacementRequest:
     weighting : ``population`` or ``in_person`` dossiers per working day.
     mode : travel mode overriding the scenario's.
     time_limit_s, seed, threads : solver settings, saved with the result.
-    engine : ``highs`` or ``scip``.
+    engine : ``auto`` (SCIP for LSCP components up to 2,000 sites, HiGHS otherwise),
+        ``highs`` or ``scip``.
     """
 
     model: Model = "lscp"
@@ -74,7 +75,7 @@ class PlacementRequest:
     time_limit_s: float | None = 60.0
     seed: int = 0
     threads: int = 1
-    engine: str = "highs"
+    engine: str = "auto"
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the option that cannot be used."""

@@ -199,8 +199,11 @@ def _solve_once(
         ``report.status`` is ``OPTIMAL`` only when the engine proved optimality
         within :data:`ABSOLUTE_GAP`; a limit or an interruption gives ``FEASIBLE``.
     """
+    if engine == "auto":
+        # "auto" picks per model (see placement.lscp); a single model gets the default
+        engine = DEFAULT_ENGINE
     if engine not in ENGINES:
-        msg = f"unknown MIP engine {engine!r}; expected one of {sorted(ENGINES)}"
+        msg = f"unknown MIP engine {engine!r}; expected 'auto' or one of {sorted(ENGINES)}"
         raise ValueError(msg)
     t0 = time.perf_counter()
     message = ""

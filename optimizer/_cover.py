@@ -1,0 +1,381 @@
+"""Lagrangian bounds, reduced-cost fixing and component curves for covering models.
+
+Set covering (LSCP)
+-------------------
+Relaxing the cover rows ``sum_{j in N_i} x_j >= 1`` with multipliers ``u >= 0``
+gives the Lagrangian function
+
+.. math::  L(u) = \\sum_i u_i + \\sum_j \\min(0,\\; c_j - \\sum_{i \\in N_j} u_i),
+
+a lower bound on the optimum for every ``u >= 0`` (weak duality: for a cover
+``x`` the relaxed term ``u^T(1 - A x)`` is ``<= 0``).  Its maximum equals the LP
+bound; :func:`lagrangian_lscp` approaches it by subgradient steps (Held, Wolfe &
+Crowder 1974; Beasley 1990).  With reduced costs ``r_j = c_j - sum u_i`` and an
+incumbent of cost ``UB``, every solution with ``x_j = 1`` costs at least
+``L(u) + max(r_j, 0)`` and every solution with ``x_j = 0`` at least
+``L(u) + max(-r_j, 0)``, which is what :func:`fix_by_reduced_cost` uses.
+
+Maximal covering (MCLP)
+-----------------------
+After the must-open sites are removed the only link between the connected
+components of the demand x site graph is the cardinality (or budget) row.  So
+the optimum is ``max sum_c F_c(k_c)`` over ``sum_c k_c <= p``, where ``F_c(k)``
+is the best coverage of component ``c`` with ``k`` sites: a max-plus knapsack
+over the per-component value curves (:func:`combine_curves`).  Curves of small
+components are computed exactly by enumeration (:func:`component_curve`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+# ---------------------------------------------------------------------------
+# LSCP: heuristics, Lagrangian bound, reduced-cost fixing
+# ---------------------------------------------------------------------------
+
+
+def greedy_cover(c: sp.csr_matrix, costs: FloatArray) -> BoolArray:
+    """Chvátal's greedy set cover, then redundant columns removed (costliest first).
+
+    Returns a cover of every row of ``c`` that has a column (rows without one
+    stay uncovered).  Removing a column whose rows are all covered twice keeps
+    it a cover and never raises its cost.
+    """
+    cc = c.tocsc()
+    n_rows, n_cols = c.shape
+    chosen = np.zeros(n_cols, dtype=bool)
+    uncovered = np.ones(n_rows, dtype=bool)
+    gain = np.diff(cc.indptr).astype(np.float64)
+    # lazy greedy: gains only fall, so a column's stale gain is an upper bound
+    cost = np.maximum(costs, 1e-12)
+    import heapq
+
+    heap = [(-gain[j] / cost[j], j) for j in range(n_cols) if gain[j] > 0]
+    heapq.heapify(heap)
+    while heap:
+        neg, j = heapq.heappop(heap)
+        rows = cc.indices[cc.indptr[j]:cc.indptr[j + 1]]
+        g = float(np.count_nonzero(uncovered[rows]))
+        if g <= 0:
+            continue
+        if heap and g / cost[j] < -heap[0][0] - 1e-12:
+            heapq.heappush(heap, (-g / cost[j], j))
+            continue
+        chosen[j] = True
+        uncovered[rows] = False
+    return remove_redundant(c, costs, chosen)
+
+
+def remove_redundant(c: sp.csr_matrix, costs: FloatArray, chosen: BoolArray) -> BoolArray:
+    """Drop chosen columns whose rows are all covered by another chosen column."""
+    cc = c.tocsc()
+    chosen = chosen.copy()
+    count = np.asarray(c[:, np.flatnonzero(chosen)].sum(axis=1)).ravel().astype(np.int64)
+    for j in np.flatnonzero(chosen)[np.argsort(-costs[chosen], kind="stable")]:
+        rows = cc.indices[cc.indptr[j]:cc.indptr[j + 1]]
+        if rows.size == 0 or count[rows].min() >= 2:
+            chosen[j] = False
+            count[rows] -= 1
+    return chosen
+
+
+@dataclass(frozen=True)
+class Lagrangian:
+    """Best Lagrangian bound found, its multipliers and reduced costs."""
+
+    bound: float
+    u: FloatArray
+    reduced: FloatArray
+
+
+def lagrangian_lscp(c: sp.csr_matrix, costs: FloatArray, upper: float, *,
+                    iterations: int = 300, seed: int = 0) -> Lagrangian:
+    """Subgradient ascent on the Lagrangian dual of the cover rows.
+
+    Every ``L(u)`` evaluated is a valid lower bound (module docstring); the best
+    one is returned with its ``u`` and reduced costs.  ``upper`` (an incumbent
+    cost) only sets the step length.  Deterministic for a given ``seed``.
+    """
+    del seed  # deterministic: no random choices
+    n_rows = c.shape[0]
+    ct = c.T.tocsr()
+    cf = sp.csr_matrix(c, dtype=np.float64)
+    ctf = sp.csr_matrix(ct, dtype=np.float64)
+    # start: each row's cheapest covering cost per covered row, a classic choice
+    lengths = np.diff(ct.indptr).astype(np.float64)
+    per = np.where(lengths > 0, costs / np.maximum(lengths, 1.0), np.inf)
+    u = np.zeros(n_rows)
+    for i in range(n_rows):
+        cols = c.indices[c.indptr[i]:c.indptr[i + 1]]
+        u[i] = float(per[cols].min()) if cols.size else 0.0
+    best = Lagrangian(-math.inf, u.copy(), costs.copy())
+    step = 2.0
+    stall = 0
+    for _ in range(iterations):
+        r = costs - ctf @ u
+        x = r < 0
+        val = float(u.sum() + r[x].sum())
+        if val > best.bound + 1e-9:
+            best = Lagrangian(val, u.copy(), r)
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 20:
+                step /= 2.0
+                stall = 0
+                if step < 1e-4:
+                    break
+        g = 1.0 - cf @ x.astype(np.float64)
+        # rows with u = 0 and a negative subgradient cannot move
+        g[(u <= 0) & (g < 0)] = 0.0
+        norm = float(g @ g)
+        if norm <= 0:
+            # x covers every row with complementary slackness: L(u) is the optimum
+            break
+        gap = max(upper - val, 1e-3 * max(1.0, abs(upper)))
+        u = np.maximum(0.0, u + step * gap / norm * g)
+    return best
+
+
+def fix_by_reduced_cost(lag: Lagrangian, upper: float, integral: bool
+                        ) -> tuple[BoolArray, BoolArray]:
+    """Columns that can be fixed to 0 and to 1 without losing any solution better than ``upper``.
+
+    A solution with ``x_j = 1`` costs at least ``L + max(r_j, 0)``; if that is
+    ``>= upper`` (``> upper - 1`` with integral costs, since costs are then
+    whole numbers) no strictly better solution uses ``j``.  Likewise with
+    ``x_j = 0`` and ``L + max(-r_j, 0)``.  Each fix excludes only solutions no
+    better than the incumbent, so all of them hold together for every strictly
+    better solution: the reduced problem's optimum, or the incumbent if the
+    reduced problem has nothing better, is the optimum.
+    """
+    slack = (upper - 1.0 + 1e-6) if integral else (upper - 1e-9)
+    to_zero = lag.bound + np.maximum(lag.reduced, 0.0) > slack
+    to_one = lag.bound + np.maximum(-lag.reduced, 0.0) > slack
+    to_zero &= lag.reduced > 0
+    to_one &= lag.reduced < 0
+    return to_zero, to_one
+
+
+# ---------------------------------------------------------------------------
+# MCLP: per-component value curves and their exact combination
+# ---------------------------------------------------------------------------
+
+
+#: Components with at most this many sites get their curve by full enumeration.
+ENUMERATE_SITES = 12
+
+
+def component_curve(m: sp.csr_matrix, w: FloatArray, k_max: int
+                    ) -> tuple[FloatArray, list[IntArray]]:
+    """Exact best coverage of a small component with ``k = 0 .. k_max`` sites.
+
+    ``m`` has the component's rows x sites.  Enumerates every subset of at most
+    ``k_max`` sites (so only for few sites, see :data:`ENUMERATE_SITES`); returns
+    the curve and, per ``k``, the best site set.  Stops early once everything is
+    covered (the curve is then flat).
+    """
+    n_cols = m.shape[1]
+    cc = m.tocsc()
+    masks = np.zeros(n_cols, dtype=object)
+    for j in range(n_cols):
+        bits = 0
+        for i in cc.indices[cc.indptr[j]:cc.indptr[j + 1]]:
+            bits |= 1 << int(i)
+        masks[j] = bits
+    total = float(w.sum())
+    kk = min(k_max, n_cols)
+    curve = np.zeros(kk + 1)
+    sets: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    w_list = [float(v) for v in w]
+    for k in range(1, kk + 1):
+        best_v = -1.0
+        best_s: tuple[int, ...] = ()
+        for s in itertools.combinations(range(n_cols), k):
+            bits = 0
+            for j in s:
+                bits |= masks[j]
+            v = 0.0
+            b = bits
+            while b:
+                low = b & -b
+                v += w_list[low.bit_length() - 1]
+                b ^= low
+            if v > best_v + 1e-12:
+                best_v, best_s = v, s
+        curve[k] = best_v
+        sets.append(np.asarray(best_s, dtype=np.int64))
+        if best_v >= total - 1e-9:
+            break
+    k_done = len(sets) - 1
+    if k_done < kk:
+        # everything is covered: more sites add nothing, any extra ones will do
+        curve[k_done + 1:] = curve[k_done]
+        spare = np.setdiff1d(np.arange(n_cols, dtype=np.int64), sets[k_done])
+        for k in range(k_done + 1, kk + 1):
+            sets.append(np.concatenate([sets[k_done], spare[:k - k_done]]))
+    return curve, sets
+
+
+def combine_curves(curves: list[FloatArray], p: int) -> tuple[FloatArray, list[IntArray]]:
+    """Max-plus knapsack: best ``sum_c F_c(k_c)`` with ``sum_c k_c = k`` for ``k = 0 .. p``.
+
+    Exact for any curves (no concavity assumed): dynamic programming over the
+    components, ``O(p * sum_c len(F_c))``.  Returns the combined curve (``-inf``
+    where ``k`` sites cannot be placed) and a function's worth of choices: for
+    each component, the array ``choice[c][k]`` of its sites given ``k`` in total
+    after components ``0 .. c``.
+    """
+    best = np.full(p + 1, -np.inf)
+    best[0] = 0.0
+    choices: list[IntArray] = []
+    for f in curves:
+        kc = min(f.size - 1, p)
+        new = np.full(p + 1, -np.inf)
+        arg = np.zeros(p + 1, dtype=np.int64)
+        for t in range(kc + 1):
+            cand = np.full(p + 1, -np.inf)
+            cand[t:] = best[:p + 1 - t] + f[t]
+            finite = np.isfinite(new)
+            tol = 1e-9 * np.maximum(1.0, np.abs(np.where(finite, new, 0.0)))
+            better = np.where(finite, cand > np.where(finite, new, 0.0) + tol, np.isfinite(cand))
+            new[better] = cand[better]
+            arg[better] = t
+        best = new
+        choices.append(arg)
+    return best, choices
+
+
+def backtrack(choices: list[IntArray], k: int) -> IntArray:
+    """Per component, its site count in the combined optimum with ``k`` sites."""
+    out = np.zeros(len(choices), dtype=np.int64)
+    for c in range(len(choices) - 1, -1, -1):
+        t = int(choices[c][k])
+        out[c] = t
+        k -= t
+    return out
+
+
+@dataclass(frozen=True)
+class McSplit:
+    """An MCLP split into small components (solved exactly) and the rest.
+
+    ``rows`` / ``cols`` select the large components' rows and sites (indices
+    into the reduced matrix); ``curve[k]`` is the best coverage of all small
+    components together with exactly ``k`` sites (``k = 0 .. len - 1``).
+    """
+
+    rows: IntArray
+    cols: IntArray
+    curve: FloatArray
+    n_small: int
+    _choices: list[IntArray]
+    _comp_cols: list[IntArray]
+    _comp_sets: list[list[IntArray]]
+
+    def sites(self, k: int) -> IntArray:
+        """Sites (reduced-matrix indices) of the best ``k``-site answer of the small part."""
+        counts = backtrack(self._choices, k)
+        out = [cols[sets[t]] for cols, sets, t in
+               zip(self._comp_cols, self._comp_sets, counts.tolist(), strict=True) if t > 0]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def split_mclp(m: sp.csr_matrix, w: FloatArray, p: int,
+               max_sites: int | None = None) -> McSplit:
+    """Solve the components with at most ``max_sites`` sites exactly, keep the rest.
+
+    Components share nothing but the cardinality row, so the best coverage of
+    the small ones with ``k`` sites in total is the max-plus combination of
+    their exact curves (:func:`combine_curves`), and the whole optimum is
+    ``max_k  F_small(k) + OPT_large(p - k)``.
+    """
+    from optimizer._preprocess import components
+
+    n_comp, row_lab, col_lab = components(m)
+    n_sites = np.bincount(col_lab, minlength=n_comp)
+    small = n_sites <= (ENUMERATE_SITES if max_sites is None else max_sites)
+    r_order = np.argsort(row_lab, kind="stable")
+    c_order = np.argsort(col_lab, kind="stable")
+    r_start = np.concatenate([[0], np.cumsum(np.bincount(row_lab, minlength=n_comp))])
+    c_start = np.concatenate([[0], np.cumsum(n_sites)])
+    curves: list[FloatArray] = []
+    comp_cols: list[IntArray] = []
+    comp_sets: list[list[IntArray]] = []
+    for k in np.flatnonzero(small):
+        rows = r_order[r_start[k]:r_start[k + 1]]
+        cols = c_order[c_start[k]:c_start[k + 1]]
+        if cols.size == 1:
+            curve = np.array([0.0, float(w[rows].sum())])
+            sets = [np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)]
+        else:
+            curve, sets = component_curve(m[rows][:, cols], w[rows], min(p, cols.size))
+        curves.append(curve[:min(p, cols.size) + 1])
+        comp_cols.append(cols.astype(np.int64))
+        comp_sets.append(sets)
+    k_total = min(p, int(n_sites[small].sum()))
+    combined, choices = combine_curves(curves, k_total)
+    big_rows = np.flatnonzero(~small[row_lab]).astype(np.int64)
+    big_cols = np.flatnonzero(~small[col_lab]).astype(np.int64)
+    return McSplit(big_rows, big_cols, combined, int(small.sum()), choices, comp_cols, comp_sets)
+
+
+def is_concave(curve: FloatArray) -> bool:
+    """Whether the increments of ``curve`` never rise (up to rounding)."""
+    inc = np.diff(curve)
+    tol = 1e-9 * max(1.0, float(np.abs(curve).max(initial=0.0)))
+    return bool(np.all(inc[1:] <= inc[:-1] + tol))
+
+
+def swap_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
+              max_passes: int = 20, time_budget_s: float = 5.0) -> BoolArray:
+    """1-swap local search for maximal covering with a site count.
+
+    For each open site ``j`` in turn, the best closed site ``k`` to put in its
+    place is found with one sparse product: ``k`` gains the weight of rows no
+    open site covers plus the rows only ``j`` covers (which ``j`` would lose).
+    A swap is made when it raises the covered weight; the count never changes,
+    so the answer stays feasible and never gets worse.  Stops after a pass
+    without improvement, ``max_passes`` passes or ``time_budget_s`` seconds.
+    """
+    import time
+
+    t_end = time.perf_counter() + time_budget_s
+    mc = sp.csc_matrix(m, dtype=np.float64)
+    mct = sp.csr_matrix(mc.T)
+    chosen = chosen.copy()
+    count = np.asarray(mc[:, np.flatnonzero(chosen)].sum(axis=1)).ravel()
+    tol = 1e-9 * max(1.0, float(w.sum()))
+    for _ in range(max_passes):
+        improved = False
+        for j in np.flatnonzero(chosen):
+            if time.perf_counter() > t_end:
+                return chosen
+            rows_j = mc.indices[mc.indptr[j]:mc.indptr[j + 1]]
+            only_j = rows_j[count[rows_j] == 1]
+            loss = float(w[only_j].sum())
+            free = np.where(count == 0, w, 0.0)
+            free[only_j] = w[only_j]
+            gain = mct @ free
+            gain[chosen] = -np.inf
+            k = int(np.argmax(gain))
+            if gain[k] - loss > tol:
+                chosen[j] = False
+                chosen[k] = True
+                count[rows_j] -= 1
+                count[mc.indices[mc.indptr[k]:mc.indptr[k + 1]]] += 1
+                improved = True
+        if not improved:
+            break
+    return chosen
