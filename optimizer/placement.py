@@ -341,7 +341,8 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _solver_name(engine: str) -> str:
-    return f"ortools-mathopt-{engine}"
+    # "auto" is resolved per model; a single-model solve runs on the default engine
+    return f"ortools-mathopt-{DEFAULT_ENGINE if engine == 'auto' else engine}"
 
 
 # ---------------------------------------------------------------------------
@@ -532,7 +533,9 @@ def lscp(
         threads=threads, stop=stop, time_limit_s=time_limit_s, preprocess=preprocess,
     )
     report = _combine(
-        reports, objective, bound, solver=_solver_name(engine), seed=seed, threads=threads,
+        reports, objective, bound, seed=seed, threads=threads,
+        # the engines the components really ran on (auto: SCIP and/or HiGHS)
+        solver="+".join(sorted({r.solver for r in reports})) or _solver_name(engine),
         time_limit_s=time_limit_s, wall=time.perf_counter() - t0,
         message=f"{uncoverable.size} demand points no allowed site covers" if uncoverable.size else "",
     )
@@ -806,7 +809,8 @@ def mclp(
         message = "; ".join(x for x in (
             f"{split.n_small} small components by enumeration, {split.cols.size} sites in the MIP",
             message) if x)
-    report = replace(sol.report, wall_time_s=time.perf_counter() - t0, message=message)
+    report = replace(sol.report, wall_time_s=time.perf_counter() - t0, message=message,
+                     time_limit_s=time_limit_s)
     if sol.values is not None:
         open_mask[prep.columns[chosen]] = True
         if not math.isfinite(report.best_bound):
