@@ -544,6 +544,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     forced = 0
     counter_gap: dict[tuple[int, int], cp_model.IntVar] = {}
     counter_gap_max = 0
+    counter_gap_min = 0  # gaps no plan can avoid (more counters needed than people in reach)
     for s in range(n_s):
         for d in range(n_d):
             for f_raw in np.flatnonzero(pb.skill_need[s, d]):
@@ -559,6 +560,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
             if need > 0:
                 lo_gap = max(0, need - staff_ub.get((s, d), 0))
                 c = m.new_int_var(lo_gap, need, f"countergap_{s}_{d}")
+                counter_gap_min += lo_gap
                 if (s, d) in staff:
                     m.add(c >= need - staff[s, d])
                 counter_gap[s, d] = c
@@ -567,7 +569,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     total_demand = int(local.sum()) + int(pool.sum())
     gaps = m.new_int_var(forced, forced + len(skill_gap), "gaps")
     m.add(gaps == forced + sum(skill_gap.values()))
-    counter_gaps = m.new_int_var(0, counter_gap_max, "counter_gaps")
+    counter_gaps = m.new_int_var(counter_gap_min, counter_gap_max, "counter_gaps")
     m.add(counter_gaps == sum(counter_gap.values()))
     # overload: minutes beyond capacity at sites plus online minutes no one qualified took
     over = m.new_int_var(0, total_demand, "over")
@@ -690,8 +692,16 @@ class _Runner:
 
     def solve(
         self, m: cp_model.CpModel, names: list[str], hint: Solution | None,
-        wall_s: float, det_s: float | None,
+        wall_s: float, det_s: float | None, hint_feasible: bool = False,
     ) -> tuple[SolveStatus, cp_model.CpSolver]:
+        """Solve ``m`` from ``hint``; ``hint_feasible``: the hint is a complete feasible solution.
+
+        CP-SAT loads a complete feasible hint as its first solution during presolve;
+        its "hint search" (following the hint for ``hint_conflict_limit`` conflicts,
+        with the LP at every node) then only repeats it, so it is skipped
+        (``hint_conflict_limit = 0``): on the demo that halves the deterministic time
+        of the free model's steps (3.1 -> 1.7 s, the same optima).
+        """
         if hint is not None:
             m.clear_hints()  # type: ignore[no-untyped-call]
             for i, name in enumerate(names):
@@ -700,6 +710,8 @@ class _Runner:
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
         _configure(solver, self.threads, self.seed)
+        if hint_feasible:
+            solver.parameters.hint_conflict_limit = 0
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
         if det_s is not None:
             solver.parameters.max_deterministic_time = max(0.01, det_s)
@@ -765,11 +777,22 @@ def _minimize(
     b: _Built, base: cp_model.CpModel, runner: _Runner, target: cp_model.IntVar,
     sol: Solution, limits: tuple[float, float | None], name: str,
 ) -> tuple[Solution, _Step]:
-    """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``)."""
+    """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``).
+
+    When ``sol`` already reaches the lower end of ``target``'s domain (e.g. no
+    unplaced minutes, or only the skill gaps no one can reach), that is proven
+    optimal without a solve.
+    """
     t0 = time.monotonic()
+    lo = int(_var(base, target).proto.domain[0])
+    if sol[target.name] <= lo:
+        step = _Step(name, SolveStatus.OPTIMAL, sol[target.name], sol[target.name],
+                     time.monotonic() - t0)
+        base.add(_var(base, target) <= step.value)
+        return sol, step
     m = base.clone()
     m.minimize(_var(m, target))
-    st, solver = runner.solve(m, b.names, sol, *limits)
+    st, solver = runner.solve(m, b.names, sol, *limits, hint_feasible=True)
     if st.has_solution:
         new = _values(b, solver)
         value = new[target.name]
@@ -781,8 +804,7 @@ def _minimize(
         raise RuntimeError(msg)
     else:
         new = sol
-        lb = int(_var(base, target).proto.domain[0])
-        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lb, time.monotonic() - t0)
+        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lo, time.monotonic() - t0)
     base.add(_var(base, target) <= step.value)
     return new, step
 
