@@ -1015,7 +1015,7 @@ def _lexicographic(
         _add_peak(m2, b, mid)
         det_before = runner.det_left
         st2, solver = runner.solve(m2, b.names, sol, left / need,
-                                   None if det is None else det / need)
+                                   None if det is None else det / need, hint_search=False)
         if det is not None and det_before is not None and runner.det_left is not None:
             det -= det_before - runner.det_left
         probes += 1
