@@ -297,6 +297,7 @@ class _Built:
     day_min: int
     names: list[str]
     work: IntArr  # days each person works (exactly)
+    pool_site: BoolArr  # sites that may take pooled work
     pool_total: int  # pooled online minutes (all of them are routed or unplaced)
 
 
@@ -601,6 +602,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         forced_skill_gaps=forced, counter_gap=counter_gap, gaps=gaps,
         counter_gaps=counter_gaps, over=over, unplaced_total=unplaced_total, moves=moves, travel=travel, day_min=day_min,
         names=names, work=np.asarray(work, dtype=np.int64), pool_total=int(pool.sum()),
+        pool_site=np.asarray(pb.pool_site, dtype=bool),
     )
 
 
@@ -627,44 +629,65 @@ def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
         m.add(dem * UTIL_SCALE <= level * b.day_min * (st + 1 - z))
 
 
-def _peak_week_bound(b: _Built, hi: int, unplaced_max: int) -> int:
-    """A peak no plan below ``hi`` can beat, from the work of a set of days.
+def _peak_week_bound(b: _Built, hi: int, unplaced_max: int, pool_sites: BoolArr) -> int:
+    """A peak no plan at or below ``hi`` can beat, from the work of sets of sites and days.
 
-    For any set ``T`` of days, every minute of work on those days that is at a
-    site (local work, and pooled work less at most ``unplaced_max`` unplaced
-    minutes) is within ``U * day_min * e`` of its site-day, where ``e`` is the
-    people there or 1 when no one is. Summed: ``work(T) <= U * day_min * (people
-    days on T + empty site-days)``. A person works at most ``min(w_p, days of T
-    the person can work)`` of them; a site-day can be empty in a plan below
-    ``hi`` only if no one may work there or its local work alone fits in one
-    person's day at level ``hi``. The largest ``work(T) / capacity(T)`` over the
-    ``2^D`` day sets is a lower bound on the peak of every plan below ``hi`` (on
-    the Hanoi-scale instance: 1,011 per mille over the week where the best
-    single site-day gives 976).
+    For a set ``G`` of sites and a set ``T`` of days, the work that must be done
+    at ``G`` on ``T`` is within ``U * day_min * e`` of its site-days, where ``e``
+    is the people there or 1 when no one is. Summed: ``work(G, T) <= U * day_min
+    * (person-days at G on T + empty site-days)``. A person works at most
+    ``min(w_p, days of T with a site of G the person may work at)`` of them; a
+    site-day can be empty in a plan at or below ``hi`` only if no one may work
+    there or its local work fits in one person's day at level ``hi``. Sets
+    ``G``: every site (all work, less at most ``unplaced_max`` unplaced pooled
+    minutes), the pool sites (their local work and the pooled work, which goes
+    nowhere else), each single site (its local work); ``T``: every set of days.
+    The largest ratio is a lower bound on the peak (on the Hanoi-scale instance:
+    1,011 per mille over the week where the best single site-day gives 976).
     """
     days = sorted({d for _, d in b.dem_ub})
     if not days or len(days) > 12:
         return 0
-    person_days: dict[int, set[int]] = {}
-    for p, _s, d in b.x:
-        person_days.setdefault(p, set()).add(d)
-    local_d: dict[int, int] = {}
-    pool_d: dict[int, int] = {}
-    empty_d: dict[int, int] = {}
+    col = {d: i for i, d in enumerate(days)}
+    n_d = len(days)
+    people = sorted({p for p, _s, _d in b.x})
+    row = {p: i for i, p in enumerate(people)}
+    sites = sorted({s for s, _ in b.dem_ub})
+    n_s = max(sites) + 1
+    # may[p, s, d]: person p may work at site s on day d
+    may = np.zeros((len(people), n_s, n_d), dtype=bool)
+    for p, s, d in b.x:
+        if d in col and s < n_s:
+            may[row[p], s, col[d]] = True
+    work = np.array([int(b.work[p]) for p in people], dtype=np.int64)
+    local = np.zeros((n_s, n_d), dtype=np.int64)
+    empty = np.zeros((n_s, n_d), dtype=np.int64)
     for (s, d), loc in b.local.items():
-        local_d[d] = local_d.get(d, 0) + loc
+        local[s, col[d]] = loc
         if (s, d) not in b.staff or loc * UTIL_SCALE <= hi * b.day_min:
-            empty_d[d] = empty_d.get(d, 0) + 1
+            empty[s, col[d]] = 1
+    pool = np.zeros(n_d, dtype=np.int64)
     for (d, _f), v in b.unplaced.items():
-        pool_d[d] = pool_d.get(d, 0) + int(v.proto.domain[len(v.proto.domain) - 1])
+        pool[col[d]] += int(v.proto.domain[len(v.proto.domain) - 1])
+    masks = ((np.arange(1, 1 << n_d)[:, None] >> np.arange(n_d)[None, :]) & 1).astype(np.int64)
+    is_pool = np.zeros(n_s, dtype=bool)
+    is_pool[: min(n_s, len(pool_sites))] = np.asarray(pool_sites)[:n_s]
+    groups: list[tuple[BoolArr, bool]] = [(np.ones(n_s, dtype=bool), True)]
+    if is_pool.any():
+        groups.append((is_pool, True))
+    groups += [(np.arange(n_s) == s, False) for s in sites]
     best = 0
-    for mask in range(1, 1 << len(days)):
-        chosen = {d for i, d in enumerate(days) if mask >> i & 1}
-        work = sum(local_d.get(d, 0) + pool_d.get(d, 0) for d in chosen) - unplaced_max
-        cap = sum(min(int(b.work[p]), len(ds & chosen)) for p, ds in person_days.items())
-        cap += sum(empty_d.get(d, 0) for d in chosen)
-        if work > 0 and cap > 0:
-            best = max(best, -(-work * UTIL_SCALE // (b.day_min * cap)))
+    for members, with_pool in groups:
+        reach = may[:, members, :].any(axis=1).astype(np.int64)  # (people, days)
+        cap = np.minimum(reach @ masks.T, work[:, None]).sum(axis=0)  # per day set
+        cap += masks @ empty[members].sum(axis=0)
+        need = masks @ local[members].sum(axis=0)
+        if with_pool:
+            need += masks @ pool - unplaced_max
+        ok = (need > 0) & (cap > 0)
+        if ok.any():
+            ratio = -(-need[ok] * UTIL_SCALE // (b.day_min * cap[ok]))
+            best = max(best, int(ratio.max()))
     return min(best, MAX_UTIL)
 
 
@@ -1032,7 +1055,7 @@ def _lexicographic(
     sol = _reroute(b, base, runner, sol)
     hi = _peak_of(b, sol)
     lo = lb = min(hi, max(_peak_lower_bound(b),
-                          _peak_week_bound(b, hi, s_unp.value)))  # s_unp.value: fixed above
+                          _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
     probes = 0
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
