@@ -630,15 +630,18 @@ def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
 
 
 def _peak_week_bound(b: _Built, hi: int, unplaced_max: int, pool_sites: BoolArr) -> int:
-    """A peak no plan at or below ``hi`` can beat, from the work of sets of sites and days.
+    """A peak no plan below ``hi`` can beat, from the work of sets of sites and days.
+
+    Every plan has a peak of at least ``min(hi, bound)``: plans below ``hi``
+    cannot beat the bound, the others are at ``hi`` or above.
 
     For a set ``G`` of sites and a set ``T`` of days, the work that must be done
     at ``G`` on ``T`` is within ``U * day_min * e`` of its site-days, where ``e``
     is the people there or 1 when no one is. Summed: ``work(G, T) <= U * day_min
     * (person-days at G on T + empty site-days)``. A person works at most
     ``min(w_p, days of T with a site of G the person may work at)`` of them; a
-    site-day can be empty in a plan at or below ``hi`` only if no one may work
-    there or its local work fits in one person's day at level ``hi``. Sets
+    site-day can be empty in a plan below ``hi`` only if no one may work there
+    or its local work fits in one person's day at level ``hi - 1``. Sets
     ``G``: every site (all work, less at most ``unplaced_max`` unplaced pooled
     minutes), the pool sites (their local work and the pooled work, which goes
     nowhere else), each single site (its local work); ``T``: every set of days.
@@ -664,7 +667,7 @@ def _peak_week_bound(b: _Built, hi: int, unplaced_max: int, pool_sites: BoolArr)
     empty = np.zeros((n_s, n_d), dtype=np.int64)
     for (s, d), loc in b.local.items():
         local[s, col[d]] = loc
-        if (s, d) not in b.staff or loc * UTIL_SCALE <= hi * b.day_min:
+        if (s, d) not in b.staff or loc * UTIL_SCALE <= (hi - 1) * b.day_min:
             empty[s, col[d]] = 1
     pool = np.zeros(n_d, dtype=np.int64)
     for (d, _f), v in b.unplaced.items():
