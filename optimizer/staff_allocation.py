@@ -1073,17 +1073,25 @@ def _lexicographic(
     stage_end = time.monotonic() + wall
     unresolved = False
     lo_start, step = lb, 1
-    while lo < hi:
+    retry = False
+    while lb < hi:
         left = stage_end - time.monotonic()
         if left <= 0.01 or runner.stopped() or (det is not None and det <= 0.005):
             break
+        if lo >= hi:
+            # every level between the bound and the best ran out of time: the stage's
+            # time left goes to the level just below the best (most likely feasible;
+            # if infeasible, the best is proven)
+            retry, lo = True, lb
         # galloping down from the best level (1, 2, 4... per mille below it) until a
         # level is infeasible, then bisection: the optimum is often just below the
         # start, and probes near a feasible plan are fast. The time left is spread
         # over the probes still needed; after a probe ran out of time, probe nearer
         # the best level found (more likely feasible)
         need = max(1, math.ceil(math.log2(hi - lo + 1)))
-        if unresolved:
+        if retry:
+            mid, need = hi - 1, 1
+        elif unresolved:
             mid = hi - max(1, (hi - lo) // 4)
         elif lb == lo_start:
             mid = max(lo, hi - step)
