@@ -46,6 +46,14 @@ with ``<=`` for every later step; the previous solution as a complete hint):
    demand is overload);
 3. moves (person-days away from home), then travel (one-way minutes from home).
 
+Solves are fewer than steps where that is exact: a step whose start already
+sits at its variable's lower bound is proven without a solve; skill gaps and
+overload are one solve (least overload with gaps at their floor) when that
+floor is reachable, else two; moves then travel are one solve of
+``M * moves + travel`` with ``M`` above any travel total. The peak's lower
+bound also comes from the work of sets of sites and days over the
+person-days that can serve it (:func:`_peak_week_bound`).
+
 Guard: every step of the free model also keeps ``U <= U_before``, the peak of
 the best everyone-at-home plan (solved first with the same steps), so the plan
 is never worse on the peak than doing nothing; that plan, completed, is the
