@@ -733,11 +733,19 @@ FULL_SUBSOLVERS = ("lp2", "pseudo_costs", "max_lp", "quick_restart", "reduced_co
                    "default_lp", "lb_tree_search", "core")
 
 
-def _configure(solver: cp_model.CpSolver, threads: int, seed: int) -> None:
-    """Workers, seed and the LP-heavy search these models need."""
+def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False) -> None:
+    """Workers, seed and the LP-heavy search these models need.
+
+    ``light``: no probing and no symmetry detection in presolve, for the
+    everyone-at-home model, whose solves are small and mostly presolve (on the
+    demo its three solves took 0.43 s of CPU with them, 0.26 s without).
+    """
     solver.parameters.num_workers = threads
     solver.parameters.random_seed = seed
     solver.parameters.linearization_level = 2
+    if light:
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
     if threads >= 2:
         solver.parameters.merge_text_format(
             'subsolver_params { name: "lp2" linearization_level: 2 }')
@@ -764,6 +772,7 @@ class _Runner:
         self.deadline = deadline
         self.stop = stop
         self.det_left = deterministic_s
+        self.light = False  # lighter presolve (see _configure)
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -796,7 +805,7 @@ class _Runner:
         solver = cp_model.CpSolver()
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
-        _configure(solver, self.threads, self.seed)
+        _configure(solver, self.threads, self.seed, self.light)
         if not hint_search:
             solver.parameters.hint_conflict_limit = 0
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
@@ -1027,7 +1036,7 @@ def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) 
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
     solver = cp_model.CpSolver()
-    _configure(solver, 1, runner.seed)
+    _configure(solver, 1, runner.seed, runner.light)
     solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
     if runner.det_left is not None:
         solver.parameters.max_deterministic_time = max(0.01, min(2.0, 0.05 * runner.det_left))
@@ -1447,7 +1456,9 @@ def solve_staff_allocation(
     start = _start_from_plan(b_home, home_plan(pb), runner)
 
     # before: everyone at home, days off and pooled work chosen as well as possible
+    runner.light = True
     sol_b, stages_b = _lexicographic(b_home, runner, budget, start, "before_", None, False)
+    runner.light = False
     guard = _peak_of(b_home, sol_b)
     plan_b = _roster_array(b_home, pb, sol_b)
     # after: the same stages with people free to move, never worse on the peak,
