@@ -306,7 +306,6 @@ class _Built:
     names: list[str]
     work: IntArr  # days each person works (exactly)
     pool_site: BoolArr  # sites that may take pooled work
-    pool_total: int  # pooled online minutes (all of them are routed or unplaced)
 
 
 Solution = dict[str, int]
@@ -609,7 +608,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         dem_ub=dem_ub, staff_ub=staff_ub, y=y, unplaced=unplaced, skill_gap=skill_gap,
         forced_skill_gaps=forced, counter_gap=counter_gap, gaps=gaps,
         counter_gaps=counter_gaps, over=over, unplaced_total=unplaced_total, moves=moves, travel=travel, day_min=day_min,
-        names=names, work=np.asarray(work, dtype=np.int64), pool_total=int(pool.sum()),
+        names=names, work=np.asarray(work, dtype=np.int64),
         pool_site=np.asarray(pb.pool_site, dtype=bool),
     )
 
