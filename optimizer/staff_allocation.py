@@ -46,6 +46,14 @@ with ``<=`` for every later step; the previous solution as a complete hint):
    demand is overload);
 3. moves (person-days away from home), then travel (one-way minutes from home).
 
+Solves are fewer than steps where that is exact: a step whose start already
+sits at its variable's lower bound is proven without a solve; skill gaps and
+overload are one solve (least overload with gaps at their floor) when that
+floor is reachable, else two; moves then travel are one solve of
+``M * moves + travel`` with ``M`` above any travel total. The peak's lower
+bound also comes from the work of sets of sites and days over the
+person-days that can serve it (:func:`_peak_week_bound`).
+
 Guard: every step of the free model also keeps ``U <= U_before``, the peak of
 the best everyone-at-home plan (solved first with the same steps), so the plan
 is never worse on the peak than doing nothing; that plan, completed, is the
@@ -296,6 +304,8 @@ class _Built:
     travel: cp_model.IntVar
     day_min: int
     names: list[str]
+    work: IntArr  # days each person works (exactly)
+    pool_site: BoolArr  # sites that may take pooled work
 
 
 Solution = dict[str, int]
@@ -544,6 +554,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     forced = 0
     counter_gap: dict[tuple[int, int], cp_model.IntVar] = {}
     counter_gap_max = 0
+    counter_gap_min = 0  # gaps no plan can avoid (more counters needed than people in reach)
     for s in range(n_s):
         for d in range(n_d):
             for f_raw in np.flatnonzero(pb.skill_need[s, d]):
@@ -559,6 +570,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
             if need > 0:
                 lo_gap = max(0, need - staff_ub.get((s, d), 0))
                 c = m.new_int_var(lo_gap, need, f"countergap_{s}_{d}")
+                counter_gap_min += lo_gap
                 if (s, d) in staff:
                     m.add(c >= need - staff[s, d])
                 counter_gap[s, d] = c
@@ -567,7 +579,7 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
     total_demand = int(local.sum()) + int(pool.sum())
     gaps = m.new_int_var(forced, forced + len(skill_gap), "gaps")
     m.add(gaps == forced + sum(skill_gap.values()))
-    counter_gaps = m.new_int_var(0, counter_gap_max, "counter_gaps")
+    counter_gaps = m.new_int_var(counter_gap_min, counter_gap_max, "counter_gaps")
     m.add(counter_gaps == sum(counter_gap.values()))
     # overload: minutes beyond capacity at sites plus online minutes no one qualified took
     over = m.new_int_var(0, total_demand, "over")
@@ -596,7 +608,8 @@ def _build(pb: StaffProblem, travel_int: IntArr, home_only: bool) -> _Built:
         dem_ub=dem_ub, staff_ub=staff_ub, y=y, unplaced=unplaced, skill_gap=skill_gap,
         forced_skill_gaps=forced, counter_gap=counter_gap, gaps=gaps,
         counter_gaps=counter_gaps, over=over, unplaced_total=unplaced_total, moves=moves, travel=travel, day_min=day_min,
-        names=names,
+        names=names, work=np.asarray(work, dtype=np.int64),
+        pool_site=np.asarray(pb.pool_site, dtype=bool),
     )
 
 
@@ -623,6 +636,71 @@ def _add_peak(m: cp_model.CpModel, b: _Built, level: int) -> None:
         m.add(dem * UTIL_SCALE <= level * b.day_min * (st + 1 - z))
 
 
+def _peak_week_bound(b: _Built, hi: int, unplaced_max: int, pool_sites: BoolArr) -> int:
+    """A peak no plan below ``hi`` can beat, from the work of sets of sites and days.
+
+    Every plan has a peak of at least ``min(hi, bound)``: plans below ``hi``
+    cannot beat the bound, the others are at ``hi`` or above.
+
+    For a set ``G`` of sites and a set ``T`` of days, the work that must be done
+    at ``G`` on ``T`` is within ``U * day_min * e`` of its site-days, where ``e``
+    is the people there or 1 when no one is. Summed: ``work(G, T) <= U * day_min
+    * (person-days at G on T + empty site-days)``. A person works at most
+    ``min(w_p, days of T with a site of G the person may work at)`` of them; a
+    site-day can be empty in a plan below ``hi`` only if no one may work there
+    or its local work fits in one person's day at level ``hi - 1``. Sets
+    ``G``: every site (all work, less at most ``unplaced_max`` unplaced pooled
+    minutes), the pool sites (their local work and the pooled work, which goes
+    nowhere else), each single site (its local work); ``T``: every set of days.
+    The largest ratio is a lower bound on the peak (on the Hanoi-scale instance:
+    1,011 per mille over the week where the best single site-day gives 976).
+    """
+    days = sorted({d for _, d in b.dem_ub})
+    if not days or len(days) > 12:
+        return 0
+    col = {d: i for i, d in enumerate(days)}
+    n_d = len(days)
+    people = sorted({p for p, _s, _d in b.x})
+    row = {p: i for i, p in enumerate(people)}
+    sites = sorted({s for s, _ in b.dem_ub})
+    n_s = max(sites) + 1
+    # may[p, s, d]: person p may work at site s on day d
+    may = np.zeros((len(people), n_s, n_d), dtype=bool)
+    for p, s, d in b.x:
+        if d in col and s < n_s:
+            may[row[p], s, col[d]] = True
+    work = np.array([int(b.work[p]) for p in people], dtype=np.int64)
+    local = np.zeros((n_s, n_d), dtype=np.int64)
+    empty = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), loc in b.local.items():
+        local[s, col[d]] = loc
+        if (s, d) not in b.staff or loc * UTIL_SCALE <= (hi - 1) * b.day_min:
+            empty[s, col[d]] = 1
+    pool = np.zeros(n_d, dtype=np.int64)
+    for (d, _f), v in b.unplaced.items():
+        pool[col[d]] += int(v.proto.domain[len(v.proto.domain) - 1])
+    masks = ((np.arange(1, 1 << n_d)[:, None] >> np.arange(n_d)[None, :]) & 1).astype(np.int64)
+    is_pool = np.zeros(n_s, dtype=bool)
+    is_pool[: min(n_s, len(pool_sites))] = np.asarray(pool_sites)[:n_s]
+    groups: list[tuple[BoolArr, bool]] = [(np.ones(n_s, dtype=bool), True)]
+    if is_pool.any():
+        groups.append((is_pool, True))
+    groups += [(np.arange(n_s) == s, False) for s in sites]
+    best = 0
+    for members, with_pool in groups:
+        reach = may[:, members, :].any(axis=1).astype(np.int64)  # (people, days)
+        cap = np.minimum(reach @ masks.T, work[:, None]).sum(axis=0)  # per day set
+        cap += masks @ empty[members].sum(axis=0)
+        need = masks @ local[members].sum(axis=0)
+        if with_pool:
+            need += masks @ pool - unplaced_max
+        ok = (need > 0) & (cap > 0)
+        if ok.any():
+            ratio = -(-need[ok] * UTIL_SCALE // (b.day_min * cap[ok]))
+            best = max(best, int(ratio.max()))
+    return min(best, MAX_UTIL)
+
+
 def _peak_of(b: _Built, sol: Solution) -> int:
     """Achieved peak utilisation (per mille, rounded up) of a solution."""
     peak = 0
@@ -641,21 +719,38 @@ def _peak_lower_bound(b: _Built) -> int:
     return min(lb, MAX_UTIL)
 
 
-#: CP-SAT full-problem workers by thread count (the rest of the time goes to LNS).
-#: ``max_lp`` (linearization level 2: every constraint in the LP relaxation, with
-#: cuts) is what proves these models: on the demo's least-overload step it proves
-#: the optimum in ~2-5 s where the default portfolio finds no bound (0) in 20 s.
-FULL_SUBSOLVERS = ("max_lp", "quick_restart", "default_lp", "reduced_costs", "pseudo_costs",
-                   "lb_tree_search", "core")
+#: CP-SAT full-problem workers by thread count. ``lp2`` is the single-thread worker
+#: (our parameters: linearization level 2, every constraint in the LP relaxation,
+#: with cuts), what proves these models: with the default portfolio the demo's
+#: least-overload step had no bound (0) in 20 s. With 2 threads the second worker
+#: is ``pseudo_costs``, not LNS: measured on the loaded 2-core machine, ``max_lp`` +
+#: LNS (the previous setting) left the Hanoi-scale overload step at bound 0 after
+#: 15 s where ``lp2`` + ``pseudo_costs`` proves it in ~6 s, and the demo was
+#: ~9-13 s instead of ~11-16 s. From 3 threads on, one worker per extra thread
+#: down this list, the last thread for LNS.
+FULL_SUBSOLVERS = ("lp2", "pseudo_costs", "max_lp", "quick_restart", "reduced_costs",
+                   "default_lp", "lb_tree_search", "core")
 
 
-def _configure(solver: cp_model.CpSolver, threads: int, seed: int) -> None:
-    """Workers, seed and the LP-heavy search these models need."""
+def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False) -> None:
+    """Workers, seed and the LP-heavy search these models need.
+
+    ``light``: no probing and no symmetry detection in presolve, for the
+    everyone-at-home model, whose solves are small and mostly presolve (on the
+    demo its three solves took 0.43 s of CPU with them, 0.26 s without).
+    """
     solver.parameters.num_workers = threads
     solver.parameters.random_seed = seed
     solver.parameters.linearization_level = 2
+    if light:
+        solver.parameters.cp_model_probing_level = 0
+        solver.parameters.symmetry_level = 0
     if threads >= 2:
-        solver.parameters.subsolvers.extend(FULL_SUBSOLVERS[: max(1, threads - 1)])
+        solver.parameters.merge_text_format(
+            'subsolver_params { name: "lp2" linearization_level: 2 }')
+        full = 2 if threads == 2 else min(threads - 1, len(FULL_SUBSOLVERS))
+        solver.parameters.subsolvers.extend(FULL_SUBSOLVERS[:full])
+        solver.parameters.num_full_subsolvers = full
 
 
 class _Runner:
@@ -676,6 +771,7 @@ class _Runner:
         self.deadline = deadline
         self.stop = stop
         self.det_left = deterministic_s
+        self.light = False  # lighter presolve (see _configure)
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -690,16 +786,27 @@ class _Runner:
 
     def solve(
         self, m: cp_model.CpModel, names: list[str], hint: Solution | None,
-        wall_s: float, det_s: float | None,
+        wall_s: float, det_s: float | None, hint_search: bool = True,
     ) -> tuple[SolveStatus, cp_model.CpSolver]:
+        """Solve ``m`` from ``hint``; ``hint_search=False`` skips CP-SAT's hint search.
+
+        CP-SAT loads a complete feasible hint as its first solution during presolve;
+        its "hint search" (following the hint for ``hint_conflict_limit`` conflicts,
+        with the LP at every node) then only repeats it, so the steps skip it
+        (``hint_conflict_limit = 0``): on the demo that halves the deterministic time
+        of the free model's steps (3.1 -> 1.7 s, the same optima).
+        """
         if hint is not None:
             m.clear_hints()  # type: ignore[no-untyped-call]
-            for i, name in enumerate(names):
-                m.add_hint(m.get_int_var_from_proto_index(i), hint.get(name, 0))
+            # straight into the proto: add_hint per variable costs ~0.3 s a run on the demo
+            m.proto.solution_hint.vars.extend(range(len(names)))
+            m.proto.solution_hint.values.extend([hint.get(name, 0) for name in names])
         solver = cp_model.CpSolver()
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
-        _configure(solver, self.threads, self.seed)
+        _configure(solver, self.threads, self.seed, self.light)
+        if not hint_search:
+            solver.parameters.hint_conflict_limit = 0
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
         if det_s is not None:
             solver.parameters.max_deterministic_time = max(0.01, det_s)
@@ -740,10 +847,15 @@ class _Budget:
         self.runner = runner
         self.left = dict(weights)
 
-    def take(self, stage: str) -> tuple[float, float | None]:
+    def take(self, *stages: str) -> tuple[float, float | None]:
+        """The share of the solves ``stages`` (one solve doing the work of several)."""
         total = sum(self.left.values())
-        w = self.left.pop(stage, 0.0)
+        w = sum(self.left.pop(stage, 0.0) for stage in stages)
         return self.runner.portion(w / total if total > 0 else 1.0)
+
+    def give_back(self, weights: dict[str, float]) -> None:
+        """Put back the weights of solves that must run after all."""
+        self.left.update(weights)
 
 
 @dataclass(frozen=True)
@@ -763,28 +875,127 @@ class _Step:
 
 def _minimize(
     b: _Built, base: cp_model.CpModel, runner: _Runner, target: cp_model.IntVar,
-    sol: Solution, limits: tuple[float, float | None], name: str,
+    sol: Solution, limits: tuple[float, float | None], name: str, known_lb: int = 0,
 ) -> tuple[Solution, _Step]:
-    """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``)."""
+    """Minimise ``target`` from the feasible ``sol``, then fix it (``base`` gains ``target <= value``).
+
+    When ``sol`` already reaches the lower end of ``target``'s domain (e.g. no
+    unplaced minutes, or only the skill gaps no one can reach), or ``known_lb``
+    (a bound proven before), that is proven optimal without a solve.
+    """
     t0 = time.monotonic()
+    lo = max(int(_var(base, target).proto.domain[0]), known_lb)
+    if sol[target.name] <= lo:
+        step = _Step(name, SolveStatus.OPTIMAL, sol[target.name], sol[target.name],
+                     time.monotonic() - t0)
+        base.add(_var(base, target) <= step.value)
+        return sol, step
     m = base.clone()
     m.minimize(_var(m, target))
-    st, solver = runner.solve(m, b.names, sol, *limits)
+    st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
     if st.has_solution:
         new = _values(b, solver)
         value = new[target.name]
         bound = value if st is SolveStatus.OPTIMAL else int(
             math.ceil(solver.best_objective_bound - 1e-6))
-        step = _Step(name, st, value, max(min(bound, value), 0), time.monotonic() - t0)
+        step = _Step(name, st, value, max(min(bound, value), lo), time.monotonic() - t0)
     elif st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
         msg = f"staff model stage on {target.name} infeasible from a feasible start"
         raise RuntimeError(msg)
     else:
         new = sol
-        lb = int(_var(base, target).proto.domain[0])
-        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lb, time.monotonic() - t0)
+        step = _Step(name, SolveStatus.FEASIBLE, sol[target.name], lo, time.monotonic() - t0)
     base.add(_var(base, target) <= step.value)
     return new, step
+
+
+def _minimize_at_floor(
+    b: _Built, base: cp_model.CpModel, runner: _Runner, budget: _Budget,
+    first: cp_model.IntVar, second: cp_model.IntVar, sol: Solution,
+    stages: tuple[str, str], names: tuple[str, str],
+) -> tuple[Solution, _Step, _Step]:
+    """Two lexicographic steps in one solve when the first one's floor is reachable.
+
+    The floor of ``first`` is the lower end of its domain (for skill gaps: the
+    gaps no one qualified can reach). When ``sol`` is above it, one solve
+    minimises ``second`` with ``first <= floor``: if it finds a plan, the first
+    step is proven (its value is its floor) and the second is solved as its own
+    step would be; the plan found is the one the two steps would give. If that
+    is infeasible, ``first > floor`` is proven and the two steps run one by one
+    (as they do when the solve runs out of time). On the demo this saves a
+    solve and its presolve (skill gaps 1 -> 0, then overload).
+    """
+    t0 = time.monotonic()
+    floor = int(_var(base, first).proto.domain[0])
+    if sol[first.name] <= floor:
+        sol, s1 = _minimize(b, base, runner, first, sol, budget.take(stages[0]), names[0])
+        sol, s2 = _minimize(b, base, runner, second, sol, budget.take(stages[1]), names[1])
+        return sol, s1, s2
+    weights = {k: budget.left[k] for k in stages if k in budget.left}
+    m = base.clone()
+    m.add(_var(m, first) <= floor)
+    m.minimize(_var(m, second))
+    # the start breaks ``first <= floor``: it is a hint, no first solution, no hint search
+    st, solver = runner.solve(m, b.names, sol, *budget.take(*stages), hint_search=False)
+    if st.has_solution:
+        new = _values(b, solver)
+        value = new[second.name]
+        bound = value if st is SolveStatus.OPTIMAL else int(
+            math.ceil(solver.best_objective_bound - 1e-6))
+        wall = time.monotonic() - t0
+        s1 = _Step(names[0], SolveStatus.OPTIMAL, floor, floor, 0.0)
+        s2 = _Step(names[1], st, value, min(bound, value), wall)
+        base.add(_var(base, first) <= floor)
+        base.add(_var(base, second) <= value)
+        return new, s1, s2
+    known = floor + 1 if st is SolveStatus.INFEASIBLE else 0
+    budget.give_back(weights)
+    sol, s1 = _minimize(b, base, runner, first, sol, budget.take(stages[0]), names[0], known)
+    sol, s2 = _minimize(b, base, runner, second, sol, budget.take(stages[1]), names[1])
+    return sol, replace(s1, wall_s=time.monotonic() - t0 - s2.wall_s), s2
+
+
+def _minimize_moves_travel(
+    b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution,
+    limits: tuple[float, float | None],
+) -> tuple[Solution, _Step, _Step]:
+    """Fewest moves, then least travel, in one exact solve: ``min M * moves + travel``.
+
+    ``M`` is one more than the largest travel total the model allows, so one move
+    outweighs any travel: the optimum is the lexicographic one (the moves step,
+    then the travel step with moves fixed), with small coefficients (``M`` is
+    tens of thousands, not the ``1e10`` of weighted keys). From a bound ``B`` of
+    the weighted objective, ``moves >= floor(B / M)`` (as ``travel < M``); travel
+    has a bound only when the moves are proven, ``B - M * moves``. On the demo
+    one solve instead of two (same 28 moves, 230 min).
+    """
+    t0 = time.monotonic()
+    dom = _var(base, b.travel).proto.domain  # (a proto list: no negative indexing)
+    weight = int(dom[len(dom) - 1]) + 1
+    m = base.clone()
+    m.minimize(weight * _var(m, b.moves) + _var(m, b.travel))
+    st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
+    new = _values(b, solver) if st.has_solution else sol
+    if st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
+        msg = "staff model moves step infeasible from a feasible start"
+        raise RuntimeError(msg)
+    mv, tr = new[b.moves.name], new[b.travel.name]
+    lo_mv = int(_var(base, b.moves).proto.domain[0])
+    if st is SolveStatus.OPTIMAL:
+        bound = weight * mv + tr
+    elif st.has_solution:
+        bound = int(math.ceil(solver.best_objective_bound - 1e-6))
+    else:
+        bound = weight * lo_mv
+    mv_lb = min(mv, max(lo_mv, bound // weight))
+    tr_lb = min(tr, max(0, bound - weight * mv)) if mv_lb >= mv else 0
+    wall = time.monotonic() - t0
+    status = SolveStatus.OPTIMAL if st is SolveStatus.OPTIMAL else SolveStatus.FEASIBLE
+    s_mv = _Step("moves", status if mv_lb < mv else SolveStatus.OPTIMAL, mv, mv_lb, wall)
+    s_tr = _Step("travel_min", status if tr_lb < tr else SolveStatus.OPTIMAL, tr, tr_lb, 0.0)
+    base.add(_var(base, b.moves) <= mv)
+    base.add(_var(base, b.travel) <= tr)
+    return new, s_mv, s_tr
 
 
 def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -> StageResult:
@@ -824,7 +1035,7 @@ def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) 
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
     solver = cp_model.CpSolver()
-    _configure(solver, 1, runner.seed)
+    _configure(solver, 1, runner.seed, runner.light)
     solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
     if runner.det_left is not None:
         solver.parameters.max_deterministic_time = max(0.01, min(2.0, 0.05 * runner.det_left))
@@ -854,10 +1065,9 @@ def _lexicographic(
 
     # stage 1: fewest skill gaps, then least overload, then fewest counter gaps
     t0 = time.monotonic()
-    sol, s_gap = _minimize(b, base, runner, b.gaps, start, budget.take(prefix + "gaps"),
-                           "skill_gaps")
-    sol, s_over = _minimize(b, base, runner, b.over, sol, budget.take(prefix + "overload"),
-                            "overload_min")
+    sol, s_gap, s_over = _minimize_at_floor(
+        b, base, runner, budget, b.gaps, b.over, start,
+        (prefix + "gaps", prefix + "overload"), ("skill_gaps", "overload_min"))
     # pooled minutes left unplaced count as overload; keep them as few as possible too,
     # so that no later step can park site load there
     sol, s_unp = _minimize(b, base, runner, b.unplaced_total, sol,
@@ -872,23 +1082,32 @@ def _lexicographic(
     t0 = time.monotonic()
     sol = _reroute(b, base, runner, sol)
     hi = _peak_of(b, sol)
-    lo = lb = min(hi, _peak_lower_bound(b))  # lo: lowest level still worth a probe
+    lo = lb = min(hi, max(_peak_lower_bound(b),
+                          _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
     probes = 0
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
     unresolved = False
     lo_start, step = lb, 1
-    while lo < hi:
+    retry = False
+    while lb < hi:
         left = stage_end - time.monotonic()
         if left <= 0.01 or runner.stopped() or (det is not None and det <= 0.005):
             break
+        if lo >= hi:
+            # every level between the bound and the best ran out of time: the stage's
+            # time left goes to the level just below the best (most likely feasible;
+            # if infeasible, the best is proven)
+            retry, lo = True, lb
         # galloping down from the best level (1, 2, 4... per mille below it) until a
         # level is infeasible, then bisection: the optimum is often just below the
         # start, and probes near a feasible plan are fast. The time left is spread
         # over the probes still needed; after a probe ran out of time, probe nearer
         # the best level found (more likely feasible)
         need = max(1, math.ceil(math.log2(hi - lo + 1)))
-        if unresolved:
+        if retry:
+            mid, need = hi - 1, 1
+        elif unresolved:
             mid = hi - max(1, (hi - lo) // 4)
         elif lb == lo_start:
             mid = max(lo, hi - step)
@@ -900,7 +1119,7 @@ def _lexicographic(
         _add_peak(m2, b, mid)
         det_before = runner.det_left
         st2, solver = runner.solve(m2, b.names, sol, left / need,
-                                   None if det is None else det / need)
+                                   None if det is None else det / need, hint_search=False)
         if det is not None and det_before is not None and runner.det_left is not None:
             det -= det_before - runner.det_left
         probes += 1
@@ -921,13 +1140,9 @@ def _lexicographic(
 
     # stage 3: fewest moves, then least travel
     t0 = time.monotonic()
-    sol, s_mv = _minimize(b, base, runner, b.moves, sol, budget.take(prefix + "moves"), "moves")
-    sol, s_tr = _minimize(b, base, runner, b.travel, sol, budget.take(prefix + "travel"),
-                          "travel_min")
-    if sol["moves"] < s_mv.value:  # the travel step may also save a move
-        s_mv = _Step(s_mv.name, s_mv.status, sol["moves"], min(s_mv.bound, sol["moves"]),
-                     s_mv.wall_s)
-    stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 2))
+    sol, s_mv, s_tr = _minimize_moves_travel(b, base, runner, sol,
+                                             budget.take(prefix + "moves", prefix + "travel"))
+    stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 1))
     return sol, tuple(stages)
 
 
@@ -1179,8 +1394,8 @@ def _peak_util(table: pd.DataFrame) -> float:
 STAGE_WEIGHTS: dict[str, float] = {
     "before_gaps": 0.02, "before_overload": 0.03, "before_unplaced": 0.01,
     "before_counters": 0.02, "before_peak": 0.05,
-    "gaps": 0.03, "overload": 0.18, "unplaced": 0.01, "counters": 0.25, "peak": 0.2,
-    "moves": 0.12, "travel": 0.08,
+    "gaps": 0.03, "overload": 0.18, "unplaced": 0.01, "counters": 0.25, "peak": 0.3,
+    "moves": 0.06, "travel": 0.04,
 }
 
 
@@ -1240,7 +1455,9 @@ def solve_staff_allocation(
     start = _start_from_plan(b_home, home_plan(pb), runner)
 
     # before: everyone at home, days off and pooled work chosen as well as possible
+    runner.light = True
     sol_b, stages_b = _lexicographic(b_home, runner, budget, start, "before_", None, False)
+    runner.light = False
     guard = _peak_of(b_home, sol_b)
     plan_b = _roster_array(b_home, pb, sol_b)
     # after: the same stages with people free to move, never worse on the peak,

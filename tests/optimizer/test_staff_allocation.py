@@ -169,3 +169,65 @@ def test_stop_event_returns_a_plan() -> None:
 def test_bad_shapes_raise() -> None:
     with pytest.raises(ValueError, match="StaffProblem.skills has shape"):
         solve(problem([0, 1], [[DAY], [DAY]], skills=np.ones((3, 2), bool)))
+
+
+def test_skill_gap_floor_not_reachable_falls_back_and_is_proven() -> None:
+    # land visitors at S0 and S1 on Monday; only p0 (home S0) knows land and may reach
+    # S1: each site alone has someone qualified in reach (no fixed gap, floor 0), but
+    # p0 cannot be at both, so one gap is the optimum. The one-solve attempt at the
+    # floor is infeasible; the steps then run one by one and prove 1.
+    need = np.zeros((2, 1, 2), bool)
+    need[:, 0, 0] = True
+    skills = np.array([[True, True], [False, True], [False, True]])
+    r = solve(problem([0, 1, 1], [[100.0], [100.0]], skill_need=need, skills=skills))
+    assert r.report.status is SolveStatus.OPTIMAL
+    gaps = r.shortfalls[r.shortfalls.kind == "no_qualified_person"]
+    assert len(gaps) == 1
+    assert "skill_gaps 1 (proven" in r.stages[0].detail
+
+
+def test_peak_bound_over_days_counts_the_days_each_person_works() -> None:
+    # one site, 1.5 days of work on each of two days, two people who work one day
+    # each: any plan has one person a day (150 %) or someone alone with the site
+    # empty the other day (150 % too). The site-day bound sees two people a day
+    # (75 %); the bound over both days counts two person-days for three days of
+    # work and proves 150 % once plans must stay below it (no empty site-day).
+    from optimizer.staff_allocation import _build, _peak_lower_bound, _peak_week_bound
+
+    pb = problem([0, 0], [[1.5 * DAY, 1.5 * DAY]], max_days=np.array([1, 1]))
+    b = _build(pb, np.zeros((1, 1), np.int64), home_only=False)
+    assert _peak_lower_bound(b) == 750
+    assert _peak_week_bound(b, 1500, 0, pb.pool_site) == 1500
+    # below a worse best level an empty site-day (150 %) is allowed: 3 days / 4 -> 750
+    assert _peak_week_bound(b, 1600, 0, pb.pool_site) == 750
+    r = solve(pb)
+    assert r.report.status is SolveStatus.OPTIMAL
+    assert r.peak_utilisation_after == pytest.approx(1.5)
+
+
+def test_moves_before_travel_in_one_solve() -> None:
+    # S0 has 2 days of work and 1 person; S1 (40 min away) and S2 (10 min) half a day
+    # and 1 person each. A move takes 480 min of overload off S0 and leaves 240 at
+    # the site it empties: overload 480 with no move, 240 with one, 480 with two.
+    # One move, from the nearer site.
+    travel = [[0, 40, 10], [40, 0, 50], [10, 50, 0]]
+    pb = problem([0, 1, 2], [[2 * DAY], [0.5 * DAY], [0.5 * DAY]], travel=travel)
+    r = solve(pb)
+    assert r.report.status is SolveStatus.OPTIMAL
+    assert r.moves[["person_id", "to_site", "travel_min"]].values.tolist() == [["p2", "S0", 10]]
+    assert "moves 1 (proven" in r.stages[2].detail
+    assert "travel_min 10 (proven" in r.stages[2].detail
+
+
+def test_one_far_move_beats_two_near_moves() -> None:
+    # S0 (2 days of work, 1 person) needs one more; S1 (1 day, 1 person) needs its own
+    # person; S2's person is idle. Direct: p2 S2 -> S0, 1 move, 50 min. Chain: p1 S1 ->
+    # S0 and p2 S2 -> S1, 2 moves, 20 min. Same overload (0) and peak (100 %): fewer
+    # moves come first, so the far move (the one solve weighs a move above any travel).
+    travel = [[0, 10, 50], [10, 0, 10], [50, 10, 0]]
+    pb = problem([0, 1, 2], [[2 * DAY], [DAY], [0.0]], travel=travel)
+    r = solve(pb)
+    assert r.report.status is SolveStatus.OPTIMAL
+    assert r.overload_min_after == 0.0
+    assert r.moves[["person_id", "from_site", "to_site", "travel_min"]].values.tolist() == [
+        ["p2", "S2", "S0", 50]]

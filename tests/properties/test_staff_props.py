@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from optimizer.staff_allocation import StaffProblem, solve_staff_allocation
@@ -43,6 +43,7 @@ def random_problem(seed: int, n_p: int, n_s: int, n_d: int, max_moves: int | Non
     seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 9), n_s=st.integers(1, 4),
     n_d=st.integers(1, 3), max_moves=st.one_of(st.none(), st.integers(0, 4)),
 )
+@example(seed=261, n_p=3, n_s=4, n_d=3, max_moves=None)  # a move trades site overload for unplaced
 def test_roster_respects_every_rule(
     seed: int, n_p: int, n_s: int, n_d: int, max_moves: int | None
 ) -> None:
@@ -77,8 +78,14 @@ def test_roster_respects_every_rule(
     g_after, g_before = (gaps(t, "no_qualified_person") for t in (r.shortfalls, r.shortfalls_before))
     assert g_after <= g_before
     if g_after == g_before:
-        assert r.overload_min_after <= r.overload_min_before + 1.0
-        if r.overload_min_after >= r.overload_min_before - 1.0:
+        # the model's overload counts the pooled minutes no branch can take too: a
+        # move may trade site overload for fewer unplaced minutes (seed 261, 3
+        # people, 4 sites, 3 days: site overload 959 -> 1,127, unplaced 1,480 ->
+        # 1,246, total 2,440 -> 2,374)
+        over_a = r.overload_min_after + r.online_unplaced_min_after
+        over_b = r.overload_min_before + r.online_unplaced_min_before
+        assert over_a <= over_b + 1.0
+        if over_a >= over_b - 1.0:
             assert gaps(r.shortfalls, "counters") <= gaps(r.shortfalls_before, "counters")
     # a skill shortfall is reported exactly where no qualified person works
     gaps = r.shortfalls[r.shortfalls.kind == "no_qualified_person"]

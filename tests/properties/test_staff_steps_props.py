@@ -1,0 +1,131 @@
+"""The shortcuts of the staff solve give the optima of the plain lexicographic steps.
+
+On small random provinces (from ``test_staff_props.random_problem``):
+
+* skill gaps and overload in one solve at the gaps' floor
+  (``_minimize_at_floor``) give the same two optima as two solves;
+* fewest moves then least travel as one weighted solve
+  (``_minimize_moves_travel``) give the same two optima as two solves;
+* the peak bound over sets of sites and days (``_peak_week_bound``) is never
+  above the peak of a plan below the level it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer._status import SolveStatus
+from optimizer.staff_allocation import (
+    STAGE_WEIGHTS,
+    StaffProblem,
+    _add_peak,
+    _Budget,
+    _build,
+    _Built,
+    _complete,
+    _minimize,
+    _minimize_at_floor,
+    _minimize_moves_travel,
+    _peak_of,
+    _peak_week_bound,
+    _roster_array,
+    _Runner,
+    _start_from_plan,
+    home_plan,
+)
+from tests.properties.test_staff_props import random_problem
+
+
+def scarce_skills(seed: int, n_p: int, n_s: int, n_d: int, max_moves: int | None) -> StaffProblem:
+    """``random_problem`` with few qualified people, many fields to cover, uneven trips."""
+    pb = random_problem(seed, n_p, n_s, n_d, max_moves)
+    rng = np.random.default_rng(seed + 1)
+    xy = rng.random((n_s, 2)) * 30.0
+    travel = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 2.0
+    return replace(pb, skills=rng.random((n_p, 3)) < 0.3,
+                   skill_need=rng.random((n_s, n_d, 3)) < 0.6, travel_min=travel,
+                   max_travel_min=90.0)
+
+
+_sizes = dict(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 8), n_s=st.integers(1, 4),
+              n_d=st.integers(1, 3), max_moves=st.one_of(st.none(), st.integers(0, 3)))
+Problem = st.one_of(st.builds(random_problem, **_sizes), st.builds(scarce_skills, **_sizes))
+
+
+def _travel(pb: StaffProblem) -> np.ndarray:
+    return np.where(np.isfinite(pb.travel_min),
+                    np.ceil(np.nan_to_num(pb.travel_min, posinf=0.0) - 1e-9), 0).astype(np.int64)
+
+
+def _free_start(pb: StaffProblem) -> tuple[_Built, dict[str, int], _Runner]:
+    runner = _Runner(0, 1, time.monotonic() + 60, None)
+    b_home = _build(pb, _travel(pb), home_only=True)
+    b = _build(pb, _travel(pb), home_only=False)
+    start_home = _start_from_plan(b_home, home_plan(pb), runner)
+    start = _complete(b, start_home, runner, _roster_array(b_home, pb, start_home))
+    return b, start, runner
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_gaps_and_overload_in_one_solve_match_two_solves(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    limits = (20.0, None)
+    base1 = b.model.clone()
+    _, g1 = _minimize(b, base1, runner, b.gaps, start, limits, "skill_gaps")
+    _, o1 = _minimize(b, base1, runner, b.over, _, limits, "overload_min")
+    base2 = b.model.clone()
+    budget = _Budget(runner, dict(STAGE_WEIGHTS))
+    sol2, g2, o2 = _minimize_at_floor(b, base2, runner, budget, b.gaps, b.over, start,
+                                      ("gaps", "overload"), ("skill_gaps", "overload_min"))
+    for s in (g1, o1, g2, o2):
+        assert s.status is SolveStatus.OPTIMAL, s
+    assert (g2.value, o2.value) == (g1.value, o1.value)
+    assert (sol2["gaps"], sol2["over"]) == (g1.value, o1.value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    limits = (20.0, None)
+    # moves and travel at the least overload (so that moves are needed) and the peak
+    # of that plan, as in the last stage
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, limits, "overload_min")
+    _add_peak(base, b, _peak_of(b, start))
+    base1, base2 = base.clone(), base.clone()
+    sol, m1 = _minimize(b, base1, runner, b.moves, start, limits, "moves")
+    _, t1 = _minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
+    sol2, m2, t2 = _minimize_moves_travel(b, base2, runner, start, limits)
+    for s in (m1, t1, m2, t2):
+        assert s.status is SolveStatus.OPTIMAL, s
+    assert (m2.value, t2.value) == (m1.value, t1.value)
+    assert (sol2["moves"], sol2["travel_min"]) == (m1.value, t1.value)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_peak_bound_never_above_a_plan_below_its_level(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    plans = [start]
+    # and the plan of least peak that the model can find (the bound must hold for it too)
+    base = b.model.clone()
+    for level in range(_peak_of(b, start) - 1, 0, -max(1, _peak_of(b, start) // 20)):
+        m = base.clone()
+        _add_peak(m, b, level)
+        status, solver = runner.solve(m, b.names, start, 5.0, None)
+        if not status.has_solution:
+            break
+        plans.append({n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)})
+    for sol in plans:
+        peak = _peak_of(b, sol)
+        # every plan's peak is at least min(hi, bound(hi)) for any level hi
+        for hi in (peak, peak + 1, peak + 50):
+            bound = _peak_week_bound(b, hi, sol["unplaced"], pb.pool_site)
+            assert peak >= min(hi, bound), (peak, hi, bound)
