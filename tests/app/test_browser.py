@@ -137,6 +137,10 @@ def wait_map(page: Any, index: int = 0) -> None:
 
 
 def shot(page: Any, name: str) -> None:
+    """Screenshot once every element has drawn (no lazy-loading skeleton left)."""
+    page.wait_for_function(
+        "document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0",
+        timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
