@@ -311,6 +311,12 @@ class _Built:
 Solution = dict[str, int]
 
 
+#: Rounds of balancing repair (moves, then re-routing) before the peak probes.
+BALANCE_ROUNDS = 4
+#: After a feasible first probe, the peak search gallops down in steps starting at
+#: this fraction of the gap between the best level and the bound (1 / GALLOP_FRACTION).
+GALLOP_FRACTION = 8
+
 #: Movers considered for a site-day that needs help: the nearest this many movable
 #: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
 MOVE_CANDIDATES = 12
@@ -1016,22 +1022,31 @@ def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -
         detail="; ".join(s.text() for s in steps))
 
 
-def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) -> Solution:
-    """Keep the roster of ``sol``, route pooled work to the lowest peak (a small linear model).
+def _reroute(
+    b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution,
+    plan: IntArr | None = None,
+) -> Solution:
+    """Keep the roster of ``sol`` (or ``plan``), route pooled work to the lowest peak.
 
     The overload steps leave pooled minutes wherever the last solution put them
     (overload is the same wherever they land); with the roster fixed, the routing
-    of least peak is found in a fraction of a second and gives the peak step a
-    fair start. Returns ``sol`` unchanged if the solve does not finish.
+    of least peak is found in a fraction of a second (a small linear model) and
+    gives the peak step a fair start. With ``plan`` (a roster of the same peak or
+    lower that keeps the routing of ``sol`` valid, from :func:`_balance`) the
+    roster is ``plan``'s. Returns ``sol`` unchanged if the solve does not finish
+    or does not lower the peak.
     """
     m = base.clone()
-    for v in b.x.values():
-        m.add(_var(m, v) == sol[v.name])
+    count: dict[tuple[int, int], int] = {}
+    for (p, s, d), v in b.x.items():
+        val = sol[v.name] if plan is None else int(plan[p, d] == s)
+        m.add(_var(m, v) == val)
+        count[s, d] = count.get((s, d), 0) + val
     peak = _peak_of(b, sol)
     u_var = m.new_int_var(0, max(peak, 1), "reroute_peak")
     for s, d in b.dem_ub:
         dem = b.local[s, d] + sum(_var(m, v) for v in b.routed.get((s, d), []))
-        people = max(1, sol.get(f"staff_{s}_{d}", 0))
+        people = max(1, count.get((s, d), 0))
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
     solver = cp_model.CpSolver()
@@ -1045,12 +1060,149 @@ def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return sol
     new = _values(b, solver)
+    if plan is not None:
+        return new if _peak_of(b, new) < peak else sol
     return new if _peak_of(b, new) <= peak else sol
+
+
+def _util(dem: int, staff: int, day_min: int) -> int:
+    """Utilisation in per mille, rounded up (an empty site-day counts as one person)."""
+    return -(-dem * UTIL_SCALE // (day_min * max(1, staff)))
+
+
+def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -> IntArr:
+    """A roster of lower peak from ``sol`` by moving single people into the busiest site-day.
+
+    Local search with the pooled routing of ``sol`` fixed: while the most utilised
+    site-day can take a person who may work there (a variable of the model) and
+    either works elsewhere that day (a move) or is off that day (the person then
+    works it instead of one of the days worked), the change that leaves the
+    lower utilisation of the two site-days touched is made, if that is below
+    the busiest site-day's. A change is
+    made only if it keeps every rule of the model with the routing unchanged (no
+    site left without a qualified person for pooled work routed to it, no
+    qualified person added where the field's pooled work is unplaced, the moves
+    cap) and raises none of the sums fixed before the peak step: skill gaps,
+    overload (the floor of each ``overload`` variable: demand beyond capacity
+    and the rounding cut) and counter gaps. The number of days each person
+    works is unchanged. The peak never rises: the two site-days touched end below the
+    busiest one's level. Returns the (P, D) roster (-1 = off); ``sol``'s when no
+    move helps.
+    """
+    plan = _roster_array(b, pb, sol)
+    n_p, n_s, n_d, n_f = pb.shape
+    day = b.day_min
+    staff = np.zeros((n_s, n_d), dtype=np.int64)
+    qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
+    skills = np.asarray(pb.skills, dtype=bool)
+    for p in range(n_p):
+        for d in range(n_d):
+            s = int(plan[p, d])
+            if s >= 0:
+                staff[s, d] += 1
+                qual[s, d] += skills[p]
+    dem = np.zeros((n_s, n_d), dtype=np.int64)
+    loc = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), v in b.local.items():
+        loc[s, d] = v
+        dem[s, d] = v + sum(sol.get(y.name, 0) for y in b.routed.get((s, d), []))
+    routed_f = np.zeros((n_s, n_d, n_f), dtype=bool)
+    for (s, d, f), y in b.y.items():
+        routed_f[s, d, f] = sol.get(y.name, 0) > 0
+    has_var = np.zeros((n_s, n_d, n_f), dtype=bool)
+    for s, d, f in b.y:
+        has_var[s, d, f] = True
+    unplaced_f = np.zeros((n_d, n_f), dtype=bool)
+    for (d, f), u in b.unplaced.items():
+        unplaced_f[d, f] = sol.get(u.name, 0) > 0
+    gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)  # a skill check the model counts
+    for s, d, f in b.skill_gap:
+        gap_f[s, d, f] = True
+    need = np.zeros((n_s, n_d), dtype=np.int64)
+    lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), c in b.counter_gap.items():
+        dom = c.proto.domain
+        lo_gap[s, d], need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
+    home = np.asarray(pb.home, dtype=np.int64)
+    dom = b.moves.proto.domain
+    moves_cap = int(dom[len(dom) - 1])
+    moves = int(((plan >= 0) & (plan != home[:, None])).sum())
+    cand: dict[tuple[int, int], list[int]] = {}
+    for p, s, d in b.x:
+        cand.setdefault((s, d), []).append(p)
+
+    def over(s: int, d: int, st: int) -> int:
+        if (s, d) not in b.dem_ub:
+            return 0
+        k, r = divmod(int(loc[s, d]), day)
+        cut = r * (k + 1 - st) if r > 0 and (s, d) in b.staff else 0
+        return max(0, int(dem[s, d]) - day * st, cut)
+
+    def counters(s: int, d: int, st: int) -> int:
+        return max(int(lo_gap[s, d]), int(need[s, d]) - st) if need[s, d] > 0 else 0
+
+    def gaps(s: int, d: int, q: IntArr) -> int:
+        return int((gap_f[s, d] & (q == 0)).sum())
+
+    util = np.zeros((n_s, n_d), dtype=np.int64)
+    for s, d in b.dem_ub:
+        util[s, d] = _util(int(dem[s, d]), int(staff[s, d]), day)
+    for _ in range(max_iter):
+        t, d = (int(i) for i in np.unravel_index(int(np.argmax(util)), util.shape))
+        top = int(util[t, d])
+        best: tuple[int, int, int, int] | None = None  # (pair level, person, from site, day)
+        for p in cand.get((t, d), []):
+            if plan[p, d] >= 0:  # works elsewhere that day: a move
+                sources = [(int(plan[p, d]), d)] if plan[p, d] != t else []
+            else:  # off that day: works it instead of one of the days worked
+                sources = [(int(plan[p, e]), e) for e in range(n_d) if plan[p, e] >= 0]
+            sk = skills[p]
+            # fixed routing: t gains no qualified person for a field whose pooled
+            # work is unplaced that day
+            if (unplaced_f[d] & sk & has_var[t, d] & (qual[t, d] == 0)).any():
+                continue
+            st_t = int(staff[t, d])
+            u_t = _util(int(dem[t, d]), st_t + 1, day)
+            if u_t >= top or (best is not None and u_t >= best[0]):
+                continue
+            add = (over(t, d, st_t + 1) - over(t, d, st_t), counters(t, d, st_t + 1)
+                   - counters(t, d, st_t), gaps(t, d, qual[t, d] + sk) - gaps(t, d, qual[t, d]))
+            for s, e in sources:
+                # fixed routing: s keeps a qualified person for each field routed to it
+                if (routed_f[s, e] & sk & (qual[s, e] == 1)).any():
+                    continue
+                if moves + int(t != home[p]) - int(s != home[p]) > moves_cap:
+                    continue
+                st_s = int(staff[s, e])
+                u_s = _util(int(dem[s, e]), st_s - 1, day) if (s, e) in b.dem_ub else 0
+                level = max(u_s, u_t)
+                if level >= top or (best is not None and level >= best[0]):
+                    continue
+                if (add[0] + over(s, e, st_s - 1) - over(s, e, st_s) > 0
+                        or add[1] + counters(s, e, st_s - 1) - counters(s, e, st_s) > 0
+                        or add[2] + gaps(s, e, qual[s, e] - sk) - gaps(s, e, qual[s, e]) > 0):
+                    continue
+                best = (level, p, s, e)
+        if best is None:
+            break
+        _, p, s, e = best
+        sk = skills[p]
+        plan[p, e] = -1
+        plan[p, d] = t
+        moves += int(t != home[p]) - int(s != home[p])
+        staff[s, e] -= 1
+        staff[t, d] += 1
+        qual[s, e] -= sk
+        qual[t, d] += sk
+        for site, day_i in ((s, e), (t, d)):
+            if (site, day_i) in b.dem_ub:
+                util[site, day_i] = _util(int(dem[site, day_i]), int(staff[site, day_i]), day)
+    return plan
 
 
 def _lexicographic(
     b: _Built, runner: _Runner, budget: _Budget, start: Solution, prefix: str,
-    guard_peak: int | None, with_moves: bool,
+    guard_peak: int | None, with_moves: bool, pb: StaffProblem | None = None,
 ) -> tuple[Solution, tuple[StageResult, ...]]:
     """Run the stages from the feasible, complete solution ``start``; return the last solution.
 
@@ -1081,14 +1233,27 @@ def _lexicographic(
     # level); the optimum is proven when level U* - 1 is proven infeasible
     t0 = time.monotonic()
     sol = _reroute(b, base, runner, sol)
-    hi = _peak_of(b, sol)
-    lo = lb = min(hi, max(_peak_lower_bound(b),
-                          _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
+    start_peak = _peak_of(b, sol)
+    if pb is not None:
+        # balancing repair: single moves into the busiest site-day, then re-route;
+        # repeated while the peak falls (cheap; a far start costs many probes)
+        for _ in range(BALANCE_ROUNDS):
+            plan = _balance(b, pb, sol)
+            if np.array_equal(plan, _roster_array(b, pb, sol)):
+                break
+            new = _reroute(b, base, runner, sol, plan)
+            if new is sol:
+                break
+            sol = new
+    hi = balanced_peak = _peak_of(b, sol)
+    lo = lb = lb0 = min(hi, max(_peak_lower_bound(b),
+                                _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
     probes = 0
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
     unresolved = False
     lo_start, step = lb, 1
+    trace: list[str] = []  # level probed: peak of the plan found, or why none
     retry = False
     while lb < hi:
         left = stage_end - time.monotonic()
@@ -1124,16 +1289,29 @@ def _lexicographic(
             det -= det_before - runner.det_left
         probes += 1
         if st2.has_solution:
-            sol = _values(b, solver)
+            # the probe's plan only meets the level: the routing of least peak for
+            # its roster often lowers it further (a fraction of a second)
+            sol = _reroute(b, base, runner, _values(b, solver))
             hi = _peak_of(b, sol)
+            if probes == 1:
+                # the level just below the start was feasible: the optimum is not at
+                # the start, gallop in steps scaled to the gap (the demo stops at
+                # its first, infeasible probe and never gets here)
+                step = max(step, (hi - lb) // GALLOP_FRACTION)
+            trace.append(f"{mid}:{hi}")
         elif st2 is SolveStatus.INFEASIBLE:
             lo = lb = mid + 1
+            trace.append(f"{mid}:infeasible")
         else:  # not decided in its time: the bound stays, try the levels above
             unresolved = True
             lo = mid + 1
+            trace.append(f"{mid}:unknown")
     s_peak = _Step("peak_per_mille", SolveStatus.OPTIMAL if lb >= hi else SolveStatus.FEASIBLE,
                    hi, min(lb, hi), time.monotonic() - t0)
-    stages.append(_stage("peak_utilisation", [s_peak], s_peak, t0, probes))
+    peak_stage = _stage("peak_utilisation", [s_peak], s_peak, t0, probes)
+    stages.append(replace(peak_stage, detail=peak_stage.detail + (
+        f"; start {start_peak}, balanced {balanced_peak}, bound {lb0}; probes "
+        + (" ".join(trace) or "none"))))
     _add_peak(base, b, hi)
     if not with_moves:
         return sol, tuple(stages)
@@ -1463,7 +1641,7 @@ def solve_staff_allocation(
     # after: the same stages with people free to move, never worse on the peak,
     # starting from the before plan (a complete hint of the free model)
     start_a = _complete(b, sol_b, runner, plan_b)
-    sol_a, stages_a = _lexicographic(b, runner, budget, start_a, "", guard, True)
+    sol_a, stages_a = _lexicographic(b, runner, budget, start_a, "", guard, True, pb)
 
     plan_a = _roster_array(b, pb, sol_a)
     routed_b, routed_a = _routed(b_home, pb, sol_b), _routed(b, pb, sol_a)

@@ -7,7 +7,9 @@ On small random provinces (from ``test_staff_props.random_problem``):
 * fewest moves then least travel as one weighted solve
   (``_minimize_moves_travel``) give the same two optima as two solves;
 * the peak bound over sets of sites and days (``_peak_week_bound``) is never
-  above the peak of a plan below the level it is given.
+  above the peak of a plan below the level it is given;
+* the balancing repair (``_balance``) keeps every rule of the model and raises
+  neither overload nor the peak.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from optimizer.staff_allocation import (
     STAGE_WEIGHTS,
     StaffProblem,
     _add_peak,
+    _balance,
     _Budget,
     _build,
     _Built,
@@ -129,3 +132,35 @@ def test_peak_bound_never_above_a_plan_below_its_level(pb: StaffProblem) -> None
         for hi in (peak, peak + 1, peak + 50):
             bound = _peak_week_bound(b, hi, sol["unplaced"], pb.pool_site)
             assert peak >= min(hi, bound), (peak, hi, bound)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_balancing_repair_keeps_every_rule_and_never_raises_overload_or_peak(
+    pb: StaffProblem,
+) -> None:
+    b, start, runner = _free_start(pb)
+    old = _roster_array(b, pb, start)
+    plan = _balance(b, pb, start)
+    # as many days worked by each person, only sites and days the model offers
+    assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        assert (int(p), int(plan[p, d]), int(d)) in b.x
+    # the model itself, with the new roster and the old routing fixed, must accept
+    # the old sums and the old peak
+    m = b.model.clone()
+    for (p, s, d), v in b.x.items():
+        m.add(v == int(plan[p, d] == s))
+    for v in b.y.values():
+        m.add(v == start[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    if pb.max_moves is not None:
+        m.add(b.moves <= pb.max_moves)
+    peak = _peak_of(b, start)
+    _add_peak(m, b, peak)
+    status, solver = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
+    new = {n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)}
+    assert _peak_of(b, new) <= peak
+    assert new["over"] <= start["over"]
