@@ -738,7 +738,9 @@ FULL_SUBSOLVERS = ("lp2", "pseudo_costs", "max_lp", "quick_restart", "reduced_co
                    "default_lp", "lb_tree_search", "core")
 
 
-def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False) -> None:
+def _configure(
+    solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False, lns: bool = False,
+) -> None:
     """Workers, seed and the LP-heavy search these models need.
 
     ``light``: no probing and no symmetry detection in presolve, for the
@@ -754,7 +756,7 @@ def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool =
     if threads >= 2:
         solver.parameters.merge_text_format(
             'subsolver_params { name: "lp2" linearization_level: 2 }')
-        full = 2 if threads == 2 else min(threads - 1, len(FULL_SUBSOLVERS))
+        full = 2 if threads == 2 and not lns else min(threads - 1, len(FULL_SUBSOLVERS))
         solver.parameters.subsolvers.extend(FULL_SUBSOLVERS[:full])
         solver.parameters.num_full_subsolvers = full
 
@@ -778,6 +780,7 @@ class _Runner:
         self.stop = stop
         self.det_left = deterministic_s
         self.light = False  # lighter presolve (see _configure)
+        self.lns = False  # with 2 threads: lp2 + LNS instead of two full workers
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -810,7 +813,7 @@ class _Runner:
         solver = cp_model.CpSolver()
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
-        _configure(solver, self.threads, self.seed, self.light)
+        _configure(solver, self.threads, self.seed, self.light, self.lns)
         if not hint_search:
             solver.parameters.hint_conflict_limit = 0
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
@@ -980,7 +983,11 @@ def _minimize_moves_travel(
     weight = int(dom[len(dom) - 1]) + 1
     m = base.clone()
     m.minimize(weight * _var(m, b.moves) + _var(m, b.travel))
-    st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
+    runner.lns = True
+    try:
+        st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
+    finally:
+        runner.lns = False
     new = _values(b, solver) if st.has_solution else sol
     if st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
         msg = "staff model moves step infeasible from a feasible start"
@@ -1049,6 +1056,9 @@ def _reroute(
         people = max(1, count.get((s, d), 0))
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
+    if plan is not None:  # the old routing as a hint (the solver repairs what no longer fits)
+        m.proto.solution_hint.vars.extend(range(len(b.names)))
+        m.proto.solution_hint.values.extend([sol.get(name, 0) for name in b.names])
     solver = cp_model.CpSolver()
     _configure(solver, 1, runner.seed, runner.light)
     solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
@@ -1200,6 +1210,173 @@ def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -
     return plan
 
 
+def _day_level(loc: IntArr, staff: IntArr, pooled: BoolArr, pool: int, day: int) -> tuple[int, int]:
+    """Peak (per mille, rounded up) and overload of one day if pooled work were one fluid.
+
+    ``pool`` minutes may go to any site in ``pooled`` with someone there; they
+    fill the sites of least utilisation first (water filling), so the day's
+    peak is the larger of the water level and each site's own local work over
+    its people (an empty site counting as one person). Qualification for the
+    pooled fields is ignored: an estimate, which :func:`_rebalance` checks
+    with the exact routing.
+    """
+    cap = day * staff
+    site_term = float((loc / (day * np.maximum(staff, 1))).max()) if len(loc) else 0.0
+    over = int(np.maximum(loc - cap, 0).sum())
+    fill = pooled & (staff > 0)
+    level = 0.0
+    if pool > 0:
+        if not fill.any():
+            return MAX_UTIL, over + pool
+        c, lo = cap[fill].astype(float), loc[fill].astype(float)
+        order = np.argsort(lo / c)
+        thr = (lo / c)[order]
+        levels = (pool + np.cumsum(lo[order])) / np.cumsum(c[order])
+        nxt = np.append(thr[1:], np.inf)
+        level = float(levels[int(np.argmax(levels <= nxt))])
+        over += max(0, pool - int(np.maximum(cap[fill] - loc[fill], 0).sum()))
+    peak = max(level, site_term)
+    return min(MAX_UTIL, math.ceil(peak * UTIL_SCALE - 1e-6)), over
+
+
+def _balance_days(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 400) -> IntArr:
+    """A roster of lower peak from ``sol``, with pooled work treated as one fluid per day.
+
+    Local search: while the day of highest estimated peak (:func:`_day_level`)
+    can gain a person-day, the change that leaves the lower estimate on the
+    days touched is made, if below the highest: a person off that day works it
+    instead of one of the days worked (or one working elsewhere that day moves
+    there), at a site the model offers. Changes that raise the estimated
+    overload, counter gaps or skill gaps, or break the moves cap, are not made.
+    The number of days each person works is unchanged. Returns ``sol``'s roster
+    when pooled minutes are unplaced (the fluid estimate does not hold) or no
+    change helps; :func:`_rebalance` re-routes the result exactly.
+    """
+    plan = _roster_array(b, pb, sol)
+    n_p, n_s, n_d, n_f = pb.shape
+    if any(sol.get(u.name, 0) > 0 for u in b.unplaced.values()):
+        return plan
+    day = b.day_min
+    staff = np.zeros((n_s, n_d), dtype=np.int64)
+    qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
+    skills = np.asarray(pb.skills, dtype=bool)
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        staff[plan[p, d], d] += 1
+        qual[plan[p, d], d] += skills[p]
+    loc = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), v in b.local.items():
+        loc[s, d] = v
+    pooled = np.zeros((n_s, n_d), dtype=bool)
+    for s, d in b.routed:
+        pooled[s, d] = True
+    pool = np.zeros(n_d, dtype=np.int64)
+    for (d, _f), u in b.unplaced.items():
+        pool[d] += int(u.proto.domain[len(u.proto.domain) - 1])
+    gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)
+    for s, d, f in b.skill_gap:
+        gap_f[s, d, f] = True
+    need = np.zeros((n_s, n_d), dtype=np.int64)
+    lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), c in b.counter_gap.items():
+        dom = c.proto.domain
+        lo_gap[s, d], need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
+    home = np.asarray(pb.home, dtype=np.int64)
+    dom = b.moves.proto.domain
+    moves_cap = int(dom[len(dom) - 1])
+    moves = int(((plan >= 0) & (plan != home[:, None])).sum())
+    sites_of: dict[tuple[int, int], list[int]] = {}
+    for p, s, d in b.x:
+        sites_of.setdefault((p, d), []).append(s)
+
+    def level(d: int) -> tuple[int, int]:
+        return _day_level(loc[:, d], staff[:, d], pooled[:, d], int(pool[d]), day)
+
+    def counters(s: int, d: int, st: int) -> int:
+        return max(int(lo_gap[s, d]), int(need[s, d]) - st) if need[s, d] > 0 else 0
+
+    state = [level(d) for d in range(n_d)]
+    for _ in range(max_iter):
+        d = max(range(n_d), key=lambda i: state[i][0])
+        top = state[d][0]
+        evals: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+        options: list[tuple[int, int, int, int, int]] = []  # level, person, t, s, e
+        for p in range(n_p):
+            for t in sites_of.get((p, d), []):
+                if plan[p, d] >= 0:
+                    sources = [(int(plan[p, d]), d)] if plan[p, d] != t else []
+                else:
+                    sources = [(int(plan[p, e]), e) for e in range(n_d) if plan[p, e] >= 0]
+                for s, e in sources:
+                    key = (t, s, e)
+                    if key not in evals:
+                        staff[t, d] += 1
+                        staff[s, e] -= 1
+                        new_d, new_e = level(d), (level(e) if e != d else None)
+                        staff[t, d] -= 1
+                        staff[s, e] += 1
+                        lv = max(new_d[0], new_e[0] if new_e else 0)
+                        d_over = new_d[1] - state[d][1] + (
+                            new_e[1] - state[e][1] if new_e else 0)
+                        d_cnt = (counters(t, d, int(staff[t, d]) + 1) - counters(t, d, int(staff[t, d]))
+                                 + counters(s, e, int(staff[s, e]) - 1) - counters(s, e, int(staff[s, e])))
+                        evals[key] = (lv, 0) if lv < top and d_over <= 0 and d_cnt <= 0 else None
+                    ev = evals[key]
+                    if ev is not None:
+                        options.append((ev[0], p, t, s, e))
+        done = False
+        for _lv, p, t, s, e in sorted(options):
+            sk = skills[p]
+            if moves + int(t != home[p]) - int(s != home[p]) > moves_cap:
+                continue
+            d_gap = (int((gap_f[t, d] & (qual[t, d] + sk == 0)).sum())
+                     - int((gap_f[t, d] & (qual[t, d] == 0)).sum())
+                     + int((gap_f[s, e] & (qual[s, e] - sk == 0)).sum())
+                     - int((gap_f[s, e] & (qual[s, e] == 0)).sum()))
+            if d_gap > 0:
+                continue
+            plan[p, e] = -1
+            plan[p, d] = t
+            moves += int(t != home[p]) - int(s != home[p])
+            staff[s, e] -= 1
+            staff[t, d] += 1
+            qual[s, e] -= sk
+            qual[t, d] += sk
+            state[d] = level(d)
+            state[e] = level(e)
+            done = True
+            break
+        if not done:
+            break
+    return plan
+
+
+def _rebalance(
+    b: _Built, pb: StaffProblem, base: cp_model.CpModel, runner: _Runner, sol: Solution,
+) -> Solution:
+    """Lower the peak of ``sol`` before the probes: balancing repairs, each checked exactly.
+
+    Each round tries :func:`_balance_days` (pooled work as a fluid) and then
+    :func:`_balance` (routing fixed); the first roster that, re-routed by the
+    model with every fixed sum of ``base`` (skill gaps, overload, unplaced,
+    counter gaps, the guard) kept, has a lower peak replaces ``sol``
+    (:func:`_reroute`). Rounds stop when neither helps. The result is a
+    complete solution of ``base``, so it never breaks a rule nor raises
+    overload or the peak.
+    """
+    for _ in range(BALANCE_ROUNDS):
+        for repair in (_balance_days, _balance):
+            plan = repair(b, pb, sol)
+            if np.array_equal(plan, _roster_array(b, pb, sol)):
+                continue
+            new = _reroute(b, base, runner, sol, plan)
+            if new is not sol:
+                sol = new
+                break
+        else:
+            break
+    return sol
+
+
 def _lexicographic(
     b: _Built, runner: _Runner, budget: _Budget, start: Solution, prefix: str,
     guard_peak: int | None, with_moves: bool, pb: StaffProblem | None = None,
@@ -1235,16 +1412,8 @@ def _lexicographic(
     sol = _reroute(b, base, runner, sol)
     start_peak = _peak_of(b, sol)
     if pb is not None:
-        # balancing repair: single moves into the busiest site-day, then re-route;
-        # repeated while the peak falls (cheap; a far start costs many probes)
-        for _ in range(BALANCE_ROUNDS):
-            plan = _balance(b, pb, sol)
-            if np.array_equal(plan, _roster_array(b, pb, sol)):
-                break
-            new = _reroute(b, base, runner, sol, plan)
-            if new is sol:
-                break
-            sol = new
+        # balancing repairs, each re-routed exactly: a far start costs many probes
+        sol = _rebalance(b, pb, base, runner, sol)
     hi = balanced_peak = _peak_of(b, sol)
     lo = lb = lb0 = min(hi, max(_peak_lower_bound(b),
                                 _peak_week_bound(b, hi, s_unp.value, b.pool_site)))

@@ -8,8 +8,9 @@ On small random provinces (from ``test_staff_props.random_problem``):
   (``_minimize_moves_travel``) give the same two optima as two solves;
 * the peak bound over sets of sites and days (``_peak_week_bound``) is never
   above the peak of a plan below the level it is given;
-* the balancing repair (``_balance``) keeps every rule of the model and raises
-  neither overload nor the peak.
+* the balancing repairs (``_balance``, and ``_rebalance`` with the fluid
+  ``_balance_days``) keep every rule of the model and raise neither overload
+  nor the peak.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from optimizer.staff_allocation import (
     StaffProblem,
     _add_peak,
     _balance,
+    _balance_days,
     _Budget,
     _build,
     _Built,
@@ -36,6 +38,7 @@ from optimizer.staff_allocation import (
     _minimize_moves_travel,
     _peak_of,
     _peak_week_bound,
+    _rebalance,
     _roster_array,
     _Runner,
     _start_from_plan,
@@ -162,5 +165,37 @@ def test_balancing_repair_keeps_every_rule_and_never_raises_overload_or_peak(
     status, solver = runner.solve(m, b.names, None, 20.0, None)
     assert status.has_solution, status
     new = {n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)}
+    assert _peak_of(b, new) <= peak
+    assert new["over"] <= start["over"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    # as in the solve: least overload fixed first, the repairs run on that plan
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    for v in (b.gaps, b.unplaced_total, b.counter_gaps):
+        base.add(v <= start[v.name])
+    peak = _peak_of(b, start)
+    old = _roster_array(b, pb, start)
+    days_plan = _balance_days(b, pb, start)
+    assert ((days_plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    for p, d in zip(*np.nonzero(days_plan >= 0), strict=True):
+        assert (int(p), int(days_plan[p, d]), int(d)) in b.x
+    new = _rebalance(b, pb, base, runner, start)
+    plan = _roster_array(b, pb, new)
+    assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    # the returned solution, roster and routing fixed, is a solution of the model
+    # with the old sums and the old peak
+    m = b.model.clone()
+    for v in (*b.x.values(), *b.y.values()):
+        m.add(v == new[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    _add_peak(m, b, peak)
+    status, _ = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
     assert _peak_of(b, new) <= peak
     assert new["over"] <= start["over"]
