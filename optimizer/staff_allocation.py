@@ -66,7 +66,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -1031,7 +1031,7 @@ def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -
 
 def _reroute(
     b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution,
-    plan: IntArr | None = None,
+    plan: IntArr | None = None, strict: bool = True,
 ) -> Solution:
     """Keep the roster of ``sol`` (or ``plan``), route pooled work to the lowest peak.
 
@@ -1041,7 +1041,7 @@ def _reroute(
     gives the peak step a fair start. With ``plan`` (a roster of the same peak or
     lower that keeps the routing of ``sol`` valid, from :func:`_balance`) the
     roster is ``plan``'s. Returns ``sol`` unchanged if the solve does not finish
-    or does not lower the peak.
+    or does not lower the peak (with ``strict=False``: raises it).
     """
     m = base.clone()
     count: dict[tuple[int, int], int] = {}
@@ -1070,7 +1070,7 @@ def _reroute(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return sol
     new = _values(b, solver)
-    if plan is not None:
+    if plan is not None and strict:
         return new if _peak_of(b, new) < peak else sol
     return new if _peak_of(b, new) <= peak else sol
 
@@ -1078,6 +1078,109 @@ def _reroute(
 def _util(dem: int, staff: int, day_min: int) -> int:
     """Utilisation in per mille, rounded up (an empty site-day counts as one person)."""
     return -(-dem * UTIL_SCALE // (day_min * max(1, staff)))
+
+
+class _Roster:
+    """A roster with the pooled routing of a solution fixed, and the checks of one change.
+
+    A change takes person ``p`` off site ``s`` on day ``e`` and puts them on site
+    ``t`` on day ``d`` (a move when ``e == d``, a day swap otherwise). It is
+    allowed (:meth:`allowed`) only if it keeps every rule of the model with the
+    routing unchanged (no site left without a qualified person for pooled work
+    routed to it, no qualified person added where the field's pooled work is
+    unplaced, the moves cap) and raises none of the sums fixed before the peak
+    step: skill gaps, overload (the floor of each ``overload`` variable: demand
+    beyond capacity and the rounding cut) and counter gaps.
+    """
+
+    def __init__(self, b: _Built, pb: StaffProblem, sol: Solution) -> None:
+        self.b = b
+        self.plan = plan = _roster_array(b, pb, sol)
+        n_p, n_s, n_d, n_f = pb.shape
+        self.day = b.day_min
+        self.staff = np.zeros((n_s, n_d), dtype=np.int64)
+        self.qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
+        self.skills = np.asarray(pb.skills, dtype=bool)
+        for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+            self.staff[plan[p, d], d] += 1
+            self.qual[plan[p, d], d] += self.skills[p]
+        self.dem = np.zeros((n_s, n_d), dtype=np.int64)
+        self.loc = np.zeros((n_s, n_d), dtype=np.int64)
+        for (s, d), v in b.local.items():
+            self.loc[s, d] = v
+            self.dem[s, d] = v + sum(sol.get(y.name, 0) for y in b.routed.get((s, d), []))
+        self.routed_f = np.zeros((n_s, n_d, n_f), dtype=bool)
+        self.has_var = np.zeros((n_s, n_d, n_f), dtype=bool)
+        for (s, d, f), y in b.y.items():
+            self.routed_f[s, d, f] = sol.get(y.name, 0) > 0
+            self.has_var[s, d, f] = True
+        self.unplaced_f = np.zeros((n_d, n_f), dtype=bool)
+        for (d, f), u in b.unplaced.items():
+            self.unplaced_f[d, f] = sol.get(u.name, 0) > 0
+        self.gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)  # a skill check the model counts
+        for s, d, f in b.skill_gap:
+            self.gap_f[s, d, f] = True
+        self.need = np.zeros((n_s, n_d), dtype=np.int64)
+        self.lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
+        for (s, d), c in b.counter_gap.items():
+            dom = c.proto.domain
+            self.lo_gap[s, d], self.need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
+        self.home = np.asarray(pb.home, dtype=np.int64)
+        dom = b.moves.proto.domain
+        self.moves_cap = int(dom[len(dom) - 1])
+        self.moves = int(((plan >= 0) & (plan != self.home[:, None])).sum())
+
+    def util(self, s: int, d: int, delta: int = 0) -> int:
+        """Utilisation of site-day ``(s, d)`` with ``delta`` more people (0 if it has no work)."""
+        if (s, d) not in self.b.dem_ub:
+            return 0
+        return _util(int(self.dem[s, d]), int(self.staff[s, d]) + delta, self.day)
+
+    def _over(self, s: int, d: int, st: int) -> int:
+        if (s, d) not in self.b.dem_ub:
+            return 0
+        k, r = divmod(int(self.loc[s, d]), self.day)
+        cut = r * (k + 1 - st) if r > 0 and (s, d) in self.b.staff else 0
+        return max(0, int(self.dem[s, d]) - self.day * st, cut)
+
+    def _counters(self, s: int, d: int, st: int) -> int:
+        need = int(self.need[s, d])
+        return max(int(self.lo_gap[s, d]), need - st) if need > 0 else 0
+
+    def _gaps(self, s: int, d: int, q: IntArr) -> int:
+        return int((self.gap_f[s, d] & (q == 0)).sum())
+
+    def allowed(self, p: int, s: int, e: int, t: int, d: int) -> bool:
+        """Whether the change of ``p`` from ``(s, e)`` to ``(t, d)`` keeps the rules and sums."""
+        sk = self.skills[p]
+        if (self.unplaced_f[d] & sk & self.has_var[t, d] & (self.qual[t, d] == 0)).any():
+            return False
+        if (self.routed_f[s, e] & sk & (self.qual[s, e] == 1)).any():
+            return False
+        home = int(self.home[p])
+        if self.moves + int(t != home) - int(s != home) > self.moves_cap:
+            return False
+        st_t, st_s = int(self.staff[t, d]), int(self.staff[s, e])
+        if (self._over(t, d, st_t + 1) - self._over(t, d, st_t)
+                + self._over(s, e, st_s - 1) - self._over(s, e, st_s) > 0):
+            return False
+        if (self._counters(t, d, st_t + 1) - self._counters(t, d, st_t)
+                + self._counters(s, e, st_s - 1) - self._counters(s, e, st_s) > 0):
+            return False
+        return (self._gaps(t, d, self.qual[t, d] + sk) - self._gaps(t, d, self.qual[t, d])
+                + self._gaps(s, e, self.qual[s, e] - sk) - self._gaps(s, e, self.qual[s, e])
+                <= 0)
+
+    def apply(self, p: int, s: int, e: int, t: int, d: int) -> None:
+        sk = self.skills[p]
+        self.plan[p, e] = -1
+        self.plan[p, d] = t
+        home = int(self.home[p])
+        self.moves += int(t != home) - int(s != home)
+        self.staff[s, e] -= 1
+        self.staff[t, d] += 1
+        self.qual[s, e] -= sk
+        self.qual[t, d] += sk
 
 
 def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -> IntArr:
@@ -1088,75 +1191,20 @@ def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -
     either works elsewhere that day (a move) or is off that day (the person then
     works it instead of one of the days worked), the change that leaves the
     lower utilisation of the two site-days touched is made, if that is below
-    the busiest site-day's. A change is
-    made only if it keeps every rule of the model with the routing unchanged (no
-    site left without a qualified person for pooled work routed to it, no
-    qualified person added where the field's pooled work is unplaced, the moves
-    cap) and raises none of the sums fixed before the peak step: skill gaps,
-    overload (the floor of each ``overload`` variable: demand beyond capacity
-    and the rounding cut) and counter gaps. The number of days each person
-    works is unchanged. The peak never rises: the two site-days touched end below the
-    busiest one's level. Returns the (P, D) roster (-1 = off); ``sol``'s when no
-    move helps.
+    the busiest site-day's and :meth:`_Roster.allowed` (rules and fixed sums
+    kept). The number of days each person works is unchanged. The peak never
+    rises: the two site-days touched end below the busiest one's level. Returns
+    the (P, D) roster (-1 = off); ``sol``'s when no change helps.
     """
-    plan = _roster_array(b, pb, sol)
-    n_p, n_s, n_d, n_f = pb.shape
-    day = b.day_min
-    staff = np.zeros((n_s, n_d), dtype=np.int64)
-    qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
-    skills = np.asarray(pb.skills, dtype=bool)
-    for p in range(n_p):
-        for d in range(n_d):
-            s = int(plan[p, d])
-            if s >= 0:
-                staff[s, d] += 1
-                qual[s, d] += skills[p]
-    dem = np.zeros((n_s, n_d), dtype=np.int64)
-    loc = np.zeros((n_s, n_d), dtype=np.int64)
-    for (s, d), v in b.local.items():
-        loc[s, d] = v
-        dem[s, d] = v + sum(sol.get(y.name, 0) for y in b.routed.get((s, d), []))
-    routed_f = np.zeros((n_s, n_d, n_f), dtype=bool)
-    for (s, d, f), y in b.y.items():
-        routed_f[s, d, f] = sol.get(y.name, 0) > 0
-    has_var = np.zeros((n_s, n_d, n_f), dtype=bool)
-    for s, d, f in b.y:
-        has_var[s, d, f] = True
-    unplaced_f = np.zeros((n_d, n_f), dtype=bool)
-    for (d, f), u in b.unplaced.items():
-        unplaced_f[d, f] = sol.get(u.name, 0) > 0
-    gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)  # a skill check the model counts
-    for s, d, f in b.skill_gap:
-        gap_f[s, d, f] = True
-    need = np.zeros((n_s, n_d), dtype=np.int64)
-    lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
-    for (s, d), c in b.counter_gap.items():
-        dom = c.proto.domain
-        lo_gap[s, d], need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
-    home = np.asarray(pb.home, dtype=np.int64)
-    dom = b.moves.proto.domain
-    moves_cap = int(dom[len(dom) - 1])
-    moves = int(((plan >= 0) & (plan != home[:, None])).sum())
+    r = _Roster(b, pb, sol)
+    plan = r.plan
+    n_s, n_d = r.staff.shape
     cand: dict[tuple[int, int], list[int]] = {}
     for p, s, d in b.x:
         cand.setdefault((s, d), []).append(p)
-
-    def over(s: int, d: int, st: int) -> int:
-        if (s, d) not in b.dem_ub:
-            return 0
-        k, r = divmod(int(loc[s, d]), day)
-        cut = r * (k + 1 - st) if r > 0 and (s, d) in b.staff else 0
-        return max(0, int(dem[s, d]) - day * st, cut)
-
-    def counters(s: int, d: int, st: int) -> int:
-        return max(int(lo_gap[s, d]), int(need[s, d]) - st) if need[s, d] > 0 else 0
-
-    def gaps(s: int, d: int, q: IntArr) -> int:
-        return int((gap_f[s, d] & (q == 0)).sum())
-
     util = np.zeros((n_s, n_d), dtype=np.int64)
     for s, d in b.dem_ub:
-        util[s, d] = _util(int(dem[s, d]), int(staff[s, d]), day)
+        util[s, d] = r.util(s, d)
     for _ in range(max_iter):
         t, d = (int(i) for i in np.unravel_index(int(np.argmax(util)), util.shape))
         top = int(util[t, d])
@@ -1166,47 +1214,50 @@ def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -
                 sources = [(int(plan[p, d]), d)] if plan[p, d] != t else []
             else:  # off that day: works it instead of one of the days worked
                 sources = [(int(plan[p, e]), e) for e in range(n_d) if plan[p, e] >= 0]
-            sk = skills[p]
-            # fixed routing: t gains no qualified person for a field whose pooled
-            # work is unplaced that day
-            if (unplaced_f[d] & sk & has_var[t, d] & (qual[t, d] == 0)).any():
-                continue
-            st_t = int(staff[t, d])
-            u_t = _util(int(dem[t, d]), st_t + 1, day)
+            u_t = r.util(t, d, 1)
             if u_t >= top or (best is not None and u_t >= best[0]):
                 continue
-            add = (over(t, d, st_t + 1) - over(t, d, st_t), counters(t, d, st_t + 1)
-                   - counters(t, d, st_t), gaps(t, d, qual[t, d] + sk) - gaps(t, d, qual[t, d]))
             for s, e in sources:
-                # fixed routing: s keeps a qualified person for each field routed to it
-                if (routed_f[s, e] & sk & (qual[s, e] == 1)).any():
-                    continue
-                if moves + int(t != home[p]) - int(s != home[p]) > moves_cap:
-                    continue
-                st_s = int(staff[s, e])
-                u_s = _util(int(dem[s, e]), st_s - 1, day) if (s, e) in b.dem_ub else 0
-                level = max(u_s, u_t)
+                level = max(r.util(s, e, -1), u_t)
                 if level >= top or (best is not None and level >= best[0]):
                     continue
-                if (add[0] + over(s, e, st_s - 1) - over(s, e, st_s) > 0
-                        or add[1] + counters(s, e, st_s - 1) - counters(s, e, st_s) > 0
-                        or add[2] + gaps(s, e, qual[s, e] - sk) - gaps(s, e, qual[s, e]) > 0):
-                    continue
-                best = (level, p, s, e)
+                if r.allowed(p, s, e, t, d):
+                    best = (level, p, s, e)
         if best is None:
             break
         _, p, s, e = best
-        sk = skills[p]
-        plan[p, e] = -1
-        plan[p, d] = t
-        moves += int(t != home[p]) - int(s != home[p])
-        staff[s, e] -= 1
-        staff[t, d] += 1
-        qual[s, e] -= sk
-        qual[t, d] += sk
+        r.apply(p, s, e, t, d)
         for site, day_i in ((s, e), (t, d)):
-            if (site, day_i) in b.dem_ub:
-                util[site, day_i] = _util(int(dem[site, day_i]), int(staff[site, day_i]), day)
+            util[site, day_i] = r.util(site, day_i)
+    return plan
+
+
+def _unmove(b: _Built, pb: StaffProblem, sol: Solution, level: int) -> IntArr:
+    """A roster with fewer moves than ``sol``'s at peak ``level`` at most (routing fixed).
+
+    Each person-day away from home is tried, in order, back at home that day
+    or, when the person is off another day, at home that day instead; the first
+    change that keeps both site-days touched at ``level`` or below (an empty
+    site-day counting as one person) and :meth:`_Roster.allowed` is made. A
+    cheap start for the moves step: every change removes one move.
+    """
+    r = _Roster(b, pb, sol)
+    plan = r.plan
+    n_p, n_d = plan.shape
+    for p in range(n_p):
+        h = int(r.home[p])
+        for e in range(n_d):
+            s = int(plan[p, e])
+            if s < 0 or s == h:
+                continue
+            for d in [e] + [d for d in range(n_d) if plan[p, d] < 0]:
+                if (p, h, d) not in b.x:
+                    continue
+                if r.util(h, d, 1) > level or r.util(s, e, -1) > level:
+                    continue
+                if r.allowed(p, s, e, h, d):
+                    r.apply(p, s, e, h, d)
+                    break
     return plan
 
 
@@ -1239,7 +1290,10 @@ def _day_level(loc: IntArr, staff: IntArr, pooled: BoolArr, pool: int, day: int)
     return min(MAX_UTIL, math.ceil(peak * UTIL_SCALE - 1e-6)), over
 
 
-def _balance_days(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 400) -> IntArr:
+def _balance_days(
+    b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 400,
+    start: IntArr | None = None, unmove_level: int | None = None,
+) -> IntArr:
     """A roster of lower peak from ``sol``, with pooled work treated as one fluid per day.
 
     Local search: while the day of highest estimated peak (:func:`_day_level`)
@@ -1250,9 +1304,13 @@ def _balance_days(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 40
     overload, counter gaps or skill gaps, or break the moves cap, are not made.
     The number of days each person works is unchanged. Returns ``sol``'s roster
     when pooled minutes are unplaced (the fluid estimate does not hold) or no
-    change helps; :func:`_rebalance` re-routes the result exactly.
+    change helps; :func:`_rebalance` re-routes the result exactly. ``start``:
+    the roster to start from instead of ``sol``'s (the same days worked).
+    Changes that add no move are preferred to lower levels. With
+    ``unmove_level``, people away from home are first sent home where the
+    estimates stay at that level or below (fewer moves for the moves step).
     """
-    plan = _roster_array(b, pb, sol)
+    plan = _roster_array(b, pb, sol) if start is None else start.copy()
     n_p, n_s, n_d, n_f = pb.shape
     if any(sol.get(u.name, 0) > 0 for u in b.unplaced.values()):
         return plan
@@ -1294,12 +1352,55 @@ def _balance_days(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 40
     def counters(s: int, d: int, st: int) -> int:
         return max(int(lo_gap[s, d]), int(need[s, d]) - st) if need[s, d] > 0 else 0
 
+    def gaps_delta(p: int, s: int, e: int, t: int, d: int) -> int:
+        sk = skills[p]
+        return (int((gap_f[t, d] & (qual[t, d] + sk == 0)).sum())
+                - int((gap_f[t, d] & (qual[t, d] == 0)).sum())
+                + int((gap_f[s, e] & (qual[s, e] - sk == 0)).sum())
+                - int((gap_f[s, e] & (qual[s, e] == 0)).sum()))
+
+    def apply(p: int, s: int, e: int, t: int, d: int) -> None:
+        plan[p, e] = -1
+        plan[p, d] = t
+        staff[s, e] -= 1
+        staff[t, d] += 1
+        qual[s, e] -= skills[p]
+        qual[t, d] += skills[p]
+        state[d] = level(d)
+        state[e] = level(e)
+
     state = [level(d) for d in range(n_d)]
+    if unmove_level is not None:
+        # first send people home (that day, or a day they are off) where the
+        # estimated levels stay at ``unmove_level`` or below and no sum rises
+        for p, e in zip(*np.nonzero((plan >= 0) & (plan != home[:, None])), strict=True):
+            p, e, h = int(p), int(e), int(home[p])
+            s = int(plan[p, e])
+            for d in [e] + [int(i) for i in np.flatnonzero(plan[p] < 0)]:
+                if (p, h, d) not in b.x:
+                    continue
+                staff[h, d] += 1
+                staff[s, e] -= 1
+                lv_d, lv_e = level(d), level(e)
+                staff[h, d] -= 1
+                staff[s, e] += 1
+                old_over = state[d][1] + (state[e][1] if e != d else 0)
+                new_over = lv_d[1] + (lv_e[1] if e != d else 0)
+                if (max(lv_d[0], lv_e[0]) > unmove_level or new_over > old_over
+                        or counters(h, d, int(staff[h, d]) + 1) - counters(h, d, int(staff[h, d]))
+                        + counters(s, e, int(staff[s, e]) - 1) - counters(s, e, int(staff[s, e])) > 0
+                        or gaps_delta(p, s, e, h, d) > 0):
+                    continue
+                apply(p, s, e, h, d)
+                moves -= 1
+                break
     for _ in range(max_iter):
         d = max(range(n_d), key=lambda i: state[i][0])
         top = state[d][0]
         evals: dict[tuple[int, int, int], tuple[int, int] | None] = {}
-        options: list[tuple[int, int, int, int, int]] = []  # level, person, t, s, e
+        # moves added, level, person, t, s, e: changes that add no move first (the
+        # moves step must undo the others), then the lowest level
+        options: list[tuple[int, int, int, int, int, int]] = []
         for p in range(n_p):
             for t in sites_of.get((p, d), []):
                 if plan[p, d] >= 0:
@@ -1322,27 +1423,16 @@ def _balance_days(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 40
                         evals[key] = (lv, 0) if lv < top and d_over <= 0 and d_cnt <= 0 else None
                     ev = evals[key]
                     if ev is not None:
-                        options.append((ev[0], p, t, s, e))
+                        options.append((int(t != home[p]) - int(s != home[p]), ev[0],
+                                        p, t, s, e))
         done = False
-        for _lv, p, t, s, e in sorted(options):
-            sk = skills[p]
+        for _mv, _lv, p, t, s, e in sorted(options):
             if moves + int(t != home[p]) - int(s != home[p]) > moves_cap:
                 continue
-            d_gap = (int((gap_f[t, d] & (qual[t, d] + sk == 0)).sum())
-                     - int((gap_f[t, d] & (qual[t, d] == 0)).sum())
-                     + int((gap_f[s, e] & (qual[s, e] - sk == 0)).sum())
-                     - int((gap_f[s, e] & (qual[s, e] == 0)).sum()))
-            if d_gap > 0:
+            if gaps_delta(p, s, e, t, d) > 0:
                 continue
-            plan[p, e] = -1
-            plan[p, d] = t
+            apply(p, s, e, t, d)
             moves += int(t != home[p]) - int(s != home[p])
-            staff[s, e] -= 1
-            staff[t, d] += 1
-            qual[s, e] -= sk
-            qual[t, d] += sk
-            state[d] = level(d)
-            state[e] = level(e)
             done = True
             break
         if not done:
@@ -1355,17 +1445,21 @@ def _rebalance(
 ) -> Solution:
     """Lower the peak of ``sol`` before the probes: balancing repairs, each checked exactly.
 
-    Each round tries :func:`_balance_days` (pooled work as a fluid) and then
-    :func:`_balance` (routing fixed); the first roster that, re-routed by the
-    model with every fixed sum of ``base`` (skill gaps, overload, unplaced,
-    counter gaps, the guard) kept, has a lower peak replaces ``sol``
-    (:func:`_reroute`). Rounds stop when neither helps. The result is a
-    complete solution of ``base``, so it never breaks a rule nor raises
-    overload or the peak.
+    Each round tries :func:`_balance_days` (pooled work as a fluid), then
+    :func:`_balance` (routing fixed); the first roster
+    that, re-routed by the model with every fixed sum of ``base`` (skill gaps,
+    overload, unplaced, counter gaps, the guard) kept, has a lower peak
+    replaces ``sol`` (:func:`_reroute`). Rounds stop when none helps. The
+    result is a complete solution of ``base``, so it never breaks a rule nor
+    raises overload or the peak.
     """
     for _ in range(BALANCE_ROUNDS):
-        for repair in (_balance_days, _balance):
-            plan = repair(b, pb, sol)
+        repairs: list[Callable[[Solution], IntArr]] = [
+            lambda x: _balance_days(b, pb, x),
+            lambda x: _balance(b, pb, x),
+        ]
+        for repair in repairs:
+            plan = repair(sol)
             if np.array_equal(plan, _roster_array(b, pb, sol)):
                 continue
             new = _reroute(b, base, runner, sol, plan)
@@ -1487,6 +1581,20 @@ def _lexicographic(
 
     # stage 3: fewest moves, then least travel
     t0 = time.monotonic()
+    if pb is not None:
+        # a start with fewer moves: people sent back home where the peak level,
+        # the routing and the fixed sums allow (cheap; the solve then has less to undo)
+        # (pooled work as a fluid, then with the routing fixed), each re-routed exactly
+        unmoves: list[Callable[[Solution], IntArr]] = [
+            lambda x: _balance_days(b, pb, x, max_iter=0, unmove_level=hi),
+            lambda x: _unmove(b, pb, x, hi),
+        ]
+        for unmove in unmoves:
+            plan = unmove(sol)
+            if (plan != _roster_array(b, pb, sol)).any():
+                new = _reroute(b, base, runner, sol, plan, strict=False)
+                if new[b.moves.name] < sol[b.moves.name]:
+                    sol = new
     sol, s_mv, s_tr = _minimize_moves_travel(b, base, runner, sol,
                                              budget.take(prefix + "moves", prefix + "travel"))
     stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 1))
