@@ -10,7 +10,9 @@ On small random provinces (from ``test_staff_props.random_problem``):
   above the peak of a plan below the level it is given;
 * the balancing repairs (``_balance``, and ``_rebalance`` with the fluid
   ``_balance_days``) keep every rule of the model and raise neither overload
-  nor the peak.
+  nor the peak; sending people home (``_unmove``, and ``_balance_days`` with
+  ``unmove_level``) only undoes moves, and with the routing fixed keeps every
+  rule and the level.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from optimizer.staff_allocation import (
     _roster_array,
     _Runner,
     _start_from_plan,
+    _unmove,
     home_plan,
 )
 from tests.properties.test_staff_props import random_problem
@@ -199,3 +202,32 @@ def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffP
     assert status.has_solution, status
     assert _peak_of(b, new) <= peak
     assert new["over"] <= start["over"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem, slack=st.integers(0, 300))
+def test_sending_people_home_keeps_every_rule_and_the_level(pb: StaffProblem, slack: int) -> None:
+    b, start, runner = _free_start(pb)
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    level = _peak_of(b, start) + slack
+    old = _roster_array(b, pb, start)
+    home = pb.home[:, None]
+    for plan in (_unmove(b, pb, start, level),
+                 _balance_days(b, pb, start, max_iter=0, unmove_level=level)):
+        assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+        # only moves undone: no one newly away from home
+        assert not ((plan >= 0) & (plan != home) & ~((old >= 0) & (old != home))).any()
+    plan = _unmove(b, pb, start, level)
+    # the fixed-routing version is exact: the model accepts the roster with the old
+    # routing, the old sums and the level
+    m = b.model.clone()
+    for (p, s, d), v in b.x.items():
+        m.add(v == int(plan[p, d] == s))
+    for v in b.y.values():
+        m.add(v == start[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    _add_peak(m, b, level)
+    status, _ = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
