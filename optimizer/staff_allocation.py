@@ -46,6 +46,17 @@ with ``<=`` for every later step; the previous solution as a complete hint):
    demand is overload);
 3. moves (person-days away from home), then travel (one-way minutes from home).
 
+Starting plans (heuristics, each result checked by the model): before the
+peak probes, balancing repairs (:func:`_rebalance`: person-days moved to the
+day of highest peak with each day's pooled work treated as one fluid, then
+single moves into the busiest site-day with the routing fixed) give a roster
+that the model re-routes with every fixed sum kept, used only if its peak is
+lower; each feasible probe's roster is re-routed to its least peak too, and
+after a feasible first probe the gallop starts at 1/8 of the gap to the bound.
+Before the moves solve, people are sent home where the final peak level and
+the fixed sums allow (:func:`_unmove` and the fluid variant), used only if
+the re-routed plan has fewer moves.
+
 Solves are fewer than steps where that is exact: a step whose start already
 sits at its variable's lower bound is proven without a solve; skill gaps and
 overload are one solve (least overload with gaps at their floor) when that
