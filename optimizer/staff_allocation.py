@@ -46,6 +46,17 @@ with ``<=`` for every later step; the previous solution as a complete hint):
    demand is overload);
 3. moves (person-days away from home), then travel (one-way minutes from home).
 
+Starting plans (heuristics, each result checked by the model): before the
+peak probes, balancing repairs (:func:`_rebalance`: person-days moved to the
+day of highest peak with each day's pooled work treated as one fluid, then
+single moves into the busiest site-day with the routing fixed) give a roster
+that the model re-routes with every fixed sum kept, used only if its peak is
+lower; each feasible probe's roster is re-routed to its least peak too, and
+after a feasible first probe the gallop starts at 1/8 of the gap to the bound.
+Before the moves solve, people are sent home where the final peak level and
+the fixed sums allow (:func:`_unmove` and the fluid variant), used only if
+the re-routed plan has fewer moves.
+
 Solves are fewer than steps where that is exact: a step whose start already
 sits at its variable's lower bound is proven without a solve; skill gaps and
 overload are one solve (least overload with gaps at their floor) when that
@@ -66,7 +77,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -310,6 +321,12 @@ class _Built:
 
 Solution = dict[str, int]
 
+
+#: Rounds of balancing repair (moves, then re-routing) before the peak probes.
+BALANCE_ROUNDS = 4
+#: After a feasible first probe, the peak search gallops down in steps starting at
+#: this fraction of the gap between the best level and the bound (1 / GALLOP_FRACTION).
+GALLOP_FRACTION = 8
 
 #: Movers considered for a site-day that needs help: the nearest this many movable
 #: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
@@ -732,7 +749,9 @@ FULL_SUBSOLVERS = ("lp2", "pseudo_costs", "max_lp", "quick_restart", "reduced_co
                    "default_lp", "lb_tree_search", "core")
 
 
-def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False) -> None:
+def _configure(
+    solver: cp_model.CpSolver, threads: int, seed: int, light: bool = False, lns: bool = False,
+) -> None:
     """Workers, seed and the LP-heavy search these models need.
 
     ``light``: no probing and no symmetry detection in presolve, for the
@@ -748,7 +767,7 @@ def _configure(solver: cp_model.CpSolver, threads: int, seed: int, light: bool =
     if threads >= 2:
         solver.parameters.merge_text_format(
             'subsolver_params { name: "lp2" linearization_level: 2 }')
-        full = 2 if threads == 2 else min(threads - 1, len(FULL_SUBSOLVERS))
+        full = 2 if threads == 2 and not lns else min(threads - 1, len(FULL_SUBSOLVERS))
         solver.parameters.subsolvers.extend(FULL_SUBSOLVERS[:full])
         solver.parameters.num_full_subsolvers = full
 
@@ -772,6 +791,7 @@ class _Runner:
         self.stop = stop
         self.det_left = deterministic_s
         self.light = False  # lighter presolve (see _configure)
+        self.lns = False  # with 2 threads: lp2 + LNS instead of two full workers
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -804,7 +824,7 @@ class _Runner:
         solver = cp_model.CpSolver()
         if self.stopped():  # stop requested: start no new search
             return SolveStatus.UNKNOWN, solver
-        _configure(solver, self.threads, self.seed, self.light)
+        _configure(solver, self.threads, self.seed, self.light, self.lns)
         if not hint_search:
             solver.parameters.hint_conflict_limit = 0
         solver.parameters.max_time_in_seconds = max(0.01, min(wall_s, self.remaining()))
@@ -974,7 +994,11 @@ def _minimize_moves_travel(
     weight = int(dom[len(dom) - 1]) + 1
     m = base.clone()
     m.minimize(weight * _var(m, b.moves) + _var(m, b.travel))
-    st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
+    runner.lns = True
+    try:
+        st, solver = runner.solve(m, b.names, sol, *limits, hint_search=False)
+    finally:
+        runner.lns = False
     new = _values(b, solver) if st.has_solution else sol
     if st is SolveStatus.INFEASIBLE:  # cannot happen: sol is feasible
         msg = "staff model moves step infeasible from a feasible start"
@@ -1016,24 +1040,36 @@ def _stage(name: str, steps: list[_Step], main: _Step, t0: float, probes: int) -
         detail="; ".join(s.text() for s in steps))
 
 
-def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) -> Solution:
-    """Keep the roster of ``sol``, route pooled work to the lowest peak (a small linear model).
+def _reroute(
+    b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution,
+    plan: IntArr | None = None, strict: bool = True,
+) -> Solution:
+    """Keep the roster of ``sol`` (or ``plan``), route pooled work to the lowest peak.
 
     The overload steps leave pooled minutes wherever the last solution put them
     (overload is the same wherever they land); with the roster fixed, the routing
-    of least peak is found in a fraction of a second and gives the peak step a
-    fair start. Returns ``sol`` unchanged if the solve does not finish.
+    of least peak is found in a fraction of a second (a small linear model) and
+    gives the peak step a fair start. With ``plan`` (a roster of the same peak or
+    lower that keeps the routing of ``sol`` valid, from :func:`_balance`) the
+    roster is ``plan``'s. Returns ``sol`` unchanged if the solve does not finish
+    or does not lower the peak (with ``strict=False``: raises it).
     """
     m = base.clone()
-    for v in b.x.values():
-        m.add(_var(m, v) == sol[v.name])
+    count: dict[tuple[int, int], int] = {}
+    for (p, s, d), v in b.x.items():
+        val = sol[v.name] if plan is None else int(plan[p, d] == s)
+        m.add(_var(m, v) == val)
+        count[s, d] = count.get((s, d), 0) + val
     peak = _peak_of(b, sol)
     u_var = m.new_int_var(0, max(peak, 1), "reroute_peak")
     for s, d in b.dem_ub:
         dem = b.local[s, d] + sum(_var(m, v) for v in b.routed.get((s, d), []))
-        people = max(1, sol.get(f"staff_{s}_{d}", 0))
+        people = max(1, count.get((s, d), 0))
         m.add(dem * UTIL_SCALE <= b.day_min * people * u_var)
     m.minimize(u_var)
+    if plan is not None:  # the old routing as a hint (the solver repairs what no longer fits)
+        m.proto.solution_hint.vars.extend(range(len(b.names)))
+        m.proto.solution_hint.values.extend([sol.get(name, 0) for name in b.names])
     solver = cp_model.CpSolver()
     _configure(solver, 1, runner.seed, runner.light)
     solver.parameters.max_time_in_seconds = max(0.01, min(5.0, 0.2 * runner.remaining()))
@@ -1045,12 +1081,410 @@ def _reroute(b: _Built, base: cp_model.CpModel, runner: _Runner, sol: Solution) 
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return sol
     new = _values(b, solver)
+    if plan is not None and strict:
+        return new if _peak_of(b, new) < peak else sol
     return new if _peak_of(b, new) <= peak else sol
+
+
+def _util(dem: int, staff: int, day_min: int) -> int:
+    """Utilisation in per mille, rounded up (an empty site-day counts as one person)."""
+    return -(-dem * UTIL_SCALE // (day_min * max(1, staff)))
+
+
+class _Roster:
+    """A roster with the pooled routing of a solution fixed, and the checks of one change.
+
+    A change takes person ``p`` off site ``s`` on day ``e`` and puts them on site
+    ``t`` on day ``d`` (a move when ``e == d``, a day swap otherwise). It is
+    allowed (:meth:`allowed`) only if it keeps every rule of the model with the
+    routing unchanged (no site left without a qualified person for pooled work
+    routed to it, no qualified person added where the field's pooled work is
+    unplaced, the moves cap) and raises none of the sums fixed before the peak
+    step: skill gaps, overload (the floor of each ``overload`` variable: demand
+    beyond capacity and the rounding cut) and counter gaps.
+    """
+
+    def __init__(self, b: _Built, pb: StaffProblem, sol: Solution) -> None:
+        self.b = b
+        self.plan = plan = _roster_array(b, pb, sol)
+        n_p, n_s, n_d, n_f = pb.shape
+        self.day = b.day_min
+        self.staff = np.zeros((n_s, n_d), dtype=np.int64)
+        self.qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
+        self.skills = np.asarray(pb.skills, dtype=bool)
+        for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+            self.staff[plan[p, d], d] += 1
+            self.qual[plan[p, d], d] += self.skills[p]
+        self.dem = np.zeros((n_s, n_d), dtype=np.int64)
+        self.loc = np.zeros((n_s, n_d), dtype=np.int64)
+        for (s, d), v in b.local.items():
+            self.loc[s, d] = v
+            self.dem[s, d] = v + sum(sol.get(y.name, 0) for y in b.routed.get((s, d), []))
+        self.routed_f = np.zeros((n_s, n_d, n_f), dtype=bool)
+        self.has_var = np.zeros((n_s, n_d, n_f), dtype=bool)
+        for (s, d, f), y in b.y.items():
+            self.routed_f[s, d, f] = sol.get(y.name, 0) > 0
+            self.has_var[s, d, f] = True
+        self.unplaced_f = np.zeros((n_d, n_f), dtype=bool)
+        for (d, f), u in b.unplaced.items():
+            self.unplaced_f[d, f] = sol.get(u.name, 0) > 0
+        self.gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)  # a skill check the model counts
+        for s, d, f in b.skill_gap:
+            self.gap_f[s, d, f] = True
+        self.need = np.zeros((n_s, n_d), dtype=np.int64)
+        self.lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
+        for (s, d), c in b.counter_gap.items():
+            dom = c.proto.domain
+            self.lo_gap[s, d], self.need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
+        self.home = np.asarray(pb.home, dtype=np.int64)
+        dom = b.moves.proto.domain
+        self.moves_cap = int(dom[len(dom) - 1])
+        self.moves = int(((plan >= 0) & (plan != self.home[:, None])).sum())
+
+    def util(self, s: int, d: int, delta: int = 0) -> int:
+        """Utilisation of site-day ``(s, d)`` with ``delta`` more people (0 if it has no work)."""
+        if (s, d) not in self.b.dem_ub:
+            return 0
+        return _util(int(self.dem[s, d]), int(self.staff[s, d]) + delta, self.day)
+
+    def _over(self, s: int, d: int, st: int) -> int:
+        if (s, d) not in self.b.dem_ub:
+            return 0
+        k, r = divmod(int(self.loc[s, d]), self.day)
+        cut = r * (k + 1 - st) if r > 0 and (s, d) in self.b.staff else 0
+        return max(0, int(self.dem[s, d]) - self.day * st, cut)
+
+    def _counters(self, s: int, d: int, st: int) -> int:
+        need = int(self.need[s, d])
+        return max(int(self.lo_gap[s, d]), need - st) if need > 0 else 0
+
+    def _gaps(self, s: int, d: int, q: IntArr) -> int:
+        return int((self.gap_f[s, d] & (q == 0)).sum())
+
+    def allowed(self, p: int, s: int, e: int, t: int, d: int) -> bool:
+        """Whether the change of ``p`` from ``(s, e)`` to ``(t, d)`` keeps the rules and sums."""
+        sk = self.skills[p]
+        if (self.unplaced_f[d] & sk & self.has_var[t, d] & (self.qual[t, d] == 0)).any():
+            return False
+        if (self.routed_f[s, e] & sk & (self.qual[s, e] == 1)).any():
+            return False
+        home = int(self.home[p])
+        if self.moves + int(t != home) - int(s != home) > self.moves_cap:
+            return False
+        st_t, st_s = int(self.staff[t, d]), int(self.staff[s, e])
+        if (self._over(t, d, st_t + 1) - self._over(t, d, st_t)
+                + self._over(s, e, st_s - 1) - self._over(s, e, st_s) > 0):
+            return False
+        if (self._counters(t, d, st_t + 1) - self._counters(t, d, st_t)
+                + self._counters(s, e, st_s - 1) - self._counters(s, e, st_s) > 0):
+            return False
+        return (self._gaps(t, d, self.qual[t, d] + sk) - self._gaps(t, d, self.qual[t, d])
+                + self._gaps(s, e, self.qual[s, e] - sk) - self._gaps(s, e, self.qual[s, e])
+                <= 0)
+
+    def apply(self, p: int, s: int, e: int, t: int, d: int) -> None:
+        sk = self.skills[p]
+        self.plan[p, e] = -1
+        self.plan[p, d] = t
+        home = int(self.home[p])
+        self.moves += int(t != home) - int(s != home)
+        self.staff[s, e] -= 1
+        self.staff[t, d] += 1
+        self.qual[s, e] -= sk
+        self.qual[t, d] += sk
+
+
+def _balance(b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 5000) -> IntArr:
+    """A roster of lower peak from ``sol`` by moving single people into the busiest site-day.
+
+    Local search with the pooled routing of ``sol`` fixed: while the most utilised
+    site-day can take a person who may work there (a variable of the model) and
+    either works elsewhere that day (a move) or is off that day (the person then
+    works it instead of one of the days worked), the change that leaves the
+    lower utilisation of the two site-days touched is made, if that is below
+    the busiest site-day's and :meth:`_Roster.allowed` (rules and fixed sums
+    kept). The number of days each person works is unchanged. The peak never
+    rises: the two site-days touched end below the busiest one's level. Returns
+    the (P, D) roster (-1 = off); ``sol``'s when no change helps.
+    """
+    r = _Roster(b, pb, sol)
+    plan = r.plan
+    n_s, n_d = r.staff.shape
+    cand: dict[tuple[int, int], list[int]] = {}
+    for p, s, d in b.x:
+        cand.setdefault((s, d), []).append(p)
+    util = np.zeros((n_s, n_d), dtype=np.int64)
+    for s, d in b.dem_ub:
+        util[s, d] = r.util(s, d)
+    for _ in range(max_iter):
+        t, d = (int(i) for i in np.unravel_index(int(np.argmax(util)), util.shape))
+        top = int(util[t, d])
+        best: tuple[int, int, int, int] | None = None  # (pair level, person, from site, day)
+        for p in cand.get((t, d), []):
+            if plan[p, d] >= 0:  # works elsewhere that day: a move
+                sources = [(int(plan[p, d]), d)] if plan[p, d] != t else []
+            else:  # off that day: works it instead of one of the days worked
+                sources = [(int(plan[p, e]), e) for e in range(n_d) if plan[p, e] >= 0]
+            u_t = r.util(t, d, 1)
+            if u_t >= top or (best is not None and u_t >= best[0]):
+                continue
+            for s, e in sources:
+                level = max(r.util(s, e, -1), u_t)
+                if level >= top or (best is not None and level >= best[0]):
+                    continue
+                if r.allowed(p, s, e, t, d):
+                    best = (level, p, s, e)
+        if best is None:
+            break
+        _, p, s, e = best
+        r.apply(p, s, e, t, d)
+        for site, day_i in ((s, e), (t, d)):
+            util[site, day_i] = r.util(site, day_i)
+    return plan
+
+
+def _unmove(b: _Built, pb: StaffProblem, sol: Solution, level: int) -> IntArr:
+    """A roster with fewer moves than ``sol``'s at peak ``level`` at most (routing fixed).
+
+    Each person-day away from home is tried, in order, back at home that day
+    or, when the person is off another day, at home that day instead; the first
+    change that keeps both site-days touched at ``level`` or below (an empty
+    site-day counting as one person) and :meth:`_Roster.allowed` is made. A
+    cheap start for the moves step: every change removes one move.
+    """
+    r = _Roster(b, pb, sol)
+    plan = r.plan
+    n_p, n_d = plan.shape
+    for p in range(n_p):
+        h = int(r.home[p])
+        for e in range(n_d):
+            s = int(plan[p, e])
+            if s < 0 or s == h:
+                continue
+            for d in [e] + [d for d in range(n_d) if plan[p, d] < 0]:
+                if (p, h, d) not in b.x:
+                    continue
+                if r.util(h, d, 1) > level or r.util(s, e, -1) > level:
+                    continue
+                if r.allowed(p, s, e, h, d):
+                    r.apply(p, s, e, h, d)
+                    break
+    return plan
+
+
+def _day_level(loc: IntArr, staff: IntArr, pooled: BoolArr, pool: int, day: int) -> tuple[int, int]:
+    """Peak (per mille, rounded up) and overload of one day if pooled work were one fluid.
+
+    ``pool`` minutes may go to any site in ``pooled`` with someone there; they
+    fill the sites of least utilisation first (water filling), so the day's
+    peak is the larger of the water level and each site's own local work over
+    its people (an empty site counting as one person). Qualification for the
+    pooled fields is ignored: an estimate, which :func:`_rebalance` checks
+    with the exact routing.
+    """
+    cap = day * staff
+    site_term = float((loc / (day * np.maximum(staff, 1))).max()) if len(loc) else 0.0
+    over = int(np.maximum(loc - cap, 0).sum())
+    fill = pooled & (staff > 0)
+    level = 0.0
+    if pool > 0:
+        if not fill.any():
+            return MAX_UTIL, over + pool
+        c, lo = cap[fill].astype(float), loc[fill].astype(float)
+        order = np.argsort(lo / c)
+        thr = (lo / c)[order]
+        levels = (pool + np.cumsum(lo[order])) / np.cumsum(c[order])
+        nxt = np.append(thr[1:], np.inf)
+        level = float(levels[int(np.argmax(levels <= nxt))])
+        over += max(0, pool - int(np.maximum(cap[fill] - loc[fill], 0).sum()))
+    peak = max(level, site_term)
+    return min(MAX_UTIL, math.ceil(peak * UTIL_SCALE - 1e-6)), over
+
+
+def _balance_days(
+    b: _Built, pb: StaffProblem, sol: Solution, max_iter: int = 400,
+    start: IntArr | None = None, unmove_level: int | None = None,
+) -> IntArr:
+    """A roster of lower peak from ``sol``, with pooled work treated as one fluid per day.
+
+    Local search: while the day of highest estimated peak (:func:`_day_level`)
+    can gain a person-day, the change that leaves the lower estimate on the
+    days touched is made, if below the highest: a person off that day works it
+    instead of one of the days worked (or one working elsewhere that day moves
+    there), at a site the model offers. Changes that raise the estimated
+    overload, counter gaps or skill gaps, or break the moves cap, are not made.
+    The number of days each person works is unchanged. Returns ``sol``'s roster
+    when pooled minutes are unplaced (the fluid estimate does not hold) or no
+    change helps; :func:`_rebalance` re-routes the result exactly. ``start``:
+    the roster to start from instead of ``sol``'s (the same days worked).
+    Changes that add no move are preferred to lower levels. With
+    ``unmove_level``, people away from home are first sent home where the
+    estimates stay at that level or below (fewer moves for the moves step).
+    """
+    plan = _roster_array(b, pb, sol) if start is None else start.copy()
+    n_p, n_s, n_d, n_f = pb.shape
+    if any(sol.get(u.name, 0) > 0 for u in b.unplaced.values()):
+        return plan
+    day = b.day_min
+    staff = np.zeros((n_s, n_d), dtype=np.int64)
+    qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
+    skills = np.asarray(pb.skills, dtype=bool)
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        staff[plan[p, d], d] += 1
+        qual[plan[p, d], d] += skills[p]
+    loc = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), v in b.local.items():
+        loc[s, d] = v
+    pooled = np.zeros((n_s, n_d), dtype=bool)
+    for s, d in b.routed:
+        pooled[s, d] = True
+    pool = np.zeros(n_d, dtype=np.int64)
+    for (d, _f), u in b.unplaced.items():
+        pool[d] += int(u.proto.domain[len(u.proto.domain) - 1])
+    gap_f = np.zeros((n_s, n_d, n_f), dtype=bool)
+    for s, d, f in b.skill_gap:
+        gap_f[s, d, f] = True
+    need = np.zeros((n_s, n_d), dtype=np.int64)
+    lo_gap = np.zeros((n_s, n_d), dtype=np.int64)
+    for (s, d), c in b.counter_gap.items():
+        dom = c.proto.domain
+        lo_gap[s, d], need[s, d] = int(dom[0]), int(dom[len(dom) - 1])
+    home = np.asarray(pb.home, dtype=np.int64)
+    dom = b.moves.proto.domain
+    moves_cap = int(dom[len(dom) - 1])
+    moves = int(((plan >= 0) & (plan != home[:, None])).sum())
+    sites_of: dict[tuple[int, int], list[int]] = {}
+    for p, s, d in b.x:
+        sites_of.setdefault((p, d), []).append(s)
+
+    def level(d: int) -> tuple[int, int]:
+        return _day_level(loc[:, d], staff[:, d], pooled[:, d], int(pool[d]), day)
+
+    def counters(s: int, d: int, st: int) -> int:
+        return max(int(lo_gap[s, d]), int(need[s, d]) - st) if need[s, d] > 0 else 0
+
+    def gaps_delta(p: int, s: int, e: int, t: int, d: int) -> int:
+        sk = skills[p]
+        return (int((gap_f[t, d] & (qual[t, d] + sk == 0)).sum())
+                - int((gap_f[t, d] & (qual[t, d] == 0)).sum())
+                + int((gap_f[s, e] & (qual[s, e] - sk == 0)).sum())
+                - int((gap_f[s, e] & (qual[s, e] == 0)).sum()))
+
+    def apply(p: int, s: int, e: int, t: int, d: int) -> None:
+        plan[p, e] = -1
+        plan[p, d] = t
+        staff[s, e] -= 1
+        staff[t, d] += 1
+        qual[s, e] -= skills[p]
+        qual[t, d] += skills[p]
+        state[d] = level(d)
+        state[e] = level(e)
+
+    state = [level(d) for d in range(n_d)]
+    if unmove_level is not None:
+        # first send people home (that day, or a day they are off) where the
+        # estimated levels stay at ``unmove_level`` or below and no sum rises
+        for p, e in zip(*np.nonzero((plan >= 0) & (plan != home[:, None])), strict=True):
+            p, e, h = int(p), int(e), int(home[p])
+            s = int(plan[p, e])
+            for d in [e] + [int(i) for i in np.flatnonzero(plan[p] < 0)]:
+                if (p, h, d) not in b.x:
+                    continue
+                staff[h, d] += 1
+                staff[s, e] -= 1
+                lv_d, lv_e = level(d), level(e)
+                staff[h, d] -= 1
+                staff[s, e] += 1
+                old_over = state[d][1] + (state[e][1] if e != d else 0)
+                new_over = lv_d[1] + (lv_e[1] if e != d else 0)
+                if (max(lv_d[0], lv_e[0]) > unmove_level or new_over > old_over
+                        or counters(h, d, int(staff[h, d]) + 1) - counters(h, d, int(staff[h, d]))
+                        + counters(s, e, int(staff[s, e]) - 1) - counters(s, e, int(staff[s, e])) > 0
+                        or gaps_delta(p, s, e, h, d) > 0):
+                    continue
+                apply(p, s, e, h, d)
+                moves -= 1
+                break
+    for _ in range(max_iter):
+        d = max(range(n_d), key=lambda i: state[i][0])
+        top = state[d][0]
+        evals: dict[tuple[int, int, int], tuple[int, int] | None] = {}
+        # moves added, level, person, t, s, e: changes that add no move first (the
+        # moves step must undo the others), then the lowest level
+        options: list[tuple[int, int, int, int, int, int]] = []
+        for p in range(n_p):
+            for t in sites_of.get((p, d), []):
+                if plan[p, d] >= 0:
+                    sources = [(int(plan[p, d]), d)] if plan[p, d] != t else []
+                else:
+                    sources = [(int(plan[p, e]), e) for e in range(n_d) if plan[p, e] >= 0]
+                for s, e in sources:
+                    key = (t, s, e)
+                    if key not in evals:
+                        staff[t, d] += 1
+                        staff[s, e] -= 1
+                        new_d, new_e = level(d), (level(e) if e != d else None)
+                        staff[t, d] -= 1
+                        staff[s, e] += 1
+                        lv = max(new_d[0], new_e[0] if new_e else 0)
+                        d_over = new_d[1] - state[d][1] + (
+                            new_e[1] - state[e][1] if new_e else 0)
+                        d_cnt = (counters(t, d, int(staff[t, d]) + 1) - counters(t, d, int(staff[t, d]))
+                                 + counters(s, e, int(staff[s, e]) - 1) - counters(s, e, int(staff[s, e])))
+                        evals[key] = (lv, 0) if lv < top and d_over <= 0 and d_cnt <= 0 else None
+                    ev = evals[key]
+                    if ev is not None:
+                        options.append((int(t != home[p]) - int(s != home[p]), ev[0],
+                                        p, t, s, e))
+        done = False
+        for _mv, _lv, p, t, s, e in sorted(options):
+            if moves + int(t != home[p]) - int(s != home[p]) > moves_cap:
+                continue
+            if gaps_delta(p, s, e, t, d) > 0:
+                continue
+            apply(p, s, e, t, d)
+            moves += int(t != home[p]) - int(s != home[p])
+            done = True
+            break
+        if not done:
+            break
+    return plan
+
+
+def _rebalance(
+    b: _Built, pb: StaffProblem, base: cp_model.CpModel, runner: _Runner, sol: Solution,
+) -> Solution:
+    """Lower the peak of ``sol`` before the probes: balancing repairs, each checked exactly.
+
+    Each round tries :func:`_balance_days` (pooled work as a fluid), then
+    :func:`_balance` (routing fixed); the first roster
+    that, re-routed by the model with every fixed sum of ``base`` (skill gaps,
+    overload, unplaced, counter gaps, the guard) kept, has a lower peak
+    replaces ``sol`` (:func:`_reroute`). Rounds stop when none helps. The
+    result is a complete solution of ``base``, so it never breaks a rule nor
+    raises overload or the peak.
+    """
+    for _ in range(BALANCE_ROUNDS):
+        repairs: list[Callable[[Solution], IntArr]] = [
+            lambda x: _balance_days(b, pb, x),
+            lambda x: _balance(b, pb, x),
+        ]
+        for repair in repairs:
+            plan = repair(sol)
+            if np.array_equal(plan, _roster_array(b, pb, sol)):
+                continue
+            new = _reroute(b, base, runner, sol, plan)
+            if new is not sol:
+                sol = new
+                break
+        else:
+            break
+    return sol
 
 
 def _lexicographic(
     b: _Built, runner: _Runner, budget: _Budget, start: Solution, prefix: str,
-    guard_peak: int | None, with_moves: bool,
+    guard_peak: int | None, with_moves: bool, pb: StaffProblem | None = None,
 ) -> tuple[Solution, tuple[StageResult, ...]]:
     """Run the stages from the feasible, complete solution ``start``; return the last solution.
 
@@ -1081,14 +1515,19 @@ def _lexicographic(
     # level); the optimum is proven when level U* - 1 is proven infeasible
     t0 = time.monotonic()
     sol = _reroute(b, base, runner, sol)
-    hi = _peak_of(b, sol)
-    lo = lb = min(hi, max(_peak_lower_bound(b),
-                          _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
+    start_peak = _peak_of(b, sol)
+    if pb is not None:
+        # balancing repairs, each re-routed exactly: a far start costs many probes
+        sol = _rebalance(b, pb, base, runner, sol)
+    hi = balanced_peak = _peak_of(b, sol)
+    lo = lb = lb0 = min(hi, max(_peak_lower_bound(b),
+                                _peak_week_bound(b, hi, s_unp.value, b.pool_site)))
     probes = 0
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
     unresolved = False
     lo_start, step = lb, 1
+    trace: list[str] = []  # level probed: peak of the plan found, or why none
     retry = False
     while lb < hi:
         left = stage_end - time.monotonic()
@@ -1124,22 +1563,49 @@ def _lexicographic(
             det -= det_before - runner.det_left
         probes += 1
         if st2.has_solution:
-            sol = _values(b, solver)
+            # the probe's plan only meets the level: the routing of least peak for
+            # its roster often lowers it further (a fraction of a second)
+            sol = _reroute(b, base, runner, _values(b, solver))
             hi = _peak_of(b, sol)
+            if probes == 1:
+                # the level just below the start was feasible: the optimum is not at
+                # the start, gallop in steps scaled to the gap (the demo stops at
+                # its first, infeasible probe and never gets here)
+                step = max(step, (hi - lb) // GALLOP_FRACTION)
+            trace.append(f"{mid}:{hi}")
         elif st2 is SolveStatus.INFEASIBLE:
             lo = lb = mid + 1
+            trace.append(f"{mid}:infeasible")
         else:  # not decided in its time: the bound stays, try the levels above
             unresolved = True
             lo = mid + 1
+            trace.append(f"{mid}:unknown")
     s_peak = _Step("peak_per_mille", SolveStatus.OPTIMAL if lb >= hi else SolveStatus.FEASIBLE,
                    hi, min(lb, hi), time.monotonic() - t0)
-    stages.append(_stage("peak_utilisation", [s_peak], s_peak, t0, probes))
+    peak_stage = _stage("peak_utilisation", [s_peak], s_peak, t0, probes)
+    stages.append(replace(peak_stage, detail=peak_stage.detail + (
+        f"; start {start_peak}, balanced {balanced_peak}, bound {lb0}; probes "
+        + (" ".join(trace) or "none"))))
     _add_peak(base, b, hi)
     if not with_moves:
         return sol, tuple(stages)
 
     # stage 3: fewest moves, then least travel
     t0 = time.monotonic()
+    if pb is not None:
+        # a start with fewer moves: people sent back home where the peak level,
+        # the routing and the fixed sums allow (cheap; the solve then has less to undo)
+        # (pooled work as a fluid, then with the routing fixed), each re-routed exactly
+        unmoves: list[Callable[[Solution], IntArr]] = [
+            lambda x: _balance_days(b, pb, x, max_iter=0, unmove_level=hi),
+            lambda x: _unmove(b, pb, x, hi),
+        ]
+        for unmove in unmoves:
+            plan = unmove(sol)
+            if (plan != _roster_array(b, pb, sol)).any():
+                new = _reroute(b, base, runner, sol, plan, strict=False)
+                if new[b.moves.name] < sol[b.moves.name]:
+                    sol = new
     sol, s_mv, s_tr = _minimize_moves_travel(b, base, runner, sol,
                                              budget.take(prefix + "moves", prefix + "travel"))
     stages.append(_stage("moves_travel", [s_mv, s_tr], s_mv, t0, 1))
@@ -1463,7 +1929,7 @@ def solve_staff_allocation(
     # after: the same stages with people free to move, never worse on the peak,
     # starting from the before plan (a complete hint of the free model)
     start_a = _complete(b, sol_b, runner, plan_b)
-    sol_a, stages_a = _lexicographic(b, runner, budget, start_a, "", guard, True)
+    sol_a, stages_a = _lexicographic(b, runner, budget, start_a, "", guard, True, pb)
 
     plan_a = _roster_array(b, pb, sol_a)
     routed_b, routed_a = _routed(b_home, pb, sol_b), _routed(b, pb, sol_a)

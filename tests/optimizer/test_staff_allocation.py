@@ -231,3 +231,50 @@ def test_one_far_move_beats_two_near_moves() -> None:
     assert r.overload_min_after == 0.0
     assert r.moves[["person_id", "from_site", "to_site", "travel_min"]].values.tolist() == [
         ["p2", "S2", "S0", 50]]
+
+
+def _free_model_at_home(pb: StaffProblem) -> tuple[Any, dict[str, int]]:
+    """The free model and its solution for the everyone-at-home rotation."""
+    import time
+
+    from optimizer.staff_allocation import _build, _Runner, _start_from_plan, home_plan
+
+    travel = np.nan_to_num(pb.travel_min, posinf=0.0).astype(np.int64)
+    b = _build(pb, travel, home_only=False)
+    runner = _Runner(0, 1, time.monotonic() + 20, None)
+    return b, _start_from_plan(b, home_plan(pb), runner)
+
+
+def test_balancing_repair_moves_people_into_the_busiest_site_until_levels_meet() -> None:
+    from optimizer.staff_allocation import _balance, _unmove
+
+    # S0: 1 person, 0.9 day of work (900 per mille); S1: 3 people, 0.3 day (100).
+    # One move: S0 450, S1 150; a second: S0 300, S1 300; a third would leave S1
+    # empty (counted as one person: 300, not lower) and overloaded: stop at two.
+    pb = problem([0, 1, 1, 1], [[0.9 * DAY], [0.3 * DAY]])
+    b, start = _free_model_at_home(pb)
+    plan = _balance(b, pb, start)
+    assert list(plan[:, 0]).count(0) == 3 and list(plan[:, 0]).count(1) == 1
+    assert plan[0, 0] == 0  # S0's own person stays
+    # sending people home at level 450 per mille: one of the two goes back
+    # (S0 2 people 450, S1 2 people 150); the other cannot (S0 alone: 900)
+    sol = dict(start)
+    for (p, s, d), v in b.x.items():
+        sol[v.name] = int(plan[p, d] == s)
+    for (s, d), v in b.staff.items():
+        sol[v.name] = int((plan[:, d] == s).sum())
+    back = _unmove(b, pb, sol, 450)
+    assert list(back[:, 0]).count(0) == 2
+    assert list(_unmove(b, pb, sol, 300)[:, 0]).count(0) == 3  # no one can go back at 300
+
+
+def test_day_level_fills_pooled_work_into_the_least_utilised_sites() -> None:
+    from optimizer.staff_allocation import _day_level
+
+    loc, staff, pooled = np.array([480, 0]), np.array([1, 1]), np.array([True, True])
+    # 480 pooled minutes fill S1's idle day: both at 100 %, no overload
+    assert _day_level(loc, staff, pooled, 480, 480) == (1000, 0)
+    # 960: both sites share the excess, 1,440 minutes over 2 people: 150 %, 480 over
+    assert _day_level(loc, staff, pooled, 960, 480) == (1500, 480)
+    # pooled work only where someone is: S1 empty takes none, S0 alone at 200 %
+    assert _day_level(loc, np.array([1, 0]), pooled, 480, 480) == (2000, 480)

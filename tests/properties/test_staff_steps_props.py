@@ -7,7 +7,12 @@ On small random provinces (from ``test_staff_props.random_problem``):
 * fewest moves then least travel as one weighted solve
   (``_minimize_moves_travel``) give the same two optima as two solves;
 * the peak bound over sets of sites and days (``_peak_week_bound``) is never
-  above the peak of a plan below the level it is given.
+  above the peak of a plan below the level it is given;
+* the balancing repairs (``_balance``, and ``_rebalance`` with the fluid
+  ``_balance_days``) keep every rule of the model and raise neither overload
+  nor the peak; sending people home (``_unmove``, and ``_balance_days`` with
+  ``unmove_level``) only undoes moves, and with the routing fixed keeps every
+  rule and the level.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from optimizer.staff_allocation import (
     STAGE_WEIGHTS,
     StaffProblem,
     _add_peak,
+    _balance,
+    _balance_days,
     _Budget,
     _build,
     _Built,
@@ -33,9 +40,11 @@ from optimizer.staff_allocation import (
     _minimize_moves_travel,
     _peak_of,
     _peak_week_bound,
+    _rebalance,
     _roster_array,
     _Runner,
     _start_from_plan,
+    _unmove,
     home_plan,
 )
 from tests.properties.test_staff_props import random_problem
@@ -129,3 +138,96 @@ def test_peak_bound_never_above_a_plan_below_its_level(pb: StaffProblem) -> None
         for hi in (peak, peak + 1, peak + 50):
             bound = _peak_week_bound(b, hi, sol["unplaced"], pb.pool_site)
             assert peak >= min(hi, bound), (peak, hi, bound)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_balancing_repair_keeps_every_rule_and_never_raises_overload_or_peak(
+    pb: StaffProblem,
+) -> None:
+    b, start, runner = _free_start(pb)
+    old = _roster_array(b, pb, start)
+    plan = _balance(b, pb, start)
+    # as many days worked by each person, only sites and days the model offers
+    assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        assert (int(p), int(plan[p, d]), int(d)) in b.x
+    # the model itself, with the new roster and the old routing fixed, must accept
+    # the old sums and the old peak
+    m = b.model.clone()
+    for (p, s, d), v in b.x.items():
+        m.add(v == int(plan[p, d] == s))
+    for v in b.y.values():
+        m.add(v == start[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    if pb.max_moves is not None:
+        m.add(b.moves <= pb.max_moves)
+    peak = _peak_of(b, start)
+    _add_peak(m, b, peak)
+    status, solver = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
+    new = {n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)}
+    assert _peak_of(b, new) <= peak
+    assert new["over"] <= start["over"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    # as in the solve: least overload fixed first, the repairs run on that plan
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    for v in (b.gaps, b.unplaced_total, b.counter_gaps):
+        base.add(v <= start[v.name])
+    peak = _peak_of(b, start)
+    old = _roster_array(b, pb, start)
+    days_plan = _balance_days(b, pb, start)
+    assert ((days_plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    for p, d in zip(*np.nonzero(days_plan >= 0), strict=True):
+        assert (int(p), int(days_plan[p, d]), int(d)) in b.x
+    new = _rebalance(b, pb, base, runner, start)
+    plan = _roster_array(b, pb, new)
+    assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+    # the returned solution, roster and routing fixed, is a solution of the model
+    # with the old sums and the old peak
+    m = b.model.clone()
+    for v in (*b.x.values(), *b.y.values()):
+        m.add(v == new[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    _add_peak(m, b, peak)
+    status, _ = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
+    assert _peak_of(b, new) <= peak
+    assert new["over"] <= start["over"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem, slack=st.integers(0, 300))
+def test_sending_people_home_keeps_every_rule_and_the_level(pb: StaffProblem, slack: int) -> None:
+    b, start, runner = _free_start(pb)
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    level = _peak_of(b, start) + slack
+    old = _roster_array(b, pb, start)
+    home = pb.home[:, None]
+    for plan in (_unmove(b, pb, start, level),
+                 _balance_days(b, pb, start, max_iter=0, unmove_level=level)):
+        assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
+        # only moves undone: no one newly away from home
+        assert not ((plan >= 0) & (plan != home) & ~((old >= 0) & (old != home))).any()
+    plan = _unmove(b, pb, start, level)
+    # the fixed-routing version is exact: the model accepts the roster with the old
+    # routing, the old sums and the level
+    m = b.model.clone()
+    for (p, s, d), v in b.x.items():
+        m.add(v == int(plan[p, d] == s))
+    for v in b.y.values():
+        m.add(v == start[v.name])
+    for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
+        m.add(v <= start[v.name])
+    _add_peak(m, b, level)
+    status, _ = runner.solve(m, b.names, None, 20.0, None)
+    assert status.has_solution, status
