@@ -957,23 +957,12 @@ def _pmedian_cost(m: sp.csr_matrix, w: FloatArray, open_mask: BoolArray,
 
 def _pmedian_greedy(m: sp.csr_matrix, w: FloatArray, p: int, fixed: IntArray,
                     allowed: BoolArray, penalty: float | None) -> BoolArray:
-    """Greedy p-median start: the must-open sites, then the largest saving each step."""
-    open_mask = np.zeros(m.shape[1], dtype=bool)
-    open_mask[fixed] = True
-    rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
-    top = penalty if penalty is not None else 2.0 * float(m.data.max(initial=0.0)) + 1.0
-    cur = np.minimum(_nearest_distance(m, open_mask), top)
-    for _ in range(max(0, p - int(open_mask.sum()))):
-        saving = w[rows] * np.maximum(0.0, cur[rows] - m.data)
-        gain = np.bincount(m.indices, weights=saving, minlength=m.shape[1])
-        gain[open_mask | ~allowed] = -1.0
-        j = int(np.argmax(gain))
-        if gain[j] <= 0.0:
-            break
-        open_mask[j] = True
-        hit = m.indices == j
-        np.minimum.at(cur, rows[hit], m.data[hit])
-    return open_mask
+    """Greedy p-median start: the must-open sites, then the largest saving each step
+    (the greedy of :mod:`optimizer._pmedian`, on this matrix)."""
+    start = np.zeros(m.shape[1], dtype=bool)
+    start[fixed] = True
+    tail = np.full(m.shape[0], math.inf if penalty is None else float(penalty))
+    return _pm.greedy(_pm.Pairs.of(m), w, tail, p, start, allowed)
 
 
 def _levels_within(level_value: FloatArray, level_row: IntArray, n_levels: IntArray,
