@@ -63,7 +63,7 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        return libc.malloc_trim  # type: ignore[no-any-return]
+        return libc.malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to trim
         return None
 
