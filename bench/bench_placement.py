@@ -113,9 +113,20 @@ def _median_matrix(instance: str) -> object:
 
 def child(args: argparse.Namespace) -> None:
     res = run_one(args.instance, args.model, args.peer, args.limit)
-    res["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    res["children_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res["peak_mb"] = me.ru_maxrss / 1024.0
+    res["children_peak_mb"] = kids.ru_maxrss / 1024.0
+    # whole-process CPU (user + sys, imports and instance build included, CBC's
+    # child process too), as GNU time reports it: fairer than wall time on a
+    # shared, noisy machine
+    res["cpu_s"] = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     print("RESULT " + json.dumps(res))
+
+
+def _peak(res: dict[str, object]) -> float:
+    """Peak resident MB of a run: the child or its own largest child (CBC), whichever is larger."""
+    return max(float(str(res.get("peak_mb", 0))), float(str(res.get("children_peak_mb", 0))))
 
 
 def main() -> None:
@@ -133,8 +144,8 @@ def main() -> None:
         child(args)
         return
     failed = False
-    print("| instance | model | peer | status | objective | bound | wall s | peak MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| instance | model | peer | status | objective | bound | wall s | cpu s | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for inst in args.instances:
         for model in args.models:
             if model == "pmedian" and inst == "national":
@@ -153,18 +164,22 @@ def main() -> None:
                     res = {"status": "killed (wall > 3x limit)"}
                 rows[peer] = res
                 if "skipped" in res:
-                    print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | | |")
+                    print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | | | |")
                     continue
-                peak = max(float(res.get("peak_mb", 0)), float(res.get("children_peak_mb", 0)))
+                peak = _peak(res)
                 print(f"| {inst} | {model} | {peer} | {res.get('status')} | "
                       f"{float(res.get('objective', float('nan'))):.6g} | "
                       f"{float(str(res.get('bound', 'nan'))):.6g} | "
-                      f"{float(res.get('wall_s', float('nan'))):.2f} | {peak:.0f} |", flush=True)
+                      f"{float(res.get('wall_s', float('nan'))):.2f} | "
+                      f"{float(res.get('cpu_s', float('nan'))):.1f} | {peak:.0f} |", flush=True)
             ours = rows.get("ours", {})
             for peer, res in rows.items():
                 if peer == "ours" or "wall_s" not in res or "wall_s" not in ours:
                     continue
                 ratio = float(res["wall_s"]) / max(1e-9, float(ours["wall_s"]))
+                cpu_ratio = float(res.get("cpu_s", float("nan"))) / max(
+                    1e-9, float(ours.get("cpu_s", float("nan"))))
+                mem_ratio = _peak(res) / max(1e-9, _peak(ours))
                 same = np.isclose(float(res["objective"]), float(ours["objective"]), rtol=1e-6)
                 # only two proven optima must agree; CBC says "Optimal" also after a limit
                 both = {str(res.get("status")), str(ours.get("status"))} <= {"OPTIMAL"}
@@ -172,8 +187,9 @@ def main() -> None:
                     "DIFFER (both proven optimal: a bug)" if both else
                     f"differ ({peer} {res.get('status')}, ours {ours.get('status')})")
                 failed = failed or (both and not same)
-                print(f"|  | {model} | {peer}/ours | time ratio {ratio:.1f}x | "
-                      f"objectives {verdict} | | | |", flush=True)
+                print(f"|  | {model} | {peer}/ours | time ratio {ratio:.1f}x, cpu ratio "
+                      f"{cpu_ratio:.1f}x, memory ratio {mem_ratio:.1f}x | "
+                      f"objectives {verdict} | | | | |", flush=True)
     if failed:
         sys.exit("two proven optima differ")
 

@@ -16,6 +16,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -44,6 +45,42 @@ DEFAULT_ENGINE = "highs"
 ABSOLUTE_GAP = 1e-6
 
 _TR = result_pb2.TerminationReasonProto
+
+#: SCIP settings that cut its memory on covering models and keep the answers:
+#: dual sparsify (a presolver that pairs up columns) and Gomory cuts (dense rows
+#: on set covering) took about 150 MB of the 250 MB SCIP used on the largest
+#: 20,000 x 2,000 LSCP component (933 x 2,557); without them the component is
+#: still proved optimal, faster (31 s instead of 40 s).  Only a search setting:
+#: optimality is proved as before.
+SCIP_LEAN_PARAMS: dict[str, int] = {
+    "presolving/dualsparsify/maxrounds": 0,
+    "separating/gomory/freq": -1,
+}
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the operating system (glibc ``malloc_trim``).
+
+    The engines free their search data when a solve ends, but glibc keeps the
+    pages, so the next solve (or the next LSCP component) stacks its memory on
+    top of the last one's.  Trimming between solves keeps the peak at the
+    largest single solve.  A no-op where glibc is absent.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 @dataclass
@@ -214,6 +251,7 @@ def _solve_once(
     )
     if engine == "scip":
         params.threads = int(threads)
+        params.gscip.int_params.update(SCIP_LEAN_PARAMS)
     else:
         message = "HiGHS through MathOpt takes no thread setting; its default applies"
     if time_limit_s is not None:
@@ -225,6 +263,7 @@ def _solve_once(
         h.variable_values.ids.extend(nz.tolist())
         h.variable_values.values.extend(np.asarray(hint)[nz].tolist())
     proto = mip.to_proto() if proto is None else proto
+    release_memory()
     raw = _core_solver.solve(
         proto,
         ENGINES[engine].value,
@@ -239,6 +278,8 @@ def _solve_once(
     result = raw if isinstance(raw, result_pb2.SolveResultProto) else (
         result_pb2.SolveResultProto.FromString(raw)
     )
+    del raw
+    release_memory()
     wall = time.perf_counter() - t0
     term = result.termination
     values: FloatArray | None = None
