@@ -1,6 +1,6 @@
 """What each step of the p-median method buys, on the bench instance.
 
-    PYTHONPATH=. python bench/ablate_pmedian.py [--limit 60]
+    python bench/ablate_pmedian.py [--limit 60]
 
 Runs ``optimizer._pmedian.solve`` on ``clustered_instance(5000, 500, radius_km=5,
 seed=2025, cutoff_km=15)``, p = 40, 30 km penalty (the ``bench_placement.py``

@@ -22,8 +22,8 @@ Cases (each runs in its own process so that peak memory is its own):
 
 Usage::
 
-    /work/venv/bin/python bench/bench_coverage.py                # all cases
-    /work/venv/bin/python bench/bench_coverage.py --case caugiay --sites 500 --seed 0
+    python bench/bench_coverage.py                # all cases
+    python bench/bench_coverage.py --case caugiay --sites 500 --seed 0
 """
 
 from __future__ import annotations

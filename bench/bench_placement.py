@@ -4,8 +4,8 @@ Each (instance, model, peer) runs in its own subprocess so that peak memory
 (``ru_maxrss``) is that run's alone; every peer gets the same time limit.  The
 objectives are checked equal whenever two peers both prove optimality.
 
-    /work/venv/bin/python bench/bench_placement.py --instances small --models lscp mclp
-    /work/venv/bin/python bench/bench_placement.py --instances small big national --limit 120
+    python bench/bench_placement.py --instances small --models lscp mclp
+    python bench/bench_placement.py --instances small big national --limit 120
 
 Instances: seeded clustered 5,000 x 500 and 20,000 x 2,000 at 5 km, and the
 11,163 ward points of Vietnam (``vn_ward_points_pop2019.csv``) as demand and

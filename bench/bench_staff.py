@@ -3,9 +3,9 @@
 Both run on the same seeded instances in one process; the script prints peak
 utilisation, overload minutes, moves and wall time for each, and the ratio.
 
-    /work/venv/bin/python bench/bench_staff.py                 # both synthetic sizes
-    /work/venv/bin/python bench/bench_staff.py --demo scenarios/demo
-    /work/venv/bin/python bench/bench_staff.py --sizes hanoi --time-limit 60 --threads 2
+    python bench/bench_staff.py                 # both synthetic sizes
+    python bench/bench_staff.py --demo scenarios/demo
+    python bench/bench_staff.py --sizes hanoi --time-limit 60 --threads 2
 """
 
 from __future__ import annotations
