@@ -6,6 +6,10 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
+import webbrowser
 from pathlib import Path
 
 from motcua.cli import UsageError
@@ -49,12 +53,34 @@ def build_command(args: argparse.Namespace) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),
         "--server.address", args.address,
-        "--server.headless", "true" if args.no_browser else "false",
+        # always headless: otherwise streamlit's first run stops at an e-mail prompt;
+        # motcua opens the browser itself once the server answers (_open_when_ready)
+        "--server.headless", "true",
         "--server.enableStaticServing", "true",
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
     ]
+
+
+def _open_when_ready(url: str, proc: subprocess.Popen[bytes] | None,
+                     timeout_s: float = 120.0) -> bool:
+    """Open ``url`` in the user's browser once ``url/_stcore/health`` answers ok.
+
+    Gives up (returns ``False``) when ``proc`` has ended or after ``timeout_s``.
+    """
+    health = url.rstrip("/") + "/_stcore/health"
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end and (proc is None or proc.poll() is None):
+        try:
+            with urllib.request.urlopen(health, timeout=2) as r:  # noqa: S310 (local URL)
+                if r.status == 200:
+                    webbrowser.open(url)
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +90,15 @@ def run(args: argparse.Namespace) -> int:
         env["MOTCUA_WORKSPACE"] = str(args.workspace.resolve())
     env["MOTCUA_DEFAULT_SCENARIO"] = args.scenario
     env["MOTCUA_DEFAULT_LANG"] = args.lang
-    print(f"motcua demo: http://{args.address}:{args.port}  (Ctrl+C to stop)", file=sys.stderr)
+    host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    url = f"http://{host}:{args.port}"
+    print(f"motcua demo: {url}  (Ctrl+C to stop)", file=sys.stderr)
+    proc = subprocess.Popen(cmd, cwd=APP.parent, env=env)
+    if not args.no_browser:
+        threading.Thread(target=_open_when_ready, args=(url, proc), daemon=True).start()
     try:
-        return subprocess.call(cmd, cwd=APP.parent, env=env)
+        return proc.wait()
     except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
         return 0

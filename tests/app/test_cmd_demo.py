@@ -22,6 +22,10 @@ def test_command_serves_the_app_with_static_leaflet(demo_dir) -> None:  # noqa: 
     assert opts["--server.enableStaticServing"] == "true"
     assert opts["--server.headless"] == "true"
     assert opts["--browser.gatherUsageStats"] == "false"
+    # headless also when a browser is wanted: no first-run e-mail prompt to block on
+    with_browser = build_command(_args("--port", "8600"))
+    assert dict(zip(with_browser[5::2], with_browser[6::2], strict=True))[
+        "--server.headless"] == "true"
     assert (APP.parent / "static" / "leaflet" / "leaflet.js").is_file()
 
 
@@ -30,3 +34,36 @@ def test_bad_port_and_unknown_scenario_are_usage_errors() -> None:
         build_command(_args("--port", "0"))
     with pytest.raises(UsageError, match="no-such-place"):
         build_command(_args("--scenario", "no-such-place"))
+
+
+def test_browser_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """motcua opens the user's browser itself, only after the health URL answers."""
+    import http.server
+    import threading
+
+    from motcua import cmd_demo
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            ok = self.path == "/_stcore/health"
+            self.send_response(200 if ok else 404)
+            self.end_headers()
+            self.wfile.write(b"ok" if ok else b"")
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    opened: list[str] = []
+    monkeypatch.setattr(cmd_demo.webbrowser, "open", opened.append)
+    # nothing listens yet: gives up without opening anything
+    assert not cmd_demo._open_when_ready("http://127.0.0.1:9", None, timeout_s=0.5)
+    assert opened == []
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_port}"
+        assert cmd_demo._open_when_ready(url, None, timeout_s=10)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert opened == [url]
