@@ -260,7 +260,9 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
     if job is None:
         return None
     if job.running:
-        st.button(tr("stop"), key=f"stop_{kind}", on_click=job.stop.set, type="secondary")
+        # in a placeholder, so the button goes away with the progress bar when the solve ends
+        stop_slot = st.empty()
+        stop_slot.button(tr("stop"), key=f"stop_{kind}", on_click=job.stop.set, type="secondary")
         bar = st.progress(0.0, text=tr("solving", elapsed=0))
         while job.running:
             elapsed = time.monotonic() - job.started
@@ -280,6 +282,7 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
             bar.progress(frac, text=text)
             time.sleep(0.2)
         bar.empty()
+        stop_slot.empty()
     del st.session_state[f"job_{kind}"]
     return job
 

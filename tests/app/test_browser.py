@@ -294,6 +294,8 @@ def test_stop_button_ends_a_long_staffing_solve(server: dict[str, Any], page: An
     wait_idle(page)
     assert_clean(page)
     assert elapsed < 60, f"stop took {elapsed:.0f} s with a 120 s limit"
+    # the Stop button goes away with the progress bar once the solve has ended
+    assert page.get_by_role("button", name="Dừng").count() == 0
     status = page.get_by_test_id("stMetricValue").first.inner_text()
     if status != "TỐI ƯU":  # a stopped solve is never called optimal
         page.get_by_text("CHƯA được chứng minh là tối ưu").first.wait_for()
