@@ -1,19 +1,12 @@
-"""Lagrangian bounds, reduced-cost fixing and component curves for covering models.
+"""Greedy starts and component curves for covering models.
 
 Set covering (LSCP)
 -------------------
-Relaxing the cover rows ``sum_{j in N_i} x_j >= 1`` with multipliers ``u >= 0``
-gives the Lagrangian function
-
-.. math::  L(u) = \\sum_i u_i + \\sum_j \\min(0,\\; c_j - \\sum_{i \\in N_j} u_i),
-
-a lower bound on the optimum for every ``u >= 0`` (weak duality: for a cover
-``x`` the relaxed term ``u^T(1 - A x)`` is ``<= 0``).  Its maximum equals the LP
-bound; :func:`lagrangian_lscp` approaches it by subgradient steps (Held, Wolfe &
-Crowder 1974; Beasley 1990).  With reduced costs ``r_j = c_j - sum u_i`` and an
-incumbent of cost ``UB``, every solution with ``x_j = 1`` costs at least
-``L(u) + max(r_j, 0)`` and every solution with ``x_j = 0`` at least
-``L(u) + max(-r_j, 0)``, which is what :func:`fix_by_reduced_cost` uses.
+:func:`greedy_cover` (Chvátal) with :func:`remove_redundant` gives each
+component's start.  A Lagrangian relaxation of the cover rows with reduced-cost
+fixing was measured and dropped: at the LP optimum every reduced cost lies in
+[0, 1] for unit costs, so a column can be fixed only once the gap is below one
+site, when the rounded-up bound already proves the component (docs/placement.md).
 
 Maximal covering (MCLP)
 -----------------------
@@ -28,7 +21,6 @@ components are computed exactly by enumeration (:func:`component_curve`).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,84 +80,6 @@ def remove_redundant(c: sp.csr_matrix, costs: FloatArray, chosen: BoolArray) -> 
             chosen[j] = False
             count[rows] -= 1
     return chosen
-
-
-@dataclass(frozen=True)
-class Lagrangian:
-    """Best Lagrangian bound found, its multipliers and reduced costs."""
-
-    bound: float
-    u: FloatArray
-    reduced: FloatArray
-
-
-def lagrangian_lscp(c: sp.csr_matrix, costs: FloatArray, upper: float, *,
-                    iterations: int = 300, seed: int = 0) -> Lagrangian:
-    """Subgradient ascent on the Lagrangian dual of the cover rows.
-
-    Every ``L(u)`` evaluated is a valid lower bound (module docstring); the best
-    one is returned with its ``u`` and reduced costs.  ``upper`` (an incumbent
-    cost) only sets the step length.  Deterministic for a given ``seed``.
-    """
-    del seed  # deterministic: no random choices
-    n_rows = c.shape[0]
-    ct = c.T.tocsr()
-    cf = sp.csr_matrix(c, dtype=np.float64)
-    ctf = sp.csr_matrix(ct, dtype=np.float64)
-    # start: each row's cheapest covering cost per covered row, a classic choice
-    lengths = np.diff(ct.indptr).astype(np.float64)
-    per = np.where(lengths > 0, costs / np.maximum(lengths, 1.0), np.inf)
-    u = np.zeros(n_rows)
-    for i in range(n_rows):
-        cols = c.indices[c.indptr[i]:c.indptr[i + 1]]
-        u[i] = float(per[cols].min()) if cols.size else 0.0
-    best = Lagrangian(-math.inf, u.copy(), costs.copy())
-    step = 2.0
-    stall = 0
-    for _ in range(iterations):
-        r = costs - ctf @ u
-        x = r < 0
-        val = float(u.sum() + r[x].sum())
-        if val > best.bound + 1e-9:
-            best = Lagrangian(val, u.copy(), r)
-            stall = 0
-        else:
-            stall += 1
-            if stall >= 20:
-                step /= 2.0
-                stall = 0
-                if step < 1e-4:
-                    break
-        g = 1.0 - cf @ x.astype(np.float64)
-        # rows with u = 0 and a negative subgradient cannot move
-        g[(u <= 0) & (g < 0)] = 0.0
-        norm = float(g @ g)
-        if norm <= 0:
-            # x covers every row with complementary slackness: L(u) is the optimum
-            break
-        gap = max(upper - val, 1e-3 * max(1.0, abs(upper)))
-        u = np.maximum(0.0, u + step * gap / norm * g)
-    return best
-
-
-def fix_by_reduced_cost(lag: Lagrangian, upper: float, integral: bool
-                        ) -> tuple[BoolArray, BoolArray]:
-    """Columns that can be fixed to 0 and to 1 without losing any solution better than ``upper``.
-
-    A solution with ``x_j = 1`` costs at least ``L + max(r_j, 0)``; if that is
-    ``>= upper`` (``> upper - 1`` with integral costs, since costs are then
-    whole numbers) no strictly better solution uses ``j``.  Likewise with
-    ``x_j = 0`` and ``L + max(-r_j, 0)``.  Each fix excludes only solutions no
-    better than the incumbent, so all of them hold together for every strictly
-    better solution: the reduced problem's optimum, or the incumbent if the
-    reduced problem has nothing better, is the optimum.
-    """
-    slack = (upper - 1.0 + 1e-6) if integral else (upper - 1e-9)
-    to_zero = lag.bound + np.maximum(lag.reduced, 0.0) > slack
-    to_one = lag.bound + np.maximum(-lag.reduced, 0.0) > slack
-    to_zero &= lag.reduced > 0
-    to_one &= lag.reduced < 0
-    return to_zero, to_one
 
 
 # ---------------------------------------------------------------------------
