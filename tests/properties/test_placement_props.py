@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -100,6 +102,19 @@ def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | No
     return best
 
 
+def assert_median_proven(res: Any, want: float, p: int) -> bool:
+    """``res`` is INFEASIBLE where brute force found no answer (returns ``False``),
+    otherwise proven OPTIMAL at ``want`` with at most ``p`` sites (returns ``True``)."""
+    if not np.isfinite(want):
+        assert res.status is SolveStatus.INFEASIBLE
+        return False
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == pytest.approx(want, abs=1e-6)
+    assert res.best_bound == pytest.approx(want, abs=1e-6)
+    assert res.open_sites.size <= p
+    return True
+
+
 @settings(max_examples=40, deadline=None)
 @given(median_instances())
 def test_truncated_radius_p_median_matches_brute_force(
@@ -112,10 +127,4 @@ def test_truncated_radius_p_median_matches_brute_force(
     for truncate, lagrangian in ((True, True), (True, False), (False, False)):
         res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate,
                        lagrangian=lagrangian, **KW)
-        if not np.isfinite(want):
-            assert res.status is SolveStatus.INFEASIBLE
-            continue
-        assert res.status is SolveStatus.OPTIMAL
-        assert res.objective == pytest.approx(want, abs=1e-6)
-        assert res.best_bound == pytest.approx(want, abs=1e-6)
-        assert res.open_sites.size <= p
+        assert_median_proven(res, want, p)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -80,6 +81,17 @@ def _free_start(pb: StaffProblem) -> tuple[_Built, dict[str, int], _Runner]:
     return b, start, runner
 
 
+def _assert_same_optima(two: tuple[Any, Any], one: tuple[Any, Any],
+                        in_solution: tuple[int, int]) -> None:
+    """The two steps solved apart and in one solve are all proven, with equal
+    values, and the one-solve plan holds those values."""
+    for s in (*two, *one):
+        assert s.status is SolveStatus.OPTIMAL, s
+    want = (two[0].value, two[1].value)
+    assert (one[0].value, one[1].value) == want
+    assert in_solution == want
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pb=Problem)
 def test_gaps_and_overload_in_one_solve_match_two_solves(pb: StaffProblem) -> None:
@@ -92,10 +104,7 @@ def test_gaps_and_overload_in_one_solve_match_two_solves(pb: StaffProblem) -> No
     budget = _Budget(runner, dict(STAGE_WEIGHTS))
     sol2, g2, o2 = _minimize_at_floor(b, base2, runner, budget, b.gaps, b.over, start,
                                       ("gaps", "overload"), ("skill_gaps", "overload_min"))
-    for s in (g1, o1, g2, o2):
-        assert s.status is SolveStatus.OPTIMAL, s
-    assert (g2.value, o2.value) == (g1.value, o1.value)
-    assert (sol2["gaps"], sol2["over"]) == (g1.value, o1.value)
+    _assert_same_optima((g1, o1), (g2, o2), (sol2["gaps"], sol2["over"]))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,10 +121,7 @@ def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> No
     sol, m1 = _minimize(b, base1, runner, b.moves, start, limits, "moves")
     _, t1 = _minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
     sol2, m2, t2 = _minimize_moves_travel(b, base2, runner, start, limits)
-    for s in (m1, t1, m2, t2):
-        assert s.status is SolveStatus.OPTIMAL, s
-    assert (m2.value, t2.value) == (m1.value, t1.value)
-    assert (sol2["moves"], sol2["travel_min"]) == (m1.value, t1.value)
+    _assert_same_optima((m1, t1), (m2, t2), (sol2["moves"], sol2["travel_min"]))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
