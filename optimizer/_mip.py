@@ -83,6 +83,17 @@ def release_memory() -> None:
         _MALLOC_TRIM(0)
 
 
+def resolve_engine(engine: str) -> str:
+    """The engine a single model runs on: ``"auto"`` (which placement.lscp resolves
+    per component) is the default engine here; an unknown name raises."""
+    if engine == "auto":
+        return DEFAULT_ENGINE
+    if engine not in ENGINES:
+        msg = f"unknown MIP engine {engine!r}; expected 'auto' or one of {sorted(ENGINES)}"
+        raise ValueError(msg)
+    return engine
+
+
 @dataclass
 class SparseMip:
     """A mixed-integer program held as numpy blocks until it is solved.
@@ -236,12 +247,7 @@ def _solve_once(
         ``report.status`` is ``OPTIMAL`` only when the engine proved optimality
         within :data:`ABSOLUTE_GAP`; a limit or an interruption gives ``FEASIBLE``.
     """
-    if engine == "auto":
-        # "auto" picks per model (see placement.lscp); a single model gets the default
-        engine = DEFAULT_ENGINE
-    if engine not in ENGINES:
-        msg = f"unknown MIP engine {engine!r}; expected 'auto' or one of {sorted(ENGINES)}"
-        raise ValueError(msg)
+    engine = resolve_engine(engine)
     t0 = time.perf_counter()
     message = ""
     params = mathopt.SolveParameters(

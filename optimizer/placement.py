@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from optimizer import _pmedian as _pm
 from optimizer._cover import McSplit, greedy_cover, is_concave, split_mclp, swap_mclp
-from optimizer._mip import DEFAULT_ENGINE, ENGINES, MipSolution, SparseMip, solve_mip
+from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, resolve_engine, solve_mip
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
 from optimizer._status import SolverReport, SolveStatus, relative_gap
 
@@ -341,8 +341,7 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _solver_name(engine: str) -> str:
-    # "auto" is resolved per model; a single-model solve runs on the default engine
-    return f"ortools-mathopt-{DEFAULT_ENGINE if engine == 'auto' else engine}"
+    return f"ortools-mathopt-{resolve_engine(engine)}"
 
 
 # ---------------------------------------------------------------------------
@@ -519,9 +518,7 @@ def lscp(
         Demand no allowed site covers is in ``uncoverable`` and left unassigned.
     """
     t0 = time.perf_counter()
-    if engine != "auto" and engine not in ENGINES:
-        msg = f"unknown MIP engine {engine!r}; expected 'auto' or one of {sorted(ENGINES)}"
-        raise ValueError(msg)
+    resolve_engine(engine)  # an unknown engine fails before any work
     c = as_bool_csr(covered)
     inp = _check(c.shape, weights, fixed, closed, costs)
     c = _restrict_columns(c, inp.allowed)
