@@ -6,6 +6,9 @@ On small random provinces (from ``test_staff_props.random_problem``):
   (``_minimize_at_floor``) give the same two optima as two solves;
 * fewest moves then least travel as one weighted solve
   (``_minimize_moves_travel``) give the same two optima as two solves;
+* HiGHS on the model read as a MIP (``_by_mip``, the engine that takes over
+  when CP-SAT stalls) gives CP-SAT's optimum of the moves step, a plan that
+  keeps every rule, and CP-SAT's verdict on a peak level;
 * the peak bound over sets of sites and days (``_peak_week_bound``) is never
   above the peak of a plan below the level it is given;
 * the balancing repairs (``_balance``, and ``_rebalance`` with the fluid
@@ -24,6 +27,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from optimizer._status import SolveStatus
 from optimizer.staff_allocation import (
@@ -35,6 +39,7 @@ from optimizer.staff_allocation import (
     _Budget,
     _build,
     _Built,
+    _by_mip,
     _complete,
     _minimize,
     _minimize_at_floor,
@@ -122,6 +127,38 @@ def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> No
     _, t1 = _minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
     sol2, m2, t2 = _minimize_moves_travel(b, base2, runner, start, limits)
     _assert_same_optima((m1, t1), (m2, t2), (sol2["moves"], sol2["travel_min"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pb=Problem)
+def test_highs_turn_gives_cp_sat_optimum_and_verdict(pb: StaffProblem) -> None:
+    b, start, runner = _free_start(pb)
+    limits = (20.0, None)
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, limits, "overload_min")
+    peak = _peak_of(b, start)
+    _add_peak(base, b, peak)
+    # fewest moves: CP-SAT's proven optimum, then HiGHS alone on the same model
+    _, by_cp = _minimize(b, base.clone(), runner, b.moves, start, limits, "moves")
+    m = base.clone()
+    m.minimize(m.get_int_var_from_proto_index(b.moves.index))
+    out = _by_mip(b, m, runner, start, 20.0)
+    assert out is not None and out.status is SolveStatus.OPTIMAL and out.by == "HiGHS"
+    assert by_cp.status is SolveStatus.OPTIMAL
+    assert out.sol is not None and out.sol["moves"] == out.bound == by_cp.value
+    # HiGHS's plan, fixed in the CP model, is a plan of the CP model
+    check = base.clone()
+    for name, v in out.sol.items():
+        check.add(check.get_int_var_from_proto_index(b.names.index(name)) == v)
+    assert cp_model.CpSolver().solve(check) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # a peak level just below the plan's: both engines give the same verdict
+    probe = base.clone()
+    _add_peak(probe, b, peak - 1)
+    cp_status, _ = runner.solve(probe, b.names, start, 20.0, None)
+    mip = _by_mip(b, probe, runner, start, 20.0)
+    assert mip is not None
+    assert cp_status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+    assert mip.status is cp_status
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
