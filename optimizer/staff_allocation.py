@@ -65,6 +65,10 @@ floor is reachable, else two; moves then travel are one solve of
 bound also comes from the work of sets of sites and days over the
 person-days that can serve it (:func:`_peak_week_bound`).
 
+Engines: each step runs CP-SAT, then HiGHS on the same model read as a MIP,
+then CP-SAT, each from the best plan so far, until one proves it
+(:func:`_solve`); HiGHS's plans are checked against the CP model exactly.
+
 Guard: every step of the free model also keeps ``U <= U_before``, the peak of
 the best everyone-at-home plan (solved first with the same steps), so the plan
 is never worse on the peak than doing nothing; that plan, completed, is the
