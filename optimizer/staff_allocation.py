@@ -336,8 +336,16 @@ GALLOP_FRACTION = 8
 
 #: Share of a step's time CP-SAT gets first (it proves small instances fast), see :func:`_solve`.
 CP_FIRST_SHARE = 0.2
+#: ... and at most this many seconds (on Hanoi-scale HiGHS proves what CP-SAT has not
+#: in its first seconds faster than CP-SAT would).
+CP_FIRST_MAX_S = 3.0
 #: Share of a step's time left that HiGHS gets next, before CP-SAT resumes.
 MIP_SHARE = 0.7
+
+#: The peak stage probes its bound first when the start is within 1/NEAR_BOUND of it
+#: (2 %), with BOUND_PROBE_SHARE of the stage's time.
+NEAR_BOUND = 50
+BOUND_PROBE_SHARE = 0.5
 
 #: Movers considered for a site-day that needs help: the nearest this many movable
 #: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
@@ -1055,8 +1063,9 @@ def _solve(b: _Built, m: cp_model.CpModel, runner: _Runner, hint: Solution,
 
     Each engine starts from the best plan so far (``hint`` at first, which
     need not be feasible for ``m``) and stops as soon as one proves the answer
-    (or that there is none): CP-SAT for :data:`CP_FIRST_SHARE` of the time (it
-    proves the demo's steps in well under a second), HiGHS on the same model
+    (or that there is none): CP-SAT for :data:`CP_FIRST_SHARE` of the time, at
+    most :data:`CP_FIRST_MAX_S` (it proves the demo's steps in well under a
+    second), HiGHS on the same model
     read as a MIP for :data:`MIP_SHARE` of the time left (its branch-and-cut
     proves steps where CP-SAT's search can stall for a minute far above its
     tight bound: the Hanoi-scale moves step, 42 proven in 3-4 s where CP-SAT
@@ -1073,7 +1082,10 @@ def _solve(b: _Built, m: cp_model.CpModel, runner: _Runner, hint: Solution,
     has_obj = m.proto.has_objective()
 
     def by_cp(start: Solution, share: float) -> _Outcome:
-        st, solver = runner.solve(m, b.names, start, share * max(0.0, end - time.monotonic()),
+        wall = share * max(0.0, end - time.monotonic())
+        if share < 1.0:
+            wall = min(wall, CP_FIRST_MAX_S)
+        st, solver = runner.solve(m, b.names, start, wall,
                                   None if det_s is None else share * det_s, hint_search=False)
         sol = _values(b, solver) if st.has_solution else None
         cp_bound = int(math.ceil(solver.best_objective_bound - 1e-6)) if (
@@ -1658,8 +1670,30 @@ def _lexicographic(
     wall, det = budget.take(prefix + "peak")
     stage_end = time.monotonic() + wall
     unresolved = False
-    lo_start, step = lb, 1
     trace: list[str] = []  # level probed: peak of the plan found, or why none
+    if lb < hi and (hi - lb) * NEAR_BOUND <= hi:
+        # the start is within 1/NEAR_BOUND of the bound: probe the bound itself
+        # first, as it is often the optimum (on Hanoi-scale the bound over sets of
+        # sites and days, 1,012, is the optimum), and a feasible plan there ends
+        # the stage at once where galloping down would cost a probe per level
+        m2 = base.clone()
+        _add_peak(m2, b, lb)
+        det_before = runner.det_left
+        out = _solve(b, m2, runner, sol, BOUND_PROBE_SHARE * wall,
+                     None if det is None else BOUND_PROBE_SHARE * det)
+        if det is not None and det_before is not None and runner.det_left is not None:
+            det -= det_before - runner.det_left
+        probes += 1
+        if out.sol is not None:
+            sol = _reroute(b, base, runner, out.sol)
+            hi = _peak_of(b, sol)
+            trace.append(f"{lb}:{hi} ({out.by})")
+        elif out.status is SolveStatus.INFEASIBLE:
+            lo = lb = lb + 1
+            trace.append(f"{lb - 1}:infeasible ({out.by})")
+        else:
+            trace.append(f"{lb}:unknown")
+    lo_start, step = lb, 1
     retry = False
     while lb < hi:
         left = stage_end - time.monotonic()
@@ -1699,7 +1733,7 @@ def _lexicographic(
             # its roster often lowers it further (a fraction of a second)
             sol = _reroute(b, base, runner, out.sol)
             hi = _peak_of(b, sol)
-            if probes == 1:
+            if probes == 1 or (probes == 2 and trace[0].endswith("unknown")):
                 # the level just below the start was feasible: the optimum is not at
                 # the start, gallop in steps scaled to the gap (the demo stops at
                 # its first, infeasible probe and never gets here)
