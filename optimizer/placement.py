@@ -49,6 +49,7 @@ from optimizer._cover import (
 from optimizer._mip import (
     ABSOLUTE_GAP,
     DEFAULT_ENGINE,
+    LpIterate,
     MipSolution,
     SparseMip,
     resolve_engine,
@@ -753,8 +754,11 @@ def _mclp_first_order(
     t0 = time.perf_counter()
     mip, x0, _ = _mclp_mip(m, w, np.ones(m.shape[1]), p, None)
     left = None if deadline is None else max(0.0, deadline - t0)
-    lp = solve_lp_first_order(mip, time_limit_s=None if left is None else PDLP_TIME_SHARE * left,
-                              threads=threads)
+    if stop is not None and stop.is_set():
+        lp = LpIterate(None, None, "not run: stopped", 0.0)
+    else:
+        lp = solve_lp_first_order(
+            mip, time_limit_s=None if left is None else PDLP_TIME_SHARE * left, threads=threads)
     del mip
     integral = bool(np.all(prep.inp.weights == np.round(prep.inp.weights)))
     coverable = float(w.sum())
@@ -784,7 +788,7 @@ def _mclp_first_order(
     report = SolverReport(
         status, total, ub, relative_gap(total, ub), time.perf_counter() - t0,
         "ortools-pdlp+local-search", seed, threads, None,
-        f"{m.nnz} non-zeros > {MCLP_MIP_MAX_NONZEROS}: no MIP; bound from PDLP's duals "
+        f"no MIP for {m.nnz} non-zeros; bound from PDLP's duals "
         f"(Lagrangian, exact; LP {lp.detail}, {lp.wall_time_s:.1f} s), "
         f"answer by local search ({rounds} rounds)")
     return best, report

@@ -242,3 +242,10 @@ def test_first_order_mclp_by_hand() -> None:
     assert res.best_bound >= 12.0
     assert "PDLP" in res.report.message
     assert mclp(c, w, 2, max_mip_nonzeros=0, fixed=[2], **KW).objective == 11.0
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    stopped = mclp(c, w, 2, max_mip_nonzeros=0, stop=stop, **KW)
+    assert stopped.best_bound >= 12.0 and stopped.objective <= 12.0
+    assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
