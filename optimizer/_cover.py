@@ -21,6 +21,9 @@ components are computed exactly by enumeration (:func:`component_curve`).
 from __future__ import annotations
 
 import itertools
+import math
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,44 +255,160 @@ def is_concave(curve: FloatArray) -> bool:
     return bool(np.all(inc[1:] <= inc[:-1] + tol))
 
 
+class _Swaps:
+    """Open sites, per-row cover counts and every site's gain on the uncovered rows,
+    kept up to date site by site (so a swap costs the non-zeros of the rows it
+    touches, not a product with the whole matrix)."""
+
+    def __init__(self, m: sp.csr_matrix, w: FloatArray, chosen: BoolArray) -> None:
+        self.rows_of = sp.csr_matrix(m.T, dtype=bool)     # site -> its rows
+        self.sites_of = sp.csr_matrix(m, dtype=bool)      # row -> its sites
+        self.w = np.asarray(w, dtype=np.float64)
+        self.chosen = chosen.copy()
+        n_rows = m.shape[0]
+        self.count = np.zeros(n_rows, dtype=np.int64)
+        for j in np.flatnonzero(self.chosen).tolist():
+            self.count[self._rows(j)] += 1
+        self.gain = self._weight_per_site(np.flatnonzero(self.count == 0))
+
+    def _rows(self, j: int) -> IntArray:
+        rows: IntArray = self.rows_of.indices[self.rows_of.indptr[j]:self.rows_of.indptr[j + 1]]
+        return rows
+
+    def _weight_per_site(self, rows: IntArray) -> FloatArray:
+        """For each site, the weight of ``rows`` it covers."""
+        n_sites = self.rows_of.shape[0]
+        if rows.size == 0:
+            return np.zeros(n_sites)
+        starts, ends = self.sites_of.indptr[rows], self.sites_of.indptr[rows + 1]
+        lens = ends - starts
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        sites = self.sites_of.indices[np.arange(int(lens.sum())) + offsets]
+        return np.bincount(sites, weights=np.repeat(self.w[rows], lens),
+                           minlength=n_sites).astype(np.float64, copy=False)
+
+    def close(self, j: int) -> None:
+        rows = self._rows(j)
+        self.count[rows] -= 1
+        self.gain += self._weight_per_site(rows[self.count[rows] == 0])
+        self.chosen[j] = False
+
+    def open(self, k: int) -> None:
+        rows = self._rows(k)
+        self.gain -= self._weight_per_site(rows[self.count[rows] == 0])
+        self.count[rows] += 1
+        self.chosen[k] = True
+
+    def value(self) -> float:
+        return float(self.w[self.count > 0].sum())
+
+    def descend(self, t_end: float, max_passes: int, tol: float) -> bool:
+        """1-swap passes until none improves; False if the time ran out first."""
+        for _ in range(max_passes):
+            improved = False
+            for j in np.flatnonzero(self.chosen).tolist():
+                if time.perf_counter() > t_end:
+                    return False
+                rows_j = self._rows(j)
+                only_j = rows_j[self.count[rows_j] == 1]
+                loss = float(self.w[only_j].sum())
+                gain = self.gain + self._weight_per_site(only_j)
+                gain[self.chosen] = -np.inf
+                k = int(np.argmax(gain))
+                if gain[k] - loss > tol:
+                    self.close(j)
+                    self.open(k)
+                    improved = True
+            if not improved:
+                break
+        return True
+
+
 def swap_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
               max_passes: int = 20, time_budget_s: float = 5.0) -> BoolArray:
     """1-swap local search for maximal covering with a site count.
 
     For each open site ``j`` in turn, the best closed site ``k`` to put in its
-    place is found with one sparse product: ``k`` gains the weight of rows no
-    open site covers plus the rows only ``j`` covers (which ``j`` would lose).
-    A swap is made when it raises the covered weight; the count never changes,
-    so the answer stays feasible and never gets worse.  Stops after a pass
-    without improvement, ``max_passes`` passes or ``time_budget_s`` seconds.
+    place: ``k`` gains the weight of rows no open site covers plus the rows only
+    ``j`` covers (which ``j`` would lose).  A swap is made when it raises the
+    covered weight; the count never changes, so the answer stays feasible and
+    never gets worse.  Stops after a pass without improvement, ``max_passes``
+    passes or ``time_budget_s`` seconds.
     """
-    import time
+    if m.shape[0] == 0 or not chosen.any():
+        return chosen.copy()
+    state = _Swaps(m, w, chosen)
+    state.descend(time.perf_counter() + time_budget_s, max_passes,
+                  1e-9 * max(1.0, float(np.sum(w))))
+    return state.chosen
 
-    t_end = time.perf_counter() + time_budget_s
-    mc = sp.csc_matrix(m, dtype=np.float64)
-    mct = sp.csr_matrix(mc.T)
-    chosen = chosen.copy()
-    count = np.asarray(mc[:, np.flatnonzero(chosen)].sum(axis=1)).ravel()
-    tol = 1e-9 * max(1.0, float(w.sum()))
-    for _ in range(max_passes):
-        improved = False
-        for j in np.flatnonzero(chosen):
-            if time.perf_counter() > t_end:
-                return chosen
-            rows_j = mc.indices[mc.indptr[j]:mc.indptr[j + 1]]
-            only_j = rows_j[count[rows_j] == 1]
-            loss = float(w[only_j].sum())
-            free = np.where(count == 0, w, 0.0)
-            free[only_j] = w[only_j]
-            gain = mct @ free
-            gain[chosen] = -np.inf
-            k = int(np.argmax(gain))
-            if gain[k] - loss > tol:
-                chosen[j] = False
-                chosen[k] = True
-                count[rows_j] -= 1
-                count[mc.indices[mc.indptr[k]:mc.indptr[k + 1]]] += 1
-                improved = True
-        if not improved:
+
+def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
+                 prefer: FloatArray | None, deadline: float, seed: int = 0,
+                 max_stall: int = 300, stop: threading.Event | None = None,
+                 ) -> tuple[BoolArray, int]:
+    """Iterated 1-swap local search: from the best answer so far, close 2-11 random
+    open sites, open as many closed ones (drawn with probability ``prefer``, e.g.
+    the LP values, else uniformly), descend with 1-swaps and keep the result if it
+    covers more.  The count never changes and the answer never gets worse.
+
+    Stops at ``deadline`` (``time.perf_counter()``), after ``max_stall`` rounds
+    without improvement, or when ``stop`` is set.  Returns the best answer and the
+    number of rounds.
+    """
+    rng = np.random.default_rng(seed)
+    tol = 1e-9 * max(1.0, float(np.sum(w)))
+    state = _Swaps(m, w, chosen)
+    state.descend(deadline, 1000, tol)
+    best, best_value = state.chosen.copy(), state.value()
+    saved = (state.count.copy(), state.gain.copy())
+    n_open = int(best.sum())
+    weight = None if prefer is None else np.maximum(np.asarray(prefer, dtype=np.float64), 0.0)
+    rounds = stall = 0
+    while n_open and n_open < m.shape[1] and stall < max_stall and time.perf_counter() < deadline:
+        if stop is not None and stop.is_set():
             break
-    return chosen
+        rounds += 1
+        r = int(min(rng.integers(2, 12), n_open, m.shape[1] - n_open))
+        for j in rng.choice(np.flatnonzero(state.chosen), r, replace=False):
+            state.close(int(j))
+        closed = np.flatnonzero(~state.chosen)
+        pr = None if weight is None else weight[closed]
+        if pr is not None and np.count_nonzero(pr) >= r:
+            picks = rng.choice(closed, r, replace=False, p=pr / pr.sum())
+        else:
+            picks = rng.choice(closed, r, replace=False)
+        for k in picks:
+            state.open(int(k))
+        state.descend(deadline, 1000, tol)
+        value = state.value()
+        if value > best_value + tol:
+            best, best_value, stall = state.chosen.copy(), value, 0
+            saved = (state.count.copy(), state.gain.copy())
+        else:
+            stall += 1
+            state.chosen = best.copy()
+            state.count, state.gain = saved[0].copy(), saved[1].copy()
+    return best, rounds
+
+
+def mclp_lagrangian_bound(m: sp.csr_matrix, w: FloatArray, p: int, u: FloatArray, *,
+                          integral: bool = False) -> float:
+    """An upper bound on the best coverage with at most ``p`` sites, for any multipliers.
+
+    Relaxing ``y_i <= sum_{j in N_i} x_j`` with ``u_i >= 0`` leaves
+    ``sum_i max(0, w_i - u_i) + (the p largest site scores sum_{i in N_j} u_i)``,
+    an upper bound for every ``u`` (clipped here to ``[0, w_i]``, which never
+    raises it), so it stays valid however roughly ``u`` was computed (e.g. by a
+    first-order LP method).  A relative ``1e-12`` covers the rounding of the
+    sums; with whole weights the bound is rounded down to a whole number.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    u = np.clip(np.nan_to_num(np.asarray(u, dtype=np.float64), nan=0.0, posinf=0.0), 0.0, w)
+    scores = np.asarray(sp.csr_matrix(m.T, dtype=np.float64) @ u).ravel()
+    k = min(max(p, 0), scores.size)
+    top = np.sort(scores)[scores.size - k:] if k else np.zeros(0)
+    rest = np.maximum(w - u, 0.0)
+    bound = math.fsum(rest.tolist()) + math.fsum(top.tolist())
+    bound += 1e-12 * (float(w.sum()) + float(top.sum())) + 1e-9
+    return float(math.floor(bound)) if integral else bound

@@ -37,8 +37,25 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from optimizer import _pmedian as _pm
-from optimizer._cover import McSplit, greedy_cover, is_concave, split_mclp, swap_mclp
-from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, resolve_engine, solve_mip
+from optimizer._cover import (
+    McSplit,
+    greedy_cover,
+    is_concave,
+    mclp_lagrangian_bound,
+    perturb_mclp,
+    split_mclp,
+    swap_mclp,
+)
+from optimizer._mip import (
+    ABSOLUTE_GAP,
+    DEFAULT_ENGINE,
+    LpIterate,
+    MipSolution,
+    SparseMip,
+    resolve_engine,
+    solve_lp_first_order,
+    solve_mip,
+)
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
 from optimizer._status import SolverReport, SolveStatus, relative_gap
 
@@ -652,6 +669,15 @@ def _greedy_mclp(m: sp.csr_matrix, w: FloatArray, costs: FloatArray, p_left: int
 
 #: Longest 1-swap local search on the MCLP start (seconds; at most 10 % of the limit).
 SWAP_SECONDS = 5.0
+#: Largest reduced MCLP (non-zeros of the coverage matrix) handed to a MIP engine.
+#: Above it the engines' branch-and-cut needs about 1 KB per non-zero (HiGHS grew
+#: by 450 MB on the 517k-non-zero 20,000 x 2,000 core and, in 60 s, never left the
+#: root; SCIP 424 MB), so the bound comes from the LP by PDLP and the answer from
+#: iterated local search (:func:`_mclp_first_order`).  The 5,000 x 500 (25k) and
+#: national (80k) models stay with the MIP.
+MCLP_MIP_MAX_NONZEROS = 250_000
+#: Share of the time left that the first-order LP may take.
+PDLP_TIME_SHARE = 0.4
 
 
 def _mclp_parts_mip(
@@ -705,6 +731,88 @@ def _mclp_parts_mip(
     return mip, hint, decode
 
 
+def _mclp_model(prep: _McPrep, split: McSplit | None, start: BoolArray,
+                ) -> tuple[SparseMip, FloatArray, Callable[[FloatArray], IntArray]]:
+    """The MCLP MIP (one model, or the large components plus the small ones' curve),
+    a hint from ``start`` and a decoder from solution values to reduced columns."""
+    if split is not None:
+        assert prep.p_left is not None
+        mip, hint, decode = _mclp_parts_mip(prep.m, prep.w, prep.p_left, split, start)
+    else:
+        mip, x0, y0 = _mclp_mip(prep.m, prep.w, prep.inp.costs[prep.columns], prep.p_left,
+                                prep.budget_left)
+        hint = np.zeros(mip.n_vars)
+        hint[x0:x0 + start.size] = start
+        hint[y0:] = np.minimum(1.0, np.asarray(
+            prep.m[:, np.flatnonzero(start)].sum(axis=1)).ravel())
+        n_cols = prep.columns.size
+
+        def decode(values: FloatArray) -> IntArray:
+            return np.flatnonzero(values[x0:x0 + n_cols] > 0.5).astype(np.int64)
+
+    mip.offset = prep.fixed_weight
+    return mip, hint, decode
+
+
+def _mclp_first_order(
+    prep: _McPrep, starts: Sequence[BoolArray], *, deadline: float | None, seed: int,
+    threads: int, stop: threading.Event | None,
+) -> tuple[BoolArray, SolverReport]:
+    """MCLP with a count and no MIP: an exact bound from the LP duals, an answer by
+    iterated local search.
+
+    PDLP solves the LP relaxation approximately; its duals ``u`` of the coverage
+    rows give the Lagrangian bound of :func:`mclp_lagrangian_bound`, valid for any
+    ``u`` whatever PDLP's accuracy (within 40 of the simplex LP value on the
+    20,000 x 2,000 instance).  The LP values steer the perturbations of
+    :func:`perturb_mclp`, which starts from the best of ``starts`` and of the LP's
+    ``p`` largest sites.  ``OPTIMAL`` only if the answer reaches the bound.
+    """
+    assert prep.p_left is not None
+    m, w, p = prep.m, prep.w, prep.p_left
+    t0 = time.perf_counter()
+    mip, x0, _ = _mclp_mip(m, w, np.ones(m.shape[1]), p, None)
+    left = None if deadline is None else max(0.0, deadline - t0)
+    if stop is not None and stop.is_set():
+        lp = LpIterate(None, None, "not run: stopped", 0.0)
+    else:
+        lp = solve_lp_first_order(
+            mip, time_limit_s=None if left is None else PDLP_TIME_SHARE * left, threads=threads)
+    del mip
+    integral = bool(np.all(prep.inp.weights == np.round(prep.inp.weights)))
+    coverable = float(w.sum())
+    if lp.duals is not None:
+        bound = min(coverable, mclp_lagrangian_bound(m, w, p, lp.duals[:m.shape[0]],
+                                                     integral=integral))
+    else:
+        bound = coverable
+    x_lp = None if lp.primal is None else np.clip(lp.primal[x0:x0 + m.shape[1]], 0.0, 1.0)
+    cands = list(starts)
+    if x_lp is not None and p > 0:
+        top = np.zeros(m.shape[1], dtype=bool)
+        top[np.argsort(-x_lp, kind="stable")[:min(p, m.shape[1])]] = True
+        cands.append(swap_mclp(m, w, top, time_budget_s=SWAP_SECONDS))
+
+    def covered(x: BoolArray) -> float:
+        return float(w[np.asarray(m[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0].sum())
+
+    best = max(cands, key=covered)
+    rounds = 0
+    if covered(best) < bound - ABSOLUTE_GAP:
+        end = math.inf if deadline is None else deadline
+        best, rounds = perturb_mclp(m, w, best, prefer=x_lp, deadline=end, seed=seed, stop=stop)
+    value = covered(best)
+    status = SolveStatus.OPTIMAL if value >= bound - ABSOLUTE_GAP else SolveStatus.FEASIBLE
+    total, ub = prep.fixed_weight + value, prep.fixed_weight + bound
+    report = SolverReport(
+        status, total, ub, relative_gap(total, ub), time.perf_counter() - t0,
+        "ortools-pdlp+local-search", seed, threads, None,
+        f"no MIP for {m.nnz} non-zeros; bound from PDLP's duals "
+        f"(Lagrangian, exact; LP {lp.detail}, {lp.wall_time_s:.1f} s), "
+        f"answer by local search ({rounds} rounds)")
+    return best, report
+
+
 def mclp(
     covered: Matrix,
     weights: npt.ArrayLike,
@@ -722,6 +830,7 @@ def mclp(
     stop: threading.Event | None = None,
     preprocess: bool = True,
     hint_open: IntArray | None = None,
+    max_mip_nonzeros: int | None = MCLP_MIP_MAX_NONZEROS,
 ) -> PlacementResult:
     r"""Maximal covering: the most weight covered with at most ``p`` sites or within a budget.
 
@@ -742,6 +851,11 @@ def mclp(
     fixed, closed, costs, minutes, time_limit_s, seed, threads, engine, stop,
     preprocess : as in :func:`lscp`.
     hint_open : sites of a known good answer, handed to the engine as a start.
+    max_mip_nonzeros : with a count ``p`` (no budget) and ``preprocess``, a reduced
+        model with more coverage non-zeros than this is not given to a MIP engine
+        (whose search memory grows to ~1 KB per non-zero): the bound then comes from
+        the LP (PDLP duals, checked exactly) and the answer from local search, and
+        is ``OPTIMAL`` only if the two meet.  ``None``: always the MIP.
 
     Returns
     -------
@@ -752,7 +866,10 @@ def mclp(
     prep = _prepare_mclp(covered, weights, p, budget, fixed, closed, costs, preprocess)
     inp = prep.inp
     split = None
-    if preprocess and prep.p_left is not None and prep.budget_left is None:
+    first_order = (preprocess and prep.p_left is not None and prep.budget_left is None
+                   and max_mip_nonzeros is not None and prep.m.nnz > max_mip_nonzeros)
+    if (preprocess and prep.p_left is not None and prep.budget_left is None
+            and not first_order):
         # only a count couples the components (a budget would need cost curves)
         split = split_mclp(prep.m, prep.w, prep.p_left)
         if split.n_small == 0:
@@ -761,30 +878,19 @@ def mclp(
                           prep.budget_left)
     start = greedy if hint_open is None else np.isin(prep.columns, hint_open)
     if prep.budget_left is None and prep.m.shape[0]:
-        # 1-swap local search (keeps the count): +0.6 % on 20,000 x 2,000 in 0.5 s
+        # 1-swap local search (keeps the count): +0.6 % on 20,000 x 2,000 in ~0.05 s
         budget_s = SWAP_SECONDS if time_limit_s is None else min(SWAP_SECONDS,
                                                                  0.1 * time_limit_s)
         greedy = swap_mclp(prep.m, prep.w, greedy, time_budget_s=budget_s)
         start = greedy if hint_open is None else swap_mclp(prep.m, prep.w, start,
                                                            time_budget_s=budget_s)
-    decode: Callable[[FloatArray], IntArray]
-    if split is None:
-        mip, x0, y0 = _mclp_mip(prep.m, prep.w, inp.costs[prep.columns], prep.p_left,
-                                prep.budget_left)
-        hint = np.zeros(mip.n_vars)
-        hint[x0:x0 + start.size] = start
-        hint[y0:] = np.minimum(1.0, np.asarray(
-            prep.m[:, np.flatnonzero(start)].sum(axis=1)).ravel())
-
-        def _decode(values: FloatArray) -> IntArray:
-            return np.flatnonzero(values[x0:x0 + prep.columns.size] > 0.5).astype(np.int64)
-
-        decode = _decode
-    else:
-        assert prep.p_left is not None
-        mip, hint, decode = _mclp_parts_mip(prep.m, prep.w, prep.p_left, split, start)
-    mip.offset = prep.fixed_weight
-    if split is not None and split.cols.size == 0:
+    if first_order:
+        mask, fo_report = _mclp_first_order(
+            prep, [greedy, start], deadline=None if time_limit_s is None else t0 + time_limit_s,
+            seed=seed, threads=threads, stop=stop)
+        chosen = np.flatnonzero(mask).astype(np.int64)
+        sol = MipSolution(fo_report, np.zeros(0))
+    elif split is not None and split.cols.size == 0:
         # every component was small: the combined curve is the exact optimum, and
         # it never falls with more sites, so its last point is the best
         k = split.curve.size - 1
@@ -795,6 +901,7 @@ def mclp(
             "enumeration+dp", seed, threads, time_limit_s,
             f"{split.n_small} components solved exactly"), np.zeros(0))
     else:
+        mip, hint, decode = _mclp_model(prep, split, start)
         sol = solve_mip(mip, engine=engine, time_limit_s=_remaining(
             None if time_limit_s is None else t0 + time_limit_s), seed=seed, threads=threads,
             stop=stop, hint=hint)

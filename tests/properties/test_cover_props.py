@@ -14,6 +14,8 @@ from optimizer._cover import (
     combine_curves,
     component_curve,
     greedy_cover,
+    mclp_lagrangian_bound,
+    perturb_mclp,
     split_mclp,
     swap_mclp,
 )
@@ -170,3 +172,80 @@ def test_swap_search_keeps_count_and_never_loses(inst: tuple[sp.csr_matrix, np.n
     assert out.sum() == start.sum()
     assert value(out) >= value(start) - 1e-9
     assert value(out) <= _brute_mclp(c, w, p) + 1e-9
+
+
+def _cover_value(c: sp.csr_matrix, w: np.ndarray, x: np.ndarray) -> float:
+    return float(w[np.asarray(c[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0].sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(mclp_instances(), st.integers(0, 2**31 - 1))
+def test_perturbed_search_keeps_count_and_never_loses(
+        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int) -> None:
+    import time
+
+    c, w, p = inst
+    rng = np.random.default_rng(seed)
+    start = np.zeros(c.shape[1], dtype=bool)
+    start[rng.choice(c.shape[1], size=p, replace=False)] = True
+    prefer = rng.random(c.shape[1]) if seed % 2 else None
+    out, _ = perturb_mclp(c, w, start, prefer=prefer, deadline=time.perf_counter() + 5.0,
+                          seed=seed, max_stall=30)
+    assert out.sum() == start.sum()
+    assert _cover_value(c, w, out) >= _cover_value(c, w, start) - 1e-9
+    assert _cover_value(c, w, out) <= _brute_mclp(c, w, p) + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(mclp_instances(), st.integers(0, 2**31 - 1))
+def test_lagrangian_bound_holds_for_any_multipliers(
+        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int) -> None:
+    c, w, p = inst
+    rng = np.random.default_rng(seed)
+    opt = _brute_mclp(c, w, p)
+    # any multipliers, negative, above the weights or NaN included: still a bound
+    u = rng.normal(0.0, 20.0, c.shape[0])
+    u[rng.random(c.shape[0]) < 0.1] = np.nan
+    assert mclp_lagrangian_bound(c, w, p, u) >= opt - 1e-9
+    assert mclp_lagrangian_bound(c, w, p, u, integral=True) >= opt
+    assert mclp_lagrangian_bound(c, w, p, np.zeros(c.shape[0])) >= float(w.sum())
+
+
+@settings(max_examples=30, deadline=None)
+@given(mclp_instances(), st.booleans())
+def test_first_order_mclp_is_honest(inst: tuple[sp.csr_matrix, np.ndarray, int],
+                                    whole: bool) -> None:
+    """Without a MIP (every model above max_mip_nonzeros=0): a valid bound, a
+    feasible answer, OPTIMAL only at the true optimum."""
+    c, w, p = inst
+    if not whole:
+        w = w / 3.0
+    opt = _brute_mclp(c, w, p)
+    res = mclp(c, w, p, max_mip_nonzeros=0, **KW)
+    assert res.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    assert len(res.open_sites) <= p
+    assert res.objective == res.covered_weight
+    assert res.objective <= opt + 1e-9
+    assert res.best_bound >= opt - 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert abs(res.objective - opt) < 1e-6
+
+
+def test_first_order_mclp_by_hand() -> None:
+    # the split example: {0, 1} covers 12 with 2 sites; the LP is integral here, so
+    # the rounded Lagrangian bound of PDLP's duals proves it
+    c = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0],
+                                [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool))
+    w = np.array([5.0, 1.0, 6.0, 4.0, 3.0])
+    res = mclp(c, w, 2, max_mip_nonzeros=0, **KW)
+    assert res.objective == 12.0 and res.open_sites.tolist() == [0, 1]
+    assert res.best_bound >= 12.0
+    assert "PDLP" in res.report.message
+    assert mclp(c, w, 2, max_mip_nonzeros=0, fixed=[2], **KW).objective == 11.0
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    stopped = mclp(c, w, 2, max_mip_nonzeros=0, stop=stop, **KW)
+    assert stopped.best_bound >= 12.0 and stopped.objective <= 12.0
+    assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
