@@ -346,8 +346,8 @@ MIP_SHARE = 0.7
 MIP_MIN_S = 1.5
 
 #: The peak stage probes its bound first when the start is within 1/NEAR_BOUND of it
-#: (2 %), with BOUND_PROBE_SHARE of the stage's time.
-NEAR_BOUND = 50
+#: (4 %), with BOUND_PROBE_SHARE of the stage's time.
+NEAR_BOUND = 25
 BOUND_PROBE_SHARE = 0.5
 
 #: Movers considered for a site-day that needs help: the nearest this many movable
