@@ -1683,22 +1683,31 @@ def _lexicographic(
     stage_end = time.monotonic() + wall
     unresolved = False
     trace: list[str] = []  # level probed: peak of the plan found, or why none
+
+    def probe(level: int, wall_s: float, det_share: float) -> _Outcome:
+        """Is there a plan at ``level``? A plan found becomes ``sol`` (and ``hi``)."""
+        nonlocal det, probes, sol, hi
+        m2 = base.clone()
+        _add_peak(m2, b, level)
+        det_before = runner.det_left
+        out = _solve(b, m2, runner, sol, wall_s, None if det is None else det_share * det)
+        if det is not None and det_before is not None and runner.det_left is not None:
+            det -= det_before - runner.det_left
+        probes += 1
+        if out.sol is not None:
+            # the probe's plan only meets the level: the routing of least peak for
+            # its roster often lowers it further (a fraction of a second)
+            sol = _reroute(b, base, runner, out.sol)
+            hi = _peak_of(b, sol)
+        return out
+
     if lb < hi and (hi - lb) * NEAR_BOUND <= hi:
         # the start is within 1/NEAR_BOUND of the bound: probe the bound itself
         # first, as it is often the optimum (on Hanoi-scale the bound over sets of
         # sites and days, 1,012, is the optimum), and a feasible plan there ends
         # the stage at once where galloping down would cost a probe per level
-        m2 = base.clone()
-        _add_peak(m2, b, lb)
-        det_before = runner.det_left
-        out = _solve(b, m2, runner, sol, BOUND_PROBE_SHARE * wall,
-                     None if det is None else BOUND_PROBE_SHARE * det)
-        if det is not None and det_before is not None and runner.det_left is not None:
-            det -= det_before - runner.det_left
-        probes += 1
+        out = probe(lb, BOUND_PROBE_SHARE * wall, BOUND_PROBE_SHARE)
         if out.sol is not None:
-            sol = _reroute(b, base, runner, out.sol)
-            hi = _peak_of(b, sol)
             trace.append(f"{lb}:{hi} ({out.by})")
         elif out.status is SolveStatus.INFEASIBLE:
             lo = lb = lb + 1
@@ -1732,19 +1741,9 @@ def _lexicographic(
             need = min(need, 3)
         else:
             mid = (lo + hi) // 2
-        m2 = base.clone()
-        _add_peak(m2, b, mid)
-        det_before = runner.det_left
-        out = _solve(b, m2, runner, sol, left / need, None if det is None else det / need)
+        out = probe(mid, left / need, 1 / need)
         st2 = out.status
-        if det is not None and det_before is not None and runner.det_left is not None:
-            det -= det_before - runner.det_left
-        probes += 1
         if out.sol is not None:
-            # the probe's plan only meets the level: the routing of least peak for
-            # its roster often lowers it further (a fraction of a second)
-            sol = _reroute(b, base, runner, out.sol)
-            hi = _peak_of(b, sol)
             if probes == 1 or (probes == 2 and trace[0].endswith("unknown")):
                 # the level just below the start was feasible: the optimum is not at
                 # the start, gallop in steps scaled to the gap (the demo stops at
@@ -2130,8 +2129,8 @@ def solve_staff_allocation(
         best_bound=last.best_bound,
         gap=max(s.gap for s in stages_a),
         wall_time_s=time.monotonic() - t_start,
-        solver="CP-SAT, HiGHS when CP-SAT stalls (lexicographic: skill gaps, overload, counter gaps, peak utilisation, "
-               "moves, travel)",
+        solver="CP-SAT, HiGHS when CP-SAT stalls (lexicographic: skill gaps, overload, "
+               "counter gaps, peak utilisation, moves, travel)",
         seed=seed,
         threads=threads,
         time_limit_s=time_limit_s,
