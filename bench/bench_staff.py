@@ -6,6 +6,7 @@ utilisation, overload minutes, moves and wall time for each, and the ratio.
     python bench/bench_staff.py                 # both synthetic sizes
     python bench/bench_staff.py --demo scenarios/demo
     python bench/bench_staff.py --sizes hanoi --time-limit 60 --threads 2
+    python bench/bench_staff.py --sizes hanoi --repeat 10   # solver seeds 0..9, and the spread
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def naive(pb: StaffProblem) -> tuple[np.ndarray, np.ndarray]:
     return plan, routed
 
 
+SPREAD: list[tuple[str, int, str, float, float]] = []  # instance, seed, status, gap, wall s
+
+
 def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int) -> list[str]:
     load = os.getloadavg()[0]  # other jobs on the machine (wall times depend on them)
     t0 = time.perf_counter()
@@ -118,7 +122,7 @@ def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int)
     rep = r.report
     gap = "n/a" if not np.isfinite(rep.gap) else f"{100 * rep.gap:.2f}%"
     print(f"\n{name}: {pb.shape[0]} staff, {pb.shape[1]} sites, {pb.shape[2]} days")
-    print(f"  CP-SAT : {rep.status.value} gap={gap} peak {r.peak_utilisation_before:.1%} -> "
+    print(f"  ours   : {rep.status.value} gap={gap} peak {r.peak_utilisation_before:.1%} -> "
           f"{r.peak_utilisation_after:.1%}, overload {r.overload_min_before:.0f} -> "
           f"{r.overload_min_after:.0f} min, {len(r.moves)} moves, {t_ours:.2f} s "
           f"(CPU {cpu_ours:.2f} s, load average before {load:.1f})")
@@ -130,6 +134,7 @@ def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int)
     print(f"  naive  : peak {tab.utilisation.max():.1%}, overload {tab.overload_min.sum():.0f} min, "
           f"{moves_naive} moves, {t_naive:.3f} s")
     print(f"  time ratio ours/naive = {t_ours / max(t_naive, 1e-9):.0f}x")
+    SPREAD.append((name, seed, rep.status.value, rep.gap, t_ours))
     return [f"| {name} | {pb.shape[0]} | {pb.shape[1]} | {rep.status.value} | {gap} | "
             f"{r.peak_utilisation_before:.1%} | {r.peak_utilisation_after:.1%} | "
             f"{tab.utilisation.max():.1%} | {r.overload_min_after:,.0f} | "
@@ -144,8 +149,30 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each instance with solver seeds SEED, SEED+1, ... and print the spread")
     a = ap.parse_args()
     rows = []
+    for k in range(a.repeat):
+        rows += _run_all(a, a.seed + k)
+    print("\n| instance | staff | sites | status | gap | peak home | peak ours | peak naive | "
+          "overload ours | overload naive | moves ours | moves naive | time ours s | CPU ours s | "
+          "time naive s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if a.repeat > 1:
+        print("\n| instance | runs | OPTIMAL | within 1 % of the bound | worst gap | wall s (min / median / max) |")
+        print("|---|---|---|---|---|---|")
+        for name in dict.fromkeys(r[0] for r in SPREAD):
+            runs = [r for r in SPREAD if r[0] == name]
+            walls = sorted(r[4] for r in runs)
+            print(f"| {name} | {len(runs)} | {sum(r[2] == 'OPTIMAL' for r in runs)} | "
+                  f"{sum(r[3] <= 0.01 for r in runs)} | {100 * max(r[3] for r in runs):.2f} % | "
+                  f"{walls[0]:.1f} / {walls[len(walls) // 2]:.1f} / {walls[-1]:.1f} |")
+
+
+def _run_all(a: argparse.Namespace, seed: int) -> list[str]:
+    rows: list[str] = []
     if a.demo is not None:
         from geodata.scenario import load_scenario
         from motcua.staffing import StaffingOptions, build_problem, forecast_week, parse_week
@@ -156,18 +183,14 @@ def main() -> None:
         week = parse_week(f"{(last + timedelta(days=7)).isocalendar()[0]}-W{(last + timedelta(days=7)).isocalendar()[1]:02d}")
         fc = forecast_week(sc, week, StaffingOptions(), None)
         pb, _, _ = build_problem(sc, fc)
-        rows += run(f"scenario {a.demo}", pb, a.time_limit, a.threads, a.seed)
+        rows += run(f"scenario {a.demo}", pb, a.time_limit, a.threads, seed)
     if "demo" in a.sizes:
         rows += run("synthetic demo-size (seed 1)", synthetic(160, 13, 150, 6, 1), a.time_limit,
-                    a.threads, a.seed)
+                    a.threads, seed)
     if "hanoi" in a.sizes:
         rows += run("synthetic Hanoi-scale (seed 2)", synthetic(1000, 30, 0, 6, 2), a.time_limit,
-                    a.threads, a.seed)
-    print("\n| instance | staff | sites | status | gap | peak home | peak ours | peak naive | "
-          "overload ours | overload naive | moves ours | moves naive | time ours s | CPU ours s | "
-          "time naive s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+                    a.threads, seed)
+    return rows
 
 
 if __name__ == "__main__":
