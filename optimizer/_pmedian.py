@@ -61,6 +61,15 @@ MAX_MIP_PAIRS = 600_000
 #: radius model: HiGHS proves a 21k-pair model in ~1.5 s, but spends 30-50 s in the
 #: root LP of an 80-105k-pair one (its bound meanwhile is the trivial one).
 TREE_MIN_PAIRS = 40_000
+#: Node subgradient: the direction is ``NODE_ALPHA`` times the new subgradient plus
+#: the rest of the previous direction (deflected subgradient); the step factor
+#: halves after ``NODE_HALVE`` steps without a better bound.  Measured on the
+#: 5,000 x 500 roots (seed 2025 p 80 / seed 2 p 20): plain subgradient, halving
+#: after 5, took 265 / 863 nodes; 0.3 and 10 take 47 / 217.
+NODE_ALPHA = 0.3
+NODE_HALVE = 10
+#: Subgradient steps per node at most (100: fewer nodes but slower; 40: more nodes).
+NODE_ITER = 60
 #: First subgradient step factor.
 THETA0 = 1.0
 
@@ -74,6 +83,14 @@ class Pairs:
     dist: FloatArray
     n_rows: int
     n_sites: int
+    #: per entry ``w[row] * dist`` for the weights of :meth:`weighted` (``None``: not
+    #: computed); the Lagrangian evaluates it thousands of times
+    wd: FloatArray | None = None
+
+    def weighted(self, w: FloatArray) -> Pairs:
+        """The same entries with ``w[row] * dist`` kept; use with these weights only."""
+        return Pairs(self.rows, self.cols, self.dist, self.n_rows, self.n_sites,
+                     w[self.rows] * self.dist)
 
     @staticmethod
     def of(m: sp.csr_matrix) -> Pairs:
@@ -84,7 +101,8 @@ class Pairs:
         return Pairs(rows[order], cols[order], dist[order], int(m.shape[0]), int(m.shape[1]))
 
     def subset(self, keep: BoolArray) -> Pairs:
-        return Pairs(self.rows[keep], self.cols[keep], self.dist[keep], self.n_rows, self.n_sites)
+        return Pairs(self.rows[keep], self.cols[keep], self.dist[keep], self.n_rows, self.n_sites,
+                     None if self.wd is None else self.wd[keep])
 
 
 def cost(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray) -> float:
@@ -228,15 +246,17 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     + \\sum_{j \\text{ must-open}} \\rho_j + (\\text{the } p - |F| \\text{ most
     negative other } \\rho_j)`.
     """
-    red = w[pairs.rows] * pairs.dist - lam[pairs.rows]
-    neg = red < 0.0
-    rho = np.bincount(pairs.cols[neg], weights=red[neg],
-                      minlength=pairs.n_sites).astype(np.float64)
+    wd = w[pairs.rows] * pairs.dist if pairs.wd is None else pairs.wd
+    red = wd - lam[pairs.rows]
+    # few entries have a negative reduced cost: work on their indices only
+    neg = np.flatnonzero(red < 0.0)
+    neg_cols = pairs.cols[neg]
+    rho = np.bincount(neg_cols, weights=red[neg], minlength=pairs.n_sites).astype(np.float64)
     chosen = _choose(rho, p, fixed, allowed)
     with np.errstate(invalid="ignore"):
         zt = np.where(np.isfinite(tail), np.minimum(w * tail - lam, 0.0), 0.0)
     bound = float(lam.sum() + zt.sum() + rho[chosen].sum())
-    used = neg & chosen[pairs.cols]
+    used = neg[chosen[neg_cols]]
     g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
     g -= zt < 0.0
     return Lagrangian(lam, bound, rho, chosen, g)
@@ -382,19 +402,21 @@ class _Node:
 def _node_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
                 allowed: BoolArray, lam: FloatArray, upper: float, prune_at: float,
                 max_iter: int) -> tuple[Lagrangian, FloatArray]:
-    """A few Polyak subgradient steps aimed at ``upper`` from ``lam``; stops as soon as
-    the bound reaches ``prune_at``.  Returns the best multipliers and the average
-    open set of the subproblem's solutions (a fractional guide for branching)."""
+    """A few deflected Polyak subgradient steps aimed at ``upper`` from ``lam``
+    (see :data:`NODE_ALPHA`); stops as soon as the bound reaches ``prune_at``.
+    Returns the best multipliers and the average open set of the subproblem's
+    solutions (a fractional guide for branching)."""
     scale = np.maximum(w, 1e-12 * max(1.0, float(w.max(initial=0.0))))
     cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
     best = cur
     avg = cur.chosen.astype(np.float64)
     theta = 1.0
     since = 0
+    d = cur.subgradient
     for it in range(1, max_iter + 1):
         if best.bound >= prune_at:
             break
-        g = cur.subgradient
+        g = d = NODE_ALPHA * cur.subgradient + (1.0 - NODE_ALPHA) * d
         nrm = float(g @ (scale * g))
         if nrm <= 0.0:
             break  # the subproblem's solution is feasible: optimal for the node
@@ -407,7 +429,7 @@ def _node_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: Bo
             since = 0
         else:
             since += 1
-            if since >= 5:
+            if since >= NODE_HALVE:
                 theta *= 0.5
                 since = 0
                 cur = best
@@ -418,7 +440,7 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                      allowed: BoolArray, lam: FloatArray, root_bound: float,
                      incumbent: Callable[[BoolArray], float], upper: float, *,
                      deadline: float | None, stop: threading.Event | None = None,
-                     node_iter: int = 60) -> tuple[float, float, bool, int]:
+                     node_iter: int = NODE_ITER) -> tuple[float, float, bool, int]:
     """Exact branch-and-bound over Lagrangian bounds (after Beasley 1993).
 
     Depth first; each node forces sites open or closed, re-optimises the
@@ -640,7 +662,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
     lam = w * d1
     lower = -math.inf
-    cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs, tail, fixed, allowed
+    cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs.weighted(w), tail, fixed, allowed
     for rnd in range(1, max_rounds + 1):
         # each round: the Lagrangian dual of what is left, then fixing against the
         # incumbent; what survives holds every solution at least as good as it
