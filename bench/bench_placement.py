@@ -6,6 +6,11 @@ objectives are checked equal whenever two peers both prove optimality.
 
     python bench/bench_placement.py --instances small --models lscp mclp
     python bench/bench_placement.py --instances small big national --limit 120
+    python bench/bench_placement.py --pmedian-grid --limit 60
+
+``--pmedian-grid``: p-median on ``small`` with seeds 2025, 1, 2 and p = 20, 40, 80
+(9 cases, ``ours`` only unless ``--peers`` says otherwise), the robustness check of
+issue #4; the status, bound, gap and wall time of each case, in its own subprocess.
 
 Instances: seeded clustered 5,000 x 500 and 20,000 x 2,000 at 5 km, and the
 11,163 ward points of Vietnam (``vn_ward_points_pop2019.csv``) as demand and
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -29,6 +35,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOTCUA_SHARED_DATA", REPO.parent / "shared" / "data"))
 P_MCLP = {"small": 40, "big": 150, "national": 1000}
 P_MEDIAN = 40
+
+
+#: The p-median robustness grid (issue #4): instance seeds and p values on 5,000 x 500.
+GRID_SEEDS = (2025, 1, 2)
+GRID_P = (20, 40, 80)
 
 
 def build(name: str) -> tuple[object, object, np.ndarray, object]:
@@ -59,8 +70,16 @@ def build(name: str) -> tuple[object, object, np.ndarray, object]:
     raise ValueError(msg)
 
 
-def run_one(instance: str, model: str, peer: str, limit: float) -> dict[str, object]:
-    covered, km, w, _ = build(instance)
+def run_one(instance: str, model: str, peer: str, limit: float, seed: int = 2025,
+            p_med: int = P_MEDIAN) -> dict[str, object]:
+    if model == "pmedian" and instance in ("small", "big"):
+        from optimizer._instances import clustered_instance
+
+        n, m = {"small": (5000, 500), "big": (20000, 2000)}[instance]
+        inst = clustered_instance(n, m, radius_km=5.0, seed=seed)
+        covered, km, w = inst.covered, inst.km, inst.weights
+    else:
+        covered, km, w, _ = build(instance)
     t0 = time.perf_counter()
     status, obj = "?", float("nan")
     if peer in ("ours", "plain"):
@@ -74,21 +93,21 @@ def run_one(instance: str, model: str, peer: str, limit: float) -> dict[str, obj
         else:
             # p-median on travel km up to 3x the radius, beyond that a 30 km penalty;
             # "plain" = the full radius model at once (no greedy-guided truncation)
-            r = p_median(_median_matrix(instance), w, P_MEDIAN, unassigned_penalty_min=30.0,
+            r = p_median(_median_matrix(instance, seed), w, p_med, unassigned_penalty_min=30.0,
                          time_limit_s=limit, threads=1, truncate=pre)
         status, obj = r.status.value, float(r.objective)
-        extra: dict[str, object] = {"bound": r.best_bound}
+        extra: dict[str, object] = {"bound": r.best_bound, "gap": r.report.gap}
     else:
         import pulp
         from spopt.locate import LSCP, MCLP, PMedian
 
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1)
         if model == "pmedian":
-            dm = _median_matrix(instance)
+            dm = _median_matrix(instance, seed)
             dense = np.full(dm.shape, 30.0)
             coo = dm.tocoo()
             dense[coo.row, coo.col] = coo.data
-            m = PMedian.from_cost_matrix(dense, w, p_facilities=P_MEDIAN).solve(solver)
+            m = PMedian.from_cost_matrix(dense, w, p_facilities=p_med).solve(solver)
         else:
             dense = np.full(km.shape, 1e9)
             coo = km.tocoo()
@@ -104,15 +123,15 @@ def run_one(instance: str, model: str, peer: str, limit: float) -> dict[str, obj
     return {"status": status, "objective": obj, "wall_s": time.perf_counter() - t0, **extra}
 
 
-def _median_matrix(instance: str) -> object:
+def _median_matrix(instance: str, seed: int = 2025) -> object:
     from optimizer._instances import clustered_instance
 
     n, m = {"small": (5000, 500), "big": (20000, 2000)}[instance]
-    return clustered_instance(n, m, radius_km=5.0, seed=2025, cutoff_km=15.0).km
+    return clustered_instance(n, m, radius_km=5.0, seed=seed, cutoff_km=15.0).km
 
 
 def child(args: argparse.Namespace) -> None:
-    res = run_one(args.instance, args.model, args.peer, args.limit)
+    res = run_one(args.instance, args.model, args.peer, args.limit, args.seed, args.p)
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     res["peak_mb"] = me.ru_maxrss / 1024.0
@@ -129,12 +148,56 @@ def _peak(res: dict[str, object]) -> float:
     return max(float(str(res.get("peak_mb", 0))), float(str(res.get("children_peak_mb", 0))))
 
 
+def _run_child(inst: str, model: str, peer: str, limit: float, seed: int = 2025,
+               p_med: int = P_MEDIAN) -> dict[str, object]:
+    cmd = [sys.executable, __file__, "--child", "--instance", inst, "--model", model,
+           "--peer", peer, "--limit", str(limit), "--seed", str(seed), "--p", str(p_med)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit * 3 + 120)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+        res: dict[str, object] = json.loads(line[-1][7:]) if line else {
+            "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
+    except subprocess.TimeoutExpired:
+        res = {"status": "killed (wall > 3x limit)"}
+    return res
+
+
+def grid(args: argparse.Namespace) -> None:
+    """The p-median robustness grid: every (seed, p) case in its own subprocess."""
+    peers = args.peers if "--peers" in sys.argv else ["ours"]
+    print(f"p-median 5,000 x 500, 15 km cutoff, 30 km penalty, limit {args.limit:g} s")
+    print("| seed | p | peer | status | objective | bound | gap % | wall s | over limit s "
+          "| peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    n_opt = 0
+    worst_over = -math.inf
+    for seed in GRID_SEEDS:
+        for p in GRID_P:
+            for peer in peers:
+                res = _run_child("small", "pmedian", peer, args.limit, seed, p)
+                wall = float(str(res.get("wall_s", "nan")))
+                over = wall - args.limit
+                worst_over = max(worst_over, over)
+                n_opt += res.get("status") == "OPTIMAL" and peer == "ours"
+                print(f"| {seed} | {p} | {peer} | {res.get('status')} | "
+                      f"{float(str(res.get('objective', 'nan'))):.7g} | "
+                      f"{float(str(res.get('bound', 'nan'))):.7g} | "
+                      f"{100 * float(str(res.get('gap', 'nan'))):.4f} | {wall:.2f} | "
+                      f"{over:+.2f} | {_peak(res):.0f} |", flush=True)
+    print(f"ours OPTIMAL in {n_opt} of {len(GRID_SEEDS) * len(GRID_P)} cases; "
+          f"largest wall time minus limit {worst_over:+.2f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--instances", nargs="+", default=["small"])
     ap.add_argument("--models", nargs="+", default=["lscp", "mclp", "pmedian"])
     ap.add_argument("--peers", nargs="+", default=["spopt", "plain", "ours"])
     ap.add_argument("--limit", type=float, default=120.0, help="time limit per run, seconds")
+    ap.add_argument("--pmedian-grid", action="store_true",
+                    help="p-median 5,000 x 500, seeds 2025 1 2 x p 20 40 80 (ours unless --peers)")
+    ap.add_argument("--seed", type=int, default=2025, help=argparse.SUPPRESS)
+    ap.add_argument("--p", type=int, default=P_MEDIAN, help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--instance", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
@@ -142,6 +205,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         child(args)
+        return
+    if args.pmedian_grid:
+        grid(args)
         return
     failed = False
     print("| instance | model | peer | status | objective | bound | wall s | cpu s | peak MB |")
@@ -152,16 +218,7 @@ def main() -> None:
                 continue
             rows: dict[str, dict[str, object]] = {}
             for peer in args.peers:
-                cmd = [sys.executable, __file__, "--child", "--instance", inst, "--model", model,
-                       "--peer", peer, "--limit", str(args.limit)]
-                try:
-                    out = subprocess.run(cmd, capture_output=True, text=True,
-                                         timeout=args.limit * 3 + 120)
-                    line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
-                    res = json.loads(line[-1][7:]) if line else {
-                        "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
-                except subprocess.TimeoutExpired:
-                    res = {"status": "killed (wall > 3x limit)"}
+                res = _run_child(inst, model, peer, args.limit)
                 rows[peer] = res
                 if "skipped" in res:
                     print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | | | |")

@@ -228,6 +228,7 @@ def _solve_once(
     threads: int = 1,
     hint: FloatArray | None = None,
     proto: model_pb2.ModelProto | None = None,
+    wall_limit_s: float | None = None,
 ) -> MipSolution:
     """Solve ``mip`` with a MathOpt MIP engine and report honestly.
 
@@ -242,6 +243,8 @@ def _solve_once(
     hint : a starting solution (values for every variable), e.g. the previous
         step of a Pareto sweep.
     proto : ``mip.to_proto()`` if already built.
+    wall_limit_s : return after at most this many seconds whatever the engine
+        does (see :func:`_run_engine`); ``None``: wait for the engine.
 
     Returns
     -------
@@ -272,23 +275,20 @@ def _solve_once(
         h.variable_values.values.extend(np.asarray(hint)[nz].tolist())
     proto = mip.to_proto() if proto is None else proto
     release_memory()
-    raw = _core_solver.solve(
-        proto,
-        ENGINES[engine].value,
-        init_arguments.StreamableSolverInitArguments().to_proto(),
-        params.to_proto(),
-        model_params,
-        None,
-        mathopt.CallbackRegistration().to_proto(),
-        None,
-        None,
-    )
-    result = raw if isinstance(raw, result_pb2.SolveResultProto) else (
-        result_pb2.SolveResultProto.FromString(raw)
-    )
-    del raw
+    result = _run_engine(proto, engine, params, model_params, wall_limit_s)
     release_memory()
     wall = time.perf_counter() - t0
+    if result is None:
+        assert wall_limit_s is not None
+        report = SolverReport(
+            status=SolveStatus.NOT_SOLVED, objective=math.nan,
+            best_bound=-math.inf if not mip.maximize else math.inf, gap=math.inf,
+            wall_time_s=wall, solver=f"ortools-mathopt-{engine}", seed=int(seed),
+            threads=int(threads), time_limit_s=time_limit_s,
+            message=f"{engine} had not stopped {wall_limit_s:.1f} s after it started "
+                    f"(its own limit: {time_limit_s} s); its answer is dropped",
+        )
+        return MipSolution(report=report, values=None)
     term = result.termination
     values: FloatArray | None = None
     objective = math.nan
@@ -403,6 +403,56 @@ def solve_lp_first_order(mip: SparseMip, *, time_limit_s: float | None, threads:
     return LpIterate(primal, duals, detail, time.perf_counter() - t0)
 
 
+def _run_engine(proto: model_pb2.ModelProto, engine: str, params: mathopt.SolveParameters,
+                model_params: model_parameters_pb2.ModelSolveParametersProto,
+                wall_limit_s: float | None) -> result_pb2.SolveResultProto | None:
+    """One engine call; ``None`` if it has not returned within ``wall_limit_s``.
+
+    HiGHS checks its time limit only between simplex iterations and stages, and
+    on the p-median radius models its root LP has run 4-21 s past the limit.
+    With ``wall_limit_s`` the call runs in a daemon thread (the engine releases
+    the GIL) and is abandoned at that wall time: the caller gets ``None`` on
+    time, while the engine finishes in the background, at its own time limit,
+    and its answer is dropped.
+    """
+
+    def call() -> result_pb2.SolveResultProto:
+        raw = _core_solver.solve(
+            proto,
+            ENGINES[engine].value,
+            init_arguments.StreamableSolverInitArguments().to_proto(),
+            params.to_proto(),
+            model_params,
+            None,
+            mathopt.CallbackRegistration().to_proto(),
+            None,
+            None,
+        )
+        return raw if isinstance(raw, result_pb2.SolveResultProto) else (
+            result_pb2.SolveResultProto.FromString(raw))
+
+    if wall_limit_s is None:
+        return call()
+    box: list[result_pb2.SolveResultProto] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(call())
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name=f"motcua-{engine}", daemon=True)
+    worker.start()
+    worker.join(max(0.0, wall_limit_s))
+    if errors:
+        raise errors[0]
+    if box:
+        return box[0]
+    logger.warning("%s did not return within %.1f s: abandoned", engine, wall_limit_s)
+    return None
+
+
 #: First time slice (seconds) when a solve must be stoppable; slices then double.
 FIRST_SLICE_S = 1.0
 #: Longest time slice (seconds).
@@ -418,10 +468,12 @@ def solve_mip(
     threads: int = 1,
     stop: threading.Event | None = None,
     hint: FloatArray | None = None,
+    wall_limit_s: float | None = None,
 ) -> MipSolution:
     """Solve ``mip``, stoppable through ``stop`` from another thread.
 
-    Other parameters as in :func:`_solve_once`.
+    Other parameters as in :func:`_solve_once`; ``wall_limit_s`` bounds the
+    whole call (every slice), ``time_limit_s`` is what the engine is told.
 
     Without ``stop`` this is one engine call.  With ``stop``, the engine runs in
     time slices of 1, 2, 4 ... 30 s, each warm-started from the best solution so
@@ -432,8 +484,9 @@ def solve_mip(
     """
     if stop is None:
         return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
-                           threads=threads, hint=hint)
+                           threads=threads, hint=hint, wall_limit_s=wall_limit_s)
     t0 = time.perf_counter()
+    wall_end = None if wall_limit_s is None else t0 + wall_limit_s
     deadline = None if time_limit_s is None else t0 + time_limit_s
     slice_s = FIRST_SLICE_S
     proto = mip.to_proto()
@@ -445,8 +498,12 @@ def solve_mip(
         if left is not None and left <= 0:
             break
         limit = slice_s if left is None else min(slice_s, left)
+        if wall_end is not None and time.perf_counter() >= wall_end:
+            break
         sol = _solve_once(mip, engine=engine, time_limit_s=limit, seed=seed, threads=threads,
-                          hint=best.values if best is not None else hint, proto=proto)
+                          hint=best.values if best is not None else hint, proto=proto,
+                          wall_limit_s=None if wall_end is None
+                          else max(0.0, wall_end - time.perf_counter()))
         b = sol.report.best_bound
         if math.isfinite(b):
             bound = min(bound, b) if mip.maximize else max(bound, b)

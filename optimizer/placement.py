@@ -1214,9 +1214,11 @@ def p_median(
     upper bound, a Lagrangian lower bound (relaxed assignment constraints,
     subgradient steps, Lagrangian heuristic), reduced-cost fixing of sites,
     pairs and unassigned options against the upper bound, then the radius
-    model of what is left.  Fixing only removes what every solution at least
-    as good as the incumbent lacks, so an optimal reduced model proves the
-    optimum.  With a coverage floor the truncated radius iteration is used.
+    model of what is left, or, when 40k pairs or more are left, a
+    branch-and-bound over Lagrangian bounds.  Fixing only removes what every
+    solution at least as good as the incumbent lacks, so an optimal reduced
+    model (or a finished tree) proves the optimum.  With a coverage floor the
+    truncated radius iteration is used.
 
     Parameters
     ----------

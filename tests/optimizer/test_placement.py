@@ -329,3 +329,31 @@ def test_dominance_matches_brute_force(block_work: int, monkeypatch: pytest.Monk
             for k in range(len(sets_c)) if k != j) for j in range(len(sets_c))])
         got_c = pre.dominated_columns(c, costs)
         assert got_c is not None and got_c.tolist() == want_c.tolist()
+
+
+def test_wall_limit_returns_on_time_and_drops_the_engine_answer() -> None:
+    """An engine still running at ``wall_limit_s`` is abandoned: NOT_SOLVED, no values;
+    a wall limit the engine meets changes nothing."""
+    from optimizer import _pmedian as pm
+    from optimizer._mip import solve_mip
+
+    inst = clustered_instance(3000, 300, radius_km=5.0, seed=3, cutoff_km=15.0)
+    pairs = pm.Pairs.of(inst.km)
+    tail = np.full(pairs.n_rows, 30.0)
+    none = np.zeros(pairs.n_sites, dtype=bool)
+    red = pm.Reduction(np.ones(pairs.rows.size, dtype=bool), np.ones(pairs.n_rows, dtype=bool),
+                       none, none)
+    model = pm.radius_model(pairs, inst.weights, tail, red, 20)
+    for stop in (None, threading.Event()):
+        gone = solve_mip(model.mip, time_limit_s=2.0, wall_limit_s=0.0, stop=stop)
+        assert gone.values is None and gone.report.status is SolveStatus.NOT_SOLVED
+        assert not gone.report.status.has_solution
+    small = clustered_instance(200, 20, radius_km=5.0, seed=3, cutoff_km=15.0)
+    sp_ = pm.Pairs.of(small.km)
+    red_s = pm.Reduction(np.ones(sp_.rows.size, dtype=bool), np.ones(sp_.n_rows, dtype=bool),
+                         np.zeros(sp_.n_sites, dtype=bool), np.zeros(sp_.n_sites, dtype=bool))
+    m_s = pm.radius_model(sp_, small.weights, np.full(sp_.n_rows, 30.0), red_s, 3)
+    a = solve_mip(m_s.mip, time_limit_s=30.0)
+    b = solve_mip(m_s.mip, time_limit_s=30.0, wall_limit_s=600.0)
+    assert a.report.status is b.report.status is SolveStatus.OPTIMAL
+    assert a.report.objective == pytest.approx(b.report.objective, rel=1e-9)

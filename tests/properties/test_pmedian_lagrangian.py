@@ -234,3 +234,62 @@ def test_stopped_before_the_start_is_feasible_not_optimal() -> None:
     assert res.open_sites.size == 5
     assert res.objective >= exact.objective - 1e-6
     assert not res.best_bound > exact.objective + 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.integers(1, 80))
+def test_lagrangian_branch_and_bound_matches_brute_force(c: dict[str, object],
+                                                          node_iter: int) -> None:
+    """The tree alone (any start multipliers, any node step count) proves the optimum;
+    stopped at once, its bound is still valid and nothing is claimed."""
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
+    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
+    g = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    found = {"best": pm.cost(pairs, w, tail, g)}
+
+    def incumbent(chosen: np.ndarray) -> float:
+        s = pm.greedy(pairs, w, tail, p, chosen | fixed, allowed)
+        found["best"] = min(found["best"], pm.cost(pairs, w, tail, s))
+        return found["best"]
+
+    lam_rand = c["rng_lam"]
+    assert isinstance(lam_rand, np.ndarray)
+    lam = lam_rand * w * 5.0
+    root = pm.evaluate(pairs, w, tail, lam, p, fixed, allowed).bound
+    best, lower, proven, nodes = pm.branch_and_bound(
+        pairs, w, tail, p, fixed, allowed, lam, root, incumbent, found["best"], deadline=None,
+        node_iter=node_iter)
+    assert proven
+    if np.isfinite(opt):
+        assert best == pytest.approx(opt, abs=1e-6) and lower == best
+    else:
+        assert not np.isfinite(best)
+    cut, low2, proven2, _ = pm.branch_and_bound(
+        pairs, w, tail, p, fixed, allowed, lam, root, incumbent, found["best"], deadline=0.0)
+    assert not proven2 or cut == pytest.approx(low2, abs=1e-6)
+    if np.isfinite(opt):
+        assert low2 <= opt + 1e-6 <= cut + 2e-6
+
+
+def test_tree_path_proves_what_the_full_model_proves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the Lagrangian tree used whatever is left after fixing, p_median still
+    proves the optimum of the full radius model (and says how)."""
+    from optimizer._instances import clustered_instance
+
+    monkeypatch.setattr(pm, "TREE_MIN_PAIRS", 0)
+    # 800 x 80 seed 2, p = 12 branches (25 nodes when written); the others end earlier
+    for seed, p in ((2, 12), (3, 12), (1, 6)):
+        inst = clustered_instance(800, 80, radius_km=5.0, seed=seed, cutoff_km=15.0)
+        exact = p_median(inst.km, inst.weights, p, unassigned_penalty_min=30.0, truncate=False,
+                         **KW)
+        res = p_median(inst.km, inst.weights, p, unassigned_penalty_min=30.0, **KW)
+        assert exact.status is SolveStatus.OPTIMAL
+        assert res.objective == pytest.approx(exact.objective, rel=1e-9)
+        if (seed, p) == (2, 12):
+            assert "branch-and-bound" in res.report.message
+        if res.status is SolveStatus.OPTIMAL:
+            assert res.best_bound == pytest.approx(res.objective, abs=1e-6)
+        else:
+            assert res.best_bound <= exact.objective + 1e-6
