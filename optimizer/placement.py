@@ -1197,7 +1197,10 @@ def p_median(
     demand point must be served by a reachable site, unless
     ``unassigned_penalty_min`` is given, in which case leaving it unassigned
     costs that many minutes per unit of weight (:math:`D_i^{G_i+1}`); a point
-    then never pays more than the penalty (farther sites are left out).
+    then never pays more than the penalty (farther sites are left out).  A
+    demand point that no allowed site reaches at all is left out of the model
+    and of the objective, with or without a penalty (no plan changes its cost),
+    and reported in ``uncoverable`` with its weight.
 
     With ``truncate`` (default) the model is first built with, per demand
     point, only the levels up to its distance in a greedy solution; a point cut
