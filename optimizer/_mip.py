@@ -228,7 +228,6 @@ def _solve_once(
     threads: int = 1,
     hint: FloatArray | None = None,
     proto: model_pb2.ModelProto | None = None,
-    presolve: bool = True,
 ) -> MipSolution:
     """Solve ``mip`` with a MathOpt MIP engine and report honestly.
 
@@ -243,9 +242,6 @@ def _solve_once(
     hint : a starting solution (values for every variable), e.g. the previous
         step of a Pareto sweep.
     proto : ``mip.to_proto()`` if already built.
-    presolve : ``False`` switches the engine's presolve off (MathOpt's emphasis
-        ``OFF``): on the national MCLP HiGHS then has a root bound after ~13 s
-        instead of ~25 s, but with the whole time it ends weaker.
 
     Returns
     -------
@@ -266,8 +262,6 @@ def _solve_once(
         params.gscip.int_params.update(SCIP_LEAN_PARAMS)
     else:
         message = "HiGHS through MathOpt takes no thread setting; its default applies"
-    if not presolve:
-        params.presolve = mathopt.Emphasis.OFF
     if time_limit_s is not None:
         params.time_limit = datetime.timedelta(seconds=max(0.001, float(time_limit_s)))
     model_params = model_parameters_pb2.ModelSolveParametersProto()
@@ -424,7 +418,6 @@ def solve_mip(
     threads: int = 1,
     stop: threading.Event | None = None,
     hint: FloatArray | None = None,
-    presolve: bool = True,
 ) -> MipSolution:
     """Solve ``mip``, stoppable through ``stop`` from another thread.
 
@@ -439,7 +432,7 @@ def solve_mip(
     """
     if stop is None:
         return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
-                           threads=threads, hint=hint, presolve=presolve)
+                           threads=threads, hint=hint)
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + time_limit_s
     slice_s = FIRST_SLICE_S
@@ -453,8 +446,7 @@ def solve_mip(
             break
         limit = slice_s if left is None else min(slice_s, left)
         sol = _solve_once(mip, engine=engine, time_limit_s=limit, seed=seed, threads=threads,
-                          hint=best.values if best is not None else hint, proto=proto,
-                          presolve=presolve)
+                          hint=best.values if best is not None else hint, proto=proto)
         b = sol.report.best_bound
         if math.isfinite(b):
             bound = min(bound, b) if mip.maximize else max(bound, b)

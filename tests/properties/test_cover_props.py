@@ -180,9 +180,9 @@ def _cover_value(c: sp.csr_matrix, w: np.ndarray, x: np.ndarray) -> float:
 
 
 @settings(max_examples=40, deadline=None)
-@given(mclp_instances(), st.integers(0, 2**31 - 1))
+@given(mclp_instances(), st.integers(0, 2**31 - 1), st.booleans())
 def test_perturbed_search_keeps_count_and_never_loses(
-        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int) -> None:
+        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int, near: bool) -> None:
     import time
 
     c, w, p = inst
@@ -191,7 +191,7 @@ def test_perturbed_search_keeps_count_and_never_loses(
     start[rng.choice(c.shape[1], size=p, replace=False)] = True
     prefer = rng.random(c.shape[1]) if seed % 2 else None
     out, _ = perturb_mclp(c, w, start, prefer=prefer, deadline=time.perf_counter() + 5.0,
-                          seed=seed, max_stall=30)
+                          seed=seed, max_stall=30, near=near)
     assert out.sum() == start.sum()
     assert _cover_value(c, w, out) >= _cover_value(c, w, start) - 1e-9
     assert _cover_value(c, w, out) <= _brute_mclp(c, w, p) + 1e-9
