@@ -395,7 +395,7 @@ def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
     changed ones (two hops through the rows) and near each swap it makes, not all
     open sites, and the best answer gets full 1-swap passes at the end.  On the
     national model (1,000 of 8,973 sites open, ~9 rows per site) a round then costs
-    ~12 ms instead of ~125 ms and the search reaches 7.430e7 in 10 s (7.409e7 with
+    ~10 ms instead of ~125 ms and the search reaches 7.431e7 in 10 s (7.409e7 with
     full passes); on 20,000 x 2,000 (~260 rows per site, so two hops reach most
     sites) it ended lower (3.51501e7 vs 3.51639e7), so it is not the default.
 

@@ -674,7 +674,8 @@ SWAP_SECONDS = 5.0
 #: by 450 MB on the 517k-non-zero 20,000 x 2,000 core and, in 60 s, never left the
 #: root; SCIP 424 MB), so the bound comes from the LP by PDLP and the answer from
 #: iterated local search (:func:`_mclp_first_order`).  The 5,000 x 500 (25k) and
-#: national (80k) models stay with the MIP.
+#: national (84k) models get a MIP (the national one after the local search, see
+#: :data:`MCLP_LOCAL_SEARCH_MIN_NONZEROS`).
 MCLP_MIP_MAX_NONZEROS = 250_000
 #: Share of the time left that the first-order LP may take.
 PDLP_TIME_SHARE = 0.4
