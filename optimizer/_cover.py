@@ -302,6 +302,50 @@ class _Swaps:
     def value(self) -> float:
         return float(self.w[self.count > 0].sum())
 
+    def best_swap(self, j: int) -> tuple[int, float]:
+        """For open site ``j``: the best closed site to take its place and the change
+        in covered weight."""
+        rows_j = self._rows(j)
+        only_j = rows_j[self.count[rows_j] == 1]
+        loss = float(self.w[only_j].sum())
+        gain = self.gain + self._weight_per_site(only_j)
+        gain[self.chosen] = -np.inf
+        k = int(np.argmax(gain))
+        return k, float(gain[k]) - loss
+
+    @staticmethod
+    def _union(a: sp.csr_matrix, idx: IntArray) -> IntArray:
+        """The column indices in rows ``idx`` of ``a``, sorted, each once."""
+        idx = np.unique(idx)
+        starts, ends = a.indptr[idx], a.indptr[idx + 1]
+        lens = ends - starts
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        out: IntArray = np.unique(a.indices[np.arange(int(lens.sum())) + offsets]).astype(
+            np.int64)
+        return out
+
+    def near_open(self, sites: IntArray) -> IntArray:
+        """The open sites that share a row's neighbourhood with ``sites``: those covering
+        a row that a site covering a row of ``sites`` covers (two hops)."""
+        hop = self._union(self.sites_of, self._union(self.rows_of, sites))
+        near = self._union(self.sites_of, self._union(self.rows_of, hop))
+        out: IntArray = near[self.chosen[near]]
+        return out
+
+    def descend_near(self, todo: IntArray, t_end: float, tol: float) -> None:
+        """1-swaps of the open sites in ``todo`` (and of those near each swap made)
+        until none of them improves."""
+        queue = set(todo.tolist())
+        while queue and time.perf_counter() <= t_end:
+            j = queue.pop()
+            if not self.chosen[j]:
+                continue
+            k, delta = self.best_swap(j)
+            if delta > tol:
+                self.close(j)
+                self.open(k)
+                queue.update(self.near_open(np.array([j, k], dtype=np.int64)).tolist())
+
     def descend(self, t_end: float, max_passes: int, tol: float) -> bool:
         """1-swap passes until none improves; False if the time ran out first."""
         for _ in range(max_passes):
@@ -309,13 +353,8 @@ class _Swaps:
             for j in np.flatnonzero(self.chosen).tolist():
                 if time.perf_counter() > t_end:
                     return False
-                rows_j = self._rows(j)
-                only_j = rows_j[self.count[rows_j] == 1]
-                loss = float(self.w[only_j].sum())
-                gain = self.gain + self._weight_per_site(only_j)
-                gain[self.chosen] = -np.inf
-                k = int(np.argmax(gain))
-                if gain[k] - loss > tol:
+                k, delta = self.best_swap(j)
+                if delta > tol:
                     self.close(j)
                     self.open(k)
                     improved = True
@@ -346,11 +385,19 @@ def swap_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
 def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
                  prefer: FloatArray | None, deadline: float, seed: int = 0,
                  max_stall: int = 300, stop: threading.Event | None = None,
-                 ) -> tuple[BoolArray, int]:
+                 near: bool = False) -> tuple[BoolArray, int]:
     """Iterated 1-swap local search: from the best answer so far, close 2-11 random
     open sites, open as many closed ones (drawn with probability ``prefer``, e.g.
     the LP values, else uniformly), descend with 1-swaps and keep the result if it
     covers more.  The count never changes and the answer never gets worse.
+
+    ``near``: the descent after a perturbation checks only the open sites near the
+    changed ones (two hops through the rows) and near each swap it makes, not all
+    open sites, and the best answer gets full 1-swap passes at the end.  On the
+    national model (1,000 of 8,973 sites open, ~9 rows per site) a round then costs
+    ~10 ms instead of ~125 ms and the search reaches 7.431e7 in 10 s (7.409e7 with
+    full passes); on 20,000 x 2,000 (~260 rows per site, so two hops reach most
+    sites) it ended lower (3.51501e7 vs 3.51639e7), so it is not the default.
 
     Stops at ``deadline`` (``time.perf_counter()``), after ``max_stall`` rounds
     without improvement, or when ``stop`` is set.  Returns the best answer and the
@@ -370,7 +417,8 @@ def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
             break
         rounds += 1
         r = int(min(rng.integers(2, 12), n_open, m.shape[1] - n_open))
-        for j in rng.choice(np.flatnonzero(state.chosen), r, replace=False):
+        out = rng.choice(np.flatnonzero(state.chosen), r, replace=False)
+        for j in out:
             state.close(int(j))
         closed = np.flatnonzero(~state.chosen)
         pr = None if weight is None else weight[closed]
@@ -380,7 +428,11 @@ def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
             picks = rng.choice(closed, r, replace=False)
         for k in picks:
             state.open(int(k))
-        state.descend(deadline, 1000, tol)
+        if near:
+            state.descend_near(state.near_open(np.concatenate([out, picks]).astype(np.int64)),
+                               deadline, tol)
+        else:
+            state.descend(deadline, 1000, tol)
         value = state.value()
         if value > best_value + tol:
             best, best_value, stall = state.chosen.copy(), value, 0
@@ -389,6 +441,12 @@ def perturb_mclp(m: sp.csr_matrix, w: FloatArray, chosen: BoolArray, *,
             stall += 1
             state.chosen = best.copy()
             state.count, state.gain = saved[0].copy(), saved[1].copy()
+    if near:
+        # the near-only descents may leave far swaps: finish with full passes
+        state = _Swaps(m, w, best)
+        state.descend(time.perf_counter() + 1.0, 1000, tol)
+        if state.value() > best_value + tol:
+            best = state.chosen.copy()
     return best, rounds
 
 

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optimizer import _cover, placement
 from optimizer._cover import (
     combine_curves,
     component_curve,
@@ -179,9 +180,9 @@ def _cover_value(c: sp.csr_matrix, w: np.ndarray, x: np.ndarray) -> float:
 
 
 @settings(max_examples=40, deadline=None)
-@given(mclp_instances(), st.integers(0, 2**31 - 1))
+@given(mclp_instances(), st.integers(0, 2**31 - 1), st.booleans())
 def test_perturbed_search_keeps_count_and_never_loses(
-        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int) -> None:
+        inst: tuple[sp.csr_matrix, np.ndarray, int], seed: int, near: bool) -> None:
     import time
 
     c, w, p = inst
@@ -190,7 +191,7 @@ def test_perturbed_search_keeps_count_and_never_loses(
     start[rng.choice(c.shape[1], size=p, replace=False)] = True
     prefer = rng.random(c.shape[1]) if seed % 2 else None
     out, _ = perturb_mclp(c, w, start, prefer=prefer, deadline=time.perf_counter() + 5.0,
-                          seed=seed, max_stall=30)
+                          seed=seed, max_stall=30, near=near)
     assert out.sum() == start.sum()
     assert _cover_value(c, w, out) >= _cover_value(c, w, start) - 1e-9
     assert _cover_value(c, w, out) <= _brute_mclp(c, w, p) + 1e-9
@@ -230,6 +231,39 @@ def test_first_order_mclp_is_honest(inst: tuple[sp.csr_matrix, np.ndarray, int],
     if res.status is SolveStatus.OPTIMAL:
         assert abs(res.objective - opt) < 1e-6
 
+
+
+@settings(max_examples=30, deadline=None)
+@given(mclp_instances(), st.booleans(), st.integers(0, 3), st.sampled_from([0, 1]),
+       st.booleans())
+def test_search_then_mip_mclp_is_exact(inst: tuple[sp.csr_matrix, np.ndarray, int],
+                                       whole: bool, seed: int, enumerate_sites: int,
+                                       weak: bool) -> None:
+    """Local search (with its Lagrangian bound) first, then the MIP hinted with its
+    answer (every model above MCLP_LOCAL_SEARCH_MIN_NONZEROS=-1; components of at
+    most ``enumerate_sites`` sites enumerated, so the MIP sees the rest): the true
+    optimum, proven, and a bound that holds.  ``weak`` swaps the Lagrangian bound
+    for the trivial one (all weight, also valid), so that the local search cannot
+    prove its answer on these tiny models and the MIP must run after it."""
+    c, w, p = inst
+    if not whole:
+        w = w / 3.0
+    opt = _brute_mclp(c, w, p)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(placement, "MCLP_LOCAL_SEARCH_MIN_NONZEROS", -1)
+        mp.setattr(_cover, "ENUMERATE_SITES", enumerate_sites)
+        if weak:
+            mp.setattr(placement, "mclp_lagrangian_bound",
+                       lambda m, w, p, u, integral=False: float(np.sum(w)))
+        res = mclp(c, w, p, **{**KW, "seed": seed})
+    if enumerate_sites == 0 and "local search" not in res.report.message:
+        # only when the reductions left nothing to search
+        assert "enumeration" in res.report.solver or res.report.solver.endswith("highs")
+    assert res.status is SolveStatus.OPTIMAL
+    assert len(res.open_sites) <= p
+    assert res.objective == res.covered_weight
+    assert abs(res.objective - opt) < 1e-6
+    assert res.best_bound >= opt - 1e-6
 
 def test_first_order_mclp_by_hand() -> None:
     # the split example: {0, 1} covers 12 with 2 sites; the LP is integral here, so
