@@ -97,10 +97,12 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
     c.show_report(run.report.to_dict())
     m = run.metrics
     cols = st.columns(4)
-    cols[0].metric(c.tr("peak_before"), fmt_pct(m["peak_utilisation_before"], 0, lang))
-    cols[1].metric(c.tr("peak_after"), fmt_pct(m["peak_utilisation_after"], 0, lang),
-                   delta=fmt_pct(m["peak_utilisation_after"] - m["peak_utilisation_before"], 0, lang),
-                   delta_color="inverse")
+    change = round(100 * (m["peak_utilisation_after"] - m["peak_utilisation_before"]), 1)
+    # Streamlit reads the arrow from a leading ASCII "-" (fmt_pct writes a true minus sign)
+    delta = ("-" if change < 0 else "+" if change > 0 else "") + fmt_pct(abs(change) / 100, 1, lang)
+    cols[0].metric(c.tr("peak_before"), fmt_pct(m["peak_utilisation_before"], 1, lang))
+    cols[1].metric(c.tr("peak_after"), fmt_pct(m["peak_utilisation_after"], 1, lang),
+                   delta=delta, delta_color="inverse" if change else "off")
     cols[2].metric(c.tr("n_moves"), fmt_int(m["moves"], lang))
     cols[3].metric(c.tr("shortfall_total"), fmt_int(m["shortfalls"], lang))
 
