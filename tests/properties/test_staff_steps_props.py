@@ -86,6 +86,16 @@ def _free_start(pb: StaffProblem) -> tuple[_Built, dict[str, int], _Runner]:
     return b, start, runner
 
 
+def _at_least_overload(pb: StaffProblem) -> tuple[_Built, Any, dict[str, int], _Runner]:
+    """The free model at its least overload and the peak of that plan, as in the last
+    stage (so that moves are needed), with that plan."""
+    b, start, runner = _free_start(pb)
+    base = b.model.clone()
+    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    _add_peak(base, b, _peak_of(b, start))
+    return b, base, start, runner
+
+
 def _assert_same_optima(two: tuple[Any, Any], one: tuple[Any, Any],
                         in_solution: tuple[int, int]) -> None:
     """The two steps solved apart and in one solve are all proven, with equal
@@ -115,13 +125,8 @@ def test_gaps_and_overload_in_one_solve_match_two_solves(pb: StaffProblem) -> No
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pb=Problem)
 def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> None:
-    b, start, runner = _free_start(pb)
+    b, base, start, runner = _at_least_overload(pb)
     limits = (20.0, None)
-    # moves and travel at the least overload (so that moves are needed) and the peak
-    # of that plan, as in the last stage
-    base = b.model.clone()
-    start, _ = _minimize(b, base, runner, b.over, start, limits, "overload_min")
-    _add_peak(base, b, _peak_of(b, start))
     base1, base2 = base.clone(), base.clone()
     sol, m1 = _minimize(b, base1, runner, b.moves, start, limits, "moves")
     _, t1 = _minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
@@ -132,12 +137,9 @@ def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> No
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pb=Problem)
 def test_highs_turn_gives_cp_sat_optimum_and_verdict(pb: StaffProblem) -> None:
-    b, start, runner = _free_start(pb)
+    b, base, start, runner = _at_least_overload(pb)
     limits = (20.0, None)
-    base = b.model.clone()
-    start, _ = _minimize(b, base, runner, b.over, start, limits, "overload_min")
     peak = _peak_of(b, start)
-    _add_peak(base, b, peak)
     # fewest moves: CP-SAT's proven optimum, then HiGHS alone on the same model
     _, by_cp = _minimize(b, base.clone(), runner, b.moves, start, limits, "moves")
     m = base.clone()
