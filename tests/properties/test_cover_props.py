@@ -15,6 +15,7 @@ from optimizer._cover import (
     combine_curves,
     component_curve,
     greedy_cover,
+    improve_cover,
     mclp_lagrangian_bound,
     perturb_mclp,
     split_mclp,
@@ -67,6 +68,53 @@ def test_greedy_cover_covers_every_row_and_never_beats_the_optimum(
     g = greedy_cover(c, costs)
     assert np.asarray(c[:, np.flatnonzero(g)].sum(axis=1)).ravel().min() >= 1
     assert float(costs[g].sum()) >= opt - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(covers(), st.integers(0, 2**31 - 1), st.booleans())
+def test_cover_search_keeps_a_cover_and_never_loses(
+        inst: tuple[sp.csr_matrix, np.ndarray], seed: int, from_all: bool) -> None:
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    # start from the greedy cover or from every column (the worst cover)
+    start = np.ones(c.shape[1], dtype=bool) if from_all else greedy_cover(c, costs)
+    import time
+
+    best, rounds = improve_cover(c, costs, start, deadline=time.perf_counter() + 5.0,
+                                 seed=seed, max_stall=30)
+    assert rounds >= 0
+    assert np.asarray(c[:, np.flatnonzero(best)].sum(axis=1)).ravel().min() >= 1
+    assert opt - 1e-9 <= float(costs[best].sum()) <= float(costs[start].sum()) + 1e-9
+
+
+def test_cover_search_keeps_only_the_rows_its_start_covers() -> None:
+    # row 2 has no column: it stays uncovered, every other row stays covered
+    c = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0], [0, 0, 1, 1]],
+                               dtype=bool))
+    import time
+
+    best, _ = improve_cover(c, np.ones(4), np.ones(4, dtype=bool),
+                            deadline=time.perf_counter() + 5.0, max_stall=50)
+    hit = np.asarray(c[:, np.flatnonzero(best)].sum(axis=1)).ravel()
+    assert (hit[[0, 1, 3]] >= 1).all() and best.sum() == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(covers(), st.sampled_from(["highs", "scip", "auto"]))
+def test_lscp_with_the_search_on_every_component_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray], engine: str) -> None:
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    old = placement.LSCP_SEARCH_SITES
+    placement.LSCP_SEARCH_SITES = 0  # every component gets the local search first
+    try:
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine=engine, **KW)
+    finally:
+        placement.LSCP_SEARCH_SITES = old
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.objective >= opt - 1e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
 
 
 @st.composite
