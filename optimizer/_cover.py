@@ -3,7 +3,8 @@
 Set covering (LSCP)
 -------------------
 :func:`greedy_cover` (Chvátal) with :func:`remove_redundant` gives each
-component's start.  A Lagrangian relaxation of the cover rows with reduced-cost
+component's start; :func:`improve_cover` (iterated local search: drop open columns,
+greedy repair, redundant columns dropped) improves it on large components.  A Lagrangian relaxation of the cover rows with reduced-cost
 fixing was measured and dropped: at the LP optimum every reduced cost lies in
 [0, 1] for unit costs, so a column can be fixed only once the gap is below one
 site, when the rounded-up bound already proves the component (docs/placement.md).
