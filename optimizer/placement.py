@@ -386,6 +386,9 @@ AUTO_SCIP_SITES = 2000
 #: 40 s, which HiGHS did not improve; its bound was 298 after 10 s and after 25 s).
 LSCP_SEARCH_SITES = 2000
 LSCP_SEARCH_SHARE = 0.8
+#: ... but the MIP keeps at least this many seconds (or half the share): HiGHS's root
+#: bound on the national core took 4-6 s (2 s: bound 23; 4 s: 298, ended at 6.5 s).
+LSCP_MIP_MIN_S = 10.0
 
 
 def _lscp_engine(engine: str, n_sites: int) -> str:
@@ -468,8 +471,10 @@ def _solve_lscp_core(
             # a large component the MIP will not prove: a share of its time goes to
             # the iterated local search, whose cover is the MIP's hint
             t_end = time.perf_counter() + share
+            # the MIP keeps at least LSCP_MIP_MIN_S (or half the share) for its bound
+            mip_s = max((1.0 - LSCP_SEARCH_SHARE) * share, min(LSCP_MIP_MIN_S, share / 2))
             start, n_rounds = improve_cover(sub, sub_cost, start, seed=seed, stop=stop,
-                                            deadline=t_end - (1.0 - LSCP_SEARCH_SHARE) * share)
+                                            deadline=t_end - mip_s)
             share = max(0.0, t_end - time.perf_counter())
             searched = True
             logger.debug("LSCP: local search on %d sites, %d rounds -> %g", sub.shape[1],
