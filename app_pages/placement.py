@@ -29,6 +29,13 @@ def key_figures(run: PlacementRun) -> None:
     st.caption(c.tr("open_points_help", kept=fmt_int(f.get("kept_points"), lang),
                     new=fmt_int(f.get("new_points"), lang),
                     closed=fmt_int(f.get("closed_points"), lang)))
+    total = f.get("total_population") or 0.0
+    twice = f.get("double_covered_population")
+    if twice is not None:
+        st.caption(c.tr("double_covered_help", people=fmt_int(twice, lang),
+                        share=fmt_pct(twice / total if total else None, 1, lang)))
+    if run.request.weighting == "in_person" or run.request.capacitated:
+        st.caption(c.tr("weighted_by_dossiers"))
 
 
 def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
@@ -149,15 +156,31 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                                 disabled=not pareto_on)
     time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=3600, value=30, step=5,
                                 key="place_time_limit")
+    capacitated = bool(capacitated) and model in ("lscp", "mclp")
+    by_points = model == "mclp" and limit == "points"
+    a, b, d = st.columns(3)
+    # capacities are dossiers per day, so the capacitated models always count dossiers
+    weighting = a.radio(c.tr("weighting"), ("population", "in_person"), key="weighting",
+                        format_func=lambda x: t(f"weighting_{x}", lang), disabled=capacitated)
+    single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
+                        disabled=not capacitated, help=c.tr("single_assignment_help"))
+    backup = b.checkbox(c.tr("backup"), key="backup", disabled=not by_points or capacitated,
+                        help=c.tr("backup_help"))
+    seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
+                          key="place_seed")
+    threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
     req = PlacementRequest(
         model=model,
         p=int(p) if model != "lscp" and not (model == "mclp" and limit == "budget") else None,
         budget=float(budget) if model == "mclp" and limit == "budget" else None,
         minutes=float(minutes) if minutes != std.max_minutes else None,
         km=float(km) if km != std.max_km else None,
-        capacitated=bool(capacitated) and model in ("lscp", "mclp"),
+        capacitated=capacitated,
+        single_assignment=bool(single) and capacitated,
+        backup=bool(backup) and by_points and not capacitated,
+        weighting="in_person" if capacitated else weighting,
         pareto=int(pareto_max) if pareto_on else None,
-        time_limit_s=float(time_limit), seed=0, threads=1,
+        time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
     default_label = c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
     label = st.text_input(c.tr("run_label"), value=default_label, key=f"place_label_{model}_{req.p}")

@@ -178,6 +178,10 @@ def body() -> None:
                                        step=1, key="max_moves")
             time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=600, value=60,
                                         step=1, key="staff_time_limit")
+            a, b, _ = st.columns(3)
+            seed = a.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
+                                  key="staff_seed")
+            threads = b.selectbox(c.tr("threads"), (1, 2), key="staff_threads")
             st.form_submit_button(c.tr("forecast_load"))
         try:
             dates = parse_week(week)
@@ -199,13 +203,15 @@ def body() -> None:
             if st.button(c.tr("run"), type="primary", key="run_staffing", disabled=running):
                 override = _override(forecast, edited)
                 params: dict[str, Any] = {"week": week, "max_moves": int(max_moves) or None,
-                                          "time_limit_s": float(time_limit), "seed": 0, "threads": 1,
+                                          "time_limit_s": float(time_limit), "seed": int(seed),
+                                          "threads": int(threads),
                                           "forecast_edits": 0 if override is None else len(override)}
 
                 def work(job: c.Job) -> Any:
                     run = run_staffing(scenario, week=week, max_moves=params["max_moves"],
                                        forecast_override=override, time_limit_s=float(time_limit),
-                                       seed=0, threads=1, stop=job.stop)
+                                       seed=params["seed"], threads=params["threads"],
+                                       stop=job.stop)
                     return ws.save_run("staffing", run.save, label=label, scenario_ref=ref,
                                        scenario_name=scenario.name,
                                        synthetic=scenario.settings.synthetic, params=params,

@@ -48,6 +48,9 @@ def synthetic(n_staff: int, n_branch: int, n_reception: int, n_days: int, seed: 
     local = (per_site[:, None] * DAY * 0.55 * swing[:, None]
              * rng.gamma(20.0, 1 / 20.0, (n_s, n_days)))
     ip_fields = rng.random((n_s, n_days, 6)) < np.where(np.arange(n_s) < n_branch, 0.9, 0.3)[:, None, None]
+    # a field needs a qualified person only where people come in person (a reception
+    # point with no one based there has no local work in this generator)
+    ip_fields &= (local > 0)[:, :, None]
     pool = np.full((n_days, 6), per_site.sum() * DAY * 0.3 / 6) * rng.gamma(20.0, 1 / 20.0, (n_days, 6))
     visitors = local / 2 / 18.0
     arrivals = 0.2 * visitors

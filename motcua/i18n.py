@@ -134,6 +134,31 @@ TEXTS: dict[str, tuple[str, str]] = {
     "model_pmedian": ("Thời gian đi trung bình ngắn nhất (p-median)", "Shortest mean travel time (p-median)"),
     "model_pcenter": ("Thời gian đi xa nhất ngắn nhất (p-center)", "Shortest worst travel time (p-center)"),
     "pareto_on": ("Tính đường Pareto", "Compute the Pareto curve"),
+    "weighting": ("Nhu cầu tính theo", "Demand counted as"),
+    "weighting_population": ("dân số", "population"),
+    "weighting_in_person": ("hồ sơ trực tiếp mỗi ngày", "in-person dossiers per day"),
+    "weighted_by_dossiers": (
+        "Mục tiêu tính theo hồ sơ nộp trực tiếp mỗi ngày (không theo dân số).",
+        "The objective counts in-person dossiers per day (not population).",
+    ),
+    "single_assignment": ("Mỗi khu dân cư về một điểm", "Each demand area to one point"),
+    "single_assignment_help": (
+        "Khi tính công suất: toàn bộ hồ sơ của một khu dân cư về cùng một điểm tiếp nhận.",
+        "With capacities: all dossiers of a demand area go to the same point.",
+    ),
+    "backup": ("Phục vụ dự phòng (hai điểm)", "Backup coverage (two points)"),
+    "backup_help": (
+        "Nhiều dân nhất trong chuẩn của ít nhất hai điểm, để đóng hoặc quá tải một điểm "
+        "không bỏ rơi ai (chỉ với MCLP theo số điểm, không tính công suất).",
+        "Most people within the standard of two or more points, so closing or overloading "
+        "one point strands no one (MCLP by number of points, without capacities).",
+    ),
+    "double_covered_help": (
+        "Trong chuẩn của hai điểm trở lên: {people} người ({share}).",
+        "Within the standard of two or more points: {people} people ({share}).",
+    ),
+    "seed": ("Hạt giống ngẫu nhiên (seed)", "Solver seed"),
+    "threads": ("Số luồng", "Threads"),
     "pareto_max": ("Đường Pareto tới số điểm", "Pareto curve up to points"),
     "travel_min_col": ("Phút đi", "Travel minutes"),
     "change": ("Thay đổi", "Change"),

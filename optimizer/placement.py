@@ -1878,8 +1878,15 @@ def backup(
                       solver=_solver_name(engine), seed=seed, threads=threads,
                       time_limit_s=time_limit_s, wall=time.perf_counter() - t0)
     mins = _minutes_csr(minutes) if minutes is not None else None
-    report = replace(report, objective=backup_w, gap=relative_gap(backup_w, report.best_bound)
-                     if report.status.has_solution else math.inf)
+    bound = report.best_bound
+    if math.isfinite(bound) and np.all(inp.weights == np.round(inp.weights)):
+        # whole-number weights (people): the weight covered twice is a whole number,
+        # so the bound rounds down; the stage-1 tolerance otherwise leaves a fraction
+        # of a person in it (objective 0, bound 0.005: "OPTIMAL" with a 0.5 % gap)
+        bound = math.floor(bound + 1e-6)
+    report = replace(report, objective=backup_w, best_bound=bound,
+                     gap=relative_gap(backup_w, bound) if report.status.has_solution
+                     else math.inf)
     return _finish("backup", inp, open_mask, c, mins, backup_w, report, uncoverable,
                    stages=stages, backup_weight=backup_w)
 

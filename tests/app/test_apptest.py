@@ -251,6 +251,49 @@ def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspa
     assert "0.9" in pareto  # p = 2 covers 90 %
 
 
+def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
+        tiny_ref: str, workspace: Workspace) -> None:
+    # Within 20 km AND 30 min (straight line x 1.3 at 30 km/h: 11.5 km): s1 reaches d1, d2,
+    # d3; s2 reaches d2, d3, d4; s3 reaches d3, d4. With s1 open and p = 2, backup picks
+    # s2: d2 + d3 = 3,500 of 5,000 people within reach of two points (s3: d3 = 1,500).
+    at = _app(tiny_ref, page="placement").run()
+    at.number_input(key="km").set_value(20.0).run()
+    at.selectbox(key="model").set_value("mclp").run()
+    at.checkbox(key="backup").check().run()
+    _solve_placement(at, "mclp", 2)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["backup"] is True and run.params["weighting"] == "population"
+    assert run.figures["double_covered_population"] == 3500
+    assert _metrics(at)["Trạng thái"] == "TỐI ƯU"
+    assert any("3.500 người (70,0 %)" in cap.value for cap in at.caption)
+    assert not any("hồ sơ nộp trực tiếp" in cap.value for cap in at.caption)
+    # in-person dossiers, seed 7 and 2 threads: used, saved with the result and said
+    at.checkbox(key="backup").uncheck().run()
+    at.radio(key="weighting").set_value("in_person").run()
+    at.number_input(key="place_seed").set_value(7).run()
+    at.selectbox(key="place_threads").set_value(2).run()
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    newest = workspace.list_runs("placement")[0]
+    assert newest.run_id != run.run_id
+    assert (newest.params["weighting"], newest.params["seed"], newest.params["threads"]) == (
+        "in_person", 7, 2)
+    assert newest.params["backup"] is False
+    assert newest.figures["weights"] == "in-person dossiers per day"
+    assert (newest.report["seed"], newest.report["threads"]) == (7, 2)
+    assert any("hồ sơ nộp trực tiếp" in cap.value for cap in at.caption)
+    # capacities count dossiers whatever the radio says; single assignment goes with them
+    at.radio(key="weighting").set_value("population").run()
+    at.checkbox(key="capacitated").check().run()
+    at.checkbox(key="single_assignment").check().run()
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    cap_run = workspace.list_runs("placement")[0]
+    assert cap_run.params["capacitated"] is True and cap_run.params["single_assignment"] is True
+    assert cap_run.params["weighting"] == "in_person"
+
+
 def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
     at = _app(tiny_ref, page="placement").run()
     at.checkbox(key="capacitated").check().run()

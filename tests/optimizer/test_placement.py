@@ -191,6 +191,18 @@ def test_backup_prefers_double_cover_without_losing_single_cover() -> None:
     assert res.backup_weight == 5.0 and res.open_sites.tolist() == [0, 1]
 
 
+def test_backup_with_nothing_to_cover_twice_is_optimal_with_no_gap() -> None:
+    # each person is within reach of one site only, so nothing can be covered twice;
+    # the stage-1 tolerance used to leave 0.005 in the bound ("OPTIMAL", gap 0.5 %)
+    c = sp.csr_matrix(np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=bool))
+    res = backup(c, np.array([1000.0, 2000.0, 1500.0, 500.0]), 3, fixed=[0], **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.covered_weight == 5000.0
+    assert res.backup_weight == 0.0 and res.report.best_bound == 0.0 and res.report.gap == 0.0
+    # fractional weights (dossiers per day): the bound is the engine's, not rounded
+    frac = backup(c, np.array([1000.5, 2000.0, 1500.0, 500.0]), 3, fixed=[0], **KW)
+    assert frac.backup_weight == 0.0 and frac.report.best_bound >= 0.0
+
+
 def test_lexicographic_coverage_then_points_then_travel() -> None:
     # both demand points are covered by site 0 alone or by sites 1 and 2; p=2.
     c = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1]], dtype=bool))
