@@ -182,8 +182,10 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
-    default_label = c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
-    label = st.text_input(c.tr("run_label"), value=default_label, key=f"place_label_{model}_{req.p}")
+    default_label = (c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
+                     + (f" · {c.tr('backup').split(' (')[0]}" if req.backup else ""))
+    label = st.text_input(c.tr("run_label"), value=default_label,
+                          key=f"place_label_{model}_{req.p}_{req.backup}")
     return req, label
 
 
