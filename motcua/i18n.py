@@ -157,6 +157,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Trong chuẩn của hai điểm trở lên: {people} người ({share}).",
         "Within the standard of two or more points: {people} people ({share}).",
     ),
+    "double_covered_people": ("Dân trong chuẩn của hai điểm trở lên",
+                              "People within reach of two or more points"),
     "seed": ("Hạt giống ngẫu nhiên (seed)", "Solver seed"),
     "threads": ("Số luồng", "Threads"),
     "pareto_max": ("Đường Pareto tới số điểm", "Pareto curve up to points"),

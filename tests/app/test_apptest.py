@@ -325,6 +325,9 @@ def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace)
     table = cmp.dataframe[0].value
     row = table[table["Chỉ tiêu"] == "Tỷ lệ dân được phục vụ"].iloc[0]
     assert (row["A"], row["B"], row["Chênh lệch (B − A)"]) == ("90,0 %", "100,0 %", "+10,0 điểm %")
+    # within 5 km every village is near one point only: no one is covered twice
+    twice = table[table["Chỉ tiêu"] == "Dân trong chuẩn của hai điểm trở lên"].iloc[0]
+    assert (twice["A"], twice["B"]) == ("0", "0")
     assert len(cmp.get("component_instance")) == 3  # A, B and the map of changes
     assert f"a={by_p[2]}&b={by_p[3]}" in cmp.code[0].value
 
