@@ -166,6 +166,9 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                         disabled=not capacitated, help=c.tr("single_assignment_help"))
     backup = b.checkbox(c.tr("backup"), key="backup", disabled=not by_points or capacitated,
                         help=c.tr("backup_help"))
+    lexi = b.checkbox(c.tr("lexicographic"), key="lexicographic",
+                      disabled=not by_points or capacitated or bool(backup),
+                      help=c.tr("lexicographic_help"))
     seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
                           key="place_seed")
     threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
@@ -178,14 +181,16 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         capacitated=capacitated,
         single_assignment=bool(single) and capacitated,
         backup=bool(backup) and by_points and not capacitated,
+        lexicographic=bool(lexi) and by_points and not capacitated and not backup,
         weighting="in_person" if capacitated else weighting,
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
     default_label = (c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
-                     + (f" · {c.tr('backup').split(' (')[0]}" if req.backup else ""))
+                     + (f" · {c.tr('backup').split(' (')[0]}" if req.backup else "")
+                     + (f" · {c.tr('lexicographic_short')}" if req.lexicographic else ""))
     label = st.text_input(c.tr("run_label"), value=default_label,
-                          key=f"place_label_{model}_{req.p}_{req.backup}")
+                          key=f"place_label_{model}_{req.p}_{req.backup}_{req.lexicographic}")
     return req, label
 
 

@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="with --capacitated, send each demand point to one site only")
     p.add_argument("--backup", action="store_true",
                    help="mclp: also cover the most residents by two or more points")
+    p.add_argument("--lexicographic", action="store_true",
+                   help="mclp with --points: the most residents covered, then the fewest "
+                        "points keeping that coverage, then the least travel time")
     p.add_argument("--pareto", type=int, metavar="P",
                    help="also print the covered share for 1..P points")
     p.add_argument("--in-person", action="store_true",
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     req = PlacementRequest(
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
-        backup=args.backup, pareto=args.pareto,
+        backup=args.backup, lexicographic=args.lexicographic, pareto=args.pareto,
         weighting="in_person" if args.in_person else "population", mode=args.mode,
         time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, engine=args.engine,
     )

@@ -153,6 +153,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Most people within the standard of two or more points, so closing or overloading "
         "one point strands no one (MCLP by number of points, without capacities).",
     ),
+    "lexicographic": ("Rồi ít điểm nhất, rồi đi gần nhất", "Then fewest points, then least travel"),
+    "lexicographic_short": ("ít điểm, đi gần", "fewest points, least travel"),
+    "lexicographic_help": (
+        "Mục tiêu theo thứ tự: phục vụ nhiều dân nhất; giữ mức đó với ít điểm nhất; rồi "
+        "tổng thời gian đi (theo dân) ngắn nhất tới điểm mở (chỉ với MCLP theo số điểm).",
+        "Goals in order: the most people covered; that coverage with the fewest points; "
+        "then the least population-weighted travel time to an open point (MCLP by "
+        "number of points).",
+    ),
     "double_covered_help": (
         "Trong chuẩn của hai điểm trở lên: {people} người ({share}).",
         "Within the standard of two or more points: {people} people ({share}).",

@@ -53,6 +53,8 @@ class PlacementRequest:
     capacitated : respect each site's ``capacity_per_day`` (in-person dossiers per day).
     single_assignment : with ``capacitated``, each demand point goes to one site.
     backup : maximise the population covered twice (needs ``p``).
+    lexicographic : mclp with ``p``: the most covered, then the fewest points that
+        keep that coverage, then the least weighted travel time to an open point.
     pareto : also compute the covered share for p = 1 .. pareto.
     weighting : ``population`` or ``in_person`` dossiers per working day.
     mode : travel mode overriding the scenario's.
@@ -69,6 +71,7 @@ class PlacementRequest:
     capacitated: bool = False
     single_assignment: bool = False
     backup: bool = False
+    lexicographic: bool = False
     pareto: int | None = None
     weighting: Weighting = "population"
     mode: str | None = None
@@ -82,7 +85,7 @@ class PlacementRequest:
         if self.model not in MODELS:
             msg = f"model {self.model!r} unknown; expected one of {', '.join(MODELS)}"
             raise ValueError(msg)
-        needs_p = self.model in ("pmedian", "pcenter") or self.backup or (
+        needs_p = self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
             self.model == "mclp" and self.budget is None)
         if needs_p and self.p is None:
             msg = f"model {self.model}{' with backup' if self.backup else ''} needs the number of points (p / --points)"
@@ -106,6 +109,11 @@ class PlacementRequest:
             raise ValueError(msg)
         if self.backup and (self.model != "mclp" or self.capacitated):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
+            raise ValueError(msg)
+        if self.lexicographic and (self.model != "mclp" or self.capacitated or self.backup
+                                   or self.budget is not None):
+            msg = ("lexicographic goals are an mclp variant with a number of points, without "
+                   "capacities, backup or budget (--model mclp --lexicographic --points N)")
             raise ValueError(msg)
 
 
@@ -303,6 +311,9 @@ def run_placement(
         elif request.backup:
             assert request.p is not None
             res = pl.backup(cov.covered, weights, request.p, minutes=cov.minutes, **kw)
+        elif request.lexicographic:
+            assert request.p is not None
+            res = pl.lexicographic(cov.covered, weights, request.p, minutes=cov.minutes, **kw)
         else:
             res = pl.mclp(cov.covered, weights, request.p, budget=request.budget, costs=costs,
                           minutes=cov.minutes, **kw)

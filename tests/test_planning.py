@@ -92,3 +92,37 @@ def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureF
     assert meta["report"]["status"] == "OPTIMAL" and meta["figures"]["open_points"] <= 40
     assert main(["place", str(demo_dir), "--model", "pcenter", "--cache-dir", str(cache)]) == 1
     assert "needs the number of points" in capsys.readouterr().err
+
+
+TINY = Path(__file__).resolve().parent / "app" / "data" / "tiny"
+
+
+def test_cli_lexicographic_opens_no_point_coverage_does_not_need(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Tiny scenario at 20 km AND 30 min (straight line x 1.3 at 30 km/h: 11.5 km): s1 (must
+    # open) reaches d1, d2, d3; s2 reaches d2, d3, d4; s3 reaches d3, d4. With 3 points
+    # allowed, s1 + s2 already cover all 5,000 people: the fewest points is 2 (s3 stays
+    # shut), then travel sends d1, d2 to s1 (1.2 km each) and d3, d4 to s2 (0.8, 6.8 km).
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "3", "--km", "20",
+                 "--lexicographic", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["report"]["status"] == "OPTIMAL" and meta["request"]["lexicographic"] is True
+    f = meta["figures"]
+    assert f["covered_population"] == 5000 and f["open_points"] == 2 and f["new_points"] == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        run = run_placement(load_scenario(TINY), PlacementRequest(
+            model="mclp", p=3, km=20.0, lexicographic=True))
+    assigned = dict(zip(run.demand["id"], run.demand["assigned_site"], strict=True))
+    assert assigned == {"d1": "s1", "d2": "s1", "d3": "s2", "d4": "s2"}
+    assert [s.status for s in run.stages] == [SolveStatus.OPTIMAL] * 3
+    # its travel objective is the weighted minutes of that assignment, proven
+    minutes = run.demand["minutes"].to_numpy()
+    pop = run.demand["population"].to_numpy()
+    assert run.report.objective == pytest.approx(float((minutes * pop).sum()), rel=1e-9)
+    assert run.report.gap == pytest.approx(0.0, abs=1e-9)
+    # lexicographic goals are an mclp variant, and need the number of points
+    with pytest.raises(ValueError, match="lexicographic goals are an mclp variant"):
+        PlacementRequest(model="lscp", p=3, lexicographic=True).check()
+    assert main(["place", str(TINY), "--model", "mclp", "--lexicographic"]) == 1
+    assert "needs the number of points" in capsys.readouterr().err

@@ -297,6 +297,23 @@ def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
     assert cap_run.params["weighting"] == "in_person"
 
 
+def test_placement_lexicographic_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
+    # as in the CLI test: with 3 points allowed at 20 km, s1 + s2 cover all 5,000 people,
+    # so the fewest points is 2 and the third is not opened
+    at = _app(tiny_ref, page="placement").run()
+    at.number_input(key="km").set_value(20.0).run()
+    at.selectbox(key="model").set_value("mclp").run()
+    at.checkbox(key="lexicographic").check().run()
+    _solve_placement(at, "mclp", 3)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["lexicographic"] is True and run.params["backup"] is False
+    m = _metrics(at)
+    assert m["Trạng thái"] == "TỐI ƯU" and m["Số điểm mở"] == "2"
+    assert m["Tỷ lệ dân được phục vụ"] == "100,0 %"
+    assert run.label.endswith("ít điểm, đi gần")
+
+
 def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
     at = _app(tiny_ref, page="placement").run()
     at.checkbox(key="capacitated").check().run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer._status import SolveStatus
-from optimizer.placement import lscp, mclp, p_median
+from optimizer.placement import lexicographic, lscp, mclp, p_median
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -59,6 +60,39 @@ def test_lscp_covers_all_coverable_demand(inst: tuple[sp.csr_matrix, np.ndarray,
     assert res.covered_weight <= res.total_weight
     # no open site can be dropped without uncovering someone when it covers alone
     assert res.objective == len(res.open_sites)
+
+
+@settings(max_examples=30, deadline=None)
+@given(instances(), st.integers(0, 2**31 - 1))
+def test_lexicographic_matches_brute_force(inst: tuple[sp.csr_matrix, np.ndarray, int],
+                                           seed: int) -> None:
+    # most weight covered, then fewest points, then least weighted minutes: every set
+    # of at most p sites, each point at its nearest open covering site
+    c, w, p = inst
+    rng = np.random.default_rng(seed)
+    minutes = sp.csr_matrix((rng.integers(1, 60, c.nnz).astype(float), c.indices, c.indptr),
+                            shape=c.shape)
+    res = lexicographic(c, w, p, minutes=minutes, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    dense = c.toarray()
+    tm = np.where(dense, minutes.toarray(), np.inf)
+    best: tuple[float, int, float] | None = None
+    for k in range(p + 1):
+        for sites in itertools.combinations(range(c.shape[1]), k):
+            cols = list(sites)
+            near = tm[:, cols].min(axis=1) if cols else np.full(c.shape[0], np.inf)
+            hit = np.isfinite(near)
+            key = (-float(w[hit].sum()), k, float((w[hit] * near[hit]).sum()))
+            best = key if best is None or key < best else best
+    assert best is not None
+    assert res.covered_weight == pytest.approx(-best[0])
+    assert len(res.open_sites) == best[1]
+    assert res.objective == pytest.approx(best[2], abs=1e-6)
+    # the assignment read back is each point's nearest open covering site
+    a = res.assignment
+    assert (a[a >= 0] >= 0).all() and set(a[a >= 0].tolist()) <= set(res.open_sites.tolist())
+    assigned_min = tm[np.flatnonzero(a >= 0), a[a >= 0]]
+    assert float((w[a >= 0] * assigned_min).sum()) == pytest.approx(best[2], abs=1e-6)
 
 
 @st.composite
