@@ -164,6 +164,9 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                         format_func=lambda x: t(f"weighting_{x}", lang), disabled=capacitated)
     single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
                         disabled=not capacitated, help=c.tr("single_assignment_help"))
+    min_cov = a.number_input(c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
+                             step=1.0, key="min_covered", disabled=model != "pmedian",
+                             help=c.tr("min_covered_help"))
     backup = b.checkbox(c.tr("backup"), key="backup", disabled=not by_points or capacitated,
                         help=c.tr("backup_help"))
     lexi = b.checkbox(c.tr("lexicographic"), key="lexicographic",
@@ -183,6 +186,7 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         backup=bool(backup) and by_points and not capacitated,
         lexicographic=bool(lexi) and by_points and not capacitated and not backup,
         weighting="in_person" if capacitated else weighting,
+        min_covered_pct=float(min_cov) if model == "pmedian" and min_cov > 0 else None,
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )

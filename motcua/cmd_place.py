@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--lexicographic", action="store_true",
                    help="mclp with --points: the most residents covered, then the fewest "
                         "points keeping that coverage, then the least travel time")
+    p.add_argument("--min-covered", type=float, metavar="PCT",
+                   help="pmedian: at least PCT %% of the residents (or dossiers) within "
+                        "the standard of an open point")
     p.add_argument("--pareto", type=int, metavar="P",
                    help="also print the covered share for 1..P points")
     p.add_argument("--in-person", action="store_true",
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     req = PlacementRequest(
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
-        backup=args.backup, lexicographic=args.lexicographic, pareto=args.pareto,
+        backup=args.backup, lexicographic=args.lexicographic,
+        min_covered_pct=args.min_covered, pareto=args.pareto,
         weighting="in_person" if args.in_person else "population", mode=args.mode,
         time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, engine=args.engine,
     )

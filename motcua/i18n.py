@@ -162,6 +162,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "min_covered": ("Tỷ lệ phục vụ tối thiểu (%)", "Minimum covered share (%)"),
+    "min_covered_help": (
+        "p-median: ít nhất tỷ lệ này của dân (hoặc hồ sơ) ở trong chuẩn phục vụ của một "
+        "điểm mở; 0 = không đặt sàn.",
+        "p-median: at least this share of the people (or dossiers) within the standard "
+        "of an open point; 0 = no floor.",
+    ),
     "double_covered_help": (
         "Trong chuẩn của hai điểm trở lên: {people} người ({share}).",
         "Within the standard of two or more points: {people} people ({share}).",

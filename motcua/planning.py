@@ -55,6 +55,8 @@ class PlacementRequest:
     backup : maximise the population covered twice (needs ``p``).
     lexicographic : mclp with ``p``: the most covered, then the fewest points that
         keep that coverage, then the least weighted travel time to an open point.
+    min_covered_pct : pmedian: at least this percentage of the weight within the
+        coverage standard of an open point (the covered share of the figures).
     pareto : also compute the covered share for p = 1 .. pareto.
     weighting : ``population`` or ``in_person`` dossiers per working day.
     mode : travel mode overriding the scenario's.
@@ -72,6 +74,7 @@ class PlacementRequest:
     single_assignment: bool = False
     backup: bool = False
     lexicographic: bool = False
+    min_covered_pct: float | None = None
     pareto: int | None = None
     weighting: Weighting = "population"
     mode: str | None = None
@@ -109,6 +112,12 @@ class PlacementRequest:
             raise ValueError(msg)
         if self.backup and (self.model != "mclp" or self.capacitated):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
+            raise ValueError(msg)
+        if self.min_covered_pct is not None and (
+                self.model != "pmedian" or not (
+                    math.isfinite(self.min_covered_pct) and 0 < self.min_covered_pct <= 100)):
+            msg = ("a covered-share floor applies to pmedian and is a percentage in (0, 100], "
+                   f"got {self.min_covered_pct} with model {self.model}")
             raise ValueError(msg)
         if self.lexicographic and (self.model != "mclp" or self.capacitated or self.backup
                                    or self.budget is not None):
@@ -319,8 +328,13 @@ def run_placement(
                           minutes=cov.minutes, **kw)
     elif request.model == "pmedian":
         assert request.p is not None
+        floor: dict[str, Any] = {}
+        if request.min_covered_pct is not None:
+            # the floor counts people within the standard (minutes and/or km, as the
+            # figures do), whatever point they are assigned to
+            floor = {"covered": cov.covered, "min_covered_share": request.min_covered_pct / 100.0}
         res = pl.p_median(cov.minutes, weights, request.p,
-                          unassigned_penalty_min=2.0 * cov.cutoff_minutes, **kw)
+                          unassigned_penalty_min=2.0 * cov.cutoff_minutes, **floor, **kw)
     else:
         assert request.p is not None
         res = pl.p_center(cov.minutes, weights, request.p, **kw)

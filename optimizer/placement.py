@@ -1192,6 +1192,7 @@ def _radius_mip(
     level_row: IntArray, first_level: IntArray, n_levels: IntArray, kept: IntArray,
     penalty: float | None, has_fixed: BoolArray, cand: IntArray, col_pos: IntArray, p: int,
     floor: tuple[float, float] | None, must_open: BoolArray,
+    cov_floor: tuple[sp.csr_matrix, FloatArray, float] | None = None,
 ) -> tuple[SparseMip, int, FloatArray]:
     """The radius model keeping the first ``kept[i]`` levels of each row.
 
@@ -1259,6 +1260,19 @@ def _radius_mip(
         sel = ui >= 0  # -1: that level forces service, the row is always within
         mip.add_rows(1, np.zeros(int(sel.sum()), dtype=np.int64), ui[sel], w[rows_k[sel]],
                      ub=allowed_far - base_far)
+    if cov_floor is not None:
+        # covered_i <= open sites whose standard covers i; sum w covered >= need
+        cov, w_all, need = cov_floor
+        n_all = cov.shape[0]
+        c0 = mip.add_variables(n_all)
+        r_cov = np.repeat(np.arange(n_all, dtype=np.int64), np.diff(cov.indptr))
+        j = col_pos[cov.indices]
+        ok = j >= 0
+        i_all = np.arange(n_all, dtype=np.int64)
+        mip.add_rows(n_all, np.concatenate([i_all, r_cov[ok]]),
+                     np.concatenate([c0 + i_all, x0 + j[ok]]),
+                     np.concatenate([np.ones(n_all), -np.ones(int(ok.sum()))]), ub=0.0)
+        mip.add_rows(1, np.zeros(n_all, dtype=np.int64), c0 + i_all, w_all, lb=need)
     # for hints: the level distance of each u variable, and its row
     u_value = np.full(mip.n_vars, np.nan)
     u_value[u_index[has_u]] = value[has_u]
@@ -1277,6 +1291,7 @@ def p_median(
     unassigned_penalty_min: float | None = None,
     cover_minutes: float | None = None,
     min_covered_share: float | None = None,
+    covered: Matrix | None = None,
     time_limit_s: float | None = 60.0,
     seed: int = 0,
     threads: int = 1,
@@ -1342,6 +1357,10 @@ def p_median(
     cover_minutes, min_covered_share : optional floor: at least this share of
         the total weight must be assigned within ``cover_minutes`` (the full,
         untruncated model is used then).
+    covered, min_covered_share : instead of ``cover_minutes``, a floor by a
+        coverage standard (boolean demand x site matrix, e.g. minutes AND km):
+        at least this share of the total weight within the standard of an open
+        site (the share :func:`mclp` maximises), whatever its assigned site.
     truncate : iterate over truncated relaxations (see above); ``False`` builds
         every level at once (neither heuristic nor Lagrangian: the plain model).
     lagrangian : heuristic + Lagrangian bound + reduced-cost fixing first (see above).
@@ -1360,8 +1379,10 @@ def p_median(
     if unassigned_penalty_min is not None and not unassigned_penalty_min >= 0:
         msg = f"unassigned_penalty_min must be >= 0, got {unassigned_penalty_min!r}"
         raise ValueError(msg)
-    if (min_covered_share is None) != (cover_minutes is None):
-        msg = "give both cover_minutes and min_covered_share, or neither"
+    if (min_covered_share is None) != (cover_minutes is None and covered is None) or (
+            cover_minutes is not None and covered is not None):
+        msg = ("give min_covered_share with one of cover_minutes or covered, "
+               "or none of them")
         raise ValueError(msg)
     if min_covered_share is not None and not 0.0 <= min_covered_share <= 1.0:
         msg = f"min_covered_share must be in [0, 1], got {min_covered_share!r}"
@@ -1403,13 +1424,18 @@ def p_median(
     col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
     col_pos[cand] = np.arange(cand.size)
     floor = None
+    cov_floor = None
+    if covered is not None and min_covered_share is not None:
+        cov = _restrict_columns(as_bool_csr(covered, mins.shape), inp.allowed)
+        cov_floor = (cov, inp.weights, min_covered_share * float(inp.weights.sum())
+                     * (1.0 - 1e-9))
     if cover_minutes is not None and min_covered_share is not None:
         # weight allowed beyond cover_minutes (uncoverable demand counts against it)
         floor = (float(cover_minutes), float(inp.weights.sum())
                  - min_covered_share * float(inp.weights.sum())
                  - float(inp.weights[uncoverable].sum()))
     deadline = None if time_limit_s is None else t0 + time_limit_s
-    if floor is None and truncate and lagrangian:
+    if floor is None and cov_floor is None and truncate and lagrangian:
         return _p_median_lagrangian(m, w, p, inp, penalty, const, reach, mins, uncoverable,
                                     deadline=deadline, t0=t0, engine=engine, seed=seed,
                                     threads=threads, stop=stop, time_limit_s=time_limit_s)
@@ -1419,9 +1445,10 @@ def p_median(
     start = _pmedian_greedy(m, w, p, inp.fixed, inp.allowed, penalty)
     best_open = start
     # the greedy start ignores a coverage floor, so it is no answer when there is one
-    best_cost = _pmedian_cost(m, w, start, penalty) if floor is None else math.inf
+    best_cost = (_pmedian_cost(m, w, start, penalty) if floor is None and cov_floor is None
+                 else math.inf)
     kept = n_levels.copy()
-    if floor is None and truncate:
+    if floor is None and cov_floor is None and truncate:
         kept = _levels_within(level_value, level_row, n_levels, _nearest_distance(m, start))
     lower = -math.inf
     stages: list[SolverReport] = []
@@ -1430,7 +1457,7 @@ def p_median(
     while True:
         mip, x0, u_info = _radius_mip(m, w, level_of_entry, level_value, level_row,
                                       first_level, n_levels, kept, penalty, has_fixed, cand,
-                                      col_pos, p, floor, fixed_mask)
+                                      col_pos, p, floor, fixed_mask, cov_floor)
         hint: FloatArray | None = None
         if math.isfinite(best_cost):
             # u at a level is 1 when the row's nearest open site is farther than it
@@ -1484,9 +1511,16 @@ def p_median(
     msg = f"radius formulation, {n_solves} solve(s), {int(kept.sum())} of {int(n_levels.sum())} levels"
     has = math.isfinite(best_cost)
     if infeasible:
+        share = f"{100 * float(min_covered_share or 0):g} % of the weight"
+        if cov_floor is not None:
+            why = f"{p} sites cannot cover {share} within the standard"
+        elif floor is not None:
+            why = (f"{p} sites cannot assign {share} within {float(cover_minutes or 0):g} min "
+                   "(demand no site reaches counts against the share)")
+        else:
+            why = f"{p} sites cannot serve every demand point within the cutoff"
         report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf, wall,
-                              _solver_name(engine), seed, threads, time_limit_s,
-                              f"{p} sites cannot serve every demand point within the cutoff")
+                              _solver_name(engine), seed, threads, time_limit_s, why)
     elif has:
         last = stages[-1]
         if proven:

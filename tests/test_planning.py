@@ -126,3 +126,20 @@ def test_cli_lexicographic_opens_no_point_coverage_does_not_need(
         PlacementRequest(model="lscp", p=3, lexicographic=True).check()
     assert main(["place", str(TINY), "--model", "mclp", "--lexicographic"]) == 1
     assert "needs the number of points" in capsys.readouterr().err
+
+
+def test_cli_pmedian_covered_share_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    # Tiny scenario at 5 km AND 30 min: s1 (must open) covers d1 + d2 = 3,000 people, s2
+    # d3 = 1,500, s3 d4 = 500; two points cover at most 4,500 of 5,000 = 90 %.
+    assert main(["place", str(TINY), "--model", "pmedian", "--points", "2",
+                 "--min-covered", "95"]) == 3
+    out = capsys.readouterr().out
+    assert "status: INFEASIBLE" in out and "cannot cover 95 % of the weight within the standard" in out
+    assert main(["place", str(TINY), "--model", "pmedian", "--points", "2",
+                 "--min-covered", "90", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["report"]["status"] == "OPTIMAL" and meta["request"]["min_covered_pct"] == 90
+    assert meta["figures"]["covered_population"] >= 4500
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "2",
+                 "--min-covered", "90"]) == 1
+    assert "covered-share floor applies to pmedian" in capsys.readouterr().err

@@ -314,6 +314,21 @@ def test_placement_lexicographic_from_the_form(tiny_ref: str, workspace: Workspa
     assert run.label.endswith("ít điểm, đi gần")
 
 
+def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
+    # two points cover at most 90 % of the tiny scenario at 5 km: a 95 % floor is
+    # infeasible, and the page says so in words, without a traceback
+    at = _app(tiny_ref, page="placement").run()
+    at.selectbox(key="model").set_value("pmedian").run()
+    at.number_input(key="min_covered").set_value(95.0).run()
+    _solve_placement(at, "pmedian", 2)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["min_covered_pct"] == 95.0
+    assert run.report["status"] == "INFEASIBLE"
+    assert "cannot cover 95 % of the weight" in run.report["message"]
+    assert any("cannot cover 95 % of the weight" in e.value for e in at.error)
+
+
 def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
     at = _app(tiny_ref, page="placement").run()
     at.checkbox(key="capacitated").check().run()

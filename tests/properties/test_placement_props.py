@@ -112,10 +112,12 @@ def median_instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int, f
     return mat, w, p, penalty
 
 
-def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | None) -> float:
+def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | None,
+                  cover: np.ndarray | None = None, need: float = 0.0) -> float:
     """Least weighted minutes over every set of exactly p sites (more never hurts).
 
     Unreachable demand is left out; with a penalty a point pays at most the penalty.
+    With ``cover`` (dense boolean), only sets covering at least ``need`` weight count.
     """
     from itertools import combinations
 
@@ -126,6 +128,8 @@ def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | No
     reachable = np.isfinite(dense).any(axis=1)
     best = np.inf
     for s in combinations(range(m), p):
+        if cover is not None and float(w[cover[:, list(s)].any(axis=1)].sum()) < need - 1e-9:
+            continue
         d = dense[:, list(s)].min(axis=1)
         far = ~np.isfinite(d) & reachable
         if far.any() and penalty is None:
@@ -162,3 +166,26 @@ def test_truncated_radius_p_median_matches_brute_force(
         res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate,
                        lagrangian=lagrangian, **KW)
         assert_median_proven(res, want, p)
+
+
+@settings(max_examples=40, deadline=None)
+@given(median_instances(), st.integers(0, 2**31 - 1), st.sampled_from([0.3, 0.6, 0.9, 1.0]))
+def test_p_median_with_a_coverage_standard_floor_matches_brute_force(
+    inst: tuple[sp.csr_matrix, np.ndarray, int, float | None], seed: int, share: float,
+) -> None:
+    """A floor on the weight within a coverage standard (any subset of the reachable
+    pairs, not a radius: e.g. minutes AND km) gives the best plan meeting it, or
+    INFEASIBLE when none does; the result covers at least the share."""
+    mat, w, p, penalty = inst
+    rng = np.random.default_rng(seed)
+    dense_reach = np.zeros(mat.shape, dtype=bool)  # stored entries, zero minutes included
+    coo = mat.tocoo()
+    dense_reach[coo.row, coo.col] = True
+    cover = dense_reach & (rng.random(dense_reach.shape) < 0.6)
+    need = share * float(w.sum())
+    want = _brute_median(mat, w, p, penalty, cover, need)
+    res = p_median(mat, w, p, unassigned_penalty_min=penalty, covered=sp.csr_matrix(cover),
+                   min_covered_share=share, **KW)
+    if assert_median_proven(res, want, p):
+        hit = cover[:, res.open_sites].any(axis=1)
+        assert float(w[hit].sum()) >= need - 1e-6
