@@ -150,6 +150,10 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     a, b, d = st.columns(3)
     capacitated = a.checkbox(c.tr("use_capacity"), key="capacitated",
                              disabled=model not in ("lscp", "mclp"))
+    penalty = a.number_input(c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
+                             key="overload_penalty",
+                             disabled=not (capacitated and model in ("lscp", "mclp")),
+                             help=c.tr("overload_penalty_help"))
     pareto_on = b.checkbox(c.tr("pareto_on"), key="pareto_on")
     pareto_max = b.number_input(c.tr("pareto_max"), min_value=1, max_value=max(1, len(sites)),
                                 value=min(len(sites), max(10, existing)), step=1, key="pareto_max",
@@ -183,6 +187,7 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         km=float(km) if km != std.max_km else None,
         capacitated=capacitated,
         single_assignment=bool(single) and capacitated,
+        overload_penalty=float(penalty) if capacitated and penalty > 0 else None,
         backup=bool(backup) and by_points and not capacitated,
         lexicographic=bool(lexi) and by_points and not capacitated and not backup,
         weighting="in_person" if capacitated else weighting,

@@ -1309,7 +1309,14 @@ def coverage_for_scenario(
         cached = read_pickle(path)
         if isinstance(cached, ScenarioCoverage):
             logger.info("coverage read from cache %s", path)
-            return replace(cached, report=replace(cached.report, from_cache=True))
+            # the key holds what travel times depend on (ids, places, roads, standard),
+            # not the sites' other columns: status, kind, capacity and opening cost are
+            # the scenario's as it is now (a site closed since the cache was written
+            # must stay closed), with the cached snapping columns added back
+            fresh = scenario.sites.assign(
+                **{col: cached.sites[col].to_numpy() for col in ("snap_m", "far_from_road")})
+            return replace(cached, sites=fresh,
+                           report=replace(cached.report, from_cache=True))
 
     raw, roads = scenario_graph(scenario, cache_dir)
     demand = demand_points(scenario, graph=raw if needs_graph_for_demand else None)

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="respect capacity_per_day (in-person dossiers per day) of each site")
     p.add_argument("--single-assignment", action="store_true",
                    help="with --capacitated, send each demand point to one site only")
+    p.add_argument("--overload-penalty", type=float, metavar="X",
+                   help="with --capacitated, allow a point over its capacity at X per dossier "
+                        "per day over it (opening-cost units; dossiers per day with --points)")
     p.add_argument("--backup", action="store_true",
                    help="mclp: also cover the most residents by two or more points")
     p.add_argument("--lexicographic", action="store_true",
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     req = PlacementRequest(
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
+        overload_penalty=args.overload_penalty,
         backup=args.backup, lexicographic=args.lexicographic,
         min_covered_pct=args.min_covered, pareto=args.pareto,
         weighting="in_person" if args.in_person else "population", mode=args.mode,

@@ -162,6 +162,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "overload_penalty": ("Phạt quá tải (mỗi hồ sơ/ngày)", "Overload penalty (per dossier/day)"),
+    "overload_penalty_help": (
+        "0 = công suất là giới hạn cứng. Lớn hơn 0: một điểm được nhận quá công suất, mỗi "
+        "hồ sơ/ngày vượt tính bằng mức phạt này (đơn vị chi phí mở điểm; hồ sơ/ngày khi "
+        "giới hạn theo số điểm); điểm quá tải được báo trong bảng tải.",
+        "0 = capacity is a hard limit. Above 0: a point may take more than its capacity, "
+        "each dossier/day over it costing this much (opening-cost units; dossiers/day when "
+        "limited by number of points); overloaded points show in the load table.",
+    ),
     "min_covered": ("Tỷ lệ phục vụ tối thiểu (%)", "Minimum covered share (%)"),
     "min_covered_help": (
         "p-median: ít nhất tỷ lệ này của dân (hoặc hồ sơ) ở trong chuẩn phục vụ của một "

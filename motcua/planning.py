@@ -55,6 +55,9 @@ class PlacementRequest:
     backup : maximise the population covered twice (needs ``p``).
     lexicographic : mclp with ``p``: the most covered, then the fewest points that
         keep that coverage, then the least weighted travel time to an open point.
+    overload_penalty : with ``capacitated``: a point may take more than its capacity,
+        each in-person dossier per day over it costing this much (opening-cost
+        units without ``p``, dossiers per day with ``p``); ``None``: capacity is a hard limit.
     min_covered_pct : pmedian: at least this percentage of the weight within the
         coverage standard of an open point (the covered share of the figures).
     pareto : also compute the covered share for p = 1 .. pareto.
@@ -75,6 +78,7 @@ class PlacementRequest:
     backup: bool = False
     lexicographic: bool = False
     min_covered_pct: float | None = None
+    overload_penalty: float | None = None
     pareto: int | None = None
     weighting: Weighting = "population"
     mode: str | None = None
@@ -112,6 +116,12 @@ class PlacementRequest:
             raise ValueError(msg)
         if self.backup and (self.model != "mclp" or self.capacitated):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
+            raise ValueError(msg)
+        if self.overload_penalty is not None and not (
+                self.capacitated and math.isfinite(self.overload_penalty)
+                and self.overload_penalty > 0):
+            msg = ("an overload penalty applies to the capacitated models (--capacitated) and "
+                   f"must be a positive number, got {self.overload_penalty}")
             raise ValueError(msg)
         if self.min_covered_pct is not None and (
                 self.model != "pmedian" or not (
@@ -309,6 +319,7 @@ def run_placement(
         if request.capacitated:
             res = pl.capacitated(cov.covered, weights, capacity, costs=costs,
                                  single_assignment=request.single_assignment,
+                                 overload_penalty=request.overload_penalty,
                                  minutes=cov.minutes, **kw)
         else:
             res = pl.lscp(cov.covered, weights, costs=costs, minutes=cov.minutes, **kw)
@@ -316,6 +327,7 @@ def run_placement(
         if request.capacitated:
             res = pl.capacitated(cov.covered, weights, capacity, request.p,
                                  single_assignment=request.single_assignment,
+                                 overload_penalty=request.overload_penalty,
                                  minutes=cov.minutes, **kw)
         elif request.backup:
             assert request.p is not None

@@ -1813,6 +1813,13 @@ def capacitated(
     else:
         load_split = np.zeros(inp.n_sites, dtype=np.float64)
     report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
+    if report.status is SolveStatus.INFEASIBLE:
+        why = ("the capacities of the sites allowed to open cannot take every coverable "
+               "demand point within the standard" + (
+                   " (allow overload at a cost: overload_penalty, --overload-penalty on the"
+                   " command line)" if overload_penalty is None
+                   else ""))
+        report = replace(report, message="; ".join(x for x in (why, report.message) if x))
     mins = _minutes_csr(minutes) if minutes is not None else None
     res = _finish("capacitated", inp, open_mask, c, mins, sol.report.objective, report,
                   uncoverable, assignment=assignment, stages=(sol.report,), capacity=cap,

@@ -143,3 +143,67 @@ def test_cli_pmedian_covered_share_floor(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["place", str(TINY), "--model", "mclp", "--points", "2",
                  "--min-covered", "90"]) == 1
     assert "covered-share floor applies to pmedian" in capsys.readouterr().err
+
+
+def _tiny_copy(tmp_path: Path, **columns: dict[str, str]) -> Path:
+    """The tiny scenario with some ``sites.csv`` columns set per site id."""
+    import csv
+    import shutil
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    with (folder / "sites.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for col, by_id in columns.items():
+        for r in rows:
+            r[col] = by_id.get(r["id"], r.get(col, ""))
+    with (folder / "sites.csv").open("w", encoding="utf-8", newline="") as fh:
+        out = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+    return folder
+
+
+def test_cli_overload_penalty_lets_a_full_point_take_more(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # s1 is the only point within 5 km of d1 and d2 (2.885 dossiers a day between them)
+    # but takes 0.1 a day: with hard capacities no plan exists; at 2 per dossier a day
+    # over capacity, the 3 points cost 3 + 2 x (2.885 - 0.1), and s1 is reported overloaded
+    folder = _tiny_copy(tmp_path, capacity_per_day={"s1": "0.1", "s2": "100", "s3": "100"})
+    cache = tmp_path / "cache"
+    base = ["place", str(folder), "--model", "lscp", "--capacitated", "--cache-dir", str(cache)]
+    assert main(base) == 3
+    out = capsys.readouterr().out
+    assert "status: INFEASIBLE" in out and "--overload-penalty" in out
+    assert main([*base, "--overload-penalty", "2", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["report"]["status"] == "OPTIMAL"
+    from motcua.planning import in_person_per_day
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        per_day = in_person_per_day(load_scenario(folder), np.array([1000.0, 2000.0]))
+    load_s1 = float(per_day.sum())  # d1 + d2, in-person dossiers a day (2.885)
+    assert load_s1 == pytest.approx(2.885, abs=1e-3)
+    assert meta["report"]["objective"] == pytest.approx(3 + 2 * (load_s1 - 0.1), rel=1e-6)
+    assert meta["figures"]["overloaded_points"] == 1
+    assert main(["place", str(folder), "--model", "lscp", "--overload-penalty", "2"]) == 1
+    assert "overload penalty applies to the capacitated models" in capsys.readouterr().err
+
+
+def test_cached_coverage_takes_site_status_and_capacity_from_the_scenario(tmp_path: Path) -> None:
+    # the coverage cache is keyed by what travel times depend on; a site closed or
+    # resized since must be seen as it is now (it used to come back from the cache)
+    cache = tmp_path / "cache"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        first = run_placement(load_scenario(TINY), PlacementRequest(model="lscp"),
+                              cache_dir=cache)
+        assert first.sites.set_index("id").loc["s2", "open"]
+        folder = _tiny_copy(tmp_path, status={"s2": "closed"}, capacity_per_day={"s3": "7"})
+        again = run_placement(load_scenario(folder), PlacementRequest(model="lscp"),
+                              cache_dir=cache)
+    sites = again.sites.set_index("id")
+    assert not sites.loc["s2", "open"] and sites.loc["s2", "status"] == "closed"
+    assert sites.loc["s3", "capacity_per_day"] == 7.0
+    assert list(cache.glob("coverage_*.pkl")) and len(list(cache.glob("coverage_*.pkl"))) == 1

@@ -293,6 +293,7 @@ def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
     runs = workspace.list_runs("placement")
     assert len(runs) == 3
     cap_run = next(r for r in runs if r.run_id not in (run.run_id, newest.run_id))
+    assert cap_run.params["overload_penalty"] is None  # 0 on the form: hard capacities
     assert cap_run.params["capacitated"] is True and cap_run.params["single_assignment"] is True
     assert cap_run.params["weighting"] == "in_person"
 
@@ -312,6 +313,32 @@ def test_placement_lexicographic_from_the_form(tiny_ref: str, workspace: Workspa
     assert m["Trạng thái"] == "TỐI ƯU" and m["Số điểm mở"] == "2"
     assert m["Tỷ lệ dân được phục vụ"] == "100,0 %"
     assert run.label.endswith("ít điểm, đi gần")
+
+
+def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) -> None:
+    # the tiny scenario with s1 taking 0.1 dossiers a day: hard capacities leave no plan,
+    # a penalty of 2 per dossier a day over capacity gives 3 points + 2 x (2.885 - 0.1)
+    import shutil
+
+    folder = tmp_path / "tinycap"
+    shutil.copytree(TINY, folder)
+    sites = (folder / "sites.csv").read_text(encoding="utf-8").splitlines()
+    sites = [sites[0] + ",capacity_per_day"] + [
+        line + ("," + ("0.1" if line.startswith("s1,") else "100")) for line in sites[1:]]
+    (folder / "sites.csv").write_text("\n".join(sites) + "\n", encoding="utf-8")
+    ref = workspace.add_scenario(folder, "tinycap")
+    at = _app(ref, page="placement").run()
+    at.checkbox(key="capacitated").check().run()
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    assert _metrics(at)["Trạng thái"] == "VÔ NGHIỆM"  # INFEASIBLE
+    at.number_input(key="overload_penalty").set_value(2.0).run()
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    m = _metrics(at)
+    assert m["Trạng thái"] == "TỐI ƯU" and m["Giá trị mục tiêu"] == "8,57"
+    runs = workspace.list_runs("placement")
+    assert sorted(r.params["overload_penalty"] or 0 for r in runs) == [0, 2.0]
 
 
 def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
