@@ -1315,7 +1315,15 @@ def coverage_for_scenario(
             # must stay closed), with the cached snapping columns added back
             fresh = scenario.sites.assign(
                 **{col: cached.sites[col].to_numpy() for col in ("snap_m", "far_from_road")})
-            return replace(cached, sites=fresh,
+            demand = cached.demand
+            if len(demand) == len(raw_demand) and (
+                    demand["id"].astype(str).to_numpy()
+                    == raw_demand["id"].astype(str).to_numpy()).all():
+                # same points in the same order: names and communes as they are now
+                names = [c for c in raw_demand.columns
+                         if c != raw_demand.geometry.name and c in demand.columns]
+                demand = demand.assign(**{c: raw_demand[c].to_numpy() for c in names})
+            return replace(cached, sites=fresh, demand=demand,
                            report=replace(cached.report, from_cache=True))
 
     raw, roads = scenario_graph(scenario, cache_dir)

@@ -201,9 +201,14 @@ def test_cached_coverage_takes_site_status_and_capacity_from_the_scenario(tmp_pa
                               cache_dir=cache)
         assert first.sites.set_index("id").loc["s2", "open"]
         folder = _tiny_copy(tmp_path, status={"s2": "closed"}, capacity_per_day={"s3": "7"})
+        demand = (folder / "demand.csv").read_text(encoding="utf-8")
+        (folder / "demand.csv").write_text(demand.replace("Xã B", "Xã Bình"), encoding="utf-8")
         again = run_placement(load_scenario(folder), PlacementRequest(model="lscp"),
                               cache_dir=cache)
     sites = again.sites.set_index("id")
     assert not sites.loc["s2", "open"] and sites.loc["s2", "status"] == "closed"
     assert sites.loc["s3", "capacity_per_day"] == 7.0
+    # the commune renamed since: uncovered people are listed under its name now
+    assert set(again.demand["commune_name"]) == {"Xã A", "Xã Bình"}
+    assert again.figures["uncovered_by_commune"] == {"Xã Bình": 1500.0}  # d3: only s2 reached it
     assert list(cache.glob("coverage_*.pkl")) and len(list(cache.glob("coverage_*.pkl"))) == 1
