@@ -162,6 +162,25 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "objective_means": ("Giá trị mục tiêu là {what}.", "The objective is {what}."),
+    "objective_lscp": ("tổng chi phí mở các điểm (số điểm khi chi phí đều là 1)",
+                       "the total opening cost of the open points (their number when every cost is 1)"),
+    "objective_mclp": ("số {unit} trong chuẩn phục vụ của một điểm mở",
+                       "the {unit} within the standard of an open point"),
+    "objective_pmedian": ("tổng số phút đi có trọng số theo {unit} (kể cả phần phạt cho người không được phục vụ)",
+                          "the travel minutes weighted by {unit}, summed (penalties for anyone left unserved included)"),
+    "objective_pcenter": ("thời gian đi xa nhất (phút) tới điểm gần nhất",
+                          "the longest travel time (minutes) to the nearest open point"),
+    "objective_capacitated": (
+        "chi phí mở điểm (cộng phạt quá tải), hoặc số {unit} được phân về điểm mở khi giới hạn theo số điểm",
+        "the opening cost (plus any overload penalty), or the {unit} assigned to open points when limited by number of points"),
+    "objective_backup": ("số {unit} trong chuẩn của hai điểm mở trở lên",
+                         "the {unit} within the standard of two or more open points"),
+    "objective_lexicographic": (
+        "tổng số phút đi có trọng số theo {unit} (mục tiêu cuối, sau độ phủ và số điểm)",
+        "the travel minutes weighted by {unit}, summed (the last goal, after coverage and the number of points)"),
+    "unit_population": ("người", "people"),
+    "unit_in_person": ("hồ sơ trực tiếp mỗi ngày", "in-person dossiers per day"),
     "overload_penalty": ("Phạt quá tải (mỗi hồ sơ/ngày)", "Overload penalty (per dossier/day)"),
     "overload_penalty_help": (
         "0 = công suất là giới hạn cứng. Lớn hơn 0: một điểm được nhận quá công suất, mỗi "

@@ -267,6 +267,8 @@ def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
     assert run.figures["double_covered_population"] == 3500
     assert _metrics(at)["Trạng thái"] == "TỐI ƯU"
     assert any("3.500 người (70,0 %)" in cap.value for cap in at.caption)
+    assert any(cap.value == "Giá trị mục tiêu là số người trong chuẩn của hai điểm mở trở lên."
+               for cap in at.caption)
     assert not any("hồ sơ nộp trực tiếp" in cap.value for cap in at.caption)
     # in-person dossiers, seed 7 and 2 threads: used, saved with the result and said
     at.checkbox(key="backup").uncheck().run()
@@ -313,6 +315,8 @@ def test_placement_lexicographic_from_the_form(tiny_ref: str, workspace: Workspa
     assert m["Trạng thái"] == "TỐI ƯU" and m["Số điểm mở"] == "2"
     assert m["Tỷ lệ dân được phục vụ"] == "100,0 %"
     assert run.label.endswith("ít điểm, đi gần")
+    assert any(cap.value.startswith("Giá trị mục tiêu là tổng số phút đi có trọng số theo người")
+               for cap in at.caption)
 
 
 def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) -> None:
