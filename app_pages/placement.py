@@ -165,6 +165,17 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                                 disabled=not pareto_on)
     time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=3600, value=30, step=5,
                                 key="place_time_limit")
+    # this run's overrides of the scenario's site statuses
+    ids = sites["id"].astype(str).tolist()
+    names = dict(zip(ids, sites["name"].astype(str), strict=True)) if "name" in sites else {}
+    a, b = st.columns(2)
+    keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open",
+                              format_func=lambda i: f"{i} · {names.get(i, '')}".rstrip(" ·"),
+                              help=c.tr("keep_open_help"))
+    close = b.multiselect(c.tr("close_sites"), [i for i in ids if i not in keep_open],
+                          key="close_sites",
+                          format_func=lambda i: f"{i} · {names.get(i, '')}".rstrip(" ·"),
+                          help=c.tr("close_sites_help"))
     capacitated = bool(capacitated) and model in ("lscp", "mclp")
     by_points = model == "mclp" and limit == "points"
     a, b, d = st.columns(3)
@@ -193,6 +204,7 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         capacitated=capacitated,
         single_assignment=bool(single) and capacitated,
         overload_penalty=float(penalty) if capacitated and penalty > 0 else None,
+        keep_open=tuple(keep_open), close=tuple(close),
         backup=bool(backup) and by_points and not capacitated,
         lexicographic=bool(lexi) and by_points and not capacitated and not backup,
         weighting="in_person" if capacitated else weighting,

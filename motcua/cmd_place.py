@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="respect capacity_per_day (in-person dossiers per day) of each site")
     p.add_argument("--single-assignment", action="store_true",
                    help="with --capacitated, send each demand point to one site only")
+    p.add_argument("--keep-open", metavar="IDS", default="",
+                   help="comma-separated site ids that must stay open in this run")
+    p.add_argument("--close", metavar="IDS", default="",
+                   help="comma-separated site ids that may not open in this run")
     p.add_argument("--overload-penalty", type=float, metavar="X",
                    help="with --capacitated, allow a point over its capacity at X per dossier "
                         "per day over it (opening-cost units; dossiers per day with --points)")
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
         overload_penalty=args.overload_penalty,
+        keep_open=_ids(args.keep_open), close=_ids(args.close),
         backup=args.backup, lexicographic=args.lexicographic,
         min_covered_pct=args.min_covered, pareto=args.pareto,
         weighting="in_person" if args.in_person else "population", mode=args.mode,
@@ -129,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"saved to {args.out}")
     return 0 if rep.status.has_solution else 3
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
 def _pct(x: float | None) -> str:

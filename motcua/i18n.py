@@ -162,6 +162,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "keep_open": ("Giữ mở trong lần chạy này", "Keep open in this run"),
+    "keep_open_help": (
+        "Các điểm phải mở, ngoài các điểm có trạng thái must_open trong kịch bản.",
+        "Points that must be open, besides those with status must_open in the scenario.",
+    ),
+    "close_sites": ("Đóng trong lần chạy này", "Close in this run"),
+    "close_sites_help": (
+        "Các điểm không được mở; một điểm đang hoạt động bị đóng ở đây được tính là đóng.",
+        "Points that may not open; an existing point closed here counts as closed.",
+    ),
     "objective_means": ("Giá trị mục tiêu là {what}.", "The objective is {what}."),
     "objective_lscp": ("tổng chi phí mở các điểm (số điểm khi chi phí đều là 1)",
                        "the total opening cost of the open points (their number when every cost is 1)"),

@@ -58,6 +58,9 @@ class PlacementRequest:
     overload_penalty : with ``capacitated``: a point may take more than its capacity,
         each in-person dossier per day over it costing this much (opening-cost
         units without ``p``, dossiers per day with ``p``); ``None``: capacity is a hard limit.
+    keep_open, close : site ids that must stay open, or may not open, in this run
+        (over the scenario's ``status``; an existing point closed here counts as
+        closed in the figures).
     min_covered_pct : pmedian: at least this percentage of the weight within the
         coverage standard of an open point (the covered share of the figures).
     pareto : also compute the covered share for p = 1 .. pareto.
@@ -78,6 +81,8 @@ class PlacementRequest:
     backup: bool = False
     lexicographic: bool = False
     min_covered_pct: float | None = None
+    keep_open: tuple[str, ...] = ()
+    close: tuple[str, ...] = ()
     overload_penalty: float | None = None
     pareto: int | None = None
     weighting: Weighting = "population"
@@ -116,6 +121,10 @@ class PlacementRequest:
             raise ValueError(msg)
         if self.backup and (self.model != "mclp" or self.capacitated):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
+            raise ValueError(msg)
+        both = sorted(set(self.keep_open) & set(self.close))
+        if both:
+            msg = f"site(s) {', '.join(both)} cannot both stay open and be closed"
             raise ValueError(msg)
         if self.overload_penalty is not None and not (
                 self.capacitated and math.isfinite(self.overload_penalty)
@@ -213,7 +222,8 @@ class PlacementRun:
         demand = gpd.read_file(path / "result.gpkg", layer="demand")
         pareto_path = path / "pareto.csv"
         pareto = pd.read_csv(pareto_path) if pareto_path.is_file() else None
-        req_fields = {k: v for k, v in meta["request"].items()
+        req_fields = {k: tuple(v) if isinstance(v, list) else v
+                      for k, v in meta["request"].items()
                       if k in PlacementRequest.__dataclass_fields__}
         return cls(
             request=PlacementRequest(**req_fields),
@@ -270,6 +280,25 @@ def in_person_per_day(scenario: Scenario, population: np.ndarray[Any, Any]) -> n
         * d.in_person_share / days_per_year
 
 
+def _run_status(sites: pd.DataFrame, request: PlacementRequest) -> np.ndarray[Any, Any]:
+    """Each site's status for this run: the scenario's, with the request's overrides.
+
+    Raises ``ValueError`` naming ids that are not sites of the scenario.
+    """
+    ids = sites["id"].astype(str).to_numpy()
+    status = sites["status"].astype(str).to_numpy().copy()
+    known = set(ids.tolist())
+    for name, wanted, value in (("keep open", request.keep_open, "must_open"),
+                                ("close", request.close, "closed")):
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            msg = (f"{name}: site id(s) {', '.join(unknown)} not in the scenario's sites "
+                   f"(ids are the 'id' column of the sites file)")
+            raise ValueError(msg)
+        status[np.isin(ids, list(wanted))] = value
+    return status
+
+
 def run_placement(
     scenario: Scenario,
     request: PlacementRequest,
@@ -305,7 +334,7 @@ def run_placement(
     per_day = in_person_per_day(scenario, population)
     use_per_day = request.weighting == "in_person" or request.capacitated
     weights = per_day if use_per_day else population
-    status = sites["status"].astype(str).to_numpy()
+    status = _run_status(sites, request)
     fixed = np.flatnonzero(status == "must_open")
     closed = np.flatnonzero(status == "closed")
     costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
@@ -381,7 +410,9 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     covered_csr = sp.csr_matrix(cov.covered, dtype=bool)
     n_open_cover = np.asarray(covered_csr[:, np.flatnonzero(is_open)].sum(axis=1)).ravel()
     covered_flag = n_open_cover > 0
-    coverable = np.asarray(covered_csr.sum(axis=1)).ravel() > 0
+    # coverable: within the standard of a site this run may open (closed ones excluded)
+    allowed = _run_status(sites, request) != "closed"
+    coverable = np.asarray(covered_csr[:, np.flatnonzero(allowed)].sum(axis=1)).ravel() > 0
     a = res.assignment
     site_ids = sites["id"].astype(str).to_numpy()
     demand["assigned_site"] = np.where(a >= 0, site_ids[np.maximum(a, 0)], None)
@@ -391,6 +422,9 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     demand["in_person_per_day"] = per_day
     load = np.bincount(a[a >= 0], weights=per_day[a >= 0], minlength=n_sites)
     sites["open"] = is_open
+    # existing points are judged on the scenario's status (one closed by this run's
+    # overrides counts as closed); the table carries this run's status
+    sites["status"] = _run_status(sites, request)
     sites["fixed"] = sites["status"].astype(str).to_numpy() == "must_open"
     sites["new"] = is_open & ~existing
     sites["closed_now"] = existing & ~is_open

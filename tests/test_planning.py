@@ -212,3 +212,33 @@ def test_cached_coverage_takes_site_status_and_capacity_from_the_scenario(tmp_pa
     assert set(again.demand["commune_name"]) == {"Xã A", "Xã Bình"}
     assert again.figures["uncovered_by_commune"] == {"Xã Bình": 1500.0}  # d3: only s2 reached it
     assert list(cache.glob("coverage_*.pkl")) and len(list(cache.glob("coverage_*.pkl"))) == 1
+
+
+def test_cli_keep_open_and_close_override_the_scenario(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # At 5 km: s1 (must open) covers d1 + d2, s2 d3, s3 d4. Closing s2 leaves d3 (1,500
+    # people) with no allowed site: reported as such, and s2 (an existing point) counts
+    # as closed; keeping s3 open opens it although LSCP needs it anyway for d4.
+    out_dir = tmp_path / "run"
+    assert main(["place", str(TINY), "--model", "lscp", "--close", "s2", "--keep-open", "s3",
+                 "--json", "--out", str(out_dir)]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    f = meta["figures"]
+    assert meta["report"]["status"] == "OPTIMAL" and meta["report"]["objective"] == 2
+    assert (f["open_points"], f["closed_points"], f["new_points"]) == (2, 1, 1)
+    assert f["uncoverable_population"] == 1500 and f["uncovered_population"] == 1500
+    assert meta["request"]["close"] == ["s2"] and meta["request"]["keep_open"] == ["s3"]
+    run = PlacementRun.load(out_dir)
+    assert run.request.close == ("s2",) and run.request.keep_open == ("s3",)
+    status = dict(zip(run.sites["id"], run.sites["status"], strict=True))
+    assert status == {"s1": "must_open", "s2": "closed", "s3": "must_open"}
+    # mclp with 2 points and s3 kept open: s1 + s3, so d3 (1,500) is left out
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--keep-open", "s3",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["figures"]["covered_population"] == 3500
+    # unknown ids and contradictions are named
+    assert main(["place", str(TINY), "--model", "lscp", "--close", "s9,s2"]) == 1
+    assert "close: site id(s) s9 not in the scenario's sites" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "lscp", "--close", "s3", "--keep-open",
+                 "s3"]) == 1
+    assert "s3 cannot both stay open and be closed" in capsys.readouterr().err

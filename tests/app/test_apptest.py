@@ -345,6 +345,22 @@ def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) ->
     assert sorted(r.params["overload_penalty"] or 0 for r in runs) == [0, 2.0]
 
 
+def test_keep_open_and_close_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
+    # closing s2 for this run leaves d3 (1,500 people) out of reach; s2 counts as closed
+    at = _app(tiny_ref, page="placement").run()
+    at.multiselect(key="close_sites").select("s2").run()
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["close"] == ["s2"] and run.params["keep_open"] == []
+    assert run.figures["uncoverable_population"] == 1500 and run.figures["closed_points"] == 1
+    assert _metrics(at)["Số dân chưa được phục vụ"] == "1.500"
+    # a site kept open is no longer offered for closing
+    at.multiselect(key="keep_open").select("s3").run()
+    offered = at.multiselect(key="close_sites").options
+    assert offered == ["s1 · Chi nhánh 1", "s2 · Điểm xã B"]  # labelled "id · name"
+
+
 def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
     # two points cover at most 90 % of the tiny scenario at 5 km: a 95 % floor is
     # infeasible, and the page says so in words, without a traceback
