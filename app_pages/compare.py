@@ -70,6 +70,24 @@ def figures_table(ra: PlacementRun, rb: PlacementRun, lang: str) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def settings_table(ra: PlacementRun, rb: PlacementRun, lang: str) -> pd.DataFrame:
+    """The run settings (solver options, overrides...) that differ between A and B."""
+    from dataclasses import asdict
+
+    a, b = asdict(ra.request), asdict(rb.request)
+
+    def show(v: Any) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, (list, tuple)):
+            return ", ".join(map(str, v)) or "–"
+        return str(v)
+
+    rows = [{t("setting", lang): k, "A": show(a.get(k)), "B": show(b.get(k))}
+            for k in a if show(a.get(k)) != show(b.get(k))]
+    return pd.DataFrame(rows, columns=[t("setting", lang), "A", "B"])
+
+
 def _transitions(a: pd.DataFrame, b: pd.DataFrame, flag: str, gained: str,
                  lost: str) -> pd.DataFrame:
     """``b`` with a ``state`` column: ``gained`` where ``flag`` turned true from A to B,
@@ -142,6 +160,13 @@ def body() -> None:
 
     table = figures_table(ra, rb, lang)
     st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
+    diff = settings_table(ra, rb, lang)
+    if len(diff):
+        st.markdown(f"**{t('settings_differ', lang)}**")
+        st.dataframe(diff, hide_index=True, width="stretch", height=36 * (len(diff) + 1) + 4,
+                     key="settings_differ")
+    else:
+        st.caption(t("settings_same", lang))
 
     # the same extent and the same size scale on both maps
     bounds = maps.bounds_of(ra.demand, rb.demand, ra.sites[ra.sites["open"]], rb.sites[rb.sites["open"]])

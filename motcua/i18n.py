@@ -162,6 +162,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "settings_differ": ("Thiết lập khác nhau giữa A và B", "Settings that differ between A and B"),
+    "settings_same": ("A và B chạy với cùng thiết lập.", "A and B ran with the same settings."),
+    "setting": ("Thiết lập", "Setting"),
     "keep_open": ("Giữ mở trong lần chạy này", "Keep open in this run"),
     "keep_open_help": (
         "Các điểm phải mở, ngoài các điểm có trạng thái must_open trong kịch bản.",

@@ -407,6 +407,9 @@ def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace)
     # within 5 km every village is near one point only: no one is covered twice
     twice = table[table["Chỉ tiêu"] == "Dân trong chuẩn của hai điểm trở lên"].iloc[0]
     assert (twice["A"], twice["B"]) == ("0", "0")
+    # the one setting that differs is the number of points
+    settings = cmp.dataframe[1].value
+    assert settings.to_dict("records") == [{"Thiết lập": "p", "A": "2", "B": "3"}]
     assert len(cmp.get("component_instance")) == 3  # A, B and the map of changes
     assert f"a={by_p[2]}&b={by_p[3]}" in cmp.code[0].value
 
