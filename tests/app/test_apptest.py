@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from motcua.workspace import Workspace
+from motcua.workspace import RunInfo, Workspace
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
@@ -251,18 +251,23 @@ def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspa
     assert "0.9" in pareto  # p = 2 covers 90 %
 
 
+def _mclp_at_20_km(ref: str, workspace: Workspace, option: str, p: int) -> tuple[AppTest, RunInfo]:
+    """MCLP with ``p`` points at 20 km with the form's ``option`` checkbox ticked; the run."""
+    at = _app(ref, page="placement").run()
+    at.number_input(key="km").set_value(20.0).run()
+    at.selectbox(key="model").set_value("mclp").run()
+    at.checkbox(key=option).check().run()
+    _solve_placement(at, "mclp", p)
+    _assert_clean(at)
+    return at, workspace.list_runs("placement")[0]
+
+
 def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
         tiny_ref: str, workspace: Workspace) -> None:
     # Within 20 km AND 30 min (straight line x 1.3 at 30 km/h: 11.5 km): s1 reaches d1, d2,
     # d3; s2 reaches d2, d3, d4; s3 reaches d3, d4. With s1 open and p = 2, backup picks
     # s2: d2 + d3 = 3,500 of 5,000 people within reach of two points (s3: d3 = 1,500).
-    at = _app(tiny_ref, page="placement").run()
-    at.number_input(key="km").set_value(20.0).run()
-    at.selectbox(key="model").set_value("mclp").run()
-    at.checkbox(key="backup").check().run()
-    _solve_placement(at, "mclp", 2)
-    _assert_clean(at)
-    run = workspace.list_runs("placement")[0]
+    at, run = _mclp_at_20_km(tiny_ref, workspace, "backup", 2)
     assert run.params["backup"] is True and run.params["weighting"] == "population"
     assert run.figures["double_covered_population"] == 3500
     assert _metrics(at)["Trạng thái"] == "TỐI ƯU"
@@ -303,13 +308,7 @@ def test_placement_backup_weighting_seed_and_threads_reach_the_solver(
 def test_placement_lexicographic_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
     # as in the CLI test: with 3 points allowed at 20 km, s1 + s2 cover all 5,000 people,
     # so the fewest points is 2 and the third is not opened
-    at = _app(tiny_ref, page="placement").run()
-    at.number_input(key="km").set_value(20.0).run()
-    at.selectbox(key="model").set_value("mclp").run()
-    at.checkbox(key="lexicographic").check().run()
-    _solve_placement(at, "mclp", 3)
-    _assert_clean(at)
-    run = workspace.list_runs("placement")[0]
+    at, run = _mclp_at_20_km(tiny_ref, workspace, "lexicographic", 3)
     assert run.params["lexicographic"] is True and run.params["backup"] is False
     m = _metrics(at)
     assert m["Trạng thái"] == "TỐI ƯU" and m["Số điểm mở"] == "2"
