@@ -97,6 +97,11 @@ class PlacementRequest:
         if self.model not in MODELS:
             msg = f"model {self.model!r} unknown; expected one of {', '.join(MODELS)}"
             raise ValueError(msg)
+        if self.lexicographic and (self.model != "mclp" or self.capacitated or self.backup
+                                   or self.budget is not None):
+            msg = ("lexicographic goals are an mclp variant with a number of points, without "
+                   "capacities, backup or budget (--model mclp --lexicographic --points N)")
+            raise ValueError(msg)
         needs_p = self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
             self.model == "mclp" and self.budget is None)
         if needs_p and self.p is None:
@@ -137,11 +142,6 @@ class PlacementRequest:
                     math.isfinite(self.min_covered_pct) and 0 < self.min_covered_pct <= 100)):
             msg = ("a covered-share floor applies to pmedian and is a percentage in (0, 100], "
                    f"got {self.min_covered_pct} with model {self.model}")
-            raise ValueError(msg)
-        if self.lexicographic and (self.model != "mclp" or self.capacitated or self.backup
-                                   or self.budget is not None):
-            msg = ("lexicographic goals are an mclp variant with a number of points, without "
-                   "capacities, backup or budget (--model mclp --lexicographic --points N)")
             raise ValueError(msg)
 
 

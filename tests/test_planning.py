@@ -124,6 +124,8 @@ def test_cli_lexicographic_opens_no_point_coverage_does_not_need(
     # lexicographic goals are an mclp variant, and need the number of points
     with pytest.raises(ValueError, match="lexicographic goals are an mclp variant"):
         PlacementRequest(model="lscp", p=3, lexicographic=True).check()
+    with pytest.raises(ValueError, match="without capacities, backup or budget"):
+        PlacementRequest(model="mclp", budget=2.0, lexicographic=True).check()
     assert main(["place", str(TINY), "--model", "mclp", "--lexicographic"]) == 1
     assert "needs the number of points" in capsys.readouterr().err
 
