@@ -244,3 +244,30 @@ def test_cli_keep_open_and_close_override_the_scenario(
     assert main(["place", str(TINY), "--model", "lscp", "--close", "s3", "--keep-open",
                  "s3"]) == 1
     assert "s3 cannot both stay open and be closed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["lscp", "mclp", "pmedian", "pcenter"])
+def test_every_keep_open_and_close_choice_is_respected(model: str, tmp_path: Path) -> None:
+    # all 27 ways to mark each of the 3 tiny sites keep-open, close or neither
+    import itertools
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        scen = load_scenario(TINY)
+    ids = ["s1", "s2", "s3"]
+    for marks in itertools.product(("keep", "close", ""), repeat=3):
+        keep = tuple(i for i, mk in zip(ids, marks, strict=True) if mk == "keep")
+        close = tuple(i for i, mk in zip(ids, marks, strict=True) if mk == "close")
+        req = PlacementRequest(model=model, p=None if model == "lscp" else 3, keep_open=keep,
+                               close=close, time_limit_s=20)
+        run = run_placement(scen, req, cache_dir=tmp_path)
+        opened = set(run.sites.loc[run.sites["open"], "id"])
+        if "s1" in close:  # s1 is must_open in the scenario: closing it overrides that
+            assert "s1" not in opened
+        assert not (opened & set(close)), (marks, opened)
+        if run.status.has_solution:
+            assert set(keep) <= opened, (marks, opened)
+            # people only closed sites reach are reported as out of reach
+            assert run.figures["uncovered_population"] >= run.figures["uncoverable_population"]
+        else:
+            assert run.status is SolveStatus.INFEASIBLE  # e.g. p-median: someone unreachable
