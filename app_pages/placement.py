@@ -58,11 +58,9 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
                f"{run.coverage_label}")
     c.synthetic_banner(info.synthetic)
     c.show_report(run.report.to_dict())
-    model = str(run.figures.get("model", run.request.model))
-    if model in ("lscp", "mclp", "pmedian", "pcenter", "capacitated", "backup", "lexicographic"):
-        unit = c.tr("unit_in_person" if run.figures.get("weights") == "in-person dossiers per day"
-                    else "unit_population")
-        st.caption(c.tr("objective_means", what=c.tr(f"objective_{model}", unit=unit)))
+    meaning = run.objective_meaning(c.lang())
+    if meaning:
+        st.caption(meaning)
     key_figures(run)
 
     st.subheader(c.tr("result_map"))

@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"status: {rep.status.value}  objective: {rep.objective:g}  best bound: "
           f"{rep.best_bound:g}  gap: {_pct(rep.gap)}  time: {rep.wall_time_s:.2f}s  "
           f"({rep.solver}, seed {rep.seed}, threads {rep.threads}, limit {rep.time_limit_s}s)")
+    meaning = result.objective_meaning("en")
+    if meaning and rep.status.has_solution:
+        print(f"  {meaning}")
     if rep.status.value == "FEASIBLE":
         print("  not proven optimal: the answer may be improved by up to the gap")
     if rep.message:

@@ -171,6 +171,18 @@ class PlacementRun:
     def status(self) -> SolveStatus:
         return self.report.status
 
+    def objective_meaning(self, lang: str) -> str | None:
+        """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
+        from motcua.i18n import t
+
+        model = str(self.figures.get("model", self.request.model))
+        if model not in ("lscp", "mclp", "pmedian", "pcenter", "capacitated", "backup",
+                         "lexicographic"):
+            return None
+        dossiers = self.figures.get("weights") == "in-person dossiers per day"
+        unit = t("unit_in_person" if dossiers else "unit_population", lang)
+        return t("objective_means", lang, what=t(f"objective_{model}", lang, unit=unit))
+
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "version": RESULT_VERSION,

@@ -343,9 +343,9 @@ def _combine(reports: Sequence[SolverReport], objective: float, bound: float, *,
         status = SolveStatus.UNKNOWN
     if status is SolveStatus.OPTIMAL:
         bound = objective
-    msgs = sorted({r.message for r in reports if r.message})
-    if message:
-        msgs.insert(0, message)
+    # each part once (stages repeat notes such as HiGHS's thread setting)
+    parts = [message] + [x for r in reports for x in r.message.split("; ")]
+    msgs = list(dict.fromkeys(x for x in parts if x))
     return SolverReport(
         status=status, objective=objective, best_bound=bound,
         gap=relative_gap(objective, bound) if status.has_solution else math.inf,

@@ -86,6 +86,7 @@ def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureF
     assert main(["place", str(demo_dir), "--model", "lscp", "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
     assert "status: OPTIMAL" in out and "gap: 0.00%" in out
+    assert "The objective is the total opening cost of the open points" in out
     assert main(["place", str(demo_dir), "--model", "mclp", "--points", "40", "--json",
                  "--cache-dir", str(cache)]) == 0
     meta = json.loads(capsys.readouterr().out)
