@@ -1957,8 +1957,11 @@ def _fewest_points(
     mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), xs + np.arange(cand.size), 1.0,
                  ub=float(p))
     if cover is not None:
+        # the same hold as the pair model's: exact with whole-number weights (a relative
+        # tolerance would let 1.25 million people become one fewer), else 1e-6 relative
+        whole = bool(np.all(inp.weights == np.round(inp.weights)))
         mip.add_rows(1, np.zeros(n, dtype=np.int64), ys + i, inp.weights,
-                     lb=cover - 1e-6 * max(1.0, abs(cover)))
+                     lb=cover if whole else cover - 1e-6 * max(1.0, abs(cover)))
     start = None
     if hint is not None:
         start = np.zeros(mip.n_vars)
@@ -2076,8 +2079,6 @@ def lexicographic(
             break
         hint = sol.values
         z = float(vec @ sol.values)
-        if goal == "coverage":
-            held_cover = z
         nz = np.flatnonzero(vec)
         # hold this goal at its value for the next stages; with whole-number weights
         # (and for the count of points) the value is a whole number and is held
@@ -2087,6 +2088,8 @@ def lexicographic(
         tol = 0.0 if whole else 1e-6 * max(1.0, abs(z))
         if whole:
             z = float(round(z))
+        if goal == "coverage":
+            held_cover = z
         if maximize:
             mip.add_rows(1, np.zeros(nz.size, dtype=np.int64), nz, vec[nz], lb=z - tol)
         else:
