@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--workspace", type=Path, default=None,
                    help="folder for saved results (default $MOTCUA_WORKSPACE or ./workspace)")
     p.add_argument("--scenario", default="demo",
-                   help="scenario to open: a folder name in scenarios/ (default demo)")
+                   help="scenario to open: a folder name in scenarios/ (default demo), or the "
+                        "path of a scenario folder (e.g. one written by 'motcua import'), "
+                        "which is validated and copied into the workspace")
     p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (default vi)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     p.set_defaults(func=run)
@@ -45,10 +47,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
     if not APP.is_file():
         msg = f"the app is not installed beside the package (looked for {APP})"
         raise UsageError(msg)
-    scenario_dir = APP.parent / "scenarios" / args.scenario
-    if not (scenario_dir / "scenario.toml").is_file():
-        msg = f"--scenario {args.scenario!r}: no {scenario_dir / 'scenario.toml'}"
-        raise UsageError(msg)
+    _scenario_folder(args.scenario)
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),
@@ -83,12 +82,53 @@ def _open_when_ready(url: str, proc: subprocess.Popen[bytes] | None,
     return False
 
 
+def _scenario_folder(arg: str) -> tuple[Path, bool]:
+    """(folder, shipped) for ``--scenario``: a name in ``scenarios/`` or a folder path."""
+    shipped = APP.parent / "scenarios" / arg
+    if Path(arg).name == arg and (shipped / "scenario.toml").is_file():
+        return shipped, True
+    folder = Path(arg).expanduser()
+    if (folder / "scenario.toml").is_file():
+        return folder.resolve(), False
+    msg = (f"--scenario {arg!r}: no {shipped / 'scenario.toml'} and no "
+           f"{folder / 'scenario.toml'}; expected a folder name in scenarios/ or the path "
+           "of a scenario folder")
+    raise UsageError(msg)
+
+
+def scenario_ref(arg: str, root: Path) -> str:
+    """The app's reference for ``--scenario``: a shipped name as is; a folder path is
+    validated (every problem named, as in the app) and copied into the workspace at
+    ``root``, like an upload."""
+    import warnings
+
+    from geodata._errors import ScenarioError, ScenarioWarning
+    from geodata.scenario import load_scenario
+    from motcua.workspace import Workspace
+
+    folder, shipped = _scenario_folder(arg)
+    if shipped:
+        return arg
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScenarioWarning)
+            scenario = load_scenario(folder)
+    except ScenarioError as exc:
+        msg = f"--scenario {arg}: the scenario is not valid:\n{exc}"
+        raise UsageError(msg) from None
+    return Workspace(root).add_scenario(folder, scenario.name)
+
+
 def run(args: argparse.Namespace) -> int:
+    from motcua.workspace import default_root
+
     cmd = build_command(args)
     env = dict(os.environ)
-    if args.workspace is not None:
-        env["MOTCUA_WORKSPACE"] = str(args.workspace.resolve())
-    env["MOTCUA_DEFAULT_SCENARIO"] = args.scenario
+    # the app runs in the repository folder: give it the workspace as resolved here
+    # (./workspace is where the user ran the command, as --workspace says)
+    root = args.workspace.resolve() if args.workspace is not None else default_root()
+    env["MOTCUA_WORKSPACE"] = str(root)
+    env["MOTCUA_DEFAULT_SCENARIO"] = scenario_ref(args.scenario, root)
     env["MOTCUA_DEFAULT_LANG"] = args.lang
     host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
     url = f"http://{host}:{args.port}"

@@ -304,3 +304,42 @@ def test_stop_button_ends_a_long_staffing_solve(server: dict[str, Any], page: An
     if status != "TỐI ƯU":  # a stopped solve is never called optimal
         page.get_by_text("CHƯA được chứng minh là tối ưu").first.wait_for()
     shot(page, "staffing_stopped")
+
+
+def test_motcua_demo_opens_a_scenario_folder(page: Any, tmp_path: Path) -> None:
+    """``motcua demo --scenario PATH`` (e.g. a ``motcua import`` output) validates the
+    folder, copies it into the workspace and opens the app on it."""
+    folder = tmp_path / "imported"
+    shutil.copytree(TINY, folder)
+    port = _free_port()
+    ws = tmp_path / "ws"
+    env = dict(os.environ, MOTCUA_BASEMAP="off")
+    cmd = [str(Path(sys.executable).parent / "motcua"), "demo", "--scenario", str(folder),
+           "--no-browser",
+           "--port", str(port), "--address", "127.0.0.1", "--workspace", str(ws)]
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(240):
+                try:
+                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.25)
+            else:
+                pytest.fail("motcua demo did not start:\n" + log_path.read_text(errors="replace"))
+            page.goto(url)
+            wait_idle(page)
+            page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+            assert_clean(page)
+            copied = list((ws / "scenarios").iterdir())
+            assert len(copied) == 1 and (copied[0] / "scenario.toml").is_file()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)

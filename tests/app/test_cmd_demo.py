@@ -67,3 +67,27 @@ def test_browser_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPatch) 
         srv.shutdown()
         srv.server_close()
     assert opened == [url]
+
+
+def test_scenario_folder_is_validated_and_copied(tmp_path) -> None:  # noqa: ANN001
+    import shutil
+    from pathlib import Path
+
+    from motcua.cmd_demo import scenario_ref
+
+    tiny = Path(__file__).resolve().parent / "data" / "tiny"
+    assert scenario_ref("demo", tmp_path / "ws") == "demo"  # shipped: by name, not copied
+    assert not (tmp_path / "ws").exists()
+    ref = scenario_ref(str(tiny), tmp_path / "ws")
+    assert ref.startswith("ws:")
+    assert (tmp_path / "ws" / "scenarios" / ref[3:] / "scenario.toml").is_file()
+    # a broken folder: every problem named, nothing copied
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny, bad)
+    demand = (bad / "demand.csv").read_text(encoding="utf-8").replace("2000", "-3")
+    (bad / "demand.csv").write_text(demand, encoding="utf-8")
+    with pytest.raises(UsageError, match=r"demand\.csv.*population.*-3"):
+        scenario_ref(str(bad), tmp_path / "ws2")
+    assert not (tmp_path / "ws2").exists()
+    with pytest.raises(UsageError, match="no-such-folder"):
+        scenario_ref(str(tmp_path / "no-such-folder"), tmp_path / "ws3")
