@@ -105,6 +105,8 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
                    delta=delta, delta_color="inverse" if change else "off")
     cols[2].metric(c.tr("n_moves"), fmt_int(m["moves"], lang))
     cols[3].metric(c.tr("shortfall_total"), fmt_int(m["shortfalls"], lang))
+    if m.get("before_proven", 1.0) == 0.0:
+        st.caption(c.tr("before_not_proven"))
 
     before, after = run.tables["site_days_before"], run.tables["site_days_after"]
     top = max(1.2, float(before["utilisation"].max()), float(after["utilisation"].max()))

@@ -120,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         f"everyone at home -> {_pct(m['peak_utilisation_after'])} with this plan",
         f"overload (demand minutes beyond capacity, at sites): "
         f"{m['overload_min_before']:,.0f} -> {m['overload_min_after']:,.0f} minutes",
+        "everyone-at-home plan: " + ("proven optimal" if m.get("before_proven", 1.0) else
+                                     "best found in its share of the time, not proven "
+                                     "(its figures can differ a little between runs)"),
         f"moves: {m['moves']:.0f} person-days away from home",
     ]
     unstaffed = []

@@ -162,6 +162,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "then the least population-weighted travel time to an open point (MCLP by "
         "number of points).",
     ),
+    "before_not_proven": (
+        "Phương án “mọi người ở nguyên đơn vị” là phương án tốt nhất tìm được trong phần "
+        "thời gian dành cho nó, chưa chứng minh tối ưu: số liệu “trước” có thể chênh "
+        "một chút giữa các lần chạy.",
+        "The everyone-at-home plan is the best found in its share of the time, not proven "
+        "optimal: the “before” figures can differ a little between runs.",
+    ),
     "settings_differ": ("Thiết lập khác nhau giữa A và B", "Settings that differ between A and B"),
     "settings_same": ("A và B chạy với cùng thiết lập.", "A and B ran with the same settings."),
     "setting": ("Thiết lập", "Setting"),

@@ -90,6 +90,7 @@ def test_parse_week() -> None:
 
 
 def test_run_rebalances_busy_branch(run: StaffingRun) -> None:
+    assert run.metrics["before_proven"] == 1.0  # every everyone-at-home step proven
     assert run.week == "2026-W47"
     assert run.report.status.value == "OPTIMAL"
     assert run.metrics["peak_utilisation_after"] < run.metrics["peak_utilisation_before"]
@@ -120,6 +121,8 @@ def test_save_load_roundtrip(run: StaffingRun, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(out / "staffing.xlsx")
     assert wb.sheetnames == ["Summary", "Roster", "Moves", "Before", "After", "Shortfalls",
                              "Forecast", "Outside model"]
+    summary = {row[0].value: row[1].value for row in wb["Summary"].iter_rows()}
+    assert summary["before plan proven optimal"] == "yes"
     ws = wb["Roster"]
     assert ws["A1"].value == "person_id" and ws["A1"].font.bold
     assert ws.freeze_panes == "A2"
@@ -291,7 +294,8 @@ def test_full_demo_lowers_the_peak(demo_dir: Path) -> None:
     assert len(res.moves) > 0 and res.moves["reason"].str.contains("->").all()
 
 
-def test_same_work_budget_gives_the_same_plan(demo_dir: Path) -> None:
+def test_same_work_budget_gives_the_same_plan(demo_dir: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     """Seed, one thread and a deterministic-time budget fix the plan, run after run.
 
     The budget (0.4 deterministic seconds for the whole demo) is far too small to
@@ -305,6 +309,14 @@ def test_same_work_budget_gives_the_same_plan(demo_dir: Path) -> None:
             for _ in range(2)]
     assert runs[0].report.status.value == "FEASIBLE"
     assert runs[0].metrics == runs[1].metrics
+    # the everyone-at-home plan is cut by the budget too, and the run says so
+    assert runs[0].metrics["before_proven"] == 0.0
+    from motcua.cli import main
+
+    assert main(["staff", str(demo_dir), "--time-limit", "120", "--threads", "1",
+                 "--deterministic-time", "0.4"]) == 0
+    out = capsys.readouterr().out
+    assert "everyone-at-home plan: best found in its share of the time, not proven" in out
     pd.testing.assert_frame_equal(runs[0].roster, runs[1].roster)
     pd.testing.assert_frame_equal(runs[0].tables["site_days_after"],
                                   runs[1].tables["site_days_after"])
