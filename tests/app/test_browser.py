@@ -9,6 +9,7 @@ needs the internet fails here. Screenshots of each page go to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -55,8 +56,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
            "--server.fileWatcherType", "none", "--server.enableStaticServing", "true",
            "--client.showErrorDetails", "full"]
     log_path = tmp / "server.log"
+    with _serving(cmd, REPO, env, port, log_path) as url:
+        yield {"url": url, "workspace": tmp / "ws", "log": log_path}
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str], cwd: Path, env: dict[str, str], port: int,
+             log_path: Path) -> Iterator[str]:
+    """Run ``cmd`` (an app server on ``port``) until its health URL answers; its URL."""
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(240):
@@ -67,7 +76,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                     time.sleep(0.25)
             else:
                 pytest.fail("server did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            yield {"url": url, "workspace": tmp / "ws", "log": log_path}
+            yield url
         finally:
             proc.terminate()
             try:
@@ -317,29 +326,10 @@ def test_motcua_demo_opens_a_scenario_folder(page: Any, tmp_path: Path) -> None:
     cmd = [str(Path(sys.executable).parent / "motcua"), "demo", "--scenario", str(folder),
            "--no-browser",
            "--port", str(port), "--address", "127.0.0.1", "--workspace", str(ws)]
-    log_path = tmp_path / "demo.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(240):
-                try:
-                    if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
-                        break
-                except OSError:
-                    time.sleep(0.25)
-            else:
-                pytest.fail("motcua demo did not start:\n" + log_path.read_text(errors="replace"))
-            page.goto(url)
-            wait_idle(page)
-            page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
-            assert_clean(page)
-            copied = list((ws / "scenarios").iterdir())
-            assert len(copied) == 1 and (copied[0] / "scenario.toml").is_file()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+    with _serving(cmd, tmp_path, env, port, tmp_path / "demo.log") as url:
+        page.goto(url)
+        wait_idle(page)
+        page.get_by_text("Kịch bản đang mở: Xã Nhỏ (test)").wait_for()
+        assert_clean(page)
+        copied = list((ws / "scenarios").iterdir())
+        assert len(copied) == 1 and (copied[0] / "scenario.toml").is_file()
