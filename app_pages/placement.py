@@ -34,7 +34,7 @@ def key_figures(run: PlacementRun) -> None:
     if twice is not None:
         st.caption(c.tr("double_covered_help", people=fmt_int(twice, lang),
                         share=fmt_pct(twice / total if total else None, 1, lang)))
-    if run.request.weighting == "in_person" or run.request.capacitated:
+    if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
 
 
@@ -166,13 +166,15 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     # this run's overrides of the scenario's site statuses
     ids = sites["id"].astype(str).tolist()
     names = dict(zip(ids, sites["name"].astype(str), strict=True)) if "name" in sites else {}
+
+    def site_label(i: str) -> str:
+        return f"{i} · {names.get(i, '')}".rstrip(" ·")
+
     a, b = st.columns(2)
-    keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open",
-                              format_func=lambda i: f"{i} · {names.get(i, '')}".rstrip(" ·"),
+    keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open", format_func=site_label,
                               help=c.tr("keep_open_help"))
     close = b.multiselect(c.tr("close_sites"), [i for i in ids if i not in keep_open],
-                          key="close_sites",
-                          format_func=lambda i: f"{i} · {names.get(i, '')}".rstrip(" ·"),
+                          key="close_sites", format_func=site_label,
                           help=c.tr("close_sites_help"))
     capacitated = bool(capacitated) and model in ("lscp", "mclp")
     by_points = model == "mclp" and limit == "points"

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 Model = Literal["lscp", "mclp", "pmedian", "pcenter"]
 MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter")
 Weighting = Literal["population", "in_person"]
+#: ``figures["weights"]`` of a run weighted by in-person dossiers per day.
+DOSSIER_WEIGHTS = "in-person dossiers per day"
 #: p-median / p-center see travel times up to this multiple of the standard's minutes.
 CUTOFF_FACTOR = 3.0
 #: Working weeks per year, to turn yearly dossiers into dossiers per working day.
@@ -91,6 +93,11 @@ class PlacementRequest:
     seed: int = 0
     threads: int = 1
     engine: str = "auto"
+
+    @property
+    def by_dossiers(self) -> bool:
+        """Weights are in-person dossiers per day: asked for, or capacities (in dossiers)."""
+        return self.weighting == "in_person" or self.capacitated
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the option that cannot be used."""
@@ -171,16 +178,19 @@ class PlacementRun:
     def status(self) -> SolveStatus:
         return self.report.status
 
+    @property
+    def weighted_by_dossiers(self) -> bool:
+        """The weights were in-person dossiers per day (``weighting`` or capacities)."""
+        return bool(self.figures.get("weights") == DOSSIER_WEIGHTS)
+
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
-        from motcua.i18n import t
+        from motcua.i18n import TEXTS, t
 
         model = str(self.figures.get("model", self.request.model))
-        if model not in ("lscp", "mclp", "pmedian", "pcenter", "capacitated", "backup",
-                         "lexicographic"):
+        if f"objective_{model}" not in TEXTS:
             return None
-        dossiers = self.figures.get("weights") == "in-person dossiers per day"
-        unit = t("unit_in_person" if dossiers else "unit_population", lang)
+        unit = t("unit_in_person" if self.weighted_by_dossiers else "unit_population", lang)
         return t("objective_means", lang, what=t(f"objective_{model}", lang, unit=unit))
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -344,8 +354,7 @@ def run_placement(
     demand = sc.demand.reset_index(drop=True)
     population = demand["population"].to_numpy(dtype=float)
     per_day = in_person_per_day(scenario, population)
-    use_per_day = request.weighting == "in_person" or request.capacitated
-    weights = per_day if use_per_day else population
+    weights = per_day if request.by_dossiers else population
     status = _run_status(sites, request)
     fixed = np.flatnonzero(status == "must_open")
     closed = np.flatnonzero(status == "closed")
@@ -405,12 +414,14 @@ def run_placement(
             "status": [s.value for s in curve.statuses],
         })
     say("summarising")
-    return _summarise(scenario, sc, request, res, population, per_day, capacity, pareto_df)
+    return _summarise(scenario, sc, request, res, population, per_day, capacity, status,
+                      pareto_df)
 
 
 def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.PlacementResult,
                population: np.ndarray[Any, Any], per_day: np.ndarray[Any, Any],
-               capacity: np.ndarray[Any, Any], pareto_df: pd.DataFrame | None) -> PlacementRun:
+               capacity: np.ndarray[Any, Any], status: np.ndarray[Any, Any],
+               pareto_df: pd.DataFrame | None) -> PlacementRun:
     cov = sc.matrix
     sites = sc.sites.reset_index(drop=True).copy()
     demand = sc.demand.reset_index(drop=True).copy()
@@ -423,8 +434,8 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     n_open_cover = np.asarray(covered_csr[:, np.flatnonzero(is_open)].sum(axis=1)).ravel()
     covered_flag = n_open_cover > 0
     # coverable: within the standard of a site this run may open (closed ones excluded)
-    allowed = _run_status(sites, request) != "closed"
-    coverable = np.asarray(covered_csr[:, np.flatnonzero(allowed)].sum(axis=1)).ravel() > 0
+    coverable = np.asarray(covered_csr[:, np.flatnonzero(status != "closed")].sum(axis=1)
+                           ).ravel() > 0
     a = res.assignment
     site_ids = sites["id"].astype(str).to_numpy()
     demand["assigned_site"] = np.where(a >= 0, site_ids[np.maximum(a, 0)], None)
@@ -436,8 +447,8 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     sites["open"] = is_open
     # existing points are judged on the scenario's status (one closed by this run's
     # overrides counts as closed); the table carries this run's status
-    sites["status"] = _run_status(sites, request)
-    sites["fixed"] = sites["status"].astype(str).to_numpy() == "must_open"
+    sites["status"] = status
+    sites["fixed"] = status == "must_open"
     sites["new"] = is_open & ~existing
     sites["closed_now"] = existing & ~is_open
     sites["load_per_day"] = np.round(load, 3)
@@ -474,7 +485,7 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         "double_covered_population": float(population[n_open_cover >= 2].sum()),
         "overloaded_points": int(((load > capacity + 1e-6) & is_open).sum()),
         "max_utilisation": float(util[is_open].max()) if is_open.any() else None,
-        "weights": "in-person dossiers per day" if (request.weighting == "in_person" or request.capacitated) else "population",
+        "weights": DOSSIER_WEIGHTS if request.by_dossiers else "population",
         "synthetic": bool(scenario.settings.synthetic),
     }
     logger.info("placement %s: %s", request.model, res.report.summary())

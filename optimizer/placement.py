@@ -1934,11 +1934,12 @@ def backup(
 
 def _fewest_points(
     c: sp.csr_matrix, inp: _Inputs, cand: IntArray, col_pos: IntArray, p: int,
-    cover: float | None, hint: FloatArray | None, x0: int, z0: int, n_vars: int,
-    rows: IntArray, cols: IntArray, *, engine: str, deadline: float | None, seed: int, threads: int,
+    cover: float | None, integral: bool, hint: FloatArray | None, x0: int, z0: int,
+    n_vars: int, rows: IntArray, cols: IntArray, *, engine: str, deadline: float | None, seed: int, threads: int,
     stop: threading.Event | None,
 ) -> MipSolution:
-    """Fewest open points (at most ``p``) covering at least ``cover`` weight.
+    """Fewest open points (at most ``p``) covering at least ``cover`` weight (exactly when
+    ``integral``: whole-number weights).
 
     Solved on the compact covering model (``y_i <= sum_{j in N_i} x_j``); the
     solution is returned in the variables of :func:`lexicographic`'s pair model
@@ -1959,9 +1960,8 @@ def _fewest_points(
     if cover is not None:
         # the same hold as the pair model's: exact with whole-number weights (a relative
         # tolerance would let 1.25 million people become one fewer), else 1e-6 relative
-        whole = bool(np.all(inp.weights == np.round(inp.weights)))
         mip.add_rows(1, np.zeros(n, dtype=np.int64), ys + i, inp.weights,
-                     lb=cover if whole else cover - 1e-6 * max(1.0, abs(cover)))
+                     lb=cover if integral else cover - 1e-6 * max(1.0, abs(cover)))
     start = None
     if hint is not None:
         start = np.zeros(mip.n_vars)
@@ -2067,7 +2067,7 @@ def lexicographic(
             # only coverage held so far: the fewest points need no assignment, so a
             # compact model (one row per demand point, not one column per pair) solves
             # it: 0.5 s instead of 17 s on the demo
-            sol = _fewest_points(c, inp, cand, col_pos, p, held_cover, hint, x0, z0,
+            sol = _fewest_points(c, inp, cand, col_pos, p, held_cover, integral, hint, x0, z0,
                                  mip.n_vars, rows, cols,
                                  engine=engine, deadline=deadline, seed=seed, threads=threads,
                                  stop=stop)
