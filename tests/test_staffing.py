@@ -294,7 +294,7 @@ def test_full_demo_lowers_the_peak(demo_dir: Path) -> None:
     assert len(res.moves) > 0 and res.moves["reason"].str.contains("->").all()
 
 
-def test_same_work_budget_gives_the_same_plan(demo_dir: Path,
+def test_same_work_budget_gives_the_same_plan(demo_dir: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """Seed, one thread and a deterministic-time budget fix the plan, run after run.
 
@@ -314,7 +314,7 @@ def test_same_work_budget_gives_the_same_plan(demo_dir: Path,
     from motcua.cli import main
 
     assert main(["staff", str(demo_dir), "--time-limit", "120", "--threads", "1",
-                 "--deterministic-time", "0.4"]) == 0
+                 "--deterministic-time", "0.4", "--out", str(tmp_path / "plan")]) == 0
     out = capsys.readouterr().out
     assert "everyone-at-home plan: best found in its share of the time, not proven" in out
     pd.testing.assert_frame_equal(runs[0].roster, runs[1].roster)
