@@ -45,6 +45,14 @@ def site_change(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out[out["change"] != ""]
 
 
+def demand_state(demand: pd.DataFrame) -> pd.Series:
+    """``covered``, ``uncovered`` or ``unreachable`` (no candidate within the standard)."""
+    state = demand["covered"].map({True: "covered", False: "uncovered"})
+    if "coverable" in demand:  # results saved before the column existed have only the two
+        state[~demand["covered"].astype(bool) & ~demand["coverable"].astype(bool)] = "unreachable"
+    return state
+
+
 def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float, label: str | None,
                served: gpd.GeoDataFrame | None = None) -> Any:
     """Covered / uncovered people and kept / new / closed points, on a given extent and scale."""
@@ -53,7 +61,7 @@ def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float,
     if served is not None:
         maps.add_shapes(m, served, name="isochrones", color=maps.COLORS["isochrone"], weight=1,
                         fill_opacity=0.12)
-    demand = run.demand.assign(state=run.demand["covered"].map({True: "covered", False: "uncovered"}))
+    demand = run.demand.assign(state=demand_state(run.demand))
     maps.add_points(m, demand, name="demand", color_col="state", colors=maps.COLORS,
                     size_col="population", size_max=size_max, radius_px=3, max_radius_px=10,
                     fill_opacity=0.5, weight=0.3,
@@ -66,6 +74,7 @@ def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float,
                              "load_per_day": c.tr("load_col")})
     maps.add_legend(m, [(maps.COLORS["covered"], c.tr("legend_covered")),
                         (maps.COLORS["uncovered"], c.tr("legend_uncovered")),
+                        (maps.COLORS["unreachable"], c.tr("legend_unreachable")),
                         (maps.COLORS["kept"], c.tr("kept")), (maps.COLORS["new"], c.tr("new")),
                         (maps.COLORS["closed"], c.tr("closed_one"))])
     return m

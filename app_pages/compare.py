@@ -26,6 +26,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("covered_share", "covered_share", "pct"),
     ("covered_population", "covered_people", "int"),
     ("uncovered_population", "uncovered_people", "int"),
+    ("uncoverable_population", "legend_unreachable", "int"),
     ("double_covered_population", "double_covered_people", "int"),
     ("mean_minutes", "mean_travel", "min"),
     ("worst_minutes", "worst_travel", "min"),

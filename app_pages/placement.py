@@ -34,6 +34,10 @@ def key_figures(run: PlacementRun) -> None:
     if twice is not None:
         st.caption(c.tr("double_covered_help", people=fmt_int(twice, lang),
                         share=fmt_pct(twice / total if total else None, 1, lang)))
+    unreachable = f.get("uncoverable_population") or 0.0
+    if unreachable > 0:
+        st.caption(c.tr("unreachable_help", people=fmt_int(unreachable, lang),
+                        share=fmt_pct(unreachable / total if total else None, 1, lang)))
     if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
 
@@ -83,19 +87,29 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     with left:
         st.markdown(f"**{c.tr('load_per_point')}**")
         open_sites = run.sites[run.sites["open"]]
+        # the figures first: the names are long and would push them out of sight
         table = pd.DataFrame(open_sites.drop(columns="geometry"))[
-            ["id", "name", "kind", "load_per_day", "capacity_per_day", "utilisation"]
+            ["id", "utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
         ].sort_values("utilisation", ascending=False)
+        kinds = {k: c.tr(f"kind_{k}") for k in ("branch", "reception", "candidate")}
+        table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
         st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
+            "id": st.column_config.TextColumn(c.tr("site_id"), width="small"),
             "utilisation": st.column_config.ProgressColumn(c.tr("utilisation"), format="percent",
-                                                           min_value=0.0, max_value=1.5)})
+                                                           min_value=0.0, max_value=1.5),
+            "load_per_day": st.column_config.NumberColumn(c.tr("load_col"), format="%.1f"),
+            "capacity_per_day": st.column_config.NumberColumn(c.tr("capacity_col"), format="%.0f"),
+            "name": c.tr("name"), "kind": c.tr("kind")})
     with right:
         by_commune = run.figures.get("uncovered_by_commune") or {}
         st.markdown(f"**{c.tr('uncovered_by_commune')}**")
         if by_commune:
-            st.dataframe(pd.DataFrame({c.tr("commune"): list(by_commune),
-                                       c.tr("uncovered_people"): list(by_commune.values())}),
-                         hide_index=True, width="stretch", height=300)
+            uncovered = pd.DataFrame({c.tr("commune"): list(by_commune),
+                                      c.tr("uncovered_people"): list(by_commune.values())})
+            unreachable_by = run.figures.get("uncoverable_by_commune")
+            if unreachable_by:  # absent from results saved before it was added
+                uncovered[c.tr("unreachable_col")] = [unreachable_by.get(k, 0.0) for k in by_commune]
+            st.dataframe(uncovered, hide_index=True, width="stretch", height=300)
         else:
             st.success(c.tr("everyone_covered"))
 

@@ -129,7 +129,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"covered by two or more points: {f['double_covered_population']:,.0f}")
         worst = list(f["uncovered_by_commune"].items())[:5]
         if worst:
-            print("most uncovered: " + "; ".join(f"{k} {v:,.0f}" for k, v in worst))
+            out_of_reach = f.get("uncoverable_by_commune") or {}
+            print("most uncovered: " + "; ".join(
+                f"{k} {v:,.0f}" + (f" ({out_of_reach[k]:,.0f} out of reach)" if out_of_reach.get(k) else "")
+                for k, v in worst))
     if result.pareto is not None:
         print("points  covered share  status")
         for row in result.pareto.itertuples():

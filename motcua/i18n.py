@@ -231,6 +231,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "load_col": ("Hồ sơ/ngày", "Dossiers/day"),
     "legend_covered": ("Dân được phục vụ", "Covered people"),
     "legend_uncovered": ("Dân chưa được phục vụ", "Uncovered people"),
+    "legend_unreachable": ("Dân không vị trí ứng viên nào tới được", "People no candidate can reach"),
+    "unreachable_help": (
+        "Trong số dân chưa được phục vụ, {people} người ({share}) sống ở nơi không có vị trí ứng viên "
+        "nào trong chuẩn phục vụ: chỉ một vị trí ứng viên mới mới phục vụ được họ.",
+        "Of the uncovered, {people} people ({share}) live where no candidate location is within the "
+        "standard: only a new candidate location can serve them.",
+    ),
+    "unreachable_col": ("Trong đó không điểm nào tới được", "Of whom no candidate can reach"),
+    "capacity_col": ("Công suất (hồ sơ/ngày)", "Capacity (dossiers/day)"),
+    "site_id": ("Mã", "Id"),
     "open_points_help": ("Giữ mở {kept}, mở mới {new}, đóng {closed}.", "Kept open {kept}, new {new}, closed {closed}."),
     "utilisation": ("Mức sử dụng", "Utilisation"),
     "uncovered_by_commune": ("Dân chưa được phục vụ theo xã", "Uncovered people by commune"),
@@ -270,9 +280,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "result_map": ("Bản đồ kết quả", "Result map"),
     "map_legend_placement": (
         "Điểm xanh lá: giữ mở; tím: mở mới; đen: đóng. Chấm xanh lam: dân được phục vụ; "
-        "chấm đỏ: dân chưa được phục vụ. Vùng tô: vùng tiếp cận (isochrone).",
+        "chấm đỏ: dân chưa được phục vụ; chấm nâu: dân không vị trí ứng viên nào tới được. "
+        "Vùng tô: vùng tiếp cận (isochrone).",
         "Green: kept open; purple: newly opened; black: closed. Blue dots: covered people; red dots: "
-        "uncovered people. Shaded: isochrones.",
+        "uncovered people; brown dots: people no candidate can reach. Shaded: isochrones.",
     ),
     "show_isochrones": ("Hiện vùng tiếp cận (isochrone)", "Show isochrones"),
     "downloads": ("Tải xuống", "Downloads"),

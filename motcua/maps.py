@@ -44,6 +44,7 @@ COLORS: dict[str, str] = {
     "demand": "#2b6cb0",
     "covered": "#2b6cb0",
     "uncovered": "#d62728",
+    "unreachable": "#8c564b",
     "newly_covered": "#2ca02c",
     "newly_uncovered": "#d62728",
     "branch": "#c0392b",

@@ -459,10 +459,15 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     cov_pop = float(population[covered_flag].sum())
     unc = ~covered_flag
     by_commune: dict[str, float] = {}
+    unreachable_by_commune: dict[str, float] = {}
     if unc.any():
         col = "commune_name" if "commune_name" in demand else "id"
-        g = pd.Series(population[unc]).groupby(demand.loc[unc, col].fillna("?").astype(str).to_numpy()).sum()
-        by_commune = {str(k): float(v) for k, v in g.sort_values(ascending=False).items()}
+        names = demand.loc[unc, col].fillna("?").astype(str).to_numpy()
+        g = pd.Series(population[unc]).groupby(names).sum().sort_values(ascending=False)
+        by_commune = {str(k): float(v) for k, v in g.items()}
+        # the same communes, in the same order: how many of them no candidate can reach
+        h = pd.Series(np.where(coverable[unc], 0.0, population[unc])).groupby(names).sum()
+        unreachable_by_commune = {str(k): float(h[k]) for k in g.index}
     assigned = a >= 0
     tm = res.travel_min
     has_tm = assigned & np.isfinite(tm)
@@ -475,6 +480,7 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         "uncovered_population": total - cov_pop,
         "uncoverable_population": float(population[~coverable].sum()),
         "uncovered_by_commune": by_commune,
+        "uncoverable_by_commune": unreachable_by_commune,
         "mean_minutes": float(np.average(tm[has_tm], weights=population[has_tm]))
         if has_tm.any() and population[has_tm].sum() > 0 else None,
         "worst_minutes": float(tm[has_tm].max()) if has_tm.any() else None,

@@ -41,6 +41,12 @@ def test_lscp_on_demo_is_optimal_and_respects_statuses(demo: Scenario, cache: Pa
     assert f["uncovered_population"] == pytest.approx(f["uncoverable_population"])
     assert 0 <= f["covered_population"] <= f["total_population"]
     assert sum(f["uncovered_by_commune"].values()) == pytest.approx(f["uncovered_population"])
+    # where the out-of-reach people live: the same communes, never more than their uncovered
+    unreachable = f["uncoverable_by_commune"]
+    assert list(unreachable) == list(f["uncovered_by_commune"])
+    assert sum(unreachable.values()) == pytest.approx(f["uncoverable_population"])
+    by_name = d.loc[~d["coverable"]].groupby("commune_name")["population"].sum()
+    assert {k: v for k, v in unreachable.items() if v > 0} == pytest.approx(by_name.to_dict())
     assert f["open_points"] == int(s["open"].sum())
 
 
@@ -239,6 +245,11 @@ def test_cli_keep_open_and_close_override_the_scenario(
     assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--keep-open", "s3",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["figures"]["covered_population"] == 3500
+    # the text output names the commune of the people out of reach, and how many
+    assert main(["place", str(TINY), "--model", "lscp", "--close", "s2"]) == 0
+    text = capsys.readouterr().out
+    assert "uncovered 1,500, of whom 1,500 no candidate can reach" in text
+    assert " 1,500 (1,500 out of reach)" in text.split("most uncovered: ")[1]
     # unknown ids and contradictions are named
     assert main(["place", str(TINY), "--model", "lscp", "--close", "s9,s2"]) == 1
     assert "close: site id(s) s9 not in the scenario's sites" in capsys.readouterr().err

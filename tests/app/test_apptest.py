@@ -254,6 +254,15 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     assert m["Số dân chưa được phục vụ"] == "500"
     assert m["Số điểm mở"] == "2"
     assert m["Khoảng cách tối ưu (gap)"] == "0,00 %"
+    # d4 is uncovered but s3 could reach it: nobody is out of every candidate's reach
+    assert not any("sống ở nơi không có vị trí ứng viên" in cap.value for cap in at.caption)
+    by_commune = at.dataframe[1].value
+    assert by_commune["Số dân chưa được phục vụ"].tolist() == [500]
+    assert by_commune["Trong đó không điểm nào tới được"].tolist() == [0]
+    # the load table leads with the figures, headers and kinds in the page's language
+    load = at.dataframe[0].value
+    assert load.columns[:4].tolist() == ["id", "utilisation", "load_per_day", "capacity_per_day"]
+    assert set(load["kind"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
     assert at.query_params["run"] == runs[0].run_id
@@ -378,6 +387,12 @@ def test_keep_open_and_close_from_the_form(tiny_ref: str, workspace: Workspace) 
     assert run.params["close"] == ["s2"] and run.params["keep_open"] == []
     assert run.figures["uncoverable_population"] == 1500 and run.figures["closed_points"] == 1
     assert _metrics(at)["Số dân chưa được phục vụ"] == "1.500"
+    # the app says who no candidate can reach, as the command line does, and where
+    assert any("1.500 người (30,0 %) sống ở nơi không có vị trí ứng viên" in cap.value
+               for cap in at.caption)
+    by_commune = at.dataframe[1].value
+    assert by_commune["Trong đó không điểm nào tới được"].sum() == 1500
+    assert (by_commune["Trong đó không điểm nào tới được"] == by_commune["Số dân chưa được phục vụ"]).all()
     # a site kept open is no longer offered for closing
     at.multiselect(key="keep_open").select("s3").run()
     offered = at.multiselect(key="close_sites").options
