@@ -136,6 +136,10 @@ def new_map(
         tiles=None,
         prefer_canvas=True,
         control_scale=True,
+        # quarter zoom steps: fitted to whole steps, a province filled as little as a
+        # third of the map's width
+        zoom_snap=0.25,
+        zoom_delta=0.5,
     )
     if leaflet_base is not None:
         m.default_js = [("leaflet", f"{leaflet_base}/leaflet.js")]
