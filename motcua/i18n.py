@@ -234,7 +234,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "legend_unreachable": ("Dân không vị trí ứng viên nào tới được", "People no candidate can reach"),
     "unreachable_help": (
         "Trong số dân chưa được phục vụ, {people} người ({share}) sống ở nơi không có vị trí ứng viên "
-        "nào trong chuẩn phục vụ: chỉ một vị trí ứng viên mới mới phục vụ được họ.",
+        "nào trong chuẩn phục vụ: chỉ có thể phục vụ họ bằng một vị trí ứng viên mới.",
         "Of the uncovered, {people} people ({share}) live where no candidate location is within the "
         "standard: only a new candidate location can serve them.",
     ),
