@@ -42,6 +42,17 @@ GRID_SEEDS = (2025, 1, 2)
 GRID_P = (20, 40, 80)
 
 
+def national_points() -> tuple[np.ndarray, np.ndarray]:
+    """The 11,163 ward points of Vietnam: (x, y) in km (VN-2000 / UTM 48N) and 2019 residents."""
+    import pandas as pd
+    from pyproj import Transformer
+
+    df = pd.read_csv(SHARED / "boundaries" / "vn_ward_points_pop2019.csv")
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:3405", always_xy=True)
+    x, y = tr.transform(df["rep_lon"].to_numpy(), df["rep_lat"].to_numpy())
+    return np.column_stack([x, y]) / 1000.0, df["pop2019"].fillna(0).to_numpy(dtype=float)
+
+
 def build(name: str) -> tuple[object, object, np.ndarray, object]:
     """Return (covered csr, km csr at the coverage radius, weights, full-km csr or None)."""
     from optimizer._instances import clustered_instance, sparse_distance_km
@@ -53,19 +64,13 @@ def build(name: str) -> tuple[object, object, np.ndarray, object]:
         inst = clustered_instance(20000, 2000, radius_km=5.0, seed=2025)
         return inst.covered, inst.km, inst.weights, None
     if name == "national":
-        import pandas as pd
-        from pyproj import Transformer
-
-        df = pd.read_csv(SHARED / "boundaries" / "vn_ward_points_pop2019.csv")
-        tr = Transformer.from_crs("EPSG:4326", "EPSG:3405", always_xy=True)  # VN-2000 / UTM 48N
-        x, y = tr.transform(df["rep_lon"].to_numpy(), df["rep_lat"].to_numpy())
-        xy = np.column_stack([x, y]) / 1000.0
+        xy, pop = national_points()
         km = sparse_distance_km(xy, xy, 5.0)
         import scipy.sparse as sp
 
         cov = sp.csr_matrix((km.data <= 5.0, km.indices.copy(), km.indptr.copy()),
                             shape=km.shape, dtype=bool)
-        return cov, km, df["pop2019"].fillna(0).to_numpy(dtype=float), None
+        return cov, km, pop, None
     msg = f"unknown instance {name!r}"
     raise ValueError(msg)
 
