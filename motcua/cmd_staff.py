@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from motcua.cli import UsageError
+from optimizer._status import MAX_SEED
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--deterministic-time {args.deterministic_time}: expected seconds > 0")
     if args.threads < 1:
         raise UsageError(f"--threads {args.threads}: expected >= 1")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: expected a whole number in 0..{MAX_SEED}")
     if args.max_travel < 0:
         raise UsageError(f"--max-travel {args.max_travel}: expected minutes >= 0")
     if args.week is not None:

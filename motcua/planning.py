@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from geodata._atomic import atomic_folder
 from geodata.scenario import Scenario
 from optimizer import placement as pl
-from optimizer._status import SolverReport, SolveStatus
+from optimizer._status import SolverReport, SolveStatus, check_seed_threads
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class PlacementRequest:
             if v is not None and not (math.isfinite(v) and v > 0):
                 msg = f"{name} must be a positive number, got {v}"
                 raise ValueError(msg)
+        check_seed_threads(self.seed, self.threads)
         if self.pareto is not None and self.pareto < 1:
             msg = f"pareto must be >= 1, got {self.pareto}"
             raise ValueError(msg)

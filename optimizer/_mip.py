@@ -26,7 +26,7 @@ from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
 from ortools.math_opt.core.python import solver as _core_solver
 from ortools.math_opt.python import init_arguments, mathopt
 
-from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -482,6 +482,7 @@ def solve_mip(
     and the tightest of their (each valid) bounds are reported; a stopped solve
     is ``FEASIBLE`` at best, never ``OPTIMAL``.
     """
+    check_seed_threads(seed, threads)
     if stop is None:
         return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
                            threads=threads, hint=hint, wall_limit_s=wall_limit_s)

@@ -79,3 +79,20 @@ class SolverReport:
             "time_limit_s": self.time_limit_s,
             "message": self.message,
         }
+
+
+#: The largest random seed every engine takes (HiGHS and CP-SAT hold it in 32 bits).
+MAX_SEED = 2**31 - 1
+
+
+def check_seed_threads(seed: int, threads: int) -> None:
+    """Refuse a seed or a thread count the engines cannot take, naming it.
+
+    HiGHS fails with a bare internal error on a negative seed.
+    """
+    if not 0 <= int(seed) <= MAX_SEED:
+        msg = f"seed must be a whole number in 0..{MAX_SEED}, got {seed}"
+        raise ValueError(msg)
+    if int(threads) < 1:
+        msg = f"threads must be >= 1, got {threads}"
+        raise ValueError(msg)

@@ -58,7 +58,7 @@ from optimizer._mip import (
     solve_mip,
 )
 from optimizer._preprocess import as_bool_csr, components, reduce_lscp, reduce_mclp
-from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 
 logger = logging.getLogger(__name__)
 
@@ -568,6 +568,7 @@ def lscp(
     t0 = time.perf_counter()
     resolve_engine(engine)  # an unknown engine fails before any work
     c = as_bool_csr(covered)
+    check_seed_threads(seed, threads)
     inp = _check(c.shape, weights, fixed, closed, costs)
     c = _restrict_columns(c, inp.allowed)
     deadline = None if time_limit_s is None else t0 + time_limit_s
@@ -949,6 +950,7 @@ def mclp(
         ``objective`` is the covered weight.
     """
     t0 = time.perf_counter()
+    check_seed_threads(seed, threads)
     prep = _prepare_mclp(covered, weights, p, budget, fixed, closed, costs, preprocess)
     inp = prep.inp
     split = None
@@ -1374,6 +1376,7 @@ def p_median(
     """
     t0 = time.perf_counter()
     mins = _minutes_csr(minutes)
+    check_seed_threads(seed, threads)
     inp = _check(mins.shape, weights, fixed, closed, None)
     _check_p(p, inp.fixed.size)
     if unassigned_penalty_min is not None and not unassigned_penalty_min >= 0:
@@ -1614,6 +1617,7 @@ def p_center(
     """
     t0 = time.perf_counter()
     mins = _minutes_csr(minutes)
+    check_seed_threads(seed, threads)
     inp = _check(mins.shape, weights, fixed, closed, None)
     _check_p(p, inp.fixed.size)
     mins = _restrict_columns(mins, inp.allowed)
@@ -1746,6 +1750,7 @@ def capacitated(
     """
     t0 = time.perf_counter()
     c = as_bool_csr(covered)
+    check_seed_threads(seed, threads)
     inp = _check(c.shape, weights, fixed, closed, costs)
     _check_p(p, inp.fixed.size)
     cap = np.asarray(capacity, dtype=np.float64).reshape(-1)
@@ -1870,6 +1875,7 @@ def backup(
     first = mclp(covered, weights, p, fixed=fixed, closed=closed, time_limit_s=time_limit_s,
                  seed=seed, threads=threads, engine=engine, stop=stop)
     c = as_bool_csr(covered)
+    check_seed_threads(seed, threads)
     inp = _check(c.shape, weights, fixed, closed, None)
     c = _restrict_columns(c, inp.allowed)
     uncoverable = first.uncoverable
@@ -2014,6 +2020,7 @@ def lexicographic(
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + time_limit_s
     c = as_bool_csr(covered)
+    check_seed_threads(seed, threads)
     inp = _check(c.shape, weights, fixed, closed, None)
     _check_p(p, inp.fixed.size)
     c = _restrict_columns(c, inp.allowed)

@@ -91,7 +91,7 @@ from ortools.sat.python import cp_model
 
 from optimizer._cp_mip import UnsupportedConstraint, linear_form
 from optimizer._mip import solve_mip
-from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 from optimizer.queueing import expected_wait_min
 
 __all__ = [
@@ -2096,6 +2096,7 @@ def solve_staff_allocation(
         If the arrays are inconsistent.
     """
     pb.validate()
+    check_seed_threads(seed, threads)
     if deterministic_time_s is not None and deterministic_time_s <= 0:
         msg = f"deterministic_time_s must be > 0 or None, got {deterministic_time_s!r}"
         raise ValueError(msg)

@@ -88,6 +88,16 @@ def test_bad_requests_name_the_option(demo: Scenario) -> None:
         run_placement(demo, PlacementRequest(model="lscp", single_assignment=True))
 
 
+def test_cli_refuses_a_seed_or_thread_count_before_solving(capsys: pytest.CaptureFixture[str]) -> None:
+    # a negative seed reached HiGHS on the demo and came back as "unexpected error"
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--seed", "-1"]) == 1
+    assert "seed must be a whole number in 0..2147483647, got -1" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "lscp", "--threads", "0"]) == 1
+    assert "threads must be >= 1, got 0" in capsys.readouterr().err
+    assert main(["staff", str(TINY), "--seed", "-1"]) == 1
+    assert "--seed -1: expected a whole number in 0..2147483647" in capsys.readouterr().err
+
+
 def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["place", str(demo_dir), "--model", "lscp", "--cache-dir", str(cache)]) == 0
     out = capsys.readouterr().out
