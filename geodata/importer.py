@@ -731,7 +731,7 @@ def commune_centre_sites(communes: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFra
 
 def grid_candidate_sites(demand: gpd.GeoDataFrame, crs: str, cell_m: float) -> gpd.GeoDataFrame:
     """Candidates: in each ``cell_m`` square holding people, its most populated demand point."""
-    if cell_m <= 0:
+    if not (math.isfinite(cell_m) and cell_m > 0):
         msg = f"candidate cell size must be > 0 m, got {cell_m}"
         raise ScenarioError(msg, file="--candidate-cell-m")
     people = demand[demand["population"] > 0]
@@ -885,7 +885,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
 
     if request.crs is not None:
         check_crs_option(request.crs)
-    if request.cell_m <= 0:
+    if not (math.isfinite(request.cell_m) and request.cell_m > 0):
         raise ScenarioError(f"grid cell must be > 0 m, got {request.cell_m}", file="--cell-m")
     if request.boundaries is None and request.place is None:
         raise ScenarioError("give boundaries (a vector file) or a place to download",

@@ -67,15 +67,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_moves is not None and args.max_moves < 0:
         raise UsageError(f"--max-moves {args.max_moves}: expected a number >= 0")
-    if args.time_limit <= 0:
+    # written so that nan and inf fail too (nan <= 0 is false)
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise UsageError(f"--time-limit {args.time_limit}: expected seconds > 0")
-    if args.deterministic_time is not None and args.deterministic_time <= 0:
+    if args.deterministic_time is not None and not (
+            math.isfinite(args.deterministic_time) and args.deterministic_time > 0):
         raise UsageError(f"--deterministic-time {args.deterministic_time}: expected seconds > 0")
     if args.threads < 1:
         raise UsageError(f"--threads {args.threads}: expected >= 1")
     if not 0 <= args.seed <= MAX_SEED:
         raise UsageError(f"--seed {args.seed}: expected a whole number in 0..{MAX_SEED}")
-    if args.max_travel < 0:
+    if not (math.isfinite(args.max_travel) and args.max_travel >= 0):
         raise UsageError(f"--max-travel {args.max_travel}: expected minutes >= 0")
     if args.week is not None:
         try:

@@ -86,6 +86,15 @@ class StaffingOptions:
     min_dossiers_for_skill: float | None = None
     pool_outside_online: bool = False
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_travel_min) and self.max_travel_min >= 0):
+            msg = f"max_travel_min must be a number of minutes >= 0, got {self.max_travel_min!r}"
+            raise ValueError(msg)
+        if self.min_dossiers_for_skill is not None and not (
+                math.isfinite(self.min_dossiers_for_skill) and self.min_dossiers_for_skill >= 0):
+            msg = f"min_dossiers_for_skill must be >= 0 or None, got {self.min_dossiers_for_skill!r}"
+            raise ValueError(msg)
+
     def skill_threshold(self, peak_hour_share: float) -> float:
         """Expected in-person dossiers of a field a day from which a qualified person is needed."""
         if self.min_dossiers_for_skill is not None:

@@ -2097,7 +2097,11 @@ def solve_staff_allocation(
     """
     pb.validate()
     check_seed_threads(seed, threads)
-    if deterministic_time_s is not None and deterministic_time_s <= 0:
+    if not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        msg = f"time_limit_s must be a number of seconds > 0, got {time_limit_s!r}"
+        raise ValueError(msg)
+    if deterministic_time_s is not None and not (
+            math.isfinite(deterministic_time_s) and deterministic_time_s > 0):
         msg = f"deterministic_time_s must be > 0 or None, got {deterministic_time_s!r}"
         raise ValueError(msg)
     t_start = time.monotonic()

@@ -140,3 +140,15 @@ def test_option_errors_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["import", "--boundaries", str(f), "--population-column", "p",
                  "--roads", str(tmp_path / "none.osm"), "--name", "x", "--out", str(tmp_path / "o")]) == 1
     assert "--roads" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "inf"])
+def test_grid_cell_that_is_not_a_length_is_refused(value: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # 'nan <= 0' is false: a NaN cell size got past the check
+    f = tmp_path / "b.geojson"
+    f.write_text("{}", encoding="utf-8")
+    assert main(["import", "--boundaries", str(f), "--population-column", "p", "--cell-m", value,
+                 "--name", "x", "--out", str(tmp_path / "o")]) == 1
+    assert f"grid cell must be > 0 m, got {float(value)}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

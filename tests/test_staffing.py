@@ -320,3 +320,30 @@ def test_same_work_budget_gives_the_same_plan(demo_dir: Path, tmp_path: Path,
     pd.testing.assert_frame_equal(runs[0].roster, runs[1].roster)
     pd.testing.assert_frame_equal(runs[0].tables["site_days_after"],
                                   runs[1].tables["site_days_after"])
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--time-limit", "nan"], "--time-limit nan: expected seconds > 0"),
+    (["--time-limit", "inf"], "--time-limit inf: expected seconds > 0"),
+    (["--deterministic-time", "nan"], "--deterministic-time nan: expected seconds > 0"),
+    (["--max-travel", "nan"], "--max-travel nan: expected minutes >= 0"),
+    (["--seed", "2147483648"], "--seed 2147483648: expected a whole number in 0..2147483647"),
+])
+def test_cli_refuses_numbers_that_are_not_numbers(
+        argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 'nan <= 0' is false: a NaN time limit used to start a run (and write its folder)
+    from motcua.cli import main
+
+    tiny = Path(__file__).resolve().parent / "app" / "data" / "tiny"
+    assert main(["staff", str(tiny), "--out", str(tmp_path / "out"), *argv]) == 1
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_library_refuses_a_nan_time_limit_and_travel(scenario: Scenario) -> None:
+    with pytest.raises(ValueError, match="max_travel_min must be a number of minutes >= 0, got nan"):
+        StaffingOptions(max_travel_min=float("nan"))
+    with pytest.raises(ValueError, match="min_dossiers_for_skill must be >= 0 or None, got -1"):
+        StaffingOptions(min_dossiers_for_skill=-1.0)
+    with pytest.raises(ValueError, match="time_limit_s must be a number of seconds > 0, got nan"):
+        run_staffing(scenario, "2026-W47", time_limit_s=float("nan"))

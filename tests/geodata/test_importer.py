@@ -345,6 +345,9 @@ def test_grid_candidates_take_the_most_populated_point_of_each_square() -> None:
     assert got["commune_code"].tolist() == ["a"]
     assert got.to_crs(UTM48).geometry.iloc[0].distance(Point(xy[1])) < 0.01
     assert got["kind"].tolist() == ["candidate"]
+    for bad in (0.0, float("nan"), float("inf")):
+        with pytest.raises(ScenarioError, match=f"candidate cell size must be > 0 m, got {bad}"):
+            grid_candidate_sites(demand, UTM48, bad)
 
 
 def test_osm_features_become_candidates() -> None:
