@@ -44,11 +44,15 @@ def key_figures(run: PlacementRun) -> None:
 
 def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
     data = pareto.assign(share=pareto["covered_share"])
+    tooltip = [alt.Tooltip("p:Q", title=c.tr("n_points")),
+               alt.Tooltip("share:Q", format=".1%", title=c.tr("covered_share"))]
+    if "added_population" in data:  # results saved before it was added lack it
+        tooltip.append(alt.Tooltip("added_population:Q", format=",.0f", title=c.tr("added_people")))
     base = alt.Chart(data).encode(
         x=alt.X("p:Q", title=c.tr("n_points")),
         y=alt.Y("share:Q", title=c.tr("covered_share"), axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
-        tooltip=["p", alt.Tooltip("share:Q", format=".1%"), "status"],
+        tooltip=[*tooltip, alt.Tooltip("status:N", title=c.tr("status"))],
     )
     line = base.mark_line(point=True)
     rule = alt.Chart(pd.DataFrame({"p": [current_p]})).mark_rule(strokeDash=[4, 4], color="#888").encode(x="p:Q")
@@ -117,6 +121,13 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         st.subheader(c.tr("pareto"))
         st.altair_chart(_pareto_chart(run.pareto, int(run.figures.get("open_points") or 0)),
                         width="stretch")
+        with st.expander(c.tr("pareto_table")):
+            cols = [k for k in ("p", "covered_share", "added_population", "status") if k in run.pareto]
+            st.dataframe(run.pareto[cols], hide_index=True, width="stretch", column_config={
+                "p": st.column_config.NumberColumn(c.tr("n_points")),
+                "covered_share": st.column_config.NumberColumn(c.tr("covered_share"), format="percent"),
+                "added_population": st.column_config.NumberColumn(c.tr("added_people"), format="%,.0f"),
+                "status": c.tr("status")})
 
     with st.expander(c.tr("run_settings")):
         st.json(asdict(run.request), expanded=False)

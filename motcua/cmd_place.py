@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -134,9 +135,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{k} {v:,.0f}" + (f" ({out_of_reach[k]:,.0f} out of reach)" if out_of_reach.get(k) else "")
                 for k, v in worst))
     if result.pareto is not None:
-        print("points  covered share  status")
+        print("points  covered share  added people  status")
         for row in result.pareto.itertuples():
-            print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {row.status}")
+            added = getattr(row, "added_population", float("nan"))
+            added_text = f"{added:+13,.0f}" if math.isfinite(added) else f"{'':>13}"
+            print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {added_text}  {row.status}")
     if args.out is not None:
         print(f"saved to {args.out}")
     return 0 if rep.status.has_solution else 3

@@ -276,6 +276,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "open_points": ("Số điểm mở", "Open points"),
     "load_per_point": ("Tải theo điểm", "Load per point"),
     "minutes": ("{value} phút", "{value} min"),
+    "added_people": ("Số dân thêm nhờ điểm này", "People this point adds"),
+    "pareto_table": ("Bảng Pareto", "Pareto table"),
     "pareto": ("Đường Pareto: tỷ lệ phục vụ theo số điểm", "Pareto: coverage against number of points"),
     "result_map": ("Bản đồ kết quả", "Result map"),
     "map_legend_placement": (

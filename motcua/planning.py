@@ -162,7 +162,9 @@ class PlacementRun:
     sites : GeoDataFrame (EPSG:4326) with ``open, new, closed_now, fixed, load,
         capacity_per_day, utilisation`` added.
     demand : GeoDataFrame with ``assigned_site, minutes, covered, coverable``.
-    pareto : table ``p, covered_population, covered_share, best_bound, status``.
+    pareto : table ``p, covered_population, covered_share, added_population, best_bound,
+        status`` (``added_population``: covered beyond ``p - 1`` points, exact when both
+        rows are OPTIMAL).
     """
 
     request: PlacementRequest
@@ -411,6 +413,8 @@ def run_placement(
             "p": curve.p_values,
             "covered_population": curve.covered_weight,
             "covered_share": curve.covered_weight / total if total > 0 else 1.0,
+            # what one more point buys: people covered beyond the row before (none for the first)
+            "added_population": np.diff(curve.covered_weight, prepend=np.nan),
             "best_bound": curve.best_bound,
             "status": [s.value for s in curve.statuses],
         })

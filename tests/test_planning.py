@@ -57,6 +57,8 @@ def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Pa
     assert run.figures["open_points"] <= 40
     assert run.figures["covered_population"] == pytest.approx(run.report.objective)
     assert run.pareto is not None and run.pareto["covered_share"].is_monotonic_increasing
+    added = run.pareto["added_population"].to_numpy()
+    assert np.isnan(added[0]) and np.allclose(added[1:], np.diff(run.pareto["covered_population"]))
     out = run.save(tmp_path / "run")
     for name in ("result.gpkg", "sites.geojson", "demand.geojson", "sites.csv", "demand.csv",
                  "pareto.csv", "result.json"):
@@ -255,6 +257,12 @@ def test_cli_keep_open_and_close_override_the_scenario(
     assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--keep-open", "s3",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["figures"]["covered_population"] == 3500
+    # the Pareto table says what each extra point buys: s1 (must open) 3,000, s2 +1,500, s3 +500
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "3", "--pareto", "3"]) == 0
+    table = capsys.readouterr().out.split("points  covered share  added people  status\n")[1]
+    rows = [line.split() for line in table.strip().splitlines()]
+    assert rows == [["1", "60.00%", "OPTIMAL"], ["2", "90.00%", "+1,500", "OPTIMAL"],
+                    ["3", "100.00%", "+500", "OPTIMAL"]]
     # the text output names the commune of the people out of reach, and how many
     assert main(["place", str(TINY), "--model", "lscp", "--close", "s2"]) == 0
     text = capsys.readouterr().out

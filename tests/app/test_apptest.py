@@ -6,6 +6,7 @@ Run: ``python -m pytest tests/app/test_apptest.py -q``
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -282,6 +283,11 @@ def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspa
     assert len(charts) == 1
     pareto = (workspace.list_runs("placement")[0].result_dir / "pareto.csv").read_text()
     assert "0.9" in pareto  # p = 2 covers 90 %
+    # what each extra point buys: s1 (must open) covers 3,000, then s2 adds d3, s3 adds d4
+    table = next(d.value for d in at.dataframe if "added_population" in d.value)
+    assert table["p"].tolist() == [1, 2, 3]
+    assert table["added_population"].tolist()[1:] == [1500, 500]
+    assert math.isnan(table["added_population"].iloc[0])
 
 
 def _mclp_at_20_km(ref: str, workspace: Workspace, option: str, p: int) -> tuple[AppTest, RunInfo]:
