@@ -133,10 +133,14 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         st.json(asdict(run.request), expanded=False)
 
     st.subheader(c.tr("downloads"))
-    files = [("download_gpkg", "result.gpkg", "application/geopackage+sqlite3"),
+    files = [("download_xlsx", "result.xlsx",
+              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+             ("download_gpkg", "result.gpkg", "application/geopackage+sqlite3"),
              ("download_geojson", "sites.geojson", "application/geo+json"),
              ("download_csv", "sites.csv", "text/csv"),
              ("download_demand_csv", "demand.csv", "text/csv")]
+    # results saved before the workbook existed have no result.xlsx
+    files = [f for f in files if (info.result_dir / f[1]).is_file()]
     for col, (label, name, mime) in zip(st.columns(len(files)), files, strict=True):
         path = info.result_dir / name
         col.download_button(c.tr(label), data=path.read_bytes(), file_name=f"{info.run_id}-{name}",

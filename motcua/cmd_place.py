@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
                    help="MIP engine through OR-Tools MathOpt (default auto: SCIP for LSCP "
                         "components up to 2,000 sites, HiGHS otherwise)")
-    p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV and result.json")
+    p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json")
     p.add_argument("--cache-dir", type=Path, help="coverage cache folder")
     p.add_argument("--json", action="store_true", help="print result.json to stdout")
     p.set_defaults(func=run)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from geodata._atomic import atomic_folder
 from geodata.scenario import Scenario
+from motcua._excel import write_workbook
 from optimizer import placement as pl
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads
 
@@ -214,8 +215,8 @@ class PlacementRun:
         """Write the run to ``folder`` atomically (temp folder, then rename).
 
         Files: ``result.gpkg`` (layers ``sites`` and ``demand``), ``sites.geojson``,
-        ``demand.geojson``, ``sites.csv``, ``demand.csv``, ``pareto.csv`` (if any)
-        and ``result.json``.
+        ``demand.geojson``, ``sites.csv``, ``demand.csv``, ``pareto.csv`` (if any),
+        ``result.xlsx`` (see :meth:`workbook`) and ``result.json``.
         """
         target = Path(folder)
         with atomic_folder(target) as tmp:
@@ -227,10 +228,66 @@ class PlacementRun:
             _csv(self.demand).to_csv(tmp / "demand.csv", index=False)
             if self.pareto is not None:
                 self.pareto.to_csv(tmp / "pareto.csv", index=False)
+            write_workbook(tmp / "result.xlsx", self.workbook())
             (tmp / "result.json").write_text(
                 json.dumps(self.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         logger.info("placement run saved to %s", target)
         return target
+
+    def by_commune(self) -> pd.DataFrame:
+        """Residents per commune: total, covered, uncovered and out of every candidate's reach."""
+        d = self.demand
+        col = "commune_name" if "commune_name" in d else "id"
+        pop = d["population"].astype(float)
+        covered = d["covered"].astype(bool)
+        reach = d["coverable"].astype(bool) if "coverable" in d else pd.Series(True, index=d.index)
+        g = pd.DataFrame({
+            "commune": d[col].fillna("?").astype(str), "population": pop,
+            "covered": pop.where(covered, 0.0), "uncovered": pop.where(~covered, 0.0),
+            "no_candidate_can_reach": pop.where(~covered & ~reach, 0.0),
+        }).groupby("commune", sort=False).sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g["covered_share"] = np.where(g["population"] > 0, g["covered"] / g["population"], 1.0)
+        return g.sort_values("uncovered", ascending=False, kind="stable").reset_index()
+
+    def workbook(self) -> dict[str, pd.DataFrame]:
+        """The sheets of ``result.xlsx``: Summary, Sites, Communes, Demand and Pareto (if any)."""
+        f, rep, req = self.figures, self.report, self.request
+
+        def num(key: str) -> float | None:
+            v = f.get(key)
+            return None if v is None else float(v)
+
+        items: list[tuple[str, Any]] = [
+            ("scenario", self.scenario_name), ("model", req.model),
+            ("objective measures", self.objective_meaning("en") or ""),
+            ("status", rep.status.value), ("objective", rep.objective),
+            ("best bound", rep.best_bound), ("gap", rep.gap),
+            ("proven optimal", "yes" if rep.status is SolveStatus.OPTIMAL else "no"),
+            ("solver", rep.summary()), ("seed", rep.seed), ("threads", rep.threads),
+            ("time limit (s)", rep.time_limit_s), ("travel times", self.coverage_label),
+            ("residents", num("total_population")), ("covered", num("covered_population")),
+            ("covered share", num("covered_share")), ("uncovered", num("uncovered_population")),
+            ("of whom no candidate can reach", num("uncoverable_population")),
+            ("within reach of two or more points", num("double_covered_population")),
+            ("mean travel (min)", num("mean_minutes")), ("worst travel (min)", num("worst_minutes")),
+            ("open points", f.get("open_points")), ("kept open", f.get("kept_points")),
+            ("newly opened", f.get("new_points")), ("closed", f.get("closed_points")),
+            ("overloaded points", f.get("overloaded_points")),
+            ("max utilisation", num("max_utilisation")),
+            ("weights", f.get("weights", "population")),
+        ]
+        items += [(f"request: {k}", ", ".join(v) if isinstance(v, tuple) else v)
+                  for k, v in asdict(req).items()]
+        summary = pd.DataFrame(items, columns=["item", "value"])
+        summary["value"] = summary["value"].map(
+            lambda v: "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else v)
+        sites = _csv(self.sites).sort_values(["open", "utilisation"], ascending=False, kind="stable")
+        sheets = {"Summary": summary, "Sites": sites, "Communes": self.by_commune(),
+                  "Demand": _csv(self.demand)}
+        if self.pareto is not None:
+            sheets["Pareto"] = self.pareto
+        return sheets
 
     @classmethod
     def load(cls, folder: str | Path) -> PlacementRun:

@@ -24,6 +24,7 @@ from geodata._atomic import atomic_folder
 from geodata._errors import Problem, ScenarioError
 from geodata.scenario import Scenario
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
+from motcua._excel import write_workbook
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
 from optimizer.queueing import required_counters
@@ -595,9 +596,6 @@ class StaffingRun:
         return folder
 
     def _write_xlsx(self, path: Path) -> None:
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
-
         m = self.metrics
         summary = pd.DataFrame([
             ("scenario", self.scenario_name), ("week", self.week),
@@ -618,22 +616,7 @@ class StaffingRun:
                   "Before": self.tables["site_days_before"], "After": self.tables["site_days_after"],
                   "Shortfalls": self.shortfalls, "Forecast": self.tables["forecast"],
                   "Outside model": self.tables.get("outside_model", pd.DataFrame())}
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            for name, df in sheets.items():
-                df.replace([np.inf, -np.inf], np.nan).to_excel(xw, sheet_name=name, index=False)
-                ws = xw.sheets[name]
-                for cell in ws[1]:
-                    cell.font = Font(bold=True)
-                ws.freeze_panes = "A2"
-                ws.print_title_rows = "1:1"
-                ws.page_setup.orientation = "landscape"
-                ws.page_setup.fitToWidth = 1
-                ws.page_setup.fitToHeight = 0
-                ws.sheet_properties.pageSetUpPr.fitToPage = True
-                for j, col in enumerate(df.columns, start=1):
-                    values = [str(col), *map(str, df[col].head(500).tolist())]
-                    width = min(60, max(len(v) for v in values) + 2)
-                    ws.column_dimensions[get_column_letter(j)].width = width
+        write_workbook(path, sheets)
 
     @classmethod
     def load(cls, folder: str | Path) -> StaffingRun:

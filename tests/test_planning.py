@@ -61,8 +61,28 @@ def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Pa
     assert np.isnan(added[0]) and np.allclose(added[1:], np.diff(run.pareto["covered_population"]))
     out = run.save(tmp_path / "run")
     for name in ("result.gpkg", "sites.geojson", "demand.geojson", "sites.csv", "demand.csv",
-                 "pareto.csv", "result.json"):
+                 "pareto.csv", "result.xlsx", "result.json"):
         assert (out / name).is_file(), name
+    # the workbook says what the run found, in the figures' own numbers
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out / "result.xlsx", read_only=True)
+    assert wb.sheetnames == ["Summary", "Sites", "Communes", "Demand", "Pareto"]
+    summary = dict(wb["Summary"].iter_rows(min_row=2, values_only=True))
+    assert summary["status"] == "OPTIMAL" and summary["proven optimal"] == "yes"
+    assert summary["seed"] == 7 and summary["request: p"] == 40
+    assert summary["covered"] == pytest.approx(run.figures["covered_population"])
+    communes = list(wb["Communes"].iter_rows(values_only=True))
+    head = communes[0]
+    col = {k: head.index(k) for k in ("population", "covered", "uncovered", "no_candidate_can_reach")}
+    assert sum(r[col["population"]] for r in communes[1:]) == pytest.approx(run.figures["total_population"])
+    assert sum(r[col["uncovered"]] for r in communes[1:]) == pytest.approx(
+        run.figures["uncovered_population"])
+    assert sum(r[col["no_candidate_can_reach"]] for r in communes[1:]) == pytest.approx(
+        run.figures["uncoverable_population"])
+    open_rows = [r for r in wb["Sites"].iter_rows(min_row=2, values_only=True) if r[head_index(wb, "open")]]
+    assert len(open_rows) == run.figures["open_points"]
+    wb.close()
     meta = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert meta["seed"] == 7 and meta["request"]["p"] == 40 and meta["report"]["status"] == "OPTIMAL"
     back = PlacementRun.load(out)
@@ -301,3 +321,9 @@ def test_every_keep_open_and_close_choice_is_respected(model: str, tmp_path: Pat
             assert run.figures["uncovered_population"] >= run.figures["uncoverable_population"]
         else:
             assert run.status is SolveStatus.INFEASIBLE  # e.g. p-median: someone unreachable
+
+
+def head_index(wb: object, column: str, sheet: str = "Sites") -> int:
+    """Position of ``column`` in the header row of a workbook sheet."""
+    header = next(wb[sheet].iter_rows(max_row=1, values_only=True))  # type: ignore[index]
+    return list(header).index(column)

@@ -267,9 +267,10 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
     assert at.query_params["run"] == runs[0].run_id
-    assert len(at.get("download_button")) == 4  # GeoPackage, GeoJSON, CSV points, CSV demand
+    # Excel, GeoPackage, GeoJSON, CSV points, CSV demand
+    assert len(at.get("download_button")) == 5
     files = {p.name for p in runs[0].result_dir.iterdir()}
-    assert {"result.gpkg", "sites.geojson", "sites.csv", "demand.csv"} <= files
+    assert {"result.xlsx", "result.gpkg", "sites.geojson", "sites.csv", "demand.csv"} <= files
 
 
 def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspace) -> None:
