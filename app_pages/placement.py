@@ -40,6 +40,10 @@ def key_figures(run: PlacementRun) -> None:
                         share=fmt_pct(unreachable / total if total else None, 1, lang)))
     if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
+    overloaded = int(f.get("overloaded_points") or 0)
+    if overloaded and not run.request.capacitated:
+        st.warning(c.tr("overloaded_uncapacitated", n=fmt_int(overloaded, lang),
+                        top=fmt_pct(f.get("max_utilisation"), 0, lang)))
 
 
 def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:

@@ -123,9 +123,11 @@ def run(args: argparse.Namespace) -> int:
               f"of whom {f['uncoverable_population']:,.0f} no candidate can reach")
         if f["mean_minutes"] is not None:
             print(f"travel: mean {f['mean_minutes']:.1f} min, worst {f['worst_minutes']:.1f} min")
-        if req.capacitated:
+        if req.capacitated or f["overloaded_points"]:
             print(f"overloaded points: {f['overloaded_points']}, max utilisation "
-                  f"{_pct(f['max_utilisation'])}")
+                  f"{_pct(f['max_utilisation'])}"
+                  + ("" if req.capacitated else
+                     " (capacities were not modelled: --capacitated keeps every point within them)"))
         if req.backup:
             print(f"covered by two or more points: {f['double_covered_population']:,.0f}")
         worst = list(f["uncovered_by_commune"].items())[:5]

@@ -347,6 +347,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "new_points": ("Điểm mở mới", "New points"),
     "closed_points": ("Điểm đóng", "Closed points"),
     "overloaded_points": ("Điểm quá tải", "Overloaded points"),
+    "overloaded_uncapacitated": (
+        "{n} điểm mở sẽ nhận nhiều hồ sơ hơn công suất (cao nhất {top}): lần chạy này không tính "
+        "công suất. Chọn \"Tính công suất điểm tiếp nhận\" để giữ mọi điểm trong công suất.",
+        "{n} open points would take more dossiers than their capacity (at most {top}): this run "
+        "did not model capacities. Tick \"Respect point capacities\" to keep every point within them.",
+    ),
     "newly_covered": ("Dân mới được phục vụ", "Newly covered people"),
     "newly_uncovered": ("Dân mất phục vụ", "Newly uncovered people"),
     "opened": ("Điểm mở thêm", "Opened points"),

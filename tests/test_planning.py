@@ -230,6 +230,10 @@ def test_cli_overload_penalty_lets_a_full_point_take_more(
     assert meta["figures"]["overloaded_points"] == 1
     assert main(["place", str(folder), "--model", "lscp", "--overload-penalty", "2"]) == 1
     assert "overload penalty applies to the capacitated models" in capsys.readouterr().err
+    # without capacities the same layout is found, and the overload is said, with the way out
+    assert main(["place", str(folder), "--model", "lscp", "--cache-dir", str(cache)]) == 0
+    assert ("overloaded points: 1, max utilisation 2884.62% (capacities were not modelled: "
+            "--capacitated keeps every point within them)") in capsys.readouterr().out
 
 
 def test_cached_coverage_takes_site_status_and_capacity_from_the_scenario(tmp_path: Path) -> None:

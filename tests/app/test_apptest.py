@@ -371,6 +371,12 @@ def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) ->
     (folder / "sites.csv").write_text("\n".join(sites) + "\n", encoding="utf-8")
     ref = workspace.add_scenario(folder, "tinycap")
     at = _app(ref, page="placement").run()
+    # without capacities: s1 takes 29 times its capacity, and the page says so and how to avoid it
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    assert [w.value for w in at.warning if "công suất" in w.value] == [
+        '1 điểm mở sẽ nhận nhiều hồ sơ hơn công suất (cao nhất 2.885 %): lần chạy này không tính '
+        'công suất. Chọn "Tính công suất điểm tiếp nhận" để giữ mọi điểm trong công suất.']
     at.checkbox(key="capacitated").check().run()
     _solve_placement(at, "lscp")
     _assert_clean(at)
@@ -381,7 +387,9 @@ def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) ->
     m = _metrics(at)
     assert m["Trạng thái"] == "TỐI ƯU" and m["Giá trị mục tiêu"] == "8,57"
     runs = workspace.list_runs("placement")
-    assert sorted(r.params["overload_penalty"] or 0 for r in runs) == [0, 2.0]
+    assert sorted(r.params["overload_penalty"] or 0 for r in runs) == [0, 0, 2.0]
+    # capacities modelled: the overload is priced and shown, no warning about modelling
+    assert not [w.value for w in at.warning if "không tính công suất" in w.value]
 
 
 def test_keep_open_and_close_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
