@@ -12,7 +12,7 @@ from app_pages import _common as c
 from app_pages._placement_view import load_run, result_map, served_area
 from geodata.scenario import Scenario
 from motcua import maps
-from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, t
+from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
 from motcua.planning import MODELS, PlacementRequest, PlacementRun, run_placement
 from motcua.workspace import RunInfo
 
@@ -126,12 +126,15 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         st.altair_chart(_pareto_chart(run.pareto, int(run.figures.get("open_points") or 0)),
                         width="stretch")
         with st.expander(c.tr("pareto_table")):
-            cols = [k for k in ("p", "covered_share", "added_population", "status") if k in run.pareto]
-            st.dataframe(run.pareto[cols], hide_index=True, width="stretch", column_config={
-                "p": st.column_config.NumberColumn(c.tr("n_points")),
-                "covered_share": st.column_config.NumberColumn(c.tr("covered_share"), format="percent"),
-                "added_population": st.column_config.NumberColumn(c.tr("added_people"), format="%,.0f"),
-                "status": c.tr("status")})
+            lang = c.lang()
+            par = run.pareto
+            added = par["added_population"] if "added_population" in par else pd.Series(float("nan"), par.index)
+            st.dataframe(pd.DataFrame({  # formatted in the page's language, "–" where nothing is added
+                c.tr("n_points"): par["p"].astype(int),
+                c.tr("covered_share"): [fmt_pct(v, 1, lang) for v in par["covered_share"]],
+                c.tr("added_people"): [fmt_signed(v, 0, lang) for v in added],
+                c.tr("status"): [c.status_text(str(v)) for v in par["status"]]}),
+                hide_index=True, width="stretch")
 
     with st.expander(c.tr("run_settings")):
         st.json(asdict(run.request), expanded=False)

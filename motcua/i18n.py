@@ -348,10 +348,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "closed_points": ("Điểm đóng", "Closed points"),
     "overloaded_points": ("Điểm quá tải", "Overloaded points"),
     "overloaded_uncapacitated": (
-        "{n} điểm mở sẽ nhận nhiều hồ sơ hơn công suất (cao nhất {top}): lần chạy này không tính "
-        "công suất. Chọn \"Tính công suất điểm tiếp nhận\" để giữ mọi điểm trong công suất.",
-        "{n} open points would take more dossiers than their capacity (at most {top}): this run "
-        "did not model capacities. Tick \"Respect point capacities\" to keep every point within them.",
+        "Điểm mở nhận nhiều hồ sơ hơn công suất: {n} (mức sử dụng cao nhất {top}). Lần chạy này "
+        "không tính công suất; chọn \"Tính công suất điểm tiếp nhận\" để giữ mọi điểm trong công suất.",
+        "Open points taking more dossiers than their capacity: {n} (highest utilisation {top}). "
+        "This run did not model capacities; tick \"Respect point capacities\" to keep every point "
+        "within them.",
     ),
     "newly_covered": ("Dân mới được phục vụ", "Newly covered people"),
     "newly_uncovered": ("Dân mất phục vụ", "Newly uncovered people"),

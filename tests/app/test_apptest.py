@@ -6,7 +6,6 @@ Run: ``python -m pytest tests/app/test_apptest.py -q``
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -285,10 +284,10 @@ def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspa
     pareto = (workspace.list_runs("placement")[0].result_dir / "pareto.csv").read_text()
     assert "0.9" in pareto  # p = 2 covers 90 %
     # what each extra point buys: s1 (must open) covers 3,000, then s2 adds d3, s3 adds d4
-    table = next(d.value for d in at.dataframe if "added_population" in d.value)
-    assert table["p"].tolist() == [1, 2, 3]
-    assert table["added_population"].tolist()[1:] == [1500, 500]
-    assert math.isnan(table["added_population"].iloc[0])
+    table = next(d.value for d in at.dataframe if "Số dân thêm nhờ điểm này" in d.value)
+    assert table["Số điểm tiếp nhận"].tolist() == [1, 2, 3]
+    assert table["Số dân thêm nhờ điểm này"].tolist() == ["–", "+1.500", "+500"]
+    assert table["Tỷ lệ dân được phục vụ"].tolist() == ["60,0 %", "90,0 %", "100,0 %"]
 
 
 def _mclp_at_20_km(ref: str, workspace: Workspace, option: str, p: int) -> tuple[AppTest, RunInfo]:
@@ -375,8 +374,8 @@ def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) ->
     _solve_placement(at, "lscp")
     _assert_clean(at)
     assert [w.value for w in at.warning if "công suất" in w.value] == [
-        '1 điểm mở sẽ nhận nhiều hồ sơ hơn công suất (cao nhất 2.885 %): lần chạy này không tính '
-        'công suất. Chọn "Tính công suất điểm tiếp nhận" để giữ mọi điểm trong công suất.']
+        'Điểm mở nhận nhiều hồ sơ hơn công suất: 1 (mức sử dụng cao nhất 2.885 %). Lần chạy này '
+        'không tính công suất; chọn "Tính công suất điểm tiếp nhận" để giữ mọi điểm trong công suất.']
     at.checkbox(key="capacitated").check().run()
     _solve_placement(at, "lscp")
     _assert_clean(at)
