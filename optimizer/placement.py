@@ -1346,8 +1346,13 @@ def p_median(
     model of what is left, or, when 40k pairs or more are left, a
     branch-and-bound over Lagrangian bounds.  Fixing only removes what every
     solution at least as good as the incumbent lacks, so an optimal reduced
-    model (or a finished tree) proves the optimum.  With a coverage floor the
-    truncated radius iteration is used.
+    model (or a finished tree) proves the optimum.  With a coverage floor (and
+    ``truncate`` and ``lagrangian``), that path first solves the problem without
+    the floor in up to 60 % of the time: the floor only removes plans, so its
+    bound holds, and an optimum that meets the floor is the answer. Otherwise
+    :func:`mclp` finds the most coverage ``p`` sites reach: a start that meets the
+    floor, or ``INFEASIBLE`` when even its bound is below it; then the radius
+    model with the floor, from that start.
 
     Parameters
     ----------
@@ -1401,6 +1406,7 @@ def p_median(
     w = inp.weights[rows_in]
     penalty = unassigned_penalty_min
     const = 0.0
+    far_weight = 0.0  # demand no site reaches within the penalty: never assigned
     if penalty is not None:
         # serving farther than the penalty never beats leaving the point unassigned
         r_all = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
@@ -1408,7 +1414,8 @@ def p_median(
         m = sp.csr_matrix((m.data[keep], (r_all[keep], m.indices[keep])), shape=m.shape)
         m.sort_indices()
         far = np.diff(m.indptr) == 0
-        const = float(w[far].sum()) * float(penalty)
+        far_weight = float(w[far].sum())
+        const = far_weight * float(penalty)
         m, w = m[~far], w[~far]
     # levels beyond a must-open site are never needed: that site bounds the distance
     fixed_mask = np.zeros(inp.n_sites, dtype=bool)
@@ -1433,15 +1440,73 @@ def p_median(
         cov_floor = (cov, inp.weights, min_covered_share * float(inp.weights.sum())
                      * (1.0 - 1e-9))
     if cover_minutes is not None and min_covered_share is not None:
-        # weight allowed beyond cover_minutes (uncoverable demand counts against it)
+        # weight allowed beyond cover_minutes: demand no site reaches, and demand no site
+        # reaches within the penalty (left out of the model, never assigned), counts against it
         floor = (float(cover_minutes), float(inp.weights.sum())
                  - min_covered_share * float(inp.weights.sum())
-                 - float(inp.weights[uncoverable].sum()))
+                 - float(inp.weights[uncoverable].sum()) - far_weight)
     deadline = None if time_limit_s is None else t0 + time_limit_s
     if floor is None and cov_floor is None and truncate and lagrangian:
         return _p_median_lagrangian(m, w, p, inp, penalty, const, reach, mins, uncoverable,
                                     deadline=deadline, t0=t0, engine=engine, seed=seed,
                                     threads=threads, stop=stop, time_limit_s=time_limit_s)
+    starts: list[BoolArray] = []
+    lower = -math.inf
+    before: list[SolverReport] = []  # the solves that prepare a floored model
+    start_note = ""
+    if min_covered_share is not None and truncate and lagrangian:
+        # The floor only removes plans, so the least travel without it bounds the floored
+        # optimum, and a plan meeting the floor is an answer. Without this a floor the
+        # unfloored optimum already met could end with no answer at all.
+        cover_bool = (cov_floor[0] if cov_floor is not None
+                      else _within(mins, float(cover_minutes or 0.0), penalty))
+        floor_weight = min_covered_share * float(inp.weights.sum()) * (1.0 - 1e-9)
+
+        def meets(mask: BoolArray) -> bool:
+            hit = np.asarray(cover_bool[:, np.flatnonzero(mask)].sum(axis=1)).ravel() > 0
+            return bool(inp.weights[hit].sum() >= floor_weight)
+
+        half = None if deadline is None else t0 + 0.6 * (deadline - t0)
+        free = _p_median_lagrangian(m, w, p, inp, penalty, const, reach, mins, uncoverable,
+                                    deadline=half, t0=t0, engine=engine, seed=seed,
+                                    threads=threads, stop=stop, time_limit_s=time_limit_s)
+        before.append(free.report)
+        if free.report.status is SolveStatus.INFEASIBLE:
+            return free  # no plan serves everyone even without the floor
+        if math.isfinite(free.report.best_bound):
+            lower = free.report.best_bound - const
+            start_note = "bound from the plan without the floor"
+        if free.report.status.has_solution:
+            free_mask = np.zeros(inp.n_sites, dtype=bool)
+            free_mask[free.open_sites] = True
+            if meets(free_mask):
+                if free.report.status is SolveStatus.OPTIMAL:
+                    why = (f"the least-travel plan without the floor already has "
+                           f"{100 * min_covered_share:g} % or more covered")
+                    report = replace(free.report, wall_time_s=time.perf_counter() - t0,
+                                     message="; ".join(x for x in (free.report.message, why) if x))
+                    return replace(free, report=report, stages=(free.report,))
+                starts.append(free_mask)
+                start_note += "; start: the plan without the floor"
+        if not starts:
+            # the most coverage p sites can reach: a plan meeting the floor, or its proof
+            # that none does
+            left = None if deadline is None else max(0.001, 0.25 * (deadline - time.perf_counter()))
+            mc = mclp(cover_bool, inp.weights, p, fixed=inp.fixed,
+                      closed=np.flatnonzero(~inp.allowed), time_limit_s=left, seed=seed,
+                      threads=threads, engine=engine, stop=stop)
+            before.append(mc.report)
+            if mc.report.status.has_solution:
+                mc_mask = np.zeros(inp.n_sites, dtype=bool)
+                mc_mask[mc.open_sites] = True
+                if meets(mc_mask):
+                    starts.append(mc_mask)
+                    start_note += "; start: the most coverage (mclp)"
+            # mclp maximises: its bound caps the coverage of every plan of p sites
+            if math.isfinite(mc.report.best_bound) and mc.report.best_bound < floor_weight:
+                return _pmedian_floor_infeasible(inp, reach, mins, uncoverable, p, min_covered_share,
+                                                 cov_floor is not None, cover_minutes, engine, seed,
+                                                 threads, time_limit_s, t0, tuple(before))
     level_of_entry, n_levels, level_value, level_row = _levels(m)
     first_level = (np.cumsum(n_levels) - n_levels).astype(np.int64)
     # a greedy start; its distances choose the levels of the first (truncated) model
@@ -1450,10 +1515,13 @@ def p_median(
     # the greedy start ignores a coverage floor, so it is no answer when there is one
     best_cost = (_pmedian_cost(m, w, start, penalty) if floor is None and cov_floor is None
                  else math.inf)
+    for mask in starts:  # plans known to meet the floor
+        cost = _pmedian_cost(m, w, mask, penalty)
+        if cost < best_cost:
+            best_open, best_cost = mask, cost
     kept = n_levels.copy()
     if floor is None and cov_floor is None and truncate:
         kept = _levels_within(level_value, level_row, n_levels, _nearest_distance(m, start))
-    lower = -math.inf
     stages: list[SolverReport] = []
     proven = False
     infeasible = False
@@ -1511,15 +1579,12 @@ def p_median(
                      int(kept.sum()), int(n_levels.sum()))
     wall = time.perf_counter() - t0
     n_solves = len(stages)
-    msg = f"radius formulation, {n_solves} solve(s), {int(kept.sum())} of {int(n_levels.sum())} levels"
+    msg = (f"radius formulation, {n_solves} solve(s), {int(kept.sum())} of {int(n_levels.sum())} "
+           f"levels" + (f"; {start_note.lstrip('; ')}" if start_note else ""))
     has = math.isfinite(best_cost)
     if infeasible:
-        share = f"{100 * float(min_covered_share or 0):g} % of the weight"
-        if cov_floor is not None:
-            why = f"{p} sites cannot cover {share} within the standard"
-        elif floor is not None:
-            why = (f"{p} sites cannot assign {share} within {float(cover_minutes or 0):g} min "
-                   "(demand no site reaches counts against the share)")
+        if cov_floor is not None or floor is not None:
+            why = _floor_why(p, float(min_covered_share or 0), cov_floor is not None, cover_minutes)
         else:
             why = f"{p} sites cannot serve every demand point within the cutoff"
         report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf, wall,
@@ -1541,11 +1606,46 @@ def p_median(
         report = replace(report, objective=report.objective + const,
                          best_bound=report.best_bound + const,
                          gap=relative_gap(report.objective + const, report.best_bound + const))
+    elif const and math.isfinite(report.best_bound):  # no answer, but a bound in the same terms
+        report = replace(report, best_bound=report.best_bound + const)
     open_mask = best_open if has and not infeasible else np.zeros(inp.n_sites, dtype=bool)
     res = _finish("pmedian", inp, open_mask, reach, mins, report.objective, report,
-                  uncoverable, stages=tuple(stages))
+                  uncoverable, stages=(*before, *stages))
     logger.info("p_median: %d sites open, %s", res.open_sites.size, res.report.summary())
     return res
+
+
+def _within(mins: sp.csr_matrix, minutes: float, penalty: float | None) -> sp.csr_matrix:
+    """Demand x site: reachable within ``minutes`` (and within the penalty, beyond which
+    nobody is assigned)."""
+    limit = minutes if penalty is None else min(minutes, float(penalty))
+    out = mins.copy()
+    out.data = out.data <= limit
+    out.eliminate_zeros()
+    return out.astype(bool)
+
+
+def _floor_why(p: int, share: float, by_standard: bool, cover_minutes: float | None) -> str:
+    """Why a covered-share floor cannot be met, in words."""
+    pct = f"{100 * float(share):g} % of the weight"
+    if by_standard:
+        return f"{p} sites cannot cover {pct} within the standard"
+    return (f"{p} sites cannot assign {pct} within {float(cover_minutes or 0):g} min "
+            "(demand no site reaches counts against the share)")
+
+
+def _pmedian_floor_infeasible(
+    inp: _Inputs, reach: sp.csr_matrix, mins: sp.csr_matrix, uncoverable: IntArray, p: int,
+    share: float, by_standard: bool, cover_minutes: float | None, engine: str, seed: int,
+    threads: int, time_limit_s: float | None, t0: float, stages: tuple[SolverReport, ...],
+) -> PlacementResult:
+    """The answer when no ``p`` sites reach the covered-share floor (proven by :func:`mclp`)."""
+    why = _floor_why(p, share, by_standard, cover_minutes)
+    report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf,
+                          time.perf_counter() - t0, _solver_name(engine), seed, threads,
+                          time_limit_s, why + " (the most they can cover, proven by mclp)")
+    return _finish("pmedian", inp, np.zeros(inp.n_sites, dtype=bool), reach, mins, math.nan,
+                   report, uncoverable, stages=stages)
 
 
 def _p_median_lagrangian(

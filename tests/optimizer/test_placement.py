@@ -157,8 +157,30 @@ def test_p_median_cutoff_penalty_and_floor() -> None:
     floor = p_median(m3, np.array([1.0, 1.0]), 1, cover_minutes=1.5, min_covered_share=1.0,
                      **KW)
     assert floor.status is SolveStatus.INFEASIBLE
+    assert "(the most they can cover, proven by mclp)" in floor.report.message
     ok = p_median(m3, np.array([1.0, 1.0]), 1, cover_minutes=1.5, min_covered_share=0.5, **KW)
     assert ok.status is SolveStatus.OPTIMAL and ok.objective == pytest.approx(3.0)
+    # site 0 (3 minutes in all) is also the best without the floor, and has d0 within 1.5
+    assert "without the floor already has 50 % or more covered" in ok.report.message
+
+
+def test_p_median_floor_the_plan_without_it_misses() -> None:
+    # Site A is 0.5 min from d0 and d1 (10 people each) and 9 from d2 (1 person): 19;
+    # site B is 1 min from all three: 21. Everyone within 1 minute rules A out: B, 21,
+    # proven by the radius model from the most-coverage start, the free optimum (19)
+    # giving the bound before it.
+    m = sp.csr_matrix(np.array([[0.5, 1.0], [0.5, 1.0], [9.0, 1.0]]))
+    w = np.array([10.0, 10.0, 1.0])
+    free = p_median(m, w, 1, **KW)
+    assert free.open_sites.tolist() == [0] and free.objective == pytest.approx(19.0)
+    res = p_median(m, w, 1, cover_minutes=1.0, min_covered_share=1.0, **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.open_sites.tolist() == [1]
+    assert res.objective == pytest.approx(21.0) and res.best_bound == pytest.approx(21.0)
+    assert "start: the most coverage (mclp)" in res.report.message
+    # the same through a coverage standard matrix
+    std = sp.csr_matrix(np.array([[True, True], [True, True], [False, True]]))
+    res = p_median(m, w, 1, covered=std, min_covered_share=1.0, **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.open_sites.tolist() == [1]
 
 
 def test_p_center_hand_optimum() -> None:

@@ -191,3 +191,28 @@ def test_p_median_with_a_coverage_standard_floor_matches_brute_force(
     if assert_median_proven(res, want, p):
         hit = cover[:, res.open_sites].any(axis=1)
         assert float(w[hit].sum()) >= need - 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(median_instances(), st.sampled_from([0.5, 1.0, 2.0, 4.0, 8.0]),
+       st.sampled_from([0.3, 0.6, 0.9, 1.0]), st.booleans())
+def test_p_median_with_a_minutes_floor_matches_brute_force(
+    inst: tuple[sp.csr_matrix, np.ndarray, int, float | None], cover_minutes: float, share: float,
+    lagrangian: bool,
+) -> None:
+    """A floor on the weight assigned within ``cover_minutes`` (of the nearest open site,
+    and within the penalty where there is one, since no one is assigned beyond it), by
+    both paths: the Lagrangian start (the plan without the floor, then the most coverage
+    as a start or a proof of infeasibility) and the radius model alone."""
+    mat, w, p, penalty = inst
+    dense = np.full(mat.shape, np.inf)
+    coo = mat.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    limit = cover_minutes if penalty is None else min(cover_minutes, penalty)
+    need = share * float(w.sum())
+    want = _brute_median(mat, w, p, penalty, dense <= limit, need)
+    res = p_median(mat, w, p, unassigned_penalty_min=penalty, cover_minutes=cover_minutes,
+                   min_covered_share=share, lagrangian=lagrangian, **KW)
+    if assert_median_proven(res, want, p):
+        hit = (dense[:, res.open_sites] <= limit).any(axis=1)
+        assert float(w[hit].sum()) >= need - 1e-6
