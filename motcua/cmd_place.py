@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--in-person", action="store_true",
                    help="weigh demand by in-person dossiers per day instead of residents")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed, 0..2147483647 (default 0)")
     p.add_argument("--threads", type=int, default=1, help="solver threads (default 1)")
     p.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
                    help="MIP engine through OR-Tools MathOpt (default auto: SCIP for LSCP "

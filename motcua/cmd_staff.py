@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--deterministic-time", type=float, default=None,
                    help="also cap the solver's work in CP-SAT deterministic seconds (whole "
                         "run); with --threads 1 the plan is then the same on every run")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="solver random seed, 0..2147483647 (default 0)")
     p.add_argument("--threads", type=int, default=1, help="solver workers (default 1)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default ./staff-<week>)")
