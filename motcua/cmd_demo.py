@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -136,9 +137,30 @@ def run(args: argparse.Namespace) -> int:
     proc = subprocess.Popen(cmd, cwd=APP.parent, env=env)
     if not args.no_browser:
         threading.Thread(target=_open_when_ready, args=(url, proc), daemon=True).start()
+    return _wait_for(proc)
+
+
+def _wait_for(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for the app server; Ctrl+C, or a SIGTERM / SIGHUP sent to this command
+    (a service manager, a closed terminal, a test), stops the server too. Python
+    would otherwise exit on SIGTERM at once and leave the server running."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    catch = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+             if sig is not None]
+    before = {sig: signal.signal(sig, stop) for sig in catch}
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
-        proc.wait()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         return 0
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -333,3 +333,6 @@ def test_motcua_demo_opens_a_scenario_folder(page: Any, tmp_path: Path) -> None:
         assert_clean(page)
         copied = list((ws / "scenarios").iterdir())
         assert len(copied) == 1 and (copied[0] / "scenario.toml").is_file()
+    # terminating the command stops its app server too (it used to be left running)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "/_stcore/health", timeout=2)
