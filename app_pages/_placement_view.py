@@ -75,6 +75,7 @@ def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float,
     maps.add_legend(m, [(maps.COLORS["covered"], c.tr("legend_covered")),
                         (maps.COLORS["uncovered"], c.tr("legend_uncovered")),
                         (maps.COLORS["unreachable"], c.tr("legend_unreachable")),
-                        (maps.COLORS["kept"], c.tr("kept")), (maps.COLORS["new"], c.tr("new")),
-                        (maps.COLORS["closed"], c.tr("closed_one"))])
+                        (maps.COLORS["kept"], c.tr("legend_kept")),
+                        (maps.COLORS["new"], c.tr("legend_new")),
+                        (maps.COLORS["closed"], c.tr("legend_closed"))])
     return m

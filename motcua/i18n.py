@@ -361,6 +361,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kept": ("giữ mở", "kept open"),
     "new": ("mở mới", "new"),
     "closed_one": ("đóng", "closed"),
+    "legend_kept": ("Điểm giữ mở", "Kept open"),
+    "legend_new": ("Điểm mở mới", "Newly opened"),
+    "legend_closed": ("Điểm đóng", "Closed"),
 }
 
 
