@@ -235,20 +235,10 @@ class PlacementRun:
         return target
 
     def by_commune(self) -> pd.DataFrame:
-        """Residents per commune: total, covered, uncovered and out of every candidate's reach."""
-        d = self.demand
-        col = "commune_name" if "commune_name" in d else "id"
-        pop = d["population"].astype(float)
-        covered = d["covered"].astype(bool)
-        reach = d["coverable"].astype(bool) if "coverable" in d else pd.Series(True, index=d.index)
-        g = pd.DataFrame({
-            "commune": d[col].fillna("?").astype(str), "population": pop,
-            "covered": pop.where(covered, 0.0), "uncovered": pop.where(~covered, 0.0),
-            "no_candidate_can_reach": pop.where(~covered & ~reach, 0.0),
-        }).groupby("commune", sort=False).sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g["covered_share"] = np.where(g["population"] > 0, g["covered"] / g["population"], 1.0)
-        return g.sort_values("uncovered", ascending=False, kind="stable").reset_index()
+        """Residents per commune: total, covered, uncovered and out of every candidate's reach,
+        the most uncovered first (ties by name)."""
+        table = commune_table(self.demand)
+        return table.sort_values("uncovered", ascending=False, kind="stable").reset_index(drop=True)
 
     def workbook(self) -> dict[str, pd.DataFrame]:
         """The sheets of ``result.xlsx``: Summary, Sites, Communes, Demand and Pareto (if any)."""
@@ -360,6 +350,30 @@ def in_person_per_day(scenario: Scenario, population: np.ndarray[Any, Any]) -> n
                         - len(scenario.settings.work.holidays))
     return np.asarray(population, dtype=float) * d.dossiers_per_1000_per_year / 1000.0 \
         * d.in_person_share / days_per_year
+
+
+def _commune_names(demand: pd.DataFrame) -> pd.Series:
+    """Each demand point's commune name (its own id where the scenario has no communes)."""
+    col = "commune_name" if "commune_name" in demand else "id"
+    return demand[col].fillna("?").astype(str)
+
+
+def commune_table(demand: pd.DataFrame) -> pd.DataFrame:
+    """Residents per commune of a result's ``demand`` (``population``, ``covered``,
+    ``coverable``): population, covered, uncovered, no_candidate_can_reach and
+    covered_share, by commune name."""
+    pop = demand["population"].astype(float)
+    covered = demand["covered"].astype(bool)
+    reach = (demand["coverable"].astype(bool) if "coverable" in demand
+             else pd.Series(True, index=demand.index))
+    g = pd.DataFrame({
+        "commune": _commune_names(demand), "population": pop,
+        "covered": pop.where(covered, 0.0), "uncovered": pop.where(~covered, 0.0),
+        "no_candidate_can_reach": pop.where(~covered & ~reach, 0.0),
+    }).groupby("commune").sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["covered_share"] = np.where(g["population"] > 0, g["covered"] / g["population"], 1.0)
+    return g.reset_index()
 
 
 def _run_status(sites: pd.DataFrame, request: PlacementRequest) -> np.ndarray[Any, Any]:
@@ -519,17 +533,15 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     sites["utilisation"] = np.round(util, 4)
     total = float(population.sum())
     cov_pop = float(population[covered_flag].sum())
-    unc = ~covered_flag
-    by_commune: dict[str, float] = {}
-    unreachable_by_commune: dict[str, float] = {}
-    if unc.any():
-        col = "commune_name" if "commune_name" in demand else "id"
-        names = demand.loc[unc, col].fillna("?").astype(str).to_numpy()
-        g = pd.Series(population[unc]).groupby(names).sum().sort_values(ascending=False)
-        by_commune = {str(k): float(v) for k, v in g.items()}
-        # the same communes, in the same order: how many of them no candidate can reach
-        h = pd.Series(np.where(coverable[unc], 0.0, population[unc])).groupby(names).sum()
-        unreachable_by_commune = {str(k): float(h[k]) for k in g.index}
+    # the communes where someone is uncovered, the most uncovered first, and how many of
+    # them no candidate can reach
+    table = commune_table(demand)
+    table = table[table["commune"].isin(_commune_names(demand)[~covered_flag])].sort_values(
+        "uncovered", ascending=False)
+    by_commune = {str(k): float(v) for k, v in
+                  zip(table["commune"], table["uncovered"], strict=True)}
+    unreachable_by_commune = {str(k): float(v) for k, v in
+                              zip(table["commune"], table["no_candidate_can_reach"], strict=True)}
     assigned = a >= 0
     tm = res.travel_min
     has_tm = assigned & np.isfinite(tm)
