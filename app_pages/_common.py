@@ -23,6 +23,7 @@ import streamlit as st
 
 from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
+from geodata.settings import SITE_KINDS
 from motcua import maps
 from motcua.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
 from motcua.workspace import RunInfo, Workspace, WorkspaceError
@@ -42,6 +43,11 @@ def lang() -> str:
 def tr(key: str, **fields: object) -> str:
     """Text ``key`` in the current language."""
     return t(key, lang(), **fields)
+
+
+def kind_labels() -> dict[str, str]:
+    """Each site kind (``branch``, ``reception``, ``candidate``) in the current language."""
+    return {k: tr(f"kind_{k}") for k in SITE_KINDS}
 
 
 # --- session start -------------------------------------------------------------------

@@ -99,7 +99,7 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         table = pd.DataFrame(open_sites.drop(columns="geometry"))[
             ["id", "utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
         ].sort_values("utilisation", ascending=False)
-        kinds = {k: c.tr(f"kind_{k}") for k in ("branch", "reception", "candidate")}
+        kinds = c.kind_labels()
         table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
         st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
             "id": st.column_config.TextColumn(c.tr("site_id"), width="small"),

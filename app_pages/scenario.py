@@ -138,8 +138,7 @@ def body() -> None:
     maps.add_points(m, scenario.demand, name="demand", color=maps.COLORS["demand"],
                     size_col="population", radius_px=4, max_radius_px=12, fill_opacity=0.45,
                     tooltip={"name": c.tr("name"), "population": c.tr("population")})
-    kinds = {k: c.tr(f"kind_{k}") for k in ("branch", "reception", "candidate")}
-    sites = scenario.sites.assign(kind_label=scenario.sites["kind"].map(kinds))
+    sites = scenario.sites.assign(kind_label=scenario.sites["kind"].map(c.kind_labels()))
     maps.add_points(m, sites, name="sites", color_col="kind", colors=maps.COLORS,
                     radius_px=6, weight=1.5, fill_opacity=0.95,
                     tooltip={"name": c.tr("name"), "kind_label": c.tr("kind"), "id": "id"})
