@@ -472,7 +472,8 @@ def _run_engine(proto: model_pb2.ModelProto, engine: str, params: mathopt.SolveP
 #: First time slice (seconds) when a solve must be stoppable; each next one is
 #: :data:`SLICE_GROWTH` times longer. Every slice restarts the engine from the best
 #: solution so far, and the tree is lost: on the demo's p-median with a 97 % floor,
-#: doubling from 1 s took 39.8 s against 14.9 s in one piece; growing 4x, ~20 s.
+#: doubling from 1 s took 39.8 s against 14.5 s in one piece; growing 4x, 23.7 s
+#: (``bench/bench_stop_slices.py``).
 FIRST_SLICE_S = 1.0
 #: Growth of the time slices.
 SLICE_GROWTH = 4.0

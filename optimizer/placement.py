@@ -354,6 +354,11 @@ def _combine(reports: Sequence[SolverReport], objective: float, bound: float, *,
     )
 
 
+def _whole(values: FloatArray) -> bool:
+    """All whole numbers (costs, people): objectives and bounds over them are too."""
+    return bool(np.all(values == np.round(values)))
+
+
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.001, deadline - time.perf_counter())
 
@@ -412,7 +417,7 @@ def _solve_lscp_core(
 ) -> tuple[BoolArray, float, float, list[SolverReport]]:
     """Minimum-cost cover of every row of ``c``; returns (open mask, objective, bound, reports)."""
     n_sites = c.shape[1]
-    integral = bool(np.all(costs == np.round(costs)))
+    integral = _whole(costs)
     if engine == "auto" and not preprocess:
         engine = DEFAULT_ENGINE  # the plain baseline model stays the plain HiGHS model
     if preprocess:
@@ -822,7 +827,7 @@ def _mclp_first_order(
         lp = solve_lp_first_order(
             mip, time_limit_s=None if left is None else PDLP_TIME_SHARE * left, threads=threads)
     del mip
-    integral = bool(np.all(prep.inp.weights == np.round(prep.inp.weights)))
+    integral = _whole(prep.inp.weights)
     coverable = float(w.sum())
     if lp.duals is not None:
         bound = min(coverable, mclp_lagrangian_bound(m, w, p, lp.duals[:m.shape[0]],
@@ -2026,7 +2031,7 @@ def backup(
                       time_limit_s=time_limit_s, wall=time.perf_counter() - t0)
     mins = _minutes_csr(minutes) if minutes is not None else None
     bound = report.best_bound
-    if math.isfinite(bound) and np.all(inp.weights == np.round(inp.weights)):
+    if math.isfinite(bound) and _whole(inp.weights):
         # whole-number weights (people): the weight covered twice is a whole number,
         # so the bound rounds down; the stage-1 tolerance otherwise leaves a fraction
         # of a person in it (objective 0, bound 0.005: "OPTIMAL" with a 0.5 % gap)
@@ -2165,7 +2170,7 @@ def lexicographic(
     sol: MipSolution | None = None
     hint: FloatArray | None = None
     held_cover: float | None = None
-    integral = bool(np.all(inp.weights == np.round(inp.weights)))
+    integral = _whole(inp.weights)
     for gi, goal in enumerate(goals):
         vec, maximize = {"coverage": (cover_obj, True), "points": (points_obj, False),
                          "travel": (travel_obj, False)}[goal]
