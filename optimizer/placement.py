@@ -1978,9 +1978,8 @@ def backup(
     t0 = time.perf_counter()
     deadline = None if time_limit_s is None else t0 + time_limit_s
     first = mclp(covered, weights, p, fixed=fixed, closed=closed, time_limit_s=time_limit_s,
-                 seed=seed, threads=threads, engine=engine, stop=stop)
+                 seed=seed, threads=threads, engine=engine, stop=stop)  # checks seed, threads
     c = as_bool_csr(covered)
-    check_seed_threads(seed, threads)
     inp = _check(c.shape, weights, fixed, closed, None)
     c = _restrict_columns(c, inp.allowed)
     uncoverable = first.uncoverable
