@@ -34,6 +34,7 @@ from optimizer.staff_allocation import STAGE_WEIGHTS, StaffProblem, home_plan
 from optimizer.staff_allocation.engine import Budget, Runner, by_mip
 from optimizer.staff_allocation.model import StaffModel, build, roster_array
 from optimizer.staff_allocation.peak import add_peak, peak_of, peak_week_bound
+from optimizer.staff_allocation.problem import travel_minutes
 from optimizer.staff_allocation.repair import balance, balance_days, rebalance, unmove
 from optimizer.staff_allocation.stages import (
     complete,
@@ -61,15 +62,10 @@ _sizes = dict(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 8), n_s=st.inte
 Problem = st.one_of(st.builds(random_problem, **_sizes), st.builds(scarce_skills, **_sizes))
 
 
-def _travel(pb: StaffProblem) -> np.ndarray:
-    return np.where(np.isfinite(pb.travel_min),
-                    np.ceil(np.nan_to_num(pb.travel_min, posinf=0.0) - 1e-9), 0).astype(np.int64)
-
-
 def _free_start(pb: StaffProblem) -> tuple[StaffModel, dict[str, int], Runner]:
     runner = Runner(0, 1, time.monotonic() + 60, None)
-    b_home = build(pb, _travel(pb), home_only=True)
-    b = build(pb, _travel(pb), home_only=False)
+    b_home = build(pb, travel_minutes(pb), home_only=True)
+    b = build(pb, travel_minutes(pb), home_only=False)
     start_home = start_from_plan(b_home, home_plan(pb), runner)
     start = complete(b, start_home, runner, roster_array(b_home, pb, start_home))
     return b, start, runner
