@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from optimizer._status import SolveStatus
+from optimizer import SolveStatus
 from optimizer.staff_allocation import StaffProblem, solve_staff_allocation
 
 FIELDS = ("land", "other")

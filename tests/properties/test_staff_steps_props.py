@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from optimizer._status import SolveStatus
+from optimizer import SolveStatus
 from optimizer.staff_allocation import STAGE_WEIGHTS, StaffProblem, home_plan
 from optimizer.staff_allocation.engine import Budget, Runner, by_mip
 from optimizer.staff_allocation.model import StaffModel, build, roster_array
