@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from optimizer._status import SolveStatus
+from optimizer import SolveStatus
 from optimizer.staff_allocation import StaffProblem, solve_staff_allocation
 
 FIELDS = ("land", "other")
@@ -192,14 +192,15 @@ def test_peak_bound_over_days_counts_the_days_each_person_works() -> None:
     # empty the other day (150 % too). The site-day bound sees two people a day
     # (75 %); the bound over both days counts two person-days for three days of
     # work and proves 150 % once plans must stay below it (no empty site-day).
-    from optimizer.staff_allocation import _build, _peak_lower_bound, _peak_week_bound
+    from optimizer.staff_allocation.model import build
+    from optimizer.staff_allocation.peak import peak_lower_bound, peak_week_bound
 
     pb = problem([0, 0], [[1.5 * DAY, 1.5 * DAY]], max_days=np.array([1, 1]))
-    b = _build(pb, np.zeros((1, 1), np.int64), home_only=False)
-    assert _peak_lower_bound(b) == 750
-    assert _peak_week_bound(b, 1500, 0, pb.pool_site) == 1500
+    b = build(pb, np.zeros((1, 1), np.int64), home_only=False)
+    assert peak_lower_bound(b) == 750
+    assert peak_week_bound(b, 1500, 0, pb.pool_site) == 1500
     # below a worse best level an empty site-day (150 %) is allowed: 3 days / 4 -> 750
-    assert _peak_week_bound(b, 1600, 0, pb.pool_site) == 750
+    assert peak_week_bound(b, 1600, 0, pb.pool_site) == 750
     r = solve(pb)
     assert r.report.status is SolveStatus.OPTIMAL
     assert r.peak_utilisation_after == pytest.approx(1.5)
@@ -237,23 +238,26 @@ def _free_model_at_home(pb: StaffProblem) -> tuple[Any, dict[str, int]]:
     """The free model and its solution for the everyone-at-home rotation."""
     import time
 
-    from optimizer.staff_allocation import _build, _Runner, _start_from_plan, home_plan
+    from optimizer.staff_allocation import home_plan
+    from optimizer.staff_allocation.engine import Runner
+    from optimizer.staff_allocation.model import build
+    from optimizer.staff_allocation.stages import start_from_plan
 
     travel = np.nan_to_num(pb.travel_min, posinf=0.0).astype(np.int64)
-    b = _build(pb, travel, home_only=False)
-    runner = _Runner(0, 1, time.monotonic() + 20, None)
-    return b, _start_from_plan(b, home_plan(pb), runner)
+    b = build(pb, travel, home_only=False)
+    runner = Runner(0, 1, time.monotonic() + 20, None)
+    return b, start_from_plan(b, home_plan(pb), runner)
 
 
 def test_balancing_repair_moves_people_into_the_busiest_site_until_levels_meet() -> None:
-    from optimizer.staff_allocation import _balance, _unmove
+    from optimizer.staff_allocation.repair import balance, unmove
 
     # S0: 1 person, 0.9 day of work (900 per mille); S1: 3 people, 0.3 day (100).
     # One move: S0 450, S1 150; a second: S0 300, S1 300; a third would leave S1
     # empty (counted as one person: 300, not lower) and overloaded: stop at two.
     pb = problem([0, 1, 1, 1], [[0.9 * DAY], [0.3 * DAY]])
     b, start = _free_model_at_home(pb)
-    plan = _balance(b, pb, start)
+    plan = balance(b, pb, start)
     assert list(plan[:, 0]).count(0) == 3 and list(plan[:, 0]).count(1) == 1
     assert plan[0, 0] == 0  # S0's own person stays
     # sending people home at level 450 per mille: one of the two goes back
@@ -263,18 +267,18 @@ def test_balancing_repair_moves_people_into_the_busiest_site_until_levels_meet()
         sol[v.name] = int(plan[p, d] == s)
     for (s, d), v in b.staff.items():
         sol[v.name] = int((plan[:, d] == s).sum())
-    back = _unmove(b, pb, sol, 450)
+    back = unmove(b, pb, sol, 450)
     assert list(back[:, 0]).count(0) == 2
-    assert list(_unmove(b, pb, sol, 300)[:, 0]).count(0) == 3  # no one can go back at 300
+    assert list(unmove(b, pb, sol, 300)[:, 0]).count(0) == 3  # no one can go back at 300
 
 
 def test_day_level_fills_pooled_work_into_the_least_utilised_sites() -> None:
-    from optimizer.staff_allocation import _day_level
+    from optimizer.staff_allocation.repair import day_level
 
     loc, staff, pooled = np.array([480, 0]), np.array([1, 1]), np.array([True, True])
     # 480 pooled minutes fill S1's idle day: both at 100 %, no overload
-    assert _day_level(loc, staff, pooled, 480, 480) == (1000, 0)
+    assert day_level(loc, staff, pooled, 480, 480) == (1000, 0)
     # 960: both sites share the excess, 1,440 minutes over 2 people: 150 %, 480 over
-    assert _day_level(loc, staff, pooled, 960, 480) == (1500, 480)
+    assert day_level(loc, staff, pooled, 960, 480) == (1500, 480)
     # pooled work only where someone is: S1 empty takes none, S0 alone at 200 %
-    assert _day_level(loc, np.array([1, 0]), pooled, 480, 480) == (2000, 480)
+    assert day_level(loc, np.array([1, 0]), pooled, 480, 480) == (2000, 480)

@@ -3,17 +3,17 @@
 On small random provinces (from ``test_staff_props.random_problem``):
 
 * skill gaps and overload in one solve at the gaps' floor
-  (``_minimize_at_floor``) give the same two optima as two solves;
+  (``minimize_at_floor``) give the same two optima as two solves;
 * fewest moves then least travel as one weighted solve
-  (``_minimize_moves_travel``) give the same two optima as two solves;
-* HiGHS on the model read as a MIP (``_by_mip``, the engine that takes over
+  (``minimize_moves_travel``) give the same two optima as two solves;
+* HiGHS on the model read as a MIP (``by_mip``, the engine that takes over
   when CP-SAT stalls) gives CP-SAT's optimum of the moves step, a plan that
   keeps every rule, and CP-SAT's verdict on a peak level;
-* the peak bound over sets of sites and days (``_peak_week_bound``) is never
+* the peak bound over sets of sites and days (``peak_week_bound``) is never
   above the peak of a plan below the level it is given;
-* the balancing repairs (``_balance``, and ``_rebalance`` with the fluid
-  ``_balance_days``) keep every rule of the model and raise neither overload
-  nor the peak; sending people home (``_unmove``, and ``_balance_days`` with
+* the balancing repairs (``balance``, and ``rebalance`` with the fluid
+  ``balance_days``) keep every rule of the model and raise neither overload
+  nor the peak; sending people home (``unmove``, and ``balance_days`` with
   ``unmove_level``) only undoes moves, and with the routing fixed keeps every
   rule and the level.
 """
@@ -29,29 +29,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from optimizer._status import SolveStatus
-from optimizer.staff_allocation import (
-    STAGE_WEIGHTS,
-    StaffProblem,
-    _add_peak,
-    _balance,
-    _balance_days,
-    _Budget,
-    _build,
-    _Built,
-    _by_mip,
-    _complete,
-    _minimize,
-    _minimize_at_floor,
-    _minimize_moves_travel,
-    _peak_of,
-    _peak_week_bound,
-    _rebalance,
-    _roster_array,
-    _Runner,
-    _start_from_plan,
-    _unmove,
-    home_plan,
+from optimizer import SolveStatus
+from optimizer.staff_allocation import STAGE_WEIGHTS, StaffProblem, home_plan
+from optimizer.staff_allocation.engine import Budget, Runner, by_mip
+from optimizer.staff_allocation.model import StaffModel, build, roster_array
+from optimizer.staff_allocation.peak import add_peak, peak_of, peak_week_bound
+from optimizer.staff_allocation.problem import travel_minutes
+from optimizer.staff_allocation.repair import balance, balance_days, rebalance, unmove
+from optimizer.staff_allocation.stages import (
+    complete,
+    minimize,
+    minimize_at_floor,
+    minimize_moves_travel,
+    start_from_plan,
 )
 from tests.properties.test_staff_props import random_problem
 
@@ -72,27 +62,22 @@ _sizes = dict(seed=st.integers(0, 2**32 - 1), n_p=st.integers(1, 8), n_s=st.inte
 Problem = st.one_of(st.builds(random_problem, **_sizes), st.builds(scarce_skills, **_sizes))
 
 
-def _travel(pb: StaffProblem) -> np.ndarray:
-    return np.where(np.isfinite(pb.travel_min),
-                    np.ceil(np.nan_to_num(pb.travel_min, posinf=0.0) - 1e-9), 0).astype(np.int64)
-
-
-def _free_start(pb: StaffProblem) -> tuple[_Built, dict[str, int], _Runner]:
-    runner = _Runner(0, 1, time.monotonic() + 60, None)
-    b_home = _build(pb, _travel(pb), home_only=True)
-    b = _build(pb, _travel(pb), home_only=False)
-    start_home = _start_from_plan(b_home, home_plan(pb), runner)
-    start = _complete(b, start_home, runner, _roster_array(b_home, pb, start_home))
+def _free_start(pb: StaffProblem) -> tuple[StaffModel, dict[str, int], Runner]:
+    runner = Runner(0, 1, time.monotonic() + 60, None)
+    b_home = build(pb, travel_minutes(pb), home_only=True)
+    b = build(pb, travel_minutes(pb), home_only=False)
+    start_home = start_from_plan(b_home, home_plan(pb), runner)
+    start = complete(b, start_home, runner, roster_array(b_home, pb, start_home))
     return b, start, runner
 
 
-def _at_least_overload(pb: StaffProblem) -> tuple[_Built, Any, dict[str, int], _Runner]:
+def _at_least_overload(pb: StaffProblem) -> tuple[StaffModel, Any, dict[str, int], Runner]:
     """The free model at its least overload and the peak of that plan, as in the last
     stage (so that moves are needed), with that plan."""
     b, start, runner = _free_start(pb)
     base = b.model.clone()
-    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
-    _add_peak(base, b, _peak_of(b, start))
+    start, _ = minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    add_peak(base, b, peak_of(b, start))
     return b, base, start, runner
 
 
@@ -113,11 +98,11 @@ def test_gaps_and_overload_in_one_solve_match_two_solves(pb: StaffProblem) -> No
     b, start, runner = _free_start(pb)
     limits = (20.0, None)
     base1 = b.model.clone()
-    _, g1 = _minimize(b, base1, runner, b.gaps, start, limits, "skill_gaps")
-    _, o1 = _minimize(b, base1, runner, b.over, _, limits, "overload_min")
+    _, g1 = minimize(b, base1, runner, b.gaps, start, limits, "skill_gaps")
+    _, o1 = minimize(b, base1, runner, b.over, _, limits, "overload_min")
     base2 = b.model.clone()
-    budget = _Budget(runner, dict(STAGE_WEIGHTS))
-    sol2, g2, o2 = _minimize_at_floor(b, base2, runner, budget, b.gaps, b.over, start,
+    budget = Budget(runner, dict(STAGE_WEIGHTS))
+    sol2, g2, o2 = minimize_at_floor(b, base2, runner, budget, b.gaps, b.over, start,
                                       ("gaps", "overload"), ("skill_gaps", "overload_min"))
     _assert_same_optima((g1, o1), (g2, o2), (sol2["gaps"], sol2["over"]))
 
@@ -128,9 +113,9 @@ def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> No
     b, base, start, runner = _at_least_overload(pb)
     limits = (20.0, None)
     base1, base2 = base.clone(), base.clone()
-    sol, m1 = _minimize(b, base1, runner, b.moves, start, limits, "moves")
-    _, t1 = _minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
-    sol2, m2, t2 = _minimize_moves_travel(b, base2, runner, start, limits)
+    sol, m1 = minimize(b, base1, runner, b.moves, start, limits, "moves")
+    _, t1 = minimize(b, base1, runner, b.travel, sol, limits, "travel_min")
+    sol2, m2, t2 = minimize_moves_travel(b, base2, runner, start, limits)
     _assert_same_optima((m1, t1), (m2, t2), (sol2["moves"], sol2["travel_min"]))
 
 
@@ -139,12 +124,12 @@ def test_moves_then_travel_in_one_solve_match_two_solves(pb: StaffProblem) -> No
 def test_highs_turn_gives_cp_sat_optimum_and_verdict(pb: StaffProblem) -> None:
     b, base, start, runner = _at_least_overload(pb)
     limits = (20.0, None)
-    peak = _peak_of(b, start)
+    peak = peak_of(b, start)
     # fewest moves: CP-SAT's proven optimum, then HiGHS alone on the same model
-    _, by_cp = _minimize(b, base.clone(), runner, b.moves, start, limits, "moves")
+    _, by_cp = minimize(b, base.clone(), runner, b.moves, start, limits, "moves")
     m = base.clone()
     m.minimize(m.get_int_var_from_proto_index(b.moves.index))
-    out = _by_mip(b, m, runner, start, 20.0)
+    out = by_mip(b, m, runner, start, 20.0)
     assert out is not None and out.status is SolveStatus.OPTIMAL and out.by == "HiGHS"
     assert by_cp.status is SolveStatus.OPTIMAL
     assert out.sol is not None and out.sol["moves"] == out.bound == by_cp.value
@@ -155,9 +140,9 @@ def test_highs_turn_gives_cp_sat_optimum_and_verdict(pb: StaffProblem) -> None:
     assert cp_model.CpSolver().solve(check) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     # a peak level just below the plan's: both engines give the same verdict
     probe = base.clone()
-    _add_peak(probe, b, peak - 1)
+    add_peak(probe, b, peak - 1)
     cp_status, _ = runner.solve(probe, b.names, start, 20.0, None)
-    mip = _by_mip(b, probe, runner, start, 20.0)
+    mip = by_mip(b, probe, runner, start, 20.0)
     assert mip is not None
     assert cp_status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
     assert mip.status is cp_status
@@ -170,18 +155,18 @@ def test_peak_bound_never_above_a_plan_below_its_level(pb: StaffProblem) -> None
     plans = [start]
     # and the plan of least peak that the model can find (the bound must hold for it too)
     base = b.model.clone()
-    for level in range(_peak_of(b, start) - 1, 0, -max(1, _peak_of(b, start) // 20)):
+    for level in range(peak_of(b, start) - 1, 0, -max(1, peak_of(b, start) // 20)):
         m = base.clone()
-        _add_peak(m, b, level)
+        add_peak(m, b, level)
         status, solver = runner.solve(m, b.names, start, 5.0, None)
         if not status.has_solution:
             break
         plans.append({n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)})
     for sol in plans:
-        peak = _peak_of(b, sol)
+        peak = peak_of(b, sol)
         # every plan's peak is at least min(hi, bound(hi)) for any level hi
         for hi in (peak, peak + 1, peak + 50):
-            bound = _peak_week_bound(b, hi, sol["unplaced"], pb.pool_site)
+            bound = peak_week_bound(b, hi, sol["unplaced"], pb.pool_site)
             assert peak >= min(hi, bound), (peak, hi, bound)
 
 
@@ -191,8 +176,8 @@ def test_balancing_repair_keeps_every_rule_and_never_raises_overload_or_peak(
     pb: StaffProblem,
 ) -> None:
     b, start, runner = _free_start(pb)
-    old = _roster_array(b, pb, start)
-    plan = _balance(b, pb, start)
+    old = roster_array(b, pb, start)
+    plan = balance(b, pb, start)
     # as many days worked by each person, only sites and days the model offers
     assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
     for p, d in zip(*np.nonzero(plan >= 0), strict=True):
@@ -208,12 +193,12 @@ def test_balancing_repair_keeps_every_rule_and_never_raises_overload_or_peak(
         m.add(v <= start[v.name])
     if pb.max_moves is not None:
         m.add(b.moves <= pb.max_moves)
-    peak = _peak_of(b, start)
-    _add_peak(m, b, peak)
+    peak = peak_of(b, start)
+    add_peak(m, b, peak)
     status, solver = runner.solve(m, b.names, None, 20.0, None)
     assert status.has_solution, status
     new = {n: int(solver.response_proto.solution[i]) for i, n in enumerate(b.names)}
-    assert _peak_of(b, new) <= peak
+    assert peak_of(b, new) <= peak
     assert new["over"] <= start["over"]
 
 
@@ -223,17 +208,17 @@ def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffP
     b, start, runner = _free_start(pb)
     # as in the solve: least overload fixed first, the repairs run on that plan
     base = b.model.clone()
-    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    start, _ = minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
     for v in (b.gaps, b.unplaced_total, b.counter_gaps):
         base.add(v <= start[v.name])
-    peak = _peak_of(b, start)
-    old = _roster_array(b, pb, start)
-    days_plan = _balance_days(b, pb, start)
+    peak = peak_of(b, start)
+    old = roster_array(b, pb, start)
+    days_plan = balance_days(b, pb, start)
     assert ((days_plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
     for p, d in zip(*np.nonzero(days_plan >= 0), strict=True):
         assert (int(p), int(days_plan[p, d]), int(d)) in b.x
-    new = _rebalance(b, pb, base, runner, start)
-    plan = _roster_array(b, pb, new)
+    new = rebalance(b, pb, base, runner, start)
+    plan = roster_array(b, pb, new)
     assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
     # the returned solution, roster and routing fixed, is a solution of the model
     # with the old sums and the old peak
@@ -242,10 +227,10 @@ def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffP
         m.add(v == new[v.name])
     for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
         m.add(v <= start[v.name])
-    _add_peak(m, b, peak)
+    add_peak(m, b, peak)
     status, _ = runner.solve(m, b.names, None, 20.0, None)
     assert status.has_solution, status
-    assert _peak_of(b, new) <= peak
+    assert peak_of(b, new) <= peak
     assert new["over"] <= start["over"]
 
 
@@ -254,16 +239,16 @@ def test_rebalance_keeps_every_rule_and_never_raises_overload_or_peak(pb: StaffP
 def test_sending_people_home_keeps_every_rule_and_the_level(pb: StaffProblem, slack: int) -> None:
     b, start, runner = _free_start(pb)
     base = b.model.clone()
-    start, _ = _minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
-    level = _peak_of(b, start) + slack
-    old = _roster_array(b, pb, start)
+    start, _ = minimize(b, base, runner, b.over, start, (20.0, None), "overload_min")
+    level = peak_of(b, start) + slack
+    old = roster_array(b, pb, start)
     home = pb.home[:, None]
-    for plan in (_unmove(b, pb, start, level),
-                 _balance_days(b, pb, start, max_iter=0, unmove_level=level)):
+    for plan in (unmove(b, pb, start, level),
+                 balance_days(b, pb, start, max_iter=0, unmove_level=level)):
         assert ((plan >= 0).sum(axis=1) == (old >= 0).sum(axis=1)).all()
         # only moves undone: no one newly away from home
         assert not ((plan >= 0) & (plan != home) & ~((old >= 0) & (old != home))).any()
-    plan = _unmove(b, pb, start, level)
+    plan = unmove(b, pb, start, level)
     # the fixed-routing version is exact: the model accepts the roster with the old
     # routing, the old sums and the level
     m = b.model.clone()
@@ -273,7 +258,7 @@ def test_sending_people_home_keeps_every_rule_and_the_level(pb: StaffProblem, sl
         m.add(v == start[v.name])
     for v in (b.gaps, b.over, b.unplaced_total, b.counter_gaps):
         m.add(v <= start[v.name])
-    _add_peak(m, b, level)
+    add_peak(m, b, level)
     status, _ = runner.solve(m, b.names, None, 20.0, None)
     assert status.has_solution, status
 
@@ -282,16 +267,16 @@ def test_highs_turns_give_the_same_lexicographic_optimum(monkeypatch: Any) -> No
     """With CP-SAT's first turn cut to 10 ms, HiGHS decides the steps (all of them on
     these instances when measured); the plan has the same proven optimum at every
     stage as the default run."""
-    from optimizer import staff_allocation as sa
+    from optimizer.staff_allocation import engine, solve_staff_allocation
 
     def run(pb: StaffProblem) -> Any:
-        return sa.solve_staff_allocation(pb, time_limit_s=60, seed=0, threads=1)
+        return solve_staff_allocation(pb, time_limit_s=60, seed=0, threads=1)
 
     problems = [scarce_skills(seed, 14, 5, 4, None) for seed in range(6)]
     default = [run(pb) for pb in problems]
-    monkeypatch.setattr(sa, "CP_FIRST_SHARE", 0.0)
-    monkeypatch.setattr(sa, "CP_FIRST_MAX_S", 0.0)
-    monkeypatch.setattr(sa, "MIP_MIN_S", 0.0)
+    monkeypatch.setattr(engine, "CP_FIRST_SHARE", 0.0)
+    monkeypatch.setattr(engine, "CP_FIRST_MAX_S", 0.0)
+    monkeypatch.setattr(engine, "MIP_MIN_S", 0.0)
     handed = [run(pb) for pb in problems]
     for a, b in zip(default, handed, strict=True):
         assert a.report.status is SolveStatus.OPTIMAL and b.report.status is SolveStatus.OPTIMAL
