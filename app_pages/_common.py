@@ -24,9 +24,9 @@ import streamlit as st
 from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
-from motcua import maps
-from motcua.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
-from motcua.workspace import RunInfo, Workspace, WorkspaceError
+from motcua.app import maps
+from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
+from motcua.app.workspace import RunInfo, Workspace, WorkspaceError
 
 logger = logging.getLogger("motcua.app")
 

@@ -11,10 +11,10 @@ import streamlit as st
 from app_pages import _common as c
 from app_pages._placement_view import load_run, result_map, served_area
 from geodata.scenario import Scenario
-from motcua import maps
-from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
-from motcua.planning import MODELS, PlacementRequest, PlacementRun, run_placement
-from motcua.workspace import RunInfo
+from motcua.app import maps
+from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
+from motcua.app.workspace import RunInfo
+from motcua.placement import MODELS, PlacementRequest, PlacementRun, run_placement
 
 
 def key_figures(run: PlacementRun) -> None:

@@ -12,7 +12,7 @@ import pytest
 from geodata._errors import ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from motcua.cli import main
-from motcua.planning import PlacementRequest, PlacementRun, run_placement
+from motcua.placement import PlacementRequest, PlacementRun, run_placement
 from optimizer._status import SolveStatus
 
 
@@ -219,7 +219,7 @@ def test_cli_overload_penalty_lets_a_full_point_take_more(
     assert main([*base, "--overload-penalty", "2", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["report"]["status"] == "OPTIMAL"
-    from motcua.planning import in_person_per_day
+    from motcua.placement import in_person_per_day
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)

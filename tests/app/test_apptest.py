@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from motcua.workspace import RunInfo, Workspace
+from motcua.app.workspace import RunInfo, Workspace
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
@@ -220,7 +220,7 @@ def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Wo
 
 def test_demo_scenario_with_roads(workspace: Workspace, demo_dir: Path) -> None:
     from geodata.scenario import load_scenario
-    from motcua.i18n import fmt_int
+    from motcua.app.i18n import fmt_int
 
     people = fmt_int(load_scenario(demo_dir).demand["population"].sum())
     at = AppTest.from_file(str(APP), default_timeout=120).run()  # no link: the demo

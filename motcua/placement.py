@@ -189,7 +189,7 @@ class PlacementRun:
 
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
-        from motcua.i18n import TEXTS, t
+        from motcua.app.i18n import TEXTS, t
 
         model = str(self.figures.get("model", self.request.model))
         if f"objective_{model}" not in TEXTS:

@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from geodata.scenario import load_scenario
     from motcua.cli import UsageError
-    from motcua.planning import PlacementRequest, run_placement
+    from motcua.placement import PlacementRequest, run_placement
 
     req = PlacementRequest(
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,

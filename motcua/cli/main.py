@@ -1,6 +1,6 @@
 """The ``motcua`` command line.
 
-Each subcommand lives in its own module ``motcua.cmd_<name>`` that defines
+Each subcommand lives in its own module ``motcua.cli.<name>`` that defines
 ``register(subparsers)``; the parser it adds sets ``func`` to a callable taking
 the parsed arguments and returning the exit code.  Errors a user can fix
 (bad scenario, bad option, missing file) are printed plainly, never as a
@@ -40,10 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="motcua 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        module_name = f"motcua.cli.{name}_" if name == "import" else f"motcua.cli.{name}"
         try:
-            module = importlib.import_module(f"motcua.cmd_{name}")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name == f"motcua.cmd_{name}":
+            if exc.name == module_name:
                 continue
             raise
         module.register(sub)

@@ -16,7 +16,7 @@ from pathlib import Path
 from motcua.cli import UsageError
 
 #: The app's entry point, beside the packages in the repository.
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,7 +105,7 @@ def scenario_ref(arg: str, root: Path) -> str:
 
     from geodata._errors import ScenarioError, ScenarioWarning
     from geodata.scenario import load_scenario
-    from motcua.workspace import Workspace
+    from motcua.app.workspace import Workspace
 
     folder, shipped = _scenario_folder(arg)
     if shipped:
@@ -121,7 +121,7 @@ def scenario_ref(arg: str, root: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motcua.workspace import default_root
+    from motcua.app.workspace import default_root
 
     cmd = build_command(args)
     env = dict(os.environ)
