@@ -120,7 +120,7 @@ class PlacementRequest:
         rules = {
             "p": m != "lscp",  # lscp finds the number of points itself
             "budget": m == "mclp" and not self.backup and not self.lexicographic,
-            "capacitated": m in CAPACITATED_MODELS,
+            "capacitated": m in CAPACITATED_MODELS and not self.backup and not self.lexicographic,
             "single_assignment": self.capacitated,
             "overload_penalty": self.capacitated,
             "backup": m == "mclp" and not self.capacitated and self.budget is None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +335,55 @@ def head_index(wb: object, column: str, sheet: str = "Sites") -> int:
     """Position of ``column`` in the header row of a workbook sheet."""
     header = next(wb[sheet].iter_rows(max_row=1, values_only=True))  # type: ignore[index]
     return list(header).index(column)
+
+
+def test_option_rule_is_one_method_and_check_follows_it() -> None:
+    """``option_applies`` is the rule; ``check`` refuses exactly the options set where
+    it says they do not apply (the app's form disables the same ones)."""
+    from motcua.placement import MODELS
+
+    trials = {"budget": 5.0, "capacitated": True, "single_assignment": True,
+              "overload_penalty": 2.0, "backup": True, "lexicographic": True,
+              "min_covered_pct": 50.0}
+    seen = set()
+    for model in MODELS:
+        for capacitated in (False, True):
+            for backup in (False, True):
+                base = PlacementRequest(model=model, p=None if model == "lscp" else 3,
+                                        capacitated=capacitated, backup=backup)
+                try:
+                    base.check()
+                except ValueError:
+                    continue  # the state itself is refused: nothing to add to it
+                for option, value in trials.items():
+                    req = replace(base, **{option: value})
+                    try:
+                        req.check()
+                        refused = False
+                    except ValueError:
+                        refused = True
+                    assert refused == (not base.option_applies(option)), (model, capacitated,
+                                                                          backup, option)
+                    seen.add((option, refused))
+    assert {r for _, r in seen} == {True, False}  # both outcomes occur
+    # hand-checked cases of the rule
+    assert not PlacementRequest(model="pmedian", p=2).option_applies("capacitated")
+    assert PlacementRequest(model="mclp", p=2).option_applies("backup")
+    assert not PlacementRequest(model="mclp", budget=3.0).option_applies("backup")
+    assert not PlacementRequest(model="mclp", p=2, backup=True).option_applies("lexicographic")
+    assert not PlacementRequest(model="lscp", capacitated=True).option_applies("weighting")
+    with pytest.raises(KeyError, match="engine"):
+        PlacementRequest().option_applies("engine")
+
+
+def test_cli_refuses_points_with_lscp_and_a_budget_outside_mclp(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # silently ignored before; the app never offered them
+    assert main(["place", str(TINY), "--model", "lscp", "--points", "3"]) == 1
+    assert "lscp finds the fewest points itself" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "pcenter", "--points", "2",
+                 "--budget", "3"]) == 1
+    assert "a budget applies to mclp (--model mclp --budget B)" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--backup",
+                 "--budget", "3"]) == 1
+    assert "backup coverage is an mclp variant" in capsys.readouterr().err

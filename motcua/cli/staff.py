@@ -14,7 +14,7 @@ from motcua.cli._common import (
     solution_exit_code,
     solver_options,
 )
-from motcua.errors import UsageError
+from motcua.errors import InvalidInputError, UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.week is not None:
         try:
             parse_week(args.week)
-        except ValueError as exc:
+        except InvalidInputError as exc:
             raise UsageError(f"--week: {exc}") from None
     if args.forecast is not None and not args.forecast.is_file():
         raise UsageError(f"--forecast {args.forecast}: file not found")
