@@ -18,7 +18,7 @@ if str(_APP_DIR) not in sys.path:  # so app_pages is importable however the app 
 import streamlit as st  # noqa: E402
 
 from app_pages import _common as c  # noqa: E402
-from motcua.i18n import LANG_NAMES, LANGS  # noqa: E402
+from motcua.app.i18n import LANG_NAMES, LANGS  # noqa: E402
 
 st.set_page_config(page_title="Motcua", page_icon=":material/account_balance:", layout="wide")
 c.init_session()

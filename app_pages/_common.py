@@ -24,9 +24,10 @@ import streamlit as st
 from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
-from motcua import maps
-from motcua.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
-from motcua.workspace import RunInfo, Workspace, WorkspaceError
+from motcua.app import maps
+from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
+from motcua.app.workspace import RunInfo, Workspace, WorkspaceError
+from motcua.errors import INPUT_ERRORS
 
 logger = logging.getLogger("motcua.app")
 
@@ -247,7 +248,8 @@ def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) ->
             job.run_id = work(job).run_id
         except Exception as exc:  # noqa: BLE001 - shown on the page, never as a traceback
             logger.exception("%s solve failed", kind)
-            job.error = str(exc) if isinstance(exc, (ScenarioError, ValueError)) else f"{type(exc).__name__}: {exc}"
+            # input the user can fix is said plainly; anything else is a bug: named by its type
+            job.error = str(exc) if isinstance(exc, INPUT_ERRORS) else f"{type(exc).__name__}: {exc}"
 
     job.thread = threading.Thread(target=target, name=f"motcua-{kind}", daemon=True)
     job.thread.start()

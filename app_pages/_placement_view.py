@@ -10,8 +10,8 @@ import streamlit as st
 
 from app_pages import _common as c
 from geodata.scenario import Scenario
-from motcua import maps
-from motcua.planning import PlacementRun
+from motcua.app import maps
+from motcua.placement import PlacementRun
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

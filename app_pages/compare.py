@@ -16,10 +16,10 @@ import streamlit as st
 
 from app_pages import _common as c
 from app_pages._placement_view import load_run, result_map
-from motcua import maps
-from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
-from motcua.planning import PlacementRun
-from motcua.workspace import RunInfo
+from motcua.app import maps
+from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
+from motcua.app.workspace import RunInfo
+from motcua.placement import PlacementRun
 
 #: (figure key, text key, kind) shown in the table of differences.
 FIGURES: tuple[tuple[str, str, str], ...] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import altair as alt
 import pandas as pd
@@ -10,11 +10,13 @@ import streamlit as st
 
 from app_pages import _common as c
 from app_pages._placement_view import load_run, result_map, served_area
+from geodata.coverage import existing_site_mask
 from geodata.scenario import Scenario
-from motcua import maps
-from motcua.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
-from motcua.planning import MODELS, PlacementRequest, PlacementRun, run_placement
-from motcua.workspace import RunInfo
+from motcua.app import maps
+from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
+from motcua.app.workspace import RunInfo
+from motcua.errors import InvalidInputError
+from motcua.placement import MODELS, PlacementRequest, PlacementRun, run_placement
 
 
 def key_figures(run: PlacementRun) -> None:
@@ -168,7 +170,7 @@ def _stage(msg: str) -> str:
 def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     lang = c.lang()  # bound now: select boxes call their format_func outside the script run
     sites = scenario.sites
-    existing = int((sites["kind"].isin(["branch", "reception"]) & (sites["status"] != "closed")).sum())
+    existing = int(existing_site_mask(sites).sum())
     std = scenario.settings.coverage
     a, b, d = st.columns(3)
     model = a.selectbox(c.tr("model"), MODELS, key="model", format_func=lambda m: t(f"model_{m}", lang))
@@ -176,22 +178,28 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                              value=float(std.max_minutes), step=5.0, key="minutes")
     km = d.number_input(c.tr("max_km"), min_value=0.5, max_value=100.0, value=float(std.max_km),
                         step=0.5, key="km")
+    # which options apply is PlacementRequest's rule (the command line's check uses it
+    # too): a draft of the request, completed as the form goes, disables the rest
+    draft = PlacementRequest(model=model)
     a, b, d = st.columns(3)
     limit = a.radio(c.tr("limit_by"), ("points", "budget"), key="limit_by", horizontal=True,
                     format_func=lambda x: t("n_points" if x == "points" else "budget", lang),
-                    disabled=model != "mclp")
+                    disabled=not draft.option_applies("budget"))
+    by_budget = limit == "budget" and draft.option_applies("budget")
     p = b.number_input(c.tr("n_points"), min_value=1, max_value=max(1, len(sites)),
                        value=max(1, existing), step=1, key="p",
-                       disabled=model == "lscp" or (model == "mclp" and limit == "budget"))
+                       disabled=not draft.option_applies("p") or by_budget)
     budget = d.number_input(c.tr("budget"), min_value=0.0,
                             value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
-                            step=1.0, key="budget", disabled=not (model == "mclp" and limit == "budget"))
+                            step=1.0, key="budget", disabled=not by_budget)
     a, b, d = st.columns(3)
     capacitated = a.checkbox(c.tr("use_capacity"), key="capacitated",
-                             disabled=model not in ("lscp", "mclp"))
+                             disabled=not draft.option_applies("capacitated"))
+    draft = replace(draft, capacitated=bool(capacitated) and draft.option_applies("capacitated"),
+                    budget=float(budget) if by_budget else None)
     penalty = a.number_input(c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
                              key="overload_penalty",
-                             disabled=not (capacitated and model in ("lscp", "mclp")),
+                             disabled=not draft.option_applies("overload_penalty"),
                              help=c.tr("overload_penalty_help"))
     pareto_on = b.checkbox(c.tr("pareto_on"), key="pareto_on")
     pareto_max = b.number_input(c.tr("pareto_max"), min_value=1, max_value=max(1, len(sites)),
@@ -212,39 +220,40 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     close = b.multiselect(c.tr("close_sites"), [i for i in ids if i not in keep_open],
                           key="close_sites", format_func=site_label,
                           help=c.tr("close_sites_help"))
-    capacitated = bool(capacitated) and model in ("lscp", "mclp")
-    by_points = model == "mclp" and limit == "points"
     a, b, d = st.columns(3)
     # capacities are dossiers per day, so the capacitated models always count dossiers
     weighting = a.radio(c.tr("weighting"), ("population", "in_person"), key="weighting",
-                        format_func=lambda x: t(f"weighting_{x}", lang), disabled=capacitated)
+                        format_func=lambda x: t(f"weighting_{x}", lang),
+                        disabled=not draft.option_applies("weighting"))
     single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
-                        disabled=not capacitated, help=c.tr("single_assignment_help"))
+                        disabled=not draft.option_applies("single_assignment"),
+                        help=c.tr("single_assignment_help"))
     min_cov = a.number_input(c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
-                             step=1.0, key="min_covered", disabled=model != "pmedian",
+                             step=1.0, key="min_covered",
+                             disabled=not draft.option_applies("min_covered_pct"),
                              help=c.tr("min_covered_help"))
-    backup = b.checkbox(c.tr("backup"), key="backup", disabled=not by_points or capacitated,
-                        help=c.tr("backup_help"))
+    backup = b.checkbox(c.tr("backup"), key="backup",
+                        disabled=not draft.option_applies("backup"), help=c.tr("backup_help"))
+    draft = replace(draft, backup=bool(backup) and draft.option_applies("backup"))
     lexi = b.checkbox(c.tr("lexicographic"), key="lexicographic",
-                      disabled=not by_points or capacitated or bool(backup),
+                      disabled=not draft.option_applies("lexicographic"),
                       help=c.tr("lexicographic_help"))
     seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
                           key="place_seed")
     threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
-    req = PlacementRequest(
-        model=model,
-        p=int(p) if model != "lscp" and not (model == "mclp" and limit == "budget") else None,
-        budget=float(budget) if model == "mclp" and limit == "budget" else None,
+    req = replace(
+        draft,
+        p=int(p) if draft.option_applies("p") and not by_budget else None,
         minutes=float(minutes) if minutes != std.max_minutes else None,
         km=float(km) if km != std.max_km else None,
-        capacitated=capacitated,
-        single_assignment=bool(single) and capacitated,
-        overload_penalty=float(penalty) if capacitated and penalty > 0 else None,
+        single_assignment=bool(single) and draft.option_applies("single_assignment"),
+        overload_penalty=(float(penalty) if draft.option_applies("overload_penalty")
+                          and penalty > 0 else None),
         keep_open=tuple(keep_open), close=tuple(close),
-        backup=bool(backup) and by_points and not capacitated,
-        lexicographic=bool(lexi) and by_points and not capacitated and not backup,
-        weighting="in_person" if capacitated else weighting,
-        min_covered_pct=float(min_cov) if model == "pmedian" and min_cov > 0 else None,
+        lexicographic=bool(lexi) and draft.option_applies("lexicographic"),
+        weighting=weighting if draft.option_applies("weighting") else "in_person",
+        min_covered_pct=(float(min_cov) if draft.option_applies("min_covered_pct")
+                         and min_cov > 0 else None),
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
@@ -282,7 +291,7 @@ def body() -> None:
             if st.button(c.tr("run"), type="primary", key="run_placement", disabled=running):
                 try:
                     request.check()
-                except ValueError as exc:
+                except InvalidInputError as exc:
                     st.error(str(exc))
                 else:
                     scen = scenario

@@ -14,8 +14,8 @@ from app_pages import _common as c
 from geodata._errors import ScenarioError
 from geodata.scenario import Scenario
 from geodata.summary import summarize_scenario
-from motcua import maps
-from motcua.i18n import fmt_int, fmt_pct
+from motcua.app import maps
+from motcua.app.i18n import fmt_int, fmt_pct
 
 UPLOAD_TYPES = ["zip", "toml", "csv", "geojson", "json", "gpkg", "graphml", "osm", "xml"]
 

@@ -13,9 +13,10 @@ import streamlit as st
 
 from app_pages import _common as c
 from geodata.scenario import Scenario
-from motcua.i18n import fmt_date, fmt_int, fmt_pct
+from motcua.app.i18n import fmt_date, fmt_int, fmt_pct
+from motcua.app.workspace import RunInfo, Workspace
+from motcua.errors import InvalidInputError
 from motcua.staffing import StaffingOptions, StaffingRun, _forecast_for, parse_week, run_staffing
-from motcua.workspace import RunInfo, Workspace
 
 EDITABLE_KEY = ["date", "site_id", "field", "channel"]
 #: Sites shown in the heatmaps unless the user asks for all (the busiest first).
@@ -187,7 +188,7 @@ def body() -> None:
             st.form_submit_button(c.tr("forecast_load"))
         try:
             dates = parse_week(week)
-        except ValueError:
+        except InvalidInputError:
             st.error(c.tr("bad_week", value=week))
             dates = []
         if dates:

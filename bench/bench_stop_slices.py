@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from geodata._errors import ScenarioWarning  # noqa: E402
 from geodata.scenario import load_scenario  # noqa: E402
-from motcua.planning import PlacementRequest, run_placement  # noqa: E402
+from motcua.placement import PlacementRequest, run_placement  # noqa: E402
 from optimizer import _mip  # noqa: E402
 
 

@@ -1072,10 +1072,11 @@ def existing_site_coverage(cov: Any) -> ExistingCoverage:
     """Coverage of the residents by the existing sites of a :class:`geodata.coverage.ScenarioCoverage`.
 
     Existing sites are those of kind ``branch`` or ``reception`` whose status is
-    not ``closed``; candidates are left out.
+    not ``closed`` (:func:`geodata.coverage.existing_site_mask`); candidates are left out.
     """
-    sites = cov.sites
-    existing = ((sites["kind"] != "candidate") & (sites["status"] != "closed")).to_numpy()
+    from geodata.coverage import existing_site_mask
+
+    existing = existing_site_mask(cov.sites)
     population = cov.demand["population"].to_numpy(float)
     reached = np.asarray(cov.matrix.covered[:, np.flatnonzero(existing)].sum(axis=1)).ravel() > 0
     return ExistingCoverage(covered=float(population[reached].sum()), total=float(population.sum()),

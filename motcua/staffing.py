@@ -26,6 +26,7 @@ from geodata.scenario import Scenario
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
 from optimizer._status import SolverReport, SolveStatus
+from optimizer.errors import InvalidInputError
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
 from optimizer.queueing import required_counters
 from optimizer.staff_allocation import (
@@ -90,11 +91,11 @@ class StaffingOptions:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_travel_min) and self.max_travel_min >= 0):
             msg = f"max_travel_min must be a number of minutes >= 0, got {self.max_travel_min!r}"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         if self.min_dossiers_for_skill is not None and not (
                 math.isfinite(self.min_dossiers_for_skill) and self.min_dossiers_for_skill >= 0):
             msg = f"min_dossiers_for_skill must be >= 0 or None, got {self.min_dossiers_for_skill!r}"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
 
     def skill_threshold(self, peak_hour_share: float) -> float:
         """Expected in-person dossiers of a field a day from which a qualified person is needed."""
@@ -118,15 +119,15 @@ def parse_week(week: str) -> list[date]:
 
     Raises
     ------
-    ValueError
-        If ``week`` is not like ``2026-W48``.
+    InvalidInputError
+        If ``week`` is not like ``2026-W48`` (a ``ValueError``).
     """
     try:
         year_s, w_s = week.upper().split("-W")
         return [date.fromisocalendar(int(year_s), int(w_s), i) for i in range(1, 8)]
     except ValueError as exc:
         msg = f"week {week!r}: expected an ISO week like 2026-W48 ({exc})"
-        raise ValueError(msg) from None
+        raise InvalidInputError(msg) from None
 
 
 def _week_label(d: date) -> str:
@@ -681,8 +682,8 @@ def forecast_week(
     ------
     ScenarioError
         No history and no override, or a bad override file.
-    ValueError
-        A bad ``week`` string.
+    InvalidInputError
+        A bad ``week`` string (a ``ValueError``).
     """
     dates = parse_week(week) if isinstance(week, str) else list(week)
     opt = options or StaffingOptions()
@@ -759,8 +760,9 @@ def run_staffing(
     ------
     ScenarioError
         No staff, no history and no forecast, or a bad override file.
-    ValueError
-        A bad ``week`` string.
+    InvalidInputError
+        A bad ``week`` string, a negative ``max_moves``, no week to plan or no open day
+        in it (a ``ValueError``).
     """
     opt = options or StaffingOptions()
     if scenario.staff.empty:
@@ -768,11 +770,11 @@ def run_staffing(
                             file=scenario.settings.files.staff or "staff.csv")
     if max_moves is not None and max_moves < 0:
         msg = f"max_moves must be >= 0, got {max_moves}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     if week is None:
         if scenario.workload.empty:
             msg = "give a week (e.g. 2026-W48): there is no history to infer it from"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         last = pd.to_datetime(scenario.workload["date"]).max().date()
         week = _week_label(last + timedelta(days=7 - last.weekday()))
     dates = parse_week(week)
@@ -780,7 +782,7 @@ def run_staffing(
     fc = forecast_week(scenario, dates, opt, forecast_override)
     if not fc.open_dates:
         msg = f"week {week} has no open working day (all holidays or non-working days)"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
     outside = outside_model_table(scenario, fc, opt)
     alloc: StaffAllocation = solve_staff_allocation(

@@ -6,6 +6,8 @@ import enum
 import math
 from dataclasses import dataclass
 
+from optimizer.errors import InvalidInputError
+
 
 class SolveStatus(enum.StrEnum):
     """Outcome of a solve, in the words a planner reads.
@@ -89,10 +91,15 @@ def check_seed_threads(seed: int, threads: int) -> None:
     """Refuse a seed or a thread count the engines cannot take, naming it.
 
     HiGHS fails with a bare internal error on a negative seed.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the seed or thread count.
     """
     if not 0 <= int(seed) <= MAX_SEED:
         msg = f"seed must be a whole number in 0..{MAX_SEED}, got {seed}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     if int(threads) < 1:
         msg = f"threads must be >= 1, got {threads}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)

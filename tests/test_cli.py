@@ -52,3 +52,98 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "scenario folder not found" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+TINY = Path(__file__).resolve().parent / "app" / "data" / "tiny"
+
+
+def test_help_lists_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    table = out.split("exit codes:\n", 1)[1]
+    codes = [line.split()[0] for line in table.splitlines() if line[:3].strip().isdigit()]
+    assert codes == ["0", "1", "2", "3", "130"]
+    assert "3   place, staff: the solver found no solution" in table
+    assert "130 interrupted" in table
+
+
+def test_python_m_motcua_cli_and_no_streamlit_at_import() -> None:
+    """``python -m motcua.cli`` runs; importing the command line loads neither
+    streamlit nor the app's pages (the CLI runs where the app is not installed)."""
+    code = ("import sys, motcua.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('streamlit', 'app_pages', 'folium')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"
+    proc = subprocess.run([sys.executable, "-m", "motcua.cli", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "motcua 0.1.0" in proc.stdout
+
+
+def test_staff_without_a_solution_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Like place, staff exits 3 when the solver has no solution.
+
+    The staffing model always starts from the everyone-at-home plan, so a real run
+    always has one: the run is real, then its report says NOT_SOLVED, as a model
+    that found nothing in its time would (what is tested is the command's exit code).
+    """
+    from dataclasses import replace
+
+    import motcua.staffing
+    from optimizer._status import SolveStatus
+
+    real = motcua.staffing.run_staffing
+
+    def nothing_found(*args: object, **kwargs: object) -> motcua.staffing.StaffingRun:
+        run = real(*args, **kwargs)  # type: ignore[arg-type]
+        return replace(run, report=replace(run.report, status=SolveStatus.NOT_SOLVED))
+
+    argv = ["staff", str(TINY), "--time-limit", "5"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0  # the real run has a plan
+    capsys.readouterr()
+    monkeypatch.setattr(motcua.staffing, "run_staffing", nothing_found)
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 3
+    assert "solver: NOT_SOLVED" in capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "c"), "--json"]) == 3
+
+
+def test_a_bug_inside_a_model_is_an_unexpected_error_not_bad_input(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bare ValueError from inside a model is a bug (exit 2, 'report it'); an
+    InvalidInputError is input the user can fix (exit 1, the message alone)."""
+    from motcua import placement
+    from optimizer.errors import InvalidInputError
+
+    def broken(*args: object, **kwargs: object) -> None:
+        # what a library bug looks like: numpy's message about its own arrays
+        np_msg = "operands could not be broadcast together with shapes (4,) (3,)"
+        raise ValueError(np_msg)
+
+    monkeypatch.setattr(placement.pl, "lscp", broken)
+    assert main(["place", str(TINY), "--model", "lscp"]) == 2
+    err = capsys.readouterr().err
+    assert ("motcua place: unexpected error: ValueError: operands could not be broadcast"
+            in err)
+    assert "Run again with --debug" in err and "Traceback" not in err
+
+    def refuses(*args: object, **kwargs: object) -> None:
+        raise InvalidInputError("3 must-open sites but only 2 points")
+
+    monkeypatch.setattr(placement.pl, "lscp", refuses)
+    assert main(["place", str(TINY), "--model", "lscp"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "motcua place: 3 must-open sites but only 2 points"
+    # --debug shows the bug's traceback for the report
+    monkeypatch.setattr(placement.pl, "lscp", broken)
+    with pytest.raises(ValueError, match="broadcast"):
+        main(["--debug", "place", str(TINY), "--model", "lscp"])
+
+
+def test_staff_input_errors_of_the_service_are_named(capsys: pytest.CaptureFixture[str]) -> None:
+    # the service's week parser (InvalidInputError) names the option, before any work
+    assert main(["staff", str(TINY), "--week", "2026-W99"]) == 1
+    assert "--week: week '2026-W99': expected an ISO week like 2026-W48" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from geodata._errors import ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from motcua.cli import main
-from motcua.planning import PlacementRequest, PlacementRun, run_placement
+from motcua.placement import PlacementRequest, PlacementRun, run_placement
 from optimizer._status import SolveStatus
 
 
@@ -111,13 +112,16 @@ def test_bad_requests_name_the_option(demo: Scenario) -> None:
 
 
 def test_cli_refuses_a_seed_or_thread_count_before_solving(capsys: pytest.CaptureFixture[str]) -> None:
-    # a negative seed reached HiGHS on the demo and came back as "unexpected error"
-    assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--seed", "-1"]) == 1
-    assert "seed must be a whole number in 0..2147483647, got -1" in capsys.readouterr().err
-    assert main(["place", str(TINY), "--model", "lscp", "--threads", "0"]) == 1
-    assert "threads must be >= 1, got 0" in capsys.readouterr().err
-    assert main(["staff", str(TINY), "--seed", "-1"]) == 1
-    assert "--seed -1: expected a whole number in 0..2147483647" in capsys.readouterr().err
+    # a negative seed reached HiGHS on the demo and came back as "unexpected error";
+    # place and staff share the options and their one check, so they say the same
+    for command in (["place", str(TINY), "--model", "mclp", "--points", "2"],
+                    ["staff", str(TINY)]):
+        assert main([*command, "--seed", "-1"]) == 1
+        assert "--seed -1: expected a whole number in 0..2147483647" in capsys.readouterr().err
+        assert main([*command, "--threads", "0"]) == 1
+        assert "--threads 0: expected >= 1" in capsys.readouterr().err
+        assert main([*command, "--time-limit", "nan"]) == 1
+        assert "--time-limit nan: expected seconds > 0" in capsys.readouterr().err
 
 
 def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -219,7 +223,7 @@ def test_cli_overload_penalty_lets_a_full_point_take_more(
     assert main([*base, "--overload-penalty", "2", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["report"]["status"] == "OPTIMAL"
-    from motcua.planning import in_person_per_day
+    from motcua.placement import in_person_per_day
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
@@ -331,3 +335,55 @@ def head_index(wb: object, column: str, sheet: str = "Sites") -> int:
     """Position of ``column`` in the header row of a workbook sheet."""
     header = next(wb[sheet].iter_rows(max_row=1, values_only=True))  # type: ignore[index]
     return list(header).index(column)
+
+
+def test_option_rule_is_one_method_and_check_follows_it() -> None:
+    """``option_applies`` is the rule; ``check`` refuses exactly the options set where
+    it says they do not apply (the app's form disables the same ones)."""
+    from motcua.placement import MODELS
+
+    trials = {"budget": 5.0, "capacitated": True, "single_assignment": True,
+              "overload_penalty": 2.0, "backup": True, "lexicographic": True,
+              "min_covered_pct": 50.0}
+    seen = set()
+    for model in MODELS:
+        for capacitated in (False, True):
+            for backup in (False, True):
+                base = PlacementRequest(model=model, p=None if model == "lscp" else 3,
+                                        capacitated=capacitated, backup=backup)
+                try:
+                    base.check()
+                except ValueError:
+                    continue  # the state itself is refused: nothing to add to it
+                for option, value in trials.items():
+                    req = replace(base, **{option: value})
+                    try:
+                        req.check()
+                        refused = False
+                    except ValueError:
+                        refused = True
+                    assert refused == (not base.option_applies(option)), (model, capacitated,
+                                                                          backup, option)
+                    seen.add((option, refused))
+    assert {r for _, r in seen} == {True, False}  # both outcomes occur
+    # hand-checked cases of the rule
+    assert not PlacementRequest(model="pmedian", p=2).option_applies("capacitated")
+    assert PlacementRequest(model="mclp", p=2).option_applies("backup")
+    assert not PlacementRequest(model="mclp", budget=3.0).option_applies("backup")
+    assert not PlacementRequest(model="mclp", p=2, backup=True).option_applies("lexicographic")
+    assert not PlacementRequest(model="lscp", capacitated=True).option_applies("weighting")
+    with pytest.raises(KeyError, match="engine"):
+        PlacementRequest().option_applies("engine")
+
+
+def test_cli_refuses_points_with_lscp_and_a_budget_outside_mclp(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # silently ignored before; the app never offered them
+    assert main(["place", str(TINY), "--model", "lscp", "--points", "3"]) == 1
+    assert "lscp finds the fewest points itself" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "pcenter", "--points", "2",
+                 "--budget", "3"]) == 1
+    assert "a budget applies to mclp (--model mclp --budget B)" in capsys.readouterr().err
+    assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--backup",
+                 "--budget", "3"]) == 1
+    assert "backup coverage is an mclp variant" in capsys.readouterr().err

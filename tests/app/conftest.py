@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua.workspace import Workspace
+from motcua.app.workspace import Workspace
 
 APP_TESTS = Path(__file__).resolve().parent
 REPO = APP_TESTS.parents[1]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from motcua.workspace import RunInfo, Workspace
+from motcua.app.workspace import RunInfo, Workspace
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
@@ -220,7 +221,7 @@ def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Wo
 
 def test_demo_scenario_with_roads(workspace: Workspace, demo_dir: Path) -> None:
     from geodata.scenario import load_scenario
-    from motcua.i18n import fmt_int
+    from motcua.app.i18n import fmt_int
 
     people = fmt_int(load_scenario(demo_dir).demand["population"].sum())
     at = AppTest.from_file(str(APP), default_timeout=120).run()  # no link: the demo
@@ -471,3 +472,72 @@ def test_compare_needs_two_results_and_explains_unknown_ids(tiny_ref: str) -> No
     _assert_clean(at)
     assert any("nope-1" in e.value for e in at.error)
     assert at.info and "ít nhất hai" in at.info[0].value
+
+
+def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) -> None:
+    """The app's placement form and ``motcua place`` share one rule of which options
+    combine: for each state of the form, an option's widget is disabled exactly when
+    the command line's check (``PlacementRequest.check``) refuses that option there."""
+    from motcua.placement import MODELS, PlacementRequest
+
+    def refused(req: PlacementRequest) -> bool:
+        try:
+            req.check()
+        except ValueError:
+            return True
+        return False
+
+    #: widget (kind, key) -> request field set to a usable value when the widget is on
+    widgets = {("checkbox", "capacitated"): ("capacitated", True),
+               ("checkbox", "single_assignment"): ("single_assignment", True),
+               ("number_input", "overload_penalty"): ("overload_penalty", 2.0),
+               ("number_input", "min_covered"): ("min_covered_pct", 50.0),
+               ("checkbox", "backup"): ("backup", True),
+               ("checkbox", "lexicographic"): ("lexicographic", True)}
+    def put(kind: str, key: str, value: object) -> None:
+        widget = getattr(at, kind)(key=key)
+        if widget.value != value:  # the page never asks to change a disabled widget
+            widget.set_value(value).run()
+
+    at = _app(tiny_ref, page="placement").run()
+    checked = 0
+    for model in MODELS:
+        at.selectbox(key="model").set_value(model).run()
+        budget_on = not at.radio(key="limit_by").disabled
+        # the radio 'limit by budget' is on exactly where a budget is accepted
+        assert budget_on == (not refused(PlacementRequest(model=model, budget=5.0)))
+        # the number of points likewise
+        assert at.number_input(key="p").disabled == refused(PlacementRequest(model=model, p=3))
+        for limit in ("points", "budget") if budget_on else ("points",):
+            if budget_on:
+                put("radio", "limit_by", limit)
+            states = [(False, False)]
+            if not at.checkbox(key="capacitated").disabled:
+                states.append((True, False))
+            if not at.checkbox(key="backup").disabled:
+                states.append((False, True))
+            for capacitated, backup in states:
+                put("checkbox", "capacitated", capacitated)
+                put("checkbox", "backup", backup)
+                _assert_clean(at)
+                state = PlacementRequest(
+                    model=model, p=3 if model != "lscp" and limit == "points" else None,
+                    budget=5.0 if limit == "budget" else None,
+                    capacitated=capacitated, backup=backup)
+                assert not refused(state), state
+                for (kind, key), (field, value) in widgets.items():
+                    if field in ("capacitated", "backup") and getattr(state, field):
+                        continue  # the widget that set this state
+                    if field == "capacitated" and backup:
+                        # the form settles a conflict by its order: capacities, above,
+                        # stay on offer and turn backup (below) off when chosen
+                        continue
+                    disabled = getattr(at, kind)(key=key).disabled
+                    assert disabled == refused(replace(state, **{field: value})), (state, key)
+                    checked += 1
+                assert at.radio(key="weighting").disabled == capacitated
+            put("checkbox", "capacitated", False)
+            put("checkbox", "backup", False)
+        if budget_on:
+            put("radio", "limit_by", "points")
+    assert checked >= 40

@@ -155,7 +155,7 @@ def shot(page: Any, name: str) -> None:
 
 
 def add_tiny(server: dict[str, Any]) -> str:
-    from motcua.workspace import Workspace
+    from motcua.app.workspace import Workspace
 
     return Workspace(server["workspace"]).add_scenario(TINY, "tiny")
 

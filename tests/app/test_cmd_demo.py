@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from motcua.cli import UsageError, build_parser
-from motcua.cmd_demo import APP, build_command
+from motcua.cli.demo import APP, build_command
 
 
 def _args(*argv: str):  # noqa: ANN202
@@ -41,7 +41,7 @@ def test_browser_opens_once_the_server_answers(monkeypatch: pytest.MonkeyPatch) 
     import http.server
     import threading
 
-    from motcua import cmd_demo
+    from motcua.cli import demo as cmd_demo
 
     class Health(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -73,7 +73,7 @@ def test_scenario_folder_is_validated_and_copied(tmp_path) -> None:  # noqa: ANN
     import shutil
     from pathlib import Path
 
-    from motcua.cmd_demo import scenario_ref
+    from motcua.cli.demo import scenario_ref
 
     tiny = Path(__file__).resolve().parent / "data" / "tiny"
     assert scenario_ref("demo", tmp_path / "ws") == "demo"  # shipped: by name, not copied

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from motcua.i18n import (
+from motcua.app.i18n import (
     TEXTS,
     fmt_date,
     fmt_datetime,

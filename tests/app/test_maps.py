@@ -8,7 +8,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from motcua import maps
+from motcua.app import maps
 
 
 def _points() -> gpd.GeoDataFrame:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from motcua.workspace import Workspace, WorkspaceError
+from motcua.app.workspace import Workspace, WorkspaceError
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny"
 

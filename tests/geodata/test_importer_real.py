@@ -206,7 +206,7 @@ def test_quang_ninh_2025_communes_with_joined_population(shared_data: Path, cach
 
 
 def test_placement_solves_on_imported_hoan_kiem(hoan_kiem: ImportResult, cache_dir: Path) -> None:
-    from motcua.planning import PlacementRequest, run_placement
+    from motcua.placement import PlacementRequest, run_placement
     from optimizer._status import SolveStatus
 
     sc = hoan_kiem.scenario
@@ -223,7 +223,7 @@ def test_placement_solves_on_imported_hoan_kiem(hoan_kiem: ImportResult, cache_d
 
 def test_placement_on_dam_ha_says_straight_line_in_the_result(dam_ha: ImportResult,
                                                               cache_dir: Path) -> None:
-    from motcua.planning import PlacementRequest, run_placement
+    from motcua.placement import PlacementRequest, run_placement
     from optimizer._status import SolveStatus
 
     run = run_placement(dam_ha.scenario, PlacementRequest(model="mclp", p=2, time_limit_s=30,

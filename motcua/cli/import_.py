@@ -21,6 +21,8 @@ import warnings
 from pathlib import Path
 
 from geodata._errors import ScenarioWarning
+from motcua.cli._common import add_output_options
+from motcua.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                      "(online: downloads roads, and commune boundaries if --boundaries is not given)")
     src.add_argument("--roads", type=Path, help="road network file: .osm (OpenStreetMap XML) or "
                      ".graphml (osmnx); omit for the straight-line fallback")
-    src.add_argument("--cache-dir", type=Path, help="cache of downloads and road graphs "
-                     "(default $MOTCUA_CACHE or ~/.cache/motcua)")
+    add_output_options(src, cache_dir="cache of downloads and road graphs "
+                       "(default $MOTCUA_CACHE or ~/.cache/motcua)")
 
     b = p.add_argument_group("boundaries and population")
     b.add_argument("--boundaries", help="commune polygons: GeoJSON, GeoPackage, shapefile, or "
@@ -97,7 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     o.add_argument("--crs", help="metric CRS, e.g. EPSG:32648 (default: the UTM zone of the data)")
     o.add_argument("--name", required=True, help="scenario name")
     o.add_argument("--description", default="", help="text put before the generated description")
-    o.add_argument("--out", type=Path, required=True, help="scenario folder to write")
+    add_output_options(o, out="scenario folder to write", out_required=True)
     o.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=True,
                    help="after importing, report the share of residents the existing sites "
                    "cover (default on)")
@@ -105,8 +107,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _filters(values: list[str]) -> tuple[tuple[str, str], ...]:
-    from motcua.cli import UsageError
-
     out = []
     for text in values:
         column, sep, value = text.partition("=")
@@ -120,7 +120,6 @@ def _filters(values: list[str]) -> tuple[tuple[str, str], ...]:
 def build_request(args: argparse.Namespace) -> object:
     """The :class:`geodata.importer.ImportRequest` of the parsed options."""
     from geodata.importer import BoundarySource, ImportRequest, SiteSource
-    from motcua.cli import UsageError
 
     if args.boundaries is None and args.place is None:
         msg = "give --boundaries FILE (with --population-column or --population-raster) or --place NAME"

@@ -13,10 +13,11 @@ import urllib.request
 import webbrowser
 from pathlib import Path
 
-from motcua.cli import UsageError
+from motcua.cli._common import load_scenario
+from motcua.errors import ScenarioError, UsageError
 
 #: The app's entry point, beside the packages in the repository.
-APP = Path(__file__).resolve().parents[1] / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,19 +102,13 @@ def scenario_ref(arg: str, root: Path) -> str:
     """The app's reference for ``--scenario``: a shipped name as is; a folder path is
     validated (every problem named, as in the app) and copied into the workspace at
     ``root``, like an upload."""
-    import warnings
-
-    from geodata._errors import ScenarioError, ScenarioWarning
-    from geodata.scenario import load_scenario
-    from motcua.workspace import Workspace
+    from motcua.app.workspace import Workspace
 
     folder, shipped = _scenario_folder(arg)
     if shipped:
         return arg
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScenarioWarning)
-            scenario = load_scenario(folder)
+        scenario = load_scenario(folder)
     except ScenarioError as exc:
         msg = f"--scenario {arg}: the scenario is not valid:\n{exc}"
         raise UsageError(msg) from None
@@ -121,7 +116,7 @@ def scenario_ref(arg: str, root: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motcua.workspace import default_root
+    from motcua.app.workspace import default_root
 
     cmd = build_command(args)
     env = dict(os.environ)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 
-from geodata._errors import ScenarioWarning
+from motcua.cli._common import add_output_options, load_scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,17 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ),
     )
     p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_output_options(p, json="print the summary as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from geodata.scenario import load_scenario
     from geodata.summary import summarize_scenario
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScenarioWarning)  # kept in scenario.warnings, printed below
-        scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario)  # its warnings are printed below
     s = summarize_scenario(scenario)
     if args.json:
         print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))

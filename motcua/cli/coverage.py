@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from geodata._errors import ScenarioWarning
 from geodata.settings import MODES
+from motcua.cli._common import add_output_options, load_scenario
+from motcua.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,15 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--km", type=float, help="max km (default: the scenario's)")
     p.add_argument("--rule", choices=("either", "both"),
                    help="covered within minutes OR km (either) or AND (both)")
-    p.add_argument("--out", type=Path, help="output file: .geojson, .gpkg or .npz")
-    p.add_argument("--cache-dir", type=Path, help="cache folder (default ~/.cache/motcua)")
+    add_output_options(p, out="output file: .geojson, .gpkg or .npz",
+                       cache_dir="cache folder (default ~/.cache/motcua)")
     p.add_argument("--no-cache", action="store_true", help="rebuild, ignore the cache")
     p.set_defaults(func=run)
 
 
 def _check(args: argparse.Namespace) -> None:
-    from motcua.cli import UsageError
-
     for name in ("minutes", "km"):
         value = getattr(args, name)
         if value is not None and not (value > 0 and np.isfinite(value)):
@@ -59,12 +57,9 @@ def run(args: argparse.Namespace) -> int:
         existing_site_mask,
         nearest_sites,
     )
-    from geodata.scenario import load_scenario
 
     _check(args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario)
     std = scenario.settings.coverage
     changes: dict[str, Any] = {}
     if args.minutes is not None:

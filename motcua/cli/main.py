@@ -1,30 +1,39 @@
 """The ``motcua`` command line.
 
-Each subcommand lives in its own module ``motcua.cmd_<name>`` that defines
-``register(subparsers)``; the parser it adds sets ``func`` to a callable taking
-the parsed arguments and returning the exit code.  Errors a user can fix
-(bad scenario, bad option, missing file) are printed plainly, never as a
-traceback; ``--debug`` shows the traceback for bug reports.
+Each subcommand lives in its own module ``motcua.cli.<name>`` (``import_`` for
+``import``) that defines ``register(subparsers)``; the parser it adds sets
+``func`` to a callable taking the parsed arguments and returning the exit code.
+The commands share :mod:`motcua.cli._common` and never import this module.
+Errors a user can fix (:data:`motcua.errors.INPUT_ERRORS`: bad scenario, bad
+option, missing file) are printed plainly, never as a traceback; anything else
+is an unexpected error (a bug), and ``--debug`` shows its traceback for the report.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from geodata._errors import CRSMismatchError, NetworkError, ScenarioError
-
-#: Subcommand modules, in the order ``motcua --help`` lists them.
-COMMANDS: tuple[str, ...] = (
-    "validate", "demo", "coverage", "place", "staff", "import",
+from motcua.cli import coverage, demo, import_, place, staff, validate
+from motcua.cli._common import (
+    EXIT_CODES_HELP,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_UNEXPECTED,
 )
+from motcua.errors import INPUT_ERRORS, ScenarioError, UsageError
 
+#: Subcommands, in the order ``motcua --help`` lists them.
+_MODULES: dict[str, ModuleType] = {
+    "validate": validate, "demo": demo, "coverage": coverage, "place": place,
+    "staff": staff, "import": import_,
+}
+COMMANDS: tuple[str, ...] = tuple(_MODULES)
 
-class UsageError(ValueError):
-    """A command-line option has a value the command cannot use."""
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,17 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
             "(Trung tâm Phục vụ hành chính công): coverage, reception-point placement "
             "and weekly staff rebalancing."
         ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("--version", action="version", version="motcua 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"motcua.cmd_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"motcua.cmd_{name}":
-                continue
-            raise
+    for module in _MODULES.values():
         module.register(sub)
     return parser
 
@@ -59,18 +64,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_UNEXPECTED
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as exc:
+    except ScenarioError as exc:  # its message names the scenario's every problem
         print(str(exc), file=sys.stderr)
-        return 1
-    except (UsageError, NetworkError, CRSMismatchError, FileNotFoundError) as exc:
+        return EXIT_INPUT
+    except INPUT_ERRORS as exc:
         print(f"motcua {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence: no bare traceback
         if args.debug:
             raise
@@ -79,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Run again with --debug for the full traceback and report it.",
             file=sys.stderr,
         )
-        return 2
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,11 +6,15 @@ import argparse
 import json
 import math
 import sys
-import warnings
-from pathlib import Path
 
-from geodata._errors import ScenarioWarning
 from geodata.settings import MODES
+from motcua.cli._common import (
+    add_output_options,
+    add_solver_options,
+    load_scenario,
+    solution_exit_code,
+    solver_options,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -56,23 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="also print the covered share for 1..P points")
     p.add_argument("--in-person", action="store_true",
                    help="weigh demand by in-person dossiers per day instead of residents")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds (default 60)")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed, 0..2147483647 (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="solver threads (default 1)")
-    p.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
-                   help="MIP engine through OR-Tools MathOpt (default auto: SCIP for LSCP "
-                        "components up to 2,000 sites, HiGHS otherwise)")
-    p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json")
-    p.add_argument("--cache-dir", type=Path, help="coverage cache folder")
-    p.add_argument("--json", action="store_true", help="print result.json to stdout")
+    add_solver_options(p, time_limit=60.0, time_limit_help="seconds (default 60)",
+                       threads_help="solver threads (default 1)", engine=True)
+    add_output_options(
+        p, out="folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json",
+        cache_dir="coverage cache folder", json="print result.json to stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from geodata.scenario import load_scenario
-    from motcua.cli import UsageError
-    from motcua.planning import PlacementRequest, run_placement
+    from motcua.placement import PlacementRequest, run_placement
 
+    time_limit, seed, threads = solver_options(args)
     req = PlacementRequest(
         model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
@@ -81,26 +80,19 @@ def run(args: argparse.Namespace) -> int:
         backup=args.backup, lexicographic=args.lexicographic,
         min_covered_pct=args.min_covered, pareto=args.pareto,
         weighting="in_person" if args.in_person else "population", mode=args.mode,
-        time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, engine=args.engine,
+        time_limit_s=time_limit, seed=seed, threads=threads, engine=args.engine,
     )
-    try:
-        req.check()
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = load_scenario(args.scenario)
-    try:
-        result = run_placement(scenario, req, cache_dir=args.cache_dir)
-    except ValueError as exc:
-        # model-level input problems (e.g. fewer points than must-open sites)
-        raise UsageError(str(exc)) from None
+    req.check()  # before the scenario loads: a bad option is named at once
+    scenario = load_scenario(args.scenario)
+    # input problems a model finds (e.g. fewer points than must-open sites) are
+    # InvalidInputError, reported by motcua.cli.main; any other error is a bug
+    result = run_placement(scenario, req, cache_dir=args.cache_dir)
     if args.out is not None:
         result.save(args.out)
     if args.json:
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()
-        return 0 if result.status.has_solution else 3
+        return solution_exit_code(result.status)
     f = result.figures
     rep = result.report
     print(f"{scenario.name}: {req.model}" + (f" with {req.p} points" if req.p else ""))
@@ -144,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {added_text}  {row.status}")
     if args.out is not None:
         print(f"saved to {args.out}")
-    return 0 if rep.status.has_solution else 3
+    return solution_exit_code(rep.status)
 
 
 def _ids(text: str) -> tuple[str, ...]:

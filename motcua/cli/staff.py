@@ -7,8 +7,14 @@ import math
 import sys
 from pathlib import Path
 
-from motcua.cli import UsageError
-from optimizer._status import MAX_SEED
+from motcua.cli._common import (
+    add_output_options,
+    add_solver_options,
+    load_scenario,
+    solution_exit_code,
+    solver_options,
+)
+from motcua.errors import InvalidInputError, UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,16 +45,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "overriding the model's cells")
     p.add_argument("--write-forecast", type=Path, default=None,
                    help="write the forecast in that CSV format (edit it, pass it to --forecast)")
-    p.add_argument("--time-limit", type=float, default=30.0,
-                   help="solver wall-clock limit in seconds (default 30)")
+    add_solver_options(p, time_limit=30.0,
+                       time_limit_help="solver wall-clock limit in seconds (default 30)",
+                       threads_help="solver workers (default 1)")
     p.add_argument("--deterministic-time", type=float, default=None,
                    help="also cap the solver's work in CP-SAT deterministic seconds (whole "
                         "run); with --threads 1 the plan is then the same on every run")
-    p.add_argument("--seed", type=int, default=0, help="solver random seed, 0..2147483647 (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="solver workers (default 1)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default ./staff-<week>)")
-    p.add_argument("--json", action="store_true", help="print the whole run as JSON")
+    add_output_options(p, out="output folder (default ./staff-<week>)",
+                       json="print the whole run as JSON")
     p.set_defaults(func=run)
 
 
@@ -57,7 +61,6 @@ def _pct(x: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geodata.scenario import load_scenario
     from motcua.staffing import (
         StaffingOptions,
         parse_week,
@@ -67,40 +70,34 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_moves is not None and args.max_moves < 0:
         raise UsageError(f"--max-moves {args.max_moves}: expected a number >= 0")
+    time_limit, seed, threads = solver_options(args)
     # written so that nan and inf fail too (nan <= 0 is false)
-    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
-        raise UsageError(f"--time-limit {args.time_limit}: expected seconds > 0")
     if args.deterministic_time is not None and not (
             math.isfinite(args.deterministic_time) and args.deterministic_time > 0):
         raise UsageError(f"--deterministic-time {args.deterministic_time}: expected seconds > 0")
-    if args.threads < 1:
-        raise UsageError(f"--threads {args.threads}: expected >= 1")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise UsageError(f"--seed {args.seed}: expected a whole number in 0..{MAX_SEED}")
     if not (math.isfinite(args.max_travel) and args.max_travel >= 0):
         raise UsageError(f"--max-travel {args.max_travel}: expected minutes >= 0")
     if args.week is not None:
         try:
             parse_week(args.week)
-        except ValueError as exc:
+        except InvalidInputError as exc:
             raise UsageError(f"--week: {exc}") from None
     if args.forecast is not None and not args.forecast.is_file():
         raise UsageError(f"--forecast {args.forecast}: file not found")
 
     scenario = load_scenario(args.scenario)
+    for warning in scenario.warnings:
+        print(f"motcua staff: warning: {warning}", file=sys.stderr)
     options = StaffingOptions(pool_online=not args.keep_online_home,
                               max_travel_min=args.max_travel,
                               pool_outside_online=args.pool_outside_online)
-    try:
-        result = run_staffing(
-            scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
-            time_limit_s=args.time_limit, seed=args.seed, threads=args.threads, options=options,
-            deterministic_time_s=args.deterministic_time,
-        )
-    except ValueError as exc:
-        if type(exc) is ValueError:
-            raise UsageError(str(exc)) from None
-        raise
+    # input problems the service or the model finds are InvalidInputError, reported by
+    # motcua.cli.main; any other error is a bug
+    result = run_staffing(
+        scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
+        time_limit_s=time_limit, seed=seed, threads=threads, options=options,
+        deterministic_time_s=args.deterministic_time,
+    )
     out = args.out or Path(f"staff-{result.week}")
     result.save(out)
     if args.write_forecast is not None:
@@ -108,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
-        return 0
+        return solution_exit_code(result.report.status)
     m = result.metrics
     lines = [
         f"{result.scenario_name} - staffing plan for {result.week}",
@@ -158,4 +155,4 @@ def run(args: argparse.Namespace) -> int:
     if args.write_forecast is not None:
         lines.append(f"forecast written: {args.write_forecast}")
     sys.stdout.write("\n".join(lines) + "\n")
-    return 0
+    return solution_exit_code(result.report.status)

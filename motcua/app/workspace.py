@@ -34,7 +34,7 @@ RUN_KINDS: tuple[RunKind, ...] = ("placement", "staffing")
 #: Ids that are safe as a single folder name and in a URL.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 #: Where shipped scenarios live (``scenarios/`` of the repository).
-SHIPPED_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 #: Prefix of scenario references that point into the workspace.
 UPLOADED_PREFIX = "ws:"
 

@@ -29,11 +29,17 @@ from geodata.scenario import Scenario
 from motcua._excel import write_workbook
 from optimizer import placement as pl
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads
+from optimizer.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
 
 Model = Literal["lscp", "mclp", "pmedian", "pcenter"]
 MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter")
+#: The models that can respect site capacities.
+CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp")
+#: The request's options whose use depends on the others (:meth:`PlacementRequest.option_applies`).
+OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
+                            "backup", "lexicographic", "min_covered_pct", "weighting")
 Weighting = Literal["population", "in_person"]
 #: ``figures["weights"]`` of a run weighted by in-person dossiers per day.
 DOSSIER_WEIGHTS = "in-person dossiers per day"
@@ -100,58 +106,93 @@ class PlacementRequest:
         """Weights are in-person dossiers per day: asked for, or capacities (in dossiers)."""
         return self.weighting == "in_person" or self.capacitated
 
+    def option_applies(self, option: str) -> bool:
+        """Whether ``option`` (one of :data:`OPTIONS`, a field name) can be used with this
+        request's other choices (model, capacities, budget, backup, lexicographic goals).
+
+        The one rule of which options combine: :meth:`check` refuses an option set where
+        it does not apply (the ``motcua place`` command line), and the app's placement
+        form disables the option's widget.  ``weighting`` does not apply with capacities
+        (counted in dossiers per day, so the weights are too); asking for in-person
+        dossiers with them is not an error.
+        """
+        m = self.model
+        rules = {
+            "p": m != "lscp",  # lscp finds the number of points itself
+            "budget": m == "mclp" and not self.backup and not self.lexicographic,
+            "capacitated": m in CAPACITATED_MODELS and not self.backup and not self.lexicographic,
+            "single_assignment": self.capacitated,
+            "overload_penalty": self.capacitated,
+            "backup": m == "mclp" and not self.capacitated and self.budget is None,
+            "lexicographic": (m == "mclp" and not self.capacitated and not self.backup
+                              and self.budget is None),
+            "min_covered_pct": m == "pmedian",
+            "weighting": not self.capacitated,
+        }
+        if option not in rules:
+            msg = f"option {option!r} unknown; expected one of {', '.join(OPTIONS)}"
+            raise KeyError(msg)
+        return rules[option]
+
     def check(self) -> None:
-        """Raise ``ValueError`` naming the option that cannot be used."""
+        """Raise :class:`~optimizer.errors.InvalidInputError` naming the option that cannot
+        be used (see :meth:`option_applies` for which options combine)."""
         if self.model not in MODELS:
             msg = f"model {self.model!r} unknown; expected one of {', '.join(MODELS)}"
-            raise ValueError(msg)
-        if self.lexicographic and (self.model != "mclp" or self.capacitated or self.backup
-                                   or self.budget is not None):
+            raise InvalidInputError(msg)
+        if self.lexicographic and not self.option_applies("lexicographic"):
             msg = ("lexicographic goals are an mclp variant with a number of points, without "
                    "capacities, backup or budget (--model mclp --lexicographic --points N)")
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         needs_p = self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
             self.model == "mclp" and self.budget is None)
         if needs_p and self.p is None:
             msg = f"model {self.model}{' with backup' if self.backup else ''} needs the number of points (p / --points)"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         if self.p is not None and self.p < 1:
             msg = f"number of points must be >= 1, got {self.p}"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         for name in ("minutes", "km", "budget", "time_limit_s"):
             v = getattr(self, name)
             if v is not None and not (math.isfinite(v) and v > 0):
                 msg = f"{name} must be a positive number, got {v}"
-                raise ValueError(msg)
+                raise InvalidInputError(msg)
         check_seed_threads(self.seed, self.threads)
         if self.pareto is not None and self.pareto < 1:
             msg = f"pareto must be >= 1, got {self.pareto}"
-            raise ValueError(msg)
-        if self.single_assignment and not self.capacitated:
+            raise InvalidInputError(msg)
+        if self.single_assignment and not self.option_applies("single_assignment"):
             msg = "single assignment only applies to the capacitated model (--capacitated)"
-            raise ValueError(msg)
-        if self.capacitated and self.model in ("pmedian", "pcenter"):
+            raise InvalidInputError(msg)
+        if self.capacitated and not self.option_applies("capacitated"):
             msg = "capacities apply to lscp and mclp"
-            raise ValueError(msg)
-        if self.backup and (self.model != "mclp" or self.capacitated):
+            raise InvalidInputError(msg)
+        if self.backup and not self.option_applies("backup"):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         both = sorted(set(self.keep_open) & set(self.close))
         if both:
             msg = f"site(s) {', '.join(both)} cannot both stay open and be closed"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         if self.overload_penalty is not None and not (
-                self.capacitated and math.isfinite(self.overload_penalty)
+                self.option_applies("overload_penalty") and math.isfinite(self.overload_penalty)
                 and self.overload_penalty > 0):
             msg = ("an overload penalty applies to the capacitated models (--capacitated) and "
                    f"must be a positive number, got {self.overload_penalty}")
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         if self.min_covered_pct is not None and (
-                self.model != "pmedian" or not (
+                not self.option_applies("min_covered_pct") or not (
                     math.isfinite(self.min_covered_pct) and 0 < self.min_covered_pct <= 100)):
             msg = ("a covered-share floor applies to pmedian and is a percentage in (0, 100], "
                    f"got {self.min_covered_pct} with model {self.model}")
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
+        if self.p is not None and not self.option_applies("p"):
+            msg = ("the number of points (p / --points) applies to mclp, pmedian and pcenter; "
+                   "lscp finds the fewest points itself")
+            raise InvalidInputError(msg)
+        if self.budget is not None and not self.option_applies("budget"):
+            msg = "a budget applies to mclp (--model mclp --budget B)"
+            raise InvalidInputError(msg)
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,7 +230,7 @@ class PlacementRun:
 
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
-        from motcua.i18n import TEXTS, t
+        from motcua.app.i18n import TEXTS, t
 
         model = str(self.figures.get("model", self.request.model))
         if f"objective_{model}" not in TEXTS:
@@ -379,7 +420,7 @@ def commune_table(demand: pd.DataFrame) -> pd.DataFrame:
 def _run_status(sites: pd.DataFrame, request: PlacementRequest) -> np.ndarray[Any, Any]:
     """Each site's status for this run: the scenario's, with the request's overrides.
 
-    Raises ``ValueError`` naming ids that are not sites of the scenario.
+    Raises ``InvalidInputError`` naming ids that are not sites of the scenario.
     """
     ids = sites["id"].astype(str).to_numpy()
     status = sites["status"].astype(str).to_numpy().copy()
@@ -390,7 +431,7 @@ def _run_status(sites: pd.DataFrame, request: PlacementRequest) -> np.ndarray[An
         if unknown:
             msg = (f"{name}: site id(s) {', '.join(unknown)} not in the scenario's sites "
                    f"(ids are the 'id' column of the sites file)")
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         status[np.isin(ids, list(wanted))] = value
     return status
 
@@ -498,14 +539,15 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
                population: np.ndarray[Any, Any], per_day: np.ndarray[Any, Any],
                capacity: np.ndarray[Any, Any], status: np.ndarray[Any, Any],
                pareto_df: pd.DataFrame | None) -> PlacementRun:
+    from geodata.coverage import existing_site_mask
+
     cov = sc.matrix
     sites = sc.sites.reset_index(drop=True).copy()
     demand = sc.demand.reset_index(drop=True).copy()
     n_sites = len(sites)
     is_open = np.zeros(n_sites, dtype=bool)
     is_open[res.open_sites] = True
-    existing = sites["kind"].isin(["branch", "reception"]).to_numpy() & (
-        sites["status"].astype(str).to_numpy() != "closed")
+    existing = existing_site_mask(sites)  # on the scenario's status, not this run's
     covered_csr = sp.csr_matrix(cov.covered, dtype=bool)
     n_open_cover = np.asarray(covered_csr[:, np.flatnonzero(is_open)].sum(axis=1)).ravel()
     covered_flag = n_open_cover > 0

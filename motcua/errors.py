@@ -1,0 +1,28 @@
+"""The errors a user can fix, in one place for every front end.
+
+Each layer raises its own type: :mod:`geodata` raises :class:`ScenarioError`
+(every problem of a scenario, by file, row and column), :class:`NetworkError`
+and :class:`CRSMismatchError`; :mod:`optimizer` and the services of
+:mod:`motcua` raise :class:`InvalidInputError` for input a model cannot use; the
+command line raises :class:`UsageError` for an option it cannot use.
+:data:`INPUT_ERRORS` is the tuple a front end catches to say "fix your input";
+anything else (a bare ``ValueError`` from inside a model included) is a bug.
+"""
+
+from __future__ import annotations
+
+from geodata._errors import CRSMismatchError, NetworkError, ScenarioError
+from optimizer.errors import InvalidInputError
+
+
+class UsageError(InvalidInputError):
+    """A command-line option has a value the command cannot use."""
+
+
+#: Errors caused by the user's input (options, files, scenario data), not by a bug.
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    ScenarioError, InvalidInputError, NetworkError, CRSMismatchError, FileNotFoundError,
+)
+
+__all__ = ["INPUT_ERRORS", "CRSMismatchError", "InvalidInputError", "NetworkError",
+           "ScenarioError", "UsageError"]
