@@ -13,6 +13,7 @@ from optimizer._instances import clustered_instance, sparse_distance_km
 from optimizer._preprocess import dominated_columns, merge_identical_rows, reduce_lscp
 from optimizer._status import SolveStatus
 from optimizer.placement import (
+    Tuning,
     backup,
     capacitated,
     lexicographic,
@@ -318,11 +319,11 @@ def test_reductions_are_exact_on_random_instances() -> None:
     inst = clustered_instance(800, 120, radius_km=4.0, seed=11)
     for p in (5, 15):
         a = mclp(inst.covered, inst.weights, p, **KW)
-        b = mclp(inst.covered, inst.weights, p, preprocess=False, **KW)
+        b = mclp(inst.covered, inst.weights, p, tuning=Tuning(preprocess=False), **KW)
         assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
         assert a.objective == pytest.approx(b.objective)
     a = lscp(inst.covered, inst.weights, **KW)
-    b = lscp(inst.covered, inst.weights, preprocess=False, **KW)
+    b = lscp(inst.covered, inst.weights, tuning=Tuning(preprocess=False), **KW)
     assert a.objective == b.objective
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer._status import SolveStatus
-from optimizer.placement import lexicographic, lscp, mclp, p_median
+from optimizer.placement import Tuning, lexicographic, lscp, mclp, p_median
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -165,8 +165,8 @@ def test_truncated_radius_p_median_matches_brute_force(
     mat, w, p, penalty = inst
     want = _brute_median(mat, w, p, penalty)
     for truncate, lagrangian in ((True, True), (True, False), (False, False)):
-        res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate,
-                       lagrangian=lagrangian, **KW)
+        res = p_median(mat, w, p, unassigned_penalty_min=penalty,
+                       tuning=Tuning(truncate=truncate, lagrangian=lagrangian), **KW)
         assert_median_proven(res, want, p)
 
 
@@ -212,7 +212,7 @@ def test_p_median_with_a_minutes_floor_matches_brute_force(
     need = share * float(w.sum())
     want = _brute_median(mat, w, p, penalty, dense <= limit, need)
     res = p_median(mat, w, p, unassigned_penalty_min=penalty, cover_minutes=cover_minutes,
-                   min_covered_share=share, lagrangian=lagrangian, **KW)
+                   min_covered_share=share, tuning=Tuning(lagrangian=lagrangian), **KW)
     if assert_median_proven(res, want, p):
         hit = (dense[:, res.open_sites] <= limit).any(axis=1)
         assert float(w[hit].sum()) >= need - 1e-6
