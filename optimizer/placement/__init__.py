@@ -12,7 +12,11 @@ Every model works on a sparse demand x site matrix and a demand weight vector
 
 Site indices in ``fixed`` are always open (offices that must stay); those in
 ``closed`` are never opened.  Demand that no allowed site can reach is reported
-(indices and weight) and the model solves for the rest.
+(indices and weight) and the model solves for the rest.  Demand of weight 0 is
+left out of every model (it opens nothing and changes no objective) and mapped
+back into the result: such a point goes to its nearest open site within reach,
+or is listed as uncoverable if none reaches it.  Demand that is all 0 is refused
+with :class:`NoDemandError` (a ``ValueError``).
 
 Every function returns a frozen :class:`PlacementResult` holding the open
 sites, each demand point's assigned site (``-1`` if none), the objective and a
@@ -48,6 +52,7 @@ from optimizer.placement.inputs import (
     FloatArray,
     IntArray,
     Matrix,
+    NoDemandError,
     SolveOptions,
     Tuning,
 )
@@ -76,6 +81,6 @@ __all__ = [
     "MCLP_LOCAL_SEARCH_MIN_NONZEROS", "MCLP_MIP_MAX_NONZEROS", "MCLP_MIP_TIME_SHARE",
     "PDLP_TIME_SHARE", "SMALL_COMPONENT_SITES", "SWAP_SECONDS",
     "BoolArray", "FloatArray", "IntArray", "Matrix",
-    "ParetoResult", "PlacementResult", "SolveOptions", "SolveStatus", "SolverReport", "Tuning",
+    "NoDemandError", "ParetoResult", "PlacementResult", "SolveOptions", "SolveStatus", "SolverReport", "Tuning",
     "backup", "capacitated", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
 ]

@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._status import SolveStatus
@@ -41,9 +40,8 @@ from optimizer.placement.inputs import (
     SolveOptions,
     check_p,
     cover_inputs,
-    minutes_csr,
 )
-from optimizer.placement.result import PlacementResult, finish
+from optimizer.placement.result import PlacementResult, finish, restore
 
 
 @dataclass(frozen=True)
@@ -134,8 +132,7 @@ def _read(prob: CoverInputs, cm: CapacitatedMip, sol: MipSolution,
 
 
 def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
-                      options: SolveOptions, *, minutes: sp.csr_matrix | None = None,
-                      single_assignment: bool = False,
+                      options: SolveOptions, *, single_assignment: bool = False,
                       overload_penalty: float | None = None) -> PlacementResult:
     """:func:`capacitated` on checked inputs."""
     t0 = time.perf_counter()
@@ -155,7 +152,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                    " command line)" if overload_penalty is None
                    else ""))
         report = replace(report, message="; ".join(x for x in (why, report.message) if x))
-    res = finish("capacitated", inp, open_mask, prob.c, minutes, sol.report.objective, report,
+    res = finish("capacitated", inp, open_mask, prob.c, prob.minutes, sol.report.objective, report,
                  prob.uncoverable, assignment=assignment, stages=(sol.report,), capacity=cap,
                  overload=overload)
     if sol.values is None:
@@ -199,8 +196,7 @@ def capacitated(
         ``load``, ``capacity`` and ``overload`` per site are filled in.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    prob = cover_inputs(covered, weights, fixed, closed, costs)
-    mins = minutes_csr(minutes) if minutes is not None else None
-    return solve_capacitated(prob, capacity, p, options, minutes=mins,
-                             single_assignment=single_assignment,
-                             overload_penalty=overload_penalty)
+    prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
+    res = solve_capacitated(prob, capacity, p, options, single_assignment=single_assignment,
+                            overload_penalty=overload_penalty)
+    return restore(res, prob.dropped)

@@ -36,7 +36,7 @@ from optimizer.placement.inputs import (
     check_p,
     minutes_inputs,
 )
-from optimizer.placement.result import PlacementResult, combine_reports, finish
+from optimizer.placement.result import PlacementResult, combine_reports, finish, restore
 from optimizer.placement.set_cover import solve_cover
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,8 @@ def p_center(
     """p-center: the smallest worst-case travel time with at most ``p`` sites.
 
     See the module docstring for the method.  Demand with no reachable site is
-    reported as uncoverable and ignored; weights only enter the figures.  If a
+    reported as uncoverable and ignored; demand of weight 0 is left out (it does not
+    bound the radius); otherwise weights only enter the figures.  If a
     step ends at the time limit unproven, the search treats the radius as not
     achievable and the result is ``FEASIBLE`` with the last proven lower bound.
 
@@ -171,4 +172,5 @@ def p_center(
         ``objective`` is the worst travel time (minutes) of the assigned demand.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    return solve_p_center(minutes_inputs(minutes, weights, fixed, closed), p, options)
+    prob = minutes_inputs(minutes, weights, fixed, closed)
+    return restore(solve_p_center(prob, p, options), prob.dropped)

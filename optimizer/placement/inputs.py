@@ -7,6 +7,12 @@ same keyword arguments (``time_limit_s``, ``seed``, ``threads``, ``engine``,
 the engines cannot take) and the demand/site arrays become a checked
 :class:`Inputs`; everything below works on those.
 
+Demand of weight 0 is left out here, once, before every model
+(:func:`cover_inputs`, :func:`minutes_inputs`): it needs no site and changes no
+objective.  :class:`Dropped` records which rows went, and
+:func:`optimizer.placement.result.restore` gives the result a row for every
+demand point again.  Demand that is all 0 raises :class:`NoDemandError`.
+
 :class:`Tuning` holds the switches that exist for benchmarks and ablations
 (turning the reductions, the truncated p-median or the Lagrangian path off,
 or moving the MCLP's MIP size limit); the default is what every user gets.
@@ -18,7 +24,7 @@ import copy
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 import numpy as np
@@ -232,44 +238,112 @@ def reach_of(mins: sp.csr_matrix) -> sp.csr_matrix:
     )
 
 
+class NoDemandError(ValueError):
+    """Every demand weight is 0 (or there is no demand point): nothing to place points for."""
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Demand rows of weight 0, left out of every model (they change no objective and
+    need no site); results map back to all ``n_demand`` rows (see
+    :func:`optimizer.placement.result.restore`).  ``reach`` and ``minutes`` are the
+    full checked matrices, for the dropped rows' nearest open site."""
+
+    n_demand: int
+    kept: IntArray
+    reach: sp.csr_matrix
+    minutes: sp.csr_matrix | None
+
+
+def positive_rows(weights: FloatArray) -> IntArray | None:
+    """The demand rows of positive weight, ``None`` when that is every row.
+
+    Raises :class:`NoDemandError` when no row has any weight.
+    """
+    kept = np.flatnonzero(weights > 0).astype(np.int64)
+    if kept.size == 0:
+        msg = (f"every demand weight is 0 ({weights.size} demand points): there is no "
+               "demand to place points for")
+        raise NoDemandError(msg)
+    return None if kept.size == weights.size else kept
+
+
+def _keep_rows(inp: Inputs, kept: IntArray) -> Inputs:
+    return replace(inp, n_demand=int(kept.size), weights=inp.weights[kept])
+
+
 @dataclass(frozen=True)
 class CoverInputs:
-    """A checked covering problem: ``c`` keeps only allowed sites' columns."""
+    """A checked covering problem over the demand of positive weight: ``c`` keeps only
+    allowed sites' columns, ``minutes`` (optional, for travel figures) the same rows;
+    ``dropped`` says which rows of weight 0 were left out (``None``: none)."""
 
     inp: Inputs
     c: sp.csr_matrix
     uncoverable: IntArray
+    minutes: sp.csr_matrix | None = None
+    dropped: Dropped | None = None
 
 
 def cover_inputs(covered: Matrix, weights: npt.ArrayLike, fixed: Sites, closed: Sites,
-                 costs: npt.ArrayLike | None = None) -> CoverInputs:
-    """Check a boolean coverage matrix with its weights and site lists."""
+                 costs: npt.ArrayLike | None = None,
+                 minutes: Matrix | None = None) -> CoverInputs:
+    """Check a boolean coverage matrix with its weights, site lists and optional travel
+    minutes, and leave out the demand of weight 0."""
     c = as_bool_csr(covered)
     inp = check_inputs(c.shape, weights, fixed, closed, costs)
     c = restrict_columns(c, inp.allowed)
+    mins = None if minutes is None else minutes_csr(minutes)
+    if mins is not None and mins.shape != c.shape:
+        msg = f"minutes has shape {mins.shape}, the coverage matrix {c.shape}"
+        raise ValueError(msg)
+    kept = positive_rows(inp.weights)
+    dropped = None
+    if kept is not None:
+        dropped = Dropped(inp.n_demand, kept, c, mins)
+        inp, c = _keep_rows(inp, kept), c[kept]
+        mins = None if mins is None else mins[kept]
     uncoverable = np.flatnonzero(np.diff(c.indptr) == 0).astype(np.int64)
-    return CoverInputs(inp, c, uncoverable)
+    return CoverInputs(inp, c, uncoverable, mins, dropped)
 
 
 @dataclass(frozen=True)
 class MinutesInputs:
-    """A checked travel-time problem: ``mins`` keeps only allowed sites' columns,
-    ``reach`` is its pattern."""
+    """A checked travel-time problem over the demand of positive weight: ``mins`` keeps
+    only allowed sites' columns, ``reach`` is its pattern; ``dropped`` as in
+    :class:`CoverInputs`."""
 
     inp: Inputs
     mins: sp.csr_matrix
     reach: sp.csr_matrix
     uncoverable: IntArray
+    dropped: Dropped | None = None
+
+    def rows(self, m: sp.csr_matrix) -> sp.csr_matrix:
+        """The rows of a matrix over all demand points that the models see."""
+        return m if self.dropped is None else m[self.dropped.kept]
+
+    @property
+    def full_shape(self) -> tuple[int, int]:
+        """Shape of the matrices over all demand points."""
+        n = self.inp.n_demand if self.dropped is None else self.dropped.n_demand
+        return n, self.inp.n_sites
 
 
 def minutes_inputs(minutes: Matrix, weights: npt.ArrayLike, fixed: Sites,
                    closed: Sites) -> MinutesInputs:
-    """Check a travel-minutes matrix with its weights and site lists."""
+    """Check a travel-minutes matrix with its weights and site lists, and leave out the
+    demand of weight 0."""
     mins = minutes_csr(minutes)
     inp = check_inputs(mins.shape, weights, fixed, closed, None)
     mins = restrict_columns(mins, inp.allowed)
+    kept = positive_rows(inp.weights)
+    dropped = None
+    if kept is not None:
+        dropped = Dropped(inp.n_demand, kept, reach_of(mins), mins)
+        inp, mins = _keep_rows(inp, kept), mins[kept]
     uncoverable = np.flatnonzero(np.diff(mins.indptr) == 0).astype(np.int64)
-    return MinutesInputs(inp, mins, reach_of(mins), uncoverable)
+    return MinutesInputs(inp, mins, reach_of(mins), uncoverable, dropped)
 
 
 def whole(values: FloatArray) -> bool:

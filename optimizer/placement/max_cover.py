@@ -65,11 +65,10 @@ from optimizer.placement.inputs import (
     Tuning,
     check_p,
     cover_inputs,
-    minutes_csr,
     remaining,
     whole,
 )
-from optimizer.placement.result import ParetoResult, PlacementResult, finish
+from optimizer.placement.result import ParetoResult, PlacementResult, finish, restore
 
 logger = logging.getLogger(__name__)
 
@@ -496,8 +495,7 @@ def _true_coverage(res: PlacementResult) -> PlacementResult:
 
 
 def solve_mclp(prob: CoverInputs, p: int | None, options: SolveOptions, *,
-               budget: float | None = None, minutes: sp.csr_matrix | None = None,
-               hint_open: IntArray | None = None,
+               budget: float | None = None, hint_open: IntArray | None = None,
                tuning: Tuning = DEFAULT_TUNING) -> PlacementResult:
     """:func:`mclp` on checked inputs."""
     t0 = time.perf_counter()
@@ -506,7 +504,7 @@ def solve_mclp(prob: CoverInputs, p: int | None, options: SolveOptions, *,
     chosen, sol, split = _solve_reduced(prep, greedy, start, options=options, tuning=tuning,
                                         t0=t0)
     res = _mclp_result(prep, chosen, sol, split, greedy, options=options, t0=t0,
-                       minutes=minutes)
+                       minutes=prob.minutes)
     logger.info("mclp: %d sites open, %s", res.open_sites.size, res.report.summary())
     return res
 
@@ -559,10 +557,9 @@ def mclp(
         ``objective`` is the covered weight.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    prob = cover_inputs(covered, weights, fixed, closed, costs)
-    mins = minutes_csr(minutes) if minutes is not None else None
-    return solve_mclp(prob, p, options, budget=budget, minutes=mins, hint_open=hint_open,
-                      tuning=tuning)
+    prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
+    res = solve_mclp(prob, p, options, budget=budget, hint_open=hint_open, tuning=tuning)
+    return restore(res, prob.dropped)
 
 
 def pareto(
@@ -593,8 +590,7 @@ def pareto(
     if max_p < start:
         msg = f"max_p={max_p} must be >= {start}"
         raise ValueError(msg)
-    prob = cover_inputs(covered, weights, fixed, closed)
-    mins = minutes_csr(minutes) if minutes is not None else None
+    prob = cover_inputs(covered, weights, fixed, closed, None, minutes)
     deadline = options.deadline(t0)
     results: list[PlacementResult] = []
     prev: IntArray | None = None
@@ -607,8 +603,8 @@ def pareto(
             continue
         if options.stopped:
             break
-        res = solve_mclp(prob, p, options.within(remaining(deadline)), minutes=mins,
-                         hint_open=prev)
+        res = restore(solve_mclp(prob, p, options.within(remaining(deadline)),
+                                 hint_open=prev), prob.dropped)
         results.append(res)
         prev = res.open_sites if res.status.has_solution else prev
     return ParetoResult(

@@ -60,7 +60,7 @@ from optimizer.placement.inputs import (
     restrict_columns,
 )
 from optimizer.placement.max_cover import solve_mclp
-from optimizer.placement.result import PlacementResult, finish
+from optimizer.placement.result import PlacementResult, finish, restore
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,8 @@ def _floor(med: Median, share: float | None, cover_minutes: float | None,
         return None
     total = float(inp.weights.sum())
     if covered is not None:
-        cov = restrict_columns(as_bool_csr(covered, med.prob.mins.shape), inp.allowed)
+        cov = restrict_columns(med.prob.rows(as_bool_csr(covered, med.prob.full_shape)),
+                               inp.allowed)
         return Floor(share, cover_minutes, by_standard=(cov, inp.weights,
                                                         share * total * (1.0 - 1e-9)))
     # weight allowed beyond cover_minutes: demand no site reaches, and demand no site
@@ -702,6 +703,7 @@ def p_median(
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
     prob = minutes_inputs(minutes, weights, fixed, closed)
-    return solve_p_median(prob, p, options, unassigned_penalty_min=unassigned_penalty_min,
-                          cover_minutes=cover_minutes, min_covered_share=min_covered_share,
-                          covered=covered, tuning=tuning)
+    res = solve_p_median(prob, p, options, unassigned_penalty_min=unassigned_penalty_min,
+                         cover_minutes=cover_minutes, min_covered_share=min_covered_share,
+                         covered=covered, tuning=tuning)
+    return restore(res, prob.dropped)

@@ -19,7 +19,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer._status import SolverReport, SolveStatus, relative_gap
-from optimizer.placement.inputs import BoolArray, FloatArray, Inputs, IntArray, SolveOptions
+from optimizer.placement.inputs import (
+    BoolArray,
+    Dropped,
+    FloatArray,
+    Inputs,
+    IntArray,
+    SolveOptions,
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,9 @@ class PlacementResult:
 
     @property
     def covered_share(self) -> float:
-        """Covered weight over total weight, in ``[0, 1]`` (1 when there is no demand)."""
-        return self.covered_weight / self.total_weight if self.total_weight > 0 else 1.0
+        """Covered weight over total weight, in ``[0, 1]`` (every model refuses demand
+        that is all 0, see :class:`optimizer.placement.inputs.NoDemandError`)."""
+        return self.covered_weight / self.total_weight if self.total_weight > 0 else math.nan
 
 
 @dataclass(frozen=True)
@@ -211,3 +219,26 @@ def combine_reports(reports: Sequence[SolverReport], objective: float, bound: fl
         wall_time_s=wall, solver=solver, seed=options.seed, threads=options.threads,
         time_limit_s=options.time_limit_s, message="; ".join(msgs),
     )
+
+
+def restore(res: PlacementResult, dropped: Dropped | None) -> PlacementResult:
+    """``res`` over every demand point again, after the models saw only those of positive
+    weight.  A point of weight 0 goes to its nearest open site within reach (as any
+    point the model did not assign), changing no load, objective or covered weight;
+    one no allowed site reaches is in ``uncoverable`` (with weight 0)."""
+    if dropped is None:
+        return res
+    n, kept = dropped.n_demand, dropped.kept
+    zero = np.setdiff1d(np.arange(n, dtype=np.int64), kept)
+    is_open = np.zeros(dropped.reach.shape[1], dtype=bool)
+    is_open[res.open_sites] = True
+    reach0 = dropped.reach[zero]
+    a0, t0 = nearest_open(reach0, is_open,
+                          None if dropped.minutes is None else dropped.minutes[zero])
+    assignment = np.full(n, -1, dtype=np.int64)
+    travel = np.full(n, np.nan)
+    assignment[kept], travel[kept] = res.assignment, res.travel_min
+    assignment[zero], travel[zero] = a0, t0
+    uncoverable = np.union1d(kept[res.uncoverable], zero[np.diff(reach0.indptr) == 0])
+    return replace(res, assignment=assignment, travel_min=travel,
+                   uncoverable=uncoverable.astype(np.int64))

@@ -45,11 +45,10 @@ from optimizer.placement.inputs import (
     SolveOptions,
     Tuning,
     cover_inputs,
-    minutes_csr,
     remaining,
     whole,
 )
-from optimizer.placement.result import PlacementResult, combine_reports, finish
+from optimizer.placement.result import PlacementResult, combine_reports, finish, restore
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +229,7 @@ def solve_cover(
     return open_mask, objective, bound, reports
 
 
-def solve_lscp(prob: CoverInputs, options: SolveOptions, *, minutes: sp.csr_matrix | None = None,
+def solve_lscp(prob: CoverInputs, options: SolveOptions, *,
                tuning: Tuning = DEFAULT_TUNING) -> PlacementResult:
     """:func:`lscp` on checked inputs."""
     t0 = time.perf_counter()
@@ -247,7 +246,7 @@ def solve_lscp(prob: CoverInputs, options: SolveOptions, *, minutes: sp.csr_matr
         wall=time.perf_counter() - t0,
         message=f"{uncoverable.size} demand points no allowed site covers" if uncoverable.size else "",
     )
-    res = finish("lscp", inp, open_mask, c, minutes, objective, report, uncoverable,
+    res = finish("lscp", inp, open_mask, c, prob.minutes, objective, report, uncoverable,
                  stages=tuple(reports))
     logger.info("lscp: %d sites open, %s", res.open_sites.size, report.summary())
     return res
@@ -275,7 +274,8 @@ def lscp(
     Parameters
     ----------
     covered : boolean demand x site matrix, ``True`` where the site covers the demand.
-    weights : demand weights (residents); used for the figures, not the objective.
+    weights : demand weights (residents); used for the figures, not the objective,
+        except that demand of weight 0 needs no site (see :mod:`optimizer.placement`).
     fixed : site indices that must stay open.
     closed : site indices that may not open.
     costs : opening cost per site (default 1 each, i.e. count the sites).
@@ -296,6 +296,5 @@ def lscp(
         Demand no allowed site covers is in ``uncoverable`` and left unassigned.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    prob = cover_inputs(covered, weights, fixed, closed, costs)
-    mins = minutes_csr(minutes) if minutes is not None else None
-    return solve_lscp(prob, options, minutes=mins, tuning=tuning)
+    prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
+    return restore(solve_lscp(prob, options, tuning=tuning), prob.dropped)

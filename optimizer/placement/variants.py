@@ -43,12 +43,17 @@ from optimizer.placement.inputs import (
     SolveOptions,
     check_p,
     cover_inputs,
-    minutes_csr,
     remaining,
     whole,
 )
 from optimizer.placement.max_cover import solve_mclp
-from optimizer.placement.result import PlacementResult, combine_reports, finish, lookup
+from optimizer.placement.result import (
+    PlacementResult,
+    combine_reports,
+    finish,
+    lookup,
+    restore,
+)
 
 Goal = Literal["coverage", "points", "travel"]
 
@@ -93,8 +98,7 @@ def backup_mip(prob: CoverInputs, p: int, z1: float) -> tuple[SparseMip, int, in
     return mip, x0, y0
 
 
-def solve_backup(prob: CoverInputs, p: int, options: SolveOptions, *,
-                 minutes: sp.csr_matrix | None = None) -> PlacementResult:
+def solve_backup(prob: CoverInputs, p: int, options: SolveOptions) -> PlacementResult:
     """:func:`backup` on checked inputs."""
     t0 = time.perf_counter()
     deadline = options.deadline(t0)
@@ -130,7 +134,7 @@ def solve_backup(prob: CoverInputs, p: int, options: SolveOptions, *,
     report = replace(report, objective=backup_w, best_bound=bound,
                      gap=relative_gap(backup_w, bound) if report.status.has_solution
                      else math.inf)
-    return finish("backup", inp, open_mask, c, minutes, backup_w, report, first.uncoverable,
+    return finish("backup", inp, open_mask, c, prob.minutes, backup_w, report, first.uncoverable,
                   stages=stages, backup_weight=backup_w)
 
 
@@ -162,9 +166,8 @@ def backup(
         ``covered_weight`` the weight covered at least once.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    prob = cover_inputs(covered, weights, fixed, closed)
-    mins = minutes_csr(minutes) if minutes is not None else None
-    return solve_backup(prob, p, options, minutes=mins)
+    prob = cover_inputs(covered, weights, fixed, closed, None, minutes)
+    return restore(solve_backup(prob, p, options), prob.dropped)
 
 
 # ---------------------------------------------------------------------------
@@ -338,17 +341,16 @@ def _read_plan(prob: CoverInputs, pm: PairModel, values: FloatArray,
 
 
 def solve_lexicographic(prob: CoverInputs, p: int, options: SolveOptions, *,
-                        minutes: sp.csr_matrix | None = None,
                         goals: Sequence[Goal] = ("coverage", "points", "travel"),
                         ) -> PlacementResult:
     """:func:`lexicographic` on checked inputs."""
     t0 = time.perf_counter()
     inp = prob.inp
     check_p(p, inp.fixed.size)
-    if "travel" in goals and minutes is None:
+    if "travel" in goals and prob.minutes is None:
         msg = "the travel goal needs the minutes matrix"
         raise ValueError(msg)
-    pm = pair_model(prob, p, minutes)
+    pm = pair_model(prob, p, prob.minutes)
     sol, stages = _run_goals(prob, pm, p, goals, options, options.deadline(t0))
     assert sol is not None
     last = stages[-1]
@@ -367,7 +369,7 @@ def solve_lexicographic(prob: CoverInputs, p: int, options: SolveOptions, *,
                              message="goals: " + " > ".join(goals))
     if sol.values is None:
         report = replace(report, status=last.status)
-    return finish("lexicographic", inp, open_mask, prob.c, minutes, value, report,
+    return finish("lexicographic", inp, open_mask, prob.c, prob.minutes, value, report,
                   prob.uncoverable, assignment=assignment, stages=tuple(stages))
 
 
@@ -400,6 +402,5 @@ def lexicographic(
         ``objective`` is the value of the last goal; ``stages`` holds each report.
     """
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
-    prob = cover_inputs(covered, weights, fixed, closed)
-    mins = minutes_csr(minutes) if minutes is not None else None
-    return solve_lexicographic(prob, p, options, minutes=mins, goals=goals)
+    prob = cover_inputs(covered, weights, fixed, closed, None, minutes)
+    return restore(solve_lexicographic(prob, p, options, goals=goals), prob.dropped)

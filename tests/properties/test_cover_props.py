@@ -127,6 +127,7 @@ def mclp_instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int]:
         blocks.append(rng.random((n, m)) < 0.5)
     c = sp.block_diag([sp.csr_matrix(b) for b in blocks]).tocsr().astype(bool)
     w = rng.integers(0, 30, c.shape[0]).astype(float)
+    w[0] = max(w[0], 1.0)  # demand that is all 0 is refused (NoDemandError)
     p = draw(st.integers(1, c.shape[1]))
     return c, w, p
 
