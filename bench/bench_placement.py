@@ -88,18 +88,20 @@ def run_one(instance: str, model: str, peer: str, limit: float, seed: int = 2025
     t0 = time.perf_counter()
     status, obj = "?", float("nan")
     if peer in ("ours", "plain"):
-        from optimizer.placement import lscp, mclp, p_median
+        from optimizer.placement import Tuning, lscp, mclp, p_median
 
         pre = peer == "ours"
+        tuning = Tuning(preprocess=pre, truncate=pre)
         if model == "lscp":
-            r = lscp(covered, w, time_limit_s=limit, threads=1, preprocess=pre)
+            r = lscp(covered, w, time_limit_s=limit, threads=1, tuning=tuning)
         elif model == "mclp":
-            r = mclp(covered, w, P_MCLP[instance], time_limit_s=limit, threads=1, preprocess=pre)
+            r = mclp(covered, w, P_MCLP[instance], time_limit_s=limit, threads=1,
+                     tuning=tuning)
         else:
             # p-median on travel km up to 3x the radius, beyond that a 30 km penalty;
             # "plain" = the full radius model at once (no greedy-guided truncation)
             r = p_median(_median_matrix(instance, seed), w, p_med, unassigned_penalty_min=30.0,
-                         time_limit_s=limit, threads=1, truncate=pre)
+                         time_limit_s=limit, threads=1, tuning=tuning)
         status, obj = r.status.value, float(r.objective)
         extra: dict[str, object] = {"bound": r.best_bound, "gap": r.report.gap}
     else:

@@ -11,7 +11,7 @@ answer (or both prove the floor infeasible), and prints the time ratio.
   floor by the Lagrangian path first: its bound, and its answer if it meets the
   floor; else the most coverage by :func:`optimizer.placement.mclp`, a start or
   a proof that no plan meets the floor; then the radius model);
-* radius: the same call with ``lagrangian=False``, the method used for floors
+* radius: the same call with ``tuning=Tuning(lagrangian=False)``, the method used for floors
   before (the radius model with the floor, from no start).
 
     python bench/bench_pmedian_floor.py --limit 60
@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optimizer._instances import clustered_instance  # noqa: E402
-from optimizer.placement import p_median  # noqa: E402
+from optimizer.placement import Tuning, p_median  # noqa: E402
 
 
 def main() -> None:
@@ -54,7 +54,8 @@ def main() -> None:
             t0 = time.perf_counter()
             res = p_median(minutes, inst.weights, a.points, unassigned_penalty_min=20.0,
                            covered=inst.covered, min_covered_share=share,
-                           time_limit_s=a.limit, seed=0, threads=1, lagrangian=lagrangian)
+                           time_limit_s=a.limit, seed=0, threads=1,
+                           tuning=Tuning(lagrangian=lagrangian))
             wall = time.perf_counter() - t0
             hit = np.asarray(inst.covered[:, res.open_sites].sum(axis=1)).ravel() > 0
             cov = float(inst.weights[hit].sum()) / total if res.open_sites.size else math.nan

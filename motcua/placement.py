@@ -413,7 +413,9 @@ def commune_table(demand: pd.DataFrame) -> pd.DataFrame:
         "no_candidate_can_reach": pop.where(~covered & ~reach, 0.0),
     }).groupby("commune").sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        g["covered_share"] = np.where(g["population"] > 0, g["covered"] / g["population"], 1.0)
+        # a commune without residents has no share (not "100 % of 0")
+        g["covered_share"] = np.where(g["population"] > 0, g["covered"] / g["population"],
+                                      np.nan)
     return g.reset_index()
 
 
@@ -470,6 +472,12 @@ def run_placement(
     population = demand["population"].to_numpy(dtype=float)
     per_day = in_person_per_day(scenario, population)
     weights = per_day if request.by_dossiers else population
+    if not (weights > 0).any():
+        # the models refuse it too (NoDemandError); here the message names the file
+        what = "in-person dossiers a day" if request.by_dossiers else "residents"
+        msg = (f"every demand point of {scenario.name} has 0 {what} (demand.csv, column "
+               "population): there is no demand to place points for")
+        raise pl.NoDemandError(msg)
     status = _run_status(sites, request)
     fixed = np.flatnonzero(status == "must_open")
     closed = np.flatnonzero(status == "closed")
@@ -524,7 +532,7 @@ def run_placement(
         pareto_df = pd.DataFrame({
             "p": curve.p_values,
             "covered_population": curve.covered_weight,
-            "covered_share": curve.covered_weight / total if total > 0 else 1.0,
+            "covered_share": curve.covered_weight / total if total > 0 else np.nan,
             # what one more point buys: people covered beyond the row before (none for the first)
             "added_population": np.diff(curve.covered_weight, prepend=np.nan),
             "best_bound": curve.best_bound,
@@ -578,7 +586,8 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     # the communes where someone is uncovered, the most uncovered first, and how many of
     # them no candidate can reach
     table = commune_table(demand)
-    table = table[table["commune"].isin(_commune_names(demand)[~covered_flag])].sort_values(
+    table = table[table["commune"].isin(
+        _commune_names(demand)[~covered_flag & (population > 0)])].sort_values(
         "uncovered", ascending=False)
     by_commune = {str(k): float(v) for k, v in
                   zip(table["commune"], table["uncovered"], strict=True)}
@@ -592,7 +601,7 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         "objective": res.objective,
         "total_population": total,
         "covered_population": cov_pop,
-        "covered_share": cov_pop / total if total > 0 else 1.0,
+        "covered_share": cov_pop / total if total > 0 else None,
         "uncovered_population": total - cov_pop,
         "uncoverable_population": float(population[~coverable].sum()),
         "uncovered_by_commune": by_commune,

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from geodata._errors import ScenarioWarning
@@ -387,3 +388,76 @@ def test_cli_refuses_points_with_lscp_and_a_budget_outside_mclp(
     assert main(["place", str(TINY), "--model", "mclp", "--points", "2", "--backup",
                  "--budget", "3"]) == 1
     assert "backup coverage is an mclp variant" in capsys.readouterr().err
+
+
+def _tiny_population(tmp_path: Path, population: dict[str, str]) -> Path:
+    """The tiny scenario with some demand points' population set."""
+    import csv
+    import shutil
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    with (folder / "demand.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["population"] = population.get(r["id"], r["population"])
+    with (folder / "demand.csv").open("w", encoding="utf-8", newline="") as fh:
+        out = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+    return folder
+
+
+def test_cli_demand_point_without_residents_opens_no_point(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # At 5 km AND 30 min s1 covers d1 + d2, s2 d3 and s3 only d4: three points for
+    # everyone. With nobody living at d4, s1 and s2 cover every resident: two points.
+    assert main(["place", str(TINY), "--model", "lscp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["figures"]["open_points"] == 3
+    folder = _tiny_population(tmp_path, {"d4": "0"})
+    assert main(["place", str(folder), "--model", "lscp", "--json"]) == 0
+    f = json.loads(capsys.readouterr().out)["figures"]
+    assert f["open_points"] == 2 and f["objective"] == 2
+    assert f["covered_population"] == 4500 and f["total_population"] == 4500
+    assert f["covered_share"] == 1.0 and f["uncovered_by_commune"] == {}
+    assert main(["place", str(folder), "--model", "lscp"]) == 0
+    out = capsys.readouterr().out
+    assert "covered: 4,500 of 4,500 residents (100.00%)" in out
+    assert "most uncovered" not in out  # Xã B's uncovered d4 has nobody living there
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        run = run_placement(load_scenario(folder), PlacementRequest(model="lscp"))
+    # every demand point keeps its row; d4 has no open point within the standard
+    d4 = run.demand.set_index("id").loc["d4"]
+    assert not d4["covered"] and pd.isna(d4["assigned_site"])
+    communes = run.by_commune().set_index("commune")
+    assert communes.loc["Xã B", "covered_share"] == 1.0  # d3's 1,500 of 1,500
+    # a commune where nobody lives has no covered share (not "100 % of 0")
+    empty_b = _tiny_population(tmp_path / "b", {"d3": "0", "d4": "0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        run = run_placement(load_scenario(empty_b), PlacementRequest(model="lscp"))
+    assert run.figures["open_points"] == 1  # s1 alone: d1 and d2
+    communes = run.by_commune().set_index("commune")
+    assert communes.loc["Xã B", "population"] == 0
+    assert np.isnan(communes.loc["Xã B", "covered_share"])
+    assert communes.loc["Xã A", "covered_share"] == 1.0
+
+
+def test_cli_scenario_without_residents_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _tiny_population(tmp_path, {"d1": "0", "d2": "0", "d3": "0", "d4": "0"})
+    for model in (["--model", "lscp"], ["--model", "mclp", "--points", "2"],
+                  ["--model", "pmedian", "--points", "2"]):
+        assert main(["place", str(folder), *model]) == 1
+        captured = capsys.readouterr()
+        assert "has 0 residents (demand.csv, column population): there is no demand" \
+            in captured.err
+        assert "Traceback" not in captured.err and "100" not in captured.out
+    from optimizer.placement import NoDemandError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        sc = load_scenario(folder)
+    with pytest.raises(NoDemandError, match="every demand point of"):
+        run_placement(sc, PlacementRequest(model="lscp"))

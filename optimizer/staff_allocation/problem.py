@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer.errors import InvalidInputError
 
 __all__ = [
     "MAX_UTIL",
@@ -142,10 +143,10 @@ class StaffProblem:
                 raise ValueError(msg)
         if self.day_minutes <= 0:
             msg = f"day_minutes must be > 0, got {self.day_minutes!r}"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
         if self.max_moves is not None and self.max_moves < 0:
             msg = f"max_moves must be >= 0 or None, got {self.max_moves!r}"
-            raise ValueError(msg)
+            raise InvalidInputError(msg)
 
 
 @dataclass(frozen=True)

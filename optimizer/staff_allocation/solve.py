@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads
+from optimizer.errors import InvalidInputError
 from optimizer.staff_allocation.engine import STAGE_WEIGHTS, Budget, Runner
 from optimizer.staff_allocation.model import (
     StaffModel,
@@ -66,11 +67,11 @@ class _Solved:
 def _check_limits(time_limit_s: float, deterministic_time_s: float | None) -> None:
     if not (math.isfinite(time_limit_s) and time_limit_s > 0):
         msg = f"time_limit_s must be a number of seconds > 0, got {time_limit_s!r}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     if deterministic_time_s is not None and not (
             math.isfinite(deterministic_time_s) and deterministic_time_s > 0):
         msg = f"deterministic_time_s must be > 0 or None, got {deterministic_time_s!r}"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
 
 
 def _before_and_after(

@@ -13,6 +13,7 @@ from optimizer._instances import clustered_instance, sparse_distance_km
 from optimizer._preprocess import dominated_columns, merge_identical_rows, reduce_lscp
 from optimizer._status import SolveStatus
 from optimizer.placement import (
+    Tuning,
     backup,
     capacitated,
     lexicographic,
@@ -318,11 +319,11 @@ def test_reductions_are_exact_on_random_instances() -> None:
     inst = clustered_instance(800, 120, radius_km=4.0, seed=11)
     for p in (5, 15):
         a = mclp(inst.covered, inst.weights, p, **KW)
-        b = mclp(inst.covered, inst.weights, p, preprocess=False, **KW)
+        b = mclp(inst.covered, inst.weights, p, tuning=Tuning(preprocess=False), **KW)
         assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
         assert a.objective == pytest.approx(b.objective)
     a = lscp(inst.covered, inst.weights, **KW)
-    b = lscp(inst.covered, inst.weights, preprocess=False, **KW)
+    b = lscp(inst.covered, inst.weights, tuning=Tuning(preprocess=False), **KW)
     assert a.objective == b.objective
 
 
@@ -440,3 +441,36 @@ def test_wall_limit_returns_on_time_and_drops_the_engine_answer() -> None:
     b = solve_mip(m_s.mip, time_limit_s=30.0, wall_limit_s=600.0)
     assert a.report.status is b.report.status is SolveStatus.OPTIMAL
     assert a.report.objective == pytest.approx(b.report.objective, rel=1e-9)
+
+
+def test_demand_of_weight_zero_opens_nothing() -> None:
+    # d2 and d3 weigh nothing: site 0 (d0, which it alone covers, and d1) is enough;
+    # with d3 weighing 20 it took site 2 as well
+    w = np.array([10.0, 1.0, 0.0, 0.0, 5.0])
+    res = lscp(COVER, w, **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.objective == 1
+    assert res.open_sites.tolist() == [0]
+    # every demand point keeps its row: d2 and d3 have no open site within reach
+    assert res.assignment.tolist() == [0, 0, -1, -1, -1]
+    assert res.uncoverable.tolist() == [4]
+    assert res.covered_weight == 11.0 and res.total_weight == 16.0
+    # p-center: the worst time of the demand that weighs, d0 and d2 (site 1: 5 and 3)
+    assert p_center(MIN, np.array([1.0, 0.0, 1.0, 0.0]), 1, **KW).objective == 5.0
+    assert p_center(MIN, np.ones(4), 1, **KW).objective == 7.0
+
+
+@pytest.mark.parametrize("model", ["lscp", "mclp", "pareto", "p_median", "p_center",
+                                   "capacitated", "backup", "lexicographic"])
+def test_every_model_refuses_demand_that_is_all_zero(model: str) -> None:
+    import optimizer.placement as pl
+    from optimizer.placement import NoDemandError
+
+    zero = np.zeros(COVER.shape[0])
+    minutes = sp.csr_matrix(COVER.astype(np.float64) * 3.0)
+    args = {"lscp": (COVER, zero), "mclp": (COVER, zero, 2), "pareto": (COVER, zero, 2),
+            "p_median": (minutes, zero, 2), "p_center": (minutes, zero, 2),
+            "capacitated": (COVER, zero, np.full(3, 100.0)), "backup": (COVER, zero, 2),
+            "lexicographic": (COVER, zero, 2)}[model]
+    with pytest.raises(NoDemandError, match=r"every demand weight is 0 \(5 demand points\)"):
+        getattr(pl, model)(*args, **KW)
+    assert issubclass(NoDemandError, ValueError)

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer import _cover, placement
+from optimizer import _cover
 from optimizer._cover import (
     combine_curves,
     component_curve,
@@ -22,7 +22,7 @@ from optimizer._cover import (
     swap_mclp,
 )
 from optimizer._status import SolveStatus
-from optimizer.placement import lscp, mclp
+from optimizer.placement import Tuning, lscp, max_cover, mclp, set_cover
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -105,12 +105,12 @@ def test_lscp_with_the_search_on_every_component_is_exact(
         inst: tuple[sp.csr_matrix, np.ndarray], engine: str) -> None:
     c, costs = inst
     opt = _brute_lscp(c, costs)
-    old = placement.LSCP_SEARCH_SITES
-    placement.LSCP_SEARCH_SITES = 0  # every component gets the local search first
+    old = set_cover.LSCP_SEARCH_SITES
+    set_cover.LSCP_SEARCH_SITES = 0  # every component gets the local search first
     try:
         r = lscp(c, np.ones(c.shape[0]), costs=costs, engine=engine, **KW)
     finally:
-        placement.LSCP_SEARCH_SITES = old
+        set_cover.LSCP_SEARCH_SITES = old
     assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
     assert r.objective >= opt - 1e-9
     if r.status is SolveStatus.OPTIMAL:
@@ -127,6 +127,7 @@ def mclp_instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int]:
         blocks.append(rng.random((n, m)) < 0.5)
     c = sp.block_diag([sp.csr_matrix(b) for b in blocks]).tocsr().astype(bool)
     w = rng.integers(0, 30, c.shape[0]).astype(float)
+    w[0] = max(w[0], 1.0)  # demand that is all 0 is refused (NoDemandError)
     p = draw(st.integers(1, c.shape[1]))
     return c, w, p
 
@@ -146,12 +147,12 @@ def test_component_dp_mclp_equals_brute_force(inst: tuple[sp.csr_matrix, np.ndar
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr("optimizer._cover.ENUMERATE_SITES", limit)
             if not concave:  # the binary, ordered increments must be exact too
-                mp.setattr("optimizer.placement.is_concave", lambda _curve: False)
+                mp.setattr("optimizer.placement.max_cover.is_concave", lambda _curve: False)
             mixed = mclp(c, w, p, **KW)
         assert mixed.status is SolveStatus.OPTIMAL
         assert abs(mixed.objective - opt) < 1e-6
         assert len(mixed.open_sites) <= p
-    plain = mclp(c, w, p, preprocess=False, **KW)
+    plain = mclp(c, w, p, tuning=Tuning(preprocess=False), **KW)
     assert abs(plain.objective - opt) < 1e-6
     # a small split threshold puts some components in the MIP, the rest in the DP
     split = split_mclp(c, w, p, max_sites=2)
@@ -270,7 +271,7 @@ def test_first_order_mclp_is_honest(inst: tuple[sp.csr_matrix, np.ndarray, int],
     if not whole:
         w = w / 3.0
     opt = _brute_mclp(c, w, p)
-    res = mclp(c, w, p, max_mip_nonzeros=0, **KW)
+    res = mclp(c, w, p, tuning=Tuning(max_mip_nonzeros=0), **KW)
     assert res.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
     assert len(res.open_sites) <= p
     assert res.objective == res.covered_weight
@@ -298,10 +299,10 @@ def test_search_then_mip_mclp_is_exact(inst: tuple[sp.csr_matrix, np.ndarray, in
         w = w / 3.0
     opt = _brute_mclp(c, w, p)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(placement, "MCLP_LOCAL_SEARCH_MIN_NONZEROS", -1)
+        mp.setattr(max_cover, "MCLP_LOCAL_SEARCH_MIN_NONZEROS", -1)
         mp.setattr(_cover, "ENUMERATE_SITES", enumerate_sites)
         if weak:
-            mp.setattr(placement, "mclp_lagrangian_bound",
+            mp.setattr(max_cover, "mclp_lagrangian_bound",
                        lambda m, w, p, u, integral=False: float(np.sum(w)))
         res = mclp(c, w, p, **{**KW, "seed": seed})
     if enumerate_sites == 0 and "local search" not in res.report.message:
@@ -319,15 +320,15 @@ def test_first_order_mclp_by_hand() -> None:
     c = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0],
                                 [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool))
     w = np.array([5.0, 1.0, 6.0, 4.0, 3.0])
-    res = mclp(c, w, 2, max_mip_nonzeros=0, **KW)
+    res = mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), **KW)
     assert res.objective == 12.0 and res.open_sites.tolist() == [0, 1]
     assert res.best_bound >= 12.0
     assert "PDLP" in res.report.message
-    assert mclp(c, w, 2, max_mip_nonzeros=0, fixed=[2], **KW).objective == 11.0
+    assert mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), fixed=[2], **KW).objective == 11.0
     import threading
 
     stop = threading.Event()
     stop.set()
-    stopped = mclp(c, w, 2, max_mip_nonzeros=0, stop=stop, **KW)
+    stopped = mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), stop=stop, **KW)
     assert stopped.best_bound >= 12.0 and stopped.objective <= 12.0
     assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0

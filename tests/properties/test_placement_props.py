@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer._status import SolveStatus
-from optimizer.placement import lexicographic, lscp, mclp, p_median
+from optimizer.placement import Tuning, lexicographic, lscp, mclp, p_median
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -25,6 +25,7 @@ def instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int]:
     rng = np.random.default_rng(seed)
     dense = rng.random((n, m)) < draw(st.floats(0.05, 0.6))
     w = rng.integers(0, 50, n).astype(float)
+    w[0] = max(w[0], 1.0)  # demand that is all 0 is refused (NoDemandError)
     p = draw(st.integers(1, m))
     return sp.csr_matrix(dense), w, p
 
@@ -55,7 +56,8 @@ def test_lscp_covers_all_coverable_demand(inst: tuple[sp.csr_matrix, np.ndarray,
     assert res.status is SolveStatus.OPTIMAL
     coverable = np.asarray(c.sum(axis=1)).ravel() > 0
     hit = np.asarray(c[:, res.open_sites].sum(axis=1)).ravel() > 0
-    assert (hit == coverable).all()
+    # every coverable point that weighs is covered (demand of weight 0 needs no site)
+    assert (hit[w > 0] == coverable[w > 0]).all()
     assert res.uncoverable.tolist() == np.flatnonzero(~coverable).tolist()
     assert res.covered_weight <= res.total_weight
     # no open site can be dropped without uncovering someone when it covers alone
@@ -109,6 +111,7 @@ def median_instances(draw: st.DrawFn) -> tuple[sp.csr_matrix, np.ndarray, int, f
     rows, cols = np.nonzero(reach)
     mat = sp.csr_matrix((minutes[rows, cols], (rows, cols)), shape=(n, m))
     w = rng.integers(0, 30, n).astype(float)
+    w[0] = max(w[0], 1.0)  # demand that is all 0 is refused (NoDemandError)
     p = draw(st.integers(1, m))
     penalty = draw(st.sampled_from([None, 4.0, 8.0]))
     return mat, w, p, penalty
@@ -118,7 +121,8 @@ def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | No
                   cover: np.ndarray | None = None, need: float = 0.0) -> float:
     """Least weighted minutes over every set of exactly p sites (more never hurts).
 
-    Unreachable demand is left out; with a penalty a point pays at most the penalty.
+    Unreachable demand and demand of weight 0 are left out; with a penalty a point
+    pays at most the penalty.
     With ``cover`` (dense boolean), only sets covering at least ``need`` weight count.
     """
     from itertools import combinations
@@ -127,7 +131,7 @@ def _brute_median(mat: sp.csr_matrix, w: np.ndarray, p: int, penalty: float | No
     dense = np.full((n, m), np.inf)
     coo = mat.tocoo()
     dense[coo.row, coo.col] = coo.data
-    reachable = np.isfinite(dense).any(axis=1)
+    reachable = np.isfinite(dense).any(axis=1) & (w > 0)
     best = np.inf
     for s in combinations(range(m), p):
         if cover is not None and float(w[cover[:, list(s)].any(axis=1)].sum()) < need - 1e-9:
@@ -165,8 +169,8 @@ def test_truncated_radius_p_median_matches_brute_force(
     mat, w, p, penalty = inst
     want = _brute_median(mat, w, p, penalty)
     for truncate, lagrangian in ((True, True), (True, False), (False, False)):
-        res = p_median(mat, w, p, unassigned_penalty_min=penalty, truncate=truncate,
-                       lagrangian=lagrangian, **KW)
+        res = p_median(mat, w, p, unassigned_penalty_min=penalty,
+                       tuning=Tuning(truncate=truncate, lagrangian=lagrangian), **KW)
         assert_median_proven(res, want, p)
 
 
@@ -212,7 +216,68 @@ def test_p_median_with_a_minutes_floor_matches_brute_force(
     need = share * float(w.sum())
     want = _brute_median(mat, w, p, penalty, dense <= limit, need)
     res = p_median(mat, w, p, unassigned_penalty_min=penalty, cover_minutes=cover_minutes,
-                   min_covered_share=share, lagrangian=lagrangian, **KW)
+                   min_covered_share=share, tuning=Tuning(lagrangian=lagrangian), **KW)
     if assert_median_proven(res, want, p):
         hit = (dense[:, res.open_sites] <= limit).any(axis=1)
         assert float(w[hit].sum()) >= need - 1e-6
+
+
+@st.composite
+def with_zero_rows(draw: st.DrawFn) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray, int,
+                                             np.ndarray]:
+    """An instance (coverage, minutes, weights, p) and where to insert rows of weight 0
+    (with their own coverage and minutes)."""
+    n = draw(st.integers(1, 10))
+    m = draw(st.integers(1, 5))
+    k = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    reach = rng.random((n + k, m)) < draw(st.floats(0.3, 1.0))
+    minutes = rng.integers(0, 6, (n + k, m)).astype(float)
+    rows, cols = np.nonzero(reach)
+    mat = sp.csr_matrix((minutes[rows, cols], (rows, cols)), shape=(n + k, m))
+    w = rng.integers(1, 30, n + k).astype(float)
+    zero = np.sort(rng.choice(n + k, size=k, replace=False))
+    w[zero] = 0.0
+    return sp.csr_matrix(reach), mat, w, draw(st.integers(1, m)), zero
+
+
+@settings(max_examples=25, deadline=None)
+@given(with_zero_rows())
+def test_rows_of_weight_zero_change_no_model(
+    inst: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray, int, np.ndarray],
+) -> None:
+    """Adding demand of weight 0 changes no model's status, objective or open sites; the
+    result still has a row for every demand point."""
+    from optimizer.placement import backup, capacitated, p_center
+
+    cov, mat, w, p, zero = inst
+    keep = np.setdiff1d(np.arange(w.size), zero)
+    runs = {
+        "lscp": lambda c, m, x: lscp(c, x, minutes=m, **KW),
+        "mclp": lambda c, m, x: mclp(c, x, p, minutes=m, **KW),
+        "p_median": lambda c, m, x: p_median(m, x, p, unassigned_penalty_min=8.0, **KW),
+        "p_median_floor": lambda c, m, x: p_median(m, x, p, unassigned_penalty_min=8.0,
+                                                   covered=c, min_covered_share=0.3, **KW),
+        "p_center": lambda c, m, x: p_center(m, x, p, **KW),
+        "capacitated": lambda c, m, x: capacitated(c, x, np.full(c.shape[1], 40.0), p,
+                                                   overload_penalty=1.0, **KW),
+        "backup": lambda c, m, x: backup(c, x, p, **KW),
+        "lexicographic": lambda c, m, x: lexicographic(c, x, p, minutes=m, **KW),
+    }
+    for name, run in runs.items():
+        full = run(cov, mat, w)
+        base = run(cov[keep], mat[keep], w[keep])
+        assert full.status is base.status, name
+        if base.status.has_solution:
+            assert full.objective == pytest.approx(base.objective, rel=1e-9, abs=1e-9), name
+        assert full.open_sites.tolist() == base.open_sites.tolist(), name
+        assert full.assignment.size == full.travel_min.size == w.size, name
+        assert full.assignment[keep].tolist() == base.assignment.tolist(), name
+        assert full.covered_weight == pytest.approx(base.covered_weight), name
+        # a point of weight 0 within reach of an open site goes to one; else it is listed
+        reach = sp.csr_matrix((mat if name.startswith("p_") else cov)[zero], dtype=bool)
+        reach.data[:] = True  # a stored 0 minutes is within reach
+        near = np.asarray(reach[:, full.open_sites].sum(axis=1)).ravel() > 0
+        assert ((full.assignment[zero] >= 0) == near).all(), name
+        none = np.asarray(reach.sum(axis=1)).ravel() == 0
+        assert set(zero[none].tolist()) <= set(full.uncoverable.tolist()), name

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from optimizer import _pmedian as pm
 from optimizer._status import SolveStatus
-from optimizer.placement import p_median
+from optimizer.placement import Tuning, p_median
 from tests.properties.test_placement_props import assert_median_proven
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
@@ -40,6 +40,7 @@ def cases(draw: st.DrawFn) -> dict[str, object]:
     rows, cols = np.nonzero(reach)
     mat = sp.csr_matrix((dist[rows, cols], (rows, cols)), shape=(n, m))
     w = rng.integers(0, 30, n).astype(float)
+    w[0] = max(w[0], 1.0)  # demand that is all 0 is refused (NoDemandError)
     penalty = draw(st.sampled_from([None, 3.0, 4.5, 8.0]))
     p = draw(st.integers(max(1, n_fixed), m))
     lam_scale = draw(st.floats(0.0, 3.0))
@@ -170,11 +171,14 @@ def test_lagrangian_p_median_matches_brute_force(c: dict[str, object]) -> None:
     assert isinstance(mat, sp.csr_matrix) and isinstance(w, np.ndarray) and isinstance(p, int)
     assert isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
     pairs, _, tail = _setup(c)
+    # p_median leaves demand of weight 0 out (it needs no site): so does the oracle
+    tail = np.where(w > 0, tail, 0.0)
     want, _ = _brute(pairs, w, tail, p, fixed, allowed)
     pen = c["penalty"]
     for lagrangian in (True, False):
         res = p_median(mat, w, p, fixed=np.flatnonzero(fixed), closed=np.flatnonzero(~allowed),
-                       unassigned_penalty_min=pen, lagrangian=lagrangian, **KW)
+                       unassigned_penalty_min=pen,
+                       tuning=Tuning(lagrangian=lagrangian), **KW)
         if not assert_median_proven(res, want, p):
             continue
         assert set(np.flatnonzero(fixed)) <= set(res.open_sites.tolist())
@@ -185,7 +189,8 @@ def test_must_open_sites_count_against_p() -> None:
     """p=1 with site 0 must-open: only site 0, even though site 1 is nearer to all."""
     m = sp.csr_matrix(np.array([[5.0, 1.0], [5.0, 1.0], [5.0, 1.0]]))
     for truncate, lagrangian in ((True, True), (True, False), (False, False)):
-        r = p_median(m, np.ones(3), 1, fixed=[0], truncate=truncate, lagrangian=lagrangian, **KW)
+        r = p_median(m, np.ones(3), 1, fixed=[0], tuning=Tuning(truncate=truncate, lagrangian=lagrangian),
+                       **KW)
         assert r.status is SolveStatus.OPTIMAL
         assert r.open_sites.tolist() == [0] and r.objective == pytest.approx(15.0)
 
@@ -196,7 +201,7 @@ def test_bench_like_instance_is_proven_and_beats_greedy() -> None:
 
     inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
     a = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, **KW)
-    b = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    b = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, tuning=Tuning(truncate=False), **KW)
     assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
     assert a.objective == pytest.approx(b.objective, rel=1e-9)
     assert "Lagrangian" in a.report.message
@@ -207,7 +212,7 @@ def test_too_large_for_the_exact_model_is_reported_honestly(monkeypatch: pytest.
     from optimizer._instances import clustered_instance
 
     inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
-    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, tuning=Tuning(truncate=False), **KW)
     assert exact.status is SolveStatus.OPTIMAL
     monkeypatch.setattr(pm, "MAX_MIP_PAIRS", 0)
     res = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, **KW)
@@ -226,7 +231,7 @@ def test_stopped_before_the_start_is_feasible_not_optimal() -> None:
     from optimizer._instances import clustered_instance
 
     inst = clustered_instance(400, 40, radius_km=5.0, seed=11, cutoff_km=15.0)
-    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, truncate=False, **KW)
+    exact = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, tuning=Tuning(truncate=False), **KW)
     ev = threading.Event()
     ev.set()
     res = p_median(inst.km, inst.weights, 5, unassigned_penalty_min=30.0, stop=ev, **KW)
@@ -282,7 +287,7 @@ def test_tree_path_proves_what_the_full_model_proves(monkeypatch: pytest.MonkeyP
     # 800 x 80 seed 2, p = 12 branches (25 nodes when written); the others end earlier
     for seed, p in ((2, 12), (3, 12), (1, 6)):
         inst = clustered_instance(800, 80, radius_km=5.0, seed=seed, cutoff_km=15.0)
-        exact = p_median(inst.km, inst.weights, p, unassigned_penalty_min=30.0, truncate=False,
+        exact = p_median(inst.km, inst.weights, p, unassigned_penalty_min=30.0, tuning=Tuning(truncate=False),
                          **KW)
         res = p_median(inst.km, inst.weights, p, unassigned_penalty_min=30.0, **KW)
         assert exact.status is SolveStatus.OPTIMAL

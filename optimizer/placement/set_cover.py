@@ -1,0 +1,300 @@
+r"""Location set covering (LSCP): the fewest sites (or least cost) covering all coverable demand.
+
+.. math::
+
+    \min \sum_j c_j x_j \quad\text{s.t.}\quad \sum_{j \in N_i} x_j \ge 1 \;\forall i
+    \text{ coverable},\quad x_j = 1\; (j \in \text{fixed}),\quad x_j = 0\;
+    (j \in \text{closed}),\quad x \in \{0,1\}
+
+where :math:`N_i` are the allowed sites covering demand :math:`i`.
+
+The model (:func:`cover_mip`) is built apart from the strategy
+(:func:`solve_cover`): the reductions of :mod:`optimizer._preprocess`, a split
+into connected components (the small ones solved together, each large one
+alone, smallest first, each with its share of the time), Chvátal's greedy cover
+as every MIP's hint, iterated local search first on very large components, and
+whole-number costs' bounds rounded up (which proves many covers optimal).
+:func:`optimizer.placement.center.p_center` reuses :func:`solve_cover` for each
+radius it tries.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from optimizer._cover import greedy_cover, improve_cover
+from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_mip
+from optimizer._preprocess import components, reduce_lscp
+from optimizer._status import SolverReport, SolveStatus
+from optimizer.placement.inputs import (
+    DEFAULT_TUNING,
+    BoolArray,
+    CoverInputs,
+    FloatArray,
+    IntArray,
+    Matrix,
+    Sites,
+    SolveOptions,
+    Tuning,
+    cover_inputs,
+    remaining,
+    whole,
+)
+from optimizer.placement.result import PlacementResult, combine_reports, finish, restore
+
+logger = logging.getLogger(__name__)
+
+#: Components with at most this many candidate sites are solved together in one MIP.
+SMALL_COMPONENT_SITES = 60
+
+#: With ``engine="auto"``, LSCP components with at most this many sites go to SCIP
+#: (it proves them several times faster than HiGHS on the bench instances), larger
+#: ones to HiGHS (whose primal heuristics find far better covers on the unprovable
+#: national core: 334 vs 382 sites in 45-60 s).
+AUTO_SCIP_SITES = 2000
+
+#: LSCP components with more sites than this (the national core, 2,791 sites; none
+#: of the bench's 20,000 x 2,000 ones) first get :data:`LSCP_SEARCH_SHARE` of their
+#: time in :func:`optimizer._cover.improve_cover`, whose cover is the MIP's hint; the
+#: MIP's part mainly supplies the bound (national core: search 321 in 25 s or 319 in
+#: 40 s, which HiGHS did not improve; its bound was 298 after 10 s and after 25 s).
+LSCP_SEARCH_SITES = 2000
+LSCP_SEARCH_SHARE = 0.8
+#: ... but the MIP keeps at least this many seconds (or half the share): HiGHS's root
+#: bound on the national core took 4-6 s (2 s: bound 23; 4 s: 298, ended at 6.5 s).
+LSCP_MIP_MIN_S = 10.0
+
+
+def lscp_engine(engine: str, n_sites: int) -> str:
+    """The engine for one LSCP component (``"auto"``: by its number of sites)."""
+    if engine != "auto":
+        return engine
+    return "scip" if n_sites <= AUTO_SCIP_SITES else "highs"
+
+
+def cover_mip(c: sp.csr_matrix, costs: FloatArray) -> tuple[SparseMip, int]:
+    """The LSCP of every row of ``c``: one binary per column, one covering row per row."""
+    mip = SparseMip()
+    x0 = mip.add_variables(c.shape[1], integer=True, objective=costs)
+    # every remaining demand group is within the standard of an open site
+    rows = np.repeat(np.arange(c.shape[0], dtype=np.int64), np.diff(c.indptr))
+    mip.add_rows(c.shape[0], rows, c.indices.astype(np.int64) + x0, 1.0, lb=1.0)
+    return mip, x0
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """The rows left after the forced sites, split into groups solved one at a time."""
+
+    m: sp.csr_matrix
+    columns: IntArray
+    forced: IntArray
+    row_lab: IntArray
+    col_lab: IntArray
+    groups: list[BoolArray]
+    work: list[float]
+
+
+def _groups(c: sp.csr_matrix, costs: FloatArray, fixed: IntArray, preprocess: bool) -> _Groups:
+    if preprocess:
+        red = reduce_lscp(c, costs, fixed)
+        m, columns, forced = red.matrix, red.columns, red.forced
+    else:
+        m, columns, forced = c, np.arange(c.shape[1], dtype=np.int64), fixed
+        if forced.size:
+            m = m[~(np.asarray(m[:, forced].sum(axis=1)).ravel() > 0)]
+    if preprocess and m.shape[0]:
+        n_comp, row_lab, col_lab = components(m)
+        sizes = np.bincount(col_lab, minlength=n_comp)
+        small = sizes <= SMALL_COMPONENT_SITES
+        groups: list[BoolArray] = [small]
+        groups += [np.arange(n_comp) == k for k in np.flatnonzero(~small)]
+        logger.debug("LSCP: %d components, %d small", n_comp, int(small.sum()))
+    else:
+        row_lab = np.zeros(m.shape[0], dtype=np.int64)
+        col_lab = np.zeros(m.shape[1], dtype=np.int64)
+        groups = [np.ones(1, dtype=bool)]
+    groups = [g for g in groups if g.any()]
+    # each group's share of the time left: its share of the remaining non-zeros or
+    # an equal split, whichever is larger
+    nnz_row = np.diff(m.indptr)
+    work = [float(nnz_row[g[row_lab]].sum()) + 1.0 for g in groups]
+    # smallest first, so time a small one does not need flows to the larger ones
+    order = np.argsort(work, kind="stable")
+    return _Groups(m, columns, forced, row_lab, col_lab, [groups[k] for k in order],
+                   [work[k] for k in order])
+
+
+def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, share: float,
+                  options: SolveOptions) -> tuple[BoolArray, float]:
+    """A large component the MIP will not prove: a share of its time goes to the iterated
+    local search, whose cover is the MIP's hint; returns it and the MIP's time."""
+    t_end = time.perf_counter() + share
+    # the MIP keeps at least LSCP_MIP_MIN_S (or half the share) for its bound
+    mip_s = max((1.0 - LSCP_SEARCH_SHARE) * share, min(LSCP_MIP_MIN_S, share / 2))
+    start, n_rounds = improve_cover(sub, sub_cost, start, seed=options.seed, stop=options.stop,
+                                    deadline=t_end - mip_s)
+    logger.debug("LSCP: local search on %d sites, %d rounds -> %g", sub.shape[1],
+                 n_rounds, float(sub_cost[start].sum()))
+    return start, max(0.0, t_end - time.perf_counter())
+
+
+def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
+                 deadline: float | None, engine: str, options: SolveOptions, preprocess: bool,
+                 ) -> tuple[BoolArray, SolverReport]:
+    """One group's cover and report (greedy or search cover kept when the MIP has none);
+    the group gets ``fraction`` of the time left."""
+    mip, x0 = cover_mip(sub, sub_cost)
+    start = greedy_cover(sub, sub_cost)
+    left = remaining(deadline)
+    share = None if left is None else left * fraction
+    searched = False
+    if preprocess and sub.shape[1] > LSCP_SEARCH_SITES and share is not None:
+        start, share = _search_first(sub, sub_cost, start, share, options)
+        searched = True
+    sol = solve_mip(mip, engine=lscp_engine(engine, sub.shape[1]), time_limit_s=share,
+                    seed=options.seed, threads=options.threads, stop=options.stop,
+                    hint=start.astype(np.float64))
+    chosen = start
+    report = sol.report
+    if sol.values is not None:
+        found = sol.values[x0:x0 + sub.shape[1]] > 0.5
+        if float(sub_cost[found].sum()) <= float(sub_cost[start].sum()):
+            chosen = found
+        elif searched and report.status is SolveStatus.FEASIBLE:
+            # the search's cover is better than the engine's incumbent
+            report = replace(report, objective=float(sub_cost[start].sum()),
+                             message="; ".join(x for x in ("local search cover kept",
+                                                           report.message) if x))
+    elif report.status is not SolveStatus.INFEASIBLE:
+        # no incumbent in time: keep the greedy cover, honestly FEASIBLE
+        report = replace(report, status=SolveStatus.FEASIBLE,
+                         objective=float(sub_cost[start].sum()),
+                         message="; ".join(x for x in ("greedy cover kept", report.message)
+                                           if x))
+    return chosen, report
+
+
+def solve_cover(
+    c: sp.csr_matrix, costs: FloatArray, fixed: IntArray, *, options: SolveOptions,
+    deadline: float | None, preprocess: bool = True,
+) -> tuple[BoolArray, float, float, list[SolverReport]]:
+    """Minimum-cost cover of every row of ``c``; returns (open mask, objective, bound, reports)."""
+    integral = whole(costs)
+    engine = options.engine
+    if engine == "auto" and not preprocess:
+        engine = DEFAULT_ENGINE  # the plain baseline model stays the plain HiGHS model
+    gr = _groups(c, costs, fixed, preprocess)
+    open_mask = np.zeros(c.shape[1], dtype=bool)
+    open_mask[gr.forced] = True
+    objective = float(costs[gr.forced].sum())
+    bound = objective
+    reports: list[SolverReport] = []
+    if gr.m.shape[0] == 0:
+        return open_mask, objective, bound, reports
+    for gi, g in enumerate(gr.groups):
+        rsel = np.flatnonzero(g[gr.row_lab])
+        csel = np.flatnonzero(g[gr.col_lab])
+        sub = gr.m[rsel][:, csel]
+        sub_cost = costs[gr.columns[csel]]
+        # at least an equal split of the time left: a huge unprovable component must
+        # not starve a medium one that the engine could prove with a little more time
+        fraction = max(gr.work[gi] / sum(gr.work[gi:]), 1.0 / (len(gr.groups) - gi))
+        chosen, report = _solve_group(sub, sub_cost, fraction, deadline=deadline, engine=engine,
+                                      options=options, preprocess=preprocess)
+        if report.status is SolveStatus.INFEASIBLE:
+            reports.append(report)
+            return open_mask, math.nan, math.nan, reports
+        value = float(sub_cost[chosen].sum())
+        b = report.best_bound if math.isfinite(report.best_bound) else 0.0
+        if integral:
+            # whole-number costs: the group's optimum is a whole number >= its bound
+            b = math.ceil(b - 1e-6)
+            if report.status is SolveStatus.FEASIBLE and value <= b + 1e-9:
+                report = replace(report, status=SolveStatus.OPTIMAL, objective=value,
+                                 best_bound=value, gap=0.0,
+                                 message="proven by the rounded-up bound")
+        reports.append(report)
+        open_mask[gr.columns[csel[chosen]]] = True
+        objective += value
+        bound += b
+    return open_mask, objective, bound, reports
+
+
+def solve_lscp(prob: CoverInputs, options: SolveOptions, *,
+               tuning: Tuning = DEFAULT_TUNING) -> PlacementResult:
+    """:func:`lscp` on checked inputs."""
+    t0 = time.perf_counter()
+    inp, c, uncoverable = prob.inp, prob.c, prob.uncoverable
+    coverable = np.diff(c.indptr) > 0
+    open_mask, objective, bound, reports = solve_cover(
+        c[coverable], inp.costs, inp.fixed, options=options, deadline=options.deadline(t0),
+        preprocess=tuning.preprocess,
+    )
+    report = combine_reports(
+        reports, objective, bound, options=options,
+        # the engines the components really ran on (auto: SCIP and/or HiGHS)
+        solver="+".join(sorted({r.solver for r in reports})) or options.solver_name,
+        wall=time.perf_counter() - t0,
+        message=f"{uncoverable.size} demand points no allowed site covers" if uncoverable.size else "",
+    )
+    res = finish("lscp", inp, open_mask, c, prob.minutes, objective, report, uncoverable,
+                 stages=tuple(reports))
+    logger.info("lscp: %d sites open, %s", res.open_sites.size, report.summary())
+    return res
+
+
+def lscp(
+    covered: Matrix,
+    weights: npt.ArrayLike,
+    *,
+    fixed: Sites = None,
+    closed: Sites = None,
+    costs: npt.ArrayLike | None = None,
+    minutes: Matrix | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = "auto",
+    stop: threading.Event | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+) -> PlacementResult:
+    """Location set covering: the fewest sites (or least cost) covering all coverable demand.
+
+    See the module docstring for the model.
+
+    Parameters
+    ----------
+    covered : boolean demand x site matrix, ``True`` where the site covers the demand.
+    weights : demand weights (residents); used for the figures, not the objective,
+        except that demand of weight 0 needs no site (see :mod:`optimizer.placement`).
+    fixed : site indices that must stay open.
+    closed : site indices that may not open.
+    costs : opening cost per site (default 1 each, i.e. count the sites).
+    minutes : optional travel minutes, used to assign each demand point to the
+        nearest open covering site.
+    time_limit_s : wall-clock limit for the whole call in seconds (``None``: none).
+    seed, threads : engine seed and thread count, saved in the report.
+    engine : ``"auto"`` (default: SCIP for components up to
+        :data:`AUTO_SCIP_SITES` sites, HiGHS for larger ones), ``"highs"`` or ``"scip"``.
+    stop : set it from another thread to stop and keep the best answer so far.
+    tuning : benchmark switches (:class:`optimizer.placement.inputs.Tuning`;
+        ``preprocess`` applies here).
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` is the total opening cost (the site count with unit costs).
+        Demand no allowed site covers is in ``uncoverable`` and left unassigned.
+    """
+    options = SolveOptions(time_limit_s, seed, threads, engine, stop)
+    prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
+    return restore(solve_lscp(prob, options, tuning=tuning), prob.dropped)
