@@ -22,7 +22,8 @@ import pandas as pd
 
 from geodata._atomic import atomic_folder
 from geodata._errors import Problem, ScenarioError
-from geodata.scenario import Scenario
+from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_number
+from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
 from optimizer._status import SolverReport, SolveStatus
@@ -57,6 +58,8 @@ TABLES: tuple[str, ...] = (
 )
 #: Columns of the forecast override CSV a director edits.
 OVERRIDE_COLUMNS: tuple[str, ...] = ("site_id", "date", "field", "channel", "dossiers")
+#: Most dossiers one row of a forecast override may hold (one site, day, field and channel).
+MAX_OVERRIDE_DOSSIERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
             file=label, message=f"missing column(s) {', '.join(missing)}",
             expected=f"columns {', '.join(OVERRIDE_COLUMNS)}"))
     sites = set(map(str, scenario.sites["id"]))
+    fmt = number_format(scenario.settings)
     open_set = set(open_dates)
     problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
@@ -205,12 +209,14 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
             problems.append(Problem(label, "unknown channel", i, "channel", ch, ", ".join(CHANNELS)))
             ok = False
         try:
-            n = float(str(rec["dossiers"]).strip())
-            if not (math.isfinite(n) and n >= 0):
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(label, "bad dossier count", i, "dossiers", rec["dossiers"],
-                                    "a number >= 0"))
+            n = parse_number(str(rec["dossiers"]).strip(), fmt, quantity=True)
+            if not (math.isfinite(n) and 0 <= n <= MAX_OVERRIDE_DOSSIERS):
+                raise NumberProblem("bad dossier count", f"a number from 0 to {MAX_OVERRIDE_DOSSIERS}")
+        except NumberProblem as exc:
+            message, expected = exc.message, exc.expected
+            if message == "not a number":
+                message, expected = "bad dossier count", f"a number from 0 to {MAX_OVERRIDE_DOSSIERS}"
+            problems.append(Problem(label, message, i, "dossiers", rec["dossiers"], expected))
             ok = False
         if ok:
             key = (site, day, fld, ch)
@@ -225,14 +231,19 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
     return pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
 
 
-def write_forecast_csv(table: pd.DataFrame, path: str | Path) -> Path:
+def write_forecast_csv(table: pd.DataFrame, path: str | Path, fmt: NumberFormat | None = None
+                       ) -> Path:
     """Write a forecast table in the override format (``site_id, date, field, channel, dossiers``).
 
-    The director edits the file and passes it back as the override.
+    The director edits the file and passes it back as the override.  ``fmt``:
+    the scenario's declared number format (see :func:`geodata.scenario.number_format`),
+    in which :func:`read_forecast_csv` reads the file back.
     """
     path = Path(path)
     t = table.loc[:, list(OVERRIDE_COLUMNS)].copy()
     t["date"] = t["date"].map(str)
+    # as read back: 12.125 would be ambiguous (12 or 12125?), so it is written 12.1250
+    t["dossiers"] = [format_number(float(v), fmt) for v in t["dossiers"]]
     t.to_csv(path, index=False, encoding="utf-8")
     return path
 
