@@ -28,7 +28,6 @@ worded as scenario loading words them.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import math
 import shutil
@@ -48,6 +47,7 @@ import shapely
 import tomli_w
 
 from geodata._errors import NetworkError, Problem, ScenarioError
+from geodata._json import dumps
 from geodata._numbers import NumberFormat
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
@@ -1014,7 +1014,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     (saved / "import.json").write_text(
-        json.dumps(provenance, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        dumps(provenance, indent=1, default=str), encoding="utf-8")
     loaded = load_scenario(saved)
     logger.info("imported %r: %d communes, %s persons, %d demand points, %d sites, %s, CRS %s",
                 request.name, len(communes), f"{total:,}", len(demand), len(sites),

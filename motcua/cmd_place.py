@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import warnings
 from pathlib import Path
 
 from geodata._errors import ScenarioWarning
+from geodata._json import dumps
 from geodata.settings import MODES
 
 
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         result.save(args.out)
     if args.json:
-        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write(dumps(result.to_json_dict(), indent=2))
         print()
         return 0 if result.status.has_solution else 3
     f = result.figures

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import warnings
 
 from geodata._errors import ScenarioWarning
+from geodata._json import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     s = summarize_scenario(scenario)
     if args.json:
-        print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
+        print(dumps(s.to_dict(), indent=2))
         return 0
     label = "  [SYNTHETIC DATA — dữ liệu tổng hợp]" if s.synthetic else ""
     print(f"Scenario: {s.name}{label}")

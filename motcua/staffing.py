@@ -22,6 +22,7 @@ import pandas as pd
 
 from geodata._atomic import atomic_folder
 from geodata._errors import Problem, ScenarioError
+from geodata._json import dumps, json_safe
 from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_number
 from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
@@ -486,22 +487,9 @@ def build_problem(
 # --------------------------------------------------------------------------- run
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return _clean(float(v))
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, (date,)):
-        return v.isoformat()
-    return v
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    records: list[dict[str, Any]] = json_safe(df.to_dict(orient="records"))
+    return records
 
 
 @dataclass(frozen=True)
@@ -559,20 +547,21 @@ class StaffingRun:
 
     def meta(self) -> dict[str, Any]:
         """Everything but the tables, JSON-ready."""
-        return {
+        out: dict[str, Any] = json_safe({
             "scenario": self.scenario_name, "week": self.week,
-            "report": {k: _clean(v) for k, v in self.report.to_dict().items()},
-            "stages": [{k: _clean(v) for k, v in s.to_dict().items()} for s in self.stages],
+            "report": self.report.to_dict(),
+            "stages": [s.to_dict() for s in self.stages],
             "forecast_method": self.forecast_method, "travel_source": self.travel_source,
-            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
-            "settings": {k: _clean(v) for k, v in self.settings.items()},
-        }
+            "metrics": self.metrics,
+            "settings": self.settings,
+        })
+        return out
 
     def to_json(self) -> str:
         """The run as JSON: meta plus every table as a list of records (``inf`` as null)."""
         out = self.meta()
         out["tables"] = {name: _records(df) for name, df in self.tables.items()}
-        return json.dumps(out, ensure_ascii=False, indent=1)
+        return dumps(out, indent=1)
 
     def roster_wide(self) -> pd.DataFrame:
         """Person x day -> site (``off`` when not working), for printing."""
@@ -601,7 +590,7 @@ class StaffingRun:
                 df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8")
             self.roster_wide().to_csv(tmp / "roster_wide.csv", index=False, encoding="utf-8")
             (tmp / "run.json").write_text(
-                json.dumps(self.meta(), ensure_ascii=False, indent=1), encoding="utf-8")
+                dumps(self.meta(), indent=1), encoding="utf-8")
             self._write_xlsx(tmp / "staffing.xlsx")
         logger.info("staffing run saved to %s", folder)
         return folder
