@@ -230,18 +230,18 @@ def _thousands_reading(s: str, sign: str, exponent: str) -> tuple[float, str, st
     return None
 
 
-def format_number(x: float, fmt: NumberFormat | None = None) -> str:
+def format_number(x: float, fmt: NumberFormat | None = None, *, quantity: bool = True) -> str:
     """Write ``x`` so that :func:`parse_number` reads it back exactly, in ``fmt``.
 
     The shortest round-trip form (``repr``) with the declared decimal point and
     no thousands separator; ``""`` for NaN.  Undeclared, a value like ``12.125``
-    would be refused as ambiguous in a quantity column, so it is written ``12.1250``.
+    would be refused as ambiguous in a ``quantity`` column, so it is written ``12.1250``.
     """
     if x != x:  # NaN
         return ""
     text = repr(float(x))
     fmt = fmt or NumberFormat()
-    if not fmt.declared and re.fullmatch(r"-?[1-9]\d{0,2}\.\d{3}", text):
+    if quantity and not fmt.declared and re.fullmatch(r"-?[1-9]\d{0,2}\.\d{3}", text):
         text += "0"
     if fmt.decimal_mark == ",":
         text = text.replace(".", ",")

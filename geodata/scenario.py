@@ -164,6 +164,10 @@ WORKLOAD_COLUMNS: tuple[Column, ...] = (
            meaning="dossiers of one site, day, field and channel"),
 )
 _GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+#: Columns read as quantities (see geodata._numbers): written so they read back unambiguously.
+_QUANTITIES = frozenset(c.name for spec in (DEMAND_COLUMNS, SITE_COLUMNS, STAFF_COLUMNS,
+                                            WORKLOAD_COLUMNS)
+                        for c in spec if c.quantity or c.kind == "int")
 
 
 # ---------------------------------------------------------------------------
@@ -630,7 +634,7 @@ def _to_csv_table(df: pd.DataFrame, fmt: NumberFormat) -> pd.DataFrame:
     out = pd.DataFrame(df).copy()
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
-            out[c] = [format_number(float(v), fmt) for v in out[c]]
+            out[c] = [format_number(float(v), fmt, quantity=c in _QUANTITIES) for v in out[c]]
         elif out[c].dtype == object and any(isinstance(v, tuple) for v in out[c]):
             out[c] = [";".join(v) if isinstance(v, tuple) else v for v in out[c]]
         elif pd.api.types.is_datetime64_any_dtype(out[c]):
