@@ -680,7 +680,11 @@ def read_sites(source: SiteSource) -> gpd.GeoDataFrame:
             else:
                 geometry = gdf.geometry.reset_index(drop=True)
                 attrs = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name, "file_row"]))
-                table = attrs.astype(object).where(attrs.notna(), "").astype(str)
+                text = attrs.astype(object).where(attrs.notna(), "").astype(str)
+                # numbers stored as numbers stay numbers: no separator to misread
+                table = text.assign(**{c: attrs[c] for c in attrs.columns
+                                       if pd.api.types.is_numeric_dtype(attrs[c])
+                                       and not pd.api.types.is_bool_dtype(attrs[c])})
     if table is None:
         col.raise_if_any()
         raise ScenarioError(f"{label}: could not be read", file=label)

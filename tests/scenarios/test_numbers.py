@@ -332,3 +332,16 @@ def test_importer_population_table_names_the_options(tmp_path: Path) -> None:
     from dataclasses import replace
     got = read_boundaries(replace(source, number_format=fmt))
     assert got["population"].tolist() == [1250.0, 750.0]
+
+
+def test_importer_sites_vector_numbers_stay_numbers(tmp_path: Path) -> None:
+    from geodata.importer import SiteSource, read_sites
+
+    path = tmp_path / "offices.geojson"
+    gpd.GeoDataFrame({"id": ["a", "b"], "kind": ["branch", "reception"],
+                      "capacity_per_day": [12.125, 2.0], "counters": [3, 1]},
+                     geometry=[Point(107.10, 21.30), Point(107.12, 21.31)], crs="EPSG:4326"
+                     ).to_file(path)
+    sites = read_sites(SiteSource(path))
+    assert sites["capacity_per_day"].tolist() == [12.125, 2.0]
+    assert sites["counters"].tolist() == [3, 1]
