@@ -16,7 +16,14 @@ from geodata.scenario import Scenario
 from motcua.app.i18n import fmt_date, fmt_int, fmt_pct
 from motcua.app.workspace import RunInfo, Workspace
 from motcua.errors import InvalidInputError
-from motcua.staffing import StaffingOptions, StaffingRun, _forecast_for, parse_week, run_staffing
+from motcua.staffing import (
+    MAX_OVERRIDE_DOSSIERS,
+    StaffingOptions,
+    StaffingRun,
+    _forecast_for,
+    parse_week,
+    run_staffing,
+)
 
 EDITABLE_KEY = ["date", "site_id", "field", "channel"]
 #: Sites shown in the heatmaps unless the user asks for all (the busiest first).
@@ -198,7 +205,8 @@ def body() -> None:
             edited = st.data_editor(
                 forecast, key=f"forecast_{ref}_{week}", hide_index=True, width="stretch",
                 disabled=[col for col in forecast.columns if col != "dossiers"],
-                column_config={"dossiers": st.column_config.NumberColumn(min_value=0.0, format="%.1f")},
+                column_config={"dossiers": st.column_config.NumberColumn(
+                    min_value=0.0, max_value=float(MAX_OVERRIDE_DOSSIERS), format="%.1f")},
                 height=260,
             )
             label = st.text_input(c.tr("run_label"), value=f"{week}", key="staff_label")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geodata._errors import Problem, ScenarioError, ScenarioWarning
+from geodata._numbers import NumberFormat, NumberProblem, parse_number, show
 
 #: Vietnam's extent in WGS84 degrees, with a margin, including the offshore islands.
 VN_LON = (102.0, 117.9)
@@ -40,7 +41,11 @@ class Column:
 
     ``choices`` restricts an ``enum`` column or the items of a ``list`` column;
     ``minimum``/``maximum`` bound numbers; ``default`` fills blank cells of an
-    optional column (``None`` leaves them missing).
+    optional column (``None`` leaves them missing).  ``quantity`` marks a
+    ``float`` column that counts things (residents, costs, dossiers): there
+    ``2,000`` or ``2.000`` is refused as ambiguous unless the separators are
+    declared (``int`` columns always are quantities).  ``meaning`` names what
+    the column counts in range errors (``"residents of one row"``).
     """
 
     name: str
@@ -51,6 +56,8 @@ class Column:
     maximum: float | None = None
     default: Any = None
     allow_blank: bool = False
+    quantity: bool = False
+    meaning: str = ""
 
 
 class Collector:
@@ -190,24 +197,44 @@ def _report_bad(
                 column=column)
 
 
-def parse_columns(df: pd.DataFrame, spec: Sequence[Column], label: str, col: Collector) -> pd.DataFrame:
-    """Parse every column of a string table per ``spec``; return typed columns.
+#: Largest whole number any column holds: every whole number up to it is exact as a float.
+MAX_WHOLE = 2**53
+#: Control characters (C0, DEL, C1): never in a name, id or code.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 
-    Bad cells are reported and replaced by the column default (or NA) so that
-    later checks can still run on the rest of the table.
+
+def parse_columns(df: pd.DataFrame, spec: Sequence[Column], label: str, col: Collector,
+                  fmt: NumberFormat | None = None) -> pd.DataFrame:
+    """Parse every column of a table per ``spec``; return typed columns.
+
+    Cells are text (numeric columns of vector files may stay numbers: they
+    have no separators to misread).  ``fmt`` is the declared number format
+    (see :mod:`geodata._numbers`).  Bad cells are reported and replaced by the
+    column default (or NA) so that later checks can still run on the rest of
+    the table.
     """
+    fmt = fmt or NumberFormat()
     out: dict[str, Any] = {}
     n = len(df)
     for c in spec:
         if c.name not in df.columns:
             out[c.name] = pd.Series([c.default] * n, index=df.index, dtype=object)
             continue
-        raw = df[c.name].astype(str).str.strip()
-        blank = (raw == "").to_numpy()
+        series = df[c.name]
+        given: np.ndarray | None = None
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            if c.kind in ("float", "int"):
+                given = series.to_numpy(dtype=float)
+            series = series.astype(object).where(series.notna(), "")
+        raw = series.astype(str).str.strip()
+        blank = (raw == "").to_numpy() if given is None else np.isnan(given)
         if c.required and not c.allow_blank and blank.any():
             _report_bad(label, col, c.name, np.flatnonzero(blank), raw, f"a {_describe(c)}",
                         message="empty cell in a required column")
-        out[c.name] = _parse_one(raw, blank, c, label, col)
+        if given is not None:
+            out[c.name] = _parse_numbers(raw, blank, c, label, col, fmt, given)
+        else:
+            out[c.name] = _parse_one(raw, blank, c, label, col, fmt)
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
@@ -223,35 +250,98 @@ def _describe(c: Column) -> str:
     }
     text = words[c.kind]
     if c.minimum is not None and c.maximum is not None:
-        text += f" between {c.minimum:g} and {c.maximum:g}"
+        text += f" between {show(float(c.minimum))} and {show(float(c.maximum))}"
     elif c.minimum is not None:
-        text += f" >= {c.minimum:g}"
+        text += f" >= {show(float(c.minimum))}"
+    elif c.maximum is not None:
+        text += f" <= {show(float(c.maximum))}"
+    if c.meaning:
+        text += f" ({c.meaning})"
     return text
 
 
-def _parse_one(raw: pd.Series, blank: np.ndarray, c: Column, label: str, col: Collector) -> pd.Series:
+def _report_each(label: str, col: Collector, column: str, found: list[tuple[int, Any, str, str]],
+                 ) -> None:
+    """Report ``(index, value, message, expected)`` problems, the first few one by one."""
+    for i, value, message, expected in found[:MAX_PROBLEMS_PER_COLUMN]:
+        col.add(label, message, row=i + 2, column=column, value=value, expected=expected)
+    if len(found) > MAX_PROBLEMS_PER_COLUMN:
+        col.add(label, f"... and {len(found) - MAX_PROBLEMS_PER_COLUMN} more rows like these",
+                column=column)
+
+
+def _read_numbers(raw: pd.Series, blank: np.ndarray, c: Column, fmt: NumberFormat,
+                  label: str, col: Collector) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells to floats; returns ``(values, bad)`` after reporting every unreadable cell."""
+    quantity = c.quantity or c.kind == "int"
+    junk = "not a finite number" if c.kind == "float" else "not a whole number"
+    values = np.full(len(raw), np.nan)
+    plain = r"[+-]?\d+" if quantity or fmt.declared else r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    fast = ~blank & raw.str.fullmatch(plain).to_numpy(dtype=bool)
+    if fast.any():
+        values[fast] = raw[fast].astype(float).to_numpy()
+    bad = np.zeros(len(raw), dtype=bool)
+    found: list[tuple[int, Any, str, str]] = []
+    for i in np.flatnonzero(~blank & ~fast):
+        text = raw.iloc[int(i)]
+        try:
+            values[i] = parse_number(text, fmt, quantity=quantity)
+        except NumberProblem as exc:
+            bad[i] = True
+            if exc.message == "not a number":  # no separator at fault: name the column's type
+                found.append((int(i), text, junk, _describe(c)))
+            else:
+                found.append((int(i), text, exc.message, exc.expected))
+    _report_each(label, col, c.name, found)
+    return values, bad
+
+
+def _parse_numbers(raw: pd.Series, blank: np.ndarray, c: Column, label: str, col: Collector,
+                   fmt: NumberFormat, given: np.ndarray | None = None) -> pd.Series:
+    """A ``float`` or ``int`` column: read, then check finite, whole and in range."""
+    expected = _describe(c)
+    if given is None:
+        values, bad = _read_numbers(raw, blank, c, fmt, label, col)
+    else:
+        values, bad = given.copy(), np.zeros(len(given), dtype=bool)
+    unread = ~blank & ~bad & ~np.isfinite(values)
+    if c.kind == "int":
+        finite = np.where(np.isfinite(values), values, 0.0)
+        unread |= ~blank & ~bad & (np.abs(finite - np.round(finite)) > 1e-9)
+    _report_bad(label, col, c.name, np.flatnonzero(unread), raw, expected,
+                message="not a finite number" if c.kind == "float" else "not a whole number")
+    bad |= unread
+    ok = ~blank & ~bad
+    top = c.maximum if c.maximum is not None else (MAX_WHOLE if c.kind == "int" else None)
+    low = ok & (values < c.minimum) if c.minimum is not None else np.zeros_like(ok)
+    high = ok & (values > top) if top is not None else np.zeros_like(ok)
+    if c.maximum is None and c.kind == "int":
+        expected = f"{expected}, at most {show(float(MAX_WHOLE))}"
+    _report_bad(label, col, c.name, np.flatnonzero(low | high), raw, expected, "out of range")
+    values = np.where(ok & ~low & ~high, values, np.nan)
+    if c.default is not None:
+        values = np.where(blank, float(c.default), values)
+    if c.kind == "int":
+        return pd.Series(values, index=raw.index).round().astype("Int64")
+    return pd.Series(values, index=raw.index, dtype=float)
+
+
+def _parse_one(raw: pd.Series, blank: np.ndarray, c: Column, label: str, col: Collector,
+               fmt: NumberFormat) -> pd.Series:
     expected = _describe(c)
     if c.kind == "str":
+        control = raw.str.contains(_CONTROL, regex=True).to_numpy(dtype=bool)
+        found = []
+        for k in np.flatnonzero(control):
+            v = raw.iloc[int(k)]
+            ch = next(ch for ch in v if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F)
+            found.append((int(k), v, f"contains a control character (U+{ord(ch):04X})",
+                          "text without control characters (retype the cell; a line break or "
+                          "tab inside a cell counts too)"))
+        _report_each(label, col, c.name, found)
         return raw.where(~blank, c.default if c.default is not None else "")
     if c.kind in ("float", "int"):
-        num = pd.to_numeric(raw.str.replace(",", ".", regex=False).where(~blank), errors="coerce")
-        values = num.to_numpy(dtype=float)
-        bad = ~blank & ~np.isfinite(values)
-        if c.kind == "int":
-            finite = np.where(np.isfinite(values), values, 0.0)
-            bad |= ~blank & (np.abs(finite - np.round(finite)) > 1e-9)
-        _report_bad(label, col, c.name, np.flatnonzero(bad), raw, expected,
-                    message="not a finite number" if c.kind == "float" else "not a whole number")
-        ok = ~blank & ~bad
-        low = ok & (values < c.minimum) if c.minimum is not None else np.zeros_like(ok)
-        high = ok & (values > c.maximum) if c.maximum is not None else np.zeros_like(ok)
-        _report_bad(label, col, c.name, np.flatnonzero(low | high), raw, expected, "out of range")
-        values = np.where(ok, values, np.nan)
-        if c.default is not None:
-            values = np.where(blank, float(c.default), values)
-        if c.kind == "int":
-            return pd.Series(values, index=raw.index).round().astype("Int64")
-        return pd.Series(values, index=raw.index, dtype=float)
+        return _parse_numbers(raw, blank, c, label, col, fmt)
     if c.kind == "bool":
         low_s = raw.str.lower()
         is_t, is_f = low_s.isin(_TRUE).to_numpy(), low_s.isin(_FALSE).to_numpy()

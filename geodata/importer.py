@@ -28,7 +28,6 @@ worded as scenario loading words them.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import math
 import shutil
@@ -48,6 +47,8 @@ import shapely
 import tomli_w
 
 from geodata._errors import NetworkError, Problem, ScenarioError
+from geodata._json import dumps
+from geodata._numbers import NumberFormat
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
     VN_LAT,
@@ -60,7 +61,15 @@ from geodata._validate import (
     read_csv_text,
     suggest,
 )
-from geodata.scenario import SITE_COLUMNS, WGS84, Scenario, load_scenario, save_scenario
+from geodata.scenario import (
+    DEMAND_COLUMNS,
+    SITE_COLUMNS,
+    WGS84,
+    Scenario,
+    _to_csv_table,
+    load_scenario,
+    save_scenario,
+)
 from geodata.settings import SITE_KINDS
 
 logger = logging.getLogger(__name__)
@@ -80,6 +89,13 @@ _VECTOR_HINT = "GeoJSON, GeoPackage, shapefile or zipped GeoJSON (zip://file.zip
 
 
 # --------------------------------------------------------------------------- requests
+
+
+#: Undeclared number format of an import, declared with ``--decimal``/``--thousands``.
+IMPORT_FORMAT = NumberFormat(declared_by="options")
+#: The population column of boundaries, tables and OSM tags: residents of one commune.
+_POPULATION = replace(next(c for c in DEMAND_COLUMNS if c.name == "population"),
+                      meaning="residents of one commune")
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,8 @@ class BoundarySource:
         boundaries on ``join_column`` (boundaries) = ``table_join_column``
         (table; default the same name).  Codes are compared as text, so keep
         leading zeros (``06895``).
+    number_format : how numbers are written in text cells of these files
+        (``--decimal``/``--thousands``; see :mod:`geodata._numbers`).
     """
 
     path: str
@@ -114,6 +132,7 @@ class BoundarySource:
     population_table: Path | None = None
     join_column: str | None = None
     table_join_column: str | None = None
+    number_format: NumberFormat = IMPORT_FORMAT
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,7 @@ class SiteSource:
     id_column: str | None = None
     name_column: str | None = None
     kind: str | None = None
+    number_format: NumberFormat = IMPORT_FORMAT
 
 
 @dataclass(frozen=True)
@@ -154,6 +174,8 @@ class ImportRequest:
         ``candidate_cell_m`` square as a candidate, ``"osm"`` adds OSM post
         offices and town halls (online, with ``place``), ``"none"`` adds nothing.
     staff, workload : optional CSVs copied into the scenario and validated.
+    number_format : how numbers are written in ``staff``/``workload``; when declared,
+        the scenario declares it in ``[files]`` and its files are written in it.
     cell_m : side of the demand grid in metres (400).
     weight : how a polygon's people are spread: ``"roads"`` by road length,
         ``"uniform"`` by area, ``"auto"`` = roads when there is a network.
@@ -172,6 +194,7 @@ class ImportRequest:
     candidate_cell_m: float = 2000.0
     staff: Path | None = None
     workload: Path | None = None
+    number_format: NumberFormat = IMPORT_FORMAT
     cell_m: float = 400.0
     weight: WeightMode = "auto"
     crs: str | None = None
@@ -495,12 +518,13 @@ def read_boundaries(source: BoundarySource, *, need_population: bool = True) -> 
     col.problems = _shift_rows(col.problems, start, rows)
 
     if need_population and source.population_column is not None:
-        spec = [Column(source.population_column, "float", minimum=0.0)]
+        spec = [replace(_POPULATION, name=source.population_column)]
         if pop_in_file:
             raw = pd.DataFrame({source.population_column: gdf[source.population_column]})
-            raw = raw.astype(object).where(raw.notna(), "").astype(str)
+            if not pd.api.types.is_numeric_dtype(raw[source.population_column]):
+                raw = raw.astype(object).where(raw.notna(), "").astype(str)
             start = len(col.problems)
-            parsed = parse_columns(raw, spec, label, col)
+            parsed = parse_columns(raw, spec, label, col, source.number_format)
             col.problems = _shift_rows(col.problems, start, rows)
             out["population"] = parsed[source.population_column].to_numpy(float)
         elif join_col is not None and source.population_table is not None:
@@ -521,7 +545,7 @@ def _join_population(keys: pd.Series, rows: npt.NDArray[np.int64], join_col: str
     if table is None:
         return nan
     table_key = source.table_join_column or join_col
-    spec = [Column(table_key), Column(source.population_column, "float", minimum=0.0)]
+    spec = [Column(table_key), replace(_POPULATION, name=source.population_column)]
     if not _require_columns(table, spec, table_label, col):
         return nan
     wanted = keys.astype(str).where(keys.notna(), "").str.strip()
@@ -530,7 +554,8 @@ def _join_population(keys: pd.Series, rows: npt.NDArray[np.int64], join_col: str
     check_unique(table_keys.where(table_keys.isin(set(wanted)), ""), table_label, table_key, col)
     used = np.flatnonzero(table_keys.isin(set(wanted)).to_numpy())
     start = len(col.problems)
-    parsed = parse_columns(table.iloc[used].reset_index(drop=True), spec, table_label, col)
+    parsed = parse_columns(table.iloc[used].reset_index(drop=True), spec, table_label, col,
+                           source.number_format)
     col.problems = _shift_rows(col.problems, start, used + 2)
     lookup = dict(zip(parsed[table_key].str.strip(), parsed[source.population_column], strict=True))
     lookup_all = set(table_keys)
@@ -591,7 +616,7 @@ def _communes_from_features(polys: gpd.GeoDataFrame, population_column: str | No
         else:
             raw = polys[population_column].astype(object).where(polys[population_column].notna(), "")
             parsed = parse_columns(pd.DataFrame({population_column: raw.astype(str)}),
-                                   [Column(population_column, "float", minimum=0.0)], label, col)
+                                   [replace(_POPULATION, name=population_column)], label, col)
             population = parsed[population_column].to_numpy(float)
     col.raise_if_any()
     return gpd.GeoDataFrame({
@@ -655,7 +680,11 @@ def read_sites(source: SiteSource) -> gpd.GeoDataFrame:
             else:
                 geometry = gdf.geometry.reset_index(drop=True)
                 attrs = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name, "file_row"]))
-                table = attrs.astype(object).where(attrs.notna(), "").astype(str)
+                text = attrs.astype(object).where(attrs.notna(), "").astype(str)
+                # numbers stored as numbers stay numbers: no separator to misread
+                table = text.assign(**{c: attrs[c] for c in attrs.columns
+                                       if pd.api.types.is_numeric_dtype(attrs[c])
+                                       and not pd.api.types.is_bool_dtype(attrs[c])})
     if table is None:
         col.raise_if_any()
         raise ScenarioError(f"{label}: could not be read", file=label)
@@ -688,7 +717,7 @@ def read_sites(source: SiteSource) -> gpd.GeoDataFrame:
     if not _require_columns(table, spec, label, col):
         col.raise_if_any()
         raise ScenarioError(f"{label}: could not be read", file=label)
-    parsed = parse_columns(table, spec, label, col).rename(columns=mapping)
+    parsed = parse_columns(table, spec, label, col, source.number_format).rename(columns=mapping)
     if is_csv:
         lon, lat = parsed["lon"].to_numpy(float), parsed["lat"].to_numpy(float)
         check_lonlat(lon, lat, label, col)
@@ -989,7 +1018,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     (saved / "import.json").write_text(
-        json.dumps(provenance, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        dumps(provenance, indent=1, default=str), encoding="utf-8")
     loaded = load_scenario(saved)
     logger.info("imported %r: %d communes, %s persons, %d demand points, %d sites, %s, CRS %s",
                 request.name, len(communes), f"{total:,}", len(demand), len(sites),
@@ -1011,21 +1040,26 @@ def _describe(request: ImportRequest, communes: gpd.GeoDataFrame, total: int, fa
     return " ".join(parts)
 
 
-def _write_points(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str]) -> None:
+def _write_points(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str], fmt: NumberFormat
+                  ) -> None:
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     table["lon"] = gdf.geometry.x.to_numpy()
     table["lat"] = gdf.geometry.y.to_numpy()
     table = table[[c for c in order if c in table.columns]]
-    table.to_csv(path, index=False, encoding="utf-8")
+    _to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
 
 
 def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
            graph: nx.MultiDiGraph[Any] | None, crs: str, description: str, fallback: bool) -> Scenario:
     """Write the scenario into ``stage`` and load it back (full validation)."""
     files: dict[str, Any] = {"demand": "demand.csv", "sites": "sites.csv"}
+    fmt = request.number_format
+    for key in ("decimal", "thousands"):
+        if getattr(fmt, key) is not None:
+            files[key] = getattr(fmt, key)
     _write_points(demand, stage / "demand.csv",
-                  ["id", "name", "lon", "lat", "population", "commune_code", "commune_name"])
-    _write_points(sites, stage / "sites.csv", [c.name for c in SITE_COLUMNS])
+                  ["id", "name", "lon", "lat", "population", "commune_code", "commune_name"], fmt)
+    _write_points(sites, stage / "sites.csv", [c.name for c in SITE_COLUMNS], fmt)
     for key, path in (("staff", request.staff), ("workload", request.workload)):
         if path is not None:
             if not path.exists():

@@ -25,6 +25,7 @@ from pyproj.exceptions import CRSError
 
 from geodata._atomic import atomic_folder
 from geodata._errors import ScenarioError
+from geodata._numbers import DECIMAL_CHOICES, THOUSANDS_CHOICES, NumberFormat, format_number
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
     VN_LAT,
@@ -129,7 +130,8 @@ _FIELD_CHOICES = FIELDS
 DEMAND_COLUMNS: tuple[Column, ...] = (
     Column("id"), Column("name"),
     Column("lon", "float"), Column("lat", "float"),
-    Column("population", "float", minimum=0.0),
+    Column("population", "float", minimum=0.0, maximum=20_000_000, quantity=True,
+           meaning="residents of one row"),
     Column("commune_code", required=False, default=""),
     Column("commune_name", required=False, default=""),
 )
@@ -138,9 +140,12 @@ SITE_COLUMNS: tuple[Column, ...] = (
     Column("lon", "float"), Column("lat", "float"),
     Column("kind", "enum", choices=SITE_KINDS),
     Column("status", "enum", required=False, choices=SITE_STATUSES, default="optional"),
-    Column("counters", "int", required=False, minimum=0),
-    Column("opening_cost", "float", required=False, minimum=0.0, default=1.0),
-    Column("capacity_per_day", "float", required=False, minimum=0.0),
+    Column("counters", "int", required=False, minimum=0, maximum=1000,
+           meaning="reception counters at one site"),
+    Column("opening_cost", "float", required=False, minimum=0.0, maximum=1e12, default=1.0,
+           quantity=True, meaning="cost of one point, in any unit"),
+    Column("capacity_per_day", "float", required=False, minimum=0.0, maximum=100_000,
+           quantity=True, meaning="dossiers a day at one site"),
     Column("commune_code", required=False, default=""),
 )
 STAFF_COLUMNS: tuple[Column, ...] = (
@@ -155,9 +160,14 @@ WORKLOAD_COLUMNS: tuple[Column, ...] = (
     Column("date", "date"), Column("site_id"),
     Column("field", "enum", choices=_FIELD_CHOICES),
     Column("channel", "enum", choices=CHANNELS),
-    Column("dossiers", "int", minimum=0),
+    Column("dossiers", "int", minimum=0, maximum=100_000,
+           meaning="dossiers of one site, day, field and channel"),
 )
 _GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+#: Columns read as quantities (see geodata._numbers): written so they read back unambiguously.
+_QUANTITIES = frozenset(c.name for spec in (DEMAND_COLUMNS, SITE_COLUMNS, STAFF_COLUMNS,
+                                            WORKLOAD_COLUMNS)
+                        for c in spec if c.quantity or c.kind == "int")
 
 
 # ---------------------------------------------------------------------------
@@ -174,16 +184,34 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("coverage", "rule"): ("either", "both"),
     ("coverage", "km_measure"): ("network", "straight"),
     ("travel", "mode"): MODES,
+    ("files", "decimal"): DECIMAL_CHOICES,
+    ("files", "thousands"): THOUSANDS_CHOICES,
 }
 _POSITIVE = {("coverage", "max_minutes"), ("coverage", "max_km"), ("travel", "access_speed_kph"),
              ("travel", "circuity"), ("work", "hours_per_day"),
              ("work", "dossiers_per_counter_per_day"), ("work", "target_wait_minutes")}
 _SHARES = {("demand", "in_person_share"), ("work", "peak_hour_share"),
            ("work", "target_service_level")}
+#: Largest sensible value of each number of scenario.toml (docs/scenario-format.md): beyond
+#: them a value is a typing slip, and huge ones would overflow the solvers.
+_MAXIMUM: dict[tuple[str, str], float] = {
+    ("coverage", "max_minutes"): 1440, ("coverage", "max_km"): 1000,
+    ("travel", "access_speed_kph"): 200, ("travel", "max_snap_m"): 100_000,
+    ("travel", "circuity"): 10,
+    ("demand", "dossiers_per_1000_per_year"): 100_000,
+    ("work", "hours_per_day"): 24, ("work", "dossiers_per_counter_per_day"): 10_000,
+    ("work", "target_wait_minutes"): 1440,
+}
+#: Largest value in the number tables (km/h; minutes per dossier).
+_MAP_MAXIMUM: dict[str, float] = {"speeds_kph": 200, "service_minutes": 1440,
+                                  "processing_minutes": 10_080}
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    try:
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _parse_section(name: str, table: Any, cls: type, col: Collector) -> Any:
@@ -222,6 +250,11 @@ def _parse_section(name: str, table: Any, cls: type, col: Collector) -> Any:
             if value < 0:
                 col.add(label, f"{where}: must not be negative", value=value, expected="a number >= 0")
                 continue
+            top = _MAXIMUM.get((name, key))
+            if top is not None and value > top:
+                col.add(label, f"{where}: too large", value=table[key],
+                        expected=f"a number from 0 to {top:g}")
+                continue
         elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 col.add(label, f"{where}: wrong type", value=value, expected="a list of strings")
@@ -247,7 +280,16 @@ def _parse_section(name: str, table: Any, cls: type, col: Collector) -> Any:
             if not isinstance(value, str):
                 col.add(label, f"{where}: wrong type", value=value, expected="text")
                 continue
+            if _has_control(value):
+                col.add(label, f"{where}: contains a control character", value=value,
+                        expected="text without control characters")
+                continue
         kwargs[key] = value
+    if name == "files" and kwargs.get("decimal") is not None and (
+            kwargs.get("decimal") == kwargs.get("thousands")):
+        col.add(label, "[files] decimal and thousands: the same separator", value=kwargs["decimal"],
+                expected='different separators, e.g. decimal = "," with thousands = "."')
+        kwargs.pop("decimal"), kwargs.pop("thousands")
     if name == "work" and "open_time" in kwargs:
         try:
             time.fromisoformat(kwargs["open_time"])
@@ -283,6 +325,10 @@ def _parse_number_map(where: str, value: Any, key: str, col: Collector) -> dict[
         if not _is_number(v) or v < 0:
             col.add(label, f"{where}.{k}: must be a number >= 0", value=v, expected="a number >= 0")
             continue
+        top = _MAP_MAXIMUM.get(key or "speeds_kph")  # key "": the km/h of one travel mode
+        if top is not None and v > top:
+            col.add(label, f"{where}.{k}: too large", value=v, expected=f"a number from 0 to {top:g}")
+            continue
         if key == "in_person_share_by_field" and v > 1:
             col.add(label, f"{where}.{k}: must be a share", value=v, expected="a number from 0 to 1")
             continue
@@ -301,13 +347,21 @@ def _parse_settings(data: dict[str, Any], col: Collector) -> ScenarioSettings:
     if not isinstance(name, str) or not name.strip():
         col.add(label, "missing or empty 'name'", value=name, expected="a scenario name")
         name = "unnamed"
+    if _has_control(name):
+        col.add(label, "name: contains a control character", value=name,
+                expected="text without control characters")
+        name = "unnamed"
     kwargs["name"] = name
     for key in ("description", "crs"):
         if key in data:
-            if isinstance(data[key], str):
-                kwargs[key] = data[key]
-            else:
+            if not isinstance(data[key], str):
                 col.add(label, f"{key}: wrong type", value=data[key], expected="text")
+            elif _has_control(data[key], allow="\t\n\r" if key == "description" else ""):
+                col.add(label, f"{key}: contains a control character", value=data[key],
+                        expected="text without control characters"
+                        + (" (line breaks and tabs are fine)" if key == "description" else ""))
+            else:
+                kwargs[key] = data[key]
     if "synthetic" in data:
         if isinstance(data["synthetic"], bool):
             kwargs["synthetic"] = data["synthetic"]
@@ -326,6 +380,16 @@ def _parse_settings(data: dict[str, Any], col: Collector) -> ScenarioSettings:
     settings = ScenarioSettings(**kwargs)
     _check_crs(settings.crs, col)
     return settings
+
+
+def _has_control(text: str, allow: str = "") -> bool:
+    """``text`` holds a control character (C0, DEL, C1) other than those in ``allow``."""
+    return any((ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F) and ch not in allow for ch in text)
+
+
+def number_format(settings: ScenarioSettings) -> NumberFormat:
+    """The number format the scenario's files declare in ``[files]``."""
+    return NumberFormat(settings.files.decimal, settings.files.thousands)
 
 
 def _check_crs(crs: str, col: Collector) -> None:
@@ -365,11 +429,11 @@ def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
 
 
 def _read_table(folder: Path, name: str, spec: Sequence[Column], col: Collector,
-                geometry: bool) -> tuple[pd.DataFrame | None, Any]:
+                geometry: bool, fmt: NumberFormat) -> tuple[pd.DataFrame | None, Any]:
     """Read a CSV (or vector file when ``geometry``) into typed columns + geometry."""
     path = folder / name
     if geometry and path.suffix.lower() in _GEO_SUFFIXES:
-        return _read_vector(path, name, spec, col)
+        return _read_vector(path, name, spec, col, fmt)
     raw = read_csv_text(path, name, col)
     if raw is None:
         return None, None
@@ -379,7 +443,7 @@ def _read_table(folder: Path, name: str, spec: Sequence[Column], col: Collector,
     raw = normalise_columns(raw, spec, name, col)
     if raw is None:
         return None, None
-    table = parse_columns(raw, spec, name, col)
+    table = parse_columns(raw, spec, name, col, fmt)
     if not geometry:
         return table, None
     lon, lat = table["lon"].to_numpy(float), table["lat"].to_numpy(float)
@@ -388,8 +452,8 @@ def _read_table(folder: Path, name: str, spec: Sequence[Column], col: Collector,
     return table.drop(columns=["lon", "lat"]), geom
 
 
-def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector
-                 ) -> tuple[pd.DataFrame | None, Any]:
+def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector,
+                 fmt: NumberFormat) -> tuple[pd.DataFrame | None, Any]:
     if not path.exists():
         col.add(name, "file not found", expected="an existing file (check [files] in scenario.toml)")
         return None, None
@@ -418,12 +482,16 @@ def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector
         gdf = gdf.set_crs(WGS84)
     gdf = gdf.to_crs(WGS84)
     spec_no_xy = [c for c in spec if c.name not in ("lon", "lat")]
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str)
-    attrs = attrs.replace({"None": "", "nan": "", "<NA>": ""})
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    numeric = [c for c in attrs.columns if pd.api.types.is_numeric_dtype(attrs[c])
+               and not pd.api.types.is_bool_dtype(attrs[c])]
+    text = attrs.astype(str).replace({"None": "", "nan": "", "<NA>": ""})
+    # numbers stored as numbers stay numbers: no separator to misread
+    attrs = text.assign(**{c: attrs[c] for c in numeric})
     matched = normalise_columns(attrs, spec_no_xy, name, col, extra_ok=("lon", "lat"))
     if matched is None:
         return None, None
-    table = parse_columns(matched, spec_no_xy, name, col)
+    table = parse_columns(matched, spec_no_xy, name, col, fmt)
     rep = gdf.geometry.representative_point()
     b = gdf.total_bounds
     if (b[0] < VN_LON[0] or b[2] > VN_LON[1] or b[1] < VN_LAT[0] or b[3] > VN_LAT[1]):
@@ -470,14 +538,15 @@ def load_scenario(folder: str | Path) -> Scenario:
         raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
     settings = _parse_settings(data, col)
     files = settings.files
+    fmt = number_format(settings)
 
-    demand, demand_geom = _read_table(folder, files.demand, DEMAND_COLUMNS, col, geometry=True)
-    sites, sites_geom = _read_table(folder, files.sites, SITE_COLUMNS, col, geometry=True)
+    demand, demand_geom = _read_table(folder, files.demand, DEMAND_COLUMNS, col, True, fmt)
+    sites, sites_geom = _read_table(folder, files.sites, SITE_COLUMNS, col, True, fmt)
     staff = workload = None
     if files.staff:
-        staff, _ = _read_table(folder, files.staff, STAFF_COLUMNS, col, geometry=False)
+        staff, _ = _read_table(folder, files.staff, STAFF_COLUMNS, col, False, fmt)
     if files.workload:
-        workload, _ = _read_table(folder, files.workload, WORKLOAD_COLUMNS, col, geometry=False)
+        workload, _ = _read_table(folder, files.workload, WORKLOAD_COLUMNS, col, False, fmt)
 
     roads_path: Path | None = None
     if files.roads:
@@ -560,10 +629,13 @@ def _fill_staff_defaults(staff: pd.DataFrame, settings: ScenarioSettings, label:
 # ---------------------------------------------------------------------------
 
 
-def _to_csv_table(df: pd.DataFrame) -> pd.DataFrame:
+def _to_csv_table(df: pd.DataFrame, fmt: NumberFormat) -> pd.DataFrame:
+    """Cells as the loader reads them back: lists joined by ``;``, ISO dates, numbers in ``fmt``."""
     out = pd.DataFrame(df).copy()
     for c in out.columns:
-        if out[c].dtype == object and any(isinstance(v, tuple) for v in out[c]):
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = [format_number(float(v), fmt, quantity=c in _QUANTITIES) for v in out[c]]
+        elif out[c].dtype == object and any(isinstance(v, tuple) for v in out[c]):
             out[c] = [";".join(v) if isinstance(v, tuple) else v for v in out[c]]
         elif pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = out[c].dt.strftime("%Y-%m-%d")
@@ -572,12 +644,13 @@ def _to_csv_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str]) -> None:
+def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str],
+                      fmt: NumberFormat) -> None:
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     table.insert(2, "lon", gdf.geometry.x.to_numpy())
     table.insert(3, "lat", gdf.geometry.y.to_numpy())
     table = table[[c for c in order if c in table.columns]]
-    _to_csv_table(table).to_csv(path, index=False, encoding="utf-8")
+    _to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
 
 
 def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
@@ -612,20 +685,21 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
                             workload=workload_name, roads=roads_name)
         settings = replace(settings, files=new_files)
+        fmt = number_format(settings)
 
         demand_cols = [c.name for c in DEMAND_COLUMNS]
         if demand_is_points:
-            _write_points_csv(scenario.demand, tmp / demand_name, demand_cols)
+            _write_points_csv(scenario.demand, tmp / demand_name, demand_cols, fmt)
         else:
             gdf = scenario.demand[[c for c in demand_cols if c in scenario.demand] + ["geometry"]]
             driver = "GPKG" if demand_name.lower().endswith(".gpkg") else "GeoJSON"
             gdf.to_file(tmp / demand_name, driver=driver)
-        _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS])
+        _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS], fmt)
         if staff_name:
-            _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]]).to_csv(
+            _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]], fmt).to_csv(
                 tmp / staff_name, index=False, encoding="utf-8")
         if workload_name:
-            _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]]).to_csv(
+            _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
                 tmp / workload_name, index=False, encoding="utf-8",
                 compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
         (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))

@@ -109,7 +109,13 @@ DEFAULT_PROCESSING_MINUTES: dict[str, float] = {
 
 @dataclass(frozen=True)
 class ScenarioFiles:
-    """Names of the data files, relative to the scenario folder."""
+    """Names of the data files, relative to the scenario folder, and how their numbers are written.
+
+    decimal : decimal point of every number in the CSV files, ``"."`` or ``","``
+        (``None``: not declared).
+    thousands : thousands separator, ``","``, ``"."``, ``" "`` (any space) or ``""``
+        (none); ``None``: not declared.  See :mod:`geodata._numbers`.
+    """
 
     demand: str = "demand.csv"
     sites: str = "sites.csv"
@@ -117,6 +123,8 @@ class ScenarioFiles:
     workload: str | None = None
     roads: str | None = None
     place: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from geodata._atomic import atomic_folder
+from geodata._json import dumps, json_safe
 from geodata.scenario import Scenario
 from motcua._excel import write_workbook
 from optimizer import placement as pl
@@ -239,18 +240,20 @@ class PlacementRun:
         return t("objective_means", lang, what=t(f"objective_{model}", lang, unit=unit))
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
+        """The run without its tables, as strict JSON types (``None`` for NaN and infinity)."""
+        out: dict[str, Any] = json_safe({
             "version": RESULT_VERSION,
             "scenario": self.scenario_name,
             "coverage_method": self.coverage_label,
             "request": asdict(self.request),
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
-            "figures": _jsonable(self.figures),
+            "figures": self.figures,
             "seed": self.report.seed,
             "threads": self.report.threads,
             "time_limit_s": self.report.time_limit_s,
-        }
+        })
+        return out
 
     def save(self, folder: str | Path) -> Path:
         """Write the run to ``folder`` atomically (temp folder, then rename).
@@ -271,7 +274,7 @@ class PlacementRun:
                 self.pareto.to_csv(tmp / "pareto.csv", index=False)
             write_workbook(tmp / "result.xlsx", self.workbook())
             (tmp / "result.json").write_text(
-                json.dumps(self.to_json_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+                dumps(self.to_json_dict(), indent=2), encoding="utf-8")
         logger.info("placement run saved to %s", target)
         return target
 
@@ -362,19 +365,6 @@ def _report_from_dict(rep: dict[str, Any]) -> SolverReport:
         threads=int(rep["threads"]), time_limit_s=rep["time_limit_s"],
         message=rep.get("message", ""),
     )
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    return v
 
 
 def _csv(gdf: gpd.GeoDataFrame) -> pd.DataFrame:

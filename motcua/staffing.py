@@ -22,7 +22,9 @@ import pandas as pd
 
 from geodata._atomic import atomic_folder
 from geodata._errors import Problem, ScenarioError
-from geodata.scenario import Scenario
+from geodata._json import dumps, json_safe
+from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_number
+from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
 from optimizer._status import SolverReport, SolveStatus
@@ -58,6 +60,8 @@ TABLES: tuple[str, ...] = (
 )
 #: Columns of the forecast override CSV a director edits.
 OVERRIDE_COLUMNS: tuple[str, ...] = ("site_id", "date", "field", "channel", "dossiers")
+#: Most dossiers one row of a forecast override may hold (one site, day, field and channel).
+MAX_OVERRIDE_DOSSIERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
             file=label, message=f"missing column(s) {', '.join(missing)}",
             expected=f"columns {', '.join(OVERRIDE_COLUMNS)}"))
     sites = set(map(str, scenario.sites["id"]))
+    fmt = number_format(scenario.settings)
     open_set = set(open_dates)
     problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
@@ -206,12 +211,14 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
             problems.append(Problem(label, "unknown channel", i, "channel", ch, ", ".join(CHANNELS)))
             ok = False
         try:
-            n = float(str(rec["dossiers"]).strip())
-            if not (math.isfinite(n) and n >= 0):
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(label, "bad dossier count", i, "dossiers", rec["dossiers"],
-                                    "a number >= 0"))
+            n = parse_number(str(rec["dossiers"]).strip(), fmt, quantity=True)
+            if not (math.isfinite(n) and 0 <= n <= MAX_OVERRIDE_DOSSIERS):
+                raise NumberProblem("bad dossier count", f"a number from 0 to {MAX_OVERRIDE_DOSSIERS}")
+        except NumberProblem as exc:
+            message, expected = exc.message, exc.expected
+            if message == "not a number":
+                message, expected = "bad dossier count", f"a number from 0 to {MAX_OVERRIDE_DOSSIERS}"
+            problems.append(Problem(label, message, i, "dossiers", rec["dossiers"], expected))
             ok = False
         if ok:
             key = (site, day, fld, ch)
@@ -226,14 +233,19 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
     return pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
 
 
-def write_forecast_csv(table: pd.DataFrame, path: str | Path) -> Path:
+def write_forecast_csv(table: pd.DataFrame, path: str | Path, fmt: NumberFormat | None = None
+                       ) -> Path:
     """Write a forecast table in the override format (``site_id, date, field, channel, dossiers``).
 
-    The director edits the file and passes it back as the override.
+    The director edits the file and passes it back as the override.  ``fmt``:
+    the scenario's declared number format (see :func:`geodata.scenario.number_format`),
+    in which :func:`read_forecast_csv` reads the file back.
     """
     path = Path(path)
     t = table.loc[:, list(OVERRIDE_COLUMNS)].copy()
     t["date"] = t["date"].map(str)
+    # as read back: 12.125 would be ambiguous (12 or 12125?), so it is written 12.1250
+    t["dossiers"] = [format_number(float(v), fmt) for v in t["dossiers"]]
     t.to_csv(path, index=False, encoding="utf-8")
     return path
 
@@ -476,22 +488,9 @@ def build_problem(
 # --------------------------------------------------------------------------- run
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return _clean(float(v))
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, (date,)):
-        return v.isoformat()
-    return v
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _clean(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    records: list[dict[str, Any]] = json_safe(df.to_dict(orient="records"))
+    return records
 
 
 @dataclass(frozen=True)
@@ -549,20 +548,21 @@ class StaffingRun:
 
     def meta(self) -> dict[str, Any]:
         """Everything but the tables, JSON-ready."""
-        return {
+        out: dict[str, Any] = json_safe({
             "scenario": self.scenario_name, "week": self.week,
-            "report": {k: _clean(v) for k, v in self.report.to_dict().items()},
-            "stages": [{k: _clean(v) for k, v in s.to_dict().items()} for s in self.stages],
+            "report": self.report.to_dict(),
+            "stages": [s.to_dict() for s in self.stages],
             "forecast_method": self.forecast_method, "travel_source": self.travel_source,
-            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
-            "settings": {k: _clean(v) for k, v in self.settings.items()},
-        }
+            "metrics": self.metrics,
+            "settings": self.settings,
+        })
+        return out
 
     def to_json(self) -> str:
         """The run as JSON: meta plus every table as a list of records (``inf`` as null)."""
         out = self.meta()
         out["tables"] = {name: _records(df) for name, df in self.tables.items()}
-        return json.dumps(out, ensure_ascii=False, indent=1)
+        return dumps(out, indent=1)
 
     def roster_wide(self) -> pd.DataFrame:
         """Person x day -> site (``off`` when not working), for printing."""
@@ -591,7 +591,7 @@ class StaffingRun:
                 df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8")
             self.roster_wide().to_csv(tmp / "roster_wide.csv", index=False, encoding="utf-8")
             (tmp / "run.json").write_text(
-                json.dumps(self.meta(), ensure_ascii=False, indent=1), encoding="utf-8")
+                dumps(self.meta(), indent=1), encoding="utf-8")
             self._write_xlsx(tmp / "staffing.xlsx")
         logger.info("staffing run saved to %s", folder)
         return folder

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from geodata._json import dumps
 from geodata.settings import MODES
 from motcua.cli._common import add_output_options, load_scenario
 from motcua.errors import UsageError
@@ -107,12 +107,12 @@ def _write(path: Path, sc: Any, near: Any) -> None:
             "demand_ids": np.asarray(m.demand_ids, dtype=str),
             "site_ids": np.asarray(m.site_ids, dtype=str),
             "population": sc.demand["population"].to_numpy(dtype=float),
-            "meta": np.array(json.dumps({
+            "meta": np.array(dumps({
                 "method": m.method, "label": m.label, "cutoff_minutes": m.cutoff_minutes,
                 "max_minutes": m.standard.max_minutes, "max_km": m.standard.max_km,
                 "rule": m.standard.rule, "km_measure": m.standard.km_measure,
                 "layout": "CSR demand x site: <name>_data, <name>_indices, <name>_indptr",
-            }, ensure_ascii=False)),
+            }, indent=None)),
         }
         for name in ("minutes", "km", "covered"):
             mat = getattr(m, name)

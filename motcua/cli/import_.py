@@ -96,6 +96,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     o = p.add_argument_group("other files and output")
     o.add_argument("--staff", type=Path, help="staff.csv to include (validated against the sites)")
     o.add_argument("--workload", type=Path, help="workload.csv to include")
+    o.add_argument("--decimal", choices=(".", ","),
+                   help="decimal point of the numbers in the CSV files and text attributes "
+                        "(default: not declared; 2,000 or 2.000 in a count is then refused "
+                        "as ambiguous)")
+    o.add_argument("--thousands", choices=(",", ".", " ", ""),
+                   help="thousands separator of those numbers (' ' also stands for no-break "
+                        "and thin spaces; '' for none); the scenario declares both in [files]")
     o.add_argument("--crs", help="metric CRS, e.g. EPSG:32648 (default: the UTM zone of the data)")
     o.add_argument("--name", required=True, help="scenario name")
     o.add_argument("--description", default="", help="text put before the generated description")
@@ -138,6 +145,12 @@ def build_request(args: argparse.Namespace) -> object:
         if path is not None and not path.exists():
             msg = f"--{name.replace('_', '-')} {path}: file not found"
             raise UsageError(msg)
+    from geodata._numbers import NumberFormat
+
+    if args.decimal is not None and args.decimal == args.thousands:
+        msg = f"--decimal and --thousands must differ, both are {args.decimal!r}"
+        raise UsageError(msg)
+    fmt = NumberFormat(args.decimal, args.thousands, declared_by="options")
     boundaries = None
     if args.boundaries is not None:
         boundaries = BoundarySource(
@@ -145,7 +158,7 @@ def build_request(args: argparse.Namespace) -> object:
             population_column=args.population_column, id_column=args.id_column,
             name_column=args.name_column, commune_code_column=args.commune_code_column,
             population_table=args.population_table, join_column=args.join_column,
-            table_join_column=args.table_join_column,
+            table_join_column=args.table_join_column, number_format=fmt,
         )
     elif args.filter:
         msg = "--filter applies to --boundaries, which was not given"
@@ -155,11 +168,12 @@ def build_request(args: argparse.Namespace) -> object:
         sites = SiteSource(path=args.sites, layer=args.sites_layer,
                            lon_column=args.sites_lon_column, lat_column=args.sites_lat_column,
                            id_column=args.sites_id_column, name_column=args.sites_name_column,
-                           kind=args.sites_kind)
+                           kind=args.sites_kind, number_format=fmt)
     return ImportRequest(
         name=args.name, boundaries=boundaries, place=args.place, roads=args.roads,
         population_raster=args.population_raster, sites=sites, candidates=args.candidates,
         candidate_cell_m=args.candidate_cell_m, staff=args.staff, workload=args.workload,
+        number_format=fmt,
         cell_m=args.cell_m, weight=args.weight, crs=args.crs, cache_dir=args.cache_dir,
         description=args.description,
     )

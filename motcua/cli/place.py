@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
+from geodata._json import dumps
 from geodata.settings import MODES
 from motcua.cli._common import (
     add_output_options,
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         result.save(args.out)
     if args.json:
-        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write(dumps(result.to_json_dict(), indent=2))
         print()
         return solution_exit_code(result.status)
     f = result.figures

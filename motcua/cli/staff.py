@@ -61,6 +61,7 @@ def _pct(x: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata.scenario import number_format
     from motcua.staffing import (
         StaffingOptions,
         parse_week,
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(f"staff-{result.week}")
     result.save(out)
     if args.write_forecast is not None:
-        write_forecast_csv(result.tables["forecast"], args.write_forecast)
+        write_forecast_csv(result.tables["forecast"], args.write_forecast,
+                           number_format(scenario.settings))
 
     if args.json:
         sys.stdout.write(result.to_json() + "\n")

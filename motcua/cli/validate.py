@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from geodata._json import dumps
 from motcua.cli._common import add_output_options, load_scenario
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)  # its warnings are printed below
     s = summarize_scenario(scenario)
     if args.json:
-        print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
+        print(dumps(s.to_dict(), indent=2))
         return 0
     label = "  [SYNTHETIC DATA — dữ liệu tổng hợp]" if s.synthetic else ""
     print(f"Scenario: {s.name}{label}")

@@ -53,7 +53,8 @@ def test_wrong_types_negative_and_non_finite(make_scenario: MakeScenario) -> Non
     demand = DEMAND.replace("1200", "many").replace("800", "-5").replace("5000", "inf")
     text = problems(make_scenario(**{"demand.csv": demand}))
     assert "demand.csv, column 'population', row 2: not a finite number (value 'many')" in text
-    assert "row 3: out of range (value '-5'); expected number >= 0" in text
+    assert ("row 3: out of range (value '-5'); expected number between 0 and 20000000 "
+            "(residents of one row)") in text
     assert "row 4: not a finite number (value 'inf')" in text
 
 
