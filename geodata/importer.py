@@ -60,6 +60,7 @@ from geodata._validate import (
     read_csv_text,
     suggest,
 )
+from geodata.calibrate import DemandCalibration, annotate_toml, calibrate_demand
 from geodata.scenario import SITE_COLUMNS, WGS84, Scenario, load_scenario, save_scenario
 from geodata.settings import SITE_KINDS
 
@@ -189,6 +190,7 @@ class ImportResult:
     population_total : whole persons in the communes, equal to the demand total.
     straight_line_fallback : True when there is no road network.
     provenance : what was read and how (also saved as ``import.json``).
+    calibration : ``[demand]`` as calibrated from the workload history (``None`` without one).
     """
 
     scenario: Scenario
@@ -197,6 +199,7 @@ class ImportResult:
     population_total: int
     straight_line_fallback: bool
     provenance: dict[str, Any] = field(default_factory=dict)
+    calibration: DemandCalibration | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -985,9 +988,19 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
                                   if folder.resolve().parent.exists() else None))
     try:
         scenario = _stage(stage, request, demand, sites, graph, crs, description, fallback)
+        scenario, calibration = _calibrate(scenario, total, request.workload)
         saved = save_scenario(scenario, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    if calibration is not None:
+        _annotate_demand(saved, calibration)
+        provenance["demand_calibration"] = {
+            "source": calibration.source, "dossiers": calibration.dossiers,
+            "in_person": calibration.in_person, "weeks_of_data": calibration.weeks,
+            "residents": calibration.population,
+            "dossiers_per_1000_per_year": calibration.dossiers_per_1000_per_year,
+            "in_person_share": calibration.in_person_share,
+            "in_person_share_by_field": calibration.in_person_share_by_field}
     (saved / "import.json").write_text(
         json.dumps(provenance, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     loaded = load_scenario(saved)
@@ -996,7 +1009,28 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
                 "straight-line fallback" if fallback else "road network", crs)
     return ImportResult(scenario=loaded, folder=saved, communes=communes.drop(columns="file_row"),
                         population_total=total, straight_line_fallback=fallback,
-                        provenance=provenance)
+                        provenance=provenance, calibration=calibration)
+
+
+def _calibrate(scenario: Scenario, residents: int, workload: Path | None
+               ) -> tuple[Scenario, DemandCalibration | None]:
+    """``[demand]`` calibrated from the workload history copied in (unchanged without one)."""
+    if workload is None:
+        return scenario, None
+    calibration = calibrate_demand(scenario.workload, residents, source=workload.name)
+    if calibration is None:
+        return scenario, None
+    settings = replace(scenario.settings, demand=calibration.settings())
+    return replace(scenario, settings=settings), calibration
+
+
+def _annotate_demand(folder: Path, calibration: DemandCalibration) -> None:
+    """Write where ``[demand]`` came from as comments above it in ``scenario.toml`` (atomically)."""
+    path = folder / "scenario.toml"
+    text = annotate_toml(path.read_text(encoding="utf-8"), "demand", calibration.comment_lines())
+    tmp = path.with_name(".scenario.toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _describe(request: ImportRequest, communes: gpd.GeoDataFrame, total: int, fallback: bool,

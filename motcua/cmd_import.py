@@ -181,6 +181,12 @@ def run(args: argparse.Namespace) -> int:
           f"(demand rows sum to {sc.demand['population'].sum():,.0f})")
     print(f"  demand: {len(sc.demand):,} grid points ({request.cell_m:g} m cells, "
           f"{result.provenance['demand']['weight']} weighting)")
+    if result.calibration is not None:
+        print(f"  [demand] calibrated: {result.calibration.summary()}")
+    else:
+        d = sc.settings.demand
+        print(f"  [demand] defaults: {d.dossiers_per_1000_per_year:g} dossiers per 1,000 residents "
+              f"a year, {100 * d.in_person_share:.1f} % in person (no --workload to calibrate from)")
     print("  sites: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
     print(f"  CRS: {sc.settings.crs}")
     if result.straight_line_fallback:
