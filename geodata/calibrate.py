@@ -116,9 +116,11 @@ def calibrate_demand(workload: pd.DataFrame, population: float,
                           "in_person": dossiers.where(in_person_mask, 0).to_numpy(),
                           "all": dossiers.to_numpy()})
     sums = frame.groupby("field")[["in_person", "all"]].sum()
+    person_by_field = dict(zip(sums.index.astype(str), sums["in_person"].to_numpy(float), strict=True))
+    all_by_field = dict(zip(sums.index.astype(str), sums["all"].to_numpy(float), strict=True))
     for f in FIELDS:
-        if f in sums.index and sums.loc[f, "all"] > 0:
-            by_field[f] = round(float(sums.loc[f, "in_person"]) / float(sums.loc[f, "all"]), 3)
+        if all_by_field.get(f, 0.0) > 0:
+            by_field[f] = round(person_by_field[f] / all_by_field[f], 3)
     return DemandCalibration(
         dossiers=total, in_person=in_person, weeks=weeks, population=float(population),
         dossiers_per_1000_per_year=round(per_year / float(population) * 1000.0, 1),
