@@ -945,6 +945,8 @@ def build_coverage(
     batch_size: int | None = None,
     contract: bool = True,
     dense: bool | None = None,
+    demand_land: npt.NDArray[np.int64] | None = None,
+    site_land: npt.NDArray[np.int64] | None = None,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -968,6 +970,12 @@ def build_coverage(
     dense : build the matrices from dense demand x site arrays (``True``) or
         from pair lists (``False``); by default dense when there are at most
         :data:`DENSE_CELLS` pairs.  The same matrices either way.
+    demand_land, site_land : land mass of each demand point and site (straight-line
+        fallback only, see :func:`geodata.landmass.land_labels`): a pair on
+        different land masses is not reachable by land.
+
+    Without a graph, demand points with a ``zone`` column are timed at the
+    speed and circuity of their zone (:mod:`geodata.zones`).
 
     Returns
     -------
@@ -988,8 +996,11 @@ def build_coverage(
     s_xy = _points_xy(sites, crs, "sites")
     n_d, n_s = len(d_xy), len(s_xy)
     if graph is None:
+        zones = demand["zone"] if "zone" in demand.columns else None
         cov = _straight_line_coverage(d_xy, s_xy, _ids(demand), _ids(sites), standard, travel,
-                                      cutoff)
+                                      cutoff, zones=zones,
+                                      land=(demand_land, site_land) if demand_land is not None
+                                      and site_land is not None else None)
         logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
                     n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
         return cov
@@ -1044,18 +1055,35 @@ def _straight_line_coverage(
     d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
     demand_ids: npt.NDArray[Any], site_ids: npt.NDArray[Any],
     standard: CoverageStandard, travel: TravelSettings, cutoff: float,
+    zones: Any = None,
+    land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> CoverageMatrix:
+    from geodata.zones import zone_label, zone_speed_circuity
+
     speed = straight_line_speed_kph(travel)
     if travel.circuity < 1:
         msg = f"circuity must be >= 1 (road km over straight km), got {travel.circuity}"
         raise ValueError(msg)
     n_d, n_s = len(d_xy), len(s_xy)
-    km_radius = standard.max_km / (travel.circuity if standard.km_measure == "network" else 1.0)
-    time_radius = speed * cutoff / 60.0 / travel.circuity
+    by_zone = zone_speed_circuity(travel, zones, speed) if n_d else None
+    if by_zone is not None:
+        speeds, circs = by_zone
+        label = zone_label(travel, zones, speed)
+    else:
+        speeds, circs = np.full(n_d, speed), np.full(n_d, travel.circuity)
+        label = straight_line_label(travel)
+    circ_min = float(circs.min()) if n_d else travel.circuity
+    km_radius = standard.max_km / (circ_min if standard.km_measure == "network" else 1.0)
+    time_radius = float((speeds / circs).max()) * cutoff / 60.0 if n_d else 0.0
     r, c, m = _straight_pairs(d_xy, s_xy, 1000.0 * max(km_radius, time_radius))
+    if land is not None:
+        same = land[0][r] == land[1][c]
+        r, c, m = r[same], c[same], m[same]
+        label = label.removesuffix(" (no road network)") + ", land masses apart unreachable " \
+            "(no road network)"
     straight_km = m / 1000.0
-    road_km = straight_km * travel.circuity
-    mins = road_km / speed * 60.0
+    road_km = straight_km * circs[r]
+    mins = road_km / speeds[r] * 60.0
     in_time = mins <= cutoff + _EPS
     minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
     km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
@@ -1066,7 +1094,7 @@ def _straight_line_coverage(
                               r[in_km], c[in_km], standard.rule)
     return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=demand_ids,
                           site_ids=site_ids, standard=standard, cutoff_minutes=cutoff,
-                          method="straight-line", label=straight_line_label(travel))
+                          method="straight-line", label=label)
 
 
 # --------------------------------------------------------------------------- queries
