@@ -1291,6 +1291,8 @@ def _scenario_key(scenario: Scenario, demand: gpd.GeoDataFrame, travel: TravelSe
         repr(cutoff), demand["id"].astype(str).tolist(),
         demand["population"].astype(float).tolist(), demand.geometry.to_wkb().tolist(),
         sites["id"].astype(str).tolist(), sites.geometry.to_wkb().tolist(),
+        demand["zone"].astype(str).tolist() if "zone" in demand.columns else None,
+        file_digest(scenario.communes_path) if scenario.communes_path is not None else None,
     )
 
 
@@ -1376,8 +1378,12 @@ def coverage_for_scenario(
         d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
         s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
         max_snap = travel.max_snap_m
+    d_land = s_land = None
+    if raw is None and scenario.communes_path is not None:
+        d_land, s_land, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
+        notes.extend(land_notes)
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
-                            cutoff_minutes=cutoff_minutes)
+                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
     far_d = demand.loc[demand["far_from_road"], ["id", "population", "snap_m"]]
@@ -1395,6 +1401,35 @@ def coverage_for_scenario(
         write_pickle(result, path)
     return result
 
+
+
+def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
+          demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None, list[str]]:
+    """Land mass labels of demand and sites, and notes on residents no site can reach by land."""
+    from geodata.landmass import land_labels, land_masses, read_communes
+
+    assert scenario.communes_path is not None
+    parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
+    if len(parts) <= 1:
+        return None, None, []
+    d_land, s_land = land_labels(d_xy, parts), land_labels(s_xy, parts)
+    existing = existing_site_mask(sites)
+    served = set(s_land[existing].tolist())
+    population = demand["population"].to_numpy(float)
+    notes = [f"land masses: {len(parts)} (mainland and islands, from the commune polygons); "
+             "without roads a trip cannot cross water and no ferry links are modelled"]
+    for label in np.unique(d_land):
+        if label in served:
+            continue
+        at = d_land == label
+        names = sorted(set(demand.loc[at, "commune_name"].astype(str)) - {""}) \
+            if "commune_name" in demand.columns else []
+        notes.append(f"unreachable by land: {int(at.sum()):,} demand points "
+                     f"({population[at].sum():,.0f} people) on a land mass with no existing site"
+                     + (f" ({', '.join(names[:5])})" if names else "")
+                     + "; add a site there or a ferry link")
+    return d_land, s_land, notes
 
 
 def existing_site_mask(sites: pd.DataFrame) -> npt.NDArray[np.bool_]:

@@ -368,7 +368,14 @@ def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
             return [clean(x) for x in v]
         return v
 
-    return cast(dict[str, Any], clean(asdict(settings)))
+    out = cast(dict[str, Any], clean(asdict(settings)))
+    # optional sections added later stay out of the file while unused (files stay byte-stable)
+    for key in ("zone_speed_kph", "zone_circuity"):
+        if not out["travel"].get(key):
+            out["travel"].pop(key, None)
+    if out["files"].get("communes") is None:
+        out["files"].pop("communes", None)
+    return out
 
 
 # ---------------------------------------------------------------------------
