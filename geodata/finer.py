@@ -64,7 +64,9 @@ class Pieces:
     interpolated : persons per commune from the finer units alone.
     interpolation : the areal interpolation (all targets read, not only the communes).
     sources : number of finer units read; outside : their persons allocated to
-        no commune of the file.
+        no commune of the file; to_others : their persons allocated to other
+        communes of the file (neighbours not imported).  Every unit's persons are
+        in exactly one of: the imported communes, ``to_others``, ``outside``.
     """
 
     units: gpd.GeoDataFrame
@@ -72,6 +74,7 @@ class Pieces:
     interpolation: Interpolation
     sources: int
     outside: int
+    to_others: int = 0
 
 
 def _label(path: str) -> str:
@@ -227,4 +230,5 @@ def split_communes(communes: gpd.GeoDataFrame, units: gpd.GeoDataFrame, crs: str
     logger.info("split %d communes into %d pieces of %d finer units (%s persons outside)",
                 n_c, len(units_out), len(units), f"{outside:,}")
     return Pieces(units=units_out, interpolated=interpolated, interpolation=interp,
-                  sources=len(units), outside=outside)
+                  sources=len(units), outside=outside,
+                  to_others=int(interp.target_population[n_c:].sum()))

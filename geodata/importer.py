@@ -881,6 +881,7 @@ def _finer_pieces(request: ImportRequest, communes: gpd.GeoDataFrame, crs: str,
         "population_column": request.finer_units.population_column,
         "units_read": pieces.sources, "pieces": int(len(pieces.units)),
         "persons_in_units": int(pieces.interpolation.source_population.sum()),
+        "persons_in_other_communes": pieces.to_others,
         "persons_outside_communes": pieces.outside,
         "interpolated_persons": int(pieces.interpolated.sum()),
         "method": "tobler area_interpolate (extensive), whole persons by largest remainder "

@@ -210,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
     if finer:
         print(f"  people where they live: {finer['units_read']:,} finer units of "
               f"{Path(finer['file'].split('!')[-1]).name} cut into {finer['pieces']:,} pieces; "
-              f"{finer['persons_outside_communes']:,} of their residents lie outside these "
-              "communes")
+              f"{finer['persons_in_other_communes'] + finer['persons_outside_communes']:,} of "
+              "their residents live outside these communes")
     zones = result.provenance.get("zones") or {}
     if zones:
         print("  travel zones of the demand points: "
