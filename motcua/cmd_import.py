@@ -225,8 +225,10 @@ def run(args: argparse.Namespace) -> int:
     print("  sites: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
     print(f"  CRS: {sc.settings.crs}")
     if result.straight_line_fallback:
-        print("  roads: NONE - straight-line fallback (straight km x circuity "
-              f"{sc.settings.travel.circuity:g}); every result is labelled so")
+        how = ("speed and circuity by travel zone" if (sc.demand["zone"] != "").any()
+               else f"circuity {sc.settings.travel.circuity:g}")
+        print(f"  roads: NONE - straight-line fallback (straight km x {how}); "
+              "every result is labelled so")
     else:
         print(f"  roads: {result.provenance.get('roads')}")
     for w in caught:
