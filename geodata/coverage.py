@@ -945,6 +945,8 @@ def build_coverage(
     batch_size: int | None = None,
     contract: bool = True,
     dense: bool | None = None,
+    demand_land: npt.NDArray[np.int64] | None = None,
+    site_land: npt.NDArray[np.int64] | None = None,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -968,6 +970,12 @@ def build_coverage(
     dense : build the matrices from dense demand x site arrays (``True``) or
         from pair lists (``False``); by default dense when there are at most
         :data:`DENSE_CELLS` pairs.  The same matrices either way.
+    demand_land, site_land : land mass of each demand point and site (straight-line
+        fallback only, see :func:`geodata.landmass.land_labels`): a pair on
+        different land masses is not reachable by land.
+
+    Without a graph, demand points with a ``zone`` column are timed at the
+    speed and circuity of their zone (:mod:`geodata.zones`).
 
     Returns
     -------
@@ -988,8 +996,11 @@ def build_coverage(
     s_xy = _points_xy(sites, crs, "sites")
     n_d, n_s = len(d_xy), len(s_xy)
     if graph is None:
+        zones = demand["zone"] if "zone" in demand.columns else None
         cov = _straight_line_coverage(d_xy, s_xy, _ids(demand), _ids(sites), standard, travel,
-                                      cutoff)
+                                      cutoff, zones=zones,
+                                      land=(demand_land, site_land) if demand_land is not None
+                                      and site_land is not None else None)
         logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
                     n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
         return cov
@@ -1044,18 +1055,35 @@ def _straight_line_coverage(
     d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
     demand_ids: npt.NDArray[Any], site_ids: npt.NDArray[Any],
     standard: CoverageStandard, travel: TravelSettings, cutoff: float,
+    zones: Any = None,
+    land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> CoverageMatrix:
+    from geodata.zones import zone_label, zone_speed_circuity
+
     speed = straight_line_speed_kph(travel)
     if travel.circuity < 1:
         msg = f"circuity must be >= 1 (road km over straight km), got {travel.circuity}"
         raise ValueError(msg)
     n_d, n_s = len(d_xy), len(s_xy)
-    km_radius = standard.max_km / (travel.circuity if standard.km_measure == "network" else 1.0)
-    time_radius = speed * cutoff / 60.0 / travel.circuity
+    by_zone = zone_speed_circuity(travel, zones, speed) if n_d else None
+    if by_zone is not None:
+        speeds, circs = by_zone
+        label = zone_label(travel, zones, speed)
+    else:
+        speeds, circs = np.full(n_d, speed), np.full(n_d, travel.circuity)
+        label = straight_line_label(travel)
+    circ_min = float(circs.min()) if n_d else travel.circuity
+    km_radius = standard.max_km / (circ_min if standard.km_measure == "network" else 1.0)
+    time_radius = float((speeds / circs).max()) * cutoff / 60.0 if n_d else 0.0
     r, c, m = _straight_pairs(d_xy, s_xy, 1000.0 * max(km_radius, time_radius))
+    if land is not None:
+        same = land[0][r] == land[1][c]
+        r, c, m = r[same], c[same], m[same]
+        label = label.removesuffix(" (no road network)") + ", land masses apart unreachable " \
+            "(no road network)"
     straight_km = m / 1000.0
-    road_km = straight_km * travel.circuity
-    mins = road_km / speed * 60.0
+    road_km = straight_km * circs[r]
+    mins = road_km / speeds[r] * 60.0
     in_time = mins <= cutoff + _EPS
     minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
     km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
@@ -1066,7 +1094,7 @@ def _straight_line_coverage(
                               r[in_km], c[in_km], standard.rule)
     return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=demand_ids,
                           site_ids=site_ids, standard=standard, cutoff_minutes=cutoff,
-                          method="straight-line", label=straight_line_label(travel))
+                          method="straight-line", label=label)
 
 
 # --------------------------------------------------------------------------- queries
@@ -1263,6 +1291,8 @@ def _scenario_key(scenario: Scenario, demand: gpd.GeoDataFrame, travel: TravelSe
         repr(cutoff), demand["id"].astype(str).tolist(),
         demand["population"].astype(float).tolist(), demand.geometry.to_wkb().tolist(),
         sites["id"].astype(str).tolist(), sites.geometry.to_wkb().tolist(),
+        demand["zone"].astype(str).tolist() if "zone" in demand.columns else None,
+        file_digest(scenario.communes_path) if scenario.communes_path is not None else None,
     )
 
 
@@ -1348,8 +1378,12 @@ def coverage_for_scenario(
         d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
         s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
         max_snap = travel.max_snap_m
+    d_land = s_land = None
+    if raw is None and scenario.communes_path is not None:
+        d_land, s_land, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
+        notes.extend(land_notes)
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
-                            cutoff_minutes=cutoff_minutes)
+                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
     far_d = demand.loc[demand["far_from_road"], ["id", "population", "snap_m"]]
@@ -1367,6 +1401,35 @@ def coverage_for_scenario(
         write_pickle(result, path)
     return result
 
+
+
+def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
+          demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
+          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None, list[str]]:
+    """Land mass labels of demand and sites, and notes on residents no site can reach by land."""
+    from geodata.landmass import land_labels, land_masses, read_communes
+
+    assert scenario.communes_path is not None
+    parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
+    if len(parts) <= 1:
+        return None, None, []
+    d_land, s_land = land_labels(d_xy, parts), land_labels(s_xy, parts)
+    existing = existing_site_mask(sites)
+    served = set(s_land[existing].tolist())
+    population = demand["population"].to_numpy(float)
+    notes = [f"land masses: {len(parts)} (mainland and islands, from the commune polygons); "
+             "without roads a trip cannot cross water and no ferry links are modelled"]
+    for label in np.unique(d_land):
+        if label in served:
+            continue
+        at = d_land == label
+        names = sorted(set(demand.loc[at, "commune_name"].astype(str)) - {""}) \
+            if "commune_name" in demand.columns else []
+        notes.append(f"unreachable by land: {int(at.sum()):,} demand points "
+                     f"({population[at].sum():,.0f} people) on a land mass with no existing site"
+                     + (f" ({', '.join(names[:5])})" if names else "")
+                     + "; add a site there or a ferry link")
+    return d_land, s_land, notes
 
 
 def existing_site_mask(sites: pd.DataFrame) -> npt.NDArray[np.bool_]:

@@ -61,6 +61,8 @@ from geodata._validate import (
     read_csv_text,
     suggest,
 )
+from geodata.calibrate import DemandCalibration, annotate_toml, calibrate_demand
+from geodata.finer import FinerUnits, Pieces
 from geodata.scenario import (
     DEMAND_COLUMNS,
     SITE_COLUMNS,
@@ -182,6 +184,12 @@ class ImportRequest:
     crs : metric CRS; ``None`` picks the UTM zone of the boundaries.
     cache_dir : cache of downloads (roads, geocoding); default of :mod:`geodata.cache`.
     description : extra text put before the generated description.
+    finer_units : finer population units (2019 census wards) inside the communes:
+        the communes' population when ``boundaries.population_column`` is
+        ``None`` (areal interpolation), and in any case where in each commune
+        its people live (demand is spread over ward ∩ commune pieces).
+    elevation_raster : DEM GeoTIFF; non-urban demand points at or above
+        :data:`geodata.settings.MOUNTAIN_ELEVATION_M` are in the mountain zone.
     """
 
     name: str
@@ -200,6 +208,8 @@ class ImportRequest:
     crs: str | None = None
     cache_dir: Path | None = None
     description: str = ""
+    finer_units: FinerUnits | None = None
+    elevation_raster: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,7 @@ class ImportResult:
     population_total : whole persons in the communes, equal to the demand total.
     straight_line_fallback : True when there is no road network.
     provenance : what was read and how (also saved as ``import.json``).
+    calibration : ``[demand]`` as calibrated from the workload history (``None`` without one).
     """
 
     scenario: Scenario
@@ -220,6 +231,7 @@ class ImportResult:
     population_total: int
     straight_line_fallback: bool
     provenance: dict[str, Any] = field(default_factory=dict)
+    calibration: DemandCalibration | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -821,15 +833,36 @@ def _assign_communes(sites: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd
 
 def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
                   weight: Literal["roads", "uniform"],
-                  graph: nx.MultiDiGraph[Any] | None) -> gpd.GeoDataFrame:
-    """Spread each commune's whole persons over a grid with :func:`geodata.demand.spread_population`.
+                  graph: nx.MultiDiGraph[Any] | None,
+                  units: gpd.GeoDataFrame | None = None,
+                  elevation_raster: Path | None = None) -> gpd.GeoDataFrame:
+    """Spread whole persons over a grid with :func:`geodata.demand.spread_population`.
+
+    ``units`` (pieces of :func:`geodata.finer.split_communes`) are spread instead of
+    the whole communes when given, so people stay in the finer unit they were
+    counted in.  Every point gets the travel zone of the unit it comes from
+    (:func:`geodata.zones.classify_zones`, from the unit's density and, with
+    ``elevation_raster``, the point's elevation).
 
     Returns demand points in EPSG:4326 with the demand columns of the scenario format.
     """
     from geodata.demand import spread_population
+    from geodata.zones import classify_zones, elevation_at
 
-    polygons = communes[["id", "name", "commune_code", "commune_name", "population", "geometry"]]
+    if units is None:
+        area = communes.to_crs(crs).area.to_numpy() / 1e6
+        units = communes.assign(
+            density=np.divide(communes["population"].to_numpy(float), area,
+                              out=np.zeros(len(area)), where=area > 0))
+    polygons = units[["id", "name", "commune_code", "commune_name", "population", "geometry"]]
     cells = spread_population(polygons, cell_m=cell_m, weight=weight, graph=graph, crs=crs)
+    density = dict(zip(units["id"].astype(str), units["density"].to_numpy(float), strict=True))
+    unit_density = cells["source_id"].astype(str).map(density).to_numpy(float)
+    elevation = elevation_at(cells, elevation_raster) if elevation_raster is not None else None
+    cells["zone"] = classify_zones(unit_density, elevation)
+    # ids: <commune id>:<k>, k counting the commune's points in order
+    commune_id = cells["source_id"].astype(str).str.split("~").str[0]
+    cells["id"] = commune_id + ":" + commune_id.groupby(commune_id).cumcount().astype(str)
     return _demand_table(cells)
 
 
@@ -842,7 +875,52 @@ def _demand_table(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "population": cells["population"].to_numpy(float),
         "commune_code": cells["commune_code"].astype(str).to_numpy(),
         "commune_name": cells["commune_name"].astype(str).to_numpy(),
+        "zone": cells["zone"].astype(str).to_numpy() if "zone" in cells else "",
     }, geometry=cells.geometry.to_numpy(), crs=WGS84)
+
+
+#: Commune polygons written into an imported scenario (``[files] communes``).
+COMMUNES_FILE = "communes.geojson"
+
+
+def _write_communes(communes: gpd.GeoDataFrame, path: Path) -> None:
+    """Commune polygons (id, name, code, persons), simplified to ~10 m to keep the file small."""
+    out = communes[["id", "name", "commune_code", "population", "geometry"]].copy()
+    out["population"] = out["population"].astype("int64")
+    out = out.set_geometry(out.geometry.simplify(0.0001, preserve_topology=True))
+    out.to_file(path, driver="GeoJSON")
+
+
+def _finer_pieces(request: ImportRequest, communes: gpd.GeoDataFrame, crs: str,
+                  provenance: dict[str, Any]) -> Pieces:
+    """Communes cut into the finer units (with their neighbours in the boundary file)."""
+    from geodata.finer import read_bbox, read_finer_units, split_communes
+
+    assert request.finer_units is not None
+    col = Collector()
+    units = read_finer_units(request.finer_units, communes, col)
+    others = None
+    if request.boundaries is not None and len(units):
+        others = read_bbox(request.boundaries.path, request.boundaries.layer, units.total_bounds,
+                           _label(request.boundaries.path))
+    col.emit_warnings()
+    pieces = split_communes(communes, units, crs, others, request.finer_units.min_cover)
+    provenance["finer_units"] = {
+        "file": request.finer_units.path, "layer": request.finer_units.layer,
+        "population_column": request.finer_units.population_column,
+        "units_read": pieces.sources, "pieces": int(len(pieces.units)),
+        "persons_in_units": int(pieces.interpolation.source_population.sum()),
+        "persons_in_other_communes": pieces.to_others,
+        "persons_outside_communes": pieces.outside,
+        "interpolated_persons": int(pieces.interpolated.sum()),
+        "method": "tobler area_interpolate (extensive), whole persons by largest remainder "
+                  "per source unit",
+    }
+    if request.boundaries is None or request.boundaries.population_column is None:
+        provenance["population"] = {"from": "finer units by areal interpolation",
+                                    "file": request.finer_units.path,
+                                    "column": request.finer_units.population_column}
+    return pieces
 
 
 # --------------------------------------------------------------------------- import
@@ -934,10 +1012,13 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
         provenance["roads"] = str(request.roads)
 
     # communes and population -----------------------------------------------------
-    use_raster = request.population_raster is not None and (
+    from_units = request.finer_units is not None and (
+        request.boundaries is None or request.boundaries.population_column is None)
+    use_raster = request.population_raster is not None and not from_units and (
         request.boundaries is None or request.boundaries.population_column is None)
     if request.boundaries is not None:
-        communes = read_boundaries(request.boundaries, need_population=not use_raster)
+        communes = read_boundaries(request.boundaries,
+                                   need_population=not use_raster and not from_units)
         provenance["boundaries"] = {
             "file": request.boundaries.path, "layer": request.boundaries.layer,
             "filters": [list(f) for f in request.boundaries.filters],
@@ -945,17 +1026,23 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
             "repaired_geometries": communes.attrs.get("repaired_geometries", 0),
         }
     else:
-        communes = communes_from_osm(place_polygon, None if use_raster else "population")
+        communes = communes_from_osm(place_polygon,
+                                     None if use_raster or from_units else "population")
         provenance["boundaries"] = "OpenStreetMap boundary=administrative admin_level=8"
     crs = request.crs or choose_crs(communes)
     check_crs_option(crs, "--crs" if request.crs else "chosen CRS")
+    pieces = None
+    if request.finer_units is not None:
+        pieces = _finer_pieces(request, communes, crs, provenance)
+        if from_units:
+            communes["population"] = pieces.interpolated.astype(float)
     if use_raster:
         assert request.population_raster is not None
         raw = population_from_raster(communes, request.population_raster)
         communes["population"] = raw
         provenance["population"] = {"raster": str(request.population_raster),
                                     "raster_sum": float(raw.sum())}
-    else:
+    elif not from_units:
         b = request.boundaries
         provenance["population"] = {
             "column": b.population_column if b else "population (OSM tag)",
@@ -968,7 +1055,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     if total <= 0:
         raise ScenarioError("the communes hold no people (population sums to 0)",
                             file=_label(request.boundaries.path) if request.boundaries else "population")
-    provenance["population"]["total_persons"] = total
+    provenance.setdefault("population", {})["total_persons"] = total
     provenance["communes"] = int(len(communes))
 
     # demand -----------------------------------------------------------------------
@@ -980,7 +1067,10 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     if weight == "roads" and graph is None:
         raise ScenarioError("weight 'roads' needs a road network (--roads or --place)",
                             file="--weight")
-    demand = spread_demand(communes, crs, request.cell_m, weight, graph)
+    demand = spread_demand(communes, crs, request.cell_m, weight, graph,
+                           units=pieces.units if pieces is not None else None,
+                           elevation_raster=request.elevation_raster)
+    provenance["zones"] = {str(k): int(v) for k, v in demand["zone"].value_counts().items()}
     demand_total = float(demand["population"].sum())
     if abs(demand_total - total) > 1e-6 * max(total, 1):
         msg = f"spreading lost people: {demand_total} != {total} (a bug, please report it)"
@@ -1013,10 +1103,21 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     stage = Path(tempfile.mkdtemp(prefix=".import-", dir=folder.resolve().parent
                                   if folder.resolve().parent.exists() else None))
     try:
+        _write_communes(communes, stage / COMMUNES_FILE)
         scenario = _stage(stage, request, demand, sites, graph, crs, description, fallback)
+        scenario, calibration = _calibrate(scenario, total, request.workload)
         saved = save_scenario(scenario, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    if calibration is not None:
+        _annotate_demand(saved, calibration)
+        provenance["demand_calibration"] = {
+            "source": calibration.source, "dossiers": calibration.dossiers,
+            "in_person": calibration.in_person, "weeks_of_data": calibration.weeks,
+            "residents": calibration.population,
+            "dossiers_per_1000_per_year": calibration.dossiers_per_1000_per_year,
+            "in_person_share": calibration.in_person_share,
+            "in_person_share_by_field": calibration.in_person_share_by_field}
     (saved / "import.json").write_text(
         dumps(provenance, indent=1, default=str), encoding="utf-8")
     loaded = load_scenario(saved)
@@ -1025,7 +1126,28 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
                 "straight-line fallback" if fallback else "road network", crs)
     return ImportResult(scenario=loaded, folder=saved, communes=communes.drop(columns="file_row"),
                         population_total=total, straight_line_fallback=fallback,
-                        provenance=provenance)
+                        provenance=provenance, calibration=calibration)
+
+
+def _calibrate(scenario: Scenario, residents: int, workload: Path | None
+               ) -> tuple[Scenario, DemandCalibration | None]:
+    """``[demand]`` calibrated from the workload history copied in (unchanged without one)."""
+    if workload is None:
+        return scenario, None
+    calibration = calibrate_demand(scenario.workload, residents, source=workload.name)
+    if calibration is None:
+        return scenario, None
+    settings = replace(scenario.settings, demand=calibration.settings())
+    return replace(scenario, settings=settings), calibration
+
+
+def _annotate_demand(folder: Path, calibration: DemandCalibration) -> None:
+    """Write where ``[demand]`` came from as comments above it in ``scenario.toml`` (atomically)."""
+    path = folder / "scenario.toml"
+    text = annotate_toml(path.read_text(encoding="utf-8"), "demand", calibration.comment_lines())
+    tmp = path.with_name(".scenario.toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _describe(request: ImportRequest, communes: gpd.GeoDataFrame, total: int, fallback: bool,
@@ -1058,7 +1180,7 @@ def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites:
         if getattr(fmt, key) is not None:
             files[key] = getattr(fmt, key)
     _write_points(demand, stage / "demand.csv",
-                  ["id", "name", "lon", "lat", "population", "commune_code", "commune_name"], fmt)
+                  ["id", "name", "lon", "lat", "population", "commune_code", "commune_name", "zone"], fmt)
     _write_points(sites, stage / "sites.csv", [c.name for c in SITE_COLUMNS], fmt)
     for key, path in (("staff", request.staff), ("workload", request.workload)):
         if path is not None:
@@ -1075,6 +1197,8 @@ def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites:
         files["roads"] = "roads.graphml"
     if request.place is not None:
         files["place"] = request.place
+    if (stage / COMMUNES_FILE).exists():
+        files["communes"] = COMMUNES_FILE
     toml: dict[str, Any] = {"name": request.name, "description": description, "crs": crs,
                             "synthetic": False, "files": files}
     (stage / "scenario.toml").write_text(tomli_w.dumps(toml), encoding="utf-8")

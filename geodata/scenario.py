@@ -50,6 +50,7 @@ from geodata.settings import (
     SITE_KINDS,
     SITE_STATUSES,
     WEEKDAYS,
+    ZONES,
     CoverageStandard,
     DemandSettings,
     ScenarioFiles,
@@ -85,6 +86,7 @@ class Scenario:
     folder : folder the scenario was loaded from, if any.
     roads_path : absolute path of the road network file, if any.
     warnings : messages of the recoverable problems met while loading.
+    communes_path : absolute path of the commune polygons (``[files] communes``), if any.
     """
 
     settings: ScenarioSettings
@@ -95,6 +97,7 @@ class Scenario:
     folder: Path | None = None
     roads_path: Path | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    communes_path: Path | None = None
 
     @property
     def name(self) -> str:
@@ -134,6 +137,7 @@ DEMAND_COLUMNS: tuple[Column, ...] = (
            meaning="residents of one row"),
     Column("commune_code", required=False, default=""),
     Column("commune_name", required=False, default=""),
+    Column("zone", "enum", required=False, choices=ZONES, default=""),
 )
 SITE_COLUMNS: tuple[Column, ...] = (
     Column("id"), Column("name"),
@@ -318,12 +322,20 @@ def _parse_number_map(where: str, value: Any, key: str, col: Collector) -> dict[
         return out
     numbers: dict[str, float] = {}
     for k, v in value.items():
+        if key in ("zone_speed_kph", "zone_circuity") and k not in ZONES:
+            col.add(label, f"{where}: unknown zone {k!r}" + suggest(k, ZONES),
+                    expected="one of " + ", ".join(ZONES))
+            continue
         if key in ("in_person_share_by_field", "service_minutes", "processing_minutes") and k not in FIELDS:
             col.add(label, f"{where}: unknown field {k!r}" + suggest(k, FIELDS),
                     expected="one of " + ", ".join(FIELDS))
             continue
         if not _is_number(v) or v < 0:
             col.add(label, f"{where}.{k}: must be a number >= 0", value=v, expected="a number >= 0")
+            continue
+        if (key == "zone_speed_kph" and v <= 0) or (key == "zone_circuity" and v < 1):
+            col.add(label, f"{where}.{k}: out of range", value=v,
+                    expected="a speed > 0 km/h" if key == "zone_speed_kph" else "a circuity >= 1")
             continue
         top = _MAP_MAXIMUM.get(key or "speeds_kph")  # key "": the km/h of one travel mode
         if top is not None and v > top:
@@ -420,7 +432,14 @@ def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
             return [clean(x) for x in v]
         return v
 
-    return cast(dict[str, Any], clean(asdict(settings)))
+    out = cast(dict[str, Any], clean(asdict(settings)))
+    # optional sections added later stay out of the file while unused (files stay byte-stable)
+    for key in ("zone_speed_kph", "zone_circuity"):
+        if not out["travel"].get(key):
+            out["travel"].pop(key, None)
+    if out["files"].get("communes") is None:
+        out["files"].pop("communes", None)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -557,6 +576,16 @@ def load_scenario(folder: str | Path) -> Scenario:
         elif not roads_path.exists():
             col.add(files.roads, "file not found", expected="the road network named in [files] roads")
 
+    communes_path: Path | None = None
+    if files.communes:
+        communes_path = (folder / files.communes).resolve()
+        if communes_path.suffix.lower() not in (".geojson", ".json", ".gpkg"):
+            col.add("scenario.toml", "[files] communes: unsupported format", value=files.communes,
+                    expected="a .geojson or .gpkg file of commune polygons")
+        elif not communes_path.exists():
+            col.add(files.communes, "file not found",
+                    expected="the commune polygons named in [files] communes")
+
     site_ids: set[str] = set()
     if demand is not None:
         check_unique(demand["id"], files.demand, "id", col)
@@ -586,7 +615,7 @@ def load_scenario(folder: str | Path) -> Scenario:
         workload_df = workload_df.assign(dossiers=workload_df["dossiers"].astype("int64"))
     scenario = Scenario(settings, demand_gdf, sites_gdf, staff_df, workload_df,
                         folder=folder.resolve(), roads_path=roads_path,
-                        warnings=tuple(col.warnings))
+                        warnings=tuple(col.warnings), communes_path=communes_path)
     logger.info("loaded scenario %r: %d demand rows, %d sites, %d staff, %d workload rows",
                 settings.name, len(demand_gdf), len(sites_gdf), len(staff_df), len(workload_df))
     return scenario
@@ -682,8 +711,14 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
         if scenario.roads_path is not None:
             roads_name = files.roads if files.roads and "/" not in files.roads else scenario.roads_path.name
             shutil.copy2(scenario.roads_path, tmp / roads_name)
+        communes_name = files.communes
+        if scenario.communes_path is not None and scenario.communes_path.exists():
+            communes_name = scenario.communes_path.name
+            shutil.copy2(scenario.communes_path, tmp / communes_name)
+        elif scenario.communes_path is not None:
+            communes_name = None
         new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
-                            workload=workload_name, roads=roads_name)
+                            workload=workload_name, roads=roads_name, communes=communes_name)
         settings = replace(settings, files=new_files)
         fmt = number_format(settings)
 

@@ -19,6 +19,25 @@ SITE_KINDS: tuple[str, ...] = ("branch", "reception", "candidate")
 SITE_STATUSES: tuple[str, ...] = ("must_open", "optional", "closed")
 CHANNELS: tuple[str, ...] = ("online", "in_person")
 
+#: Travel zones of the straight-line fallback (see :mod:`geodata.zones`).
+ZONES: tuple[str, ...] = ("urban", "peri_urban", "rural", "mountain")
+#: Default straight-line motorbike speed per zone, km/h (overridable in
+#: ``[travel.zone_speed_kph]``): city traffic and mountain roads are both slow.
+ZONE_SPEED_KPH: dict[str, float] = {"urban": 20.0, "peri_urban": 30.0, "rural": 35.0,
+                                    "mountain": 20.0}
+#: Default circuity (road km / straight km) per zone (``[travel.zone_circuity]``):
+#: dense street grids are nearly direct, mountain roads wind.
+ZONE_CIRCUITY: dict[str, float] = {"urban": 1.3, "peri_urban": 1.3, "rural": 1.4,
+                                   "mountain": 1.6}
+#: Residents per km² from which a unit is urban / peri-urban (import options).
+URBAN_DENSITY_PER_KM2 = 1500.0
+PERI_URBAN_DENSITY_PER_KM2 = 500.0
+#: Without an elevation raster, a unit sparser than this (residents per km²) is
+#: taken as mountain: in Vietnam the sparse communes are the upland ones.
+MOUNTAIN_DENSITY_PER_KM2 = 100.0
+#: With an elevation raster, a non-urban demand point at or above this height is mountain.
+MOUNTAIN_ELEVATION_M = 300.0
+
 Rule = Literal["either", "both"]
 KmMeasure = Literal["network", "straight"]
 
@@ -48,6 +67,10 @@ class TravelSettings:
     max_snap_m : points farther than this from any road are reported (1000 m).
     circuity : straight-line fallback factor, network km = straight km x circuity (1.3).
     speeds_kph : per-mode overrides of the default speed per OSM highway class.
+    zone_speed_kph : per-zone overrides of :data:`ZONE_SPEED_KPH`, used without a road
+        network for demand points with a ``zone`` (motorbike mode; car and walk keep
+        their single straight-line speed).
+    zone_circuity : per-zone overrides of :data:`ZONE_CIRCUITY` (every mode).
     """
 
     mode: str = "motorbike"
@@ -55,6 +78,8 @@ class TravelSettings:
     max_snap_m: float = 1000.0
     circuity: float = 1.3
     speeds_kph: dict[str, dict[str, float]] = field(default_factory=dict)
+    zone_speed_kph: dict[str, float] = field(default_factory=dict)
+    zone_circuity: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,10 @@ class ScenarioFiles:
         (``None``: not declared).
     thousands : thousands separator, ``","``, ``"."``, ``" "`` (any space) or ``""``
         (none); ``None``: not declared.  See :mod:`geodata._numbers`.
+    communes : optional commune polygons (GeoJSON/GeoPackage with ``id, name,
+        commune_code, population``), written by ``motcua import``: the province's
+        boundary for the sanity checks, each office's commune, and the land masses
+        (islands) of the straight-line fallback.
     """
 
     demand: str = "demand.csv"
@@ -125,6 +154,7 @@ class ScenarioFiles:
     place: str | None = None
     decimal: str | None = None
     thousands: str | None = None
+    communes: str | None = None
 
 
 @dataclass(frozen=True)

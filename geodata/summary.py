@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from geodata.calibrate import weeks_of_data
 from geodata.scenario import Scenario
 
 
@@ -28,6 +29,7 @@ class ScenarioSummary:
     dossiers_per_week: float
     online_share: float | None
     workload_days: int
+    workload_weeks: int
     roads: str | None
     warnings: tuple[str, ...]
 
@@ -38,8 +40,10 @@ class ScenarioSummary:
 def summarize_scenario(scenario: Scenario) -> ScenarioSummary:
     """Summarise a loaded scenario.
 
-    ``dossiers_per_week`` averages the workload history over its whole weeks
-    (total dossiers / days in history x 7); ``online_share`` is the share of
+    ``dossiers_per_week`` averages the workload history over its weeks of data
+    (total dossiers / ISO weeks holding at least one row, see
+    :func:`geodata.calibrate.weeks_of_data`; a gap in the history does not
+    dilute it); ``online_share`` is the share of
     dossiers filed online, ``None`` without workload.
     """
     demand, sites, staff, work = scenario.demand, scenario.sites, scenario.staff, scenario.workload
@@ -47,13 +51,13 @@ def summarize_scenario(scenario: Scenario) -> ScenarioSummary:
     communes = int(codes[codes != ""].nunique()) if (codes != "").any() else 0
     per_week = 0.0
     online: float | None = None
-    days = 0
+    days = weeks = 0
     if len(work):
         total = float(work["dossiers"].sum())
         dates = pd.to_datetime(work["date"])
-        span_days = int((dates.max() - dates.min()).days) + 1
         days = int(dates.nunique())
-        per_week = total / span_days * 7.0
+        weeks = weeks_of_data(dates)
+        per_week = total / weeks if weeks else 0.0
         online = float(work.loc[work["channel"] == "online", "dossiers"].sum()) / total if total else None
     if scenario.roads_path is not None:
         roads: str | None = scenario.roads_path.name
@@ -77,6 +81,7 @@ def summarize_scenario(scenario: Scenario) -> ScenarioSummary:
         dossiers_per_week=per_week,
         online_share=online,
         workload_days=days,
+        workload_weeks=weeks,
         roads=roads,
         warnings=scenario.warnings,
     )

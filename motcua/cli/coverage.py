@@ -75,7 +75,12 @@ def run(args: argparse.Namespace) -> int:
     table = covered_population(sc, mask)
     synthetic = "  [SYNTHETIC DATA — dữ liệu tổng hợp]" if scenario.settings.synthetic else ""
     rule = "or" if std.rule == "either" else "and"
-    km_kind = "by road" if std.km_measure == "network" else "straight-line"
+    if std.km_measure == "straight":
+        km_kind = "straight-line"
+    elif sc.matrix.method == "straight-line":
+        km_kind = "straight km x circuity, no road network"
+    else:
+        km_kind = "by road"
     print(f"Coverage: {scenario.name}{synthetic}")
     print(f"  standard: within {std.max_minutes:g} min {rule} {std.max_km:g} km ({km_kind})")
     print(f"  method: {sc.matrix.label}")

@@ -70,6 +70,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "name, ...)")
     b.add_argument("--commune-code-column", help="column of commune codes (default: the id)")
 
+    f = p.add_argument_group("where people live (finer units, terrain)")
+    f.add_argument("--finer-units", help="finer population units inside the communes, e.g. the "
+                   "2019 census wards (vn_wards_gadm41_pop2019.gpkg): without "
+                   "--population-column they give each commune its population by areal "
+                   "interpolation; in any case demand is spread over ward x commune pieces")
+    f.add_argument("--finer-units-layer", help="layer of --finer-units (e.g. wards)")
+    f.add_argument("--finer-units-population-column", default="pop2019",
+                   help="residents column of --finer-units (pop2019)")
+    f.add_argument("--elevation-raster", type=Path, help="DEM GeoTIFF: non-urban demand points "
+                   "at or above 300 m are in the mountain travel zone (default: units sparser "
+                   "than 100 residents/km2)")
+
     d = p.add_argument_group("demand grid")
     d.add_argument("--cell-m", type=float, default=400.0, help="grid cell side in metres (400)")
     d.add_argument("--weight", choices=("auto", "roads", "uniform"), default="auto",
@@ -134,13 +146,16 @@ def build_request(args: argparse.Namespace) -> object:
     if args.population_table is not None and args.join_column is None:
         msg = "--population-table needs --join-column (the code column shared with the boundaries)"
         raise UsageError(msg)
-    if args.boundaries is not None and args.population_column is None and args.population_raster is None:
-        msg = "give --population-column COL (or --population-raster FILE.tif) for the boundaries"
+    if (args.boundaries is not None and args.population_column is None
+            and args.population_raster is None and args.finer_units is None):
+        msg = ("give --population-column COL (or --population-raster FILE.tif, or --finer-units "
+               "FILE) for the boundaries")
         raise UsageError(msg)
     if args.candidates == "osm" and args.place is None:
         msg = "--candidates osm downloads post offices and town halls: it needs --place"
         raise UsageError(msg)
-    for name in ("roads", "population_table", "population_raster", "sites", "staff", "workload"):
+    for name in ("roads", "population_table", "population_raster", "sites", "staff", "workload",
+                 "elevation_raster"):
         path = getattr(args, name)
         if path is not None and not path.exists():
             msg = f"--{name.replace('_', '-')} {path}: file not found"
@@ -169,13 +184,23 @@ def build_request(args: argparse.Namespace) -> object:
                            lon_column=args.sites_lon_column, lat_column=args.sites_lat_column,
                            id_column=args.sites_id_column, name_column=args.sites_name_column,
                            kind=args.sites_kind, number_format=fmt)
+    finer = None
+    if args.finer_units is not None:
+        from geodata.finer import FinerUnits
+
+        inner = str(args.finer_units).removeprefix("zip://").split("!")[0]
+        if not Path(inner).exists():
+            msg = f"--finer-units {args.finer_units}: file not found"
+            raise UsageError(msg)
+        finer = FinerUnits(path=str(args.finer_units), layer=args.finer_units_layer,
+                           population_column=args.finer_units_population_column)
     return ImportRequest(
         name=args.name, boundaries=boundaries, place=args.place, roads=args.roads,
         population_raster=args.population_raster, sites=sites, candidates=args.candidates,
         candidate_cell_m=args.candidate_cell_m, staff=args.staff, workload=args.workload,
         number_format=fmt,
         cell_m=args.cell_m, weight=args.weight, crs=args.crs, cache_dir=args.cache_dir,
-        description=args.description,
+        description=args.description, finer_units=finer, elevation_raster=args.elevation_raster,
     )
 
 
@@ -194,11 +219,29 @@ def run(args: argparse.Namespace) -> int:
           f"(demand rows sum to {sc.demand['population'].sum():,.0f})")
     print(f"  demand: {len(sc.demand):,} grid points ({request.cell_m:g} m cells, "
           f"{result.provenance['demand']['weight']} weighting)")
+    finer = result.provenance.get("finer_units")
+    if finer:
+        print(f"  people where they live: {finer['units_read']:,} finer units of "
+              f"{Path(finer['file'].split('!')[-1]).name} cut into {finer['pieces']:,} pieces; "
+              f"{finer['persons_in_other_communes'] + finer['persons_outside_communes']:,} of "
+              "their residents live outside these communes")
+    zones = result.provenance.get("zones") or {}
+    if zones:
+        print("  travel zones of the demand points: "
+              + ", ".join(f"{k.replace('_', '-')} {v:,}" for k, v in zones.items()))
+    if result.calibration is not None:
+        print(f"  [demand] calibrated: {result.calibration.summary()}")
+    else:
+        d = sc.settings.demand
+        print(f"  [demand] defaults: {d.dossiers_per_1000_per_year:g} dossiers per 1,000 residents "
+              f"a year, {100 * d.in_person_share:.1f} % in person (no --workload to calibrate from)")
     print("  sites: " + ", ".join(f"{v} {k}" for k, v in kinds.items()))
     print(f"  CRS: {sc.settings.crs}")
     if result.straight_line_fallback:
-        print("  roads: NONE - straight-line fallback (straight km x circuity "
-              f"{sc.settings.travel.circuity:g}); every result is labelled so")
+        how = ("speed and circuity by travel zone" if (sc.demand["zone"] != "").any()
+               else f"circuity {sc.settings.travel.circuity:g}")
+        print(f"  roads: NONE - straight-line fallback (straight km x {how}); "
+              "every result is labelled so")
     else:
         print(f"  roads: {result.provenance.get('roads')}")
     for w in caught:

@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
           f"{s.counters} counters")
     print(f"  staff: {s.staff} ({s.staff_movable} movable)")
     if s.online_share is not None:
-        print(f"  dossiers: {s.dossiers_per_week:,.0f} per week over {s.workload_days} days "
-              f"of history, {100 * s.online_share:.1f} % online")
+        print(f"  dossiers: {s.dossiers_per_week:,.0f} per week over {s.workload_weeks} weeks of data "
+              f"({s.workload_days} days), {100 * s.online_share:.1f} % online")
     else:
         print("  dossiers: no workload history")
     print(f"  roads: {s.roads or 'none (straight-line distance x circuity)'}")

@@ -23,8 +23,9 @@ from geodata.importer import (
     existing_site_coverage,
     import_scenario,
 )
-from geodata.network import straight_line_speed_kph
+from geodata.landmass import land_labels, land_masses
 from geodata.scenario import load_scenario
+from geodata.settings import ZONE_CIRCUITY, ZONE_SPEED_KPH
 
 pytestmark = pytest.mark.shared_data
 
@@ -141,13 +142,24 @@ def test_dam_ha_coverage_by_commune_centres(dam_ha: ImportResult, cache_dir: Pat
     assert "no road network" in cov.report.label
     share = existing_site_coverage(cov)
     assert "no road network" in share.label
-    # independent check: nearest commune centre by straight line, road km = straight km x circuity
-    travel, std = sc.settings.travel, sc.settings.coverage
+    # independent check: nearest commune centre by straight line, road km = straight km x
+    # circuity, both the circuity and the speed of the resident's travel zone
+    std = sc.settings.coverage
     d_xy = np.column_stack([sc.projected(sc.demand).geometry.x, sc.projected(sc.demand).geometry.y])
     s_xy = np.column_stack([sc.projected(sc.sites).geometry.x, sc.projected(sc.sites).geometry.y])
-    straight_km = KDTree(s_xy).query(d_xy)[0] / 1000.0
-    road_km = straight_km * travel.circuity
-    minutes = road_km / straight_line_speed_kph(travel) * 60.0
+    # the district has islands (Cái Chiên): a resident reaches only sites on the same land mass
+    parts = land_masses(gpd.read_file(dam_ha.folder / "communes.geojson"), sc.settings.crs)
+    assert len(parts) > 1
+    d_land, s_land = land_labels(d_xy, parts), land_labels(s_xy, parts)
+    straight_km = np.full(len(d_xy), np.inf)
+    for label in np.unique(d_land):
+        on = s_land == label
+        if on.any():
+            straight_km[d_land == label] = KDTree(s_xy[on]).query(d_xy[d_land == label])[0] / 1000.0
+    zone = sc.demand["zone"].to_numpy()
+    assert set(zone) <= set(ZONE_SPEED_KPH)
+    road_km = straight_km * np.array([ZONE_CIRCUITY[z] for z in zone])
+    minutes = road_km / np.array([ZONE_SPEED_KPH[z] for z in zone]) * 60.0
     covered = (minutes <= std.max_minutes + 1e-9) | (road_km <= std.max_km + 1e-9)
     assert share.covered == pytest.approx(float(sc.demand["population"].to_numpy()[covered].sum()))
     assert share.total == 41_217

@@ -1,0 +1,115 @@
+"""Straight-line travel by zone and islands, on a tiny scenario checked by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from geodata._errors import ScenarioError
+from geodata.coverage import coverage_for_scenario
+from geodata.scenario import load_scenario
+from geodata.zones import classify_zones
+
+UTM48 = "EPSG:32648"
+X0, Y0 = 750_000.0, 2_358_000.0
+
+
+def _lonlat(dx: float, dy: float) -> tuple[float, float]:
+    p = gpd.GeoSeries.from_xy([X0 + dx], [Y0 + dy], crs=UTM48).to_crs("EPSG:4326")
+    return float(p.x.iloc[0]), float(p.y.iloc[0])
+
+
+def _scenario(tmp_path: Path, toml_extra: str = "", communes: bool = True) -> Path:
+    # site S at the origin; A urban 2 km east, B mountain 6 km north, C rural 10 km east,
+    # D 4 km south on an island 2 km off the mainland's coast
+    points = {"A": (2000, 0, "urban"), "B": (0, 6000, "mountain"), "C": (10000, 0, "rural"),
+              "D": (0, -4000, "rural")}
+    rows = ["id,name,lon,lat,population,commune_code,commune_name,zone"]
+    for pid, (dx, dy, zone) in points.items():
+        lon, lat = _lonlat(dx, dy)
+        code, name = ("I", "Đảo") if pid == "D" else ("M", "Đất liền")
+        rows.append(f"{pid},{pid},{lon:.7f},{lat:.7f},100,{code},{name},{zone}")
+    (tmp_path / "demand.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    lon, lat = _lonlat(0, 0)
+    (tmp_path / "sites.csv").write_text(
+        f"id,name,lon,lat,kind,commune_code\nS,UBND,{lon:.7f},{lat:.7f},reception,M\n",
+        encoding="utf-8")
+    files = 'demand = "demand.csv"\nsites = "sites.csv"\n'
+    if communes:
+        polys = gpd.GeoDataFrame(
+            {"id": ["M", "I"], "name": ["Đất liền", "Đảo"], "commune_code": ["M", "I"],
+             "population": [300, 100]},
+            geometry=[box(X0 - 3000, Y0 - 1000, X0 + 12000, Y0 + 8000),
+                      box(X0 - 1000, Y0 - 5000, X0 + 1000, Y0 - 3000)], crs=UTM48)
+        polys.to_crs("EPSG:4326").to_file(tmp_path / "communes.geojson", driver="GeoJSON")
+        files += 'communes = "communes.geojson"\n'
+    (tmp_path / "scenario.toml").write_text(
+        f'name = "zones"\ncrs = "{UTM48}"\n[files]\n{files}{toml_extra}', encoding="utf-8")
+    return tmp_path
+
+
+def _minutes(tmp_path: Path, **kw: str) -> tuple[dict[str, float], object]:
+    sc = coverage_for_scenario(load_scenario(_scenario(tmp_path, **kw)), use_cache=False)
+    dense = sc.matrix.dense_minutes()
+    ids = list(sc.matrix.demand_ids)
+    return {i: float(dense[ids.index(i), 0]) for i in ids}, sc
+
+
+def test_trips_are_timed_at_the_speed_and_circuity_of_the_residents_zone(tmp_path: Path) -> None:
+    minutes, sc = _minutes(tmp_path)
+    # A urban: 2 km x 1.3 = 2.6 km at 20 km/h = 7.8 min; B mountain: 6 x 1.6 = 9.6 km at
+    # 20 km/h = 28.8 min; C rural: 10 x 1.4 = 14 km at 35 km/h = 24 min
+    assert minutes["A"] == pytest.approx(7.8, abs=1e-3)
+    assert minutes["B"] == pytest.approx(28.8, abs=1e-3)
+    assert minutes["C"] == pytest.approx(24.0, abs=1e-3)
+    km = sc.matrix.km.toarray()[:, 0]
+    assert km[:3] == pytest.approx([2.6, 9.6, 14.0], abs=1e-4)
+    covered = sc.matrix.covered.toarray()[:, 0]
+    assert covered.tolist() == [True, True, True, False]
+    assert sc.matrix.label == (
+        "straight line by zone (motorbike): urban 20 km/h x 1.3 (1 points), rural 35 km/h "
+        "x 1.4 (2 points), mountain 20 km/h x 1.6 (1 points), land masses apart unreachable "
+        "(no road network)")
+
+
+def test_an_island_without_ferry_is_reported_unreachable_by_land(tmp_path: Path) -> None:
+    minutes, sc = _minutes(tmp_path)
+    # D is 4 km from S in a straight line (11.2 min at rural speed) but across the sea
+    assert np.isinf(minutes["D"])
+    assert sc.matrix.minutes[3].nnz == 0 and sc.matrix.covered[3].nnz == 0
+    assert ("unreachable by land: 1 demand points (100 people) on a land mass with no "
+            "existing site (Đảo); add a site there or a ferry link") in sc.report.notes
+    # without the commune polygons the island is not known, and D is reached over the sea
+    other = tmp_path / "no-communes"
+    other.mkdir()
+    minutes, _ = _minutes(other, communes=False)
+    assert minutes["D"] == pytest.approx(4 * 1.4 / 35 * 60, abs=1e-3)
+
+
+def test_zone_speeds_and_circuity_are_overridable_in_scenario_toml(tmp_path: Path) -> None:
+    extra = "[travel.zone_speed_kph]\nmountain = 15\n[travel.zone_circuity]\nurban = 1.5\n"
+    minutes, _ = _minutes(tmp_path, toml_extra=extra)
+    # B: 6 x 1.6 = 9.6 km at 15 km/h = 38.4 min, beyond the 30 min cutoff and 5 km: not covered
+    assert np.isinf(minutes["B"])
+    assert minutes["A"] == pytest.approx(2 * 1.5 / 20 * 60, abs=1e-3)   # 9.0
+
+
+def test_unknown_zone_or_bad_value_is_named(tmp_path: Path) -> None:
+    extra = "[travel.zone_speed_kph]\nhills = 15\n[travel.zone_circuity]\nrural = 0.8\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_scenario(tmp_path, toml_extra=extra))
+    text = str(info.value)
+    assert "[travel] zone_speed_kph: unknown zone 'hills'" in text
+    assert "[travel] zone_circuity.rural: out of range (value 0.8); expected a circuity >= 1" in text
+
+
+def test_zones_from_density_and_elevation() -> None:
+    density = [3000.0, 800.0, 200.0, 50.0]
+    assert classify_zones(density).tolist() == ["urban", "peri_urban", "rural", "mountain"]
+    # with a DEM: elevation decides mountain, density no longer does
+    assert classify_zones(density, [10.0, 500.0, 450.0, 20.0]).tolist() == [
+        "urban", "peri_urban", "mountain", "rural"]
