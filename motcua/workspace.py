@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import struct
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -191,6 +192,12 @@ def extract_upload(files: Sequence[tuple[str, bytes]], dest: Path,
             total += len(data)
             plan.append((name, data, None))
             continue
+        declared = _declared_members(data)
+        if declared is not None and count + declared > limits.max_files:
+            # refused from the zip's end record, before its directory is parsed
+            msg = (f"{name}: the upload holds {count + declared:,} files or more; at most "
+                   f"{limits.max_files:,} are accepted (MOTCUA_MAX_UPLOAD_FILES)")
+            raise UploadError(msg)
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 infos = zf.infolist()
@@ -243,6 +250,16 @@ def extract_upload(files: Sequence[tuple[str, bytes]], dest: Path,
     tomls = sorted((p for p in dest.rglob("scenario.toml") if "__MACOSX" not in p.parts),
                    key=lambda p: (len(p.parts), str(p)))
     return tomls[0].parent if tomls else dest
+
+
+def _declared_members(data: bytes) -> int | None:
+    """Entries a zip's end-of-central-directory record declares (folders included), or
+    ``None`` when it cannot be read cheaply (zip64, damaged: ``zipfile`` decides)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if end < 0 or end + 22 > len(data):
+        return None
+    total = int(struct.unpack_from("<H", data, end + 10)[0])
+    return None if total == 0xFFFF else total
 
 
 def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
