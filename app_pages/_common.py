@@ -136,14 +136,24 @@ def current_scenario(show_errors: bool = True) -> tuple[str, Scenario] | None:
 _MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 
 
+#: WORD JOINER: invisible, zero width; breaks the patterns GFM turns into links by itself.
+WJ = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(://|\bwww(?=\.)|@)")
+
+
 def md_escape(text: object) -> str:
     """User text (names, labels, file names, messages quoting them) made to show exactly
     as written wherever Streamlit renders Markdown: headings, captions, alerts,
     ``st.markdown``. Every ASCII punctuation character is backslash-escaped, so no
-    link (``[x](url)``, ``<url>``, bare ``http://`` or ``www.``), emphasis, HTML tag or
-    Streamlit directive (``:red[...]``, ``:material/x:``, ``$math$``) can form; line
-    breaks become spaces (pass lines one by one to keep them)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+    link (``[x](url)``, ``<url>``), emphasis, HTML tag or Streamlit directive
+    (``:red[...]``, ``:material/x:``, ``$math$``) can form. GitHub-flavoured Markdown
+    also links bare ``http://x``, ``www.x`` and ``a@b.c`` whatever the escapes, so an
+    invisible word joiner (:data:`WJ`) goes inside ``://``, after ``www`` and after
+    ``@``. Line breaks become spaces (pass lines one by one to keep them)."""
+    plain = " ".join(str(text).splitlines())
+    plain = _AUTOLINK.sub(lambda m: ":" + WJ + "//" if m.group(0) == "://" else m.group(0) + WJ,
+                          plain)
+    return _MD_SPECIAL.sub(r"\\\1", plain)
 
 
 def plain_path(text: str) -> str:

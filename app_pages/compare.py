@@ -143,7 +143,7 @@ def body() -> None:
     for param in ("a", "b"):
         wanted = st.query_params.get(param)
         if wanted and (not is_id(wanted) or wanted not in {r.run_id for r in runs}):
-            st.error(c.tr("unknown_run", run_id=c.md_escape(wanted)))
+            st.error(c.md_escape(c.tr("unknown_run", run_id=wanted)))
     if len(runs) < 2:
         st.info(c.tr("need_two"))
         return

@@ -188,7 +188,7 @@ def body() -> None:
         try:
             dates = parse_week(week)
         except ValueError:
-            st.error(c.tr("bad_week", value=c.md_escape(week)))
+            st.error(c.md_escape(c.tr("bad_week", value=week)))
             dates = []
         if dates:
             st.caption(c.tr("week_dates", start=fmt_date(dates[0], lang), end=fmt_date(dates[-1], lang)))

@@ -10,13 +10,16 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_pages._common import md_escape, plain_path
+from app_pages._common import WJ, md_escape, plain_path
 from motcua._excel import sheet_names, write_workbook
 
 
 def test_markdown_in_user_text_is_escaped() -> None:
     assert md_escape("[click](http://evil.example) **bold**") == (
-        r"\[click\]\(http\:\/\/evil\.example\) \*\*bold\*\*")
+        r"\[click\]\(http\:" + WJ + r"\/\/evil\.example\) \*\*bold\*\*")
+    # bare links GFM would form despite the escapes get an invisible word joiner
+    assert md_escape("www.evil.example a@evil.example") == (
+        "www" + WJ + r"\.evil\.example a\@" + WJ + r"evil\.example")
     assert md_escape('<script>window.__xss=1</script>') == (
         r"\<script\>window\.\_\_xss\=1\<\/script\>")
     assert md_escape(":red[x] $1$ Xã Đầm Hà\nline 2") == r"\:red\[x\] \$1\$ Xã Đầm Hà line 2"
@@ -25,8 +28,8 @@ def test_markdown_in_user_text_is_escaped() -> None:
 @given(st.text())
 def test_every_punctuation_is_escaped_and_nothing_else_changes(text: str) -> None:
     out = md_escape(text)
-    # undoing the escapes gives the text back (line breaks as spaces)
-    assert re.sub(r"\\(.)", r"\1", out) == " ".join(text.splitlines())
+    # undoing the escapes gives the text back (line breaks as spaces, word joiners added)
+    assert re.sub(r"\\(.)", r"\1", out).replace(WJ, "") == " ".join(text.replace(WJ, "").splitlines())
     # no punctuation is left bare
     assert not re.search(r"(?<!\\)(?:\\\\)*[" + re.escape(string.punctuation.replace("\\", ""))
                          + "]", out.replace("\\\\", ""))
