@@ -45,11 +45,10 @@ if target is not None:
 with st.sidebar:
     st.radio(c.tr("language"), LANGS, format_func=LANG_NAMES.__getitem__, key="lang",
              horizontal=True)
-    st.caption(c.tr("workspace_caption", path=c.workspace().root))
 c.sync_query_params()
 
 try:
     page.run()
 except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
     logging.getLogger("motcua.app").exception("page %s failed", page.url_path)
-    st.error(c.tr("unexpected_error", error=f"{type(exc).__name__}: {exc}"))
+    st.error(c.tr("unexpected_error", error=c.md_escape(f"{type(exc).__name__}: {exc}")))

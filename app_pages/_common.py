@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import re
+import string
 import threading
 import time
 import tomllib
@@ -26,7 +27,7 @@ from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
 from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
-from motcua.app.workspace import RunInfo, Workspace, WorkspaceError
+from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
 
 logger = logging.getLogger("motcua.app")
@@ -126,17 +127,39 @@ def current_scenario(show_errors: bool = True) -> tuple[str, Scenario] | None:
         return ref, load_ref(workspace(), ref)
     except (ScenarioError, WorkspaceError) as exc:
         if show_errors:
-            st.error(tr("scenario_load_failed", ref=ref))
+            st.error(tr("scenario_load_failed", ref=md_escape(str(ref))))
             show_error_text(str(exc))
         return None
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~$:-])")
+#: Every ASCII punctuation character: CommonMark lets each be backslash-escaped and
+#: then shows it as itself, so escaping all of them is the one rule that cannot miss.
+_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 
 
-def md_escape(text: str) -> str:
-    """Escape Markdown so a message (file names, ``snake_case`` columns) shows unchanged."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+#: WORD JOINER: invisible, zero width; breaks the patterns GFM turns into links by itself.
+WJ = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(://|\bwww(?=\.)|@)")
+
+
+def md_escape(text: object) -> str:
+    """User text (names, labels, file names, messages quoting them) made to show exactly
+    as written wherever Streamlit renders Markdown: headings, captions, alerts,
+    ``st.markdown``. Every ASCII punctuation character is backslash-escaped, so no
+    link (``[x](url)``, ``<url>``), emphasis, HTML tag or Streamlit directive
+    (``:red[...]``, ``:material/x:``, ``$math$``) can form. GitHub-flavoured Markdown
+    also links bare ``http://x``, ``www.x`` and ``a@b.c`` whatever the escapes, so an
+    invisible word joiner (:data:`WJ`) goes inside ``://``, after ``www`` and after
+    ``@``. Line breaks become spaces (pass lines one by one to keep them)."""
+    plain = " ".join(str(text).splitlines())
+    plain = _AUTOLINK.sub(lambda m: ":" + WJ + "//" if m.group(0) == "://" else m.group(0) + WJ,
+                          plain)
+    return _MD_SPECIAL.sub(r"\\\1", plain)
+
+
+def plain_path(text: str) -> str:
+    """A file path shown without the server's folders (just the file name)."""
+    return Path(text).name if Path(text).is_absolute() else text
 
 
 def show_error_text(text: str) -> None:
@@ -210,7 +233,8 @@ def show_report(report: dict[str, Any], compact: bool = False) -> None:
     if status == "FEASIBLE":
         st.warning(tr("feasible_warning", gap=gap_text))
     elif status not in ("OPTIMAL",):
-        st.error(status_text(status) + (f": {report.get('message')}" if report.get("message") else ""))
+        st.error(md_escape(status_text(status)) + (f": {md_escape(report['message'])}"
+                                                   if report.get("message") else ""))
 
 
 def _f(value: Any) -> float | None:
@@ -318,6 +342,8 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
     by_id = {r.run_id: r for r in runs}
     ids = list(by_id)
     wanted = st.query_params.get(param)
+    if not is_id(wanted):  # a run id from a link: checked as a whole before it is used
+        wanted = None
     if fresh in by_id:
         st.session_state[key] = fresh
     elif key not in st.session_state and wanted in by_id:

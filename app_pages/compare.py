@@ -18,7 +18,7 @@ from app_pages import _common as c
 from app_pages._placement_view import load_run, result_map
 from motcua.app import maps
 from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
-from motcua.app.workspace import RunInfo
+from motcua.app.workspace import RunInfo, is_id
 from motcua.placement import PlacementRun
 
 #: (figure key, text key, kind) shown in the table of differences.
@@ -122,6 +122,8 @@ def changes(ra: PlacementRun, rb: PlacementRun) -> tuple[gpd.GeoDataFrame, gpd.G
 def _pick(runs: list[RunInfo], key: str, param: str, default: str, label: str) -> RunInfo:
     by_id = {r.run_id: r for r in runs}
     wanted = st.query_params.get(param)
+    if not is_id(wanted):  # a run id from a link: checked as a whole before it is used
+        wanted = None
     if key not in st.session_state:
         st.session_state[key] = wanted if wanted in by_id else default
     elif st.session_state[key] not in by_id:
@@ -140,8 +142,8 @@ def body() -> None:
     runs = ws.list_runs("placement")
     for param in ("a", "b"):
         wanted = st.query_params.get(param)
-        if wanted and wanted not in {r.run_id for r in runs}:
-            st.error(c.tr("unknown_run", run_id=wanted))
+        if wanted and (not is_id(wanted) or wanted not in {r.run_id for r in runs}):
+            st.error(c.md_escape(c.tr("unknown_run", run_id=wanted)))
     if len(runs) < 2:
         st.info(c.tr("need_two"))
         return
@@ -152,7 +154,8 @@ def body() -> None:
         ib = _pick(runs, "cmp_b", "b", runs[0].run_id, c.tr("result_b"))
     ra, rb = load_run(str(ia.result_dir)), load_run(str(ib.result_dir))
     if ra.scenario_name != rb.scenario_name:
-        st.warning(c.tr("different_scenarios", a=ra.scenario_name, b=rb.scenario_name))
+        st.warning(c.tr("different_scenarios", a=c.md_escape(ra.scenario_name),
+                        b=c.md_escape(rb.scenario_name)))
     synthetic = ia.synthetic or ib.synthetic
     c.synthetic_banner(synthetic)
     link = f"?page=compare&a={ia.run_id}&b={ib.run_id}" + ("&lang=en" if lang == "en" else "")
@@ -176,7 +179,7 @@ def body() -> None:
     left, right = st.columns(2)
     for col, info, run, name in ((left, ia, ra, "A"), (right, ib, rb, "B")):
         with col:
-            st.markdown(f"**{name}: {info.label}**")
+            st.markdown(f"**{name}: {c.md_escape(info.label)}**")
             c.show_report(run.report.to_dict(), compact=True)
             c.show_map(result_map(run, bounds=bounds, size_max=size_max, label=label),
                        key=f"cmp_map_{name}", height=420)

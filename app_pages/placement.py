@@ -67,9 +67,9 @@ def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
 
 def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     run = load_run(str(info.result_dir))
-    st.subheader(info.label)
-    st.caption(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "
-               f"{run.coverage_label}")
+    st.subheader(c.md_escape(info.label))
+    st.caption(c.md_escape(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "
+                           f"{run.coverage_label}"))
     c.synthetic_banner(info.synthetic)
     c.show_report(run.report.to_dict())
     meaning = run.objective_meaning(c.lang())
@@ -272,7 +272,7 @@ def body() -> None:
     scenario: Scenario | None = None
     if loaded is not None:
         ref, scenario = loaded
-        st.caption(c.tr("current_scenario", name=scenario.name))
+        st.caption(c.tr("current_scenario", name=c.md_escape(scenario.name)))
         c.synthetic_banner(scenario.settings.synthetic)
 
     finished = c.follow_job("placement", stage=_stage)
@@ -292,7 +292,7 @@ def body() -> None:
                 try:
                     request.check()
                 except InvalidInputError as exc:
-                    st.error(str(exc))
+                    c.show_error_text(str(exc))
                 else:
                     scen = scenario
 

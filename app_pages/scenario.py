@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path, PurePosixPath
-from typing import Any
-
 import geopandas as gpd
 import streamlit as st
 
 from app_pages import _common as c
-from geodata._errors import ScenarioError
 from geodata.scenario import Scenario
 from geodata.summary import summarize_scenario
 from motcua.app import maps
@@ -20,53 +14,23 @@ from motcua.app.i18n import fmt_int, fmt_pct
 UPLOAD_TYPES = ["zip", "toml", "csv", "geojson", "json", "gpkg", "graphml", "osm", "xml"]
 
 
-def _extract_upload(files: list[Any], dest: Path) -> Path:
-    """Write uploaded files (zips are unpacked safely) into ``dest``; return the scenario folder."""
-    for f in files:
-        name = Path(f.name).name
-        data = f.getvalue()
-        if name.lower().endswith(".zip"):
-            try:
-                with zipfile.ZipFile(_bytes_io(data)) as zf:
-                    for member in zf.namelist():
-                        p = PurePosixPath(member)
-                        if p.is_absolute() or ".." in p.parts:
-                            raise ScenarioError(c.tr("upload_unsafe_zip", file=name, member=member), file=name)
-                    zf.extractall(dest)
-            except zipfile.BadZipFile as exc:
-                raise ScenarioError(c.tr("upload_bad_zip", file=name, error=exc), file=name) from None
-        else:
-            (dest / name).write_bytes(data)
-    tomls = sorted(dest.rglob("scenario.toml"), key=lambda p: (len(p.parts), str(p)))
-    tomls = [p for p in tomls if "__MACOSX" not in p.parts]
-    return tomls[0].parent if tomls else dest
-
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
-
-
 def _on_upload() -> None:
-    """Validate the uploaded files; open them only if they are a valid scenario."""
+    """Check, unpack and validate the uploaded files; open them only if they are a valid
+    scenario (bounded by the upload limits; on any failure the previous scenario stays open)."""
     files = st.session_state.get("upload") or []
     st.session_state.pop("upload_result", None)
     if not files:
         return
     names = ", ".join(f.name for f in files)
-    ws = c.workspace()
-    with tempfile.TemporaryDirectory(prefix="motcua-upload-") as tmp:
-        try:
-            folder = _extract_upload(files, Path(tmp))
-            scenario = c.validate_folder(folder)
-            ref = ws.add_scenario(folder, scenario.name)
-        except ScenarioError as exc:
-            st.session_state["upload_result"] = ("error", names, str(exc))
-            return
+    try:
+        ref, name = c.workspace().add_upload([(f.name, f.getvalue()) for f in files])
+    except (ValueError, OSError) as exc:  # ScenarioError, UploadError: named problems
+        c.logger.info("upload %s refused: %s", names, exc)
+        st.session_state["upload_result"] = ("error", names, str(exc))
+        return
     st.session_state["scenario_ref"] = ref
     st.session_state["scenario_pick"] = ref
-    st.session_state["upload_result"] = ("ok", names, scenario.name)
+    st.session_state["upload_result"] = ("ok", names, name)
 
 
 def _on_pick() -> None:
@@ -90,18 +54,18 @@ def body() -> None:
                      key="upload", on_change=_on_upload)
     result = st.session_state.get("upload_result")
     if result and result[0] == "error":
-        st.error(c.tr("upload_failed", files=result[1]))
+        st.error(c.tr("upload_failed", files=c.md_escape(result[1])))
         c.show_error_text(result[2])
     elif result:
-        st.success(c.tr("upload_ok", name=result[2]))
+        st.success(c.tr("upload_ok", name=c.md_escape(result[2])))
 
     loaded = c.current_scenario()
     if loaded is None:
         return
     ref, scenario = loaded
-    st.subheader(c.tr("current_scenario", name=scenario.name))
+    st.subheader(c.tr("current_scenario", name=c.md_escape(scenario.name)))
     if scenario.settings.description:
-        st.caption(scenario.settings.description)
+        st.caption(c.md_escape(scenario.settings.description))
     c.synthetic_banner(scenario.settings.synthetic)
     if scenario.warnings:
         with st.expander(c.tr("scenario_warnings") + f" ({len(scenario.warnings)})"):
@@ -128,7 +92,7 @@ def body() -> None:
         try:
             roads = _roads(scenario, str(scenario.roads_path))
         except Exception as exc:  # noqa: BLE001 - a bad road file must not hide the map
-            st.warning(c.tr("roads_unavailable", error=exc))
+            st.warning(c.tr("roads_unavailable", error=c.md_escape(str(exc))))
     basemap = maps.basemap_available()
     m = maps.new_map(maps.bounds_of(scenario.demand, scenario.sites), basemap=basemap,
                      leaflet_base=c.leaflet_base(), label=c.map_label(scenario.settings.synthetic))

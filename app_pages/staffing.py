@@ -99,8 +99,8 @@ def _csv_zip(run: StaffingRun) -> bytes:
 def _show_run(ws: Workspace, info: RunInfo) -> None:
     lang = c.lang()
     run = _load_run(str(info.result_dir))
-    st.subheader(f"{info.label} — {run.week}")
-    st.caption(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')}")
+    st.subheader(c.md_escape(f"{info.label} — {run.week}"))
+    st.caption(c.md_escape(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')}"))
     c.synthetic_banner(info.synthetic)
     c.show_report(run.report.to_dict())
     m = run.metrics
@@ -144,7 +144,7 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
             st.dataframe(run.shortfalls, hide_index=True, width="stretch")
     with st.expander(c.tr("run_settings")):
         st.text(run.forecast_method)
-        st.text(run.travel_source)
+        st.text(c.plain_path(run.travel_source))
         st.json(run.settings, expanded=False)
 
     st.subheader(c.tr("downloads"))
@@ -166,7 +166,7 @@ def body() -> None:
     ref, scenario = loaded
     ws = c.workspace()
     lang = c.lang()
-    st.caption(c.tr("current_scenario", name=scenario.name))
+    st.caption(c.tr("current_scenario", name=c.md_escape(scenario.name)))
     c.synthetic_banner(scenario.settings.synthetic)
 
     finished = c.follow_job("staffing")
@@ -196,7 +196,7 @@ def body() -> None:
         try:
             dates = parse_week(week)
         except InvalidInputError:
-            st.error(c.tr("bad_week", value=week))
+            st.error(c.md_escape(c.tr("bad_week", value=week)))
             dates = []
         if dates:
             st.caption(c.tr("week_dates", start=fmt_date(dates[0], lang), end=fmt_date(dates[-1], lang)))

@@ -11,7 +11,9 @@ import difflib
 import gzip
 import io
 import math
+import stat
 import warnings
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ import pandas as pd
 
 from geodata._errors import Problem, ScenarioError, ScenarioWarning
 from geodata._numbers import NumberFormat, NumberProblem, parse_number, show
+from geodata.settings import max_text_bytes
 
 #: Vietnam's extent in WGS84 degrees, with a margin, including the offshore islands.
 VN_LON = (102.0, 117.9)
@@ -99,21 +102,35 @@ def suggest(name: str, options: Iterable[str]) -> str:
 
 
 def read_text(path: Path, label: str, col: Collector) -> str | None:
-    """Read a UTF-8 (with or without BOM) text file, optionally gzip-compressed."""
+    """Read a UTF-8 (with or without BOM) text file, optionally gzip-compressed.
+
+    At most :func:`geodata.settings.max_text_bytes` are read (after decompression,
+    streamed), so a huge file or a ``.gz`` bomb is refused without filling the memory.
+    """
+    limit = max_text_bytes()
+    too_big = (f"is larger than {limit / 2**20:g} MB"
+               f"{' once decompressed' if path.suffix == '.gz' else ''}")
+    expected = (f"a file of at most {limit / 2**20:g} MB (set MOTCUA_MAX_TEXT_MB to allow "
+                "larger files)")
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):
+            col.add(label, "is not a regular file (a folder, device or pipe)",
+                    expected="a text file")
+            return None
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
+            raw = fh.read(limit + 1)
     except FileNotFoundError:
         col.add(label, "file not found", expected="an existing file (check [files] in scenario.toml)")
+        return None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        col.add(label, f"is not a valid gzip file: {exc}")
         return None
     except OSError as exc:
         col.add(label, f"cannot be read: {exc.strerror or exc}")
         return None
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            col.add(label, f"is not a valid gzip file: {exc}")
-            return None
+    if len(raw) > limit:
+        col.add(label, too_big, expected=expected)
+        return None
     if not raw.strip(b"\xef\xbb\xbf \t\r\n"):
         col.add(label, "file is empty", expected="a header row and at least one data row")
         return None

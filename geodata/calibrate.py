@@ -22,7 +22,7 @@ import pandas as pd
 from geodata.settings import FIELDS, DemandSettings
 
 #: Weeks in a year when turning a weekly rate into a yearly one (the same 52 as
-#: ``motcua.planning.WEEKS_PER_YEAR``, which turns it back into a daily rate).
+#: ``motcua.placement.WEEKS_PER_YEAR``, which turns it back into a daily rate).
 WEEKS_PER_YEAR = 52.0
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import shutil
+import stat
 import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -522,6 +524,80 @@ def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector,
     return table, gdf.geometry.reset_index(drop=True)
 
 
+#: Keys of ``[files]`` that name a file (``place`` names a place to download).
+FILE_KEYS: tuple[str, ...] = ("demand", "sites", "staff", "workload", "roads", "communes")
+#: Files a shapefile needs beside its ``.shp``.
+_SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    """``folder / name`` resolved, if it stays inside ``folder`` and is not a
+    folder, device or pipe (a missing file passes: it is reported as not found)."""
+    root = folder.resolve()
+    path = (folder / name).resolve()
+    if path == root or not path.is_relative_to(root):
+        return None
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path
+    except OSError:
+        return None
+    return path if stat.S_ISREG(mode) else None
+
+
+def _check_file_paths(folder: Path, files: ScenarioFiles, col: Collector) -> set[str]:
+    """Report every ``[files]`` path that leaves the scenario folder or is not a
+    regular file (``/dev/zero``, ``/etc/passwd``, ``../x``, a FIFO); return their keys."""
+    bad = set()
+    for key in FILE_KEYS:
+        name = getattr(files, key)
+        if name is None:
+            continue
+        if _inside(folder, name) is None:
+            bad.add(key)
+            col.add(f"scenario.toml, [files] {key} = {name!r}",
+                    "must be a file inside the scenario folder")
+    return bad
+
+
+def scenario_files(folder: str | Path) -> list[str]:
+    """The files a scenario folder is made of, as paths relative to it: ``scenario.toml``
+    then every existing file its ``[files]`` table names (with a shapefile's sidecars).
+
+    Used to copy a scenario (an upload) without anything else that lay beside it.
+    Raises :class:`ScenarioError` when ``scenario.toml`` is unreadable or a path
+    leaves the folder.
+    """
+    folder = Path(folder)
+    col = Collector()
+    text = read_text(folder / "scenario.toml", "scenario.toml", col)
+    col.raise_if_any()
+    try:
+        data = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
+    settings = _parse_settings(data, col)
+    _check_file_paths(folder, settings.files, col)
+    col.raise_if_any()
+    base = folder.absolute()
+    out = ["scenario.toml"]
+    for key in FILE_KEYS:
+        name = getattr(settings.files, key)
+        if not name:
+            continue
+        # the path as the toml names it (not where a symlink leads), so a copy still matches
+        rel = Path(os.path.relpath(os.path.normpath(base / name), base))
+        names = [rel]
+        if rel.suffix.lower() == ".shp":
+            names += [rel.with_suffix(s) for s in _SHAPEFILE_SIDECARS]
+        for r in names:
+            path = _inside(folder, str(r))
+            if path is not None and path.is_file() and r.as_posix() not in out:
+                out.append(r.as_posix())
+    return out
+
+
 def load_scenario(folder: str | Path) -> Scenario:
     """Load and validate a scenario folder.
 
@@ -558,17 +634,21 @@ def load_scenario(folder: str | Path) -> Scenario:
     settings = _parse_settings(data, col)
     files = settings.files
     fmt = number_format(settings)
+    bad = _check_file_paths(folder, files, col)
 
-    demand, demand_geom = _read_table(folder, files.demand, DEMAND_COLUMNS, col, True, fmt)
-    sites, sites_geom = _read_table(folder, files.sites, SITE_COLUMNS, col, True, fmt)
+    demand = demand_geom = sites = sites_geom = None
+    if "demand" not in bad:
+        demand, demand_geom = _read_table(folder, files.demand, DEMAND_COLUMNS, col, True, fmt)
+    if "sites" not in bad:
+        sites, sites_geom = _read_table(folder, files.sites, SITE_COLUMNS, col, True, fmt)
     staff = workload = None
-    if files.staff:
+    if files.staff and "staff" not in bad:
         staff, _ = _read_table(folder, files.staff, STAFF_COLUMNS, col, False, fmt)
-    if files.workload:
+    if files.workload and "workload" not in bad:
         workload, _ = _read_table(folder, files.workload, WORKLOAD_COLUMNS, col, False, fmt)
 
     roads_path: Path | None = None
-    if files.roads:
+    if files.roads and "roads" not in bad:
         roads_path = (folder / files.roads).resolve()
         if roads_path.suffix.lower() not in (".graphml", ".osm", ".xml"):
             col.add("scenario.toml", "[files] roads: unsupported road network format",
@@ -577,7 +657,7 @@ def load_scenario(folder: str | Path) -> Scenario:
             col.add(files.roads, "file not found", expected="the road network named in [files] roads")
 
     communes_path: Path | None = None
-    if files.communes:
+    if files.communes and "communes" not in bad:
         communes_path = (folder / files.communes).resolve()
         if communes_path.suffix.lower() not in (".geojson", ".json", ".gpkg"):
             col.add("scenario.toml", "[files] communes: unsupported format", value=files.communes,

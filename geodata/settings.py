@@ -174,3 +174,32 @@ class ScenarioSettings:
     processing_minutes: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_PROCESSING_MINUTES)
     )
+
+
+#: Default cap, in MB, on one text file of a scenario (CSV, ``scenario.toml``) after
+#: decompression; ``$MOTCUA_MAX_TEXT_MB`` overrides it (see ``docs/scenario-format.md``).
+#: 200 MB holds years of a province's daily workload (a year is about 35 MB) while a
+#: ``.gz`` bomb is stopped after reading 200 MB instead of filling the memory.
+MAX_TEXT_MB = 200.0
+
+
+def max_text_bytes() -> int:
+    """The cap on one decompressed text file, in bytes (``$MOTCUA_MAX_TEXT_MB`` or 200 MB).
+
+    A value that is not a positive number is ignored with a log line.
+    """
+    import logging
+    import os
+
+    raw = os.environ.get("MOTCUA_MAX_TEXT_MB", "").strip()
+    mb = MAX_TEXT_MB
+    if raw:
+        try:
+            mb = float(raw)
+            if not mb > 0 or mb == float("inf"):
+                raise ValueError(raw)
+        except ValueError:
+            logging.getLogger(__name__).warning(
+                "MOTCUA_MAX_TEXT_MB=%r is not a positive number of MB; using %g", raw, MAX_TEXT_MB)
+            mb = MAX_TEXT_MB
+    return int(mb * 1024 * 1024)

@@ -45,7 +45,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Chức năng này chưa sẵn sàng: thiếu mô-đun {module}.",
         "This feature is not available yet: module {module} is missing.",
     ),
-    "workspace_caption": ("Thư mục lưu kết quả: {path}", "Results folder: {path}"),
     # --- scenario page ---------------------------------------------------------------
     "scenario_title": ("Kịch bản", "Scenario"),
     "choose_scenario": ("Chọn kịch bản có sẵn", "Choose a shipped scenario"),
@@ -59,11 +58,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "upload_failed": (
         "Không mở được kịch bản tải lên ({files}). Kịch bản trước vẫn đang mở.",
         "The uploaded scenario ({files}) could not be opened. The previous scenario stays open.",
-    ),
-    "upload_bad_zip": ("{file}: không phải tệp zip hợp lệ ({error})", "{file}: not a valid zip file ({error})"),
-    "upload_unsafe_zip": (
-        "{file}: tệp zip chứa đường dẫn không an toàn {member!r}",
-        "{file}: the zip holds an unsafe path {member!r}",
     ),
     "upload_no_toml": (
         "không tìm thấy scenario.toml trong các tệp tải lên",

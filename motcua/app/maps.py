@@ -16,6 +16,7 @@ rounded to 1e-5 degrees (about 1 m) to keep the page small.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import os
@@ -160,8 +161,14 @@ def new_map(
     return m
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def _escape(text: object) -> str:
+    """Text made safe for Leaflet's HTML (tooltips, legend, label): ``html.escape``,
+    plus the characters of a JavaScript template literal (`` ` ``, ``$``, ``\\``) as
+    HTML entities, since folium pastes a marker's tooltip into one unescaped."""
+    return html.escape(str(text), quote=True).translate(_JS_TEMPLATE)
 
 
 def _round_coords(obj: Any) -> Any:
@@ -186,8 +193,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _safe(value: Any) -> Any:
+    """A property value for the page: text HTML-escaped (Leaflet tooltips are HTML)."""
+    value = _plain(value)
+    return _escape(value) if isinstance(value, str) else value
+
+
 def _features(gdf: gpd.GeoDataFrame, props: Sequence[str], points: bool) -> dict[str, Any]:
-    """Compact GeoJSON of ``gdf`` (WGS84, rounded) keeping only ``props`` columns."""
+    """Compact GeoJSON of ``gdf`` (WGS84, rounded) keeping only ``props`` columns.
+
+    Text values are HTML-escaped: folium's ``GeoJsonTooltip`` puts them into the
+    page with ``innerHTML``, so a site named ``<img onerror=...>`` would run.
+    """
     g = gdf.to_crs(4326) if gdf.crs is not None else gdf
     geoms = g.geometry
     if points:
@@ -198,7 +215,7 @@ def _features(gdf: gpd.GeoDataFrame, props: Sequence[str], points: bool) -> dict
         xy = np.round(shapely.get_coordinates(geoms.to_numpy()[ok]), 5).tolist()
         records = pd.DataFrame(g.loc[ok, cols]).to_dict(orient="records") if cols else [{}] * len(xy)
         return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {k: _plain(v) for k, v in rec.items()},
+            {"type": "Feature", "properties": {k: _safe(v) for k, v in rec.items()},
              "geometry": {"type": "Point", "coordinates": pt}}
             for rec, pt in zip(records, xy, strict=True)]}
     feats = []
@@ -207,7 +224,7 @@ def _features(gdf: gpd.GeoDataFrame, props: Sequence[str], points: bool) -> dict
             continue
         feats.append({
             "type": "Feature",
-            "properties": {c: _plain(g[c].iloc[i]) for c in cols},
+            "properties": {c: _safe(g[c].iloc[i]) for c in cols},
             "geometry": {"type": geom.geom_type,
                          "coordinates": _round_coords(geom.__geo_interface__["coordinates"])},
         })
@@ -267,7 +284,9 @@ def add_points(
             st = style(feat)
             html = (f'<div style="width:12px;height:12px;margin:-6px 0 0 -6px;background:{st["fillColor"]};'
                     'border:2px solid #fff;box-shadow:0 0 0 1px #000"></div>')
-            tip = "<br>".join(f"{label}: {feat['properties'].get(col)}" for col, label in tooltip.items())
+            # properties are escaped already (_features); the labels are escaped here
+            tip = "<br>".join(f"{_escape(label)}: {feat['properties'].get(col)}"
+                              for col, label in tooltip.items())
             folium.Marker([lat, lon], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
                           tooltip=tip or None).add_to(m)
         return
@@ -276,8 +295,15 @@ def add_points(
         name=name,
         marker=folium.CircleMarker(radius=radius_px),
         style_function=style,
-        tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
+        tooltip=_tooltip(tooltip),
     ).add_to(m)
+
+
+def _tooltip(tooltip: dict[str, str] | None) -> folium.GeoJsonTooltip | None:
+    """Hover text naming ``tooltip``'s columns; labels HTML-escaped like the values."""
+    if not tooltip:
+        return None
+    return folium.GeoJsonTooltip(list(tooltip), aliases=[_escape(a) for a in tooltip.values()])
 
 
 def add_shapes(
@@ -303,7 +329,7 @@ def add_shapes(
         "fillOpacity": fill_opacity}
     folium.GeoJson(
         data, name=name, style_function=style,
-        tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
+        tooltip=_tooltip(tooltip),
     ).add_to(m)
 
 

@@ -18,6 +18,29 @@ from motcua.errors import ScenarioError, UsageError
 
 #: The app's entry point, beside the packages in the repository.
 APP = Path(__file__).resolve().parents[2] / "app.py"
+#: Where the app listens unless ``--host`` says otherwise: this computer only.
+LOCAL_HOST = "127.0.0.1"
+
+
+def is_local(host: str) -> bool:
+    """Whether ``host`` is reachable from this computer only (a loopback address)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def network_warning(host: str, port: int) -> str:
+    """What ``motcua demo`` prints before serving beyond this computer."""
+    return (f"WARNING: serving on {host}:{port}, beyond this computer. The app has no login: "
+            "anyone who can reach this port can open every scenario and result in the "
+            "workspace, upload scenarios and run solves. Serve on the network only where "
+            f"everyone who can reach it may do that; without --host it listens on {LOCAL_HOST} "
+            "only.")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,8 +51,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "workspace folder ($MOTCUA_WORKSPACE or ./workspace).",
     )
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
-    p.add_argument("--address", default="localhost",
-                   help="address to listen on (default localhost; 0.0.0.0 to share on the network)")
+    p.add_argument("--host", "--address", dest="host", default=LOCAL_HOST, metavar="HOST",
+                   help=f"address to listen on (default {LOCAL_HOST}: this computer only). "
+                        "'--host 0.0.0.0' serves everyone on the network: the app has no "
+                        "login, so anyone who can reach the port can read every scenario "
+                        "and result and upload scenarios")
     p.add_argument("--workspace", type=Path, default=None,
                    help="folder for saved results (default $MOTCUA_WORKSPACE or ./workspace)")
     p.add_argument("--scenario", default="demo",
@@ -53,7 +79,7 @@ def build_command(args: argparse.Namespace) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.port", str(args.port),
-        "--server.address", args.address,
+        "--server.address", args.host,
         # always headless: otherwise streamlit's first run stops at an e-mail prompt;
         # motcua opens the browser itself once the server answers (_open_when_ready)
         "--server.headless", "true",
@@ -126,8 +152,10 @@ def run(args: argparse.Namespace) -> int:
     env["MOTCUA_WORKSPACE"] = str(root)
     env["MOTCUA_DEFAULT_SCENARIO"] = scenario_ref(args.scenario, root)
     env["MOTCUA_DEFAULT_LANG"] = args.lang
-    host = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    host = LOCAL_HOST if args.host in ("0.0.0.0", "::") else args.host
     url = f"http://{host}:{args.port}"
+    if not is_local(args.host):
+        print(network_warning(args.host, args.port), file=sys.stderr)
     print(f"motcua demo: {url}  (Ctrl+C to stop)", file=sys.stderr)
     proc = subprocess.Popen(cmd, cwd=APP.parent, env=env)
     if not args.no_browser:

@@ -6,6 +6,7 @@ Run: ``python -m pytest tests/app/test_apptest.py -q``
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -35,9 +36,15 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def _shown(markdown: str) -> str:
+    """The text a Markdown source shows: user text in messages is backslash-escaped
+    (``app_pages._common.md_escape``), and each escaped character shows as itself."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    unexpected = [e.value for e in at.error if "không mong muốn" in e.value or "unexpected" in e.value]
+    unexpected = [_shown(e.value) for e in at.error if "không mong muốn" in e.value or "unexpected" in e.value]
     assert not unexpected, unexpected
 
 
@@ -83,7 +90,7 @@ def test_broken_upload_shows_named_error_and_keeps_previous(tiny_ref: str, zip_f
         "broken.zip", zip_folder(TINY, replace={"demand.csv": bad_demand}), "application/zip")
     at.run()
     _assert_clean(at)
-    errors = "\n".join(e.value for e in at.error)
+    errors = "\n".join(_shown(e.value) for e in at.error)
     assert "broken.zip" in errors
     assert "demand.csv" in errors and "population" in errors and "row 3" in errors
     assert at.session_state["scenario_ref"] == tiny_ref
@@ -96,7 +103,7 @@ def test_upload_without_a_required_file_names_it(tiny_ref: str, zip_folder: Call
         "nosites.zip", zip_folder(TINY, drop=("sites.csv",)), "application/zip")
     at.run()
     _assert_clean(at)
-    assert "sites.csv" in "\n".join(e.value for e in at.error)
+    assert "sites.csv" in "\n".join(_shown(e.value) for e in at.error)
     assert at.session_state["scenario_ref"] == tiny_ref
 
 
@@ -128,14 +135,14 @@ def test_zip_with_unsafe_paths_is_refused(tiny_ref: str, tmp_path: Path) -> None
     at.file_uploader(key="upload").upload("evil.zip", buf.getvalue(), "application/zip")
     at.run()
     _assert_clean(at)
-    assert "../evil/scenario.toml" in "\n".join(e.value for e in at.error)
+    assert "../evil/scenario.toml" in "\n".join(_shown(e.value) for e in at.error)
     assert at.session_state["scenario_ref"] == tiny_ref
 
 
 def test_unknown_scenario_in_link_is_explained(workspace: Workspace) -> None:
     at = _app("ws:does-not-exist").run()
     _assert_clean(at)
-    assert any("does-not-exist" in e.value for e in at.error)
+    assert any("does-not-exist" in _shown(e.value) for e in at.error)
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -426,7 +433,7 @@ def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Wor
     assert run.params["min_covered_pct"] == 95.0
     assert run.report["status"] == "INFEASIBLE"
     assert "cannot cover 95 % of the weight" in run.report["message"]
-    assert any("cannot cover 95 % of the weight" in e.value for e in at.error)
+    assert any("cannot cover 95 % of the weight" in _shown(e.value) for e in at.error)
 
 
 def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
@@ -470,7 +477,7 @@ def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace)
 def test_compare_needs_two_results_and_explains_unknown_ids(tiny_ref: str) -> None:
     at = _app(tiny_ref, page="compare", a="nope-1", b="nope-2").run()
     _assert_clean(at)
-    assert any("nope-1" in e.value for e in at.error)
+    assert any("nope-1" in _shown(e.value) for e in at.error)
     assert at.info and "ít nhất hai" in at.info[0].value
 
 

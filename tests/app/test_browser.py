@@ -336,3 +336,131 @@ def test_motcua_demo_opens_a_scenario_folder(page: Any, tmp_path: Path) -> None:
     # terminating the command stops its app server too (it used to be left running)
     with pytest.raises(OSError):
         urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+
+
+IMG = '<img src=x onerror="window.__xss=1">'
+SCRIPT = "<script>window.__xss=1</script>"
+LINK = "[click](http://evil.example)"
+BOLD = "**bold**"
+
+
+def _hostile_scenario(folder: Path) -> dict[str, str]:
+    """The tiny scenario with scripts and Markdown in every name; returns the names."""
+    import csv
+
+    folder.mkdir()
+    names = {"scenario": f"{IMG} {LINK} {BOLD}", "s1": IMG, "s2": SCRIPT, "s3": f"{LINK} {BOLD}",
+             "d1": IMG, "d2": f"{LINK} {SCRIPT}"}
+    toml = (TINY / "scenario.toml").read_text(encoding="utf-8")
+    toml = toml.replace('name = "Xã Nhỏ (test)"', f"name = '{names['scenario']}'")
+    toml = toml.replace('description = "Tiny hand-made scenario for the app tests — SYNTHETIC."',
+                        f"description = '{SCRIPT} {LINK}'")
+    (folder / "scenario.toml").write_text(toml, encoding="utf-8")
+    for fname in ("sites.csv", "demand.csv"):
+        with open(TINY / fname, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        for r in rows:
+            r["name"] = names.get(r["id"], r["name"])
+        with open(folder / fname, "w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    for fname in ("staff.csv", "workload.csv"):
+        shutil.copy(TINY / fname, folder / fname)
+    return names
+
+
+_OPEN_TOOLTIPS = """() => {
+    // every Leaflet map in this frame: open the tooltip of every layer that has one
+    const texts = [];
+    for (const k of Object.keys(window)) {
+        const m = window[k];
+        if (!(window.L && m instanceof L.Map)) continue;
+        m.eachLayer(layer => {
+            if (!(layer.getTooltip && layer.getTooltip())) return;
+            // a GeoJson layer holds one tooltip for all its features: hover each feature
+            // (the event a real mouse sends, propagated to the layer that holds the tooltip)
+            const targets = [];
+            if (layer.eachLayer) layer.eachLayer(ch => targets.push(ch)); else targets.push(layer);
+            for (const t of targets) {
+                const ll = t.getLatLng ? t.getLatLng() : t.getBounds().getCenter();
+                t.fire("mouseover", {latlng: ll}, true);
+                const el = layer.getTooltip().getElement();
+                if (el) texts.push(el.innerText);
+                t.fire("mouseout", {latlng: ll}, true);
+            }
+        });
+    }
+    return texts;
+}"""
+
+
+def _assert_no_xss(page: Any) -> None:
+    for frame in page.frames:
+        assert frame.evaluate("() => window.__xss") is None, f"script ran in {frame.url}"
+        links = frame.locator('a[href*="evil.example"]')
+        assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.outerHTML")
+                                    for i in range(links.count())]
+
+
+def test_user_text_is_shown_never_run(server: dict[str, Any], page: Any, tmp_path: Path) -> None:
+    """Names carrying a script or Markdown are shown as written: no script runs, no link
+    forms, in headings, messages and every map tooltip."""
+    names = _hostile_scenario(tmp_path / "hostile")
+    page.goto(server["url"])
+    wait_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        [str(p) for p in sorted((tmp_path / "hostile").iterdir())])
+    page.get_by_text("Đã mở kịch bản tải lên").wait_for(timeout=60_000)
+    wait_idle(page)
+    wait_map(page)
+    assert_clean(page)
+    # shown as written (md_escape's invisible word joiners, which stop bare links, aside)
+    main = page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
+    assert f"Kịch bản đang mở: {names['scenario']}" in main
+    assert f"Đã mở kịch bản tải lên: {names['scenario']}" in main
+    assert f"{SCRIPT} {LINK}" in main  # the description
+    assert page.locator("[data-testid='stMain'] strong").filter(has_text="bold").count() == 0
+
+    # a real hover over the first site, then every tooltip of the map opened
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']").first
+    leaflet = next(f for f in page.frames if "leaflet" in (f.content() or "")
+                   and f != page.main_frame)
+    iframe = page.locator("iframe[title='streamlit_folium.st_folium']").first
+    iframe.scroll_into_view_if_needed()
+    for _ in range(5):  # the map may still be fitting its bounds: retry the hover
+        page.wait_for_timeout(1000)
+        point = leaflet.evaluate("""() => {
+            for (const k of Object.keys(window)) {
+                const m = window[k];
+                if (window.L && m instanceof L.Map) {
+                    const p = m.latLngToContainerPoint([21.005, 105.810]);
+                    return [p.x, p.y];
+                }
+            }
+        }""")
+        box = iframe.bounding_box()
+        page.mouse.move(box["x"] + point[0] - 20, box["y"] + point[1] - 20)
+        page.mouse.move(box["x"] + point[0], box["y"] + point[1], steps=5)
+        if frame.locator(".leaflet-tooltip").count():
+            break
+    frame.locator(".leaflet-tooltip").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(500)  # an onerror would fire once the img is in the page
+    _assert_no_xss(page)
+    assert IMG in frame.locator(".leaflet-tooltip").first.inner_text()
+    texts = leaflet.evaluate(_OPEN_TOOLTIPS)
+    page.wait_for_timeout(500)  # an onerror would fire once the img is in the page
+    shown = "\n".join(texts)
+    for key in ("s1", "s2", "s3", "d1", "d2"):
+        assert names[key] in shown, (key, shown)
+    assert len(texts) >= 7  # 4 demand points + 3 sites
+    _assert_no_xss(page)
+    shot(page, "hostile_names")
+
+    # the same names on the placement page's caption
+    ref = page.url.split("scenario=")[1].split("&")[0]
+    page.goto(f"{server['url']}/placement?scenario={ref}")
+    wait_idle(page)
+    assert (f"Kịch bản đang mở: {names['scenario']}"
+            in page.locator("[data-testid='stMain']").inner_text().replace("\u2060", ""))
+    _assert_no_xss(page)

@@ -91,3 +91,40 @@ def test_scenario_folder_is_validated_and_copied(tmp_path) -> None:  # noqa: ANN
     assert not (tmp_path / "ws2").exists()
     with pytest.raises(UsageError, match="no-such-folder"):
         scenario_ref(str(tmp_path / "no-such-folder"), tmp_path / "ws3")
+
+
+def test_listens_on_this_computer_only_unless_told(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path) -> None:  # noqa: ANN001
+    import tomllib
+
+    from motcua.cli import demo as cmd_demo
+
+    opts = dict(zip(*(lambda c: (c[5::2], c[6::2]))(build_command(_args("--no-browser"))),
+                    strict=True))
+    assert opts["--server.address"] == "127.0.0.1"
+    config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    wide = build_command(_args("--host", "0.0.0.0", "--no-browser"))
+    assert dict(zip(wide[5::2], wide[6::2], strict=True))["--server.address"] == "0.0.0.0"
+    assert cmd_demo.is_local("127.0.0.1") and cmd_demo.is_local("::1")
+    assert cmd_demo.is_local("localhost") and not cmd_demo.is_local("0.0.0.0")
+    assert not cmd_demo.is_local("192.168.1.5")
+
+    started: list[list[str]] = []
+
+    class Done:
+        def __init__(self, cmd: list[str], **kw: object) -> None:
+            started.append(cmd)
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(cmd_demo.subprocess, "Popen", Done)  # no server: only what is printed
+    for argv, warned in ((["--host", "0.0.0.0"], True), ([], False),
+                         (["--address", "127.0.0.1"], False)):
+        assert cmd_demo.run(_args(*argv, "--no-browser", "--workspace", str(tmp_path))) == 0
+        err = capsys.readouterr().err
+        assert ("WARNING: serving on 0.0.0.0:8501, beyond this computer. The app has no login"
+                in err) is warned, err
+    assert len(started) == 3

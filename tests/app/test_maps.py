@@ -71,3 +71,29 @@ def test_polygons_and_coordinates_are_rounded() -> None:
     gj = next(ch for ch in m._children.values() if type(ch).__name__ == "GeoJson")
     text = json.dumps(gj.data)
     assert "106.0000001" not in text and "106.0" in text
+
+
+EVIL = '<img src=x onerror="window.__xss=1">`${alert(1)}`\\</script>'
+
+
+def test_user_text_in_tooltips_legend_and_label_is_escaped() -> None:
+    """Leaflet tooltips are HTML (GeoJsonTooltip uses innerHTML; a marker's tooltip is
+    pasted into a JavaScript template literal): every user text reaches the page escaped."""
+    pts = _points().assign(name=[EVIL, "B & C", "plain"])
+    m = maps.new_map(maps.bounds_of(pts), basemap=False, label=EVIL)
+    maps.add_points(m, pts, name="p", color_col="kind", colors=maps.COLORS,
+                    tooltip={"name": EVIL, "kind": "Loại"})
+    maps.add_points(m, pts, name="sq", color="#000", square=True, tooltip={"name": EVIL})
+    maps.add_shapes(m, gpd.GeoDataFrame({"name": [EVIL]}, geometry=[box(105.8, 21.0, 105.9, 21.1)],
+                                        crs=4326), name="s", color="#000", tooltip={"name": EVIL})
+    maps.add_legend(m, [("#000", EVIL)])
+    gj = next(ch for ch in m._children.values() if type(ch).__name__ == "GeoJson")
+    safe = ("&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;&#96;&#36;{alert(1)}&#96;"
+            "&#92;&lt;/script&gt;")
+    assert gj.data["features"][0]["properties"]["name"] == safe
+    assert gj.data["features"][1]["properties"]["name"] == "B &amp; C"
+    assert gj.data["features"][0]["properties"]["kind"] == "branch"  # colours still match
+    html = _html(m)
+    for raw in ("<img src=x", "onerror=\"window", "`${alert", "</script>`", "\\</script>"):
+        assert raw not in html, raw
+    assert html.count(safe) >= 5  # label, legend, circle + square tooltips, shape tooltip
