@@ -32,7 +32,6 @@ import json
 import logging
 import math
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +46,7 @@ import pandas as pd
 import shapely
 import tomli_w
 
+from geodata._atomic import check_output_folder, output_folder
 from geodata._errors import NetworkError, Problem, ScenarioError
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
@@ -60,7 +60,7 @@ from geodata._validate import (
     read_csv_text,
     suggest,
 )
-from geodata.scenario import SITE_COLUMNS, WGS84, Scenario, load_scenario, save_scenario
+from geodata.scenario import SITE_COLUMNS, WGS84, Scenario, load_scenario, write_scenario_files
 from geodata.settings import SITE_KINDS
 
 logger = logging.getLogger(__name__)
@@ -860,13 +860,23 @@ def fallback_note(circuity: float) -> str:
             f"straight-line km × circuity {circuity:g} and travel times use a fixed speed.")
 
 
-def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
+def input_paths(request: ImportRequest) -> list[str | Path | None]:
+    """Every input file of ``request`` and its cache folder (an output may not touch them)."""
+    b = request.boundaries
+    return [b.path if b else None, b.population_table if b else None, request.roads,
+            request.population_raster, request.sites.path if request.sites else None,
+            request.staff, request.workload, request.cache_dir]
+
+
+def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool = False) -> ImportResult:
     """Build, validate and save a scenario for a real place.
 
     Parameters
     ----------
     request : inputs and options.
-    out : scenario folder to write (replaced atomically if it exists).
+    out : scenario folder to write: new, empty or a previous ``import`` output,
+        which is replaced atomically (the rules of :func:`geodata._atomic.output_folder`;
+        ``overwrite`` as there). The folder is checked before anything is computed.
 
     Returns
     -------
@@ -878,8 +888,13 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
         For any problem with the inputs (named file, row, column and value).
     NetworkError
         When a download or road file fails.
+    OutputError
+        When ``out`` is refused (it holds files motcua did not write, is an input,
+        ...) or writing fails (``no space left on device while writing FILE``).
     """
     from geodata.cache import cached_graph
+
+    check_output_folder(out, "import", overwrite=overwrite, protect=input_paths(request))
     from geodata.raster import population_from_raster
     from geodata.settings import TravelSettings
 
@@ -981,15 +996,15 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     provenance["straight_line_fallback"] = fallback
     provenance["crs"] = crs
     folder = Path(out)
-    stage = Path(tempfile.mkdtemp(prefix=".import-", dir=folder.resolve().parent
-                                  if folder.resolve().parent.exists() else None))
-    try:
+    with output_folder(folder, "import", overwrite=overwrite, protect=input_paths(request)) as tmp:
+        stage = tmp.path / ".motcua-stage"
+        stage.mkdir()
         scenario = _stage(stage, request, demand, sites, graph, crs, description, fallback)
-        saved = save_scenario(scenario, folder)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    (saved / "import.json").write_text(
-        json.dumps(provenance, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        write_scenario_files(scenario, tmp.path)
+        shutil.rmtree(stage)
+        (tmp / "import.json").write_text(
+            json.dumps(provenance, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    saved = folder.resolve()
     loaded = load_scenario(saved)
     logger.info("imported %r: %d communes, %s persons, %d demand points, %d sites, %s, CRS %s",
                 request.name, len(communes), f"{total:,}", len(demand), len(sites),

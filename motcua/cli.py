@@ -3,8 +3,9 @@
 Each subcommand lives in its own module ``motcua.cmd_<name>`` that defines
 ``register(subparsers)``; the parser it adds sets ``func`` to a callable taking
 the parsed arguments and returning the exit code.  Errors a user can fix
-(bad scenario, bad option, missing file) are printed plainly, never as a
-traceback; ``--debug`` shows the traceback for bug reports.
+(bad scenario, bad option, missing file, a refused ``--out``, a full disk) are
+printed plainly with exit code 1, never as a traceback; ``--debug`` shows the
+traceback for bug reports.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from geodata._errors import CRSMismatchError, NetworkError, ScenarioError
+from geodata._errors import CRSMismatchError, NetworkError, OutputError, ScenarioError
 
 #: Subcommand modules, in the order ``motcua --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -25,6 +26,28 @@ COMMANDS: tuple[str, ...] = (
 
 class UsageError(ValueError):
     """A command-line option has a value the command cannot use."""
+
+
+#: ``--out`` help shared by the commands that write a folder (place, staff, import).
+OUT_FOLDER_RULES = (
+    "It must be new, empty, or a previous output of this command (recognised by its "
+    ".motcua-manifest.json and replaced atomically); a folder holding any file motcua did "
+    "not write is refused and left untouched, as are the current folder, its parents, the "
+    "scenario folder and every input")
+#: ``--overwrite`` help of those commands.
+OVERWRITE_HELP = (
+    "also replace a previous motcua output of another command, or one whose files were "
+    "edited since; never a folder holding files motcua did not write")
+
+
+def add_output_options(parser: argparse._ActionsContainer, out_help: str, *,
+                       default: str | None = None, required: bool = False) -> None:
+    """Add ``--out`` (a folder) and ``--overwrite`` with the shared rules in their help."""
+    from pathlib import Path
+
+    parser.add_argument("--out", type=Path, required=required, help=f"{out_help}. {OUT_FOLDER_RULES}"
+                        + (f" (default {default})" if default else ""))
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    except (UsageError, NetworkError, CRSMismatchError, FileNotFoundError) as exc:
+    except (UsageError, NetworkError, CRSMismatchError, FileNotFoundError, OutputError) as exc:
         print(f"motcua {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -14,6 +14,8 @@ from geodata.settings import MODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from motcua.cli import add_output_options
+
     p = sub.add_parser(
         "place",
         help="place reception points: fewest points, best coverage, least travel",
@@ -62,13 +64,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
                    help="MIP engine through OR-Tools MathOpt (default auto: SCIP for LSCP "
                         "components up to 2,000 sites, HiGHS otherwise)")
-    p.add_argument("--out", type=Path, help="folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json")
+    add_output_options(p, "folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json")
     p.add_argument("--cache-dir", type=Path, help="coverage cache folder")
     p.add_argument("--json", action="store_true", help="print result.json to stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata._atomic import check_output_folder
     from geodata.scenario import load_scenario
     from motcua.cli import UsageError
     from motcua.planning import PlacementRequest, run_placement
@@ -90,13 +93,16 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
         scenario = load_scenario(args.scenario)
+    protect = [args.scenario, scenario.folder, scenario.roads_path, args.cache_dir]
+    if args.out is not None:  # refuse a bad --out before solving, not after
+        check_output_folder(args.out, "place", overwrite=args.overwrite, protect=protect)
     try:
         result = run_placement(scenario, req, cache_dir=args.cache_dir)
     except ValueError as exc:
         # model-level input problems (e.g. fewer points than must-open sites)
         raise UsageError(str(exc)) from None
     if args.out is not None:
-        result.save(args.out)
+        result.save(args.out, overwrite=args.overwrite, protect=protect)
     if args.json:
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from motcua.cli import UsageError
+from motcua.cli import UsageError, add_output_options
 from optimizer._status import MAX_SEED
 
 
@@ -46,8 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "run); with --threads 1 the plan is then the same on every run")
     p.add_argument("--seed", type=int, default=0, help="solver random seed, 0..2147483647 (default 0)")
     p.add_argument("--threads", type=int, default=1, help="solver workers (default 1)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default ./staff-<week>)")
+    add_output_options(p, "output folder", default="./staff-<week>")
     p.add_argument("--json", action="store_true", help="print the whole run as JSON")
     p.set_defaults(func=run)
 
@@ -57,6 +56,7 @@ def _pct(x: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata._atomic import check_output_folder
     from geodata.scenario import load_scenario
     from motcua.staffing import (
         StaffingOptions,
@@ -88,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--forecast {args.forecast}: file not found")
 
     scenario = load_scenario(args.scenario)
+    protect = [args.scenario, scenario.folder, scenario.roads_path, args.forecast]
+    if args.out is not None:  # refuse a bad --out before solving, not after
+        check_output_folder(args.out, "staff", overwrite=args.overwrite, protect=protect)
     options = StaffingOptions(pool_online=not args.keep_online_home,
                               max_travel_min=args.max_travel,
                               pool_outside_online=args.pool_outside_online)
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
         raise
     out = args.out or Path(f"staff-{result.week}")
-    result.save(out)
+    result.save(out, overwrite=args.overwrite, protect=protect)
     if args.write_forecast is not None:
         write_forecast_csv(result.tables["forecast"], args.write_forecast)
 
