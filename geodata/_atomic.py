@@ -71,6 +71,9 @@ logger = logging.getLogger(__name__)
 #: Name of the manifest motcua writes into every output folder.
 MANIFEST = ".motcua-manifest.json"
 _TAG = "motcua-"
+#: A scratch subfolder a writer may use inside the staging folder; remove it before
+#: the block ends (failed writes in it are reported under the final folder's name).
+SCRATCH = ".motcua-stage"
 _NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _CANNOT_WRITE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO, errno.EFBIG)
 
@@ -352,9 +355,12 @@ def _write_error(exc: BaseException, staged: Path, final: Path, current: Path | 
     if file is None:
         file = staged
     try:
-        shown = final / file.relative_to(staged) if staged.is_dir() else final
+        rel = file.relative_to(staged) if staged.is_dir() else None
     except ValueError:
-        shown = final
+        rel = None
+    if rel is not None and rel.parts[:1] == (SCRATCH,):
+        rel = Path(*rel.parts[1:])
+    shown = final / rel if rel is not None else final
     no_space = isinstance(exc, OSError) and exc.errno in _NO_SPACE
     if library:
         text = str(exc).lower()
@@ -388,6 +394,35 @@ def write_errors(final: str | os.PathLike[str], staged: str | os.PathLike[str] |
         if err is None:
             raise
         raise err from exc
+
+
+def write_vector(gdf: Any, path: str | os.PathLike[str], *, driver: str, layer: str | None = None,
+                 **options: Any) -> None:
+    """``gdf.to_file(path, ...)``, then check that the file holds every feature.
+
+    GDAL's GeoJSON driver ignores a failed write (a full disk leaves a short or
+    empty file and no error), so the written layer is read back: a missing or
+    short layer raises :class:`OSError` with ``ENOSPC`` when the disk is nearly
+    full, else ``EIO`` (inside :func:`output_folder` / :func:`output_file` these
+    become :class:`OutputError` naming the final file).
+    """
+    import pyogrio
+
+    path = Path(path)
+    gdf.to_file(path, driver=driver, layer=layer, **options)
+    try:
+        n = int(pyogrio.read_info(path, layer=layer)["features"])
+    except Exception:  # noqa: BLE001 - unreadable right after writing: the write failed
+        n = -1
+    if n != len(gdf):
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = 0
+        if free < (1 << 20):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
+        raise OSError(errno.EIO, f"{len(gdf)} features written, {max(n, 0)} read back",
+                      os.fspath(path))
 
 
 # --- folders --------------------------------------------------------------------------

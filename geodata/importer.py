@@ -46,7 +46,7 @@ import pandas as pd
 import shapely
 import tomli_w
 
-from geodata._atomic import check_output_folder, output_folder
+from geodata._atomic import SCRATCH, check_output_folder, output_folder
 from geodata._errors import NetworkError, Problem, ScenarioError
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
@@ -997,7 +997,7 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
     provenance["crs"] = crs
     folder = Path(out)
     with output_folder(folder, "import", overwrite=overwrite, protect=input_paths(request)) as tmp:
-        stage = tmp.path / ".motcua-stage"
+        stage = tmp.path / SCRATCH
         stage.mkdir()
         scenario = _stage(stage, request, demand, sites, graph, crs, description, fallback)
         write_scenario_files(scenario, tmp.path)

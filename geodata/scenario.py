@@ -23,7 +23,7 @@ import tomli_w
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geodata._atomic import atomic_folder
+from geodata._atomic import atomic_folder, write_vector
 from geodata._errors import ScenarioError
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
@@ -626,7 +626,7 @@ def write_scenario_files(scenario: Scenario, tmp: Path) -> None:
     else:
         gdf = scenario.demand[[c for c in demand_cols if c in scenario.demand] + ["geometry"]]
         driver = "GPKG" if demand_name.lower().endswith(".gpkg") else "GeoJSON"
-        gdf.to_file(tmp / demand_name, driver=driver)
+        write_vector(gdf, tmp / demand_name, driver=driver)
     _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS])
     if staff_name:
         _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]]).to_csv(

@@ -140,7 +140,7 @@ def _is_own(path: Path) -> Callable[[Path], bool]:
 
 def _write(path: Path, sc: Any, near: Any, *, overwrite: bool = False,
            protect: Sequence[str | Path | None] = ()) -> None:
-    from geodata._atomic import gpkg_layers, output_file, written_by_tag
+    from geodata._atomic import gpkg_layers, output_file, write_vector, written_by_tag
 
     tag = written_by_tag("coverage")
     suffix = path.suffix.lower()
@@ -164,9 +164,9 @@ def _write(path: Path, sc: Any, near: Any, *, overwrite: bool = False,
         out = out[keep]
         if suffix == ".gpkg":
             # an existing GeoPackage was copied to tmp: this replaces (or adds) one layer only
-            out.to_file(tmp, layer=final.stem, driver="GPKG", layer_metadata={"written_by": tag})
+            write_vector(out, tmp, layer=final.stem, driver="GPKG", layer_metadata={"written_by": tag})
         else:
-            out.to_file(tmp, layer=final.stem, driver="GeoJSON", DESCRIPTION=tag)
+            write_vector(out, tmp, layer=final.stem, driver="GeoJSON", DESCRIPTION=tag)
 
 
 def _write_npz(path: Path, sc: Any, tag: str) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geodata._atomic import output_folder
+from geodata._atomic import output_folder, write_vector
 from geodata.scenario import Scenario
 from motcua._excel import write_workbook
 from optimizer import placement as pl
@@ -225,10 +225,10 @@ class PlacementRun:
         """
         target = Path(folder)
         with output_folder(target, "place", overwrite=overwrite, protect=protect) as tmp:
-            self.sites.to_file(tmp / "result.gpkg", layer="sites", driver="GPKG")
-            self.demand.to_file(tmp / "result.gpkg", layer="demand", driver="GPKG")
-            self.sites.to_file(tmp / "sites.geojson", driver="GeoJSON")
-            self.demand.to_file(tmp / "demand.geojson", driver="GeoJSON")
+            write_vector(self.sites, tmp / "result.gpkg", layer="sites", driver="GPKG")
+            write_vector(self.demand, tmp / "result.gpkg", layer="demand", driver="GPKG")
+            write_vector(self.sites, tmp / "sites.geojson", driver="GeoJSON")
+            write_vector(self.demand, tmp / "demand.geojson", driver="GeoJSON")
             _csv(self.sites).to_csv(tmp / "sites.csv", index=False)
             _csv(self.demand).to_csv(tmp / "demand.csv", index=False)
             if self.pareto is not None:
