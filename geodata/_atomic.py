@@ -227,7 +227,9 @@ def _check_folder(target: Path, shown: str, command: str, overwrite: bool,
     allowed = listed | {MANIFEST}
     allowed_dirs = {str(Path(f).parent.as_posix()) for f in listed}
     allowed_dirs |= {p.as_posix() for f in listed for p in Path(f).parents}
-    foreign = [f for f in files if f not in allowed] + [d for d in dirs if d not in allowed_dirs]
+    foreign = [f for f in files if f not in allowed]
+    foreign += [d for d in dirs if d not in allowed_dirs
+                and not any(f.startswith(d + "/") for f in foreign)]  # empty folders
     if foreign:
         msg = (f"--out {shown}: the folder {target} holds a previous motcua output and also "
                f"files motcua did not write ({_list(foreign)}); motcua never deletes them, "
@@ -288,31 +290,38 @@ def _leftover_re(name: str, suffix: str = "") -> re.Pattern[str]:
                       rf"{re.escape(suffix)}(-journal|-wal|-shm)?$")
 
 
-def clean_leftovers(target: str | os.PathLike[str], suffix: str = "") -> None:
+def clean_leftovers(target: str | os.PathLike[str], suffix: str = "") -> bool:
     """Remove what killed runs left beside ``target``; restore a previous folder if needed.
 
     Only names this module makes (``.NAME.motcua-tmp-PID-XXXXXXXX`` and
     ``.NAME.motcua-old-PID-XXXXXXXX``, ``suffix`` appended for files) of
-    processes that are no longer running are touched.
+    processes that are no longer running are touched. An ``old`` folder (the
+    previous output moved aside where ``RENAME_EXCHANGE`` is unavailable) is
+    put back when ``target`` is missing and it holds a valid manifest.
+    Returns whether something was put back.
     """
     target = Path(target)
     parent = target.parent
     if not parent.is_dir():
-        return
+        return False
     pattern = _leftover_re(target.name, suffix)
     found = []
     for entry in parent.iterdir():
         m = pattern.match(entry.name)
         if m and not _alive(int(m.group(2))):
             found.append((m.group(1), entry))
+    restored = False
     for kind, entry in sorted(found, key=lambda x: x[0] != "old"):
-        if kind == "old" and not target.exists() and not target.is_symlink():
+        if (kind == "old" and not suffix and not target.exists() and not target.is_symlink()
+                and entry.is_dir() and read_manifest(entry) is not None):
             os.rename(entry, target)  # the new folder never arrived: put the previous one back
             logger.warning("restored %s from an interrupted run", target)
+            restored = True
         elif entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
+    return restored
 
 
 def _new_name(target: Path, kind: str, suffix: str = "") -> Path:
@@ -533,7 +542,8 @@ def output_folder(target: str | os.PathLike[str], command: str, *, overwrite: bo
     shown = os.fspath(target)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        clean_leftovers(final)
+        if clean_leftovers(final):  # a previous output came back: judge it too
+            _check_folder(final, shown, command, overwrite, protect)
         tmp = _new_name(final, "tmp")
         os.mkdir(tmp)  # 0o777 minus the umask (tempfile.mkdtemp would make it 0o700)
     except OSError as exc:
