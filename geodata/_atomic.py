@@ -109,9 +109,9 @@ def _check_place(target: Path, shown: str, protect: Iterable[str | os.PathLike[s
     """Refuse the working folder, its ancestors and the protected paths (rule 1)."""
     cwd = Path.cwd().resolve()
     if _inside(cwd, target):
-        where = "the current folder" if target == cwd else "an ancestor of the current folder"
-        msg = (f"--out {shown}: refusing to write the {what} to {where} ({target}); "
-               f"choose a new {what} name, e.g. --out {'results' if what == 'folder' else 'out'}")
+        where = "the current folder" if target == cwd else "a parent of the current folder"
+        msg = (f"--out {shown}: refusing to write over {where} ({target}); "
+               f"give a new {what} inside it, e.g. --out {'results' if what == 'folder' else 'out'}")
         raise OutputError(msg)
     for p in _protected(protect):
         if _inside(p, target) or _inside(target, p):
