@@ -29,7 +29,8 @@ is judged by the folder it points to, and that folder is what is written):
 2. Used: a folder that does not exist (its parents are created) or is empty
    (its permission bits are kept).
 3. Replaced: a folder holding a manifest written by the same command whose
-   files are all unchanged (same size and SHA-256) and with nothing else in it.
+   files are all unchanged (same size, and same modification time or same
+   SHA-256) and with nothing else in it.
 4. Replaced only with ``overwrite=True``: a folder holding a manifest of
    another command, or in which listed files were edited since.
 5. Refused, even with ``overwrite=True``: a non-empty folder without a valid
@@ -187,7 +188,8 @@ def _write_manifest(folder: Path, command: str) -> None:
     listing = {}
     for rel in files:
         p = folder / rel
-        listing[rel] = {"size": p.lstat().st_size, "sha256": _sha256(p)}
+        st = p.lstat()
+        listing[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": _sha256(p)}
     data = {
         "written_by": "motcua", "version": _version(), "command": command,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
@@ -248,8 +250,11 @@ def _check_folder(target: Path, shown: str, command: str, overwrite: bool,
             continue
         entry = manifest["files"].get(rel) or {}
         p = target / rel
-        if p.is_symlink() or p.lstat().st_size != entry.get("size") or _sha256(p) != entry.get("sha256"):
+        st = p.lstat()
+        if p.is_symlink() or st.st_size != entry.get("size"):
             edited.append(rel)
+        elif st.st_mtime_ns != entry.get("mtime_ns") and _sha256(p) != entry.get("sha256"):
+            edited.append(rel)  # same size and time: unchanged without reading it again
     if edited:
         msg = (f"--out {shown}: in {target}, {_list(edited)} changed since motcua wrote "
                f"{'them' if len(edited) > 1 else 'it'}; pass --overwrite to replace the folder "

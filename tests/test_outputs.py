@@ -509,3 +509,16 @@ def test_a_full_disk_is_named_and_keeps_the_previous_output(base: Path, cmd: str
         after = snapshot(disk)
         after.pop("filler")
         assert after == before  # the previous output, whole; no temporary leftovers
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help_states_the_rules(cmd: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([cmd, "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("motcua- manifest", "motcua-manifest")
+    assert "--overwrite" in text
+    if cmd == "coverage":
+        assert "only the layer named after the file is (re)written and every other layer is kept" in text
+    else:
+        assert "a previous output of this command (recognised by its .motcua-manifest.json" in text
+        assert "a folder holding any file motcua did not write is refused and left untouched" in text
