@@ -495,7 +495,11 @@ def _swap_in(new: Path, target: Path) -> Path | None:
         return new
     old = _new_name(target, "old")
     os.rename(target, old)
-    os.rename(new, target)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
     return old
 
 

@@ -522,3 +522,17 @@ def test_help_states_the_rules(cmd: str, capsys: pytest.CaptureFixture[str]) -> 
     else:
         assert "a previous output of this command (recognised by its .motcua-manifest.json" in text
         assert "a folder holding any file motcua did not write is refused and left untouched" in text
+
+
+def test_without_rename_exchange_the_previous_folder_is_moved_aside_then_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import geodata._atomic as atomic
+
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)  # a system without renameat2
+    target = tmp_path / "out"
+    for value in ("1", "2"):
+        with output_folder(target, "place") as tmp:
+            (tmp / "a.csv").write_text(value, encoding="utf-8")
+        assert (target / "a.csv").read_text(encoding="utf-8") == value
+        assert_complete(target, "place")
+    assert leftovers(tmp_path) == []
