@@ -60,3 +60,13 @@ class NetworkError(ValueError):
 
 class CRSMismatchError(ValueError):
     """Two spatial inputs disagree on their coordinate reference system."""
+
+
+class OutputError(ValueError):
+    """An output could not be written, or was refused to protect the user's files.
+
+    Raised before anything is deleted when ``--out`` names a folder or file that
+    motcua did not write (or the working folder, the scenario, an input, ...),
+    and when writing fails (``no space left on device while writing FILE``).
+    The message names the path and says what to do.
+    """

@@ -30,8 +30,8 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import os
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +46,7 @@ import pandas as pd
 import shapely
 import tomli_w
 
+from geodata._atomic import SCRATCH, check_output_folder, output_folder
 from geodata._errors import NetworkError, Problem, ScenarioError
 from geodata._json import dumps
 from geodata._numbers import NumberFormat
@@ -70,7 +71,7 @@ from geodata.scenario import (
     Scenario,
     _to_csv_table,
     load_scenario,
-    save_scenario,
+    write_scenario_files,
 )
 from geodata.settings import SITE_KINDS
 
@@ -967,13 +968,23 @@ def fallback_note(circuity: float) -> str:
             f"straight-line km × circuity {circuity:g} and travel times use a fixed speed.")
 
 
-def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
+def input_paths(request: ImportRequest) -> list[str | Path | None]:
+    """Every input file of ``request`` and its cache folder (an output may not touch them)."""
+    b = request.boundaries
+    return [b.path if b else None, b.population_table if b else None, request.roads,
+            request.population_raster, request.sites.path if request.sites else None,
+            request.staff, request.workload, request.cache_dir]
+
+
+def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool = False) -> ImportResult:
     """Build, validate and save a scenario for a real place.
 
     Parameters
     ----------
     request : inputs and options.
-    out : scenario folder to write (replaced atomically if it exists).
+    out : scenario folder to write: new, empty or a previous ``import`` output,
+        which is replaced atomically (the rules of :func:`geodata._atomic.output_folder`;
+        ``overwrite`` as there). The folder is checked before anything is computed.
 
     Returns
     -------
@@ -985,8 +996,13 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
         For any problem with the inputs (named file, row, column and value).
     NetworkError
         When a download or road file fails.
+    OutputError
+        When ``out`` is refused (it holds files motcua did not write, is an input,
+        ...) or writing fails (``no space left on device while writing FILE``).
     """
     from geodata.cache import cached_graph
+
+    check_output_folder(out, "import", overwrite=overwrite, protect=input_paths(request))
     from geodata.raster import population_from_raster
     from geodata.settings import TravelSettings
 
@@ -1100,26 +1116,25 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     provenance["straight_line_fallback"] = fallback
     provenance["crs"] = crs
     folder = Path(out)
-    stage = Path(tempfile.mkdtemp(prefix=".import-", dir=folder.resolve().parent
-                                  if folder.resolve().parent.exists() else None))
-    try:
+    with output_folder(folder, "import", overwrite=overwrite, protect=input_paths(request)) as tmp:
+        stage = tmp.path / SCRATCH
+        stage.mkdir()
         _write_communes(communes, stage / COMMUNES_FILE)
         scenario = _stage(stage, request, demand, sites, graph, crs, description, fallback)
         scenario, calibration = _calibrate(scenario, total, request.workload)
-        saved = save_scenario(scenario, folder)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    if calibration is not None:
-        _annotate_demand(saved, calibration)
-        provenance["demand_calibration"] = {
-            "source": calibration.source, "dossiers": calibration.dossiers,
-            "in_person": calibration.in_person, "weeks_of_data": calibration.weeks,
-            "residents": calibration.population,
-            "dossiers_per_1000_per_year": calibration.dossiers_per_1000_per_year,
-            "in_person_share": calibration.in_person_share,
-            "in_person_share_by_field": calibration.in_person_share_by_field}
-    (saved / "import.json").write_text(
-        dumps(provenance, indent=1, default=str), encoding="utf-8")
+        write_scenario_files(scenario, tmp.path)
+        shutil.rmtree(stage)
+        if calibration is not None:
+            _annotate_demand(tmp.path, calibration)
+            provenance["demand_calibration"] = {
+                "source": calibration.source, "dossiers": calibration.dossiers,
+                "in_person": calibration.in_person, "weeks_of_data": calibration.weeks,
+                "residents": calibration.population,
+                "dossiers_per_1000_per_year": calibration.dossiers_per_1000_per_year,
+                "in_person_share": calibration.in_person_share,
+                "in_person_share_by_field": calibration.in_person_share_by_field}
+        (tmp / "import.json").write_text(dumps(provenance, indent=1, default=str), encoding="utf-8")
+    saved = folder.resolve()
     loaded = load_scenario(saved)
     logger.info("imported %r: %d communes, %s persons, %d demand points, %d sites, %s, CRS %s",
                 request.name, len(communes), f"{total:,}", len(demand), len(sites),
@@ -1189,7 +1204,14 @@ def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites:
             shutil.copy2(path, stage / path.name)
             files[key] = path.name
     if request.roads is not None:
-        files["roads"] = str(request.roads.resolve())
+        # inside the staged folder, as every [files] path must be (a hard link when the
+        # file system allows it: road files are large, and the scenario copies it anyway)
+        roads = request.roads.resolve()
+        try:
+            os.link(roads, stage / roads.name)
+        except OSError:
+            shutil.copy2(roads, stage / roads.name)
+        files["roads"] = roads.name
     elif graph is not None:
         import osmnx as ox
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import logging
 import math
 import re
@@ -40,6 +39,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import KDTree
 
 from geodata._errors import NetworkError
+from geodata._json import dumps
 from geodata.settings import MODES, TravelSettings
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ def query_key(place: str | None = None, polygon: Any = None) -> str:
     payload: dict[str, Any] = {"place": place} if place is not None else {"polygon": polygon.wkt}
     payload["network_type"] = "all"
     payload["simplify"] = False
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    text = dumps(payload, indent=None, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 

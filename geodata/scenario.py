@@ -25,7 +25,7 @@ import tomli_w
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from geodata._atomic import atomic_folder
+from geodata._atomic import atomic_folder, write_vector
 from geodata._errors import ScenarioError
 from geodata._numbers import DECIMAL_CHOICES, THOUSANDS_CHOICES, NumberFormat, format_number
 from geodata._validate import (
@@ -776,48 +776,52 @@ def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
     """
     folder = Path(folder).resolve()
     with atomic_folder(folder) as tmp:
-        settings = scenario.settings
-        files = settings.files
-        demand_is_points = bool((scenario.demand.geometry.geom_type == "Point").all())
-        demand_name = files.demand
-        if demand_is_points and not demand_name.lower().endswith((".csv", ".csv.gz")):
-            demand_name = "demand.csv"
-        if not demand_is_points and not demand_name.lower().endswith((".geojson", ".gpkg")):
-            demand_name = "demand.geojson"
-        sites_name = files.sites if files.sites.lower().endswith((".csv", ".csv.gz")) else "sites.csv"
-        staff_name = files.staff or ("staff.csv" if len(scenario.staff) else None)
-        workload_name = files.workload or ("workload.csv.gz" if len(scenario.workload) else None)
-        roads_name = files.roads
-        if scenario.roads_path is not None:
-            roads_name = files.roads if files.roads and "/" not in files.roads else scenario.roads_path.name
-            shutil.copy2(scenario.roads_path, tmp / roads_name)
-        communes_name = files.communes
-        if scenario.communes_path is not None and scenario.communes_path.exists():
-            communes_name = scenario.communes_path.name
-            shutil.copy2(scenario.communes_path, tmp / communes_name)
-        elif scenario.communes_path is not None:
-            communes_name = None
-        new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
-                            workload=workload_name, roads=roads_name, communes=communes_name)
-        settings = replace(settings, files=new_files)
-        fmt = number_format(settings)
-
-        demand_cols = [c.name for c in DEMAND_COLUMNS]
-        if demand_is_points:
-            _write_points_csv(scenario.demand, tmp / demand_name, demand_cols, fmt)
-        else:
-            gdf = scenario.demand[[c for c in demand_cols if c in scenario.demand] + ["geometry"]]
-            driver = "GPKG" if demand_name.lower().endswith(".gpkg") else "GeoJSON"
-            gdf.to_file(tmp / demand_name, driver=driver)
-        _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS], fmt)
-        if staff_name:
-            _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]], fmt).to_csv(
-                tmp / staff_name, index=False, encoding="utf-8")
-        if workload_name:
-            _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
-                tmp / workload_name, index=False, encoding="utf-8",
-                compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
-        (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))
-
+        write_scenario_files(scenario, tmp)
     logger.info("saved scenario %r to %s", scenario.settings.name, folder)
     return folder
+
+
+def write_scenario_files(scenario: Scenario, tmp: Path) -> None:
+    """Write the files of ``scenario`` into the existing folder ``tmp`` (see :func:`save_scenario`)."""
+    settings = scenario.settings
+    files = settings.files
+    demand_is_points = bool((scenario.demand.geometry.geom_type == "Point").all())
+    demand_name = files.demand
+    if demand_is_points and not demand_name.lower().endswith((".csv", ".csv.gz")):
+        demand_name = "demand.csv"
+    if not demand_is_points and not demand_name.lower().endswith((".geojson", ".gpkg")):
+        demand_name = "demand.geojson"
+    sites_name = files.sites if files.sites.lower().endswith((".csv", ".csv.gz")) else "sites.csv"
+    staff_name = files.staff or ("staff.csv" if len(scenario.staff) else None)
+    workload_name = files.workload or ("workload.csv.gz" if len(scenario.workload) else None)
+    roads_name = files.roads
+    if scenario.roads_path is not None:
+        roads_name = files.roads if files.roads and "/" not in files.roads else scenario.roads_path.name
+        shutil.copy2(scenario.roads_path, tmp / roads_name)
+    communes_name = files.communes
+    if scenario.communes_path is not None and scenario.communes_path.exists():
+        communes_name = scenario.communes_path.name
+        shutil.copy2(scenario.communes_path, tmp / communes_name)
+    elif scenario.communes_path is not None:
+        communes_name = None
+    new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
+                        workload=workload_name, roads=roads_name, communes=communes_name)
+    settings = replace(settings, files=new_files)
+    fmt = number_format(settings)
+
+    demand_cols = [c.name for c in DEMAND_COLUMNS]
+    if demand_is_points:
+        _write_points_csv(scenario.demand, tmp / demand_name, demand_cols, fmt)
+    else:
+        gdf = scenario.demand[[c for c in demand_cols if c in scenario.demand] + ["geometry"]]
+        driver = "GPKG" if demand_name.lower().endswith(".gpkg") else "GeoJSON"
+        write_vector(gdf, tmp / demand_name, driver=driver)
+    _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS], fmt)
+    if staff_name:
+        _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]], fmt).to_csv(
+            tmp / staff_name, index=False, encoding="utf-8")
+    if workload_name:
+        _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
+            tmp / workload_name, index=False, encoding="utf-8",
+            compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
+    (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geodata._atomic import atomic_folder
+from geodata._atomic import output_folder, write_vector
 from geodata._json import dumps, json_safe
 from geodata.scenario import Scenario
 from motcua._excel import write_workbook
@@ -255,19 +255,24 @@ class PlacementRun:
         })
         return out
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the run to ``folder`` atomically (temp folder, then rename).
+    def save(self, folder: str | Path, *, overwrite: bool = False,
+             protect: Iterable[str | Path | None] = ()) -> Path:
+        """Write the run to ``folder`` atomically (temp folder, then an atomic swap).
 
         Files: ``result.gpkg`` (layers ``sites`` and ``demand``), ``sites.geojson``,
         ``demand.geojson``, ``sites.csv``, ``demand.csv``, ``pareto.csv`` (if any),
-        ``result.xlsx`` (see :meth:`workbook`) and ``result.json``.
+        ``result.xlsx`` (see :meth:`workbook`), ``result.json`` and the manifest
+        ``.motcua-manifest.json``. ``folder`` must be new, empty or a previous
+        ``place`` output; ``overwrite`` and ``protect`` (the scenario folder and
+        inputs) as in :func:`geodata._atomic.output_folder`, which raises
+        :class:`~geodata._errors.OutputError` for a refused folder or a failed write.
         """
         target = Path(folder)
-        with atomic_folder(target) as tmp:
-            self.sites.to_file(tmp / "result.gpkg", layer="sites", driver="GPKG")
-            self.demand.to_file(tmp / "result.gpkg", layer="demand", driver="GPKG")
-            self.sites.to_file(tmp / "sites.geojson", driver="GeoJSON")
-            self.demand.to_file(tmp / "demand.geojson", driver="GeoJSON")
+        with output_folder(target, "place", overwrite=overwrite, protect=protect) as tmp:
+            write_vector(self.sites, tmp / "result.gpkg", layer="sites", driver="GPKG")
+            write_vector(self.demand, tmp / "result.gpkg", layer="demand", driver="GPKG")
+            write_vector(self.sites, tmp / "sites.geojson", driver="GeoJSON")
+            write_vector(self.demand, tmp / "demand.geojson", driver="GeoJSON")
             _csv(self.sites).to_csv(tmp / "sites.csv", index=False)
             _csv(self.demand).to_csv(tmp / "demand.csv", index=False)
             if self.pareto is not None:

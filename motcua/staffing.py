@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geodata._atomic import atomic_folder
+from geodata._atomic import output_folder
 from geodata._errors import Problem, ScenarioError
 from geodata._json import dumps, json_safe
 from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_number
@@ -575,10 +576,15 @@ class StaffingRun:
         order = list(dict.fromkeys(r["col"]))
         return wide.loc[:, order].reset_index()
 
-    def save(self, folder: str | Path) -> Path:
-        """Write CSVs, ``staffing.xlsx`` and ``run.json`` to ``folder`` atomically.
+    def save(self, folder: str | Path, *, overwrite: bool = False,
+             protect: Iterable[str | Path | None] = ()) -> Path:
+        """Write CSVs, ``staffing.xlsx``, ``run.json`` and the manifest to ``folder`` atomically.
 
-        Files are written to a temporary sibling folder that then replaces ``folder``.
+        Files are written to a temporary sibling folder that is then swapped in.
+        ``folder`` must be new, empty or a previous ``staff`` output; ``overwrite``
+        and ``protect`` (the scenario folder and inputs) as in
+        :func:`geodata._atomic.output_folder`, which raises
+        :class:`~geodata._errors.OutputError` for a refused folder or a failed write.
 
         Returns
         -------
@@ -586,7 +592,7 @@ class StaffingRun:
             ``folder``.
         """
         folder = Path(folder)
-        with atomic_folder(folder) as tmp:
+        with output_folder(folder, "staff", overwrite=overwrite, protect=protect) as tmp:
             for name, df in self.tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False, encoding="utf-8")
             self.roster_wide().to_csv(tmp / "roster_wide.csv", index=False, encoding="utf-8")

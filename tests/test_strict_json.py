@@ -87,7 +87,9 @@ def test_staffing_and_validate_write_strict_json(make_scenario: MakeScenario, tm
     data = strict(stdout)
     assert set(data["tables"]) >= {"roster", "forecast"}
     files = written_json(out)
-    assert [p.name for p in files] == ["run.json"]
-    strict(files[0].read_text(encoding="utf-8"))
+    # run.json, and the manifest that marks the folder as motcua's own
+    assert [p.name for p in files] == [".motcua-manifest.json", "run.json"]
+    for path in files:
+        strict(path.read_text(encoding="utf-8"))
     assert main(["validate", str(folder), "--json"]) == 0
     assert strict(capsys.readouterr().out)["name"] == "Xã Thử nghiệm"

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from geodata._json import dumps
+
 logger = logging.getLogger(__name__)
 
 RunKind = Literal["placement", "staffing"]
@@ -402,7 +404,7 @@ class Workspace:
                 "report": dict(report or {}),
             }
             (tmp / "meta.json").write_text(
-                json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default),
+                dumps(meta, indent=1, default=_json_default),
                 encoding="utf-8",
             )
             apply_umask(tmp)

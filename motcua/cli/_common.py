@@ -77,17 +77,36 @@ def solver_options(args: argparse.Namespace) -> tuple[float, int, int]:
     return float(args.time_limit), int(args.seed), int(args.threads)
 
 
-def add_output_options(parser: Any, *, out: str | None = None, out_default: Path | None = None,
-                       out_required: bool = False, cache_dir: str | None = None,
-                       json: str | None = None) -> None:
+#: ``--out`` help shared by the commands that write a folder (place, staff, import).
+OUT_FOLDER_RULES = (
+    "It must be new, empty, or a previous output of this command (recognised by its "
+    ".motcua-manifest.json and replaced atomically); a folder holding any file motcua did "
+    "not write is refused and left untouched, as are the current folder, its parents, the "
+    "scenario folder and every input")
+#: ``--overwrite`` help of those commands.
+OVERWRITE_HELP = (
+    "also replace a previous motcua output of another command, or one whose files were "
+    "edited since; never a folder holding files motcua did not write")
+
+
+def add_output_options(parser: Any, *, out: str | None = None, out_default: str | None = None,
+                       out_required: bool = False, out_folder: bool = False,
+                       cache_dir: str | None = None, json: str | None = None) -> None:
     """The output options a command has, each with its own help text (``None``: none).
 
     ``--out`` (a file or folder to write), ``--cache-dir`` (the coverage and download
-    cache) and ``--json`` (print the result as JSON instead of text).
+    cache) and ``--json`` (print the result as JSON instead of text).  With
+    ``out_folder``, ``--out`` is a folder written by :func:`geodata._atomic.output_folder`:
+    its help gives the shared rules (:data:`OUT_FOLDER_RULES`, ``out_default`` shown as
+    the default) and ``--overwrite`` is added.
     """
     if out is not None:
-        parser.add_argument("--out", type=Path, default=out_default, required=out_required,
-                            help=out)
+        text = out
+        if out_folder:
+            text = f"{out}. {OUT_FOLDER_RULES}" + (f" (default {out_default})" if out_default else "")
+        parser.add_argument("--out", type=Path, required=out_required, help=text)
+        if out_folder:
+            parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     if cache_dir is not None:
         parser.add_argument("--cache-dir", type=Path, help=cache_dir)
     if json is not None:

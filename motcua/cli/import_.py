@@ -118,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     o.add_argument("--crs", help="metric CRS, e.g. EPSG:32648 (default: the UTM zone of the data)")
     o.add_argument("--name", required=True, help="scenario name")
     o.add_argument("--description", default="", help="text put before the generated description")
-    add_output_options(o, out="scenario folder to write", out_required=True)
+    add_output_options(o, out="scenario folder to write", out_required=True, out_folder=True)
     o.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=True,
                    help="after importing, report the share of residents the existing sites "
                    "cover (default on)")
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     assert isinstance(request, ImportRequest)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScenarioWarning)
-        result = import_scenario(request, args.out)
+        result = import_scenario(request, args.out, overwrite=args.overwrite)
     sc = result.scenario
     kinds = sc.sites["kind"].value_counts()
     print(f"Scenario: {sc.name}  ->  {result.folder}")

@@ -5,7 +5,7 @@ Each subcommand lives in its own module ``motcua.cli.<name>`` (``import_`` for
 ``func`` to a callable taking the parsed arguments and returning the exit code.
 The commands share :mod:`motcua.cli._common` and never import this module.
 Errors a user can fix (:data:`motcua.errors.INPUT_ERRORS`: bad scenario, bad
-option, missing file) are printed plainly, never as a traceback; anything else
+option, missing file, a refused ``--out``, a full disk) are printed plainly, never as a traceback; anything else
 is an unexpected error (a bug), and ``--debug`` shows its traceback for the report.
 """
 

@@ -64,11 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        threads_help="solver threads (default 1)", engine=True)
     add_output_options(
         p, out="folder for GeoPackage, GeoJSON, CSV, an Excel workbook and result.json",
+        out_folder=True,
         cache_dir="coverage cache folder", json="print result.json to stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata._atomic import check_output_folder
     from motcua.placement import PlacementRequest, run_placement
 
     time_limit, seed, threads = solver_options(args)
@@ -84,11 +86,14 @@ def run(args: argparse.Namespace) -> int:
     )
     req.check()  # before the scenario loads: a bad option is named at once
     scenario = load_scenario(args.scenario)
+    protect = [args.scenario, scenario.folder, scenario.roads_path, args.cache_dir]
+    if args.out is not None:  # refuse a bad --out before solving, not after
+        check_output_folder(args.out, "place", overwrite=args.overwrite, protect=protect)
     # input problems a model finds (e.g. fewer points than must-open sites) are
     # InvalidInputError, reported by motcua.cli.main; any other error is a bug
     result = run_placement(scenario, req, cache_dir=args.cache_dir)
     if args.out is not None:
-        result.save(args.out)
+        result.save(args.out, overwrite=args.overwrite, protect=protect)
     if args.json:
         sys.stdout.write(dumps(result.to_json_dict(), indent=2))
         print()

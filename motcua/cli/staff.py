@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--deterministic-time", type=float, default=None,
                    help="also cap the solver's work in CP-SAT deterministic seconds (whole "
                         "run); with --threads 1 the plan is then the same on every run")
-    add_output_options(p, out="output folder (default ./staff-<week>)",
+    add_output_options(p, out="output folder", out_default="./staff-<week>", out_folder=True,
                        json="print the whole run as JSON")
     p.set_defaults(func=run)
 
@@ -61,6 +61,7 @@ def _pct(x: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata._atomic import check_output_folder
     from geodata.scenario import number_format
     from motcua.staffing import (
         StaffingOptions,
@@ -89,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     for warning in scenario.warnings:
         print(f"motcua staff: warning: {warning}", file=sys.stderr)
+    protect = [args.scenario, scenario.folder, scenario.roads_path, args.forecast]
+    if args.out is not None:  # refuse a bad --out before solving, not after
+        check_output_folder(args.out, "staff", overwrite=args.overwrite, protect=protect)
     options = StaffingOptions(pool_online=not args.keep_online_home,
                               max_travel_min=args.max_travel,
                               pool_outside_online=args.pool_outside_online)
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         deterministic_time_s=args.deterministic_time,
     )
     out = args.out or Path(f"staff-{result.week}")
-    result.save(out)
+    result.save(out, overwrite=args.overwrite, protect=protect)
     if args.write_forecast is not None:
         write_forecast_csv(result.tables["forecast"], args.write_forecast,
                            number_format(scenario.settings))
