@@ -167,7 +167,16 @@ def _bool_csr(indptr: npt.NDArray[Any], indices: npt.NDArray[Any], keep: npt.NDA
                          shape=shape)
 
 
-def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
+def points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
+    """(n, 2) coordinates in the metric ``crs`` of a table of points (``what`` names it in errors).
+
+    Raises
+    ------
+    CRSMismatchError
+        If the table declares no CRS.
+    ValueError
+        If a geometry is not a point.
+    """
     if gdf.crs is None:
         msg = f"{what} have no CRS; expected {WGS84} or another declared CRS"
         raise CRSMismatchError(msg)
@@ -181,7 +190,8 @@ def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.flo
     return np.column_stack([proj.x.to_numpy(dtype=float), proj.y.to_numpy(dtype=float)])
 
 
-def _ids(gdf: gpd.GeoDataFrame) -> npt.NDArray[Any]:
+def point_ids(gdf: gpd.GeoDataFrame) -> npt.NDArray[Any]:
+    """The ``id`` column of a table of points, or its index when it has none."""
     return (gdf["id"] if "id" in gdf.columns else pd.Series(gdf.index)).to_numpy()
 
 
@@ -984,11 +994,11 @@ def build_coverage(
     """
     t0 = time.perf_counter()
     cutoff = _check_inputs(demand, sites, standard, cutoff_minutes)
-    d_xy = _points_xy(demand, crs, "demand points")
-    s_xy = _points_xy(sites, crs, "sites")
+    d_xy = points_xy(demand, crs, "demand points")
+    s_xy = points_xy(sites, crs, "sites")
     n_d, n_s = len(d_xy), len(s_xy)
     if graph is None:
-        cov = _straight_line_coverage(d_xy, s_xy, _ids(demand), _ids(sites), standard, travel,
+        cov = _straight_line_coverage(d_xy, s_xy, point_ids(demand), point_ids(sites), standard, travel,
                                       cutoff)
         logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
                     n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
@@ -1029,8 +1039,8 @@ def build_coverage(
     label = f"road network, {travel.mode}"
     logger.info("network coverage %d x %d (%s): %d pairs within %.0f min, %d covered in %.2fs",
                 n_d, n_s, label, minutes.nnz, cutoff, covered.nnz, time.perf_counter() - t0)
-    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=_ids(demand),
-                          site_ids=_ids(sites), standard=standard, cutoff_minutes=cutoff,
+    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=point_ids(demand),
+                          site_ids=point_ids(sites), standard=standard, cutoff_minutes=cutoff,
                           method="network", label=label)
 
 
@@ -1122,7 +1132,7 @@ def site_to_site_minutes(
     sites beyond ``max_snap_m`` off the network) with no cutoff.  Without a
     graph: straight km x circuity at the straight-line speed.
     """
-    s_xy = _points_xy(sites, crs, "sites")
+    s_xy = points_xy(sites, crs, "sites")
     n = len(s_xy)
     diff = s_xy[:, None, :] - s_xy[None, :, :]
     straight_m = np.sqrt((diff ** 2).sum(axis=2))
@@ -1221,8 +1231,7 @@ class ScenarioCoverage:
 def scenario_graph(scenario: Scenario, cache_dir: Path | None = None) -> tuple[
         nx.MultiDiGraph[Any] | None, str | None]:
     """The raw road graph of a scenario (file, or download of ``[files] place``), and its source."""
-    from geodata.cache import cached_graph
-    from geodata.network import download_graph
+    from geodata.network import cached_graph, download_graph
 
     if scenario.roads_path is not None:
         return cached_graph(scenario.roads_path, cache_dir), str(scenario.roads_path)
@@ -1329,8 +1338,8 @@ def coverage_for_scenario(
     raw, roads = scenario_graph(scenario, cache_dir)
     demand = demand_points(scenario, graph=raw if needs_graph_for_demand else None)
     sites = scenario.sites
-    d_xy = _points_xy(demand, crs, "demand points")
-    s_xy = _points_xy(sites, crs, "sites")
+    d_xy = points_xy(demand, crs, "demand points")
+    s_xy = points_xy(sites, crs, "sites")
     notes: list[str] = []
     if raw is None:
         prepared = None

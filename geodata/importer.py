@@ -54,6 +54,7 @@ from geodata._validate import (
     VN_LON,
     Collector,
     Column,
+    check_crs,
     check_lonlat,
     check_unique,
     parse_columns,
@@ -280,10 +281,8 @@ def _shift_rows(problems: list[Problem], start: int, rows: npt.NDArray[np.int64]
 
 def check_crs_option(crs: str, label: str = "--crs") -> None:
     """Raise the scenario loader's named error when ``crs`` is not a metric CRS valid in Vietnam."""
-    from geodata.scenario import _check_crs
-
     col = Collector()
-    _check_crs(crs, col)
+    check_crs(crs, col)
     if col.problems:
         problems = [replace(p, file=label, message=p.message.removeprefix("crs: "))
                     for p in col.problems]
@@ -879,7 +878,7 @@ def import_scenario(request: ImportRequest, out: str | Path) -> ImportResult:
     NetworkError
         When a download or road file fails.
     """
-    from geodata.cache import cached_graph
+    from geodata.network import cached_graph
     from geodata.raster import population_from_raster
     from geodata.settings import TravelSettings
 

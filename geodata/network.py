@@ -12,6 +12,7 @@ expressways, cars from footways), every edge gets ``speed_kph`` and
 vehicle modes only the largest strongly connected component is kept, so that
 every kept node can reach every other one.  What was dropped is recorded in
 ``graph.graph["motcua_report"]`` (a :class:`NetworkReport` as a dict).
+Road files are read once and then from the cache (:func:`cached_graph`).
 
 :func:`graph_arrays` gives the compact arrays (sparse adjacency matrices,
 projected node coordinates) that :mod:`geodata.coverage` routes on.
@@ -40,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import KDTree
 
 from geodata._errors import NetworkError
+from geodata.cache import default_cache_dir, file_digest, hash_parts, read_pickle, write_pickle
 from geodata.settings import MODES, TravelSettings
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,9 @@ DEFAULT_SPEEDS_KPH: dict[str, dict[str, float]] = {
 STRAIGHT_LINE_SPEED_KPH: dict[str, float] = {"motorbike": 30.0, "car": 35.0, "walk": 4.5}
 #: Key of ``[travel.speeds_kph.<mode>]`` that overrides :data:`STRAIGHT_LINE_SPEED_KPH`.
 STRAIGHT_LINE_KEY = "straight_line"
+
+#: Bump when the cached graph format changes (see :func:`cached_graph`).
+GRAPH_CACHE_VERSION = "graph-1"
 
 #: ``access`` tag values that close a way to vehicle traffic.
 _NO_ACCESS = frozenset({"no", "private"})
@@ -182,6 +187,29 @@ def load_graph(path: str | Path) -> nx.MultiDiGraph[Any]:
     return graph
 
 
+def cached_graph(path: str | Path, cache_dir: str | Path | None = None) -> nx.MultiDiGraph[Any]:
+    """:func:`load_graph` of ``path``, cached by the file's contents.
+
+    Parameters
+    ----------
+    path : ``.graphml`` or ``.osm`` file.
+    cache_dir : cache folder; default :func:`geodata.cache.default_cache_dir`.
+    """
+    path = Path(path)
+    if not path.exists():
+        return load_graph(path)  # raises the NetworkError naming the file
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = hash_parts(GRAPH_CACHE_VERSION, path.suffix.lower(), file_digest(path))
+    entry = folder / f"graph_{key}.pkl"
+    graph = read_pickle(entry)
+    if isinstance(graph, nx.MultiDiGraph):
+        logger.info("road network %s read from cache %s", path.name, entry)
+        return graph
+    graph = load_graph(path)
+    write_pickle(graph, entry)
+    return graph
+
+
 def query_key(place: str | None = None, polygon: Any = None) -> str:
     """Cache key of a download query: SHA-256 of the place name or polygon WKT."""
     if (place is None) == (polygon is None):
@@ -221,8 +249,6 @@ def download_graph(
     NetworkError
         If both or neither query is given, or the download fails (offline, unknown place).
     """
-    from geodata.cache import default_cache_dir
-
     key = query_key(place, polygon)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / f"osm_{key}.graphml"

@@ -20,8 +20,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import tomli_w
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from geodata._atomic import atomic_folder
 from geodata._errors import ScenarioError
@@ -31,6 +29,7 @@ from geodata._validate import (
     VN_LON,
     Collector,
     Column,
+    check_crs,
     check_lonlat,
     check_refs,
     check_unique,
@@ -324,26 +323,8 @@ def _parse_settings(data: dict[str, Any], col: Collector) -> ScenarioSettings:
             merged.update(given or {})
         kwargs[key] = merged
     settings = ScenarioSettings(**kwargs)
-    _check_crs(settings.crs, col)
+    check_crs(settings.crs, col)
     return settings
-
-
-def _check_crs(crs: str, col: Collector) -> None:
-    try:
-        parsed = CRS.from_user_input(crs)
-    except CRSError:
-        col.add("scenario.toml", "crs: not a coordinate reference system", value=crs,
-                expected="a metric CRS such as EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
-        return
-    if not parsed.is_projected:
-        col.add("scenario.toml", "crs: must be a projected (metric) CRS to measure distances",
-                value=crs, expected="e.g. EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
-        return
-    area = parsed.area_of_use
-    if area is not None and (area.east < VN_LON[0] or area.west > VN_LON[1]
-                             or area.north < VN_LAT[0] or area.south > VN_LAT[1]):
-        col.add("scenario.toml", f"crs: its area of use ({area.name}) does not include Vietnam",
-                value=crs, expected="a CRS valid in Vietnam, e.g. EPSG:32648 or EPSG:32649")
 
 
 def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
