@@ -56,12 +56,15 @@ from geodata.network import (
     graph_arrays,
     graph_chains,
     network_report,
-    prepare_graph,
     straight_line_speed_kph,
+)
+from geodata.roads import (
+    scenario_graph,  # noqa: F401 - re-exported: the app and staffing use it
+    scenario_roads,
 )
 from geodata.scenario import WGS84, Scenario
 from geodata.settings import CoverageStandard, TravelSettings
-from geodata.snapping import Snap, access_minutes, snap_points
+from geodata.snapping import Snap, access_minutes, point_ids, points_xy, snap_points
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ DENSE_CELLS = 4_000_000
 #: Tolerance when comparing minutes and km to the standard (floating-point sums).
 _EPS = 1e-9
 #: Bump when the matrices change meaning, to invalidate cached results.
-CACHE_VERSION = "coverage-1"
+CACHE_VERSION = "coverage-2"  # 2: the report holds the road warnings
 
 
 @dataclass(frozen=True)
@@ -165,34 +168,6 @@ def _bool_csr(indptr: npt.NDArray[Any], indices: npt.NDArray[Any], keep: npt.NDA
     np.cumsum(np.bincount(row[keep], minlength=shape[0]), out=new_ptr[1:])
     return sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), indices[keep], new_ptr),
                          shape=shape)
-
-
-def points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
-    """(n, 2) coordinates in the metric ``crs`` of a table of points (``what`` names it in errors).
-
-    Raises
-    ------
-    CRSMismatchError
-        If the table declares no CRS.
-    ValueError
-        If a geometry is not a point.
-    """
-    if gdf.crs is None:
-        msg = f"{what} have no CRS; expected {WGS84} or another declared CRS"
-        raise CRSMismatchError(msg)
-    geom = gdf.geometry
-    if len(geom) and not (geom.geom_type == "Point").all():
-        bad = gdf.index[geom.geom_type != "Point"][:5].tolist()
-        msg = (f"{what} must be points (rows {bad} are not); spread polygon demand "
-               "with geodata.demand.spread_population first")
-        raise ValueError(msg)
-    proj = geom.to_crs(crs)
-    return np.column_stack([proj.x.to_numpy(dtype=float), proj.y.to_numpy(dtype=float)])
-
-
-def point_ids(gdf: gpd.GeoDataFrame) -> npt.NDArray[Any]:
-    """The ``id`` column of a table of points, or its index when it has none."""
-    return (gdf["id"] if "id" in gdf.columns else pd.Series(gdf.index)).to_numpy()
 
 
 def _check_inputs(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
@@ -1174,6 +1149,10 @@ class CoverageReport:
     far_sites : sites farther than ``max_snap_m`` (``id``, ``snap_m``).
     roads : where the roads came from (file, place, or ``None``).
     build_s : seconds spent building; ``from_cache``: read from the cache.
+    far_unreached_points, far_unreached_population : the far demand points that
+        reach no site at all within ``cutoff_minutes`` (on foot within ``max_snap_m``).
+    warnings : what the road network misses (:func:`geodata.snapping.reach_problems`):
+        every command prints them.
     """
 
     method: Method
@@ -1187,6 +1166,10 @@ class CoverageReport:
     build_s: float
     from_cache: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    far_unreached_points: int = 0
+    far_unreached_population: float = 0.0
+    cutoff_minutes: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def far_population(self) -> float:
@@ -1203,7 +1186,10 @@ class CoverageReport:
         if len(self.far_demand):
             lines.append(f"{len(self.far_demand):,} demand points ({self.far_population:,.0f} "
                          "people) are farther than max_snap_m from any road: "
-                         "no road route, only sites within max_snap_m on foot")
+                         "no road route, only sites within max_snap_m on foot; "
+                         f"{self.far_unreached_points:,} of them "
+                         f"({self.far_unreached_population:,.0f} people) reach no site within "
+                         f"{self.cutoff_minutes:g} min")
         if len(self.far_sites):
             ids = ", ".join(map(str, self.far_sites["id"].tolist()[:10]))
             lines.append(f"{len(self.far_sites)} sites are farther than max_snap_m from any road: "
@@ -1226,19 +1212,6 @@ class ScenarioCoverage:
     demand: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     report: CoverageReport
-
-
-def scenario_graph(scenario: Scenario, cache_dir: Path | None = None) -> tuple[
-        nx.MultiDiGraph[Any] | None, str | None]:
-    """The raw road graph of a scenario (file, or download of ``[files] place``), and its source."""
-    from geodata.network import cached_graph, download_graph
-
-    if scenario.roads_path is not None:
-        return cached_graph(scenario.roads_path, cache_dir), str(scenario.roads_path)
-    place = scenario.settings.files.place
-    if place:
-        return download_graph(place=place, cache_dir=cache_dir), f"osmnx download of {place!r}"
-    return None, None
 
 
 def _stranded(prepared: nx.MultiDiGraph[Any], raw: nx.MultiDiGraph[Any], dropped: list[Any],
@@ -1299,8 +1272,6 @@ def coverage_for_scenario(
     ScenarioCoverage
     """
     from geodata.cache import default_cache_dir, read_pickle, write_pickle
-    from geodata.demand import demand_points
-
     t0 = time.perf_counter()
     travel = scenario.settings.travel
     if mode is not None:
@@ -1310,8 +1281,6 @@ def coverage_for_scenario(
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
     raw_demand = scenario.demand
-    needs_graph_for_demand = bool(len(raw_demand)) and not (
-        raw_demand.geometry.geom_type == "Point").all()
     key = _scenario_key(scenario, raw_demand, travel, standard, cutoff_minutes)
     path = cache_dir / f"coverage_{key}.pkl"
     if use_cache:
@@ -1335,41 +1304,40 @@ def coverage_for_scenario(
             return replace(cached, sites=fresh, demand=demand,
                            report=replace(cached.report, from_cache=True))
 
-    raw, roads = scenario_graph(scenario, cache_dir)
-    demand = demand_points(scenario, graph=raw if needs_graph_for_demand else None)
+    checked = scenario_roads(scenario, travel, cache_dir)
+    raw, prepared, roads = checked.raw, checked.prepared, checked.source
+    demand = checked.demand
     sites = scenario.sites
-    d_xy = points_xy(demand, crs, "demand points")
-    s_xy = points_xy(sites, crs, "sites")
     notes: list[str] = []
-    if raw is None:
-        prepared = None
+    if raw is None or prepared is None:
         net_rep = None
         stranded = np.zeros(len(demand), dtype=bool)
-        d_snap_m = np.full(len(demand), np.nan)
-        s_snap_m = np.full(len(sites), np.nan)
         max_snap = np.inf
     else:
-        prepared = prepare_graph(raw, travel)
         net_rep = network_report(prepared)
         dropped = prepared.graph.get("motcua_dropped_nodes", [])
-        stranded = _stranded(prepared, raw, dropped, d_xy, crs)
-        tree = graph_arrays(prepared, crs).node_tree
-        d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
-        s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
+        stranded = _stranded(prepared, raw, dropped, points_xy(demand, crs, "demand points"), crs)
         max_snap = travel.max_snap_m
+    d_snap_m, s_snap_m = checked.demand_snap_m, checked.site_snap_m
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
                             cutoff_minutes=cutoff_minutes)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
-    far_d = demand.loc[demand["far_from_road"], ["id", "population", "snap_m"]]
+    far = demand["far_from_road"].to_numpy(dtype=bool)
+    unreached = far & (np.diff(matrix.minutes.indptr) == 0)
+    far_d = demand.loc[far, ["id", "population", "snap_m"]]
     far_s = sites.loc[sites["far_from_road"], ["id", "snap_m"]]
+    population = demand["population"].to_numpy(dtype=float)
     report = CoverageReport(
         method=matrix.method, label=matrix.label, network=net_rep,
-        stranded_population=float(demand["population"].to_numpy()[stranded].sum()),
+        stranded_population=float(population[stranded].sum()),
         stranded_points=int(stranded.sum()),
         far_demand=pd.DataFrame(far_d).reset_index(drop=True),
         far_sites=pd.DataFrame(far_s).reset_index(drop=True),
         roads=roads, build_s=time.perf_counter() - t0, notes=tuple(notes),
+        far_unreached_points=int(unreached.sum()),
+        far_unreached_population=float(population[unreached].sum()),
+        cutoff_minutes=matrix.cutoff_minutes, warnings=checked.warnings,
     )
     result = ScenarioCoverage(matrix=matrix, demand=demand, sites=sites, report=report)
     if use_cache:

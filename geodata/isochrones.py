@@ -25,11 +25,11 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geodata.coverage import point_ids, points_xy, straight_line_label
+from geodata.coverage import straight_line_label
 from geodata.network import ensure_prepared, graph_arrays, straight_line_speed_kph
 from geodata.scenario import WGS84
 from geodata.settings import TravelSettings
-from geodata.snapping import snap_points
+from geodata.snapping import point_ids, points_xy, snap_points
 
 logger = logging.getLogger(__name__)
 

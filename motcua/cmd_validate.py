@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
+from dataclasses import replace
+from pathlib import Path
 
-from geodata._errors import ScenarioWarning
+from geodata._errors import ScenarioError, ScenarioWarning
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,22 +17,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="check a scenario folder and print a summary, or every problem found",
         description=(
             "Load a scenario folder (scenario.toml and its data files), check every file and "
-            "print a summary. Exit 0 when it is valid, 1 with every problem listed otherwise."
+            "print a summary. The road file is read, prepared for the travel mode and set "
+            "against the demand points and sites, as coverage, place and staff do. "
+            "Exit 0 when it is valid, 1 with every problem listed otherwise."
         ),
     )
     p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--cache-dir", type=Path, help="cache folder (default ~/.cache/motcua)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata.roads import check_roads
     from geodata.scenario import load_scenario
     from geodata.summary import summarize_scenario
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)  # kept in scenario.warnings, printed below
         scenario = load_scenario(args.scenario)
+    problems, road_warnings = check_roads(scenario, cache_dir=args.cache_dir)
+    if problems:
+        raise ScenarioError(problems)
     s = summarize_scenario(scenario)
+    s = replace(s, warnings=(*s.warnings, *road_warnings))
     if args.json:
         print(json.dumps(s.to_dict(), ensure_ascii=False, indent=2))
         return 0
