@@ -177,9 +177,8 @@ def case_caugiay(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def case_demo(args: argparse.Namespace) -> dict[str, Any]:
-    from geodata.cache import cached_graph
     from geodata.demand import demand_points
-    from geodata.network import prepare_graph
+    from geodata.network import cached_graph, prepare_graph
     from geodata.scenario import load_scenario
 
     scn = load_scenario(REPO / "scenarios" / "demo")

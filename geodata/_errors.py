@@ -55,7 +55,19 @@ class ScenarioWarning(UserWarning):
 
 
 class NetworkError(ValueError):
-    """A road network could not be loaded, downloaded or used."""
+    """A road network could not be loaded, downloaded or used.
+
+    Raised with a message, or with the :class:`Problem` (s) found in a road file,
+    kept in ``problems`` so that ``motcua validate`` lists them like any other
+    scenario problem; the message is then one line per problem.
+    """
+
+    def __init__(self, message: str | Problem | list[Problem]) -> None:
+        if isinstance(message, Problem):
+            message = [message]
+        self.problems: list[Problem] = [] if isinstance(message, str) else list(message)
+        super().__init__(message if isinstance(message, str)
+                         else "\n".join(str(p) for p in self.problems))
 
 
 class CRSMismatchError(ValueError):

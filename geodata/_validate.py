@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from geodata._errors import Problem, ScenarioError, ScenarioWarning
 from geodata._numbers import NumberFormat, NumberProblem, parse_number, show
@@ -457,3 +459,22 @@ def check_lonlat(lon: np.ndarray, lat: np.ndarray, label: str, col: Collector,
             col.add(label, "point is outside Vietnam", row=int(rows[i]), column="lon/lat", value=value,
                     expected=f"lon in {VN_LON[0]:g}..{VN_LON[1]:g} and lat in {VN_LAT[0]:g}..{VN_LAT[1]:g}"
                     " (WGS84 degrees)")
+
+
+def check_crs(crs: str, col: Collector, label: str = "scenario.toml") -> None:
+    """``crs`` must be a projected (metric) CRS whose area of use includes Vietnam."""
+    try:
+        parsed = CRS.from_user_input(crs)
+    except CRSError:
+        col.add(label, "crs: not a coordinate reference system", value=crs,
+                expected="a metric CRS such as EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
+        return
+    if not parsed.is_projected:
+        col.add(label, "crs: must be a projected (metric) CRS to measure distances",
+                value=crs, expected="e.g. EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
+        return
+    area = parsed.area_of_use
+    if area is not None and (area.east < VN_LON[0] or area.west > VN_LON[1]
+                             or area.north < VN_LAT[0] or area.south > VN_LAT[1]):
+        col.add(label, f"crs: its area of use ({area.name}) does not include Vietnam",
+                value=crs, expected="a CRS valid in Vietnam, e.g. EPSG:32648 or EPSG:32649")

@@ -1,5 +1,8 @@
 """On-disk cache of road graphs and coverage results, keyed by their inputs.
 
+A leaf module: it knows files, digests and pickles, nothing of road graphs
+(:func:`geodata.network.cached_graph` builds on it).
+
 Keys are SHA-256 digests of everything that changes the result (file
 contents, settings, coordinates), so a stale entry is never read: a changed
 input gives a new key.  Entries are written atomically (temporary file, then
@@ -15,13 +18,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 logger = logging.getLogger(__name__)
-
-#: Bump when the cached graph format changes.
-GRAPH_CACHE_VERSION = "graph-1"
-
 
 def default_cache_dir() -> Path:
     """``$MOTCUA_CACHE``, else ``$XDG_CACHE_HOME/motcua``, else ``~/.cache/motcua``."""
@@ -73,28 +70,3 @@ def read_pickle(path: Path) -> Any | None:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
         logger.warning("ignoring unreadable cache %s: %s", path, exc)
         return None
-
-
-def cached_graph(path: str | Path, cache_dir: str | Path | None = None) -> nx.MultiDiGraph[Any]:
-    """:func:`geodata.network.load_graph` of ``path``, cached by the file's contents.
-
-    Parameters
-    ----------
-    path : ``.graphml`` or ``.osm`` file.
-    cache_dir : cache folder; default :func:`default_cache_dir`.
-    """
-    from geodata.network import load_graph
-
-    path = Path(path)
-    if not path.exists():
-        return load_graph(path)  # raises the NetworkError naming the file
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = hash_parts(GRAPH_CACHE_VERSION, path.suffix.lower(), file_digest(path))
-    entry = folder / f"graph_{key}.pkl"
-    graph = read_pickle(entry)
-    if isinstance(graph, nx.MultiDiGraph):
-        logger.info("road network %s read from cache %s", path.name, entry)
-        return graph
-    graph = load_graph(path)
-    write_pickle(graph, entry)
-    return graph

@@ -56,12 +56,15 @@ from geodata.network import (
     graph_arrays,
     graph_chains,
     network_report,
-    prepare_graph,
     straight_line_speed_kph,
+)
+from geodata.roads import (
+    scenario_graph,  # noqa: F401 - re-exported: the app and staffing use it
+    scenario_roads,
 )
 from geodata.scenario import WGS84, Scenario
 from geodata.settings import CoverageStandard, TravelSettings
-from geodata.snapping import Snap, access_minutes, snap_points
+from geodata.snapping import Snap, access_minutes, point_ids, points_xy, snap_points
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ DENSE_CELLS = 4_000_000
 #: Tolerance when comparing minutes and km to the standard (floating-point sums).
 _EPS = 1e-9
 #: Bump when the matrices change meaning, to invalidate cached results.
-CACHE_VERSION = "coverage-1"
+CACHE_VERSION = "coverage-2"  # 2: the report holds the road warnings
 
 
 @dataclass(frozen=True)
@@ -165,24 +168,6 @@ def _bool_csr(indptr: npt.NDArray[Any], indices: npt.NDArray[Any], keep: npt.NDA
     np.cumsum(np.bincount(row[keep], minlength=shape[0]), out=new_ptr[1:])
     return sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), indices[keep], new_ptr),
                          shape=shape)
-
-
-def _points_xy(gdf: gpd.GeoDataFrame, crs: str, what: str) -> npt.NDArray[np.float64]:
-    if gdf.crs is None:
-        msg = f"{what} have no CRS; expected {WGS84} or another declared CRS"
-        raise CRSMismatchError(msg)
-    geom = gdf.geometry
-    if len(geom) and not (geom.geom_type == "Point").all():
-        bad = gdf.index[geom.geom_type != "Point"][:5].tolist()
-        msg = (f"{what} must be points (rows {bad} are not); spread polygon demand "
-               "with geodata.demand.spread_population first")
-        raise ValueError(msg)
-    proj = geom.to_crs(crs)
-    return np.column_stack([proj.x.to_numpy(dtype=float), proj.y.to_numpy(dtype=float)])
-
-
-def _ids(gdf: gpd.GeoDataFrame) -> npt.NDArray[Any]:
-    return (gdf["id"] if "id" in gdf.columns else pd.Series(gdf.index)).to_numpy()
 
 
 def _check_inputs(demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
@@ -992,12 +977,12 @@ def build_coverage(
     """
     t0 = time.perf_counter()
     cutoff = _check_inputs(demand, sites, standard, cutoff_minutes)
-    d_xy = _points_xy(demand, crs, "demand points")
-    s_xy = _points_xy(sites, crs, "sites")
+    d_xy = points_xy(demand, crs, "demand points")
+    s_xy = points_xy(sites, crs, "sites")
     n_d, n_s = len(d_xy), len(s_xy)
     if graph is None:
         zones = demand["zone"] if "zone" in demand.columns else None
-        cov = _straight_line_coverage(d_xy, s_xy, _ids(demand), _ids(sites), standard, travel,
+        cov = _straight_line_coverage(d_xy, s_xy, point_ids(demand), point_ids(sites), standard, travel,
                                       cutoff, zones=zones,
                                       land=(demand_land, site_land) if demand_land is not None
                                       and site_land is not None else None)
@@ -1040,8 +1025,8 @@ def build_coverage(
     label = f"road network, {travel.mode}"
     logger.info("network coverage %d x %d (%s): %d pairs within %.0f min, %d covered in %.2fs",
                 n_d, n_s, label, minutes.nnz, cutoff, covered.nnz, time.perf_counter() - t0)
-    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=_ids(demand),
-                          site_ids=_ids(sites), standard=standard, cutoff_minutes=cutoff,
+    return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=point_ids(demand),
+                          site_ids=point_ids(sites), standard=standard, cutoff_minutes=cutoff,
                           method="network", label=label)
 
 
@@ -1150,7 +1135,7 @@ def site_to_site_minutes(
     sites beyond ``max_snap_m`` off the network) with no cutoff.  Without a
     graph: straight km x circuity at the straight-line speed.
     """
-    s_xy = _points_xy(sites, crs, "sites")
+    s_xy = points_xy(sites, crs, "sites")
     n = len(s_xy)
     diff = s_xy[:, None, :] - s_xy[None, :, :]
     straight_m = np.sqrt((diff ** 2).sum(axis=2))
@@ -1192,6 +1177,10 @@ class CoverageReport:
     far_sites : sites farther than ``max_snap_m`` (``id``, ``snap_m``).
     roads : where the roads came from (file, place, or ``None``).
     build_s : seconds spent building; ``from_cache``: read from the cache.
+    far_unreached_points, far_unreached_population : the far demand points that
+        reach no site at all within ``cutoff_minutes`` (on foot within ``max_snap_m``).
+    warnings : what the road network misses (:func:`geodata.snapping.reach_problems`):
+        every command prints them.
     """
 
     method: Method
@@ -1205,6 +1194,10 @@ class CoverageReport:
     build_s: float
     from_cache: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    far_unreached_points: int = 0
+    far_unreached_population: float = 0.0
+    cutoff_minutes: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def far_population(self) -> float:
@@ -1221,7 +1214,10 @@ class CoverageReport:
         if len(self.far_demand):
             lines.append(f"{len(self.far_demand):,} demand points ({self.far_population:,.0f} "
                          "people) are farther than max_snap_m from any road: "
-                         "no road route, only sites within max_snap_m on foot")
+                         "no road route, only sites within max_snap_m on foot; "
+                         f"{self.far_unreached_points:,} of them "
+                         f"({self.far_unreached_population:,.0f} people) reach no site within "
+                         f"{self.cutoff_minutes:g} min")
         if len(self.far_sites):
             ids = ", ".join(map(str, self.far_sites["id"].tolist()[:10]))
             lines.append(f"{len(self.far_sites)} sites are farther than max_snap_m from any road: "
@@ -1244,20 +1240,6 @@ class ScenarioCoverage:
     demand: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
     report: CoverageReport
-
-
-def scenario_graph(scenario: Scenario, cache_dir: Path | None = None) -> tuple[
-        nx.MultiDiGraph[Any] | None, str | None]:
-    """The raw road graph of a scenario (file, or download of ``[files] place``), and its source."""
-    from geodata.cache import cached_graph
-    from geodata.network import download_graph
-
-    if scenario.roads_path is not None:
-        return cached_graph(scenario.roads_path, cache_dir), str(scenario.roads_path)
-    place = scenario.settings.files.place
-    if place:
-        return download_graph(place=place, cache_dir=cache_dir), f"osmnx download of {place!r}"
-    return None, None
 
 
 def _stranded(prepared: nx.MultiDiGraph[Any], raw: nx.MultiDiGraph[Any], dropped: list[Any],
@@ -1320,8 +1302,6 @@ def coverage_for_scenario(
     ScenarioCoverage
     """
     from geodata.cache import default_cache_dir, read_pickle, write_pickle
-    from geodata.demand import demand_points
-
     t0 = time.perf_counter()
     travel = scenario.settings.travel
     if mode is not None:
@@ -1331,8 +1311,6 @@ def coverage_for_scenario(
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
     raw_demand = scenario.demand
-    needs_graph_for_demand = bool(len(raw_demand)) and not (
-        raw_demand.geometry.geom_type == "Point").all()
     key = _scenario_key(scenario, raw_demand, travel, standard, cutoff_minutes)
     path = cache_dir / f"coverage_{key}.pkl"
     if use_cache:
@@ -1356,45 +1334,46 @@ def coverage_for_scenario(
             return replace(cached, sites=fresh, demand=demand,
                            report=replace(cached.report, from_cache=True))
 
-    raw, roads = scenario_graph(scenario, cache_dir)
-    demand = demand_points(scenario, graph=raw if needs_graph_for_demand else None)
+    checked = scenario_roads(scenario, travel, cache_dir)
+    raw, prepared, roads = checked.raw, checked.prepared, checked.source
+    demand = checked.demand
     sites = scenario.sites
-    d_xy = _points_xy(demand, crs, "demand points")
-    s_xy = _points_xy(sites, crs, "sites")
     notes: list[str] = []
-    if raw is None:
-        prepared = None
+    if raw is None or prepared is None:
         net_rep = None
         stranded = np.zeros(len(demand), dtype=bool)
-        d_snap_m = np.full(len(demand), np.nan)
-        s_snap_m = np.full(len(sites), np.nan)
         max_snap = np.inf
     else:
-        prepared = prepare_graph(raw, travel)
         net_rep = network_report(prepared)
         dropped = prepared.graph.get("motcua_dropped_nodes", [])
-        stranded = _stranded(prepared, raw, dropped, d_xy, crs)
-        tree = graph_arrays(prepared, crs).node_tree
-        d_snap_m = np.asarray(tree.query(d_xy, k=1)[0], dtype=float)
-        s_snap_m = np.asarray(tree.query(s_xy, k=1)[0], dtype=float)
+        stranded = _stranded(prepared, raw, dropped, points_xy(demand, crs, "demand points"), crs)
         max_snap = travel.max_snap_m
+    d_snap_m, s_snap_m = checked.demand_snap_m, checked.site_snap_m
     d_land = s_land = None
     if raw is None and scenario.communes_path is not None:
+        d_xy = points_xy(demand, crs, "demand points")
+        s_xy = points_xy(sites, crs, "sites")
         d_land, s_land, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
         notes.extend(land_notes)
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
                             cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
-    far_d = demand.loc[demand["far_from_road"], ["id", "population", "snap_m"]]
+    far = demand["far_from_road"].to_numpy(dtype=bool)
+    unreached = far & (np.diff(matrix.minutes.indptr) == 0)
+    far_d = demand.loc[far, ["id", "population", "snap_m"]]
     far_s = sites.loc[sites["far_from_road"], ["id", "snap_m"]]
+    population = demand["population"].to_numpy(dtype=float)
     report = CoverageReport(
         method=matrix.method, label=matrix.label, network=net_rep,
-        stranded_population=float(demand["population"].to_numpy()[stranded].sum()),
+        stranded_population=float(population[stranded].sum()),
         stranded_points=int(stranded.sum()),
         far_demand=pd.DataFrame(far_d).reset_index(drop=True),
         far_sites=pd.DataFrame(far_s).reset_index(drop=True),
         roads=roads, build_s=time.perf_counter() - t0, notes=tuple(notes),
+        far_unreached_points=int(unreached.sum()),
+        far_unreached_population=float(population[unreached].sum()),
+        cutoff_minutes=matrix.cutoff_minutes, warnings=checked.warnings,
     )
     result = ScenarioCoverage(matrix=matrix, demand=demand, sites=sites, report=report)
     if use_cache:

@@ -56,6 +56,7 @@ from geodata._validate import (
     VN_LON,
     Collector,
     Column,
+    check_crs,
     check_lonlat,
     check_unique,
     parse_columns,
@@ -69,8 +70,8 @@ from geodata.scenario import (
     SITE_COLUMNS,
     WGS84,
     Scenario,
-    _to_csv_table,
     load_scenario,
+    to_csv_table,
     write_scenario_files,
 )
 from geodata.settings import SITE_KINDS
@@ -316,10 +317,8 @@ def _shift_rows(problems: list[Problem], start: int, rows: npt.NDArray[np.int64]
 
 def check_crs_option(crs: str, label: str = "--crs") -> None:
     """Raise the scenario loader's named error when ``crs`` is not a metric CRS valid in Vietnam."""
-    from geodata.scenario import _check_crs
-
     col = Collector()
-    _check_crs(crs, col)
+    check_crs(crs, col)
     if col.problems:
         problems = [replace(p, file=label, message=p.message.removeprefix("crs: "))
                     for p in col.problems]
@@ -1000,7 +999,7 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
         When ``out`` is refused (it holds files motcua did not write, is an input,
         ...) or writing fails (``no space left on device while writing FILE``).
     """
-    from geodata.cache import cached_graph
+    from geodata.network import cached_graph
 
     check_output_folder(out, "import", overwrite=overwrite, protect=input_paths(request))
     from geodata.raster import population_from_raster
@@ -1183,7 +1182,7 @@ def _write_points(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str], fmt: 
     table["lon"] = gdf.geometry.x.to_numpy()
     table["lat"] = gdf.geometry.y.to_numpy()
     table = table[[c for c in order if c in table.columns]]
-    _to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
+    to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
 
 
 def _stage(stage: Path, request: ImportRequest, demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,

@@ -25,11 +25,11 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geodata.coverage import _ids, _points_xy, straight_line_label
+from geodata.coverage import straight_line_label
 from geodata.network import ensure_prepared, graph_arrays, straight_line_speed_kph
 from geodata.scenario import WGS84
 from geodata.settings import TravelSettings
-from geodata.snapping import snap_points
+from geodata.snapping import point_ids, points_xy, snap_points
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ def isochrones(
         msg = f"minutes must be > 0, got {minutes}"
         raise ValueError(msg)
     travel = travel or TravelSettings()
-    s_xy = _points_xy(sites, crs, "sites")
-    ids = _ids(sites)
+    s_xy = points_xy(sites, crs, "sites")
+    ids = point_ids(sites)
     walk_r = min(travel.max_snap_m, travel.access_speed_kph * minutes / 60.0 * 1000.0)
     geoms: list[Any] = []
     if graph is None:

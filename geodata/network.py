@@ -12,6 +12,7 @@ expressways, cars from footways), every edge gets ``speed_kph`` and
 vehicle modes only the largest strongly connected component is kept, so that
 every kept node can reach every other one.  What was dropped is recorded in
 ``graph.graph["motcua_report"]`` (a :class:`NetworkReport` as a dict).
+Road files are read once and then from the cache (:func:`cached_graph`).
 
 :func:`graph_arrays` gives the compact arrays (sparse adjacency matrices,
 projected node coordinates) that :mod:`geodata.coverage` routes on.
@@ -34,12 +35,14 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from pyproj import Transformer
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import KDTree
 
-from geodata._errors import NetworkError
+from geodata._errors import NetworkError, Problem
 from geodata._json import dumps
+from geodata.cache import default_cache_dir, file_digest, hash_parts, read_pickle, write_pickle
 from geodata.settings import MODES, TravelSettings
 
 logger = logging.getLogger(__name__)
@@ -96,6 +99,12 @@ STRAIGHT_LINE_SPEED_KPH: dict[str, float] = {"motorbike": 30.0, "car": 35.0, "wa
 #: Key of ``[travel.speeds_kph.<mode>]`` that overrides :data:`STRAIGHT_LINE_SPEED_KPH`.
 STRAIGHT_LINE_KEY = "straight_line"
 
+#: Bump when the cached graph format changes (see :func:`cached_graph`).
+GRAPH_CACHE_VERSION = "graph-2"  # 2: graphs are checked (graph_problems) before caching
+
+#: CRS of a graph that declares none (osmnx's default).
+WGS84_CRS = "EPSG:4326"
+
 #: ``access`` tag values that close a way to vehicle traffic.
 _NO_ACCESS = frozenset({"no", "private"})
 
@@ -134,16 +143,23 @@ class NetworkReport:
 
 # --------------------------------------------------------------------------- loading
 
-def load_graph(path: str | Path) -> nx.MultiDiGraph[Any]:
+#: What a road file must be, as the errors about road files say it.
+ROAD_FILE_EXPECTED = ("a road network saved by osmnx.save_graphml (.graphml) or an "
+                      "OpenStreetMap XML export (.osm)")
+
+
+def load_graph(path: str | Path, label: str | None = None) -> nx.MultiDiGraph[Any]:
     """Load a road graph from a ``.graphml`` (osmnx) or ``.osm`` (OpenStreetMap XML) file.
 
     ``.osm`` files are read unsimplified with every component retained, so that
     each edge has a single highway class and points snap to nearby nodes;
-    one-way streets are kept one-way.
+    one-way streets are kept one-way.  The graph read must pass
+    :func:`graph_problems`.
 
     Parameters
     ----------
     path : file to read.
+    label : how errors name the file (default: ``path``).
 
     Returns
     -------
@@ -153,32 +169,148 @@ def load_graph(path: str | Path) -> nx.MultiDiGraph[Any]:
     Raises
     ------
     NetworkError
-        If the file is missing, has another extension or cannot be parsed.
+        If the file is missing, empty, has another extension, cannot be parsed or
+        is not a usable road graph; its ``problems`` name each thing wrong.
     """
     import osmnx as ox
 
     path = Path(path)
+    name = label or str(path)
     if not path.exists():
-        msg = f"{path}: road network file not found"
-        raise NetworkError(msg)
+        raise NetworkError(Problem(name, "road network file not found", expected=ROAD_FILE_EXPECTED))
     suffix = path.suffix.lower()
+    if suffix not in (".graphml", ".osm", ".xml"):
+        raise NetworkError(Problem(name, f"unsupported road network format {suffix!r}",
+                                   expected=".graphml or .osm"))
+    try:
+        empty = not path.read_bytes().strip()
+    except OSError as exc:
+        raise NetworkError(Problem(name, f"cannot be read: {exc.strerror or exc}")) from exc
+    if empty:
+        raise NetworkError(Problem(name, "road network file is empty", expected=ROAD_FILE_EXPECTED))
     try:
         if suffix == ".graphml":
             graph = ox.load_graphml(path)
-        elif suffix in (".osm", ".xml"):
-            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
         else:
-            msg = f"{path}: unsupported road network format {suffix!r}; expected .graphml or .osm"
-            raise NetworkError(msg)
-    except NetworkError:
-        raise
+            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
     except Exception as exc:  # osmnx/lxml/networkx raise many types on bad files
-        msg = f"{path}: could not read road network ({type(exc).__name__}: {exc})"
-        raise NetworkError(msg) from exc
-    if len(graph) == 0:
-        msg = f"{path}: road network has no nodes"
-        raise NetworkError(msg)
+        msg = f"could not read road network ({type(exc).__name__}: {exc})"
+        raise NetworkError(Problem(name, msg, expected=ROAD_FILE_EXPECTED)) from exc
+    problems = graph_problems(graph, name)
+    if problems:
+        raise NetworkError(problems)
     logger.info("loaded %s: %d nodes, %d edges", path.name, len(graph), graph.number_of_edges())
+    return graph
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, ``None`` when it is missing or not a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def valid_length(value: Any) -> bool:
+    """Whether an edge's ``length`` is a finite number of metres >= 0."""
+    number = _finite(value)
+    return number is not None and number >= 0
+
+
+def graph_problems(graph: nx.MultiDiGraph[Any], label: str = "road network") -> list[Problem]:
+    """What makes a raw road graph unusable for any travel mode, one :class:`Problem` each.
+
+    A usable graph has nodes, each with a finite ``x`` and ``y`` in the graph's
+    ``crs`` (EPSG:4326 when it declares none, as osmnx assumes; then they must be
+    degrees), edges, and a ``length`` in metres >= 0 on every edge.  Whether a
+    mode may use the edges is :func:`prepare_graph`'s check; whether the network
+    lies where the demand is, :func:`geodata.snapping.reach_problems`'s.
+
+    Parameters
+    ----------
+    graph : the raw graph.
+    label : file name the problems carry.
+    """
+    n = len(graph)
+    if n == 0:
+        return [Problem(label, "road network has no nodes",
+                        expected="nodes with x (longitude) and y (latitude) and roads between "
+                                 "them, " + ROAD_FILE_EXPECTED)]
+    problems: list[Problem] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    bad_nodes: list[tuple[Any, Any, Any]] = []
+    for node, data in graph.nodes(data=True):
+        x, y = _finite(data.get("x")), _finite(data.get("y"))
+        if x is None or y is None:
+            bad_nodes.append((node, data.get("x"), data.get("y")))
+        else:
+            xs.append(x)
+            ys.append(y)
+    if bad_nodes:
+        node, x, y = bad_nodes[0]
+        more = f" ({len(bad_nodes) - 1:,} more of the {n:,} nodes neither)" if len(bad_nodes) > 1 else ""
+        problems.append(Problem(
+            label, f"node {node!r} has no valid coordinates{more}", column="x/y",
+            value=f"x={x!r}, y={y!r}",
+            expected="a finite x and y on every node, in the graph's CRS "
+                     "(longitude and latitude for EPSG:4326)"))
+    declared = graph.graph.get("crs")
+    try:
+        crs = CRS.from_user_input(declared if declared is not None else WGS84_CRS)
+    except CRSError:
+        problems.append(Problem(label, "the graph's 'crs' is not a coordinate reference system",
+                                column="crs", value=declared,
+                                expected="a CRS such as EPSG:4326 (what osmnx writes)"))
+    else:
+        if crs.is_geographic and xs and (max(map(abs, xs)) > 180 or max(map(abs, ys)) > 90):
+            what = (f"the graph declares the geographic CRS {declared}" if declared is not None
+                    else "the graph declares no CRS (read as EPSG:4326)")
+            problems.append(Problem(
+                label, f"node coordinates are not degrees but {what}", column="crs",
+                value=f"x {min(xs):.6g}..{max(xs):.6g}, y {min(ys):.6g}..{max(ys):.6g}",
+                expected="a 'crs' graph attribute matching the coordinates "
+                         "(e.g. EPSG:32648 for UTM 48N metres) or longitude/latitude degrees"))
+    m = graph.number_of_edges()
+    if m == 0:
+        problems.append(Problem(label, f"road network has {n:,} nodes but no edges",
+                                expected="roads (edges) between the nodes, " + ROAD_FILE_EXPECTED))
+        return problems
+    bad_edges = [(u, v, d.get("length")) for u, v, d in graph.edges(data=True)
+                 if not valid_length(d.get("length"))]
+    if bad_edges:
+        u, v, length = bad_edges[0]
+        more = (f" ({len(bad_edges) - 1:,} more of the {m:,} edges neither)"
+                if len(bad_edges) > 1 else "")
+        problems.append(Problem(label, f"edge {u}->{v} has no valid 'length' in metres{more}",
+                                column="length", value=length,
+                                expected="a length in metres >= 0 on every edge (osmnx adds it)"))
+    return problems
+
+
+def cached_graph(path: str | Path, cache_dir: str | Path | None = None,
+                 label: str | None = None) -> nx.MultiDiGraph[Any]:
+    """:func:`load_graph` of ``path``, cached by the file's contents.
+
+    Parameters
+    ----------
+    path : ``.graphml`` or ``.osm`` file.
+    cache_dir : cache folder; default :func:`geodata.cache.default_cache_dir`.
+    label : how errors name the file (default: ``path``).
+    """
+    path = Path(path)
+    if not path.exists():
+        return load_graph(path, label)  # raises the NetworkError naming the file
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = hash_parts(GRAPH_CACHE_VERSION, path.suffix.lower(), file_digest(path))
+    entry = folder / f"graph_{key}.pkl"
+    graph = read_pickle(entry)
+    if isinstance(graph, nx.MultiDiGraph):
+        logger.info("road network %s read from cache %s", path.name, entry)
+        return graph
+    graph = load_graph(path, label)
+    write_pickle(graph, entry)
     return graph
 
 
@@ -221,8 +353,6 @@ def download_graph(
     NetworkError
         If both or neither query is given, or the download fails (offline, unknown place).
     """
-    from geodata.cache import default_cache_dir
-
     key = query_key(place, polygon)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = folder / f"osm_{key}.graphml"
@@ -349,6 +479,31 @@ def edge_speed_kph(data: Mapping[str, Any], speeds: Mapping[str, float], mode: s
 
 # --------------------------------------------------------------------------- preparing
 
+def unusable_problem(graph: nx.MultiDiGraph[Any], speeds: Mapping[str, float],
+                     mode: str) -> Problem:
+    """The :class:`Problem` of a graph none of whose edges ``mode`` may use, naming what it has."""
+    counts: dict[str, int] = {}
+    for _, _, data in graph.edges(data=True):
+        for cls in _classes(data.get("highway")) or ["(none)"]:
+            counts[cls] = counts.get(cls, 0) + 1
+    found = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not found:
+        value: Any = None
+    elif list(counts) == ["(none)"]:
+        value = f"no edge has a 'highway' class ({counts['(none)']:,} edges)"
+    else:
+        value = ", ".join(f"{cls} ({k:,} edges)" for cls, k in found[:8])
+        if len(found) > 8:
+            value += f", ... {len(found) - 8} more classes"
+    usable = ", ".join(sorted(speeds))
+    return Problem("road network", f"no road in the network is usable by {mode}", column="highway",
+                   value=value,
+                   expected=f"edges whose 'highway' class {mode} may use ({usable}), not closed by "
+                            f"access=no/private; or a speed for the file's classes in "
+                            f"[travel.speeds_kph.{mode}]")
+
+
+
 def prepare_graph(
     graph: nx.MultiDiGraph[Any],
     travel: TravelSettings,
@@ -402,21 +557,21 @@ def prepare_graph(
         if speed is None:
             not_allowed += 1
             continue
-        length_m = data.get("length")
-        if length_m is None or not math.isfinite(float(length_m)) or float(length_m) < 0:
-            msg = f"edge {u}->{v} has no valid 'length' in metres (value {length_m!r})"
-            raise NetworkError(msg)
+        length_m = _finite(data.get("length"))
+        if length_m is None or length_m < 0:
+            raise NetworkError(Problem("road network", f"edge {u}->{v} has no valid 'length' in "
+                                       "metres", column="length", value=data.get("length"),
+                                       expected="a length in metres >= 0 on every edge"))
         attrs = dict(data)
         attrs["speed_kph"] = speed
-        attrs["travel_time_min"] = float(length_m) / 1000.0 / speed * 60.0
+        attrs["travel_time_min"] = length_m / 1000.0 / speed * 60.0
         edges.append((u, v, attrs))
         if walk:
             back = dict(attrs)
             back["reversed"] = not bool(attrs.get("reversed", False))
             edges.append((v, u, back))
     if not edges:
-        msg = f"no road in the network is usable by {mode}"
-        raise NetworkError(msg)
+        raise NetworkError(unusable_problem(graph, speeds, mode))
     used = {n for u, v, _ in edges for n in (u, v)}
     out.add_nodes_from((n, graph.nodes[n]) for n in graph.nodes if n in used)
     out.add_edges_from(edges)

@@ -22,8 +22,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import tomli_w
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from geodata._atomic import atomic_folder, write_vector
 from geodata._errors import ScenarioError
@@ -34,6 +32,7 @@ from geodata._validate import (
     VN_LON,
     Collector,
     Column,
+    check_crs,
     check_lonlat,
     check_refs,
     check_unique,
@@ -392,7 +391,7 @@ def _parse_settings(data: dict[str, Any], col: Collector) -> ScenarioSettings:
             merged.update(given or {})
         kwargs[key] = merged
     settings = ScenarioSettings(**kwargs)
-    _check_crs(settings.crs, col)
+    check_crs(settings.crs, col)
     return settings
 
 
@@ -404,24 +403,6 @@ def _has_control(text: str, allow: str = "") -> bool:
 def number_format(settings: ScenarioSettings) -> NumberFormat:
     """The number format the scenario's files declare in ``[files]``."""
     return NumberFormat(settings.files.decimal, settings.files.thousands)
-
-
-def _check_crs(crs: str, col: Collector) -> None:
-    try:
-        parsed = CRS.from_user_input(crs)
-    except CRSError:
-        col.add("scenario.toml", "crs: not a coordinate reference system", value=crs,
-                expected="a metric CRS such as EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
-        return
-    if not parsed.is_projected:
-        col.add("scenario.toml", "crs: must be a projected (metric) CRS to measure distances",
-                value=crs, expected="e.g. EPSG:32648 (UTM 48N) or EPSG:32649 (UTM 49N)")
-        return
-    area = parsed.area_of_use
-    if area is not None and (area.east < VN_LON[0] or area.west > VN_LON[1]
-                             or area.north < VN_LAT[0] or area.south > VN_LAT[1]):
-        col.add("scenario.toml", f"crs: its area of use ({area.name}) does not include Vietnam",
-                value=crs, expected="a CRS valid in Vietnam, e.g. EPSG:32648 or EPSG:32649")
 
 
 def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
@@ -738,7 +719,7 @@ def _fill_staff_defaults(staff: pd.DataFrame, settings: ScenarioSettings, label:
 # ---------------------------------------------------------------------------
 
 
-def _to_csv_table(df: pd.DataFrame, fmt: NumberFormat) -> pd.DataFrame:
+def to_csv_table(df: pd.DataFrame, fmt: NumberFormat) -> pd.DataFrame:
     """Cells as the loader reads them back: lists joined by ``;``, ISO dates, numbers in ``fmt``."""
     out = pd.DataFrame(df).copy()
     for c in out.columns:
@@ -759,7 +740,7 @@ def _write_points_csv(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str],
     table.insert(2, "lon", gdf.geometry.x.to_numpy())
     table.insert(3, "lat", gdf.geometry.y.to_numpy())
     table = table[[c for c in order if c in table.columns]]
-    _to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
+    to_csv_table(table, fmt).to_csv(path, index=False, encoding="utf-8")
 
 
 def save_scenario(scenario: Scenario, folder: str | Path) -> Path:
@@ -818,10 +799,10 @@ def write_scenario_files(scenario: Scenario, tmp: Path) -> None:
         write_vector(gdf, tmp / demand_name, driver=driver)
     _write_points_csv(scenario.sites, tmp / sites_name, [c.name for c in SITE_COLUMNS], fmt)
     if staff_name:
-        _to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]], fmt).to_csv(
+        to_csv_table(scenario.staff[[c.name for c in STAFF_COLUMNS]], fmt).to_csv(
             tmp / staff_name, index=False, encoding="utf-8")
     if workload_name:
-        _to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
+        to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
             tmp / workload_name, index=False, encoding="utf-8",
             compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
     (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))

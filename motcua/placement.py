@@ -219,6 +219,7 @@ class PlacementRun:
     coverage_label: str
     scenario_name: str
     stages: tuple[SolverReport, ...] = field(default_factory=tuple)
+    coverage_warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def status(self) -> SolveStatus:
@@ -245,6 +246,7 @@ class PlacementRun:
             "version": RESULT_VERSION,
             "scenario": self.scenario_name,
             "coverage_method": self.coverage_label,
+            "coverage_warnings": list(self.coverage_warnings),
             "request": asdict(self.request),
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
@@ -305,6 +307,7 @@ class PlacementRun:
             ("proven optimal", "yes" if rep.status is SolveStatus.OPTIMAL else "no"),
             ("solver", rep.summary()), ("seed", rep.seed), ("threads", rep.threads),
             ("time limit (s)", rep.time_limit_s), ("travel times", self.coverage_label),
+            ("travel-time warnings", "\n".join(self.coverage_warnings)),
             ("residents", num("total_population")), ("covered", num("covered_population")),
             ("covered share", num("covered_share")), ("uncovered", num("uncovered_population")),
             ("of whom no candidate can reach", num("uncoverable_population")),
@@ -356,6 +359,7 @@ class PlacementRun:
             coverage_label=meta["coverage_method"],
             scenario_name=meta["scenario"],
             stages=tuple(_report_from_dict(s) for s in meta.get("stages", [])),
+            coverage_warnings=tuple(meta.get("coverage_warnings", [])),
         )
 
 
@@ -618,5 +622,5 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     return PlacementRun(
         request=request, report=res.report, figures=figures, sites=sites, demand=demand,
         pareto=pareto_df, coverage_label=cov.label, scenario_name=scenario.name,
-        stages=res.stages,
+        stages=res.stages, coverage_warnings=tuple(sc.report.warnings),
     )

@@ -360,7 +360,8 @@ def _travel_matrix(scenario: Scenario, sites: pd.DataFrame) -> tuple[np.ndarray,
     """Site x site one-way minutes and a label of where they came from."""
     s = scenario.settings
     try:
-        from geodata.coverage import scenario_graph, site_to_site_minutes, straight_line_label
+        from geodata.coverage import site_to_site_minutes, straight_line_label
+        from geodata.roads import scenario_roads
     except ImportError:  # pragma: no cover - the travel engine is part of geodata
         lon = np.radians(sites.geometry.x.to_numpy())
         lat = np.radians(sites.geometry.y.to_numpy())
@@ -369,11 +370,14 @@ def _travel_matrix(scenario: Scenario, sites: pd.DataFrame) -> tuple[np.ndarray,
         a = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
         km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
         return km * 1.3 / 30.0 * 60.0, "haversine x 1.3 at 30 km/h (travel engine unavailable)"
-    graph, source = (None, None)
-    if scenario.roads_path is not None or s.files.place:
-        graph, source = scenario_graph(scenario)
+    # the same checked network as coverage and placement: a broken or misplaced road
+    # file is an error here too, and what it misses is said with the travel times
+    roads = scenario_roads(scenario)
+    graph = roads.prepared
     minutes = site_to_site_minutes(sites, graph, s.travel, s.crs)
-    label = f"road network ({source})" if graph is not None else straight_line_label(s.travel)
+    label = (f"road network ({roads.source})" if graph is not None
+             else straight_line_label(s.travel))
+    label += "".join(f"; warning: {w}" for w in roads.warnings)
     return np.asarray(minutes, dtype=float), label
 
 

@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"Coverage: {scenario.name}{synthetic}")
     print(f"  standard: within {std.max_minutes:g} min {rule} {std.max_km:g} km ({km_kind})")
     print(f"  method: {sc.matrix.label}")
+    for line in sc.report.warnings:
+        print(f"  warning: {line}")
     print(f"  existing sites: {int(mask.sum())} of {len(mask)} (branch/reception, not closed)")
     total = table.iloc[-1]
     print(f"  population covered: {total['covered']:,.0f} of {total['population']:,.0f} "

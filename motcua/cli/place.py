@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     rep = result.report
     print(f"{scenario.name}: {req.model}" + (f" with {req.p} points" if req.p else ""))
     print(f"coverage: {result.coverage_label}")
+    for line in result.coverage_warnings:
+        print(f"  warning: {line}")
     print(f"status: {rep.status.value}  objective: {rep.objective:g}  best bound: "
           f"{rep.best_bound:g}  gap: {_pct(rep.gap)}  time: {rep.wall_time_s:.2f}s  "
           f"({rep.solver}, seed {rep.seed}, threads {rep.threads}, limit {rep.time_limit_s}s)")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
+from geodata._errors import ScenarioError
 from geodata._json import dumps
 from motcua.cli._common import add_output_options, load_scenario
 
@@ -14,19 +16,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="check a scenario folder and print a summary, or every problem found",
         description=(
             "Load a scenario folder (scenario.toml and its data files), check every file and "
-            "print a summary. Exit 0 when it is valid, 1 with every problem listed otherwise."
+            "print a summary. The road file is read, prepared for the travel mode and set "
+            "against the demand points and sites, as coverage, place and staff do. "
+            "Exit 0 when it is valid, 1 with every problem listed otherwise."
         ),
     )
     p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
-    add_output_options(p, json="print the summary as JSON")
+    add_output_options(p, json="print the summary as JSON",
+                       cache_dir="cache folder (default ~/.cache/motcua)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from geodata.roads import check_roads
     from geodata.summary import summarize_scenario
 
     scenario = load_scenario(args.scenario)  # its warnings are printed below
+    problems, road_warnings = check_roads(scenario, cache_dir=args.cache_dir)
+    if problems:
+        raise ScenarioError(problems)
     s = summarize_scenario(scenario)
+    s = replace(s, warnings=(*s.warnings, *road_warnings))
     if args.json:
         print(dumps(s.to_dict(), indent=2))
         return 0

@@ -11,9 +11,9 @@ import pytest
 from shapely.geometry import box
 
 from geodata._errors import NetworkError
-from geodata.cache import cached_graph
 from geodata.network import (
     DEFAULT_SPEEDS_KPH,
+    cached_graph,
     download_graph,
     edge_speed_kph,
     ensure_prepared,
