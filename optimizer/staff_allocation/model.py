@@ -10,10 +10,11 @@ qualified for ``f`` works.
 Rules, each by its own function:
 
 * one site each (:func:`_assignments`): ``sum_s x[p,s] = 1``;
-* pooled routing (:func:`_routing`): ``y[s,f] >= 0``, ``sum_s y[s,f] =
-  pool[f]``, ``y[s,f] <= pool[f] * sum_{p qualified} x[p,s]`` (no extra
-  booleans: a qualified person there opens the site to the field); a field no
-  one working that day is qualified for is unplaced (a constant);
+* pooled routing (:func:`_routing`): ``y[s,f] >= 0``, ``sum_s y[s,f] + u[f] =
+  pool[f]``, ``y[s,f] <= day * sum_{p qualified} x[p,s]`` (the qualified
+  people's time; a tight LP, no extra booleans); unplaced minutes ``u[f]``
+  count as overload; a field no one who may work that day is qualified for
+  is unplaced (a constant);
 * overload (:func:`_overload`): ``o[s] >= local[s] + sum_f y[s,f] - day *
   staff[s]``, ``o >= 0`` and the rounding cut ``o[s] >= r * (k + 1 -
   staff[s])`` where ``local = k * day + r`` (a part-day of local work costs a
@@ -44,7 +45,7 @@ from optimizer.staff_allocation.problem import UTIL_SCALE, IntArr, Minutes, Staf
 
 __all__ = ["DayModel", "build_day"]
 
-LinearExpr = cp_model.LinearExprT
+LinearExpr = cp_model.LinearExpr
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _assignments(m: cp_model.CpModel, offers: dict[int, list[int]], prefix: str,
 
 def _routing(m: cp_model.CpModel, pb: StaffProblem, minutes: Minutes, d: int,
              x: dict[tuple[int, int], cp_model.IntVar], at: dict[int, list[int]], prefix: str,
-             ) -> tuple[dict[int, list[cp_model.IntVar]], int]:
+             free: list[cp_model.IntVar]) -> tuple[dict[int, list[cp_model.IntVar]], int]:
     """Pooled routing; returns the routed variables per site and the unplaced minutes."""
     routed: dict[int, list[cp_model.IntVar]] = {}
     unplaced = 0
@@ -92,12 +93,16 @@ def _routing(m: cp_model.CpModel, pb: StaffProblem, minutes: Minutes, d: int,
             qual = [p for p in at[s] if pb.skills[p, f]]
             if not qual:
                 continue
-            y = m.new_int_var(0, total, f"{prefix}y_{s}_{f}")
-            m.add(y <= total * sum(x[p, s] for p in qual))
+            y = m.new_int_var(0, min(total, minutes.day * len(qual)), f"{prefix}y_{s}_{f}")
+            m.add(y <= minutes.day * sum(x[p, s] for p in qual))
             routed.setdefault(s, []).append(y)
             parts.append(y)
         if parts:
-            m.add(sum(parts) == total)
+            # minutes may stay unplaced (as overload, at the same cost as overload at a
+            # site): when the roster has no one qualified for f at work, today's included
+            u = m.new_int_var(0, total, f"{prefix}u_{f}")
+            m.add(sum(parts) + u == total)
+            free.append(u)
         else:
             unplaced += total
     return routed, unplaced
@@ -122,7 +127,7 @@ def _overload(m: cp_model.CpModel, minutes: Minutes, d: int, staff: dict[int, Li
             continue
         hi = loc + (int(minutes.pool[d].sum()) if ys else 0)
         o = m.new_int_var(0, max(hi, 0), f"{prefix}o_{s}")
-        m.add(o >= loc + sum(ys) - day * staff[s])
+        m.add(o + day * staff[s] >= loc + sum(ys))
         k, r = divmod(loc, day)
         if r > 0:
             m.add(o >= r * (k + 1) - r * staff[s])
@@ -194,8 +199,10 @@ def build_day(
     """
     m = cp_model.CpModel() if m is None else m
     x, at = _assignments(m, offers, prefix)
-    staff: dict[int, LinearExpr] = {s: sum(x[p, s] for p in people) for s, people in at.items()}
-    routed, unplaced = _routing(m, pb, minutes, d, x, at, prefix)
+    staff: dict[int, LinearExpr] = {s: cp_model.LinearExpr.sum([x[p, s] for p in people])
+                                   for s, people in at.items()}
+    free: list[cp_model.IntVar] = []
+    routed, unplaced = _routing(m, pb, minutes, d, x, at, prefix, free)
     over_vars, fixed_over = _overload(m, minutes, d, staff, routed, peak_guard, prefix)
     gap_vars, fixed_gaps = _skills(m, pb, d, x, at, prefix)
     counter_vars, fixed_counters = _counters(m, pb, d, staff, at, prefix)
@@ -204,7 +211,7 @@ def build_day(
     m.add(gaps == fixed_gaps + sum(gap_vars))
     total_hi = int(minutes.local[:, d].sum() + minutes.pool[d].sum())
     over = m.new_int_var(0, total_hi, f"{prefix}over")
-    m.add(over == fixed_over + unplaced + sum(over_vars))
+    m.add(over == fixed_over + unplaced + sum(over_vars) + sum(free))
     c_lo = fixed_counters + sum(int(v.proto.domain[0]) for v in counter_vars)
     c_hi = fixed_counters + sum(int(v.proto.domain[len(v.proto.domain) - 1])
                                 for v in counter_vars)

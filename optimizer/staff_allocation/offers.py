@@ -36,7 +36,9 @@ MOVE_QUALIFIED = 3
 def work_days(pb: StaffProblem) -> IntArr:
     """Days each person works: ``min(max_days, days available with home open)``."""
     open_home = pb.available & pb.site_open[np.asarray(pb.home, dtype=np.int64)]
-    return np.minimum(np.asarray(pb.max_days, dtype=np.int64), open_home.sum(axis=1))
+    out: IntArr = np.minimum(np.asarray(pb.max_days, dtype=np.int64),
+                             open_home.sum(axis=1).astype(np.int64))
+    return out
 
 
 def home_plan(pb: StaffProblem, minutes: Minutes) -> IntArr:

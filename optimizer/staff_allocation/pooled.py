@@ -1,22 +1,24 @@
 """Routing pooled online work for a fixed roster: an exact LP, day by day.
 
 With the roster fixed, staff ``n[s]`` and qualified people ``q[s,f]`` of each
-site on day ``d`` are known. Pooled minutes ``pool[f]`` go to sites where
-someone qualified for ``f`` works (``y[s,f] >= 0`` only where ``q[s,f] > 0``
-and the site takes pooled work, ``sum_s y[s,f] = pool[f]``); a field no one
-qualified works on that day stays unplaced (overload, reported apart). Each
-site's demand is ``local[s] + sum_f y[s,f]`` against its capacity ``day *
-n[s]``. Three LPs, each fixing the one before (``<=`` its value, plus a
-tolerance of 1e-7 relative):
+site on day ``d`` are known. Pooled minutes ``pool[f]`` are processed by the
+people qualified for ``f``: ``0 <= y[s,f] <= day * q[s,f]`` where the site
+takes pooled work, ``sum_s y[s,f] + w[f] = pool[f]``; ``w[f]`` are minutes
+beyond every qualified person's day (or of a field no one qualified works on
+that day): unplaced, counted as overload and reported apart. Each site's
+demand is ``local[s] + sum_f y[s,f]`` against its capacity ``day * n[s]``.
+LPs, each fixing the ones before (``<=`` its value, plus a tolerance of 1e-7
+relative):
 
-1. least overload ``sum_s max(0, demand - capacity)``;
+1. least overload ``sum_s max(0, demand - capacity) + sum_f w[f]``, then the
+   fewest unplaced minutes ``sum_f w[f]`` (a minute goes to a site while a
+   qualified person there has time);
 2. lowest peak ``U``: ``demand[s] <= U * day * max(n[s], 1)``;
 3. least demand above the fluid level ``L`` (each day's pooled work poured
    into the sites of least utilisation, qualification ignored), so that no
    pooled minute is parked at a site while another sits below ``L``.
 
-With whole minutes (:class:`.problem.Minutes`) step 1 is a transportation
-problem: its optimum is a whole number of minutes, the same the CP-SAT model
+With whole minutes (:class:`.problem.Minutes`) step 1 is a flow problem: its optimum is a whole number of minutes, the same the CP-SAT model
 reaches for the same roster. HiGHS (through SciPy) is deterministic, so the
 same roster gives the same routing on every run.
 """
@@ -63,9 +65,8 @@ def fluid_level(local: FloatArr, cap: FloatArr, pool: float) -> float:
 
 
 def _solve(c: FloatArr, a_ub: sp.csr_matrix, b_ub: FloatArr, a_eq: sp.csr_matrix, b_eq: FloatArr,
-           n: int) -> FloatArr:
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n,
-                  method="highs")
+           bounds: list[tuple[float, float | None]]) -> FloatArr:
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status != 0 or res.x is None:  # pragma: no cover - the LP is always feasible
         msg = f"pooled routing LP failed: {res.message}"
         raise RuntimeError(msg)
@@ -79,6 +80,8 @@ def route_day(
 
     ``local`` (S,), ``staff`` (S,), ``qual`` (S, F) qualified people per site,
     ``pool`` (F,), ``takes_pool`` (S,) sites that may process pooled work.
+    Unplaced: minutes of a field no one qualified works on, or beyond the day
+    of every qualified person.
     """
     n_s, n_f = qual.shape
     out = np.zeros((n_s, n_f))
@@ -89,54 +92,67 @@ def route_day(
         return out, unplaced
     sites = np.unique(pairs[:, 0])
     row_of = {int(s): i for i, s in enumerate(sites)}
-    n_y, n_o = len(pairs), len(sites)
+    fields = sorted({int(f) for f in pairs[:, 1]})
+    f_row = {f: i for i, f in enumerate(fields)}
+    n_y, n_o, n_w = len(pairs), len(sites), len(fields)
     ps = np.array([row_of[int(s)] for s in pairs[:, 0]])
     cap = (day * staff[sites]).astype(float)
     loc = local[sites].astype(float)
-    # variables: y (n_y), o (n_o), U, e (n_o)
-    n = n_y + 2 * n_o + 1
-    iu, ie = n_y + n_o, n_y + n_o + 1
-    # sum_s y[s,f] = pool[f]
-    fields = sorted({int(f) for f in pairs[:, 1]})
-    f_row = {f: i for i, f in enumerate(fields)}
-    a_eq = sp.csr_matrix((np.ones(n_y), ([f_row[int(f)] for f in pairs[:, 1]], np.arange(n_y))),
-                         shape=(len(fields), n))
+    # variables: y (n_y), w (n_w, beyond the qualified people's time), o (n_o), U, e (n_o)
+    iw, io = n_y, n_y + n_w
+    iu, ie = io + n_o, io + n_o + 1
+    n = ie + n_o
+    bounds: list[tuple[float, float | None]] = (
+        [(0.0, float(day * qual[s, f])) for s, f in pairs] + [(0.0, None)] * (n - n_y))
+    # sum_s y[s,f] + w[f] = pool[f]
+    a_eq = sp.csr_matrix((np.ones(n_y + n_w),
+                          ([f_row[int(f)] for f in pairs[:, 1]] + list(range(n_w)),
+                           list(range(n_y)) + list(range(iw, iw + n_w)))), shape=(n_w, n))
     b_eq = pool[fields].astype(float)
     ysum = sp.csr_matrix((np.ones(n_y), (ps, np.arange(n_y))), shape=(n_o, n))
-    eye_o = sp.identity(n_o, format="csr")
 
-    def block(cols: int) -> sp.csr_matrix:
-        return sp.hstack([sp.csr_matrix((n_o, cols)), eye_o,
-                          sp.csr_matrix((n_o, n - cols - n_o))], format="csr")
+    def block(col: int) -> sp.csr_matrix:
+        return sp.csr_matrix((np.ones(n_o), (np.arange(n_o), col + np.arange(n_o))),
+                             shape=(n_o, n))
 
-    # overload: sum y - o <= cap - local
-    over_rows = ysum - block(n_y)
-    over_rhs = cap - loc
+    def fix(c: FloatArr, x: FloatArr) -> tuple[sp.csr_matrix, float]:
+        v = float(c @ x)
+        return sp.csr_matrix(c), v + _TOL * (1 + abs(v))
+
+    # 1. overload: sum y - o <= cap - local; minimise sum o + sum w, then sum w
+    over_rows = ysum - block(io)
     c1 = np.zeros(n)
-    c1[n_y:n_y + n_o] = 1.0
-    x = _solve(c1, over_rows, over_rhs, a_eq, b_eq, n)
-    v1 = float(x[n_y:n_y + n_o].sum())
-    fix1 = sp.csr_matrix(c1)
-    # peak: sum y - U * capeff <= -local
+    c1[iw:iw + n_w] = 1.0
+    c1[io:io + n_o] = 1.0
+    x = _solve(c1, over_rows, cap - loc, a_eq, b_eq, bounds)
+    r1, v1 = fix(c1, x)
+    c1b = np.zeros(n)
+    c1b[iw:iw + n_w] = 1.0
+    a = sp.vstack([over_rows, r1], format="csr")
+    b = np.concatenate([cap - loc, [v1]])
+    x = _solve(c1b, a, b, a_eq, b_eq, bounds)
+    r1b, v1b = fix(c1b, x)
+    # 2. peak: sum y - U * capeff <= -local
     capeff = np.maximum(cap, float(day))
-    u_col = sp.csr_matrix((-capeff, (np.arange(n_o), np.full(n_o, iu))), shape=(n_o, n))
-    peak_rows = ysum + u_col
-    a2 = sp.vstack([over_rows, fix1, peak_rows], format="csr")
-    b2 = np.concatenate([over_rhs, [v1 + _TOL * (1 + v1)], -loc])
+    peak_rows = ysum + sp.csr_matrix((-capeff, (np.arange(n_o), np.full(n_o, iu))),
+                                     shape=(n_o, n))
+    a = sp.vstack([a, r1b, peak_rows], format="csr")
+    b = np.concatenate([b, [v1b], -loc])
     c2 = np.zeros(n)
     c2[iu] = 1.0
-    x = _solve(c2, a2, b2, a_eq, b_eq, n)
-    u_val = float(x[iu])
-    # fill evenly: e >= sum y + local - L * capeff
+    x = _solve(c2, a, b, a_eq, b_eq, bounds)
+    r2, v2 = fix(c2, x)
+    # 3. fill evenly: e >= sum y + local - L * capeff
     level = fluid_level(loc, capeff, float(pool[fields].sum()))
-    e_rows = ysum - block(ie)
-    a3 = sp.vstack([a2, sp.csr_matrix(c2), e_rows], format="csr")
-    b3 = np.concatenate([b2, [u_val + _TOL * (1 + u_val)], level * capeff - loc])
+    a = sp.vstack([a, r2, ysum - block(ie)], format="csr")
+    b = np.concatenate([b, [v2], level * capeff - loc])
     c3 = np.zeros(n)
     c3[ie:ie + n_o] = 1.0
-    x = _solve(c3, a3, b3, a_eq, b_eq, n)
+    x = _solve(c3, a, b, a_eq, b_eq, bounds)
     y = np.maximum(x[:n_y], 0.0)
     out[pairs[:, 0], pairs[:, 1]] = y
+    for f in fields:
+        unplaced[f] = max(0.0, float(pool[f]) - float(out[:, f].sum()))
     return out, unplaced
 
 

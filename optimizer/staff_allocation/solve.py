@@ -1,8 +1,9 @@
 """The entry point: today, pooled and planned, side by side.
 
 * **today**: everyone at home on today's rotation (:func:`.offers.home_plan`),
-  each site processing its own dossiers, online ones included. No decision:
-  the figures follow from the data.
+  each site processing its own dossiers, online ones included (as far as its
+  qualified people have time, the rule of the pooled routing; the rest is
+  short there). No decision: the figures follow from the data.
 * **pooled**: the same roster; the online work of the pooled levels is
   processed by qualified staff wherever they work that day, routed by the exact
   LP of :mod:`.pooled`. No one travels.
@@ -31,7 +32,7 @@ import numpy as np
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 from optimizer.staff_allocation.engine import DET_PER_SECOND, STEP_WEIGHTS, Runner
 from optimizer.staff_allocation.offers import home_plan
-from optimizer.staff_allocation.pooled import route
+from optimizer.staff_allocation.pooled import route, site_counts
 from optimizer.staff_allocation.problem import (
     MINUTE_SCALE,
     UTIL_SCALE,
@@ -143,8 +144,14 @@ def solve_staff_allocation(
     travel_int = travel_minutes(pb)
     n_p, n_s, n_d, n_f = pb.shape
     plan_today = home_plan(pb, minutes)
-    today = figures("today", pb, plan_today, minutes.src.sum(axis=2).astype(float),
-                    np.zeros((n_d, n_f)), minutes)
+    # today: each site its own online dossiers, as far as the qualified people there
+    # have time (the rule of the pooled routing), the rest short at that site
+    own = np.zeros((n_s, n_d, n_f))
+    for d in range(n_d):
+        _staff, qual = site_counts(pb, plan_today, d)
+        own[:, d, :] = np.minimum(minutes.src[:, d, :], minutes.day * qual)
+    today = figures("today", pb, plan_today, own.sum(axis=2),
+                    (minutes.src - own).sum(axis=0), minutes)
     r_pool = route(pb, minutes, plan_today)
     pooled = figures("pooled", pb, plan_today, r_pool.routed, r_pool.unplaced, minutes)
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),

@@ -77,7 +77,7 @@ def _fixed_start(dm: DayModel, pb: StaffProblem, plan: IntArr, runner: Runner,
     m.minimize(m.get_int_var_from_proto_index(dm.over.index))
     out = runner.solve(m, None, max(1.0, budget.left))
     budget.spend(out.det_s)
-    if out.values is None and not runner.stopped():  # pragma: no cover - always a plan
+    if out.status is SolveStatus.INFEASIBLE:  # pragma: no cover - always a plan
         msg = f"day {pb.days[dm.d]}: today's roster is not a plan of the day's model"
         raise RuntimeError(msg)
     return out.values
@@ -115,7 +115,7 @@ def solve_day(
     dm = build_day(pb, minutes, d, offers, travel_int, moves_cap, peak_guard)
     det0 = budget.left
     start = _fixed_start(dm, pb, plan, runner, budget)
-    if start is None:  # stopped on request: today's roster, nothing proven
+    if start is None:  # stopped on request or out of time: today's roster, nothing proven
         placement = {p: int(plan[p, d]) for p in offers}
         steps0 = tuple(Step(n, 0, 0) for n in STEPS)
         return DayResult(d, placement, steps0, det0 - budget.left, time.monotonic() - t0,

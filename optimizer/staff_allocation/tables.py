@@ -137,7 +137,8 @@ def _ip_field_min(pb: StaffProblem) -> FloatArr:
         return np.asarray(pb.ip_field_min, dtype=float)
     need = pb.skill_need.astype(float)
     n = np.maximum(need.sum(axis=2, keepdims=True), 1.0)
-    return np.asarray(pb.local_min, dtype=float)[:, :, None] * need / n
+    out: FloatArr = np.asarray(pb.local_min, dtype=float)[:, :, None] * need / n
+    return out
 
 
 def shortfall_table(pb: StaffProblem, plan: IntArr, routed: FloatArr, unplaced: FloatArr,
@@ -245,7 +246,7 @@ def moves_table(pb: StaffProblem, travel_int: IntArr, pooled: PlanFigures,
         gap_fields.setdefault((str(r.site_id), str(r.date)), set()).add(str(r.field))
 
     def row(site: str, day: str, df: pd.DataFrame, col: str, default: float = 0.0) -> float:
-        return float(df.at[(site, day), col]) if (site, day) in df.index else default
+        return float(str(df.at[(site, day), col])) if (site, day) in df.index else default
 
     plan = planned.plan
     rows = []
@@ -319,7 +320,7 @@ def site_roster_table(pb: StaffProblem, today: PlanFigures, planned: PlanFigures
                 continue
 
             def get(df: pd.DataFrame, col: str, k: tuple[str, str] = k) -> float:
-                return float(df.at[k, col]) if k in df.index else 0.0
+                return float(str(df.at[k, col])) if k in df.index else 0.0
 
             rows.append({
                 "site_id": pb.site_ids[s], "date": pb.days[d], "weekday": pb.day_names[d],

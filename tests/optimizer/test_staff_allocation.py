@@ -214,3 +214,44 @@ def test_one_far_move_beats_two_near_moves() -> None:
     assert r.overload_min_after == 0.0
     assert r.moves[["person_id", "from_site", "to_site", "travel_min"]].values.tolist() == [
         ["p2", "S2", "S0", 50]]
+
+
+def test_online_backlog_at_one_branch_is_absorbed_with_zero_moves() -> None:
+    # S0 received 1.5 days of online land work and has one person; S1's person is
+    # idle. Today S0's person processes a day of it and 240 min wait (short at S0);
+    # pooled, S1 takes 360 min: both at 75 %, nothing short, and no one travels.
+    src = np.zeros((2, 1, 2))
+    src[0, 0, 0] = 1.5 * DAY
+    pb = problem([0, 1], [[0.0], [0.0]], pool_src=src, pool_min=src.sum(axis=0))
+    r = solve(pb)
+    assert r.today.overload_min == pytest.approx(0.5 * DAY)
+    assert r.today.online_unplaced_min == pytest.approx(0.5 * DAY)
+    assert r.pooled.overload_min == 0.0 and r.pooled.moves == 0
+    assert r.pooled.peak_utilisation == pytest.approx(0.75)
+    assert r.planned.moves == 0 and len(r.moves) == 0
+    assert r.planned.overload_min == 0.0
+
+
+def test_counter_gap_at_one_site_is_closed_by_exactly_one_move() -> None:
+    # S0 needs 2 staffed counters and has one person; S1 and S2 each have a spare
+    # person, S2 nearer: exactly one move, from S2, and the reason says what it buys
+    needed = np.array([[2], [0], [0]])
+    travel = [[0, 30, 10], [30, 0, 30], [10, 30, 0]]
+    pb = problem([0, 1, 1, 2, 2], [[100.0], [100.0], [100.0]], counters_needed=needed,
+                 travel=travel, arrivals_peak_per_hour=np.array([[5.0], [0.0], [0.0]]))
+    r = solve(pb)
+    assert r.moves[["from_site", "to_site", "travel_min"]].values.tolist() == [["S2", "S0", 10]]
+    assert r.pooled.counters_short == 1 and r.planned.counters_short == 0
+    reason = r.moves.reason.iloc[0]
+    assert reason.startswith("staffs a counter at S0 on Mon (Erlang C asks for 2; short 1 -> 0)")
+    assert "S0's wait no end (queue grows) -> 45 min" in reason and "home S2 10 % -> 21 %" in reason
+
+
+def test_site_roster_says_who_is_where() -> None:
+    pb = problem([0, 0, 0, 1, 1, 1], [[4 * DAY], [2 * DAY]])
+    r = solve(pb)
+    rows = r.site_roster.set_index("site_id")
+    assert rows.loc["S0", "staff"] == 4 and rows.loc["S1", "staff"] == 2
+    mover = r.moves.person_id.iloc[0]
+    assert rows.loc["S0", "came"] == f"{mover} (from S1)"
+    assert rows.loc["S1", "left"] == f"{mover} (to S0)"
