@@ -134,7 +134,11 @@ def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int)
           f"{r.peak_utilisation_after:.1%}, overload {r.overload_min_before:.0f} -> "
           f"{r.overload_min_after:.0f} min, {len(r.moves)} moves, {t_ours:.2f} s "
           f"(CPU {cpu_ours:.2f} s, load average before {load:.1f})")
-    for s in (*r.before_stages, *r.stages):
+    print(f"           today / pooled / planned: overload {r.today.overload_min:,.0f} / "
+          f"{r.pooled.overload_min:,.0f} / {r.planned.overload_min:,.0f} min, peak "
+          f"{r.today.peak_utilisation:.1%} / {r.pooled.peak_utilisation:.1%} / "
+          f"{r.planned.peak_utilisation:.1%}")
+    for s in r.stages:
         print(f"           {s.name}: {s.status.value} obj={s.objective:g} bound={s.best_bound:g} "
               f"{s.wall_time_s:.2f}s ({s.detail})")
     print(f"           assignment booleans: {r.settings.get('assignment_vars')}, "
