@@ -51,7 +51,12 @@ def synthetic(n_staff: int, n_branch: int, n_reception: int, n_days: int, seed: 
     # a field needs a qualified person only where people come in person (a reception
     # point with no one based there has no local work in this generator)
     ip_fields &= (local > 0)[:, :, None]
-    pool = np.full((n_days, 6), per_site.sum() * DAY * 0.3 / 6) * rng.gamma(20.0, 1 / 20.0, (n_days, 6))
+    # online dossiers received where people live (in proportion to local work), processed
+    # today at the receiving site; pooled, by anyone qualified wherever they work
+    online = per_site.sum() * DAY * 0.3 * rng.gamma(20.0, 1 / 20.0, (n_days, 6)) / 6
+    weight = local + 1e-9
+    pool_src = weight[:, :, None] / weight.sum(axis=0)[None, :, None] * online[None, :, :]
+    pool = pool_src.sum(axis=0)
     visitors = local / 2 / 18.0
     arrivals = 0.2 * visitors
     from optimizer.queueing import required_counters
@@ -66,11 +71,11 @@ def synthetic(n_staff: int, n_branch: int, n_reception: int, n_days: int, seed: 
         home=home.astype(np.int64), skills=skills, available=rng.random((n_staff, n_days)) < 0.92,
         max_days=np.full(n_staff, n_days - 1 if n_days > 5 else n_days, dtype=np.int64),
         movable=rng.random(n_staff) < 0.85, site_open=np.ones((n_s, n_days), bool),
-        pool_site=np.arange(n_s) < n_branch, counters=counters.astype(np.int64),
+        pool_site=np.ones(n_s, dtype=bool), counters=counters.astype(np.int64),
         local_min=local, reception_min=local / 2, pool_min=pool, skill_need=ip_fields,
         in_person_dossiers=visitors, arrivals_peak_per_hour=arrivals,
         service_min_mean=np.full((n_s, n_days), 18.0), counters_needed=needed.astype(np.int64),
-        travel_min=travel, max_travel_min=45.0, day_minutes=DAY,
+        travel_min=travel, max_travel_min=45.0, day_minutes=DAY, pool_src=pool_src,
     )
 
 
@@ -129,7 +134,11 @@ def run(name: str, pb: StaffProblem, time_limit: float, threads: int, seed: int)
           f"{r.peak_utilisation_after:.1%}, overload {r.overload_min_before:.0f} -> "
           f"{r.overload_min_after:.0f} min, {len(r.moves)} moves, {t_ours:.2f} s "
           f"(CPU {cpu_ours:.2f} s, load average before {load:.1f})")
-    for s in (*r.before_stages, *r.stages):
+    print(f"           today / pooled / planned: overload {r.today.overload_min:,.0f} / "
+          f"{r.pooled.overload_min:,.0f} / {r.planned.overload_min:,.0f} min, peak "
+          f"{r.today.peak_utilisation:.1%} / {r.pooled.peak_utilisation:.1%} / "
+          f"{r.planned.peak_utilisation:.1%}")
+    for s in r.stages:
         print(f"           {s.name}: {s.status.value} obj={s.objective:g} bound={s.best_bound:g} "
               f"{s.wall_time_s:.2f}s ({s.detail})")
     print(f"           assignment booleans: {r.settings.get('assignment_vars')}, "

@@ -56,9 +56,13 @@ logger = logging.getLogger(__name__)
 
 #: Tables of a run, saved as ``<name>.csv`` and one Excel sheet each.
 TABLES: tuple[str, ...] = (
-    "roster", "moves", "site_days_before", "site_days_after", "shortfalls", "forecast",
-    "outside_model",
+    "roster", "moves", "site_roster", "site_days_today", "site_days_before", "site_days_after",
+    "shortfalls", "forecast", "outside_model",
 )
+#: Level of the dossiers a site receives: branches take district-level procedures,
+#: commune reception points commune-level ones (the workload has no level column).
+SITE_LEVEL: dict[str, str] = {"branch": "district", "reception": "commune", "candidate": "commune"}
+LEVELS: tuple[str, ...] = ("commune", "district", "province")
 #: Columns of the forecast override CSV a director edits.
 OVERRIDE_COLUMNS: tuple[str, ...] = ("site_id", "date", "field", "channel", "dossiers")
 #: Most dossiers one row of a forecast override may hold (one site, day, field and channel).
@@ -85,6 +89,11 @@ class StaffingOptions:
         join the province pool (True) or are processed by those officials (False,
         the default: their work, like their in-person load, is not planned here).
         Only used when ``pool_online`` is on.
+    pool_levels : levels of procedure whose online dossiers are pooled across the
+        province (default district and province); the others (commune) are
+        processed at the desk that received them. A dossier's level is that of
+        the site that received it (:data:`SITE_LEVEL`: branch -> district,
+        reception point -> commune).
     """
 
     pool_online: bool = True
@@ -92,8 +101,13 @@ class StaffingOptions:
     recent_weeks: int = 4
     min_dossiers_for_skill: float | None = None
     pool_outside_online: bool = False
+    pool_levels: tuple[str, ...] = ("district", "province")
 
     def __post_init__(self) -> None:
+        bad = [lv for lv in self.pool_levels if lv not in LEVELS]
+        if bad:
+            msg = f"pool_levels: unknown level(s) {', '.join(bad)}; expected some of {LEVELS}"
+            raise ValueError(msg)
         if not (math.isfinite(self.max_travel_min) and self.max_travel_min >= 0):
             msg = f"max_travel_min must be a number of minutes >= 0, got {self.max_travel_min!r}"
             raise InvalidInputError(msg)
@@ -112,11 +126,15 @@ class StaffingOptions:
         """How online dossiers are handled, in words, for the output."""
         if not self.pool_online:
             return "online dossiers processed at the site that received them"
+        levels = " and ".join(self.pool_levels) or "no"
+        kept = [lv for lv in LEVELS if lv not in self.pool_levels]
+        text = (f"online dossiers of {levels}-level procedures processed by qualified staff "
+                f"wherever they work that day")
+        if kept:
+            text += f"; {' and '.join(kept)}-level ones at the desk that received them"
         if self.pool_outside_online:
-            return ("online dossiers pooled across the province's branches, including those "
-                    "received at sites staffed outside the model")
-        return ("online dossiers of modelled sites pooled across the province's branches; "
-                "those received at sites staffed outside the model are processed there")
+            text += "; including those received at sites staffed outside the model"
+        return text
 
 
 def parse_week(week: str) -> list[date]:
@@ -434,13 +452,20 @@ def build_problem(
     processing = np.array([st.processing_minutes.get(f, 0.0) for f in FIELDS])
     reception = (ip * service).sum(axis=2)
     local = reception + (ip * processing).sum(axis=2)
-    if opt.pool_online:
-        pool = (on * processing).sum(axis=0)
-        if opt.pool_outside_online:
-            pool = pool + _outside_online_minutes(scenario, forecast, set(site_ids), days)
-    else:
-        local = local + (on * processing).sum(axis=2)
-        pool = np.zeros((n_d, n_f))
+    online_min = on * processing
+    pooled_site = np.array([opt.pool_online and SITE_LEVEL.get(str(k), "commune")
+                            in opt.pool_levels for k in sites["kind"]], dtype=bool)
+    pool_src = online_min * pooled_site[:, None, None]
+    local = local + (online_min * ~pooled_site[:, None, None]).sum(axis=2)
+    if opt.pool_online and opt.pool_outside_online and n_s:
+        # sites outside the model have no row: their pooled minutes are spread over the
+        # modelled sites by the people based there (only today's plan sees the spread)
+        extra = _outside_online_minutes(scenario, forecast, set(site_ids), days)
+        based = np.bincount([s_index[str(h)] for h in scenario.staff["home_site"]],
+                            minlength=n_s).astype(float)
+        share = based / based.sum() if based.sum() > 0 else np.full(n_s, 1.0 / n_s)
+        pool_src = pool_src + share[:, None, None] * extra[None, :, :]
+    pool = pool_src.sum(axis=0)
     visitors = ip.sum(axis=2)
     service_mean = np.divide(reception, visitors, out=np.zeros_like(reception), where=visitors > 0)
     arrivals = st.work.peak_hour_share * visitors
@@ -465,9 +490,8 @@ def build_problem(
         days_ok = {str(x) for x in avail_list}
         for d, day in enumerate(days):
             available[p, d] = WEEKDAYS[day.weekday()] in days_ok and day not in leave
-    pool_site = (sites["kind"] == "branch").to_numpy()
-    if not pool_site.any():
-        pool_site = np.ones(n_s, dtype=bool)
+    # pooled online work is processed by qualified staff wherever they work that day
+    pool_site = np.ones(n_s, dtype=bool)
     if travel_min is None:
         travel_min, source = _travel_matrix(scenario, sites)
     else:
@@ -485,7 +509,8 @@ def build_problem(
         in_person_dossiers=visitors,
         arrivals_peak_per_hour=arrivals, service_min_mean=service_mean, counters_needed=needed,
         travel_min=np.asarray(travel_min, dtype=float), max_travel_min=opt.max_travel_min,
-        day_minutes=st.work.hours_per_day * 60.0, max_moves=max_moves,
+        day_minutes=st.work.hours_per_day * 60.0, max_moves=max_moves, pool_src=pool_src,
+        ip_field_min=ip * (service + processing),
     )
     return pb, sites, source
 
@@ -607,26 +632,53 @@ class StaffingRun:
         return folder
 
     def _write_xlsx(self, path: Path) -> None:
+        lang = str(self.settings.get("lang", "en"))
+        vi = lang == "vi"
         m = self.metrics
+
+        def pct(key: str) -> str:
+            v = m.get(key)
+            return "n/a" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):.0f}%"
+
+        def num(key: str) -> str:
+            v = m.get(key)
+            return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f}"
+
+        plans = pd.DataFrame({
+            _X["figure"][vi]: [_X[k][vi] for k in ("overload", "peak", "wait", "counters",
+                                                    "skills", "moves")],
+            _X["today"][vi]: [num("overload_min_today"), pct("peak_utilisation_today"),
+                              num("wait_mean_min_today"), num("counters_short_today"),
+                              num("skill_gaps_today"), "0"],
+            _X["pooled"][vi]: [num("overload_min_pooled"), pct("peak_utilisation_pooled"),
+                               num("wait_mean_min_pooled"), num("counters_short_pooled"),
+                               num("skill_gaps_pooled"), "0"],
+            _X["planned"][vi]: [num("overload_min_after"), pct("peak_utilisation_after"),
+                                num("wait_mean_min_after"), num("counters_short_after"),
+                                num("skill_gaps_after"), num("moves")],
+        })
         summary = pd.DataFrame([
             ("scenario", self.scenario_name), ("week", self.week),
             ("status", self.report.status.value),
             ("gap", "n/a" if not math.isfinite(self.report.gap) else f"{100 * self.report.gap:.2f}%"),
-            ("peak utilisation before", f"{100 * m['peak_utilisation_before']:.0f}%"),
-            ("peak utilisation after", f"{100 * m['peak_utilisation_after']:.0f}%"),
-            ("overload minutes before", f"{m['overload_min_before']:.0f}"),
-            ("before plan proven optimal", _yes_no(m.get("before_proven"))),
-            ("overload minutes after", f"{m['overload_min_after']:.0f}"),
-            ("moves", f"{m['moves']:.0f}"), ("shortfalls", f"{m['shortfalls']:.0f}"),
+            ("moves", num("moves")), ("shortfalls", num("shortfalls")),
             ("outside the model", self.outside_summary()),
             ("online work", str(self.settings.get("online_handling", ""))),
             ("forecast", self.forecast_method), ("travel times", self.travel_source),
             ("solver", self.report.summary()),
         ], columns=["item", "value"])
-        sheets = {"Summary": summary, "Roster": self.roster_wide(), "Moves": self.moves,
-                  "Before": self.tables["site_days_before"], "After": self.tables["site_days_after"],
-                  "Shortfalls": self.shortfalls, "Forecast": self.tables["forecast"],
-                  "Outside model": self.tables.get("outside_model", pd.DataFrame())}
+        sheets = {_X["plans"][vi]: plans, _X["summary"][vi]: summary,
+                  _X["roster"][vi]: self.roster_wide(),
+                  _X["site_roster"][vi]: self.tables.get("site_roster", pd.DataFrame()),
+                  _X["moves_sheet"][vi]: self.moves,
+                  _X["sd_today"][vi]: self.tables.get("site_days_today", pd.DataFrame()),
+                  _X["sd_pooled"][vi]: self.tables["site_days_before"],
+                  _X["sd_planned"][vi]: self.tables["site_days_after"],
+                  _X["shortfalls"][vi]: self.shortfalls,
+                  _X["forecast"][vi]: self.tables["forecast"],
+                  _X["outside"][vi]: self.tables.get("outside_model", pd.DataFrame())}
+        if vi:
+            sheets = {name: df.rename(columns=_VI_COLUMNS) for name, df in sheets.items()}
         write_workbook(path, sheets)
 
     @classmethod
@@ -733,6 +785,7 @@ def run_staffing(
     options: StaffingOptions | None = None,
     travel_min: np.ndarray | None = None,
     deterministic_time_s: float | None = None,
+    lang: str = "en",
 ) -> StaffingRun:
     """Plan next week's staff for a scenario.
 
@@ -757,9 +810,11 @@ def run_staffing(
         Optional site x site minutes (same order as the used sites); default from
         :func:`geodata.coverage.site_to_site_minutes`.
     deterministic_time_s
-        Optional CP-SAT deterministic-time budget for the whole solve; with
-        ``threads=1`` (and a wall-clock limit that does not bind) the plan is
-        the same on every run.
+        CP-SAT deterministic-time budget of the planned plan (default from the
+        time limit, see :func:`optimizer.staff_allocation.solve_staff_allocation`);
+        the plan is the same on every run unless the wall clock binds first.
+    lang
+        ``en`` or ``vi``: language of the workbook's sheets and headers.
 
     Returns
     -------
@@ -805,7 +860,14 @@ def run_staffing(
     moves.insert(1, "name", moves["person_id"].map(names))
     forecast_table = fc.table.copy()
     forecast_table["date"] = forecast_table["date"].map(str)
-    metrics = {
+    metrics: dict[str, float] = {}
+    for key, plan in (("today", alloc.today), ("pooled", alloc.pooled), ("after", alloc.planned)):
+        for name, value in plan.figures().items():
+            if name != "moves":
+                metrics[f"{name}_{key}"] = value
+    metrics.update({
+        # "before" is the pooled plan (everyone at home, online work pooled), as in
+        # runs saved before the three plans
         "peak_utilisation_before": alloc.peak_utilisation_before,
         "peak_utilisation_after": alloc.peak_utilisation_after,
         "overload_min_before": alloc.overload_min_before,
@@ -814,16 +876,18 @@ def run_staffing(
         "online_unplaced_min_after": alloc.online_unplaced_min_after,
         "moves": float(len(moves)),
         "shortfalls": float(len(alloc.shortfalls)),
+        "shortfall_minutes": float(alloc.shortfalls["minutes_short"].sum()),
         "sites_outside_model": float(len(outside)),
-        # 1 when every step of the everyone-at-home plan was proven optimal; else its
-        # figures are the best found in its share of the time and can vary a little
-        "before_proven": float(all(st.status is SolveStatus.OPTIMAL
-                                   for st in alloc.before_stages)),
-    }
+        # the pooled ("before") plan is an exact LP: always proven
+        "before_proven": 1.0,
+        "reproducible": float(bool(alloc.settings.get("reproducible", True))),
+    })
     return StaffingRun(
         scenario_name=scenario.name, week=week, report=alloc.report, stages=alloc.stages,
         forecast_method=fc.method, travel_source=source,
-        tables={"roster": roster, "moves": moves, "site_days_before": alloc.site_days_before,
+        tables={"roster": roster, "moves": moves, "site_roster": alloc.site_roster,
+                "site_days_today": alloc.today.site_days,
+                "site_days_before": alloc.site_days_before,
                 "site_days_after": alloc.site_days_after, "shortfalls": alloc.shortfalls,
                 "forecast": forecast_table, "outside_model": outside},
         metrics=metrics,
@@ -832,10 +896,48 @@ def run_staffing(
                   "min_dossiers_for_skill": opt.skill_threshold(
                       scenario.settings.work.peak_hour_share),
                   "pool_outside_online": opt.pool_outside_online,
+                  "pool_levels": list(opt.pool_levels),
                   "online_handling": opt.online_label(),
                   "time_limit_s": time_limit_s, "seed": seed, "threads": threads,
-                  "deterministic_time_s": deterministic_time_s},
+                  "deterministic_time_s": alloc.settings.get("deterministic_time_s"),
+                  "lang": lang},
     )
+
+
+#: Workbook texts, (English, Vietnamese).
+_X: dict[str, tuple[str, str]] = {
+    "figure": ("figure", "chỉ tiêu"), "today": ("today", "hiện nay"),
+    "pooled": ("pooled online", "gộp hồ sơ trực tuyến"),
+    "planned": ("planned (pooled + moves)", "kế hoạch (gộp + điều động)"),
+    "overload": ("overload minutes", "số phút quá tải"),
+    "peak": ("peak utilisation", "mức tải cao nhất"),
+    "wait": ("mean expected wait, min", "thời gian chờ trung bình (phút)"),
+    "counters": ("counters short", "số quầy còn thiếu"),
+    "skills": ("fields with no one qualified", "lĩnh vực thiếu người đủ chuyên môn"),
+    "moves": ("moves", "lượt điều động"), "moves_sheet": ("Moves", "Điều động"),
+    "plans": ("Plans", "Ba phương án"),
+    "summary": ("Summary", "Tóm tắt"), "roster": ("Roster", "Lịch làm việc"),
+    "site_roster": ("Sites by day", "Điểm theo ngày"),
+    "sd_today": ("Today", "Hiện nay"), "sd_pooled": ("Pooled", "Gộp trực tuyến"),
+    "sd_planned": ("Planned", "Kế hoạch"), "shortfalls": ("Shortfalls", "Thiếu hụt"),
+    "forecast": ("Forecast", "Dự báo"), "outside": ("Outside model", "Ngoài mô hình"),
+}
+_VI_COLUMNS: dict[str, str] = {
+    "person_id": "mã cán bộ", "name": "họ tên", "home_site": "nơi làm việc chính",
+    "site_id": "mã điểm", "date": "ngày", "weekday": "thứ", "from_site": "từ",
+    "to_site": "đến", "travel_min": "phút di chuyển", "reason": "lý do",
+    "staff": "số cán bộ", "people": "cán bộ", "came": "đến hỗ trợ", "left": "đi hỗ trợ",
+    "utilisation": "mức tải", "utilisation_today": "mức tải hiện nay",
+    "utilisation_planned": "mức tải theo kế hoạch", "wait_today_min": "chờ hiện nay (phút)",
+    "wait_planned_min": "chờ theo kế hoạch (phút)", "demand_min": "phút công việc",
+    "capacity_min": "phút năng lực", "overload_min": "phút quá tải",
+    "pooled_min": "phút trực tuyến gộp", "reception_min": "phút tiếp nhận",
+    "field": "lĩnh vực", "minutes_short": "số phút thiếu", "counters_short": "số quầy thiếu",
+    "detail": "chi tiết", "counters": "số quầy", "counters_needed": "số quầy cần",
+    "counters_staffed": "số quầy có người", "expected_wait_min": "thời gian chờ (phút)",
+    "in_person_dossiers": "hồ sơ trực tiếp", "unstaffed": "không có người",
+    "item": "mục", "value": "giá trị", "dossiers": "số hồ sơ", "channel": "kênh",
+}
 
 
 def _yes_no(flag: float | None) -> str:

@@ -47,7 +47,7 @@ def solution_exit_code(status: SolveStatus) -> int:
 
 
 def add_solver_options(parser: Any, *, time_limit: float, time_limit_help: str,
-                       threads_help: str, engine: bool = False) -> None:
+                       threads_help: str, threads: int = 1, engine: bool = False) -> None:
     """``--time-limit``, ``--seed`` and ``--threads`` (and ``--engine`` for the MIP models).
 
     :func:`solver_options` checks their values once, before any work starts.
@@ -55,7 +55,7 @@ def add_solver_options(parser: Any, *, time_limit: float, time_limit_help: str,
     parser.add_argument("--time-limit", type=float, default=time_limit, help=time_limit_help)
     parser.add_argument("--seed", type=int, default=0,
                         help=f"solver random seed, 0..{MAX_SEED} (default 0)")
-    parser.add_argument("--threads", type=int, default=1, help=threads_help)
+    parser.add_argument("--threads", type=int, default=threads, help=threads_help)
     if engine:
         parser.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
                             help="MIP engine through OR-Tools MathOpt (default auto: SCIP for "

@@ -46,11 +46,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--write-forecast", type=Path, default=None,
                    help="write the forecast in that CSV format (edit it, pass it to --forecast)")
     add_solver_options(p, time_limit=30.0,
-                       time_limit_help="solver wall-clock limit in seconds (default 30)",
-                       threads_help="solver workers (default 1)")
+                       time_limit_help="solver wall-clock limit in seconds (default 30; the solves "
+                                       "stop on a deterministic budget of 0.5 s per second and "
+                                       "thread first)",
+                       threads=2,
+                       threads_help="days solved side by side, one CP-SAT worker each (default 2)")
     p.add_argument("--deterministic-time", type=float, default=None,
                    help="also cap the solver's work in CP-SAT deterministic seconds (whole "
                         "run); with --threads 1 the plan is then the same on every run")
+    p.add_argument("--lang", choices=("en", "vi"), default="en",
+                   help="language of staffing.xlsx's sheets and headers (default en)")
     add_output_options(p, out="output folder", out_default="./staff-<week>", out_folder=True,
                        json="print the whole run as JSON")
     p.set_defaults(func=run)
@@ -58,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _pct(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _num(m: dict[str, float], key: str, decimals: int = 0) -> str:
+    v = m.get(key)
+    return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):,.{decimals}f}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_staffing(
         scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
         time_limit_s=time_limit, seed=seed, threads=threads, options=options,
-        deterministic_time_s=args.deterministic_time,
+        deterministic_time_s=args.deterministic_time, lang=args.lang,
     )
     out = args.out or Path(f"staff-{result.week}")
     result.save(out, overwrite=args.overwrite, protect=protect)
@@ -124,18 +134,30 @@ def run(args: argparse.Namespace) -> int:
         f"travel times: {result.travel_source}",
         f"online work: {result.settings.get('online_handling', '')}",
         f"outside the model: {result.outside_summary()} (outside_model.csv)",
-        f"peak utilisation: {_pct(m['peak_utilisation_before'])} "
-        f"everyone at home -> {_pct(m['peak_utilisation_after'])} with this plan",
-        f"overload (demand minutes beyond capacity, at sites): "
-        f"{m['overload_min_before']:,.0f} -> {m['overload_min_after']:,.0f} minutes",
-        "everyone-at-home plan: " + ("proven optimal" if m.get("before_proven", 1.0) else
-                                     "best found in its share of the time, not proven "
-                                     "(its figures can differ a little between runs)"),
+        "three plans: today (everyone at home, each site its own dossiers) | pooled (online "
+        "work shared, no moves) | planned (pooled + moves)",
+        f"  overload minutes:      {_num(m, 'overload_min_today')} | "
+        f"{_num(m, 'overload_min_pooled')} | {_num(m, 'overload_min_after')}",
+        f"  peak utilisation:      {_pct(m.get('peak_utilisation_today', math.nan))} | "
+        f"{_pct(m.get('peak_utilisation_pooled', math.nan))} | "
+        f"{_pct(m['peak_utilisation_after'])}",
+        f"  mean wait, min:        {_num(m, 'wait_mean_min_today', 1)} | "
+        f"{_num(m, 'wait_mean_min_pooled', 1)} | {_num(m, 'wait_mean_min_after', 1)}",
+        f"  counters short:        {_num(m, 'counters_short_today')} | "
+        f"{_num(m, 'counters_short_pooled')} | {_num(m, 'counters_short_after')}",
+        f"  fields no one qualified: {_num(m, 'skill_gaps_today')} | "
+        f"{_num(m, 'skill_gaps_pooled')} | {_num(m, 'skill_gaps_after')}",
+        "reproducible: " + ("yes (every solve ended on its deterministic budget or proven)"
+                            if m.get("reproducible", 1.0) else
+                            "no: the wall-clock limit stopped a solve first"),
         f"moves: {m['moves']:.0f} person-days away from home",
     ]
     unstaffed = []
-    for when, key in (("everyone at home", "site_days_before"), ("this plan", "site_days_after")):
-        t = result.tables[key]
+    for when, key in (("today", "site_days_today"), ("pooled", "site_days_before"),
+                      ("planned", "site_days_after")):
+        t = result.tables.get(key)
+        if t is None:
+            continue
         t = t[t["unstaffed"].astype(str).str.lower() == "true"]
         unstaffed.append(f"{len(t)} ({t['demand_min'].astype(float).sum():,.0f} min) {when}")
     lines.insert(-1, "site-days with demand and no one there (all their demand is overload; "
@@ -150,13 +172,17 @@ def run(args: argparse.Namespace) -> int:
                      f"{r.to_site} ({r.travel_min} min): {r.reason}")
     if len(result.moves) > 25:
         lines.append(f"  ... {len(result.moves) - 25} more in moves.csv")
-    lines.append(f"shortfalls: {len(result.shortfalls)}")
-    for r in result.shortfalls.head(15).itertuples():
-        fld = f" {r.field}" if r.field else ""
-        lines.append(f"  {r.site_id} {r.weekday} {r.date}{fld}: {r.kind}: {r.detail}")
+    sf = result.shortfalls
+    lines.append(f"shortfalls (planned): {m.get('shortfall_minutes', 0.0):,.0f} minutes and "
+                 f"{m.get('counters_short_after', 0.0):,.0f} counters, in {len(sf)} rows "
+                 f"by site, day and field")
+    for r in sf.head(15).itertuples():
+        lines.append(f"  {r.site_id or '-'} {r.weekday} {r.date} {r.field}: "
+                     f"{r.minutes_short:,.0f} min, {r.counters_short} counters: {r.detail}")
     if len(result.shortfalls) > 15:
         lines.append(f"  ... {len(result.shortfalls) - 15} more in shortfalls.csv")
-    lines.append(f"written: {out}/ (roster.csv, roster_wide.csv, moves.csv, site_days_*.csv, "
+    lines.append(f"written: {out}/ (roster.csv, roster_wide.csv, site_roster.csv, moves.csv, "
+                 f"site_days_*.csv, "
                  f"shortfalls.csv, forecast.csv, outside_model.csv, staffing.xlsx, run.json)")
     if args.write_forecast is not None:
         lines.append(f"forecast written: {args.write_forecast}")

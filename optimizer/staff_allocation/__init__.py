@@ -1,41 +1,47 @@
-"""Weekly staff rebalancing across sites: a lexicographic CP-SAT model.
+"""Weekly staffing across sites: today, pooled and planned, side by side.
 
-Persons work at most one site a day, exactly their days in the week, at home
-or, when movable, at a nearby site that needs help; pooled online work goes
-to branches with someone qualified. The plan is chosen lexicographically:
-fewest skill gaps, least overload, fewest unplaced pooled minutes, fewest
-counter gaps, lowest peak utilisation, fewest moves, least travel; it is
-never worse on the peak than the best everyone-at-home plan.
+Three plans of the same week, so a director sees what each step buys:
+
+* **today**: everyone at home on today's rotation, each site processing its
+  own dossiers (no decision);
+* **pooled**: the same roster; online dossiers of the pooled levels processed
+  by qualified staff wherever they work that day (an exact LP, no one travels);
+* **planned**: pooled plus moves for what needs a person at the counter
+  (in-person reception by field, counters Erlang C asks for, cover for leave),
+  day by day, lexicographic: fewest skill gaps, least overload, fewest
+  counter gaps, fewest moves, least travel. Never worse than pooled on
+  overload or peak, which is never worse than today on overload.
 
 The formulation, part by part:
 
-* :mod:`.problem`: the inputs (:class:`StaffProblem`), their validation, the
-  result types (:class:`StaffAllocation`, :class:`StageResult`) and units;
-* :mod:`.offers`: which site-days each person may work (leave, availability,
-  reach, the moves offered) and the everyone-at-home rotation;
-* :mod:`.model`: the CP-SAT model, one function per family of rules (one site
-  a day, people per site-day, pooled routing, overload, skills, counters
-  from Erlang C, totals, moves and their limit);
-* :mod:`.peak`: the peak-utilisation rule for a fixed level and its bounds;
-* :mod:`.engine`: CP-SAT settings, the time and work budget, and the
-  handover CP-SAT -> HiGHS -> CP-SAT within a step;
-* :mod:`.stages`: the lexicographic stages (shortfalls and overload, peak,
-  moves and travel), each step minimised then fixed;
-* :mod:`.repair`: balancing repairs and re-routing that give the stages
-  better starts, each checked by the model;
-* :mod:`.tables`: the result tables (site-days, roster, shortfalls, moves);
+* :mod:`.problem`: the inputs (:class:`StaffProblem`), their validation, whole
+  minutes (:class:`Minutes`), the result types (:class:`StaffAllocation`,
+  :class:`PlanFigures`, :class:`StageResult`);
+* :mod:`.offers`: today's rotation (days worked, days off) and which
+  site-days a move may go to;
+* :mod:`.pooled`: the exact LP routing of pooled online work for a fixed
+  roster (least overload, then lowest peak, then even fill);
+* :mod:`.model`: one day's CP-SAT model, one function per family of rules;
+* :mod:`.engine`: deterministic CP-SAT settings and budgets;
+* :mod:`.stages`: the lexicographic steps of one day;
+* :mod:`.tables`: the result tables (site-days, shortfalls, roster, moves
+  with what they buy, site rosters);
 * :mod:`.solve`: :func:`solve_staff_allocation`, the entry point.
 """
 
-from optimizer.staff_allocation.engine import STAGE_WEIGHTS
+from optimizer.staff_allocation.engine import STEP_WEIGHTS
 from optimizer.staff_allocation.offers import home_plan
+from optimizer.staff_allocation.pooled import route
 from optimizer.staff_allocation.problem import (
     MAX_UTIL,
     MINUTE_SCALE,
     UTIL_SCALE,
+    Minutes,
+    PlanFigures,
     StaffAllocation,
     StaffProblem,
     StageResult,
+    whole_minutes,
 )
 from optimizer.staff_allocation.solve import plan_from_sites, solve_staff_allocation
 from optimizer.staff_allocation.tables import site_day_table
@@ -43,13 +49,17 @@ from optimizer.staff_allocation.tables import site_day_table
 __all__ = [
     "MAX_UTIL",
     "MINUTE_SCALE",
-    "STAGE_WEIGHTS",
+    "STEP_WEIGHTS",
     "UTIL_SCALE",
+    "Minutes",
+    "PlanFigures",
     "StaffAllocation",
     "StaffProblem",
     "StageResult",
     "home_plan",
     "plan_from_sites",
+    "route",
     "site_day_table",
     "solve_staff_allocation",
+    "whole_minutes",
 ]

@@ -1,10 +1,10 @@
-"""The result tables: site-days, roster, shortfalls and moves with their reasons.
+"""The result tables: site-days, shortfalls, roster, moves with what they buy, site rosters.
 
 ``utilisation = demand_min / max(capacity_min, day_minutes)`` per site-day (an
-unstaffed site-day counts as one person), overload is demand beyond capacity,
-shortfalls are named per site, day and field (no qualified person, counters
-short of Erlang C, overload, pooled minutes no qualified branch could take),
-and each move says why it was made.
+unstaffed site-day counts as one person); overload is demand beyond capacity;
+expected waits are Erlang C's in the peak hour with ``min(staff, counters)``
+staffed counters. Shortfalls are minutes and counters by site, day and field;
+each move says what it buys at both ends.
 """
 
 from __future__ import annotations
@@ -15,12 +15,48 @@ import numpy as np
 import pandas as pd
 
 from optimizer.queueing import expected_wait_min
-from optimizer.staff_allocation.problem import FloatArr, IntArr, StaffProblem
+from optimizer.staff_allocation.problem import (
+    FloatArr,
+    IntArr,
+    Minutes,
+    PlanFigures,
+    StaffProblem,
+)
 
-__all__ = ["moves_table", "peak_utilisation", "roster_table", "shortfall_table", "site_day_table"]
+__all__ = [
+    "figures",
+    "moves_table",
+    "peak_utilisation",
+    "roster_table",
+    "shortfall_table",
+    "site_day_table",
+    "site_roster_table",
+]
+
+SITE_DAY_COLUMNS = [
+    "site_id", "date", "weekday", "staff", "demand_min", "reception_min", "pooled_min",
+    "capacity_min", "utilisation", "overload_min", "unstaffed", "in_person_dossiers",
+    "counters", "counters_needed", "counters_staffed", "counters_short", "expected_wait_min",
+]
+SHORTFALL_COLUMNS = ["site_id", "date", "weekday", "field", "minutes_short", "counters_short",
+                     "detail"]
 
 
-def site_day_table(pb: StaffProblem, plan: IntArr, routed_min: FloatArr) -> pd.DataFrame:
+def _staff(pb: StaffProblem, plan: IntArr) -> IntArr:
+    _, n_s, n_d, _ = pb.shape
+    staff = np.zeros((n_s, n_d), dtype=np.int64)
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        staff[plan[p, d], d] += 1
+    return staff
+
+
+def _local(pb: StaffProblem, minutes: Minutes | None) -> FloatArr:
+    return (np.asarray(pb.local_min, dtype=float) if minutes is None
+            else minutes.local.astype(float))
+
+
+def site_day_table(pb: StaffProblem, plan: IntArr, routed_min: FloatArr,
+                   minutes: Minutes | None = None) -> pd.DataFrame:
     """Site-day figures for a roster.
 
     Parameters
@@ -30,27 +66,27 @@ def site_day_table(pb: StaffProblem, plan: IntArr, routed_min: FloatArr) -> pd.D
     plan
         (P, D) site index per person and day, ``-1`` when off.
     routed_min
-        (S, D) pooled online minutes routed to each site-day.
+        (S, D) online minutes processed at each site-day.
+    minutes
+        The whole minutes the plans were computed with (default ``pb.local_min``).
 
     Returns
     -------
     DataFrame
         ``site_id, date, weekday, staff, demand_min, reception_min, pooled_min,
         capacity_min, utilisation, overload_min, unstaffed, in_person_dossiers,
-        counters, counters_needed, counters_staffed, expected_wait_min``.
-        ``utilisation = demand_min / max(capacity_min, day_minutes)`` (an
-        unstaffed site-day counts as one person; ``unstaffed`` flags it).
+        counters, counters_needed, counters_staffed, counters_short,
+        expected_wait_min``.
     """
     _, n_s, n_d, _ = pb.shape
-    staff = np.zeros((n_s, n_d), dtype=np.int64)
-    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
-        staff[plan[p, d], d] += 1
+    staff = _staff(pb, plan)
+    local = _local(pb, minutes)
     rows = []
     for s in range(n_s):
         for d in range(n_d):
             if not pb.site_open[s, d] and staff[s, d] == 0:
                 continue
-            dem = float(pb.local_min[s, d] + routed_min[s, d])
+            dem = float(local[s, d] + routed_min[s, d])
             cap = float(staff[s, d] * pb.day_minutes)
             if dem == 0 and cap == 0:
                 continue
@@ -59,6 +95,7 @@ def site_day_table(pb: StaffProblem, plan: IntArr, routed_min: FloatArr) -> pd.D
             wait = expected_wait_min(
                 at_counter, float(pb.arrivals_peak_per_hour[s, d]), float(pb.service_min_mean[s, d])
             )
+            need = int(min(pb.counters_needed[s, d], phys))
             rows.append({
                 "site_id": pb.site_ids[s], "date": pb.days[d], "weekday": pb.day_names[d],
                 "staff": int(staff[s, d]), "demand_min": round(dem, 1),
@@ -70,14 +107,10 @@ def site_day_table(pb: StaffProblem, plan: IntArr, routed_min: FloatArr) -> pd.D
                 "in_person_dossiers": round(float(pb.in_person_dossiers[s, d]), 2),
                 "counters": phys, "counters_needed": int(pb.counters_needed[s, d]),
                 "counters_staffed": at_counter,
+                "counters_short": max(0, need - int(staff[s, d])),
                 "expected_wait_min": round(wait, 2) if math.isfinite(wait) else math.inf,
             })
-    cols = [
-        "site_id", "date", "weekday", "staff", "demand_min", "reception_min", "pooled_min",
-        "capacity_min", "utilisation", "overload_min", "unstaffed", "in_person_dossiers",
-        "counters", "counters_needed", "counters_staffed", "expected_wait_min",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=SITE_DAY_COLUMNS)
 
 
 def roster_table(pb: StaffProblem, plan: IntArr, travel_int: IntArr) -> pd.DataFrame:
@@ -99,81 +132,123 @@ def roster_table(pb: StaffProblem, plan: IntArr, travel_int: IntArr) -> pd.DataF
     )
 
 
-def shortfall_table(pb: StaffProblem, plan: IntArr, routed: FloatArr, unplaced: FloatArr) -> pd.DataFrame:
-    """Shortfalls of a roster, named per site, day and field."""
+def _ip_field_min(pb: StaffProblem) -> FloatArr:
+    if pb.ip_field_min is not None:
+        return np.asarray(pb.ip_field_min, dtype=float)
+    need = pb.skill_need.astype(float)
+    n = np.maximum(need.sum(axis=2, keepdims=True), 1.0)
+    out: FloatArr = np.asarray(pb.local_min, dtype=float)[:, :, None] * need / n
+    return out
+
+
+def shortfall_table(pb: StaffProblem, plan: IntArr, routed: FloatArr, unplaced: FloatArr,
+                    minutes: Minutes | None = None) -> pd.DataFrame:
+    """Minutes and counters short, by site, day and field.
+
+    One row per (site, day, field) with in-person demand and no one qualified
+    there (``minutes_short``: that field's in-person minutes); one row per
+    site-day (field ``all``) short of capacity or of counters (``minutes_short``:
+    demand beyond capacity; ``counters_short``: staffed counters short of Erlang
+    C); one row per day and field of pooled minutes no one qualified worked on
+    (site empty).
+    """
     _, n_s, n_d, n_f = pb.shape
     rows: list[dict[str, object]] = []
-    staff = np.zeros((n_s, n_d), dtype=np.int64)
+    staff = _staff(pb, plan)
     qual = np.zeros((n_s, n_d, n_f), dtype=np.int64)
     for p, d in zip(*np.nonzero(plan >= 0), strict=True):
-        staff[plan[p, d], d] += 1
         qual[plan[p, d], d] += pb.skills[p].astype(np.int64)
+    ipf = _ip_field_min(pb)
+    local = _local(pb, minutes)
     for s in range(n_s):
         for d in range(n_d):
             where = {"site_id": pb.site_ids[s], "date": pb.days[d], "weekday": pb.day_names[d]}
             for f in map(int, np.flatnonzero(pb.skill_need[s, d] & (qual[s, d] == 0))):
-                rows.append({**where, "field": pb.fields[f], "kind": "no_qualified_person",
-                             "amount": 1.0,
-                             "detail": f"no one qualified for {pb.fields[f]} at {pb.site_ids[s]} "
-                                       f"on {pb.day_names[d]} {pb.days[d]}"})
+                rows.append({**where, "field": pb.fields[f],
+                             "minutes_short": round(float(ipf[s, d, f]), 1), "counters_short": 0,
+                             "detail": f"no one qualified for {pb.fields[f]} at the counter"})
             need = int(min(pb.counters_needed[s, d], pb.counters[s]))
-            if staff[s, d] < need:
-                rows.append({**where, "field": "", "kind": "counters",
-                             "amount": float(need - staff[s, d]),
-                             "detail": f"Erlang C asks for {need} staffed counters, "
-                                       f"{staff[s, d]} people there"})
-            over = pb.local_min[s, d] + routed[s, d] - staff[s, d] * pb.day_minutes
-            if over > 0.5:
-                rows.append({**where, "field": "", "kind": "overload",
-                             "amount": round(float(over), 1),
-                             "detail": f"{over:.0f} demand minutes beyond capacity"})
+            short_c = max(0, need - int(staff[s, d]))
+            over = float(local[s, d] + routed[s, d] - staff[s, d] * pb.day_minutes)
+            over = over if over > 0.05 else 0.0
+            if short_c or over:
+                parts = []
+                if over:
+                    parts.append(f"{over:,.0f} min of work beyond {staff[s, d]} people's day")
+                if short_c:
+                    parts.append(f"Erlang C asks for {need} staffed counters, {staff[s, d]} "
+                                 f"people there")
+                rows.append({**where, "field": "all", "minutes_short": round(over, 1),
+                             "counters_short": short_c, "detail": "; ".join(parts)})
     for d in range(n_d):
         for f in range(n_f):
-            if unplaced[d, f] > 0.5:
+            if unplaced[d, f] > 0.05:
                 rows.append({"site_id": "", "date": pb.days[d], "weekday": pb.day_names[d],
-                             "field": pb.fields[f], "kind": "online_unplaced",
-                             "amount": round(float(unplaced[d, f]), 1),
-                             "detail": "pooled online minutes no qualified branch could take"})
-    return pd.DataFrame(
-        rows, columns=["site_id", "date", "weekday", "field", "kind", "amount", "detail"]
+                             "field": pb.fields[f],
+                             "minutes_short": round(float(unplaced[d, f]), 1),
+                             "counters_short": 0,
+                             "detail": "online minutes: no one qualified works that day"})
+    return pd.DataFrame(rows, columns=SHORTFALL_COLUMNS)
+
+
+def peak_utilisation(table: pd.DataFrame) -> float:
+    """Largest utilisation of a site-day table (0 when empty)."""
+    return float(table["utilisation"].max()) if len(table) else 0.0
+
+
+def figures(name: str, pb: StaffProblem, plan: IntArr, routed: FloatArr, unplaced: FloatArr,
+            minutes: Minutes) -> PlanFigures:
+    """A :class:`PlanFigures` for a roster and its routing."""
+    days = site_day_table(pb, plan, routed, minutes)
+    short = shortfall_table(pb, plan, routed, unplaced, minutes)
+    waits = days["expected_wait_min"].astype(float)
+    visitors = days["in_person_dossiers"].astype(float)
+    fin = np.isfinite(waits) & (visitors > 0)
+    mean = float((waits[fin] * visitors[fin]).sum() / visitors[fin].sum()) if fin.any() else 0.0
+    moves = int(((plan >= 0) & (plan != np.asarray(pb.home)[:, None])).sum())
+    skill = int(((short["field"] != "all") & (short["site_id"] != "")).sum())
+    return PlanFigures(
+        name=name, plan=plan, routed=routed, site_days=days, shortfalls=short,
+        overload_min=round(float(days["overload_min"].sum() + unplaced.sum()), 1),
+        peak_utilisation=peak_utilisation(days),
+        online_unplaced_min=round(float(unplaced.sum()), 1),
+        counters_short=int(days["counters_short"].sum()), skill_gaps=skill,
+        wait_mean_min=round(mean, 2),
+        wait_max_min=round(float(waits[fin].max()), 2) if fin.any() else 0.0,
+        queues_unstable=int((~np.isfinite(waits) & (visitors > 0)).sum()), moves=moves,
     )
 
 
-def _by_site_day(table: pd.DataFrame, column: str) -> dict[tuple[str, str], float]:
-    """``column`` of a site-day table by (site id, date)."""
-    return {(str(r.site_id), str(r.date)): float(str(getattr(r, column)))
-            for r in table.itertuples()}
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
 
 
-def _own_at_home(pb: StaffProblem, plan: IntArr) -> dict[tuple[int, int], int]:
-    """People working at their home site, per (site, day)."""
-    own: dict[tuple[int, int], int] = {}
-    n_p, _, n_d, _ = pb.shape
-    for p in range(n_p):
-        for d in range(n_d):
-            if plan[p, d] >= 0 and plan[p, d] == pb.home[p]:
-                key = (int(pb.home[p]), d)
-                own[key] = own.get(key, 0) + 1
-    return own
+def _wait(x: float) -> str:
+    return "no end (queue grows)" if not math.isfinite(x) else f"{x:.0f} min"
 
 
-def moves_table(
-    pb: StaffProblem, plan: IntArr, travel_int: IntArr,
-    before: pd.DataFrame, after: pd.DataFrame, gaps_before: pd.DataFrame,
-) -> pd.DataFrame:
-    """The moves of ``plan``, each with its reason.
+def moves_table(pb: StaffProblem, travel_int: IntArr, pooled: PlanFigures,
+                planned: PlanFigures) -> pd.DataFrame:
+    """The moves of the planned plan, each saying what it buys at both ends.
 
-    The reason names the fields it covers where no one qualified was before,
-    the load of the site it goes to and of home, before -> after, and, when the
-    site is no lighter, the site's own people there (their days off moved).
+    The reason names what it covers at the site it goes to (a field with no one
+    qualified at the counter in the pooled plan, a staffed counter Erlang C asks
+    for, work beyond the people there), that site's expected wait and
+    utilisation, pooled plan -> planned, and what happens at home
+    ("home Y stays at 88 %" or "home Y 70 % -> 85 %").
     """
-    util_b, util_a = _by_site_day(before, "utilisation"), _by_site_day(after, "utilisation")
-    skill_b = gaps_before[gaps_before["kind"] == "no_qualified_person"]
+    key = ["site_id", "date"]
+    before = pooled.site_days.set_index(key)
+    after = planned.site_days.set_index(key)
+    gaps_b = pooled.shortfalls[pooled.shortfalls["field"] != "all"]
     gap_fields: dict[tuple[str, str], set[str]] = {}
-    for r in skill_b.itertuples():
+    for r in gaps_b.itertuples():
         gap_fields.setdefault((str(r.site_id), str(r.date)), set()).add(str(r.field))
-    staff_b = {k: int(v) for k, v in _by_site_day(before, "staff").items()}
-    own_after = _own_at_home(pb, plan)
+
+    def row(site: str, day: str, df: pd.DataFrame, col: str, default: float = 0.0) -> float:
+        return float(str(df.at[(site, day), col])) if (site, day) in df.index else default
+
+    plan = planned.plan
     rows = []
     n_p, _, n_d, _ = pb.shape
     for p in range(n_p):
@@ -182,32 +257,83 @@ def moves_table(
             s = int(plan[p, d])
             if s < 0 or s == h:
                 continue
-            to, home, day = str(pb.site_ids[s]), str(pb.site_ids[h]), str(pb.days[d])
-            covers = sorted(
-                f for f in gap_fields.get((to, day), set())
-                if pb.skills[p, pb.fields.index(f)]
-            )
-            load = (f"{to} {pb.day_names[d]} at {util_b.get((to, day), 0.0):.0%} -> "
-                    f"{util_a.get((to, day), 0.0):.0%}")
-            reason = (f"covers {', '.join(covers)} at {to} {pb.day_names[d]} "
-                      f"(no one qualified otherwise); {load}" if covers else load)
-            reason += (f"; home {home} {util_b.get((home, day), 0.0):.0%} -> "
-                       f"{util_a.get((home, day), 0.0):.0%}")
-            if util_a.get((to, day), 0.0) >= util_b.get((to, day), 0.0) - 5e-3:
-                # the site is no lighter: the move lets its own people work another day
-                own_b, own_a = staff_b.get((to, day), 0), own_after.get((s, d), 0)
-                reason += (f"; {to}'s own people there {own_b} -> {own_a} "
-                           f"(their days off moved; this move keeps {to} staffed)")
+            to, home, day, wd = (str(pb.site_ids[s]), str(pb.site_ids[h]), str(pb.days[d]),
+                                 pb.day_names[d])
+            covers = sorted(f for f in gap_fields.get((to, day), set())
+                            if pb.skills[p, pb.fields.index(f)])
+            what = [f"covers the {', '.join(covers)} counter at {to} on {wd}"] if covers else []
+            c_b, c_a = row(to, day, before, "counters_short"), row(to, day, after, "counters_short")
+            if c_a < c_b:
+                need = int(row(to, day, after, "counters_needed"))
+                what.append(f"staffs a counter at {to} on {wd} (Erlang C asks for {need}; "
+                            f"short {c_b:.0f} -> {c_a:.0f})")
+            o_b, o_a = row(to, day, before, "overload_min"), row(to, day, after, "overload_min")
+            if o_a < o_b - 0.5:
+                what.append(f"takes in-person work at {to} on {wd} (beyond capacity "
+                            f"{o_b:,.0f} -> {o_a:,.0f} min)")
+            if not what:
+                what.append(f"works at {to} on {wd}")
+            w_b = row(to, day, before, "expected_wait_min")
+            w_a = row(to, day, after, "expected_wait_min")
+            if w_b != w_a:
+                what.append(f"{to}'s wait {_wait(w_b)} -> {_wait(w_a)}")
+            u_b, u_a = row(to, day, before, "utilisation"), row(to, day, after, "utilisation")
+            what.append(f"{to} {_pct(u_b)} -> {_pct(u_a)}")
+            h_b, h_a = row(home, day, before, "utilisation"), row(home, day, after, "utilisation")
+            what.append(f"home {home} stays at {_pct(h_a)}" if round(100 * h_b) == round(100 * h_a)
+                        else f"home {home} {_pct(h_b)} -> {_pct(h_a)}")
             rows.append({
-                "person_id": pb.person_ids[p], "date": day, "weekday": pb.day_names[d],
-                "from_site": home, "to_site": to, "travel_min": int(travel_int[h, s]),
-                "reason": reason,
+                "person_id": pb.person_ids[p], "date": day, "weekday": wd, "from_site": home,
+                "to_site": to, "travel_min": int(travel_int[h, s]), "reason": "; ".join(what),
             })
     return pd.DataFrame(
         rows, columns=["person_id", "date", "weekday", "from_site", "to_site", "travel_min", "reason"]
     )
 
 
-def peak_utilisation(table: pd.DataFrame) -> float:
-    """Largest utilisation of a site-day table (0 when empty)."""
-    return float(table["utilisation"].max()) if len(table) else 0.0
+def site_roster_table(pb: StaffProblem, today: PlanFigures, planned: PlanFigures) -> pd.DataFrame:
+    """Per site and day, who works there in the planned plan, who came and who left.
+
+    ``site_id, date, weekday, staff, people, came, left, utilisation_today,
+    utilisation_planned, wait_today_min, wait_planned_min``.
+    """
+    n_p, n_s, n_d, _ = pb.shape
+    plan = planned.plan
+    key = ["site_id", "date"]
+    t_idx = today.site_days.set_index(key)
+    a_idx = planned.site_days.set_index(key)
+    at: dict[tuple[int, int], list[int]] = {}
+    gone: dict[tuple[int, int], list[int]] = {}
+    for p, d in zip(*np.nonzero(plan >= 0), strict=True):
+        s = int(plan[p, d])
+        at.setdefault((s, int(d)), []).append(int(p))
+        if s != int(pb.home[p]):
+            gone.setdefault((int(pb.home[p]), int(d)), []).append(int(p))
+    rows = []
+    for s in range(n_s):
+        for d in range(n_d):
+            here = at.get((s, d), [])
+            came = [p for p in here if int(pb.home[p]) != s]
+            left = gone.get((s, d), [])
+            k = (pb.site_ids[s], pb.days[d])
+            if not here and k not in a_idx.index:
+                continue
+
+            def get(df: pd.DataFrame, col: str, k: tuple[str, str] = k) -> float:
+                return float(str(df.at[k, col])) if k in df.index else 0.0
+
+            rows.append({
+                "site_id": pb.site_ids[s], "date": pb.days[d], "weekday": pb.day_names[d],
+                "staff": len(here), "people": ", ".join(pb.person_ids[p] for p in here),
+                "came": ", ".join(f"{pb.person_ids[p]} (from {pb.site_ids[int(pb.home[p])]})"
+                                  for p in came),
+                "left": ", ".join(f"{pb.person_ids[p]} (to {pb.site_ids[int(plan[p, d])]})"
+                                  for p in left),
+                "utilisation_today": get(t_idx, "utilisation"),
+                "utilisation_planned": get(a_idx, "utilisation"),
+                "wait_today_min": get(t_idx, "expected_wait_min"),
+                "wait_planned_min": get(a_idx, "expected_wait_min"),
+            })
+    return pd.DataFrame(rows, columns=[
+        "site_id", "date", "weekday", "staff", "people", "came", "left", "utilisation_today",
+        "utilisation_planned", "wait_today_min", "wait_planned_min"])

@@ -56,8 +56,9 @@ def test_overloaded_next_to_idle_gives_exactly_one_move() -> None:
     assert len(r.moves) == 1
     mv = r.moves.iloc[0]
     assert (mv.from_site, mv.to_site, mv.travel_min) == ("S1", "S0", 10)
-    assert mv.reason == "S0 Mon at 133% -> 100%; home S1 67% -> 100%"
-    assert [s.status for s in r.stages] == [SolveStatus.OPTIMAL] * 3
+    assert mv.reason == ("takes in-person work at S0 on Mon (beyond capacity 480 -> 0 min); "
+                         "S0 133 % -> 100 %; home S1 67 % -> 100 %")
+    assert [s.status for s in r.stages] == [SolveStatus.OPTIMAL] * 5
 
 
 def test_balanced_sites_need_no_move() -> None:
@@ -121,8 +122,9 @@ def test_missing_skill_is_named_not_infeasible() -> None:
     skills = np.array([[False, True], [False, True]])
     r = solve(problem([0, 1], [[100.0, 100.0], [0.0, 0.0]], skill_need=need, skills=skills))
     assert r.report.status is SolveStatus.OPTIMAL
-    gaps = r.shortfalls[r.shortfalls.kind == "no_qualified_person"]
+    gaps = r.shortfalls[r.shortfalls.field == "land"]
     assert gaps[["site_id", "date", "field"]].values.tolist() == [["S0", "2026-11-24", "land"]]
+    assert r.planned.skill_gaps == 1
 
 
 def test_skill_gap_is_fixed_by_a_move() -> None:
@@ -132,7 +134,7 @@ def test_skill_gap_is_fixed_by_a_move() -> None:
     skills = np.array([[False, True], [True, True], [False, True]])
     r = solve(problem([0, 1, 1], [[200.0], [100.0]], skill_need=need, skills=skills))
     assert r.moves.person_id.tolist() == ["p1"]
-    assert r.moves.reason.iloc[0].startswith("covers land at S0 Mon")
+    assert r.moves.reason.iloc[0].startswith("covers the land counter at S0 on Mon")
     assert r.shortfalls.empty
 
 
@@ -152,8 +154,8 @@ def test_counter_floor_from_erlang() -> None:
     r = solve(problem([0, 1, 1], [[100.0], [100.0]], counters_needed=needed))
     assert len(r.moves) == 1 and r.shortfalls.empty
     short = solve(problem([0, 1], [[100.0], [100.0]], counters_needed=needed, max_moves=0))
-    row = short.shortfalls[short.shortfalls.kind == "counters"]
-    assert row[["site_id", "amount"]].values.tolist() == [["S0", 1.0]]
+    row = short.shortfalls[short.shortfalls.counters_short > 0]
+    assert row[["site_id", "field", "counters_short"]].values.tolist() == [["S0", "all", 1]]
 
 
 def test_stop_event_returns_a_plan() -> None:
@@ -171,39 +173,17 @@ def test_bad_shapes_raise() -> None:
         solve(problem([0, 1], [[DAY], [DAY]], skills=np.ones((3, 2), bool)))
 
 
-def test_skill_gap_floor_not_reachable_falls_back_and_is_proven() -> None:
+def test_skill_gap_that_no_plan_avoids_is_proven() -> None:
     # land visitors at S0 and S1 on Monday; only p0 (home S0) knows land and may reach
-    # S1: each site alone has someone qualified in reach (no fixed gap, floor 0), but
-    # p0 cannot be at both, so one gap is the optimum. The one-solve attempt at the
-    # floor is infeasible; the steps then run one by one and prove 1.
+    # S1, but p0 cannot be at both: one gap is the optimum, proven
     need = np.zeros((2, 1, 2), bool)
     need[:, 0, 0] = True
     skills = np.array([[True, True], [False, True], [False, True]])
     r = solve(problem([0, 1, 1], [[100.0], [100.0]], skill_need=need, skills=skills))
     assert r.report.status is SolveStatus.OPTIMAL
-    gaps = r.shortfalls[r.shortfalls.kind == "no_qualified_person"]
-    assert len(gaps) == 1
-    assert "skill_gaps 1 (proven" in r.stages[0].detail
-
-
-def test_peak_bound_over_days_counts_the_days_each_person_works() -> None:
-    # one site, 1.5 days of work on each of two days, two people who work one day
-    # each: any plan has one person a day (150 %) or someone alone with the site
-    # empty the other day (150 % too). The site-day bound sees two people a day
-    # (75 %); the bound over both days counts two person-days for three days of
-    # work and proves 150 % once plans must stay below it (no empty site-day).
-    from optimizer.staff_allocation.model import build
-    from optimizer.staff_allocation.peak import peak_lower_bound, peak_week_bound
-
-    pb = problem([0, 0], [[1.5 * DAY, 1.5 * DAY]], max_days=np.array([1, 1]))
-    b = build(pb, np.zeros((1, 1), np.int64), home_only=False)
-    assert peak_lower_bound(b) == 750
-    assert peak_week_bound(b, 1500, 0, pb.pool_site) == 1500
-    # below a worse best level an empty site-day (150 %) is allowed: 3 days / 4 -> 750
-    assert peak_week_bound(b, 1600, 0, pb.pool_site) == 750
-    r = solve(pb)
-    assert r.report.status is SolveStatus.OPTIMAL
-    assert r.peak_utilisation_after == pytest.approx(1.5)
+    assert r.planned.skill_gaps == 1 and len(r.moves) == 0
+    assert (r.stages[0].name, r.stages[0].objective, r.stages[0].best_bound) == (
+        "skill_gaps", 1.0, 1.0)
 
 
 def test_moves_before_travel_in_one_solve() -> None:
@@ -216,8 +196,10 @@ def test_moves_before_travel_in_one_solve() -> None:
     r = solve(pb)
     assert r.report.status is SolveStatus.OPTIMAL
     assert r.moves[["person_id", "to_site", "travel_min"]].values.tolist() == [["p2", "S0", 10]]
-    assert "moves 1 (proven" in r.stages[2].detail
-    assert "travel_min 10 (proven" in r.stages[2].detail
+    moves, travel = r.stages[3], r.stages[4]
+    assert (moves.name, moves.objective, moves.status) == ("moves", 1.0, SolveStatus.OPTIMAL)
+    assert (travel.name, travel.objective, travel.status) == ("travel_min", 10.0,
+                                                              SolveStatus.OPTIMAL)
 
 
 def test_one_far_move_beats_two_near_moves() -> None:
@@ -234,51 +216,42 @@ def test_one_far_move_beats_two_near_moves() -> None:
         ["p2", "S2", "S0", 50]]
 
 
-def _free_model_at_home(pb: StaffProblem) -> tuple[Any, dict[str, int]]:
-    """The free model and its solution for the everyone-at-home rotation."""
-    import time
-
-    from optimizer.staff_allocation import home_plan
-    from optimizer.staff_allocation.engine import Runner
-    from optimizer.staff_allocation.model import build
-    from optimizer.staff_allocation.stages import start_from_plan
-
-    travel = np.nan_to_num(pb.travel_min, posinf=0.0).astype(np.int64)
-    b = build(pb, travel, home_only=False)
-    runner = Runner(0, 1, time.monotonic() + 20, None)
-    return b, start_from_plan(b, home_plan(pb), runner)
-
-
-def test_balancing_repair_moves_people_into_the_busiest_site_until_levels_meet() -> None:
-    from optimizer.staff_allocation.repair import balance, unmove
-
-    # S0: 1 person, 0.9 day of work (900 per mille); S1: 3 people, 0.3 day (100).
-    # One move: S0 450, S1 150; a second: S0 300, S1 300; a third would leave S1
-    # empty (counted as one person: 300, not lower) and overloaded: stop at two.
-    pb = problem([0, 1, 1, 1], [[0.9 * DAY], [0.3 * DAY]])
-    b, start = _free_model_at_home(pb)
-    plan = balance(b, pb, start)
-    assert list(plan[:, 0]).count(0) == 3 and list(plan[:, 0]).count(1) == 1
-    assert plan[0, 0] == 0  # S0's own person stays
-    # sending people home at level 450 per mille: one of the two goes back
-    # (S0 2 people 450, S1 2 people 150); the other cannot (S0 alone: 900)
-    sol = dict(start)
-    for (p, s, d), v in b.x.items():
-        sol[v.name] = int(plan[p, d] == s)
-    for (s, d), v in b.staff.items():
-        sol[v.name] = int((plan[:, d] == s).sum())
-    back = unmove(b, pb, sol, 450)
-    assert list(back[:, 0]).count(0) == 2
-    assert list(unmove(b, pb, sol, 300)[:, 0]).count(0) == 3  # no one can go back at 300
+def test_online_backlog_at_one_branch_is_absorbed_with_zero_moves() -> None:
+    # S0 received 1.5 days of online land work and has one person; S1's person is
+    # idle. Today S0's person processes a day of it and 240 min wait (short at S0);
+    # pooled, S1 takes 360 min: both at 75 %, nothing short, and no one travels.
+    src = np.zeros((2, 1, 2))
+    src[0, 0, 0] = 1.5 * DAY
+    pb = problem([0, 1], [[0.0], [0.0]], pool_src=src, pool_min=src.sum(axis=0))
+    r = solve(pb)
+    assert r.today.overload_min == pytest.approx(0.5 * DAY)
+    assert r.today.online_unplaced_min == pytest.approx(0.5 * DAY)
+    assert r.pooled.overload_min == 0.0 and r.pooled.moves == 0
+    assert r.pooled.peak_utilisation == pytest.approx(0.75)
+    assert r.planned.moves == 0 and len(r.moves) == 0
+    assert r.planned.overload_min == 0.0
 
 
-def test_day_level_fills_pooled_work_into_the_least_utilised_sites() -> None:
-    from optimizer.staff_allocation.repair import day_level
+def test_counter_gap_at_one_site_is_closed_by_exactly_one_move() -> None:
+    # S0 needs 2 staffed counters and has one person; S1 and S2 each have a spare
+    # person, S2 nearer: exactly one move, from S2, and the reason says what it buys
+    needed = np.array([[2], [0], [0]])
+    travel = [[0, 30, 10], [30, 0, 30], [10, 30, 0]]
+    pb = problem([0, 1, 1, 2, 2], [[100.0], [100.0], [100.0]], counters_needed=needed,
+                 travel=travel, arrivals_peak_per_hour=np.array([[5.0], [0.0], [0.0]]))
+    r = solve(pb)
+    assert r.moves[["from_site", "to_site", "travel_min"]].values.tolist() == [["S2", "S0", 10]]
+    assert r.pooled.counters_short == 1 and r.planned.counters_short == 0
+    reason = r.moves.reason.iloc[0]
+    assert reason.startswith("staffs a counter at S0 on Mon (Erlang C asks for 2; short 1 -> 0)")
+    assert "S0's wait no end (queue grows) -> 45 min" in reason and "home S2 10 % -> 21 %" in reason
 
-    loc, staff, pooled = np.array([480, 0]), np.array([1, 1]), np.array([True, True])
-    # 480 pooled minutes fill S1's idle day: both at 100 %, no overload
-    assert day_level(loc, staff, pooled, 480, 480) == (1000, 0)
-    # 960: both sites share the excess, 1,440 minutes over 2 people: 150 %, 480 over
-    assert day_level(loc, staff, pooled, 960, 480) == (1500, 480)
-    # pooled work only where someone is: S1 empty takes none, S0 alone at 200 %
-    assert day_level(loc, np.array([1, 0]), pooled, 480, 480) == (2000, 480)
+
+def test_site_roster_says_who_is_where() -> None:
+    pb = problem([0, 0, 0, 1, 1, 1], [[4 * DAY], [2 * DAY]])
+    r = solve(pb)
+    rows = r.site_roster.set_index("site_id")
+    assert rows.loc["S0", "staff"] == 4 and rows.loc["S1", "staff"] == 2
+    mover = r.moves.person_id.iloc[0]
+    assert rows.loc["S0", "came"] == f"{mover} (from S1)"
+    assert rows.loc["S1", "left"] == f"{mover} (to S0)"
