@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geodata._atomic import output_folder
+from geodata._atomic import output_file, output_folder
 from geodata._errors import Problem, ScenarioError
 from geodata._json import dumps, json_safe
 from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_number
@@ -252,20 +252,24 @@ def read_forecast_csv(path: str | Path, scenario: Scenario, open_dates: tuple[da
     return pd.DataFrame(rows, columns=["date", "site_id", "field", "channel", "dossiers"])
 
 
-def write_forecast_csv(table: pd.DataFrame, path: str | Path, fmt: NumberFormat | None = None
-                       ) -> Path:
+def write_forecast_csv(table: pd.DataFrame, path: str | Path, fmt: NumberFormat | None = None,
+                       *, overwrite: bool = False,
+                       protect: Iterable[str | Path | None] = ()) -> Path:
     """Write a forecast table in the override format (``site_id, date, field, channel, dossiers``).
 
     The director edits the file and passes it back as the override.  ``fmt``:
     the scenario's declared number format (see :func:`geodata.scenario.number_format`),
-    in which :func:`read_forecast_csv` reads the file back.
+    in which :func:`read_forecast_csv` reads the file back.  Written atomically by
+    :func:`geodata._atomic.output_file`: an existing file (which may hold the
+    director's edits) is replaced only with ``overwrite``, and never one of ``protect``.
     """
     path = Path(path)
     t = table.loc[:, list(OVERRIDE_COLUMNS)].copy()
     t["date"] = t["date"].map(str)
     # as read back: 12.125 would be ambiguous (12 or 12125?), so it is written 12.1250
     t["dossiers"] = [format_number(float(v), fmt) for v in t["dossiers"]]
-    t.to_csv(path, index=False, encoding="utf-8")
+    with output_file(path, "staff", overwrite=overwrite, protect=protect) as tmp:
+        t.to_csv(tmp, index=False, encoding="utf-8")
     return path
 
 

@@ -536,3 +536,26 @@ def test_without_rename_exchange_the_previous_folder_is_moved_aside_then_removed
         assert (target / "a.csv").read_text(encoding="utf-8") == value
         assert_complete(target, "place")
     assert leftovers(tmp_path) == []
+
+
+def test_write_forecast_keeps_an_edited_forecast_unless_overwrite(base: Path) -> None:
+    """``staff --write-forecast FILE``: a director's edited forecast is never replaced
+    silently, and the refusal comes before the solve."""
+    edited = base / "work" / "forecast.csv"
+    edited.write_text("site_id,date,field,channel,dossiers\nB01,2026-01-05,land,in_person,7\n",
+                      encoding="utf-8")
+    before = edited.read_bytes()
+    code, out, err = run(argv("staff", base, base / "o1", "--write-forecast", str(edited)))
+    assert code == 1
+    assert "forecast.csv" in err and "Traceback" not in err
+    assert edited.read_bytes() == before
+    assert not (base / "o1").exists()  # refused before anything was computed or written
+    code, out, err = run(argv("staff", base, base / "o2", "--write-forecast", str(edited),
+                              "--overwrite"))
+    assert code == 0, err
+    text = edited.read_text(encoding="utf-8")
+    assert text != before.decode() and text.startswith("site_id,date,field,channel,dossiers")
+    # an input is refused even with --overwrite
+    code, out, err = run(argv("staff", base, base / "o3", "--forecast", str(edited),
+                              "--write-forecast", str(edited), "--overwrite"))
+    assert code == 1 and edited.read_text(encoding="utf-8") == text

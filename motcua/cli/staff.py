@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="director's forecast CSV (site_id,date,field,channel,dossiers) "
                         "overriding the model's cells")
     p.add_argument("--write-forecast", type=Path, default=None,
-                   help="write the forecast in that CSV format (edit it, pass it to --forecast)")
+                   help="write the forecast in that CSV format (edit it, pass it to --forecast); "
+                        "an existing file is replaced only with --overwrite, never an input")
     add_solver_options(p, time_limit=30.0,
                        time_limit_help="solver wall-clock limit in seconds (default 30; the solves "
                                        "stop on a deterministic budget of 0.5 s per second and "
@@ -71,7 +72,7 @@ def _num(m: dict[str, float], key: str, decimals: int = 0) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geodata._atomic import check_output_folder
+    from geodata._atomic import check_output_file, check_output_folder
     from geodata.scenario import number_format
     from motcua.staffing import (
         StaffingOptions,
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     protect = [args.scenario, scenario.folder, scenario.roads_path, args.forecast]
     if args.out is not None:  # refuse a bad --out before solving, not after
         check_output_folder(args.out, "staff", overwrite=args.overwrite, protect=protect)
+    if args.write_forecast is not None:  # the director's edited forecast is not lost either
+        check_output_file(args.write_forecast, "staff", overwrite=args.overwrite, protect=protect)
     options = StaffingOptions(pool_online=not args.keep_online_home,
                               max_travel_min=args.max_travel,
                               pool_outside_online=args.pool_outside_online)
@@ -117,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     result.save(out, overwrite=args.overwrite, protect=protect)
     if args.write_forecast is not None:
         write_forecast_csv(result.tables["forecast"], args.write_forecast,
-                           number_format(scenario.settings))
+                           number_format(scenario.settings), overwrite=args.overwrite,
+                           protect=protect)
 
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
