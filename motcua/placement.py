@@ -14,8 +14,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -196,6 +196,75 @@ class PlacementRequest:
             raise InvalidInputError(msg)
 
 
+@dataclass(frozen=True)
+class PlacementFigures:
+    """The key figures of a placement run, saved as ``figures`` in ``result.json``.
+
+    The field names are the keys of that JSON object (:meth:`to_dict` gives it,
+    :meth:`from_dict` reads it back).  A figure that has no value (no resident,
+    no travel time, ``nan`` objective) is ``None`` once saved; a figure missing
+    from a result saved before it existed takes the default below (``None``:
+    not recorded).
+
+    model, objective : the model that ran and its objective (see
+        :meth:`PlacementRun.objective_meaning`; ``""``: use the request's model).
+    total_population, covered_population, covered_share : residents, those within
+        the standard of an open point, and their share (``None`` with no resident).
+    uncovered_population, uncoverable_population : residents not covered, and
+        those of them no candidate this run may open can reach.
+    uncovered_by_commune, uncoverable_by_commune : the same by commune name, the
+        most uncovered first (only communes where someone is uncovered).
+    mean_minutes, worst_minutes : resident-weighted mean and largest travel time to
+        the assigned point (``None`` with no travel time).
+    open_points, new_points, closed_points, kept_points : open points; of them not
+        existing today; existing today and closed; existing and kept open.
+    double_covered_population : residents within the standard of two or more open points.
+    overloaded_points, max_utilisation : open points whose load passes their capacity,
+        and the largest load / capacity.
+    weights : ``"population"`` or :data:`DOSSIER_WEIGHTS`.
+    synthetic : the scenario's data are synthetic.
+    """
+
+    model: str = ""
+    objective: float | None = None
+    total_population: float | None = None
+    covered_population: float | None = None
+    covered_share: float | None = None
+    uncovered_population: float | None = None
+    uncoverable_population: float | None = None
+    uncovered_by_commune: dict[str, float] = field(default_factory=dict)
+    uncoverable_by_commune: dict[str, float] = field(default_factory=dict)
+    mean_minutes: float | None = None
+    worst_minutes: float | None = None
+    open_points: int | None = None
+    new_points: int | None = None
+    closed_points: int | None = None
+    kept_points: int | None = None
+    double_covered_population: float | None = None
+    overloaded_points: int | None = None
+    max_utilisation: float | None = None
+    weights: str = "population"
+    synthetic: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures by name, in field order (the ``figures`` object of ``result.json``)."""
+        return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v)
+                for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlacementFigures:
+        """Figures saved by :meth:`to_dict` (any version): missing keys take their
+        defaults, unknown keys are ignored, ``null`` by-commune tables are empty."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for k in ("uncovered_by_commune", "uncoverable_by_commune"):
+            if k in values:
+                values[k] = {str(n): float(x) for n, x in (values[k] or {}).items()}
+        if values.get("model") is None:
+            values.pop("model", None)
+        return cls(**values)
+
+
 @dataclass(frozen=True, eq=False)
 class PlacementRun:
     """A solved placement for a scenario, ready to show, save and compare.
@@ -340,8 +409,7 @@ class PlacementRun:
             msg = f"{meta_path}: not found; expected a folder written by PlacementRun.save"
             raise FileNotFoundError(msg)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        rep = meta["report"]
-        report = _report_from_dict(rep)
+        report = SolverReport.from_dict(meta["report"])
         sites = gpd.read_file(path / "result.gpkg", layer="sites")
         demand = gpd.read_file(path / "result.gpkg", layer="demand")
         pareto_path = path / "pareto.csv"
@@ -358,22 +426,9 @@ class PlacementRun:
             pareto=pareto,
             coverage_label=meta["coverage_method"],
             scenario_name=meta["scenario"],
-            stages=tuple(_report_from_dict(s) for s in meta.get("stages", [])),
+            stages=tuple(SolverReport.from_dict(s) for s in meta.get("stages", [])),
             coverage_warnings=tuple(meta.get("coverage_warnings", [])),
         )
-
-
-def _report_from_dict(rep: dict[str, Any]) -> SolverReport:
-    def num(v: Any) -> float:
-        return math.nan if v is None else float(v)
-
-    return SolverReport(
-        status=SolveStatus(rep["status"]), objective=num(rep["objective"]),
-        best_bound=num(rep["best_bound"]), gap=num(rep["gap"]),
-        wall_time_s=float(rep["wall_time_s"]), solver=rep["solver"], seed=int(rep["seed"]),
-        threads=int(rep["threads"]), time_limit_s=rep["time_limit_s"],
-        message=rep.get("message", ""),
-    )
 
 
 def _csv(gdf: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -12,8 +12,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,18 @@ from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_n
 from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
-from optimizer._status import SolverReport, SolveStatus
+from optimizer._status import SolverReport, Stage
 from optimizer.errors import InvalidInputError
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
 from optimizer.queueing import required_counters
 from optimizer.staff_allocation import (
     StaffAllocation,
     StaffProblem,
-    StageResult,
     solve_staff_allocation,
 )
 
 __all__ = [
+    "StaffingMetrics",
     "StaffingOptions",
     "StaffingRun",
     "build_problem",
@@ -524,6 +524,80 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class StaffingMetrics:
+    """The headline figures of a staffing run, saved as ``metrics`` in ``run.json``.
+
+    The field names are the keys of that JSON object (:meth:`to_dict` gives it,
+    :meth:`from_dict` reads it back).  Three plans: ``today`` (everyone at home,
+    each site its own dossiers), ``pooled`` (online work shared, no moves) and
+    ``after`` (the planned plan: pooled plus moves); ``before`` repeats the pooled
+    plan's figures under the names of runs saved before the three plans.
+
+    Per plan: ``overload_min`` (demand minutes beyond capacity plus unplaced pooled
+    minutes), ``peak_utilisation`` (largest demand / capacity of a site-day),
+    ``online_unplaced_min`` (pooled minutes no one qualified could take),
+    ``counters_short`` (staffed counters short of Erlang C), ``skill_gaps``
+    (site-day-fields with in-person demand and no one qualified), ``wait_mean_min``
+    and ``wait_max_min`` (expected peak-hour waits), ``queues_unstable``
+    (site-days whose queue does not clear).  Then ``moves`` (person-days away from
+    home), ``shortfalls`` (rows of the shortfall table) and ``shortfall_minutes``,
+    ``sites_outside_model``, ``before_proven`` and ``reproducible`` (1.0 yes, 0.0 no).
+
+    Every value is a float.  Saved files are strict JSON: an infinite value (a
+    site-day with demand and no capacity) is saved as ``null`` and read back as
+    ``inf``.  A figure missing from a run saved before it existed is ``nan``
+    (not recorded; shown as ``n/a``), except ``online_unplaced_min_*`` and
+    ``shortfall_minutes`` (0.0: none then) and ``reproducible`` (1.0).
+    """
+
+    overload_min_today: float = math.nan
+    peak_utilisation_today: float = math.nan
+    online_unplaced_min_today: float = 0.0
+    counters_short_today: float = math.nan
+    skill_gaps_today: float = math.nan
+    wait_mean_min_today: float = math.nan
+    wait_max_min_today: float = math.nan
+    queues_unstable_today: float = math.nan
+    overload_min_pooled: float = math.nan
+    peak_utilisation_pooled: float = math.nan
+    online_unplaced_min_pooled: float = 0.0
+    counters_short_pooled: float = math.nan
+    skill_gaps_pooled: float = math.nan
+    wait_mean_min_pooled: float = math.nan
+    wait_max_min_pooled: float = math.nan
+    queues_unstable_pooled: float = math.nan
+    overload_min_after: float = math.nan
+    peak_utilisation_after: float = math.nan
+    online_unplaced_min_after: float = 0.0
+    counters_short_after: float = math.nan
+    skill_gaps_after: float = math.nan
+    wait_mean_min_after: float = math.nan
+    wait_max_min_after: float = math.nan
+    queues_unstable_after: float = math.nan
+    peak_utilisation_before: float = math.nan
+    overload_min_before: float = math.nan
+    online_unplaced_min_before: float = 0.0
+    moves: float = math.nan
+    shortfalls: float = math.nan
+    shortfall_minutes: float = 0.0
+    sites_outside_model: float = math.nan
+    before_proven: float = math.nan
+    reproducible: float = 1.0
+
+    def to_dict(self) -> dict[str, float]:
+        """The figures by name, in field order (the ``metrics`` object of ``run.json``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StaffingMetrics:
+        """Figures saved by :meth:`to_dict` (any version): ``null`` is ``inf``, missing
+        keys take their defaults, unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: math.inf if v is None else float(v)
+                      for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
 class StaffingRun:
     """A week's staffing plan for a scenario, with everything needed to reproduce it.
 
@@ -542,7 +616,7 @@ class StaffingRun:
     scenario_name: str
     week: str
     report: SolverReport
-    stages: tuple[StageResult, ...]
+    stages: tuple[Stage, ...]
     forecast_method: str
     travel_source: str
     tables: dict[str, pd.DataFrame]
@@ -686,18 +760,8 @@ class StaffingRun:
         """Read a run written by :meth:`save`."""
         folder = Path(folder)
         meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        rep = dict(meta["report"])
-        rep["status"] = SolveStatus(rep["status"])
-        for k in ("objective", "best_bound", "gap"):
-            rep[k] = math.inf if rep[k] is None else rep[k]
-        report = SolverReport(**rep)
-        stages = tuple(
-            StageResult(name=s["name"], status=SolveStatus(s["status"]),
-                        objective=s["objective"] if s["objective"] is not None else math.inf,
-                        best_bound=s["best_bound"] if s["best_bound"] is not None else -math.inf,
-                        wall_time_s=s["wall_time_s"], probes=s["probes"],
-                        detail=s.get("detail", ""))
-            for s in meta["stages"])
+        report = SolverReport.from_dict(meta["report"])
+        stages = tuple(Stage.from_dict(s) for s in meta["stages"])
         ids = {"person_id": str, "site_id": str, "home_site": str, "from_site": str,
                "to_site": str, "date": str, "field": str}
         tables = {}
