@@ -29,6 +29,7 @@ from motcua.app import maps
 from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
+from optimizer._status import SolverReport
 
 logger = logging.getLogger("motcua.app")
 
@@ -203,20 +204,18 @@ def status_text(status: str) -> str:
         return status
 
 
-def show_report(report: dict[str, Any], compact: bool = False) -> None:
+def show_report(report: SolverReport, compact: bool = False) -> None:
     """Status, objective, bound, gap and time, next to every result.
 
     A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
     ``compact`` gives one line (for the side-by-side columns of Compare).
     """
-    status = str(report.get("status", "UNKNOWN"))
-    gap = report.get("gap")
-    gap_f = float(gap) if gap is not None else math.inf
-    gap_text = fmt_pct(gap_f, 2, lang()) if math.isfinite(gap_f) else "–"
+    status = report.status.value
+    gap_text = fmt_pct(report.gap, 2, lang()) if math.isfinite(report.gap) else "–"
     if compact:
         line = (f"{tr('status')}: **{md_escape(status_text(status))}** · {tr('objective')}: "
-                f"{fmt_num(_f(report.get('objective')), 2, lang())} · {tr('bound')}: "
-                f"{fmt_num(_f(report.get('best_bound')), 2, lang())} · {tr('gap')}: {gap_text}")
+                f"{fmt_num(report.objective, 2, lang())} · {tr('bound')}: "
+                f"{fmt_num(report.best_bound, 2, lang())} · {tr('gap')}: {gap_text}")
         if status == "FEASIBLE":
             st.warning(line + "  \n" + tr("feasible_warning", gap=gap_text))
         elif status == "OPTIMAL":
@@ -226,15 +225,15 @@ def show_report(report: dict[str, Any], compact: bool = False) -> None:
         return
     cols = st.columns(5)
     cols[0].metric(tr("status"), status_text(status))
-    cols[1].metric(tr("objective"), fmt_num(_f(report.get("objective")), 2, lang()))
-    cols[2].metric(tr("bound"), fmt_num(_f(report.get("best_bound")), 2, lang()))
+    cols[1].metric(tr("objective"), fmt_num(report.objective, 2, lang()))
+    cols[2].metric(tr("bound"), fmt_num(report.best_bound, 2, lang()))
     cols[3].metric(tr("gap"), gap_text)
-    cols[4].metric(tr("wall_time"), fmt_num(_f(report.get("wall_time_s")), 2, lang()) + " s")
+    cols[4].metric(tr("wall_time"), fmt_num(report.wall_time_s, 2, lang()) + " s")
     if status == "FEASIBLE":
         st.warning(tr("feasible_warning", gap=gap_text))
     elif status not in ("OPTIMAL",):
-        st.error(md_escape(status_text(status)) + (f": {md_escape(report['message'])}"
-                                                   if report.get("message") else ""))
+        st.error(md_escape(status_text(status)) + (f": {md_escape(report.message)}"
+                                                   if report.message else ""))
 
 
 def _f(value: Any) -> float | None:

@@ -42,7 +42,7 @@ CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp")
 OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
                             "backup", "lexicographic", "min_covered_pct", "weighting")
 Weighting = Literal["population", "in_person"]
-#: ``figures["weights"]`` of a run weighted by in-person dossiers per day.
+#: ``figures.weights`` of a run weighted by in-person dossiers per day.
 DOSSIER_WEIGHTS = "in-person dossiers per day"
 #: p-median / p-center see travel times up to this multiple of the standard's minutes.
 CUTOFF_FACTOR = 3.0
@@ -269,8 +269,8 @@ class PlacementFigures:
 class PlacementRun:
     """A solved placement for a scenario, ready to show, save and compare.
 
-    figures : key numbers (covered population and share, uncovered population,
-        mean / worst minutes, open / new / closed counts, ...).
+    figures : key numbers (:class:`PlacementFigures`: covered population and share,
+        uncovered population, mean / worst minutes, open / new / closed counts, ...).
     sites : GeoDataFrame (EPSG:4326) with ``open, new, closed_now, fixed, load,
         capacity_per_day, utilisation`` added.
     demand : GeoDataFrame with ``assigned_site, minutes, covered, coverable``.
@@ -281,7 +281,7 @@ class PlacementRun:
 
     request: PlacementRequest
     report: SolverReport
-    figures: dict[str, Any]
+    figures: PlacementFigures
     sites: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
     pareto: pd.DataFrame | None
@@ -297,13 +297,13 @@ class PlacementRun:
     @property
     def weighted_by_dossiers(self) -> bool:
         """The weights were in-person dossiers per day (``weighting`` or capacities)."""
-        return bool(self.figures.get("weights") == DOSSIER_WEIGHTS)
+        return self.figures.weights == DOSSIER_WEIGHTS
 
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
         from motcua.app.i18n import TEXTS, t
 
-        model = str(self.figures.get("model", self.request.model))
+        model = self.figures.model or self.request.model
         if f"objective_{model}" not in TEXTS:
             return None
         unit = t("unit_in_person" if self.weighted_by_dossiers else "unit_population", lang)
@@ -319,7 +319,7 @@ class PlacementRun:
             "request": asdict(self.request),
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
-            "figures": self.figures,
+            "figures": self.figures.to_dict(),
             "seed": self.report.seed,
             "threads": self.report.threads,
             "time_limit_s": self.report.time_limit_s,
@@ -364,8 +364,7 @@ class PlacementRun:
         """The sheets of ``result.xlsx``: Summary, Sites, Communes, Demand and Pareto (if any)."""
         f, rep, req = self.figures, self.report, self.request
 
-        def num(key: str) -> float | None:
-            v = f.get(key)
+        def num(v: float | None) -> float | None:
             return None if v is None else float(v)
 
         items: list[tuple[str, Any]] = [
@@ -377,16 +376,16 @@ class PlacementRun:
             ("solver", rep.summary()), ("seed", rep.seed), ("threads", rep.threads),
             ("time limit (s)", rep.time_limit_s), ("travel times", self.coverage_label),
             ("travel-time warnings", "\n".join(self.coverage_warnings)),
-            ("residents", num("total_population")), ("covered", num("covered_population")),
-            ("covered share", num("covered_share")), ("uncovered", num("uncovered_population")),
-            ("of whom no candidate can reach", num("uncoverable_population")),
-            ("within reach of two or more points", num("double_covered_population")),
-            ("mean travel (min)", num("mean_minutes")), ("worst travel (min)", num("worst_minutes")),
-            ("open points", f.get("open_points")), ("kept open", f.get("kept_points")),
-            ("newly opened", f.get("new_points")), ("closed", f.get("closed_points")),
-            ("overloaded points", f.get("overloaded_points")),
-            ("max utilisation", num("max_utilisation")),
-            ("weights", f.get("weights", "population")),
+            ("residents", num(f.total_population)), ("covered", num(f.covered_population)),
+            ("covered share", num(f.covered_share)), ("uncovered", num(f.uncovered_population)),
+            ("of whom no candidate can reach", num(f.uncoverable_population)),
+            ("within reach of two or more points", num(f.double_covered_population)),
+            ("mean travel (min)", num(f.mean_minutes)), ("worst travel (min)", num(f.worst_minutes)),
+            ("open points", f.open_points), ("kept open", f.kept_points),
+            ("newly opened", f.new_points), ("closed", f.closed_points),
+            ("overloaded points", f.overloaded_points),
+            ("max utilisation", num(f.max_utilisation)),
+            ("weights", f.weights),
         ]
         items += [(f"request: {k}", ", ".join(v) if isinstance(v, tuple) else v)
                   for k, v in asdict(req).items()]
@@ -420,7 +419,7 @@ class PlacementRun:
         return cls(
             request=PlacementRequest(**req_fields),
             report=report,
-            figures=meta["figures"],
+            figures=PlacementFigures.from_dict(meta["figures"]),
             sites=sites,
             demand=demand,
             pareto=pareto,
@@ -650,29 +649,29 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     assigned = a >= 0
     tm = res.travel_min
     has_tm = assigned & np.isfinite(tm)
-    figures: dict[str, Any] = {
-        "model": res.model,
-        "objective": res.objective,
-        "total_population": total,
-        "covered_population": cov_pop,
-        "covered_share": cov_pop / total if total > 0 else None,
-        "uncovered_population": total - cov_pop,
-        "uncoverable_population": float(population[~coverable].sum()),
-        "uncovered_by_commune": by_commune,
-        "uncoverable_by_commune": unreachable_by_commune,
-        "mean_minutes": float(np.average(tm[has_tm], weights=population[has_tm]))
+    figures = PlacementFigures(
+        model=res.model,
+        objective=res.objective,
+        total_population=total,
+        covered_population=cov_pop,
+        covered_share=cov_pop / total if total > 0 else None,
+        uncovered_population=total - cov_pop,
+        uncoverable_population=float(population[~coverable].sum()),
+        uncovered_by_commune=by_commune,
+        uncoverable_by_commune=unreachable_by_commune,
+        mean_minutes=float(np.average(tm[has_tm], weights=population[has_tm]))
         if has_tm.any() and population[has_tm].sum() > 0 else None,
-        "worst_minutes": float(tm[has_tm].max()) if has_tm.any() else None,
-        "open_points": int(is_open.sum()),
-        "new_points": int((is_open & ~existing).sum()),
-        "closed_points": int((existing & ~is_open).sum()),
-        "kept_points": int((existing & is_open).sum()),
-        "double_covered_population": float(population[n_open_cover >= 2].sum()),
-        "overloaded_points": int(((load > capacity + 1e-6) & is_open).sum()),
-        "max_utilisation": float(util[is_open].max()) if is_open.any() else None,
-        "weights": DOSSIER_WEIGHTS if request.by_dossiers else "population",
-        "synthetic": bool(scenario.settings.synthetic),
-    }
+        worst_minutes=float(tm[has_tm].max()) if has_tm.any() else None,
+        open_points=int(is_open.sum()),
+        new_points=int((is_open & ~existing).sum()),
+        closed_points=int((existing & ~is_open).sum()),
+        kept_points=int((existing & is_open).sum()),
+        double_covered_population=float(population[n_open_cover >= 2].sum()),
+        overloaded_points=int(((load > capacity + 1e-6) & is_open).sum()),
+        max_utilisation=float(util[is_open].max()) if is_open.any() else None,
+        weights=DOSSIER_WEIGHTS if request.by_dossiers else "population",
+        synthetic=bool(scenario.settings.synthetic),
+    )
     logger.info("placement %s: %s", request.model, res.report.summary())
     return PlacementRun(
         request=request, report=res.report, figures=figures, sites=sites, demand=demand,

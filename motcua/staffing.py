@@ -609,7 +609,7 @@ class StaffingRun:
     forecast_method : how the forecast was made (and whether overridden).
     travel_source : where travel times came from (road network or straight line).
     tables : ``roster, moves, site_days_before, site_days_after, shortfalls, forecast``.
-    metrics : peak utilisation and overload before/after, number of moves, shortfalls.
+    metrics : the three plans' figures, moves, shortfalls (:class:`StaffingMetrics`).
     settings : max_moves, options, time limit and the model's scale constants.
     """
 
@@ -620,7 +620,7 @@ class StaffingRun:
     forecast_method: str
     travel_source: str
     tables: dict[str, pd.DataFrame]
-    metrics: dict[str, float]
+    metrics: StaffingMetrics
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -657,7 +657,7 @@ class StaffingRun:
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
             "forecast_method": self.forecast_method, "travel_source": self.travel_source,
-            "metrics": self.metrics,
+            "metrics": self.metrics.to_dict(),
             "settings": self.settings,
         })
         return out
@@ -710,32 +710,30 @@ class StaffingRun:
         vi = lang == "vi"
         m = self.metrics
 
-        def pct(key: str) -> str:
-            v = m.get(key)
-            return "n/a" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):.0f}%"
+        def pct(v: float) -> str:
+            return "n/a" if not math.isfinite(v) else f"{100 * v:.0f}%"
 
-        def num(key: str) -> str:
-            v = m.get(key)
-            return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f}"
+        def num(v: float) -> str:
+            return "n/a" if not math.isfinite(v) else f"{v:,.0f}"
 
         plans = pd.DataFrame({
             _X["figure"][vi]: [_X[k][vi] for k in ("overload", "peak", "wait", "counters",
                                                     "skills", "moves")],
-            _X["today"][vi]: [num("overload_min_today"), pct("peak_utilisation_today"),
-                              num("wait_mean_min_today"), num("counters_short_today"),
-                              num("skill_gaps_today"), "0"],
-            _X["pooled"][vi]: [num("overload_min_pooled"), pct("peak_utilisation_pooled"),
-                               num("wait_mean_min_pooled"), num("counters_short_pooled"),
-                               num("skill_gaps_pooled"), "0"],
-            _X["planned"][vi]: [num("overload_min_after"), pct("peak_utilisation_after"),
-                                num("wait_mean_min_after"), num("counters_short_after"),
-                                num("skill_gaps_after"), num("moves")],
+            _X["today"][vi]: [num(m.overload_min_today), pct(m.peak_utilisation_today),
+                              num(m.wait_mean_min_today), num(m.counters_short_today),
+                              num(m.skill_gaps_today), "0"],
+            _X["pooled"][vi]: [num(m.overload_min_pooled), pct(m.peak_utilisation_pooled),
+                               num(m.wait_mean_min_pooled), num(m.counters_short_pooled),
+                               num(m.skill_gaps_pooled), "0"],
+            _X["planned"][vi]: [num(m.overload_min_after), pct(m.peak_utilisation_after),
+                                num(m.wait_mean_min_after), num(m.counters_short_after),
+                                num(m.skill_gaps_after), num(m.moves)],
         })
         summary = pd.DataFrame([
             ("scenario", self.scenario_name), ("week", self.week),
             ("status", self.report.status.value),
             ("gap", "n/a" if not math.isfinite(self.report.gap) else f"{100 * self.report.gap:.2f}%"),
-            ("moves", num("moves")), ("shortfalls", num("shortfalls")),
+            ("moves", num(m.moves)), ("shortfalls", num(m.shortfalls)),
             ("outside the model", self.outside_summary()),
             ("online work", str(self.settings.get("online_handling", ""))),
             ("forecast", self.forecast_method), ("travel times", self.travel_source),
@@ -774,7 +772,7 @@ class StaffingRun:
                 if c in df.columns:
                     df[c] = df[c].fillna("")
             tables[name] = df
-        metrics = {k: (math.inf if v is None else v) for k, v in meta["metrics"].items()}
+        metrics = StaffingMetrics.from_dict(meta["metrics"])
         return cls(scenario_name=meta["scenario"], week=meta["week"], report=report,
                    stages=stages, forecast_method=meta["forecast_method"],
                    travel_source=meta["travel_source"], tables=tables, metrics=metrics,
@@ -924,28 +922,27 @@ def run_staffing(
     moves.insert(1, "name", moves["person_id"].map(names))
     forecast_table = fc.table.copy()
     forecast_table["date"] = forecast_table["date"].map(str)
-    metrics: dict[str, float] = {}
-    for key, plan in (("today", alloc.today), ("pooled", alloc.pooled), ("after", alloc.planned)):
-        for name, value in plan.figures().items():
-            if name != "moves":
-                metrics[f"{name}_{key}"] = value
-    metrics.update({
+    # each plan's figures (its moves are the run's, below) with the plan's suffix: an
+    # unknown figure name fails here, loudly
+    per_plan = {f"{name}_{key}": float(value)
+                for key, plan in (("today", alloc.today), ("pooled", alloc.pooled),
+                                  ("after", alloc.planned))
+                for name, value in plan.figures().items() if name != "moves"}
+    metrics = StaffingMetrics(
+        **per_plan,
         # "before" is the pooled plan (everyone at home, online work pooled), as in
         # runs saved before the three plans
-        "peak_utilisation_before": alloc.peak_utilisation_before,
-        "peak_utilisation_after": alloc.peak_utilisation_after,
-        "overload_min_before": alloc.overload_min_before,
-        "overload_min_after": alloc.overload_min_after,
-        "online_unplaced_min_before": alloc.online_unplaced_min_before,
-        "online_unplaced_min_after": alloc.online_unplaced_min_after,
-        "moves": float(len(moves)),
-        "shortfalls": float(len(alloc.shortfalls)),
-        "shortfall_minutes": float(alloc.shortfalls["minutes_short"].sum()),
-        "sites_outside_model": float(len(outside)),
+        peak_utilisation_before=alloc.peak_utilisation_before,
+        overload_min_before=alloc.overload_min_before,
+        online_unplaced_min_before=alloc.online_unplaced_min_before,
+        moves=float(len(moves)),
+        shortfalls=float(len(alloc.shortfalls)),
+        shortfall_minutes=float(alloc.shortfalls["minutes_short"].sum()),
+        sites_outside_model=float(len(outside)),
         # the pooled ("before") plan is an exact LP: always proven
-        "before_proven": 1.0,
-        "reproducible": float(bool(alloc.settings.get("reproducible", True))),
-    })
+        before_proven=1.0,
+        reproducible=float(bool(alloc.settings.get("reproducible", True))),
+    )
     return StaffingRun(
         scenario_name=scenario.name, week=week, report=alloc.report, stages=alloc.stages,
         forecast_method=fc.method, travel_source=source,

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geodata._errors import ScenarioWarning
 from geodata._json import dumps
-from motcua.placement import PlacementFigures
-from motcua.staffing import StaffingMetrics
+from geodata.scenario import load_scenario
+from motcua.placement import PlacementFigures, PlacementRequest, PlacementRun, run_placement
+from motcua.staffing import StaffingMetrics, StaffingRun, run_staffing
 from optimizer._status import SolverReport, SolveStatus, Stage
+from tests.test_staffing import make_scenario
+
+TINY = Path(__file__).resolve().parent / "app" / "data" / "tiny"
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 maybe = st.none() | finite
@@ -104,6 +111,65 @@ def test_placement_figures_round_trip(figures: PlacementFigures) -> None:
     assert list(figures.to_dict()) == [f.name for f in fields(PlacementFigures)]
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> PlacementRun:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        scenario = load_scenario(TINY)
+    return run_placement(scenario, PlacementRequest(model="lscp"),
+                         cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+#: ``result.json`` as the first version wrote it (2026-11-21): no per-commune
+#: unreachable table, no travel-time warnings, fewer request options, NaN gap.
+OLD_RESULT_JSON = """{
+  "version": 1, "scenario": "tiny", "coverage_method": "straight line",
+  "request": {"model": "lscp", "p": null, "budget": null, "minutes": null, "km": null,
+              "capacitated": false, "single_assignment": false, "backup": false,
+              "keep_open": [], "close": [], "pareto": null, "weighting": "population",
+              "mode": null, "time_limit_s": 60.0, "seed": 0, "threads": 1},
+  "report": {"status": "OPTIMAL", "objective": 2.0, "best_bound": 2.0, "gap": NaN,
+             "wall_time_s": 0.01, "solver": "HiGHS", "seed": 0, "threads": 1,
+             "time_limit_s": 60.0},
+  "stages": [],
+  "figures": {"model": "lscp", "objective": 2.0, "total_population": 5000.0,
+              "covered_population": 3500.0, "covered_share": 0.7,
+              "uncovered_population": 1500.0, "uncoverable_population": 1500.0,
+              "uncovered_by_commune": {"X\\u00e3 B\\u00ecnh": 1500.0},
+              "mean_minutes": 4.5, "worst_minutes": 9.0, "open_points": 2, "new_points": 1,
+              "closed_points": 0, "kept_points": 1, "double_covered_population": 0.0,
+              "overloaded_points": 0, "max_utilisation": 0.5, "weights": "population",
+              "synthetic": true, "a_figure_since_removed": 1},
+  "seed": 0, "threads": 1, "time_limit_s": 60.0
+}"""
+
+
+def test_old_result_json_missing_keys_loads(tiny_run: PlacementRun, tmp_path: Path) -> None:
+    out = tiny_run.save(tmp_path / "run")
+    (out / "result.json").write_text(OLD_RESULT_JSON, encoding="utf-8")
+    old = PlacementRun.load(out)
+    f = old.figures
+    assert isinstance(f, PlacementFigures)
+    assert (f.open_points, f.covered_population, f.uncovered_by_commune) == (
+        2, 3500.0, {"Xã Bình": 1500.0})
+    assert f.uncoverable_by_commune == {}  # not recorded then: an empty table
+    assert old.coverage_warnings == () and old.stages == ()
+    assert math.isnan(old.report.gap) and old.report.message == ""
+    assert old.request.lexicographic is False and old.request.engine == "auto"
+    # the figures the page and the workbook read are there
+    assert old.workbook()["Summary"].set_index("item").loc["open points", "value"] == 2
+
+
+def test_placement_result_json_keeps_its_figures(tiny_run: PlacementRun, tmp_path: Path) -> None:
+    out = tiny_run.save(tmp_path / "run")
+    saved = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert saved["figures"] == _json(tiny_run.figures.to_dict())
+    assert list(saved["figures"]) == [f.name for f in fields(PlacementFigures)]
+    back = PlacementRun.load(out)
+    assert back.figures == tiny_run.figures
+    assert _json(back.to_json_dict()) == saved
+
+
 # --- staffing metrics ---------------------------------------------------------------
 
 #: figures are counts, minutes and shares: >= 0, and +inf is a real value (no capacity)
@@ -127,3 +193,37 @@ def test_old_staffing_metrics_fill_defaults() -> None:
     assert (m.peak_utilisation_before, m.peak_utilisation_after, m.moves) == (1.25, math.inf, 3.0)
     assert math.isnan(m.overload_min_today) and math.isnan(m.before_proven)
     assert (m.online_unplaced_min_before, m.shortfall_minutes, m.reproducible) == (0.0, 0.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def staff_run() -> StaffingRun:
+    return run_staffing(make_scenario(), time_limit_s=20, seed=0, threads=1)
+
+
+def test_staffing_run_json_keeps_its_metrics(staff_run: StaffingRun, tmp_path: Path) -> None:
+    out = staff_run.save(tmp_path / "plan")
+    saved = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert list(saved["metrics"]) == [f.name for f in fields(StaffingMetrics)]
+    assert saved["metrics"]["overload_min_today"] == staff_run.metrics.overload_min_today
+    back = StaffingRun.load(out)
+    assert back.metrics == staff_run.metrics and back.stages == staff_run.stages
+    assert _json(back.meta()) == saved
+
+
+def test_both_loaders_decode_a_report_the_same_way(
+        tiny_run: PlacementRun, staff_run: StaffingRun, tmp_path: Path) -> None:
+    report = {"status": "FEASIBLE", "objective": None, "best_bound": None, "gap": None,
+              "wall_time_s": 2.5, "solver": "x", "seed": 3, "threads": 2,
+              "time_limit_s": None, "message": "stopped"}
+    place = tiny_run.save(tmp_path / "place")
+    staff = staff_run.save(tmp_path / "staff")
+    for path in (place / "result.json", staff / "run.json"):
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta["report"] = report
+        path.write_text(json.dumps(meta), encoding="utf-8")
+    a, b = PlacementRun.load(place).report, StaffingRun.load(staff).report
+    assert a.to_dict().keys() == b.to_dict().keys()
+    for k, v in a.to_dict().items():
+        w = b.to_dict()[k]
+        assert _same(v, w) if isinstance(v, float) else v == w, k
+    assert math.isnan(a.objective) and math.isnan(b.gap)
