@@ -29,6 +29,7 @@ from motcua.app import maps
 from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
+from motcua.progress import Progress
 from optimizer._status import SolverReport
 
 logger = logging.getLogger("motcua.app")
@@ -236,13 +237,6 @@ def show_report(report: SolverReport, compact: bool = False) -> None:
                                                    if report.message else ""))
 
 
-def _f(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 # --- long solves -----------------------------------------------------------------------
 @dataclass
 class Job:
@@ -252,7 +246,7 @@ class Job:
     time_limit_s: float
     stop: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
-    progress: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
     run_id: str | None = None
     error: str | None = None
     thread: threading.Thread | None = None
@@ -260,6 +254,10 @@ class Job:
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def tell(self, progress: Progress) -> None:
+        """The service's ``progress`` callback: the step the page shows next."""
+        self.progress = progress
 
 
 def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) -> Job:
@@ -280,8 +278,12 @@ def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) ->
     return job
 
 
-def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | None:
+def follow_job(kind: str) -> Job | None:
     """If a solve of ``kind`` is running, show progress and a Stop button until it ends.
+
+    The step the run reports (``job.progress``, set by the service's ``progress``
+    callback) is shown in the page's language: text ``stage_<step>``; a step with
+    no text shows the elapsed time only.
 
     A click anywhere reruns the page; the solve keeps running in its thread and
     this loop picks it up again. The Stop button sets the solver's stop event.
@@ -301,13 +303,13 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
             p = job.progress
             if job.stop.is_set():
                 text = tr("stopping")
-            elif "stage" in p:
-                text = tr("solving_stage", elapsed=fmt_num(elapsed, 0, lang()),
-                          stage=stage(str(p["stage"])) if stage else str(p["stage"]))
-            elif "objective" in p:
+            elif p is not None and p.objective is not None:
                 text = tr("solving_detail", elapsed=fmt_num(elapsed, 0, lang()),
-                          objective=fmt_num(_f(p.get("objective")), 1, lang()),
-                          bound=fmt_num(_f(p.get("bound")), 1, lang()))
+                          objective=fmt_num(p.objective, 1, lang()),
+                          bound=fmt_num(p.bound, 1, lang()))
+            elif p is not None and f"stage_{p.step}" in TEXTS:
+                text = tr("solving_stage", elapsed=fmt_num(elapsed, 0, lang()),
+                          stage=tr(f"stage_{p.step}"))
             else:
                 text = tr("solving", elapsed=fmt_num(elapsed, 0, lang()))
             bar.progress(frac, text=text)

@@ -156,17 +156,6 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
                             mime=mime, key=f"dl_{name}", on_click="ignore")
 
 
-STAGES = {"building the coverage matrix": "stage_matrix", "solving": "stage_solving",
-          "Pareto curve": "stage_pareto", "summarising": "stage_summary"}
-
-
-def _stage(msg: str) -> str:
-    for prefix, key in STAGES.items():
-        if msg.startswith(prefix):
-            return c.tr(key)
-    return msg
-
-
 def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     lang = c.lang()  # bound now: select boxes call their format_func outside the script run
     sites = scenario.sites
@@ -275,7 +264,7 @@ def body() -> None:
         st.caption(c.tr("current_scenario", name=c.md_escape(scenario.name)))
         c.synthetic_banner(scenario.settings.synthetic)
 
-    finished = c.follow_job("placement", stage=_stage)
+    finished = c.follow_job("placement")
     if finished is not None:
         if finished.error:
             st.error(c.tr("solve_failed", error=""))
@@ -298,7 +287,7 @@ def body() -> None:
 
                     def work(job: c.Job) -> RunInfo:
                         run = run_placement(scen, request, stop=job.stop,
-                                            progress=lambda msg: job.progress.update(stage=msg))
+                                            progress=job.tell)
                         return ws.save_run("placement", run.save, label=label, scenario_ref=ref,
                                            scenario_name=scen.name,
                                            synthetic=scen.settings.synthetic,

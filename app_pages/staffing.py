@@ -222,7 +222,7 @@ def body() -> None:
                     run = run_staffing(scenario, week=week, max_moves=params["max_moves"],
                                        forecast_override=override, time_limit_s=float(time_limit),
                                        seed=params["seed"], threads=params["threads"],
-                                       stop=job.stop)
+                                       stop=job.stop, progress=job.tell)
                     return ws.save_run("staffing", run.save, label=label, scenario_ref=ref,
                                        scenario_name=scenario.name,
                                        synthetic=scenario.settings.synthetic, params=params,

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from geodata._atomic import output_folder, write_vector
 from geodata._json import dumps, json_safe
 from geodata.scenario import Scenario
 from motcua._excel import write_workbook
+from motcua.progress import ProgressCallback, report_to
 from optimizer import placement as pl
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads
 from optimizer.errors import InvalidInputError
@@ -495,7 +496,7 @@ def run_placement(
     scenario: Scenario,
     request: PlacementRequest,
     stop: threading.Event | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
 ) -> PlacementRun:
     """Solve ``request`` on ``scenario`` and gather the figures a planner reads.
@@ -509,14 +510,14 @@ def run_placement(
     from geodata.coverage import coverage_for_scenario
 
     request.check()
-    say = progress or (lambda _msg: None)
+    say = report_to(progress)
     std = scenario.settings.coverage
     if request.minutes is not None:
         std = replace(std, max_minutes=request.minutes)
     if request.km is not None:
         std = replace(std, max_km=request.km)
     cutoff = std.max_minutes * CUTOFF_FACTOR if request.model in ("pmedian", "pcenter") else None
-    say("building the coverage matrix")
+    say("matrix", "building the coverage matrix")
     sc = coverage_for_scenario(scenario, mode=request.mode, standard=std, cutoff_minutes=cutoff,
                                cache_dir=cache_dir)
     cov = sc.matrix
@@ -539,7 +540,7 @@ def run_placement(
     kw: dict[str, Any] = {"fixed": fixed, "closed": closed, "time_limit_s": request.time_limit_s,
                           "seed": request.seed, "threads": request.threads,
                           "engine": request.engine, "stop": stop}
-    say(f"solving {request.model}")
+    say("solving", f"solving {request.model}")
     res: pl.PlacementResult
     if request.model == "lscp":
         if request.capacitated:
@@ -578,7 +579,7 @@ def run_placement(
         res = pl.p_center(cov.minutes, weights, request.p, **kw)
     pareto_df = None
     if request.pareto is not None:
-        say(f"Pareto curve for 1..{request.pareto} points")
+        say("pareto", f"Pareto curve for 1..{request.pareto} points")
         kw_p = {k: v for k, v in kw.items()}
         curve = pl.pareto(cov.covered, population, request.pareto, minutes=cov.minutes, **kw_p)
         total = float(population.sum())
@@ -591,7 +592,7 @@ def run_placement(
             "best_bound": curve.best_bound,
             "status": [s.value for s in curve.statuses],
         })
-    say("summarising")
+    say("summary", "summarising")
     return _summarise(scenario, sc, request, res, population, per_day, capacity, status,
                       pareto_df)
 

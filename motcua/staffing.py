@@ -28,6 +28,7 @@ from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_n
 from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
+from motcua.progress import ProgressCallback, report_to
 from optimizer._status import SolverReport, Stage
 from optimizer.errors import InvalidInputError
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
@@ -848,6 +849,7 @@ def run_staffing(
     travel_min: np.ndarray | None = None,
     deterministic_time_s: float | None = None,
     lang: str = "en",
+    progress: ProgressCallback | None = None,
 ) -> StaffingRun:
     """Plan next week's staff for a scenario.
 
@@ -877,6 +879,9 @@ def run_staffing(
         the plan is the same on every run unless the wall clock binds first.
     lang
         ``en`` or ``vi``: language of the workbook's sheets and headers.
+    progress
+        Told each step (:class:`motcua.progress.Progress`: ``forecast``, ``model``,
+        ``solving``, ``summary``).
 
     Returns
     -------
@@ -892,6 +897,7 @@ def run_staffing(
         in it (a ``ValueError``).
     """
     opt = options or StaffingOptions()
+    say = report_to(progress)
     if scenario.staff.empty:
         raise ScenarioError("no staff in the scenario: add staff.csv to plan staffing",
                             file=scenario.settings.files.staff or "staff.csv")
@@ -906,14 +912,18 @@ def run_staffing(
         week = _week_label(last + timedelta(days=7 - last.weekday()))
     dates = parse_week(week)
     week = _week_label(dates[0])
+    say("forecast", f"forecasting {week}")
     fc = forecast_week(scenario, dates, opt, forecast_override)
     if not fc.open_dates:
         msg = f"week {week} has no open working day (all holidays or non-working days)"
         raise InvalidInputError(msg)
+    say("model", "building the model (travel times, counters needed)")
     pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
     outside = outside_model_table(scenario, fc, opt)
+    say("solving", "solving the three plans")
     alloc: StaffAllocation = solve_staff_allocation(
         pb, time_limit_s, seed, threads, stop, deterministic_time_s=deterministic_time_s)
+    say("summary", "summarising")
 
     names = dict(zip(map(str, scenario.staff["id"]), map(str, scenario.staff["name"]), strict=True))
     roster = alloc.roster.copy()

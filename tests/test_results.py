@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from geodata._errors import ScenarioWarning
 from geodata._json import dumps
 from geodata.scenario import load_scenario
+from motcua.app.i18n import TEXTS
 from motcua.placement import PlacementFigures, PlacementRequest, PlacementRun, run_placement
+from motcua.progress import Progress
 from motcua.staffing import StaffingMetrics, StaffingRun, run_staffing
 from optimizer._status import SolverReport, SolveStatus, Stage
 from tests.test_staffing import make_scenario
@@ -195,9 +197,14 @@ def test_old_staffing_metrics_fill_defaults() -> None:
     assert (m.online_unplaced_min_before, m.shortfall_minutes, m.reproducible) == (0.0, 0.0, 1.0)
 
 
+#: the steps the staffing run of :func:`staff_run` told
+STAFF_STEPS: list[Progress] = []
+
+
 @pytest.fixture(scope="module")
 def staff_run() -> StaffingRun:
-    return run_staffing(make_scenario(), time_limit_s=20, seed=0, threads=1)
+    return run_staffing(make_scenario(), time_limit_s=20, seed=0, threads=1,
+                        progress=STAFF_STEPS.append)
 
 
 def test_staffing_run_json_keeps_its_metrics(staff_run: StaffingRun, tmp_path: Path) -> None:
@@ -227,3 +234,23 @@ def test_both_loaders_decode_a_report_the_same_way(
         w = b.to_dict()[k]
         assert _same(v, w) if isinstance(v, float) else v == w, k
     assert math.isnan(a.objective) and math.isnan(b.gap)
+
+
+# --- progress -----------------------------------------------------------------------
+
+def test_placement_tells_each_step_the_app_can_name(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        scenario = load_scenario(TINY)
+    seen: list[Progress] = []
+    run_placement(scenario, PlacementRequest(model="mclp", p=1, pareto=2),
+                  progress=seen.append, cache_dir=tmp_path)
+    assert [p.step for p in seen] == ["matrix", "solving", "pareto", "summary"]
+    assert seen[1].text == "solving mclp" and seen[2].text == "Pareto curve for 1..2 points"
+    assert all(f"stage_{p.step}" in TEXTS for p in seen)  # shown in the page's language
+
+
+def test_staffing_tells_each_step(staff_run: StaffingRun) -> None:
+    assert [p.step for p in STAFF_STEPS] == ["forecast", "model", "solving", "summary"]
+    assert STAFF_STEPS[0].text == f"forecasting {staff_run.week}"
+    assert all(p.objective is None and p.bound is None for p in STAFF_STEPS)
