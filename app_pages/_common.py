@@ -29,6 +29,8 @@ from motcua.app import maps
 from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
+from motcua.progress import Progress
+from optimizer._status import SolverReport
 
 logger = logging.getLogger("motcua.app")
 
@@ -203,20 +205,18 @@ def status_text(status: str) -> str:
         return status
 
 
-def show_report(report: dict[str, Any], compact: bool = False) -> None:
+def show_report(report: SolverReport, compact: bool = False) -> None:
     """Status, objective, bound, gap and time, next to every result.
 
     A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
     ``compact`` gives one line (for the side-by-side columns of Compare).
     """
-    status = str(report.get("status", "UNKNOWN"))
-    gap = report.get("gap")
-    gap_f = float(gap) if gap is not None else math.inf
-    gap_text = fmt_pct(gap_f, 2, lang()) if math.isfinite(gap_f) else "–"
+    status = report.status.value
+    gap_text = fmt_pct(report.gap, 2, lang()) if math.isfinite(report.gap) else "–"
     if compact:
         line = (f"{tr('status')}: **{md_escape(status_text(status))}** · {tr('objective')}: "
-                f"{fmt_num(_f(report.get('objective')), 2, lang())} · {tr('bound')}: "
-                f"{fmt_num(_f(report.get('best_bound')), 2, lang())} · {tr('gap')}: {gap_text}")
+                f"{fmt_num(report.objective, 2, lang())} · {tr('bound')}: "
+                f"{fmt_num(report.best_bound, 2, lang())} · {tr('gap')}: {gap_text}")
         if status == "FEASIBLE":
             st.warning(line + "  \n" + tr("feasible_warning", gap=gap_text))
         elif status == "OPTIMAL":
@@ -226,22 +226,15 @@ def show_report(report: dict[str, Any], compact: bool = False) -> None:
         return
     cols = st.columns(5)
     cols[0].metric(tr("status"), status_text(status))
-    cols[1].metric(tr("objective"), fmt_num(_f(report.get("objective")), 2, lang()))
-    cols[2].metric(tr("bound"), fmt_num(_f(report.get("best_bound")), 2, lang()))
+    cols[1].metric(tr("objective"), fmt_num(report.objective, 2, lang()))
+    cols[2].metric(tr("bound"), fmt_num(report.best_bound, 2, lang()))
     cols[3].metric(tr("gap"), gap_text)
-    cols[4].metric(tr("wall_time"), fmt_num(_f(report.get("wall_time_s")), 2, lang()) + " s")
+    cols[4].metric(tr("wall_time"), fmt_num(report.wall_time_s, 2, lang()) + " s")
     if status == "FEASIBLE":
         st.warning(tr("feasible_warning", gap=gap_text))
     elif status not in ("OPTIMAL",):
-        st.error(md_escape(status_text(status)) + (f": {md_escape(report['message'])}"
-                                                   if report.get("message") else ""))
-
-
-def _f(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+        st.error(md_escape(status_text(status)) + (f": {md_escape(report.message)}"
+                                                   if report.message else ""))
 
 
 # --- long solves -----------------------------------------------------------------------
@@ -253,7 +246,7 @@ class Job:
     time_limit_s: float
     stop: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
-    progress: dict[str, Any] = field(default_factory=dict)
+    progress: Progress | None = None
     run_id: str | None = None
     error: str | None = None
     thread: threading.Thread | None = None
@@ -261,6 +254,10 @@ class Job:
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def tell(self, progress: Progress) -> None:
+        """The service's ``progress`` callback: the step the page shows next."""
+        self.progress = progress
 
 
 def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) -> Job:
@@ -281,8 +278,12 @@ def start_job(kind: str, time_limit_s: float, work: Callable[[Job], RunInfo]) ->
     return job
 
 
-def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | None:
+def follow_job(kind: str) -> Job | None:
     """If a solve of ``kind`` is running, show progress and a Stop button until it ends.
+
+    The step the run reports (``job.progress``, set by the service's ``progress``
+    callback) is shown in the page's language: text ``stage_<step>``; a step with
+    no text shows the elapsed time only.
 
     A click anywhere reruns the page; the solve keeps running in its thread and
     this loop picks it up again. The Stop button sets the solver's stop event.
@@ -302,13 +303,13 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
             p = job.progress
             if job.stop.is_set():
                 text = tr("stopping")
-            elif "stage" in p:
-                text = tr("solving_stage", elapsed=fmt_num(elapsed, 0, lang()),
-                          stage=stage(str(p["stage"])) if stage else str(p["stage"]))
-            elif "objective" in p:
+            elif p is not None and p.objective is not None:
                 text = tr("solving_detail", elapsed=fmt_num(elapsed, 0, lang()),
-                          objective=fmt_num(_f(p.get("objective")), 1, lang()),
-                          bound=fmt_num(_f(p.get("bound")), 1, lang()))
+                          objective=fmt_num(p.objective, 1, lang()),
+                          bound=fmt_num(p.bound, 1, lang()))
+            elif p is not None and f"stage_{p.step}" in TEXTS:
+                text = tr("solving_stage", elapsed=fmt_num(elapsed, 0, lang()),
+                          stage=tr(f"stage_{p.step}"))
             else:
                 text = tr("solving", elapsed=fmt_num(elapsed, 0, lang()))
             bar.progress(frac, text=text)

@@ -21,7 +21,8 @@ from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
 from motcua.app.workspace import RunInfo, is_id
 from motcua.placement import PlacementRun
 
-#: (figure key, text key, kind) shown in the table of differences.
+#: (figure, text key, kind) shown in the table of differences; the figures are fields of
+#: :class:`~motcua.placement.PlacementFigures`.
 FIGURES: tuple[tuple[str, str, str], ...] = (
     ("covered_share", "covered_share", "pct"),
     ("covered_population", "covered_people", "int"),
@@ -60,7 +61,7 @@ def _diff(a: Any, b: Any, kind: str, lang: str) -> str:
 def figures_table(ra: PlacementRun, rb: PlacementRun, lang: str) -> pd.DataFrame:
     rows = []
     for key, text, kind in FIGURES:
-        a, b = ra.figures.get(key), rb.figures.get(key)
+        a, b = getattr(ra.figures, key), getattr(rb.figures, key)
         rows.append({t("figure", lang): t(text, lang), "A": _fmt(a, kind, lang),
                      "B": _fmt(b, kind, lang), t("difference", lang): _diff(a, b, kind, lang)})
     rows.append({t("figure", lang): t("status", lang), "A": c.status_text(ra.report.status.value),
@@ -180,7 +181,7 @@ def body() -> None:
     for col, info, run, name in ((left, ia, ra, "A"), (right, ib, rb, "B")):
         with col:
             st.markdown(f"**{name}: {c.md_escape(info.label)}**")
-            c.show_report(run.report.to_dict(), compact=True)
+            c.show_report(run.report, compact=True)
             c.show_map(result_map(run, bounds=bounds, size_max=size_max, label=label),
                        key=f"cmp_map_{name}", height=420)
     st.caption(c.tr("map_legend_placement"))

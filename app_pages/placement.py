@@ -23,29 +23,29 @@ def key_figures(run: PlacementRun) -> None:
     lang = c.lang()
     f = run.figures
     cols = st.columns(5)
-    cols[0].metric(c.tr("covered_share"), fmt_pct(f.get("covered_share"), 1, lang))
-    cols[1].metric(c.tr("uncovered_people"), fmt_int(f.get("uncovered_population"), lang))
-    cols[2].metric(c.tr("mean_travel"), fmt_minutes(f.get("mean_minutes"), lang))
-    cols[3].metric(c.tr("worst_travel"), fmt_minutes(f.get("worst_minutes"), lang))
-    cols[4].metric(c.tr("open_points"), fmt_int(f.get("open_points"), lang))
-    st.caption(c.tr("open_points_help", kept=fmt_int(f.get("kept_points"), lang),
-                    new=fmt_int(f.get("new_points"), lang),
-                    closed=fmt_int(f.get("closed_points"), lang)))
-    total = f.get("total_population") or 0.0
-    twice = f.get("double_covered_population")
+    cols[0].metric(c.tr("covered_share"), fmt_pct(f.covered_share, 1, lang))
+    cols[1].metric(c.tr("uncovered_people"), fmt_int(f.uncovered_population, lang))
+    cols[2].metric(c.tr("mean_travel"), fmt_minutes(f.mean_minutes, lang))
+    cols[3].metric(c.tr("worst_travel"), fmt_minutes(f.worst_minutes, lang))
+    cols[4].metric(c.tr("open_points"), fmt_int(f.open_points, lang))
+    st.caption(c.tr("open_points_help", kept=fmt_int(f.kept_points, lang),
+                    new=fmt_int(f.new_points, lang),
+                    closed=fmt_int(f.closed_points, lang)))
+    total = f.total_population or 0.0
+    twice = f.double_covered_population
     if twice is not None:
         st.caption(c.tr("double_covered_help", people=fmt_int(twice, lang),
                         share=fmt_pct(twice / total if total else None, 1, lang)))
-    unreachable = f.get("uncoverable_population") or 0.0
+    unreachable = f.uncoverable_population or 0.0
     if unreachable > 0:
         st.caption(c.tr("unreachable_help", people=fmt_int(unreachable, lang),
                         share=fmt_pct(unreachable / total if total else None, 1, lang)))
     if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
-    overloaded = int(f.get("overloaded_points") or 0)
+    overloaded = int(f.overloaded_points or 0)
     if overloaded and not run.request.capacitated:
         st.warning(c.tr("overloaded_uncapacitated", n=fmt_int(overloaded, lang),
-                        top=fmt_pct(f.get("max_utilisation"), 0, lang)))
+                        top=fmt_pct(f.max_utilisation, 0, lang)))
 
 
 def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
@@ -71,7 +71,7 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     st.caption(c.md_escape(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "
                            f"{run.coverage_label}"))
     c.synthetic_banner(info.synthetic)
-    c.show_report(run.report.to_dict())
+    c.show_report(run.report)
     meaning = run.objective_meaning(c.lang())
     if meaning:
         st.caption(meaning)
@@ -111,12 +111,12 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
             "capacity_per_day": st.column_config.NumberColumn(c.tr("capacity_col"), format="%.0f"),
             "name": c.tr("name"), "kind": c.tr("kind")})
     with right:
-        by_commune = run.figures.get("uncovered_by_commune") or {}
+        by_commune = run.figures.uncovered_by_commune
         st.markdown(f"**{c.tr('uncovered_by_commune')}**")
         if by_commune:
             uncovered = pd.DataFrame({c.tr("commune"): list(by_commune),
                                       c.tr("uncovered_people"): list(by_commune.values())})
-            unreachable_by = run.figures.get("uncoverable_by_commune")
+            unreachable_by = run.figures.uncoverable_by_commune
             if unreachable_by:  # absent from results saved before it was added
                 uncovered[c.tr("unreachable_col")] = [unreachable_by.get(k, 0.0) for k in by_commune]
             st.dataframe(uncovered, hide_index=True, width="stretch", height=300)
@@ -125,7 +125,7 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
 
     if run.pareto is not None and len(run.pareto):
         st.subheader(c.tr("pareto"))
-        st.altair_chart(_pareto_chart(run.pareto, int(run.figures.get("open_points") or 0)),
+        st.altair_chart(_pareto_chart(run.pareto, run.figures.open_points or 0),
                         width="stretch")
         with st.expander(c.tr("pareto_table")):
             lang = c.lang()
@@ -154,17 +154,6 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         path = info.result_dir / name
         col.download_button(c.tr(label), data=path.read_bytes(), file_name=f"{info.run_id}-{name}",
                             mime=mime, key=f"dl_{name}", on_click="ignore")
-
-
-STAGES = {"building the coverage matrix": "stage_matrix", "solving": "stage_solving",
-          "Pareto curve": "stage_pareto", "summarising": "stage_summary"}
-
-
-def _stage(msg: str) -> str:
-    for prefix, key in STAGES.items():
-        if msg.startswith(prefix):
-            return c.tr(key)
-    return msg
 
 
 def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
@@ -275,7 +264,7 @@ def body() -> None:
         st.caption(c.tr("current_scenario", name=c.md_escape(scenario.name)))
         c.synthetic_banner(scenario.settings.synthetic)
 
-    finished = c.follow_job("placement", stage=_stage)
+    finished = c.follow_job("placement")
     if finished is not None:
         if finished.error:
             st.error(c.tr("solve_failed", error=""))
@@ -298,11 +287,11 @@ def body() -> None:
 
                     def work(job: c.Job) -> RunInfo:
                         run = run_placement(scen, request, stop=job.stop,
-                                            progress=lambda msg: job.progress.update(stage=msg))
+                                            progress=job.tell)
                         return ws.save_run("placement", run.save, label=label, scenario_ref=ref,
                                            scenario_name=scen.name,
                                            synthetic=scen.settings.synthetic,
-                                           params=asdict(request), figures=run.figures,
+                                           params=asdict(request), figures=run.figures.to_dict(),
                                            report=run.report.to_dict())
 
                     c.start_job("placement", float(request.time_limit_s or 60.0), work)

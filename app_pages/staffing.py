@@ -102,18 +102,18 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
     st.subheader(c.md_escape(f"{info.label} — {run.week}"))
     st.caption(c.md_escape(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')}"))
     c.synthetic_banner(info.synthetic)
-    c.show_report(run.report.to_dict())
+    c.show_report(run.report)
     m = run.metrics
     cols = st.columns(4)
-    change = round(100 * (m["peak_utilisation_after"] - m["peak_utilisation_before"]), 1)
+    change = round(100 * (m.peak_utilisation_after - m.peak_utilisation_before), 1)
     # Streamlit reads the arrow from a leading ASCII "-" (fmt_pct writes a true minus sign)
     delta = ("-" if change < 0 else "+" if change > 0 else "") + fmt_pct(abs(change) / 100, 1, lang)
-    cols[0].metric(c.tr("peak_before"), fmt_pct(m["peak_utilisation_before"], 1, lang))
-    cols[1].metric(c.tr("peak_after"), fmt_pct(m["peak_utilisation_after"], 1, lang),
+    cols[0].metric(c.tr("peak_before"), fmt_pct(m.peak_utilisation_before, 1, lang))
+    cols[1].metric(c.tr("peak_after"), fmt_pct(m.peak_utilisation_after, 1, lang),
                    delta=delta, delta_color="inverse" if change else "off")
-    cols[2].metric(c.tr("n_moves"), fmt_int(m["moves"], lang))
-    cols[3].metric(c.tr("shortfall_total"), fmt_int(m["shortfalls"], lang))
-    if m.get("before_proven", 1.0) == 0.0:
+    cols[2].metric(c.tr("n_moves"), fmt_int(m.moves, lang))
+    cols[3].metric(c.tr("shortfall_total"), fmt_int(m.shortfalls, lang))
+    if m.before_proven == 0.0:
         st.caption(c.tr("before_not_proven"))
 
     before, after = run.tables["site_days_before"], run.tables["site_days_after"]
@@ -222,11 +222,11 @@ def body() -> None:
                     run = run_staffing(scenario, week=week, max_moves=params["max_moves"],
                                        forecast_override=override, time_limit_s=float(time_limit),
                                        seed=params["seed"], threads=params["threads"],
-                                       stop=job.stop)
+                                       stop=job.stop, progress=job.tell)
                     return ws.save_run("staffing", run.save, label=label, scenario_ref=ref,
                                        scenario_name=scenario.name,
                                        synthetic=scenario.settings.synthetic, params=params,
-                                       figures=dict(run.metrics), report=run.report.to_dict())
+                                       figures=run.metrics.to_dict(), report=run.report.to_dict())
 
                 c.start_job("staffing", float(time_limit), work)
                 st.rerun()

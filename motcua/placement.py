@@ -14,8 +14,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from geodata._atomic import output_folder, write_vector
 from geodata._json import dumps, json_safe
 from geodata.scenario import Scenario
 from motcua._excel import write_workbook
+from motcua.progress import ProgressCallback, report_to
 from optimizer import placement as pl
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads
 from optimizer.errors import InvalidInputError
@@ -42,7 +43,7 @@ CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp")
 OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
                             "backup", "lexicographic", "min_covered_pct", "weighting")
 Weighting = Literal["population", "in_person"]
-#: ``figures["weights"]`` of a run weighted by in-person dossiers per day.
+#: ``figures.weights`` of a run weighted by in-person dossiers per day.
 DOSSIER_WEIGHTS = "in-person dossiers per day"
 #: p-median / p-center see travel times up to this multiple of the standard's minutes.
 CUTOFF_FACTOR = 3.0
@@ -196,12 +197,81 @@ class PlacementRequest:
             raise InvalidInputError(msg)
 
 
+@dataclass(frozen=True)
+class PlacementFigures:
+    """The key figures of a placement run, saved as ``figures`` in ``result.json``.
+
+    The field names are the keys of that JSON object (:meth:`to_dict` gives it,
+    :meth:`from_dict` reads it back).  A figure that has no value (no resident,
+    no travel time, ``nan`` objective) is ``None`` once saved; a figure missing
+    from a result saved before it existed takes the default below (``None``:
+    not recorded).
+
+    model, objective : the model that ran and its objective (see
+        :meth:`PlacementRun.objective_meaning`; ``""``: use the request's model).
+    total_population, covered_population, covered_share : residents, those within
+        the standard of an open point, and their share (``None`` with no resident).
+    uncovered_population, uncoverable_population : residents not covered, and
+        those of them no candidate this run may open can reach.
+    uncovered_by_commune, uncoverable_by_commune : the same by commune name, the
+        most uncovered first (only communes where someone is uncovered).
+    mean_minutes, worst_minutes : resident-weighted mean and largest travel time to
+        the assigned point (``None`` with no travel time).
+    open_points, new_points, closed_points, kept_points : open points; of them not
+        existing today; existing today and closed; existing and kept open.
+    double_covered_population : residents within the standard of two or more open points.
+    overloaded_points, max_utilisation : open points whose load passes their capacity,
+        and the largest load / capacity.
+    weights : ``"population"`` or :data:`DOSSIER_WEIGHTS`.
+    synthetic : the scenario's data are synthetic.
+    """
+
+    model: str = ""
+    objective: float | None = None
+    total_population: float | None = None
+    covered_population: float | None = None
+    covered_share: float | None = None
+    uncovered_population: float | None = None
+    uncoverable_population: float | None = None
+    uncovered_by_commune: dict[str, float] = field(default_factory=dict)
+    uncoverable_by_commune: dict[str, float] = field(default_factory=dict)
+    mean_minutes: float | None = None
+    worst_minutes: float | None = None
+    open_points: int | None = None
+    new_points: int | None = None
+    closed_points: int | None = None
+    kept_points: int | None = None
+    double_covered_population: float | None = None
+    overloaded_points: int | None = None
+    max_utilisation: float | None = None
+    weights: str = "population"
+    synthetic: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures by name, in field order (the ``figures`` object of ``result.json``)."""
+        return {f.name: (dict(v) if isinstance(v := getattr(self, f.name), Mapping) else v)
+                for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlacementFigures:
+        """Figures saved by :meth:`to_dict` (any version): missing keys take their
+        defaults, unknown keys are ignored, ``null`` by-commune tables are empty."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for k in ("uncovered_by_commune", "uncoverable_by_commune"):
+            if k in values:
+                values[k] = {str(n): float(x) for n, x in (values[k] or {}).items()}
+        if values.get("model") is None:
+            values.pop("model", None)
+        return cls(**values)
+
+
 @dataclass(frozen=True, eq=False)
 class PlacementRun:
     """A solved placement for a scenario, ready to show, save and compare.
 
-    figures : key numbers (covered population and share, uncovered population,
-        mean / worst minutes, open / new / closed counts, ...).
+    figures : key numbers (:class:`PlacementFigures`: covered population and share,
+        uncovered population, mean / worst minutes, open / new / closed counts, ...).
     sites : GeoDataFrame (EPSG:4326) with ``open, new, closed_now, fixed, load,
         capacity_per_day, utilisation`` added.
     demand : GeoDataFrame with ``assigned_site, minutes, covered, coverable``.
@@ -212,7 +282,7 @@ class PlacementRun:
 
     request: PlacementRequest
     report: SolverReport
-    figures: dict[str, Any]
+    figures: PlacementFigures
     sites: gpd.GeoDataFrame
     demand: gpd.GeoDataFrame
     pareto: pd.DataFrame | None
@@ -228,13 +298,13 @@ class PlacementRun:
     @property
     def weighted_by_dossiers(self) -> bool:
         """The weights were in-person dossiers per day (``weighting`` or capacities)."""
-        return bool(self.figures.get("weights") == DOSSIER_WEIGHTS)
+        return self.figures.weights == DOSSIER_WEIGHTS
 
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
         from motcua.app.i18n import TEXTS, t
 
-        model = str(self.figures.get("model", self.request.model))
+        model = self.figures.model or self.request.model
         if f"objective_{model}" not in TEXTS:
             return None
         unit = t("unit_in_person" if self.weighted_by_dossiers else "unit_population", lang)
@@ -250,7 +320,7 @@ class PlacementRun:
             "request": asdict(self.request),
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
-            "figures": self.figures,
+            "figures": self.figures.to_dict(),
             "seed": self.report.seed,
             "threads": self.report.threads,
             "time_limit_s": self.report.time_limit_s,
@@ -295,8 +365,7 @@ class PlacementRun:
         """The sheets of ``result.xlsx``: Summary, Sites, Communes, Demand and Pareto (if any)."""
         f, rep, req = self.figures, self.report, self.request
 
-        def num(key: str) -> float | None:
-            v = f.get(key)
+        def num(v: float | None) -> float | None:
             return None if v is None else float(v)
 
         items: list[tuple[str, Any]] = [
@@ -308,16 +377,16 @@ class PlacementRun:
             ("solver", rep.summary()), ("seed", rep.seed), ("threads", rep.threads),
             ("time limit (s)", rep.time_limit_s), ("travel times", self.coverage_label),
             ("travel-time warnings", "\n".join(self.coverage_warnings)),
-            ("residents", num("total_population")), ("covered", num("covered_population")),
-            ("covered share", num("covered_share")), ("uncovered", num("uncovered_population")),
-            ("of whom no candidate can reach", num("uncoverable_population")),
-            ("within reach of two or more points", num("double_covered_population")),
-            ("mean travel (min)", num("mean_minutes")), ("worst travel (min)", num("worst_minutes")),
-            ("open points", f.get("open_points")), ("kept open", f.get("kept_points")),
-            ("newly opened", f.get("new_points")), ("closed", f.get("closed_points")),
-            ("overloaded points", f.get("overloaded_points")),
-            ("max utilisation", num("max_utilisation")),
-            ("weights", f.get("weights", "population")),
+            ("residents", num(f.total_population)), ("covered", num(f.covered_population)),
+            ("covered share", num(f.covered_share)), ("uncovered", num(f.uncovered_population)),
+            ("of whom no candidate can reach", num(f.uncoverable_population)),
+            ("within reach of two or more points", num(f.double_covered_population)),
+            ("mean travel (min)", num(f.mean_minutes)), ("worst travel (min)", num(f.worst_minutes)),
+            ("open points", f.open_points), ("kept open", f.kept_points),
+            ("newly opened", f.new_points), ("closed", f.closed_points),
+            ("overloaded points", f.overloaded_points),
+            ("max utilisation", num(f.max_utilisation)),
+            ("weights", f.weights),
         ]
         items += [(f"request: {k}", ", ".join(v) if isinstance(v, tuple) else v)
                   for k, v in asdict(req).items()]
@@ -340,8 +409,7 @@ class PlacementRun:
             msg = f"{meta_path}: not found; expected a folder written by PlacementRun.save"
             raise FileNotFoundError(msg)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        rep = meta["report"]
-        report = _report_from_dict(rep)
+        report = SolverReport.from_dict(meta["report"])
         sites = gpd.read_file(path / "result.gpkg", layer="sites")
         demand = gpd.read_file(path / "result.gpkg", layer="demand")
         pareto_path = path / "pareto.csv"
@@ -352,28 +420,15 @@ class PlacementRun:
         return cls(
             request=PlacementRequest(**req_fields),
             report=report,
-            figures=meta["figures"],
+            figures=PlacementFigures.from_dict(meta["figures"]),
             sites=sites,
             demand=demand,
             pareto=pareto,
             coverage_label=meta["coverage_method"],
             scenario_name=meta["scenario"],
-            stages=tuple(_report_from_dict(s) for s in meta.get("stages", [])),
+            stages=tuple(SolverReport.from_dict(s) for s in meta.get("stages", [])),
             coverage_warnings=tuple(meta.get("coverage_warnings", [])),
         )
-
-
-def _report_from_dict(rep: dict[str, Any]) -> SolverReport:
-    def num(v: Any) -> float:
-        return math.nan if v is None else float(v)
-
-    return SolverReport(
-        status=SolveStatus(rep["status"]), objective=num(rep["objective"]),
-        best_bound=num(rep["best_bound"]), gap=num(rep["gap"]),
-        wall_time_s=float(rep["wall_time_s"]), solver=rep["solver"], seed=int(rep["seed"]),
-        threads=int(rep["threads"]), time_limit_s=rep["time_limit_s"],
-        message=rep.get("message", ""),
-    )
 
 
 def _csv(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -441,7 +496,7 @@ def run_placement(
     scenario: Scenario,
     request: PlacementRequest,
     stop: threading.Event | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
 ) -> PlacementRun:
     """Solve ``request`` on ``scenario`` and gather the figures a planner reads.
@@ -455,14 +510,14 @@ def run_placement(
     from geodata.coverage import coverage_for_scenario
 
     request.check()
-    say = progress or (lambda _msg: None)
+    say = report_to(progress)
     std = scenario.settings.coverage
     if request.minutes is not None:
         std = replace(std, max_minutes=request.minutes)
     if request.km is not None:
         std = replace(std, max_km=request.km)
     cutoff = std.max_minutes * CUTOFF_FACTOR if request.model in ("pmedian", "pcenter") else None
-    say("building the coverage matrix")
+    say("matrix", "building the coverage matrix")
     sc = coverage_for_scenario(scenario, mode=request.mode, standard=std, cutoff_minutes=cutoff,
                                cache_dir=cache_dir)
     cov = sc.matrix
@@ -485,7 +540,7 @@ def run_placement(
     kw: dict[str, Any] = {"fixed": fixed, "closed": closed, "time_limit_s": request.time_limit_s,
                           "seed": request.seed, "threads": request.threads,
                           "engine": request.engine, "stop": stop}
-    say(f"solving {request.model}")
+    say("solving", f"solving {request.model}")
     res: pl.PlacementResult
     if request.model == "lscp":
         if request.capacitated:
@@ -524,7 +579,7 @@ def run_placement(
         res = pl.p_center(cov.minutes, weights, request.p, **kw)
     pareto_df = None
     if request.pareto is not None:
-        say(f"Pareto curve for 1..{request.pareto} points")
+        say("pareto", f"Pareto curve for 1..{request.pareto} points")
         kw_p = {k: v for k, v in kw.items()}
         curve = pl.pareto(cov.covered, population, request.pareto, minutes=cov.minutes, **kw_p)
         total = float(population.sum())
@@ -537,7 +592,7 @@ def run_placement(
             "best_bound": curve.best_bound,
             "status": [s.value for s in curve.statuses],
         })
-    say("summarising")
+    say("summary", "summarising")
     return _summarise(scenario, sc, request, res, population, per_day, capacity, status,
                       pareto_df)
 
@@ -595,29 +650,29 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     assigned = a >= 0
     tm = res.travel_min
     has_tm = assigned & np.isfinite(tm)
-    figures: dict[str, Any] = {
-        "model": res.model,
-        "objective": res.objective,
-        "total_population": total,
-        "covered_population": cov_pop,
-        "covered_share": cov_pop / total if total > 0 else None,
-        "uncovered_population": total - cov_pop,
-        "uncoverable_population": float(population[~coverable].sum()),
-        "uncovered_by_commune": by_commune,
-        "uncoverable_by_commune": unreachable_by_commune,
-        "mean_minutes": float(np.average(tm[has_tm], weights=population[has_tm]))
+    figures = PlacementFigures(
+        model=res.model,
+        objective=res.objective,
+        total_population=total,
+        covered_population=cov_pop,
+        covered_share=cov_pop / total if total > 0 else None,
+        uncovered_population=total - cov_pop,
+        uncoverable_population=float(population[~coverable].sum()),
+        uncovered_by_commune=by_commune,
+        uncoverable_by_commune=unreachable_by_commune,
+        mean_minutes=float(np.average(tm[has_tm], weights=population[has_tm]))
         if has_tm.any() and population[has_tm].sum() > 0 else None,
-        "worst_minutes": float(tm[has_tm].max()) if has_tm.any() else None,
-        "open_points": int(is_open.sum()),
-        "new_points": int((is_open & ~existing).sum()),
-        "closed_points": int((existing & ~is_open).sum()),
-        "kept_points": int((existing & is_open).sum()),
-        "double_covered_population": float(population[n_open_cover >= 2].sum()),
-        "overloaded_points": int(((load > capacity + 1e-6) & is_open).sum()),
-        "max_utilisation": float(util[is_open].max()) if is_open.any() else None,
-        "weights": DOSSIER_WEIGHTS if request.by_dossiers else "population",
-        "synthetic": bool(scenario.settings.synthetic),
-    }
+        worst_minutes=float(tm[has_tm].max()) if has_tm.any() else None,
+        open_points=int(is_open.sum()),
+        new_points=int((is_open & ~existing).sum()),
+        closed_points=int((existing & ~is_open).sum()),
+        kept_points=int((existing & is_open).sum()),
+        double_covered_population=float(population[n_open_cover >= 2].sum()),
+        overloaded_points=int(((load > capacity + 1e-6) & is_open).sum()),
+        max_utilisation=float(util[is_open].max()) if is_open.any() else None,
+        weights=DOSSIER_WEIGHTS if request.by_dossiers else "population",
+        synthetic=bool(scenario.settings.synthetic),
+    )
     logger.info("placement %s: %s", request.model, res.report.summary())
     return PlacementRun(
         request=request, report=res.report, figures=figures, sites=sites, demand=demand,

@@ -12,8 +12,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,18 +28,19 @@ from geodata._numbers import NumberFormat, NumberProblem, format_number, parse_n
 from geodata.scenario import Scenario, number_format
 from geodata.settings import CHANNELS, FIELDS, WEEKDAYS
 from motcua._excel import write_workbook
-from optimizer._status import SolverReport, SolveStatus
+from motcua.progress import ProgressCallback, report_to
+from optimizer._status import SolverReport, Stage
 from optimizer.errors import InvalidInputError
 from optimizer.forecast import Forecast, apply_override, forecast_days, open_days
 from optimizer.queueing import required_counters
 from optimizer.staff_allocation import (
     StaffAllocation,
     StaffProblem,
-    StageResult,
     solve_staff_allocation,
 )
 
 __all__ = [
+    "StaffingMetrics",
     "StaffingOptions",
     "StaffingRun",
     "build_problem",
@@ -528,6 +529,80 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class StaffingMetrics:
+    """The headline figures of a staffing run, saved as ``metrics`` in ``run.json``.
+
+    The field names are the keys of that JSON object (:meth:`to_dict` gives it,
+    :meth:`from_dict` reads it back).  Three plans: ``today`` (everyone at home,
+    each site its own dossiers), ``pooled`` (online work shared, no moves) and
+    ``after`` (the planned plan: pooled plus moves); ``before`` repeats the pooled
+    plan's figures under the names of runs saved before the three plans.
+
+    Per plan: ``overload_min`` (demand minutes beyond capacity plus unplaced pooled
+    minutes), ``peak_utilisation`` (largest demand / capacity of a site-day),
+    ``online_unplaced_min`` (pooled minutes no one qualified could take),
+    ``counters_short`` (staffed counters short of Erlang C), ``skill_gaps``
+    (site-day-fields with in-person demand and no one qualified), ``wait_mean_min``
+    and ``wait_max_min`` (expected peak-hour waits), ``queues_unstable``
+    (site-days whose queue does not clear).  Then ``moves`` (person-days away from
+    home), ``shortfalls`` (rows of the shortfall table) and ``shortfall_minutes``,
+    ``sites_outside_model``, ``before_proven`` and ``reproducible`` (1.0 yes, 0.0 no).
+
+    Every value is a float.  Saved files are strict JSON: an infinite value (a
+    site-day with demand and no capacity) is saved as ``null`` and read back as
+    ``inf``.  A figure missing from a run saved before it existed is ``nan``
+    (not recorded; shown as ``n/a``), except ``online_unplaced_min_*`` and
+    ``shortfall_minutes`` (0.0: none then) and ``reproducible`` (1.0).
+    """
+
+    overload_min_today: float = math.nan
+    peak_utilisation_today: float = math.nan
+    online_unplaced_min_today: float = 0.0
+    counters_short_today: float = math.nan
+    skill_gaps_today: float = math.nan
+    wait_mean_min_today: float = math.nan
+    wait_max_min_today: float = math.nan
+    queues_unstable_today: float = math.nan
+    overload_min_pooled: float = math.nan
+    peak_utilisation_pooled: float = math.nan
+    online_unplaced_min_pooled: float = 0.0
+    counters_short_pooled: float = math.nan
+    skill_gaps_pooled: float = math.nan
+    wait_mean_min_pooled: float = math.nan
+    wait_max_min_pooled: float = math.nan
+    queues_unstable_pooled: float = math.nan
+    overload_min_after: float = math.nan
+    peak_utilisation_after: float = math.nan
+    online_unplaced_min_after: float = 0.0
+    counters_short_after: float = math.nan
+    skill_gaps_after: float = math.nan
+    wait_mean_min_after: float = math.nan
+    wait_max_min_after: float = math.nan
+    queues_unstable_after: float = math.nan
+    peak_utilisation_before: float = math.nan
+    overload_min_before: float = math.nan
+    online_unplaced_min_before: float = 0.0
+    moves: float = math.nan
+    shortfalls: float = math.nan
+    shortfall_minutes: float = 0.0
+    sites_outside_model: float = math.nan
+    before_proven: float = math.nan
+    reproducible: float = 1.0
+
+    def to_dict(self) -> dict[str, float]:
+        """The figures by name, in field order (the ``metrics`` object of ``run.json``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StaffingMetrics:
+        """Figures saved by :meth:`to_dict` (any version): ``null`` is ``inf``, missing
+        keys take their defaults, unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: math.inf if v is None else float(v)
+                      for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
 class StaffingRun:
     """A week's staffing plan for a scenario, with everything needed to reproduce it.
 
@@ -539,18 +614,18 @@ class StaffingRun:
     forecast_method : how the forecast was made (and whether overridden).
     travel_source : where travel times came from (road network or straight line).
     tables : ``roster, moves, site_days_before, site_days_after, shortfalls, forecast``.
-    metrics : peak utilisation and overload before/after, number of moves, shortfalls.
+    metrics : the three plans' figures, moves, shortfalls (:class:`StaffingMetrics`).
     settings : max_moves, options, time limit and the model's scale constants.
     """
 
     scenario_name: str
     week: str
     report: SolverReport
-    stages: tuple[StageResult, ...]
+    stages: tuple[Stage, ...]
     forecast_method: str
     travel_source: str
     tables: dict[str, pd.DataFrame]
-    metrics: dict[str, float]
+    metrics: StaffingMetrics
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -587,7 +662,7 @@ class StaffingRun:
             "report": self.report.to_dict(),
             "stages": [s.to_dict() for s in self.stages],
             "forecast_method": self.forecast_method, "travel_source": self.travel_source,
-            "metrics": self.metrics,
+            "metrics": self.metrics.to_dict(),
             "settings": self.settings,
         })
         return out
@@ -640,32 +715,30 @@ class StaffingRun:
         vi = lang == "vi"
         m = self.metrics
 
-        def pct(key: str) -> str:
-            v = m.get(key)
-            return "n/a" if v is None or not math.isfinite(float(v)) else f"{100 * float(v):.0f}%"
+        def pct(v: float) -> str:
+            return "n/a" if not math.isfinite(v) else f"{100 * v:.0f}%"
 
-        def num(key: str) -> str:
-            v = m.get(key)
-            return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):,.0f}"
+        def num(v: float) -> str:
+            return "n/a" if not math.isfinite(v) else f"{v:,.0f}"
 
         plans = pd.DataFrame({
             _X["figure"][vi]: [_X[k][vi] for k in ("overload", "peak", "wait", "counters",
                                                     "skills", "moves")],
-            _X["today"][vi]: [num("overload_min_today"), pct("peak_utilisation_today"),
-                              num("wait_mean_min_today"), num("counters_short_today"),
-                              num("skill_gaps_today"), "0"],
-            _X["pooled"][vi]: [num("overload_min_pooled"), pct("peak_utilisation_pooled"),
-                               num("wait_mean_min_pooled"), num("counters_short_pooled"),
-                               num("skill_gaps_pooled"), "0"],
-            _X["planned"][vi]: [num("overload_min_after"), pct("peak_utilisation_after"),
-                                num("wait_mean_min_after"), num("counters_short_after"),
-                                num("skill_gaps_after"), num("moves")],
+            _X["today"][vi]: [num(m.overload_min_today), pct(m.peak_utilisation_today),
+                              num(m.wait_mean_min_today), num(m.counters_short_today),
+                              num(m.skill_gaps_today), "0"],
+            _X["pooled"][vi]: [num(m.overload_min_pooled), pct(m.peak_utilisation_pooled),
+                               num(m.wait_mean_min_pooled), num(m.counters_short_pooled),
+                               num(m.skill_gaps_pooled), "0"],
+            _X["planned"][vi]: [num(m.overload_min_after), pct(m.peak_utilisation_after),
+                                num(m.wait_mean_min_after), num(m.counters_short_after),
+                                num(m.skill_gaps_after), num(m.moves)],
         })
         summary = pd.DataFrame([
             ("scenario", self.scenario_name), ("week", self.week),
             ("status", self.report.status.value),
             ("gap", "n/a" if not math.isfinite(self.report.gap) else f"{100 * self.report.gap:.2f}%"),
-            ("moves", num("moves")), ("shortfalls", num("shortfalls")),
+            ("moves", num(m.moves)), ("shortfalls", num(m.shortfalls)),
             ("outside the model", self.outside_summary()),
             ("online work", str(self.settings.get("online_handling", ""))),
             ("forecast", self.forecast_method), ("travel times", self.travel_source),
@@ -690,18 +763,8 @@ class StaffingRun:
         """Read a run written by :meth:`save`."""
         folder = Path(folder)
         meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        rep = dict(meta["report"])
-        rep["status"] = SolveStatus(rep["status"])
-        for k in ("objective", "best_bound", "gap"):
-            rep[k] = math.inf if rep[k] is None else rep[k]
-        report = SolverReport(**rep)
-        stages = tuple(
-            StageResult(name=s["name"], status=SolveStatus(s["status"]),
-                        objective=s["objective"] if s["objective"] is not None else math.inf,
-                        best_bound=s["best_bound"] if s["best_bound"] is not None else -math.inf,
-                        wall_time_s=s["wall_time_s"], probes=s["probes"],
-                        detail=s.get("detail", ""))
-            for s in meta["stages"])
+        report = SolverReport.from_dict(meta["report"])
+        stages = tuple(Stage.from_dict(s) for s in meta["stages"])
         ids = {"person_id": str, "site_id": str, "home_site": str, "from_site": str,
                "to_site": str, "date": str, "field": str}
         tables = {}
@@ -714,7 +777,7 @@ class StaffingRun:
                 if c in df.columns:
                     df[c] = df[c].fillna("")
             tables[name] = df
-        metrics = {k: (math.inf if v is None else v) for k, v in meta["metrics"].items()}
+        metrics = StaffingMetrics.from_dict(meta["metrics"])
         return cls(scenario_name=meta["scenario"], week=meta["week"], report=report,
                    stages=stages, forecast_method=meta["forecast_method"],
                    travel_source=meta["travel_source"], tables=tables, metrics=metrics,
@@ -790,6 +853,7 @@ def run_staffing(
     travel_min: np.ndarray | None = None,
     deterministic_time_s: float | None = None,
     lang: str = "en",
+    progress: ProgressCallback | None = None,
 ) -> StaffingRun:
     """Plan next week's staff for a scenario.
 
@@ -819,6 +883,9 @@ def run_staffing(
         the plan is the same on every run unless the wall clock binds first.
     lang
         ``en`` or ``vi``: language of the workbook's sheets and headers.
+    progress
+        Told each step (:class:`motcua.progress.Progress`: ``forecast``, ``model``,
+        ``solving``, ``summary``).
 
     Returns
     -------
@@ -834,6 +901,7 @@ def run_staffing(
         in it (a ``ValueError``).
     """
     opt = options or StaffingOptions()
+    say = report_to(progress)
     if scenario.staff.empty:
         raise ScenarioError("no staff in the scenario: add staff.csv to plan staffing",
                             file=scenario.settings.files.staff or "staff.csv")
@@ -848,14 +916,18 @@ def run_staffing(
         week = _week_label(last + timedelta(days=7 - last.weekday()))
     dates = parse_week(week)
     week = _week_label(dates[0])
+    say("forecast", f"forecasting {week}")
     fc = forecast_week(scenario, dates, opt, forecast_override)
     if not fc.open_dates:
         msg = f"week {week} has no open working day (all holidays or non-working days)"
         raise InvalidInputError(msg)
+    say("model", "building the model (travel times, counters needed)")
     pb, _sites, source = build_problem(scenario, fc, max_moves, opt, travel_min)
     outside = outside_model_table(scenario, fc, opt)
+    say("solving", "solving the three plans")
     alloc: StaffAllocation = solve_staff_allocation(
         pb, time_limit_s, seed, threads, stop, deterministic_time_s=deterministic_time_s)
+    say("summary", "summarising")
 
     names = dict(zip(map(str, scenario.staff["id"]), map(str, scenario.staff["name"]), strict=True))
     roster = alloc.roster.copy()
@@ -864,28 +936,27 @@ def run_staffing(
     moves.insert(1, "name", moves["person_id"].map(names))
     forecast_table = fc.table.copy()
     forecast_table["date"] = forecast_table["date"].map(str)
-    metrics: dict[str, float] = {}
-    for key, plan in (("today", alloc.today), ("pooled", alloc.pooled), ("after", alloc.planned)):
-        for name, value in plan.figures().items():
-            if name != "moves":
-                metrics[f"{name}_{key}"] = value
-    metrics.update({
+    # each plan's figures (its moves are the run's, below) with the plan's suffix: an
+    # unknown figure name fails here, loudly
+    per_plan = {f"{name}_{key}": float(value)
+                for key, plan in (("today", alloc.today), ("pooled", alloc.pooled),
+                                  ("after", alloc.planned))
+                for name, value in plan.figures().items() if name != "moves"}
+    metrics = StaffingMetrics(
+        **per_plan,
         # "before" is the pooled plan (everyone at home, online work pooled), as in
         # runs saved before the three plans
-        "peak_utilisation_before": alloc.peak_utilisation_before,
-        "peak_utilisation_after": alloc.peak_utilisation_after,
-        "overload_min_before": alloc.overload_min_before,
-        "overload_min_after": alloc.overload_min_after,
-        "online_unplaced_min_before": alloc.online_unplaced_min_before,
-        "online_unplaced_min_after": alloc.online_unplaced_min_after,
-        "moves": float(len(moves)),
-        "shortfalls": float(len(alloc.shortfalls)),
-        "shortfall_minutes": float(alloc.shortfalls["minutes_short"].sum()),
-        "sites_outside_model": float(len(outside)),
+        peak_utilisation_before=alloc.peak_utilisation_before,
+        overload_min_before=alloc.overload_min_before,
+        online_unplaced_min_before=alloc.online_unplaced_min_before,
+        moves=float(len(moves)),
+        shortfalls=float(len(alloc.shortfalls)),
+        shortfall_minutes=float(alloc.shortfalls["minutes_short"].sum()),
+        sites_outside_model=float(len(outside)),
         # the pooled ("before") plan is an exact LP: always proven
-        "before_proven": 1.0,
-        "reproducible": float(bool(alloc.settings.get("reproducible", True))),
-    })
+        before_proven=1.0,
+        reproducible=float(bool(alloc.settings.get("reproducible", True))),
+    )
     return StaffingRun(
         scenario_name=scenario.name, week=week, report=alloc.report, stages=alloc.stages,
         forecast_method=fc.method, travel_source=source,

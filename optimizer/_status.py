@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from optimizer.errors import InvalidInputError
 
@@ -81,6 +83,69 @@ class SolverReport:
             "time_limit_s": self.time_limit_s,
             "message": self.message,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SolverReport:
+        """The report :meth:`to_dict` gave, read back from a saved result.
+
+        Saved files are strict JSON, so a ``nan`` or infinite objective, bound or
+        gap was written as ``null``: it is read back as :func:`_number`'s
+        ``nan`` ("no finite value"), whichever it was.  ``message`` may be
+        missing (results saved before it existed); unknown keys are ignored.
+        """
+        return cls(
+            status=SolveStatus(data["status"]), objective=_number(data.get("objective")),
+            best_bound=_number(data.get("best_bound")), gap=_number(data.get("gap")),
+            wall_time_s=float(data["wall_time_s"]), solver=str(data["solver"]),
+            seed=int(data["seed"]), threads=int(data["threads"]),
+            time_limit_s=None if data.get("time_limit_s") is None else float(data["time_limit_s"]),
+            message=str(data.get("message") or ""),
+        )
+
+
+def _number(value: Any) -> float:
+    """A saved number: ``None`` (strict JSON's ``null`` for ``nan`` and infinities) is ``nan``."""
+    return math.nan if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a solve made of several (e.g. the lexicographic steps of the
+    staffing plan): its name, status, value reached and proven bound.
+
+    ``probes``: solves the stage took; ``detail``: what it minimised, in words.
+    """
+
+    name: str
+    status: SolveStatus
+    objective: float
+    best_bound: float
+    wall_time_s: float
+    probes: int = 1
+    detail: str = ""
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.objective, self.best_bound)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name, "status": self.status.value, "objective": self.objective,
+            "best_bound": self.best_bound, "gap": self.gap, "wall_time_s": self.wall_time_s,
+            "probes": self.probes, "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Stage:
+        """The stage :meth:`to_dict` gave; a ``null`` objective or bound is ``nan``, as in
+        :meth:`SolverReport.from_dict` (``gap`` is recomputed, ``probes`` and ``detail``
+        may be missing)."""
+        return cls(
+            name=str(data["name"]), status=SolveStatus(data["status"]),
+            objective=_number(data.get("objective")), best_bound=_number(data.get("best_bound")),
+            wall_time_s=float(data["wall_time_s"]), probes=int(data.get("probes", 1)),
+            detail=str(data.get("detail") or ""),
+        )
 
 
 #: The largest random seed every engine takes (HiGHS and CP-SAT hold it in 32 bits).

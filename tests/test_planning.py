@@ -40,24 +40,24 @@ def test_lscp_on_demo_is_optimal_and_respects_statuses(demo: Scenario, cache: Pa
     # everybody some allowed site can reach is covered; the rest is reported
     d = run.demand
     assert d.loc[d["coverable"], "covered"].all()
-    assert f["uncovered_population"] == pytest.approx(f["uncoverable_population"])
-    assert 0 <= f["covered_population"] <= f["total_population"]
-    assert sum(f["uncovered_by_commune"].values()) == pytest.approx(f["uncovered_population"])
+    assert f.uncovered_population == pytest.approx(f.uncoverable_population)
+    assert 0 <= f.covered_population <= f.total_population
+    assert sum(f.uncovered_by_commune.values()) == pytest.approx(f.uncovered_population)
     # where the out-of-reach people live: the same communes, never more than their uncovered
-    unreachable = f["uncoverable_by_commune"]
-    assert list(unreachable) == list(f["uncovered_by_commune"])
-    assert sum(unreachable.values()) == pytest.approx(f["uncoverable_population"])
+    unreachable = f.uncoverable_by_commune
+    assert list(unreachable) == list(f.uncovered_by_commune)
+    assert sum(unreachable.values()) == pytest.approx(f.uncoverable_population)
     by_name = d.loc[~d["coverable"]].groupby("commune_name")["population"].sum()
     assert {k: v for k, v in unreachable.items() if v > 0} == pytest.approx(by_name.to_dict())
-    assert f["open_points"] == int(s["open"].sum())
+    assert f.open_points == int(s["open"].sum())
 
 
 def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Path) -> None:
     req = PlacementRequest(model="mclp", p=40, pareto=8, seed=7, time_limit_s=30)
     run = run_placement(demo, req, cache_dir=cache)
     assert run.status is SolveStatus.OPTIMAL
-    assert run.figures["open_points"] <= 40
-    assert run.figures["covered_population"] == pytest.approx(run.report.objective)
+    assert run.figures.open_points <= 40
+    assert run.figures.covered_population == pytest.approx(run.report.objective)
     assert run.pareto is not None and run.pareto["covered_share"].is_monotonic_increasing
     added = run.pareto["added_population"].to_numpy()
     assert np.isnan(added[0]) and np.allclose(added[1:], np.diff(run.pareto["covered_population"]))
@@ -73,17 +73,17 @@ def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Pa
     summary = dict(wb["Summary"].iter_rows(min_row=2, values_only=True))
     assert summary["status"] == "OPTIMAL" and summary["proven optimal"] == "yes"
     assert summary["seed"] == 7 and summary["request: p"] == 40
-    assert summary["covered"] == pytest.approx(run.figures["covered_population"])
+    assert summary["covered"] == pytest.approx(run.figures.covered_population)
     communes = list(wb["Communes"].iter_rows(values_only=True))
     head = communes[0]
     col = {k: head.index(k) for k in ("population", "covered", "uncovered", "no_candidate_can_reach")}
-    assert sum(r[col["population"]] for r in communes[1:]) == pytest.approx(run.figures["total_population"])
+    assert sum(r[col["population"]] for r in communes[1:]) == pytest.approx(run.figures.total_population)
     assert sum(r[col["uncovered"]] for r in communes[1:]) == pytest.approx(
-        run.figures["uncovered_population"])
+        run.figures.uncovered_population)
     assert sum(r[col["no_candidate_can_reach"]] for r in communes[1:]) == pytest.approx(
-        run.figures["uncoverable_population"])
+        run.figures.uncoverable_population)
     open_rows = [r for r in wb["Sites"].iter_rows(min_row=2, values_only=True) if r[head_index(wb, "open")]]
-    assert len(open_rows) == run.figures["open_points"]
+    assert len(open_rows) == run.figures.open_points
     wb.close()
     meta = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert meta["seed"] == 7 and meta["request"]["p"] == 40 and meta["report"]["status"] == "OPTIMAL"
@@ -91,7 +91,7 @@ def test_mclp_save_and_load_round_trip(demo: Scenario, cache: Path, tmp_path: Pa
     assert back.request == req
     assert back.report.status is SolveStatus.OPTIMAL
     assert back.sites["open"].sum() == run.sites["open"].sum()
-    assert np.isclose(back.figures["covered_share"], run.figures["covered_share"])
+    assert np.isclose(back.figures.covered_share, run.figures.covered_share)
     # saving again over the same folder replaces it atomically
     run.save(out)
     assert not any(p.name.startswith(".run") for p in tmp_path.iterdir())
@@ -260,7 +260,7 @@ def test_cached_coverage_takes_site_status_and_capacity_from_the_scenario(tmp_pa
     assert sites.loc["s3", "capacity_per_day"] == 7.0
     # the commune renamed since: uncovered people are listed under its name now
     assert set(again.demand["commune_name"]) == {"Xã A", "Xã Bình"}
-    assert again.figures["uncovered_by_commune"] == {"Xã Bình": 1500.0}  # d3: only s2 reached it
+    assert again.figures.uncovered_by_commune == {"Xã Bình": 1500.0}  # d3: only s2 reached it
     assert list(cache.glob("coverage_*.pkl")) and len(list(cache.glob("coverage_*.pkl"))) == 1
 
 
@@ -327,7 +327,7 @@ def test_every_keep_open_and_close_choice_is_respected(model: str, tmp_path: Pat
         if run.status.has_solution:
             assert set(keep) <= opened, (marks, opened)
             # people only closed sites reach are reported as out of reach
-            assert run.figures["uncovered_population"] >= run.figures["uncoverable_population"]
+            assert run.figures.uncovered_population >= run.figures.uncoverable_population
         else:
             assert run.status is SolveStatus.INFEASIBLE  # e.g. p-median: someone unreachable
 
@@ -437,7 +437,7 @@ def test_cli_demand_point_without_residents_opens_no_point(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
         run = run_placement(load_scenario(empty_b), PlacementRequest(model="lscp"))
-    assert run.figures["open_points"] == 1  # s1 alone: d1 and d2
+    assert run.figures.open_points == 1  # s1 alone: d1 and d2
     communes = run.by_commune().set_index("commune")
     assert communes.loc["Xã B", "population"] == 0
     assert np.isnan(communes.loc["Xã B", "covered_share"])

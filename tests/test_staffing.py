@@ -90,11 +90,11 @@ def test_parse_week() -> None:
 
 
 def test_run_rebalances_busy_branch(run: StaffingRun) -> None:
-    assert run.metrics["before_proven"] == 1.0  # every everyone-at-home step proven
+    assert run.metrics.before_proven == 1.0  # every everyone-at-home step proven
     assert run.week == "2026-W47"
     assert run.report.status.value == "OPTIMAL"
-    assert run.metrics["peak_utilisation_after"] < run.metrics["peak_utilisation_before"]
-    assert run.metrics["overload_min_after"] <= run.metrics["overload_min_before"]
+    assert run.metrics.peak_utilisation_after < run.metrics.peak_utilisation_before
+    assert run.metrics.overload_min_after <= run.metrics.overload_min_before
     moves = run.moves
     assert len(moves) > 0
     # the far reception point is beyond 60 minutes: nobody moves there or from there
@@ -123,8 +123,8 @@ def test_save_load_roundtrip(run: StaffingRun, tmp_path: Path) -> None:
                              "Pooled", "Planned", "Shortfalls", "Forecast", "Outside model"]
     plans = [[c.value for c in row] for row in wb["Plans"].iter_rows()]
     assert plans[0] == ["figure", "today", "pooled online", "planned (pooled + moves)"]
-    assert plans[1][1] == f"{run.metrics['overload_min_today']:,.0f}"
-    assert plans[1][3] == f"{run.metrics['overload_min_after']:,.0f}"
+    assert plans[1][1] == f"{run.metrics.overload_min_today:,.0f}"
+    assert plans[1][3] == f"{run.metrics.overload_min_after:,.0f}"
     ws = wb["Roster"]
     assert ws["A1"].value == "person_id" and ws["A1"].font.bold
     assert ws.freeze_panes == "A2"
@@ -215,7 +215,7 @@ def test_sites_without_modelled_staff_are_reported_once(scenario: Scenario, run:
     assert out["in_person_dossiers"].iloc[0] == pytest.approx(5 * 14, rel=0.15)
     assert out["online_handling"].iloc[0] == "processed there (outside the model)"
     assert res.outside_summary().startswith("1 reception point is staffed outside the model")
-    assert res.metrics["sites_outside_model"] == 1.0
+    assert res.metrics.sites_outside_model == 1.0
     # by default R02's online work stays with its officials: the plan is the plan without R02
     pooled = res.tables["site_days_after"]["pooled_min"].sum()
     assert pooled == pytest.approx(run.tables["site_days_after"]["pooled_min"].sum())
@@ -253,8 +253,8 @@ def test_demo_hot_branch_pair_is_rebalanced_optimally(demo_dir: Path) -> None:
     assert res.report.status.value == "OPTIMAL" and res.report.gap == 0.0
     assert [s.status.value for s in res.stages] == ["OPTIMAL"] * 5
     m = res.metrics
-    assert m["peak_utilisation_after"] < m["peak_utilisation_before"]
-    assert m["overload_min_after"] <= m["overload_min_before"]
+    assert m.peak_utilisation_after < m.peak_utilisation_before
+    assert m.overload_min_after <= m.overload_min_before
     moves = res.moves
     assert len(moves) > 0
     assert set(zip(moves["from_site"], moves["to_site"], strict=True)) == {("B03", "B02")}
@@ -276,17 +276,17 @@ def test_full_demo_lowers_the_peak(demo_dir: Path) -> None:
     sc = load_scenario(demo_dir)
     res = run_staffing(sc, time_limit_s=120, seed=0, threads=1, deterministic_time_s=8.0)
     m = res.metrics
-    assert m["peak_utilisation_after"] < m["peak_utilisation_before"]
-    assert m["overload_min_after"] < m["overload_min_before"]
+    assert m.peak_utilisation_after < m.peak_utilisation_before
+    assert m.overload_min_after < m.overload_min_before
     # one story: every pooled minute sits at a site, so overload is exactly the
     # staffed site-days above 100 % plus the demand of site-days no one staffs
     after = res.tables["site_days_after"]
-    assert m["online_unplaced_min_after"] == 0.0
+    assert m.online_unplaced_min_after == 0.0
     assert after["pooled_min"].sum() == pytest.approx(
         res.tables["site_days_before"]["pooled_min"].sum(), rel=1e-4)
     over = after[after["overload_min"] > 0]
     assert ((over["utilisation"] > 1.0) | over["unstaffed"]).all()
-    assert m["overload_min_after"] == pytest.approx(after["overload_min"].sum())
+    assert m.overload_min_after == pytest.approx(after["overload_min"].sum())
     staffed = after[~after["unstaffed"]]
     assert (staffed["utilisation"].max() > 1.0) == (staffed["overload_min"].sum() > 0.5)
     # honest status: OPTIMAL only with every step proven, otherwise a bound below
@@ -312,8 +312,8 @@ def test_same_work_budget_gives_the_same_plan(demo_dir: Path, tmp_path: Path,
     assert runs[0].report.status.value == "FEASIBLE"
     assert runs[0].metrics == runs[1].metrics
     # the pooled plan is an exact LP; the budget, not the clock, ended the solves
-    assert runs[0].metrics["before_proven"] == 1.0
-    assert runs[0].metrics["reproducible"] == 1.0
+    assert runs[0].metrics.before_proven == 1.0
+    assert runs[0].metrics.reproducible == 1.0
     from motcua.cli import main
 
     assert main(["staff", str(demo_dir), "--time-limit", "120", "--threads", "1",

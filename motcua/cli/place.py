@@ -115,23 +115,23 @@ def run(args: argparse.Namespace) -> int:
     if rep.message:
         print(f"  note: {rep.message}")
     if rep.status.has_solution:
-        print(f"open points: {f['open_points']} (kept {f['kept_points']}, new {f['new_points']}, "
-              f"closed {f['closed_points']})")
-        print(f"covered: {f['covered_population']:,.0f} of {f['total_population']:,.0f} residents "
-              f"({100 * f['covered_share']:.2f}%); uncovered {f['uncovered_population']:,.0f}, "
-              f"of whom {f['uncoverable_population']:,.0f} no candidate can reach")
-        if f["mean_minutes"] is not None:
-            print(f"travel: mean {f['mean_minutes']:.1f} min, worst {f['worst_minutes']:.1f} min")
-        if req.capacitated or f["overloaded_points"]:
-            print(f"overloaded points: {f['overloaded_points']}, max utilisation "
-                  f"{_pct(f['max_utilisation'])}"
+        print(f"open points: {f.open_points} (kept {f.kept_points}, new {f.new_points}, "
+              f"closed {f.closed_points})")
+        print(f"covered: {f.covered_population:,.0f} of {f.total_population:,.0f} residents "
+              f"({100 * f.covered_share:.2f}%); uncovered {f.uncovered_population:,.0f}, "
+              f"of whom {f.uncoverable_population:,.0f} no candidate can reach")
+        if f.mean_minutes is not None:
+            print(f"travel: mean {f.mean_minutes:.1f} min, worst {f.worst_minutes:.1f} min")
+        if req.capacitated or f.overloaded_points:
+            print(f"overloaded points: {f.overloaded_points}, max utilisation "
+                  f"{_pct(f.max_utilisation)}"
                   + ("" if req.capacitated else
                      " (capacities were not modelled: --capacitated keeps every point within them)"))
         if req.backup:
-            print(f"covered by two or more points: {f['double_covered_population']:,.0f}")
-        worst = list(f["uncovered_by_commune"].items())[:5]
+            print(f"covered by two or more points: {f.double_covered_population:,.0f}")
+        worst = list(f.uncovered_by_commune.items())[:5]
         if worst:
-            out_of_reach = f.get("uncoverable_by_commune") or {}
+            out_of_reach = f.uncoverable_by_commune
             print("most uncovered: " + "; ".join(
                 f"{k} {v:,.0f}" + (f" ({out_of_reach[k]:,.0f} out of reach)" if out_of_reach.get(k) else "")
                 for k, v in worst))

@@ -66,9 +66,8 @@ def _pct(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
-def _num(m: dict[str, float], key: str, decimals: int = 0) -> str:
-    v = m.get(key)
-    return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):,.{decimals}f}"
+def _num(v: float, decimals: int = 0) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v:,.{decimals}f}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,21 +139,21 @@ def run(args: argparse.Namespace) -> int:
         f"outside the model: {result.outside_summary()} (outside_model.csv)",
         "three plans: today (everyone at home, each site its own dossiers) | pooled (online "
         "work shared, no moves) | planned (pooled + moves)",
-        f"  overload minutes:      {_num(m, 'overload_min_today')} | "
-        f"{_num(m, 'overload_min_pooled')} | {_num(m, 'overload_min_after')}",
-        f"  peak utilisation:      {_pct(m.get('peak_utilisation_today', math.nan))} | "
-        f"{_pct(m.get('peak_utilisation_pooled', math.nan))} | "
-        f"{_pct(m['peak_utilisation_after'])}",
-        f"  mean wait, min:        {_num(m, 'wait_mean_min_today', 1)} | "
-        f"{_num(m, 'wait_mean_min_pooled', 1)} | {_num(m, 'wait_mean_min_after', 1)}",
-        f"  counters short:        {_num(m, 'counters_short_today')} | "
-        f"{_num(m, 'counters_short_pooled')} | {_num(m, 'counters_short_after')}",
-        f"  fields no one qualified: {_num(m, 'skill_gaps_today')} | "
-        f"{_num(m, 'skill_gaps_pooled')} | {_num(m, 'skill_gaps_after')}",
+        f"  overload minutes:      {_num(m.overload_min_today)} | "
+        f"{_num(m.overload_min_pooled)} | {_num(m.overload_min_after)}",
+        f"  peak utilisation:      {_pct(m.peak_utilisation_today)} | "
+        f"{_pct(m.peak_utilisation_pooled)} | "
+        f"{_pct(m.peak_utilisation_after)}",
+        f"  mean wait, min:        {_num(m.wait_mean_min_today, 1)} | "
+        f"{_num(m.wait_mean_min_pooled, 1)} | {_num(m.wait_mean_min_after, 1)}",
+        f"  counters short:        {_num(m.counters_short_today)} | "
+        f"{_num(m.counters_short_pooled)} | {_num(m.counters_short_after)}",
+        f"  fields no one qualified: {_num(m.skill_gaps_today)} | "
+        f"{_num(m.skill_gaps_pooled)} | {_num(m.skill_gaps_after)}",
         "reproducible: " + ("yes (every solve ended on its deterministic budget or proven)"
-                            if m.get("reproducible", 1.0) else
+                            if m.reproducible else
                             "no: the wall-clock limit stopped a solve first"),
-        f"moves: {m['moves']:.0f} person-days away from home",
+        f"moves: {m.moves:.0f} person-days away from home",
     ]
     unstaffed = []
     for when, key in (("today", "site_days_today"), ("pooled", "site_days_before"),
@@ -166,8 +165,7 @@ def run(args: argparse.Namespace) -> int:
         unstaffed.append(f"{len(t)} ({t['demand_min'].astype(float).sum():,.0f} min) {when}")
     lines.insert(-1, "site-days with demand and no one there (all their demand is overload; "
                      "utilisation shown as if one person): " + " -> ".join(unstaffed))
-    unplaced_b = m.get("online_unplaced_min_before", 0.0)
-    unplaced_a = m.get("online_unplaced_min_after", 0.0)
+    unplaced_b, unplaced_a = m.online_unplaced_min_before, m.online_unplaced_min_after
     if unplaced_b or unplaced_a:
         lines.insert(-1, f"online minutes no branch had anyone qualified for (at no site, "
                          f"not in the figures above): {unplaced_b:,.0f} -> {unplaced_a:,.0f}")
@@ -177,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if len(result.moves) > 25:
         lines.append(f"  ... {len(result.moves) - 25} more in moves.csv")
     sf = result.shortfalls
-    lines.append(f"shortfalls (planned): {m.get('shortfall_minutes', 0.0):,.0f} minutes and "
-                 f"{m.get('counters_short_after', 0.0):,.0f} counters, in {len(sf)} rows "
+    lines.append(f"shortfalls (planned): {m.shortfall_minutes:,.0f} minutes and "
+                 f"{m.counters_short_after:,.0f} counters, in {len(sf)} rows "
                  f"by site, day and field")
     for r in sf.head(15).itertuples():
         lines.append(f"  {r.site_id or '-'} {r.weekday} {r.date} {r.field}: "

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer._status import SolverReport, Stage
 from optimizer.errors import InvalidInputError
 
 __all__ = [
@@ -171,28 +171,9 @@ class StaffProblem:
             raise InvalidInputError(msg)
 
 
-@dataclass(frozen=True)
-class StageResult:
-    """One stage of the lexicographic solve."""
-
-    name: str
-    status: SolveStatus
-    objective: float
-    best_bound: float
-    wall_time_s: float
-    probes: int = 1
-    detail: str = ""
-
-    @property
-    def gap(self) -> float:
-        return relative_gap(self.objective, self.best_bound)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name, "status": self.status.value, "objective": self.objective,
-            "best_bound": self.best_bound, "gap": self.gap, "wall_time_s": self.wall_time_s,
-            "probes": self.probes, "detail": self.detail,
-        }
+#: One stage of the lexicographic solve: the stage type shared with every model
+#: (:class:`optimizer._status.Stage`), under the name this package used before.
+StageResult = Stage
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,8 @@ def test_staffing_before_plan_is_exact_even_with_a_tiny_budget(workspace: Worksp
     cut = run_staffing(scenario, time_limit_s=120, seed=0, threads=1, deterministic_time_s=0.4)
     info = workspace.save_run("staffing", cut.save, label="cut", scenario_ref="demo",
                               scenario_name=scenario.name, synthetic=True, params={},
-                              figures=dict(cut.metrics), report=cut.report.to_dict())
-    assert cut.metrics["before_proven"] == 1.0
+                              figures=cut.metrics.to_dict(), report=cut.report.to_dict())
+    assert cut.metrics.before_proven == 1.0
     note = "chưa chứng minh tối ưu: số liệu “trước” có thể chênh"
     at = _app("demo", page="staffing", run=info.run_id).run()
     _assert_clean(at)

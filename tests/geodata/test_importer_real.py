@@ -226,11 +226,11 @@ def test_placement_solves_on_imported_hoan_kiem(hoan_kiem: ImportResult, cache_d
                         cache_dir=cache_dir)
     assert run.status is SolveStatus.OPTIMAL
     assert "road network" in run.coverage_label
-    assert run.figures["covered_population"] == pytest.approx(hoan_kiem.population_total)
+    assert run.figures.covered_population == pytest.approx(hoan_kiem.population_total)
     # fewest points covering everyone: 1 exactly when some single site covers every demand point
     cov = coverage_for_scenario(sc, cache_dir=cache_dir).matrix.covered
     covers_all = np.asarray(cov.sum(axis=0)).ravel() == cov.shape[0]
-    assert (run.figures["open_points"] == 1) == bool(covers_all.any())
+    assert (run.figures.open_points == 1) == bool(covers_all.any())
 
 
 def test_placement_on_dam_ha_says_straight_line_in_the_result(dam_ha: ImportResult,
@@ -243,5 +243,5 @@ def test_placement_on_dam_ha_says_straight_line_in_the_result(dam_ha: ImportResu
     assert run.status is SolveStatus.OPTIMAL
     assert "no road network" in run.coverage_label
     assert "no road network" in run.to_json_dict()["coverage_method"]
-    assert run.figures["open_points"] <= 2
-    assert 0 < run.figures["covered_population"] <= dam_ha.population_total
+    assert run.figures.open_points <= 2
+    assert 0 < run.figures.covered_population <= dam_ha.population_total
