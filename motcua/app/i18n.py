@@ -187,6 +187,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "one-stop desk); the model only chooses new points. With LSCP: the fewest new points "
         "bringing everyone within the standard.",
     ),
+    "keep_existing_points": ("gồm {n} điểm hiện có được giữ", "including the {n} existing offices kept"),
+    "keep_existing_short": ("giữ điểm hiện có", "existing kept"),
     "keep_existing_none": ("Không giữ (mô hình được đóng)", "No (the model may close them)"),
     "keep_existing_all": ("Tất cả", "All"),
     "keep_existing_branches": ("Chỉ chi nhánh", "Branches only"),
@@ -206,12 +208,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "within the standard of a village is kept.",
     ),
     "placement_hint": (
-        "Mỗi xã giữ bộ phận một cửa của mình: “Giữ nguyên các điểm tiếp nhận hiện có” được "
-        "bật sẵn, nên mô hình chỉ chọn điểm mới. Để hỏi điểm nào có thể đóng, chọn mô hình "
-        "“Đóng bớt điểm”.",
-        "Every commune keeps its one-stop desk: “Keep existing offices” is on by default, so "
-        "the model only chooses new points. To ask which offices can close, choose the "
-        "“Closure” model.",
+        "Mỗi xã giữ bộ phận một cửa của mình? Chọn “Giữ nguyên các điểm tiếp nhận hiện có: "
+        "Tất cả” để mô hình không đóng điểm nào và chỉ chọn điểm mới; “Thêm N điểm” để hỏi "
+        "thêm N điểm được gì; mô hình “Đóng bớt điểm” để hỏi điểm nào có thể đóng mà mọi người "
+        "vẫn trong chuẩn.",
+        "Does every commune keep its one-stop desk? Choose “Keep existing offices: All” so the "
+        "model closes none and only chooses new points; “Add N points” to ask what N more "
+        "points buy; the “Closure” model to ask which offices can close with everyone still "
+        "covered.",
     ),
     "closures_title": ("Các điểm có thể đóng bớt (tiết kiệm nhiều nhất trước)",
                        "Offices that can close (largest savings first)"),
