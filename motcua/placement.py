@@ -506,6 +506,32 @@ def existing_mask(sites: pd.DataFrame) -> np.ndarray[Any, Any]:
     return existing_site_mask(sites)
 
 
+def _refuse_stranding(sites: pd.DataFrame, demand: pd.DataFrame, covered: Any,
+                      population: np.ndarray[Any, Any], status: np.ndarray[Any, Any],
+                      max_loss: float) -> None:
+    """Closure with offices closed by the request (``close``): refuse it when people that
+    only those offices cover today (a stranded village) outnumber ``max_loss``."""
+    today = existing_mask(sites)
+    forced = today & (status == "closed")
+    if not forced.any():
+        return
+    c = sp.csr_matrix(covered, dtype=bool)
+    by_forced = np.asarray(c[:, np.flatnonzero(forced)].sum(axis=1)).ravel() > 0
+    by_others = np.asarray(c[:, np.flatnonzero(today & ~forced)].sum(axis=1)).ravel() > 0
+    stranded = by_forced & ~by_others & (population > 0)
+    lost = float(population[stranded].sum())
+    if lost <= max_loss:
+        return
+    names = demand["name"].astype(str) if "name" in demand else demand["id"].astype(str)
+    first = [f"{demand['id'].iloc[i]} {names.iloc[i]} ({population[i]:,.0f})"
+             for i in np.flatnonzero(stranded)[:5]]
+    closed_ids = ", ".join(sites["id"].astype(str).to_numpy()[forced][:10])
+    msg = (f"closing {closed_ids} would strand {int(stranded.sum())} demand point(s), "
+           f"{lost:,.0f} residents with no other office within the standard: "
+           f"{'; '.join(first)}; keep it open or allow the loss (--max-loss)")
+    raise InvalidInputError(msg)
+
+
 def run_placement(
     scenario: Scenario,
     request: PlacementRequest,
@@ -562,6 +588,8 @@ def run_placement(
     if request.model == "closure":
         # today's offices: the scenario's existing ones this run does not close
         existing = np.flatnonzero(existing_mask(sites) & (status != "closed"))
+        _refuse_stranding(sites, demand, cov.covered, population, status,
+                          float(request.max_loss or 0.0))
         kw_c = {k: v for k, v in kw.items() if k != "closed"}
         res = pl.closure(cov.covered, population, existing, costs=costs, minutes=cov.minutes,
                          max_loss=float(request.max_loss or 0.0), **kw_c)
