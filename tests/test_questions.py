@@ -172,3 +172,59 @@ def test_cli_answers_each_question_in_one_sentence(
     assert "  o1 Một cửa xã A: 1, 1,000 people" in out
     assert main(["place", str(line), "--model", "closure", "--close", "o4"]) == 1  # an input error
     assert "would strand" in capsys.readouterr().err
+
+
+def _box(lon0: float, lon1: float) -> list[list[list[float]]]:
+    return [[[lon0, 20.99], [lon1, 20.99], [lon1, 21.01], [lon0, 21.01], [lon0, 20.99]]]
+
+
+def test_sanity_warnings_name_the_row(line: Path) -> None:
+    import json
+    import warnings
+
+    from geodata._errors import ScenarioWarning
+
+    # a post office 2.9 degrees east (~301 km): a lost decimal point
+    (line / "sites.csv").write_text(SITES + "c2,Bưu điện xa,109.000,21.000,candidate,optional,0\n",
+                                    encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        sc = load_scenario(line)
+    far = [w for w in sc.warnings if "c2" in w]
+    assert far == ["sites.csv row 7: site c2 (Bưu điện xa) is 302 km outside the "
+                   "demand points' area (more than 20 km; a lost decimal point in lon/lat?)"]
+    assert any(str(w.message) == far[0] for w in caught)
+    # with the communes: one without an office, an office outside its commune, counts
+    # that do not add up, dossiers at a candidate
+    feats = [("Xã A", "c1", 1000, _box(105.79, 105.815)),
+             ("Xã C", "c2", 2500, _box(105.815, 105.89)),
+             ("Xã G", "c9", 0, _box(106.2, 106.3))]
+    (line / "communes.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": code, "name": name, "commune_code": code,
+                                           "population": pop},
+         "geometry": {"type": "Polygon", "coordinates": box}}
+        for name, code, pop, box in feats]}), encoding="utf-8")
+    (line / "sites.csv").write_text(SITES.replace(
+        "o3,Một cửa xã C,105.860,21.000,reception,optional,1",
+        "o3,Một cửa xã C,105.860,21.000,reception,optional,1,c1").replace(
+        "kind,status,counters", "kind,status,counters,commune_code"), encoding="utf-8")
+    (line / "workload.csv").write_text(
+        "date,site_id,field,channel,dossiers\n2025-03-03,c1,land,in_person,7\n", encoding="utf-8")
+    toml = (line / "scenario.toml").read_text(encoding="utf-8")
+    (line / "scenario.toml").write_text(toml.replace(
+        'sites = "sites.csv"\n',
+        'sites = "sites.csv"\ncommunes = "communes.geojson"\nworkload = "workload.csv"\n'),
+        encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        sc = load_scenario(line)
+    # c1 (106.1) is 10 km from commune c9's polygon: within the 20 km, not named
+    assert sc.warnings == (
+        "communes.geojson: commune Xã G (c9) has no office (no existing branch or reception "
+        "point inside it)",
+        "sites.csv row 4: office o3 (Một cửa xã C) is 4.7 km outside its commune Xã A (c1)",
+        "demand.csv: the demand rows of commune Xã C (c2) sum to 2,000 residents, its polygon "
+        "in communes.geojson says 2,500",
+        "workload.csv: 7 dossiers at site c1 (Bưu điện E), which is not an open office today "
+        "(a candidate or closed site)",
+    )
