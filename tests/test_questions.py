@@ -228,3 +228,18 @@ def test_sanity_warnings_name_the_row(line: Path) -> None:
         "workload.csv: 7 dossiers at site c1 (Bưu điện E), which is not an open office today "
         "(a candidate or closed site)",
     )
+
+
+def test_validate_prints_the_sanity_warnings(line: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from geodata._errors import ScenarioWarning
+
+    (line / "sites.csv").write_text(SITES + "c2,Bưu điện xa,109.000,21.000,candidate,optional,0\n",
+                                    encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        assert main(["validate", str(line)]) == 0
+    out = capsys.readouterr().out
+    assert ("  warning: sites.csv row 7: site c2 (Bưu điện xa) is 302 km outside the demand "
+            "points' area (more than 20 km; a lost decimal point in lon/lat?)") in out

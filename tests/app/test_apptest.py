@@ -555,3 +555,33 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
         if budget_on:
             put("radio", "limit_by", "points")
     assert checked >= 40
+
+
+def test_placement_keep_existing_and_closure_from_the_form(tiny_ref: str,
+                                                           workspace: Workspace) -> None:
+    """Issue #17: 'Keep existing offices' and the Closure model are one control each, and the
+    answer is shown in one sentence in the page's language."""
+    at = _app(tiny_ref, page="placement").run()
+    # the first screen points to keeping the existing offices
+    assert any("Giữ nguyên các điểm tiếp nhận hiện có" in i.value for i in at.info)
+    at.selectbox(key="keep_existing").set_value("all").run()
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    # s1 and s2 kept, d4 (500 people) needs the candidate s3: one new point
+    assert _metrics(at)["Số điểm mở"] == "3"
+    answer = ("Giữ nguyên 2 điểm hiện có, cần ít nhất 1 điểm mới để mọi người tiếp cận được "
+              "đều trong chuẩn: 5.000 người được phục vụ (100,0 %), so với 4.500 (90,0 %) chỉ "
+              "với các điểm hiện có.")
+    assert answer in [_shown(i.value) for i in at.info]
+    run = workspace.list_runs("placement")[0]
+    assert run.params["keep_existing"] == "all"
+    # closure: s1 must stay open and s2 is the only office within reach of d3
+    at.selectbox(key="model").set_value("closure").run()
+    assert at.selectbox(key="keep_existing").disabled
+    assert not at.number_input(key="max_loss").disabled
+    assert at.number_input(key="add_points").disabled
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    shown = [_shown(i.value) for i in at.info]
+    assert any(s.startswith("0 trong 2 điểm hiện có có thể đóng bớt") for s in shown), shown
+    assert any("Không điểm nào đóng được" in cap.value for cap in at.caption)
