@@ -84,8 +84,8 @@ def test_add_n_keeps_the_network_and_says_what_the_new_points_buy(line: Path) ->
     assert _open(run) == ["c1", "o1", "o2", "o3", "o4"]
     assert run.figures["added_covered_population"] == 500
     assert run.figures["explanation"] == (
-        "Adding 1 point(s) to the 4 kept offices covers 500 more residents: 5,000 (100.0%) "
-        "instead of 4,500 (90.0%) with the kept offices alone.")
+        "Adding up to 1 point(s) to the 4 kept offices (1 new opened) covers 500 more "
+        "residents: 5,000 (100.0%) instead of 4,500 (90.0%) with the kept offices alone.")
     for model in ("pmedian", "pcenter"):
         r = run_placement(sc, PlacementRequest(model=model, add=1))
         assert r.figures["p"] == 5 and "c1" in _open(r) and r.figures["closed_points"] == 0
@@ -165,7 +165,7 @@ def test_cli_answers_each_question_in_one_sentence(
     assert main(["place", str(line), "--keep-existing"]) == 0
     assert "answer: With the 4 existing offices kept open, 1 new points" in capsys.readouterr().out
     assert main(["place", str(line), "--model", "mclp", "--add", "1"]) == 0
-    assert "answer: Adding 1 point(s) to the 4 kept offices" in capsys.readouterr().out
+    assert "answer: Adding up to 1 point(s) to the 4 kept offices (1 new opened)" in capsys.readouterr().out
     assert main(["place", str(line), "--model", "closure"]) == 0
     out = capsys.readouterr().out
     assert "answer: 2 of the 4 existing offices can close" in out

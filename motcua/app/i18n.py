@@ -238,10 +238,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "residents covered ({share}), against {base} ({base_share}) with the kept offices alone.",
     ),
     "explain_add": (
-        "Thêm {add} điểm vào {kept} điểm đang giữ phục vụ thêm {gain} người: {covered} "
-        "({share}) thay vì {base} ({base_share}) chỉ với các điểm đang giữ.",
-        "Adding {add} point(s) to the {kept} kept offices covers {gain} more residents: "
-        "{covered} ({share}) instead of {base} ({base_share}) with the kept offices alone.",
+        "Thêm tối đa {add} điểm vào {kept} điểm đang giữ ({new} điểm mới được mở) phục vụ thêm "
+        "{gain} người: {covered} ({share}) thay vì {base} ({base_share}) chỉ với các điểm đang giữ.",
+        "Adding up to {add} point(s) to the {kept} kept offices ({new} new opened) covers {gain} "
+        "more residents: {covered} ({share}) instead of {base} ({base_share}) with the kept "
+        "offices alone.",
     ),
     "explain_closure": (
         "{closable} trong {existing} điểm hiện có có thể đóng bớt (tiết kiệm {saving} chi phí) "
