@@ -588,6 +588,12 @@ def run_placement(
     if request.model == "closure":
         # today's offices: the scenario's existing ones this run does not close
         existing = np.flatnonzero(existing_mask(sites) & (status != "closed"))
+        not_existing = np.setdiff1d(fixed, existing)
+        if not_existing.size:
+            ids = ", ".join(sites["id"].astype(str).to_numpy()[not_existing][:10])
+            msg = (f"closure: site(s) {ids} must stay open but are not existing offices "
+                   "(kind branch or reception); closure only keeps or closes existing offices")
+            raise InvalidInputError(msg)
         _refuse_stranding(sites, demand, cov.covered, population, status,
                           float(request.max_loss or 0.0))
         kw_c = {k: v for k, v in kw.items() if k != "closed"}
@@ -730,7 +736,9 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     }
     figures.update(_question_figures(request, sites, demand, cov, res, population, status,
                                      existing, is_open, covered_flag, p))
-    figures["explanation"] = explain(figures, request, "en")
+    # the answer in one sentence, only when there is an answer
+    figures["explanation"] = (explain(figures, request, "en") if res.report.status.has_solution
+                              else None)
     logger.info("placement %s: %s", request.model, res.report.summary())
     return PlacementRun(
         request=request, report=res.report, figures=figures, sites=sites, demand=demand,

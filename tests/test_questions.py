@@ -127,6 +127,9 @@ def test_closure_refuses_to_strand_a_village_unless_the_loss_is_allowed(line: Pa
     assert run.figures["lost_population"] == 1500
     assert "at most 1,500 of the 4,500 residents covered today leaving the standard (1,500 do)" \
         in run.figures["explanation"]
+    with pytest.raises(InvalidInputError, match=r"closure: site\(s\) c1 must stay open but "
+                       "are not existing offices"):
+        run_placement(sc, PlacementRequest(model="closure", keep_open=("c1",)))
     # 1,499 is not enough for d3
     assert _open(run_placement(sc, PlacementRequest(model="closure", max_loss=1499))) == [
         "o2", "o4"]

@@ -46,6 +46,7 @@ from optimizer.placement.inputs import (
     Tuning,
     cover_inputs,
     remaining,
+    whole,
 )
 from optimizer.placement.result import PlacementResult, combine_reports, finish, restore
 from optimizer.placement.set_cover import lscp_engine, solve_lscp
@@ -110,6 +111,13 @@ def _solve_with_loss(prob: CoverInputs, max_loss: float, options: SolveOptions
         open_mask, objective, bound = start, float(inp.costs[start].sum()), report.best_bound
         report = replace(report, status=SolveStatus.FEASIBLE, objective=objective,
                          message="; ".join(x for x in ("greedy cover kept", report.message) if x))
+    if whole(inp.costs) and report.status is SolveStatus.FEASIBLE and math.isfinite(bound):
+        # whole-number costs: the optimum is a whole number >= the bound (as in set_cover)
+        bound = math.ceil(bound - 1e-6)
+        if objective <= bound + 1e-9:
+            report = replace(report, status=SolveStatus.OPTIMAL, objective=objective,
+                             best_bound=objective, gap=0.0,
+                             message="proven by the rounded-up bound")
     report = combine_reports([report], objective, bound if math.isfinite(bound) else 0.0,
                              options=options, solver=report.solver,
                              wall=time.perf_counter() - t0, message=report.message)
