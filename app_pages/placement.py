@@ -16,7 +16,14 @@ from motcua.app import maps
 from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
 from motcua.app.workspace import RunInfo
 from motcua.errors import InvalidInputError
-from motcua.placement import MODELS, PlacementRequest, PlacementRun, run_placement
+from motcua.placement import (
+    MODELS,
+    PlacementRequest,
+    PlacementRun,
+    closures_table,
+    explain,
+    run_placement,
+)
 
 
 def key_figures(run: PlacementRun) -> None:
@@ -48,6 +55,18 @@ def key_figures(run: PlacementRun) -> None:
                         top=fmt_pct(f.max_utilisation, 0, lang)))
 
 
+def _closures(run: PlacementRun) -> None:
+    """The offices that can close, the largest savings first, with their travel cost."""
+    st.subheader(c.tr("closures_title"))
+    table = closures_table(run)
+    if table.empty:
+        st.caption(c.tr("closures_none"))
+        return
+    st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
+        "id": st.column_config.TextColumn(c.tr("site_id"), width="small"),
+        "name": c.tr("name")})
+
+
 def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
     data = pareto.assign(share=pareto["covered_share"])
     tooltip = [alt.Tooltip("p:Q", title=c.tr("n_points")),
@@ -75,7 +94,12 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     meaning = run.objective_meaning(c.lang())
     if meaning:
         st.caption(meaning)
+    answer = explain(run.figures, run.request, c.lang())
+    if answer and run.report.status.has_solution:
+        st.info(c.md_escape(answer))
     key_figures(run)
+    if run.request.model == "closure" and run.report.status.has_solution:
+        _closures(run)
 
     st.subheader(c.tr("result_map"))
     served = None
@@ -97,9 +121,9 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     with left:
         st.markdown(f"**{c.tr('load_per_point')}**")
         open_sites = run.sites[run.sites["open"]]
-        # the figures first: the names are long and would push them out of sight
+        # the name beside the id (a narrow column, so the figures stay in sight)
         table = pd.DataFrame(open_sites.drop(columns="geometry"))[
-            ["id", "utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
+            ["id", "name", "utilisation", "load_per_day", "capacity_per_day", "kind"]
         ].sort_values("utilisation", ascending=False)
         kinds = c.kind_labels()
         table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
@@ -109,7 +133,8 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
                                                            min_value=0.0, max_value=1.5),
             "load_per_day": st.column_config.NumberColumn(c.tr("load_col"), format="%.1f"),
             "capacity_per_day": st.column_config.NumberColumn(c.tr("capacity_col"), format="%.0f"),
-            "name": c.tr("name"), "kind": c.tr("kind")})
+            "name": st.column_config.TextColumn(c.tr("name"), width="medium"),
+            "kind": c.tr("kind")})
     with right:
         by_commune = run.figures.uncovered_by_commune
         st.markdown(f"**{c.tr('uncovered_by_commune')}**")
@@ -170,14 +195,36 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     # which options apply is PlacementRequest's rule (the command line's check uses it
     # too): a draft of the request, completed as the form goes, disables the rest
     draft = PlacementRequest(model=model)
+    # the planner's questions: every commune keeps its one-stop desk (on by default),
+    # N points added to the network, or which offices can close (the closure model)
+    a, b, d = st.columns(3)
+    keep_choice = a.selectbox(c.tr("keep_existing"), ("none", "all", "branches", "receptions"),
+                              key="keep_existing",
+                              format_func=lambda x: t(f"keep_existing_{x}", lang),
+                              disabled=not draft.option_applies("keep_existing"),
+                              help=c.tr("keep_existing_help"))
+    add = b.number_input(c.tr("add_points"), min_value=0, max_value=max(1, len(sites)), value=0,
+                         step=1, key="add_points", disabled=not draft.option_applies("add"),
+                         help=c.tr("add_points_help"))
+    max_loss = d.number_input(c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
+                              key="max_loss", disabled=not draft.option_applies("max_loss"),
+                              help=c.tr("max_loss_help"))
+    keep_existing = (keep_choice if keep_choice != "none" and draft.option_applies("keep_existing")
+                     else None)
+    adding = int(add) if add and draft.option_applies("add") else None
+    draft = replace(draft, keep_existing=keep_existing, add=adding,
+                    max_loss=float(max_loss) if draft.option_applies("max_loss") and max_loss > 0
+                    else None)
     a, b, d = st.columns(3)
     limit = a.radio(c.tr("limit_by"), ("points", "budget"), key="limit_by", horizontal=True,
                     format_func=lambda x: t("n_points" if x == "points" else "budget", lang),
-                    disabled=not draft.option_applies("budget"))
-    by_budget = limit == "budget" and draft.option_applies("budget")
+                    disabled=not draft.option_applies("budget") or adding is not None)
+    by_budget = limit == "budget" and draft.option_applies("budget") and adding is None
     p = b.number_input(c.tr("n_points"), min_value=1, max_value=max(1, len(sites)),
                        value=max(1, existing), step=1, key="p",
                        disabled=not draft.option_applies("p") or by_budget)
+    if draft.option_applies("p") and not by_budget and keep_existing is not None:
+        b.caption(c.tr("keep_existing_points", n=existing))
     budget = d.number_input(c.tr("budget"), min_value=0.0,
                             value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
                             step=1.0, key="budget", disabled=not by_budget)
@@ -246,11 +293,14 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
-    default_label = (c.tr(f"model_{model}").split(" (")[0] + (f" · p={req.p}" if req.p else "")
+    default_label = (c.tr(f"model_{model}").split(" (")[0].split(":")[0]
+                     + (f" · p={req.p}" if req.p else "") + (f" · +{req.add}" if req.add else "")
+                     + (f" · {c.tr('keep_existing_short')}" if req.keep_existing else "")
                      + (f" · {c.tr('backup').split(' (')[0]}" if req.backup else "")
                      + (f" · {c.tr('lexicographic_short')}" if req.lexicographic else ""))
     label = st.text_input(c.tr("run_label"), value=default_label,
-                          key=f"place_label_{model}_{req.p}_{req.backup}_{req.lexicographic}")
+                          key=f"place_label_{model}_{req.p}_{req.add}_{req.keep_existing}_"
+                              f"{req.backup}_{req.lexicographic}")
     return req, label
 
 
@@ -274,6 +324,7 @@ def body() -> None:
             st.success(c.tr("solve_done", run_id=finished.run_id))
 
     if loaded is not None and scenario is not None:
+        st.info(c.tr("placement_hint"))
         with st.container(border=True):
             request, label = _request_form(scenario)
             running = "job_placement" in st.session_state

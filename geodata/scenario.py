@@ -42,6 +42,7 @@ from geodata._validate import (
     read_text,
     suggest,
 )
+from geodata.sanity import sanity_warnings
 from geodata.settings import (
     CHANNELS,
     DEFAULT_PROCESSING_MINUTES,
@@ -664,7 +665,6 @@ def load_scenario(folder: str | Path) -> Scenario:
     if workload is not None and sites is not None:
         check_refs(workload["site_id"], site_ids, str(files.workload), "site_id", files.sites, col)
     col.raise_if_any()
-    col.emit_warnings()
     assert demand is not None and sites is not None
 
     sites = _fill_site_defaults(sites, settings)
@@ -672,6 +672,12 @@ def load_scenario(folder: str | Path) -> Scenario:
     sites_gdf = gpd.GeoDataFrame(sites, geometry=sites_geom, crs=WGS84)
     staff_df = staff if staff is not None else _empty(STAFF_COLUMNS)
     workload_df = workload if workload is not None else _empty(WORKLOAD_COLUMNS)
+    # rows that are valid but look wrong (a site 300 km away, a commune with no office)
+    col.warnings.extend(sanity_warnings(
+        demand_gdf, sites_gdf, workload_df, settings.crs, sites_file=files.sites,
+        demand_file=files.demand, workload_file=files.workload, communes_path=communes_path,
+        communes_file=files.communes))
+    col.emit_warnings()
     if workload is not None:
         workload_df = workload_df.assign(dossiers=workload_df["dossiers"].astype("int64"))
     scenario = Scenario(settings, demand_gdf, sites_gdf, staff_df, workload_df,

@@ -35,13 +35,17 @@ from optimizer.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
 
-Model = Literal["lscp", "mclp", "pmedian", "pcenter"]
-MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter")
+Model = Literal["lscp", "mclp", "pmedian", "pcenter", "closure"]
+MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter", "closure")
+#: Which existing offices ``keep_existing`` keeps open: all, or one kind.
+KEEP_EXISTING: dict[str, tuple[str, ...]] = {
+    "all": ("branch", "reception"), "branches": ("branch",), "receptions": ("reception",)}
 #: The models that can respect site capacities.
 CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp")
 #: The request's options whose use depends on the others (:meth:`PlacementRequest.option_applies`).
 OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
-                            "backup", "lexicographic", "min_covered_pct", "weighting")
+                            "backup", "lexicographic", "min_covered_pct", "weighting",
+                            "keep_existing", "add", "max_loss")
 Weighting = Literal["population", "in_person"]
 #: ``figures.weights`` of a run weighted by in-person dossiers per day.
 DOSSIER_WEIGHTS = "in-person dossiers per day"
@@ -57,8 +61,16 @@ class PlacementRequest:
     """What to solve.  Every field is saved with the result.
 
     model : ``lscp`` (fewest points), ``mclp`` (most covered with ``p`` points or
-        ``budget``), ``pmedian`` (least weighted minutes), ``pcenter`` (least worst minutes).
+        ``budget``), ``pmedian`` (least weighted minutes), ``pcenter`` (least worst minutes),
+        ``closure`` (which existing offices can close while everyone covered today stays
+        covered; the fewest kept, i.e. the largest saving in opening cost).
     p : number of points (mclp, pmedian, pcenter, backup); must-open sites included.
+    keep_existing : ``"all"`` (every existing branch and reception point stays open),
+        ``"branches"`` or ``"receptions"`` (that kind only); ``None``: the scenario's statuses.
+        With lscp the answer is the fewest NEW points covering everyone reachable.
+    add : the existing network kept (``keep_existing``, ``"all"`` by default) and this many
+        new points chosen: ``p`` = the points kept open + ``add`` (mclp, pmedian, pcenter).
+    max_loss : closure: residents allowed to lose their coverage in total (default 0).
     budget : total opening cost for mclp instead of ``p``.
     minutes, km : overrides of the scenario's coverage standard.
     capacitated : respect each site's ``capacity_per_day`` (in-person dossiers per day).
@@ -84,6 +96,9 @@ class PlacementRequest:
 
     model: Model = "lscp"
     p: int | None = None
+    keep_existing: str | None = None
+    add: int | None = None
+    max_loss: float | None = None
     budget: float | None = None
     minutes: float | None = None
     km: float | None = None
@@ -120,16 +135,23 @@ class PlacementRequest:
         """
         m = self.model
         rules = {
-            "p": m != "lscp",  # lscp finds the number of points itself
-            "budget": m == "mclp" and not self.backup and not self.lexicographic,
+            # lscp finds the number of points itself, closure keeps the fewest offices;
+            # "add" gives the number of NEW points instead
+            "p": m not in ("lscp", "closure") and self.add is None,
+            "budget": (m == "mclp" and not self.backup and not self.lexicographic
+                       and self.add is None),
             "capacitated": m in CAPACITATED_MODELS and not self.backup and not self.lexicographic,
+            # closure decides which existing offices stay, so it cannot keep them all
+            "keep_existing": m != "closure",
+            "add": m in ("mclp", "pmedian", "pcenter") and self.budget is None and self.p is None,
+            "max_loss": m == "closure",
             "single_assignment": self.capacitated,
             "overload_penalty": self.capacitated,
             "backup": m == "mclp" and not self.capacitated and self.budget is None,
             "lexicographic": (m == "mclp" and not self.capacitated and not self.backup
                               and self.budget is None),
             "min_covered_pct": m == "pmedian",
-            "weighting": not self.capacitated,
+            "weighting": not self.capacitated and m != "closure",
         }
         if option not in rules:
             msg = f"option {option!r} unknown; expected one of {', '.join(OPTIONS)}"
@@ -146,8 +168,32 @@ class PlacementRequest:
             msg = ("lexicographic goals are an mclp variant with a number of points, without "
                    "capacities, backup or budget (--model mclp --lexicographic --points N)")
             raise InvalidInputError(msg)
-        needs_p = self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
-            self.model == "mclp" and self.budget is None)
+        if self.keep_existing is not None and self.keep_existing not in KEEP_EXISTING:
+            msg = (f"keep existing {self.keep_existing!r} unknown; expected one of "
+                   f"{', '.join(KEEP_EXISTING)}")
+            raise InvalidInputError(msg)
+        if self.keep_existing is not None and not self.option_applies("keep_existing"):
+            msg = ("keeping every existing office open does not apply to closure, which "
+                   "chooses the offices to keep")
+            raise InvalidInputError(msg)
+        if self.add is not None and (self.p is not None or self.budget is not None):
+            msg = ("--add N gives the number of new points; it cannot be combined with "
+                   "--points or --budget")
+            raise InvalidInputError(msg)
+        if self.add is not None and not self.option_applies("add"):
+            msg = "--add N applies to mclp, pmedian and pcenter (lscp finds the fewest new points)"
+            raise InvalidInputError(msg)
+        if self.add is not None and self.add < 1:
+            msg = f"the number of points to add must be >= 1, got {self.add}"
+            raise InvalidInputError(msg)
+        if self.max_loss is not None and not (
+                self.option_applies("max_loss") and math.isfinite(self.max_loss)
+                and self.max_loss >= 0):
+            msg = ("a maximum loss applies to closure (--model closure --max-loss PEOPLE) and "
+                   f"is a number of residents >= 0, got {self.max_loss} with model {self.model}")
+            raise InvalidInputError(msg)
+        needs_p = (self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
+            self.model == "mclp" and self.budget is None)) and self.add is None
         if needs_p and self.p is None:
             msg = f"model {self.model}{' with backup' if self.backup else ''} needs the number of points (p / --points)"
             raise InvalidInputError(msg)
@@ -190,7 +236,7 @@ class PlacementRequest:
             raise InvalidInputError(msg)
         if self.p is not None and not self.option_applies("p"):
             msg = ("the number of points (p / --points) applies to mclp, pmedian and pcenter; "
-                   "lscp finds the fewest points itself")
+                   "lscp finds the fewest points itself, closure the fewest offices to keep")
             raise InvalidInputError(msg)
         if self.budget is not None and not self.option_applies("budget"):
             msg = "a budget applies to mclp (--model mclp --budget B)"
@@ -224,6 +270,17 @@ class PlacementFigures:
         and the largest load / capacity.
     weights : ``"population"`` or :data:`DOSSIER_WEIGHTS`.
     synthetic : the scenario's data are synthetic.
+    p, fixed_points : the number of points solved for (``--add``: kept + N) and the
+        must-open points among them.
+    kept_alone_covered_population, added_covered_population : with ``keep_existing`` or
+        ``add``: residents the kept offices cover alone, and those the new points add.
+    existing_points, closable_points, savings, covered_today_population,
+    lost_population, sole_cover_points, max_loss, closures : closure: the offices open
+        today, those that can close and their saving, the residents covered today and
+        those who lose coverage, offices kept because a village has no other, the loss
+        allowed, and one record per closable office (see :func:`closures_table`).
+    explanation : the answer to the planner's question in one sentence (English), or
+        ``None`` when the run asked none.
     """
 
     model: str = ""
@@ -246,6 +303,19 @@ class PlacementFigures:
     max_utilisation: float | None = None
     weights: str = "population"
     synthetic: bool = False
+    p: int | None = None
+    fixed_points: int | None = None
+    kept_alone_covered_population: float | None = None
+    added_covered_population: float | None = None
+    existing_points: int | None = None
+    closable_points: int | None = None
+    savings: float | None = None
+    covered_today_population: float | None = None
+    lost_population: float | None = None
+    sole_cover_points: int | None = None
+    max_loss: float | None = None
+    closures: list[dict[str, Any]] = field(default_factory=list)
+    explanation: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The figures by name, in field order (the ``figures`` object of ``result.json``)."""
@@ -349,6 +419,8 @@ class PlacementRun:
             _csv(self.demand).to_csv(tmp / "demand.csv", index=False)
             if self.pareto is not None:
                 self.pareto.to_csv(tmp / "pareto.csv", index=False)
+            if self.request.model == "closure":
+                closures_table(self).to_csv(tmp / "closures.csv", index=False)
             write_workbook(tmp / "result.xlsx", self.workbook())
             (tmp / "result.json").write_text(
                 dumps(self.to_json_dict(), indent=2), encoding="utf-8")
@@ -370,6 +442,7 @@ class PlacementRun:
 
         items: list[tuple[str, Any]] = [
             ("scenario", self.scenario_name), ("model", req.model),
+            ("answer", f.explanation or ""),
             ("objective measures", self.objective_meaning("en") or ""),
             ("status", rep.status.value), ("objective", rep.objective),
             ("best bound", rep.best_bound), ("gap", rep.gap),
@@ -398,6 +471,8 @@ class PlacementRun:
                   "Demand": _csv(self.demand)}
         if self.pareto is not None:
             sheets["Pareto"] = self.pareto
+        if self.request.model == "closure":
+            sheets["Closures"] = closures_table(self)
         return sheets
 
     @classmethod
@@ -449,8 +524,13 @@ def in_person_per_day(scenario: Scenario, population: np.ndarray[Any, Any]) -> n
 
 def _commune_names(demand: pd.DataFrame) -> pd.Series:
     """Each demand point's commune name (its own id where the scenario has no communes)."""
-    col = "commune_name" if "commune_name" in demand else "id"
-    return demand[col].fillna("?").astype(str)
+    out = pd.Series("", index=demand.index, dtype=object)
+    # the commune's name, else its code, else the point's own name, else its id
+    for col in ("commune_name", "commune_code", "name", "id"):
+        if col in demand:
+            v = demand[col].fillna("").astype(str).str.strip()
+            out = out.where(out != "", v)
+    return out.where(out != "", "?").astype(str)
 
 
 def commune_table(demand: pd.DataFrame) -> pd.DataFrame:
@@ -489,7 +569,46 @@ def _run_status(sites: pd.DataFrame, request: PlacementRequest) -> np.ndarray[An
                    f"(ids are the 'id' column of the sites file)")
             raise InvalidInputError(msg)
         status[np.isin(ids, list(wanted))] = value
+    keep = request.keep_existing or ("all" if request.add is not None else None)
+    if keep is not None:
+        # the existing offices of the kind(s) asked for, unless this run closes them
+        kind = sites["kind"].astype(str).to_numpy()
+        status[np.isin(kind, KEEP_EXISTING[keep]) & (status != "closed")
+               & existing_mask(sites)] = "must_open"
     return status
+
+
+def existing_mask(sites: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """The scenario's existing offices (branch or reception, not closed)."""
+    from geodata.coverage import existing_site_mask
+
+    return existing_site_mask(sites)
+
+
+def _refuse_stranding(sites: pd.DataFrame, demand: pd.DataFrame, covered: Any,
+                      population: np.ndarray[Any, Any], status: np.ndarray[Any, Any],
+                      max_loss: float) -> None:
+    """Closure with offices closed by the request (``close``): refuse it when people that
+    only those offices cover today (a stranded village) outnumber ``max_loss``."""
+    today = existing_mask(sites)
+    forced = today & (status == "closed")
+    if not forced.any():
+        return
+    c = sp.csr_matrix(covered, dtype=bool)
+    by_forced = np.asarray(c[:, np.flatnonzero(forced)].sum(axis=1)).ravel() > 0
+    by_others = np.asarray(c[:, np.flatnonzero(today & ~forced)].sum(axis=1)).ravel() > 0
+    stranded = by_forced & ~by_others & (population > 0)
+    lost = float(population[stranded].sum())
+    if lost <= max_loss:
+        return
+    names = demand["name"].astype(str) if "name" in demand else demand["id"].astype(str)
+    first = [f"{demand['id'].iloc[i]} {names.iloc[i]} ({population[i]:,.0f})"
+             for i in np.flatnonzero(stranded)[:5]]
+    closed_ids = ", ".join(sites["id"].astype(str).to_numpy()[forced][:10])
+    msg = (f"closing {closed_ids} would strand {int(stranded.sum())} demand point(s), "
+           f"{lost:,.0f} residents with no other office within the standard: "
+           f"{'; '.join(first)}; keep it open or allow the loss (--max-loss)")
+    raise InvalidInputError(msg)
 
 
 def run_placement(
@@ -516,7 +635,9 @@ def run_placement(
         std = replace(std, max_minutes=request.minutes)
     if request.km is not None:
         std = replace(std, max_km=request.km)
-    cutoff = std.max_minutes * CUTOFF_FACTOR if request.model in ("pmedian", "pcenter") else None
+    # closure reports how far the people of a closed office travel afterwards
+    cutoff = (std.max_minutes * CUTOFF_FACTOR
+              if request.model in ("pmedian", "pcenter", "closure") else None)
     say("matrix", "building the coverage matrix")
     sc = coverage_for_scenario(scenario, mode=request.mode, standard=std, cutoff_minutes=cutoff,
                                cache_dir=cache_dir)
@@ -535,6 +656,7 @@ def run_placement(
     status = _run_status(sites, request)
     fixed = np.flatnonzero(status == "must_open")
     closed = np.flatnonzero(status == "closed")
+    p = request.p if request.add is None else int(fixed.size) + request.add
     costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
     capacity = sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float)
     kw: dict[str, Any] = {"fixed": fixed, "closed": closed, "time_limit_s": request.time_limit_s,
@@ -542,7 +664,21 @@ def run_placement(
                           "engine": request.engine, "stop": stop}
     say("solving", f"solving {request.model}")
     res: pl.PlacementResult
-    if request.model == "lscp":
+    if request.model == "closure":
+        # today's offices: the scenario's existing ones this run does not close
+        existing = np.flatnonzero(existing_mask(sites) & (status != "closed"))
+        not_existing = np.setdiff1d(fixed, existing)
+        if not_existing.size:
+            ids = ", ".join(sites["id"].astype(str).to_numpy()[not_existing][:10])
+            msg = (f"closure: site(s) {ids} must stay open but are not existing offices "
+                   "(kind branch or reception); closure only keeps or closes existing offices")
+            raise InvalidInputError(msg)
+        _refuse_stranding(sites, demand, cov.covered, population, status,
+                          float(request.max_loss or 0.0))
+        kw_c = {k: v for k, v in kw.items() if k != "closed"}
+        res = pl.closure(cov.covered, population, existing, costs=costs, minutes=cov.minutes,
+                         max_loss=float(request.max_loss or 0.0), **kw_c)
+    elif request.model == "lscp":
         if request.capacitated:
             res = pl.capacitated(cov.covered, weights, capacity, costs=costs,
                                  single_assignment=request.single_assignment,
@@ -552,31 +688,31 @@ def run_placement(
             res = pl.lscp(cov.covered, weights, costs=costs, minutes=cov.minutes, **kw)
     elif request.model == "mclp":
         if request.capacitated:
-            res = pl.capacitated(cov.covered, weights, capacity, request.p,
+            res = pl.capacitated(cov.covered, weights, capacity, p,
                                  single_assignment=request.single_assignment,
                                  overload_penalty=request.overload_penalty,
                                  minutes=cov.minutes, **kw)
         elif request.backup:
-            assert request.p is not None
-            res = pl.backup(cov.covered, weights, request.p, minutes=cov.minutes, **kw)
+            assert p is not None
+            res = pl.backup(cov.covered, weights, p, minutes=cov.minutes, **kw)
         elif request.lexicographic:
-            assert request.p is not None
-            res = pl.lexicographic(cov.covered, weights, request.p, minutes=cov.minutes, **kw)
+            assert p is not None
+            res = pl.lexicographic(cov.covered, weights, p, minutes=cov.minutes, **kw)
         else:
-            res = pl.mclp(cov.covered, weights, request.p, budget=request.budget, costs=costs,
+            res = pl.mclp(cov.covered, weights, p, budget=request.budget, costs=costs,
                           minutes=cov.minutes, **kw)
     elif request.model == "pmedian":
-        assert request.p is not None
+        assert p is not None
         floor: dict[str, Any] = {}
         if request.min_covered_pct is not None:
             # the floor counts people within the standard (minutes and/or km, as the
             # figures do), whatever point they are assigned to
             floor = {"covered": cov.covered, "min_covered_share": request.min_covered_pct / 100.0}
-        res = pl.p_median(cov.minutes, weights, request.p,
+        res = pl.p_median(cov.minutes, weights, p,
                           unassigned_penalty_min=2.0 * cov.cutoff_minutes, **floor, **kw)
     else:
-        assert request.p is not None
-        res = pl.p_center(cov.minutes, weights, request.p, **kw)
+        assert p is not None
+        res = pl.p_center(cov.minutes, weights, p, **kw)
     pareto_df = None
     if request.pareto is not None:
         say("pareto", f"Pareto curve for 1..{request.pareto} points")
@@ -594,13 +730,13 @@ def run_placement(
         })
     say("summary", "summarising")
     return _summarise(scenario, sc, request, res, population, per_day, capacity, status,
-                      pareto_df)
+                      pareto_df, p)
 
 
 def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.PlacementResult,
                population: np.ndarray[Any, Any], per_day: np.ndarray[Any, Any],
                capacity: np.ndarray[Any, Any], status: np.ndarray[Any, Any],
-               pareto_df: pd.DataFrame | None) -> PlacementRun:
+               pareto_df: pd.DataFrame | None, p: int | None = None) -> PlacementRun:
     from geodata.coverage import existing_site_mask
 
     cov = sc.matrix
@@ -619,6 +755,10 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     a = res.assignment
     site_ids = sites["id"].astype(str).to_numpy()
     demand["assigned_site"] = np.where(a >= 0, site_ids[np.maximum(a, 0)], None)
+    if "name" in sites:  # the name beside the id, in every table and export
+        site_names = sites["name"].fillna("").astype(str).to_numpy()
+        demand.insert(demand.columns.get_loc("assigned_site") + 1, "assigned_site_name",
+                      np.where(a >= 0, site_names[np.maximum(a, 0)], None))
     demand["minutes"] = res.travel_min
     demand["covered"] = covered_flag
     demand["coverable"] = coverable
@@ -673,9 +813,144 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         weights=DOSSIER_WEIGHTS if request.by_dossiers else "population",
         synthetic=bool(scenario.settings.synthetic),
     )
+    figures = replace(figures, **_question_figures(request, sites, demand, cov, res, population,
+                                                    status, existing, is_open, covered_flag, p))
+    # the answer in one sentence, only when there is an answer
+    figures = replace(figures, explanation=explain(figures, request, "en")
+                      if res.report.status.has_solution else None)
     logger.info("placement %s: %s", request.model, res.report.summary())
     return PlacementRun(
         request=request, report=res.report, figures=figures, sites=sites, demand=demand,
         pareto=pareto_df, coverage_label=cov.label, scenario_name=scenario.name,
         stages=res.stages, coverage_warnings=tuple(sc.report.warnings),
     )
+
+
+def _question_figures(request: PlacementRequest, sites: pd.DataFrame, demand: pd.DataFrame,
+                      cov: Any, res: pl.PlacementResult, population: np.ndarray[Any, Any],
+                      status: np.ndarray[Any, Any], existing: np.ndarray[Any, Any],
+                      is_open: np.ndarray[Any, Any], covered_flag: np.ndarray[Any, Any],
+                      p: int | None) -> dict[str, Any]:
+    """The figures of the planner's questions: what the kept offices cover alone
+    (``keep_existing`` / ``add``) and, for closure, what each closure saves and costs."""
+    covered_csr = sp.csr_matrix(cov.covered, dtype=bool)
+    fixed = status == "must_open"
+    out: dict[str, Any] = {"p": p, "fixed_points": int(fixed.sum())}
+    if request.keep_existing is not None or request.add is not None:
+        base = np.asarray(covered_csr[:, np.flatnonzero(fixed)].sum(axis=1)).ravel() > 0
+        out["kept_alone_covered_population"] = float(population[base].sum())
+        out["added_covered_population"] = float(population[covered_flag].sum()
+                                                - population[base].sum())
+    if request.model != "closure":
+        return out
+    today = existing & (status != "closed")
+    base = np.asarray(covered_csr[:, np.flatnonzero(today)].sum(axis=1)).ravel() > 0
+    costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
+    closed_now = today & ~is_open
+    sole = np.zeros(len(sites), dtype=bool)
+    sole[pl.sole_cover_sites(covered_csr, np.flatnonzero(today), population)] = True
+    out.update({
+        "existing_points": int(today.sum()),
+        "closable_points": int(closed_now.sum()),
+        "savings": float(costs[closed_now].sum()),
+        "covered_today_population": float(population[base].sum()),
+        "lost_population": float(population[base & ~covered_flag].sum()),
+        "sole_cover_points": int((sole & is_open).sum()),
+        "max_loss": float(request.max_loss or 0.0),
+    })
+    # what each closure costs in travel: the people it served today (nearest existing
+    # office) and their minutes before and after
+    mins = cov.minutes
+    rows: list[dict[str, Any]] = []
+    if mins is not None:
+        from optimizer.placement.inputs import reach_of
+        from optimizer.placement.result import nearest_open
+
+        m = sp.csr_matrix(mins)
+        before_site, before = nearest_open(reach_of(m), today, m)
+        _, after = nearest_open(reach_of(m), is_open, m)
+    else:
+        before_site = np.full(len(population), -1)
+        before = after = np.full(len(population), np.nan)
+    names = sites["name"].fillna("").astype(str).to_numpy() if "name" in sites else \
+        sites["id"].astype(str).to_numpy()
+    for j in np.flatnonzero(closed_now):
+        served = (before_site == j) & (population > 0)
+        w = population[served]
+        b, af = before[served], after[served]
+        known = np.isfinite(af)
+
+        def avg(x: np.ndarray[Any, Any], sel: np.ndarray[Any, Any], ww: np.ndarray[Any, Any]
+                ) -> float | None:
+            return float(np.average(x[sel], weights=ww[sel])) if sel.any() and ww[sel].sum() > 0 \
+                else None
+
+        rows.append({
+            "id": str(sites["id"].iloc[j]), "name": str(names[j]),
+            "saving": float(costs[j]), "served_population": float(w.sum()),
+            "mean_minutes_before": avg(b, known, w), "mean_minutes_after": avg(af, known, w),
+            "worst_minutes_before": float(b[known].max()) if known.any() else None,
+            "worst_minutes_after": float(af[known].max()) if known.any() else None,
+            "lost_population": float(w[base[served] & ~covered_flag[served]].sum()),
+            "beyond_reach_population": float(w[~known].sum()),
+        })
+    # the largest savings first, then the fewest people affected
+    rows.sort(key=lambda r: (-r["saving"], r["served_population"], r["id"]))
+    for r in rows:
+        for k in ("mean", "worst"):
+            before_k, after_k = r[f"{k}_minutes_before"], r[f"{k}_minutes_after"]
+            r[f"{k}_minutes_change"] = (None if before_k is None or after_k is None
+                                        else after_k - before_k)
+    out["closures"] = rows
+    return out
+
+
+def closures_table(run: PlacementRun) -> pd.DataFrame:
+    """The offices a closure run closes, the largest savings first: id, name, saving,
+    served_population, mean and worst minutes before, after and the change,
+    lost_population (people no longer within the standard), beyond_reach_population."""
+    cols = ["id", "name", "saving", "served_population", "mean_minutes_before",
+            "mean_minutes_after", "mean_minutes_change", "worst_minutes_before",
+            "worst_minutes_after", "worst_minutes_change", "lost_population",
+            "beyond_reach_population"]
+    return pd.DataFrame(run.figures.closures, columns=cols)
+
+
+def explain(figures: PlacementFigures, request: PlacementRequest, lang: str) -> str | None:
+    """The run's answer to the planner's question in one sentence (``None`` for a run that
+    asked none: no ``keep_existing``, ``add`` or closure), in ``lang``."""
+    from motcua.app.i18n import fmt_int, fmt_num, fmt_pct, t
+
+    f = figures
+    if f.open_points is None or f.objective is None:
+        return None
+    total = f.total_population or 0.0
+
+    def share(x: float | None) -> str:
+        return fmt_pct(None if x is None or not total else x / total, 1, lang)
+
+    if request.model == "closure":
+        if f.closable_points is None:
+            return None
+        loss = f.max_loss or 0.0
+        key = "explain_closure" if loss <= 0 else "explain_closure_loss"
+        return t(key, lang, closable=fmt_int(f.closable_points, lang),
+                 existing=fmt_int(f.existing_points, lang),
+                 saving=fmt_num(f.savings, 2 if f.savings % 1 else 0, lang),
+                 covered=fmt_int(f.covered_today_population, lang),
+                 kept=fmt_int(f.open_points, lang), sole=fmt_int(f.sole_cover_points, lang),
+                 max_loss=fmt_int(loss, lang), lost=fmt_int(f.lost_population, lang))
+    if f.kept_alone_covered_population is None:
+        return None
+    fields = {"kept": fmt_int(f.fixed_points, lang), "new": fmt_int(f.new_points, lang),
+              "covered": fmt_int(f.covered_population, lang),
+              "share": share(f.covered_population),
+              "base": fmt_int(f.kept_alone_covered_population, lang),
+              "base_share": share(f.kept_alone_covered_population),
+              "gain": fmt_int(f.added_covered_population, lang),
+              "add": fmt_int(request.add, lang), "model": request.model}
+    if request.add is not None:
+        return t("explain_add", lang, **fields)
+    if request.model == "lscp":
+        return t("explain_keep_lscp", lang, **fields)
+    return t("explain_keep", lang, **fields)

@@ -766,14 +766,16 @@ class StaffingRun:
         report = SolverReport.from_dict(meta["report"])
         stages = tuple(Stage.from_dict(s) for s in meta["stages"])
         ids = {"person_id": str, "site_id": str, "home_site": str, "from_site": str,
-               "to_site": str, "date": str, "field": str}
+               "to_site": str, "date": str, "field": str, "site_name": str,
+               "home_site_name": str, "from_site_name": str, "to_site_name": str}
         tables = {}
         for name in TABLES:
             if not (folder / f"{name}.csv").is_file():  # runs saved before the table existed
                 continue
             df = pd.read_csv(folder / f"{name}.csv", dtype=ids, keep_default_na=False,
                              na_values=[""])
-            for c in ("site_id", "field", "from_site", "to_site", "person_id", "home_site"):
+            for c in ("site_id", "field", "from_site", "to_site", "person_id", "home_site",
+                      "site_name", "home_site_name", "from_site_name", "to_site_name"):
                 if c in df.columns:
                     df[c] = df[c].fillna("")
             tables[name] = df
@@ -934,6 +936,9 @@ def run_staffing(
     roster.insert(1, "name", roster["person_id"].map(names))
     moves = alloc.moves.copy()
     moves.insert(1, "name", moves["person_id"].map(names))
+    site_names = dict(zip(map(str, scenario.sites["id"]), map(str, scenario.sites["name"]),
+                          strict=True))
+    roster, moves = _with_site_names(roster, site_names), _with_site_names(moves, site_names)
     forecast_table = fc.table.copy()
     forecast_table["date"] = forecast_table["date"].map(str)
     # each plan's figures (its moves are the run's, below) with the plan's suffix: an
@@ -1012,7 +1017,24 @@ _VI_COLUMNS: dict[str, str] = {
     "counters_staffed": "số quầy có người", "expected_wait_min": "thời gian chờ (phút)",
     "in_person_dossiers": "hồ sơ trực tiếp", "unstaffed": "không có người",
     "item": "mục", "value": "giá trị", "dossiers": "số hồ sơ", "channel": "kênh",
+    "site_name": "tên điểm", "home_site_name": "tên nơi làm việc chính",
+    "from_site_name": "tên điểm đi", "to_site_name": "tên điểm đến",
 }
+
+
+_SITE_COLUMNS = ("home_site", "site_id", "from_site", "to_site")
+
+
+def _with_site_names(table: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``table`` with each site id column followed by the site's name (``<column>_name``,
+    ``site_name`` for ``site_id``); an empty id (a day off) has an empty name."""
+    out = table.copy()
+    for col in _SITE_COLUMNS:
+        if col in out and f"{col}_name" not in out:
+            name_col = "site_name" if col == "site_id" else f"{col}_name"
+            out.insert(out.columns.get_loc(col) + 1, name_col,
+                       [names.get(str(v), "") if isinstance(v, str) else "" for v in out[col]])
+    return out
 
 
 def _yes_no(flag: float | None) -> str:

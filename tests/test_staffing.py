@@ -374,3 +374,20 @@ def test_commune_level_online_dossiers_stay_at_their_desk(demo_dir: Path) -> Non
     assert moved == pytest.approx(pb_all.pool_src[reception].sum())
     with pytest.raises(ValueError, match="unknown level"):
         StaffingOptions(pool_levels=("ward",))
+
+
+def test_roster_and_moves_name_the_sites_beside_their_ids(run: StaffingRun,
+                                                          scenario: Scenario) -> None:
+    names = dict(zip(scenario.sites["id"].astype(str), scenario.sites["name"].astype(str),
+                     strict=True))
+    m = run.moves
+    cols = list(m.columns)
+    assert cols[cols.index("to_site") + 1] == "to_site_name"
+    assert cols[cols.index("from_site") + 1] == "from_site_name"
+    assert (m["to_site_name"] == m["to_site"].map(names)).all()
+    assert (m["from_site_name"] == m["from_site"].map(names)).all()
+    r = run.roster
+    working = r["site_id"].fillna("") != ""
+    assert working.any()
+    assert (r.loc[working, "site_name"] == r.loc[working, "site_id"].map(names)).all()
+    assert (r.loc[~working, "site_name"] == "").all()

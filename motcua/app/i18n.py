@@ -176,6 +176,90 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Các điểm không được mở; một điểm đang hoạt động bị đóng ở đây được tính là đóng.",
         "Points that may not open; an existing point closed here counts as closed.",
     ),
+    # --- the planner's questions (keep existing, add N, closure) -----------------------
+    "model_closure": ("Đóng bớt điểm: điểm nào đóng được mà mọi người vẫn trong chuẩn",
+                      "Closure: which offices can close with everyone still covered"),
+    "keep_existing": ("Giữ nguyên các điểm tiếp nhận hiện có", "Keep existing offices"),
+    "keep_existing_help": (
+        "Mọi chi nhánh và điểm tiếp nhận hiện có đều giữ mở (mỗi xã vẫn giữ bộ phận một cửa); "
+        "mô hình chỉ chọn điểm mới. Với LSCP: ít điểm mới nhất để mọi người trong chuẩn.",
+        "Every existing branch and reception point stays open (each commune keeps its "
+        "one-stop desk); the model only chooses new points. With LSCP: the fewest new points "
+        "bringing everyone within the standard.",
+    ),
+    "keep_existing_points": ("gồm {n} điểm hiện có được giữ", "including the {n} existing offices kept"),
+    "keep_existing_short": ("giữ điểm hiện có", "existing kept"),
+    "keep_existing_none": ("Không giữ (mô hình được đóng)", "No (the model may close them)"),
+    "keep_existing_all": ("Tất cả", "All"),
+    "keep_existing_branches": ("Chỉ chi nhánh", "Branches only"),
+    "keep_existing_receptions": ("Chỉ điểm tiếp nhận", "Reception points only"),
+    "add_points": ("Thêm N điểm", "Add N points"),
+    "add_points_help": (
+        "0 = không dùng. N > 0: giữ nguyên các điểm hiện có và chọn thêm N điểm mới "
+        "(số điểm = số điểm giữ + N).",
+        "0 = off. N > 0: the existing offices kept and N new points chosen "
+        "(points = the points kept + N).",
+    ),
+    "max_loss": ("Số người tối đa ra khỏi chuẩn", "Most residents allowed to lose coverage"),
+    "max_loss_help": (
+        "Đóng bớt điểm: 0 = mọi người đang trong chuẩn vẫn trong chuẩn; một điểm là điểm "
+        "duy nhất phục vụ một thôn/xã thì được giữ.",
+        "Closure: 0 = everyone covered today stays covered; an office that is the only one "
+        "within the standard of a village is kept.",
+    ),
+    "placement_hint": (
+        "Mỗi xã giữ bộ phận một cửa của mình? Chọn “Giữ nguyên các điểm tiếp nhận hiện có: "
+        "Tất cả” để mô hình không đóng điểm nào và chỉ chọn điểm mới; “Thêm N điểm” để hỏi "
+        "thêm N điểm được gì; mô hình “Đóng bớt điểm” để hỏi điểm nào có thể đóng mà mọi người "
+        "vẫn trong chuẩn.",
+        "Does every commune keep its one-stop desk? Choose “Keep existing offices: All” so the "
+        "model closes none and only chooses new points; “Add N points” to ask what N more "
+        "points buy; the “Closure” model to ask which offices can close with everyone still "
+        "covered.",
+    ),
+    "closures_title": ("Các điểm có thể đóng bớt (tiết kiệm nhiều nhất trước)",
+                       "Offices that can close (largest savings first)"),
+    "closures_none": ("Không điểm nào đóng được mà giữ mọi người trong chuẩn.",
+                      "No office can close while everyone stays covered."),
+    "objective_closure": ("tổng chi phí các điểm giữ lại (số điểm khi chi phí đều là 1)",
+                          "the total opening cost of the offices kept (their number when every cost is 1)"),
+    "explain_keep_lscp": (
+        "Giữ nguyên {kept} điểm hiện có, cần ít nhất {new} điểm mới để mọi người tiếp cận được "
+        "đều trong chuẩn: {covered} người được phục vụ ({share}), so với {base} ({base_share}) "
+        "chỉ với các điểm hiện có.",
+        "With the {kept} existing offices kept open, {new} new points are the fewest that bring "
+        "everyone reachable within the standard: {covered} residents covered ({share}), against "
+        "{base} ({base_share}) with the kept offices alone.",
+    ),
+    "explain_keep": (
+        "Giữ nguyên {kept} điểm hiện có, mô hình {model} chọn {new} điểm mới: {covered} người "
+        "được phục vụ ({share}), so với {base} ({base_share}) chỉ với các điểm hiện có.",
+        "With the {kept} existing offices kept open, {model} chose {new} new points: {covered} "
+        "residents covered ({share}), against {base} ({base_share}) with the kept offices alone.",
+    ),
+    "explain_add": (
+        "Thêm tối đa {add} điểm vào {kept} điểm đang giữ ({new} điểm mới được mở) phục vụ thêm "
+        "{gain} người: {covered} ({share}) thay vì {base} ({base_share}) chỉ với các điểm đang giữ.",
+        "Adding up to {add} point(s) to the {kept} kept offices ({new} new opened) covers {gain} "
+        "more residents: {covered} ({share}) instead of {base} ({base_share}) with the kept "
+        "offices alone.",
+    ),
+    "explain_closure": (
+        "{closable} trong {existing} điểm hiện có có thể đóng bớt (tiết kiệm {saving} chi phí) "
+        "mà toàn bộ {covered} người đang trong chuẩn vẫn trong chuẩn; giữ {kept} điểm, trong đó "
+        "{sole} điểm vì có thôn/xã không còn điểm nào khác trong chuẩn.",
+        "{closable} of the {existing} existing offices can close (saving {saving} in opening "
+        "cost) while all {covered} residents covered today stay within the standard; {kept} "
+        "stay open, {sole} of them because a village has no other office within the standard.",
+    ),
+    "explain_closure_loss": (
+        "{closable} trong {existing} điểm hiện có có thể đóng bớt (tiết kiệm {saving} chi phí) "
+        "với tối đa {max_loss} trong {covered} người đang trong chuẩn ra khỏi chuẩn (thực tế "
+        "{lost} người); giữ {kept} điểm.",
+        "{closable} of the {existing} existing offices can close (saving {saving} in opening "
+        "cost) with at most {max_loss} of the {covered} residents covered today leaving the "
+        "standard ({lost} do); {kept} stay open.",
+    ),
     "objective_means": ("Giá trị mục tiêu là {what}.", "The objective is {what}."),
     "objective_lscp": ("tổng chi phí mở các điểm (số điểm khi chi phí đều là 1)",
                        "the total opening cost of the open points (their number when every cost is 1)"),

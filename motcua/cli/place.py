@@ -25,13 +25,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "Choose which sites to open. lscp: the fewest points (least opening cost) so "
             "every reachable resident is within the standard; mclp: the most residents "
             "covered with --points N (or --budget B); pmedian: the least population-weighted "
-            "travel time with N points; pcenter: the smallest worst-case travel time. "
+            "travel time with N points; pcenter: the smallest worst-case travel time; closure: "
+            "which existing offices can close while everyone covered today stays covered. "
+            "--keep-existing keeps every existing office open (the model only adds points); "
+            "--add N keeps them and chooses N new points. "
             "Must-open sites stay open, closed sites are excluded. Prints the solver status, "
-            "best bound and gap: FEASIBLE means not proven optimal."
+            "best bound and gap: FEASIBLE means not proven optimal, and the answer in one "
+            "sentence."
         ),
     )
     p.add_argument("scenario", help="scenario folder, e.g. scenarios/demo")
-    p.add_argument("--model", choices=("lscp", "mclp", "pmedian", "pcenter"), default="lscp")
+    p.add_argument("--model", choices=("lscp", "mclp", "pmedian", "pcenter", "closure"),
+                   default="lscp")
+    p.add_argument("--keep-existing", nargs="?", const="all", metavar="KIND",
+                   choices=("all", "branches", "receptions"),
+                   help="keep every existing branch and reception point open (or only "
+                        "'branches' or 'receptions'); lscp then finds the fewest NEW points")
+    p.add_argument("--add", type=int, metavar="N",
+                   help="mclp, pmedian, pcenter: keep the existing offices and choose N new "
+                        "points (instead of --points)")
+    p.add_argument("--max-loss", type=float, metavar="PEOPLE",
+                   help="closure: residents allowed to lose their coverage in total "
+                        "(default 0: everyone covered today stays covered)")
     p.add_argument("--points", type=int, help="number of points N (must-open sites included)")
     p.add_argument("--budget", type=float, help="total opening cost for mclp instead of --points")
     p.add_argument("--minutes", type=float, help="max travel minutes (default: the scenario's)")
@@ -75,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
     time_limit, seed, threads = solver_options(args)
     req = PlacementRequest(
-        model=args.model, p=args.points, budget=args.budget, minutes=args.minutes, km=args.km,
+        model=args.model, p=args.points, budget=args.budget,
+        keep_existing=args.keep_existing, add=args.add, max_loss=args.max_loss, minutes=args.minutes, km=args.km,
         capacitated=args.capacitated, single_assignment=args.single_assignment,
         overload_penalty=args.overload_penalty,
         keep_open=_ids(args.keep_open), close=_ids(args.close),
@@ -100,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
         return solution_exit_code(result.status)
     f = result.figures
     rep = result.report
-    print(f"{scenario.name}: {req.model}" + (f" with {req.p} points" if req.p else ""))
+    points = f.p if req.add is not None else req.p
+    print(f"{scenario.name}: {req.model}" + (f" with {points} points" if points else "")
+          + (f" ({req.add} added to the existing network)" if req.add else "")
+          + (f", keeping the existing offices ({req.keep_existing})"
+             if req.keep_existing and not req.add else ""))
     print(f"coverage: {result.coverage_label}")
     for line in result.coverage_warnings:
         print(f"  warning: {line}")
@@ -114,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         print("  not proven optimal: the answer may be improved by up to the gap")
     if rep.message:
         print(f"  note: {rep.message}")
+    if rep.status.has_solution and f.explanation:
+        print(f"answer: {f.explanation}")
     if rep.status.has_solution:
         print(f"open points: {f.open_points} (kept {f.kept_points}, new {f.new_points}, "
               f"closed {f.closed_points})")
@@ -135,6 +157,18 @@ def run(args: argparse.Namespace) -> int:
             print("most uncovered: " + "; ".join(
                 f"{k} {v:,.0f}" + (f" ({out_of_reach[k]:,.0f} out of reach)" if out_of_reach.get(k) else "")
                 for k, v in worst))
+    closures = f.closures
+    if rep.status.has_solution and req.model == "closure" and closures:
+        print("can close (largest savings first): saving, people served, mean and worst "
+              "minutes before -> after")
+        for r in closures[:10]:
+            print(f"  {r['id']} {r['name']}: {r['saving']:g}, {r['served_population']:,.0f} "
+                  f"people, mean {_min(r['mean_minutes_before'])} -> "
+                  f"{_min(r['mean_minutes_after'])}, worst {_min(r['worst_minutes_before'])} "
+                  f"-> {_min(r['worst_minutes_after'])}"
+                  + (f", {r['lost_population']:,.0f} lose coverage" if r["lost_population"] else ""))
+        if len(closures) > 10:
+            print(f"  ... {len(closures) - 10} more (closures.csv with --out)")
     if result.pareto is not None:
         print("points  covered share  added people  status")
         for row in result.pareto.itertuples():
@@ -154,3 +188,7 @@ def _pct(x: float | None) -> str:
     if x is None or x != x or x in (float("inf"), float("-inf")):
         return "n/a"
     return f"{100 * x:.2f}%"
+
+
+def _min(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1f}"

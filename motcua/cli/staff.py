@@ -170,8 +170,11 @@ def run(args: argparse.Namespace) -> int:
         lines.insert(-1, f"online minutes no branch had anyone qualified for (at no site, "
                          f"not in the figures above): {unplaced_b:,.0f} -> {unplaced_a:,.0f}")
     for r in result.moves.head(25).itertuples():
-        lines.append(f"  {r.person_id} {r.name}: {r.weekday} {r.date} {r.from_site} -> "
-                     f"{r.to_site} ({r.travel_min} min): {r.reason}")
+        # the site names beside their ids (absent from runs saved before they were added)
+        src = f"{r.from_site} ({getattr(r, 'from_site_name', '')})".replace(" ()", "")
+        dst = f"{r.to_site} ({getattr(r, 'to_site_name', '')})".replace(" ()", "")
+        lines.append(f"  {r.person_id} {r.name}: {r.weekday} {r.date} {src} -> "
+                     f"{dst} ({r.travel_min} min): {r.reason}")
     if len(result.moves) > 25:
         lines.append(f"  ... {len(result.moves) - 25} more in moves.csv")
     sf = result.shortfalls

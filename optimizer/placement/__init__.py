@@ -33,6 +33,7 @@ its model builder apart from its solve strategy:
 * :mod:`~optimizer.placement.median` -- :func:`p_median`;
 * :mod:`~optimizer.placement.center` -- :func:`p_center`;
 * :mod:`~optimizer.placement.capacity` -- :func:`capacitated`;
+* :mod:`~optimizer.placement.closure` -- :func:`closure` (which existing offices can close);
 * :mod:`~optimizer.placement.variants` -- :func:`backup` and :func:`lexicographic`;
 * :mod:`~optimizer.placement.inputs` -- the checks, :class:`SolveOptions` and
   :class:`Tuning` (benchmark switches);
@@ -46,6 +47,7 @@ its model builder apart from its solve strategy:
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.capacity import capacitated
 from optimizer.placement.center import p_center
+from optimizer.placement.closure import closure, sole_cover_sites
 from optimizer.placement.inputs import (
     MCLP_MIP_MAX_NONZEROS,
     BoolArray,
@@ -82,5 +84,6 @@ __all__ = [
     "PDLP_TIME_SHARE", "SMALL_COMPONENT_SITES", "SWAP_SECONDS",
     "BoolArray", "FloatArray", "IntArray", "Matrix",
     "NoDemandError", "ParetoResult", "PlacementResult", "SolveOptions", "SolveStatus", "SolverReport", "Tuning",
-    "backup", "capacitated", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
+    "backup", "capacitated", "closure", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
+    "sole_cover_sites",
 ]

@@ -262,9 +262,11 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     by_commune = at.dataframe[1].value
     assert by_commune["Số dân chưa được phục vụ"].tolist() == [500]
     assert by_commune["Trong đó không điểm nào tới được"].tolist() == [0]
-    # the load table leads with the figures, headers and kinds in the page's language
+    # the load table leads with the id and name (issue #17: names beside ids), then the
+    # figures; headers and kinds in the page's language
     load = at.dataframe[0].value
-    assert load.columns[:4].tolist() == ["id", "utilisation", "load_per_day", "capacity_per_day"]
+    assert load.columns[:5].tolist() == ["id", "name", "utilisation", "load_per_day",
+                                         "capacity_per_day"]
     assert set(load["kind"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
@@ -495,7 +497,9 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                ("number_input", "overload_penalty"): ("overload_penalty", 2.0),
                ("number_input", "min_covered"): ("min_covered_pct", 50.0),
                ("checkbox", "backup"): ("backup", True),
-               ("checkbox", "lexicographic"): ("lexicographic", True)}
+               ("checkbox", "lexicographic"): ("lexicographic", True),
+               ("selectbox", "keep_existing"): ("keep_existing", "all"),
+               ("number_input", "max_loss"): ("max_loss", 100.0)}
     def put(kind: str, key: str, value: object) -> None:
         widget = getattr(at, kind)(key=key)
         if widget.value != value:  # the page never asks to change a disabled widget
@@ -523,7 +527,8 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                 put("checkbox", "backup", backup)
                 _assert_clean(at)
                 state = PlacementRequest(
-                    model=model, p=3 if model != "lscp" and limit == "points" else None,
+                    model=model,
+                    p=3 if model not in ("lscp", "closure") and limit == "points" else None,
                     budget=5.0 if limit == "budget" else None,
                     capacitated=capacitated, backup=backup)
                 assert not refused(state), state
@@ -537,9 +542,46 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                     disabled = getattr(at, kind)(key=key).disabled
                     assert disabled == refused(replace(state, **{field: value})), (state, key)
                     checked += 1
-                assert at.radio(key="weighting").disabled == capacitated
+                assert at.radio(key="weighting").disabled == (
+                    not state.option_applies("weighting"))
+                if limit == "points":
+                    # N new points take the place of the number of points (the form
+                    # disables that one when N is set)
+                    assert at.number_input(key="add_points").disabled == refused(
+                        replace(state, p=None, add=2)), state
+                    checked += 1
             put("checkbox", "capacitated", False)
             put("checkbox", "backup", False)
         if budget_on:
             put("radio", "limit_by", "points")
     assert checked >= 40
+
+
+def test_placement_keep_existing_and_closure_from_the_form(tiny_ref: str,
+                                                           workspace: Workspace) -> None:
+    """Issue #17: 'Keep existing offices' and the Closure model are one control each, and the
+    answer is shown in one sentence in the page's language."""
+    at = _app(tiny_ref, page="placement").run()
+    # the first screen points to keeping the existing offices
+    assert any("Giữ nguyên các điểm tiếp nhận hiện có" in i.value for i in at.info)
+    at.selectbox(key="keep_existing").set_value("all").run()
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    # s1 and s2 kept, d4 (500 people) needs the candidate s3: one new point
+    assert _metrics(at)["Số điểm mở"] == "3"
+    answer = ("Giữ nguyên 2 điểm hiện có, cần ít nhất 1 điểm mới để mọi người tiếp cận được "
+              "đều trong chuẩn: 5.000 người được phục vụ (100,0 %), so với 4.500 (90,0 %) chỉ "
+              "với các điểm hiện có.")
+    assert answer in [_shown(i.value) for i in at.info]
+    run = workspace.list_runs("placement")[0]
+    assert run.params["keep_existing"] == "all"
+    # closure: s1 must stay open and s2 is the only office within reach of d3
+    at.selectbox(key="model").set_value("closure").run()
+    assert at.selectbox(key="keep_existing").disabled
+    assert not at.number_input(key="max_loss").disabled
+    assert at.number_input(key="add_points").disabled
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    shown = [_shown(i.value) for i in at.info]
+    assert any(s.startswith("0 trong 2 điểm hiện có có thể đóng bớt") for s in shown), shown
+    assert any("Không điểm nào đóng được" in cap.value for cap in at.caption)

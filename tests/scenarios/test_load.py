@@ -211,8 +211,9 @@ def test_polygon_demand_round_trip(make_scenario: MakeScenario, tmp_path: Path) 
     gdf = gpd.GeoDataFrame(
         {"id": ["a", "b"], "name": ["Phường Hàng Bạc", "Phường Lý Thái Tổ"], "population": [9000, 7000],
          "commune_code": ["00037", "00040"]},
-        geometry=[Polygon([(105.85, 21.03), (105.86, 21.03), (105.86, 21.04)]),
-                  Polygon([(105.85, 21.02), (105.86, 21.02), (105.86, 21.03)])],
+        # near the fixture's sites (Quảng Ninh): a site 100 km off the demand is now warned
+        geometry=[Polygon([(107.10, 21.30), (107.12, 21.30), (107.12, 21.31)]),
+                  Polygon([(107.18, 21.34), (107.20, 21.34), (107.20, 21.36)])],
         crs="EPSG:4326",
     )
     folder = make_scenario(**{"scenario.toml": TOML.replace("demand.csv", "demand.gpkg")})
