@@ -83,7 +83,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "than 100 residents/km2)")
 
     d = p.add_argument_group("demand grid")
-    d.add_argument("--cell-m", type=float, default=400.0, help="grid cell side in metres (400)")
+    d.add_argument("--cell-m", type=float, default=None,
+                   help="grid cell side in metres (default: from the area and population, "
+                        "about 10,000 cells and at least 100 persons a cell, 250-2,000 m; "
+                        "see docs/import.md)")
     d.add_argument("--weight", choices=("auto", "roads", "uniform"), default="auto",
                    help="spread people by road length in each cell or by area; auto = roads "
                    "when there is a network (default)")
@@ -217,8 +220,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"Scenario: {sc.name}  ->  {result.folder}")
     print(f"  communes: {len(result.communes):,}; residents: {result.population_total:,} "
           f"(demand rows sum to {sc.demand['population'].sum():,.0f})")
-    print(f"  demand: {len(sc.demand):,} grid points ({request.cell_m:g} m cells, "
-          f"{result.provenance['demand']['weight']} weighting)")
+    cell_m = result.provenance["demand"]["cell_m"]
+    rule = result.provenance.get("cell_m_rule")
+    print(f"  demand: {len(sc.demand):,} grid points ({cell_m:g} m cells"
+          + (f", chosen for {rule['area_km2']:,.0f} km2 and {rule['persons']:,} persons; "
+             "--cell-m to change" if rule else "")
+          + f", {result.provenance['demand']['weight']} weighting)")
     finer = result.provenance.get("finer_units")
     if finer:
         print(f"  people where they live: {finer['units_read']:,} finer units of "
