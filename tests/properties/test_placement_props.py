@@ -317,3 +317,28 @@ def test_pareto_is_never_below_a_known_answer_and_starts_from_it() -> None:
     assert (np.diff(curve.covered_weight) >= -1e-9).all()
     # the single solve's bound tightens the curve's at that p
     assert curve.best_bound[2] <= best3.best_bound + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances())
+def test_packing_bound_never_exceeds_the_optimal_cover(
+        inst: tuple[sp.csr_matrix, np.ndarray, int]) -> None:
+    from optimizer.placement.set_cover import packing_bound
+
+    c, w, _ = inst
+    rows = np.asarray(c.sum(axis=1)).ravel() > 0
+    if not rows.any():
+        return
+    sub = sp.csr_matrix(c[rows])
+    costs = np.arange(1.0, c.shape[1] + 1.0)
+    opt = lscp(sub, np.ones(sub.shape[0]), costs=costs, **KW)
+    assert opt.status is SolveStatus.OPTIMAL
+    assert 0 < packing_bound(sub, costs) <= opt.objective + 1e-9
+
+
+def test_packing_bound_by_hand() -> None:
+    from optimizer.placement.set_cover import packing_bound
+
+    # rows {0}, {1, 2}, {2, 3}: {0} and {1, 2} are disjoint -> at least 1 + min(2, 3) = 3
+    c = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
+    assert packing_bound(c, np.array([1.0, 2.0, 3.0, 4.0])) == 3.0
