@@ -149,7 +149,7 @@ def _value(prob: CoverInputs, cm: CapacitatedMip, values: FloatArray, cap: Float
            maximize: bool, pen: float) -> float:
     """The objective of ``values`` recomputed from the variables (model units)."""
     inp = prob.inp
-    z = np.clip(values[cm.z0:cm.z0 + cm.rows.size], 0.0, 1.0)
+    z = _z(cm, values, inp.n_sites)
     o = _overload(inp, cm, values, cap)
     if maximize:
         return float(inp.weights[cm.rows] @ z) - pen * float(o.sum())
@@ -157,9 +157,19 @@ def _value(prob: CoverInputs, cm: CapacitatedMip, values: FloatArray, cap: Float
     return float(inp.costs[cm.cand][x].sum()) + pen * float(o.sum())
 
 
+def _z(cm: CapacitatedMip, values: FloatArray, n_sites: int) -> FloatArray:
+    """The shares of ``values``: in [0, 1], 0 below 1e-7 (engine tolerance) and on a site
+    that is not open (``z <= x`` holds only within the engine's tolerance)."""
+    z = np.clip(values[cm.z0:cm.z0 + cm.rows.size], 0.0, 1.0)
+    is_open = np.zeros(n_sites, dtype=bool)
+    is_open[cm.cand[values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
+    z[(z < 1e-7) | ~is_open[cm.cols]] = 0.0
+    return z
+
+
 def _load(inp: Inputs, cm: CapacitatedMip, values: FloatArray) -> FloatArray:
     """Per site, the weight the shares of ``values`` send to it."""
-    z = np.clip(values[cm.z0:cm.z0 + cm.rows.size], 0.0, 1.0)
+    z = _z(cm, values, inp.n_sites)
     return np.bincount(cm.cols, weights=inp.weights[cm.rows] * z,
                        minlength=inp.n_sites).astype(np.float64)
 
@@ -172,8 +182,8 @@ def _overload(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArr
     return over
 
 
-def _shares(n_demand: int, cm: CapacitatedMip, values: FloatArray) -> FloatArray:
-    z = np.clip(values[cm.z0:cm.z0 + cm.rows.size], 0.0, 1.0)
+def _shares(n_demand: int, cm: CapacitatedMip, values: FloatArray, n_sites: int) -> FloatArray:
+    z = _z(cm, values, n_sites)
     return np.bincount(cm.rows, weights=z, minlength=n_demand).clip(0.0, 1.0)
 
 
@@ -227,12 +237,12 @@ def _greedy_fill(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray,
 
 
 def _residual(prob: CoverInputs, ans: _Answer) -> FloatArray:
-    return prob.inp.weights * (1.0 - _shares(prob.inp.n_demand, ans.cm, ans.values))
+    return prob.inp.weights * (1.0 - _shares(prob.inp.n_demand, ans.cm, ans.values, prob.inp.n_sites))
 
 
 def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | None, *,
                single: bool, pen: float | None, deadline: float | None,
-               options: SolveOptions) -> _Answer | None:
+               final_deadline: float | None, options: SolveOptions) -> _Answer | None:
     """A good capacitated answer from ``start`` (the uncapacitated answer): assign by LP,
     then add the sites taking the most unassigned demand (``p`` permitting) and assign
     again, until everyone is assigned, no site helps or the time is up."""
@@ -258,11 +268,9 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
         if (grown == mask).all():
             break
         mask = grown
-    if p is None and pen is None:
-        # every coverable point must be assigned: check it (also with single assignment)
-        pass
+    # the answer itself (the time of the whole call: a start is worth more than MIP time)
     best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
-                        limit=remaining(deadline), options=options,
+                        limit=remaining(final_deadline), options=options,
                         source="uncapacitated answer + greedy additions")
     return best
 
@@ -312,14 +320,13 @@ def _read(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
     open_mask = inp.fixed_mask
     assignment = np.full(inp.n_demand, -1, dtype=np.int64)
     overload = np.zeros(inp.n_sites)
-    n_pairs = cm.rows.size
     open_mask[cm.cand[values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
-    z = values[cm.z0:cm.z0 + n_pairs]
+    z = _z(cm, values, inp.n_sites)
     order = np.lexsort((-z, cm.rows))
     r_s, c_s, z_s = cm.rows[order], cm.cols[order], z[order]
     first = np.ones(r_s.size, dtype=bool)
     first[1:] = r_s[1:] != r_s[:-1]
-    pick = first & (z_s > 1e-6)
+    pick = first & (z_s > 0)
     assignment[r_s[pick]] = c_s[pick]
     overload[cm.cand] = _overload(inp, cm, values, cap)
     return open_mask, assignment, overload
@@ -370,15 +377,6 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             bounds["capacities"] = _capacity_bound(prob, cap, p)
     elif math.isfinite(unc.best_bound):
         bounds["uncapacitated"] = unc.best_bound
-    if not maximize and overload_penalty is None:
-        # can every coverable point be assigned at all, with every allowed site open?
-        every = _solve_fixed(prob, cap, inp.allowed.copy(), 0, single=False, pen=None,
-                             limit=remaining(deadline), options=options, source="lp")
-        if every is not None and every.objective < total - TOL * max(1.0, total):
-            return _infeasible(prob, cap, options, t0, stages, overload_penalty,
-                               f"with every allowed site open at most {every.objective:.6g} of "
-                               f"{total:.6g} can be assigned (LP)")
-
     # 2. the start heuristic
     start = np.zeros(inp.n_sites, dtype=bool)
     if unc.status.has_solution:
@@ -388,7 +386,8 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         deadline if deadline is not None else math.inf,
         time.perf_counter() + HEURISTIC_TIME_SHARE * limit)
     heur = _heuristic(prob, cap, start, p, single=single_assignment, pen=overload_penalty,
-                      deadline=h_deadline, options=options) if unc.status.has_solution else None
+                      deadline=h_deadline, final_deadline=deadline,
+                      options=options) if unc.status.has_solution else None
 
     # 3. the full model, hinted
     cm = capacitated_mip(prob, cap, p, single_assignment=single_assignment,
@@ -445,7 +444,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         sol.report.solver, options.seed, options.threads, options.time_limit_s,
         "; ".join(x for x in (*notes, sol.report.message) if x))
     open_mask, assignment, overload = _read(inp, best.cm, best.values, cap)
-    share = _shares(inp.n_demand, best.cm, best.values)
+    share = _shares(inp.n_demand, best.cm, best.values, inp.n_sites)
     res = finish("capacitated", inp, open_mask, prob.c, prob.minutes, value, report,
                  prob.uncoverable, assignment=assignment, stages=tuple(stages), capacity=cap,
                  overload=overload, assigned_share=share)
