@@ -184,3 +184,30 @@ def test_a_tight_capacity_is_shared_and_every_figure_follows() -> None:
     assert sorted(np.round(res.assigned_share, 6).tolist()) == [0.5, 1.0]
     assert res.covered_weight == pytest.approx(15.0)
     assert res.load.tolist() == pytest.approx([15.0, 0.0])
+
+
+def test_a_model_too_large_for_the_mip_keeps_the_start_and_the_known_bounds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimizer.placement.capacity as capacity
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((40, 8)) < 0.4
+    w = rng.integers(1, 20, 40).astype(float)
+    cap = np.full(8, 60.0)
+    c = sp.csr_matrix(dense)
+    exact = capacitated(c, w, cap, 3, **KW)
+    monkeypatch.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+    res = capacitated(c, w, cap, 3, **KW)
+    assert "no MIP for" in res.report.message
+    assert res.status.has_solution
+    # a valid answer and a valid bound around the proven optimum
+    assert res.objective <= exact.objective + 1e-6 <= res.best_bound + 2e-6
+    assert res.best_bound <= min(mclp(c, w, 3, **KW).objective, float(np.sort(np.minimum(
+        cap, dense.T.astype(float) @ w))[::-1][:3].sum())) + 1e-6
+    _check_figures(res, dense, w, cap, False, maximize=True)
+    # the fewest points: the start's cover, bounded below by the uncapacitated optimum
+    lo = capacitated(c, w, cap, **KW)
+    assert lo.status.has_solution and "no MIP for" in lo.report.message
+    assert lo.best_bound >= lscp(c, w, **KW).objective - 1e-9
+    assert lo.best_bound <= lo.objective
+    _check_figures(lo, dense, w, cap, False, maximize=False)
