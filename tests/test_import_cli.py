@@ -187,3 +187,26 @@ def test_import_without_cell_size_chooses_and_says_it(tmp_path: Path,
     import json
     prov = json.loads((out / "import.json").read_text(encoding="utf-8"))
     assert prov["demand"]["cell_m"] == 450.0 and prov["cell_m_rule"]["persons"] == 100_000
+
+
+def test_grid_sensitivity_reports_coverage_at_half_and_double_the_cell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"code": ["a", "b"], "name": ["A", "B"], "p": [50_000, 50_000]},
+                     geometry=[box(600_000, 2_300_000, 610_000, 2_310_000),
+                               box(610_000, 2_300_000, 640_000, 2_310_000)],
+                     crs="EPSG:32648").to_crs("EPSG:4326").to_file(f, driver="GeoJSON")
+    out = tmp_path / "o"
+    assert main(["import", "--boundaries", str(f), "--population-column", "p", "--name", "x",
+                 "--out", str(out), "--cell-m", "2000", "--grid-sensitivity",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    text = capsys.readouterr().out
+    line = text.split("grid sensitivity of that coverage: ")[1].splitlines()[0]
+    assert line.startswith("1000 m (") and "; 4000 m (" in line
+    # the shares printed are the coverage of the grids at those sizes, against the chosen one
+    import re
+    base = float(re.search(r"coverage by existing sites: ([\d.]+) %", text).group(1))  # type: ignore[union-attr]
+    for share, diff in re.findall(r"\): ([\d.]+) % \(([+-][\d.]+) points\)", line):
+        assert float(diff) == pytest.approx(float(share) - base, abs=0.11)
+    # only the scenario asked for is written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.geojson", "cache", "o"]
