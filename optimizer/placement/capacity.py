@@ -273,11 +273,92 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
         if (grown == mask).all():
             break
         mask = grown
+    if final_deadline is None or time.perf_counter() < final_deadline:
+        mask = _improve(prob, cap, mask, p, deadline=final_deadline, options=options)
     # the answer itself (the time of the whole call: a start is worth more than MIP time)
     best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
                         limit=remaining(final_deadline), options=options,
                         source="uncapacitated answer + greedy additions")
     return best
+
+
+#: Share of the time left that :func:`_improve` leaves for the final assignment and MIP.
+IMPROVE_RESERVE = 0.25
+#: Sites tried to come in per round of :func:`_improve`.
+IMPROVE_TRIES = 4
+
+
+def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None, *,
+             deadline: float | None, options: SolveOptions) -> BoolArray:
+    """Local search on the open sites, each move checked by the assignment LP.
+
+    With ``p``: swap the least loaded free site for one of those taking the most
+    unassigned demand, while the assigned weight grows.  Without: close the least
+    loaded free site while everyone can still be assigned.  Stops when no move helps
+    or at the deadline (less a reserve for what follows)."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    tol = TOL * max(1.0, total)
+    end = None if deadline is None else (
+        time.perf_counter() + (1.0 - IMPROVE_RESERVE) * max(0.0, deadline - time.perf_counter()))
+
+    def lp(m: BoolArray) -> _Answer | None:
+        return _solve_fixed(prob, cap, m, 0, single=False, pen=None, limit=remaining(end),
+                            options=options, source="lp")
+
+    cur = lp(mask)
+    if cur is None:
+        return mask
+    tried: set[tuple[int, int]] = set()
+    while not options.stopped and (end is None or time.perf_counter() < end):
+        load = _load(inp, cur.cm, cur.values)
+        free_open = np.flatnonzero(mask & ~inp.fixed_mask)
+        if free_open.size == 0:
+            break
+        out = free_open[np.argsort(load[free_open], kind="stable")]
+        if p is None:
+            if cur.objective < total - tol:
+                break  # not a full assignment: nothing to close
+            moved = False
+            for j in out[:IMPROVE_TRIES]:
+                if (int(j), -1) in tried:
+                    continue
+                tried.add((int(j), -1))
+                trial = mask.copy()
+                trial[j] = False
+                # every coverable point must keep a site within reach
+                if (np.asarray(prob.c[:, np.flatnonzero(trial)].sum(axis=1)).ravel()[coverable]
+                        == 0).any():
+                    continue
+                got = lp(trial)
+                if got is not None and got.objective >= total - tol:
+                    mask, cur, moved = trial, got, True
+                    break
+            if not moved:
+                break
+            continue
+        residual = _residual(prob, cur)
+        residual[~coverable] = 0.0
+        take = np.minimum(cap, _reach_weight(prob.c, residual))
+        take[mask | ~inp.allowed] = -1.0
+        ins = np.argsort(-take, kind="stable")[:IMPROVE_TRIES]
+        ins = ins[take[ins] > tol]
+        moved = False
+        j_out = int(out[0])
+        for j_in in ins:
+            if (j_out, int(j_in)) in tried:
+                continue
+            tried.add((j_out, int(j_in)))
+            trial = mask.copy()
+            trial[j_out], trial[j_in] = False, True
+            got = lp(trial)
+            if got is not None and got.objective > cur.objective + tol:
+                mask, cur, moved = trial, got, True
+                break
+        if not moved:
+            break
+    return mask
 
 
 def _capacity_bound(prob: CoverInputs, cap: FloatArray, p: int) -> float:
@@ -348,7 +429,8 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
        is within the standard of an open site).
     2. A heuristic from that answer: assignment by LP, greedy additions of the sites
        taking the most unassigned demand, assignment again.
-    3. The full model, hinted with the heuristic answer, for the rest of the time.
+    3. The full model, hinted with the heuristic answer, for the rest of the time
+       (not above :data:`CAPACITATED_MIP_MAX_PAIRS` pairs when 2 found an answer).
 
     The better answer of 2 and 3 is kept; the bound is the tightest of the MIP's,
     the uncapacitated one, the capacities' (with ``p`` and no overload) and the total
