@@ -787,7 +787,7 @@ def default_cell_m(area_m2: float, persons: float) -> float:
 
     ``max(sqrt(area / TARGET_CELLS), sqrt(area * PERSONS_PER_CELL / persons))``: about
     :data:`TARGET_CELLS` cells over the area (the models' size stays workable: a
-    province of 6,000 km2 gets ~800 m), and no finer than :data:`PERSONS_PER_CELL`
+    province of 5,800 km2 gets 750 m), and no finer than :data:`PERSONS_PER_CELL`
     persons per cell on average (a sparse place gets coarser cells); clamped to
     [:data:`MIN_CELL_M`, :data:`MAX_CELL_M`] and rounded to :data:`CELL_STEP_M`.
     """
