@@ -180,7 +180,8 @@ class ImportRequest:
     staff, workload : optional CSVs copied into the scenario and validated.
     number_format : how numbers are written in ``staff``/``workload``; when declared,
         the scenario declares it in ``[files]`` and its files are written in it.
-    cell_m : side of the demand grid in metres (400).
+    cell_m : side of the demand grid in metres (400); ``None``: :func:`default_cell_m`
+        of the communes' area and population (``motcua import`` without ``--cell-m``).
     weight : how a polygon's people are spread: ``"roads"`` by road length,
         ``"uniform"`` by area, ``"auto"`` = roads when there is a network.
     crs : metric CRS; ``None`` picks the UTM zone of the boundaries.
@@ -205,7 +206,7 @@ class ImportRequest:
     staff: Path | None = None
     workload: Path | None = None
     number_format: NumberFormat = IMPORT_FORMAT
-    cell_m: float = 400.0
+    cell_m: float | None = 400.0
     weight: WeightMode = "auto"
     crs: str | None = None
     cache_dir: Path | None = None
@@ -770,6 +771,34 @@ def commune_centre_sites(communes: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFra
     }, geometry=points.to_numpy(), crs=WGS84)
 
 
+#: The default demand grid (``cell_m=None``, ``motcua import`` without ``--cell-m``):
+#: about this many cells over the province's area ...
+TARGET_CELLS = 10_000
+#: ... but cells holding at least this many persons on average ...
+PERSONS_PER_CELL = 100
+#: ... within these sides (metres), rounded to a multiple of ``CELL_STEP_M``.
+MIN_CELL_M = 250.0
+MAX_CELL_M = 2000.0
+CELL_STEP_M = 50.0
+
+
+def default_cell_m(area_m2: float, persons: float) -> float:
+    """The default side of the demand grid for a place of ``area_m2`` and ``persons``.
+
+    ``max(sqrt(area / TARGET_CELLS), sqrt(area * PERSONS_PER_CELL / persons))``: about
+    :data:`TARGET_CELLS` cells over the area (the models' size stays workable: a
+    province of 5,800 km2 gets 750 m), and no finer than :data:`PERSONS_PER_CELL`
+    persons per cell on average (a sparse place gets coarser cells); clamped to
+    [:data:`MIN_CELL_M`, :data:`MAX_CELL_M`] and rounded to :data:`CELL_STEP_M`.
+    """
+    if not (math.isfinite(area_m2) and area_m2 > 0):
+        return MIN_CELL_M
+    by_cells = math.sqrt(area_m2 / TARGET_CELLS)
+    by_people = math.sqrt(area_m2 * PERSONS_PER_CELL / persons) if persons > 0 else MAX_CELL_M
+    side = min(MAX_CELL_M, max(MIN_CELL_M, by_cells, by_people))
+    return float(min(MAX_CELL_M, max(MIN_CELL_M, CELL_STEP_M * round(side / CELL_STEP_M))))
+
+
 def grid_candidate_sites(demand: gpd.GeoDataFrame, crs: str, cell_m: float) -> gpd.GeoDataFrame:
     """Candidates: in each ``cell_m`` square holding people, its most populated demand point."""
     if not (math.isfinite(cell_m) and cell_m > 0):
@@ -1007,7 +1036,7 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
 
     if request.crs is not None:
         check_crs_option(request.crs)
-    if not (math.isfinite(request.cell_m) and request.cell_m > 0):
+    if request.cell_m is not None and not (math.isfinite(request.cell_m) and request.cell_m > 0):
         raise ScenarioError(f"grid cell must be > 0 m, got {request.cell_m}", file="--cell-m")
     if request.boundaries is None and request.place is None:
         raise ScenarioError("give boundaries (a vector file) or a place to download",
@@ -1082,7 +1111,16 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
     if weight == "roads" and graph is None:
         raise ScenarioError("weight 'roads' needs a road network (--roads or --place)",
                             file="--weight")
-    demand = spread_demand(communes, crs, request.cell_m, weight, graph,
+    cell_m = request.cell_m
+    if cell_m is None:
+        area_m2 = float(communes.to_crs(crs).geometry.area.sum())
+        cell_m = default_cell_m(area_m2, total)
+        provenance["cell_m_rule"] = {
+            "area_km2": round(area_m2 / 1e6, 1), "persons": total,
+            "rule": (f"max(sqrt(area / {TARGET_CELLS}), sqrt(area x {PERSONS_PER_CELL} / persons))"
+                     f", clamped to [{MIN_CELL_M:g}, {MAX_CELL_M:g}] m, rounded to {CELL_STEP_M:g} m"),
+        }
+    demand = spread_demand(communes, crs, cell_m, weight, graph,
                            units=pieces.units if pieces is not None else None,
                            elevation_raster=request.elevation_raster)
     provenance["zones"] = {str(k): int(v) for k, v in demand["zone"].value_counts().items()}
@@ -1090,7 +1128,7 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
     if abs(demand_total - total) > 1e-6 * max(total, 1):
         msg = f"spreading lost people: {demand_total} != {total} (a bug, please report it)"
         raise RuntimeError(msg)
-    provenance["demand"] = {"cell_m": request.cell_m, "weight": weight, "points": int(len(demand))}
+    provenance["demand"] = {"cell_m": cell_m, "weight": weight, "points": int(len(demand))}
 
     # sites ------------------------------------------------------------------------
     if request.sites is not None:

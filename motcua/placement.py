@@ -268,6 +268,9 @@ class PlacementFigures:
     double_covered_population : residents within the standard of two or more open points.
     overloaded_points, max_utilisation : open points whose load passes their capacity,
         and the largest load / capacity.
+    near_open_population : residents within the standard of an open point (with
+        capacities some of them are not assigned: the point is full).
+    overload_per_day : in-person dossiers a day over capacity, over all points.
     weights : ``"population"`` or :data:`DOSSIER_WEIGHTS`.
     synthetic : the scenario's data are synthetic.
     p, fixed_points : the number of points solved for (``--add``: kept + N) and the
@@ -300,6 +303,8 @@ class PlacementFigures:
     kept_points: int | None = None
     double_covered_population: float | None = None
     overloaded_points: int | None = None
+    near_open_population: float | None = None
+    overload_per_day: float | None = None
     max_utilisation: float | None = None
     weights: str = "population"
     synthetic: bool = False
@@ -346,7 +351,7 @@ class PlacementRun:
         capacity_per_day, utilisation`` added.
     demand : GeoDataFrame with ``assigned_site, minutes, covered, coverable``.
     pareto : table ``p, covered_population, covered_share, added_population, best_bound,
-        status`` (``added_population``: covered beyond ``p - 1`` points, exact when both
+        gap, status`` (``added_population``: covered beyond ``p - 1`` points, exact when both
         rows are OPTIMAL).
     """
 
@@ -541,9 +546,12 @@ def commune_table(demand: pd.DataFrame) -> pd.DataFrame:
     covered = demand["covered"].astype(bool)
     reach = (demand["coverable"].astype(bool) if "coverable" in demand
              else pd.Series(True, index=demand.index))
+    # with capacities a point may be partly assigned: its covered people are its share
+    share = (demand["assigned_share"].astype(float) if "assigned_share" in demand
+             else covered.astype(float))
     g = pd.DataFrame({
         "commune": _commune_names(demand), "population": pop,
-        "covered": pop.where(covered, 0.0), "uncovered": pop.where(~covered, 0.0),
+        "covered": pop * share, "uncovered": pop * (1.0 - share),
         "no_candidate_can_reach": pop.where(~covered & ~reach, 0.0),
     }).groupby("commune").sum()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -717,7 +725,13 @@ def run_placement(
     if request.pareto is not None:
         say("pareto", f"Pareto curve for 1..{request.pareto} points")
         kw_p = {k: v for k, v in kw.items()}
-        curve = pl.pareto(cov.covered, population, request.pareto, minutes=cov.minutes, **kw_p)
+        # the curve is never below the single solve it is shown beside (same model,
+        # same weights: plain mclp with a number of points)
+        same = (request.model == "mclp" and request.p is not None and not request.by_dossiers
+                and not request.capacitated and not request.backup and request.budget is None)
+        known = {request.p: res} if same and request.p is not None else None
+        curve = pl.pareto(cov.covered, population, request.pareto, minutes=cov.minutes,
+                          known=known, **kw_p)
         total = float(population.sum())
         pareto_df = pd.DataFrame({
             "p": curve.p_values,
@@ -726,6 +740,7 @@ def run_placement(
             # what one more point buys: people covered beyond the row before (none for the first)
             "added_population": np.diff(curve.covered_weight, prepend=np.nan),
             "best_bound": curve.best_bound,
+            "gap": [r.gap for r in curve.results],
             "status": [s.value for s in curve.statuses],
         })
     say("summary", "summarising")
@@ -748,11 +763,18 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     existing = existing_site_mask(sites)  # on the scenario's status, not this run's
     covered_csr = sp.csr_matrix(cov.covered, dtype=bool)
     n_open_cover = np.asarray(covered_csr[:, np.flatnonzero(is_open)].sum(axis=1)).ravel()
-    covered_flag = n_open_cover > 0
+    near_open = n_open_cover > 0
+    a = res.assignment
+    # the share of each point's people counted as covered: with capacities, the share
+    # assigned within the standard and within capacity (1, 0, or between when split);
+    # otherwise everyone within the standard of an open point
+    capacitated = res.assigned_share is not None
+    share = (np.asarray(res.assigned_share, dtype=float) if res.assigned_share is not None
+             else near_open.astype(float))
+    covered_flag = share >= 1.0 - 1e-6
     # coverable: within the standard of a site this run may open (closed ones excluded)
     coverable = np.asarray(covered_csr[:, np.flatnonzero(status != "closed")].sum(axis=1)
                            ).ravel() > 0
-    a = res.assignment
     site_ids = sites["id"].astype(str).to_numpy()
     demand["assigned_site"] = np.where(a >= 0, site_ids[np.maximum(a, 0)], None)
     if "name" in sites:  # the name beside the id, in every table and export
@@ -763,7 +785,13 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     demand["covered"] = covered_flag
     demand["coverable"] = coverable
     demand["in_person_per_day"] = per_day
-    load = np.bincount(a[a >= 0], weights=per_day[a >= 0], minlength=n_sites)
+    if capacitated:
+        demand["assigned_share"] = np.round(share, 6)
+        # the model's loads (a split point loads each of its sites with its share); the
+        # weights were in-person dossiers per day
+        load = np.asarray(res.load, dtype=float)
+    else:
+        load = np.bincount(a[a >= 0], weights=per_day[a >= 0], minlength=n_sites)
     sites["open"] = is_open
     # existing points are judged on the scenario's status (one closed by this run's
     # overrides counts as closed); the table carries this run's status
@@ -775,13 +803,16 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(capacity > 0, load / capacity, np.where(load > 0, np.inf, 0.0))
     sites["utilisation"] = np.round(util, 4)
+    overload = np.where(is_open, np.maximum(0.0, load - capacity), 0.0)
+    if capacitated:
+        sites["overload_per_day"] = np.round(overload, 3)
     total = float(population.sum())
-    cov_pop = float(population[covered_flag].sum())
+    cov_pop = float(population @ share)
     # the communes where someone is uncovered, the most uncovered first, and how many of
     # them no candidate can reach
     table = commune_table(demand)
     table = table[table["commune"].isin(
-        _commune_names(demand)[~covered_flag & (population > 0)])].sort_values(
+        _commune_names(demand)[(share < 1.0 - 1e-6) & (population > 0)])].sort_values(
         "uncovered", ascending=False)
     by_commune = {str(k): float(v) for k, v in
                   zip(table["commune"], table["uncovered"], strict=True)}
@@ -789,7 +820,9 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
                               zip(table["commune"], table["no_candidate_can_reach"], strict=True)}
     assigned = a >= 0
     tm = res.travel_min
-    has_tm = assigned & np.isfinite(tm)
+    has_tm = assigned & np.isfinite(tm) & (share > 0 if capacitated else True)
+    # travel over the people assigned (their share, with capacities)
+    tw = population * share if capacitated else population
     figures = PlacementFigures(
         model=res.model,
         objective=res.objective,
@@ -800,8 +833,8 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         uncoverable_population=float(population[~coverable].sum()),
         uncovered_by_commune=by_commune,
         uncoverable_by_commune=unreachable_by_commune,
-        mean_minutes=float(np.average(tm[has_tm], weights=population[has_tm]))
-        if has_tm.any() and population[has_tm].sum() > 0 else None,
+        mean_minutes=float(np.average(tm[has_tm], weights=tw[has_tm]))
+        if has_tm.any() and tw[has_tm].sum() > 0 else None,
         worst_minutes=float(tm[has_tm].max()) if has_tm.any() else None,
         open_points=int(is_open.sum()),
         new_points=int((is_open & ~existing).sum()),
@@ -809,6 +842,10 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
         kept_points=int((existing & is_open).sum()),
         double_covered_population=float(population[n_open_cover >= 2].sum()),
         overloaded_points=int(((load > capacity + 1e-6) & is_open).sum()),
+        # people within the standard of an open point (with capacities, some of them
+        # may not be assigned: the point is full)
+        near_open_population=float(population[near_open].sum()),
+        overload_per_day=float(overload.sum()),
         max_utilisation=float(util[is_open].max()) if is_open.any() else None,
         weights=DOSSIER_WEIGHTS if request.by_dossiers else "population",
         synthetic=bool(scenario.settings.synthetic),

@@ -152,3 +152,61 @@ def test_grid_cell_that_is_not_a_length_is_refused(value: str, tmp_path: Path,
                  "--name", "x", "--out", str(tmp_path / "o")]) == 1
     assert f"grid cell must be > 0 m, got {float(value)}" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_default_grid_follows_the_area_and_population() -> None:
+    from geodata.importer import default_cell_m
+
+    # a province of 6,200 km2 and 1.3 million: ~10,000 cells of ~800 m
+    assert default_cell_m(6.2e9, 1.3e6) == 800.0
+    # a sparse one: at least 100 persons a cell makes the cells coarser
+    assert default_cell_m(6.2e9, 2.0e5) == pytest.approx(1750.0)
+    # a dense small district: the finest cell, 250 m; a huge empty area: the coarsest, 2 km
+    assert default_cell_m(3.0e7, 2.0e5) == 250.0
+    assert default_cell_m(1.0e11, 1.0e4) == 2000.0
+    # never finer with more area, never coarser with more people
+    sides = [default_cell_m(a, 1e6) for a in (1e8, 1e9, 1e10)]
+    assert sides == sorted(sides)
+    assert default_cell_m(5e9, 5e6) <= default_cell_m(5e9, 5e5)
+
+
+def test_import_without_cell_size_chooses_and_says_it(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # two 10 x 10 km communes of 50,000 people each: 200 km2, 100,000 persons ->
+    # max(sqrt(2e8 / 10,000) = 141, sqrt(2e8 x 100 / 1e5) = 447) -> 450 m
+    f = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"code": ["a", "b"], "name": ["A", "B"], "p": [50_000, 50_000]},
+                     geometry=[box(600_000, 2_300_000, 610_000, 2_310_000),
+                               box(610_000, 2_300_000, 620_000, 2_310_000)],
+                     crs="EPSG:32648").to_crs("EPSG:4326").to_file(f, driver="GeoJSON")
+    out = tmp_path / "o"
+    assert main(["import", "--boundaries", str(f), "--population-column", "p", "--name", "x",
+                 "--out", str(out), "--no-coverage"]) == 0
+    text = capsys.readouterr().out
+    assert "(450 m cells, chosen for 200 km2 and 100,000 persons; --cell-m to change" in text
+    import json
+    prov = json.loads((out / "import.json").read_text(encoding="utf-8"))
+    assert prov["demand"]["cell_m"] == 450.0 and prov["cell_m_rule"]["persons"] == 100_000
+
+
+def test_grid_sensitivity_reports_coverage_at_half_and_double_the_cell(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"code": ["a", "b"], "name": ["A", "B"], "p": [50_000, 50_000]},
+                     geometry=[box(600_000, 2_300_000, 610_000, 2_310_000),
+                               box(610_000, 2_300_000, 640_000, 2_310_000)],
+                     crs="EPSG:32648").to_crs("EPSG:4326").to_file(f, driver="GeoJSON")
+    out = tmp_path / "o"
+    assert main(["import", "--boundaries", str(f), "--population-column", "p", "--name", "x",
+                 "--out", str(out), "--cell-m", "2000", "--grid-sensitivity",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    text = capsys.readouterr().out
+    line = text.split("grid sensitivity of that coverage: ")[1].splitlines()[0]
+    assert line.startswith("1000 m (") and "; 4000 m (" in line
+    # the shares printed are the coverage of the grids at those sizes, against the chosen one
+    import re
+    base = float(re.search(r"coverage by existing sites: ([\d.]+) %", text).group(1))  # type: ignore[union-attr]
+    for share, diff in re.findall(r"\): ([\d.]+) % \(([+-][\d.]+) points\)", line):
+        assert float(diff) == pytest.approx(float(share) - base, abs=0.11)
+    # only the scenario asked for is written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.geojson", "cache", "o"]

@@ -103,6 +103,24 @@ def test_capacitated_keeps_every_open_point_within_capacity(demo: Scenario, cach
     assert run.status.has_solution
     s = run.sites[run.sites["open"]]
     assert (s["load_per_day"] <= s["capacity_per_day"] + 1e-3).all()
+    # hard capacities: nothing reported overloaded
+    assert run.figures.overloaded_points == 0 and run.figures.overload_per_day == 0
+    # "covered" is what the model assigned within capacity, and every figure says so
+    d = run.demand
+    pop, share, per_day = d["population"], d["assigned_share"], d["in_person_per_day"]
+    assert ((share >= 0) & (share <= 1)).all()
+    assert run.figures.covered_population == pytest.approx(float((pop * share).sum()), rel=1e-5)
+    assert run.sites["load_per_day"].sum() == pytest.approx(float((per_day * share).sum()),
+                                                            rel=1e-4, abs=1e-3)
+    assert run.report.objective == pytest.approx(float((per_day * share).sum()), rel=1e-5)
+    assert run.figures.near_open_population >= run.figures.covered_population - 1e-6
+    # a point counted covered on the map is wholly assigned, to an open point
+    assert (d.loc[d["covered"], "assigned_share"] > 1 - 1e-5).all()
+    assert set(d.loc[share > 0, "assigned_site"]) <= set(run.sites.loc[run.sites["open"], "id"])
+    communes = run.by_commune()
+    assert communes["covered"].sum() == pytest.approx(run.figures.covered_population, rel=1e-6)
+    # the bound never exceeds the demand there is (in-person dossiers a day)
+    assert run.report.best_bound <= float(per_day.sum()) + 1e-6
 
 
 def test_bad_requests_name_the_option(demo: Scenario) -> None:
@@ -288,10 +306,11 @@ def test_cli_keep_open_and_close_override_the_scenario(
     assert json.loads(capsys.readouterr().out)["figures"]["covered_population"] == 3500
     # the Pareto table says what each extra point buys: s1 (must open) 3,000, s2 +1,500, s3 +500
     assert main(["place", str(TINY), "--model", "mclp", "--points", "3", "--pareto", "3"]) == 0
-    table = capsys.readouterr().out.split("points  covered share  added people  status\n")[1]
+    table = capsys.readouterr().out.split("points  covered share  added people  status    gap\n")[1]
     rows = [line.split() for line in table.strip().splitlines()]
-    assert rows == [["1", "60.00%", "OPTIMAL"], ["2", "90.00%", "+1,500", "OPTIMAL"],
-                    ["3", "100.00%", "+500", "OPTIMAL"]]
+    # each step's status and gap are shown
+    assert rows == [["1", "60.00%", "OPTIMAL", "0.00%"], ["2", "90.00%", "+1,500", "OPTIMAL", "0.00%"],
+                    ["3", "100.00%", "+500", "OPTIMAL", "0.00%"]]
     # the text output names the commune of the people out of reach, and how many
     assert main(["place", str(TINY), "--model", "lscp", "--close", "s2"]) == 0
     text = capsys.readouterr().out

@@ -24,6 +24,10 @@ from geodata._errors import ScenarioWarning
 from motcua.cli._common import add_output_options
 from motcua.errors import UsageError
 
+#: ``--grid-sensitivity`` warns when the existing sites' coverage at half or double the
+#: cell differs from the chosen grid's by more than this many percentage points.
+SENSITIVITY_WARN_POINTS = 1.0
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
@@ -83,7 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "than 100 residents/km2)")
 
     d = p.add_argument_group("demand grid")
-    d.add_argument("--cell-m", type=float, default=400.0, help="grid cell side in metres (400)")
+    d.add_argument("--cell-m", type=float, default=None,
+                   help="grid cell side in metres (default: from the area and population, "
+                        "about 10,000 cells and at least 100 persons a cell, 250-2,000 m; "
+                        "see docs/import.md)")
     d.add_argument("--weight", choices=("auto", "roads", "uniform"), default="auto",
                    help="spread people by road length in each cell or by area; auto = roads "
                    "when there is a network (default)")
@@ -122,6 +129,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     o.add_argument("--coverage", action=argparse.BooleanOptionalAction, default=True,
                    help="after importing, report the share of residents the existing sites "
                    "cover (default on)")
+    o.add_argument("--grid-sensitivity", action="store_true",
+                   help="also import at half and double the grid cell (in a temporary folder) "
+                        "and report how the existing sites' coverage changes; warns when it "
+                        f"moves by more than {SENSITIVITY_WARN_POINTS:g} percentage points "
+                        "(costs two more imports)")
     p.set_defaults(func=run)
 
 
@@ -217,8 +229,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"Scenario: {sc.name}  ->  {result.folder}")
     print(f"  communes: {len(result.communes):,}; residents: {result.population_total:,} "
           f"(demand rows sum to {sc.demand['population'].sum():,.0f})")
-    print(f"  demand: {len(sc.demand):,} grid points ({request.cell_m:g} m cells, "
-          f"{result.provenance['demand']['weight']} weighting)")
+    cell_m = result.provenance["demand"]["cell_m"]
+    rule = result.provenance.get("cell_m_rule")
+    print(f"  demand: {len(sc.demand):,} grid points ({cell_m:g} m cells"
+          + (f", chosen for {rule['area_km2']:,.0f} km2 and {rule['persons']:,} persons; "
+             "--cell-m to change" if rule else "")
+          + f", {result.provenance['demand']['weight']} weighting)")
     finer = result.provenance.get("finer_units")
     if finer:
         print(f"  people where they live: {finer['units_read']:,} finer units of "
@@ -246,12 +262,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"  roads: {result.provenance.get('roads')}")
     for w in caught:
         print(f"  warning: {w.message}")
-    if args.coverage:
-        _report_coverage(sc, args.cache_dir)
+    if args.coverage or args.grid_sensitivity:
+        share = _report_coverage(sc, args.cache_dir)
+        if args.grid_sensitivity:
+            _report_sensitivity(request, float(result.provenance["demand"]["cell_m"]), share,
+                                args.cache_dir)
     return 0
 
 
-def _report_coverage(scenario: object, cache_dir: Path | None) -> None:
+def _report_sensitivity(request: object, cell_m: float, share: float,
+                        cache_dir: Path | None) -> None:
+    """The existing sites' coverage with the grid at half and double ``cell_m``."""
+    import tempfile
+    from dataclasses import replace
+
+    from geodata.coverage import coverage_for_scenario
+    from geodata.importer import ImportRequest, existing_site_coverage, import_scenario
+
+    assert isinstance(request, ImportRequest)
+    parts = []
+    worst = 0.0
+    for factor in (0.5, 2.0):
+        cell = cell_m * factor
+        with tempfile.TemporaryDirectory(prefix="motcua-grid-") as tmp, \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScenarioWarning)
+            other = import_scenario(replace(request, cell_m=cell), Path(tmp) / "s")
+            cov = existing_site_coverage(coverage_for_scenario(other.scenario,
+                                                               cache_dir=cache_dir))
+        diff = 100 * (cov.share - share)
+        worst = max(worst, abs(diff))
+        parts.append(f"{cell:g} m ({len(other.scenario.demand):,} points): "
+                     f"{100 * cov.share:.1f} % ({diff:+.1f} points)")
+    print(f"  grid sensitivity of that coverage: {'; '.join(parts)}")
+    if worst > SENSITIVITY_WARN_POINTS:
+        print(f"  warning: the coverage moves by up to {worst:.1f} percentage points with the "
+              "grid cell; read the figures with that margin, or choose --cell-m deliberately")
+
+
+def _report_coverage(scenario: object, cache_dir: Path | None) -> float:
     """Share of residents within the standard of an existing (non-candidate) site."""
     from geodata.coverage import coverage_for_scenario
     from geodata.importer import existing_site_coverage
@@ -265,3 +314,4 @@ def _report_coverage(scenario: object, cache_dir: Path | None) -> None:
     print(f"  coverage by existing sites: {100 * share.share:.1f} % of residents "
           f"({share.covered:,.0f} of {share.total:,.0f}) within {std.max_minutes:g} min "
           f"{rule} {std.max_km:g} km; method: {share.label}")
+    return share.share

@@ -142,11 +142,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"covered: {f.covered_population:,.0f} of {f.total_population:,.0f} residents "
               f"({100 * f.covered_share:.2f}%); uncovered {f.uncovered_population:,.0f}, "
               f"of whom {f.uncoverable_population:,.0f} no candidate can reach")
+        if req.capacitated:
+            near = f.near_open_population
+            print("  covered = assigned to an open point within the standard and its capacity"
+                  + (f"; {near - f.covered_population:,.0f} more live within the standard "
+                     "of an open point that is full" if near is not None
+                     and near - f.covered_population > 0.5 else ""))
         if f.mean_minutes is not None:
-            print(f"travel: mean {f.mean_minutes:.1f} min, worst {f.worst_minutes:.1f} min")
+            print(f"travel: mean {f.mean_minutes:.1f} min, worst {f.worst_minutes:.1f} min"
+                  + (" (of the people assigned)" if req.capacitated else ""))
         if req.capacitated or f.overloaded_points:
+            over = f.overload_per_day or 0.0
             print(f"overloaded points: {f.overloaded_points}, max utilisation "
                   f"{_pct(f.max_utilisation)}"
+                  + (f", {over:,.1f} in-person dossiers a day over capacity in all"
+                     if req.capacitated and over > 0 else "")
                   + ("" if req.capacitated else
                      " (capacities were not modelled: --capacitated keeps every point within them)"))
         if req.backup:
@@ -170,11 +180,13 @@ def run(args: argparse.Namespace) -> int:
         if len(closures) > 10:
             print(f"  ... {len(closures) - 10} more (closures.csv with --out)")
     if result.pareto is not None:
-        print("points  covered share  added people  status")
+        print("points  covered share  added people  status    gap")
         for row in result.pareto.itertuples():
             added = getattr(row, "added_population", float("nan"))
             added_text = f"{added:+13,.0f}" if math.isfinite(added) else f"{'':>13}"
-            print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {added_text}  {row.status}")
+            gap = getattr(row, "gap", float("nan"))
+            print(f"{row.p:6d}  {100 * row.covered_share:12.2f}%  {added_text}  "
+                  f"{row.status:<8}  {_pct(gap)}")
     if args.out is not None:
         print(f"saved to {args.out}")
     return solution_exit_code(rep.status)

@@ -20,6 +20,7 @@ once and reads each demand point's main site, the loads and the overloads.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -27,22 +28,29 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
-from optimizer._status import SolveStatus
+from optimizer._status import SolverReport, SolveStatus, relative_gap
 from optimizer.errors import InvalidInputError
 from optimizer.placement.inputs import (
     BoolArray,
     CoverInputs,
     FloatArray,
+    Inputs,
     IntArray,
     Matrix,
     Sites,
     SolveOptions,
     check_p,
     cover_inputs,
+    remaining,
+    restrict_columns,
+    whole,
 )
 from optimizer.placement.result import PlacementResult, finish, restore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,61 +118,453 @@ def _check_capacity(capacity: npt.ArrayLike, n_sites: int) -> FloatArray:
     return cap
 
 
-def _read(prob: CoverInputs, cm: CapacitatedMip, sol: MipSolution,
+#: Share of the time limit the uncapacitated model gets (its answer starts the
+#: capacitated one, its bound bounds it).
+UNCAPACITATED_TIME_SHARE = 0.25
+#: Share of the time limit the start heuristic (assignment LPs, greedy additions) may use.
+HEURISTIC_TIME_SHARE = 0.15
+#: Full capacitated models with more (demand, site) pairs than this get no MIP when the
+#: start heuristic found an answer: on Quảng Ninh 2025 at 1 km (~10,700 points, 1,935
+#: sites) HiGHS took 100 s past a 40 s limit in presolve and its bound (66) stayed below
+#: the uncapacitated one (147).  The answer is the heuristic's, the bound the known ones.
+CAPACITATED_MIP_MAX_PAIRS = 250_000
+#: Relative tolerance on weights and objectives.
+TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A solution of a capacitated model (the full one or one restricted to some sites):
+    the model, its values and its objective in the model's units."""
+
+    cm: CapacitatedMip
+    values: FloatArray
+    objective: float
+    source: str
+
+
+def _restricted(prob: CoverInputs, open_mask: BoolArray) -> CoverInputs:
+    """The problem where exactly the sites of ``open_mask`` are open (all must-open)."""
+    inp = replace(prob.inp, allowed=open_mask.copy(),
+                  fixed=np.flatnonzero(open_mask).astype(np.int64))
+    return replace(prob, inp=inp, c=restrict_columns(prob.c, open_mask))
+
+
+def _value(prob: CoverInputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
+           maximize: bool, pen: float) -> float:
+    """The objective of ``values`` recomputed from the variables (model units)."""
+    inp = prob.inp
+    z = _z(cm, values, inp.n_sites)
+    o = _overload(inp, cm, values, cap)
+    if maximize:
+        return float(inp.weights[cm.rows] @ z) - pen * float(o.sum())
+    x = values[cm.x0:cm.x0 + cm.cand.size] > 0.5
+    return float(inp.costs[cm.cand][x].sum()) + pen * float(o.sum())
+
+
+def _z(cm: CapacitatedMip, values: FloatArray, n_sites: int) -> FloatArray:
+    """The shares of ``values``: in [0, 1], 0 below 1e-7 (engine tolerance) and on a site
+    that is not open (``z <= x`` holds only within the engine's tolerance)."""
+    z = np.clip(values[cm.z0:cm.z0 + cm.rows.size], 0.0, 1.0)
+    is_open = np.zeros(n_sites, dtype=bool)
+    is_open[cm.cand[values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
+    z[(z < 1e-7) | ~is_open[cm.cols]] = 0.0
+    return z
+
+
+def _load(inp: Inputs, cm: CapacitatedMip, values: FloatArray) -> FloatArray:
+    """Per site, the weight the shares of ``values`` send to it."""
+    z = _z(cm, values, inp.n_sites)
+    return np.bincount(cm.cols, weights=inp.weights[cm.rows] * z,
+                       minlength=inp.n_sites).astype(np.float64)
+
+
+def _overload(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray) -> FloatArray:
+    """Per candidate of ``cm``, the load above capacity (what the penalty is paid on;
+    from the load itself, so the figures agree with the assignment)."""
+    over = np.maximum(0.0, _load(inp, cm, values)[cm.cand] - cap[cm.cand])
+    over[over <= TOL * max(1.0, float(inp.weights.sum()))] = 0.0
+    return over
+
+
+def _shares(n_demand: int, cm: CapacitatedMip, values: FloatArray, n_sites: int) -> FloatArray:
+    z = _z(cm, values, n_sites)
+    return np.bincount(cm.rows, weights=z, minlength=n_demand).clip(0.0, 1.0)
+
+
+def _solve_fixed(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray, p: int | None, *,
+                 single: bool, pen: float | None, limit: float | None,
+                 options: SolveOptions, source: str) -> _Answer | None:
+    """The capacitated model with exactly ``open_mask`` open: an assignment problem
+    (an LP unless ``single``).  With ``p`` it maximises the assigned weight."""
+    sub = _restricted(prob, open_mask)
+    cm = capacitated_mip(sub, cap, None if p is None else int(open_mask.sum()),
+                         single_assignment=single, overload_penalty=pen)
+    sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=limit, seed=options.seed,
+                    threads=options.threads)
+    if sol.values is None:
+        return None
+    return _Answer(cm, sol.values, _value(sub, cm, sol.values, cap, p is not None,
+                                          0.0 if pen is None else pen), source)
+
+
+def _reach_weight(c: sp.csr_matrix, residual: FloatArray) -> FloatArray:
+    """Per site, the residual weight within its standard."""
+    return np.asarray(c.T @ residual).ravel()
+
+
+def _greedy_fill(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray,
+                 residual: FloatArray, count_left: int | None, by_cost: bool) -> BoolArray:
+    """Add sites while residual demand is left: each time the site taking the most of it
+    (``min(capacity, residual within reach)``, per cost with ``by_cost``), its rows'
+    residual reduced in proportion.  A heuristic: the caller checks the result by LP."""
+    inp, c = prob.inp, prob.c
+    mask = open_mask.copy()
+    r = residual.copy()
+    cc = c.tocsc()
+    added = 0
+    while count_left is None or added < count_left:
+        reach = _reach_weight(c, r)
+        take = np.minimum(cap, reach)
+        ok = inp.allowed & ~mask & (take > TOL * max(1.0, float(r.sum())))
+        if not ok.any():
+            break
+        score = take / np.maximum(inp.costs, 1e-9) if by_cost else take
+        j = int(np.argmax(np.where(ok, score, -1.0)))
+        mask[j] = True
+        added += 1
+        rows = cc.indices[cc.indptr[j]:cc.indptr[j + 1]]
+        frac = take[j] / reach[j] if reach[j] > 0 else 0.0
+        r[rows] *= (1.0 - frac)
+        if r.sum() <= TOL * max(1.0, float(inp.weights.sum())):
+            break
+    return mask
+
+
+def _residual(prob: CoverInputs, ans: _Answer) -> FloatArray:
+    return prob.inp.weights * (1.0 - _shares(prob.inp.n_demand, ans.cm, ans.values, prob.inp.n_sites))
+
+
+def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | None, *,
+               single: bool, pen: float | None, deadline: float | None,
+               final_deadline: float | None, options: SolveOptions) -> _Answer | None:
+    """A good capacitated answer from ``start`` (the uncapacitated answer): assign by LP,
+    then add the sites taking the most unassigned demand (``p`` permitting) and assign
+    again, until everyone is assigned, no site helps or the time is up."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    mask = start.copy()
+    best: _Answer | None = None
+    for _ in range(50):
+        if options.stopped or (deadline is not None and time.perf_counter() >= deadline):
+            break
+        # the most that these sites can take within capacity (LP), as the model itself
+        lp = _solve_fixed(prob, cap, mask, 0, single=False, pen=None, limit=remaining(deadline),
+                          options=options, source="lp")
+        if lp is None:
+            break
+        residual = _residual(prob, lp)
+        residual[~coverable] = 0.0
+        left = None if p is None else p - int(mask.sum())
+        if residual.sum() <= TOL * max(1.0, total) or left == 0:
+            break
+        grown = _greedy_fill(prob, cap, mask, residual, left, by_cost=p is None)
+        if (grown == mask).all():
+            break
+        mask = grown
+    if final_deadline is None or time.perf_counter() < final_deadline:
+        mask = _improve(prob, cap, mask, p, deadline=final_deadline, options=options)
+    # the answer itself (the time of the whole call: a start is worth more than MIP time)
+    best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
+                        limit=remaining(final_deadline), options=options,
+                        source="uncapacitated answer + greedy additions")
+    return best
+
+
+#: Share of the time left that :func:`_improve` leaves for the final assignment and MIP.
+IMPROVE_RESERVE = 0.25
+#: Sites tried to come in per round of :func:`_improve`.
+IMPROVE_TRIES = 4
+
+
+def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None, *,
+             deadline: float | None, options: SolveOptions) -> BoolArray:
+    """Local search on the open sites, each move checked by the assignment LP.
+
+    With ``p``: swap the least loaded free site for one of those taking the most
+    unassigned demand, while the assigned weight grows.  Without: close the least
+    loaded free site while everyone can still be assigned.  Stops when no move helps
+    or at the deadline (less a reserve for what follows)."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    tol = TOL * max(1.0, total)
+    end = None if deadline is None else (
+        time.perf_counter() + (1.0 - IMPROVE_RESERVE) * max(0.0, deadline - time.perf_counter()))
+
+    def lp(m: BoolArray) -> _Answer | None:
+        return _solve_fixed(prob, cap, m, 0, single=False, pen=None, limit=remaining(end),
+                            options=options, source="lp")
+
+    cur = lp(mask)
+    if cur is None:
+        return mask
+    tried: set[tuple[int, int]] = set()
+    while not options.stopped and (end is None or time.perf_counter() < end):
+        load = _load(inp, cur.cm, cur.values)
+        free_open = np.flatnonzero(mask & ~inp.fixed_mask)
+        if free_open.size == 0:
+            break
+        out = free_open[np.argsort(load[free_open], kind="stable")]
+        if p is None:
+            if cur.objective < total - tol:
+                break  # not a full assignment: nothing to close
+            moved = False
+            for j in out[:IMPROVE_TRIES]:
+                if (int(j), -1) in tried:
+                    continue
+                tried.add((int(j), -1))
+                trial = mask.copy()
+                trial[j] = False
+                # every coverable point must keep a site within reach
+                if (np.asarray(prob.c[:, np.flatnonzero(trial)].sum(axis=1)).ravel()[coverable]
+                        == 0).any():
+                    continue
+                got = lp(trial)
+                if got is not None and got.objective >= total - tol:
+                    mask, cur, moved = trial, got, True
+                    break
+            if not moved:
+                break
+            continue
+        residual = _residual(prob, cur)
+        residual[~coverable] = 0.0
+        take = np.minimum(cap, _reach_weight(prob.c, residual))
+        take[mask | ~inp.allowed] = -1.0
+        ins = np.argsort(-take, kind="stable")[:IMPROVE_TRIES]
+        ins = ins[take[ins] > tol]
+        moved = False
+        j_out = int(out[0])
+        for j_in in ins:
+            if (j_out, int(j_in)) in tried:
+                continue
+            tried.add((j_out, int(j_in)))
+            trial = mask.copy()
+            trial[j_out], trial[j_in] = False, True
+            got = lp(trial)
+            if got is not None and got.objective > cur.objective + tol:
+                mask, cur, moved = trial, got, True
+                break
+        if not moved:
+            break
+    return mask
+
+
+def _capacity_bound(prob: CoverInputs, cap: FloatArray, p: int) -> float:
+    """Without overload: at most ``min(capacity, weight within reach)`` at each open
+    site, so at most the must-open sites' amounts plus the largest ``p - |fixed|`` others."""
+    inp = prob.inp
+    take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
+    fixed = inp.fixed_mask
+    free = np.sort(take[inp.allowed & ~fixed])[::-1]
+    return float(take[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+
+
+def _full_hint(cm: CapacitatedMip, ans: _Answer, n_sites: int) -> FloatArray:
+    """``ans`` (a restricted model's values) as a start of the full model ``cm``."""
+    hint = np.zeros(cm.mip.n_vars)
+    a = ans.cm
+    x_open = np.zeros(n_sites)
+    x_open[a.cand] = ans.values[a.x0:a.x0 + a.cand.size] > 0.5
+    hint[cm.x0:cm.x0 + cm.cand.size] = x_open[cm.cand]
+    keys = cm.rows * n_sites + cm.cols
+    order = np.argsort(keys, kind="stable")
+    sub_keys = a.rows * n_sites + a.cols
+    pos = order[np.searchsorted(keys[order], sub_keys)]
+    hint[cm.z0 + pos] = ans.values[a.z0:a.z0 + a.rows.size]
+    o = np.zeros(n_sites)
+    o[a.cand] = ans.values[a.o0:a.o0 + a.cand.size]
+    hint[cm.o0:cm.o0 + cm.cand.size] = o[cm.cand]
+    return hint
+
+
+def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
+                   ) -> PlacementResult:
+    # local imports: the uncapacitated models are the capacitated one's start and bound
+    from optimizer.placement.max_cover import solve_mclp
+    from optimizer.placement.set_cover import solve_lscp
+
+    if p is None:
+        return solve_lscp(prob, options)
+    return solve_mclp(prob, p, options)
+
+
+def _read(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
           ) -> tuple[BoolArray, IntArray, FloatArray]:
     """Open sites, each demand point's main site (largest share) and the overloads."""
-    inp = prob.inp
     open_mask = inp.fixed_mask
     assignment = np.full(inp.n_demand, -1, dtype=np.int64)
     overload = np.zeros(inp.n_sites)
-    if sol.values is None:
-        return open_mask, assignment, overload
-    n_pairs = cm.rows.size
-    open_mask[cm.cand[sol.values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
-    z = sol.values[cm.z0:cm.z0 + n_pairs]
+    open_mask[cm.cand[values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
+    z = _z(cm, values, inp.n_sites)
     order = np.lexsort((-z, cm.rows))
     r_s, c_s, z_s = cm.rows[order], cm.cols[order], z[order]
     first = np.ones(r_s.size, dtype=bool)
     first[1:] = r_s[1:] != r_s[:-1]
-    pick = first & (z_s > 1e-6)
+    pick = first & (z_s > 0)
     assignment[r_s[pick]] = c_s[pick]
-    overload[cm.cand] = np.maximum(0.0, sol.values[cm.o0:cm.o0 + cm.cand.size])
+    overload[cm.cand] = _overload(inp, cm, values, cap)
     return open_mask, assignment, overload
 
 
 def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                       options: SolveOptions, *, single_assignment: bool = False,
                       overload_penalty: float | None = None) -> PlacementResult:
-    """:func:`capacitated` on checked inputs."""
+    """:func:`capacitated` on checked inputs.
+
+    1. The uncapacitated model (LSCP, or MCLP with ``p``) with a share of the time:
+       its answer is the start, its bound a bound (an LSCP lower bound: every
+       capacitated answer opens a cover; an MCLP upper bound: the assigned weight
+       is within the standard of an open site).
+    2. A heuristic from that answer: assignment by LP, greedy additions of the sites
+       taking the most unassigned demand, assignment again.
+    3. The full model, hinted with the heuristic answer, for the rest of the time
+       (not above :data:`CAPACITATED_MIP_MAX_PAIRS` pairs when 2 found an answer).
+
+    The better answer of 2 and 3 is kept; the bound is the tightest of the MIP's,
+    the uncapacitated one, the capacities' (with ``p`` and no overload) and the total
+    coverable weight.
+    """
     t0 = time.perf_counter()
     inp = prob.inp
     check_p(p, inp.fixed.size)
     cap = _check_capacity(capacity, inp.n_sites)
-    cm = capacitated_mip(prob, cap, p, single_assignment=single_assignment,
-                         overload_penalty=overload_penalty)
-    sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=options.time_limit_s,
-                    seed=options.seed, threads=options.threads, stop=options.stop)
-    open_mask, assignment, overload = _read(prob, cm, sol)
-    report = replace(sol.report, wall_time_s=time.perf_counter() - t0)
-    if report.status is SolveStatus.INFEASIBLE:
-        why = ("the capacities of the sites allowed to open cannot take every coverable "
-               "demand point within the standard" + (
-                   " (allow overload at a cost: overload_penalty, --overload-penalty on the"
-                   " command line)" if overload_penalty is None
-                   else ""))
-        report = replace(report, message="; ".join(x for x in (why, report.message) if x))
-    res = finish("capacitated", inp, open_mask, prob.c, prob.minutes, sol.report.objective, report,
-                 prob.uncoverable, assignment=assignment, stages=(sol.report,), capacity=cap,
-                 overload=overload)
-    if sol.values is None:
-        return res
-    # the load and the covered weight of the shares (a point may be split)
-    z = sol.values[cm.z0:cm.z0 + cm.rows.size]
-    covered_w = float(np.bincount(cm.rows, weights=z, minlength=inp.n_demand).clip(0, 1)
-                      @ inp.weights)
-    load_split = np.bincount(cm.cols, weights=inp.weights[cm.rows] * z,
-                             minlength=inp.n_sites).astype(np.float64)
-    return replace(res, load=load_split, covered_weight=covered_w)
+    maximize = p is not None
+    pen = 0.0 if overload_penalty is None else float(overload_penalty)
+    deadline = options.deadline(t0)
+    limit = options.time_limit_s
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    notes: list[str] = []
+    stages: list[SolverReport] = []
+
+    # 1. the uncapacitated model
+    unc = _uncapacitated(prob, p, options.within(
+        None if limit is None else UNCAPACITATED_TIME_SHARE * limit))
+    stages.append(unc.report)
+    bounds: dict[str, float] = {}
+    if maximize:
+        bounds["all coverable demand"] = total
+        if math.isfinite(unc.best_bound):
+            bounds["uncapacitated"] = unc.best_bound
+        if overload_penalty is None or pen >= 1.0:
+            # an overload that costs at least what it assigns never pays
+            assert p is not None
+            bounds["capacities"] = _capacity_bound(prob, cap, p)
+    elif math.isfinite(unc.best_bound):
+        bounds["uncapacitated"] = unc.best_bound
+    # 2. the start heuristic
+    start = np.zeros(inp.n_sites, dtype=bool)
+    if unc.status.has_solution:
+        start[unc.open_sites] = True
+    start |= inp.fixed_mask
+    h_deadline = None if limit is None else min(
+        deadline if deadline is not None else math.inf,
+        time.perf_counter() + HEURISTIC_TIME_SHARE * limit)
+    heur = _heuristic(prob, cap, start, p, single=single_assignment, pen=overload_penalty,
+                      deadline=h_deadline, final_deadline=deadline,
+                      options=options) if unc.status.has_solution else None
+
+    # 3. the full model, hinted (unless it is too large to help in time)
+    n_pairs = int(prob.c.nnz)
+    if heur is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS:
+        notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: the answer is the start "
+                     "heuristic's, the bound the uncapacitated model's")
+        sol = MipSolution(SolverReport(
+            SolveStatus.NOT_SOLVED, math.nan, math.nan, math.inf, 0.0, unc.report.solver,
+            options.seed, options.threads, 0.0, ""), None)
+        cm = heur.cm
+    else:
+        cm = capacitated_mip(prob, cap, p, single_assignment=single_assignment,
+                             overload_penalty=overload_penalty)
+        hint = None if heur is None else _full_hint(cm, heur, inp.n_sites)
+        sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=remaining(deadline),
+                        seed=options.seed, threads=options.threads, stop=options.stop,
+                        hint=hint)
+        stages.append(sol.report)
+    if sol.report.status is SolveStatus.INFEASIBLE:
+        return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
+    cands: list[_Answer] = []
+    if sol.values is not None:
+        cands.append(_Answer(cm, sol.values, _value(prob, cm, sol.values, cap, maximize, pen),
+                             "MIP"))
+    if heur is not None:
+        cands.append(heur)
+    mip_b = sol.report.best_bound
+    if math.isfinite(mip_b):
+        bounds["MIP"] = mip_b
+    if maximize:
+        bound = min(bounds.values()) if bounds else math.inf
+    else:
+        bound = max(bounds.values()) if bounds else 0.0
+        if overload_penalty is None and whole(inp.costs):
+            bound = math.ceil(bound - 1e-6)
+    if bounds:
+        which = min(bounds, key=bounds.__getitem__) if maximize else max(
+            bounds, key=bounds.__getitem__)
+        notes.append(f"bound from the {which} ({'; '.join(f'{k} {v:.6g}' for k, v in bounds.items())})")
+    if not cands:
+        report = replace(sol.report, wall_time_s=time.perf_counter() - t0, best_bound=bound,
+                         message="; ".join(x for x in (*notes, sol.report.message) if x))
+        return finish("capacitated", inp, inp.fixed_mask, prob.c, prob.minutes, math.nan,
+                      report, prob.uncoverable, stages=tuple(stages), capacity=cap,
+                      overload=np.zeros(inp.n_sites), assigned_share=np.zeros(inp.n_demand))
+    best = (max if maximize else min)(cands, key=lambda a: a.objective)
+    if best.source != "MIP" and sol.report.time_limit_s != 0.0:
+        notes.insert(0, f"answer from the {best.source} (the MIP's incumbent was "
+                        + (f"{cands[0].objective:.6g})" if cands[0].source == "MIP" else "none)"))
+    value = best.objective
+    tol = 1e-6 * max(1.0, abs(value))
+    if maximize:
+        bound = max(bound, value)  # a bound below a found answer is a rounding artefact
+        proven = value >= bound - tol
+    else:
+        bound = min(bound, value)
+        proven = value <= bound + tol
+    proven = proven or (sol.report.status is SolveStatus.OPTIMAL and best.source == "MIP")
+    if proven:
+        bound = value
+    status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    report = SolverReport(
+        status, value, bound, relative_gap(value, bound), time.perf_counter() - t0,
+        sol.report.solver, options.seed, options.threads, options.time_limit_s,
+        "; ".join(x for x in (*notes, sol.report.message) if x))
+    open_mask, assignment, overload = _read(inp, best.cm, best.values, cap)
+    share = _shares(inp.n_demand, best.cm, best.values, inp.n_sites)
+    res = finish("capacitated", inp, open_mask, prob.c, prob.minutes, value, report,
+                 prob.uncoverable, assignment=assignment, stages=tuple(stages), capacity=cap,
+                 overload=overload, assigned_share=share)
+    load = _load(inp, best.cm, best.values)
+    logger.info("capacitated: %d sites open, %s", res.open_sites.size, report.summary())
+    return replace(res, load=load, covered_weight=float(inp.weights @ share))
+
+
+def _infeasible(prob: CoverInputs, cap: FloatArray, options: SolveOptions, t0: float,
+                stages: list[SolverReport], overload_penalty: float | None,
+                detail: str) -> PlacementResult:
+    inp = prob.inp
+    why = ("the capacities of the sites allowed to open cannot take every coverable "
+           "demand point within the standard" + (
+               " (allow overload at a cost: overload_penalty, --overload-penalty on the"
+               " command line)" if overload_penalty is None else ""))
+    report = SolverReport(SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf,
+                          time.perf_counter() - t0, options.solver_name, options.seed,
+                          options.threads, options.time_limit_s,
+                          "; ".join(x for x in (why, detail) if x))
+    return finish("capacitated", inp, inp.fixed_mask, prob.c, prob.minutes, math.nan, report,
+                  prob.uncoverable, stages=tuple(stages), capacity=cap,
+                  overload=np.zeros(inp.n_sites), assigned_share=np.zeros(inp.n_demand))
 
 
 def capacitated(

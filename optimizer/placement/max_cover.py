@@ -563,6 +563,60 @@ def mclp(
     return restore(res, prob.dropped)
 
 
+def _with_best_addition(prob: CoverInputs, open_sites: IntArray) -> IntArray:
+    """``open_sites`` plus the allowed site covering the most weight they leave uncovered
+    (none when nothing more can be covered)."""
+    c, inp = prob.c, prob.inp
+    hit = np.asarray(c[:, open_sites].sum(axis=1)).ravel() > 0
+    gain = np.asarray(c.T @ (inp.weights * ~hit)).ravel()
+    gain[open_sites] = -1.0
+    gain[~inp.allowed] = -1.0
+    if gain.size == 0 or gain.max() <= 0:
+        return open_sites
+    return np.sort(np.append(open_sites, int(np.argmax(gain)))).astype(np.int64)
+
+
+def _keep_start(prob: CoverInputs, res: PlacementResult, start: IntArray | None,
+                ) -> PlacementResult:
+    """``res``, or the start it was given when that covers more (a step of the curve is
+    never below the answer it started from)."""
+    if start is None or not res.status.has_solution:
+        return res
+    is_open = np.zeros(prob.inp.n_sites, dtype=bool)
+    is_open[start] = True
+    hit = np.asarray(prob.c[:, start].sum(axis=1)).ravel() > 0
+    value = float(prob.inp.weights[hit].sum())
+    if value <= res.covered_weight + 1e-9 * max(1.0, value):
+        return res
+    bound = max(res.best_bound, value)
+    status = SolveStatus.OPTIMAL if value >= bound - ABSOLUTE_GAP else SolveStatus.FEASIBLE
+    report = replace(res.report, status=status, objective=value, best_bound=bound,
+                     gap=relative_gap(value, bound), message="; ".join(x for x in (
+                         "the start (previous step plus its best addition) kept",
+                         res.report.message) if x))
+    return finish("mclp", prob.inp, is_open, prob.c, prob.minutes, value, report,
+                  prob.uncoverable, stages=res.stages)
+
+
+def _tighten(results: list[PlacementResult]) -> list[PlacementResult]:
+    """Bounds along the curve: the optimum never falls with one more point, so a bound at
+    ``p + 1`` bounds ``p`` too; an answer meeting its bound is proven."""
+    out = list(results)
+    for k in range(len(out) - 2, -1, -1):
+        r, nxt = out[k], out[k + 1]
+        if not (r.status.has_solution and math.isfinite(nxt.best_bound)):
+            continue
+        bound = min(r.best_bound, nxt.best_bound)
+        if bound >= r.best_bound:
+            continue
+        bound = max(bound, r.objective)
+        proven = r.objective >= bound - ABSOLUTE_GAP
+        out[k] = replace(r, report=replace(
+            r.report, best_bound=bound, gap=relative_gap(r.objective, bound),
+            status=SolveStatus.OPTIMAL if proven else r.status))
+    return out
+
+
 def pareto(
     covered: Matrix,
     weights: npt.ArrayLike,
@@ -576,13 +630,20 @@ def pareto(
     threads: int = 1,
     engine: str = DEFAULT_ENGINE,
     stop: threading.Event | None = None,
+    known: dict[int, PlacementResult] | None = None,
 ) -> ParetoResult:
     """Covered weight for ``p = max(1, |fixed|) .. max_p``: what each extra point buys.
 
-    Each step is an :func:`mclp` started from the previous step's sites (still
-    feasible with one more point).  Once everything coverable is covered the
-    remaining steps repeat that answer without solving (they are optimal: no
-    more can be covered).  ``time_limit_s`` is shared by the whole sweep.
+    Each step is an :func:`mclp` started from the previous step's sites plus the
+    site adding the most coverage (still feasible with one more point), and never
+    reports less than that start: the curve never falls.  ``known`` maps a number
+    of points to an answer already found (e.g. the single solve the curve is shown
+    beside): the curve at that ``p`` is never below it, and the next step starts
+    from the better of the two.  Each step gets an equal share of the time left;
+    a step's bound is tightened by the next one's (the optimum never falls with one
+    more point).  Once everything coverable is covered the remaining steps repeat
+    that answer without solving (they are optimal: no more can be covered).
+    ``time_limit_s`` is shared by the whole sweep.
     """
     t0 = time.perf_counter()
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
@@ -593,6 +654,7 @@ def pareto(
         raise InvalidInputError(msg)
     prob = cover_inputs(covered, weights, fixed, closed, None, minutes)
     deadline = options.deadline(t0)
+    known = known or {}
     results: list[PlacementResult] = []
     prev: IntArray | None = None
     for p in range(start, max_p + 1):
@@ -604,10 +666,25 @@ def pareto(
             continue
         if options.stopped:
             break
-        res = restore(solve_mclp(prob, p, options.within(remaining(deadline)),
-                                 hint_open=prev), prob.dropped)
+        hint = None if prev is None else _with_best_addition(prob, prev)
+        left = remaining(deadline)
+        share = None if left is None else left / (max_p - p + 1)
+        res = _keep_start(prob, solve_mclp(prob, p, options.within(share), hint_open=hint),
+                          hint)
+        if p in known and known[p].status.has_solution:
+            other = known[p]
+            k_open = np.asarray(other.open_sites, dtype=np.int64)
+            if other.covered_weight > res.covered_weight + 1e-9 * max(1.0, res.covered_weight):
+                res = _keep_start(prob, res, k_open)
+            if math.isfinite(other.best_bound) and other.best_bound < res.best_bound:
+                b = max(other.best_bound, res.objective)
+                res = replace(res, report=replace(
+                    res.report, best_bound=b, gap=relative_gap(res.objective, b),
+                    status=SolveStatus.OPTIMAL if res.objective >= b - ABSOLUTE_GAP
+                    else res.status))
         results.append(res)
         prev = res.open_sites if res.status.has_solution else prev
+    results = [restore(r, prob.dropped) for r in _tighten(results)]
     return ParetoResult(
         p_values=np.arange(start, start + len(results), dtype=np.int64),
         covered_weight=np.array([r.covered_weight for r in results]),

@@ -51,6 +51,9 @@ class PlacementResult:
     capacity : per site capacity, for capacitated models.
     overload : per site weight above capacity (capacitated models with a penalty).
     backup_weight : weight covered by two or more open sites (backup model).
+    assigned_share : capacitated models: per demand point, the share of its weight
+        assigned to open sites within the standard (and capacity): 1 fully, 0 not at
+        all, between when the model split it; ``covered_weight`` is ``weights @ share``.
     stages : reports of the individual solves (components, lexicographic
         stages, binary-search steps).
     """
@@ -69,6 +72,7 @@ class PlacementResult:
     capacity: FloatArray | None = None
     overload: FloatArray | None = None
     backup_weight: float | None = None
+    assigned_share: FloatArray | None = None
     stages: tuple[SolverReport, ...] = field(default_factory=tuple)
 
     @property
@@ -240,5 +244,10 @@ def restore(res: PlacementResult, dropped: Dropped | None) -> PlacementResult:
     assignment[kept], travel[kept] = res.assignment, res.travel_min
     assignment[zero], travel[zero] = a0, t0
     uncoverable = np.union1d(kept[res.uncoverable], zero[np.diff(reach0.indptr) == 0])
+    share = None
+    if res.assigned_share is not None:
+        # a point of weight 0 sent to an open site counts as wholly assigned (it adds no load)
+        share = (assignment >= 0).astype(np.float64)
+        share[kept] = res.assigned_share
     return replace(res, assignment=assignment, travel_min=travel,
-                   uncoverable=uncoverable.astype(np.int64))
+                   uncoverable=uncoverable.astype(np.int64), assigned_share=share)

@@ -281,3 +281,64 @@ def test_rows_of_weight_zero_change_no_model(
         assert ((full.assignment[zero] >= 0) == near).all(), name
         none = np.asarray(reach.sum(axis=1)).ravel() == 0
         assert set(zero[none].tolist()) <= set(full.uncoverable.tolist()), name
+
+
+@settings(max_examples=30, deadline=None)
+@given(instances())
+def test_pareto_never_falls_and_agrees_with_each_single_solve(
+        inst: tuple[sp.csr_matrix, np.ndarray, int]) -> None:
+    """The curve is non-decreasing, and at every p equals the proven mclp(p)."""
+    from optimizer.placement import pareto
+
+    c, w, _ = inst
+    max_p = c.shape[1]
+    curve = pareto(c, w, max_p, **KW)
+    assert (np.diff(curve.covered_weight) >= -1e-9).all()
+    for p, value, bound, status in zip(curve.p_values, curve.covered_weight, curve.best_bound,
+                                       curve.statuses, strict=True):
+        single = mclp(c, w, int(p), **KW)
+        assert status is SolveStatus.OPTIMAL and single.status is SolveStatus.OPTIMAL
+        assert value == pytest.approx(single.objective)
+        assert value - 1e-9 <= bound <= float(w.sum()) + 1e-9
+
+
+def test_pareto_is_never_below_a_known_answer_and_starts_from_it() -> None:
+    """A known answer at p (the single solve) keeps that step at or above it, and its
+    bound bounds the step."""
+    from optimizer.placement import pareto
+
+    rng = np.random.default_rng(3)
+    c = sp.csr_matrix(rng.random((60, 12)) < 0.2)
+    w = rng.integers(1, 50, 60).astype(float)
+    best3 = mclp(c, w, 3, **KW)
+    assert best3.status is SolveStatus.OPTIMAL
+    curve = pareto(c, w, 5, known={3: best3}, **KW)
+    assert curve.covered_weight[2] >= best3.objective - 1e-9
+    assert (np.diff(curve.covered_weight) >= -1e-9).all()
+    # the single solve's bound tightens the curve's at that p
+    assert curve.best_bound[2] <= best3.best_bound + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(instances())
+def test_packing_bound_never_exceeds_the_optimal_cover(
+        inst: tuple[sp.csr_matrix, np.ndarray, int]) -> None:
+    from optimizer.placement.set_cover import packing_bound
+
+    c, w, _ = inst
+    rows = np.asarray(c.sum(axis=1)).ravel() > 0
+    if not rows.any():
+        return
+    sub = sp.csr_matrix(c[rows])
+    costs = np.arange(1.0, c.shape[1] + 1.0)
+    opt = lscp(sub, np.ones(sub.shape[0]), costs=costs, **KW)
+    assert opt.status is SolveStatus.OPTIMAL
+    assert 0 < packing_bound(sub, costs) <= opt.objective + 1e-9
+
+
+def test_packing_bound_by_hand() -> None:
+    from optimizer.placement.set_cover import packing_bound
+
+    # rows {0}, {1, 2}, {2, 3}: {0} and {1, 2} are disjoint -> at least 1 + min(2, 3) = 3
+    c = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool))
+    assert packing_bound(c, np.array([1.0, 2.0, 3.0, 4.0])) == 3.0
