@@ -11,6 +11,7 @@ time-limited answer for an optimal one.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import logging
 import math
@@ -466,7 +467,31 @@ def _run_engine(proto: model_pb2.ModelProto, engine: str, params: mathopt.SolveP
         logger.info("%s abandoned on request", engine)
     else:
         logger.warning("%s did not return within %.1f s: abandoned", engine, wall_limit_s or 0.0)
+    _ABANDONED.append(worker)
     return None
+
+
+#: Engine runs abandoned while still running (they end at their own time limit).
+_ABANDONED: list[threading.Thread] = []
+#: How long the interpreter waits at exit for abandoned runs (their slices last at most
+#: 64 s; the engines overrun their limit by seconds, not minutes).
+EXIT_WAIT_S = 120.0
+
+
+def _join_abandoned() -> None:
+    """Wait at exit for engine runs still going in the background.
+
+    A daemon thread stopped by the interpreter's finalisation inside the engine's C++
+    code takes the engine's own threads down with it, and the process aborts
+    ("terminate called without an active exception") after its work is done. Waiting
+    for them (they end at their own time limit) lets the process exit cleanly.
+    """
+    end = time.perf_counter() + EXIT_WAIT_S
+    for worker in _ABANDONED:
+        worker.join(max(0.0, end - time.perf_counter()))
+
+
+atexit.register(_join_abandoned)
 
 
 #: First time slice (seconds) when a solve must be stoppable; each next one is
