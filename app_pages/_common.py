@@ -26,7 +26,7 @@ from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
-from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
+from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, fmt_seconds, normalise_lang, t
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
 
@@ -203,11 +203,13 @@ def status_text(status: str) -> str:
         return status
 
 
-def show_report(report: dict[str, Any], compact: bool = False) -> None:
+def show_report(report: dict[str, Any], compact: bool = False, elapsed: Any = None) -> None:
     """Status, objective, bound, gap and time, next to every result.
 
     A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
-    ``compact`` gives one line (for the side-by-side columns of Compare).
+    ``compact`` gives one line (for the side-by-side columns of Compare). ``elapsed``:
+    seconds from the click on Run to the saved result (the time the user waited; the
+    solver's own time goes in the help), when the run recorded it.
     """
     status = str(report.get("status", "UNKNOWN"))
     gap = report.get("gap")
@@ -229,7 +231,12 @@ def show_report(report: dict[str, Any], compact: bool = False) -> None:
     cols[1].metric(tr("objective"), fmt_num(_f(report.get("objective")), 2, lang()))
     cols[2].metric(tr("bound"), fmt_num(_f(report.get("best_bound")), 2, lang()))
     cols[3].metric(tr("gap"), gap_text)
-    cols[4].metric(tr("wall_time"), fmt_num(_f(report.get("wall_time_s")), 2, lang()) + " s")
+    solver = fmt_seconds(_f(report.get("wall_time_s")), lang())
+    if _f(elapsed) is not None:
+        cols[4].metric(tr("elapsed"), fmt_seconds(_f(elapsed), lang()),
+                       help=tr("elapsed_help", solver=solver))
+    else:
+        cols[4].metric(tr("wall_time"), solver)
     if status == "FEASIBLE":
         st.warning(tr("feasible_warning", gap=gap_text))
     elif status not in ("OPTIMAL",):
