@@ -179,6 +179,39 @@ def leaflet_base() -> str | None:
     return maps.STATIC_LEAFLET if served and (APP_DIR / "static/leaflet/leaflet.js").is_file() else None
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _communes(path: str, stamp: float) -> Any:
+    import geopandas as gpd
+
+    return gpd.read_file(path).to_crs(4326)
+
+
+def outline_of(scenario: Scenario | None, demand: Any = None) -> Any:
+    """Boundaries for a map: the scenario's ``communes`` file when it has one (read once),
+    else the convex hull of the demand shown."""
+    communes = None
+    path = scenario.communes_path if scenario is not None else None
+    if path is not None and path.is_file():
+        try:
+            communes = _communes(str(path), path.stat().st_mtime)
+        except Exception as exc:  # noqa: BLE001 - a broken outline must not hide the map
+            logger.info("communes %s not drawn: %s", path.name, exc)
+    if demand is None and scenario is not None:
+        demand = scenario.demand
+    return maps.outline(communes, demand)
+
+
+def sites_in_draw_order(sites: Any) -> Any:
+    """Candidates first, then reception points, then branches: the canvas draws in order,
+    so what exists stays on top of what could be built."""
+    order = {"candidate": 0, "reception": 1, "branch": 2}
+    return sites.iloc[sites["kind"].map(order).fillna(1).argsort(kind="stable")]
+
+
+def legend_title() -> str:
+    return tr("legend_toggle")
+
+
 def map_label(synthetic: bool) -> str | None:
     return "SYNTHETIC" if synthetic else None
 
@@ -188,6 +221,26 @@ def show_map(m: Any, key: str, height: int = 460) -> None:
     from streamlit_folium import st_folium
 
     st_folium(m, height=height, use_container_width=True, returned_objects=[], key=key)
+
+
+def localise_widgets() -> None:
+    """Streamlit's own texts that no parameter sets (file uploader's "Drag and drop
+    file here", "Limit 200MB per file", "Browse files"): hidden with CSS and written in
+    the page's language instead. Fixed texts only, never user text."""
+    mb = int(st.get_option("server.maxUploadSize"))
+    drop = tr("upload_help", mb=mb).replace('"', "")
+    browse = "Chọn tệp" if lang() != "en" else "Browse files"
+    st.html(
+        "<style>"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div > span,"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div > small{display:none}"
+        f"[data-testid='stFileUploaderDropzoneInstructions'] > div::after{{content:\"{drop}\";"
+        "font-size:0.9rem}"
+        "section[data-testid='stFileUploaderDropzone'] button{font-size:0 !important}"
+        f"section[data-testid='stFileUploaderDropzone'] button::after{{content:\"{browse}\";"
+        "font-size:0.875rem}"
+        "[data-testid='stMetricValue'] > div{overflow:visible;text-overflow:clip}"
+        "</style>")
 
 
 def basemap_caption(on: bool) -> None:
