@@ -26,7 +26,16 @@ from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
-from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, fmt_seconds, normalise_lang, t
+from motcua.app.i18n import (
+    DEFAULT_LANG,
+    TEXTS,
+    fmt_datetime,
+    fmt_num,
+    fmt_pct,
+    fmt_seconds,
+    normalise_lang,
+    t,
+)
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
 
@@ -380,20 +389,25 @@ def follow_job(kind: str, stage: Callable[[str], str] | None = None) -> Job | No
 
 
 # --- saved results ---------------------------------------------------------------------
-def saved_runs_section(ws: Workspace, kind: str, show: Callable[[RunInfo], None]) -> None:
+def saved_runs_section(ws: Workspace, kind: str, show: Callable[[RunInfo], None],
+                       divider: bool = True, title: Callable[[RunInfo, str], str] | None = None
+                       ) -> None:
     """The "saved results" part of a solver page: pick one of the ``kind`` runs
     (the one just finished first) and ``show`` it, or say there are none yet."""
     runs = ws.list_runs(kind)
-    st.divider()
+    if divider:
+        st.divider()
     st.subheader(tr("saved_results"))
     if not runs:
         st.info(tr("no_results"))
         return
-    show(pick_run(runs, f"{kind}_pick", fresh=st.session_state.pop(f"{kind}_fresh", None)))
+    show(pick_run(runs, f"{kind}_pick", fresh=st.session_state.pop(f"{kind}_fresh", None),
+                  title=title))
 
 
 def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
-             label: str | None = None, param: str = "run") -> RunInfo:
+             label: str | None = None, param: str = "run",
+             title: Callable[[RunInfo, str], str] | None = None) -> RunInfo:
     """A select box over saved runs that follows the URL (``?run=ID``) and fresh solves.
 
     The URL parameter is read when the page opens and then mirrors the choice, so
@@ -411,13 +425,16 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
     elif st.session_state.get(key) not in by_id:
         st.session_state[key] = ids[0]
     lg = lang()
+    name = title or run_title
     pick = st.selectbox(label or tr("saved_results"), ids, key=key,
-                        format_func=lambda i: run_title(by_id[i], lg))
+                        format_func=lambda i: name(by_id[i], lg))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]
 
 
 def run_title(info: RunInfo, lg: str) -> str:
+    """A saved run in a picker: its name, scenario, status and time (no bare id)."""
     status = t(f"status_{info.status}", lg) if f"status_{info.status}" in TEXTS else info.status
-    return f"{info.label} · {info.scenario_name} · {status} · {info.run_id}"
+    when = fmt_datetime(info.created, lg) if info.created else info.run_id
+    return f"{info.label} · {info.scenario_name} · {status} · {when}"

@@ -264,7 +264,8 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     assert by_commune["Trong đó không điểm nào tới được"].tolist() == [0]
     # the load table leads with the figures, headers and kinds in the page's language
     load = at.dataframe[0].value
-    assert load.columns[:4].tolist() == ["id", "utilisation", "load_per_day", "capacity_per_day"]
+    # (names, not ids: people know the names)
+    assert load.columns.tolist() == ["utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
     assert set(load["kind"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
@@ -476,10 +477,11 @@ def test_compare_needs_two_results_and_explains_unknown_ids(tiny_ref: str) -> No
     assert at.info and "ít nhất hai" in at.info[0].value
 
 
-def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) -> None:
+def test_placement_form_shows_what_the_command_line_accepts(tiny_ref: str) -> None:
     """The app's placement form and ``motcua place`` share one rule of which options
-    combine: for each state of the form, an option's widget is disabled exactly when
-    the command line's check (``PlacementRequest.check``) refuses that option there."""
+    combine: for each state of the form, an option's widget is shown exactly when
+    the command line's check (``PlacementRequest.check``) accepts that option there
+    (it was disabled, not hidden, before the form was made compact)."""
     from motcua.placement import MODELS, PlacementRequest
 
     def refused(req: PlacementRequest) -> bool:
@@ -496,27 +498,33 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                ("number_input", "min_covered"): ("min_covered_pct", 50.0),
                ("checkbox", "backup"): ("backup", True),
                ("checkbox", "lexicographic"): ("lexicographic", True)}
+    def shown(kind: str, key: str) -> bool:
+        return any(w.key == key for w in getattr(at, kind))
+
     def put(kind: str, key: str, value: object) -> None:
+        if not shown(kind, key):  # the page never asks to change a hidden widget
+            assert value is False or value == "points", (key, value)
+            return
         widget = getattr(at, kind)(key=key)
-        if widget.value != value:  # the page never asks to change a disabled widget
+        if widget.value != value:
             widget.set_value(value).run()
 
     at = _app(tiny_ref, page="placement").run()
     checked = 0
     for model in MODELS:
         at.selectbox(key="model").set_value(model).run()
-        budget_on = not at.radio(key="limit_by").disabled
+        budget_on = shown("radio", "limit_by")
         # the radio 'limit by budget' is on exactly where a budget is accepted
         assert budget_on == (not refused(PlacementRequest(model=model, budget=5.0)))
         # the number of points likewise
-        assert at.number_input(key="p").disabled == refused(PlacementRequest(model=model, p=3))
+        assert (not shown("number_input", "p")) == refused(PlacementRequest(model=model, p=3))
         for limit in ("points", "budget") if budget_on else ("points",):
             if budget_on:
                 put("radio", "limit_by", limit)
             states = [(False, False)]
-            if not at.checkbox(key="capacitated").disabled:
+            if shown("checkbox", "capacitated"):
                 states.append((True, False))
-            if not at.checkbox(key="backup").disabled:
+            if shown("checkbox", "backup"):
                 states.append((False, True))
             for capacitated, backup in states:
                 put("checkbox", "capacitated", capacitated)
@@ -534,10 +542,10 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                         # the form settles a conflict by its order: capacities, above,
                         # stay on offer and turn backup (below) off when chosen
                         continue
-                    disabled = getattr(at, kind)(key=key).disabled
-                    assert disabled == refused(replace(state, **{field: value})), (state, key)
+                    hidden = not shown(kind, key)
+                    assert hidden == refused(replace(state, **{field: value})), (state, key)
                     checked += 1
-                assert at.radio(key="weighting").disabled == capacitated
+                assert (not shown("radio", "weighting")) == capacitated
             put("checkbox", "capacitated", False)
             put("checkbox", "backup", False)
         if budget_on:
