@@ -465,7 +465,8 @@ def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace)
     assert (twice["A"], twice["B"]) == ("0", "0")
     # the one setting that differs is the number of points
     settings = cmp.dataframe[1].value
-    assert settings.to_dict("records") == [{"Thiết lập": "p", "A": "2", "B": "3"}]
+    # (named in words: it was the raw field name "p")
+    assert settings.to_dict("records") == [{"Thiết lập": "Số điểm", "A": "2", "B": "3"}]
     assert len(cmp.get("component_instance")) == 3  # A, B and the map of changes
     assert f"a={by_p[2]}&b={by_p[3]}" in cmp.code[0].value
 
