@@ -123,11 +123,15 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         ].sort_values("utilisation", ascending=False)
         kinds = c.kind_labels()
         table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
+        table["load_per_day"] = table["load_per_day"].astype(float).round(1)
+        table["capacity_per_day"] = table["capacity_per_day"].astype(float).round(0)
         st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
             "utilisation": st.column_config.ProgressColumn(c.tr("utilisation"), format="percent",
                                                            min_value=0.0, max_value=1.5),
-            "load_per_day": st.column_config.NumberColumn(c.tr("load_col"), format="%.1f"),
-            "capacity_per_day": st.column_config.NumberColumn(c.tr("capacity_col"), format="%.0f"),
+            "load_per_day": st.column_config.NumberColumn(
+                c.tr("load_col"), format="localized" if lang != "en" else "%.1f"),
+            "capacity_per_day": st.column_config.NumberColumn(
+                c.tr("capacity_col"), format="localized" if lang != "en" else "%.0f"),
             "name": st.column_config.TextColumn(c.tr("name"), width="medium"),
             "kind": c.tr("kind")})
     with right:
@@ -139,7 +143,9 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
             unreachable_by = run.figures.get("uncoverable_by_commune")
             if unreachable_by:  # absent from results saved before it was added
                 uncovered[c.tr("unreachable_col")] = [unreachable_by.get(k, 0.0) for k in by_commune]
-            st.dataframe(uncovered, hide_index=True, width="stretch", height=300)
+            num = st.column_config.NumberColumn(format="localized" if lang != "en" else "%.0f")
+            st.dataframe(uncovered.round(0), hide_index=True, width="stretch", height=300,
+                         column_config={col: num for col in uncovered.columns[1:]})
         else:
             st.success(c.tr("everyone_covered"))
 

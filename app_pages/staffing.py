@@ -64,17 +64,19 @@ def _load_run(path: str) -> StaffingRun:
     return StaffingRun.load(path)
 
 
-def _override(original: pd.DataFrame, edited: pd.DataFrame) -> pd.DataFrame | None:
+def _override(original: pd.DataFrame, shown: pd.DataFrame, edited: pd.DataFrame
+              ) -> pd.DataFrame | None:
     """Rows whose dossiers the user changed, in the form ``run_staffing`` accepts.
 
-    ``edited`` is the table as shown (same rows in the same order, cells translated),
+    ``shown`` is the table as shown (same rows in the same order as ``original``, cells
+    translated, dossiers rounded to one decimal) and ``edited`` the editor's copy of it,
     so rows are matched by position."""
+    before = pd.to_numeric(shown["dossiers"], errors="coerce").to_numpy()
     new = pd.to_numeric(edited["dossiers"], errors="coerce").to_numpy()
-    changed = original[(original["dossiers"].to_numpy() - new).__abs__() > 1e-9]
-    if changed.empty:
+    changed = abs(before - new) > 1e-9
+    if not changed.any():
         return None
-    out = changed[["site_id", "date", "field", "channel"]].assign(
-        dossiers=new[(original["dossiers"].to_numpy() - new).__abs__() > 1e-9])
+    out = original.loc[changed, ["site_id", "date", "field", "channel"]].assign(dossiers=new[changed])
     out["date"] = pd.to_datetime(out["date"]).dt.date
     return out.reset_index(drop=True)
 
@@ -95,7 +97,7 @@ def _shown_forecast(table: pd.DataFrame, names: dict[str, str], lang: str) -> pd
         "site": [names.get(str(x), str(x)) for x in table["site_id"]],
         "field": [label_of("field", f, lang) for f in table["field"]],
         "channel": [label_of("channel", ch, lang) for ch in table["channel"]],
-        "dossiers": table["dossiers"].astype(float),
+        "dossiers": table["dossiers"].astype(float).round(1),
         "source": [label_of("source", x, lang) for x in table["source"]],
     })
 
@@ -274,9 +276,12 @@ def body() -> None:
             st.session_state["staffing_fresh"] = finished.run_id
             st.success(c.tr("solve_done", run_id=finished.run_id))
 
+    # results first: the plan just made (or picked) above the form that makes a new one
+    results = st.container()
     if scenario.staff.empty:
         st.info(c.tr("no_staff"))
     else:
+        st.subheader(c.tr("new_solve"))
         with st.form("staffing_form", border=True):
             a, b, d = st.columns(3)
             week = a.text_input(c.tr("week"), value=_default_week(scenario), key="week")
@@ -309,13 +314,15 @@ def body() -> None:
                     "channel": text(c.tr("col_channel")), "source": text(c.tr("col_source")),
                     "dossiers": st.column_config.NumberColumn(
                         c.tr("col_dossiers"), min_value=0.0,
-                        max_value=float(MAX_OVERRIDE_DOSSIERS), format="%.1f")},
+                        max_value=float(MAX_OVERRIDE_DOSSIERS),
+                        # the browser's own number format: 11,4 on a Vietnamese computer
+                        format="localized" if lang != "en" else "%.1f")},
                 height=260,
             )
             label = st.text_input(c.tr("run_label"), value=f"{week}", key="staff_label")
             running = "job_staffing" in st.session_state
             if st.button(c.tr("run"), type="primary", key="run_staffing", disabled=running):
-                override = _override(forecast, edited)
+                override = _override(forecast, shown, edited)
                 params: dict[str, Any] = {"week": week, "max_moves": int(max_moves) or None,
                                           "time_limit_s": float(time_limit), "seed": int(seed),
                                           "threads": int(threads),
@@ -335,7 +342,9 @@ def body() -> None:
                 c.start_job("staffing", float(time_limit), work)
                 st.rerun()
 
-    c.saved_runs_section(ws, "staffing", lambda info: _show_run(ws, info, scenario))
+    with results:
+        c.saved_runs_section(ws, "staffing", lambda info: _show_run(ws, info, scenario),
+                             divider=False)
 
 
 body()
