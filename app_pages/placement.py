@@ -125,15 +125,17 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
         table["load_per_day"] = table["load_per_day"].astype(float).round(1)
         table["capacity_per_day"] = table["capacity_per_day"].astype(float).round(0)
+        # headers in words (a copied or exported table keeps them), names not ids
+        table = table.rename(columns={"utilisation": c.tr("utilisation"), "load_per_day": c.tr("load_col"),
+                                      "capacity_per_day": c.tr("capacity_col"), "name": c.tr("name"),
+                                      "kind": c.tr("kind")})
+        localized = "localized" if lang != "en" else None
         st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
-            "utilisation": st.column_config.ProgressColumn(c.tr("utilisation"), format="percent",
-                                                           min_value=0.0, max_value=1.5),
-            "load_per_day": st.column_config.NumberColumn(
-                c.tr("load_col"), format="localized" if lang != "en" else "%.1f"),
-            "capacity_per_day": st.column_config.NumberColumn(
-                c.tr("capacity_col"), format="localized" if lang != "en" else "%.0f"),
-            "name": st.column_config.TextColumn(c.tr("name"), width="medium"),
-            "kind": c.tr("kind")})
+            c.tr("utilisation"): st.column_config.ProgressColumn(format="percent", min_value=0.0,
+                                                                 max_value=1.5),
+            c.tr("load_col"): st.column_config.NumberColumn(format=localized or "%.1f"),
+            c.tr("capacity_col"): st.column_config.NumberColumn(format=localized or "%.0f"),
+            c.tr("name"): st.column_config.TextColumn(width="medium")})
     with right:
         by_commune = run.figures.get("uncovered_by_commune") or {}
         st.markdown(f"**{c.tr('uncovered_by_commune')}**")

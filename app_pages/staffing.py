@@ -71,8 +71,9 @@ def _override(original: pd.DataFrame, shown: pd.DataFrame, edited: pd.DataFrame
     ``shown`` is the table as shown (same rows in the same order as ``original``, cells
     translated, dossiers rounded to one decimal) and ``edited`` the editor's copy of it,
     so rows are matched by position."""
-    before = pd.to_numeric(shown["dossiers"], errors="coerce").to_numpy()
-    new = pd.to_numeric(edited["dossiers"], errors="coerce").to_numpy()
+    col = c.tr("col_dossiers")
+    before = pd.to_numeric(shown[col], errors="coerce").to_numpy()
+    new = pd.to_numeric(edited[col], errors="coerce").to_numpy()
     changed = abs(before - new) > 1e-9
     if not changed.any():
         return None
@@ -92,13 +93,13 @@ def _site_names(scenario: Scenario | None) -> dict[str, str]:
 def _shown_forecast(table: pd.DataFrame, names: dict[str, str], lang: str) -> pd.DataFrame:
     """The forecast as shown: days, sites, fields, channels and sources in words."""
     return pd.DataFrame({
-        "date": [fmt_date(d, lang) for d in table["date"]],
-        "weekday": [fmt_weekday(w, lang) for w in table["weekday"]],
-        "site": [names.get(str(x), str(x)) for x in table["site_id"]],
-        "field": [label_of("field", f, lang) for f in table["field"]],
-        "channel": [label_of("channel", ch, lang) for ch in table["channel"]],
-        "dossiers": table["dossiers"].astype(float).round(1),
-        "source": [label_of("source", x, lang) for x in table["source"]],
+        c.tr("col_date"): [fmt_date(d, lang) for d in table["date"]],
+        c.tr("col_weekday"): [fmt_weekday(w, lang) for w in table["weekday"]],
+        c.tr("col_site"): [names.get(str(x), str(x)) for x in table["site_id"]],
+        c.tr("col_field"): [label_of("field", f, lang) for f in table["field"]],
+        c.tr("col_channel"): [label_of("channel", ch, lang) for ch in table["channel"]],
+        c.tr("col_dossiers"): table["dossiers"].astype(float).round(1),
+        c.tr("col_source"): [label_of("source", x, lang) for x in table["source"]],
     })
 
 
@@ -304,16 +305,12 @@ def body() -> None:
             forecast = _forecast(scenario, ref, week)
             st.subheader(c.tr("forecast"))
             shown = _shown_forecast(forecast, _site_names(scenario), lang)
-            text = st.column_config.TextColumn
             edited = st.data_editor(
                 shown, key=f"forecast_{ref}_{week}", hide_index=True, width="stretch",
-                disabled=[col for col in shown.columns if col != "dossiers"],
+                disabled=[col for col in shown.columns if col != c.tr("col_dossiers")],
                 column_config={
-                    "date": text(c.tr("col_date")), "weekday": text(c.tr("col_weekday")),
-                    "site": text(c.tr("col_site")), "field": text(c.tr("col_field")),
-                    "channel": text(c.tr("col_channel")), "source": text(c.tr("col_source")),
-                    "dossiers": st.column_config.NumberColumn(
-                        c.tr("col_dossiers"), min_value=0.0,
+                    c.tr("col_dossiers"): st.column_config.NumberColumn(
+                        min_value=0.0,
                         max_value=float(MAX_OVERRIDE_DOSSIERS),
                         # the browser's own number format: 11,4 on a Vietnamese computer
                         format="localized" if lang != "en" else "%.1f")},

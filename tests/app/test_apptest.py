@@ -210,7 +210,8 @@ def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Wo
     at = _app(tiny_ref, page="staffing").run()
     editor_key = f"forecast_{tiny_ref}_2026-W46"
     assert editor_key in at.session_state
-    at.session_state[editor_key] = {"edited_rows": {0: {"dossiers": 99.0}}, "added_rows": [],
+    # the editor shows its headers in words: the dossiers column is "Số hồ sơ"
+    at.session_state[editor_key] = {"edited_rows": {0: {"Số hồ sơ": 99.0}}, "added_rows": [],
                                     "deleted_rows": []}
     at.number_input(key="staff_time_limit").set_value(2)
     at.button(key="run_staffing").click().run()
@@ -265,8 +266,9 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     # the load table leads with the figures, headers and kinds in the page's language
     load = at.dataframe[0].value
     # (names, not ids: people know the names)
-    assert load.columns.tolist() == ["utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
-    assert set(load["kind"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
+    assert load.columns.tolist() == ["Mức sử dụng", "Hồ sơ/ngày", "Công suất (hồ sơ/ngày)", "Tên",
+                                     "Loại"]
+    assert set(load["Loại"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
     assert at.query_params["run"] == runs[0].run_id
