@@ -15,6 +15,7 @@ import streamlit as st
 from app_pages import _common as c
 from geodata.scenario import Scenario
 from motcua.app.i18n import (
+    coverage_text,
     explain,
     fmt_date,
     fmt_day,
@@ -22,6 +23,7 @@ from motcua.app.i18n import (
     fmt_pct,
     fmt_pp,
     fmt_weekday,
+    forecast_text,
     label_of,
 )
 from motcua.app.workspace import RunInfo, Workspace
@@ -242,9 +244,22 @@ def _show_run(ws: Workspace, info: RunInfo, scenario: Scenario | None) -> None:
             st.dataframe(_shown_shortfalls(run.shortfalls, names, lang), hide_index=True,
                          width="stretch")
     with st.expander(c.tr("run_settings")):
-        st.text(run.forecast_method)
-        st.text(c.plain_path(run.travel_source))
-        st.json(run.settings, expanded=False)
+        p = info.params
+        travel = run.travel_source.split(" (")[0]
+        rows = [("setting_week", run.week),
+                ("setting_max_moves", fmt_int(p["max_moves"], lang) if p.get("max_moves")
+                 else c.tr("no_limit")),
+                ("setting_time_limit_s", fmt_int(p.get("time_limit_s"), lang)),
+                ("setting_seed", fmt_int(p.get("seed"), lang)),
+                ("setting_threads", fmt_int(p.get("threads"), lang)),
+                ("setting_forecast_edits", fmt_int(p.get("forecast_edits", 0), lang)),
+                ("setting_forecast_method", forecast_text(run.forecast_method, lang)),
+                ("setting_travel", coverage_text(travel, lang) if travel.startswith("road network")
+                 and lang != "en" else c.plain_path(travel))]
+        st.dataframe(pd.DataFrame([(c.tr(k), v) for k, v in rows],
+                                  columns=[c.tr("setting"), c.tr("run_settings")]),
+                     hide_index=True, width="stretch",
+                     column_config={c.tr("run_settings"): st.column_config.TextColumn(width="large")})
 
     st.subheader(c.tr("downloads"))
     d1, d2 = st.columns(2)

@@ -463,6 +463,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "setting_time_limit_s": ("Giới hạn thời gian (giây)", "Time limit (s)"),
     "setting_seed": ("Seed", "Seed"),
     "setting_threads": ("Số luồng", "Threads"),
+    "setting_week": ("Tuần", "Week"),
+    "setting_max_moves": ("Số lượt điều động tối đa", "Maximum moves"),
+    "setting_forecast_edits": ("Số ô dự báo đã sửa", "Forecast cells edited"),
+    "setting_forecast_method": ("Cách dự báo", "Forecast method"),
+    "setting_travel": ("Thời gian di chuyển", "Travel times"),
+    "no_limit": ("không giới hạn", "no limit"),
 }
 
 
@@ -611,8 +617,10 @@ def coverage_text(label: str, lang: str = DEFAULT_LANG) -> str:
 
     if lang == "en":
         return label
-    m = re.fullmatch(r"road network, (\w+)(.*)", label)
+    m = re.fullmatch(r"road network(?:, (\w+))?(.*)", label)
     if m:
+        if m.group(1) is None:
+            return t("coverage_roads", lang, mode="").rstrip(", ") + m.group(2)
         return t("coverage_roads", lang, mode=label_of("mode", m.group(1), lang)) + m.group(2)
     m = re.fullmatch(r"straight line x ([\d.]+) at ([\d.]+) km/h.*", label)
     if m:
@@ -706,3 +714,26 @@ def explain(text: object, lang: str = DEFAULT_LANG,
             parts.append(clause)
     sentence = "; ".join(parts)
     return sentence[:1].upper() + sentence[1:] + "."
+
+
+_FORECAST = (r"weekday profile per site and channel over ([\d.]+) weeks of history \((\S+)\.\.(\S+)\) "
+             r"x mean daily level per site, field and channel over the last (\d+) weeks; "
+             r"open days (.+?)(?:; holidays closed: (.+))?")
+
+
+def forecast_text(method: str, lang: str = DEFAULT_LANG) -> str:
+    """How the week's dossiers were forecast (written by ``motcua.staffing`` in English)."""
+    import re
+
+    if lang == "en":
+        return method
+    m = re.fullmatch(_FORECAST, method.strip())
+    if not m:
+        return method
+    days = ", ".join(fmt_weekday(d.strip(), lang) for d in m[5].split(","))
+    text = (f"Hồ sơ theo thứ trong tuần của từng điểm và kênh, tính trên {fmt_num(float(m[1]), 1, lang)} "
+            f"tuần số liệu ({fmt_date(m[2])} – {fmt_date(m[3])}), nhân với mức trung bình mỗi ngày "
+            f"theo điểm, lĩnh vực và kênh trong {m[4]} tuần gần nhất; ngày làm việc: {days}")
+    if m[6]:
+        text += "; nghỉ lễ: " + ", ".join(fmt_date(d.strip()) for d in m[6].split(","))
+    return text + "."

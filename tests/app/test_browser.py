@@ -105,6 +105,10 @@ def browser_ctx() -> Iterator[Any]:
                 r.abort()
 
         ctx.route("**/*", route)
+        # Streamlit's "Download as CSV" of a table uses the File System Access API (a native
+        # save dialog) when the browser has it; without it, a plain download the test can read
+        ctx.add_init_script("delete Window.prototype.showSaveFilePicker;"
+                            "delete window.showSaveFilePicker;")
         ctx.blocked = blocked
         yield ctx
         ctx.close()
@@ -119,6 +123,8 @@ def page(browser_ctx: Any) -> Iterator[Any]:
     yield pg
     pg.close()
     assert not errors, f"page errors: {errors}"
+    # nothing leaves 127.0.0.1: no CDN, no icon font, no favicon from a Google host
+    assert not browser_ctx.blocked, f"requests to outside hosts: {browser_ctx.blocked}"
 
 
 def wait_idle(page: Any, timeout_ms: int = 90_000) -> None:
@@ -232,6 +238,9 @@ def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
 
 def _run_placement(page: Any, minutes: str) -> None:
     box = page.get_by_label("Thời gian đi tối đa (phút)")
+    if not box.is_visible():  # results first: the form is folded once there is a result
+        page.get_by_text("Chạy lần mới").click()
+        box.wait_for()
     box.fill(minutes)
     box.press("Enter")
     wait_idle(page)
