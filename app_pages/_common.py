@@ -245,9 +245,9 @@ def localise_widgets() -> None:
         "[data-testid='stFileUploaderDropzoneInstructions'] > div > small{display:none}"
         f"[data-testid='stFileUploaderDropzoneInstructions'] > div::after{{content:\"{drop}\";"
         "font-size:0.9rem}"
-        "section[data-testid='stFileUploaderDropzone'] button{font-size:0 !important}"
-        f"section[data-testid='stFileUploaderDropzone'] button::after{{content:\"{browse}\";"
-        "font-size:0.875rem}"
+        "section[data-testid='stFileUploaderDropzone'] button p{display:none}"
+        "section[data-testid='stFileUploaderDropzone'] button "
+        f"[data-testid='stMarkdownContainer']::after{{content:\"{browse}\"}}"
         "[data-testid='stMetricValue'] > div{overflow:visible;text-overflow:clip}"
         "</style>")
 
