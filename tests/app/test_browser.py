@@ -314,7 +314,8 @@ def english_in(text: str) -> list[str]:
                               + r")(?![\w/.=&-])")
     # "Thu" is also a Vietnamese name (Nguyễn Thị Thu): as a weekday it stands before a date
     # or alone in a table cell
-    thu = re.findall(r"(?:^|[ ,])(Thu)(?=,|\s\d|$)", text, flags=re.MULTILINE)
+    thu = re.findall(r"(?:(?:^|,)(Thu)(?=,|$))|(?:\b(Thu)(?= \d\d/))", text, flags=re.MULTILINE)
+    thu = [x for pair in thu for x in pair if x]
     return sorted(set(_ENGLISH.findall(text)) | set(thu))
 
 
