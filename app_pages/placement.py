@@ -340,8 +340,8 @@ def body() -> None:
     c.saved_runs_section(ws, "placement", lambda info: _show_run(scenario, info), divider=False,
                          title=run_title)
     if loaded is not None and scenario is not None:
-        has_runs = bool(ws.list_runs("placement"))
-        with st.expander(c.tr("new_solve"), expanded=not has_runs):
+        st.subheader(c.tr("new_solve"))
+        with st.container(border=True):
             request, label = _request_form(scenario)
             running = "job_placement" in st.session_state
             if st.button(c.tr("run"), type="primary", key="run_placement", disabled=running):

@@ -22,16 +22,16 @@ from motcua.app.i18n import t  # noqa: E402
 
 _CSS = """
 @page { size: A4; margin: 12mm; }
-body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 10.5pt;
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9pt;
        color: #111; margin: 0; }
-h1 { font-size: 15pt; margin: 0 0 2mm 0; }
-p.meta { color: #444; margin: 0 0 3mm 0; }
+h1 { font-size: 14pt; margin: 0 0 2mm 0; }
+p.meta { color: #444; margin: 0 0 3mm 0; overflow-wrap: anywhere; }
 table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm 0; }
-th, td { border: 1px solid #bbb; padding: 1mm 2mm; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #bbb; padding: 0.5mm 1.5mm; text-align: left; vertical-align: top; }
 td.num { text-align: right; white-space: nowrap; }
 th { background: #eef2f7; }
 h2 { font-size: 11.5pt; margin: 3mm 0 1mm 0; }
-img { width: 100%; max-height: 105mm; object-fit: contain; border: 1px solid #ccc; }
+img { display: block; margin: 0 auto; max-width: 100%; max-height: 85mm; object-fit: contain; border: 1px solid #ccc; }
 .runs td:first-child { width: 8mm; font-weight: bold; }
 """
 

@@ -238,9 +238,6 @@ def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
 
 def _run_placement(page: Any, minutes: str) -> None:
     box = page.get_by_label("Thời gian đi tối đa (phút)")
-    if not box.is_visible():  # results first: the form is folded once there is a result
-        page.get_by_text("Chạy lần mới").click()
-        box.wait_for()
     box.fill(minutes)
     box.press("Enter")
     wait_idle(page)
