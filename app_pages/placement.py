@@ -60,6 +60,9 @@ def key_figures(run: PlacementRun) -> None:
                         share=fmt_pct(unreachable / total if total else None, 1, lang)))
     if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
+    closed = int(f.get("closed_points") or 0)
+    if closed:
+        st.info(c.tr("closes_existing", n=fmt_int(closed, lang)))
     overloaded = int(f.get("overloaded_points") or 0)
     if overloaded and not run.request.capacitated:
         st.warning(c.tr("overloaded_uncapacitated", n=fmt_int(overloaded, lang),
@@ -237,6 +240,8 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
     # keeping today's offices: the first thing a planner asks (h14's planner controls go here)
     keep_existing = st.checkbox(c.tr("keep_all_existing", n=fmt_int(existing, lang)),
                                 key="keep_existing", help=c.tr("keep_existing_hint"))
+    if not keep_existing:
+        st.caption(c.tr("keep_existing_hint"))
     draft = replace(draft, budget=float(budget) if by_budget and budget is not None else None)
     ids = sites["id"].astype(str).tolist()
     names = dict(zip(ids, sites["name"].astype(str), strict=True)) if "name" in sites else {}

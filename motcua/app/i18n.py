@@ -427,10 +427,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "mode_walk": ("đi bộ", "walking"),
     "mode_bike": ("xe đạp", "bicycle"),
     "keep_existing_hint": (
-        "Mặc định, mô hình được tự do đóng các điểm đang hoạt động. Để giữ mọi điểm hiện có "
-        "và chỉ thêm điểm mới, chọn chúng trong ô \"Giữ mở trong lần chạy này\" (tùy chọn nâng cao).",
-        "By default the model may close existing points. To keep every existing point and "
-        "only add new ones, pick them in \"Keep open in this run\" (advanced options).",
+        "Mặc định, mô hình được tự do đóng các điểm đang hoạt động. Đánh dấu ô này để giữ mọi "
+        "điểm hiện có và chỉ thêm điểm mới.",
+        "By default the model may close existing points. Tick this to keep every existing "
+        "point and only add new ones.",
+    ),
+    "closes_existing": (
+        "Phương án này đóng {n} điểm đang hoạt động. Để giữ chúng và chỉ thêm điểm mới, đánh dấu "
+        "\"Giữ mọi điểm đang hoạt động\" trong phần Chạy lần mới bên dưới.",
+        "This plan closes {n} existing points. To keep them and only add new ones, tick "
+        "\"Keep every existing point\" under New run below.",
     ),
     "keep_all_existing": ("Giữ mọi điểm đang hoạt động ({n})", "Keep every existing point ({n})"),
     "advanced_options": ("Tùy chọn nâng cao", "Advanced options"),

@@ -554,3 +554,18 @@ def test_placement_form_shows_what_the_command_line_accepts(tiny_ref: str) -> No
         if budget_on:
             put("radio", "limit_by", "points")
     assert checked >= 40
+
+
+def test_keep_every_existing_point_on_the_first_screen(tiny_ref: str, workspace: Workspace) -> None:
+    """The first screen of Placement offers to keep today's offices (the default solve may
+    close them); ticked, every existing site is kept open in the request and the result."""
+    at = _app(tiny_ref, page="placement").run()
+    assert "Giữ mọi điểm đang hoạt động (2)" in at.checkbox(key="keep_existing").label
+    at.checkbox(key="keep_existing").check().run()
+    _solve_placement(at, "mclp", 2)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert sorted(run.params["keep_open"]) == ["s1", "s2"]
+    assert run.figures["closed_points"] == 0
+    assert run.params["elapsed_s"] > 0  # the time from the click, shown on the page
+    assert "Thời gian từ khi bấm Chạy" in _metrics(at)
