@@ -416,7 +416,8 @@ def test_keep_open_and_close_from_the_form(tiny_ref: str, workspace: Workspace) 
     # a site kept open is no longer offered for closing
     at.multiselect(key="keep_open").select("s3").run()
     offered = at.multiselect(key="close_sites").options
-    assert offered == ["s1 · Chi nhánh 1", "s2 · Điểm xã B"]  # labelled "id · name"
+    # labelled by name first, the id after it (people know the names)
+    assert offered == ["Chi nhánh 1 (s1)", "Điểm xã B (s2)"]
 
 
 def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
