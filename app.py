@@ -20,7 +20,9 @@ import streamlit as st  # noqa: E402
 from app_pages import _common as c  # noqa: E402
 from motcua.app.i18n import LANG_NAMES, LANGS  # noqa: E402
 
-st.set_page_config(page_title="Motcua", page_icon=":material/account_balance:", layout="wide")
+# an emoji icon: Streamlit draws it as an inline SVG, where a ":material/...:" page icon
+# is fetched from fonts.gstatic.com (a request leaving the machine on every page)
+st.set_page_config(page_title="Motcua", page_icon="🏛️", layout="wide")
 c.init_session()
 
 PAGES = {
@@ -46,6 +48,7 @@ with st.sidebar:
     st.radio(c.tr("language"), LANGS, format_func=LANG_NAMES.__getitem__, key="lang",
              horizontal=True)
 c.sync_query_params()
+c.localise_widgets()
 
 try:
     page.run()

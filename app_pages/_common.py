@@ -26,7 +26,16 @@ from geodata._errors import ScenarioError, ScenarioWarning
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
-from motcua.app.i18n import DEFAULT_LANG, TEXTS, fmt_num, fmt_pct, normalise_lang, t
+from motcua.app.i18n import (
+    DEFAULT_LANG,
+    TEXTS,
+    fmt_datetime,
+    fmt_num,
+    fmt_pct,
+    fmt_seconds,
+    normalise_lang,
+    t,
+)
 from motcua.app.workspace import RunInfo, Workspace, WorkspaceError, is_id
 from motcua.errors import INPUT_ERRORS
 from motcua.progress import Progress
@@ -181,6 +190,39 @@ def leaflet_base() -> str | None:
     return maps.STATIC_LEAFLET if served and (APP_DIR / "static/leaflet/leaflet.js").is_file() else None
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _communes(path: str, stamp: float) -> Any:
+    import geopandas as gpd
+
+    return gpd.read_file(path).to_crs(4326)
+
+
+def outline_of(scenario: Scenario | None, demand: Any = None) -> Any:
+    """Boundaries for a map: the scenario's ``communes`` file when it has one (read once),
+    else the convex hull of the demand shown."""
+    communes = None
+    path = scenario.communes_path if scenario is not None else None
+    if path is not None and path.is_file():
+        try:
+            communes = _communes(str(path), path.stat().st_mtime)
+        except Exception as exc:  # noqa: BLE001 - a broken outline must not hide the map
+            logger.info("communes %s not drawn: %s", path.name, exc)
+    if demand is None and scenario is not None:
+        demand = scenario.demand
+    return maps.outline(communes, demand)
+
+
+def sites_in_draw_order(sites: Any) -> Any:
+    """Candidates first, then reception points, then branches: the canvas draws in order,
+    so what exists stays on top of what could be built."""
+    order = {"candidate": 0, "reception": 1, "branch": 2}
+    return sites.iloc[sites["kind"].map(order).fillna(1).argsort(kind="stable")]
+
+
+def legend_title() -> str:
+    return tr("legend_toggle")
+
+
 def map_label(synthetic: bool) -> str | None:
     return "SYNTHETIC" if synthetic else None
 
@@ -190,6 +232,26 @@ def show_map(m: Any, key: str, height: int = 460) -> None:
     from streamlit_folium import st_folium
 
     st_folium(m, height=height, use_container_width=True, returned_objects=[], key=key)
+
+
+def localise_widgets() -> None:
+    """Streamlit's own texts that no parameter sets (file uploader's "Drag and drop
+    file here", "Limit 200MB per file", "Browse files"): hidden with CSS and written in
+    the page's language instead. Fixed texts only, never user text."""
+    mb = int(st.get_option("server.maxUploadSize"))
+    drop = tr("upload_help", mb=mb).replace('"', "")
+    browse = "Chọn tệp" if lang() != "en" else "Browse files"
+    st.html(
+        "<style>"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div > span,"
+        "[data-testid='stFileUploaderDropzoneInstructions'] > div > small{display:none}"
+        f"[data-testid='stFileUploaderDropzoneInstructions'] > div::after{{content:\"{drop}\";"
+        "font-size:0.9rem}"
+        "section[data-testid='stFileUploaderDropzone'] button p{display:none}"
+        "section[data-testid='stFileUploaderDropzone'] button "
+        f"[data-testid='stMarkdownContainer']::after{{content:\"{browse}\"}}"
+        "[data-testid='stMetricValue'] > div{overflow:visible;text-overflow:clip}"
+        "</style>")
 
 
 def basemap_caption(on: bool) -> None:
@@ -205,11 +267,14 @@ def status_text(status: str) -> str:
         return status
 
 
-def show_report(report: SolverReport, compact: bool = False) -> None:
+def show_report(report: SolverReport, compact: bool = False, elapsed: float | None = None
+                ) -> None:
     """Status, objective, bound, gap and time, next to every result.
 
     A FEASIBLE result is never shown as optimal: it gets a warning with its gap.
-    ``compact`` gives one line (for the side-by-side columns of Compare).
+    ``compact`` gives one line (for the side-by-side columns of Compare). ``elapsed``:
+    seconds from the click on Run to the saved result (the time the user waited; the
+    solver's own time goes in the help), when the run recorded it.
     """
     status = report.status.value
     gap_text = fmt_pct(report.gap, 2, lang()) if math.isfinite(report.gap) else "–"
@@ -229,7 +294,12 @@ def show_report(report: SolverReport, compact: bool = False) -> None:
     cols[1].metric(tr("objective"), fmt_num(report.objective, 2, lang()))
     cols[2].metric(tr("bound"), fmt_num(report.best_bound, 2, lang()))
     cols[3].metric(tr("gap"), gap_text)
-    cols[4].metric(tr("wall_time"), fmt_num(report.wall_time_s, 2, lang()) + " s")
+    solver = fmt_seconds(report.wall_time_s, lang())
+    if elapsed is not None and math.isfinite(float(elapsed)):
+        cols[4].metric(tr("elapsed"), fmt_seconds(float(elapsed), lang()),
+                       help=tr("elapsed_help", solver=solver))
+    else:
+        cols[4].metric(tr("wall_time"), solver)
     if status == "FEASIBLE":
         st.warning(tr("feasible_warning", gap=gap_text))
     elif status not in ("OPTIMAL",):
@@ -321,20 +391,25 @@ def follow_job(kind: str) -> Job | None:
 
 
 # --- saved results ---------------------------------------------------------------------
-def saved_runs_section(ws: Workspace, kind: str, show: Callable[[RunInfo], None]) -> None:
+def saved_runs_section(ws: Workspace, kind: str, show: Callable[[RunInfo], None],
+                       divider: bool = True, title: Callable[[RunInfo, str], str] | None = None
+                       ) -> None:
     """The "saved results" part of a solver page: pick one of the ``kind`` runs
     (the one just finished first) and ``show`` it, or say there are none yet."""
     runs = ws.list_runs(kind)
-    st.divider()
+    if divider:
+        st.divider()
     st.subheader(tr("saved_results"))
     if not runs:
         st.info(tr("no_results"))
         return
-    show(pick_run(runs, f"{kind}_pick", fresh=st.session_state.pop(f"{kind}_fresh", None)))
+    show(pick_run(runs, f"{kind}_pick", fresh=st.session_state.pop(f"{kind}_fresh", None),
+                  title=title))
 
 
 def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
-             label: str | None = None, param: str = "run") -> RunInfo:
+             label: str | None = None, param: str = "run",
+             title: Callable[[RunInfo, str], str] | None = None) -> RunInfo:
     """A select box over saved runs that follows the URL (``?run=ID``) and fresh solves.
 
     The URL parameter is read when the page opens and then mirrors the choice, so
@@ -352,13 +427,16 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
     elif st.session_state.get(key) not in by_id:
         st.session_state[key] = ids[0]
     lg = lang()
+    name = title or run_title
     pick = st.selectbox(label or tr("saved_results"), ids, key=key,
-                        format_func=lambda i: run_title(by_id[i], lg))
+                        format_func=lambda i: name(by_id[i], lg))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]
 
 
 def run_title(info: RunInfo, lg: str) -> str:
+    """A saved run in a picker: its name, scenario, status and time (no bare id)."""
     status = t(f"status_{info.status}", lg) if f"status_{info.status}" in TEXTS else info.status
-    return f"{info.label} · {info.scenario_name} · {status} · {info.run_id}"
+    when = fmt_datetime(info.created, lg) if info.created else info.run_id
+    return f"{info.label} · {info.scenario_name} · {status} · {when}"

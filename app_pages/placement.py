@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, replace
 
 import altair as alt
@@ -9,11 +10,27 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as c
-from app_pages._placement_view import load_run, result_map, served_area
+from app_pages._placement_view import (
+    load_run,
+    result_map,
+    run_label,
+    run_title,
+    served_area,
+    settings_rows,
+)
 from geodata.coverage import existing_site_mask
 from geodata.scenario import Scenario
 from motcua.app import maps
-from motcua.app.i18n import fmt_int, fmt_minutes, fmt_pct, fmt_signed, t
+from motcua.app.i18n import (
+    coverage_text,
+    fmt_datetime,
+    fmt_int,
+    fmt_minutes,
+    fmt_pct,
+    fmt_short,
+    fmt_signed,
+    t,
+)
 from motcua.app.workspace import RunInfo
 from motcua.errors import InvalidInputError
 from motcua.placement import (
@@ -28,10 +45,11 @@ from motcua.placement import (
 
 def key_figures(run: PlacementRun) -> None:
     lang = c.lang()
-    f = run.figures
+    f = run.figures  # the one place this page reads the figures (with _show_run's tables)
     cols = st.columns(5)
     cols[0].metric(c.tr("covered_share"), fmt_pct(f.covered_share, 1, lang))
-    cols[1].metric(c.tr("uncovered_people"), fmt_int(f.uncovered_population, lang))
+    cols[1].metric(c.tr("uncovered_people"), fmt_short(f.uncovered_population, lang),
+                   help=c.tr("people_value", value=fmt_int(f.uncovered_population, lang)))
     cols[2].metric(c.tr("mean_travel"), fmt_minutes(f.mean_minutes, lang))
     cols[3].metric(c.tr("worst_travel"), fmt_minutes(f.worst_minutes, lang))
     cols[4].metric(c.tr("open_points"), fmt_int(f.open_points, lang))
@@ -49,6 +67,9 @@ def key_figures(run: PlacementRun) -> None:
                         share=fmt_pct(unreachable / total if total else None, 1, lang)))
     if run.weighted_by_dossiers:
         st.caption(c.tr("weighted_by_dossiers"))
+    closed = int(f.closed_points or 0)
+    if closed:
+        st.info(c.tr("closes_existing", n=fmt_int(closed, lang)))
     overloaded = int(f.overloaded_points or 0)
     if overloaded and not run.request.capacitated:
         st.warning(c.tr("overloaded_uncapacitated", n=fmt_int(overloaded, lang),
@@ -86,18 +107,19 @@ def _pareto_chart(pareto: pd.DataFrame, current_p: int) -> alt.Chart:
 
 def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
     run = load_run(str(info.result_dir))
+    lang = c.lang()
     st.subheader(c.md_escape(info.label))
-    st.caption(c.md_escape(f"{info.scenario_name} · {info.run_id} · {info.created.replace('T', ' ')} · "
-                           f"{run.coverage_label}"))
+    st.caption(c.md_escape(f"{info.scenario_name} · {fmt_datetime(info.created, lang)} · "
+                           f"{coverage_text(run.coverage_label, lang)}"))
     c.synthetic_banner(info.synthetic)
-    c.show_report(run.report)
-    meaning = run.objective_meaning(c.lang())
+    answer = explain(run.figures, run.request, lang)
+    if answer and run.report.status.has_solution:
+        st.info(c.md_escape(answer))  # the planner's question answered in one sentence
+    key_figures(run)  # the answer first, then how sure the solver is of it
+    c.show_report(run.report, elapsed=info.params.get("elapsed_s"))
+    meaning = run.objective_meaning(lang)
     if meaning:
         st.caption(meaning)
-    answer = explain(run.figures, run.request, c.lang())
-    if answer and run.report.status.has_solution:
-        st.info(c.md_escape(answer))
-    key_figures(run)
     if run.request.model == "closure" and run.report.status.has_solution:
         _closures(run)
 
@@ -111,8 +133,9 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
             served = served_area(scenario, info.run_id, minutes, run.sites[run.sites["open"]])
     bounds = maps.bounds_of(run.demand, run.sites[run.sites["open"] | run.sites["closed_now"]])
     size_max = float(run.demand["population"].max() or 1.0)
+    outline = c.outline_of(scenario, run.demand) if same_scenario else None
     c.show_map(result_map(run, bounds=bounds, size_max=size_max,
-                          label=c.map_label(info.synthetic), served=served),
+                          label=c.map_label(info.synthetic), served=served, outline=outline),
                key=f"placement_map_{info.run_id}", height=520)
     st.caption(c.tr("map_legend_placement"))
     c.basemap_caption(maps.basemap_available())
@@ -123,18 +146,23 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
         open_sites = run.sites[run.sites["open"]]
         # the name beside the id (a narrow column, so the figures stay in sight)
         table = pd.DataFrame(open_sites.drop(columns="geometry"))[
-            ["id", "name", "utilisation", "load_per_day", "capacity_per_day", "kind"]
+            ["utilisation", "load_per_day", "capacity_per_day", "name", "kind"]
         ].sort_values("utilisation", ascending=False)
         kinds = c.kind_labels()
         table["kind"] = table["kind"].map(lambda k: kinds.get(k, k))
+        table["load_per_day"] = table["load_per_day"].astype(float).round(1)
+        table["capacity_per_day"] = table["capacity_per_day"].astype(float).round(0)
+        # headers in words (a copied or exported table keeps them), names not ids
+        table = table.rename(columns={"utilisation": c.tr("utilisation"), "load_per_day": c.tr("load_col"),
+                                      "capacity_per_day": c.tr("capacity_col"), "name": c.tr("name"),
+                                      "kind": c.tr("kind")})
+        localized = "localized" if lang != "en" else None
         st.dataframe(table, hide_index=True, width="stretch", height=300, column_config={
-            "id": st.column_config.TextColumn(c.tr("site_id"), width="small"),
-            "utilisation": st.column_config.ProgressColumn(c.tr("utilisation"), format="percent",
-                                                           min_value=0.0, max_value=1.5),
-            "load_per_day": st.column_config.NumberColumn(c.tr("load_col"), format="%.1f"),
-            "capacity_per_day": st.column_config.NumberColumn(c.tr("capacity_col"), format="%.0f"),
-            "name": st.column_config.TextColumn(c.tr("name"), width="medium"),
-            "kind": c.tr("kind")})
+            c.tr("utilisation"): st.column_config.ProgressColumn(format="percent", min_value=0.0,
+                                                                 max_value=1.5),
+            c.tr("load_col"): st.column_config.NumberColumn(format=localized or "%.1f"),
+            c.tr("capacity_col"): st.column_config.NumberColumn(format=localized or "%.0f"),
+            c.tr("name"): st.column_config.TextColumn(width="medium")})
     with right:
         by_commune = run.figures.uncovered_by_commune
         st.markdown(f"**{c.tr('uncovered_by_commune')}**")
@@ -144,7 +172,9 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
             unreachable_by = run.figures.uncoverable_by_commune
             if unreachable_by:  # absent from results saved before it was added
                 uncovered[c.tr("unreachable_col")] = [unreachable_by.get(k, 0.0) for k in by_commune]
-            st.dataframe(uncovered, hide_index=True, width="stretch", height=300)
+            num = st.column_config.NumberColumn(format="localized" if lang != "en" else "%.0f")
+            st.dataframe(uncovered.round(0), hide_index=True, width="stretch", height=300,
+                         column_config={col: num for col in uncovered.columns[1:]})
         else:
             st.success(c.tr("everyone_covered"))
 
@@ -164,7 +194,11 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
                 hide_index=True, width="stretch")
 
     with st.expander(c.tr("run_settings")):
-        st.json(asdict(run.request), expanded=False)
+        params = {**info.params, **asdict(run.request)}
+        names = dict(zip(run.sites["id"].astype(str), run.sites["name"].astype(str), strict=True))
+        st.dataframe(pd.DataFrame([(k, v) for k, v, _ in settings_rows(params, None, lang, names)],
+                                  columns=[c.tr("setting"), c.tr("run_settings")]),
+                     hide_index=True, width="stretch")
 
     st.subheader(c.tr("downloads"))
     files = [("download_xlsx", "result.xlsx",
@@ -182,125 +216,136 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
 
 
 def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
+    """The placement form: the first choices on top, the rest under "advanced options".
+
+    An option is shown only where the chosen model uses it (``PlacementRequest.option_applies``,
+    the rule the command line's check uses too): a draft of the request, completed as the
+    form goes, decides what comes next."""
     lang = c.lang()  # bound now: select boxes call their format_func outside the script run
     sites = scenario.sites
-    existing = int(existing_site_mask(sites).sum())
+    existing_mask = existing_site_mask(sites)
+    existing = int(existing_mask.sum())
     std = scenario.settings.coverage
     a, b, d = st.columns(3)
     model = a.selectbox(c.tr("model"), MODELS, key="model", format_func=lambda m: t(f"model_{m}", lang))
     minutes = b.number_input(c.tr("max_minutes"), min_value=1.0, max_value=240.0,
-                             value=float(std.max_minutes), step=5.0, key="minutes")
+                             value=float(std.max_minutes), step=5.0, key="minutes", format="%.0f")
     km = d.number_input(c.tr("max_km"), min_value=0.5, max_value=100.0, value=float(std.max_km),
-                        step=0.5, key="km")
-    # which options apply is PlacementRequest's rule (the command line's check uses it
-    # too): a draft of the request, completed as the form goes, disables the rest
+                        step=0.5, key="km", format="%.1f")
     draft = PlacementRequest(model=model)
-    # the planner's questions: every commune keeps its one-stop desk (on by default),
-    # N points added to the network, or which offices can close (the closure model)
+    # the planner's questions: every commune keeps its one-stop desk, N points added to
+    # the network, or which offices can close (the closure model); each shown only where
+    # the model uses it (the rule the command line checks)
     a, b, d = st.columns(3)
-    keep_choice = a.selectbox(c.tr("keep_existing"), ("none", "all", "branches", "receptions"),
-                              key="keep_existing",
-                              format_func=lambda x: t(f"keep_existing_{x}", lang),
-                              disabled=not draft.option_applies("keep_existing"),
-                              help=c.tr("keep_existing_help"))
-    add = b.number_input(c.tr("add_points"), min_value=0, max_value=max(1, len(sites)), value=0,
-                         step=1, key="add_points", disabled=not draft.option_applies("add"),
-                         help=c.tr("add_points_help"))
-    max_loss = d.number_input(c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
-                              key="max_loss", disabled=not draft.option_applies("max_loss"),
-                              help=c.tr("max_loss_help"))
-    keep_existing = (keep_choice if keep_choice != "none" and draft.option_applies("keep_existing")
-                     else None)
-    adding = int(add) if add and draft.option_applies("add") else None
+    keep_choice, add, max_loss = "none", 0, 0.0
+    if draft.option_applies("keep_existing"):
+        keep_choice = a.selectbox(c.tr("keep_existing"), ("none", "all", "branches", "receptions"),
+                                  key="keep_existing",
+                                  format_func=lambda x: t(f"keep_existing_{x}", lang),
+                                  help=c.tr("keep_existing_help"))
+    if draft.option_applies("add"):
+        add = b.number_input(c.tr("add_points"), min_value=0, max_value=max(1, len(sites)),
+                             value=0, step=1, key="add_points", format="%d",
+                             help=c.tr("add_points_help"))
+    if draft.option_applies("max_loss"):
+        max_loss = d.number_input(c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
+                                  key="max_loss", format="%.0f", help=c.tr("max_loss_help"))
+    keep_existing = keep_choice if keep_choice != "none" else None
+    if keep_existing is None and draft.option_applies("keep_existing"):
+        st.caption(c.tr("keep_existing_hint", n=fmt_int(existing, lang)))
+    adding = int(add) if add else None
     draft = replace(draft, keep_existing=keep_existing, add=adding,
-                    max_loss=float(max_loss) if draft.option_applies("max_loss") and max_loss > 0
-                    else None)
+                    max_loss=float(max_loss) if max_loss > 0 else None)
     a, b, d = st.columns(3)
-    limit = a.radio(c.tr("limit_by"), ("points", "budget"), key="limit_by", horizontal=True,
-                    format_func=lambda x: t("n_points" if x == "points" else "budget", lang),
-                    disabled=not draft.option_applies("budget") or adding is not None)
-    by_budget = limit == "budget" and draft.option_applies("budget") and adding is None
-    p = b.number_input(c.tr("n_points"), min_value=1, max_value=max(1, len(sites)),
-                       value=max(1, existing), step=1, key="p",
-                       disabled=not draft.option_applies("p") or by_budget)
-    if draft.option_applies("p") and not by_budget and keep_existing is not None:
-        b.caption(c.tr("keep_existing_points", n=existing))
-    budget = d.number_input(c.tr("budget"), min_value=0.0,
-                            value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
-                            step=1.0, key="budget", disabled=not by_budget)
-    a, b, d = st.columns(3)
-    capacitated = a.checkbox(c.tr("use_capacity"), key="capacitated",
-                             disabled=not draft.option_applies("capacitated"))
-    draft = replace(draft, capacitated=bool(capacitated) and draft.option_applies("capacitated"),
-                    budget=float(budget) if by_budget else None)
-    penalty = a.number_input(c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
-                             key="overload_penalty",
-                             disabled=not draft.option_applies("overload_penalty"),
-                             help=c.tr("overload_penalty_help"))
-    pareto_on = b.checkbox(c.tr("pareto_on"), key="pareto_on")
-    pareto_max = b.number_input(c.tr("pareto_max"), min_value=1, max_value=max(1, len(sites)),
-                                value=min(len(sites), max(10, existing)), step=1, key="pareto_max",
-                                disabled=not pareto_on)
+    by_budget = False
+    if draft.option_applies("budget"):
+        limit = a.radio(c.tr("limit_by"), ("points", "budget"), key="limit_by", horizontal=True,
+                        format_func=lambda x: t("n_points" if x == "points" else "budget", lang))
+        by_budget = limit == "budget"
+    p = None
+    if draft.option_applies("p") and not by_budget:
+        p = b.number_input(c.tr("n_points"), min_value=1, max_value=max(1, len(sites)),
+                           value=max(1, existing), step=1, key="p", format="%d")
+    budget = None
+    if by_budget:
+        budget = b.number_input(c.tr("budget"), min_value=0.0,
+                                value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
+                                step=1.0, key="budget", format="%.0f")
     time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=3600, value=30, step=5,
-                                key="place_time_limit")
-    # this run's overrides of the scenario's site statuses
+                                key="place_time_limit", format="%d")
+    draft = replace(draft, budget=float(budget) if by_budget and budget is not None else None)
     ids = sites["id"].astype(str).tolist()
     names = dict(zip(ids, sites["name"].astype(str), strict=True)) if "name" in sites else {}
 
     def site_label(i: str) -> str:
-        return f"{i} · {names.get(i, '')}".rstrip(" ·")
+        return f"{names.get(i, '')} ({i})" if names.get(i) else i
 
-    a, b = st.columns(2)
-    keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open", format_func=site_label,
-                              help=c.tr("keep_open_help"))
-    close = b.multiselect(c.tr("close_sites"), [i for i in ids if i not in keep_open],
-                          key="close_sites", format_func=site_label,
-                          help=c.tr("close_sites_help"))
-    a, b, d = st.columns(3)
-    # capacities are dossiers per day, so the capacitated models always count dossiers
-    weighting = a.radio(c.tr("weighting"), ("population", "in_person"), key="weighting",
-                        format_func=lambda x: t(f"weighting_{x}", lang),
-                        disabled=not draft.option_applies("weighting"))
-    single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
-                        disabled=not draft.option_applies("single_assignment"),
-                        help=c.tr("single_assignment_help"))
-    min_cov = a.number_input(c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
-                             step=1.0, key="min_covered",
-                             disabled=not draft.option_applies("min_covered_pct"),
-                             help=c.tr("min_covered_help"))
-    backup = b.checkbox(c.tr("backup"), key="backup",
-                        disabled=not draft.option_applies("backup"), help=c.tr("backup_help"))
-    draft = replace(draft, backup=bool(backup) and draft.option_applies("backup"))
-    lexi = b.checkbox(c.tr("lexicographic"), key="lexicographic",
-                      disabled=not draft.option_applies("lexicographic"),
-                      help=c.tr("lexicographic_help"))
-    seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
-                          key="place_seed")
-    threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
+    with st.expander(c.tr("advanced_options")):
+        a, b, d = st.columns(3)
+        capacitated = False
+        if draft.option_applies("capacitated"):
+            capacitated = a.checkbox(c.tr("use_capacity"), key="capacitated")
+        draft = replace(draft, capacitated=bool(capacitated))
+        penalty = 0.0
+        if draft.option_applies("overload_penalty"):
+            penalty = a.number_input(c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
+                                     key="overload_penalty", format="%.1f",
+                                     help=c.tr("overload_penalty_help"))
+        single = False
+        if draft.option_applies("single_assignment"):
+            single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
+                                help=c.tr("single_assignment_help"))
+        # capacities are dossiers per day, so the capacitated models always count dossiers
+        weighting = "in_person"
+        if draft.option_applies("weighting"):
+            weighting = a.radio(c.tr("weighting"), ("population", "in_person"), key="weighting",
+                                format_func=lambda x: t(f"weighting_{x}", lang))
+        min_cov = 0.0
+        if draft.option_applies("min_covered_pct"):
+            min_cov = a.number_input(c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
+                                     step=1.0, key="min_covered", format="%.0f",
+                                     help=c.tr("min_covered_help"))
+        backup = False
+        if draft.option_applies("backup"):
+            backup = b.checkbox(c.tr("backup"), key="backup", help=c.tr("backup_help"))
+        draft = replace(draft, backup=bool(backup))
+        lexi = False
+        if draft.option_applies("lexicographic"):
+            lexi = b.checkbox(c.tr("lexicographic"), key="lexicographic",
+                              help=c.tr("lexicographic_help"))
+        pareto_on = b.checkbox(c.tr("pareto_on"), key="pareto_on")
+        pareto_max = 0
+        if pareto_on:
+            pareto_max = b.number_input(c.tr("pareto_max"), min_value=1, max_value=max(1, len(sites)),
+                                        value=min(len(sites), max(10, existing)), step=1,
+                                        key="pareto_max", format="%d")
+        seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
+                              key="place_seed", format="%d")
+        threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
+        # this run's overrides of the scenario's site statuses
+        a, b = st.columns(2)
+        keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open", format_func=site_label,
+                                  help=c.tr("keep_open_help"), placeholder=c.tr("choose_options"))
+        close = b.multiselect(c.tr("close_sites"), [i for i in ids if i not in keep_open],
+                              key="close_sites", format_func=site_label,
+                              help=c.tr("close_sites_help"), placeholder=c.tr("choose_options"))
     req = replace(
         draft,
-        p=int(p) if draft.option_applies("p") and not by_budget else None,
+        p=int(p) if p is not None else None,
         minutes=float(minutes) if minutes != std.max_minutes else None,
         km=float(km) if km != std.max_km else None,
-        single_assignment=bool(single) and draft.option_applies("single_assignment"),
-        overload_penalty=(float(penalty) if draft.option_applies("overload_penalty")
-                          and penalty > 0 else None),
+        single_assignment=bool(single),
+        overload_penalty=float(penalty) if penalty > 0 else None,
         keep_open=tuple(keep_open), close=tuple(close),
-        lexicographic=bool(lexi) and draft.option_applies("lexicographic"),
-        weighting=weighting if draft.option_applies("weighting") else "in_person",
-        min_covered_pct=(float(min_cov) if draft.option_applies("min_covered_pct")
-                         and min_cov > 0 else None),
+        lexicographic=bool(lexi),
+        weighting=weighting,
+        min_covered_pct=float(min_cov) if min_cov > 0 else None,
         pareto=int(pareto_max) if pareto_on else None,
         time_limit_s=float(time_limit), seed=int(seed), threads=int(threads),
     )
-    default_label = (c.tr(f"model_{model}").split(" (")[0].split(":")[0]
-                     + (f" · p={req.p}" if req.p else "") + (f" · +{req.add}" if req.add else "")
-                     + (f" · {c.tr('keep_existing_short')}" if req.keep_existing else "")
-                     + (f" · {c.tr('backup').split(' (')[0]}" if req.backup else "")
-                     + (f" · {c.tr('lexicographic_short')}" if req.lexicographic else ""))
+    default_label = run_label(req, scenario, lang)
     label = st.text_input(c.tr("run_label"), value=default_label,
-                          key=f"place_label_{model}_{req.p}_{req.add}_{req.keep_existing}_"
-                              f"{req.backup}_{req.lexicographic}")
+                          key=f"place_label_{default_label}")
     return req, label
 
 
@@ -323,7 +368,11 @@ def body() -> None:
             st.session_state["placement_fresh"] = finished.run_id
             st.success(c.tr("solve_done", run_id=finished.run_id))
 
+    # results first: the run just finished (or picked) on top, the form below it
+    c.saved_runs_section(ws, "placement", lambda info: _show_run(scenario, info), divider=False,
+                         title=run_title)
     if loaded is not None and scenario is not None:
+        st.subheader(c.tr("new_solve"))
         st.info(c.tr("placement_hint"))
         with st.container(border=True):
             request, label = _request_form(scenario)
@@ -339,16 +388,19 @@ def body() -> None:
                     def work(job: c.Job) -> RunInfo:
                         run = run_placement(scen, request, stop=job.stop,
                                             progress=job.tell)
+                        std = scen.settings.coverage
+                        params = {**asdict(request),
+                                  "standard_minutes": request.minutes or std.max_minutes,
+                                  "standard_km": request.km or std.max_km,
+                                  "elapsed_s": round(time.monotonic() - job.started, 2)}
                         return ws.save_run("placement", run.save, label=label, scenario_ref=ref,
                                            scenario_name=scen.name,
                                            synthetic=scen.settings.synthetic,
-                                           params=asdict(request), figures=run.figures.to_dict(),
+                                           params=params, figures=run.figures.to_dict(),
                                            report=run.report.to_dict())
 
                     c.start_job("placement", float(request.time_limit_s or 60.0), work)
                     st.rerun()
-
-    c.saved_runs_section(ws, "placement", lambda info: _show_run(scenario, info))
 
 
 body()

@@ -9,7 +9,7 @@ from app_pages import _common as c
 from geodata.scenario import Scenario
 from geodata.summary import summarize_scenario
 from motcua.app import maps
-from motcua.app.i18n import fmt_int, fmt_pct
+from motcua.app.i18n import fmt_int, fmt_pct, fmt_short
 
 UPLOAD_TYPES = ["zip", "toml", "csv", "geojson", "json", "gpkg", "graphml", "osm", "xml"]
 
@@ -51,7 +51,8 @@ def body() -> None:
         st.selectbox(c.tr("choose_scenario"), refs, key="scenario_pick",
                      format_func=lambda r: c.scenario_title(ws, r), on_change=_on_pick)
     st.file_uploader(c.tr("upload_scenario"), type=UPLOAD_TYPES, accept_multiple_files=True,
-                     key="upload", on_change=_on_upload)
+                     key="upload", on_change=_on_upload,
+                     help=c.tr("upload_help", mb=int(st.get_option("server.maxUploadSize"))))
     result = st.session_state.get("upload_result")
     if result and result[0] == "error":
         st.error(c.tr("upload_failed", files=c.md_escape(result[1])))
@@ -75,13 +76,15 @@ def body() -> None:
     summary = summarize_scenario(scenario)
     lang = c.lang()
     n_sites = sum(v for k, v in summary.sites_by_kind.items() if k != "candidate")
-    cols = st.columns(7)
-    cols[0].metric(c.tr("population"), fmt_int(summary.population, lang))
+    # two rows of four: seven cards in one row cut "999.997" and "3,121,…" off
+    cols = [*st.columns(4), *st.columns(4)]
+    cols[0].metric(c.tr("population"), fmt_short(summary.population, lang),
+                   help=c.tr("people_value", value=fmt_int(summary.population, lang)))
     cols[1].metric(c.tr("communes"), fmt_int(summary.communes, lang))
     cols[2].metric(c.tr("sites"), fmt_int(n_sites, lang))
     cols[3].metric(c.tr("candidates"), fmt_int(summary.sites_by_kind.get("candidate", 0), lang))
     cols[4].metric(c.tr("staff"), fmt_int(summary.staff, lang))
-    cols[5].metric(c.tr("dossiers_per_week"), fmt_int(summary.dossiers_per_week, lang))
+    cols[5].metric(c.tr("dossiers_per_week"), fmt_short(summary.dossiers_per_week, lang))
     cols[6].metric(c.tr("online_share"),
                    fmt_pct(summary.online_share, 1, lang) if summary.online_share is not None
                    else c.tr("not_available"))
@@ -96,22 +99,33 @@ def body() -> None:
     basemap = maps.basemap_available()
     m = maps.new_map(maps.bounds_of(scenario.demand, scenario.sites), basemap=basemap,
                      leaflet_base=c.leaflet_base(), label=c.map_label(scenario.settings.synthetic))
+    maps.add_outline(m, c.outline_of(scenario))
     if roads is not None:
         maps.add_shapes(m, roads, name="roads", color=maps.COLORS["road"], weight=1, fill_opacity=0,
                         simplify_deg=0.0001)
+    dense = len(scenario.demand) > maps.DENSITY_FROM
+    if dense:  # a province: a density surface, each demand area when zoomed in
+        maps.add_density(m, scenario.demand, weight_col="population", leaflet_base=c.leaflet_base())
     maps.add_points(m, scenario.demand, name="demand", color=maps.COLORS["demand"],
                     size_col="population", radius_px=4, max_radius_px=12, fill_opacity=0.45,
-                    tooltip={"name": c.tr("name"), "population": c.tr("population")})
-    sites = scenario.sites.assign(kind_label=scenario.sites["kind"].map(c.kind_labels()))
-    maps.add_points(m, sites, name="sites", color_col="kind", colors=maps.COLORS,
+                    tooltip={"name": c.tr("name"), "population": c.tr("population")},
+                    min_zoom=maps.POINTS_ZOOM if dense else None)
+    sites = c.sites_in_draw_order(
+        scenario.sites.assign(kind_label=scenario.sites["kind"].map(c.kind_labels())))
+    candidates = sites["kind"] == "candidate"
+    maps.add_points(m, sites[candidates], name="candidates", color=maps.COLORS["candidate"],
+                    radius_px=3, weight=0.5, fill_opacity=0.5,
+                    tooltip={"name": c.tr("name"), "kind_label": c.tr("kind")})
+    maps.add_points(m, sites[~candidates], name="sites", color_col="kind", colors=maps.COLORS,
                     radius_px=6, weight=1.5, fill_opacity=0.95,
-                    tooltip={"name": c.tr("name"), "kind_label": c.tr("kind"), "id": "id"})
-    maps.add_legend(m, [(maps.COLORS["demand"], c.tr("population")),
+                    tooltip={"name": c.tr("name"), "kind_label": c.tr("kind")})
+    maps.add_legend(m, [(maps.COLORS["demand"], c.tr("legend_density") if dense else c.tr("population")),
                         (maps.COLORS["branch"], c.tr("kind_branch")),
                         (maps.COLORS["reception"], c.tr("kind_reception")),
-                        (maps.COLORS["candidate"], c.tr("kind_candidate"))])
+                        (maps.COLORS["candidate"], c.tr("kind_candidate"))],
+                    title=c.legend_title())
     c.show_map(m, key="scenario_map")
-    st.caption(c.tr("map_legend_scenario"))
+    st.caption(c.tr("map_legend_scenario") + (" " + c.tr("map_points_zoom") if dense else ""))
     c.basemap_caption(basemap)
 
 

@@ -442,6 +442,123 @@ TEXTS: dict[str, tuple[str, str]] = {
     "legend_kept": ("Điểm giữ mở", "Kept open"),
     "legend_new": ("Điểm mở mới", "Newly opened"),
     "legend_closed": ("Điểm đóng", "Closed"),
+    # --- edge to edge: widgets, tables, figures ----------------------------------------
+    "upload_help": (
+        "Kéo thả tệp vào đây hoặc bấm để chọn. Tối đa {mb} MB mỗi tệp.",
+        "Drag and drop files here or click to choose. At most {mb} MB per file.",
+    ),
+    "choose_options": ("Chọn…", "Choose…"),
+    "people_unit": ("người", "people"),
+    "points_unit": ("điểm", "points"),
+    "people_value": ("{value} người", "{value} people"),
+    "short_million": ("{value} triệu", "{value} M"),
+    "short_thousand": ("{value} nghìn", "{value} k"),
+    "pp": ("{value} điểm %", "{value} pp"),
+    "seconds": ("{value} giây", "{value} s"),
+    "elapsed": ("Thời gian từ khi bấm Chạy", "Time from the click on Run"),
+    "elapsed_help": (
+        "Từ lúc bấm Chạy tới khi kết quả được lưu (gồm cả tính ma trận phục vụ); "
+        "riêng bộ giải: {solver}.",
+        "From the click on Run to the saved result (building the coverage matrix included); "
+        "the solver alone: {solver}.",
+    ),
+    "default_value": ("{value} (mặc định của kịch bản)", "{value} (scenario default)"),
+    "yes": ("có", "yes"),
+    "no": ("không", "no"),
+    "off_day": ("nghỉ", "off"),
+    "person_id": ("Mã cán bộ", "Staff id"),
+    "person": ("Cán bộ", "Staff member"),
+    "home_site": ("Nơi làm việc chính", "Home site"),
+    "col_date": ("Ngày", "Date"),
+    "col_weekday": ("Thứ", "Day"),
+    "col_site": ("Điểm tiếp nhận", "Service point"),
+    "col_field": ("Lĩnh vực", "Field"),
+    "col_channel": ("Kênh nộp", "Channel"),
+    "col_dossiers": ("Số hồ sơ", "Dossiers"),
+    "col_source": ("Nguồn số liệu", "Source"),
+    "col_from": ("Từ điểm", "From"),
+    "col_to": ("Đến điểm", "To"),
+    "col_travel": ("Phút di chuyển", "Travel minutes"),
+    "col_reason": ("Lý do", "Reason"),
+    "col_minutes_short": ("Số phút thiếu", "Minutes short"),
+    "col_counters_short": ("Số quầy thiếu", "Counters short"),
+    "col_detail": ("Diễn giải", "Detail"),
+    "channel_in_person": ("tiếp nhận trực tiếp", "in person"),
+    "channel_online": ("hồ sơ trực tuyến", "online"),
+    "source_model": ("dự báo", "forecast"),
+    "source_override": ("đã sửa", "edited"),
+    "field_land": ("Đất đai", "Land"),
+    "field_justice": ("Tư pháp – hộ tịch", "Justice"),
+    "field_business": ("Đăng ký kinh doanh", "Business"),
+    "field_construction": ("Xây dựng", "Construction"),
+    "field_labour": ("Lao động – thương binh – xã hội", "Labour"),
+    "field_other": ("Lĩnh vực khác", "Other"),
+    "field_all": ("mọi lĩnh vực", "all fields"),
+    "shortfall_count": ("Số ngày-điểm còn thiếu", "Site-days still short"),
+    "shortfall_count_help": (
+        "Số dòng trong bảng thiếu hụt sau điều phối: mỗi dòng là một điểm tiếp nhận trong "
+        "một ngày (hoặc một lĩnh vực) còn thiếu người; tổng {minutes} phút công việc.",
+        "Rows of the shortfall table after rebalancing: each is a service point on a day "
+        "(or a field) still short of people; {minutes} minutes of work in all.",
+    ),
+    "peak_change_help": ("Chênh lệch tính bằng điểm phần trăm.", "The change is in percentage points."),
+    "week_heading": ("Tuần {week} ({start} – {end})", "Week {week} ({start} – {end})"),
+    "coverage_roads": ("theo mạng đường, {mode}", "on the road network, {mode}"),
+    "coverage_crow": ("theo đường chim bay × {circuity}, {speed} km/h (không có mạng đường)",
+                      "straight line × {circuity} at {speed} km/h (no road network)"),
+    "mode_motorbike": ("xe máy", "motorbike"),
+    "mode_car": ("ô tô", "car"),
+    "mode_walk": ("đi bộ", "walking"),
+    "mode_bike": ("xe đạp", "bicycle"),
+    "keep_existing_hint": (
+        "Mặc định, mô hình được tự do đóng {n} điểm đang hoạt động. Chọn “Giữ nguyên các điểm "
+        "tiếp nhận hiện có: Tất cả” để giữ mọi điểm hiện có và chỉ thêm điểm mới.",
+        "By default the model may close the {n} existing points. Choose “Keep existing "
+        "offices: All” to keep every existing point and only add new ones.",
+    ),
+    "closes_existing": (
+        "Phương án này đóng {n} điểm đang hoạt động. Để giữ chúng và chỉ thêm điểm mới, chọn "
+        "“Giữ nguyên các điểm tiếp nhận hiện có: Tất cả” trong phần Chạy lần mới bên dưới.",
+        "This plan closes {n} existing points. To keep them and only add new ones, choose "
+        "“Keep existing offices: All” under New run below.",
+    ),
+    "keep_all_existing": ("Giữ mọi điểm đang hoạt động ({n})", "Keep every existing point ({n})"),
+    "advanced_options": ("Tùy chọn nâng cao", "Advanced options"),
+    "new_solve": ("Chạy lần mới", "New run"),
+    "result_summary": ("Kết quả", "Result"),
+    "run_model": ("Mô hình", "Model"),
+    "brief": ("Bản tóm tắt để in (HTML)", "Printable brief (HTML)"),
+    "brief_title": ("So sánh hai phương án bố trí điểm tiếp nhận",
+                    "Comparison of two placements of service points"),
+    "brief_generated": ("Lập ngày {date}", "Made on {date}"),
+    "legend_outline": ("Ranh giới", "Boundary"),
+    "legend_density": ("Mật độ dân cư", "Population density"),
+    "legend_toggle": ("Chú giải", "Legend"),
+    "map_points_zoom": ("Phóng to để thấy từng khu dân cư.", "Zoom in to see each demand area."),
+    "setting_model": ("Mô hình", "Model"),
+    "setting_p": ("Số điểm", "Number of points"),
+    "setting_budget": ("Ngân sách", "Budget"),
+    "setting_minutes": ("Thời gian đi tối đa (phút)", "Maximum travel time (min)"),
+    "setting_km": ("Khoảng cách tối đa (km)", "Maximum distance (km)"),
+    "setting_capacitated": ("Tính công suất", "Capacities"),
+    "setting_single_assignment": ("Mỗi khu dân cư về một điểm", "Single assignment"),
+    "setting_overload_penalty": ("Phạt quá tải", "Overload penalty"),
+    "setting_backup": ("Phục vụ dự phòng", "Backup coverage"),
+    "setting_lexicographic": ("Mục tiêu theo thứ tự", "Lexicographic goals"),
+    "setting_min_covered_pct": ("Tỷ lệ phục vụ tối thiểu (%)", "Minimum covered share (%)"),
+    "setting_weighting": ("Nhu cầu tính theo", "Demand counted as"),
+    "setting_keep_open": ("Giữ mở", "Kept open"),
+    "setting_close": ("Đóng", "Closed"),
+    "setting_pareto": ("Đường Pareto tới", "Pareto up to"),
+    "setting_time_limit_s": ("Giới hạn thời gian (giây)", "Time limit (s)"),
+    "setting_seed": ("Seed", "Seed"),
+    "setting_threads": ("Số luồng", "Threads"),
+    "setting_week": ("Tuần", "Week"),
+    "setting_max_moves": ("Số lượt điều động tối đa", "Maximum moves"),
+    "setting_forecast_edits": ("Số ô dự báo đã sửa", "Forecast cells edited"),
+    "setting_forecast_method": ("Cách dự báo", "Forecast method"),
+    "setting_travel": ("Thời gian di chuyển", "Travel times"),
+    "no_limit": ("không giới hạn", "no limit"),
 }
 
 
@@ -529,3 +646,184 @@ def fmt_datetime(value: dt.datetime | str, lang: str = DEFAULT_LANG) -> str:
 def fmt_minutes(value: float | None, lang: str = DEFAULT_LANG) -> str:
     """Format a travel time: ``12,5 phút`` / ``12.5 min``."""
     return t("minutes", lang, value=fmt_num(value, 1, lang))
+
+
+#: ISO weekday codes -> (Vietnamese, English) abbreviations.
+WEEKDAYS: dict[str, tuple[str, str]] = {
+    "Mon": ("T2", "Mon"), "Tue": ("T3", "Tue"), "Wed": ("T4", "Wed"), "Thu": ("T5", "Thu"),
+    "Fri": ("T6", "Fri"), "Sat": ("T7", "Sat"), "Sun": ("CN", "Sun"),
+}
+#: Weekdays named in a sentence ("on Tue" -> "thứ Ba").
+_WEEKDAY_LONG_VI = {"Mon": "thứ Hai", "Tue": "thứ Ba", "Wed": "thứ Tư", "Thu": "thứ Năm",
+                    "Fri": "thứ Sáu", "Sat": "thứ Bảy", "Sun": "Chủ nhật"}
+
+
+def fmt_weekday(code: object, lang: str = DEFAULT_LANG) -> str:
+    """``Mon`` -> ``T2`` (Vietnamese) / ``Mon`` (English); unknown codes unchanged."""
+    pair = WEEKDAYS.get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[1] if lang == "en" else pair[0]
+
+
+def fmt_day(code: object, date: object, lang: str = DEFAULT_LANG) -> str:
+    """A day as a column or axis label: ``T2 23/11`` / ``Mon 23/11``."""
+    d = dt.date.fromisoformat(str(date)[:10])
+    return f"{fmt_weekday(code, lang)} {d:%d/%m}"
+
+
+def label_of(prefix: str, code: object, lang: str = DEFAULT_LANG) -> str:
+    """``TEXTS[prefix_code]`` in ``lang`` (a field, channel, source...), else the code."""
+    key = f"{prefix}_{code}"
+    return t(key, lang) if key in TEXTS else str(code)
+
+
+def fmt_short(value: float | int | None, lang: str = DEFAULT_LANG) -> str:
+    """A count short enough for a figure card: ``3,12 triệu`` / ``3.12 M`` from a
+    million up, the whole number below (``999.997``)."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    x = float(value)
+    if abs(x) >= 1e6:
+        return t("short_million", lang, value=fmt_num(x / 1e6, 2, lang))
+    return fmt_num(x, 0, lang)
+
+
+def fmt_pp(points: float | None, decimals: int = 1, lang: str = DEFAULT_LANG) -> str:
+    """A change of a percentage in percentage points, signed: ``−0,5 điểm %`` / ``−0.5 pp``."""
+    return t("pp", lang, value=fmt_signed(points, decimals, lang))
+
+
+def fmt_seconds(value: float | None, lang: str = DEFAULT_LANG) -> str:
+    """A duration: ``2,4 giây`` / ``2.4 s`` (one decimal under a minute, whole seconds above)."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    return t("seconds", lang, value=fmt_num(value, 1 if value < 60 else 0, lang))
+
+
+def coverage_text(label: str, lang: str = DEFAULT_LANG) -> str:
+    """How travel times were computed (``road network, motorbike``) in ``lang``."""
+    import re
+
+    if lang == "en":
+        return label
+    m = re.fullmatch(r"road network(?:, (\w+))?(.*)", label)
+    if m:
+        if m.group(1) is None:
+            return t("coverage_roads", lang, mode="").rstrip(", ") + m.group(2)
+        return t("coverage_roads", lang, mode=label_of("mode", m.group(1), lang)) + m.group(2)
+    m = re.fullmatch(r"straight line x ([\d.]+) at ([\d.]+) km/h.*", label)
+    if m:
+        return t("coverage_crow", lang, circuity=fmt_num(float(m.group(1)), 2, lang).rstrip("0").rstrip(","),
+                 speed=fmt_num(float(m.group(2)), 0, lang))
+    return label
+
+
+# --- move reasons and shortfalls, written by the optimizer in English ---------------------
+_NUM = r"([\d,.]+)"
+
+
+def _vi_num(text: str, decimals: int = 0) -> str:
+    return fmt_num(float(text.replace(",", "")), decimals, "vi")
+
+
+def _vi_pct(text: str) -> str:
+    return f"{_vi_num(text)} %"
+
+
+def _vi_wait(text: str) -> str:
+    if text.startswith("no end"):
+        return "không dứt (hàng chờ dài mãi)"
+    return f"{_vi_num(text.split()[0])} phút"
+
+
+def _vi_fields(text: str) -> str:
+    return ", ".join(label_of("field", f.strip(), "vi").lower() for f in text.split(","))
+
+
+def _day(code: str) -> str:
+    return _WEEKDAY_LONG_VI.get(code, code)
+
+
+_REASON_RULES: tuple[tuple[str, object], ...] = (
+    (r"covers the (.+) counter at (\S+) on (\w+)",
+     lambda m, n: f"đảm nhận quầy {_vi_fields(m[1])} tại {n(m[2])} {_day(m[3])}"),
+    (r"staffs a counter at (\S+) on (\w+) \(Erlang C asks for (\d+); short (\d+) -> (\d+)\)",
+     lambda m, n: (f"thêm người cho một quầy tại {n(m[1])} {_day(m[2])} (cần {m[3]} quầy có người; "
+                   f"thiếu {m[4]} → {m[5]})")),
+    (r"takes in-person work at (\S+) on (\w+) \(beyond capacity " + _NUM + r" -> " + _NUM + r" min\)",
+     lambda m, n: (f"nhận bớt hồ sơ tiếp nhận trực tiếp tại {n(m[1])} {_day(m[2])} (phần việc vượt "
+                   f"năng lực {_vi_num(m[3])} → {_vi_num(m[4])} phút)")),
+    (r"works at (\S+) on (\w+)", lambda m, n: f"làm việc tại {n(m[1])} {_day(m[2])}"),
+    (r"(\S+)'s wait (.+) -> (.+)",
+     lambda m, n: f"thời gian chờ tại {n(m[1])} {_vi_wait(m[2])} → {_vi_wait(m[3])}"),
+    (r"home (\S+) stays at " + _NUM + " %",
+     lambda m, n: f"đơn vị gốc {n(m[1])} vẫn ở mức tải {_vi_pct(m[2])}"),
+    (r"home (\S+) " + _NUM + " % -> " + _NUM + " %",
+     lambda m, n: f"đơn vị gốc {n(m[1])}: mức tải {_vi_pct(m[2])} → {_vi_pct(m[3])}"),
+    (r"(\S+) " + _NUM + " % -> " + _NUM + " %",
+     lambda m, n: f"mức tải tại {n(m[1])} {_vi_pct(m[2])} → {_vi_pct(m[3])}"),
+    (r"no one qualified for (\w+) at the counter",
+     lambda m, n: f"không có cán bộ đủ chuyên môn {_vi_fields(m[1])} tại quầy"),
+    (_NUM + r" min of work beyond (\d+) people's day",
+     lambda m, n: f"{_vi_num(m[1])} phút công việc vượt quá ngày làm việc của {m[2]} cán bộ"),
+    (r"Erlang C asks for (\d+) staffed counters, (\d+) people there",
+     lambda m, n: f"cần {m[1]} quầy có người (theo mô hình hàng chờ Erlang C), chỉ có {m[2]} cán bộ"),
+    (r"online minutes: no one qualified works that day",
+     lambda m, n: "hồ sơ trực tuyến: không có cán bộ đủ chuyên môn làm việc ngày này"),
+)
+
+
+def explain(text: object, lang: str = DEFAULT_LANG,
+            names: dict[str, str] | None = None) -> str:
+    """A move reason or a shortfall detail (``; ``-separated clauses written by
+    ``optimizer.staff_allocation.tables`` in English) as a sentence in ``lang``, with
+    site ids replaced by ``names`` where known. A clause no rule knows stays as written."""
+    import re
+
+    raw = "" if text is None else str(text)
+    if not raw:
+        return raw
+
+    def n(site: str) -> str:
+        return (names or {}).get(site, site)
+
+    if lang == "en":
+        out = raw
+        for site, name in sorted((names or {}).items(), key=lambda kv: -len(kv[0])):
+            out = re.sub(rf"\b{re.escape(site)}\b", name, out)
+        return out[:1].upper() + out[1:]
+    parts = []
+    for clause in re.split(r"; (?![^()]*\))", raw):  # not the "; " inside brackets
+        for pattern, make in _REASON_RULES:
+            m = re.fullmatch(pattern, clause.strip())
+            if m:
+                parts.append(make(m, n))  # type: ignore[operator]
+                break
+        else:
+            parts.append(clause)
+    sentence = "; ".join(parts)
+    return sentence[:1].upper() + sentence[1:] + "."
+
+
+_FORECAST = (r"weekday profile per site and channel over ([\d.]+) weeks of history \((\S+)\.\.(\S+)\) "
+             r"x mean daily level per site, field and channel over the last (\d+) weeks; "
+             r"open days (.+?)(?:; holidays closed: (.+))?")
+
+
+def forecast_text(method: str, lang: str = DEFAULT_LANG) -> str:
+    """How the week's dossiers were forecast (written by ``motcua.staffing`` in English)."""
+    import re
+
+    if lang == "en":
+        return method
+    m = re.fullmatch(_FORECAST, method.strip())
+    if not m:
+        return method
+    days = ", ".join(fmt_weekday(d.strip(), lang) for d in m[5].split(","))
+    text = (f"Hồ sơ theo thứ trong tuần của từng điểm và kênh, tính trên {fmt_num(float(m[1]), 1, lang)} "
+            f"tuần số liệu ({fmt_date(m[2])} – {fmt_date(m[3])}), nhân với mức trung bình mỗi ngày "
+            f"theo điểm, lĩnh vực và kênh trong {m[4]} tuần gần nhất; ngày làm việc: {days}")
+    if m[6]:
+        text += "; nghỉ lễ: " + ", ".join(fmt_date(d.strip()) for d in m[6].split(","))
+    return text + "."

@@ -30,6 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +138,7 @@ def new_map(
         zoom_start=11,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # Leaflet's default scale adds miles: a metric one is added below
         # quarter zoom steps: fitted to whole steps, a province filled as little as a
         # third of the map's width
         zoom_snap=0.25,
@@ -148,6 +150,7 @@ def new_map(
     else:
         m.default_js = [js for js in m.default_js if js[0] == "leaflet"]
         m.default_css = [css for css in m.default_css if css[0] == "leaflet_css"]
+    _Script("L.control.scale({imperial: false, metric: true}).addTo(MAP);").add_to(m)
     if basemap:
         folium.TileLayer(TILE_URL, attr=TILE_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
@@ -159,6 +162,21 @@ def new_map(
         )
         m.get_root().html.add_child(folium.Element(html))  # type: ignore[attr-defined]
     return m
+
+
+class _Script(MacroElement):  # type: ignore[misc]
+    """A line of our own JavaScript run after the map exists (``MAP`` names it); no user text."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "Script"
+        self._code = code
+
+    @property
+    def code(self) -> str:
+        return self._code.replace("MAP", self._parent.get_name())
 
 
 _JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
@@ -247,6 +265,7 @@ def add_points(
     weight: float = 1.0,
     fill_opacity: float = 0.75,
     square: bool = False,
+    min_zoom: float | None = None,
 ) -> None:
     """Draw points (polygons at a representative point) as circles or squares.
 
@@ -258,6 +277,8 @@ def add_points(
         two maps to give them the same scale).
     tooltip : column -> label shown on hover.
     square : draw squares (used for opened/closed points on the change map).
+    min_zoom : show the points only from this zoom level on (a province's demand is a
+        density surface, :func:`add_density`, until the user zooms in).
     """
     if gdf is None or not len(gdf):
         return
@@ -290,13 +311,70 @@ def add_points(
             folium.Marker([lat, lon], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
                           tooltip=tip or None).add_to(m)
         return
-    folium.GeoJson(
+    layer = folium.GeoJson(
         data,
         name=name,
         marker=folium.CircleMarker(radius=radius_px),
         style_function=style,
         tooltip=_tooltip(tooltip),
     ).add_to(m)
+    if min_zoom is not None:
+        ly = layer.get_name()
+        _Script(f"(function(){{const f=()=>{{if(MAP.getZoom()>={float(min_zoom)})"
+                f"{{if(!MAP.hasLayer({ly}))MAP.addLayer({ly});}}else MAP.removeLayer({ly});}};"
+                "MAP.on('zoomend', f); f();})();").add_to(m)
+
+
+#: From this many demand points on, demand is drawn as a density surface (with the
+#: points from :data:`POINTS_ZOOM` on): thousands of dots make one dark mass.
+DENSITY_FROM = 3000
+POINTS_ZOOM = 12.0
+
+
+def add_density(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    *,
+    weight_col: str,
+    leaflet_base: str | None = STATIC_LEAFLET,
+    gradient: dict[float, str] | None = None,
+    name: str = "density",
+) -> None:
+    """A heat layer of ``gdf``'s points weighted by ``weight_col`` (Leaflet.heat, vendored
+    in ``static/leaflet/leaflet-heat.js``; folium's CDN copy when ``leaflet_base`` is None)."""
+    from folium.plugins import HeatMap
+
+    if gdf is None or not len(gdf):
+        return
+    g = gdf.to_crs(4326)
+    pts = g.geometry.where(g.geometry.geom_type == "Point", g.geometry.representative_point())
+    xy = shapely.get_coordinates(pts.to_numpy())
+    w = pd.to_numeric(g[weight_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    data = [[round(y, 5), round(x, 5), round(float(v), 1)]
+            for (x, y), v in zip(xy, w, strict=True) if v > 0]
+    heat = HeatMap(data, name=name, radius=14, blur=12, min_opacity=0.25, gradient=gradient)
+    if leaflet_base is not None:
+        heat.default_js = [("leaflet-heat.js", f"{leaflet_base}/leaflet-heat.js")]
+    heat.add_to(m)
+
+
+def outline(communes: gpd.GeoDataFrame | None, demand: gpd.GeoDataFrame | None
+            ) -> gpd.GeoDataFrame | None:
+    """Boundaries to orient by: the scenario's commune polygons when it has them, else
+    the convex hull of its demand points (``None`` when there is neither)."""
+    if communes is not None and len(communes):
+        g = communes.to_crs(4326)
+        return g[g.geometry.notna() & ~g.geometry.is_empty][["geometry"]]
+    if demand is None or not len(demand):
+        return None
+    hull = demand.to_crs(4326).geometry.union_all().convex_hull
+    return gpd.GeoDataFrame(geometry=[hull], crs=4326)
+
+
+def add_outline(m: folium.Map, shapes: gpd.GeoDataFrame | None) -> None:
+    """Thin grey boundaries, no fill, under everything else."""
+    add_shapes(m, shapes, name="outline", color="#555555", weight=0.8, fill_opacity=0,
+               simplify_deg=0.0005)
 
 
 def _tooltip(tooltip: dict[str, str] | None) -> folium.GeoJsonTooltip | None:
@@ -333,8 +411,10 @@ def add_shapes(
     ).add_to(m)
 
 
-def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Sequence[bool] = ()) -> None:
-    """A small legend box in the bottom-left corner: ``(colour, label)`` pairs."""
+def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Sequence[bool] = (),
+               title: str = "Legend", open_: bool = True) -> None:
+    """A small legend in the bottom-right corner, folded away under ``title`` with a
+    click (``open_=False``: folded from the start, for small maps): ``(colour, label)`` pairs."""
     rows = []
     for i, (color, label) in enumerate(items):
         radius = "0" if (i < len(square) and square[i]) else "50%"
@@ -343,8 +423,10 @@ def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Seque
             f'background:{color};border:1px solid #222;margin-right:5px"></span>{_escape(label)}</div>'
         )
     html = (
-        '<div style="position:absolute;bottom:44px;left:8px;z-index:1000;background:rgba(255,255,255,.9);'
-        'padding:4px 8px;font:12px sans-serif;border:1px solid #bbb;border-radius:4px">'
-        + "".join(rows) + "</div>"
+        '<details style="position:absolute;bottom:18px;right:8px;z-index:1000;'
+        'background:rgba(255,255,255,.92);padding:2px 8px;font:12px sans-serif;'
+        f'border:1px solid #bbb;border-radius:4px;max-width:45%"{" open" if open_ else ""}>'
+        f'<summary style="cursor:pointer;font-weight:bold">{_escape(title)}</summary>'
+        + "".join(rows) + "</details>"
     )
     m.get_root().html.add_child(folium.Element(html))  # type: ignore[attr-defined]

@@ -210,7 +210,8 @@ def test_staffing_forecast_edit_is_sent_as_override(tiny_ref: str, workspace: Wo
     at = _app(tiny_ref, page="staffing").run()
     editor_key = f"forecast_{tiny_ref}_2026-W46"
     assert editor_key in at.session_state
-    at.session_state[editor_key] = {"edited_rows": {0: {"dossiers": 99.0}}, "added_rows": [],
+    # the editor shows its headers in words: the dossiers column is "Số hồ sơ"
+    at.session_state[editor_key] = {"edited_rows": {0: {"Số hồ sơ": 99.0}}, "added_rows": [],
                                     "deleted_rows": []}
     at.number_input(key="staff_time_limit").set_value(2)
     at.button(key="run_staffing").click().run()
@@ -265,9 +266,10 @@ def test_placement_mclp_on_tiny_scenario_matches_hand_optimum(tiny_ref: str, wor
     # the load table leads with the id and name (issue #17: names beside ids), then the
     # figures; headers and kinds in the page's language
     load = at.dataframe[0].value
-    assert load.columns[:5].tolist() == ["id", "name", "utilisation", "load_per_day",
-                                         "capacity_per_day"]
-    assert set(load["kind"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
+    # (names, not ids: people know the names)
+    assert load.columns.tolist() == ["Mức sử dụng", "Hồ sơ/ngày", "Công suất (hồ sơ/ngày)", "Tên",
+                                     "Loại"]
+    assert set(load["Loại"]) <= {"Chi nhánh", "Điểm tiếp nhận xã", "Vị trí ứng viên"}
     runs = workspace.list_runs("placement")
     assert len(runs) == 1 and runs[0].figures["uncovered_population"] == 500
     assert at.query_params["run"] == runs[0].run_id
@@ -415,7 +417,8 @@ def test_keep_open_and_close_from_the_form(tiny_ref: str, workspace: Workspace) 
     # a site kept open is no longer offered for closing
     at.multiselect(key="keep_open").select("s3").run()
     offered = at.multiselect(key="close_sites").options
-    assert offered == ["s1 · Chi nhánh 1", "s2 · Điểm xã B"]  # labelled "id · name"
+    # labelled by name first, the id after it (people know the names)
+    assert offered == ["Chi nhánh 1 (s1)", "Điểm xã B (s2)"]
 
 
 def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Workspace) -> None:
@@ -466,7 +469,8 @@ def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace)
     assert (twice["A"], twice["B"]) == ("0", "0")
     # the one setting that differs is the number of points
     settings = cmp.dataframe[1].value
-    assert settings.to_dict("records") == [{"Thiết lập": "p", "A": "2", "B": "3"}]
+    # (named in words: it was the raw field name "p")
+    assert settings.to_dict("records") == [{"Thiết lập": "Số điểm", "A": "2", "B": "3"}]
     assert len(cmp.get("component_instance")) == 3  # A, B and the map of changes
     assert f"a={by_p[2]}&b={by_p[3]}" in cmp.code[0].value
 
@@ -478,10 +482,11 @@ def test_compare_needs_two_results_and_explains_unknown_ids(tiny_ref: str) -> No
     assert at.info and "ít nhất hai" in at.info[0].value
 
 
-def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) -> None:
+def test_placement_form_shows_what_the_command_line_accepts(tiny_ref: str) -> None:
     """The app's placement form and ``motcua place`` share one rule of which options
-    combine: for each state of the form, an option's widget is disabled exactly when
-    the command line's check (``PlacementRequest.check``) refuses that option there."""
+    combine: for each state of the form, an option's widget is shown exactly when
+    the command line's check (``PlacementRequest.check``) accepts that option there
+    (it was disabled, not hidden, before the form was made compact)."""
     from motcua.placement import MODELS, PlacementRequest
 
     def refused(req: PlacementRequest) -> bool:
@@ -500,27 +505,34 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                ("checkbox", "lexicographic"): ("lexicographic", True),
                ("selectbox", "keep_existing"): ("keep_existing", "all"),
                ("number_input", "max_loss"): ("max_loss", 100.0)}
+
+    def shown(kind: str, key: str) -> bool:
+        return any(w.key == key for w in getattr(at, kind))
+
     def put(kind: str, key: str, value: object) -> None:
+        if not shown(kind, key):  # the page never asks to change a hidden widget
+            assert value is False or value == "points", (key, value)
+            return
         widget = getattr(at, kind)(key=key)
-        if widget.value != value:  # the page never asks to change a disabled widget
+        if widget.value != value:
             widget.set_value(value).run()
 
     at = _app(tiny_ref, page="placement").run()
     checked = 0
     for model in MODELS:
         at.selectbox(key="model").set_value(model).run()
-        budget_on = not at.radio(key="limit_by").disabled
+        budget_on = shown("radio", "limit_by")
         # the radio 'limit by budget' is on exactly where a budget is accepted
         assert budget_on == (not refused(PlacementRequest(model=model, budget=5.0)))
         # the number of points likewise
-        assert at.number_input(key="p").disabled == refused(PlacementRequest(model=model, p=3))
+        assert (not shown("number_input", "p")) == refused(PlacementRequest(model=model, p=3))
         for limit in ("points", "budget") if budget_on else ("points",):
             if budget_on:
                 put("radio", "limit_by", limit)
             states = [(False, False)]
-            if not at.checkbox(key="capacitated").disabled:
+            if shown("checkbox", "capacitated"):
                 states.append((True, False))
-            if not at.checkbox(key="backup").disabled:
+            if shown("checkbox", "backup"):
                 states.append((False, True))
             for capacitated, backup in states:
                 put("checkbox", "capacitated", capacitated)
@@ -539,15 +551,14 @@ def test_placement_form_disables_what_the_command_line_refuses(tiny_ref: str) ->
                         # the form settles a conflict by its order: capacities, above,
                         # stay on offer and turn backup (below) off when chosen
                         continue
-                    disabled = getattr(at, kind)(key=key).disabled
-                    assert disabled == refused(replace(state, **{field: value})), (state, key)
+                    hidden = not shown(kind, key)
+                    assert hidden == refused(replace(state, **{field: value})), (state, key)
                     checked += 1
-                assert at.radio(key="weighting").disabled == (
-                    not state.option_applies("weighting"))
+                assert (not shown("radio", "weighting")) == (not state.option_applies("weighting"))
                 if limit == "points":
                     # N new points take the place of the number of points (the form
-                    # disables that one when N is set)
-                    assert at.number_input(key="add_points").disabled == refused(
+                    # hides that one where N does not apply)
+                    assert (not shown("number_input", "add_points")) == refused(
                         replace(state, p=None, add=2)), state
                     checked += 1
             put("checkbox", "capacitated", False)
@@ -575,11 +586,14 @@ def test_placement_keep_existing_and_closure_from_the_form(tiny_ref: str,
     assert answer in [_shown(i.value) for i in at.info]
     run = workspace.list_runs("placement")[0]
     assert run.params["keep_existing"] == "all"
+    assert run.params["elapsed_s"] > 0  # the time from the click, shown on the page
+    assert "Thời gian từ khi bấm Chạy" in _metrics(at)
     # closure: s1 must stay open and s2 is the only office within reach of d3
     at.selectbox(key="model").set_value("closure").run()
-    assert at.selectbox(key="keep_existing").disabled
-    assert not at.number_input(key="max_loss").disabled
-    assert at.number_input(key="add_points").disabled
+    # shown only where the model uses them
+    assert not any(w.key == "keep_existing" for w in at.selectbox)
+    assert any(w.key == "max_loss" for w in at.number_input)
+    assert not any(w.key == "add_points" for w in at.number_input)
     at.button(key="run_placement").click().run()
     _assert_clean(at)
     shown = [_shown(i.value) for i in at.info]

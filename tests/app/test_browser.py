@@ -105,6 +105,10 @@ def browser_ctx() -> Iterator[Any]:
                 r.abort()
 
         ctx.route("**/*", route)
+        # Streamlit's "Download as CSV" of a table uses the File System Access API (a native
+        # save dialog) when the browser has it; without it, a plain download the test can read
+        ctx.add_init_script("delete Window.prototype.showSaveFilePicker;"
+                            "delete window.showSaveFilePicker;")
         ctx.blocked = blocked
         yield ctx
         ctx.close()
@@ -119,6 +123,8 @@ def page(browser_ctx: Any) -> Iterator[Any]:
     yield pg
     pg.close()
     assert not errors, f"page errors: {errors}"
+    # nothing leaves 127.0.0.1: no CDN, no icon font, no favicon from a Google host
+    assert not browser_ctx.blocked, f"requests to outside hosts: {browser_ctx.blocked}"
 
 
 def wait_idle(page: Any, timeout_ms: int = 90_000) -> None:
@@ -209,7 +215,7 @@ def test_staffing_solve_on_demo(server: dict[str, Any], page: Any) -> None:
     limit.fill("40")
     limit.press("Enter")
     wait_idle(page)
-    page.get_by_role("button", name="Chạy").click()
+    page.get_by_role("button", name="Chạy", exact=True).click()
     page.get_by_text("Đã giải xong và lưu").wait_for(timeout=180_000)
     wait_idle(page)
     assert_clean(page)
@@ -278,6 +284,175 @@ def test_placement_solves_and_compare_on_demo(server: dict[str, Any], page: Any)
     shot(page, "compare")
 
 
+#: English left on a Vietnamese page: column names, codes, weekday abbreviations, units,
+#: Streamlit's widget defaults. Whole words, case-sensitive (``MCLP`` in a model's name is
+#: Vietnamese usage; the code ``mclp`` is not).
+ENGLISH_WORDS = (
+    "site_id", "person_id", "home_site", "from_site", "to_site", "travel_min", "minutes_short",
+    "counters_short", "load_per_day", "capacity_per_day", "utilisation", "date", "weekday",
+    "field", "channel", "dossiers", "source", "reason", "detail", "kind", "name", "in_person",
+    "online", "model", "off", "OPTIMAL", "FEASIBLE", "INFEASIBLE", "lscp", "mclp", "pmedian",
+    "pcenter", "Mon", "Tue", "Wed", "Fri", "Sat", "Sun", "road network", "motorbike",
+    "Choose options", "Choose an option", "Drag and drop", "Browse files", "per file", "200MB",
+    "No results", "Upload", "miles", "mi", "ft", "min", "pp", "people", "points", "Legend",
+    "True", "False", "None", "nan", "reception", "branch", "candidate", "covers", "wait",
+    "home", "short", "beyond", "takes", "staffs", "land", "justice", "business", "labour",
+    "construction", "other", "forecast", "override",
+)
+_ENGLISH = None
+
+
+def english_in(text: str) -> list[str]:
+    import re
+
+    global _ENGLISH
+    if _ENGLISH is None:
+        _ENGLISH = re.compile(r"(?<![\w/.=&-])(" + "|".join(map(re.escape, ENGLISH_WORDS))
+                              + r")(?![\w/.=&-])")
+    # "Thu" is also a Vietnamese name (Nguyễn Thị Thu): as a weekday it stands before a date
+    # or alone in a table cell
+    thu = re.findall(r"(?:(?:^|,)(Thu)(?=,|$))|(?:\b(Thu)(?= \d\d/))", text, flags=re.MULTILINE)
+    thu = [x for pair in thu for x in pair if x]
+    return sorted(set(_ENGLISH.findall(text)) | set(thu))
+
+
+def _tables_as_csv(page: Any) -> list[str]:
+    """Every table on the page, as Streamlit's own "Download as CSV" writes it (the cells
+    are drawn on a canvas, so this is how a test reads them)."""
+    out = []
+    frames = page.locator("[data-testid='stDataFrame']")
+    for i in range(frames.count()):
+        table = frames.nth(i)
+        table.scroll_into_view_if_needed()
+        table.hover()
+        with page.expect_download() as dl:
+            # a click from script: the toolbar sits over the table above, which takes the mouse
+            table.locator("xpath=ancestor::*[@data-testid='stElementContainer'][1]").get_by_role(
+                "button", name="Download as CSV").evaluate("b => b.click()")
+        out.append(Path(dl.value.path()).read_text(encoding="utf-8-sig"))
+    return out
+
+
+def _figures_fit(page: Any) -> list[str]:
+    """Key figures wider than their card (a figure cut off or spilling over)."""
+    return page.evaluate("""() => {
+        const bad = [];
+        for (const el of document.querySelectorAll("[data-testid='stMetricValue']")) {
+            const card = el.closest("[data-testid='stMetric']");
+            const r = document.createRange(); r.selectNodeContents(el);
+            const w = r.getBoundingClientRect().width;
+            if (w > card.getBoundingClientRect().width + 0.5) bad.push(el.innerText);
+        }
+        return bad;
+    }""")
+
+
+def _read_page(page: Any, name: str) -> str:
+    """All the text of a page: the app, every map's legend and scale, every table's cells
+    (every expander opened first); checks the figures fit their cards; a screenshot."""
+    wait_idle(page)
+    for summary in page.locator("[data-testid='stExpander'] summary").all():
+        if summary.is_visible() and summary.get_attribute("aria-expanded") != "true":
+            summary.click()
+            wait_idle(page)
+    for i in range(page.locator("iframe[title='streamlit_folium.st_folium']").count()):
+        wait_map(page, i)
+    assert_clean(page)
+    # user text is shown as written: the demo's own description (scenario.toml) is English
+    import tomllib
+
+    toml = tomllib.loads((REPO / "scenarios/demo/scenario.toml").read_text(encoding="utf-8"))
+    texts = [page.locator("[data-testid='stApp']").inner_text().replace(
+        str(toml.get("description", "")), "")]
+    for frame in page.frames:
+        if frame != page.main_frame and frame.locator(".leaflet-container").count():
+            texts.append(frame.locator("body").inner_text())
+            scale = frame.locator(".leaflet-control-scale").inner_text()
+            assert "km" in scale or " m" in scale, scale
+    texts += _tables_as_csv(page)
+    assert not _figures_fit(page), (name, _figures_fit(page))
+    shot(page, f"vi_{name}")
+    return "\n".join(texts)
+
+
+def _ensure_runs(server: dict[str, Any]) -> None:
+    """A placement and a staffing run in the server's workspace (the tests above make
+    them through the browser; run alone, this test makes them with the library)."""
+    from dataclasses import asdict
+
+    from geodata.scenario import load_scenario
+    from motcua.app.workspace import Workspace
+    from motcua.placement import PlacementRequest, run_placement
+    from motcua.staffing import run_staffing
+
+    ws = Workspace(server["workspace"])
+    demo = load_scenario(REPO / "scenarios" / "demo")
+    while len(ws.list_runs("placement")) < 2:
+        req = PlacementRequest(model="mclp", p=100 + len(ws.list_runs("placement")),
+                               time_limit_s=20, threads=1)
+        run = run_placement(demo, req)
+        ws.save_run("placement", run.save, label="", scenario_ref="demo", scenario_name=demo.name,
+                    synthetic=True, params=asdict(req), figures=run.figures,
+                    report=run.report.to_dict())
+    if not ws.list_runs("staffing"):
+        srun = run_staffing(demo, time_limit_s=20, threads=1)
+        ws.save_run("staffing", srun.save, label=srun.week, scenario_ref="demo",
+                    scenario_name=demo.name, synthetic=True, params={"week": srun.week},
+                    figures=dict(srun.metrics), report=srun.report.to_dict())
+
+
+def test_every_page_in_vietnamese_after_solves(server: dict[str, Any], page: Any,
+                                               tmp_path: Path) -> None:
+    """After a placement and a staffing solve, every page read in Vietnamese, tables and
+    maps included: no English word of the list, no figure wider than its card; the
+    printable brief of the comparison prints to a PDF that carries its figures."""
+    from motcua.app.workspace import Workspace
+
+    _ensure_runs(server)
+    runs = Workspace(server["workspace"]).list_runs("placement")
+    a, b = runs[1].run_id, runs[0].run_id
+    found = {}
+    for name, path in (("scenario", "/"), ("placement", "/placement"), ("staffing", "/staffing"),
+                       ("compare", f"/?page=compare&a={a}&b={b}")):
+        page.goto(server["url"] + path)
+        wait_idle(page)
+        text = _read_page(page, name)
+        found[name] = english_in(text)
+        if name == "compare":
+            compare_text = text
+    assert not any(found.values()), found
+
+    # the one-page brief: HTML from the Compare page, printed to PDF by headless Chromium
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Bản tóm tắt để in (HTML)").click()
+    brief = tmp_path / "brief.html"
+    brief.write_bytes(Path(dl.value.path()).read_bytes())
+    pdf = tmp_path / "brief.pdf"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", brief.as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(pdf))
+    assert len(reader.pages) == 1, len(reader.pages)
+    printed = " ".join(p.extract_text() for p in reader.pages)
+    printed = " ".join(printed.split())
+    assert "So sánh hai phương án bố trí điểm tiếp nhận" in printed, printed[:500]
+    for label in ("Tỷ lệ dân được phục vụ", "Dân mới được phục vụ", "Điểm mở thêm"):
+        assert label in printed, (label, printed[:1500])
+    # the covered shares of A and B, as the Compare page's table shows them
+    for share in _shares_on_compare(compare_text):
+        assert share in printed, (share, printed[:1500])
+
+
+def _shares_on_compare(text: str) -> list[str]:
+    """The two covered shares in the Compare page's figures table (from its CSV)."""
+    import re
+
+    row = next(line for line in text.splitlines() if line.startswith("Tỷ lệ dân được phục vụ,"))
+    return re.findall(r"\d+,\d %", row)[:2]
+
+
 def test_every_page_in_english(server: dict[str, Any], page: Any) -> None:
     for path, title in (("scenario", "Scenario"), ("placement", "Placement of service points"),
                         ("staffing", "Weekly staff rebalancing"), ("compare", "Compare two results")):
@@ -297,7 +472,7 @@ def test_stop_button_ends_a_long_staffing_solve(server: dict[str, Any], page: An
     limit.press("Enter")
     wait_idle(page)
     t0 = time.monotonic()
-    page.get_by_role("button", name="Chạy").click()
+    page.get_by_role("button", name="Chạy", exact=True).click()
     page.get_by_role("button", name="Dừng").wait_for(timeout=30_000)
     page.get_by_test_id("stProgress").wait_for()
     page.wait_for_timeout(1500)
