@@ -778,7 +778,7 @@ def run_staffing(
     week: str | None = None,
     max_moves: int | None = None,
     forecast_override: str | Path | pd.DataFrame | None = None,
-    time_limit_s: float = 30.0,
+    time_limit_s: float | None = None,
     seed: int = 0,
     threads: int = 1,
     stop: threading.Event | None = None,
@@ -801,7 +801,9 @@ def run_staffing(
         Director's CSV (``site_id, date, field, channel, dossiers``) or a
         validated DataFrame with those columns (``date`` as date).
     time_limit_s, seed, threads
-        CP-SAT wall-clock limit (whole run), random seed and workers.
+        Wall-clock limit (whole solve; ``None``: the size's default,
+        :func:`optimizer.staff_allocation.default_time_limit`), random seed, and
+        days solved side by side.
     stop
         Set it from another thread to stop early with the best plan so far.
     options
@@ -898,7 +900,9 @@ def run_staffing(
                   "pool_outside_online": opt.pool_outside_online,
                   "pool_levels": list(opt.pool_levels),
                   "online_handling": opt.online_label(),
-                  "time_limit_s": time_limit_s, "seed": seed, "threads": threads,
+                  "time_limit_s": alloc.settings.get("time_limit_s", time_limit_s),
+                  "time_limit_default": alloc.settings.get("time_limit_default", False),
+                  "seed": seed, "threads": threads,
                   "deterministic_time_s": alloc.settings.get("deterministic_time_s"),
                   "lang": lang},
     )
