@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -13,7 +14,7 @@ import streamlit as st
 
 from app_pages import _common as c
 from geodata.scenario import Scenario
-from motcua.app.i18n import fmt_date, fmt_int, fmt_pct
+from motcua.app.i18n import fmt_date, fmt_int, fmt_num, fmt_pct
 from motcua.app.workspace import RunInfo, Workspace
 from motcua.errors import InvalidInputError
 from motcua.staffing import (
@@ -96,6 +97,27 @@ def _csv_zip(run: StaffingRun) -> bytes:
     return buf.getvalue()
 
 
+def plans_table(m: dict[str, float], lang: str) -> pd.DataFrame:
+    """Today / pooled / planned side by side: one row per figure, texts in ``lang``.
+
+    A run saved before the three plans has no ``*_today`` figures: shown as a dash.
+    """
+    plans = ("today", "pooled", "after")
+
+    def row(label: str, key: str, fmt: Callable[[float | None], str]) -> list[str]:
+        return [c.tr(label)] + [fmt(m.get(f"{key}_{p}")) for p in plans]
+
+    rows = [
+        row("fig_overload", "overload_min", lambda v: fmt_int(v, lang)),
+        row("fig_peak", "peak_utilisation", lambda v: fmt_pct(v, 1, lang)),
+        row("fig_wait", "wait_mean_min", lambda v: fmt_num(v, 1, lang)),
+        row("fig_counters", "counters_short", lambda v: fmt_int(v, lang)),
+        [c.tr("fig_moves"), fmt_int(0, lang), fmt_int(0, lang), fmt_int(m.get("moves"), lang)],
+    ]
+    cols = [c.tr("plan_figure"), c.tr("plan_today"), c.tr("plan_pooled"), c.tr("plan_planned")]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _show_run(ws: Workspace, info: RunInfo) -> None:
     lang = c.lang()
     run = _load_run(str(info.result_dir))
@@ -115,6 +137,9 @@ def _show_run(ws: Workspace, info: RunInfo) -> None:
     cols[3].metric(c.tr("shortfall_total"), fmt_int(m["shortfalls"], lang))
     if m.get("before_proven", 1.0) == 0.0:
         st.caption(c.tr("before_not_proven"))
+    st.markdown(f"**{c.tr('plans_title')}**")
+    st.dataframe(plans_table(m, lang), hide_index=True, width="stretch")
+    st.caption(c.tr("plans_caption"))
 
     before, after = run.tables["site_days_before"], run.tables["site_days_after"]
     top = max(1.2, float(before["utilisation"].max()), float(after["utilisation"].max()))
