@@ -595,15 +595,31 @@ class StaffingRun:
         return dumps(out, indent=1)
 
     def roster_wide(self) -> pd.DataFrame:
-        """Person x day -> site (``off`` when not working), for printing."""
+        """Person x day -> site (``off`` when not working), for printing.
+
+        With the person's name when the roster has it, and ``why``: each day away
+        from home with the reason the move was made (from ``moves``), so the sheet a
+        director publishes says who is where and why.
+        """
         r = self.roster
         if r.empty:
             return pd.DataFrame(columns=["person_id", "home_site"])
         r = r.assign(col=r["weekday"] + " " + r["date"].astype(str),
                      cell=r["site_id"].replace("", "off").fillna("off"))
-        wide = r.pivot(index=["person_id", "home_site"], columns="col", values="cell")
+        index = ["person_id", "name", "home_site"] if "name" in r.columns else [
+            "person_id", "home_site"]
+        wide = r.pivot(index=index, columns="col", values="cell")
         order = list(dict.fromkeys(r["col"]))
-        return wide.loc[:, order].reset_index()
+        out = wide.loc[:, order].reset_index()
+        mv = self.moves
+        if not mv.empty and {"person_id", "weekday", "to_site", "reason"} <= set(mv.columns):
+            why = (mv.assign(t=mv["weekday"].astype(str) + " " + mv["to_site"].astype(str)
+                             + ": " + mv["reason"].astype(str))
+                   .groupby("person_id")["t"].agg("; ".join))
+            out["why"] = out["person_id"].map(why).fillna("")
+        else:
+            out["why"] = ""
+        return out
 
     def save(self, folder: str | Path, *, overwrite: bool = False,
              protect: Iterable[str | Path | None] = ()) -> Path:
@@ -940,7 +956,7 @@ _VI_COLUMNS: dict[str, str] = {
     "detail": "chi tiết", "counters": "số quầy", "counters_needed": "số quầy cần",
     "counters_staffed": "số quầy có người", "expected_wait_min": "thời gian chờ (phút)",
     "in_person_dossiers": "hồ sơ trực tiếp", "unstaffed": "không có người",
-    "item": "mục", "value": "giá trị", "dossiers": "số hồ sơ", "channel": "kênh",
+    "item": "mục", "value": "giá trị", "why": "lý do điều động", "dossiers": "số hồ sơ", "channel": "kênh",
 }
 
 
