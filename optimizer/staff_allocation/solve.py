@@ -209,8 +209,17 @@ def solve_staff_allocation(
                      else DET_PER_SECOND * time_limit_s * threads)
     det_day = det_total / max(1, n_d)
 
+    waiting = [n_d]  # days not started yet (the HiGHS engine shares the time left)
+    lock = threading.Lock()
+
     def one(d: int, cap: int | None) -> DayResult:
-        return solve_day(pb, minutes, plan_today, d, travel_int, runner, det_day, cap,
+        budget = det_day
+        if engine == "highs":
+            with lock:
+                budget = max(det_day, HIGHS_SHARE * runner.remaining()
+                             * min(threads, waiting[0]) / max(1, waiting[0]))
+                waiting[0] = max(0, waiting[0] - 1)
+        return solve_day(pb, minutes, plan_today, d, travel_int, runner, budget, cap,
                          guard or None, engine)
 
     def moves_of(res: DayResult) -> int:
@@ -233,6 +242,7 @@ def solve_staff_allocation(
             cap_d = caps[d]
             if left <= 0 or cap_d is None or moves_of(results[d]) < cap_d:
                 continue
+            waiting[0] = 1
             res = one(d, cap_d + left)
             if _better(res, results[d]):
                 left -= moves_of(res) - moves_of(results[d])

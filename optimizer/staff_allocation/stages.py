@@ -151,7 +151,7 @@ def _highs(dm: DayModel, runner: Runner, sol: list[float] | None, wall_s: float,
     if runner.stopped() or left <= 0:
         return None, 0, -(2**62)
     out = _solve_once(mip, time_limit_s=limit, seed=runner.seed, hint=None if sol is None
-                      else np.asarray(sol, dtype=float), wall_limit_s=limit + 5.0,
+                      else np.asarray(sol, dtype=float), wall_limit_s=limit + 1.0,
                       stop=runner.stop)
     rep = out.report
     if rep.status is not SolveStatus.OPTIMAL:
@@ -186,8 +186,8 @@ def _minimise(dm: DayModel, runner: Runner, budget: Budget, sol: list[float], ke
             vals, v2, b2 = _highs(dm, runner, None, wall, objective, roster_only=True)
             if vals is not None:
                 fixed = {v.index: int(vals[v.index] > 0.5) for v in dm.x.values()}
-                full, _o, _b = _highs(dm, runner, None, max(1.0, runner.remaining()),
-                                      [(dm.over, 1)], fixed)
+                full, _o, _b = _highs(dm, runner, None, runner.remaining(), [(dm.over, 1)],
+                                      fixed)
                 vals = full
                 if full is not None:
                     v2 = _whole(full[dm.gaps.index])
@@ -225,6 +225,11 @@ def solve_day(
     """
     t0 = time.monotonic()
     budget = Budget(det_s, engine)
+    if runner.remaining() <= 0 or runner.stopped():  # no time left: today's roster kept
+        runner.note_wall_bound()
+        placement = {int(p): int(plan[p, d]) for p in np.flatnonzero(plan[:, d] >= 0)}
+        return DayResult(d, placement, tuple(Step(n, 0, 0) for n in STEPS), 0.0,
+                         time.monotonic() - t0, 0, solved=False)
     offers = day_offers(pb, minutes, plan, d)
     dm = build_day(pb, minutes, d, offers, travel_int, moves_cap, peak_guard)
     det0 = budget.left
