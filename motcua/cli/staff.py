@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--week", default=None,
                    help="ISO week to plan, e.g. 2026-W48 (default: the week after the history)")
     p.add_argument("--max-moves", type=int, default=None,
-                   help="weekly cap on moves (person-days away from home; default no cap)")
+                   help="weekly cap on moves (person-days away from home), shared over the "
+                        "days by need, then what a day leaves to the neediest (default no cap)")
     p.add_argument("--max-travel", type=float, default=60.0,
                    help="longest one-way trip from home for a move, minutes (default 60)")
     p.add_argument("--keep-online-home", action="store_true",
