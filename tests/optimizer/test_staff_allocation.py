@@ -166,6 +166,11 @@ def test_stop_event_returns_a_plan() -> None:
     r = solve_staff_allocation(problem([0, 0, 1], [[2 * DAY], [0.0]]), time_limit_s=5, stop=stop)
     assert r.report.status is not SolveStatus.OPTIMAL
     assert len(r.roster) == 3
+    # a day stopped before its first plan claims no bound (it once said "Mon 0", proven)
+    assert r.settings["days_not_solved"] == ["Mon"]
+    assert all("Mon not solved (pooled roster kept)" in s.detail for s in r.stages)
+    assert all(s.status is SolveStatus.FEASIBLE and s.best_bound == -np.inf for s in r.stages)
+    assert r.planned.moves == 0
 
 
 def test_bad_shapes_raise() -> None:
