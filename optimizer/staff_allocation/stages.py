@@ -181,9 +181,17 @@ def _minimise(dm: DayModel, runner: Runner, budget: Budget, sol: list[float], ke
         t0 = time.monotonic()
         wall = budget.take(key)
         if key == "gaps":
-            # skill gaps depend on the roster alone: solve that small model, then
-            # route the roster found (an LP) for a complete plan
-            vals, v2, b2 = _highs(dm, runner, None, wall, objective, roster_only=True)
+            # skill gaps depend on the roster alone: solve that small model (fewest
+            # gaps, then fewest moves, so the roster stays as close to home as it
+            # can: M > any number of moves), then route the roster found (an LP)
+            big = int(dm.moves.proto.domain[len(dm.moves.proto.domain) - 1]) + 1
+            vals, v2, b2 = _highs(dm, runner, None, wall, [(dm.gaps, big), (dm.moves, 1)],
+                                  roster_only=True)
+            if vals is not None:
+                v2 = _whole(vals[dm.gaps.index])
+            # weighted bound B <= big * gaps + moves, moves <= big - 1
+            b2 = v2 if vals is not None and b2 >= big * v2 else (
+                -(-(b2 - (big - 1)) // big) if b2 > -(2**61) else b2)
             if vals is not None:
                 fixed = {v.index: int(vals[v.index] > 0.5) for v in dm.x.values()}
                 full, _o, _b = _highs(dm, runner, None, runner.remaining(), [(dm.over, 1)],
