@@ -104,6 +104,15 @@ def _better(a: DayResult, b: DayResult) -> bool:
     return tuple(s.value for s in a.steps) < tuple(s.value for s in b.steps)
 
 
+def _day_shown(minutes: Minutes, plan: IntArr, routed: np.ndarray, d: int) -> float:
+    """Overload of day ``d`` as the tables show it: per site-day, rounded to 0.1 min."""
+    n_s = minutes.local.shape[0]
+    here = plan[:, d]
+    staff = np.bincount(here[here >= 0], minlength=n_s)
+    dem = minutes.local[:, d] + routed[:, d]
+    return float(np.round(np.maximum(dem - minutes.day * staff, 0.0), 1).sum())
+
+
 def _stages(days: list[DayResult], pb: StaffProblem) -> tuple[StageResult, ...]:
     """One stage per step, summed over days (the detail lists each day)."""
     out = []
@@ -257,7 +266,11 @@ def solve_staff_allocation(
         o_a, u_a = _day_levels(minutes, plan, r_plan.routed, d)
         o_b, _ = _day_levels(minutes, plan_today, r_pool.routed, d)
         worse = o_a + r_plan.unplaced[d].sum() - o_b - r_pool.unplaced[d].sum()
-        if worse > 1e-5 * (1.0 + o_b) or u_a > guard:
+        # and as reported (per site-day to 0.1 min, site_day_table): a tie in exact
+        # minutes may round the other way
+        shown = (_day_shown(minutes, plan, r_plan.routed, d)
+                 - _day_shown(minutes, plan_today, r_pool.routed, d))
+        if worse > 1e-5 * (1.0 + o_b) or shown > 1e-6 or u_a > guard:
             plan[:, d] = plan_today[:, d]
             kept.append(pb.day_names[d])
     if kept:

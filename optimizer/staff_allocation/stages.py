@@ -29,11 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
+from pybind11_abseil.status import StatusNotOk
 
 from optimizer._cp_mip import linear_form
 from optimizer._mip import SparseMip, _solve_once
 from optimizer._status import SolveStatus
-from optimizer.staff_allocation.engine import Budget, Runner
+from optimizer.staff_allocation.engine import DET_PER_SECOND, Budget, Outcome, Runner
 from optimizer.staff_allocation.model import DayModel, build_day
 from optimizer.staff_allocation.offers import day_offers
 from optimizer.staff_allocation.problem import IntArr, Minutes, StaffProblem
@@ -82,10 +83,13 @@ def _fixed_start(dm: DayModel, pb: StaffProblem, plan: IntArr, runner: Runner,
     if budget.engine == "highs":  # an LP once the roster is fixed
         fixed = {v.index: int(plan[p, dm.d] == s) for (p, s), v in dm.x.items()}
         t0 = time.monotonic()
-        vals, _v, _b = _highs(dm, runner, None, max(1.0, runner.remaining()),
-                              [(dm.over, 1)], fixed)
-        budget.spend(time.monotonic() - t0)
-        return vals
+        try:
+            vals, _v, _b = _highs(dm, runner, None, max(1.0, runner.remaining()),
+                                  [(dm.over, 1)], fixed)
+            budget.spend(time.monotonic() - t0)
+            return vals
+        except StatusNotOk as exc:  # see _minimise: CP-SAT instead
+            logger.info("day %d start: HiGHS failed (%s); CP-SAT instead", dm.d, exc)
     m = dm.model.clone()
     for (p, s), v in dm.x.items():
         m.add(m.get_bool_var_from_proto_index(v.index) == int(plan[p, dm.d] == s))
@@ -150,9 +154,14 @@ def _highs(dm: DayModel, runner: Runner, sol: list[float] | None, wall_s: float,
     limit = max(0.05, min(wall_s, left))
     if runner.stopped() or left <= 0:
         return None, 0, -(2**62)
-    out = _solve_once(mip, time_limit_s=limit, seed=runner.seed, hint=None if sol is None
-                      else np.asarray(sol, dtype=float), wall_limit_s=limit + 1.0,
-                      stop=runner.stop)
+    hint = None
+    if sol is not None:  # within the bounds (the fixings since) and whole where integer
+        hint = np.clip(np.asarray(sol, dtype=float), np.concatenate(mip._lb),  # noqa: SLF001
+                       np.concatenate(mip._ub))  # noqa: SLF001
+        ints = np.asarray(dm.int_vars, dtype=np.int64)
+        hint[ints] = np.round(hint[ints])
+    out = _solve_once(mip, time_limit_s=limit, seed=runner.seed, hint=hint,
+                      wall_limit_s=limit + 1.0, stop=runner.stop)
     rep = out.report
     if rep.status is not SolveStatus.OPTIMAL:
         runner.note_wall_bound()
@@ -180,27 +189,15 @@ def _minimise(dm: DayModel, runner: Runner, budget: Budget, sol: list[float], ke
     elif budget.engine == "highs":
         t0 = time.monotonic()
         wall = budget.take(key)
-        if key == "gaps":
-            # skill gaps depend on the roster alone: solve that small model (fewest
-            # gaps, then fewest moves, so the roster stays as close to home as it
-            # can: M > any number of moves), then route the roster found (an LP)
-            big = int(dm.moves.proto.domain[len(dm.moves.proto.domain) - 1]) + 1
-            vals, v2, b2 = _highs(dm, runner, None, wall, [(dm.gaps, big), (dm.moves, 1)],
-                                  roster_only=True)
-            if vals is not None:
-                v2 = _whole(vals[dm.gaps.index])
-            # weighted bound B <= big * gaps + moves, moves <= big - 1
-            b2 = v2 if vals is not None and b2 >= big * v2 else (
-                -(-(b2 - (big - 1)) // big) if b2 > -(2**61) else b2)
-            if vals is not None:
-                fixed = {v.index: int(vals[v.index] > 0.5) for v in dm.x.values()}
-                full, _o, _b = _highs(dm, runner, None, runner.remaining(), [(dm.over, 1)],
-                                      fixed)
-                vals = full
-                if full is not None:
-                    v2 = _whole(full[dm.gaps.index])
-        else:
-            vals, v2, b2 = _highs(dm, runner, sol, wall, objective)
+        try:
+            vals, v2, b2 = _highs_step(dm, runner, sol, wall, key, objective)
+        except StatusNotOk as exc:
+            # HiGHS fails on a few small MIPs (kError [INTERNAL] from its MIP solver,
+            # the LP relaxation solves): that step runs on CP-SAT instead
+            logger.info("day %d step %s: HiGHS failed (%s); CP-SAT instead", dm.d, key, exc)
+            out = _cpsat_step(dm, runner, sol, DET_PER_SECOND * wall, objective)
+            vals = None if out.values is None else [float(x) for x in out.values]
+            v2, b2 = out.value, out.bound
         budget.spend(time.monotonic() - t0)
         logger.debug("day %d step %s: %s -> %s (bound %s) in %.2f s of %.2f s", dm.d, key,
                      value, v2, b2, time.monotonic() - t0, wall)
@@ -209,9 +206,7 @@ def _minimise(dm: DayModel, runner: Runner, budget: Budget, sol: list[float], ke
         else:
             bound = max(lo, b2)
     else:
-        m = base.clone()
-        m.minimize(sum(c * m.get_int_var_from_proto_index(v.index) for v, c in objective))
-        out = runner.solve(m, [int(round(x)) for x in sol], budget.take(key))
+        out = _cpsat_step(dm, runner, sol, budget.take(key), objective)
         budget.spend(out.det_s)
         if out.values is not None and out.value <= value:
             sol, value, bound = [float(x) for x in out.values], out.value, max(out.bound, lo)
@@ -219,6 +214,41 @@ def _minimise(dm: DayModel, runner: Runner, budget: Budget, sol: list[float], ke
             bound = max(lo, out.bound)
     base.add(sum(c * v for v, c in objective) <= value)
     return sol, value, min(bound, value)
+
+
+def _cpsat_step(dm: DayModel, runner: Runner, sol: list[float], det_s: float,
+                objective: list[tuple[cp_model.IntVar, int]]) -> Outcome:
+    """One CP-SAT solve of the step from ``sol`` (one worker, ``det_s`` deterministic s)."""
+    m = dm.model.clone()
+    m.minimize(sum(c * m.get_int_var_from_proto_index(v.index) for v, c in objective))
+    return runner.solve(m, [int(round(x)) for x in sol], det_s)
+
+
+def _highs_step(dm: DayModel, runner: Runner, sol: list[float], wall: float, key: str,
+                objective: list[tuple[cp_model.IntVar, int]],
+                ) -> tuple[list[float] | None, int, int]:
+    """One step on HiGHS: (plan or None, value, bound)."""
+    if key == "gaps":
+        # skill gaps depend on the roster alone: solve that small model (fewest
+        # gaps, then fewest moves, so the roster stays as close to home as it
+        # can: M > any number of moves), then route the roster found (an LP)
+        big = int(dm.moves.proto.domain[len(dm.moves.proto.domain) - 1]) + 1
+        vals, v2, b2 = _highs(dm, runner, None, wall, [(dm.gaps, big), (dm.moves, 1)],
+                              roster_only=True)
+        if vals is not None:
+            v2 = _whole(vals[dm.gaps.index])
+        # weighted bound B <= big * gaps + moves, moves <= big - 1
+        b2 = v2 if vals is not None and b2 >= big * v2 else (
+            -(-(b2 - (big - 1)) // big) if b2 > -(2**61) else b2)
+        if vals is not None:
+            fixed = {v.index: int(vals[v.index] > 0.5) for v in dm.x.values()}
+            full, _o, _b = _highs(dm, runner, None, runner.remaining(), [(dm.over, 1)],
+                                  fixed)
+            vals = full
+            if full is not None:
+                v2 = _whole(full[dm.gaps.index])
+        return vals, v2, b2
+    return _highs(dm, runner, sol, wall, objective)
 
 
 def solve_day(
