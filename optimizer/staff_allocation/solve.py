@@ -31,7 +31,13 @@ import numpy as np
 
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 from optimizer.errors import InvalidInputError
-from optimizer.staff_allocation.engine import DET_PER_SECOND, HIGHS_SHARE, STEP_WEIGHTS, Runner
+from optimizer.staff_allocation.engine import (
+    DET_PER_SECOND,
+    HIGHS_SHARE,
+    HIGHS_STEP_WEIGHTS,
+    STEP_WEIGHTS,
+    Runner,
+)
 from optimizer.staff_allocation.offers import day_need, home_plan, share_cap
 from optimizer.staff_allocation.pooled import route, site_counts
 from optimizer.staff_allocation.problem import (
@@ -290,7 +296,7 @@ def solve_staff_allocation(
             "minute_scale": MINUTE_SCALE, "deterministic_time_s": det_total,
             "reproducible": not runner.wall_bound,
             "assignment_vars": sum(r.assignment_vars for r in results),
-            "step_weights": dict(STEP_WEIGHTS), "peak_guard_per_mille": guard,
+            "step_weights": dict(HIGHS_STEP_WEIGHTS if engine == "highs" else STEP_WEIGHTS), "peak_guard_per_mille": guard,
             "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
             "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
             "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
