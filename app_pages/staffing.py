@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -20,6 +21,7 @@ from motcua.app.i18n import (
     fmt_date,
     fmt_day,
     fmt_int,
+    fmt_num,
     fmt_pct,
     fmt_pp,
     fmt_weekday,
@@ -30,6 +32,7 @@ from motcua.app.workspace import RunInfo, Workspace
 from motcua.errors import InvalidInputError
 from motcua.staffing import (
     MAX_OVERRIDE_DOSSIERS,
+    StaffingMetrics,
     StaffingOptions,
     StaffingRun,
     _forecast_for,
@@ -188,6 +191,27 @@ def _key_figures(run: StaffingRun) -> dict[str, float]:
             "before_proven": float(m.before_proven)}
 
 
+def plans_table(m: StaffingMetrics, lang: str) -> pd.DataFrame:
+    """Today / pooled / planned side by side: one row per figure, texts in ``lang``.
+
+    A run saved before the three plans has no ``*_today`` figures: shown as a dash.
+    """
+    plans = ("today", "pooled", "after")
+
+    def row(label: str, key: str, fmt: Callable[[float | None], str]) -> list[str]:
+        return [c.tr(label)] + [fmt(getattr(m, f"{key}_{p}", None)) for p in plans]
+
+    rows = [
+        row("fig_overload", "overload_min", lambda v: fmt_int(v, lang)),
+        row("fig_peak", "peak_utilisation", lambda v: fmt_pct(v, 1, lang)),
+        row("fig_wait", "wait_mean_min", lambda v: fmt_num(v, 1, lang)),
+        row("fig_counters", "counters_short", lambda v: fmt_int(v, lang)),
+        [c.tr("fig_moves"), fmt_int(0, lang), fmt_int(0, lang), fmt_int(m.moves, lang)],
+    ]
+    cols = [c.tr("plan_figure"), c.tr("plan_today"), c.tr("plan_pooled"), c.tr("plan_planned")]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def _show_run(ws: Workspace, info: RunInfo, scenario: Scenario | None) -> None:
     lang = c.lang()
     run = _load_run(str(info.result_dir))
@@ -214,6 +238,9 @@ def _show_run(ws: Workspace, info: RunInfo, scenario: Scenario | None) -> None:
     c.show_report(run.report, elapsed=info.params.get("elapsed_s"))
     if f["before_proven"] == 0.0:
         st.caption(c.tr("before_not_proven"))
+    st.markdown(f"**{c.tr('plans_title')}**")
+    st.dataframe(plans_table(run.metrics, lang), hide_index=True, width="stretch")
+    st.caption(c.tr("plans_caption"))
 
     before, after = run.tables["site_days_before"], run.tables["site_days_after"]
     top = max(1.2, float(before["utilisation"].max()), float(after["utilisation"].max()))

@@ -674,15 +674,31 @@ class StaffingRun:
         return dumps(out, indent=1)
 
     def roster_wide(self) -> pd.DataFrame:
-        """Person x day -> site (``off`` when not working), for printing."""
+        """Person x day -> site (``off`` when not working), for printing.
+
+        With the person's name when the roster has it, and ``why``: each day away
+        from home with the reason the move was made (from ``moves``), so the sheet a
+        director publishes says who is where and why.
+        """
         r = self.roster
         if r.empty:
             return pd.DataFrame(columns=["person_id", "home_site"])
         r = r.assign(col=r["weekday"] + " " + r["date"].astype(str),
                      cell=r["site_id"].replace("", "off").fillna("off"))
-        wide = r.pivot(index=["person_id", "home_site"], columns="col", values="cell")
+        index = ["person_id", "name", "home_site"] if "name" in r.columns else [
+            "person_id", "home_site"]
+        wide = r.pivot(index=index, columns="col", values="cell")
         order = list(dict.fromkeys(r["col"]))
-        return wide.loc[:, order].reset_index()
+        out = wide.loc[:, order].reset_index()
+        mv = self.moves
+        if not mv.empty and {"person_id", "weekday", "to_site", "reason"} <= set(mv.columns):
+            why = (mv.assign(t=mv["weekday"].astype(str) + " " + mv["to_site"].astype(str)
+                             + ": " + mv["reason"].astype(str))
+                   .groupby("person_id")["t"].agg("; ".join))
+            out["why"] = out["person_id"].map(why).fillna("")
+        else:
+            out["why"] = ""
+        return out
 
     def save(self, folder: str | Path, *, overwrite: bool = False,
              protect: Iterable[str | Path | None] = ()) -> Path:
@@ -847,7 +863,7 @@ def run_staffing(
     week: str | None = None,
     max_moves: int | None = None,
     forecast_override: str | Path | pd.DataFrame | None = None,
-    time_limit_s: float = 30.0,
+    time_limit_s: float | None = None,
     seed: int = 0,
     threads: int = 1,
     stop: threading.Event | None = None,
@@ -871,7 +887,9 @@ def run_staffing(
         Director's CSV (``site_id, date, field, channel, dossiers``) or a
         validated DataFrame with those columns (``date`` as date).
     time_limit_s, seed, threads
-        CP-SAT wall-clock limit (whole run), random seed and workers.
+        Wall-clock limit (whole solve; ``None``: the size's default,
+        :func:`optimizer.staff_allocation.default_time_limit`), random seed, and
+        days solved side by side.
     stop
         Set it from another thread to stop early with the best plan so far.
     options
@@ -978,7 +996,9 @@ def run_staffing(
                   "pool_outside_online": opt.pool_outside_online,
                   "pool_levels": list(opt.pool_levels),
                   "online_handling": opt.online_label(),
-                  "time_limit_s": time_limit_s, "seed": seed, "threads": threads,
+                  "time_limit_s": alloc.settings.get("time_limit_s", time_limit_s),
+                  "time_limit_default": alloc.settings.get("time_limit_default", False),
+                  "seed": seed, "threads": threads,
                   "deterministic_time_s": alloc.settings.get("deterministic_time_s"),
                   "lang": lang},
     )
@@ -1016,7 +1036,7 @@ _VI_COLUMNS: dict[str, str] = {
     "detail": "chi tiết", "counters": "số quầy", "counters_needed": "số quầy cần",
     "counters_staffed": "số quầy có người", "expected_wait_min": "thời gian chờ (phút)",
     "in_person_dossiers": "hồ sơ trực tiếp", "unstaffed": "không có người",
-    "item": "mục", "value": "giá trị", "dossiers": "số hồ sơ", "channel": "kênh",
+    "item": "mục", "value": "giá trị", "why": "lý do điều động", "dossiers": "số hồ sơ", "channel": "kênh",
     "site_name": "tên điểm", "home_site_name": "tên nơi làm việc chính",
     "from_site_name": "tên điểm đi", "to_site_name": "tên điểm đến",
 }

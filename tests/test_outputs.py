@@ -58,9 +58,8 @@ def argv(cmd: str, base: Path, out: str | Path, *extra: str) -> list[str]:
         return ["place", scn, "--model", "mclp", "--points", "1", "--time-limit", "10",
                 "--cache-dir", cache, "--out", str(out), *extra]
     if cmd == "staff":
-        # --keep-online-home: the pooled-online path of the small scenario hits an unrelated
-        # optimizer bug (KeyError in _peak_week_bound) on main
-        return ["staff", scn, "--keep-online-home", "--time-limit", "10", "--out", str(out), *extra]
+        # online work pooled (the default): the old model's KeyError on this scenario is gone
+        return ["staff", scn, "--time-limit", "10", "--out", str(out), *extra]
     if cmd == "import":
         return ["import", "--boundaries", str(base / "work" / "b.geojson"), "--population-column",
                 "pop", "--name", "T", "--no-coverage", "--cache-dir", cache, "--out", str(out), *extra]

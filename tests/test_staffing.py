@@ -107,6 +107,21 @@ def test_run_rebalances_busy_branch(run: StaffingRun) -> None:
     assert "holidays closed: 2026-11-20" in run.forecast_method
 
 
+def test_roster_wide_says_who_is_where_and_why(run: StaffingRun) -> None:
+    wide = run.roster_wide()
+    assert list(wide.columns[:3]) == ["person_id", "name", "home_site"]
+    assert wide.columns[-1] == "why"
+    days = [c for c in wide.columns if c[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat")]
+    for mv in run.moves.itertuples():
+        row = wide[wide["person_id"] == mv.person_id].iloc[0]
+        col = next(c for c in days if c.endswith(str(mv.date)))
+        assert row[col] == mv.to_site  # where, that day
+        assert f"{mv.weekday} {mv.to_site}: {mv.reason}" in row["why"]  # and why
+    stay = wide[~wide["person_id"].isin(run.moves["person_id"])]
+    assert (stay["why"] == "").all()
+    assert set(stay[days].to_numpy().ravel()) <= set(stay["home_site"]) | {"off"}
+
+
 def test_save_load_roundtrip(run: StaffingRun, tmp_path: Path) -> None:
     out = run.save(tmp_path / "plan")
     names = {p.name for p in out.iterdir()}

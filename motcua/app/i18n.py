@@ -393,6 +393,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "n_moves": ("Số lượt điều động", "Moves"),
     "peak_before": ("Mức sử dụng cao nhất — trước", "Peak utilisation — before"),
     "peak_after": ("Mức sử dụng cao nhất — sau", "Peak utilisation — after"),
+    # the three plans side by side (staffing page)
+    "plans_title": ("Ba phương án trong tuần", "Three plans for the week"),
+    "plans_caption": ("Hôm nay: mọi người làm tại đơn vị mình, mỗi điểm tự xử lý hồ sơ của mình. "
+                      "Chia sẻ hồ sơ trực tuyến: cùng lịch đó, hồ sơ trực tuyến do người đủ "
+                      "chuyên môn xử lý tại nơi họ làm việc. Kế hoạch điều động: thêm các lượt "
+                      "điều động cán bộ tới quầy cần người.",
+                      "Today: everyone at home, each site its own dossiers. Online work shared: "
+                      "the same roster, online dossiers processed by qualified staff where they "
+                      "work. Planned moves: plus moves of staff to the counters that need people."),
+    "plan_figure": ("Chỉ tiêu", "Figure"),
+    "plan_today": ("Hôm nay (hiện trạng)", "Today (as is)"),
+    "plan_pooled": ("Chia sẻ hồ sơ trực tuyến", "Online work shared"),
+    "plan_planned": ("Kế hoạch điều động", "Planned moves"),
+    "fig_overload": ("Số phút quá tải", "Overload minutes"),
+    "fig_peak": ("Mức sử dụng cao nhất", "Peak utilisation"),
+    "fig_wait": ("Thời gian chờ dự kiến trung bình (phút)", "Mean expected wait (min)"),
+    "fig_counters": ("Số quầy còn thiếu người", "Counters short"),
+    "fig_moves": ("Số lượt điều động", "Moves"),
     "download_csv_zip": ("Các bảng CSV (.zip)", "CSV tables (.zip)"),
     "no_staff": ("Kịch bản này không có danh sách cán bộ (staff.csv).", "This scenario has no staff list (staff.csv)."),
     "all_sites": ("Hiện tất cả {n} điểm", "Show all {n} sites"),

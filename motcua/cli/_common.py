@@ -46,7 +46,7 @@ def solution_exit_code(status: SolveStatus) -> int:
     return EXIT_OK if status.has_solution else EXIT_NO_SOLUTION
 
 
-def add_solver_options(parser: Any, *, time_limit: float, time_limit_help: str,
+def add_solver_options(parser: Any, *, time_limit: float | None, time_limit_help: str,
                        threads_help: str, threads: int = 1, engine: bool = False) -> None:
     """``--time-limit``, ``--seed`` and ``--threads`` (and ``--engine`` for the MIP models).
 

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--week", default=None,
                    help="ISO week to plan, e.g. 2026-W48 (default: the week after the history)")
     p.add_argument("--max-moves", type=int, default=None,
-                   help="weekly cap on moves (person-days away from home; default no cap)")
+                   help="weekly cap on moves (person-days away from home), shared over the "
+                        "days by need, then what a day leaves to the neediest (default no cap)")
     p.add_argument("--max-travel", type=float, default=60.0,
                    help="longest one-way trip from home for a move, minutes (default 60)")
     p.add_argument("--keep-online-home", action="store_true",
@@ -46,15 +47,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--write-forecast", type=Path, default=None,
                    help="write the forecast in that CSV format (edit it, pass it to --forecast); "
                         "an existing file is replaced only with --overwrite, never an input")
-    add_solver_options(p, time_limit=30.0,
-                       time_limit_help="solver wall-clock limit in seconds (default 30; the solves "
-                                       "stop on a deterministic budget of 0.5 s per second and "
-                                       "thread first)",
+    add_solver_options(p, time_limit=None,
+                       time_limit_help="solver wall-clock limit in seconds (default: fits the "
+                                       "size, 0.025 s per person-day of the week, 30 to 600 s; "
+                                       "printed)",
                        threads=2,
-                       threads_help="days solved side by side, one CP-SAT worker each (default 2)")
+                       threads_help="days solved side by side, one solver each (default 2)")
     p.add_argument("--deterministic-time", type=float, default=None,
-                   help="also cap the solver's work in CP-SAT deterministic seconds (whole "
-                        "run); with --threads 1 the plan is then the same on every run")
+                   help="solve the days with CP-SAT on this budget of deterministic seconds "
+                        "(whole run) instead of HiGHS: with --threads 1 the plan is then the "
+                        "same on every run whatever the machine's load")
     p.add_argument("--lang", choices=("en", "vi"), default="en",
                    help="language of staffing.xlsx's sheets and headers (default en)")
     add_output_options(p, out="output folder", out_default="./staff-<week>", out_folder=True,
@@ -82,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_moves is not None and args.max_moves < 0:
         raise UsageError(f"--max-moves {args.max_moves}: expected a number >= 0")
+    auto_limit = args.time_limit is None
+    if auto_limit:  # checked as any value, then replaced by the size's default
+        args.time_limit = 30.0
     time_limit, seed, threads = solver_options(args)
     # written so that nan and inf fail too (nan <= 0 is false)
     if args.deterministic_time is not None and not (
@@ -112,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     # motcua.cli.main; any other error is a bug
     result = run_staffing(
         scenario, week=args.week, max_moves=args.max_moves, forecast_override=args.forecast,
-        time_limit_s=time_limit, seed=seed, threads=threads, options=options,
+        time_limit_s=None if auto_limit else time_limit, seed=seed, threads=threads,
+        options=options,
         deterministic_time_s=args.deterministic_time, lang=args.lang,
     )
     out = args.out or Path(f"staff-{result.week}")
@@ -129,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{result.scenario_name} - staffing plan for {result.week}",
         f"solver: {result.report.summary()}",
+        f"time limit: {float(result.settings.get('time_limit_s') or 0):g} s"
+        + (f" (the default for {result.settings.get('persons')} staff x "
+           f"{result.settings.get('open_days')} days: 0.025 s per person-day, "
+           f"30 to 600 s)" if result.settings.get("time_limit_default") else " (--time-limit)")
+        + f"; engine: {result.settings.get('engine', 'cpsat')}",
     ]
     lines += [f"  stage {s.name}: {s.status.value} objective={s.objective:g} "
               f"bound={s.best_bound:g} ({s.detail})" for s in result.stages]
@@ -150,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         f"{_num(m.counters_short_pooled)} | {_num(m.counters_short_after)}",
         f"  fields no one qualified: {_num(m.skill_gaps_today)} | "
         f"{_num(m.skill_gaps_pooled)} | {_num(m.skill_gaps_after)}",
-        "reproducible: " + ("yes (every solve ended on its deterministic budget or proven)"
+        "reproducible: " + ("yes (every solve proven, or ended on its deterministic budget)"
                             if m.reproducible else
                             "no: the wall-clock limit stopped a solve first"),
         f"moves: {m.moves:.0f} person-days away from home",

@@ -43,10 +43,15 @@ from optimizer.staff_allocation.problem import (
     StageResult,
     whole_minutes,
 )
-from optimizer.staff_allocation.solve import plan_from_sites, solve_staff_allocation
+from optimizer.staff_allocation.solve import (
+    default_time_limit,
+    plan_from_sites,
+    solve_staff_allocation,
+)
 from optimizer.staff_allocation.tables import site_day_table
 
 __all__ = [
+    "default_time_limit",
     "MAX_UTIL",
     "MINUTE_SCALE",
     "STEP_WEIGHTS",

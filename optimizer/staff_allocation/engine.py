@@ -24,14 +24,21 @@ from ortools.sat.python import cp_model
 
 from optimizer._status import SolveStatus
 
-__all__ = ["DET_PER_SECOND", "STEP_WEIGHTS", "Budget", "Outcome", "Runner"]
+__all__ = ["DET_PER_SECOND", "HIGHS_SHARE", "HIGHS_STEP_WEIGHTS", "STEP_WEIGHTS", "Budget", "Outcome", "Runner"]
 
 #: Default budget of CP-SAT deterministic time per second of the wall-clock limit
 #: and thread (deterministic seconds run at roughly 1-2 wall seconds on a loaded
 #: core, so the wall clock rarely binds first).
 DET_PER_SECOND = 0.5
+#: Share of the wall-clock limit the HiGHS engine plans to use for the days (the
+#: rest: today's and the pooled plan's LPs, building the models, the final routing).
+HIGHS_SHARE = 0.85
 #: Share of a day's budget each step may use (unused time passes on).
 STEP_WEIGHTS: dict[str, float] = {"gaps": 0.15, "overload": 0.4, "counters": 0.15, "moves": 0.3}
+#: The same for the HiGHS engine (wall seconds): its skill-gap step is small (the
+#: roster-only rows) and its counter-gap step the slowest on province-size days.
+HIGHS_STEP_WEIGHTS: dict[str, float] = {"gaps": 0.1, "overload": 0.35, "counters": 0.35,
+                                        "moves": 0.2}
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -65,6 +72,11 @@ class Runner:
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
+
+    def note_wall_bound(self) -> None:
+        """A solve ended on the clock (or a stop), not proven: the run may not reproduce."""
+        with self._lock:
+            self.wall_bound = True
 
     def stopped(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -121,9 +133,10 @@ class Runner:
 class Budget:
     """A day's deterministic seconds, shared by its steps by :data:`STEP_WEIGHTS`."""
 
-    def __init__(self, det_s: float) -> None:
+    def __init__(self, det_s: float, engine: str = "cpsat") -> None:
         self.left = det_s
-        self.weights = dict(STEP_WEIGHTS)
+        self.engine = engine
+        self.weights = dict(HIGHS_STEP_WEIGHTS if engine == "highs" else STEP_WEIGHTS)
 
     def take(self, step: str) -> float:
         total = sum(self.weights.values())

@@ -63,6 +63,7 @@ class DayModel:
     fixed_gaps: int  # skill gaps no qualified person can reach
     fixed_over: int  # overload no roster changes (sites no one can be at, unplaced minutes)
     travel_weight: int  # one more than the largest travel total (moves outweigh travel)
+    int_vars: tuple[int, ...] = ()  # indices of the booleans (assignments, skill gaps)
 
 
 def _assignments(m: cp_model.CpModel, offers: dict[int, list[int]], prefix: str,
@@ -217,5 +218,6 @@ def build_day(
                                 for v in counter_vars)
     counters = m.new_int_var(c_lo, c_hi, f"{prefix}counters")
     m.add(counters == fixed_counters + sum(counter_vars))
+    int_vars = tuple(v.index for v in x.values()) + tuple(g.index for g in gap_vars)
     return DayModel(m, d, x, gaps, over, counters, moves, travel, fixed_gaps,
-                    fixed_over + unplaced, weight)
+                    fixed_over + unplaced, weight, int_vars)

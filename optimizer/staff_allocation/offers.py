@@ -24,8 +24,8 @@ import numpy as np
 
 from optimizer.staff_allocation.problem import BoolArr, IntArr, Minutes, StaffProblem
 
-__all__ = ["MOVE_CANDIDATES", "MOVE_QUALIFIED", "day_offers", "home_plan", "needs_help",
-           "work_days"]
+__all__ = ["MOVE_CANDIDATES", "MOVE_QUALIFIED", "day_need", "day_offers", "home_plan",
+           "needs_help", "share_cap", "work_days"]
 
 #: Movers considered for a site-day that needs help: the nearest this many movable
 #: people, plus the nearest :data:`MOVE_QUALIFIED` qualified for each field it needs.
@@ -88,6 +88,40 @@ def needs_help(pb: StaffProblem, minutes: Minutes, plan: IntArr, d: int) -> Bool
     need_counters = np.minimum(pb.counters_needed[:, d], pb.counters)
     out: BoolArr = (((local > 0) & (need_people >= staff)) | (need_counters > staff)
                     | (pb.skill_need[:, d] & (qual == 0)).any(axis=1)) & pb.site_open[:, d]
+    return out
+
+
+def day_need(pb: StaffProblem, minutes: Minutes, plan: IntArr, d: int) -> int:
+    """People short on day ``d`` of ``plan`` (how a weekly move cap is shared by need).
+
+    Per open site: the larger of the people its in-person work needs
+    (``ceil(local / day)``) and the counters Erlang C asks for, minus the people
+    there (when positive), plus the fields with in-person demand and no one qualified.
+    """
+    n_s = len(pb.site_ids)
+    here = plan[:, d]
+    working = here >= 0
+    staff = np.bincount(here[working], minlength=n_s)
+    qual = np.zeros((n_s, len(pb.fields)), dtype=np.int64)
+    np.add.at(qual, here[working], np.asarray(pb.skills, dtype=np.int64)[working])
+    need = np.maximum(-(-minutes.local[:, d] // minutes.day),
+                      np.minimum(pb.counters_needed[:, d], pb.counters))
+    short = np.maximum(need - staff, 0) + (pb.skill_need[:, d] & (qual == 0)).sum(axis=1)
+    return int((short * pb.site_open[:, d]).sum())
+
+
+def share_cap(cap: int, needs: list[int]) -> list[int]:
+    """A weekly cap shared over days in proportion to their need (largest remainders,
+    ties to the earlier day); equal shares when no day has a need."""
+    n = len(needs)
+    if n == 0:
+        return []
+    w = [float(x) for x in needs] if sum(needs) > 0 else [1.0] * n
+    exact = [cap * x / sum(w) for x in w]
+    out = [int(e) for e in exact]
+    order = sorted(range(n), key=lambda i: (-(exact[i] - out[i]), i))
+    for i in order[: cap - sum(out)]:
+        out[i] += 1
     return out
 
 

@@ -31,8 +31,14 @@ import numpy as np
 
 from optimizer._status import SolverReport, SolveStatus, check_seed_threads, relative_gap
 from optimizer.errors import InvalidInputError
-from optimizer.staff_allocation.engine import DET_PER_SECOND, STEP_WEIGHTS, Runner
-from optimizer.staff_allocation.offers import home_plan
+from optimizer.staff_allocation.engine import (
+    DET_PER_SECOND,
+    HIGHS_SHARE,
+    HIGHS_STEP_WEIGHTS,
+    STEP_WEIGHTS,
+    Runner,
+)
+from optimizer.staff_allocation.offers import day_need, home_plan, share_cap
 from optimizer.staff_allocation.pooled import route, site_counts
 from optimizer.staff_allocation.problem import (
     MINUTE_SCALE,
@@ -53,7 +59,22 @@ from optimizer.staff_allocation.tables import (
     site_roster_table,
 )
 
-__all__ = ["plan_from_sites", "solve_staff_allocation"]
+__all__ = ["default_time_limit", "plan_from_sites", "solve_staff_allocation"]
+
+#: Default wall-clock limit: this many seconds per person-day of the week (P x open
+#: days), at least :data:`MIN_TIME_LIMIT_S`, at most :data:`MAX_TIME_LIMIT_S`,
+#: rounded up to 5 s. Measured (bench/RESULTS_staff.md): the HiGHS engine proves a
+#: 400 staff x 120 sites x 6 days week in ~30 CPU seconds, so 60 s on 2 cores
+#: leaves room for a loaded machine.
+SECONDS_PER_PERSON_DAY = 0.025
+MIN_TIME_LIMIT_S = 30.0
+MAX_TIME_LIMIT_S = 600.0
+
+
+def default_time_limit(n_persons: int, n_days: int) -> float:
+    """The default time limit for a week of ``n_persons`` x ``n_days`` (seconds)."""
+    raw = SECONDS_PER_PERSON_DAY * n_persons * n_days
+    return float(min(MAX_TIME_LIMIT_S, max(MIN_TIME_LIMIT_S, 5.0 * math.ceil(raw / 5.0))))
 
 logger = logging.getLogger(__name__)
 
@@ -80,18 +101,41 @@ def _day_levels(minutes: Minutes, plan: IntArr, routed: np.ndarray, d: int) -> t
     return over, peak
 
 
+def _better(a: DayResult, b: DayResult) -> bool:
+    """``a`` before ``b`` on the steps' values, in order (a day not solved is never better)."""
+    if not a.solved:
+        return False
+    if not b.solved:
+        return True
+    return tuple(s.value for s in a.steps) < tuple(s.value for s in b.steps)
+
+
+def _day_shown(minutes: Minutes, plan: IntArr, routed: np.ndarray, d: int) -> float:
+    """Overload of day ``d`` as the tables show it: per site-day, rounded to 0.1 min."""
+    n_s = minutes.local.shape[0]
+    here = plan[:, d]
+    staff = np.bincount(here[here >= 0], minlength=n_s)
+    dem = minutes.local[:, d] + routed[:, d]
+    return float(np.round(np.maximum(dem - minutes.day * staff, 0.0), 1).sum())
+
+
 def _stages(days: list[DayResult], pb: StaffProblem) -> tuple[StageResult, ...]:
     """One stage per step, summed over days (the detail lists each day)."""
     out = []
     for i, name in enumerate(("skill_gaps", "overload_min", "counter_gaps", "moves", "travel_min")):
-        steps: list[Step] = [r.steps[i] for r in days]
+        solved = [r for r in days if r.solved]
+        steps: list[Step] = [r.steps[i] for r in solved]
         value = sum(s.value for s in steps)
-        bound = sum(s.bound for s in steps)
-        detail = ", ".join(f"{pb.day_names[r.d]} {s.value}"
-                           + ("" if s.proven else f" (bound {s.bound})")
-                           for r, s in zip(days, steps, strict=True))
+        # a day not solved has no bound (its roster is the pooled plan's)
+        bound = sum(s.bound for s in steps) if len(solved) == len(days) else -math.inf
+        detail = ", ".join(
+            (f"{pb.day_names[r.d]} {r.steps[i].value}"
+             + ("" if r.steps[i].proven else f" (bound {r.steps[i].bound})"))
+            if r.solved else f"{pb.day_names[r.d]} not solved (pooled roster kept)"
+            for r in days)
+        proven = all(s.proven for s in steps) and len(solved) == len(days)
         out.append(StageResult(
-            name, SolveStatus.OPTIMAL if all(s.proven for s in steps) else SolveStatus.FEASIBLE,
+            name, SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE,
             float(value), float(bound), sum(r.wall_s for r in days) if i == 0 else 0.0,
             len(days), detail))
     return tuple(out)
@@ -99,11 +143,12 @@ def _stages(days: list[DayResult], pb: StaffProblem) -> tuple[StageResult, ...]:
 
 def solve_staff_allocation(
     pb: StaffProblem,
-    time_limit_s: float = 30.0,
+    time_limit_s: float | None = None,
     seed: int = 0,
     threads: int = 1,
     stop: threading.Event | None = None,
     deterministic_time_s: float | None = None,
+    engine: str | None = None,
 ) -> StaffAllocation:
     """Today, pooled and planned plans for one week (see :mod:`optimizer.staff_allocation`).
 
@@ -112,8 +157,8 @@ def solve_staff_allocation(
     pb
         The problem, as plain arrays.
     time_limit_s
-        Wall-clock limit for the whole solve, seconds (a safety net: the solves
-        stop on their deterministic budget first as a rule).
+        Wall-clock limit for the whole solve, seconds; ``None``: the size's default
+        (:func:`default_time_limit`, recorded in ``settings["time_limit_s"]``).
     seed
         CP-SAT ``random_seed``.
     threads
@@ -125,6 +170,13 @@ def solve_staff_allocation(
     deterministic_time_s
         Budget of CP-SAT deterministic time for the planned plan, split equally
         over the days; default ``DET_PER_SECOND x time_limit_s x threads``.
+        Used by the ``"cpsat"`` engine only.
+    engine
+        ``"highs"`` (each step of each day a HiGHS MIP: the booleans integer, the
+        routing continuous; the day's wall-clock share of ``time_limit_s`` split
+        over the steps) or ``"cpsat"`` (one CP-SAT worker per day on a budget of
+        deterministic time: reproducible under any load). Default: ``"cpsat"`` when
+        ``deterministic_time_s`` is given, ``"highs"`` otherwise.
 
     Returns
     -------
@@ -138,6 +190,9 @@ def solve_staff_allocation(
     """
     pb.validate()
     check_seed_threads(seed, threads)
+    time_limit_default = time_limit_s is None
+    if time_limit_s is None:
+        time_limit_s = default_time_limit(len(pb.person_ids), len(pb.days))
     _check_limits(time_limit_s, deterministic_time_s)
     t_start = time.monotonic()
     runner = Runner(seed, t_start + time_limit_s, stop)
@@ -157,25 +212,56 @@ def solve_staff_allocation(
     pooled = figures("pooled", pb, plan_today, r_pool.routed, r_pool.unplaced, minutes)
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),
                 default=0)
-    det_total = (deterministic_time_s if deterministic_time_s is not None
-                 else DET_PER_SECOND * time_limit_s * threads)
+    if engine is None:
+        engine = "cpsat" if deterministic_time_s is not None else "highs"
+    if engine not in ("highs", "cpsat"):
+        msg = f"engine must be 'highs' or 'cpsat', got {engine!r}"
+        raise InvalidInputError(msg)
+    if engine == "highs":  # wall seconds per day: the days share the threads
+        det_total = time_limit_s * min(threads, max(1, n_d)) * HIGHS_SHARE
+    else:
+        det_total = (deterministic_time_s if deterministic_time_s is not None
+                     else DET_PER_SECOND * time_limit_s * threads)
     det_day = det_total / max(1, n_d)
 
-    def one(d: int, cap: int | None) -> DayResult:
-        return solve_day(pb, minutes, plan_today, d, travel_int, runner, det_day, cap,
-                         guard or None)
+    waiting = [n_d]  # days not started yet (the HiGHS engine shares the time left)
+    lock = threading.Lock()
 
-    results: list[DayResult] = []
-    if pb.max_moves is None and threads > 1 and n_d > 1:
+    def one(d: int, cap: int | None) -> DayResult:
+        budget = det_day
+        if engine == "highs":
+            with lock:
+                budget = max(det_day, HIGHS_SHARE * runner.remaining()
+                             * min(threads, waiting[0]) / max(1, waiting[0]))
+                waiting[0] = max(0, waiting[0] - 1)
+        return solve_day(pb, minutes, plan_today, d, travel_int, runner, budget, cap,
+                         guard or None, engine)
+
+    def moves_of(res: DayResult) -> int:
+        return sum(1 for p, s in res.placement.items() if s != int(pb.home[p]))
+
+    caps: list[int | None] = [None] * n_d
+    needs = [day_need(pb, minutes, plan_today, d) for d in range(n_d)]
+    if pb.max_moves is not None:  # the weekly cap shared by need, not first come
+        caps = list(share_cap(pb.max_moves, needs))
+    if threads > 1 and n_d > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(lambda d: one(d, None), range(n_d)))
+            results = list(pool.map(lambda d: one(d, caps[d]), range(n_d)))
     else:
-        left = pb.max_moves
-        for d in range(n_d):
-            res = one(d, left)
-            results.append(res)
-            if left is not None:
-                left -= sum(1 for p, s in res.placement.items() if s != int(pb.home[p]))
+        results = [one(d, caps[d]) for d in range(n_d)]
+    if pb.max_moves is not None:
+        # one weekly pass: the moves a day left unused go to the days held by their
+        # share, the neediest first, each re-solved with its share plus what is left
+        left = pb.max_moves - sum(moves_of(r) for r in results)
+        for d in sorted(range(n_d), key=lambda d: (-needs[d], d)):
+            cap_d = caps[d]
+            if left <= 0 or cap_d is None or moves_of(results[d]) < cap_d:
+                continue
+            waiting[0] = 1
+            res = one(d, cap_d + left)
+            if _better(res, results[d]):
+                left -= moves_of(res) - moves_of(results[d])
+                results[d] = res
     plan = plan_today.copy()
     for res in results:
         for p, s in res.placement.items():
@@ -186,7 +272,11 @@ def solve_staff_allocation(
         o_a, u_a = _day_levels(minutes, plan, r_plan.routed, d)
         o_b, _ = _day_levels(minutes, plan_today, r_pool.routed, d)
         worse = o_a + r_plan.unplaced[d].sum() - o_b - r_pool.unplaced[d].sum()
-        if worse > 1e-5 * (1.0 + o_b) or u_a > guard:
+        # and as reported (per site-day to 0.1 min, site_day_table): a tie in exact
+        # minutes may round the other way
+        shown = (_day_shown(minutes, plan, r_plan.routed, d)
+                 - _day_shown(minutes, plan_today, r_pool.routed, d))
+        if worse > 1e-5 * (1.0 + o_b) or shown > 1e-6 or u_a > guard:
             plan[:, d] = plan_today[:, d]
             kept.append(pb.day_names[d])
     if kept:
@@ -194,7 +284,7 @@ def solve_staff_allocation(
         r_plan = route(pb, minutes, plan)
     planned = figures("planned", pb, plan, r_plan.routed, r_plan.unplaced, minutes)
     stages = _stages(results, pb)
-    report = _report(stages, runner, t_start, time_limit_s, threads)
+    report = _report(stages, runner, t_start, time_limit_s, threads, engine)
     alloc = StaffAllocation(
         report=report, stages=stages, today=today, pooled=pooled, planned=planned,
         roster=roster_table(pb, plan, travel_int),
@@ -206,7 +296,11 @@ def solve_staff_allocation(
             "minute_scale": MINUTE_SCALE, "deterministic_time_s": det_total,
             "reproducible": not runner.wall_bound,
             "assignment_vars": sum(r.assignment_vars for r in results),
-            "step_weights": dict(STEP_WEIGHTS), "peak_guard_per_mille": guard,
+            "step_weights": dict(HIGHS_STEP_WEIGHTS if engine == "highs" else STEP_WEIGHTS), "peak_guard_per_mille": guard,
+            "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
+            "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
+            "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
+            "days_not_solved": [pb.day_names[r.d] for r in results if not r.solved],
             "days_kept_pooled": kept,
             "plans": "today: everyone at home, each site its own dossiers; pooled: today's "
                      "roster, online work routed to qualified staff wherever they work; "
@@ -221,7 +315,7 @@ def solve_staff_allocation(
 
 
 def _report(stages: tuple[StageResult, ...], runner: Runner, t_start: float,
-            time_limit_s: float, threads: int) -> SolverReport:
+            time_limit_s: float, threads: int, engine: str) -> SolverReport:
     all_optimal = all(s.status is SolveStatus.OPTIMAL for s in stages) and not runner.stopped()
     message = "; ".join(f"{s.name}: {s.status.value}: {s.detail}" for s in stages)
     if runner.stopped() and not all_optimal:
@@ -230,15 +324,18 @@ def _report(stages: tuple[StageResult, ...], runner: Runner, t_start: float,
         message = ("the wall-clock limit stopped a solve before its deterministic budget: "
                    "this run may not be reproducible; ") + message
     moves = next(s for s in stages if s.name == "moves")
+    solver = ("pooled routing: exact LP (HiGHS); moves: "
+              + ("HiGHS MIP per day and step (booleans integer, routing continuous)"
+                 if engine == "highs" else
+                 "CP-SAT, one worker per day, deterministic time")
+              + " (lexicographic: skill gaps, overload, counter gaps, moves, travel)")
     gaps = [relative_gap(s.objective, s.best_bound) for s in stages if s.name != "travel_min"]
     return SolverReport(
         status=SolveStatus.OPTIMAL if all_optimal else SolveStatus.FEASIBLE,
         objective=moves.objective, best_bound=moves.best_bound,
         gap=max(gaps) if gaps else 0.0,
         wall_time_s=time.monotonic() - t_start,
-        solver="pooled routing: exact LP (HiGHS); moves: CP-SAT, one worker per day, "
-               "deterministic time (lexicographic: skill gaps, overload, counter gaps, moves, "
-               "travel)",
+        solver=solver,
         seed=runner.seed, threads=threads, time_limit_s=time_limit_s, message=message,
     )
 

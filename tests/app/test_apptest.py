@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from motcua.app.i18n import fmt_int
 from motcua.app.workspace import RunInfo, Workspace
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -180,6 +181,15 @@ def test_staffing_solve_is_saved_shown_and_linkable(tiny_ref: str, workspace: Wo
     if status != "TỐI ƯU":  # a FEASIBLE plan is never called optimal and shows its gap
         assert any("CHƯA được chứng minh" in w.value for w in at.warning)
     assert m["Mức sử dụng cao nhất — trước"].endswith(" %")
+    # the three plans side by side, in Vietnamese, figures from the saved run
+    plans = next(df.value for df in at.dataframe
+                 if "Hôm nay (hiện trạng)" in df.value.columns)
+    assert list(plans.columns) == ["Chỉ tiêu", "Hôm nay (hiện trạng)",
+                                   "Chia sẻ hồ sơ trực tuyến", "Kế hoạch điều động"]
+    saved = workspace.list_runs("staffing")[0].figures
+    overload = plans.set_index("Chỉ tiêu").loc["Số phút quá tải"]
+    assert overload["Hôm nay (hiện trạng)"] == fmt_int(saved["overload_min_today"], "vi")
+    assert overload["Kế hoạch điều động"] == fmt_int(saved["overload_min_after"], "vi")
     assert len(at.get("vega_lite_chart")) == 2  # before / after heatmaps
     # a fresh session opened from the link shows the same run
     again = _app(tiny_ref, page="staffing", run=run_id).run()

@@ -166,6 +166,11 @@ def test_stop_event_returns_a_plan() -> None:
     r = solve_staff_allocation(problem([0, 0, 1], [[2 * DAY], [0.0]]), time_limit_s=5, stop=stop)
     assert r.report.status is not SolveStatus.OPTIMAL
     assert len(r.roster) == 3
+    # a day stopped before its first plan claims no bound (it once said "Mon 0", proven)
+    assert r.settings["days_not_solved"] == ["Mon"]
+    assert all("Mon not solved (pooled roster kept)" in s.detail for s in r.stages)
+    assert all(s.status is SolveStatus.FEASIBLE and s.best_bound == -np.inf for s in r.stages)
+    assert r.planned.moves == 0
 
 
 def test_bad_shapes_raise() -> None:
@@ -255,3 +260,49 @@ def test_site_roster_says_who_is_where() -> None:
     mover = r.moves.person_id.iloc[0]
     assert rows.loc["S0", "came"] == f"{mover} (from S1)"
     assert rows.loc["S1", "left"] == f"{mover} (to S0)"
+
+
+def test_weekly_cap_is_shared_by_need_not_first_come() -> None:
+    # S0 has 1 person; Mon needs 2 people (1 short), Tue 9 (8 short); 8 idle at S1.
+    # A cap of 3 spent day by day in order gave Mon 1, Tue 2; shared by need
+    # (1 : 8, largest remainders) it is Mon 0, Tue 3: the same overload, moved to
+    # where the need is.
+    pb = problem([0] + [1] * 8, [[2 * DAY, 9 * DAY], [0.0, 0.0]], max_moves=3)
+    r = solve(pb)
+    assert len(r.moves) == 3
+    assert r.moves.groupby("weekday").size().to_dict() == {"Tue": 3}
+    assert r.settings["day_needs"] == [1, 8]
+    assert r.settings["day_move_caps"] == [0, 3]
+    assert r.overload_min_after == pytest.approx(DAY + 5 * DAY)
+
+
+def test_unused_share_of_the_cap_passes_to_a_day_that_needs_it() -> None:
+    # Mon's need at S0 is a field no one is qualified for, so its share of the cap
+    # (1 of 2) is unused; the weekly pass gives it to Tue (2 short).
+    skills = np.ones((5, 2), bool)
+    skills[:, 1] = False
+    need = np.zeros((2, 2, 2), bool)
+    need[0, 0, 1] = True  # S0 Mon needs field 1: no one has it
+    pb = problem([0, 1, 1, 1, 1], [[DAY, 3 * DAY], [0.0, 0.0]], skills=skills,
+                 skill_need=need, max_moves=2)
+    r = solve(pb)
+    assert r.settings["day_needs"] == [1, 2]
+    assert r.settings["day_move_caps"] == [1, 1]
+    # Tue got Mon's unused move in the weekly pass
+    assert r.moves.groupby("weekday").size().to_dict() == {"Tue": 2}
+    assert r.overload_min_after == pytest.approx(0.0)
+
+
+def test_share_cap_and_default_time_limit() -> None:
+    from optimizer.staff_allocation import default_time_limit
+    from optimizer.staff_allocation.offers import share_cap
+
+    assert share_cap(3, [1, 8]) == [0, 3]
+    assert share_cap(5, [0, 0]) == [3, 2]  # no need anywhere: equal, earlier first
+    assert share_cap(0, [4, 1]) == [0, 0]
+    assert sum(share_cap(7, [3, 1, 4, 1, 5])) == 7
+    assert default_time_limit(160, 6) == 30.0  # the demo: the floor
+    assert default_time_limit(400, 6) == 60.0
+    assert default_time_limit(1000, 6) == 150.0
+    assert default_time_limit(2000, 6) == 300.0
+    assert default_time_limit(100_000, 6) == 600.0  # the ceiling

@@ -226,7 +226,7 @@ def test_huge_scenario_toml_numbers_are_named(make_scenario: MakeScenario) -> No
 
 
 @pytest.mark.parametrize("command", [["validate"], ["place", "--model", "lscp"],
-                                     ["staff", "--keep-online-home"]])
+                                     ["staff"]])
 def test_huge_numbers_stop_every_command_with_a_named_error(
         make_scenario: MakeScenario, capsys: pytest.CaptureFixture[str], command: list[str],
         tmp_path: Path) -> None:
@@ -261,7 +261,7 @@ def test_control_characters_in_text_cells_are_refused(
             "(value 'Bưu điện\\nTân Bình')") in err
 
 
-@pytest.mark.parametrize("command", [["place", "--model", "lscp"], ["staff", "--keep-online-home"]])
+@pytest.mark.parametrize("command", [["place", "--model", "lscp"], ["staff"]])
 def test_nul_in_a_name_stops_place_and_staff_before_solving(
         make_scenario: MakeScenario, capsys: pytest.CaptureFixture[str], command: list[str],
         tmp_path: Path) -> None:
