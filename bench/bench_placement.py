@@ -14,7 +14,15 @@ issue #4; the status, bound, gap and wall time of each case, in its own subproce
 
 Instances: seeded clustered 5,000 x 500 and 20,000 x 2,000 at 5 km, and the
 11,163 ward points of Vietnam (``vn_ward_points_pop2019.csv``) as demand and
-candidates at 5 km straight line (KD-tree, sparse).
+candidates at 5 km straight line (KD-tree, sparse); and real provinces
+(``qn-1km ls-1km pt-1km hn-400m qn-400m``, built and cached by
+``bench/real_instances.py``), solved as ``motcua place`` solves them, 2 threads:
+
+    python bench/bench_placement.py --instances qn-1km pt-1km --models lscp mclp pmedian \
+        --peers ours plain spopt --limit 60 --spopt-limit 600
+
+``--spopt-limit`` gives spopt (CBC) its own cap; a run that hits it is reported as
+"no proof in N s".
 """
 
 from __future__ import annotations
@@ -35,6 +43,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MOTCUA_SHARED_DATA", REPO.parent / "shared" / "data"))
 P_MCLP = {"small": 40, "big": 150, "national": 1000}
 P_MEDIAN = 40
+#: The real-province instances of ``bench/real_instances.py`` (issue #16): points for
+#: MCLP and p-median, and threads (``motcua place``'s 2 cores).
+REAL = ("qn-1km", "ls-1km", "pt-1km", "hn-400m", "qn-400m")
+P_REAL = 40
+REAL_THREADS = 2
 
 
 #: The p-median robustness grid (issue #4): instance seeds and p values on 5,000 x 500.
@@ -75,8 +88,70 @@ def build(name: str) -> tuple[object, object, np.ndarray, object]:
     raise ValueError(msg)
 
 
+def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, object]:
+    """A real-province instance (``bench/real_instances.py``) as ``motcua place`` solves
+    it: its coverage or minutes matrix, residents as weights, its must-open and closed
+    sites, p-median's penalty, 2 threads; spopt gets the same matrix and site lists."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import real_instances as ri
+
+    m = ri.matrices(instance, model)
+    covered, w, fixed, closed = m["covered"], m["weights"], m["fixed"], m["closed"]
+    if model == "pmedian" and peer == "plain":
+        return {"skipped": f"the plain radius model of {m['minutes'].nnz:,} pairs at once "
+                           "(HiGHS: several kB per pair, far over 2 GB)"}
+    t0 = time.perf_counter()
+    if peer in ("ours", "plain"):
+        from optimizer.placement import Tuning, lscp, mclp, p_median
+
+        pre = peer == "ours"
+        tuning = Tuning(preprocess=pre, truncate=pre)
+        kw = {"fixed": fixed, "closed": closed, "time_limit_s": limit, "threads": REAL_THREADS,
+              "tuning": tuning}
+        if model == "lscp":
+            r = lscp(covered, w, **kw)
+        elif model == "mclp":
+            r = mclp(covered, w, P_REAL, **kw)
+        else:
+            r = p_median(m["minutes"], w, P_REAL, unassigned_penalty_min=m["penalty"], **kw)
+        return {"status": r.status.value, "objective": float(r.objective), "bound": r.best_bound,
+                "gap": r.report.gap, "wall_s": time.perf_counter() - t0}
+    if model == "pmedian":
+        n = covered.shape[0] * covered.shape[1]
+        return {"skipped": f"spopt's p-median has one variable per pair: {n:,} of them"}
+    import pulp
+    from spopt.locate import LSCP, MCLP
+
+    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=REAL_THREADS)
+    # the same coverage: 0 where covered, 2 elsewhere, service radius 1
+    dense = np.full(covered.shape, 2.0)
+    coo = covered.tocoo()
+    dense[coo.row, coo.col] = 0.0
+    dense[:, closed] = 2.0
+    keep_cols = np.setdiff1d(np.arange(covered.shape[1]), closed)
+    pre = {}
+    if fixed.size:
+        arr = np.zeros(keep_cols.size, dtype=bool)
+        arr[np.searchsorted(keep_cols, fixed)] = True
+        pre = {"predefined_facilities_arr": arr}
+    if model == "lscp":
+        coverable = (dense[:, keep_cols] < 1.0).any(axis=1)
+        sp_m = LSCP.from_cost_matrix(dense[coverable][:, keep_cols], 1.0, **pre).solve(solver)
+    else:
+        sp_m = MCLP.from_cost_matrix(dense[:, keep_cols], w, 1.0, p_facilities=P_REAL,
+                                     **pre).solve(solver)
+    status = pulp.LpStatus[sp_m.problem.status]
+    wall = time.perf_counter() - t0
+    if status == "Optimal" and wall >= limit * 0.98:
+        status = f"no proof in {limit:g} s"  # CBC says 'Optimal' after a limit too
+    return {"status": status, "objective": float(pulp.value(sp_m.problem.objective) or math.nan),
+            "wall_s": wall}
+
+
 def run_one(instance: str, model: str, peer: str, limit: float, seed: int = 2025,
             p_med: int = P_MEDIAN) -> dict[str, object]:
+    if instance in REAL:
+        return run_real(instance, model, peer, limit)
     if model == "pmedian" and instance in ("small", "big"):
         from optimizer._instances import clustered_instance
 
@@ -201,6 +276,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["lscp", "mclp", "pmedian"])
     ap.add_argument("--peers", nargs="+", default=["spopt", "plain", "ours"])
     ap.add_argument("--limit", type=float, default=120.0, help="time limit per run, seconds")
+    ap.add_argument("--spopt-limit", type=float, default=None,
+                    help="spopt's own time limit (default: --limit)")
     ap.add_argument("--pmedian-grid", action="store_true",
                     help="p-median 5,000 x 500, seeds 2025 1 2 x p 20 40 80 (ours unless --peers)")
     ap.add_argument("--seed", type=int, default=2025, help=argparse.SUPPRESS)
@@ -225,15 +302,16 @@ def main() -> None:
                 continue
             rows: dict[str, dict[str, object]] = {}
             for peer in args.peers:
-                res = _run_child(inst, model, peer, args.limit)
+                lim = args.spopt_limit if peer == "spopt" and args.spopt_limit else args.limit
+                res = _run_child(inst, model, peer, lim)
                 rows[peer] = res
                 if "skipped" in res:
                     print(f"| {inst} | {model} | {peer} | skipped: {res['skipped']} | | | | | |")
                     continue
                 peak = _peak(res)
                 print(f"| {inst} | {model} | {peer} | {res.get('status')} | "
-                      f"{float(res.get('objective', float('nan'))):.6g} | "
-                      f"{float(str(res.get('bound', 'nan'))):.6g} | "
+                      f"{float(res.get('objective', float('nan'))):.9g} | "
+                      f"{float(str(res.get('bound', 'nan'))):.9g} | "
                       f"{float(res.get('wall_s', float('nan'))):.2f} | "
                       f"{float(res.get('cpu_s', float('nan'))):.1f} | {peak:.0f} |", flush=True)
             ours = rows.get("ours", {})

@@ -50,8 +50,13 @@ Sites: TypeAlias = Sequence[int] | npt.ArrayLike | None
 #: iterated local search (:func:`optimizer.placement.max_cover.mclp_first_order`).
 #: The 5,000 x 500 (25k) and national (84k) models get a MIP (the national one
 #: after the local search, see
-#: :data:`optimizer.placement.max_cover.MCLP_LOCAL_SEARCH_MIN_NONZEROS`).
-MCLP_MIP_MAX_NONZEROS = 250_000
+#: :data:`optimizer.placement.max_cover.MCLP_LOCAL_SEARCH_MIN_NONZEROS`).  Lowered
+#: from 250k (issue #16): on Quảng Ninh at 1 km (190k, p = 40, 2 threads, loaded
+#: machine) the MIP's half of the minute returned its hint and the bound 1,316,086
+#: in four runs (answers 1,280,555-1,281,268, gaps 0.08-0.14 %); with the whole
+#: minute for the LP bound and the local search: 1,281,305 and 1,281,43x (0.078 %,
+#: 0.07 %).  No bench instance had 150k-250k.
+MCLP_MIP_MAX_NONZEROS = 150_000
 
 
 @dataclass(frozen=True)
