@@ -329,18 +329,23 @@ def areal_population_table(communes: Any, data: NationalData) -> pd.DataFrame:
     import geopandas as gpd
     from tobler.area_weighted import area_interpolate
 
-    wards = gpd.read_file(data.wards, layer=data.wards_layer, bbox=tuple(communes.total_bounds),
+    out = pd.DataFrame({data.id_column: communes[data.id_column].astype(str).to_numpy(),
+                        AREAL_COLUMN: 0.0})
+    # a commune without a polygon gets 0 here: the importer names it when it reads the file
+    ok = (communes.geometry.notna() & ~communes.geometry.is_empty).to_numpy()
+    if not ok.any():
+        return out
+    wards = gpd.read_file(data.wards, layer=data.wards_layer,
+                          bbox=tuple(communes[ok].total_bounds),
                           columns=[data.wards_population_column])
     wards = wards[wards[data.wards_population_column].notna()]
     if wards.empty:
-        out = pd.DataFrame({data.id_column: communes[data.id_column].astype(str),
-                            AREAL_COLUMN: 0.0})
         return out
-    est = area_interpolate(wards.to_crs(EQUAL_AREA_CRS), communes.to_crs(EQUAL_AREA_CRS),
+    est = area_interpolate(wards.to_crs(EQUAL_AREA_CRS), communes[ok].to_crs(EQUAL_AREA_CRS),
                            extensive_variables=[data.wards_population_column],
                            allocate_total=False)
-    return pd.DataFrame({data.id_column: communes[data.id_column].astype(str).to_numpy(),
-                         AREAL_COLUMN: est[data.wards_population_column].fillna(0.0).to_numpy()})
+    out.loc[ok, AREAL_COLUMN] = est[data.wards_population_column].fillna(0.0).to_numpy()
+    return out
 
 
 def _province_sites(communes: Any, data: NationalData, folder: Path) -> Path | None:
@@ -545,12 +550,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def prepare_root(out: Path, signature: dict[str, Any]) -> None:
-    """Make ``out`` a sweep folder, or check it is one with the same settings (a resume).
+def check_root(out: str | Path, signature: dict[str, Any]) -> bool:
+    """Check that the sweep may write into ``out``; True when it resumes a sweep there.
 
     motcua writes only into a folder that is missing, empty or one of its own
-    sweeps (``sweep.json``); anything else is refused, and so is a sweep
-    folder of other settings (its rows would not compare).
+    sweeps (``sweep.json``) of the same settings; anything else raises
+    :class:`SweepError` (a sweep of other settings too: its rows would not compare).
+    Nothing is written: call it before starting a cluster.
     """
     out = Path(out)
     cwd = Path.cwd().resolve()
@@ -570,15 +576,24 @@ def prepare_root(out: Path, signature: dict[str, Any]) -> None:
             raise SweepError(
                 f"--out {out}: holds a sweep with other settings (see its {SWEEP_FILE}); "
                 "resume it with the same options, or give another --out")
-        return
+        return True
     if target.is_dir() and any(target.iterdir()):
         raise SweepError(f"--out {out}: is a non-empty folder that is not a motcua sweep "
                          f"(no {SWEEP_FILE}); motcua never writes among files it did not write: "
                          "give a new or empty folder")
+    return False
+
+
+def prepare_root(out: str | Path, signature: dict[str, Any]) -> None:
+    """:func:`check_root`, then make ``out`` a sweep folder (``sweep.json``) if it is not one."""
+    if check_root(out, signature):
+        return
+    target = Path(out).resolve()
     target.mkdir(parents=True, exist_ok=True)
     doc = {"version": SWEEP_VERSION, "created": dt.datetime.now().isoformat(timespec="seconds"),
            "settings": signature}
-    _write_atomic(meta, json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode())
+    _write_atomic(target / SWEEP_FILE,
+                  json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode())
 
 
 def finished_rows(out: Path) -> dict[str, dict[str, Any]]:

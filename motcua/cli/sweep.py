@@ -24,7 +24,7 @@ from motcua.cli._common import (
 )
 from motcua.errors import UsageError
 
-#: Where the shared data is looked for when neither --data nor $MOTCUA_DATA is given.
+#: Where the shared data is looked for when neither --data nor $MOTCUA_SHARED_DATA is given.
 DEFAULT_DATA = Path("../shared/data")
 
 
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d = p.add_argument_group("data (paths must be readable by every worker)")
     d.add_argument("--data", type=Path,
                    help="the shared data folder holding admin_2025/ and boundaries/ "
-                        "(default $MOTCUA_DATA or ../shared/data)")
+                        "(default $MOTCUA_SHARED_DATA or ../shared/data)")
     d.add_argument("--communes", help="2025 commune polygons with a province_name column "
                    "(default DATA/" + "admin_2025/vn_communes_2025_sapnhap_simplified.gpkg)")
     d.add_argument("--wards", help="2019 census wards with pop2019 "
@@ -88,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _data(args: argparse.Namespace) -> Any:
     from motcua.sweep import COMMUNES_2025, WARDS_2019, NationalData
 
-    root = args.data or Path(os.environ.get("MOTCUA_DATA", DEFAULT_DATA))
+    root = args.data or Path(os.environ.get("MOTCUA_SHARED_DATA", DEFAULT_DATA))
     communes = args.communes or str(root / COMMUNES_2025)
     wards = args.wards or str(root / WARDS_2019)
     for opt, path in (("--communes", communes), ("--wards", wards), ("--sites", args.sites)):
@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from motcua.sweep import (
         SweepError,
         SweepSettings,
+        check_root,
         dashboard_link,
         dask_client,
         list_provinces,
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--workers {args.workers}: expected >= 1")
         if args.retries < 0:
             raise UsageError(f"--retries {args.retries}: expected >= 0")
+        check_root(args.out, settings.signature(data))  # before any cluster starts
         workers = args.workers or os.cpu_count() or 1
         if not args.debug:  # distributed logs every worker start and stop at INFO
             logging.getLogger("distributed").setLevel(logging.ERROR)
