@@ -50,8 +50,8 @@ def _map(table: pd.DataFrame) -> None:
                                  "points_text": c.tr("points_needed")})
     bounds = [f"≥ {fmt_pct(lower, 1, lang)}" for lower, _ in national.COVERAGE_CLASSES]
     maps.add_legend(m, [(color, label) for (_, color), label in
-                        zip(national.COVERAGE_CLASSES, bounds, strict=True)]
-                    + [(national.NO_DATA_COLOR, c.tr("no_data"))], square=[True] * 6)
+                        zip(national.COVERAGE_CLASSES, bounds, strict=True)],
+                    square=[True] * len(bounds))
     c.show_map(m, key="national_map", height=560)
     st.caption(c.tr("national_map_caption"))
     c.basemap_caption(maps.basemap_available())

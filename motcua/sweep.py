@@ -51,6 +51,7 @@ import tempfile
 import time
 import traceback
 import unicodedata
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -713,9 +714,14 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *,
     n = workers or 1
     if n < 1:
         raise SweepError(f"--workers {workers}: expected >= 1")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":8787" if dashboard else None,
-                           memory_limit=memory_limit, silence_logs=logging.ERROR)
+    with warnings.catch_warnings():
+        # "Port 8787 is already in use ... Hosting the HTTP server on port N instead":
+        # the link printed is the port actually used
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        # the scheduler's HTTP server runs even without the dashboard: a free port then
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":8787" if dashboard else ":0",
+                               memory_limit=memory_limit, silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
         yield client
@@ -736,8 +742,9 @@ def run_sweep(client: Any, provinces: Sequence[str], data: NationalData, setting
     provinces : province names as in the communes file (:func:`resolve_provinces`).
     out : sweep folder (:func:`prepare_root`); provinces already finished there are
         skipped, failed ones computed again.
-    retries : resubmissions of a task whose worker died (or that raised outside the
-        province's own error handling).
+    retries : resubmissions of a province whose task erred outside the province's own
+        error handling: its worker died more often than the scheduler allows
+        (``KilledWorker``), the cluster lost it, its result could not be read.
     on_row : called with each row as it is written and ``"done"``, ``"failed"`` or
         ``"skipped"``; on_start : called with (to compute, skipped) before work starts.
     """
@@ -762,12 +769,22 @@ def run_sweep(client: Any, provinces: Sequence[str], data: NationalData, setting
             on_row(done[slugs[p]], "skipped")
     token = f"{os.getpid()}-{time.time_ns()}"
     futures: dict[Any, str] = {}
-    for p in todo:
+    attempts: dict[str, int] = {}
+
+    def submit(p: str) -> Any:
+        # the scheduler itself reschedules a task whose worker died (up to its
+        # distributed.scheduler.allowed-failures, 3 by default); past that the future
+        # errs with KilledWorker and the province is submitted again, up to `retries` times
+        attempts[p] = attempts.get(p, 0) + 1
         task = ProvinceTask(province=p, slug=slugs[p], data=data, settings=settings,
                             cache_dir=str(cache_dir) if cache_dir else None)
-        fut = client.submit(solve_province, task, key=f"province-{slugs[p]}-{token}",
-                            retries=retries, pure=False)
+        fut = client.submit(solve_province, task, pure=False,
+                            key=f"province-{slugs[p]}-{token}-{attempts[p]}")
         futures[fut] = p
+        return fut
+
+    for p in todo:
+        submit(p)
 
     def save_tables() -> None:
         rows = list(done.values()) + [r for s, r in failures.items() if s not in done]
@@ -776,16 +793,22 @@ def run_sweep(client: Any, provinces: Sequence[str], data: NationalData, setting
                       json.dumps(failures, ensure_ascii=False, indent=1, default=str).encode())
 
     try:
-        for fut in as_completed(list(futures)):
+        queue = as_completed(list(futures))
+        for fut in queue:
             province = futures[fut]
             slug = slugs[province]
             try:
                 res = fut.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker after the retries, lost workers...
+            except Exception as exc:  # noqa: BLE001 - KilledWorker, lost workers, a broken pickle...
+                if attempts[province] <= retries:
+                    logger.warning("province %s: %s; submitted again", province, exc)
+                    queue.add(submit(province))
+                    continue
                 res = {"row": {"province": province, "name": short_name(province), "slug": slug,
                                "error": f"{type(exc).__name__}: {exc}", "error_kind": "worker",
                                "worker": None}, "archive": None}
             row = res["row"]
+            row["attempts"] = attempts[province]
             if row.get("error") is None and res.get("archive") is not None:
                 _store(out, res)
                 done[slug] = row

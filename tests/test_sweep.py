@@ -108,7 +108,7 @@ def test_check_root_refuses_foreign_folders(tmp_path: Path, data: NationalData) 
 @pytest.fixture(scope="module")
 def client():  # type: ignore[no-untyped-def]
     with dask_client(2, dashboard=False) as c:
-        c.wait_for_workers(2, timeout=60)
+        c.wait_for_workers(2, timeout=240)
         yield c
 
 
@@ -174,10 +174,27 @@ def test_resume_skips_finished_provinces(swept, client, data: NationalData) -> N
         run_sweep(client, SMALLEST, data, other, out)
 
 
-def test_killed_worker_is_retried(client, data: NationalData, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _allowed_failures(client, value: int) -> int:  # type: ignore[no-untyped-def]
+    """Set the scheduler's ``allowed_failures`` (worker deaths a task survives); return the old."""
+    def swap(dask_scheduler, value=value):  # type: ignore[no-untyped-def]
+        old = dask_scheduler.allowed_failures
+        dask_scheduler.allowed_failures = value
+        return old
+
+    return int(client.run_on_scheduler(swap))
+
+
+@pytest.mark.parametrize("allowed_failures, attempts", [(3, 1), (0, 2)],
+                         ids=["rescheduled-by-dask", "resubmitted-by-the-sweep"])
+def test_killed_worker_is_retried(client, data: NationalData, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                  allowed_failures: int, attempts: int) -> None:
+    """A worker SIGKILLed in the middle of a province: the scheduler runs the task again on
+    another worker, or (when it allows no failure: KilledWorker) the sweep submits it again."""
+    client.wait_for_workers(2, timeout=240)  # the killed worker of the case before restarts
     pids = client.run(os.getpid)
     provinces = SMALLEST[:2]
     box: dict[str, object] = {}
+    old = _allowed_failures(client, allowed_failures)
     runner = threading.Thread(target=lambda: box.update(
         result=run_sweep(client, provinces, data, SETTINGS, tmp_path / "out", retries=2)))
     runner.start()
@@ -192,6 +209,7 @@ def test_killed_worker_is_retried(client, data: NationalData, tmp_path: Path) ->
             killed = (worker, str(keys[0]))
         time.sleep(0.05)
     runner.join(timeout=240)
+    _allowed_failures(client, old)
     assert killed is not None, "no task was seen running"
     result = box["result"]
     assert result.failed == [] and sorted(result.computed) == sorted(provinces)  # type: ignore[attr-defined]
@@ -199,7 +217,9 @@ def test_killed_worker_is_retried(client, data: NationalData, tmp_path: Path) ->
     slug = next(s for s in rows if f"province-{s}-" in killed[1])
     assert rows[slug]["error"] is None
     assert rows[slug]["worker"] != killed[0]  # finished elsewhere: on the restarted worker
-    client.wait_for_workers(2, timeout=60)
+    assert rows[slug]["attempts"] == attempts
+    other = next(s for s in rows if s != slug)
+    assert rows[other]["attempts"] == 1
 
 
 def test_broken_province_is_reported_and_others_finish(client, data: NationalData,  # type: ignore[no-untyped-def]

@@ -75,12 +75,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "covered_today": ("Được phục vụ hôm nay", "Covered today"),
     "points_needed": ("Số điểm cần (giữ điểm hiện có)", "Points needed (existing kept)"),
     "points_needed_help": ("trong đó {new} điểm mở mới", "of which {new} new points"),
-    "no_data": ("Không có số liệu", "No data"),
     "national_map_caption": (
         "Màu: tỷ lệ dân được phục vụ bởi các điểm tiếp nhận hiện có (trong chuẩn phút hoặc km). "
-        "Màu xám: tỉnh chưa tính xong hoặc bị lỗi.",
+        "Tỉnh bị lỗi không có trên bản đồ; lý do được ghi ở trên.",
         "Colour: share of residents within the standard (minutes or km) of the existing reception "
-        "points. Grey: province not finished or failed.",
+        "points. Provinces that failed are not on the map; their reasons are listed above.",
     ),
     "communes_col": ("Số xã, phường", "Communes"),
     "existing_points": ("Điểm hiện có", "Existing points"),

@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 "
                         "(then --workers is ignored)")
     p.add_argument("--retries", type=int, default=2,
-                   help="times a province is resubmitted when its worker dies (default 2)")
+                   help="times a province is submitted again when its task is lost (its worker "
+                        "died more often than the scheduler allows) (default 2)")
     add_solver_options(p, time_limit=60.0, time_limit_help="seconds per model and province "
                        "(default 60)", threads_help="solver threads per task (default 1)")
     d = p.add_argument_group("data (paths must be readable by every worker)")

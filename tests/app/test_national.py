@@ -28,7 +28,7 @@ def sweep_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     settings = SweepSettings(models=parse_models("coverage,lscp"), cell_m=5000.0,
                              candidate_cell_m=10000.0, time_limit_s=5.0)
     with Client(processes=False, n_workers=1, threads_per_worker=1,
-                dashboard_address=None) as client:
+                dashboard_address=":0") as client:
         result = run_sweep(client, ["Thành Phố Huế"], NationalData.shared(shared_data), settings, out)
     assert result.failed == []
     return out
