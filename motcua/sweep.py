@@ -46,8 +46,10 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 import time
 import traceback
 import unicodedata
@@ -60,6 +62,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from geodata._atomic import atomic_folder
 
@@ -694,6 +697,16 @@ class SweepResult:
         return rows_table(self.rows)
 
 
+class IgnoreInterrupt(WorkerPlugin):  # type: ignore[misc]
+    """Worker plugin: the worker process ignores SIGINT (Ctrl+C is the client's to handle)."""
+
+    name = "motcua-ignore-sigint"
+
+    def setup(self, worker: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None, *,
                 dashboard: bool = True, memory_limit: str | float | None = "auto") -> Iterator[Any]:
@@ -717,12 +730,16 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *,
     with warnings.catch_warnings():
         # "Port 8787 is already in use ... Hosting the HTTP server on port N instead":
         # the link printed is the port actually used
-        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Port .* is already in use",
+                                category=UserWarning)
         # the scheduler's HTTP server runs even without the dashboard: a free port then
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=":8787" if dashboard else ":0",
                                memory_limit=memory_limit, silence_logs=logging.ERROR)
     client = Client(cluster)
+    # Ctrl+C reaches every process of the terminal: the local workers ignore it (also
+    # when restarted) and the client closes them, so no worker prints a traceback
+    client.register_plugin(IgnoreInterrupt())
     try:
         yield client
     finally:

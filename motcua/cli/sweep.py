@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         check_root(args.out, settings.signature(data))  # before any cluster starts
         workers = args.workers or os.cpu_count() or 1
         if not args.debug:  # distributed logs every worker start and stop at INFO
+            import distributed  # noqa: F401 - sets its loggers' levels when first imported
+
             logging.getLogger("distributed").setLevel(logging.ERROR)
         with dask_client(workers, args.scheduler, dashboard=not args.no_dashboard) as client:
             where = args.scheduler or f"local cluster, {workers} worker processes"
