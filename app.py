@@ -1,6 +1,6 @@
 """motcua's Streamlit app: ``streamlit run app.py`` (or ``motcua demo``).
 
-A thin entry point: language switch, navigation between the four pages in
+A thin entry point: language switch, navigation between the five pages in
 ``app_pages/`` and a last line of defence so no traceback ever reaches the
 screen. Links like ``?page=compare&a=RUN1&b=RUN2`` open a page directly.
 """
@@ -34,6 +34,8 @@ PAGES = {
                         url_path="staffing"),
     "compare": st.Page("app_pages/compare.py", title=c.tr("nav_compare"), icon=":material/compare:",
                        url_path="compare"),
+    "national": st.Page("app_pages/national.py", title=c.tr("nav_national"), icon=":material/public:",
+                        url_path="national"),
 }
 page = st.navigation(list(PAGES.values()))
 

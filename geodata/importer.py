@@ -515,6 +515,7 @@ def read_boundaries(source: BoundarySource, *, need_population: bool = True) -> 
     rows = gdf["file_row"].to_numpy()
     ids = text(id_col, pd.Series([f"c{r - 1}" for r in rows], index=gdf.index))
     names = text(name_col, ids)
+    names = names.where(names != "", ids)  # a blank name (16 in the 2025 file) falls back to the id
     out = gpd.GeoDataFrame({
         "id": ids.to_numpy(), "name": names.to_numpy(),
         "commune_code": text(code_col, ids).to_numpy(), "commune_name": names.to_numpy(),

@@ -27,6 +27,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_placement": ("Bố trí điểm tiếp nhận", "Placement"),
     "nav_staffing": ("Điều phối nhân sự", "Staffing"),
     "nav_compare": ("So sánh", "Compare"),
+    "nav_national": ("Cả nước", "Whole country"),
     "language": ("Ngôn ngữ", "Language"),
     "current_scenario": ("Kịch bản đang mở: {name}", "Open scenario: {name}"),
     "synthetic_badge": (
@@ -44,6 +45,54 @@ TEXTS: dict[str, tuple[str, str]] = {
     "module_missing": (
         "Chức năng này chưa sẵn sàng: thiếu mô-đun {module}.",
         "This feature is not available yet: module {module} is missing.",
+    ),
+    # --- whole-country page (motcua sweep) ---------------------------------------------
+    "national_title": ("Cả nước: mọi tỉnh, thành phố", "Whole country: every province"),
+    "national_intro": (
+        "Kết quả của lệnh motcua sweep: mỗi tỉnh, thành phố một kịch bản (xã, phường 2025, dân số "
+        "Tổng điều tra 2019), mức phục vụ của các điểm tiếp nhận hiện có và số điểm cần để phục vụ mọi người dân.",
+        "Results of motcua sweep: one scenario per province (2025 communes, 2019 census "
+        "population), today's coverage by the existing reception points and the points needed "
+        "to reach every resident.",
+    ),
+    "sweep_folder": ("Thư mục kết quả toàn quốc (tùy chọn)", "Sweep folder (optional)"),
+    "sweep_folder_help": (
+        "Thư mục --out của lệnh motcua sweep. Để trống để chọn trong danh sách.",
+        "The --out folder of motcua sweep. Leave empty to pick from the list.",
+    ),
+    "sweep_not_found": (
+        "{path} không phải thư mục kết quả của motcua sweep (không có sweep.json).",
+        "{path} is not a motcua sweep folder (no sweep.json).",
+    ),
+    "no_sweep": (
+        "Chưa có kết quả toàn quốc. Chạy lệnh dưới đây (kết quả lưu trong {path}), rồi mở lại trang này.",
+        "No sweep yet. Run the command below (results go to {path}), then open this page again.",
+    ),
+    "sweep_pick": ("Kết quả toàn quốc", "Sweep"),
+    "province": ("Tỉnh, thành phố", "Province"),
+    "provinces_done": ("Tỉnh đã tính xong", "Provinces finished"),
+    "covered_today": ("Được phục vụ hôm nay", "Covered today"),
+    "points_needed": ("Số điểm cần (giữ điểm hiện có)", "Points needed (existing kept)"),
+    "points_needed_help": ("trong đó {new} điểm mở mới", "of which {new} new points"),
+    "national_map_caption": (
+        "Màu: tỷ lệ dân được phục vụ bởi các điểm tiếp nhận hiện có (trong chuẩn phút hoặc km). "
+        "Tỉnh bị lỗi không có trên bản đồ; lý do được ghi ở trên.",
+        "Colour: share of residents within the standard (minutes or km) of the existing reception "
+        "points. Provinces that failed are not on the map; their reasons are listed above.",
+    ),
+    "communes_col": ("Số xã, phường", "Communes"),
+    "existing_points": ("Điểm hiện có", "Existing points"),
+    "province_time": ("Thời gian tính (s)", "Computing time (s)"),
+    "worker": ("Máy tính toán", "Worker"),
+    "error_col": ("Lỗi", "Error"),
+    "mclp_share": ("Phục vụ với {n} điểm", "Covered with {n} points"),
+    "open_province": ("Mở kết quả của một tỉnh", "Open one province's result"),
+    "open_on_placement": ("Mở ở trang Bố trí điểm tiếp nhận", "Open on the Placement page"),
+    "open_on_compare": ("So sánh hôm nay với phương án đủ điểm", "Compare today with the full cover"),
+    "compare_needs_two": (
+        "Cần cả kết quả 'coverage' và 'lscp' của tỉnh này để so sánh (chạy sweep với --models coverage,lscp).",
+        "Comparing needs both the 'coverage' and 'lscp' results of this province (run the sweep "
+        "with --models coverage,lscp).",
     ),
     # --- scenario page ---------------------------------------------------------------
     "scenario_title": ("Kịch bản", "Scenario"),

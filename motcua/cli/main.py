@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from motcua.cli import coverage, demo, import_, place, staff, validate
+from motcua.cli import coverage, demo, import_, place, staff, sweep, validate
 from motcua.cli._common import (
     EXIT_CODES_HELP,
     EXIT_INPUT,
@@ -29,7 +29,7 @@ from motcua.errors import INPUT_ERRORS, ScenarioError, UsageError
 #: Subcommands, in the order ``motcua --help`` lists them.
 _MODULES: dict[str, ModuleType] = {
     "validate": validate, "demo": demo, "coverage": coverage, "place": place,
-    "staff": staff, "import": import_,
+    "staff": staff, "import": import_, "sweep": sweep,
 }
 COMMANDS: tuple[str, ...] = tuple(_MODULES)
 

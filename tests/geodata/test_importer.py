@@ -393,3 +393,12 @@ def test_raster_split_anywhere_conserves_the_raster_total(tmp_path: Path, values
     f32 = values.astype("float32").astype(float)
     assert got[0] == pytest.approx(f32[:, :split].sum(), rel=1e-9, abs=1e-6)
     assert got[1] == pytest.approx(f32[:, split:].sum(), rel=1e-9, abs=1e-6)
+
+
+def test_blank_commune_name_falls_back_to_its_id(tmp_path: Path) -> None:
+    # the 2025 national file has 16 communes whose name was nulled (ambiguous matches)
+    path = _communes(tmp_path, ten_xa=[None, "Phường Đông"])
+    got = read_boundaries(BoundarySource(str(path), population_column="dan_so",
+                                         id_column="ma_xa", name_column="ten_xa"))
+    assert got["name"].tolist() == ["06895", "Phường Đông"]
+    assert got["commune_name"].tolist() == ["06895", "Phường Đông"]
