@@ -44,10 +44,11 @@ def _map(table: pd.DataFrame) -> None:
     )
     m = maps.new_map(maps.bounds_of(shown[shown.geometry.notna()]), basemap=maps.basemap_available(),
                      leaflet_base=c.leaflet_base())
-    maps.add_choropleth(m, shown, name="provinces", color_col="color", simplify_deg=0.005,
-                        tooltip={"name": c.tr("province"), "share_text": c.tr("covered_today"),
-                                 "uncovered_text": c.tr("uncovered_people"),
-                                 "points_text": c.tr("points_needed")})
+    maps.add_shapes(m, shown, name="provinces", color="#333", color_col="color",
+                    fill_opacity=0.7, simplify_deg=0.005,
+                    tooltip={"name": c.tr("province"), "share_text": c.tr("covered_today"),
+                             "uncovered_text": c.tr("uncovered_people"),
+                             "points_text": c.tr("points_needed")})
     bounds = [f"≥ {fmt_pct(lower, 1, lang)}" for lower, _ in national.COVERAGE_CLASSES]
     maps.add_legend(m, [(color, label) for (_, color), label in
                         zip(national.COVERAGE_CLASSES, bounds, strict=True)],

@@ -22,7 +22,7 @@ import math
 import os
 import threading
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import folium
@@ -394,21 +394,25 @@ def add_shapes(
     fill_opacity: float = 0.15,
     simplify_deg: float = 0.0,
     tooltip: dict[str, str] | None = None,
+    color_col: str | None = None,
 ) -> None:
-    """Draw polygons or lines (isochrones, roads, boundaries) in one colour."""
+    """Draw polygons or lines (isochrones, roads, boundaries) in one colour, or, with
+    ``color_col``, each shape filled with the colour held in that column (a choropleth;
+    ``color`` then draws the outlines)."""
     if gdf is None or not len(gdf):
         return
-    g = gdf.to_crs(4326)
+    g = gdf[gdf.geometry.notna()].to_crs(4326)
     if simplify_deg:
         g = g.set_geometry(g.geometry.simplify(simplify_deg))
-    data = _features(g, list(tooltip or {}), points=False)
-    style: Callable[[dict[str, Any]], dict[str, Any]] = lambda _f: {  # noqa: E731
-        "color": color, "weight": weight, "fill": fill_opacity > 0, "fillColor": color,
-        "fillOpacity": fill_opacity}
-    folium.GeoJson(
-        data, name=name, style_function=style,
-        tooltip=_tooltip(tooltip),
-    ).add_to(m)
+    fields = list(dict.fromkeys([*(tooltip or {}), *([color_col] if color_col else [])]))
+    data = _features(g, fields, points=False)
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        fill = str(feature["properties"].get(color_col) or "#999") if color_col else color
+        return {"color": color, "weight": weight, "fill": fill_opacity > 0, "fillColor": fill,
+                "fillOpacity": fill_opacity}
+
+    folium.GeoJson(data, name=name, style_function=style, tooltip=_tooltip(tooltip)).add_to(m)
 
 
 def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Sequence[bool] = (),
@@ -430,33 +434,3 @@ def add_legend(m: folium.Map, items: Sequence[tuple[str, str]], *, square: Seque
         + "".join(rows) + "</details>"
     )
     m.get_root().html.add_child(folium.Element(html))  # type: ignore[attr-defined]
-
-
-def add_choropleth(
-    m: folium.Map,
-    gdf: gpd.GeoDataFrame | None,
-    *,
-    name: str,
-    color_col: str,
-    weight: float = 1.0,
-    fill_opacity: float = 0.7,
-    simplify_deg: float = 0.0,
-    tooltip: dict[str, str] | None = None,
-) -> None:
-    """Draw polygons each filled with the colour held in its ``color_col`` column."""
-    if gdf is None or not len(gdf):
-        return
-    g = gdf[gdf.geometry.notna()].to_crs(4326)
-    if simplify_deg:
-        g = g.set_geometry(g.geometry.simplify(simplify_deg))
-    data = _features(g, list(dict.fromkeys([*(tooltip or {}), color_col])), points=False)
-
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        fill = str(feature["properties"].get(color_col) or "#999")
-        return {"color": "#333", "weight": weight, "fill": True, "fillColor": fill,
-                "fillOpacity": fill_opacity}
-
-    folium.GeoJson(
-        data, name=name, style_function=style,
-        tooltip=folium.GeoJsonTooltip(list(tooltip), aliases=list(tooltip.values())) if tooltip else None,
-    ).add_to(m)
