@@ -30,7 +30,12 @@ import shapely
 from geodata._errors import ScenarioError
 from geodata._validate import Collector, suggest
 from geodata.demand import apportion
-from geodata.interpolate import MIN_COVER, Interpolation, interpolate_population
+from geodata.interpolate import (
+    MIN_COVER,
+    Interpolation,
+    interpolate_population,
+    repair_geometries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,12 +125,7 @@ def read_bbox(path: str, layer: str | None, bounds_wgs84: Any, label: str,
     if gdf.crs is None:
         gdf = gdf.set_crs(WGS84)
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    invalid = ~gdf.geometry.is_valid.to_numpy()
-    if invalid.any():
-        geoms = gdf.geometry.to_numpy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
-                                            keep_collapsed=False)
-        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    gdf, _ = repair_geometries(gdf)
     out: gpd.GeoDataFrame = gdf.to_crs(WGS84)
     return out
 

@@ -43,7 +43,6 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 import tomli_w
 
 from geodata._atomic import SCRATCH, check_output_folder, output_folder
@@ -65,6 +64,7 @@ from geodata._validate import (
 )
 from geodata.calibrate import DemandCalibration, annotate_toml, calibrate_demand
 from geodata.finer import FinerUnits, Pieces
+from geodata.interpolate import repair_geometries
 from geodata.scenario import (
     DEMAND_COLUMNS,
     SITE_COLUMNS,
@@ -427,19 +427,13 @@ def _read_vector(path: str, layer: str | None, label: str, col: Collector,
             return None
         col.warn(label, "file declares no CRS; assumed WGS84 lon/lat (EPSG:4326)")
         gdf = gdf.set_crs(WGS84)
-    invalid = ~gdf.geometry.is_valid.to_numpy()
-    if invalid.any():
-        # self-touching rings are common in official boundaries; GEOS cannot
-        # intersect them, so they are repaired (areas unchanged) and counted
-        geoms = gdf.geometry.to_numpy()
-        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
-                                            keep_collapsed=False)
-        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
-        logger.info("%s: repaired %d invalid geometries", label, int(invalid.sum()))
-    gdf.attrs["repaired_geometries"] = int(invalid.sum())
+    gdf, repaired = repair_geometries(gdf)  # counted: the import reports them
+    if repaired:
+        logger.info("%s: repaired %d invalid geometries", label, repaired)
+    gdf.attrs["repaired_geometries"] = repaired
     source_crs = gdf.crs.to_string()
     gdf = gdf.to_crs(WGS84)
-    gdf.attrs["repaired_geometries"] = int(invalid.sum())
+    gdf.attrs["repaired_geometries"] = repaired
     gdf.attrs["source_crs"] = source_crs
     if not _check_in_vietnam(gdf, label, col):
         return None

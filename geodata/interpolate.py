@@ -63,6 +63,22 @@ class Interpolation:
     covered_share: npt.NDArray[np.float64]
 
 
+def repair_geometries(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """``gdf`` with its invalid geometries made valid, and how many there were.
+
+    Self-touching rings are common in official boundaries; GEOS cannot intersect
+    them, so they are repaired (areas unchanged, collapsed parts dropped) before any
+    overlay.
+    """
+    invalid = ~gdf.geometry.is_valid.to_numpy()
+    if invalid.any():
+        geoms = gdf.geometry.to_numpy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure",
+                                            keep_collapsed=False)
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return gdf, int(invalid.sum())
+
+
 def interpolate_population(sources: gpd.GeoDataFrame, targets: gpd.GeoDataFrame,
                            population: str, crs: str, min_cover: float = MIN_COVER,
                            ) -> Interpolation:
