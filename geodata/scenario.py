@@ -543,6 +543,19 @@ def _check_file_paths(folder: Path, files: ScenarioFiles, col: Collector) -> set
     return bad
 
 
+def _read_settings(folder: Path, col: Collector) -> ScenarioSettings:
+    """``folder/scenario.toml`` parsed and checked; its problems go to ``col`` (an
+    unreadable file or invalid TOML raises at once: nothing else can be checked)."""
+    text = read_text(folder / "scenario.toml", "scenario.toml", col)
+    if text is None:
+        col.raise_if_any()
+    try:
+        data = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
+    return _parse_settings(data, col)
+
+
 def scenario_files(folder: str | Path) -> list[str]:
     """The files a scenario folder is made of, as paths relative to it: ``scenario.toml``
     then every existing file its ``[files]`` table names (with a shapefile's sidecars).
@@ -553,13 +566,7 @@ def scenario_files(folder: str | Path) -> list[str]:
     """
     folder = Path(folder)
     col = Collector()
-    text = read_text(folder / "scenario.toml", "scenario.toml", col)
-    col.raise_if_any()
-    try:
-        data = tomllib.loads(text or "")
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
-    settings = _parse_settings(data, col)
+    settings = _read_settings(folder, col)
     _check_file_paths(folder, settings.files, col)
     col.raise_if_any()
     base = folder.absolute()
@@ -603,17 +610,9 @@ def load_scenario(folder: str | Path) -> Scenario:
     if folder.is_file() and folder.name.endswith(".toml"):
         folder = folder.parent
     col = Collector()
-    toml_path = folder / "scenario.toml"
     if not folder.is_dir():
         raise ScenarioError(f"scenario folder not found: {folder}", file=str(folder))
-    text = read_text(toml_path, "scenario.toml", col)
-    if text is None:
-        col.raise_if_any()
-    try:
-        data = tomllib.loads(text or "")
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", file="scenario.toml") from None
-    settings = _parse_settings(data, col)
+    settings = _read_settings(folder, col)
     files = settings.files
     fmt = number_format(settings)
     bad = _check_file_paths(folder, files, col)
