@@ -351,6 +351,10 @@ def _read_page(page: Any, name: str) -> str:
     """All the text of a page: the app, every map's legend and scale, every table's cells
     (every expander opened first); checks the figures fit their cards; a screenshot."""
     wait_idle(page)
+    # a link like ?page=compare switches page after the first run: "not running" can be seen
+    # between the two runs, so wait for the page's own title before reading anything
+    page.locator("[data-testid='stMain'] h1").first.wait_for(state="visible", timeout=90_000)
+    wait_idle(page)
     for summary in page.locator("[data-testid='stExpander'] summary").all():
         if summary.is_visible() and summary.get_attribute("aria-expanded") != "true":
             summary.click()
@@ -392,13 +396,13 @@ def _ensure_runs(server: dict[str, Any]) -> None:
                                time_limit_s=20, threads=1)
         run = run_placement(demo, req)
         ws.save_run("placement", run.save, label="", scenario_ref="demo", scenario_name=demo.name,
-                    synthetic=True, params=asdict(req), figures=run.figures,
+                    synthetic=True, params=asdict(req), figures=run.figures.to_dict(),
                     report=run.report.to_dict())
     if not ws.list_runs("staffing"):
         srun = run_staffing(demo, time_limit_s=20, threads=1)
         ws.save_run("staffing", srun.save, label=srun.week, scenario_ref="demo",
                     scenario_name=demo.name, synthetic=True, params={"week": srun.week},
-                    figures=dict(srun.metrics), report=srun.report.to_dict())
+                    figures=srun.metrics.to_dict(), report=srun.report.to_dict())
 
 
 def test_every_page_in_vietnamese_after_solves(server: dict[str, Any], page: Any,
