@@ -15,7 +15,7 @@ import threading
 import time
 import tomllib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,11 +227,15 @@ def map_label(synthetic: bool) -> str | None:
     return "SYNTHETIC" if synthetic else None
 
 
-def show_map(m: Any, key: str, height: int = 460) -> None:
-    """Render a folium map (no values sent back, so panning does not rerun the page)."""
+def show_map(m: Any, key: str, height: int = 460, returned: Sequence[str] = ()) -> dict[str, Any]:
+    """Render a folium map. By default no values are sent back, so panning does not rerun
+    the page; ``returned`` names what st_folium should send back (e.g. the clicked shape,
+    ``"last_active_drawing"``), and only those reruns the page."""
     from streamlit_folium import st_folium
 
-    st_folium(m, height=height, use_container_width=True, returned_objects=[], key=key)
+    out = st_folium(m, height=height, use_container_width=True, returned_objects=list(returned),
+                    key=key)
+    return out if isinstance(out, dict) else {}
 
 
 def localise_widgets() -> None:

@@ -45,7 +45,7 @@ def _map(table: pd.DataFrame) -> None:
     m = maps.new_map(maps.bounds_of(shown[shown.geometry.notna()]), basemap=maps.basemap_available(),
                      leaflet_base=c.leaflet_base())
     maps.add_shapes(m, shown, name="provinces", color="#333", color_col="color",
-                    fill_opacity=0.7, simplify_deg=0.005,
+                    fill_opacity=0.7, simplify_deg=0.005, keep=["slug"],
                     tooltip={"name": c.tr("province"), "share_text": c.tr("covered_today"),
                              "uncovered_text": c.tr("uncovered_people"),
                              "points_text": c.tr("points_needed")})
@@ -53,9 +53,24 @@ def _map(table: pd.DataFrame) -> None:
     maps.add_legend(m, [(color, label) for (_, color), label in
                         zip(national.COVERAGE_CLASSES, bounds, strict=True)],
                     square=[True] * len(bounds))
-    c.show_map(m, key="national_map", height=560)
+    # a click on a province picks it below (only clicks rerun the page, not panning)
+    clicked = c.show_map(m, key="national_map", height=560, returned=["last_active_drawing"])
+    _pick_clicked(clicked.get("last_active_drawing"), table)
     st.caption(c.tr("national_map_caption"))
     c.basemap_caption(maps.basemap_available())
+
+
+def _pick_clicked(feature: object, table: pd.DataFrame) -> None:
+    """The province clicked on the map becomes the one chosen under "open a province";
+    the same click is applied once, so choosing another in the list afterwards stands."""
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    slug = props.get("slug") if isinstance(props, dict) else None
+    if not isinstance(slug, str) or slug == st.session_state.get("national_clicked"):
+        return
+    st.session_state["national_clicked"] = slug
+    done = table[table["error"].isna()]
+    if slug in set(done["slug"]):
+        st.session_state["national_province"] = slug
 
 
 def _table(table: pd.DataFrame) -> None:

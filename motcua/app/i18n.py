@@ -76,9 +76,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "points_needed_help": ("trong đó {new} điểm mở mới", "of which {new} new points"),
     "national_map_caption": (
         "Màu: tỷ lệ dân được phục vụ bởi các điểm tiếp nhận hiện có (trong chuẩn phút hoặc km). "
-        "Tỉnh bị lỗi không có trên bản đồ; lý do được ghi ở trên.",
+        "Tỉnh bị lỗi không có trên bản đồ; lý do được ghi ở trên. "
+        "Bấm vào một tỉnh để chọn tỉnh đó ở mục mở kết quả bên dưới.",
         "Colour: share of residents within the standard (minutes or km) of the existing reception "
-        "points. Provinces that failed are not on the map; their reasons are listed above.",
+        "points. Provinces that failed are not on the map; their reasons are listed above. "
+        "Click a province to choose it under opening a result below.",
     ),
     "communes_col": ("Số xã, phường", "Communes"),
     "existing_points": ("Điểm hiện có", "Existing points"),

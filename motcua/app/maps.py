@@ -395,16 +395,18 @@ def add_shapes(
     simplify_deg: float = 0.0,
     tooltip: dict[str, str] | None = None,
     color_col: str | None = None,
+    keep: Sequence[str] = (),
 ) -> None:
     """Draw polygons or lines (isochrones, roads, boundaries) in one colour, or, with
     ``color_col``, each shape filled with the colour held in that column (a choropleth;
-    ``color`` then draws the outlines)."""
+    ``color`` then draws the outlines). ``keep``: more columns carried in each feature's
+    properties (what a click on the shape sends back to the page)."""
     if gdf is None or not len(gdf):
         return
     g = gdf[gdf.geometry.notna()].to_crs(4326)
     if simplify_deg:
         g = g.set_geometry(g.geometry.simplify(simplify_deg))
-    fields = list(dict.fromkeys([*(tooltip or {}), *([color_col] if color_col else [])]))
+    fields = list(dict.fromkeys([*(tooltip or {}), *([color_col] if color_col else []), *keep]))
     data = _features(g, fields, points=False)
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
