@@ -81,30 +81,26 @@ POLISH_AIM = 5e-4
 NODE_ITER = 60
 #: First subgradient step factor.
 THETA0 = 1.0
-#: Above this many pairs per row the Lagrangian finds each row's negative reduced costs
-#: by binary search (:class:`RowSearch`) instead of pricing every entry (qn-1km, 148
-#: pairs a row: 5.5 ms for the search against 9.7 ms for pricing every entry).
-SEARCH_PER_ROW = 100
+#: Above this many pairs the Lagrangian follows each row's entries of negative reduced
+#: cost (:class:`RowPrefix`) instead of pricing every entry at every step.
+PREFIX_MIN_PAIRS = 200_000
 #: Matrices of more pairs than this are priced on a :class:`Core`: per row the entries
 #: within ``CORE_REACH`` times its distance in the greedy answer, and at least its
 #: :func:`_core_rank` nearest.
 CORE_MIN_PAIRS = 1_000_000
-CORE_REACH = 2.0
+CORE_REACH = 1.5
+CORE_RANK = 2.0
 #: Subgradient steps per round on a core (then fixing, which makes the next round cheaper).
-LARGE_ROUND_ITER = 400
+LARGE_ROUND_ITER = 150
+#: Passes over the whole matrix kept in hand before the deadline (at most 5 % of the
+#: time): pt-1km (6.7 million pairs) ended 5-7 s past a 60 s limit without it.
+END_PASSES = 8.0
 
 
 def _core_rank(free_sites: int, q: int) -> int:
     """How many nearest entries of each row a core keeps at least: twice the sites per
     open site (a row's nearest open site is about that many sites away), 16 at least."""
-    return max(16, math.ceil(2.0 * free_sites / max(1, q)))
-
-
-def hcore_reach(core: Core, pairs: Pairs) -> FloatArray:
-    """Per row, the largest distance ``core`` keeps (``-inf`` for a row it keeps none of)."""
-    out = np.full(pairs.n_rows, -np.inf)
-    np.maximum.at(out, core.pairs.rows, core.pairs.dist)
-    return out
+    return max(16, math.ceil(CORE_RANK * free_sites / max(1, q)))
 
 
 @dataclass(frozen=True)
@@ -127,10 +123,15 @@ class Pairs:
 
     @staticmethod
     def of(m: sp.csr_matrix) -> Pairs:
+        m = m.copy() if not m.has_sorted_indices else m
+        m.sort_indices()
         rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
         cols = m.indices.astype(np.int64)
         dist = m.data.astype(np.float64)
-        order = np.lexsort((cols, dist, rows))
+        # one stable sort of the exact integer key (row, rank of the distance); the entries
+        # are in row, column order, so ties keep the column order
+        uniq, rank = np.unique(dist, return_inverse=True)
+        order = np.argsort(rows * max(1, uniq.size) + rank.ravel(), kind="stable")
         return Pairs(rows[order], cols[order], dist[order], int(m.shape[0]), int(m.shape[1]))
 
     def subset(self, keep: BoolArray) -> Pairs:
@@ -138,62 +139,60 @@ class Pairs:
                      None if self.wd is None else self.wd[keep])
 
     @functools.cached_property
-    def search(self) -> RowSearch:
-        """Binary search of each row's entries by distance (built on first use)."""
-        return RowSearch.of(self)
+    def prefix(self) -> RowPrefix:
+        """Each row's entries of negative reduced cost, followed across multipliers
+        (for the weights of :meth:`weighted`; built on first use)."""
+        assert self.wd is not None, "Pairs.prefix needs weighted pairs"
+        return RowPrefix(self, self.wd)
 
 
-@dataclass(frozen=True)
-class RowSearch:
-    """Every entry's key ``2 row + dist / scale`` (``scale`` above the largest distance):
-    increasing over the entries, so one binary search finds, for every row at once, its
-    entries up to a distance."""
+class RowPrefix:
+    """Per row, how many of its first entries have ``w d`` below the row's multiplier
+    (a prefix: the entries are sorted by distance), followed from one multiplier vector
+    to the next by moving each row's count one entry at a time (the multipliers move
+    little between subgradient steps).  A row still moving after ``max_moves`` keeps a
+    longer prefix than needed, never a shorter one; the caller checks the entries."""
 
-    key: FloatArray
-    scale: float
-    starts: IntArray
-    n_rows: int
+    def __init__(self, pairs: Pairs, wd: FloatArray) -> None:
+        self.counts = np.bincount(pairs.rows, minlength=pairs.n_rows).astype(np.int64)
+        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int64)
+        self.c = np.zeros(pairs.n_rows, dtype=np.int64)
+        self.wd = wd
 
-    @staticmethod
-    def of(pairs: Pairs) -> RowSearch:
-        scale = float(pairs.dist.max(initial=0.0)) * (1.0 + 1e-6) + 1e-12
-        counts = np.bincount(pairs.rows, minlength=pairs.n_rows)
-        return RowSearch(2.0 * pairs.rows + pairs.dist / scale, scale,
-                         (np.cumsum(counts) - counts).astype(np.int64), pairs.n_rows)
-
-    def prefix(self, w: FloatArray, lam: FloatArray) -> IntArray:
-        """The entries whose ``w d`` may be below their row's ``lam``: every such entry
-        (and a few more, for the rounding of the keys; the caller checks them exactly)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            thr = np.where(w > 0.0, lam / np.where(w > 0.0, w, 1.0),
-                           np.where(lam > 0.0, np.inf, -np.inf))
-        frac = np.clip(thr / self.scale, -0.5, 1.0) + 1e-9
-        q = 2.0 * np.arange(self.n_rows) + frac
-        ends = np.searchsorted(self.key, q, side="right")
-        return _row_ranges(self.starts, np.maximum(ends - self.starts, 0))
+    def entries(self, lam: FloatArray, max_moves: int = 48) -> IntArray:
+        c, counts, starts, wd = self.c, self.counts, self.starts, self.wd
+        act = np.flatnonzero(c < counts)
+        act = act[wd[starts[act] + c[act]] < lam[act]]
+        for _ in range(max_moves):
+            if act.size == 0:
+                break
+            c[act] += 1
+            act = act[c[act] < counts[act]]
+            act = act[wd[starts[act] + c[act]] < lam[act]]
+        c[act] = counts[act]  # still growing: the whole row
+        act = np.flatnonzero(c > 0)
+        act = act[wd[starts[act] + c[act] - 1] >= lam[act]]
+        for _ in range(max_moves):
+            if act.size == 0:
+                break
+            c[act] -= 1
+            act = act[c[act] > 0]
+            act = act[wd[starts[act] + c[act] - 1] >= lam[act]]
+        return _row_ranges(starts, c)
 
 
 @dataclass(frozen=True)
 class Core:
-    """The entries of each row up to a distance (``pairs``), for instances too large to
-    price every entry at every step.
-
-    The Lagrangian of the core equals that of the whole matrix while every multiplier
-    is at most ``cap`` (``w`` times the row's nearest left-out distance; ``inf`` when
-    nothing is left out): the left-out entries then have non-negative reduced costs and
-    add nothing.  The subgradient steps are projected onto that box, so every bound
-    they give is valid for the whole matrix, and reduced-cost fixing on the whole matrix
-    with those multipliers is exact.  ``tail`` is ``min(tail, nearest left-out
-    distance)``: what the heuristics charge a row no kept site serves (never more than
-    its true cost; their answers are priced on the whole matrix)."""
+    """The entries of each row up to a distance (``pairs``), on which the heuristics
+    work when the matrix is large (their answers are then priced on the whole matrix).
+    ``tail`` is ``min(tail, the row's nearest left-out distance)``: what they charge a
+    row no kept site serves (never more than its true cost)."""
 
     pairs: Pairs
-    cap: FloatArray
     tail: FloatArray
-    left_out: int
 
 
-def core_of(pairs: Pairs, w: FloatArray, tail: FloatArray, reach: FloatArray) -> Core:
+def core_of(pairs: Pairs, tail: FloatArray, reach: FloatArray) -> Core:
     """The core of ``pairs``: per row the entries within ``reach`` (a prefix of the row)."""
     n = pairs.n_rows
     keep = pairs.dist <= reach[pairs.rows]
@@ -203,9 +202,7 @@ def core_of(pairs: Pairs, w: FloatArray, tail: FloatArray, reach: FloatArray) ->
     cut = kept < counts
     nxt = np.full(n, np.inf)
     nxt[cut] = pairs.dist[start[cut] + kept[cut]]
-    with np.errstate(invalid="ignore"):
-        cap = np.where(cut, w * nxt, np.inf)
-    return Core(pairs.subset(keep), cap, np.minimum(tail, nxt), int((~keep).sum()))
+    return Core(pairs.subset(keep), np.minimum(tail, nxt))
 
 
 def rank_distance(pairs: Pairs, k: int) -> FloatArray:
@@ -310,6 +307,9 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
     O(sites^2 + the entries of those rows).  Never returns a set worse than
     ``open_mask``.  Returns the set and the number of swaps made.
     """
+    if (deadline is not None and time.perf_counter() > deadline) or (
+            stop is not None and stop.is_set()):
+        return open_mask.copy(), 0
     t = _finite_tail(pairs, w, tail)
     # zero-weight points that must be served still count a little when swapping
     we = w.copy()
@@ -426,10 +426,10 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     negative other } \\rho_j)`.
     """
     wd = w[pairs.rows] * pairs.dist if pairs.wd is None else pairs.wd
-    if pairs.rows.size > SEARCH_PER_ROW * pairs.n_rows:
+    if pairs.wd is not None and pairs.rows.size > PREFIX_MIN_PAIRS:
         # the entries of a row with a negative reduced cost are a prefix of it (sorted by
-        # distance): find each row's prefix by binary search, then check it exactly
-        cand = pairs.search.prefix(w, lam)
+        # distance): follow each row's prefix, then check it exactly
+        cand = pairs.prefix.entries(lam)
         red_c = wd[cand] - lam[pairs.rows[cand]]
         keep = red_c < 0.0
         neg, red_neg = cand[keep], red_c[keep]
@@ -466,8 +466,7 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                      max_iter: int = 3000, deadline: float | None = None,
                      stop: threading.Event | None = None, target_gap: float = 1e-7,
                      heuristic: Callable[[BoolArray], float] | None = None,
-                     every: int = 40, theta0: float = 1.0,
-                     cap: FloatArray | None = None) -> tuple[Lagrangian, int, float]:
+                     every: int = 40, theta0: float = 1.0) -> tuple[Lagrangian, int, float]:
     """Maximise :math:`L(\\lambda)` by subgradient steps (Held, Wolfe & Crowder 1974).
 
     Polyak step :math:`\\theta (T - L) / (g^T W g)` along :math:`W g`, with
@@ -479,12 +478,10 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
     bound, gains less than 1e-6 (relative) in 100 steps, or at ``max_iter``.
     Every ``every`` steps the subproblem's open sites are handed to
     ``heuristic`` (a Lagrangian heuristic returning the cost it found), which
-    may lower the upper bound.  With ``cap`` (a :class:`Core`'s) the multipliers are
-    kept at most ``cap``.  Returns the best multipliers, the number of steps and the
-    upper bound.
+    may lower the upper bound.  Returns the best multipliers, the number of
+    steps and the upper bound.
     """
-    start = start.copy() if cap is None else np.minimum(start, cap)
-    best = evaluate(pairs, w, tail, start, p, fixed, allowed)
+    best = evaluate(pairs, w, tail, start.copy(), p, fixed, allowed)
     cur = best
     upper0 = upper
     theta = theta0
@@ -517,8 +514,6 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
         ref = upper0 if math.isfinite(upper0) else abs(cur.bound) * 1.1 + 1.0
         target = max(ref + 0.003 * abs(ref), best.bound + 0.01 * abs(best.bound))
         lam = cur.lam + theta * (target - cur.bound) / nrm * scale * g
-        if cap is not None:
-            np.minimum(lam, cap, out=lam)
         cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
         if cur.bound > best.bound:
             best = cur
@@ -596,16 +591,12 @@ def _node_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: Bo
                 allowed: BoolArray, lam: FloatArray, upper: float, prune_at: float,
                 max_iter: int, *, alpha: float = NODE_ALPHA, halve: int = NODE_HALVE,
                 theta0: float = 1.0, aim: float = 0.0, restart: bool = True,
-                deadline: float | None = None,
-                cap: FloatArray | None = None) -> tuple[Lagrangian, FloatArray]:
+                deadline: float | None = None) -> tuple[Lagrangian, FloatArray]:
     """A few deflected Polyak subgradient steps aimed at ``upper`` from ``lam``
     (see :data:`NODE_ALPHA`); stops as soon as the bound reaches ``prune_at``.
     Returns the best multipliers and the average open set of the subproblem's
-    solutions (a fractional guide for branching).  With ``cap`` (a :class:`Core`'s)
-    the multipliers are kept at most ``cap``."""
+    solutions (a fractional guide for branching)."""
     scale = np.maximum(w, 1e-12 * max(1.0, float(w.max(initial=0.0))))
-    if cap is not None:
-        lam = np.minimum(lam, cap)
     cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
     best = cur
     avg = cur.chosen.astype(np.float64)
@@ -622,10 +613,7 @@ def _node_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: Bo
             break  # (undeflected: the subproblem's solution is feasible, so optimal)
         target = upper + aim * abs(upper) if math.isfinite(upper) else abs(cur.bound) * 1.01 + 1.0
         step = theta * max(target - cur.bound, 1e-9 * max(1.0, abs(target))) / nrm
-        lam = cur.lam + step * scale * g
-        if cap is not None:
-            np.minimum(lam, cap, out=lam)
-        cur = evaluate(pairs, w, tail, lam, p, fixed, allowed)
+        cur = evaluate(pairs, w, tail, cur.lam + step * scale * g, p, fixed, allowed)
         avg += (cur.chosen - avg) / (it + 1)
         if cur.bound > best.bound:
             best = cur
@@ -847,24 +835,33 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     large = pairs.rows.size > CORE_MIN_PAIRS
     # heuristics on a core of each row's nearest entries when the matrix is large (their
     # answers are priced on the whole matrix); the whole matrix otherwise
-    hcore = (core_of(pairs, w, tail, rank_distance(pairs, _core_rank(free_sites, q)))
-             if large else Core(pairs, np.full(pairs.n_rows, np.inf), tail, 0))
+    hcore = (core_of(pairs, tail, rank_distance(pairs, _core_rank(free_sites, q)))
+             if large else Core(pairs, tail))
     start = greedy(hcore.pairs, w, hcore.tail, q, fixed, allowed, deadline=heur_deadline)
     best_open = start
+    t_pass = time.perf_counter()
     best = cost(pairs, w, tail, start)
+    if deadline is not None and lag_deadline is not None:
+        # what is done after the last step (the answer's assignment, fixing's bookkeeping)
+        # passes over the whole matrix a few times: keep that time in hand
+        t_pass = time.perf_counter() - t_pass
+        deadline -= min(0.05 * max(0.0, deadline - t0), END_PASSES * t_pass)
+        lag_deadline = min(lag_deadline, deadline)
+        heur_deadline = lag_deadline
     steps.append(f"greedy {best:.6g}")
     if large:
         d1, _, _ = _nearest_two(pairs, tail, start)
         reach = np.maximum(CORE_REACH * d1, rank_distance(pairs, _core_rank(free_sites, q)))
-        hcore = core_of(pairs, w, tail, reach)
-        steps.append(f"core of {hcore.pairs.rows.size} of {pairs.rows.size} pairs")
+        hcore = core_of(pairs, tail, reach)
+        steps.append(f"core of {hcore.pairs.rows.size} of {pairs.rows.size} pairs "
+                     f"({time.perf_counter() - t0:.1f} s)")
     if use_interchange:
         s_int, _ = interchange(hcore.pairs, w, hcore.tail, start, fixed, allowed,
                                deadline=lag_deadline, stop=stop)
         c_int = cost(pairs, w, tail, s_int)
         if c_int < best:
             best, best_open = c_int, s_int
-        steps.append(f"interchange {best:.6g}")
+        steps.append(f"interchange {best:.6g} ({time.perf_counter() - t0:.1f} s)")
 
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
@@ -880,8 +877,6 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     lam = w * d1
     lower = -math.inf
     cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs.weighted(w), tail, fixed, allowed
-    # the Lagrangian on the core of what is left, multipliers capped (exact, see Core)
-    lcore = core_of(cur_pairs, w, cur_tail, hcore_reach(hcore, pairs)) if large else None
     rnd = 0
     while True:
         rnd += 1
@@ -892,26 +887,25 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         big = large and cur_pairs.rows.size > MAX_MIP_PAIRS
         rnd_deadline = deadline if big else lag_deadline
         heur_deadline = rnd_deadline
-        lp = cur_pairs if lcore is None else lcore.pairs
-        cap = None if lcore is None else lcore.cap
         n_iter = min(max_iter, LARGE_ROUND_ITER) if large else max_iter
         if rnd == 1 or not math.isfinite(best):
-            lg, iters, _ = lagrangian_bound(lp, w, cur_tail, q, cur_fixed, cur_allowed,
+            lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
                                             best, lam, max_iter=n_iter,
                                             deadline=rnd_deadline, stop=stop,
                                             heuristic=heuristic if rnd == 1 and use_heuristic
                                             else None,
-                                            theta0=THETA0 if rnd == 1 else 0.05, cap=cap)
+                                            theta0=THETA0 if rnd == 1 else 0.05)
         else:
             # the plain subgradient stalls short of the dual optimum (seed 1, p 80:
             # 0.081 % below the incumbent); deflected steps aimed at the incumbent
             # go on to 0.057 %, and fixing then keeps 129k instead of 154k pairs
-            lg, _ = _node_bound(lp, w, cur_tail, q, cur_fixed, cur_allowed, lam, best,
+            lg, _ = _node_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, best,
                                 best - ABSOLUTE_GAP, n_iter, alpha=POLISH_ALPHA,
                                 halve=POLISH_HALVE, theta0=0.5, aim=POLISH_AIM,
-                                restart=False, deadline=rnd_deadline, cap=cap)
+                                restart=False, deadline=rnd_deadline)
             iters = n_iter
-            if large and use_heuristic:
+            if large and use_heuristic and (rnd_deadline is None
+                                            or time.perf_counter() < rnd_deadline):
                 heuristic(lg.chosen)
         lam = lg.lam
         lower = max(lower, min(lg.bound, best))
@@ -919,8 +913,9 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
                      f"incumbent {best:.6g} ({time.perf_counter() - t0:.1f} s)")
         if math.isfinite(best) and best - lower <= ABSOLUTE_GAP:
             return Outcome(best_open, best, best, True, (), "; ".join(steps))
-        if not math.isfinite(best):
-            break  # nothing to fix against
+        if not math.isfinite(best) or (big and deadline is not None
+                                       and time.perf_counter() > deadline):
+            break  # nothing to fix against, or no time to use what fixing leaves
         tol = 1e-9 * max(1.0, abs(best))
         red = reduce(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best, tol)
         before = cur_pairs.rows.size
@@ -928,8 +923,6 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         cur_tail = np.where(red.keep_tail, cur_tail, np.inf)
         cur_fixed = red.force_open
         cur_allowed = ~red.force_closed
-        if lcore is not None:
-            lcore = core_of(cur_pairs, w, cur_tail, hcore_reach(hcore, pairs))
         n_free = int((cur_allowed & ~cur_fixed).sum())
         steps.append(f"fixing kept {cur_pairs.rows.size} of {pairs.rows.size} pairs, "
                      f"{n_free} free sites, {int(cur_fixed.sum())} open")
@@ -946,11 +939,9 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         # left goes to more subgradient steps (bound) and Lagrangian heuristics (incumbent)
         if deadline is None or time.perf_counter() < deadline:
             heur_deadline = deadline
-            lp = cur_pairs if lcore is None else lcore.pairs
-            lg, iters, _ = lagrangian_bound(lp, w, cur_tail, q, cur_fixed, cur_allowed,
+            lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
                                             best, lam, max_iter=max_iter, deadline=deadline,
-                                            stop=stop, heuristic=heuristic, theta0=0.25,
-                                            cap=None if lcore is None else lcore.cap)
+                                            stop=stop, heuristic=heuristic, theta0=0.25)
             lower = max(lower, min(lg.bound, best))
             steps.append(f"{iters} more steps: bound {lower:.6g}, incumbent {best:.6g}")
         steps.append(f"{cur_pairs.rows.size} pairs left, more than {MAX_MIP_PAIRS}: "
