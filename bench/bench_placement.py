@@ -21,6 +21,7 @@ candidates at 5 km straight line (KD-tree, sparse); and real provinces
     python bench/bench_placement.py --instances qn-1km pt-1km --models lscp mclp pmedian \
         --peers ours plain spopt --limit 60 --spopt-limit 600
 
+``--models pcenter`` runs p-center (ours only) with the p-median cutoff.
 ``--spopt-limit`` gives spopt (CBC) its own cap; a run that hits it is reported as
 "no proof in N s".
 """
@@ -97,18 +98,23 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
 
     m = ri.matrices(instance, model)
     covered, w, fixed, closed = m["covered"], m["weights"], m["fixed"], m["closed"]
+    if model == "pcenter" and peer != "ours":
+        return {"skipped": "p-center is run for ours only"}
     if model == "pmedian" and peer == "plain":
         return {"skipped": f"the plain radius model of {m['minutes'].nnz:,} pairs at once "
                            "(HiGHS: several kB per pair, far over 2 GB)"}
     t0 = time.perf_counter()
     if peer in ("ours", "plain"):
-        from optimizer.placement import Tuning, lscp, mclp, p_median
+        from optimizer.placement import Tuning, lscp, mclp, p_center, p_median
 
         pre = peer == "ours"
         tuning = Tuning(preprocess=pre, truncate=pre)
         kw = {"fixed": fixed, "closed": closed, "time_limit_s": limit, "threads": REAL_THREADS,
               "tuning": tuning}
-        if model == "lscp":
+        if model == "pcenter":
+            r = p_center(m["minutes"], w, P_REAL, fixed=fixed, closed=closed, time_limit_s=limit,
+                         threads=REAL_THREADS)
+        elif model == "lscp":
             r = lscp(covered, w, **kw)
         elif model == "mclp":
             r = mclp(covered, w, P_REAL, **kw)

@@ -34,6 +34,7 @@ is the unassigned penalty (``inf``: the point must be served).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -80,6 +81,26 @@ POLISH_AIM = 5e-4
 NODE_ITER = 60
 #: First subgradient step factor.
 THETA0 = 1.0
+#: Above this many pairs the Lagrangian follows each row's entries of negative reduced
+#: cost (:class:`RowPrefix`) instead of pricing every entry at every step.
+PREFIX_MIN_PAIRS = 200_000
+#: Matrices of more pairs than this are priced on a :class:`Core`: per row the entries
+#: within ``CORE_REACH`` times its distance in the greedy answer, and at least its
+#: :func:`_core_rank` nearest.
+CORE_MIN_PAIRS = 1_000_000
+CORE_REACH = 1.5
+CORE_RANK = 2.0
+#: Subgradient steps per round on a core (then fixing, which makes the next round cheaper).
+LARGE_ROUND_ITER = 150
+#: Passes over the whole matrix kept in hand before the deadline (at most 5 % of the
+#: time): pt-1km (6.7 million pairs) ended 5-7 s past a 60 s limit without it.
+END_PASSES = 8.0
+
+
+def _core_rank(free_sites: int, q: int) -> int:
+    """How many nearest entries of each row a core keeps at least: twice the sites per
+    open site (a row's nearest open site is about that many sites away), 16 at least."""
+    return max(16, math.ceil(CORE_RANK * free_sites / max(1, q)))
 
 
 @dataclass(frozen=True)
@@ -102,15 +123,97 @@ class Pairs:
 
     @staticmethod
     def of(m: sp.csr_matrix) -> Pairs:
+        m = m.copy() if not m.has_sorted_indices else m
+        m.sort_indices()
         rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
         cols = m.indices.astype(np.int64)
         dist = m.data.astype(np.float64)
-        order = np.lexsort((cols, dist, rows))
+        # one stable sort of the exact integer key (row, rank of the distance); the entries
+        # are in row, column order, so ties keep the column order
+        uniq, rank = np.unique(dist, return_inverse=True)
+        order = np.argsort(rows * max(1, uniq.size) + rank.ravel(), kind="stable")
         return Pairs(rows[order], cols[order], dist[order], int(m.shape[0]), int(m.shape[1]))
 
     def subset(self, keep: BoolArray) -> Pairs:
         return Pairs(self.rows[keep], self.cols[keep], self.dist[keep], self.n_rows, self.n_sites,
                      None if self.wd is None else self.wd[keep])
+
+    @functools.cached_property
+    def prefix(self) -> RowPrefix:
+        """Each row's entries of negative reduced cost, followed across multipliers
+        (for the weights of :meth:`weighted`; built on first use)."""
+        assert self.wd is not None, "Pairs.prefix needs weighted pairs"
+        return RowPrefix(self, self.wd)
+
+
+class RowPrefix:
+    """Per row, how many of its first entries have ``w d`` below the row's multiplier
+    (a prefix: the entries are sorted by distance), followed from one multiplier vector
+    to the next by moving each row's count one entry at a time (the multipliers move
+    little between subgradient steps).  A row still moving after ``max_moves`` keeps a
+    longer prefix than needed, never a shorter one; the caller checks the entries."""
+
+    def __init__(self, pairs: Pairs, wd: FloatArray) -> None:
+        self.counts = np.bincount(pairs.rows, minlength=pairs.n_rows).astype(np.int64)
+        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int64)
+        self.c = np.zeros(pairs.n_rows, dtype=np.int64)
+        self.wd = wd
+
+    def entries(self, lam: FloatArray, max_moves: int = 48) -> IntArray:
+        c, counts, starts, wd = self.c, self.counts, self.starts, self.wd
+        act = np.flatnonzero(c < counts)
+        act = act[wd[starts[act] + c[act]] < lam[act]]
+        for _ in range(max_moves):
+            if act.size == 0:
+                break
+            c[act] += 1
+            act = act[c[act] < counts[act]]
+            act = act[wd[starts[act] + c[act]] < lam[act]]
+        c[act] = counts[act]  # still growing: the whole row
+        act = np.flatnonzero(c > 0)
+        act = act[wd[starts[act] + c[act] - 1] >= lam[act]]
+        for _ in range(max_moves):
+            if act.size == 0:
+                break
+            c[act] -= 1
+            act = act[c[act] > 0]
+            act = act[wd[starts[act] + c[act] - 1] >= lam[act]]
+        return _row_ranges(starts, c)
+
+
+@dataclass(frozen=True)
+class Core:
+    """The entries of each row up to a distance (``pairs``), on which the heuristics
+    work when the matrix is large (their answers are then priced on the whole matrix).
+    ``tail`` is ``min(tail, the row's nearest left-out distance)``: what they charge a
+    row no kept site serves (never more than its true cost)."""
+
+    pairs: Pairs
+    tail: FloatArray
+
+
+def core_of(pairs: Pairs, tail: FloatArray, reach: FloatArray) -> Core:
+    """The core of ``pairs``: per row the entries within ``reach`` (a prefix of the row)."""
+    n = pairs.n_rows
+    keep = pairs.dist <= reach[pairs.rows]
+    counts = np.bincount(pairs.rows, minlength=n)
+    kept = np.bincount(pairs.rows[keep], minlength=n)
+    start = np.cumsum(counts) - counts
+    cut = kept < counts
+    nxt = np.full(n, np.inf)
+    nxt[cut] = pairs.dist[start[cut] + kept[cut]]
+    return Core(pairs.subset(keep), np.minimum(tail, nxt))
+
+
+def rank_distance(pairs: Pairs, k: int) -> FloatArray:
+    """Per row, the distance of its ``k``-th nearest entry (``inf`` if it has fewer)."""
+    n = pairs.n_rows
+    counts = np.bincount(pairs.rows, minlength=n)
+    start = np.cumsum(counts) - counts
+    out = np.full(n, np.inf)
+    has = counts >= k
+    out[has] = pairs.dist[start[has] + k - 1]
+    return out
 
 
 def cost(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray) -> float:
@@ -149,12 +252,16 @@ def _nearest_two(pairs: Pairs, tail: FloatArray,
 
 
 def greedy(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, start: BoolArray,
-           allowed: BoolArray) -> BoolArray:
-    """Greedy: from ``start`` (e.g. the must-open sites), add the largest saving per step."""
+           allowed: BoolArray, *, deadline: float | None = None) -> BoolArray:
+    """Greedy: from ``start`` (e.g. the must-open sites), add the largest saving per step.
+
+    At ``deadline`` it stops adding sites (the set may then have fewer than ``p``)."""
     open_mask = start.copy()
     cur, _, _ = _nearest_two(pairs, tail, open_mask)
     cur = np.minimum(cur, _finite_tail(pairs, w, tail))
     for _ in range(max(0, p - int(open_mask.sum()))):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         saving = w[pairs.rows] * np.maximum(0.0, cur[pairs.rows] - pairs.dist)
         gain = np.bincount(pairs.cols, weights=saving, minlength=pairs.n_sites)
         gain[open_mask | ~allowed] = -1.0
@@ -179,6 +286,13 @@ def _finite_tail(pairs: Pairs, w: FloatArray, tail: FloatArray) -> FloatArray:
     return np.where(np.isfinite(tail), tail, big)
 
 
+def _row_ranges(starts: IntArray, counts: IntArray) -> IntArray:
+    """The entry indices ``starts[r] .. starts[r] + counts[r] - 1`` of each row, in order."""
+    total = int(counts.sum())
+    offs = np.cumsum(counts) - counts
+    return np.repeat(starts - offs, counts) + np.arange(total, dtype=np.int64)
+
+
 def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray,
                 fixed: BoolArray, allowed: BoolArray, *, deadline: float | None = None,
                 stop: threading.Event | None = None,
@@ -187,10 +301,15 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
 
     Each step prices every (insert ``j``, remove ``k``) swap at once with the
     fast-interchange decomposition ``gain(j) - loss(k) + extra(j, k)``
-    (Whitaker 1983; Resende & Werneck 2007), O(non-zeros + sites^2) per step.
-    Never returns a set worse than ``open_mask``.  Returns the set and the
-    number of swaps made.
+    (Whitaker 1983; Resende & Werneck 2007).  The three terms are built once, in
+    O(non-zeros), and after each swap updated for the rows whose nearest or
+    second-nearest open site changed (those near ``j`` or ``k``), so a step costs
+    O(sites^2 + the entries of those rows).  Never returns a set worse than
+    ``open_mask``.  Returns the set and the number of swaps made.
     """
+    if (deadline is not None and time.perf_counter() > deadline) or (
+            stop is not None and stop.is_set()):
+        return open_mask.copy(), 0
     t = _finite_tail(pairs, w, tail)
     # zero-weight points that must be served still count a little when swapping
     we = w.copy()
@@ -200,35 +319,87 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
     cur = open_mask.copy()
     n = pairs.n_sites
     rows, cols, dist = pairs.rows, pairs.cols, pairs.dist
-    wr = we[rows]
+    counts = np.bincount(rows, minlength=pairs.n_rows)
+    starts = np.cumsum(counts) - counts
+    by_col = np.argsort(cols, kind="stable")
+    col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))])
+    d1, d2, phi = _nearest_two(pairs, t, cur)
+
+    def terms(ent: IntArray, r: IntArray, d1r: FloatArray, d2r: FloatArray,
+              phir: IntArray) -> tuple[FloatArray, IntArray, FloatArray]:
+        """Per entry (``ent``, of rows ``r`` with those nearest two): its gain term;
+        the extra term's flat (insert, remove) index and value (index -1: none)."""
+        dd = dist[ent]
+        wr = we[r]
+        g = wr * np.maximum(0.0, d1r - dd)
+        has = (phir >= 0) & (dd < d2r)
+        idx = np.where(has, cols[ent] * n + phir, -1)
+        ev = np.where(has, wr * (d2r - np.maximum(dd, d1r)), 0.0)
+        return g, idx, ev
+
+    all_ent = np.arange(rows.size, dtype=np.int64)
+    g0, idx0, ev0 = terms(all_ent, rows, d1[rows], d2[rows], phi[rows])
+    gain = np.bincount(cols, weights=g0, minlength=n)
+    served = phi >= 0
+    loss = np.bincount(phi[served], weights=(we * (d2 - d1))[served], minlength=n)
+    ok0 = idx0 >= 0
+    extra = np.bincount(idx0[ok0], weights=ev0[ok0], minlength=n * n)
+    del g0, idx0, ev0, ok0
+    base = float(we @ d1)
     swaps = 0
     removable_base = ~fixed
     while swaps < max_swaps:
         if (deadline is not None and time.perf_counter() > deadline) or (
                 stop is not None and stop.is_set()):
             break
-        d1, d2, phi = _nearest_two(pairs, t, cur)
         cand_in = allowed & ~cur
         out_ok = cur & removable_base
         if not cand_in.any() or not out_ok.any():
             break
-        gain = np.bincount(cols, weights=wr * np.maximum(0.0, d1[rows] - dist), minlength=n)
-        served = phi >= 0
-        loss = np.bincount(phi[served], weights=(we * (d2 - d1))[served], minlength=n)
-        e_sel = np.flatnonzero((phi[rows] >= 0) & (dist < d2[rows]))
-        er = rows[e_sel]
-        ev = wr[e_sel] * (d2[er] - np.maximum(dist[e_sel], d1[er]))
-        extra = np.bincount(cols[e_sel] * n + phi[er], weights=ev, minlength=n * n).reshape(n, n)
-        profit = gain[:, None] - loss[None, :] + extra
-        profit[~cand_in, :] = -np.inf
-        profit[:, ~out_ok] = -np.inf
+        ins = np.flatnonzero(cand_in)
+        outs = np.flatnonzero(out_ok)
+        profit = (gain[ins, None] - loss[None, outs]
+                  + extra.reshape(n, n)[np.ix_(ins, outs)])
         flat = int(np.argmax(profit))
-        j, k = divmod(flat, n)
-        base = float(we @ d1)
-        if not profit[j, k] > 1e-9 * max(1.0, abs(base)):
+        a, b = divmod(flat, outs.size)
+        j, k = int(ins[a]), int(outs[b])
+        if not profit[a, b] > 1e-9 * max(1.0, abs(base)):
             break
+        # the rows whose two nearest open sites change: j comes within their second
+        # nearest, or k was one of them
+        ej = by_col[col_ptr[j]:col_ptr[j + 1]]
+        ek = by_col[col_ptr[k]:col_ptr[k + 1]]
+        rj = rows[ej][dist[ej] < d2[rows[ej]]]
+        rk = rows[ek][dist[ek] <= d2[rows[ek]]]
+        aff = np.unique(np.concatenate([rj, rk]))
+        ent = _row_ranges(starts[aff], counts[aff])
+        r = rows[ent]
         cur[j] = True
         cur[k] = False
+        sub = Pairs(np.repeat(np.arange(aff.size, dtype=np.int64), counts[aff]), cols[ent],
+                    dist[ent], int(aff.size), n)
+        n1, n2, nphi = _nearest_two(sub, t[aff], cur)
+        new_base = base + float(we[aff] @ (n1 - d1[aff]))
+        if not new_base < base:
+            cur[j] = False  # rounding in the updated terms: no real improvement
+            cur[k] = True
+            break
+        # take the affected rows' old terms out, put their new ones in
+        og, oidx, oev = terms(ent, r, d1[r], d2[r], phi[r])
+        pos = np.empty(pairs.n_rows, dtype=np.int64)
+        pos[aff] = np.arange(aff.size)
+        ng, nidx, nev = terms(ent, r, n1[pos[r]], n2[pos[r]], nphi[pos[r]])
+        gain += np.bincount(cols[ent], weights=ng - og, minlength=n)
+        osv = phi[aff] >= 0
+        loss -= np.bincount(phi[aff][osv], weights=(we[aff] * (d2[aff] - d1[aff]))[osv],
+                            minlength=n)
+        nsv = nphi >= 0
+        loss += np.bincount(nphi[nsv], weights=(we[aff] * (n2 - n1))[nsv], minlength=n)
+        m_o, m_n = oidx >= 0, nidx >= 0
+        np.subtract.at(extra, oidx[m_o], oev[m_o])
+        np.add.at(extra, nidx[m_n], nev[m_n])
+        d1[aff], d2[aff], phi[aff] = n1, n2, nphi
+        base = new_base
         swaps += 1
     if cost(pairs, w, tail, cur) > cost(pairs, w, tail, open_mask):
         return open_mask.copy(), 0  # only possible through the surrogate tail
@@ -255,11 +426,20 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     negative other } \\rho_j)`.
     """
     wd = w[pairs.rows] * pairs.dist if pairs.wd is None else pairs.wd
-    red = wd - lam[pairs.rows]
-    # few entries have a negative reduced cost: work on their indices only
-    neg = np.flatnonzero(red < 0.0)
+    if pairs.wd is not None and pairs.rows.size > PREFIX_MIN_PAIRS:
+        # the entries of a row with a negative reduced cost are a prefix of it (sorted by
+        # distance): follow each row's prefix, then check it exactly
+        cand = pairs.prefix.entries(lam)
+        red_c = wd[cand] - lam[pairs.rows[cand]]
+        keep = red_c < 0.0
+        neg, red_neg = cand[keep], red_c[keep]
+    else:
+        red = wd - lam[pairs.rows]
+        # few entries have a negative reduced cost: work on their indices only
+        neg = np.flatnonzero(red < 0.0)
+        red_neg = red[neg]
     neg_cols = pairs.cols[neg]
-    rho = np.bincount(neg_cols, weights=red[neg], minlength=pairs.n_sites).astype(np.float64)
+    rho = np.bincount(neg_cols, weights=red_neg, minlength=pairs.n_sites).astype(np.float64)
     chosen = _choose(rho, p, fixed, allowed)
     with np.errstate(invalid="ignore"):
         zt = np.where(np.isfinite(tail), np.minimum(w * tail - lam, 0.0), 0.0)
@@ -652,20 +832,42 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     heur_deadline = lag_deadline
     free_sites = int((allowed & ~fixed).sum())
     q = min(p, int(fixed.sum()) + free_sites)
-    start = greedy(pairs, w, tail, q, fixed, allowed)
+    large = pairs.rows.size > CORE_MIN_PAIRS
+    # heuristics on a core of each row's nearest entries when the matrix is large (their
+    # answers are priced on the whole matrix); the whole matrix otherwise
+    hcore = (core_of(pairs, tail, rank_distance(pairs, _core_rank(free_sites, q)))
+             if large else Core(pairs, tail))
+    start = greedy(hcore.pairs, w, hcore.tail, q, fixed, allowed, deadline=heur_deadline)
     best_open = start
+    t_pass = time.perf_counter()
     best = cost(pairs, w, tail, start)
+    if deadline is not None and lag_deadline is not None:
+        # what is done after the last step (the answer's assignment, fixing's bookkeeping)
+        # passes over the whole matrix a few times: keep that time in hand
+        t_pass = time.perf_counter() - t_pass
+        deadline -= min(0.05 * max(0.0, deadline - t0), END_PASSES * t_pass)
+        lag_deadline = min(lag_deadline, deadline)
+        heur_deadline = lag_deadline
     steps.append(f"greedy {best:.6g}")
+    if large:
+        d1, _, _ = _nearest_two(pairs, tail, start)
+        reach = np.maximum(CORE_REACH * d1, rank_distance(pairs, _core_rank(free_sites, q)))
+        hcore = core_of(pairs, tail, reach)
+        steps.append(f"core of {hcore.pairs.rows.size} of {pairs.rows.size} pairs "
+                     f"({time.perf_counter() - t0:.1f} s)")
     if use_interchange:
-        best_open, _ = interchange(pairs, w, tail, start, fixed, allowed, deadline=lag_deadline,
-                                   stop=stop)
-        best = cost(pairs, w, tail, best_open)
-        steps.append(f"interchange {best:.6g}")
+        s_int, _ = interchange(hcore.pairs, w, hcore.tail, start, fixed, allowed,
+                               deadline=lag_deadline, stop=stop)
+        c_int = cost(pairs, w, tail, s_int)
+        if c_int < best:
+            best, best_open = c_int, s_int
+        steps.append(f"interchange {best:.6g} ({time.perf_counter() - t0:.1f} s)")
 
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
-        s = greedy(pairs, w, tail, q, chosen | fixed, allowed)
-        s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=heur_deadline, stop=stop)
+        s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=heur_deadline)
+        s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed, deadline=heur_deadline,
+                           stop=stop)
         c = cost(pairs, w, tail, s)
         if c < best:
             best, best_open = c, s
@@ -675,13 +877,21 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     lam = w * d1
     lower = -math.inf
     cur_pairs, cur_tail, cur_fixed, cur_allowed = pairs.weighted(w), tail, fixed, allowed
-    for rnd in range(1, max_rounds + 1):
+    rnd = 0
+    while True:
+        rnd += 1
         # each round: the Lagrangian dual of what is left, then fixing against the
-        # incumbent; what survives holds every solution at least as good as it
+        # incumbent; what survives holds every solution at least as good as it.  A large
+        # instance goes on round after round (each fixing makes the next cheaper) while
+        # too many pairs are left for an exact model, up to the deadline
+        big = large and cur_pairs.rows.size > MAX_MIP_PAIRS
+        rnd_deadline = deadline if big else lag_deadline
+        heur_deadline = rnd_deadline
+        n_iter = min(max_iter, LARGE_ROUND_ITER) if large else max_iter
         if rnd == 1 or not math.isfinite(best):
             lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
-                                            best, lam, max_iter=max_iter,
-                                            deadline=lag_deadline, stop=stop,
+                                            best, lam, max_iter=n_iter,
+                                            deadline=rnd_deadline, stop=stop,
                                             heuristic=heuristic if rnd == 1 and use_heuristic
                                             else None,
                                             theta0=THETA0 if rnd == 1 else 0.05)
@@ -690,18 +900,22 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             # 0.081 % below the incumbent); deflected steps aimed at the incumbent
             # go on to 0.057 %, and fixing then keeps 129k instead of 154k pairs
             lg, _ = _node_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, best,
-                                best - ABSOLUTE_GAP, max_iter, alpha=POLISH_ALPHA,
+                                best - ABSOLUTE_GAP, n_iter, alpha=POLISH_ALPHA,
                                 halve=POLISH_HALVE, theta0=0.5, aim=POLISH_AIM,
-                                restart=False, deadline=lag_deadline)
-            iters = max_iter
+                                restart=False, deadline=rnd_deadline)
+            iters = n_iter
+            if large and use_heuristic and (rnd_deadline is None
+                                            or time.perf_counter() < rnd_deadline):
+                heuristic(lg.chosen)
         lam = lg.lam
         lower = max(lower, min(lg.bound, best))
         steps.append(f"round {rnd}: Lagrangian bound {lg.bound:.6g} after {iters} steps, "
                      f"incumbent {best:.6g} ({time.perf_counter() - t0:.1f} s)")
         if math.isfinite(best) and best - lower <= ABSOLUTE_GAP:
             return Outcome(best_open, best, best, True, (), "; ".join(steps))
-        if not math.isfinite(best):
-            break  # nothing to fix against
+        if not math.isfinite(best) or (big and deadline is not None
+                                       and time.perf_counter() > deadline):
+            break  # nothing to fix against, or no time to use what fixing leaves
         tol = 1e-9 * max(1.0, abs(best))
         red = reduce(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best, tol)
         before = cur_pairs.rows.size
@@ -712,8 +926,13 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         n_free = int((cur_allowed & ~cur_fixed).sum())
         steps.append(f"fixing kept {cur_pairs.rows.size} of {pairs.rows.size} pairs, "
                      f"{n_free} free sites, {int(cur_fixed.sum())} open")
-        if cur_pairs.rows.size > 0.8 * before or (
-                lag_deadline is not None and time.perf_counter() > lag_deadline):
+        now = time.perf_counter()
+        if (deadline is not None and now > deadline) or (stop is not None and stop.is_set()):
+            break
+        if large and cur_pairs.rows.size > MAX_MIP_PAIRS:
+            continue
+        if rnd >= max_rounds or cur_pairs.rows.size > 0.8 * before or (
+                lag_deadline is not None and now > lag_deadline):
             break
     if cur_pairs.rows.size > MAX_MIP_PAIRS:
         # HiGHS needs several kB per pair (1.25 GB for 245k): no exact model; the time
@@ -739,11 +958,11 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             if key in tried:
                 return best
             tried.add(key)
-            s = greedy(pairs, w, tail, q, chosen | fixed, allowed)
+            s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=deadline)
             c = cost(pairs, w, tail, s)
             if c < best * (1.0 + 1e-3):
-                s, _ = interchange(pairs, w, tail, s, fixed, allowed, deadline=deadline,
-                                   stop=stop)
+                s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed,
+                                   deadline=deadline, stop=stop)
                 c = cost(pairs, w, tail, s)
             if c < best:
                 best, best_open = c, s
