@@ -94,9 +94,12 @@ LSCP_SHORT_SEARCH_SHARE = 0.1
 AUTO_HIGHS_LP_GAP = 0.27
 #: Share of a component's time (and at most this many seconds) the LP of that choice
 #: may take; its value, rounded up with whole costs, is also a floor under the bound
-#: (0.1-2.2 s with HiGHS's simplex on the components above, under load).
-LP_PROBE_SHARE = 0.1
-LP_PROBE_MAX_S = 10.0
+#: (0.1-2.2 s with HiGHS's simplex on the components above; 4.4 s wall for 0.7 s of
+#: CPU on Lạng Sơn's at load 18, where 10 % of the share was about 5 s and that run
+#: went to SCIP: 105 / 89).  An LP not solved in that time counts as far from the
+#: cover (HiGHS): the engine would need that LP before any proof.
+LP_PROBE_SHARE = 0.15
+LP_PROBE_MAX_S = 15.0
 
 
 def lscp_engine(engine: str, n_sites: int, lp_gap: float | None = None) -> str:
@@ -221,8 +224,10 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         t_lp = time.perf_counter()
         floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share))
         share = max(0.001, share - (time.perf_counter() - t_lp))
-        if floor > 0:
-            lp_gap = greedy_cost / floor - 1.0
+        # an LP not solved in its share of the time: the engine will not reach a proof
+        # either (it needs that LP first), so its primal heuristics decide: HiGHS
+        lp_gap = greedy_cost / floor - 1.0 if floor > 0 else (
+            math.inf if floor == -math.inf else None)
     chosen_engine = lscp_engine(engine, sub.shape[1], lp_gap)
     logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
                  greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
