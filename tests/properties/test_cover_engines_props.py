@@ -159,3 +159,31 @@ def test_search_beside_pdlp_by_hand_and_stopped() -> None:
     stopped = mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), stop=stop, **kw)
     assert stopped.best_bound >= 12.0 and stopped.objective <= 12.0
     assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(covers())
+def test_an_lp_probe_out_of_time_sends_the_component_to_highs(
+        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """The probe's LP not solved in its time (``lp_bound`` gives ``-inf``, as it does
+    at its limit): HiGHS, and the answer and bound stay exact."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(set_cover, "SMALL_COMPONENT_SITES", 0)
+        mp.setattr(set_cover, "lp_bound", lambda mip, limit: -math.inf)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **KW)
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    assert "ortools-mathopt-scip" not in {s.solver for s in r.stages}
+
+
+def test_lp_bound_out_of_time_is_no_bound() -> None:
+    # a limit too short for any LP: -inf, never a value that is not a bound
+    rng = np.random.default_rng(0)
+    c = sp.csr_matrix(rng.random((400, 300)) < 0.05)
+    c = c[np.diff(c.indptr) > 0]
+    mip, _ = cover_mip(c, np.ones(300))
+    b = lp_bound(mip, 1e-6)
+    assert b == -math.inf or b <= lp_bound(mip, 30.0) + 1e-9
