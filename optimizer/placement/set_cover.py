@@ -12,8 +12,10 @@ The model (:func:`cover_mip`) is built apart from the strategy
 (:func:`solve_cover`): the reductions of :mod:`optimizer._preprocess`, a split
 into connected components (the small ones solved together, each large one
 alone, smallest first, each with its share of the time), Chvátal's greedy cover
-as every MIP's hint, iterated local search first on very large components, and
-whole-number costs' bounds rounded up (which proves many covers optimal).
+as every MIP's hint, iterated local search first on large components, with
+``engine="auto"`` the engine chosen by how far the greedy cover is above the
+component's LP (whose value is also a floor under the bound), and whole-number
+costs' bounds rounded up (which proves many covers optimal).
 :func:`optimizer.placement.center.p_center` reuses :func:`solve_cover` for each
 radius it tries.
 """
@@ -378,7 +380,9 @@ def lscp(
     time_limit_s : wall-clock limit for the whole call in seconds (``None``: none).
     seed, threads : engine seed and thread count, saved in the report.
     engine : ``"auto"`` (default: SCIP for components up to
-        :data:`AUTO_SCIP_SITES` sites, HiGHS for larger ones), ``"highs"`` or ``"scip"``.
+        :data:`AUTO_SCIP_SITES` sites, HiGHS for larger ones and for those whose
+        greedy cover is more than :data:`AUTO_HIGHS_LP_GAP` above their LP),
+        ``"highs"`` or ``"scip"``.
     stop : set it from another thread to stop and keep the best answer so far.
     tuning : benchmark switches (:class:`optimizer.placement.inputs.Tuning`;
         ``preprocess`` applies here).
