@@ -256,7 +256,8 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     if math.isfinite(floor) and report.status is SolveStatus.FEASIBLE and (
             not math.isfinite(report.best_bound) or report.best_bound < floor):
         # the engine stopped before its root LP: the probe's LP bound holds
-        report = replace(report, best_bound=floor)
+        report = replace(report, best_bound=floor, message="; ".join(
+            x for x in ("bound from the component's LP", report.message) if x))
     return chosen, report
 
 

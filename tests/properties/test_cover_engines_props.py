@@ -112,6 +112,7 @@ def test_the_lp_floor_holds_when_the_engine_returns_nothing() -> None:
     assert r3.status is SolveStatus.FEASIBLE
     assert 0.5 - 1e-5 <= r3.best_bound <= 0.5 <= r3.objective
     assert abs(r3.objective - 2.0 / 3.0) < 1e-9
+    assert "bound from the component's LP" in r3.report.message
 
 
 @settings(max_examples=30, deadline=None)
