@@ -117,11 +117,13 @@ def lscp_engine(engine: str, n_sites: int, lp_gap: float | None = None) -> str:
     return "scip"
 
 
-def lp_bound(mip: SparseMip, time_limit_s: float | None) -> float:
+def lp_bound(mip: SparseMip, time_limit_s: float | None,
+             stop: threading.Event | None = None) -> float:
     """A lower bound on the minimisation ``mip`` from its LP relaxation (HiGHS's
     simplex, within ``time_limit_s``): the LP's dual bound less a relative 1e-6 for
-    the engine's tolerances; ``-inf`` if the LP was not solved in time."""
-    lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s)
+    the engine's tolerances; ``-inf`` if the LP was not solved in time (or ``stop``
+    was set)."""
+    lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s, stop=stop)
     if lp.report.status is not SolveStatus.OPTIMAL:
         return -math.inf
     value = min(lp.report.objective, lp.report.best_bound)
@@ -221,10 +223,11 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         searched = True
     floor = -math.inf
     lp_gap: float | None = None
-    if engine == "auto" and searched and sub.shape[1] <= AUTO_SCIP_SITES and share is not None:
+    if (engine == "auto" and searched and sub.shape[1] <= AUTO_SCIP_SITES and share is not None
+            and not options.stopped):
         # the LP decides the engine (and is a floor under its bound)
         t_lp = time.perf_counter()
-        floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share))
+        floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share), options.stop)
         share = max(0.001, share - (time.perf_counter() - t_lp))
         # an LP not solved in its share of the time: the engine will not reach a proof
         # either (it needs that LP first), so its primal heuristics decide: HiGHS

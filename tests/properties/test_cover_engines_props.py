@@ -59,8 +59,8 @@ def _probe_everywhere(mp: pytest.MonkeyPatch, gap: float) -> list[float]:
     seen: list[float] = []
     real = set_cover.lp_bound
 
-    def spy(mip: object, limit: float | None) -> float:
-        seen.append(real(mip, limit))  # type: ignore[arg-type]
+    def spy(mip: object, limit: float | None, stop: object = None) -> float:
+        seen.append(real(mip, limit, stop))  # type: ignore[arg-type]
         return seen[-1]
 
     mp.setattr(set_cover, "SMALL_COMPONENT_SITES", 0)
@@ -172,7 +172,7 @@ def test_an_lp_probe_out_of_time_sends_the_component_to_highs(
     opt = _brute_lscp(c, costs)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(set_cover, "SMALL_COMPONENT_SITES", 0)
-        mp.setattr(set_cover, "lp_bound", lambda mip, limit: -math.inf)
+        mp.setattr(set_cover, "lp_bound", lambda mip, limit, stop=None: -math.inf)
         r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **KW)
     assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
     if r.status is SolveStatus.OPTIMAL:
@@ -188,3 +188,18 @@ def test_lp_bound_out_of_time_is_no_bound() -> None:
     mip, _ = cover_mip(c, np.ones(300))
     b = lp_bound(mip, 1e-6)
     assert b == -math.inf or b <= lp_bound(mip, 30.0) + 1e-9
+
+
+def test_a_stop_skips_the_lp_probe_and_a_stopped_probe_is_no_bound() -> None:
+    stop = threading.Event()
+    stop.set()
+    mip, _ = cover_mip(TRIANGLE, np.ones(3))
+    # the triangle's LP may finish before the stop is seen: a bound either way
+    b = lp_bound(mip, 10.0, stop)
+    assert b == -math.inf or b <= 1.5
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", stop=stop, **KW)
+    assert not seen
+    assert r.objective == 2.0 and r.best_bound <= 2.0
+    assert np.asarray(TRIANGLE[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
