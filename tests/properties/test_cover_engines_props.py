@@ -203,3 +203,13 @@ def test_a_stop_skips_the_lp_probe_and_a_stopped_probe_is_no_bound() -> None:
     assert not seen
     assert r.objective == 2.0 and r.best_bound <= 2.0
     assert np.asarray(TRIANGLE[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+
+
+def test_no_lp_probe_above_its_size() -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", TRIANGLE.nnz - 1)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", **KW)
+    assert not seen
+    assert r.status is SolveStatus.OPTIMAL and r.objective == 2.0
+    assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
