@@ -105,8 +105,9 @@ LP_PROBE_MAX_S = 15.0
 #: ... and only components of at most this many non-zeros get the probe (the size
 #: rule alone decides above): the components measured for the rule have 1.8k-97k;
 #: Hà Nội at 400 m leaves one of 27,542 rows x 960 sites and 2.03 million non-zeros
-#: whose LP HiGHS's simplex had not solved after 73 s (its 6 s probe overran to ~50 s
-#: and sent it to HiGHS: 28 / 19 in 110 s, against SCIP's 24 / 23 in 71 s).
+#: whose LP HiGHS's simplex alone took 73 s for a 60 s limit; with the probe that
+#: run went to HiGHS and took 110 s for its 60 s limit, 28 / 19, against SCIP's
+#: 24 / 23 in 71 s without it.
 LP_PROBE_MAX_NONZEROS = 200_000
 
 
