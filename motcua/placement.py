@@ -90,7 +90,8 @@ class PlacementRequest:
     weighting : ``population`` or ``in_person`` dossiers per working day.
     mode : travel mode overriding the scenario's.
     time_limit_s, seed, threads : solver settings, saved with the result.
-    engine : ``auto`` (SCIP for LSCP components up to 2,000 sites, HiGHS otherwise),
+    engine : ``auto`` (SCIP for LSCP components up to 2,000 sites whose greedy cover is
+        within 27 % of their LP, HiGHS otherwise),
         ``highs`` or ``scip``.
     """
 

@@ -345,6 +345,16 @@ def _solve_once(
     return MipSolution(report=report, values=values)
 
 
+def solve_lp(mip: SparseMip, *, engine: str = DEFAULT_ENGINE,
+             time_limit_s: float | None = None,
+             stop: threading.Event | None = None) -> MipSolution:
+    """The LP relaxation of ``mip`` (every variable continuous) by a MathOpt engine's
+    simplex, reported like :func:`solve_mip` (``OPTIMAL``: the LP optimum; a ``stop``
+    abandons the engine's run and gives ``NOT_SOLVED``)."""
+    return _solve_once(mip, engine=engine, time_limit_s=time_limit_s,
+                       proto=mip.to_proto(relax=True), stop=stop)
+
+
 @dataclass(frozen=True)
 class LpIterate:
     """What a first-order LP solve returned: primal and dual values (either may be

@@ -59,7 +59,8 @@ def add_solver_options(parser: Any, *, time_limit: float | None, time_limit_help
     if engine:
         parser.add_argument("--engine", choices=("auto", "highs", "scip"), default="auto",
                             help="MIP engine through OR-Tools MathOpt (default auto: SCIP for "
-                                 "LSCP components up to 2,000 sites, HiGHS otherwise)")
+                                 "LSCP components up to 2,000 sites whose greedy cover is within 27 %% of "
+                                 "their LP, HiGHS otherwise)")
 
 
 def solver_options(args: argparse.Namespace) -> tuple[float, int, int]:

@@ -267,6 +267,50 @@ def _mclp_model(prep: McPrep, split: McSplit | None, start: BoolArray,
 
 
 
+def _covered(m: sp.csr_matrix, w: FloatArray, x: BoolArray) -> float:
+    """The weight of the rows of ``m`` that the columns ``x`` cover."""
+    return float(w[np.asarray(m[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0].sum())
+
+
+def _lp_with_search(mip: SparseMip, m: sp.csr_matrix, w: FloatArray, start: BoolArray, *,
+                    lp_limit: float | None, options: SolveOptions, near: bool,
+                    ) -> tuple[LpIterate, BoolArray, int]:
+    """PDLP on ``threads - 1`` threads and, meanwhile, the local search (without the LP's
+    guidance) from ``start`` in this one, until PDLP returns (or a stop): the search
+    gets the whole minute instead of what PDLP leaves.  Returns the LP, the search's
+    answer and its rounds.  PDLP releases the GIL while it runs."""
+    box: list[LpIterate] = []
+    errors: list[BaseException] = []
+    halt = threading.Event()
+
+    def run() -> None:
+        try:
+            box.append(solve_lp_first_order(mip, time_limit_s=lp_limit,
+                                            threads=max(1, options.threads - 1)))
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+        finally:
+            halt.set()
+
+    def watch() -> None:  # a stop request ends the search too
+        while options.stop is not None and not halt.wait(0.1):
+            if options.stop.is_set():
+                halt.set()
+
+    worker = threading.Thread(target=run, name="motcua-pdlp", daemon=True)
+    worker.start()
+    if options.stop is not None:
+        threading.Thread(target=watch, name="motcua-pdlp-watch", daemon=True).start()
+    best, rounds = perturb_mclp(m, w, start, prefer=None, deadline=math.inf,
+                                seed=options.seed + 1, stop=halt, near=near,
+                                max_stall=3000 if near else 300)
+    worker.join()
+    halt.set()
+    if errors:
+        raise errors[0]
+    return box[0], best, rounds
+
+
 def _mclp_first_order(
     prep: McPrep, starts: Sequence[BoolArray], *, deadline: float | None,
     options: SolveOptions, why: str = "", near: bool = False,
@@ -286,12 +330,18 @@ def _mclp_first_order(
     t0 = time.perf_counter()
     mip, x0, _ = mclp_mip(m, w, np.ones(m.shape[1]), p, None)
     left = None if deadline is None else max(0.0, deadline - t0)
+    lp_limit = None if left is None else PDLP_TIME_SHARE * left
+    cands = list(starts)
+    early_rounds = 0
     if options.stopped:
         lp = LpIterate(None, None, "not run: stopped", 0.0)
+    elif options.threads >= 2 and p > 0:
+        lp, early, early_rounds = _lp_with_search(
+            mip, m, w, max(cands, key=lambda x: _covered(m, w, x)), lp_limit=lp_limit,
+            options=options, near=near)
+        cands.append(early)
     else:
-        lp = solve_lp_first_order(
-            mip, time_limit_s=None if left is None else PDLP_TIME_SHARE * left,
-            threads=options.threads)
+        lp = solve_lp_first_order(mip, time_limit_s=lp_limit, threads=options.threads)
     del mip
     integral = whole(prep.inp.weights)
     coverable = float(w.sum())
@@ -301,23 +351,23 @@ def _mclp_first_order(
     else:
         bound = coverable
     x_lp = None if lp.primal is None else np.clip(lp.primal[x0:x0 + m.shape[1]], 0.0, 1.0)
-    cands = list(starts)
     if x_lp is not None and p > 0:
         top = np.zeros(m.shape[1], dtype=bool)
         top[np.argsort(-x_lp, kind="stable")[:min(p, m.shape[1])]] = True
         cands.append(swap_mclp(m, w, top, time_budget_s=SWAP_SECONDS))
 
     def covered(x: BoolArray) -> float:
-        return float(w[np.asarray(m[:, np.flatnonzero(x)].sum(axis=1)).ravel() > 0].sum())
+        return _covered(m, w, x)
 
     best = max(cands, key=covered)
-    rounds = 0
+    rounds = early_rounds
     if covered(best) < bound - ABSOLUTE_GAP:
         end = math.inf if deadline is None else deadline
         # near-only rounds are ~10x faster, so they get ~10x the stall allowance
-        best, rounds = perturb_mclp(m, w, best, prefer=x_lp, deadline=end, seed=options.seed,
-                                    stop=options.stop,
-                                    near=near, max_stall=3000 if near else 300)
+        best, more = perturb_mclp(m, w, best, prefer=x_lp, deadline=end, seed=options.seed,
+                                  stop=options.stop,
+                                  near=near, max_stall=3000 if near else 300)
+        rounds += more
     value = covered(best)
     status = SolveStatus.OPTIMAL if value >= bound - ABSOLUTE_GAP else SolveStatus.FEASIBLE
     total, ub = prep.fixed_weight + value, prep.fixed_weight + bound

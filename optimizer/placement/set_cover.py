@@ -12,8 +12,10 @@ The model (:func:`cover_mip`) is built apart from the strategy
 (:func:`solve_cover`): the reductions of :mod:`optimizer._preprocess`, a split
 into connected components (the small ones solved together, each large one
 alone, smallest first, each with its share of the time), Chvátal's greedy cover
-as every MIP's hint, iterated local search first on very large components, and
-whole-number costs' bounds rounded up (which proves many covers optimal).
+as every MIP's hint, iterated local search first on large components, with
+``engine="auto"`` the engine chosen by how far the greedy cover is above the
+component's LP (whose value is also a floor under the bound), and whole-number
+costs' bounds rounded up (which proves many covers optimal).
 :func:`optimizer.placement.center.p_center` reuses :func:`solve_cover` for each
 radius it tries.
 """
@@ -31,7 +33,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from optimizer._cover import greedy_cover, improve_cover
-from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_mip
+from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_lp, solve_mip
 from optimizer._preprocess import components, reduce_lscp
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.inputs import (
@@ -81,11 +83,60 @@ LSCP_SHORT_SEARCH_S = 5.0
 LSCP_SHORT_SEARCH_SHARE = 0.1
 
 
-def lscp_engine(engine: str, n_sites: int) -> str:
-    """The engine for one LSCP component (``"auto"``: by its number of sites)."""
+#: With ``engine="auto"``, a component of at most :data:`AUTO_SCIP_SITES` sites whose
+#: greedy cover (Chvátal's, deterministic) is more than this share above its LP bound
+#: goes to HiGHS instead of SCIP: far from the LP, the engine's primal heuristics
+#: decide the answer, and SCIP's never improved such a cover.  Measured (greedy vs
+#: LP): real provinces at 1 km 36.1 % (Lạng Sơn, 823 sites: SCIP 115 / bound 85.6,
+#: HiGHS 92 / 85 in 60 s) and 33.0 % (Quảng Ninh, 464 sites: SCIP 70, HiGHS 56, both
+#: bound 52), national core 29.2 % (HiGHS's already); the components SCIP proves and
+#: HiGHS does not are at most 23.3 % (20,000 x 2,000: 17.1 % and 23.3 %; national
+#: 564 sites 20.8 %, 275 sites 16.1 %).  The cover after the short search is no
+#: guide: its distance to the LP depends on how much CPU the search got.
+AUTO_HIGHS_LP_GAP = 0.27
+#: Share of a component's time (and at most this many seconds) the LP of that choice
+#: may take; its value, rounded up with whole costs, is also a floor under the bound
+#: (0.1-2.2 s with HiGHS's simplex on the components above; 4.4 s wall for 0.7 s of
+#: CPU on Lạng Sơn's at load 18, where 10 % of the share was about 5 s and that run
+#: went to SCIP: 105 / 89).  An LP not solved in that time counts as far from the
+#: cover (HiGHS): the engine would need that LP before any proof.
+LP_PROBE_SHARE = 0.15
+LP_PROBE_MAX_S = 15.0
+#: ... and only components of at most this many non-zeros get the probe (the size
+#: rule alone decides above): the components measured for the rule have 1.8k-97k;
+#: Hà Nội at 400 m leaves one of 27,542 rows x 960 sites and 2.03 million non-zeros
+#: whose LP HiGHS's simplex alone took 73 s for a 60 s limit; with the probe that
+#: run went to HiGHS and took 110 s for its 60 s limit, 28 / 19, against SCIP's
+#: 24 / 23 in 71 s without it.
+LP_PROBE_MAX_NONZEROS = 200_000
+
+
+def lscp_engine(engine: str, n_sites: int, lp_gap: float | None = None) -> str:
+    """The engine for one LSCP component (``"auto"``: by its number of sites and, when
+    known, by how far the greedy cover is above the LP bound: ``lp_gap``, see
+    :data:`AUTO_HIGHS_LP_GAP`)."""
     if engine != "auto":
         return engine
-    return "scip" if n_sites <= AUTO_SCIP_SITES else "highs"
+    if n_sites > AUTO_SCIP_SITES:
+        return "highs"
+    if lp_gap is not None and lp_gap > AUTO_HIGHS_LP_GAP:
+        return "highs"
+    return "scip"
+
+
+def lp_bound(mip: SparseMip, time_limit_s: float | None,
+             stop: threading.Event | None = None) -> float:
+    """A lower bound on the minimisation ``mip`` from its LP relaxation (HiGHS's
+    simplex, within ``time_limit_s``): the LP's dual bound less a relative 1e-6 for
+    the engine's tolerances; ``-inf`` if the LP was not solved in time (or ``stop``
+    was set)."""
+    lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s, stop=stop)
+    if lp.report.status is not SolveStatus.OPTIMAL:
+        return -math.inf
+    value = min(lp.report.objective, lp.report.best_bound)
+    if not math.isfinite(value):
+        return -math.inf
+    return value - 1e-6 * max(1.0, abs(value))
 
 
 def cover_mip(c: sp.csr_matrix, costs: FloatArray) -> tuple[SparseMip, int]:
@@ -162,6 +213,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     the group gets ``fraction`` of the time left."""
     mip, x0 = cover_mip(sub, sub_cost)
     start = greedy_cover(sub, sub_cost)
+    greedy_cost = float(sub_cost[start].sum())
     left = remaining(deadline)
     share = None if left is None else left * fraction
     searched = False
@@ -176,7 +228,22 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                                                          LSCP_SHORT_SEARCH_SHARE * share))
         share = max(0.001, share - (time.perf_counter() - t_search))
         searched = True
-    sol = solve_mip(mip, engine=lscp_engine(engine, sub.shape[1]), time_limit_s=share,
+    floor = -math.inf
+    lp_gap: float | None = None
+    if (engine == "auto" and searched and sub.shape[1] <= AUTO_SCIP_SITES and share is not None
+            and sub.nnz <= LP_PROBE_MAX_NONZEROS and not options.stopped):
+        # the LP decides the engine (and is a floor under its bound)
+        t_lp = time.perf_counter()
+        floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share), options.stop)
+        share = max(0.001, share - (time.perf_counter() - t_lp))
+        # an LP not solved in its share of the time: the engine will not reach a proof
+        # either (it needs that LP first), so its primal heuristics decide: HiGHS
+        lp_gap = greedy_cost / floor - 1.0 if floor > 0 else (
+            math.inf if floor == -math.inf else None)
+    chosen_engine = lscp_engine(engine, sub.shape[1], lp_gap)
+    logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
+                 greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
+    sol = solve_mip(mip, engine=chosen_engine, time_limit_s=share,
                     seed=options.seed, threads=options.threads, stop=options.stop,
                     hint=start.astype(np.float64))
     chosen = start
@@ -196,6 +263,11 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                          objective=float(sub_cost[start].sum()),
                          message="; ".join(x for x in ("greedy cover kept", report.message)
                                            if x))
+    if math.isfinite(floor) and report.status is SolveStatus.FEASIBLE and (
+            not math.isfinite(report.best_bound) or report.best_bound < floor):
+        # the engine stopped before its root LP: the probe's LP bound holds
+        report = replace(report, best_bound=floor, message="; ".join(
+            x for x in ("bound from the component's LP", report.message) if x))
     return chosen, report
 
 
@@ -319,7 +391,9 @@ def lscp(
     time_limit_s : wall-clock limit for the whole call in seconds (``None``: none).
     seed, threads : engine seed and thread count, saved in the report.
     engine : ``"auto"`` (default: SCIP for components up to
-        :data:`AUTO_SCIP_SITES` sites, HiGHS for larger ones), ``"highs"`` or ``"scip"``.
+        :data:`AUTO_SCIP_SITES` sites, HiGHS for larger ones and for those whose
+        greedy cover is more than :data:`AUTO_HIGHS_LP_GAP` above their LP),
+        ``"highs"`` or ``"scip"``.
     stop : set it from another thread to stop and keep the best answer so far.
     tuning : benchmark switches (:class:`optimizer.placement.inputs.Tuning`;
         ``preprocess`` applies here).

@@ -1,0 +1,215 @@
+"""Issue #16 (covering models at province size): the LSCP engine choice by the LP
+probe, the probe's LP floor under the bound, and the MCLP local search that runs
+beside PDLP; each against brute force on small instances."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer._mip import MipSolution
+from optimizer._status import SolverReport, SolveStatus
+from optimizer.placement import Tuning, lscp, max_cover, mclp, set_cover
+from optimizer.placement.set_cover import cover_mip, lp_bound, lscp_engine
+from tests.properties.test_cover_props import (
+    KW,
+    _brute_lscp,
+    _brute_mclp,
+    covers,
+    mclp_instances,
+)
+
+TRIANGLE = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=bool))
+
+
+def test_engine_rule_by_hand() -> None:
+    assert lscp_engine("highs", 10, 0.5) == "highs"
+    assert lscp_engine("scip", 10, 0.5) == "scip"
+    assert lscp_engine("auto", 10) == "scip"  # no LP known: by size
+    assert lscp_engine("auto", 10, 0.05) == "scip"  # near the LP: the proof matters
+    assert lscp_engine("auto", 10, 0.2) == "scip"
+    assert lscp_engine("auto", 10, 0.3) == "highs"  # far: the primal heuristics matter
+    assert lscp_engine("auto", set_cover.AUTO_SCIP_SITES + 1, 0.0) == "highs"
+
+
+def test_lp_bound_of_the_triangle() -> None:
+    # each pair of the three sites covers the triangle's rows; x = 1/2 each is the LP
+    mip, _ = cover_mip(TRIANGLE, np.ones(3))
+    b = lp_bound(mip, 10.0)
+    assert 1.5 - 1e-5 <= b <= 1.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(covers())
+def test_lp_bound_never_exceeds_the_optimum(inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    c, costs = inst
+    mip, _ = cover_mip(c, costs)
+    assert lp_bound(mip, 10.0) <= _brute_lscp(c, costs) + 1e-9
+
+
+def _probe_everywhere(mp: pytest.MonkeyPatch, gap: float) -> list[float]:
+    """Every component gets the short search and the LP probe (they are tuned for
+    components of more than 60 sites); returns the probe's bounds as they are made."""
+    seen: list[float] = []
+    real = set_cover.lp_bound
+
+    def spy(mip: object, limit: float | None, stop: object = None) -> float:
+        seen.append(real(mip, limit, stop))  # type: ignore[arg-type]
+        return seen[-1]
+
+    mp.setattr(set_cover, "SMALL_COMPONENT_SITES", 0)
+    mp.setattr(set_cover, "AUTO_HIGHS_LP_GAP", gap)
+    mp.setattr(set_cover, "lp_bound", spy)
+    return seen
+
+
+@settings(max_examples=30, deadline=None)
+@given(covers(), st.sampled_from([-1.0, math.inf, 0.27]))
+def test_lscp_auto_with_the_lp_probe_is_exact(inst: tuple[sp.csr_matrix, np.ndarray],
+                                              gap: float) -> None:
+    """-1: every probed component goes to HiGHS, inf: to SCIP, 0.27: the rule."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, gap)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **KW)
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    assert all(b <= opt + 1e-9 for b in seen)
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    engines = {s.solver for s in r.stages}
+    if seen and gap == -1.0:
+        assert "ortools-mathopt-scip" not in engines
+    if seen and gap == math.inf:
+        assert "ortools-mathopt-highs" not in engines
+
+
+def test_the_lp_floor_holds_when_the_engine_returns_nothing() -> None:
+    """The engine ends without an answer or a bound (as at a time limit before its
+    root): the greedy cover (2 sites) is kept and the probe's LP 1.5, rounded up with
+    whole costs, proves it; the packing bound alone is 1 (every two rows meet)."""
+
+    def nothing(mip: object, **kw: object) -> MipSolution:
+        return MipSolution(SolverReport(SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf,
+                                        0.0, "ortools-mathopt-scip", 0, 1, 1.0, "time limit"),
+                           None)
+
+    assert set_cover.packing_bound(TRIANGLE, np.ones(3)) == 1.0
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, math.inf)
+        mp.setattr(set_cover, "solve_mip", nothing)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", **KW)
+        # costs of thirds: no rounding, the floor is the LP itself
+        r3 = lscp(TRIANGLE, np.ones(3), costs=np.full(3, 1.0 / 3.0), engine="auto", **KW)
+    assert r.status is SolveStatus.OPTIMAL and r.objective == 2.0 and r.best_bound == 2.0
+    assert r3.status is SolveStatus.FEASIBLE
+    assert 0.5 - 1e-5 <= r3.best_bound <= 0.5 <= r3.objective
+    assert abs(r3.objective - 2.0 / 3.0) < 1e-9
+    assert "bound from the component's LP" in r3.report.message
+
+
+@settings(max_examples=30, deadline=None)
+@given(mclp_instances(), st.booleans(), st.integers(0, 3))
+def test_first_order_mclp_with_the_search_beside_pdlp_is_honest(
+        inst: tuple[sp.csr_matrix, np.ndarray, int], whole: bool, seed: int) -> None:
+    """Two threads: PDLP on one, the local search on the other until PDLP returns."""
+    c, w, p = inst
+    if not whole:
+        w = w / 3.0
+    opt = _brute_mclp(c, w, p)
+    calls: list[int] = []
+    real = max_cover._lp_with_search
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(max_cover, "_lp_with_search", spy)
+        res = mclp(c, w, p, tuning=Tuning(max_mip_nonzeros=0),
+                   **{**KW, "threads": 2, "seed": seed})
+    assert res.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    assert len(res.open_sites) <= p
+    assert res.objective == res.covered_weight
+    assert res.objective <= opt + 1e-9
+    assert res.best_bound >= opt - 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert abs(res.objective - opt) < 1e-6
+    # the reductions may leave no site to choose; otherwise the concurrent path ran
+    if "PDLP" in res.report.message:
+        assert calls
+
+
+def test_search_beside_pdlp_by_hand_and_stopped() -> None:
+    c = sp.csr_matrix(np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 0, 0],
+                                [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool))
+    w = np.array([5.0, 1.0, 6.0, 4.0, 3.0])
+    kw = {**KW, "threads": 2}
+    res = mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), **kw)
+    assert res.objective == 12.0 and res.open_sites.tolist() == [0, 1]
+    assert res.status is SolveStatus.OPTIMAL and "PDLP" in res.report.message
+    stop = threading.Event()
+    stop.set()
+    stopped = mclp(c, w, 2, tuning=Tuning(max_mip_nonzeros=0), stop=stop, **kw)
+    assert stopped.best_bound >= 12.0 and stopped.objective <= 12.0
+    assert stopped.status is not SolveStatus.OPTIMAL or stopped.objective == 12.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(covers())
+def test_an_lp_probe_out_of_time_sends_the_component_to_highs(
+        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """The probe's LP not solved in its time (``lp_bound`` gives ``-inf``, as it does
+    at its limit): HiGHS, and the answer and bound stay exact."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(set_cover, "SMALL_COMPONENT_SITES", 0)
+        mp.setattr(set_cover, "lp_bound", lambda mip, limit, stop=None: -math.inf)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **KW)
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    assert "ortools-mathopt-scip" not in {s.solver for s in r.stages}
+
+
+def test_lp_bound_out_of_time_is_no_bound() -> None:
+    # a limit too short for any LP: -inf, never a value that is not a bound
+    rng = np.random.default_rng(0)
+    c = sp.csr_matrix(rng.random((400, 300)) < 0.05)
+    c = c[np.diff(c.indptr) > 0]
+    mip, _ = cover_mip(c, np.ones(300))
+    b = lp_bound(mip, 1e-6)
+    assert b == -math.inf or b <= lp_bound(mip, 30.0) + 1e-9
+
+
+def test_a_stop_skips_the_lp_probe_and_a_stopped_probe_is_no_bound() -> None:
+    stop = threading.Event()
+    stop.set()
+    mip, _ = cover_mip(TRIANGLE, np.ones(3))
+    # the triangle's LP may finish before the stop is seen: a bound either way
+    b = lp_bound(mip, 10.0, stop)
+    assert b == -math.inf or b <= 1.5
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", stop=stop, **KW)
+    assert not seen
+    assert r.objective == 2.0 and r.best_bound <= 2.0
+    assert np.asarray(TRIANGLE[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+
+
+def test_no_lp_probe_above_its_size() -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", TRIANGLE.nnz - 1)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", **KW)
+    assert not seen
+    assert r.status is SolveStatus.OPTIMAL and r.objective == 2.0
+    assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
