@@ -208,8 +208,17 @@ def solve_staff_allocation(
         own[:, d, :] = np.minimum(minutes.src[:, d, :], minutes.day * qual)
     today = figures("today", pb, plan_today, own.sum(axis=2),
                     (minutes.src - own).sum(axis=0), minutes)
+    t_route = time.monotonic()
     r_pool = route(pb, minutes, plan_today)
+    t_fig = time.monotonic()
     pooled = figures("pooled", pb, plan_today, r_pool.routed, r_pool.unplaced, minutes)
+    t_done = time.monotonic()
+    # after the days come the final routing (the days changed), the planned figures and
+    # the roster, moves and site tables: about one routing and three figures, timed
+    # here on the pooled plan; the days stop that much (x 1.5, at most a quarter of
+    # the limit) before the limit, so the whole solve returns within it
+    reserve = min(0.25 * time_limit_s, 1.5 * ((t_fig - t_route) + 3.0 * (t_done - t_fig)))
+    runner.deadline -= reserve
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),
                 default=0)
     if engine is None:
@@ -266,7 +275,7 @@ def solve_staff_allocation(
     for res in results:
         for p, s in res.placement.items():
             plan[p, res.d] = s
-    r_plan = route(pb, minutes, plan)
+    r_plan = route(pb, minutes, plan, (plan_today, r_pool))
     kept: list[str] = []
     for d in range(n_d):
         o_a, u_a = _day_levels(minutes, plan, r_plan.routed, d)
@@ -281,15 +290,16 @@ def solve_staff_allocation(
             kept.append(pb.day_names[d])
     if kept:
         logger.warning("planned roster not better than pooled on %s: kept pooled", ", ".join(kept))
-        r_plan = route(pb, minutes, plan)
+        r_plan = route(pb, minutes, plan, (plan_today, r_pool))
     planned = figures("planned", pb, plan, r_plan.routed, r_plan.unplaced, minutes)
     stages = _stages(results, pb)
+    roster = roster_table(pb, plan, travel_int)
+    moves = moves_table(pb, travel_int, pooled, planned)
+    site_roster = site_roster_table(pb, today, planned)
     report = _report(stages, runner, t_start, time_limit_s, threads, engine)
     alloc = StaffAllocation(
         report=report, stages=stages, today=today, pooled=pooled, planned=planned,
-        roster=roster_table(pb, plan, travel_int),
-        moves=moves_table(pb, travel_int, pooled, planned),
-        site_roster=site_roster_table(pb, today, planned),
+        roster=roster, moves=moves, site_roster=site_roster,
         settings={
             "max_moves": pb.max_moves, "max_travel_min": pb.max_travel_min,
             "day_minutes": pb.day_minutes, "util_scale": UTIL_SCALE,
@@ -300,6 +310,7 @@ def solve_staff_allocation(
             "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
             "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
             "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
+            "reserve_s": round(reserve, 2),
             "days_not_solved": [pb.day_names[r.d] for r in results if not r.solved],
             "days_kept_pooled": kept,
             "plans": "today: everyone at home, each site its own dossiers; pooled: today's "

@@ -263,13 +263,16 @@ def solve_day(
     """
     t0 = time.monotonic()
     budget = Budget(det_s, engine)
-    if runner.remaining() <= 0 or runner.stopped():  # no time left: today's roster kept
+    # no time left (not even to build the day's model, as long as the longest build
+    # so far, and start it): today's roster kept
+    if runner.remaining() <= 1.5 * runner.build_s or runner.stopped():
         runner.note_wall_bound()
         placement = {int(p): int(plan[p, d]) for p in np.flatnonzero(plan[:, d] >= 0)}
         return DayResult(d, placement, tuple(Step(n, 0, 0) for n in STEPS), 0.0,
                          time.monotonic() - t0, 0, solved=False)
     offers = day_offers(pb, minutes, plan, d)
     dm = build_day(pb, minutes, d, offers, travel_int, moves_cap, peak_guard)
+    runner.note_build(time.monotonic() - t0)
     det0 = budget.left
     start = _fixed_start(dm, pb, plan, runner, budget)
     if start is None:  # stopped on request or out of time: today's roster, nothing proven
