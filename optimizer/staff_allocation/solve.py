@@ -110,6 +110,23 @@ def _better(a: DayResult, b: DayResult) -> bool:
     return tuple(s.value for s in a.steps) < tuple(s.value for s in b.steps)
 
 
+def _proven(r: DayResult) -> bool:
+    return r.solved and all(s.proven for s in r.steps)
+
+
+def _improves(new: DayResult, old: DayResult) -> bool:
+    """``new`` has better step values than ``old``, or the same with bounds as good."""
+    if not new.solved:
+        return False
+    if not old.solved:
+        return True
+    nv, ov = tuple(s.value for s in new.steps), tuple(s.value for s in old.steps)
+    if nv != ov:
+        return nv < ov
+    return (all(a.bound >= b.bound for a, b in zip(new.steps, old.steps, strict=True))
+            and any(a.bound > b.bound for a, b in zip(new.steps, old.steps, strict=True)))
+
+
 def _day_shown(minutes: Minutes, plan: IntArr, routed: np.ndarray, d: int) -> float:
     """Overload of day ``d`` as the tables show it: per site-day, rounded to 0.1 min."""
     n_s = minutes.local.shape[0]
@@ -271,6 +288,31 @@ def solve_staff_allocation(
             if _better(res, results[d]):
                 left -= moves_of(res) - moves_of(results[d])
                 results[d] = res
+    # one more pass: the days left unproven get the time the others did not use (a
+    # day's share is set when it starts, so a hard day cannot take what an easy one
+    # left); each is solved again from today's roster with all of it, side by side,
+    # and kept when it reaches better values, or the same values with bounds as good
+    retry = [d for d in range(n_d) if not _proven(results[d])]
+    if retry and runner.remaining() > 2.0 + 3.0 * runner.build_s and not runner.stopped():
+        waiting[0] = len(retry)
+        used = sum(moves_of(r) for r in results)
+
+        def again(d: int) -> DayResult:
+            cap = caps[d] if pb.max_moves is None else (
+                moves_of(results[d]) + max(0, pb.max_moves - used))
+            return one(d, cap)
+
+        if threads > 1 and len(retry) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                again_res = list(pool.map(again, retry))
+        else:
+            again_res = [again(d) for d in retry]
+        for d, res in zip(retry, again_res, strict=True):
+            if _improves(res, results[d]):
+                results[d] = res
+        retried = [pb.day_names[d] for d in retry]
+    else:
+        retried = []
     plan = plan_today.copy()
     for res in results:
         for p, s in res.placement.items():
@@ -310,7 +352,7 @@ def solve_staff_allocation(
             "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
             "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
             "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
-            "reserve_s": round(reserve, 2),
+            "reserve_s": round(reserve, 2), "days_solved_again": retried,
             "days_not_solved": [pb.day_names[r.d] for r in results if not r.solved],
             "days_kept_pooled": kept,
             "plans": "today: everyone at home, each site its own dossiers; pooled: today's "

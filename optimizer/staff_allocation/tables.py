@@ -237,16 +237,26 @@ def moves_table(pb: StaffProblem, travel_int: IntArr, pooled: PlanFigures,
     utilisation, pooled plan -> planned, and what happens at home
     ("home Y stays at 88 %" or "home Y 70 % -> 85 %").
     """
-    key = ["site_id", "date"]
-    before = pooled.site_days.set_index(key)
-    after = planned.site_days.set_index(key)
+    cols = ("counters_short", "counters_needed", "overload_min", "expected_wait_min",
+            "utilisation")
+
+    def by_key(df: pd.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
+        # (site, date) -> figures: dicts, not a DataFrame lookup per move and figure
+        return {(str(k), str(dt)): dict(zip(cols, map(float, v), strict=True))
+                for k, dt, *v in zip(df["site_id"], df["date"], *(df[c] for c in cols),
+                                     strict=True)}
+
+    before = by_key(pooled.site_days)
+    after = by_key(planned.site_days)
     gaps_b = pooled.shortfalls[pooled.shortfalls["field"] != "all"]
     gap_fields: dict[tuple[str, str], set[str]] = {}
     for r in gaps_b.itertuples():
         gap_fields.setdefault((str(r.site_id), str(r.date)), set()).add(str(r.field))
 
-    def row(site: str, day: str, df: pd.DataFrame, col: str, default: float = 0.0) -> float:
-        return float(str(df.at[(site, day), col])) if (site, day) in df.index else default
+    def row(site: str, day: str, df: dict[tuple[str, str], dict[str, float]], col: str,
+            default: float = 0.0) -> float:
+        got = df.get((site, day))
+        return got[col] if got is not None else default
 
     plan = planned.plan
     rows = []

@@ -389,3 +389,20 @@ def test_large_week_returns_within_a_short_limit_and_says_what_it_proved() -> No
         assert all(s.best_bound == -np.inf for s in r.stages)
         assert all(f"{d} not solved" in r.stages[0].detail for d in not_solved)
     assert r.planned.overload_min <= r.pooled.overload_min <= r.today.overload_min
+
+
+def test_a_day_solved_again_is_kept_only_when_it_improves() -> None:
+    from optimizer.staff_allocation.solve import _improves
+    from optimizer.staff_allocation.stages import DayResult, Step
+
+    def day(values: list[int], bounds: list[int], solved: bool = True) -> DayResult:
+        steps = tuple(Step(n, v, b) for n, v, b in zip("abcde", values, bounds, strict=True))
+        return DayResult(0, {}, steps, 0.0, 0.0, 0, solved)
+
+    old = day([0, 432, 1, 40, 500], [0, 432, 0, 0, 0])
+    assert _improves(day([0, 432, 0, 41, 510], [0, 432, 0, 41, 510]), old)  # fewer gaps
+    assert _improves(day([0, 432, 1, 40, 500], [0, 432, 1, 40, 500]), old)  # same, proven
+    assert not _improves(day([0, 432, 1, 40, 500], [0, 432, 0, 0, 0]), old)  # nothing new
+    assert not _improves(day([0, 433, 0, 0, 0], [0, 433, 0, 0, 0]), old)  # more overload
+    assert not _improves(day([0, 0, 0, 0, 0], [0, 0, 0, 0, 0], solved=False), old)
+    assert _improves(old, day([0, 0, 0, 0, 0], [0, 0, 0, 0, 0], solved=False))
