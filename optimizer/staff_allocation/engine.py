@@ -69,6 +69,7 @@ class Runner:
         self.stop = stop
         self.wall_bound = False
         self.build_s = 0.0  # the longest a day's model took to build (a day needs that first)
+        self.grace = 0.0  # seconds a solve may wait for HiGHS past the deadline
         self._lock = threading.Lock()
 
     def remaining(self) -> float:

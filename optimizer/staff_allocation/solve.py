@@ -236,6 +236,7 @@ def solve_staff_allocation(
     # the limit) before the limit, so the whole solve returns within it
     reserve = min(0.25 * time_limit_s, 1.5 * ((t_fig - t_route) + 3.0 * (t_done - t_fig)))
     runner.deadline -= reserve
+    runner.grace = 0.5 * reserve  # a late HiGHS answer may use half of it
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),
                 default=0)
     if engine is None:
