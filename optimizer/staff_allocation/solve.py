@@ -39,7 +39,7 @@ from optimizer.staff_allocation.engine import (
     Runner,
 )
 from optimizer.staff_allocation.offers import day_need, home_plan, share_cap
-from optimizer.staff_allocation.pooled import route, site_counts
+from optimizer.staff_allocation.pooled import Routing, route, site_counts
 from optimizer.staff_allocation.problem import (
     MINUTE_SCALE,
     UTIL_SCALE,
@@ -316,12 +316,14 @@ def solve_staff_allocation(
         retried = [pb.day_names[d] for d in retry]
     else:
         retried = []
+    t_final = time.monotonic()  # the final routing, figures and tables from here
     plan = plan_today.copy()
     for res in results:
         for p, s in res.placement.items():
             plan[p, res.d] = s
     r_plan = route(pb, minutes, plan, (plan_today, r_pool))
     kept: list[str] = []
+    back = np.zeros(n_d, dtype=bool)
     for d in range(n_d):
         o_a, u_a = _day_levels(minutes, plan, r_plan.routed, d)
         o_b, _ = _day_levels(minutes, plan_today, r_pool.routed, d)
@@ -333,14 +335,19 @@ def solve_staff_allocation(
         if worse > 1e-5 * (1.0 + o_b) or shown > 1e-6 or u_a > guard:
             plan[:, d] = plan_today[:, d]
             kept.append(pb.day_names[d])
+            back[d] = True
     if kept:
         logger.warning("planned roster not better than pooled on %s: kept pooled", ", ".join(kept))
-        r_plan = route(pb, minutes, plan, (plan_today, r_pool))
+        # the kept days take the pooled routing, the others theirs: no LP again
+        by_field = np.where(back[None, :, None], r_pool.by_field, r_plan.by_field)
+        r_plan = Routing(by_field.sum(axis=2), by_field,
+                         np.where(back[:, None], r_pool.unplaced, r_plan.unplaced))
     planned = figures("planned", pb, plan, r_plan.routed, r_plan.unplaced, minutes)
     stages = _stages(results, pb)
     roster = roster_table(pb, plan, travel_int)
     moves = moves_table(pb, travel_int, pooled, planned)
     site_roster = site_roster_table(pb, today, planned)
+    final_s = time.monotonic() - t_final
     report = _report(stages, runner, t_start, time_limit_s, threads, engine)
     alloc = StaffAllocation(
         report=report, stages=stages, today=today, pooled=pooled, planned=planned,
@@ -355,7 +362,8 @@ def solve_staff_allocation(
             "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
             "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
             "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
-            "reserve_s": round(reserve, 2), "days_solved_again": retried,
+            "reserve_s": round(reserve, 2), "tables_s": round(final_s, 2),
+            "days_solved_again": retried,
             "days_not_solved": [pb.day_names[r.d] for r in results if not r.solved],
             "days_kept_pooled": kept,
             "plans": "today: everyone at home, each site its own dossiers; pooled: today's "
