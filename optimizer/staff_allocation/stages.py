@@ -149,10 +149,14 @@ def _highs(dm: DayModel, runner: Runner, sol: list[float] | None, wall_s: float,
            objective: list[tuple[cp_model.IntVar, int]], fixed: dict[int, int] | None = None,
            roster_only: bool = False) -> tuple[list[float] | None, int, int]:
     """One HiGHS solve: (values or None, value, bound), bound rounded up to whole units."""
+    if runner.stopped() or runner.remaining() <= 0:  # before building the MIP (seconds
+        runner.note_wall_bound()                     # at 2,000 staff on a loaded machine)
+        return None, 0, -(2**62)
     mip, _c = _mip(dm, objective, fixed, roster_only)
     left = runner.remaining()
     limit = max(0.05, min(wall_s, left))
     if runner.stopped() or left <= 0:
+        runner.note_wall_bound()
         return None, 0, -(2**62)
     hint = None
     if sol is not None:  # within the bounds (the fixings since) and whole where integer
