@@ -298,21 +298,20 @@ def solve_staff_allocation(
     retry = [d for d in range(n_d) if not _proven(results[d])]
     if retry and runner.remaining() > 2.0 + 3.0 * runner.build_s and not runner.stopped():
         waiting[0] = len(retry)
-        used = sum(moves_of(r) for r in results)
-
-        def again(d: int) -> DayResult:
-            cap = caps[d] if pb.max_moves is None else (
-                moves_of(results[d]) + max(0, pb.max_moves - used))
-            return one(d, cap)
-
-        if threads > 1 and len(retry) > 1:
+        if pb.max_moves is None and threads > 1 and len(retry) > 1:
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                again_res = list(pool.map(again, retry))
-        else:
-            again_res = [again(d) for d in retry]
-        for d, res in zip(retry, again_res, strict=True):
-            if _improves(res, results[d]):
-                results[d] = res
+                again_res = list(pool.map(lambda d: one(d, None), retry))
+            for d, res in zip(retry, again_res, strict=True):
+                if _improves(res, results[d]):
+                    results[d] = res
+        else:  # with a weekly cap one after the other: each may use what is left of it
+            for d in retry:
+                cap = None if pb.max_moves is None else (
+                    moves_of(results[d])
+                    + max(0, pb.max_moves - sum(moves_of(r) for r in results)))
+                res = one(d, cap)
+                if _improves(res, results[d]):
+                    results[d] = res
         retried = [pb.day_names[d] for d in retry]
     else:
         retried = []
