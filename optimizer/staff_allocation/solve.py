@@ -233,12 +233,12 @@ def solve_staff_allocation(
     # after the days come the final routing (the days changed), the planned figures and
     # the roster, moves and site tables: about one routing and three figures, timed
     # here on the pooled plan; the days stop twice that (at most a quarter of the
-    # limit) before the limit, and a late HiGHS answer may use 0.4 of it, so the
-    # whole solve returns within the limit (2,000 x 300 at load 13 ended at 310 s of
-    # 300 with x 1.5 and half of it)
+    # limit) before the limit, and a late HiGHS answer may use a quarter of it, so
+    # the whole solve returns within the limit (2,000 x 300 at load 13-15 ended at
+    # 310 s of 300 with x 1.5 and half of it, 302.5 s with x 2 and 0.4)
     reserve = min(0.25 * time_limit_s, 2.0 * ((t_fig - t_route) + 3.0 * (t_done - t_fig)))
     runner.deadline -= reserve
-    runner.grace = 0.4 * reserve
+    runner.grace = 0.25 * reserve
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),
                 default=0)
     if engine is None:
