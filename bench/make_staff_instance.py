@@ -7,7 +7,10 @@ with a seed:
 
 * ``sites.csv``: the imported reception points, the most populous tenth made
   branches (4 counters), plus reception points at the most populous demand
-  points at least 2 km from any site until there are ``--sites``;
+  points at least 2 km from any site until there are ``--sites``; every site
+  gets at least one counter per person based there (a desk each: the import's
+  one counter per reception point would cap every queue at one server, so no
+  roster could shorten a wait);
 * ``staff.csv``: ``--staff`` people, spread over the sites in proportion to the
   residents nearest each (at least one each), skills drawn per person (each
   field with probability 0.5, ``other`` always), Mon-Sat available, 5 days a
@@ -95,6 +98,10 @@ def make(src: Path, out: Path, n_staff: int, n_sites: int, weeks: int, load: flo
     for i in np.argsort(-(share - np.floor(share)), kind="stable")[: n_staff - per_site.sum()]:
         per_site[i] += 1
     home = np.repeat(np.arange(len(sites)), per_site)
+    # a desk for each person based there: with the import's single counter a reception
+    # point of three people queued its visitors at one server (Quang Ninh's mean wait was
+    # ~224 min in every plan, the 1-counter M/M/1 queues near saturation; no move helps)
+    sites["counters"] = np.maximum(sites["counters"].fillna(1).astype(int).to_numpy(), per_site)
     week_start = end + timedelta(days=7 - end.weekday())  # the planned week's Monday
     staff_rows = []
     for k, h in enumerate(home):

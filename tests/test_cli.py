@@ -147,3 +147,30 @@ def test_staff_input_errors_of_the_service_are_named(capsys: pytest.CaptureFixtu
     # the service's week parser (InvalidInputError) names the option, before any work
     assert main(["staff", str(TINY), "--week", "2026-W99"]) == 1
     assert "--week: week '2026-W99': expected an ISO week like 2026-W48" in capsys.readouterr().err
+
+
+def test_staff_names_growing_queues_and_sites_short_of_counters(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The three-plan table counts the queues with no finite wait (left out of the mean
+    wait), and a line counts the site-days whose building has fewer counters than Erlang
+    C asks for (no roster shortens those queues): here every site gets one counter."""
+    import shutil
+
+    import pandas as pd
+
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    sites = pd.read_csv(folder / "sites.csv", dtype=str)
+    sites["counters"] = "1"
+    sites.to_csv(folder / "sites.csv", index=False)
+    assert main(["staff", str(folder), "--time-limit", "10", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    days = pd.read_csv(tmp_path / "o" / "site_days_after.csv")
+    capped = int((days["counters_needed"] > days["counters"]).sum())
+    assert capped > 0  # the tiny week's busiest sites want two counters or more
+    assert (f"site-days where the site has fewer counters than Erlang C asks for (the "
+            f"building's limit: no roster shortens their queue): {capped}") in out
+    row = next(line for line in out.splitlines() if "queues that grow:" in line)
+    unstable = int(((days["expected_wait_min"] == float("inf"))
+                    & (days["in_person_dossiers"] > 0)).sum())
+    assert row.split("|")[2].split("(")[0].strip() == str(unstable)

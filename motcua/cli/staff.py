@@ -157,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         f"{_pct(m.peak_utilisation_after)}",
         f"  mean wait, min:        {_num(m.wait_mean_min_today, 1)} | "
         f"{_num(m.wait_mean_min_pooled, 1)} | {_num(m.wait_mean_min_after, 1)}",
+        f"  queues that grow:      {_num(m.queues_unstable_today)} | "
+        f"{_num(m.queues_unstable_pooled)} | {_num(m.queues_unstable_after)} "
+        "(site-days with counters <= load: no finite wait, left out of the mean)",
         f"  counters short:        {_num(m.counters_short_today)} | "
         f"{_num(m.counters_short_pooled)} | {_num(m.counters_short_after)}",
         f"  fields no one qualified: {_num(m.skill_gaps_today)} | "
@@ -176,6 +179,13 @@ def run(args: argparse.Namespace) -> int:
         unstaffed.append(f"{len(t)} ({t['demand_min'].astype(float).sum():,.0f} min) {when}")
     lines.insert(-1, "site-days with demand and no one there (all their demand is overload; "
                      "utilisation shown as if one person): " + " -> ".join(unstaffed))
+    t = result.tables.get("site_days_after")
+    if t is not None and {"counters", "counters_needed"} <= set(t.columns):
+        capped = t[t["counters_needed"].astype(float) > t["counters"].astype(float)]
+        if len(capped):
+            lines.insert(-1, f"site-days where the site has fewer counters than Erlang C asks "
+                             f"for (the building's limit: no roster shortens their queue): "
+                             f"{len(capped)}")
     unplaced_b, unplaced_a = m.online_unplaced_min_before, m.online_unplaced_min_after
     if unplaced_b or unplaced_a:
         lines.insert(-1, f"online minutes no branch had anyone qualified for (at no site, "

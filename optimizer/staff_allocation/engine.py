@@ -68,10 +68,17 @@ class Runner:
         self.deadline = deadline
         self.stop = stop
         self.wall_bound = False
+        self.build_s = 0.0  # the longest a day's model took to build (a day needs that first)
+        self.grace = 0.0  # seconds a solve may wait for HiGHS past the deadline
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
+
+    def note_build(self, seconds: float) -> None:
+        """A day's model took ``seconds`` to build."""
+        with self._lock:
+            self.build_s = max(self.build_s, seconds)
 
     def note_wall_bound(self) -> None:
         """A solve ended on the clock (or a stop), not proven: the run may not reproduce."""

@@ -167,13 +167,21 @@ def site_counts(pb: StaffProblem, plan: IntArr, d: int) -> tuple[IntArr, IntArr]
     return staff, qual
 
 
-def route(pb: StaffProblem, minutes: Minutes, plan: IntArr) -> Routing:
-    """The pooled routing of ``plan`` (every day), see :func:`route_day`."""
+def route(pb: StaffProblem, minutes: Minutes, plan: IntArr,
+          same_as: tuple[IntArr, Routing] | None = None) -> Routing:
+    """The pooled routing of ``plan`` (every day), see :func:`route_day`.
+
+    ``same_as``: another plan and its routing; a day on which ``plan`` has the same
+    roster takes that routing (the LP is deterministic: it would give it again).
+    """
     n_p, n_s, n_d, n_f = pb.shape
     by_field = np.zeros((n_s, n_d, n_f))
     unplaced = np.zeros((n_d, n_f))
     takes = np.asarray(pb.pool_site, dtype=bool)
     for d in range(n_d):
+        if same_as is not None and np.array_equal(plan[:, d], same_as[0][:, d]):
+            by_field[:, d, :], unplaced[d] = same_as[1].by_field[:, d, :], same_as[1].unplaced[d]
+            continue
         staff, qual = site_counts(pb, plan, d)
         by_field[:, d, :], unplaced[d] = route_day(
             minutes.local[:, d], staff, qual, minutes.pool[d], minutes.day,

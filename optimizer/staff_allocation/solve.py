@@ -39,7 +39,7 @@ from optimizer.staff_allocation.engine import (
     Runner,
 )
 from optimizer.staff_allocation.offers import day_need, home_plan, share_cap
-from optimizer.staff_allocation.pooled import route, site_counts
+from optimizer.staff_allocation.pooled import Routing, route, site_counts
 from optimizer.staff_allocation.problem import (
     MINUTE_SCALE,
     UTIL_SCALE,
@@ -108,6 +108,23 @@ def _better(a: DayResult, b: DayResult) -> bool:
     if not b.solved:
         return True
     return tuple(s.value for s in a.steps) < tuple(s.value for s in b.steps)
+
+
+def _proven(r: DayResult) -> bool:
+    return r.solved and all(s.proven for s in r.steps)
+
+
+def _improves(new: DayResult, old: DayResult) -> bool:
+    """``new`` has better step values than ``old``, or the same with bounds as good."""
+    if not new.solved:
+        return False
+    if not old.solved:
+        return True
+    nv, ov = tuple(s.value for s in new.steps), tuple(s.value for s in old.steps)
+    if nv != ov:
+        return nv < ov
+    return (all(a.bound >= b.bound for a, b in zip(new.steps, old.steps, strict=True))
+            and any(a.bound > b.bound for a, b in zip(new.steps, old.steps, strict=True)))
 
 
 def _day_shown(minutes: Minutes, plan: IntArr, routed: np.ndarray, d: int) -> float:
@@ -208,8 +225,23 @@ def solve_staff_allocation(
         own[:, d, :] = np.minimum(minutes.src[:, d, :], minutes.day * qual)
     today = figures("today", pb, plan_today, own.sum(axis=2),
                     (minutes.src - own).sum(axis=0), minutes)
+    t_route = time.monotonic()
     r_pool = route(pb, minutes, plan_today)
+    t_fig = time.monotonic()
     pooled = figures("pooled", pb, plan_today, r_pool.routed, r_pool.unplaced, minutes)
+    t_done = time.monotonic()
+    # after the days come the final routing (the days changed), the planned figures and
+    # the roster, moves and site tables: about one routing and three figures, timed
+    # here on the pooled plan; the days stop twice that (at most a quarter of the
+    # limit) before the limit, and a late HiGHS answer may use a quarter of it, so
+    # the whole solve returns within the limit (2,000 x 300 at load 13-15 ended at
+    # 310 s of 300 with x 1.5 and half of it, 302.5 s with x 2 and 0.4)
+    # (at least 5 % of the limit: 2,000 x 300 still ended at 302.5-307.3 s of 300 at
+    # load 11-15 with the timed reserve alone)
+    reserve = min(0.25 * time_limit_s, max(0.05 * time_limit_s,
+                                           2.0 * ((t_fig - t_route) + 3.0 * (t_done - t_fig))))
+    runner.deadline -= reserve
+    runner.grace = 0.25 * reserve
     guard = max((_day_levels(minutes, plan_today, r_pool.routed, d)[1] for d in range(n_d)),
                 default=0)
     if engine is None:
@@ -262,12 +294,38 @@ def solve_staff_allocation(
             if _better(res, results[d]):
                 left -= moves_of(res) - moves_of(results[d])
                 results[d] = res
+    # one more pass: the days left unproven get the time the others did not use (a
+    # day's share is set when it starts, so a hard day cannot take what an easy one
+    # left); each is solved again from today's roster with all of it, side by side,
+    # and kept when it reaches better values, or the same values with bounds as good
+    retry = [d for d in range(n_d) if not _proven(results[d])]
+    if retry and runner.remaining() > 2.0 + 3.0 * runner.build_s and not runner.stopped():
+        waiting[0] = len(retry)
+        if pb.max_moves is None and threads > 1 and len(retry) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                again_res = list(pool.map(lambda d: one(d, None), retry))
+            for d, res in zip(retry, again_res, strict=True):
+                if _improves(res, results[d]):
+                    results[d] = res
+        else:  # with a weekly cap one after the other: each may use what is left of it
+            for d in retry:
+                cap = None if pb.max_moves is None else (
+                    moves_of(results[d])
+                    + max(0, pb.max_moves - sum(moves_of(r) for r in results)))
+                res = one(d, cap)
+                if _improves(res, results[d]):
+                    results[d] = res
+        retried = [pb.day_names[d] for d in retry]
+    else:
+        retried = []
+    t_final = time.monotonic()  # the final routing, figures and tables from here
     plan = plan_today.copy()
     for res in results:
         for p, s in res.placement.items():
             plan[p, res.d] = s
-    r_plan = route(pb, minutes, plan)
+    r_plan = route(pb, minutes, plan, (plan_today, r_pool))
     kept: list[str] = []
+    back = np.zeros(n_d, dtype=bool)
     for d in range(n_d):
         o_a, u_a = _day_levels(minutes, plan, r_plan.routed, d)
         o_b, _ = _day_levels(minutes, plan_today, r_pool.routed, d)
@@ -279,17 +337,23 @@ def solve_staff_allocation(
         if worse > 1e-5 * (1.0 + o_b) or shown > 1e-6 or u_a > guard:
             plan[:, d] = plan_today[:, d]
             kept.append(pb.day_names[d])
+            back[d] = True
     if kept:
         logger.warning("planned roster not better than pooled on %s: kept pooled", ", ".join(kept))
-        r_plan = route(pb, minutes, plan)
+        # the kept days take the pooled routing, the others theirs: no LP again
+        by_field = np.where(back[None, :, None], r_pool.by_field, r_plan.by_field)
+        r_plan = Routing(by_field.sum(axis=2), by_field,
+                         np.where(back[:, None], r_pool.unplaced, r_plan.unplaced))
     planned = figures("planned", pb, plan, r_plan.routed, r_plan.unplaced, minutes)
     stages = _stages(results, pb)
+    roster = roster_table(pb, plan, travel_int)
+    moves = moves_table(pb, travel_int, pooled, planned)
+    site_roster = site_roster_table(pb, today, planned)
+    final_s = time.monotonic() - t_final
     report = _report(stages, runner, t_start, time_limit_s, threads, engine)
     alloc = StaffAllocation(
         report=report, stages=stages, today=today, pooled=pooled, planned=planned,
-        roster=roster_table(pb, plan, travel_int),
-        moves=moves_table(pb, travel_int, pooled, planned),
-        site_roster=site_roster_table(pb, today, planned),
+        roster=roster, moves=moves, site_roster=site_roster,
         settings={
             "max_moves": pb.max_moves, "max_travel_min": pb.max_travel_min,
             "day_minutes": pb.day_minutes, "util_scale": UTIL_SCALE,
@@ -300,6 +364,8 @@ def solve_staff_allocation(
             "engine": engine, "day_needs": needs, "time_limit_s": time_limit_s,
             "time_limit_default": time_limit_default, "persons": n_p, "open_days": n_d,
             "day_move_caps": [c for c in caps] if pb.max_moves is not None else None,
+            "reserve_s": round(reserve, 2), "tables_s": round(final_s, 2),
+            "days_solved_again": retried,
             "days_not_solved": [pb.day_names[r.d] for r in results if not r.solved],
             "days_kept_pooled": kept,
             "plans": "today: everyone at home, each site its own dossiers; pooled: today's "

@@ -149,10 +149,14 @@ def _highs(dm: DayModel, runner: Runner, sol: list[float] | None, wall_s: float,
            objective: list[tuple[cp_model.IntVar, int]], fixed: dict[int, int] | None = None,
            roster_only: bool = False) -> tuple[list[float] | None, int, int]:
     """One HiGHS solve: (values or None, value, bound), bound rounded up to whole units."""
+    if runner.stopped() or runner.remaining() <= 0:  # before building the MIP (seconds
+        runner.note_wall_bound()                     # at 2,000 staff on a loaded machine)
+        return None, 0, -(2**62)
     mip, _c = _mip(dm, objective, fixed, roster_only)
     left = runner.remaining()
     limit = max(0.05, min(wall_s, left))
     if runner.stopped() or left <= 0:
+        runner.note_wall_bound()
         return None, 0, -(2**62)
     hint = None
     if sol is not None:  # within the bounds (the fixings since) and whole where integer
@@ -160,8 +164,14 @@ def _highs(dm: DayModel, runner: Runner, sol: list[float] | None, wall_s: float,
                        np.concatenate(mip._ub))  # noqa: SLF001
         ints = np.asarray(dm.int_vars, dtype=np.int64)
         hint[ints] = np.round(hint[ints])
+    # HiGHS checks its limit between stages only; one abandoned at limit + 1 s went on
+    # using the CPU in the background and its plan was dropped (7 of a Quảng Ninh run's
+    # steps at load 12, the overload step of four days left at its start; at 2,000 x
+    # 300 steps of 23 s had not returned at 46 s): waiting costs no more CPU than
+    # abandoning and keeps what it found, so it is waited for as long as the whole
+    # solve allows (the days' deadline plus the grace kept past it)
     out = _solve_once(mip, time_limit_s=limit, seed=runner.seed, hint=hint,
-                      wall_limit_s=limit + 1.0, stop=runner.stop)
+                      wall_limit_s=max(limit + 1.0, left + runner.grace), stop=runner.stop)
     rep = out.report
     if rep.status is not SolveStatus.OPTIMAL:
         runner.note_wall_bound()
@@ -263,13 +273,16 @@ def solve_day(
     """
     t0 = time.monotonic()
     budget = Budget(det_s, engine)
-    if runner.remaining() <= 0 or runner.stopped():  # no time left: today's roster kept
+    # no time left (not even to build the day's model, as long as the longest build
+    # so far, and start it): today's roster kept
+    if runner.remaining() <= 1.5 * runner.build_s or runner.stopped():
         runner.note_wall_bound()
         placement = {int(p): int(plan[p, d]) for p in np.flatnonzero(plan[:, d] >= 0)}
         return DayResult(d, placement, tuple(Step(n, 0, 0) for n in STEPS), 0.0,
                          time.monotonic() - t0, 0, solved=False)
     offers = day_offers(pb, minutes, plan, d)
     dm = build_day(pb, minutes, d, offers, travel_int, moves_cap, peak_guard)
+    runner.note_build(time.monotonic() - t0)
     det0 = budget.left
     start = _fixed_start(dm, pb, plan, runner, budget)
     if start is None:  # stopped on request or out of time: today's roster, nothing proven
