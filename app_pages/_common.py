@@ -23,6 +23,7 @@ from typing import Any
 import streamlit as st
 
 from geodata._errors import ScenarioError, ScenarioWarning
+from geodata._numbers import NumberFormat, NumberProblem, parse_number
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
@@ -251,7 +252,47 @@ def localise_widgets() -> None:
         "section[data-testid='stFileUploaderDropzone'] button "
         f"[data-testid='stMarkdownContainer']::after{{content:\"{browse}\"}}"
         "[data-testid='stMetricValue'] > div{overflow:visible;text-overflow:clip}"
+        # "Press Enter to apply" under a box being typed in
+        "[data-testid='InputInstructions'] > span{display:none}"
+        f"[data-testid='InputInstructions']::after{{content:\"{tr('press_enter')}\"}}"
         "</style>")
+
+
+#: How a Vietnamese reader writes a number: decimal comma, thousands dot (``7,5``, ``1.000``).
+VI_NUMBERS = NumberFormat(decimal=",", thousands=".")
+
+
+def number_field(where: Any, label: str, *, value: float, min_value: float,
+                 max_value: float | None = None, step: float, decimals: int, key: str,
+                 bad: list[str], help: str | None = None) -> float:
+    """A number input written the way of the page's language.
+
+    ``st.number_input`` formats with a decimal point whatever the language, so in
+    Vietnamese the number is a text box showing ``7,5`` / ``1.000`` and read with the
+    project's number parser (decimal comma, thousands dot); a text that is not such a
+    number, or out of range, is named under the box, its label appended to ``bad`` (the
+    form refuses to run) and ``value`` returned. In English, ``st.number_input``."""
+    lg = lang()
+    if lg == "en":
+        return float(where.number_input(label, min_value=min_value, max_value=max_value,
+                                        value=value, step=step, key=key,
+                                        format=f"%.{decimals}f", help=help))
+    text = where.text_input(label, value=fmt_num(value, decimals, lg), key=f"{key}_vi",
+                            help=help)
+    try:
+        x = parse_number(text.strip(), VI_NUMBERS) if text.strip() else math.nan
+    except NumberProblem:
+        x = math.nan
+    if not math.isfinite(x):
+        where.error(tr("bad_number", value=md_escape(text), example=fmt_num(1234.5, 1, lg)))
+    elif x < min_value or (max_value is not None and x > max_value):
+        where.error(tr("number_out_of_range", value=md_escape(text),
+                       low=fmt_num(min_value, decimals, lg),
+                       high=fmt_num(max_value, decimals, lg) if max_value is not None else "…"))
+    else:
+        return x
+    bad.append(label)
+    return value
 
 
 def basemap_caption(on: bool) -> None:
