@@ -213,6 +213,15 @@ def outline_of(scenario: Scenario | None, demand: Any = None) -> Any:
     return maps.outline(communes, demand)
 
 
+def with_tip_numbers(frame: Any, decimals: dict[str, int]) -> Any:
+    """``frame`` with a ``<column>_text`` beside each column of ``decimals``: the value as
+    the page's language writes it (``1.234``, ``9,7``), for map tooltips, which would
+    otherwise show the raw float (``9.662397267314907``)."""
+    lg = lang()
+    return frame.assign(**{f"{col}_text": [fmt_num(v, d, lg) for v in frame[col]]
+                           for col, d in decimals.items() if col in frame})
+
+
 def sites_in_draw_order(sites: Any) -> Any:
     """Candidates first, then reception points, then branches: the canvas draws in order,
     so what exists stays on top of what could be built."""
@@ -470,7 +479,7 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
     lg = lang()
     name = title or run_title
     pick = st.selectbox(label or tr("saved_results"), ids, key=key,
-                        format_func=lambda i: name(by_id[i], lg))
+                        format_func=lambda i: name(by_id[i], lg), placeholder=tr("choose_option"))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]

@@ -746,6 +746,15 @@ def fmt_day(code: object, date: object, lang: str = DEFAULT_LANG) -> str:
     return f"{fmt_weekday(code, lang)} {d:%d/%m}"
 
 
+def in_language(text: str, lang: str = DEFAULT_LANG) -> str:
+    """The half of a two-language text ``tiếng Việt | English`` (one ``" | "``) in ``lang``;
+    any other text as it is (a scenario's description is the user's text)."""
+    halves = text.split(" | ")
+    if len(halves) != 2 or not all(h.strip() for h in halves):
+        return text
+    return halves[1 if lang == "en" else 0].strip()
+
+
 def label_of(prefix: str, code: object, lang: str = DEFAULT_LANG) -> str:
     """``TEXTS[prefix_code]`` in ``lang`` (a field, channel, source...), else the code."""
     key = f"{prefix}_{code}"

@@ -72,3 +72,32 @@ def test_grouping_round_trips(n: int) -> None:
     assert re.fullmatch(r"−?\d{1,3}(\.\d{3})*", text)
     assert int(text.replace(".", "").replace("−", "-")) == n
     assert int(fmt_int(n, "en").replace(",", "").replace("−", "-")) == n
+
+
+def test_a_two_language_description_shows_the_half_of_the_page() -> None:
+    from motcua.i18n import in_language
+
+    text = "Tỉnh thử | A test province"
+    assert in_language(text, "vi") == "Tỉnh thử" and in_language(text, "en") == "A test province"
+    # anything else is the user's text, shown as written
+    for other in ("Tỉnh thử", "a | b | c", " | only English", "A|B"):
+        assert in_language(other, "vi") == other and in_language(other, "en") == other
+
+
+def test_the_importer_describes_a_scenario_in_both_languages() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geodata.importer import ImportRequest, _describe
+    from motcua.i18n import in_language
+
+    communes = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    text = _describe(ImportRequest(name="X", description="Thử"), communes, 1283691, True, 1.3,
+                     {"sites": "commune representative points (estimated, not office addresses)"})
+    vi, en = in_language(text, "vi"), in_language(text, "en")
+    assert vi == ("Thử Nhập bằng `motcua import`: 2 xã/phường, 1.283.691 dân. Điểm hiện có: tâm "
+                  "đại diện của từng xã/phường (ước lượng, không phải địa chỉ trụ sở). KHÔNG CÓ "
+                  "MẠNG ĐƯỜNG: khoảng cách theo đường chim bay × hệ số đường vòng 1,3, thời gian "
+                  "đi theo tốc độ cố định.")
+    assert en.startswith("Thử Imported by `motcua import`: 2 communes, 1,283,691 residents.")
+    assert "straight-line fallback" in en
