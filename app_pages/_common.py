@@ -31,6 +31,7 @@ from motcua.app.i18n import (
     DEFAULT_LANG,
     TEXTS,
     fmt_datetime,
+    fmt_figure,
     fmt_num,
     fmt_pct,
     fmt_seconds,
@@ -341,8 +342,12 @@ def show_report(report: SolverReport, compact: bool = False, elapsed: float | No
         return
     cols = st.columns(5)
     cols[0].metric(tr("status"), status_text(status))
-    cols[1].metric(tr("objective"), fmt_num(report.objective, 2, lang()))
-    cols[2].metric(tr("bound"), fmt_num(report.best_bound, 2, lang()))
+    # a province's objective runs into millions: short on the card, exact in its help
+    for col, key, value in ((cols[1], "objective", report.objective),
+                            (cols[2], "bound", report.best_bound)):
+        col.metric(tr(key), fmt_figure(value, lang()),
+                   help=fmt_num(value, 2, lang()) if value is not None and abs(value) >= 1000
+                   else None)
     cols[3].metric(tr("gap"), gap_text)
     solver = fmt_seconds(report.wall_time_s, lang())
     if elapsed is not None and math.isfinite(float(elapsed)):

@@ -772,6 +772,16 @@ def fmt_short(value: float | int | None, lang: str = DEFAULT_LANG) -> str:
     return fmt_num(x, 0, lang)
 
 
+def fmt_figure(value: float | int | None, lang: str = DEFAULT_LANG) -> str:
+    """A value of any size for a figure card (a solver's objective or bound): two
+    decimals below 1,000 (``8,57``), whole from there (``12.345``), short from a million
+    (``1,21 triệu``); the card's help holds the exact number."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    x = float(value)
+    return fmt_num(x, 2, lang) if abs(x) < 1000 else fmt_short(x, lang)
+
+
 def fmt_pp(points: float | None, decimals: int = 1, lang: str = DEFAULT_LANG) -> str:
     """A change of a percentage in percentage points, signed: ``−0,5 điểm %`` / ``−0.5 pp``."""
     return t("pp", lang, value=fmt_signed(points, decimals, lang))

@@ -170,7 +170,8 @@ def link_views(m: folium.Map, group: str) -> None:
     Each map is in an iframe of its own, served by the app (same origin as the page):
     it registers itself in the page's ``__motcuaViews[group]`` and, after each move,
     sets the view of the others (maps of a previous run, no longer in the page, are
-    dropped). ``group`` is a fixed word of the app, never user text."""
+    dropped); a map drawn after another starts on that one's view. ``group`` is a fixed
+    word of the app, never user text."""
     if not group.isidentifier():
         raise ValueError(f"map group must be a plain word, not {group!r}")
     _Script(
@@ -178,7 +179,11 @@ def link_views(m: folium.Map, group: str) -> None:
         "const all=(top.__motcuaViews=top.__motcuaViews||{});"
         f"const live=m=>{{try{{return m._container.isConnected"
         "&&m._container.ownerDocument.defaultView.frameElement.isConnected;}catch(e){return false;}};"
-        f"const maps=(all['{group}']=(all['{group}']||[]).filter(live));maps.push(MAP);"
+        f"const maps=(all['{group}']=(all['{group}']||[]).filter(live));"
+        # a map drawn after another takes its view (both were fitted to the same bounds,
+        # but containers a pixel apart give centres a few metres apart)
+        "if(maps.length)MAP.setView(maps[0].getCenter(),maps[0].getZoom(),{animate:false});"
+        "maps.push(MAP);"
         "MAP.on('moveend',()=>{if(MAP._motcuaFollowing)return;"
         f"for(const o of all['{group}']){{if(o===MAP||!live(o))continue;"
         "o._motcuaFollowing=true;try{o.setView(MAP.getCenter(),MAP.getZoom(),{animate:false});}"

@@ -101,3 +101,13 @@ def test_the_importer_describes_a_scenario_in_both_languages() -> None:
                   "đi theo tốc độ cố định.")
     assert en.startswith("Thử Imported by `motcua import`: 2 communes, 1,283,691 residents.")
     assert "straight-line fallback" in en
+
+
+def test_a_figure_of_any_size_fits_a_card() -> None:
+    from motcua.i18n import fmt_figure
+
+    assert fmt_figure(8.571) == "8,57" and fmt_figure(8.571, "en") == "8.57"
+    assert fmt_figure(12345.678) == "12.346"
+    # a province's objective (1,213,645 people covered) was cut off as "1.213.645,00"
+    assert fmt_figure(1213645.0) == "1,21 triệu" and fmt_figure(1213645.0, "en") == "1.21 M"
+    assert fmt_figure(float("nan")) == "–" and fmt_figure(None) == "–"
