@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Literal
 
 Lang = Literal["vi", "en"]
@@ -580,6 +581,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "coverage_roads": ("theo mạng đường, {mode}", "on the road network, {mode}"),
     "coverage_crow": ("theo đường chim bay × {circuity}, {speed} km/h (không có mạng đường)",
                       "straight line × {circuity} at {speed} km/h (no road network)"),
+    "coverage_zones": ("theo đường chim bay theo vùng ({mode}): {parts}{land} (không có mạng đường)",
+                       "straight line by zone ({mode}): {parts}{land} (no road network)"),
+    "coverage_zone_part": ("{zone} {speed} km/h × {circuity} ({n} điểm dân cư)",
+                           "{zone} {speed} km/h x {circuity} ({n} points)"),
+    "coverage_land_apart": ("; các vùng đất liền tách biệt không tới được nhau",
+                            ", land masses apart unreachable"),
+    "zone_urban": ("đô thị", "urban"),
+    "zone_peri_urban": ("ven đô", "peri-urban"),
+    "zone_rural": ("nông thôn", "rural"),
+    "zone_mountain": ("miền núi", "mountain"),
+    "zone_none": ("chưa phân vùng", "no zone"),
     "mode_motorbike": ("xe máy", "motorbike"),
     "mode_car": ("ô tô", "car"),
     "mode_walk": ("đi bộ", "walking"),
@@ -805,11 +817,44 @@ def coverage_text(label: str, lang: str = DEFAULT_LANG) -> str:
         if m.group(1) is None:
             return t("coverage_roads", lang, mode="").rstrip(", ") + m.group(2)
         return t("coverage_roads", lang, mode=label_of("mode", m.group(1), lang)) + m.group(2)
+    zoned = _zones_text(label, lang)
+    if zoned is not None:
+        return zoned
     m = re.fullmatch(r"straight line x ([\d.]+) at ([\d.]+) km/h.*", label)
     if m:
         return t("coverage_crow", lang, circuity=fmt_num(float(m.group(1)), 2, lang).rstrip("0").rstrip(","),
                  speed=fmt_num(float(m.group(2)), 0, lang))
     return label
+
+
+_ZONE_PART = re.compile(r"(urban|peri-urban|rural|mountain|no zone) ([\d.]+) km/h x ([\d.]+) "
+                        r"\(([\d,]+) points\)")
+
+
+def _zones_text(label: str, lang: str) -> str | None:
+    """``straight line by zone (motorbike): urban 20 km/h x 1.3 (121 points), ...`` (the
+    label of :func:`geodata.zones.zone_label`) in ``lang``; ``None`` for another label."""
+    m = re.fullmatch(r"straight line by zone \((\w+)\): (.*) \(no road network\)", label)
+    if not m:
+        return None
+    body, land = m.group(2), ""
+    if body.endswith(", land masses apart unreachable"):
+        body, land = body.removesuffix(", land masses apart unreachable"), t("coverage_land_apart", lang)
+    parts = []
+    for part in body.split(", "):
+        z = _ZONE_PART.fullmatch(part)
+        if not z:
+            return None  # a label this rule does not know stays as written
+        speed, circ = float(z.group(2)), float(z.group(3))
+        parts.append(t("coverage_zone_part", lang,
+                       zone=t("zone_none" if z.group(1) == "no zone"
+                              else f"zone_{z.group(1).replace('-', '_')}", lang),
+                       speed=fmt_num(speed, 0 if speed.is_integer() else 1, lang),
+                       circuity=fmt_num(circ, 0, lang) if circ.is_integer()
+                       else fmt_num(circ, 2, lang).rstrip("0"),
+                       n=fmt_int(int(z.group(4).replace(",", "")), lang)))
+    return t("coverage_zones", lang, mode=label_of("mode", m.group(1), lang),
+             parts=", ".join(parts), land=land)
 
 
 # --- move reasons and shortfalls, written by the optimizer in English ---------------------

@@ -111,3 +111,19 @@ def test_a_figure_of_any_size_fits_a_card() -> None:
     # a province's objective (1,213,645 people covered) was cut off as "1.213.645,00"
     assert fmt_figure(1213645.0) == "1,21 triệu" and fmt_figure(1213645.0, "en") == "1.21 M"
     assert fmt_figure(float("nan")) == "–" and fmt_figure(None) == "–"
+
+
+def test_the_straight_line_by_zone_method_in_words() -> None:
+    from geodata.settings import TravelSettings
+    from geodata.zones import zone_label
+    from motcua.i18n import coverage_text
+
+    label = zone_label(TravelSettings(), ["urban"] * 121 + ["mountain"] * 4656 + [None] * 2, 20.0)
+    label = label.removesuffix(" (no road network)") + ", land masses apart unreachable (no road network)"
+    assert coverage_text(label, "vi") == (
+        "theo đường chim bay theo vùng (xe máy): đô thị 20 km/h × 1,3 (121 điểm dân cư), "
+        "miền núi 20 km/h × 1,6 (4.656 điểm dân cư), chưa phân vùng 20 km/h × 1,3 (2 điểm dân cư); "
+        "các vùng đất liền tách biệt không tới được nhau (không có mạng đường)")
+    assert coverage_text(label, "en") == label
+    assert coverage_text("straight line by zone (car): something new (no road network)", "vi") == \
+        "straight line by zone (car): something new (no road network)"  # unknown: as written
