@@ -23,6 +23,7 @@ from typing import Any
 import streamlit as st
 
 from geodata._errors import ScenarioError, ScenarioWarning
+from geodata._numbers import NumberFormat, NumberProblem, parse_number
 from geodata.scenario import Scenario, load_scenario
 from geodata.settings import SITE_KINDS
 from motcua.app import maps
@@ -30,6 +31,7 @@ from motcua.app.i18n import (
     DEFAULT_LANG,
     TEXTS,
     fmt_datetime,
+    fmt_figure,
     fmt_num,
     fmt_pct,
     fmt_seconds,
@@ -212,6 +214,15 @@ def outline_of(scenario: Scenario | None, demand: Any = None) -> Any:
     return maps.outline(communes, demand)
 
 
+def with_tip_numbers(frame: Any, decimals: dict[str, int]) -> Any:
+    """``frame`` with a ``<column>_text`` beside each column of ``decimals``: the value as
+    the page's language writes it (``1.234``, ``9,7``), for map tooltips, which would
+    otherwise show the raw float (``9.662397267314907``)."""
+    lg = lang()
+    return frame.assign(**{f"{col}_text": [fmt_num(v, d, lg) for v in frame[col]]
+                           for col, d in decimals.items() if col in frame})
+
+
 def sites_in_draw_order(sites: Any) -> Any:
     """Candidates first, then reception points, then branches: the canvas draws in order,
     so what exists stays on top of what could be built."""
@@ -255,7 +266,47 @@ def localise_widgets() -> None:
         "section[data-testid='stFileUploaderDropzone'] button "
         f"[data-testid='stMarkdownContainer']::after{{content:\"{browse}\"}}"
         "[data-testid='stMetricValue'] > div{overflow:visible;text-overflow:clip}"
+        # "Press Enter to apply" under a box being typed in
+        "[data-testid='InputInstructions'] > span{display:none}"
+        f"[data-testid='InputInstructions']::after{{content:\"{tr('press_enter')}\"}}"
         "</style>")
+
+
+#: How a Vietnamese reader writes a number: decimal comma, thousands dot (``7,5``, ``1.000``).
+VI_NUMBERS = NumberFormat(decimal=",", thousands=".")
+
+
+def number_field(where: Any, label: str, *, value: float, min_value: float,
+                 max_value: float | None = None, step: float, decimals: int, key: str,
+                 bad: list[str], help: str | None = None) -> float:
+    """A number input written the way of the page's language.
+
+    ``st.number_input`` formats with a decimal point whatever the language, so in
+    Vietnamese the number is a text box showing ``7,5`` / ``1.000`` and read with the
+    project's number parser (decimal comma, thousands dot); a text that is not such a
+    number, or out of range, is named under the box, its label appended to ``bad`` (the
+    form refuses to run) and ``value`` returned. In English, ``st.number_input``."""
+    lg = lang()
+    if lg == "en":
+        return float(where.number_input(label, min_value=min_value, max_value=max_value,
+                                        value=value, step=step, key=key,
+                                        format=f"%.{decimals}f", help=help))
+    text = where.text_input(label, value=fmt_num(value, decimals, lg), key=f"{key}_vi",
+                            help=help)
+    try:
+        x = parse_number(text.strip(), VI_NUMBERS) if text.strip() else math.nan
+    except NumberProblem:
+        x = math.nan
+    if not math.isfinite(x):
+        where.error(tr("bad_number", value=md_escape(text), example=fmt_num(1234.5, 1, lg)))
+    elif x < min_value or (max_value is not None and x > max_value):
+        where.error(tr("number_out_of_range", value=md_escape(text),
+                       low=fmt_num(min_value, decimals, lg),
+                       high=fmt_num(max_value, decimals, lg) if max_value is not None else "…"))
+    else:
+        return x
+    bad.append(label)
+    return value
 
 
 def basemap_caption(on: bool) -> None:
@@ -295,8 +346,12 @@ def show_report(report: SolverReport, compact: bool = False, elapsed: float | No
         return
     cols = st.columns(5)
     cols[0].metric(tr("status"), status_text(status))
-    cols[1].metric(tr("objective"), fmt_num(report.objective, 2, lang()))
-    cols[2].metric(tr("bound"), fmt_num(report.best_bound, 2, lang()))
+    # a province's objective runs into millions: short on the card, exact in its help
+    for col, key, value in ((cols[1], "objective", report.objective),
+                            (cols[2], "bound", report.best_bound)):
+        col.metric(tr(key), fmt_figure(value, lang()),
+                   help=fmt_num(value, 2, lang()) if value is not None and abs(value) >= 1000
+                   else None)
     cols[3].metric(tr("gap"), gap_text)
     solver = fmt_seconds(report.wall_time_s, lang())
     if elapsed is not None and math.isfinite(float(elapsed)):
@@ -433,7 +488,7 @@ def pick_run(runs: list[RunInfo], key: str, fresh: str | None = None,
     lg = lang()
     name = title or run_title
     pick = st.selectbox(label or tr("saved_results"), ids, key=key,
-                        format_func=lambda i: name(by_id[i], lg))
+                        format_func=lambda i: name(by_id[i], lg), placeholder=tr("choose_option"))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]

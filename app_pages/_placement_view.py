@@ -68,8 +68,10 @@ def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float,
     if served is not None:
         maps.add_shapes(m, served, name="isochrones", color=maps.COLORS["isochrone"], weight=1,
                         fill_opacity=0.12)
-    demand = run.demand.assign(state=demand_state(run.demand))
-    tip = {"name": c.tr("name"), "population": c.tr("population"), "minutes": c.tr("travel_min_col")}
+    demand = c.with_tip_numbers(run.demand.assign(state=demand_state(run.demand)),
+                                {"population": 0, "minutes": 1})
+    tip = {"name": c.tr("name"), "population_text": c.tr("population"),
+           "minutes_text": c.tr("travel_min_col")}
     if len(demand) > maps.DENSITY_FROM:
         covered = demand[demand["state"] == "covered"]
         maps.add_density(m, covered, weight_col="population", leaflet_base=c.leaflet_base())
@@ -80,11 +82,11 @@ def result_map(run: PlacementRun, *, bounds: list[list[float]], size_max: float,
     maps.add_points(m, demand, name="demand", color_col="state", colors=maps.COLORS,
                     size_col="population", size_max=size_max, radius_px=3, max_radius_px=10,
                     fill_opacity=0.5, weight=0.3, tooltip=tip)
-    sites = site_change(run.sites)
+    sites = c.with_tip_numbers(site_change(run.sites), {"load_per_day": 1})
     maps.add_points(m, sites, name="sites", color_col="change", colors=maps.COLORS, radius_px=6,
                     weight=1.5, fill_opacity=0.95,
                     tooltip={"name": c.tr("name"), "change_label": c.tr("change"),
-                             "load_per_day": c.tr("load_col")})
+                             "load_per_day_text": c.tr("load_col")})
     maps.add_legend(m, [(maps.COLORS["covered"], c.tr("legend_covered")),
                         (maps.COLORS["uncovered"], c.tr("legend_uncovered")),
                         (maps.COLORS["unreachable"], c.tr("legend_unreachable")),

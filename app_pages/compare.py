@@ -143,7 +143,8 @@ def _pick(runs: list[RunInfo], key: str, param: str, default: str, label: str) -
     elif st.session_state[key] not in by_id:
         st.session_state[key] = default
     lg = c.lang()
-    pick = st.selectbox(label, list(by_id), key=key, format_func=lambda i: run_title(by_id[i], lg))
+    pick = st.selectbox(label, list(by_id), key=key, format_func=lambda i: run_title(by_id[i], lg),
+                        placeholder=c.tr("choose_option"))
     if st.query_params.get(param) != pick:
         st.query_params[param] = pick
     return by_id[pick]
@@ -199,11 +200,13 @@ def body() -> None:
         with col:
             st.markdown(f"**{name}: {c.md_escape(run_title(info, lang))}**")
             c.show_report(run.report, compact=True)
+    # ... and locked together: panning or zooming one moves the other
     for col, (_info, run, name) in zip(st.columns(2), runs, strict=True):
         with col:
-            c.show_map(result_map(run, bounds=bounds, size_max=size_max, label=label,
-                                  outline=outline, legend_open=False),
-                       key=f"cmp_map_{name}", height=420)
+            m = result_map(run, bounds=bounds, size_max=size_max, label=label, outline=outline,
+                           legend_open=False)
+            maps.link_views(m, "compare")
+            c.show_map(m, key=f"cmp_map_{name}", height=420)
     st.caption(c.tr("map_legend_placement"))
 
     st.subheader(c.tr("changes_map"))
@@ -221,10 +224,11 @@ def body() -> None:
     cols[3].metric(c.tr("closed"), fmt_int(n_closed, lang))
     m = maps.new_map(bounds, basemap=maps.basemap_available(), leaflet_base=c.leaflet_base(), label=label)
     maps.add_outline(m, outline)
-    maps.add_points(m, demand, name="changes", color_col="state", colors=maps.COLORS,
+    maps.add_points(m, c.with_tip_numbers(demand, {"population": 0}), name="changes",
+                    color_col="state", colors=maps.COLORS,
                     size_col="population", size_max=size_max, radius_px=3, max_radius_px=10,
                     fill_opacity=0.7, weight=0.3,
-                    tooltip={"name": c.tr("name"), "population": c.tr("population")})
+                    tooltip={"name": c.tr("name"), "population_text": c.tr("population")})
     for state in ("opened", "closed"):
         maps.add_points(m, sites[sites["state"] == state], name=state, color=maps.COLORS[state],
                         square=True, tooltip={"name": c.tr("name")})

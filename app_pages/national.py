@@ -31,7 +31,8 @@ def _choose_folder() -> Path | None:
         st.code("motcua sweep --provinces all --models coverage,lscp --workers 2 "
                 f"--out {ws.root / national.SWEEPS_DIR / '2026'}", language=None)
         return None
-    return Path(st.selectbox(c.tr("sweep_pick"), [str(p) for p in found], key="sweep_pick"))
+    return Path(st.selectbox(c.tr("sweep_pick"), [str(p) for p in found], key="sweep_pick",
+                             placeholder=c.tr("choose_option")))
 
 
 def _map(table: pd.DataFrame) -> None:
@@ -109,7 +110,7 @@ def _open(folder: Path, table: pd.DataFrame) -> None:
     st.subheader(c.tr("open_province"))
     by_slug = dict(zip(done["slug"], done["name"], strict=True))
     slug = st.selectbox(c.tr("province"), list(by_slug), format_func=by_slug.__getitem__,
-                        key="national_province")
+                        key="national_province", placeholder=c.tr("choose_option"))
     left, right = st.columns(2)
     go_place = left.button(c.tr("open_on_placement"), key="national_open_place")
     go_compare = right.button(c.tr("open_on_compare"), key="national_open_compare")

@@ -215,23 +215,26 @@ def _show_run(scenario: Scenario | None, info: RunInfo) -> None:
                             mime=mime, key=f"dl_{name}", on_click="ignore")
 
 
-def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
+def _request_form(scenario: Scenario, bad: list[str]) -> tuple[PlacementRequest, str]:
     """The placement form: the first choices on top, the rest under "advanced options".
 
     An option is shown only where the chosen model uses it (``PlacementRequest.option_applies``,
     the rule the command line's check uses too): a draft of the request, completed as the
-    form goes, decides what comes next."""
+    form goes, decides what comes next. The label of every number box that does not hold
+    a valid number is appended to ``bad``."""
     lang = c.lang()  # bound now: select boxes call their format_func outside the script run
     sites = scenario.sites
     existing_mask = existing_site_mask(sites)
     existing = int(existing_mask.sum())
     std = scenario.settings.coverage
     a, b, d = st.columns(3)
-    model = a.selectbox(c.tr("model"), MODELS, key="model", format_func=lambda m: t(f"model_{m}", lang))
-    minutes = b.number_input(c.tr("max_minutes"), min_value=1.0, max_value=240.0,
-                             value=float(std.max_minutes), step=5.0, key="minutes", format="%.0f")
-    km = d.number_input(c.tr("max_km"), min_value=0.5, max_value=100.0, value=float(std.max_km),
-                        step=0.5, key="km", format="%.1f")
+    model = a.selectbox(c.tr("model"), MODELS, key="model", format_func=lambda m: t(f"model_{m}", lang),
+                        placeholder=c.tr("choose_option"))
+    minutes = c.number_field(b, c.tr("max_minutes"), min_value=1.0, max_value=240.0,
+                             value=float(std.max_minutes), step=5.0, key="minutes", decimals=0,
+                             bad=bad)
+    km = c.number_field(d, c.tr("max_km"), min_value=0.5, max_value=100.0, value=float(std.max_km),
+                        step=0.5, key="km", decimals=1, bad=bad)
     draft = PlacementRequest(model=model)
     # the planner's questions: every commune keeps its one-stop desk, N points added to
     # the network, or which offices can close (the closure model); each shown only where
@@ -242,14 +245,14 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         keep_choice = a.selectbox(c.tr("keep_existing"), ("none", "all", "branches", "receptions"),
                                   key="keep_existing",
                                   format_func=lambda x: t(f"keep_existing_{x}", lang),
-                                  help=c.tr("keep_existing_help"))
+                                  help=c.tr("keep_existing_help"), placeholder=c.tr("choose_option"))
     if draft.option_applies("add"):
         add = b.number_input(c.tr("add_points"), min_value=0, max_value=max(1, len(sites)),
                              value=0, step=1, key="add_points", format="%d",
                              help=c.tr("add_points_help"))
     if draft.option_applies("max_loss"):
-        max_loss = d.number_input(c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
-                                  key="max_loss", format="%.0f", help=c.tr("max_loss_help"))
+        max_loss = c.number_field(d, c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
+                                  key="max_loss", decimals=0, help=c.tr("max_loss_help"), bad=bad)
     keep_existing = keep_choice if keep_choice != "none" else None
     if keep_existing is None and draft.option_applies("keep_existing"):
         st.caption(c.tr("keep_existing_hint", n=fmt_int(existing, lang)))
@@ -268,9 +271,9 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                            value=max(1, existing), step=1, key="p", format="%d")
     budget = None
     if by_budget:
-        budget = b.number_input(c.tr("budget"), min_value=0.0,
+        budget = c.number_field(b, c.tr("budget"), min_value=0.0,
                                 value=float(sites.loc[sites["kind"] != "candidate", "opening_cost"].sum()),
-                                step=1.0, key="budget", format="%.0f")
+                                step=1.0, key="budget", decimals=0, bad=bad)
     time_limit = d.number_input(c.tr("time_limit_s"), min_value=1, max_value=3600, value=30, step=5,
                                 key="place_time_limit", format="%d")
     draft = replace(draft, budget=float(budget) if by_budget and budget is not None else None)
@@ -288,9 +291,9 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
         draft = replace(draft, capacitated=bool(capacitated))
         penalty = 0.0
         if draft.option_applies("overload_penalty"):
-            penalty = a.number_input(c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
-                                     key="overload_penalty", format="%.1f",
-                                     help=c.tr("overload_penalty_help"))
+            penalty = c.number_field(a, c.tr("overload_penalty"), min_value=0.0, value=0.0, step=0.5,
+                                     key="overload_penalty", decimals=1,
+                                     help=c.tr("overload_penalty_help"), bad=bad)
         single = False
         if draft.option_applies("single_assignment"):
             single = a.checkbox(c.tr("single_assignment"), key="single_assignment",
@@ -302,9 +305,9 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                                 format_func=lambda x: t(f"weighting_{x}", lang))
         min_cov = 0.0
         if draft.option_applies("min_covered_pct"):
-            min_cov = a.number_input(c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
-                                     step=1.0, key="min_covered", format="%.0f",
-                                     help=c.tr("min_covered_help"))
+            min_cov = c.number_field(a, c.tr("min_covered"), min_value=0.0, max_value=100.0, value=0.0,
+                                     step=1.0, key="min_covered", decimals=0,
+                                     help=c.tr("min_covered_help"), bad=bad)
         backup = False
         if draft.option_applies("backup"):
             backup = b.checkbox(c.tr("backup"), key="backup", help=c.tr("backup_help"))
@@ -321,7 +324,8 @@ def _request_form(scenario: Scenario) -> tuple[PlacementRequest, str]:
                                         key="pareto_max", format="%d")
         seed = d.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
                               key="place_seed", format="%d")
-        threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads")
+        threads = d.selectbox(c.tr("threads"), (1, 2), key="place_threads",
+                              placeholder=c.tr("choose_option"))
         # this run's overrides of the scenario's site statuses
         a, b = st.columns(2)
         keep_open = a.multiselect(c.tr("keep_open"), ids, key="keep_open", format_func=site_label,
@@ -375,10 +379,13 @@ def body() -> None:
         st.subheader(c.tr("new_solve"))
         st.info(c.tr("placement_hint"))
         with st.container(border=True):
-            request, label = _request_form(scenario)
+            bad: list[str] = []
+            request, label = _request_form(scenario, bad)
             running = "job_placement" in st.session_state
             if st.button(c.tr("run"), type="primary", key="run_placement", disabled=running):
                 try:
+                    if bad:
+                        raise InvalidInputError(c.tr("fix_numbers", fields=", ".join(bad)))
                     request.check()
                 except InvalidInputError as exc:
                     c.show_error_text(str(exc))

@@ -9,7 +9,7 @@ from app_pages import _common as c
 from geodata.scenario import Scenario
 from geodata.summary import summarize_scenario
 from motcua.app import maps
-from motcua.app.i18n import fmt_int, fmt_pct, fmt_short
+from motcua.app.i18n import fmt_int, fmt_pct, fmt_short, in_language
 
 UPLOAD_TYPES = ["zip", "toml", "csv", "geojson", "json", "gpkg", "graphml", "osm", "xml"]
 
@@ -49,7 +49,8 @@ def body() -> None:
         if st.session_state.get("scenario_pick") not in refs:
             st.session_state["scenario_pick"] = current if current in refs else refs[0]
         st.selectbox(c.tr("choose_scenario"), refs, key="scenario_pick",
-                     format_func=lambda r: c.scenario_title(ws, r), on_change=_on_pick)
+                     format_func=lambda r: c.scenario_title(ws, r), on_change=_on_pick,
+                     placeholder=c.tr("choose_option"))
     st.file_uploader(c.tr("upload_scenario"), type=UPLOAD_TYPES, accept_multiple_files=True,
                      key="upload", on_change=_on_upload,
                      help=c.tr("upload_help", mb=int(st.get_option("server.maxUploadSize"))))
@@ -66,7 +67,8 @@ def body() -> None:
     ref, scenario = loaded
     st.subheader(c.tr("current_scenario", name=c.md_escape(scenario.name)))
     if scenario.settings.description:
-        st.caption(c.md_escape(scenario.settings.description))
+        # "tiếng Việt | English" (the demo's, motcua import's): the half of the page's language
+        st.caption(c.md_escape(in_language(scenario.settings.description, c.lang())))
     c.synthetic_banner(scenario.settings.synthetic)
     if scenario.warnings:
         with st.expander(c.tr("scenario_warnings") + f" ({len(scenario.warnings)})"):
@@ -106,9 +108,10 @@ def body() -> None:
     dense = len(scenario.demand) > maps.DENSITY_FROM
     if dense:  # a province: a density surface, each demand area when zoomed in
         maps.add_density(m, scenario.demand, weight_col="population", leaflet_base=c.leaflet_base())
-    maps.add_points(m, scenario.demand, name="demand", color=maps.COLORS["demand"],
+    maps.add_points(m, c.with_tip_numbers(scenario.demand, {"population": 0}), name="demand",
+                    color=maps.COLORS["demand"],
                     size_col="population", radius_px=4, max_radius_px=12, fill_opacity=0.45,
-                    tooltip={"name": c.tr("name"), "population": c.tr("population")},
+                    tooltip={"name": c.tr("name"), "population_text": c.tr("population")},
                     min_zoom=maps.POINTS_ZOOM if dense else None)
     sites = c.sites_in_draw_order(
         scenario.sites.assign(kind_label=scenario.sites["kind"].map(c.kind_labels())))

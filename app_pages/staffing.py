@@ -335,7 +335,8 @@ def body() -> None:
             a, b, _ = st.columns(3)
             seed = a.number_input(c.tr("seed"), min_value=0, max_value=2**31 - 1, value=0, step=1,
                                   key="staff_seed", format="%d")
-            threads = b.selectbox(c.tr("threads"), (1, 2), key="staff_threads")
+            threads = b.selectbox(c.tr("threads"), (1, 2), key="staff_threads",
+                                  placeholder=c.tr("choose_option"))
             st.form_submit_button(c.tr("forecast_load"))
         try:
             dates = parse_week(week)

@@ -1199,14 +1199,23 @@ def _annotate_demand(folder: Path, calibration: DemandCalibration) -> None:
 
 def _describe(request: ImportRequest, communes: gpd.GeoDataFrame, total: int, fallback: bool,
               circuity: float, provenance: dict[str, Any]) -> str:
-    parts = [request.description.strip()] if request.description.strip() else []
-    parts.append(f"Imported by `motcua import`: {len(communes)} communes, {total:,} residents.")
-    parts.append(f"Sites: {provenance['sites']}.")
+    """The scenario's description, ``Vietnamese | English`` (the app shows the half of its
+    language, as it does for the demo); the user's ``--description`` leads both halves."""
+    user = [request.description.strip()] if request.description.strip() else []
+    en = [*user, f"Imported by `motcua import`: {len(communes)} communes, {total:,} residents.",
+          f"Sites: {provenance['sites']}."]
+    people_vi = f"{total:,}".replace(",", ".")
+    vi = [*user, f"Nhập bằng `motcua import`: {len(communes)} xã/phường, {people_vi} dân.",
+          f"Điểm hiện có: {provenance['sites']}." if request.sites is not None else
+          "Điểm hiện có: tâm đại diện của từng xã/phường (ước lượng, không phải địa chỉ trụ sở)."]
     if fallback:
-        parts.append(fallback_note(circuity))
+        en.append(fallback_note(circuity))
+        vi.append("KHÔNG CÓ MẠNG ĐƯỜNG: khoảng cách theo đường chim bay × hệ số đường vòng "
+                  f"{circuity:g}".replace(".", ",") + ", thời gian đi theo tốc độ cố định.")
     else:
-        parts.append(f"Roads: {provenance.get('roads')}.")
-    return " ".join(parts)
+        en.append(f"Roads: {provenance.get('roads')}.")
+        vi.append(f"Mạng đường: {provenance.get('roads')}.")
+    return " ".join(vi) + " | " + " ".join(en)
 
 
 def _write_points(gdf: gpd.GeoDataFrame, path: Path, order: Sequence[str], fmt: NumberFormat

@@ -378,7 +378,7 @@ class PlacementRun:
 
     def objective_meaning(self, lang: str) -> str | None:
         """What the objective measures for this run's model, in ``lang`` (``None`` if unknown)."""
-        from motcua.app.i18n import TEXTS, t
+        from motcua.i18n import TEXTS, t
 
         model = self.figures.model or self.request.model
         if f"objective_{model}" not in TEXTS:
@@ -957,7 +957,7 @@ def closures_table(run: PlacementRun) -> pd.DataFrame:
 def explain(figures: PlacementFigures, request: PlacementRequest, lang: str) -> str | None:
     """The run's answer to the planner's question in one sentence (``None`` for a run that
     asked none: no ``keep_existing``, ``add`` or closure), in ``lang``."""
-    from motcua.app.i18n import fmt_int, fmt_num, fmt_pct, t
+    from motcua.i18n import fmt_int, fmt_num, fmt_pct, t
 
     f = figures
     if f.open_points is None or f.objective is None:

@@ -164,6 +164,33 @@ def new_map(
     return m
 
 
+def link_views(m: folium.Map, group: str) -> None:
+    """Keep the maps of ``group`` on one view: panning or zooming one moves the others.
+
+    Each map is in an iframe of its own, served by the app (same origin as the page):
+    it registers itself in the page's ``__motcuaViews[group]`` and, after each move,
+    sets the view of the others (maps of a previous run, no longer in the page, are
+    dropped); a map drawn after another starts on that one's view. ``group`` is a fixed
+    word of the app, never user text."""
+    if not group.isidentifier():
+        raise ValueError(f"map group must be a plain word, not {group!r}")
+    _Script(
+        "(function(){try{const top=window.parent;"
+        "const all=(top.__motcuaViews=top.__motcuaViews||{});"
+        f"const live=m=>{{try{{return m._container.isConnected"
+        "&&m._container.ownerDocument.defaultView.frameElement.isConnected;}catch(e){return false;}};"
+        f"const maps=(all['{group}']=(all['{group}']||[]).filter(live));"
+        # a map drawn after another takes its view (both were fitted to the same bounds,
+        # but containers a pixel apart give centres a few metres apart)
+        "if(maps.length)MAP.setView(maps[0].getCenter(),maps[0].getZoom(),{animate:false});"
+        "maps.push(MAP);"
+        "MAP.on('moveend',()=>{if(MAP._motcuaFollowing)return;"
+        f"for(const o of all['{group}']){{if(o===MAP||!live(o))continue;"
+        "o._motcuaFollowing=true;try{o.setView(MAP.getCenter(),MAP.getZoom(),{animate:false});}"
+        "finally{o._motcuaFollowing=false;}}});"
+        "}catch(e){}})();").add_to(m)
+
+
 class _Script(MacroElement):  # type: ignore[misc]
     """A line of our own JavaScript run after the map exists (``MAP`` names it); no user text."""
 
@@ -295,7 +322,8 @@ def add_points(
         r = radius_px
         if size_col and top:
             v = float(p.get(size_col) or 0.0)
-            r = max(2.0, max_radius_px * math.sqrt(max(v, 0.0) / top))
+            # half pixels: a few dozen styles for the browser, not one per point
+            r = max(2.0, round(2 * max_radius_px * math.sqrt(max(v, 0.0) / top)) / 2)
         return {"radius": r, "color": "#222" if not square else fill, "weight": weight,
                 "fill": True, "fillColor": fill, "fillOpacity": fill_opacity}
 

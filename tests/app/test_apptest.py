@@ -307,10 +307,45 @@ def test_placement_with_pareto_draws_the_curve(tiny_ref: str, workspace: Workspa
     assert table["Tỷ lệ dân được phục vụ"].tolist() == ["60,0 %", "90,0 %", "100,0 %"]
 
 
+def test_number_boxes_read_the_vietnamese_way(tiny_ref: str, workspace: Workspace) -> None:
+    """In Vietnamese a decimal is shown and typed with a comma (7,5 km) and thousands with a
+    dot (1.000); a text that is not such a number is named under its box and the run is
+    refused until it is corrected. English keeps Streamlit's number inputs."""
+    at = _app(tiny_ref, page="placement").run()
+    assert at.text_input(key="km_vi").value == "5,0"  # the scenario's 5 km
+    assert at.text_input(key="minutes_vi").value == "30"
+    at.text_input(key="km_vi").set_value("7.5").run()  # a dot is a thousands separator here
+    errors = [_shown(e.value) for e in at.error]
+    assert any(e.startswith("«7.5» không phải là một số: hãy viết như 1.234,5") for e in errors), errors
+    before = len(workspace.list_runs("placement"))
+    _solve_placement(at, "lscp")
+    assert len(workspace.list_runs("placement")) == before  # refused, nothing solved
+    assert any("Chưa chạy: hãy sửa các ô số Khoảng cách tối đa (km)" in _shown(e.value)
+               for e in at.error)
+    at.text_input(key="km_vi").set_value("250").run()
+    assert any("250 nằm ngoài khoảng cho phép: từ 0,5 đến 100,0" in _shown(e.value) for e in at.error)
+    at.text_input(key="km_vi").set_value("7,5").run()
+    at.text_input(key="minutes_vi").set_value("22,5").run()
+    _solve_placement(at, "lscp")
+    _assert_clean(at)
+    assert not at.error
+    run = workspace.list_runs("placement")[0]
+    assert run.params["km"] == 7.5 and run.params["minutes"] == 22.5
+    at.selectbox(key="model").set_value("closure").run()
+    at.text_input(key="max_loss_vi").set_value("1.000").run()
+    at.button(key="run_placement").click().run()
+    _assert_clean(at)
+    assert workspace.list_runs("placement")[0].params["max_loss"] == 1000.0
+
+    en = _app(tiny_ref, page="placement", lang="en").run()
+    assert en.number_input(key="km").value == 5.0
+    assert not any(w.key == "km_vi" for w in en.text_input)
+
+
 def _mclp_at_20_km(ref: str, workspace: Workspace, option: str, p: int) -> tuple[AppTest, RunInfo]:
     """MCLP with ``p`` points at 20 km with the form's ``option`` checkbox ticked; the run."""
     at = _app(ref, page="placement").run()
-    at.number_input(key="km").set_value(20.0).run()
+    at.text_input(key="km_vi").set_value("20").run()  # Vietnamese: a text box
     at.selectbox(key="model").set_value("mclp").run()
     at.checkbox(key=option).check().run()
     _solve_placement(at, "mclp", p)
@@ -397,7 +432,7 @@ def test_overload_penalty_from_the_form(workspace: Workspace, tmp_path: Path) ->
     _solve_placement(at, "lscp")
     _assert_clean(at)
     assert _metrics(at)["Trạng thái"] == "VÔ NGHIỆM"  # INFEASIBLE
-    at.number_input(key="overload_penalty").set_value(2.0).run()
+    at.text_input(key="overload_penalty_vi").set_value("2,0").run()
     at.button(key="run_placement").click().run()
     _assert_clean(at)
     m = _metrics(at)
@@ -436,7 +471,7 @@ def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Wor
     # infeasible, and the page says so in words, without a traceback
     at = _app(tiny_ref, page="placement").run()
     at.selectbox(key="model").set_value("pmedian").run()
-    at.number_input(key="min_covered").set_value(95.0).run()
+    at.text_input(key="min_covered_vi").set_value("95").run()
     _solve_placement(at, "pmedian", 2)
     _assert_clean(at)
     run = workspace.list_runs("placement")[0]
@@ -509,12 +544,12 @@ def test_placement_form_shows_what_the_command_line_accepts(tiny_ref: str) -> No
     #: widget (kind, key) -> request field set to a usable value when the widget is on
     widgets = {("checkbox", "capacitated"): ("capacitated", True),
                ("checkbox", "single_assignment"): ("single_assignment", True),
-               ("number_input", "overload_penalty"): ("overload_penalty", 2.0),
-               ("number_input", "min_covered"): ("min_covered_pct", 50.0),
+               ("text_input", "overload_penalty_vi"): ("overload_penalty", 2.0),
+               ("text_input", "min_covered_vi"): ("min_covered_pct", 50.0),
                ("checkbox", "backup"): ("backup", True),
                ("checkbox", "lexicographic"): ("lexicographic", True),
                ("selectbox", "keep_existing"): ("keep_existing", "all"),
-               ("number_input", "max_loss"): ("max_loss", 100.0)}
+               ("text_input", "max_loss_vi"): ("max_loss", 100.0)}
 
     def shown(kind: str, key: str) -> bool:
         return any(w.key == key for w in getattr(at, kind))
@@ -602,7 +637,7 @@ def test_placement_keep_existing_and_closure_from_the_form(tiny_ref: str,
     at.selectbox(key="model").set_value("closure").run()
     # shown only where the model uses them
     assert not any(w.key == "keep_existing" for w in at.selectbox)
-    assert any(w.key == "max_loss" for w in at.number_input)
+    assert any(w.key == "max_loss_vi" for w in at.text_input)
     assert not any(w.key == "add_points" for w in at.number_input)
     at.button(key="run_placement").click().run()
     _assert_clean(at)

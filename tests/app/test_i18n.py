@@ -72,3 +72,58 @@ def test_grouping_round_trips(n: int) -> None:
     assert re.fullmatch(r"−?\d{1,3}(\.\d{3})*", text)
     assert int(text.replace(".", "").replace("−", "-")) == n
     assert int(fmt_int(n, "en").replace(",", "").replace("−", "-")) == n
+
+
+def test_a_two_language_description_shows_the_half_of_the_page() -> None:
+    from motcua.i18n import in_language
+
+    text = "Tỉnh thử | A test province"
+    assert in_language(text, "vi") == "Tỉnh thử" and in_language(text, "en") == "A test province"
+    # anything else is the user's text, shown as written
+    for other in ("Tỉnh thử", "a | b | c", " | only English", "A|B"):
+        assert in_language(other, "vi") == other and in_language(other, "en") == other
+
+
+def test_the_importer_describes_a_scenario_in_both_languages() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geodata.importer import ImportRequest, _describe
+    from motcua.i18n import in_language
+
+    communes = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    text = _describe(ImportRequest(name="X", description="Thử"), communes, 1283691, True, 1.3,
+                     {"sites": "commune representative points (estimated, not office addresses)"})
+    vi, en = in_language(text, "vi"), in_language(text, "en")
+    assert vi == ("Thử Nhập bằng `motcua import`: 2 xã/phường, 1.283.691 dân. Điểm hiện có: tâm "
+                  "đại diện của từng xã/phường (ước lượng, không phải địa chỉ trụ sở). KHÔNG CÓ "
+                  "MẠNG ĐƯỜNG: khoảng cách theo đường chim bay × hệ số đường vòng 1,3, thời gian "
+                  "đi theo tốc độ cố định.")
+    assert en.startswith("Thử Imported by `motcua import`: 2 communes, 1,283,691 residents.")
+    assert "straight-line fallback" in en
+
+
+def test_a_figure_of_any_size_fits_a_card() -> None:
+    from motcua.i18n import fmt_figure
+
+    assert fmt_figure(8.571) == "8,57" and fmt_figure(8.571, "en") == "8.57"
+    assert fmt_figure(12345.678) == "12.346"
+    # a province's objective (1,213,645 people covered) was cut off as "1.213.645,00"
+    assert fmt_figure(1213645.0) == "1,21 triệu" and fmt_figure(1213645.0, "en") == "1.21 M"
+    assert fmt_figure(float("nan")) == "–" and fmt_figure(None) == "–"
+
+
+def test_the_straight_line_by_zone_method_in_words() -> None:
+    from geodata.settings import TravelSettings
+    from geodata.zones import zone_label
+    from motcua.i18n import coverage_text
+
+    label = zone_label(TravelSettings(), ["urban"] * 121 + ["mountain"] * 4656 + [None] * 2, 20.0)
+    label = label.removesuffix(" (no road network)") + ", land masses apart unreachable (no road network)"
+    assert coverage_text(label, "vi") == (
+        "theo đường chim bay theo vùng (xe máy): đô thị 20 km/h × 1,3 (121 điểm dân cư), "
+        "miền núi 20 km/h × 1,6 (4.656 điểm dân cư), chưa phân vùng 20 km/h × 1,3 (2 điểm dân cư); "
+        "các vùng đất liền tách biệt không tới được nhau (không có mạng đường)")
+    assert coverage_text(label, "en") == label
+    assert coverage_text("straight line by zone (car): something new (no road network)", "vi") == \
+        "straight line by zone (car): something new (no road network)"  # unknown: as written

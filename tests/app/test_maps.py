@@ -97,3 +97,16 @@ def test_user_text_in_tooltips_legend_and_label_is_escaped() -> None:
     for raw in ("<img src=x", "onerror=\"window", "`${alert", "</script>`", "\\</script>"):
         assert raw not in html, raw
     assert html.count(safe) >= 5  # label, legend, circle + square tooltips, shape tooltip
+
+
+def test_linked_maps_register_in_the_page_and_follow_each_other() -> None:
+    m = maps.new_map(maps.bounds_of(_points()), basemap=False)
+    maps.link_views(m, "compare")
+    html = _html(m)
+    name = m.get_name()
+    # the map joins the page's group, takes the view of a map drawn before it, and moves
+    # the others after each of its own moves (the browser test drives it)
+    assert "top.__motcuaViews" in html and "all['compare']" in html
+    assert f"{name}.setView(maps[0].getCenter()" in html and f"{name}.on('moveend'" in html
+    with pytest.raises(ValueError):
+        maps.link_views(m, "x'];alert(1);//")
