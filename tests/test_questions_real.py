@@ -49,3 +49,50 @@ def test_quang_ninh_keep_existing_add_and_closure(shared_data: Path, tmp_path: P
     assert f.covered_population == pytest.approx(f.covered_today_population)
     assert f.closable_points + f.open_points == n_existing
     assert f.sole_cover_points <= f.open_points
+
+
+#: Small 2025 provinces no other test imports (Phú Thọ, Quảng Ninh and Hà Nội have their own
+#: tests; the sweep's tests use Lai Châu, Huế and Điện Biên).
+UNTRIED = ["Tỉnh Cao Bằng", "Tỉnh Cà Mau", "Tỉnh Hà Tĩnh"]
+
+
+@pytest.mark.parametrize("province", UNTRIED)
+def test_the_three_questions_on_a_province_nobody_tried(
+        shared_data: Path, tmp_path: Path, province: str) -> None:
+    """One import (the sweep's: 2025 communes, 2019 wards by areal interpolation, commune
+    points as offices, grid candidates) and ``--keep-existing``, ``--add 10`` and
+    ``--model closure``, each with a status and a finite gap (coarse grid: fast)."""
+    from motcua.sweep import (
+        NationalData,
+        ProvinceTask,
+        SweepSettings,
+        compute_province,
+        parse_models,
+        slugify,
+    )
+
+    settings = SweepSettings(models=parse_models("questions"), cell_m=5000.0,
+                             candidate_cell_m=10000.0, time_limit_s=10.0)
+    task = ProvinceTask(province, slugify(province), NationalData.shared(shared_data), settings,
+                        cache_dir=str(tmp_path / "cache"))
+    row = compute_province(task, tmp_path / "p")
+    n = row["existing_sites"]
+    assert n == row["communes"] > 30 and row["population"] > 100_000
+    for q in ("keep", "add_10", "closure"):
+        assert row[f"{q}_status"] in ("OPTIMAL", "FEASIBLE"), (q, row[f"{q}_status"])
+        assert row[f"{q}_gap"] is not None and 0 <= row[f"{q}_gap"] < 1
+        assert row[f"{q}_objective"] is not None and row[f"{q}_bound"] is not None
+    # keep: every resident some point can reach is covered, the offices all stay
+    assert row["keep_uncovered"] == pytest.approx(row["keep_out_of_reach"])
+    assert row["keep_covered_share"] >= row["covered_existing_share"]
+    # add 10: the offices kept, at most 10 new points, never less covered than today
+    assert 0 <= row["add_10_new_points"] <= 10
+    assert row["add_10_uncovered"] <= row["uncovered_existing"] + 1e-6
+    assert row["add_10_uncovered"] == pytest.approx(
+        row["uncovered_existing"] - row["add_10_added_covered"])
+    # closure: nobody covered today loses it; the offices are split into kept and closable
+    assert row["closure_lost"] == 0
+    assert row["closure_closable"] + row["closure_kept"] == n
+    assert row["closure_uncovered"] == pytest.approx(row["uncovered_existing"])
+    assert row["closure_sole_cover"] <= row["closure_kept"]
+    assert row["closure_objective"] == pytest.approx(row["closure_kept"])  # unit opening costs

@@ -60,7 +60,15 @@ def test_parse_models() -> None:
     assert parse_models("coverage, lscp,MCLP:50,lscp") == (
         ModelSpec("coverage"), ModelSpec("lscp"), ModelSpec("mclp", 50))
     assert ModelSpec("mclp", 50).label == "mclp-50"
-    for bad in ("mclp", "mclp:0", "mclp:x", "pmedian", "lscp:3", ""):
+    # the planner's three questions (issue #17), as motcua place asks them
+    assert parse_models("questions") == (
+        ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"))
+    assert parse_models("lscp,questions,add:5") == (
+        ModelSpec("lscp"), ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"),
+        ModelSpec("add", 5))
+    assert ModelSpec("add", 10).label == "add-10"
+    for bad in ("mclp", "mclp:0", "mclp:x", "pmedian", "lscp:3", "", "add", "add:0",
+                "closure:3", "keep:2"):
         with pytest.raises(SweepError, match="--models"):
             parse_models(bad)
 
