@@ -79,7 +79,7 @@ DENSE_CELLS = 4_000_000
 #: Tolerance when comparing minutes and km to the standard (floating-point sums).
 _EPS = 1e-9
 #: Bump when the matrices change meaning, to invalidate cached results.
-CACHE_VERSION = "coverage-2"  # 2: the report holds the road warnings
+CACHE_VERSION = "coverage-3"  # 2: the report holds the road warnings; 3: ferry links
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,25 @@ class CoverageMatrix:
         coo = self.minutes.tocoo()
         out[coo.row, coo.col] = coo.data
         return out
+
+
+@dataclass(frozen=True)
+class FerryLinks:
+    """Ferry links of the straight-line fallback, in the metric CRS.
+
+    a_xy, b_xy : (n, 2) the two piers of each link (m); minutes : (n,) one crossing,
+    either way, waiting included; a_land, b_land : land mass of each pier (see
+    :func:`geodata.landmass.land_labels`), or ``None`` when land masses are not known.
+    """
+
+    a_xy: npt.NDArray[np.float64]
+    b_xy: npt.NDArray[np.float64]
+    minutes: npt.NDArray[np.float64]
+    a_land: npt.NDArray[np.int64] | None = None
+    b_land: npt.NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.minutes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -932,6 +951,7 @@ def build_coverage(
     dense: bool | None = None,
     demand_land: npt.NDArray[np.int64] | None = None,
     site_land: npt.NDArray[np.int64] | None = None,
+    ferries: FerryLinks | None = None,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -958,6 +978,10 @@ def build_coverage(
     demand_land, site_land : land mass of each demand point and site (straight-line
         fallback only, see :func:`geodata.landmass.land_labels`): a pair on
         different land masses is not reachable by land.
+    ferries : ferry links (straight-line fallback only): a trip may also be the straight
+        line to a pier, the crossing and the straight line from the other pier, each leg
+        at the resident's zone speed and circuity (one crossing per trip); the faster trip
+        counts.  Ignored with a road graph.
 
     Without a graph, demand points with a ``zone`` column are timed at the
     speed and circuity of their zone (:mod:`geodata.zones`).
@@ -985,7 +1009,8 @@ def build_coverage(
         cov = _straight_line_coverage(d_xy, s_xy, point_ids(demand), point_ids(sites), standard, travel,
                                       cutoff, zones=zones,
                                       land=(demand_land, site_land) if demand_land is not None
-                                      and site_land is not None else None)
+                                      and site_land is not None else None,
+                                      ferries=ferries)
         logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
                     n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
         return cov
@@ -1042,6 +1067,7 @@ def _straight_line_coverage(
     standard: CoverageStandard, travel: TravelSettings, cutoff: float,
     zones: Any = None,
     land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+    ferries: FerryLinks | None = None,
 ) -> CoverageMatrix:
     from geodata.zones import zone_label, zone_speed_circuity
 
@@ -1069,17 +1095,109 @@ def _straight_line_coverage(
     straight_km = m / 1000.0
     road_km = straight_km * circs[r]
     mins = road_km / speeds[r] * 60.0
+    if ferries is not None and len(ferries):
+        fr, fc, fmins, froad, fstraight = _ferry_trips(d_xy, s_xy, speeds, circs, cutoff,
+                                                       standard, ferries, land)
+        r, c = np.concatenate([r, fr]), np.concatenate([c, fc])
+        mins, road_km = np.concatenate([mins, fmins]), np.concatenate([road_km, froad])
+        straight_km = np.concatenate([straight_km, fstraight])
+        label = label.removesuffix(" (no road network)") + f", ferry links: {len(ferries)} " \
+            "(no road network)"
     in_time = mins <= cutoff + _EPS
-    minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
-    km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
     rule_km = road_km if standard.km_measure == "network" else straight_km
     in_km = rule_km <= standard.max_km + _EPS
-    covered = _covered_matrix(n_d, n_s, r[in_time], c[in_time],
-                              mins[in_time] <= standard.max_minutes + _EPS,
-                              r[in_km], c[in_km], standard.rule)
+    if ferries is not None and len(ferries):
+        # a pair may have several trips: the fastest gives minutes and km, and the pair is
+        # covered when one of its trips meets the standard
+        t_ok = mins <= standard.max_minutes + _EPS
+        ok = (t_ok | in_km) if standard.rule == "either" else (t_ok & in_km)
+        first = _fastest_trip(r, c, mins, in_time)
+        minutes = _csr_from_pairs(r[first], c[first], mins[first], (n_d, n_s))
+        km = _csr_from_pairs(r[first], c[first], road_km[first], (n_d, n_s))
+        covered = _covered_matrix(n_d, n_s, r[:0], c[:0], np.zeros(0, dtype=bool),
+                                  r[ok], c[ok], "either")
+    else:
+        minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
+        km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
+        covered = _covered_matrix(n_d, n_s, r[in_time], c[in_time],
+                                  mins[in_time] <= standard.max_minutes + _EPS,
+                                  r[in_km], c[in_km], standard.rule)
     return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=demand_ids,
                           site_ids=site_ids, standard=standard, cutoff_minutes=cutoff,
                           method="straight-line", label=label)
+
+
+def _fastest_trip(r: npt.NDArray[np.int64], c: npt.NDArray[np.int64],
+                  mins: npt.NDArray[np.float64], keep: npt.NDArray[np.bool_]
+                  ) -> npt.NDArray[np.int64]:
+    """Indices of the fastest of the kept trips of each (row, col) pair."""
+    idx = np.flatnonzero(keep)
+    order = idx[np.lexsort((mins[idx], c[idx], r[idx]))]
+    if len(order) == 0:
+        return order.astype(np.int64)
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (r[order][1:] != r[order][:-1]) | (c[order][1:] != c[order][:-1])
+    return order[new].astype(np.int64)
+
+
+def _ferry_trips(
+    d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
+    speeds: npt.NDArray[np.float64], circs: npt.NDArray[np.float64], cutoff: float,
+    standard: CoverageStandard, ferries: FerryLinks,
+    land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Trips over one ferry: straight line x circuity to a pier at the resident's zone speed,
+    the crossing, then on from the other pier the same way.  Only trips within ``cutoff``
+    minutes, or within the km standard, are returned: (rows, cols, minutes, road km, straight
+    km), the km counting the crossing's straight line."""
+    rows: list[npt.NDArray[np.int64]] = []
+    cols: list[npt.NDArray[np.int64]] = []
+    out_min: list[npt.NDArray[np.float64]] = []
+    out_road: list[npt.NDArray[np.float64]] = []
+    out_straight: list[npt.NDArray[np.float64]] = []
+    rate = speeds / circs  # straight km per hour of each demand point
+    max_rate = float(rate.max()) if len(rate) else 0.0
+    km_cap = standard.max_km  # a leg longer than this (straight) can meet no km standard
+    for k in range(len(ferries)):
+        f = float(ferries.minutes[k])
+        cross_km = float(np.hypot(*(ferries.a_xy[k] - ferries.b_xy[k]))) / 1000.0
+        ends = ((ferries.a_xy[k], ferries.b_xy[k], ferries.a_land, ferries.b_land),
+                (ferries.b_xy[k], ferries.a_xy[k], ferries.b_land, ferries.a_land))
+        for p_xy, q_xy, p_lands, q_lands in ends:
+            dd = np.arange(len(d_xy))
+            ss = np.arange(len(s_xy))
+            if land is not None and p_lands is not None and q_lands is not None:
+                dd = dd[land[0] == p_lands[k]]
+                ss = ss[land[1] == q_lands[k]]
+            leg1 = np.hypot(*(d_xy[dd] - p_xy).T) / 1000.0
+            t1 = leg1 / rate[dd] * 60.0
+            near = (t1 + f <= cutoff + _EPS) | (leg1 + cross_km <= km_cap + _EPS)
+            dd, leg1, t1 = dd[near], leg1[near], t1[near]
+            leg2 = np.hypot(*(s_xy[ss] - q_xy).T) / 1000.0
+            reach = (leg2 / max_rate * 60.0 + f <= cutoff + _EPS) if max_rate > 0 else \
+                np.zeros(len(ss), dtype=bool)
+            reach |= leg2 + cross_km <= km_cap + _EPS
+            ss, leg2 = ss[reach], leg2[reach]
+            if not len(dd) or not len(ss):
+                continue
+            t = t1[:, None] + f + leg2[None, :] / rate[dd][:, None] * 60.0
+            straight = leg1[:, None] + cross_km + leg2[None, :]
+            road = (leg1[:, None] + leg2[None, :]) * circs[dd][:, None] + cross_km
+            rule_km = road if standard.km_measure == "network" else straight
+            keep = (t <= cutoff + _EPS) | (rule_km <= km_cap + _EPS)
+            i, j = np.nonzero(keep)
+            rows.append(dd[i].astype(np.int64))
+            cols.append(ss[j].astype(np.int64))
+            out_min.append(t[i, j])
+            out_road.append(road[i, j])
+            out_straight.append(straight[i, j])
+    if not rows:
+        e = np.empty(0, dtype=np.int64)
+        z = np.empty(0)
+        return e, e, z, z, z
+    return (np.concatenate(rows), np.concatenate(cols), np.concatenate(out_min),
+            np.concatenate(out_road), np.concatenate(out_straight))
 
 
 # --------------------------------------------------------------------------- queries
@@ -1275,6 +1393,7 @@ def _scenario_key(scenario: Scenario, demand: gpd.GeoDataFrame, travel: TravelSe
         sites["id"].astype(str).tolist(), sites.geometry.to_wkb().tolist(),
         demand["zone"].astype(str).tolist() if "zone" in demand.columns else None,
         file_digest(scenario.communes_path) if scenario.communes_path is not None else None,
+        scenario.ferries.astype(str).to_numpy().tolist() if len(scenario.ferries) else None,
     )
 
 
@@ -1350,13 +1469,18 @@ def coverage_for_scenario(
         max_snap = travel.max_snap_m
     d_snap_m, s_snap_m = checked.demand_snap_m, checked.site_snap_m
     d_land = s_land = None
-    if raw is None and scenario.communes_path is not None:
+    ferries: FerryLinks | None = None
+    if raw is None and (scenario.communes_path is not None or len(scenario.ferries)):
         d_xy = points_xy(demand, crs, "demand points")
         s_xy = points_xy(sites, crs, "sites")
-        d_land, s_land, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
+        d_land, s_land, ferries, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
         notes.extend(land_notes)
+    elif len(scenario.ferries):
+        notes.append(f"ferry links: {len(scenario.ferries)} in [files] ferries, not used: with a "
+                     "road network a crossing is an edge of the network (OSM route=ferry)")
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
-                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land)
+                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land,
+                            ferries=ferries)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
     far = demand["far_from_road"].to_numpy(dtype=bool)
@@ -1382,24 +1506,66 @@ def coverage_for_scenario(
 
 
 
+def _ferry_links(scenario: Scenario, parts: npt.NDArray[np.object_] | None) -> FerryLinks | None:
+    """The scenario's ferry links in its metric CRS, each pier on its land mass."""
+    from geodata.landmass import land_labels
+
+    table = scenario.ferries
+    if not len(table):
+        return None
+    crs = scenario.settings.crs
+    ends = []
+    for end in ("from", "to"):
+        pts = gpd.GeoSeries(gpd.points_from_xy(table[f"{end}_lon"].to_numpy(float),
+                                               table[f"{end}_lat"].to_numpy(float)), crs=WGS84)
+        ends.append(points_xy(gpd.GeoDataFrame(geometry=pts), crs, "ferry piers"))
+    a_land = b_land = None
+    if parts is not None:
+        a_land, b_land = land_labels(ends[0], parts), land_labels(ends[1], parts)
+    return FerryLinks(a_xy=ends[0], b_xy=ends[1], minutes=table["minutes"].to_numpy(float),
+                      a_land=a_land, b_land=b_land)
+
+
 def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
           demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
-          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None, list[str]]:
-    """Land mass labels of demand and sites, and notes on residents no site can reach by land."""
-    from geodata.landmass import land_labels, land_masses, read_communes
+          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None,
+                     FerryLinks | None, list[str]]:
+    """Land mass labels of demand and sites, the ferry links, and notes on residents no
+    existing site can reach by land or by one ferry crossing."""
+    from geodata.landmass import SNAP_M, land_labels, land_masses, read_communes
 
-    assert scenario.communes_path is not None
-    parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
-    if len(parts) <= 1:
-        return None, None, []
+    parts = None
+    if scenario.communes_path is not None:
+        parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
+        if len(parts) <= 1:
+            parts = None
+    ferries = _ferry_links(scenario, parts)
+    n_ferries = len(ferries) if ferries is not None else 0
+    if parts is None:
+        notes = [f"ferry links: {n_ferries} (no land masses known: the straight line may "
+                 "cross water too)"] if n_ferries else []
+        return None, None, ferries, notes
     d_land, s_land = land_labels(d_xy, parts), land_labels(s_xy, parts)
     existing = existing_site_mask(sites)
     served = set(s_land[existing].tolist())
-    population = demand["population"].to_numpy(float)
+    joined: dict[int, set[int]] = {}
     notes = [f"land masses: {len(parts)} (mainland and islands, from the commune polygons); "
-             "without roads a trip cannot cross water and no ferry links are modelled"]
+             + (f"without roads a trip crosses water only by the {n_ferries} ferry links of "
+                "[files] ferries (one crossing per trip)" if n_ferries else
+                "without roads a trip cannot cross water and no ferry links are given")]
+    if ferries is not None:
+        assert ferries.a_land is not None and ferries.b_land is not None
+        for k, (a, b) in enumerate(zip(ferries.a_land.tolist(), ferries.b_land.tolist(),
+                                       strict=True)):
+            joined.setdefault(a, set()).add(b)
+            joined.setdefault(b, set()).add(a)
+            for end, lab in (("from", a), ("to", b)):
+                if lab < 0:
+                    notes.append(f"ferry link row {k + 2}: its {end} pier is more than "
+                                 f"{SNAP_M / 1000:g} km from every land mass; it joins nothing")
+    population = demand["population"].to_numpy(float)
     for label in np.unique(d_land):
-        if label in served:
+        if label in served or joined.get(int(label), set()) & served:
             continue
         at = d_land == label
         names = sorted(set(demand.loc[at, "commune_name"].astype(str)) - {""}) \
@@ -1408,7 +1574,7 @@ def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[n
                      f"({population[at].sum():,.0f} people) on a land mass with no existing site"
                      + (f" ({', '.join(names[:5])})" if names else "")
                      + "; add a site there or a ferry link")
-    return d_land, s_land, notes
+    return d_land, s_land, ferries, notes
 
 
 def existing_site_mask(sites: pd.DataFrame) -> npt.NDArray[np.bool_]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,7 +28,8 @@ def _lonlat(dx: float, dy: float) -> tuple[float, float]:
     return float(p.x.iloc[0]), float(p.y.iloc[0])
 
 
-def _scenario(tmp_path: Path, toml_extra: str = "", communes: bool = True) -> Path:
+def _scenario(tmp_path: Path, toml_extra: str = "", communes: bool = True,
+              ferries: str | None = None) -> Path:
     # site S at the origin; A urban 2 km east, B mountain 6 km north, C rural 10 km east,
     # D 4 km south on an island 2 km off the mainland's coast
     points = {"A": (2000, 0, "urban"), "B": (0, 6000, "mountain"), "C": (10000, 0, "rural"),
@@ -51,12 +53,15 @@ def _scenario(tmp_path: Path, toml_extra: str = "", communes: bool = True) -> Pa
                       box(X0 - 1000, Y0 - 5000, X0 + 1000, Y0 - 3000)], crs=UTM48)
         polys.to_crs("EPSG:4326").to_file(tmp_path / "communes.geojson", driver="GeoJSON")
         files += 'communes = "communes.geojson"\n'
+    if ferries is not None:
+        (tmp_path / "ferries.csv").write_text(ferries, encoding="utf-8")
+        files += 'ferries = "ferries.csv"\n'
     (tmp_path / "scenario.toml").write_text(
         f'name = "zones"\ncrs = "{UTM48}"\n[files]\n{files}{toml_extra}', encoding="utf-8")
     return tmp_path
 
 
-def _minutes(tmp_path: Path, **kw: str) -> tuple[dict[str, float], object]:
+def _minutes(tmp_path: Path, **kw: Any) -> tuple[dict[str, float], Any]:
     sc = coverage_for_scenario(load_scenario(_scenario(tmp_path, **kw)), use_cache=False)
     dense = sc.matrix.dense_minutes()
     ids = list(sc.matrix.demand_ids)
@@ -117,3 +122,69 @@ def test_zones_from_density_and_elevation() -> None:
     # with a DEM: elevation decides mountain, density no longer does
     assert classify_zones(density, [10.0, 500.0, 450.0, 20.0]).tolist() == [
         "urban", "peri_urban", "mountain", "rural"]
+
+
+def _ferry(crossing: float | str = 15, label: str = "Phà Đảo") -> str:
+    # mainland pier 500 m south of S, on the mainland's south coast (y = -1 km); island pier
+    # on the island's north coast (y = -3 km), 2.5 km across the water
+    (lon1, lat1), (lon2, lat2) = _lonlat(0, -500), _lonlat(0, -3000)
+    return ("from_lon,from_lat,to_lon,to_lat,minutes,label\n"
+            f"{lon1:.7f},{lat1:.7f},{lon2:.7f},{lat2:.7f},{crossing},\"{label}\"\n")
+
+
+def test_a_ferry_link_makes_the_island_reachable_at_the_minutes_by_hand(tmp_path: Path) -> None:
+    minutes, sc = _minutes(tmp_path, ferries=_ferry(15))
+    # D (rural) to the island pier: 1 km x 1.4 at 35 km/h = 2.4 min; crossing 15 min; the
+    # mainland pier to S: 0.5 km x 1.4 at 35 km/h = 1.2 min; 18.6 min in all
+    assert minutes["D"] == pytest.approx(2.4 + 15 + 1.2, abs=1e-3)
+    # km of that trip: the two legs x circuity + the crossing's straight line = 4.6 km
+    assert sc.matrix.km.toarray()[3, 0] == pytest.approx(1.5 * 1.4 + 2.5, abs=1e-3)
+    assert sc.matrix.covered.toarray()[:, 0].tolist() == [True, True, True, True]
+    # the mainland's trips are the straight line still (the ferry is no shortcut for them)
+    assert minutes["A"] == pytest.approx(7.8, abs=1e-3)
+    assert minutes["C"] == pytest.approx(24.0, abs=1e-3)
+    assert sc.matrix.label.endswith("land masses apart unreachable, ferry links: 1 "
+                                    "(no road network)")
+    assert not any(n.startswith("unreachable by land") for n in sc.report.notes)
+    assert any("crosses water only by the 1 ferry links" in n for n in sc.report.notes)
+
+
+def test_a_slow_ferry_reaches_beyond_the_standard(tmp_path: Path) -> None:
+    # a 40-minute crossing: 43.6 min, beyond the 30-minute cutoff, so no minutes entry; the
+    # trip is 4.6 km (<= 5 km, the standard's km clause), so D is covered by the km rule
+    minutes, sc = _minutes(tmp_path, ferries=_ferry(40))
+    assert np.isinf(minutes["D"])
+    assert sc.matrix.covered.toarray()[3, 0]
+    extra = "[coverage]\nmax_km = 4\n"
+    other = tmp_path / "km4"
+    other.mkdir()
+    _, sc4 = _minutes(other, ferries=_ferry(40), toml_extra=extra)
+    assert not sc4.matrix.covered.toarray()[3, 0]
+
+
+def test_ferry_rows_are_checked_with_file_row_and_column(tmp_path: Path) -> None:
+    (lon1, lat1), (lon2, lat2) = _lonlat(0, -500), _lonlat(0, -3000)
+    text = ("from_lon,from_lat,to_lon,to_lat,minutes\n"
+            f"{lon1:.7f},{lat1:.7f},{lon2:.7f},{lat2:.7f},-5\n"
+            f"{lon1:.7f},{lat1:.7f},{lon1:.7f},{lat1:.7f},10\n"
+            f"{lon1:.7f},{lat1:.7f},{lat2:.7f},{lon2:.7f},abc\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_scenario(tmp_path, ferries=text))
+    problems = {(p.row, p.column): p for p in info.value.problems}
+    assert problems[(2, "minutes")].value in ("-5", -5.0)
+    assert "the two ends of the ferry are the same point" in problems[(3, "to_lon/to_lat")].message
+    assert "swapped" in problems[(4, "to_lon/to_lat")].message
+    assert problems[(4, "minutes")].file == "ferries.csv"
+
+
+def test_ferries_survive_a_save_and_load(tmp_path: Path) -> None:
+    from geodata.scenario import save_scenario
+
+    (tmp_path / "a").mkdir()
+    sc = load_scenario(_scenario(tmp_path / "a", ferries=_ferry(12.5, "Phà, Cô Tô")))
+    save_scenario(sc, tmp_path / "b")
+    again = load_scenario(tmp_path / "b")
+    assert again.settings.files.ferries == "ferries.csv"
+    assert again.ferries["label"].tolist() == ["Phà, Cô Tô"]
+    assert again.ferries["minutes"].tolist() == [12.5]
+    assert again.equals(sc)
