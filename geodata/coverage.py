@@ -979,9 +979,9 @@ def build_coverage(
         fallback only, see :func:`geodata.landmass.land_labels`): a pair on
         different land masses is not reachable by land.
     ferries : ferry links (straight-line fallback only): a trip may also be the straight
-        line to a pier, the crossing and the straight line from the other pier, each leg
-        at the resident's zone speed and circuity (one crossing per trip); the faster trip
-        counts.  Ignored with a road graph.
+        line to a pier, crossings (with straight lines between piers of one land mass) and
+        the straight line from the last pier, every land leg at the resident's zone speed
+        and circuity; the fastest trip counts.  Ignored with a road graph.
 
     Without a graph, demand points with a ``zone`` column are timed at the
     speed and circuity of their zone (:mod:`geodata.zones`).
@@ -1140,6 +1140,53 @@ def _fastest_trip(r: npt.NDArray[np.int64], c: npt.NDArray[np.int64],
     return order[new].astype(np.int64)
 
 
+def _pier_paths(pier_xy: npt.NDArray[np.float64], pier_land: npt.NDArray[np.int64],
+                crossing: npt.NDArray[np.float64], rate: float
+                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                           npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Fastest pier-to-pier trips for one speed: piers ``2k`` and ``2k + 1`` are the ends of
+    ferry ``k`` (``crossing[k]`` minutes); piers on one land mass are joined by the straight
+    line at ``rate`` straight km per hour.  Returns minutes, crossing minutes, crossing km and
+    land km of the fastest trip between every two piers (``inf`` when none)."""
+    from scipy.sparse.csgraph import dijkstra as _dijkstra
+
+    n = len(pier_xy)
+    gap_km = np.hypot(*(pier_xy[:, None, :] - pier_xy[None, :, :]).transpose(2, 0, 1)) / 1000.0
+    w = np.full((n, n), np.inf)
+    kind = np.zeros((n, n), dtype=np.int8)  # 1: land leg, 2: crossing
+    same = pier_land[:, None] == pier_land[None, :]
+    w[same] = gap_km[same] / rate * 60.0
+    kind[same] = 1
+    for k, f in enumerate(crossing.tolist()):
+        a, b = 2 * k, 2 * k + 1
+        if f < w[a, b]:
+            w[a, b] = w[b, a] = f
+            kind[a, b] = kind[b, a] = 2
+    np.fill_diagonal(w, np.inf)
+    # csgraph drops explicit zeros: a bridge of 0 minutes or two piers at one place count
+    w_graph = np.where(np.isfinite(w), np.maximum(w, 1e-9), 0.0)
+    minutes, pred = _dijkstra(sp.csr_matrix(w_graph), directed=False, return_predecessors=True)
+    cross_min = np.zeros((n, n))
+    cross_km = np.zeros((n, n))
+    land_km = np.zeros((n, n))
+    for src in range(n):
+        for dst in range(n):
+            if src == dst or not np.isfinite(minutes[src, dst]):
+                continue
+            node = dst
+            while node != src:
+                prev = int(pred[src, node])
+                if kind[prev, node] == 2:
+                    cross_min[src, dst] += w[prev, node]
+                    cross_km[src, dst] += gap_km[prev, node]
+                else:
+                    land_km[src, dst] += gap_km[prev, node]
+                node = prev
+    # the 1e-9 stand-ins for zero: recompute minutes from the path's parts
+    minutes = np.where(np.isfinite(minutes), land_km / rate * 60.0 + cross_min, np.inf)
+    return minutes, cross_min, cross_km, land_km
+
+
 def _ferry_trips(
     d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
     speeds: npt.NDArray[np.float64], circs: npt.NDArray[np.float64], cutoff: float,
@@ -1147,51 +1194,66 @@ def _ferry_trips(
     land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
            npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Trips over one ferry: straight line x circuity to a pier at the resident's zone speed,
-    the crossing, then on from the other pier the same way.  Only trips within ``cutoff``
-    minutes, or within the km standard, are returned: (rows, cols, minutes, road km, straight
-    km), the km counting the crossing's straight line."""
+    """Trips over the ferries: the straight line x circuity to a pier at the resident's zone
+    speed, then crossings (and straight lines between piers of one land mass, at the same
+    speed) to a pier, then on from there to the site.  Only trips within ``cutoff`` minutes
+    are returned: (rows, cols, minutes, road km, straight km); the km of a trip count each
+    crossing's straight line once."""
+    n_f = len(ferries)
+    pier_xy = np.empty((2 * n_f, 2))
+    pier_xy[0::2], pier_xy[1::2] = ferries.a_xy, ferries.b_xy
+    if land is not None and ferries.a_land is not None and ferries.b_land is not None:
+        pier_land = np.empty(2 * n_f, dtype=np.int64)
+        pier_land[0::2], pier_land[1::2] = ferries.a_land, ferries.b_land
+        d_land, s_land = land
+    else:  # land masses unknown: every pier is reached over land
+        pier_land = np.zeros(2 * n_f, dtype=np.int64)
+        d_land = np.zeros(len(d_xy), dtype=np.int64)
+        s_land = np.zeros(len(s_xy), dtype=np.int64)
     rows: list[npt.NDArray[np.int64]] = []
     cols: list[npt.NDArray[np.int64]] = []
     out_min: list[npt.NDArray[np.float64]] = []
     out_road: list[npt.NDArray[np.float64]] = []
     out_straight: list[npt.NDArray[np.float64]] = []
-    rate = speeds / circs  # straight km per hour of each demand point
-    max_rate = float(rate.max()) if len(rate) else 0.0
-    km_cap = standard.max_km  # a leg longer than this (straight) can meet no km standard
-    for k in range(len(ferries)):
-        f = float(ferries.minutes[k])
-        cross_km = float(np.hypot(*(ferries.a_xy[k] - ferries.b_xy[k]))) / 1000.0
-        ends = ((ferries.a_xy[k], ferries.b_xy[k], ferries.a_land, ferries.b_land),
-                (ferries.b_xy[k], ferries.a_xy[k], ferries.b_land, ferries.a_land))
-        for p_xy, q_xy, p_lands, q_lands in ends:
-            dd = np.arange(len(d_xy))
-            ss = np.arange(len(s_xy))
-            if land is not None and p_lands is not None and q_lands is not None:
-                dd = dd[land[0] == p_lands[k]]
-                ss = ss[land[1] == q_lands[k]]
-            leg1 = np.hypot(*(d_xy[dd] - p_xy).T) / 1000.0
-            t1 = leg1 / rate[dd] * 60.0
-            near = (t1 + f <= cutoff + _EPS) | (leg1 + cross_km <= km_cap + _EPS)
-            dd, leg1, t1 = dd[near], leg1[near], t1[near]
-            leg2 = np.hypot(*(s_xy[ss] - q_xy).T) / 1000.0
-            reach = (leg2 / max_rate * 60.0 + f <= cutoff + _EPS) if max_rate > 0 else \
-                np.zeros(len(ss), dtype=bool)
-            reach |= leg2 + cross_km <= km_cap + _EPS
-            ss, leg2 = ss[reach], leg2[reach]
-            if not len(dd) or not len(ss):
+    groups: Any = np.unique(np.column_stack([speeds, circs]), axis=0) if len(d_xy) else []
+    for speed, circ in groups:
+        rate = float(speed) / float(circ)  # straight km per hour
+        t_pp, _, x_km, l_km = _pier_paths(pier_xy, pier_land, ferries.minutes, rate)
+        np.fill_diagonal(t_pp, 0.0)
+        dd = np.flatnonzero((speeds == speed) & (circs == circ))
+        leg1 = np.hypot(*(d_xy[dd][:, None, :] - pier_xy[None, :, :]).transpose(2, 0, 1)) / 1000.0
+        leg1[d_land[dd][:, None] != pier_land[None, :]] = np.inf
+        t1 = leg1 / rate * 60.0
+        # arrival at each pier q: the best first pier p
+        arrive = np.full((len(dd), 2 * n_f), np.inf)
+        first = np.zeros((len(dd), 2 * n_f), dtype=np.int64)
+        for p in range(2 * n_f):
+            t = t1[:, p, None] + t_pp[p][None, :]
+            better = t < arrive
+            arrive[better] = t[better]
+            first[better] = p
+        for q in range(2 * n_f):
+            ok = arrive[:, q] <= cutoff + _EPS
+            if not ok.any():
                 continue
-            t = t1[:, None] + f + leg2[None, :] / rate[dd][:, None] * 60.0
-            straight = leg1[:, None] + cross_km + leg2[None, :]
-            road = (leg1[:, None] + leg2[None, :]) * circs[dd][:, None] + cross_km
-            rule_km = road if standard.km_measure == "network" else straight
-            keep = (t <= cutoff + _EPS) | (rule_km <= km_cap + _EPS)
-            i, j = np.nonzero(keep)
-            rows.append(dd[i].astype(np.int64))
-            cols.append(ss[j].astype(np.int64))
+            on = np.flatnonzero(s_land == pier_land[q])
+            leg2 = np.hypot(*(s_xy[on] - pier_xy[q]).T) / 1000.0
+            slack = cutoff - float(arrive[ok, q].min())
+            near = leg2 / rate * 60.0 <= slack + _EPS
+            on, leg2 = on[near], leg2[near]
+            if not len(on):
+                continue
+            di = np.flatnonzero(ok)
+            t = arrive[di, q][:, None] + leg2[None, :] / rate * 60.0
+            p = first[di, q]
+            land_km = leg1[di, p][:, None] + l_km[p, q][:, None] + leg2[None, :]
+            cross = x_km[p, q][:, None]
+            i, j = np.nonzero(t <= cutoff + _EPS)
+            rows.append(dd[di[i]].astype(np.int64))
+            cols.append(on[j].astype(np.int64))
             out_min.append(t[i, j])
-            out_road.append(road[i, j])
-            out_straight.append(straight[i, j])
+            out_road.append(land_km[i, j] * float(circ) + cross[i, 0])
+            out_straight.append(land_km[i, j] + cross[i, 0])
     if not rows:
         e = np.empty(0, dtype=np.int64)
         z = np.empty(0)
@@ -1551,7 +1613,7 @@ def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[n
     joined: dict[int, set[int]] = {}
     notes = [f"land masses: {len(parts)} (mainland and islands, from the commune polygons); "
              + (f"without roads a trip crosses water only by the {n_ferries} ferry links of "
-                "[files] ferries (one crossing per trip)" if n_ferries else
+                "[files] ferries" if n_ferries else
                 "without roads a trip cannot cross water and no ferry links are given")]
     if ferries is not None:
         assert ferries.a_land is not None and ferries.b_land is not None
@@ -1563,9 +1625,21 @@ def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[n
                 if lab < 0:
                     notes.append(f"ferry link row {k + 2}: its {end} pier is more than "
                                  f"{SNAP_M / 1000:g} km from every land mass; it joins nothing")
+    # land masses joined by ferries, over any number of crossings
+    reach: dict[int, set[int]] = {}
+    for start in joined:
+        if start in reach:
+            continue
+        group, todo = {start}, [start]
+        while todo:
+            for nxt in joined.get(todo.pop(), set()) - group:
+                group.add(nxt)
+                todo.append(nxt)
+        for member in group:
+            reach[member] = group
     population = demand["population"].to_numpy(float)
     for label in np.unique(d_land):
-        if label in served or joined.get(int(label), set()) & served:
+        if label in served or reach.get(int(label), set()) & served:
             continue
         at = d_land == label
         names = sorted(set(demand.loc[at, "commune_name"].astype(str)) - {""}) \

@@ -7,6 +7,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -149,17 +150,46 @@ def test_a_ferry_link_makes_the_island_reachable_at_the_minutes_by_hand(tmp_path
     assert any("crosses water only by the 1 ferry links" in n for n in sc.report.notes)
 
 
-def test_a_slow_ferry_reaches_beyond_the_standard(tmp_path: Path) -> None:
-    # a 40-minute crossing: 43.6 min, beyond the 30-minute cutoff, so no minutes entry; the
-    # trip is 4.6 km (<= 5 km, the standard's km clause), so D is covered by the km rule
+def test_a_slow_ferry_is_beyond_the_standard(tmp_path: Path) -> None:
+    # a 40-minute crossing: 43.6 min, beyond the 30-minute cutoff: a ferry trip counts only
+    # within the time cutoff, so D is neither timed nor covered (though the trip is 4.6 km)
     minutes, sc = _minutes(tmp_path, ferries=_ferry(40))
     assert np.isinf(minutes["D"])
-    assert sc.matrix.covered.toarray()[3, 0]
-    extra = "[coverage]\nmax_km = 4\n"
-    other = tmp_path / "km4"
-    other.mkdir()
-    _, sc4 = _minutes(other, ferries=_ferry(40), toml_extra=extra)
-    assert not sc4.matrix.covered.toarray()[3, 0]
+    assert not sc.matrix.covered.toarray()[3, 0]
+    # with a longer cutoff the same trip is timed, and the 5 km clause covers it
+    cov = coverage_for_scenario(load_scenario(tmp_path), use_cache=False, cutoff_minutes=60)
+    assert cov.matrix.dense_minutes()[3, 0] == pytest.approx(2.4 + 40 + 1.2, abs=1e-3)
+    assert cov.matrix.covered.toarray()[3, 0]
+
+
+def test_two_crossings_reach_a_second_island(tmp_path: Path) -> None:
+    # a second island (x in -1..1 km, y in -8..-6 km), joined to the first one (y in -5..-3
+    # km) by a 10-minute ferry from (0, -6.2) to (0, -4.8).  E's resident at (0, -7) (rural:
+    # 35 km/h x 1.4) rides 0.8 km to the pier (1.92 min), crosses (10 min), rides 1.8 km
+    # across the first island to its pier at (0, -3) (4.32 min), crosses to the mainland
+    # (15 min) and rides 0.5 km to S (1.2 min): 32.44 min, so the cutoff is 60 here
+    (tmp_path / "in").mkdir()
+    folder = _scenario(tmp_path / "in", ferries=_ferry(15))
+    lon, lat = _lonlat(0, -7000)
+    with (folder / "demand.csv").open("a", encoding="utf-8") as fh:
+        fh.write(f"E,E,{lon:.7f},{lat:.7f},50,I2,Đảo 2,rural\n")
+    polys = gpd.read_file(folder / "communes.geojson")
+    extra = gpd.GeoDataFrame({"id": ["I2"], "name": ["Đảo 2"], "commune_code": ["I2"],
+                              "population": [50]},
+                             geometry=[box(X0 - 1000, Y0 - 8000, X0 + 1000, Y0 - 6000)],
+                             crs=UTM48).to_crs("EPSG:4326")
+    gpd.GeoDataFrame(pd.concat([polys, extra], ignore_index=True), crs="EPSG:4326").to_file(
+        folder / "communes.geojson", driver="GeoJSON")
+    (lon1, lat1), (lon2, lat2) = _lonlat(0, -4800), _lonlat(0, -6200)
+    with (folder / "ferries.csv").open("a", encoding="utf-8") as fh:
+        fh.write(f"{lon1:.7f},{lat1:.7f},{lon2:.7f},{lat2:.7f},10,Đảo - Đảo 2\n")
+    cov = coverage_for_scenario(load_scenario(folder), use_cache=False, cutoff_minutes=60)
+    legs_km = 0.8 + 1.8 + 0.5
+    assert cov.matrix.dense_minutes()[4, 0] == pytest.approx(legs_km * 1.4 / 35 * 60 + 25,
+                                                            abs=1e-3)
+    assert cov.matrix.km.toarray()[4, 0] == pytest.approx(legs_km * 1.4 + 1.4 + 2.5, abs=1e-3)
+    assert cov.matrix.dense_minutes()[3, 0] == pytest.approx(18.6, abs=1e-3)  # D as before
+    assert not any(n.startswith("unreachable by land") for n in cov.report.notes)
 
 
 def test_ferry_rows_are_checked_with_file_row_and_column(tmp_path: Path) -> None:
