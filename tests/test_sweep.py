@@ -286,3 +286,17 @@ def test_cli_on_an_existing_scheduler(client, shared_data: Path, tmp_path: Path,
     bad_models = [("pmedian" if a == "coverage,lscp" else a) for a in args[:-1]]
     assert main([*bad_models, str(tmp_path / "x")]) == 1
     assert "--models" in capsys.readouterr().err
+
+
+def test_cell_m_auto_is_the_importers_default_grid(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from motcua.cli.sweep import _cell_m
+
+    assert _cell_m("auto") is None and _cell_m(" AUTO ") is None
+    assert _cell_m("1500") == 1500.0
+    with pytest.raises(argparse.ArgumentTypeError, match="'big': expected metres"):
+        _cell_m("big")
+    SweepSettings(models=parse_models("questions"), cell_m=None).check()  # auto passes
+    with pytest.raises(SweepError, match="--cell-m"):
+        SweepSettings(cell_m=-1.0).check()
