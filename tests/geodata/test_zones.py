@@ -218,3 +218,15 @@ def test_ferries_survive_a_save_and_load(tmp_path: Path) -> None:
     assert again.ferries["label"].tolist() == ["Phà, Cô Tô"]
     assert again.ferries["minutes"].tolist() == [12.5]
     assert again.equals(sc)
+
+
+def test_a_pier_out_at_sea_is_named_and_joins_nothing(tmp_path: Path) -> None:
+    # the island end 8 km south of the island (4 km beyond the 2 km snap): no land mass
+    (lon1, lat1), (lon2, lat2) = _lonlat(0, -500), _lonlat(0, -13000)
+    text = ("from_lon,from_lat,to_lon,to_lat,minutes\n"
+            f"{lon1:.7f},{lat1:.7f},{lon2:.7f},{lat2:.7f},15\n")
+    minutes, sc = _minutes(tmp_path, ferries=text)
+    assert np.isinf(minutes["D"])
+    assert ("ferry link row 2: its to pier is more than 2 km from every land mass; it joins "
+            "nothing") in sc.report.notes
+    assert any(n.startswith("unreachable by land: 1 demand points") for n in sc.report.notes)
