@@ -41,7 +41,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = ("| province | demand cells (m) | offices + candidates | keep: status, new points | "
             "obj / bound | gap | s | add 10: status, +covered | obj / bound | gap | s | "
             "closure: status, closable / offices | obj / bound | gap | s |")
-    out = [head, "|" + "---|" * 16]
+    out = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in sorted(rows, key=lambda r: str(r["name"])):
         out.append(
             f"| {r['name']} | {r['demand_points']:,} ({_num(r.get('cell_m'))}) | "
