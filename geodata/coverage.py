@@ -79,7 +79,7 @@ DENSE_CELLS = 4_000_000
 #: Tolerance when comparing minutes and km to the standard (floating-point sums).
 _EPS = 1e-9
 #: Bump when the matrices change meaning, to invalidate cached results.
-CACHE_VERSION = "coverage-2"  # 2: the report holds the road warnings
+CACHE_VERSION = "coverage-3"  # 2: the report holds the road warnings; 3: ferry links
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,25 @@ class CoverageMatrix:
         coo = self.minutes.tocoo()
         out[coo.row, coo.col] = coo.data
         return out
+
+
+@dataclass(frozen=True)
+class FerryLinks:
+    """Ferry links of the straight-line fallback, in the metric CRS.
+
+    a_xy, b_xy : (n, 2) the two piers of each link (m); minutes : (n,) one crossing,
+    either way, waiting included; a_land, b_land : land mass of each pier (see
+    :func:`geodata.landmass.land_labels`), or ``None`` when land masses are not known.
+    """
+
+    a_xy: npt.NDArray[np.float64]
+    b_xy: npt.NDArray[np.float64]
+    minutes: npt.NDArray[np.float64]
+    a_land: npt.NDArray[np.int64] | None = None
+    b_land: npt.NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.minutes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -932,6 +951,7 @@ def build_coverage(
     dense: bool | None = None,
     demand_land: npt.NDArray[np.int64] | None = None,
     site_land: npt.NDArray[np.int64] | None = None,
+    ferries: FerryLinks | None = None,
 ) -> CoverageMatrix:
     """Sparse demand x site travel minutes, km and coverage.
 
@@ -958,6 +978,10 @@ def build_coverage(
     demand_land, site_land : land mass of each demand point and site (straight-line
         fallback only, see :func:`geodata.landmass.land_labels`): a pair on
         different land masses is not reachable by land.
+    ferries : ferry links (straight-line fallback only): a trip may also be the straight
+        line to a pier, crossings (with straight lines between piers of one land mass) and
+        the straight line from the last pier, every land leg at the resident's zone speed
+        and circuity; the fastest trip counts.  Ignored with a road graph.
 
     Without a graph, demand points with a ``zone`` column are timed at the
     speed and circuity of their zone (:mod:`geodata.zones`).
@@ -985,7 +1009,8 @@ def build_coverage(
         cov = _straight_line_coverage(d_xy, s_xy, point_ids(demand), point_ids(sites), standard, travel,
                                       cutoff, zones=zones,
                                       land=(demand_land, site_land) if demand_land is not None
-                                      and site_land is not None else None)
+                                      and site_land is not None else None,
+                                      ferries=ferries)
         logger.info("straight-line coverage %d x %d: %d pairs within %.0f min in %.2fs",
                     n_d, n_s, cov.minutes.nnz, cutoff, time.perf_counter() - t0)
         return cov
@@ -1042,6 +1067,7 @@ def _straight_line_coverage(
     standard: CoverageStandard, travel: TravelSettings, cutoff: float,
     zones: Any = None,
     land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+    ferries: FerryLinks | None = None,
 ) -> CoverageMatrix:
     from geodata.zones import zone_label, zone_speed_circuity
 
@@ -1069,17 +1095,171 @@ def _straight_line_coverage(
     straight_km = m / 1000.0
     road_km = straight_km * circs[r]
     mins = road_km / speeds[r] * 60.0
+    if ferries is not None and len(ferries):
+        fr, fc, fmins, froad, fstraight = _ferry_trips(d_xy, s_xy, speeds, circs, cutoff,
+                                                       standard, ferries, land)
+        r, c = np.concatenate([r, fr]), np.concatenate([c, fc])
+        mins, road_km = np.concatenate([mins, fmins]), np.concatenate([road_km, froad])
+        straight_km = np.concatenate([straight_km, fstraight])
+        label = label.removesuffix(" (no road network)") + f", ferry links: {len(ferries)} " \
+            "(no road network)"
     in_time = mins <= cutoff + _EPS
-    minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
-    km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
     rule_km = road_km if standard.km_measure == "network" else straight_km
     in_km = rule_km <= standard.max_km + _EPS
-    covered = _covered_matrix(n_d, n_s, r[in_time], c[in_time],
-                              mins[in_time] <= standard.max_minutes + _EPS,
-                              r[in_km], c[in_km], standard.rule)
+    if ferries is not None and len(ferries):
+        # a pair may have several trips: the fastest gives minutes and km, and the pair is
+        # covered when one of its trips meets the standard
+        t_ok = mins <= standard.max_minutes + _EPS
+        ok = (t_ok | in_km) if standard.rule == "either" else (t_ok & in_km)
+        first = _fastest_trip(r, c, mins, in_time)
+        minutes = _csr_from_pairs(r[first], c[first], mins[first], (n_d, n_s))
+        km = _csr_from_pairs(r[first], c[first], road_km[first], (n_d, n_s))
+        covered = _covered_matrix(n_d, n_s, r[:0], c[:0], np.zeros(0, dtype=bool),
+                                  r[ok], c[ok], "either")
+    else:
+        minutes = _csr_from_pairs(r[in_time], c[in_time], mins[in_time], (n_d, n_s))
+        km = _csr_from_pairs(r[in_time], c[in_time], road_km[in_time], (n_d, n_s))
+        covered = _covered_matrix(n_d, n_s, r[in_time], c[in_time],
+                                  mins[in_time] <= standard.max_minutes + _EPS,
+                                  r[in_km], c[in_km], standard.rule)
     return CoverageMatrix(minutes=minutes, km=km, covered=covered, demand_ids=demand_ids,
                           site_ids=site_ids, standard=standard, cutoff_minutes=cutoff,
                           method="straight-line", label=label)
+
+
+def _fastest_trip(r: npt.NDArray[np.int64], c: npt.NDArray[np.int64],
+                  mins: npt.NDArray[np.float64], keep: npt.NDArray[np.bool_]
+                  ) -> npt.NDArray[np.int64]:
+    """Indices of the fastest of the kept trips of each (row, col) pair."""
+    idx = np.flatnonzero(keep)
+    order = idx[np.lexsort((mins[idx], c[idx], r[idx]))]
+    if len(order) == 0:
+        return order.astype(np.int64)
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (r[order][1:] != r[order][:-1]) | (c[order][1:] != c[order][:-1])
+    return order[new].astype(np.int64)
+
+
+def _pier_paths(pier_xy: npt.NDArray[np.float64], pier_land: npt.NDArray[np.int64],
+                crossing: npt.NDArray[np.float64], rate: float
+                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                           npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Fastest pier-to-pier trips for one speed: piers ``2k`` and ``2k + 1`` are the ends of
+    ferry ``k`` (``crossing[k]`` minutes); piers on one land mass are joined by the straight
+    line at ``rate`` straight km per hour.  Returns minutes, crossing minutes, crossing km and
+    land km of the fastest trip between every two piers (``inf`` when none)."""
+    from scipy.sparse.csgraph import dijkstra as _dijkstra
+
+    n = len(pier_xy)
+    gap_km = np.hypot(*(pier_xy[:, None, :] - pier_xy[None, :, :]).transpose(2, 0, 1)) / 1000.0
+    w = np.full((n, n), np.inf)
+    kind = np.zeros((n, n), dtype=np.int8)  # 1: land leg, 2: crossing
+    same = pier_land[:, None] == pier_land[None, :]
+    w[same] = gap_km[same] / rate * 60.0
+    kind[same] = 1
+    for k, f in enumerate(crossing.tolist()):
+        a, b = 2 * k, 2 * k + 1
+        if f < w[a, b]:
+            w[a, b] = w[b, a] = f
+            kind[a, b] = kind[b, a] = 2
+    np.fill_diagonal(w, np.inf)
+    # csgraph drops explicit zeros: a bridge of 0 minutes or two piers at one place count
+    w_graph = np.where(np.isfinite(w), np.maximum(w, 1e-9), 0.0)
+    minutes, pred = _dijkstra(sp.csr_matrix(w_graph), directed=False, return_predecessors=True)
+    cross_min = np.zeros((n, n))
+    cross_km = np.zeros((n, n))
+    land_km = np.zeros((n, n))
+    for src in range(n):
+        for dst in range(n):
+            if src == dst or not np.isfinite(minutes[src, dst]):
+                continue
+            node = dst
+            while node != src:
+                prev = int(pred[src, node])
+                if kind[prev, node] == 2:
+                    cross_min[src, dst] += w[prev, node]
+                    cross_km[src, dst] += gap_km[prev, node]
+                else:
+                    land_km[src, dst] += gap_km[prev, node]
+                node = prev
+    # the 1e-9 stand-ins for zero: recompute minutes from the path's parts
+    minutes = np.where(np.isfinite(minutes), land_km / rate * 60.0 + cross_min, np.inf)
+    return minutes, cross_min, cross_km, land_km
+
+
+def _ferry_trips(
+    d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
+    speeds: npt.NDArray[np.float64], circs: npt.NDArray[np.float64], cutoff: float,
+    standard: CoverageStandard, ferries: FerryLinks,
+    land: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Trips over the ferries: the straight line x circuity to a pier at the resident's zone
+    speed, then crossings (and straight lines between piers of one land mass, at the same
+    speed) to a pier, then on from there to the site.  Only trips within ``cutoff`` minutes
+    are returned: (rows, cols, minutes, road km, straight km); the km of a trip count each
+    crossing's straight line once."""
+    n_f = len(ferries)
+    pier_xy = np.empty((2 * n_f, 2))
+    pier_xy[0::2], pier_xy[1::2] = ferries.a_xy, ferries.b_xy
+    if land is not None and ferries.a_land is not None and ferries.b_land is not None:
+        pier_land = np.empty(2 * n_f, dtype=np.int64)
+        pier_land[0::2], pier_land[1::2] = ferries.a_land, ferries.b_land
+        d_land, s_land = land
+    else:  # land masses unknown: every pier is reached over land
+        pier_land = np.zeros(2 * n_f, dtype=np.int64)
+        d_land = np.zeros(len(d_xy), dtype=np.int64)
+        s_land = np.zeros(len(s_xy), dtype=np.int64)
+    rows: list[npt.NDArray[np.int64]] = []
+    cols: list[npt.NDArray[np.int64]] = []
+    out_min: list[npt.NDArray[np.float64]] = []
+    out_road: list[npt.NDArray[np.float64]] = []
+    out_straight: list[npt.NDArray[np.float64]] = []
+    groups: Any = np.unique(np.column_stack([speeds, circs]), axis=0) if len(d_xy) else []
+    for speed, circ in groups:
+        rate = float(speed) / float(circ)  # straight km per hour
+        t_pp, _, x_km, l_km = _pier_paths(pier_xy, pier_land, ferries.minutes, rate)
+        np.fill_diagonal(t_pp, 0.0)
+        dd = np.flatnonzero((speeds == speed) & (circs == circ))
+        leg1 = np.hypot(*(d_xy[dd][:, None, :] - pier_xy[None, :, :]).transpose(2, 0, 1)) / 1000.0
+        leg1[d_land[dd][:, None] != pier_land[None, :]] = np.inf
+        t1 = leg1 / rate * 60.0
+        # arrival at each pier q: the best first pier p
+        arrive = np.full((len(dd), 2 * n_f), np.inf)
+        first = np.zeros((len(dd), 2 * n_f), dtype=np.int64)
+        for p in range(2 * n_f):
+            t = t1[:, p, None] + t_pp[p][None, :]
+            better = t < arrive
+            arrive[better] = t[better]
+            first[better] = p
+        for q in range(2 * n_f):
+            ok = arrive[:, q] <= cutoff + _EPS
+            if not ok.any():
+                continue
+            on = np.flatnonzero(s_land == pier_land[q])
+            leg2 = np.hypot(*(s_xy[on] - pier_xy[q]).T) / 1000.0
+            slack = cutoff - float(arrive[ok, q].min())
+            near = leg2 / rate * 60.0 <= slack + _EPS
+            on, leg2 = on[near], leg2[near]
+            if not len(on):
+                continue
+            di = np.flatnonzero(ok)
+            t = arrive[di, q][:, None] + leg2[None, :] / rate * 60.0
+            p = first[di, q]
+            land_km = leg1[di, p][:, None] + l_km[p, q][:, None] + leg2[None, :]
+            cross = x_km[p, q][:, None]
+            i, j = np.nonzero(t <= cutoff + _EPS)
+            rows.append(dd[di[i]].astype(np.int64))
+            cols.append(on[j].astype(np.int64))
+            out_min.append(t[i, j])
+            out_road.append(land_km[i, j] * float(circ) + cross[i, 0])
+            out_straight.append(land_km[i, j] + cross[i, 0])
+    if not rows:
+        e = np.empty(0, dtype=np.int64)
+        z = np.empty(0)
+        return e, e, z, z, z
+    return (np.concatenate(rows), np.concatenate(cols), np.concatenate(out_min),
+            np.concatenate(out_road), np.concatenate(out_straight))
 
 
 # --------------------------------------------------------------------------- queries
@@ -1275,6 +1455,7 @@ def _scenario_key(scenario: Scenario, demand: gpd.GeoDataFrame, travel: TravelSe
         sites["id"].astype(str).tolist(), sites.geometry.to_wkb().tolist(),
         demand["zone"].astype(str).tolist() if "zone" in demand.columns else None,
         file_digest(scenario.communes_path) if scenario.communes_path is not None else None,
+        scenario.ferries.astype(str).to_numpy().tolist() if len(scenario.ferries) else None,
     )
 
 
@@ -1350,13 +1531,18 @@ def coverage_for_scenario(
         max_snap = travel.max_snap_m
     d_snap_m, s_snap_m = checked.demand_snap_m, checked.site_snap_m
     d_land = s_land = None
-    if raw is None and scenario.communes_path is not None:
+    ferries: FerryLinks | None = None
+    if raw is None and (scenario.communes_path is not None or len(scenario.ferries)):
         d_xy = points_xy(demand, crs, "demand points")
         s_xy = points_xy(sites, crs, "sites")
-        d_land, s_land, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
+        d_land, s_land, ferries, land_notes = _land(scenario, d_xy, s_xy, demand, sites)
         notes.extend(land_notes)
+    elif len(scenario.ferries):
+        notes.append(f"ferry links: {len(scenario.ferries)} in [files] ferries, not used: with a "
+                     "road network a crossing is an edge of the network (OSM route=ferry)")
     matrix = build_coverage(demand, sites, prepared, standard, travel, crs,
-                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land)
+                            cutoff_minutes=cutoff_minutes, demand_land=d_land, site_land=s_land,
+                            ferries=ferries)
     demand = demand.assign(snap_m=d_snap_m, far_from_road=d_snap_m > max_snap)
     sites = sites.assign(snap_m=s_snap_m, far_from_road=s_snap_m > max_snap)
     far = demand["far_from_road"].to_numpy(dtype=bool)
@@ -1382,24 +1568,78 @@ def coverage_for_scenario(
 
 
 
+def _ferry_links(scenario: Scenario, parts: npt.NDArray[np.object_] | None) -> FerryLinks | None:
+    """The scenario's ferry links in its metric CRS, each pier on its land mass."""
+    from geodata.landmass import land_labels
+
+    table = scenario.ferries
+    if not len(table):
+        return None
+    crs = scenario.settings.crs
+    ends = []
+    for end in ("from", "to"):
+        pts = gpd.GeoSeries(gpd.points_from_xy(table[f"{end}_lon"].to_numpy(float),
+                                               table[f"{end}_lat"].to_numpy(float)), crs=WGS84)
+        ends.append(points_xy(gpd.GeoDataFrame(geometry=pts), crs, "ferry piers"))
+    a_land = b_land = None
+    if parts is not None:
+        a_land, b_land = land_labels(ends[0], parts), land_labels(ends[1], parts)
+    return FerryLinks(a_xy=ends[0], b_xy=ends[1], minutes=table["minutes"].to_numpy(float),
+                      a_land=a_land, b_land=b_land)
+
+
 def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[np.float64],
           demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame,
-          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None, list[str]]:
-    """Land mass labels of demand and sites, and notes on residents no site can reach by land."""
-    from geodata.landmass import land_labels, land_masses, read_communes
+          ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None,
+                     FerryLinks | None, list[str]]:
+    """Land mass labels of demand and sites, the ferry links, and notes on residents no
+    existing site can reach by land or by one ferry crossing."""
+    from geodata.landmass import SNAP_M, land_labels, land_masses, read_communes
 
-    assert scenario.communes_path is not None
-    parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
-    if len(parts) <= 1:
-        return None, None, []
+    parts = None
+    if scenario.communes_path is not None:
+        parts = land_masses(read_communes(scenario.communes_path), scenario.settings.crs)
+        if len(parts) <= 1:
+            parts = None
+    ferries = _ferry_links(scenario, parts)
+    n_ferries = len(ferries) if ferries is not None else 0
+    if parts is None:
+        notes = [f"ferry links: {n_ferries} (no land masses known: the straight line may "
+                 "cross water too)"] if n_ferries else []
+        return None, None, ferries, notes
     d_land, s_land = land_labels(d_xy, parts), land_labels(s_xy, parts)
     existing = existing_site_mask(sites)
     served = set(s_land[existing].tolist())
-    population = demand["population"].to_numpy(float)
+    joined: dict[int, set[int]] = {}
     notes = [f"land masses: {len(parts)} (mainland and islands, from the commune polygons); "
-             "without roads a trip cannot cross water and no ferry links are modelled"]
+             + (f"without roads a trip crosses water only by the {n_ferries} ferry links of "
+                "[files] ferries" if n_ferries else
+                "without roads a trip cannot cross water and no ferry links are given")]
+    if ferries is not None:
+        assert ferries.a_land is not None and ferries.b_land is not None
+        for k, (a, b) in enumerate(zip(ferries.a_land.tolist(), ferries.b_land.tolist(),
+                                       strict=True)):
+            joined.setdefault(a, set()).add(b)
+            joined.setdefault(b, set()).add(a)
+            for end, lab in (("from", a), ("to", b)):
+                if lab < 0:
+                    notes.append(f"ferry link row {k + 2}: its {end} pier is more than "
+                                 f"{SNAP_M / 1000:g} km from every land mass; it joins nothing")
+    # land masses joined by ferries, over any number of crossings
+    reach: dict[int, set[int]] = {}
+    for start in joined:
+        if start in reach:
+            continue
+        group, todo = {start}, [start]
+        while todo:
+            for nxt in joined.get(todo.pop(), set()) - group:
+                group.add(nxt)
+                todo.append(nxt)
+        for member in group:
+            reach[member] = group
+    population = demand["population"].to_numpy(float)
     for label in np.unique(d_land):
-        if label in served:
+        if label in served or reach.get(int(label), set()) & served:
             continue
         at = d_land == label
         names = sorted(set(demand.loc[at, "commune_name"].astype(str)) - {""}) \
@@ -1408,7 +1648,7 @@ def _land(scenario: Scenario, d_xy: npt.NDArray[np.float64], s_xy: npt.NDArray[n
                      f"({population[at].sum():,.0f} people) on a land mass with no existing site"
                      + (f" ({', '.join(names[:5])})" if names else "")
                      + "; add a site there or a ferry link")
-    return d_land, s_land, notes
+    return d_land, s_land, ferries, notes
 
 
 def existing_site_mask(sites: pd.DataFrame) -> npt.NDArray[np.bool_]:

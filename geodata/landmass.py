@@ -4,7 +4,8 @@ The commune polygons (``[files] communes``) are merged, closing gaps narrower
 than ``gap_m`` (boundary files do not always meet exactly), and split into
 their separate parts: the mainland and each island or group of islands.  In
 the straight-line fallback a resident and a site on different land masses are
-not reachable by land; ferries are not modelled, so such residents are reported.
+not reachable by land, unless a ferry link of the scenario (``[files] ferries``) joins
+their land masses (:mod:`geodata.coverage`); residents no existing site reaches are reported.
 """
 
 from __future__ import annotations

@@ -89,6 +89,8 @@ class Scenario:
     roads_path : absolute path of the road network file, if any.
     warnings : messages of the recoverable problems met while loading.
     communes_path : absolute path of the commune polygons (``[files] communes``), if any.
+    ferries : ferry links (``[files] ferries``): columns ``from_lon, from_lat, to_lon,
+        to_lat, minutes, label``, one row per link (crossed both ways); empty without.
     """
 
     settings: ScenarioSettings
@@ -100,6 +102,7 @@ class Scenario:
     roads_path: Path | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
     communes_path: Path | None = None
+    ferries: pd.DataFrame = field(default_factory=lambda: _empty(FERRY_COLUMNS))
 
     @property
     def name(self) -> str:
@@ -113,7 +116,7 @@ class Scenario:
         """True when settings and every table hold the same data (file locations aside)."""
         if self.settings != other.settings:
             return False
-        for name in ("demand", "sites", "staff", "workload"):
+        for name in ("demand", "sites", "staff", "workload", "ferries"):
             a, b = getattr(self, name), getattr(other, name)
             if list(a.columns) != list(b.columns) or len(a) != len(b):
                 return False
@@ -169,10 +172,17 @@ WORKLOAD_COLUMNS: tuple[Column, ...] = (
     Column("dossiers", "int", minimum=0, maximum=100_000,
            meaning="dossiers of one site, day, field and channel"),
 )
+FERRY_COLUMNS: tuple[Column, ...] = (
+    Column("from_lon", "float"), Column("from_lat", "float"),
+    Column("to_lon", "float"), Column("to_lat", "float"),
+    Column("minutes", "float", minimum=0.0, maximum=1440,
+           meaning="minutes of one crossing, waiting included"),
+    Column("label", required=False, default=""),
+)
 _GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 #: Columns read as quantities (see geodata._numbers): written so they read back unambiguously.
 _QUANTITIES = frozenset(c.name for spec in (DEMAND_COLUMNS, SITE_COLUMNS, STAFF_COLUMNS,
-                                            WORKLOAD_COLUMNS)
+                                            WORKLOAD_COLUMNS, FERRY_COLUMNS)
                         for c in spec if c.quantity or c.kind == "int")
 
 
@@ -421,8 +431,9 @@ def settings_to_dict(settings: ScenarioSettings) -> dict[str, Any]:
     for key in ("zone_speed_kph", "zone_circuity"):
         if not out["travel"].get(key):
             out["travel"].pop(key, None)
-    if out["files"].get("communes") is None:
-        out["files"].pop("communes", None)
+    for key in ("communes", "ferries"):
+        if out["files"].get(key) is None:
+            out["files"].pop(key, None)
     return out
 
 
@@ -507,7 +518,8 @@ def _read_vector(path: Path, name: str, spec: Sequence[Column], col: Collector,
 
 
 #: Keys of ``[files]`` that name a file (``place`` names a place to download).
-FILE_KEYS: tuple[str, ...] = ("demand", "sites", "staff", "workload", "roads", "communes")
+FILE_KEYS: tuple[str, ...] = ("demand", "sites", "staff", "workload", "roads", "communes",
+                               "ferries")
 #: Files a shapefile needs beside its ``.shp``.
 _SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
@@ -627,6 +639,9 @@ def load_scenario(folder: str | Path) -> Scenario:
         staff, _ = _read_table(folder, files.staff, STAFF_COLUMNS, col, False, fmt)
     if files.workload and "workload" not in bad:
         workload, _ = _read_table(folder, files.workload, WORKLOAD_COLUMNS, col, False, fmt)
+    ferries = None
+    if files.ferries and "ferries" not in bad:
+        ferries = _read_ferries(folder, files.ferries, col, fmt)
 
     roads_path: Path | None = None
     if files.roads and "roads" not in bad:
@@ -681,10 +696,32 @@ def load_scenario(folder: str | Path) -> Scenario:
         workload_df = workload_df.assign(dossiers=workload_df["dossiers"].astype("int64"))
     scenario = Scenario(settings, demand_gdf, sites_gdf, staff_df, workload_df,
                         folder=folder.resolve(), roads_path=roads_path,
-                        warnings=tuple(col.warnings), communes_path=communes_path)
+                        warnings=tuple(col.warnings), communes_path=communes_path,
+                        ferries=ferries if ferries is not None else _empty(FERRY_COLUMNS))
     logger.info("loaded scenario %r: %d demand rows, %d sites, %d staff, %d workload rows",
                 settings.name, len(demand_gdf), len(sites_gdf), len(staff_df), len(workload_df))
     return scenario
+
+
+def _read_ferries(folder: Path, name: str, col: Collector, fmt: NumberFormat
+                  ) -> pd.DataFrame | None:
+    """The ferry links of ``[files] ferries``: both ends in Vietnam and apart."""
+    table, _ = _read_table(folder, name, FERRY_COLUMNS, col, False, fmt)
+    if table is None:
+        return None
+    for end in ("from", "to"):
+        lon, lat = table[f"{end}_lon"].to_numpy(float), table[f"{end}_lat"].to_numpy(float)
+        before = len(col.problems)
+        check_lonlat(lon, lat, name, col)
+        # name the end: from_lon/from_lat or to_lon/to_lat
+        col.problems[before:] = [replace(p, column=f"{end}_lon/{end}_lat")
+                                 if p.column == "lon/lat" else p for p in col.problems[before:]]
+    same = ((table["from_lon"] == table["to_lon"]) & (table["from_lat"] == table["to_lat"]))
+    for i in np.flatnonzero(same.to_numpy()):
+        col.add(name, "the two ends of the ferry are the same point", row=int(i) + 2,
+                column="to_lon/to_lat", value=f"{table['to_lon'].iloc[i]:g}, "
+                f"{table['to_lat'].iloc[i]:g}", expected="the pier on the other side")
+    return table
 
 
 def _empty(spec: Sequence[Column]) -> pd.DataFrame:
@@ -790,8 +827,12 @@ def write_scenario_files(scenario: Scenario, tmp: Path) -> None:
         shutil.copy2(scenario.communes_path, tmp / communes_name)
     elif scenario.communes_path is not None:
         communes_name = None
+    ferries_name = files.ferries or ("ferries.csv" if len(scenario.ferries) else None)
+    if ferries_name is not None and not len(scenario.ferries):
+        ferries_name = None
     new_files = replace(files, demand=demand_name, sites=sites_name, staff=staff_name,
-                        workload=workload_name, roads=roads_name, communes=communes_name)
+                        workload=workload_name, roads=roads_name, communes=communes_name,
+                        ferries=ferries_name)
     settings = replace(settings, files=new_files)
     fmt = number_format(settings)
 
@@ -810,4 +851,7 @@ def write_scenario_files(scenario: Scenario, tmp: Path) -> None:
         to_csv_table(scenario.workload[[c.name for c in WORKLOAD_COLUMNS]], fmt).to_csv(
             tmp / workload_name, index=False, encoding="utf-8",
             compression={"method": "gzip", "mtime": 0} if workload_name.endswith(".gz") else None)
+    if ferries_name:
+        to_csv_table(scenario.ferries[[c.name for c in FERRY_COLUMNS]], fmt).to_csv(
+            tmp / ferries_name, index=False, encoding="utf-8")
     (tmp / "scenario.toml").write_bytes(tomli_w.dumps(settings_to_dict(settings)).encode("utf-8"))

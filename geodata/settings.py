@@ -144,6 +144,8 @@ class ScenarioFiles:
         commune_code, population``), written by ``motcua import``: the province's
         boundary for the sanity checks, each office's commune, and the land masses
         (islands) of the straight-line fallback.
+    ferries : optional CSV of ferry links (``from_lon, from_lat, to_lon, to_lat, minutes,
+        label``): how the straight-line fallback crosses water between land masses.
     """
 
     demand: str = "demand.csv"
@@ -155,6 +157,7 @@ class ScenarioFiles:
     decimal: str | None = None
     thousands: str | None = None
     communes: str | None = None
+    ferries: str | None = None
 
 
 @dataclass(frozen=True)

@@ -100,32 +100,46 @@ class ModelSpec:
     kept, every candidate closed and as many points as existing sites);
     ``lscp``: the fewest points covering every reachable resident with every
     existing site kept; ``mclp`` with ``p``: the most residents ``p`` points
-    chosen afresh among all sites (existing or candidate) can cover.
+    chosen afresh among all sites (existing or candidate) can cover.  The
+    planner's three questions, as ``motcua place`` asks them: ``keep``
+    (``--model lscp --keep-existing``: the fewest new points), ``add`` with
+    ``p`` (``--model mclp --add N``: the existing offices kept, N new points) and
+    ``closure`` (``--model closure``: which existing offices can close while
+    everyone covered today stays covered).
     """
 
-    kind: Literal["coverage", "lscp", "mclp"]
+    kind: Literal["coverage", "lscp", "mclp", "keep", "add", "closure"]
     p: int | None = None
 
     @property
     def label(self) -> str:
-        return f"mclp-{self.p}" if self.kind == "mclp" else self.kind
+        return f"{self.kind}-{self.p}" if self.kind in ("mclp", "add") else self.kind
+
+
+#: ``--models questions``: the planner's three questions of issue #17.
+QUESTIONS = "keep,add:10,closure"
 
 
 def parse_models(text: str) -> tuple[ModelSpec, ...]:
-    """``"coverage,lscp,mclp:50"`` -> model specs; :class:`SweepError` naming a bad item."""
+    """``"coverage,lscp,mclp:50"`` -> model specs; :class:`SweepError` naming a bad item.
+
+    ``questions`` stands for :data:`QUESTIONS` (``keep,add:10,closure``)."""
     out: list[ModelSpec] = []
-    for raw in text.split(","):
+    items = [QUESTIONS.split(",") if r.strip().lower() == "questions" else [r]
+             for r in text.split(",")]
+    for raw in (r for group in items for r in group):
         item = raw.strip().lower()
         if not item:
             continue
         name, _, arg = item.partition(":")
-        if name in ("coverage", "lscp") and not arg:
+        if name in ("coverage", "lscp", "keep", "closure") and not arg:
             spec = ModelSpec(name)  # type: ignore[arg-type]
-        elif name == "mclp" and arg.isdigit() and int(arg) >= 1:
-            spec = ModelSpec("mclp", int(arg))
+        elif name in ("mclp", "add") and arg.isdigit() and int(arg) >= 1:
+            spec = ModelSpec(name, int(arg))  # type: ignore[arg-type]
         else:
-            msg = (f"--models: {raw.strip()!r} is not a model; expected coverage, lscp or "
-                   "mclp:N (N points, a whole number >= 1), separated by commas")
+            msg = (f"--models: {raw.strip()!r} is not a model; expected coverage, lscp, "
+                   "mclp:N, keep, add:N or closure (N points, a whole number >= 1), or "
+                   "questions, separated by commas")
             raise SweepError(msg)
         if spec not in out:
             out.append(spec)
@@ -171,13 +185,14 @@ class NationalData:
 class SweepSettings:
     """How each province is built and solved (the same for every province).
 
-    cell_m : side of the demand grid; candidate_cell_m : one candidate per square
+    cell_m : side of the demand grid (``None``: the importer's default rule,
+        :func:`geodata.importer.default_cell_m`); candidate_cell_m : one candidate per square
     of this side (the most populated demand point in it).  time_limit_s, seed,
     threads : solver settings of every model.
     """
 
     models: tuple[ModelSpec, ...] = (ModelSpec("coverage"), ModelSpec("lscp"))
-    cell_m: float = 1000.0
+    cell_m: float | None = 1000.0
     candidate_cell_m: float = 3000.0
     time_limit_s: float = 60.0
     seed: int = 0
@@ -186,6 +201,8 @@ class SweepSettings:
     def check(self) -> None:
         for name in ("cell_m", "candidate_cell_m", "time_limit_s"):
             v = getattr(self, name)
+            if v is None and name == "cell_m":
+                continue
             if not (math.isfinite(v) and v > 0):
                 raise SweepError(f"--{name.replace('_', '-')}: expected a number > 0, got {v}")
         if not self.models:
@@ -437,6 +454,12 @@ def _run_model(scenario: Any, spec: ModelSpec, settings: SweepSettings, existing
                                close=tuple(candidates), **solver)
     elif spec.kind == "lscp":
         req = PlacementRequest(model="lscp", keep_open=tuple(existing), **solver)
+    elif spec.kind == "keep":
+        req = PlacementRequest(model="lscp", keep_existing="all", **solver)
+    elif spec.kind == "add":
+        req = PlacementRequest(model="mclp", add=spec.p, **solver)
+    elif spec.kind == "closure":
+        req = PlacementRequest(model="closure", **solver)
     else:
         req = PlacementRequest(model="mclp", p=spec.p, **solver)
     return run_placement(scenario, req, cache_dir=cache_dir)
@@ -468,6 +491,7 @@ def compute_province(task: ProvinceTask, folder: Path) -> dict[str, Any]:
             "communes": int(len(imported.communes)),
             "population": int(imported.population_total),
             "demand_points": int(len(scenario.demand)),
+            "cell_m": imported.provenance.get("demand", {}).get("cell_m"),
             "existing_sites": len(existing), "candidates": len(candidates),
             "method": today.label, "straight_line": bool(imported.straight_line_fallback),
             "population_method": population_method(),
@@ -482,12 +506,25 @@ def compute_province(task: ProvinceTask, folder: Path) -> dict[str, Any]:
             row[f"{p}_status"] = rep.status.value
             row[f"{p}_gap"] = rep.gap if math.isfinite(rep.gap) else None
             row[f"{p}_time_s"] = round(rep.wall_time_s, 3)
+            row[f"{p}_objective"] = rep.objective if math.isfinite(rep.objective) else None
+            row[f"{p}_bound"] = rep.best_bound if math.isfinite(rep.best_bound) else None
             row[f"{p}_covered_share"] = f.covered_share
             row[f"{p}_uncovered"] = f.uncovered_population
             if spec.kind == "lscp":
                 row["lscp_points"] = f.open_points
                 row["lscp_new_points"] = f.new_points
                 row["lscp_out_of_reach"] = f.uncoverable_population
+            elif spec.kind == "keep":
+                row["keep_new_points"] = f.new_points
+                row["keep_out_of_reach"] = f.uncoverable_population
+            elif spec.kind == "add":
+                row[f"{p}_new_points"] = f.new_points
+                row[f"{p}_added_covered"] = f.added_covered_population
+            elif spec.kind == "closure":
+                row["closure_closable"] = f.closable_points
+                row["closure_kept"] = f.open_points
+                row["closure_sole_cover"] = f.sole_cover_points
+                row["closure_lost"] = f.lost_population
         outline = imported.communes.union_all().simplify(0.002)
         row["geometry_wkt"] = outline.wkt
     finally:

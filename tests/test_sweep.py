@@ -60,7 +60,15 @@ def test_parse_models() -> None:
     assert parse_models("coverage, lscp,MCLP:50,lscp") == (
         ModelSpec("coverage"), ModelSpec("lscp"), ModelSpec("mclp", 50))
     assert ModelSpec("mclp", 50).label == "mclp-50"
-    for bad in ("mclp", "mclp:0", "mclp:x", "pmedian", "lscp:3", ""):
+    # the planner's three questions (issue #17), as motcua place asks them
+    assert parse_models("questions") == (
+        ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"))
+    assert parse_models("lscp,questions,add:5") == (
+        ModelSpec("lscp"), ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"),
+        ModelSpec("add", 5))
+    assert ModelSpec("add", 10).label == "add-10"
+    for bad in ("mclp", "mclp:0", "mclp:x", "pmedian", "lscp:3", "", "add", "add:0",
+                "closure:3", "keep:2"):
         with pytest.raises(SweepError, match="--models"):
             parse_models(bad)
 
@@ -278,3 +286,17 @@ def test_cli_on_an_existing_scheduler(client, shared_data: Path, tmp_path: Path,
     bad_models = [("pmedian" if a == "coverage,lscp" else a) for a in args[:-1]]
     assert main([*bad_models, str(tmp_path / "x")]) == 1
     assert "--models" in capsys.readouterr().err
+
+
+def test_cell_m_auto_is_the_importers_default_grid(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from motcua.cli.sweep import _cell_m
+
+    assert _cell_m("auto") is None and _cell_m(" AUTO ") is None
+    assert _cell_m("1500") == 1500.0
+    with pytest.raises(argparse.ArgumentTypeError, match="'big': expected metres"):
+        _cell_m("big")
+    SweepSettings(models=parse_models("questions"), cell_m=None).check()  # auto passes
+    with pytest.raises(SweepError, match="--cell-m"):
+        SweepSettings(cell_m=-1.0).check()

@@ -47,10 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--provinces", default="all", metavar="NAME,NAME|all",
                    help="provinces, with or without 'Tỉnh'/'Thành phố' (accents count), or 'all' "
                         "(default all)")
-    p.add_argument("--models", default="coverage,lscp", metavar="coverage,lscp,mclp:N",
+    p.add_argument("--models", default="coverage,lscp", metavar="coverage,lscp,mclp:N,...",
                    help="coverage: today's offices; lscp: fewest points reaching everyone, "
-                        "existing offices kept; mclp:N: most residents N points can cover "
-                        "(default coverage,lscp)")
+                        "existing offices kept; mclp:N: most residents N points can cover; "
+                        "the planner's questions: keep (place --keep-existing), add:N "
+                        "(place --add N), closure (place --model closure); questions = "
+                        "keep,add:10,closure (default coverage,lscp)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes of the local cluster (default: the number of cores)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -74,8 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d.add_argument("--roads", action="append", default=[], metavar="PROVINCE=FILE",
                    help="road file (.osm/.graphml) of one province; repeat for several; the "
                         "others use the straight-line fallback")
-    d.add_argument("--cell-m", type=float, default=1000.0,
-                   help="side of the demand grid in metres (default 1000)")
+    d.add_argument("--cell-m", type=_cell_m, default=1000.0, metavar="METRES|auto",
+                   help="side of the demand grid in metres, or 'auto': motcua import's default "
+                        "rule for each province (about 10,000 cells) (default 1000)")
     d.add_argument("--candidate-cell-m", type=float, default=3000.0,
                    help="one candidate per square of this side in metres (default 3000)")
     p.add_argument("--list-provinces", action="store_true",
@@ -84,6 +87,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_output_options(p, out="sweep folder (new, empty, or a sweep to resume)",
                        cache_dir="coverage cache folder of the workers")
     p.set_defaults(func=run)
+
+
+def _cell_m(text: str) -> float | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected metres (e.g. 1000) or 'auto'") from None
 
 
 def _data(args: argparse.Namespace) -> Any:

@@ -240,3 +240,21 @@ def test_scenario_polygon_demand_is_spread_and_conserved(tmp_path: Path) -> None
     assert res.demand["population"].sum() == 1001.0
     assert (res.demand["weight"] == "roads").all()
     assert res.matrix.shape == (len(res.demand), 3)
+
+
+def test_ferries_are_not_used_on_a_road_network_and_the_notes_say_so(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    demand = _points(DEMAND, population=[100.0, 200.0, 300.0, 400.0, 500.0])
+    scn = _scenario(tmp_path, demand)
+    # a 1-minute ferry from the mainland's node 4 (site S1) to the island (node 10)
+    lon_lat = _points({"a": NODES[4], "b": NODES[10]}).geometry
+    ferries = pd.DataFrame({"from_lon": [lon_lat.x.iloc[0]], "from_lat": [lon_lat.y.iloc[0]],
+                            "to_lon": [lon_lat.x.iloc[1]], "to_lat": [lon_lat.y.iloc[1]],
+                            "minutes": [1.0], "label": ["x"]})
+    plain = coverage_for_scenario(scn, use_cache=False)
+    with_ferry = coverage_for_scenario(replace(scn, ferries=ferries), use_cache=False)
+    assert (with_ferry.matrix.minutes != plain.matrix.minutes).nnz == 0
+    assert with_ferry.matrix.label == "road network, motorbike"
+    assert any(n.startswith("ferry links: 1 in [files] ferries, not used")
+               for n in with_ferry.report.notes)

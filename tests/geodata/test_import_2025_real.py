@@ -94,3 +94,48 @@ def test_ha_noi_2025_imports_with_population_from_the_2019_wards(
     assert abs(result.population_total - old_total) < 0.005 * old_total
     # Hà Nội's inner wards are dense: some demand points are urban
     assert (result.scenario.demand["zone"] == "urban").any()
+
+
+def test_with_roads_the_wards_people_go_where_the_roads_are(shared_data: Path,
+                                                            tmp_path: Path) -> None:
+    """Finer units and a road network together (central Hà Nội, OSM): each piece (2019 ward
+    ∩ 2025 ward) is spread by road length in each 100 m cell, so no one is put in a cell
+    without a road (Hoàn Kiếm lake); by area, some are.  Totals are the same."""
+    import shapely
+
+    from geodata.demand import road_lines
+    from geodata.network import load_graph
+
+    roads = shared_data / "roads/hanoi/hanoi_center.osm"
+    results = {}
+    for weight in ("roads", "uniform"):
+        request = ImportRequest(
+            name="Hoàn Kiếm 2025",
+            boundaries=BoundarySource(
+                str(shared_data / COMMUNES_2025),
+                filters=(("ward_name", "Phường Hoàn Kiếm"), ("ward_name", "Phường Cửa Nam"))),
+            finer_units=FinerUnits(str(shared_data / GADM_WARDS), layer="wards",
+                                   population_column="pop2019"),
+            roads=roads, weight=weight, cell_m=100.0, cache_dir=tmp_path / "cache")
+        results[weight] = import_scenario(request, tmp_path / weight)
+    by_roads, by_area = results["roads"], results["uniform"]
+    assert by_roads.provenance["demand"]["weight"] == "roads"
+    assert by_roads.population_total == by_area.population_total > 50_000
+    _check_conserved(by_roads)
+    crs = by_roads.scenario.settings.crs
+    lines = road_lines(load_graph(roads), crs)
+    tree = shapely.STRtree(lines)
+
+    def road_m_in_cell(result: ImportResult) -> np.ndarray:
+        pts = result.scenario.demand.to_crs(crs)
+        x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+        x0, y0 = np.floor(x / 100.0) * 100.0, np.floor(y / 100.0) * 100.0
+        cells = shapely.box(x0, y0, x0 + 100.0, y0 + 100.0)
+        ci, li = tree.query(cells, predicate="intersects")
+        lengths = shapely.length(shapely.intersection(cells[ci], lines[li]))
+        return np.bincount(ci, weights=lengths, minlength=len(cells))
+
+    assert (road_m_in_cell(by_roads) > 0).all()
+    roadless = road_m_in_cell(by_area) == 0
+    assert roadless.any()
+    assert by_area.scenario.demand["population"].to_numpy()[roadless].sum() > 0
