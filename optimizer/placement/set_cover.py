@@ -132,12 +132,12 @@ def lscp_engine(engine: str, n_sites: int, lp_gap: float | None = None) -> str:
 
 
 def lp_bound(mip: SparseMip, time_limit_s: float | None,
-             stop: threading.Event | None = None, *, grace_s: float | None = None) -> float:
+             stop: threading.Event | None = None) -> float:
     """A lower bound on the minimisation ``mip`` from its LP relaxation (HiGHS's
     simplex, within ``time_limit_s``): the LP's dual bound less a relative 1e-6 for
-    the engine's tolerances; ``-inf`` if the LP was not solved in time (or ``stop``
-    was set; with ``grace_s``, the run is abandoned that long after its limit)."""
-    wall = None if time_limit_s is None or grace_s is None else time_limit_s + grace_s
+    the engine's tolerances; ``-inf`` if the LP was not solved in time (the run is
+    abandoned :data:`ENGINE_GRACE_S` after its limit) or ``stop`` was set."""
+    wall = None if time_limit_s is None else time_limit_s + ENGINE_GRACE_S
     lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s, stop=stop,
                   wall_limit_s=wall)
     if lp.report.status is not SolveStatus.OPTIMAL:
@@ -243,8 +243,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
             and sub.nnz <= LP_PROBE_MAX_NONZEROS and not options.stopped):
         # the LP decides the engine (and is a floor under its bound)
         t_lp = time.perf_counter()
-        floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share), options.stop,
-                         grace_s=ENGINE_GRACE_S)
+        floor = lp_bound(mip, min(LP_PROBE_MAX_S, LP_PROBE_SHARE * share), options.stop)
         share = max(0.001, share - (time.perf_counter() - t_lp))
         # an LP not solved in its share of the time: the engine will not reach a proof
         # either (it needs that LP first), so its primal heuristics decide: HiGHS
