@@ -477,8 +477,8 @@ def test_every_model_refuses_demand_that_is_all_zero(model: str) -> None:
 
 
 def test_lscp_returns_within_its_time_limit_on_a_large_instance() -> None:
-    """Issue #16: an engine that overruns its share of the time is abandoned about
-    a second after it (SCIP told 21 s had returned after 42 s on Hà Nội at 400 m);
+    """Issue #16: an engine is told its share of the time less a second and abandoned
+    at its share (SCIP told 21 s had returned after 42 s on Hà Nội at 400 m);
     the search's cover is kept, FEASIBLE with an honest bound.  The margin is generous
     on purpose (preprocessing and the final assignment are not interruptible and the
     machine is shared); the engine alone would run far longer without its limit."""
@@ -497,8 +497,8 @@ def test_lscp_returns_within_its_time_limit_on_a_large_instance() -> None:
 
 
 def test_cover_step_given_a_passed_deadline_still_returns_a_cover_on_time() -> None:
-    """p-center's exact cover step with no time left: the engine's run is cut at once
-    (plus the 1 s grace), the greedy/search cover is returned with a valid bound."""
+    """p-center's exact cover step with no time left: the engine's run is cut at once,
+    the greedy/search cover is returned with a valid bound."""
     from optimizer.placement.inputs import SolveOptions
     from optimizer.placement.set_cover import ENGINE_GRACE_S, solve_cover
 
