@@ -238,15 +238,16 @@ def _solve_once(
     ----------
     mip : the model.
     engine : ``"highs"`` or ``"scip"``.
-    time_limit_s : wall-clock limit in seconds, ``None`` for none.
+    time_limit_s : wall-clock limit in seconds from the call, ``None`` for none (the
+        engine is told what is left after writing the model).
     seed : random seed handed to the engine.
     threads : thread count (SCIP honours it; MathOpt's HiGHS interface rejects
         a thread setting, so HiGHS runs with its own default and the report says so).
     hint : a starting solution (values for every variable), e.g. the previous
         step of a Pareto sweep.
     proto : ``mip.to_proto()`` if already built.
-    wall_limit_s : return after at most this many seconds whatever the engine
-        does (see :func:`_run_engine`); ``None``: wait for the engine.
+    wall_limit_s : return after at most this many seconds from the call (writing
+        the model included) whatever the engine does (see :func:`_run_engine`); ``None``: wait for the engine.
     stop : return as soon as this event is set, abandoning the engine's run (it
         ends in the background at its own time limit; its answer is dropped).
 
@@ -269,8 +270,6 @@ def _solve_once(
         params.gscip.int_params.update(SCIP_LEAN_PARAMS)
     else:
         message = "HiGHS through MathOpt takes no thread setting; its default applies"
-    if time_limit_s is not None:
-        params.time_limit = datetime.timedelta(seconds=max(0.001, float(time_limit_s)))
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None:
         h = model_params.solution_hints.add()
@@ -278,8 +277,15 @@ def _solve_once(
         h.variable_values.ids.extend(nz.tolist())
         h.variable_values.values.extend(np.asarray(hint)[nz].tolist())
     proto = mip.to_proto() if proto is None else proto
+    if time_limit_s is not None:
+        # writing the model (1.1 s for 2 million non-zeros) is part of the limit
+        engine_s = float(time_limit_s) - (time.perf_counter() - t0)
+        params.time_limit = datetime.timedelta(seconds=max(0.001, engine_s))
     release_memory()
-    result = _run_engine(proto, engine, params, model_params, wall_limit_s, stop)
+    # the wall limit, too, counts from the call (writing the model included)
+    engine_wall = None if wall_limit_s is None else max(
+        0.0, wall_limit_s - (time.perf_counter() - t0))
+    result = _run_engine(proto, engine, params, model_params, engine_wall, stop)
     release_memory()
     wall = time.perf_counter() - t0
     if result is None:
@@ -347,12 +353,18 @@ def _solve_once(
 
 def solve_lp(mip: SparseMip, *, engine: str = DEFAULT_ENGINE,
              time_limit_s: float | None = None,
-             stop: threading.Event | None = None) -> MipSolution:
+             stop: threading.Event | None = None,
+             wall_limit_s: float | None = None) -> MipSolution:
     """The LP relaxation of ``mip`` (every variable continuous) by a MathOpt engine's
-    simplex, reported like :func:`solve_mip` (``OPTIMAL``: the LP optimum; a ``stop``
-    abandons the engine's run and gives ``NOT_SOLVED``)."""
-    return _solve_once(mip, engine=engine, time_limit_s=time_limit_s,
-                       proto=mip.to_proto(relax=True), stop=stop)
+    simplex, reported like :func:`solve_mip` (``OPTIMAL``: the LP optimum; a ``stop``,
+    or an engine still running ``wall_limit_s`` after the call began, abandons the
+    engine's run and gives ``NOT_SOLVED``)."""
+    t0 = time.perf_counter()
+    proto = mip.to_proto(relax=True)
+    built = time.perf_counter() - t0
+    return _solve_once(mip, engine=engine, proto=proto, stop=stop,
+                       time_limit_s=None if time_limit_s is None else time_limit_s - built,
+                       wall_limit_s=None if wall_limit_s is None else wall_limit_s - built)
 
 
 @dataclass(frozen=True)

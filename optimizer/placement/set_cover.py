@@ -109,6 +109,18 @@ LP_PROBE_MAX_S = 15.0
 #: run went to HiGHS and took 110 s for its 60 s limit, 28 / 19, against SCIP's
 #: 24 / 23 in 71 s without it.
 LP_PROBE_MAX_NONZEROS = 200_000
+#: The engines check their limit only now and then: SCIP, told 21 s on Hà Nội at
+#: 400 m's component (27,542 rows x 960 sites, 2.03 million non-zeros), returned
+#: after 42 s. A component's engine is told its share of the time less this many
+#: seconds (at most half the share) and abandoned at its share (the cover kept is
+#: the search's, the bound the probe's LP or the disjoint-rows packing); the LP
+#: probe is abandoned this long after its own limit (the time it took comes off the
+#: share).  So a cover step's engines end by its deadline.
+ENGINE_GRACE_S = 1.0
+#: Share of an LSCP's time limit kept in hand for the work after the engines (the
+#: bounds, each demand point's nearest open site): 1.8-2.8 s on Hà Nội at 400 m
+#: (37,674 x 1,090) on the loaded bench machine.
+LSCP_RESERVE = 0.05
 
 
 def lscp_engine(engine: str, n_sites: int, lp_gap: float | None = None) -> str:
@@ -128,9 +140,11 @@ def lp_bound(mip: SparseMip, time_limit_s: float | None,
              stop: threading.Event | None = None) -> float:
     """A lower bound on the minimisation ``mip`` from its LP relaxation (HiGHS's
     simplex, within ``time_limit_s``): the LP's dual bound less a relative 1e-6 for
-    the engine's tolerances; ``-inf`` if the LP was not solved in time (or ``stop``
-    was set)."""
-    lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s, stop=stop)
+    the engine's tolerances; ``-inf`` if the LP was not solved in time (the run is
+    abandoned :data:`ENGINE_GRACE_S` after its limit) or ``stop`` was set."""
+    wall = None if time_limit_s is None else time_limit_s + ENGINE_GRACE_S
+    lp = solve_lp(mip, engine="highs", time_limit_s=time_limit_s, stop=stop,
+                  wall_limit_s=wall)
     if lp.report.status is not SolveStatus.OPTIMAL:
         return -math.inf
     value = min(lp.report.objective, lp.report.best_bound)
@@ -243,9 +257,11 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     chosen_engine = lscp_engine(engine, sub.shape[1], lp_gap)
     logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
                  greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
-    sol = solve_mip(mip, engine=chosen_engine, time_limit_s=share,
+    sol = solve_mip(mip, engine=chosen_engine,
+                    time_limit_s=None if share is None else share - min(ENGINE_GRACE_S,
+                                                                        share / 2),
                     seed=options.seed, threads=options.threads, stop=options.stop,
-                    hint=start.astype(np.float64))
+                    hint=start.astype(np.float64), wall_limit_s=share)
     chosen = start
     report = sol.report
     if sol.values is not None:
@@ -258,11 +274,12 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                              message="; ".join(x for x in ("local search cover kept",
                                                            report.message) if x))
     elif report.status is not SolveStatus.INFEASIBLE:
-        # no incumbent in time: keep the greedy cover, honestly FEASIBLE
+        # no incumbent in time (or the run abandoned): keep the greedy or search
+        # cover, honestly FEASIBLE
+        kept = "local search cover kept" if searched else "greedy cover kept"
         report = replace(report, status=SolveStatus.FEASIBLE,
                          objective=float(sub_cost[start].sum()),
-                         message="; ".join(x for x in ("greedy cover kept", report.message)
-                                           if x))
+                         message="; ".join(x for x in (kept, report.message) if x))
     if math.isfinite(floor) and report.status is SolveStatus.FEASIBLE and (
             not math.isfinite(report.best_bound) or report.best_bound < floor):
         # the engine stopped before its root LP: the probe's LP bound holds
@@ -342,8 +359,11 @@ def solve_lscp(prob: CoverInputs, options: SolveOptions, *,
     t0 = time.perf_counter()
     inp, c, uncoverable = prob.inp, prob.c, prob.uncoverable
     coverable = np.diff(c.indptr) > 0
+    deadline = options.deadline(t0)
+    if deadline is not None:
+        deadline -= LSCP_RESERVE * (deadline - t0)
     open_mask, objective, bound, reports = solve_cover(
-        c[coverable], inp.costs, inp.fixed, options=options, deadline=options.deadline(t0),
+        c[coverable], inp.costs, inp.fixed, options=options, deadline=deadline,
         preprocess=tuning.preprocess,
     )
     report = combine_reports(
