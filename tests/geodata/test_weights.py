@@ -138,3 +138,106 @@ def test_negative_settlement_population_is_refused() -> None:
     with pytest.raises(ValueError, match="finite and >= 0"):
         spread_population(_square(5), weight="settlements",
                           settlements=_settlements([(1, 1)], [-1]), crs=CRS)
+
+
+# --------------------------------------------------------------------------- motcua import
+
+
+def _two_squares(tmp_path: Path) -> Path:
+    squares = gpd.GeoDataFrame({"code": ["W", "E"], "ten": ["Xã Tây", "Xã Đông"], "dan": [100, 40]},
+                               geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000),
+                                         box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
+                               crs=CRS).to_crs("EPSG:4326")
+    squares.to_file(tmp_path / "xa.geojson")
+    return tmp_path / "xa.geojson"
+
+
+def _import(tmp_path: Path, *extra: str) -> list[str]:
+    return ["import", "--boundaries", str(_two_squares(tmp_path)), "--id-column", "code",
+            "--name-column", "ten", "--population-column", "dan", "--name", "W",
+            "--out", str(tmp_path / "scn"), "--cell-m", "250",
+            "--cache-dir", str(tmp_path / "cache"), "--no-coverage", *extra]
+
+
+def _read_import_json(folder: Path) -> dict[str, object]:
+    import json
+
+    found = list(folder.rglob("import.json"))
+    assert len(found) == 1
+    data: dict[str, object] = json.loads(found[0].read_text(encoding="utf-8"))
+    return data
+
+
+def test_cli_raster_weighting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from geodata.scenario import load_scenario
+    from motcua.cli import main
+
+    values = np.zeros((4, 8))
+    values[0, 0] = 7  # west square: all its people in the top-left cell; east square: nobody
+    _tif(tmp_path / "pop.tif", values)
+    code = main(_import(tmp_path, "--population-raster", str(tmp_path / "pop.tif")))
+    assert code == 0, capsys.readouterr().err
+    sc = load_scenario(tmp_path / "scn")
+    west = sc.demand[sc.demand["commune_code"] == "W"]
+    assert list(west["population"]) == [100.0]
+    assert _cells(west) == {(0, 3): 100.0}
+    east = sc.demand[sc.demand["commune_code"] == "E"]
+    assert len(east) == 16 and east["population"].sum() == 40  # fell back to area
+    demand = _read_import_json(tmp_path / "scn")["demand"]
+    assert isinstance(demand, dict)
+    assert demand["weight"] == "raster"
+    assert demand["weight_by_unit"] == {"W": "raster", "E": "uniform"}
+    assert demand["weight_used"] == {"settlements": 0, "raster": 1, "roads": 0, "uniform": 1}
+    assert "1 by uniform" in capsys.readouterr().out
+
+
+def test_cli_settlement_weighting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from geodata.scenario import load_scenario
+    from motcua.cli import main
+
+    s = gpd.GeoDataFrame({"thon": ["A", "B", "C"], "nguoi": [1, 3, 50]},
+                         geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 900, Y0 + 900),
+                                   Point(X0 + 1600, Y0 + 600)], crs=CRS).to_crs("EPSG:4326")
+    s.to_file(tmp_path / "thon.geojson")
+    code = main(_import(tmp_path, "--settlements", str(tmp_path / "thon.geojson"),
+                        "--settlements-population-column", "nguoi"))
+    assert code == 0, capsys.readouterr().err
+    sc = load_scenario(tmp_path / "scn")
+    per = {c: _cells(g) for c, g in sc.demand.groupby("commune_code")}
+    assert per == {"W": {(0, 0): 25.0, (3, 3): 75.0}, "E": {(6, 2): 40.0}}
+    info = _read_import_json(tmp_path / "scn")
+    assert info["demand"]["weight_by_unit"] == {"W": "settlements", "E": "settlements"}  # type: ignore[index]
+    assert info["settlements"]["outside_boundaries"] == 0  # type: ignore[index]
+
+
+def test_cli_bad_settlement_population_is_named(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from motcua.cli import main
+
+    s = gpd.GeoDataFrame({"nguoi": [5.0, -2.0]},
+                         geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 900, Y0 + 900)], crs=CRS)
+    s.to_file(tmp_path / "thon.geojson")
+    code = main(_import(tmp_path, "--settlements", str(tmp_path / "thon.geojson"),
+                        "--settlements-population-column", "nguoi"))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "thon.geojson, column 'nguoi', row 3: settlement population is not usable" in err
+    assert "expected a number >= 0" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "scn").exists()
+
+
+def test_cli_settlements_all_outside_are_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from motcua.cli import main
+
+    gpd.GeoDataFrame(geometry=[Point(X0 + 9000, Y0 + 9000)], crs=CRS).to_file(tmp_path / "t.geojson")
+    assert main(_import(tmp_path, "--settlements", str(tmp_path / "t.geojson"))) == 1
+    assert "t.geojson: no settlement point lies inside the boundaries" in capsys.readouterr().err
+
+
+def test_cli_raster_weight_needs_a_raster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from motcua.cli import main
+
+    assert main(_import(tmp_path, "--weight", "raster")) == 1
+    assert "weight 'raster' needs --population-raster" in capsys.readouterr().err
