@@ -198,7 +198,8 @@ def read_settlements(source: SettlementSource) -> gpd.GeoDataFrame:
     col = source.population_column
     if col is not None and col not in gdf.columns:
         raise ScenarioError(Problem(file=label, column=col, message="population column is missing",
-                                    expected="one of " + ", ".join(map(str, gdf.columns[:20]))))
+                                    expected="one of " + ", ".join(
+                                        str(c) for c in gdf.columns[:20] if c != "geometry")))
     people = np.ones(len(gdf))
     for i, geom in enumerate(gdf.geometry):
         if geom is None or geom.is_empty or geom.geom_type != "Point":
