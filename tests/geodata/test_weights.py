@@ -216,8 +216,9 @@ def test_cli_bad_settlement_population_is_named(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from motcua.cli import main
 
-    s = gpd.GeoDataFrame({"nguoi": [5.0, -2.0]},
-                         geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 900, Y0 + 900)], crs=CRS)
+    s = gpd.GeoDataFrame({"nguoi": [5.0, -2.0, 1.0]},
+                         geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 900, Y0 + 900),
+                                   box(X0, Y0, X0 + 5, Y0 + 5)], crs=CRS)
     s.to_file(tmp_path / "thon.geojson")
     code = main(_import(tmp_path, "--settlements", str(tmp_path / "thon.geojson"),
                         "--settlements-population-column", "nguoi"))
@@ -225,6 +226,8 @@ def test_cli_bad_settlement_population_is_named(tmp_path: Path,
     err = capsys.readouterr().err
     assert "thon.geojson, column 'nguoi', row 3: settlement population is not usable" in err
     assert "expected a number >= 0" in err
+    assert ("thon.geojson, column 'geometry', row 4: settlement is not a point (value 'Polygon'); "
+            "expected a Point") in err
     assert "Traceback" not in err
     assert not (tmp_path / "scn").exists()
 
