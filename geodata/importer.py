@@ -48,7 +48,7 @@ import tomli_w
 from geodata._atomic import SCRATCH, check_output_folder, output_folder
 from geodata._errors import NetworkError, Problem, ScenarioError
 from geodata._json import dumps
-from geodata._numbers import NumberFormat
+from geodata._numbers import NumberFormat, parse_number
 from geodata._validate import (
     MAX_PROBLEMS_PER_COLUMN,
     VN_LAT,
@@ -63,6 +63,7 @@ from geodata._validate import (
     suggest,
 )
 from geodata.calibrate import DemandCalibration, annotate_toml, calibrate_demand
+from geodata.demand import Weight
 from geodata.finer import FinerUnits, Pieces
 from geodata.interpolate import repair_geometries
 from geodata.scenario import (
@@ -79,7 +80,7 @@ from geodata.settings import SITE_KINDS
 logger = logging.getLogger(__name__)
 
 CandidateMode = Literal["none", "grid", "osm"]
-WeightMode = Literal["auto", "roads", "uniform"]
+WeightMode = Literal["auto", "settlements", "raster", "roads", "uniform"]
 
 #: Columns tried, in order, for ids and names when none is given.
 ID_COLUMN_GUESSES: tuple[str, ...] = ("GID_3", "ward_code", "code", "ma_xa", "id", "fid")
@@ -161,6 +162,72 @@ class SiteSource:
 
 
 @dataclass(frozen=True)
+class SettlementSource:
+    """Settlement points (villages, hamlets: thôn, bản, ấp) saying where people live.
+
+    path : vector file of points (GeoJSON, GeoPackage, shapefile) with a CRS.
+    layer : layer of a GeoPackage with several layers.
+    population_column : people of each settlement (>= 0); ``None`` counts the
+        points (every settlement weighs 1).
+    """
+
+    path: Path
+    layer: str | None = None
+    population_column: str | None = None
+
+
+def read_settlements(source: SettlementSource) -> gpd.GeoDataFrame:
+    """Read settlement points with a ``population`` column (1 per point without a column).
+
+    Raises
+    ------
+    ScenarioError
+        Naming file, row and column: unreadable file, no CRS, a row that is not
+        a point, a missing column, a population that is not a number >= 0.
+    """
+    import pyogrio
+
+    label = _label(source.path)
+    try:
+        gdf = pyogrio.read_dataframe(source.path, layer=source.layer)
+    except Exception as exc:  # pyogrio raises several error types for unreadable files
+        raise ScenarioError(f"cannot be read as a vector file of points: {exc}", file=label) from None
+    if gdf.crs is None:
+        raise ScenarioError("settlement points have no CRS", file=label)
+    problems: list[Problem] = []
+    col = source.population_column
+    if col is not None and col not in gdf.columns:
+        raise ScenarioError(Problem(file=label, column=col, message="population column is missing",
+                                    expected="one of " + ", ".join(
+                                        str(c) for c in gdf.columns[:20] if c != "geometry")))
+    people = np.ones(len(gdf))
+    for i, geom in enumerate(gdf.geometry):
+        if geom is None or geom.is_empty or geom.geom_type != "Point":
+            problems.append(Problem(file=label, row=i + 2, column="geometry",
+                                    message="settlement is not a point",
+                                    value=None if geom is None else geom.geom_type,
+                                    expected="a Point"))
+        if col is None:
+            continue
+        raw = gdf[col].iloc[i]
+        try:
+            value = parse_number(raw.strip(), quantity=True) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            problems.append(Problem(file=label, row=i + 2, column=col, value=raw,
+                                    message="settlement population is not usable",
+                                    expected="a number >= 0"))
+        else:
+            people[i] = value
+    if problems:
+        raise ScenarioError(problems)
+    if len(gdf) == 0:
+        raise ScenarioError("the file holds no settlement points", file=label)
+    return gpd.GeoDataFrame({"population": people}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+@dataclass(frozen=True)
 class ImportRequest:
     """Everything :func:`import_scenario` needs.
 
@@ -182,8 +249,12 @@ class ImportRequest:
         the scenario declares it in ``[files]`` and its files are written in it.
     cell_m : side of the demand grid in metres (400); ``None``: :func:`default_cell_m`
         of the communes' area and population (``motcua import`` without ``--cell-m``).
-    weight : how a polygon's people are spread: ``"roads"`` by road length,
-        ``"uniform"`` by area, ``"auto"`` = roads when there is a network.
+    weight : how a polygon's people are spread: ``"settlements"`` by the people
+        of ``settlements`` in each grid piece, ``"raster"`` by the people of
+        ``population_raster`` in it, ``"roads"`` by road length, ``"uniform"``
+        by area; a polygon where the chosen source holds nobody falls back along
+        that order.  ``"auto"`` = the finest source given.
+    settlements : settlement points weighting where people live (``weight``).
     crs : metric CRS; ``None`` picks the UTM zone of the boundaries.
     cache_dir : cache of downloads (roads, geocoding); default of :mod:`geodata.cache`.
     description : extra text put before the generated description.
@@ -213,6 +284,7 @@ class ImportRequest:
     description: str = ""
     finer_units: FinerUnits | None = None
     elevation_raster: Path | None = None
+    settlements: SettlementSource | None = None
 
 
 @dataclass(frozen=True)
@@ -856,10 +928,12 @@ def _assign_communes(sites: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> gpd
 
 
 def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
-                  weight: Literal["roads", "uniform"],
+                  weight: Weight,
                   graph: nx.MultiDiGraph[Any] | None,
                   units: gpd.GeoDataFrame | None = None,
-                  elevation_raster: Path | None = None) -> gpd.GeoDataFrame:
+                  elevation_raster: Path | None = None,
+                  raster: Path | None = None,
+                  settlements: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Spread whole persons over a grid with :func:`geodata.demand.spread_population`.
 
     ``units`` (pieces of :func:`geodata.finer.split_communes`) are spread instead of
@@ -868,7 +942,9 @@ def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
     (:func:`geodata.zones.classify_zones`, from the unit's density and, with
     ``elevation_raster``, the point's elevation).
 
-    Returns demand points in EPSG:4326 with the demand columns of the scenario format.
+    Returns demand points in EPSG:4326 with the demand columns of the scenario format;
+    ``attrs["weight_by_unit"]`` maps each spread polygon (or piece) id to the
+    weighting used for it.
     """
     from geodata.demand import spread_population
     from geodata.zones import classify_zones, elevation_at
@@ -879,7 +955,10 @@ def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
             density=np.divide(communes["population"].to_numpy(float), area,
                               out=np.zeros(len(area)), where=area > 0))
     polygons = units[["id", "name", "commune_code", "commune_name", "population", "geometry"]]
-    cells = spread_population(polygons, cell_m=cell_m, weight=weight, graph=graph, crs=crs)
+    cells = spread_population(polygons, cell_m=cell_m, weight=weight, graph=graph, crs=crs,
+                              raster=raster, settlements=settlements)
+    weight_by_unit = dict(zip(cells["source_id"].astype(str), cells["weight"].astype(str),
+                              strict=True))
     density = dict(zip(units["id"].astype(str), units["density"].to_numpy(float), strict=True))
     unit_density = cells["source_id"].astype(str).map(density).to_numpy(float)
     elevation = elevation_at(cells, elevation_raster) if elevation_raster is not None else None
@@ -887,7 +966,9 @@ def spread_demand(communes: gpd.GeoDataFrame, crs: str, cell_m: float,
     # ids: <commune id>:<k>, k counting the commune's points in order
     commune_id = cells["source_id"].astype(str).str.split("~").str[0]
     cells["id"] = commune_id + ":" + commune_id.groupby(commune_id).cumcount().astype(str)
-    return _demand_table(cells)
+    table = _demand_table(cells)
+    table.attrs["weight_by_unit"] = weight_by_unit
+    return table
 
 
 def _demand_table(cells: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -1098,14 +1179,35 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
     provenance["communes"] = int(len(communes))
 
     # demand -----------------------------------------------------------------------
-    weight: Literal["roads", "uniform"]
+    weight: Weight
     if request.weight == "auto":
-        weight = "roads" if graph is not None else "uniform"
+        weight = ("settlements" if request.settlements is not None
+                  else "raster" if request.population_raster is not None
+                  else "roads" if graph is not None else "uniform")
     else:
         weight = request.weight
     if weight == "roads" and graph is None:
         raise ScenarioError("weight 'roads' needs a road network (--roads or --place)",
                             file="--weight")
+    if weight == "raster" and request.population_raster is None:
+        raise ScenarioError("weight 'raster' needs --population-raster FILE.tif", file="--weight")
+    if weight == "settlements" and request.settlements is None:
+        raise ScenarioError("weight 'settlements' needs --settlements FILE", file="--weight")
+    settlements = None
+    if request.settlements is not None:
+        settlements = read_settlements(request.settlements)
+        inside = settlements.to_crs(WGS84).geometry.intersects(
+            communes.to_crs(WGS84).geometry.union_all())
+        if not inside.any():
+            raise ScenarioError("no settlement point lies inside the boundaries "
+                                "(check the file's CRS and the --filter options)",
+                                file=_label(request.settlements.path))
+        provenance["settlements"] = {
+            "file": str(request.settlements.path),
+            "population_column": request.settlements.population_column,
+            "points": int(len(settlements)), "outside_boundaries": int((~inside).sum()),
+            "people_inside": float(settlements["population"].to_numpy()[inside.to_numpy()].sum()),
+        }
     cell_m = request.cell_m
     if cell_m is None:
         area_m2 = float(communes.to_crs(crs).geometry.area.sum())
@@ -1117,13 +1219,20 @@ def import_scenario(request: ImportRequest, out: str | Path, *, overwrite: bool 
         }
     demand = spread_demand(communes, crs, cell_m, weight, graph,
                            units=pieces.units if pieces is not None else None,
-                           elevation_raster=request.elevation_raster)
+                           elevation_raster=request.elevation_raster,
+                           raster=request.population_raster, settlements=settlements)
     provenance["zones"] = {str(k): int(v) for k, v in demand["zone"].value_counts().items()}
     demand_total = float(demand["population"].sum())
     if abs(demand_total - total) > 1e-6 * max(total, 1):
         msg = f"spreading lost people: {demand_total} != {total} (a bug, please report it)"
         raise RuntimeError(msg)
-    provenance["demand"] = {"cell_m": cell_m, "weight": weight, "points": int(len(demand))}
+    weight_by_unit: dict[str, str] = demand.attrs.get("weight_by_unit", {})
+    provenance["demand"] = {
+        "cell_m": cell_m, "weight": weight, "points": int(len(demand)),
+        "weight_used": {w: sum(1 for v in weight_by_unit.values() if v == w)
+                        for w in ("settlements", "raster", "roads", "uniform")},
+        "weight_by_unit": weight_by_unit,
+    }
 
     # sites ------------------------------------------------------------------------
     if request.sites is not None:

@@ -67,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(e.g. ward_code)")
     b.add_argument("--table-join-column", help="code column of the table (default: same name)")
     b.add_argument("--population-raster", type=Path, help="GeoTIFF of people per cell "
-                   "(e.g. WorldPop), summed per commune; used when no --population-column")
+                   "(e.g. WorldPop), summed per commune when no --population-column; it also "
+                   "weights where people live inside each commune (--weight)")
     b.add_argument("--id-column", help="column of unique commune ids (default: GID_3, ward_code, "
                    "code, ... whichever exists)")
     b.add_argument("--name-column", help="column of commune names (default: NAME_3, ward_name, "
@@ -82,6 +83,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f.add_argument("--finer-units-layer", help="layer of --finer-units (e.g. wards)")
     f.add_argument("--finer-units-population-column", default="pop2019",
                    help="residents column of --finer-units (pop2019)")
+    f.add_argument("--settlements", type=Path, help="settlement points (villages, hamlets) in "
+                   "a vector file with a CRS: people inside each commune are spread by the "
+                   "settlements in each cell (--weight)")
+    f.add_argument("--settlements-layer", help="layer of --settlements")
+    f.add_argument("--settlements-population-column", help="people of each settlement "
+                   "(default: every settlement weighs 1)")
     f.add_argument("--elevation-raster", type=Path, help="DEM GeoTIFF: non-urban demand points "
                    "at or above 300 m are in the mountain travel zone (default: units sparser "
                    "than 100 residents/km2)")
@@ -91,9 +98,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="grid cell side in metres (default: from the area and population, "
                         "about 10,000 cells and at least 100 persons a cell, 250-2,000 m; "
                         "see docs/import.md)")
-    d.add_argument("--weight", choices=("auto", "roads", "uniform"), default="auto",
-                   help="spread people by road length in each cell or by area; auto = roads "
-                   "when there is a network (default)")
+    d.add_argument("--weight", choices=("auto", "settlements", "raster", "roads", "uniform"),
+                   default="auto",
+                   help="spread people by the settlements in each cell, the raster's people in "
+                   "it, road length in it, or area; a commune where the choice holds nobody "
+                   "falls back in that order; auto = the first given (default)")
 
     s = p.add_argument_group("sites")
     s.add_argument("--sites", type=Path, help="existing offices: CSV with lon/lat or a vector file "
@@ -150,7 +159,7 @@ def _filters(values: list[str]) -> tuple[tuple[str, str], ...]:
 
 def build_request(args: argparse.Namespace) -> object:
     """The :class:`geodata.importer.ImportRequest` of the parsed options."""
-    from geodata.importer import BoundarySource, ImportRequest, SiteSource
+    from geodata.importer import BoundarySource, ImportRequest, SettlementSource, SiteSource
 
     if args.boundaries is None and args.place is None:
         msg = "give --boundaries FILE (with --population-column or --population-raster) or --place NAME"
@@ -167,7 +176,7 @@ def build_request(args: argparse.Namespace) -> object:
         msg = "--candidates osm downloads post offices and town halls: it needs --place"
         raise UsageError(msg)
     for name in ("roads", "population_table", "population_raster", "sites", "staff", "workload",
-                 "elevation_raster"):
+                 "elevation_raster", "settlements"):
         path = getattr(args, name)
         if path is not None and not path.exists():
             msg = f"--{name.replace('_', '-')} {path}: file not found"
@@ -206,6 +215,13 @@ def build_request(args: argparse.Namespace) -> object:
             raise UsageError(msg)
         finer = FinerUnits(path=str(args.finer_units), layer=args.finer_units_layer,
                            population_column=args.finer_units_population_column)
+    settlements = None
+    if args.settlements is not None:
+        settlements = SettlementSource(path=args.settlements, layer=args.settlements_layer,
+                                       population_column=args.settlements_population_column)
+    elif args.settlements_layer or args.settlements_population_column:
+        msg = "--settlements-layer/--settlements-population-column need --settlements FILE"
+        raise UsageError(msg)
     return ImportRequest(
         name=args.name, boundaries=boundaries, place=args.place, roads=args.roads,
         population_raster=args.population_raster, sites=sites, candidates=args.candidates,
@@ -213,6 +229,7 @@ def build_request(args: argparse.Namespace) -> object:
         number_format=fmt,
         cell_m=args.cell_m, weight=args.weight, crs=args.crs, cache_dir=args.cache_dir,
         description=args.description, finer_units=finer, elevation_raster=args.elevation_raster,
+        settlements=settlements,
     )
 
 
@@ -235,6 +252,11 @@ def run(args: argparse.Namespace) -> int:
           + (f", chosen for {rule['area_km2']:,.0f} km2 and {rule['persons']:,} persons; "
              "--cell-m to change" if rule else "")
           + f", {result.provenance['demand']['weight']} weighting)")
+    fell_back = {w: n for w, n in result.provenance["demand"].get("weight_used", {}).items()
+                 if n and w != result.provenance["demand"]["weight"]}
+    if fell_back:
+        print("  fell back for units where it holds nobody: "
+              + ", ".join(f"{n:,} by {w}" for w, n in fell_back.items()))
     finer = result.provenance.get("finer_units")
     if finer:
         print(f"  people where they live: {finer['units_read']:,} finer units of "

@@ -84,7 +84,7 @@ def test_road_weighted_spread_puts_people_along_roads() -> None:
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="cell_m must be > 0"):
         spread_population(_polys(), cell_m=0, crs=CRS)
-    with pytest.raises(ValueError, match="weight must be 'roads' or 'uniform'"):
+    with pytest.raises(ValueError, match="weight must be one of settlements, raster, roads, uniform"):
         spread_population(_polys(), weight="people", crs=CRS)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="needs a 'population' column"):
         spread_population(_polys().drop(columns="population"), crs=CRS)
