@@ -117,9 +117,9 @@ LP_PROBE_MAX_NONZEROS = 200_000
 #: probe is abandoned this long after its own limit (the time it took comes off the
 #: share).  So a cover step's engines end by its deadline.
 ENGINE_GRACE_S = 1.0
-#: Components with no LP floor (too many non-zeros for the probe, see
-#: :data:`LP_PROBE_MAX_NONZEROS`) get a Lagrangian bound before their engine, at most
-#: this many seconds or this share of their time: PDLP (its share of that) for the
+#: With ``engine="auto"``, components too large for the LP probe (more non-zeros
+#: than :data:`LP_PROBE_MAX_NONZEROS`, at most :data:`LSCP_SEARCH_SITES` sites) get
+#: a Lagrangian bound before their engine, at most this many seconds or this share of their time: PDLP (its share of that) for the
 #: multipliers, then subgradient steps from its duals (:func:`lagrangian_bound`).
 #: Hà Nội at 400 m (27,542 x 960, 2.03 million non-zeros; LP 22.7, disjoint rows 19):
 #: subgradient steps alone, 24 ms each, reach 18.3 after 200 steps and 19.1 after
@@ -268,10 +268,10 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         lp_gap = greedy_cost / floor - 1.0 if floor > 0 else (
             math.inf if floor == -math.inf else None)
     chosen_engine = lscp_engine(engine, sub.shape[1], lp_gap)
-    if (floor == -math.inf and preprocess and sub.shape[1] > SMALL_COMPONENT_SITES
-            and sub.shape[1] <= LSCP_SEARCH_SITES and share is not None and not options.stopped
+    if (engine == "auto" and searched and sub.shape[1] <= LSCP_SEARCH_SITES
+            and sub.nnz > LP_PROBE_MAX_NONZEROS and share is not None and not options.stopped
             and LAGRANGE_SHARE > 0):
-        # no LP floor (the probe did not run): PDLP's duals, then subgradient steps
+        # too large for the LP probe: PDLP's duals, then subgradient steps
         t_lg = time.perf_counter()
         budget = min(LAGRANGE_MAX_S, LAGRANGE_SHARE * share)
         upper = float(sub_cost[start].sum())
@@ -367,9 +367,11 @@ def lagrangian_bound(sub: sp.csr_matrix, sub_cost: FloatArray, upper: float, *,
     col_rows = np.maximum(np.diff(csc.indptr), 1).astype(np.float64)
     ratio = sub_cost / col_rows
     # each row's smallest cost per covered row among its sites
-    u = np.minimum.reduceat(ratio[sub.indices], sub.indptr[:-1]) if sub.nnz else \
-        np.zeros(sub.shape[0])
-    u = np.where(np.diff(sub.indptr) > 0, u, 0.0).astype(np.float64)
+    u = np.zeros(sub.shape[0])
+    empty = np.diff(sub.indptr) == 0
+    nonempty = np.flatnonzero(~empty)
+    if nonempty.size:
+        u[nonempty] = np.minimum.reduceat(ratio[sub.indices], sub.indptr[nonempty])
     if start is not None and lagrangian_value(sub, sub_cost, start) > lagrangian_value(
             sub, sub_cost, u):
         u = np.maximum(np.asarray(start, dtype=np.float64), 0.0)
@@ -394,6 +396,7 @@ def lagrangian_bound(sub: sp.csr_matrix, sub_cost: FloatArray, upper: float, *,
         x = (reduced < 0.0).astype(np.float64)
         g = 1.0 - sub @ x
         g[(u <= 0.0) & (g < 0.0)] = 0.0  # a multiplier at 0 cannot go lower
+        g[empty] = 0.0  # a row no site covers (no cover at all) keeps u = 0
         norm = float(g @ g)
         if norm == 0.0:
             break  # the relaxation's answer covers every row exactly: optimal

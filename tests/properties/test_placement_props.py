@@ -385,3 +385,7 @@ def test_lagrangian_bound_by_hand() -> None:
     assert lagrangian_value(tri, np.ones(3), np.full(3, 1.0)) == 0.0  # 3 + 3 * (1 - 2)
     value, _ = lagrangian_bound(tri, np.ones(3), 2.0)
     assert 1.5 - 1e-6 <= value <= 1.5  # reaches the LP, rounded up: 2 proves the cover
+    # a row no site covers gets no multiplier (the start is per row's sites)
+    holey = sp.csr_matrix(np.array([[1, 1, 0], [0, 0, 0], [0, 1, 1], [0, 0, 0]], dtype=bool))
+    value, u = lagrangian_bound(holey, np.ones(3), 3.0)
+    assert u[1] == 0.0 and u[3] == 0.0 and 1.0 - 1e-6 <= value <= 1.0
