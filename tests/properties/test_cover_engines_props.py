@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimizer._mip import MipSolution
+from optimizer._mip import MipSolution, SparseMip
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement import Tuning, lscp, max_cover, mclp, set_cover
 from optimizer.placement.set_cover import cover_mip, lp_bound, lscp_engine
@@ -209,7 +210,49 @@ def test_no_lp_probe_above_its_size() -> None:
     with pytest.MonkeyPatch.context() as mp:
         seen = _probe_everywhere(mp, 0.27)
         mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", TRIANGLE.nnz - 1)
+        # no Lagrangian bound either: it would prove the triangle before any engine
+        mp.setattr(set_cover, "LAGRANGE_SHARE", 0.0)
         r = lscp(TRIANGLE, np.ones(3), engine="auto", **KW)
     assert not seen
     assert r.status is SolveStatus.OPTIMAL and r.objective == 2.0
     assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
+
+
+def test_lagrangian_bound_proves_a_component_too_large_for_the_probe() -> None:
+    """Issue #16: above the probe's size, the Lagrangian bound (1.5 on the triangle,
+    rounded up to 2 with whole costs) proves the search's cover of 2 with no engine;
+    with thirds as costs (no rounding) the engine runs and proves 2/3."""
+    calls: list[str] = []
+    real = set_cover.solve_mip
+
+    def spy(mip: SparseMip, **kw: Any) -> MipSolution:
+        calls.append(str(kw["engine"]))
+        return real(mip, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", TRIANGLE.nnz - 1)
+        mp.setattr(set_cover, "solve_mip", spy)
+        r = lscp(TRIANGLE, np.ones(3), engine="auto", **KW)
+        assert not seen and not calls
+        assert r.status is SolveStatus.OPTIMAL and r.objective == 2.0 and r.best_bound == 2.0
+        assert {s.solver for s in r.stages} == {"local-search+lagrangian"}
+        r3 = lscp(TRIANGLE, np.ones(3), costs=np.full(3, 1.0 / 3.0), engine="auto", **KW)
+        assert calls == ["scip"]
+        assert r3.status is SolveStatus.OPTIMAL and abs(r3.objective - 2.0 / 3.0) < 1e-9
+
+
+@settings(max_examples=30, deadline=None)
+@given(covers())
+def test_lscp_with_the_lagrangian_bound_is_exact(inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """Every component past the probe's size: the Lagrangian bound never passes the
+    optimum, and a cover it proves is the optimum (against brute force)."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", -1)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **KW)
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    assert r.status is SolveStatus.OPTIMAL and abs(r.objective - opt) < 1e-9
