@@ -193,3 +193,39 @@ def test_province_map_draws_and_shows_tooltips_in_chromium(tmp_path: Path) -> No
     assert '<img src=x onerror="window.__xss=1">' in shown  # the name shown as written
     assert any(name in shown for name in COMMUNES)
     assert drawn < 30.0
+
+
+@pytest.mark.shared_data
+def test_real_quang_ninh_placement_map_stays_under_budget(
+        shared_data: Path, tmp_path: Path) -> None:
+    """The same budget on the real province: Quảng Ninh 2025 imported as ``motcua import``
+    does (8,211 cells at 1 km), every existing office kept (LSCP). Measured: 2,242,709 bytes
+    with GeoJSON point layers, 578,923 compact (its spread population has decimals, so
+    the density layer is longer than the synthetic one's)."""
+    from geodata.importer import BoundarySource, ImportRequest, import_scenario
+    from motcua.placement import PlacementRequest, run_placement
+    from tests.app.test_browser_province import COMMUNES_2025, TARGETS_2025
+
+    request = ImportRequest(
+        name="Quảng Ninh 2025",
+        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
+                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
+                                  population_column="pop2019_est",
+                                  population_table=shared_data / TARGETS_2025,
+                                  join_column="ward_code"),
+        cell_m=1000.0, candidates="grid", candidate_cell_m=4000.0, cache_dir=tmp_path / "cache")
+    scenario = import_scenario(request, tmp_path / "qn").scenario
+    run = run_placement(scenario, PlacementRequest(model="lscp", keep_existing="all"),
+                        cache_dir=tmp_path / "cache")
+    d = run.demand.assign(
+        state=run.demand["covered"].map({True: "covered", False: "uncovered"}),
+        population_text=[f"{v:,.0f}".replace(",", ".") for v in run.demand["population"]],
+        minutes_text=[f"{v:.1f}".replace(".", ",") for v in run.demand["minutes"]])
+    assert len(d) > 8000
+    m = placement_map(d)
+    size = len(m.get_root().render().encode("utf-8"))
+    assert size < BUDGET, size
+    # every cell drawn: the 7,913 covered ones compact, the few hundred uncovered as GeoJSON
+    compact = sum(len(json.loads(ly.payload)["p"]) for ly in _layers(m, "_CompactPoints"))
+    geojson = sum(len(ly.data["features"]) for ly in _layers(m, "GeoJson"))
+    assert compact > 7000 and compact + geojson == len(d)
