@@ -371,10 +371,12 @@ def _large(n_staff: int, n_sites: int, n_days: int, seed: int) -> StaffProblem:
 
 
 def test_large_week_returns_within_a_short_limit_and_says_what_it_proved() -> None:
-    # 1,000 people x 150 sites x 6 days in 8 s: far too short to prove every day. The
-    # whole solve (today's and the pooled plan's routing, the days, the final routing
-    # and every table) returns within the limit plus a margin for a loaded machine,
-    # and the report is honest: FEASIBLE, no bound claimed for a day not solved.
+    # 1,000 people x 150 sites x 6 days in 8 s: usually too short to prove every day
+    # (a quiet machine sometimes proves it all in about 5 s). The whole solve (today's
+    # and the pooled plan's routing, the days, the final routing and every table)
+    # returns within the limit plus a margin for a loaded machine, and the report is
+    # honest: OPTIMAL only with every stage proven at gap 0, otherwise FEASIBLE with
+    # no bound claimed for a day not solved.
     import time
 
     pb = _large(1000, 150, 6, seed=7)
@@ -383,8 +385,13 @@ def test_large_week_returns_within_a_short_limit_and_says_what_it_proved() -> No
     wall = time.monotonic() - t0
     assert wall <= 8.0 * 1.25 + 2.0, wall
     assert r.report.wall_time_s <= wall
-    assert r.report.status is SolveStatus.FEASIBLE
     not_solved = r.settings["days_not_solved"]
+    if r.report.status is SolveStatus.OPTIMAL:
+        assert not not_solved and r.report.gap == 0
+        assert all(s.status is SolveStatus.OPTIMAL and s.objective == s.best_bound
+                   for s in r.stages), r.stages
+    else:
+        assert r.report.status is SolveStatus.FEASIBLE
     if not_solved:  # a day cut before its first plan claims no bound
         assert all(s.best_bound == -np.inf for s in r.stages)
         assert all(f"{d} not solved" in r.stages[0].detail for d in not_solved)
