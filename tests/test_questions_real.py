@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,18 +16,24 @@ from motcua.placement import PlacementRequest, run_placement
 pytestmark = pytest.mark.shared_data
 
 
-def test_quang_ninh_keep_existing_add_and_closure(shared_data: Path, tmp_path: Path) -> None:
-    request = ImportRequest(
+def _quang_ninh(shared_data: Path, tmp_path: Path, **grid: Any) -> ImportRequest:
+    """The Quảng Ninh 2025 import: the communes with their population joined from the
+    targets table (faster than interpolating the 2019 wards, as
+    tests/geodata/test_import_2025_real.py does); ``grid``: cell and candidate settings."""
+    return ImportRequest(
         name="Tỉnh Quảng Ninh",
-        # the 2025 communes with their population joined from the targets table (faster
-        # than interpolating the 2019 wards, as tests/geodata/test_import_2025_real.py does)
         boundaries=BoundarySource(
             str(shared_data / "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"),
             filters=(("province_name", "Tỉnh Quảng Ninh"),), population_column="pop2019_est",
             population_table=shared_data / "admin_2025/targets_communes_2025_pop2019_"
             "areaweighted.csv",
             join_column="ward_code"),
-        cell_m=6000.0, candidates="grid", candidate_cell_m=6000.0, cache_dir=tmp_path / "cache")
+        cache_dir=tmp_path / "cache", **grid)
+
+
+def test_quang_ninh_keep_existing_add_and_closure(shared_data: Path, tmp_path: Path) -> None:
+    request = _quang_ninh(shared_data, tmp_path, cell_m=6000.0, candidates="grid",
+                          candidate_cell_m=6000.0)
     sc = import_scenario(request, tmp_path / "qn").scenario
     n_existing = int(sc.sites["kind"].isin(["branch", "reception"]).sum())
     assert n_existing > 20
@@ -116,15 +123,7 @@ def test_quang_ninh_ferry_brings_co_to_within_reach(shared_data: Path, tmp_path:
     from geodata.scenario import load_scenario
     from geodata.settings import ZONE_CIRCUITY, ZONE_SPEED_KPH
 
-    request = ImportRequest(
-        name="Tỉnh Quảng Ninh",
-        boundaries=BoundarySource(
-            str(shared_data / "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"),
-            filters=(("province_name", "Tỉnh Quảng Ninh"),), population_column="pop2019_est",
-            population_table=shared_data / "admin_2025/targets_communes_2025_pop2019_"
-            "areaweighted.csv",
-            join_column="ward_code"),
-        cell_m=3000.0, candidates="none", cache_dir=tmp_path / "cache")
+    request = _quang_ninh(shared_data, tmp_path, cell_m=3000.0, candidates="none")
     folder = tmp_path / "qn"
     sc = import_scenario(request, folder).scenario
     crs = sc.settings.crs
