@@ -516,6 +516,17 @@ def _join_abandoned() -> None:
 atexit.register(_join_abandoned)
 
 
+def engines_running() -> int:
+    """How many abandoned engine runs are still going in the background.
+
+    A command-line process that has printed and saved its answer need not wait for
+    them (:data:`EXIT_WAIT_S`): ``motcua``'s console script ends the process at once
+    instead (``os._exit``, which also spares the engines' threads the interpreter's
+    finalisation).
+    """
+    return sum(worker.is_alive() for worker in _ABANDONED)
+
+
 #: First time slice (seconds) when a solve must be stoppable; each next one is
 #: :data:`SLICE_GROWTH` times longer. Every slice restarts the engine from the best
 #: solution so far, and the tree is lost: on the demo's p-median with a 97 % floor,

@@ -1,7 +1,5 @@
 """``python -m motcua.cli``: the ``motcua`` command."""
 
-import sys
+from motcua.cli.main import entry
 
-from motcua.cli.main import main
-
-sys.exit(main())
+entry()

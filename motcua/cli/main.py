@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from motcua.cli import coverage, demo, import_, place, staff, sweep, validate
 from motcua.cli._common import (
@@ -25,6 +27,7 @@ from motcua.cli._common import (
     EXIT_UNEXPECTED,
 )
 from motcua.errors import INPUT_ERRORS, ScenarioError, UsageError
+from optimizer.placement import engines_running
 
 #: Subcommands, in the order ``motcua --help`` lists them.
 _MODULES: dict[str, ModuleType] = {
@@ -33,7 +36,7 @@ _MODULES: dict[str, ModuleType] = {
 }
 COMMANDS: tuple[str, ...] = tuple(_MODULES)
 
-__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+__all__ = ["COMMANDS", "UsageError", "build_parser", "entry", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,5 +90,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNEXPECTED
 
 
+def entry(argv: Sequence[str] | None = None) -> NoReturn:
+    """The ``motcua`` console script: :func:`main`, then the process ends.
+
+    A solver run abandoned at its share of the time limit (its answer is no longer
+    needed) goes on in a background thread until its own limit; a plain
+    ``sys.exit`` would wait for it, up to two minutes after the answer is printed and
+    saved. So when one is still running, the output is flushed and the process ends
+    at once (``os._exit``: every file motcua writes is already closed and renamed
+    into place by then).
+    """
+    code = main(argv)
+    if engines_running():
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

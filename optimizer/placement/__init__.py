@@ -44,6 +44,7 @@ its model builder apart from its solve strategy:
 ``optimizer.placement.lscp`` stays the function.)
 """
 
+from optimizer._mip import engines_running
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.capacity import capacitated
 from optimizer.placement.center import p_center
@@ -84,6 +85,6 @@ __all__ = [
     "PDLP_TIME_SHARE", "SMALL_COMPONENT_SITES", "SWAP_SECONDS",
     "BoolArray", "FloatArray", "IntArray", "Matrix",
     "NoDemandError", "ParetoResult", "PlacementResult", "SolveOptions", "SolveStatus", "SolverReport", "Tuning",
-    "backup", "capacitated", "closure", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
+    "backup", "capacitated", "closure", "engines_running", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
     "sole_cover_sites",
 ]

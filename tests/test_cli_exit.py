@@ -1,0 +1,60 @@
+"""The ``motcua`` console script ends when its work is done, not when an abandoned
+engine run ends (issue #16: ``motcua place`` answers within its limit)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A real HiGHS run (a random set cover far too hard for half a second), told 60 s and
+# abandoned after 0.5 s, exactly as a placement model abandons an engine at its share;
+# then the console script's entry point runs a quick command.
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from optimizer._mip import SparseMip, solve_mip
+    from optimizer.placement import engines_running
+    from motcua.cli import entry
+
+    rng = np.random.default_rng(0)
+    n_rows, n_cols = 3000, 600
+    rows, cols = np.nonzero(rng.random((n_rows, n_cols)) < 0.01)
+    # every row coverable: one more random site each
+    rows = np.concatenate([rows, np.arange(n_rows)])
+    cols = np.concatenate([cols, rng.integers(0, n_cols, n_rows)])
+    mip = SparseMip()
+    mip.add_variables(n_cols, integer=True, objective=1.0)
+    mip.add_rows(n_rows, rows, cols, 1.0, lb=1.0)
+    sol = solve_mip(mip, engine="highs", time_limit_s=60.0, wall_limit_s=0.5)
+    print("abandoned", engines_running(), sol.report.status.name, flush=True)
+    print("entry", time.time(), flush=True)
+    entry(["validate", sys.argv[1]])
+    """
+)
+
+
+def test_console_script_exits_without_waiting_for_an_abandoned_engine(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(ROOT / "scenarios" / "demo")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    ended = time.time()
+    lines = proc.stdout.splitlines()
+    abandoned = next(line for line in lines if line.startswith("abandoned"))
+    # the engine really was still running when the command started
+    assert int(abandoned.split()[1]) == 1, proc.stdout + proc.stderr
+    started = float(next(line for line in lines if line.startswith("entry")).split()[1])
+    assert proc.returncode == 0, proc.stderr
+    # the command's own output is there (printed and flushed before the exit)
+    assert "demo" in proc.stdout.lower(), proc.stdout
+    # it ended without waiting for HiGHS's 60 s (generous margin for a loaded machine)
+    assert ended - started < 20.0, (ended - started, proc.stderr)
+    assert "terminate called" not in proc.stderr
