@@ -35,6 +35,7 @@ from motcua.app.i18n import (
     fmt_num,
     fmt_pct,
     fmt_seconds,
+    fmt_value,
     normalise_lang,
     t,
 )
@@ -335,8 +336,8 @@ def show_report(report: SolverReport, compact: bool = False, elapsed: float | No
     gap_text = fmt_pct(report.gap, 2, lang()) if math.isfinite(report.gap) else "–"
     if compact:
         line = (f"{tr('status')}: **{md_escape(status_text(status))}** · {tr('objective')}: "
-                f"{fmt_num(report.objective, 2, lang())} · {tr('bound')}: "
-                f"{fmt_num(report.best_bound, 2, lang())} · {tr('gap')}: {gap_text}")
+                f"{fmt_value(report.objective, 2, lang())} · {tr('bound')}: "
+                f"{fmt_value(report.best_bound, 2, lang())} · {tr('gap')}: {gap_text}")
         if status == "FEASIBLE":
             st.warning(line + "  \n" + tr("feasible_warning", gap=gap_text))
         elif status == "OPTIMAL":

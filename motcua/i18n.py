@@ -696,6 +696,14 @@ def fmt_num(value: float | int | None, decimals: int = 0, lang: str = DEFAULT_LA
     return sign + _group(whole, thousands) + (point + frac if frac else "")
 
 
+def fmt_value(value: float | int | None, decimals: int = 2, lang: str = DEFAULT_LANG) -> str:
+    """Format an objective or bound: a whole number (a count of points, a cover's
+    cost) without decimals, anything else with ``decimals``: ``137``, ``1.196,15``."""
+    if value is not None and math.isfinite(float(value)) and float(value) == round(float(value)):
+        return fmt_num(value, 0, lang)
+    return fmt_num(value, decimals, lang)
+
+
 def fmt_int(value: float | int | None, lang: str = DEFAULT_LANG) -> str:
     """Format a count rounded to a whole number: ``1.234.567`` / ``1,234,567``."""
     return fmt_num(value, 0, lang)

@@ -19,6 +19,7 @@ from motcua.app.i18n import (
     fmt_num,
     fmt_pct,
     fmt_signed,
+    fmt_value,
     normalise_lang,
     t,
 )
@@ -34,6 +35,14 @@ def test_vietnamese_formats() -> None:
     assert fmt_datetime("2026-11-21T14:05:00") == "21/11/2026 14:05"
     assert fmt_int(-1500) == "−1.500"
     assert fmt_signed(1500) == "+1.500" and fmt_signed(-2.5, 1) == "−2,5" and fmt_signed(0) == "0"
+
+
+def test_objectives_show_whole_numbers_without_decimals() -> None:
+    # a count of points is not "137,00" (Compare's one-line report)
+    assert fmt_value(137.0) == "137"
+    assert fmt_value(1196.15) == "1.196,15"
+    assert fmt_value(1196.15, 2, "en") == "1,196.15"
+    assert fmt_value(None) == "–" and fmt_value(math.nan) == "–"
 
 
 def test_english_formats() -> None:
