@@ -965,6 +965,8 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         n_free = int((cur_allowed & ~cur_fixed).sum())
         steps.append(f"fixing kept {cur_pairs.rows.size} of {pairs.rows.size} pairs, "
                      f"{n_free} free sites, {int(cur_fixed.sum())} open")
+        if n_free == 0 and cur_pairs.rows.size <= MAX_MIP_PAIRS:
+            break  # every site decided: the exact model only confirms it
         now = time.perf_counter()
         if (deadline is not None and now > deadline) or (stop is not None and stop.is_set()):
             break
