@@ -77,6 +77,12 @@ POLISH_HALVE = 100
 #: (either change alone: the steps die out early, 3.01151e7 instead of 3.01214e7
 #: on seed 1, p 80).
 POLISH_AIM = 5e-4
+#: On a large matrix the polish halves its step factor after 15 steps without a better
+#: bound instead: there the rounds are 150 steps and the steps stay too long otherwise.
+#: pt-1km from the same round-1 multipliers, 600 steps: 4.71339e7 (after 100) and
+#: 4.71770e7 (after 15), the latter still rising; after 100 the bound stalled at 4.7131e7
+#: for 1,000 more steps.
+LARGE_POLISH_HALVE = 15
 #: Subgradient steps per node at most (100: fewer nodes but slower; 40: more nodes).
 NODE_ITER = 60
 #: First subgradient step factor.
@@ -339,11 +345,13 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
 
     all_ent = np.arange(rows.size, dtype=np.int64)
     g0, idx0, ev0 = terms(all_ent, rows, d1[rows], d2[rows], phi[rows])
-    gain = np.bincount(cols, weights=g0, minlength=n)
+    # (float: bincount of no entries gives integers, which the updates cannot add to)
+    gain = np.bincount(cols, weights=g0, minlength=n).astype(np.float64)
     served = phi >= 0
-    loss = np.bincount(phi[served], weights=(we * (d2 - d1))[served], minlength=n)
+    loss = np.bincount(phi[served], weights=(we * (d2 - d1))[served],
+                       minlength=n).astype(np.float64)
     ok0 = idx0 >= 0
-    extra = np.bincount(idx0[ok0], weights=ev0[ok0], minlength=n * n)
+    extra = np.bincount(idx0[ok0], weights=ev0[ok0], minlength=n * n).astype(np.float64)
     del g0, idx0, ev0, ok0
     base = float(we @ d1)
     swaps = 0
@@ -429,9 +437,21 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     if pairs.wd is not None and pairs.rows.size > PREFIX_MIN_PAIRS:
         # the entries of a row with a negative reduced cost are a prefix of it (sorted by
         # distance): follow each row's prefix, then check it exactly
-        cand = pairs.prefix.entries(lam)
-        red_c = wd[cand] - lam[pairs.rows[cand]]
+        prefix = pairs.prefix
+        cand = prefix.entries(lam)
+        # the entries come row after row, prefix.c of each: no gather for their rows
+        red_c = wd[cand] - np.repeat(lam, prefix.c)
+        cand_cols = pairs.cols[cand]
         keep = red_c < 0.0
+        if keep.all():
+            rho: FloatArray = np.bincount(cand_cols, weights=red_c,
+                                          minlength=pairs.n_sites).astype(np.float64)
+            chosen = _choose(rho, p, fixed, allowed)
+            # per row, how many of its entries are chosen: differences of one running sum
+            run = np.concatenate([[0], np.cumsum(chosen[cand_cols])])
+            ends = np.cumsum(prefix.c)
+            covered: FloatArray = (run[ends] - run[ends - prefix.c]).astype(np.float64)
+            return _finish(lam, w, tail, rho, chosen, 1.0 - covered)
         neg, red_neg = cand[keep], red_c[keep]
     else:
         red = wd - lam[pairs.rows]
@@ -441,11 +461,18 @@ def evaluate(pairs: Pairs, w: FloatArray, tail: FloatArray, lam: FloatArray, p: 
     neg_cols = pairs.cols[neg]
     rho = np.bincount(neg_cols, weights=red_neg, minlength=pairs.n_sites).astype(np.float64)
     chosen = _choose(rho, p, fixed, allowed)
+    used = neg[chosen[neg_cols]]
+    g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
+    return _finish(lam, w, tail, rho, chosen, g)
+
+
+def _finish(lam: FloatArray, w: FloatArray, tail: FloatArray, rho: FloatArray,
+            chosen: BoolArray, g: FloatArray) -> Lagrangian:
+    """The bound and subgradient from the site values and the chosen sites (``g``: one
+    minus each row's assignments to chosen sites; the unassigned option is added here)."""
     with np.errstate(invalid="ignore"):
         zt = np.where(np.isfinite(tail), np.minimum(w * tail - lam, 0.0), 0.0)
     bound = float(lam.sum() + zt.sum() + rho[chosen].sum())
-    used = neg[chosen[neg_cols]]
-    g = 1.0 - np.bincount(pairs.rows[used], minlength=pairs.n_rows).astype(np.float64)
     g -= zt < 0.0
     return Lagrangian(lam, bound, rho, chosen, g)
 
@@ -888,7 +915,10 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         rnd_deadline = deadline if big else lag_deadline
         heur_deadline = rnd_deadline
         n_iter = min(max_iter, LARGE_ROUND_ITER) if large else max_iter
-        if rnd == 1 or not math.isfinite(best):
+        # a large matrix is polished from the first round (pt-1km after 150 steps from the
+        # interchange's multipliers: 4.70979e7 against 4.67129e7 by the plain steps with a
+        # heuristic every 40, which also cost a third of the minute on qn-400m)
+        if (rnd == 1 and not large) or not math.isfinite(best):
             lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
                                             best, lam, max_iter=n_iter,
                                             deadline=rnd_deadline, stop=stop,
@@ -899,14 +929,23 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             # the plain subgradient stalls short of the dual optimum (seed 1, p 80:
             # 0.081 % below the incumbent); deflected steps aimed at the incumbent
             # go on to 0.057 %, and fixing then keeps 129k instead of 154k pairs
-            lg, _ = _node_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, best,
-                                best - ABSOLUTE_GAP, n_iter, alpha=POLISH_ALPHA,
-                                halve=POLISH_HALVE, theta0=0.5, aim=POLISH_AIM,
-                                restart=False, deadline=rnd_deadline)
+            lg, avg = _node_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, best,
+                                  best - ABSOLUTE_GAP, n_iter, alpha=POLISH_ALPHA,
+                                  halve=LARGE_POLISH_HALVE if large else POLISH_HALVE,
+                                  theta0=0.5, aim=POLISH_AIM, restart=False,
+                                  deadline=rnd_deadline)
             iters = n_iter
-            if large and use_heuristic and (rnd_deadline is None
-                                            or time.perf_counter() < rnd_deadline):
-                heuristic(lg.chosen)
+            if large and use_heuristic:
+                # the subproblem's last open set, and the sites it opened most often over
+                # the round (a rounded fractional solution: on pt-1km it found 4.72595e7
+                # where the open sets gave 4.72807e7)
+                key = np.where(cur_fixed, 2.0, np.where(cur_allowed, avg, -1.0))
+                top = np.zeros_like(cur_allowed)
+                top[np.argsort(-key, kind="stable")[:q]] = True
+                top &= cur_allowed | cur_fixed
+                for guide in (lg.chosen, top):
+                    if rnd_deadline is None or time.perf_counter() < rnd_deadline:
+                        heuristic(guide)
         lam = lg.lam
         lower = max(lower, min(lg.bound, best))
         steps.append(f"round {rnd}: Lagrangian bound {lg.bound:.6g} after {iters} steps, "
@@ -926,6 +965,8 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         n_free = int((cur_allowed & ~cur_fixed).sum())
         steps.append(f"fixing kept {cur_pairs.rows.size} of {pairs.rows.size} pairs, "
                      f"{n_free} free sites, {int(cur_fixed.sum())} open")
+        if n_free == 0 and cur_pairs.rows.size <= MAX_MIP_PAIRS:
+            break  # every site decided: the exact model only confirms it
         now = time.perf_counter()
         if (deadline is not None and now > deadline) or (stop is not None and stop.is_set()):
             break
