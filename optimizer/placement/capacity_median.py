@@ -83,7 +83,7 @@ LAGRANGIAN_SHARE = 0.2
 #: Share of the time limit the location-allocation moves get first (large models).
 RELOCATE_SHARE = 0.3
 #: Share of the time limit kept back at the end (final assignment, figures).
-RESERVE_SHARE = 0.08
+RESERVE_SHARE = 0.1
 #: Sites tried to come in (and to go out) per round of swaps.
 SWAP_TRIES = 4
 #: Lagrangian rounds without progress before its step is halved.
@@ -276,20 +276,67 @@ def _z_of(cpm: Cpm, cm: CpmMip, values: FloatArray) -> FloatArray:
     return z
 
 
+#: Wall seconds of the last assignment solve: a move is not tried when it would not end
+#: before the deadline (one module-level figure: solves of one call run one at a time).
+_LAST_ASSIGN_S = [0.0]
+
+
+def _time_for_assign(deadline: float | None) -> bool:
+    return deadline is None or time.perf_counter() + _LAST_ASSIGN_S[0] < deadline
+
+
 def assign(cpm: Cpm, open_mask: BoolArray, *, single: bool, options: SolveOptions,
            deadline: float | None, source: str) -> Plan | None:
     """The best assignment to the sites of ``open_mask`` (the transportation LP; a MIP
     with ``single``), ``None`` when there is none (in time)."""
+    t0 = time.perf_counter()
     cm = cpm_mip(cpm, None, single=single, open_mask=open_mask)
     if cm is None:
         return None
     sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=remaining(deadline),
                     seed=options.seed, threads=options.threads)
+    _LAST_ASSIGN_S[0] = time.perf_counter() - t0
     if sol.values is None:
         return None
     z = _clean(cpm, open_mask, _z_of(cpm, cm, sol.values))
     if single:
         z = np.where(z > 0.5, 1.0, 0.0)
+    value = evaluate(cpm, open_mask, z)
+    if not math.isfinite(value):
+        return None
+    return Plan(open_mask.copy(), z, value, source)
+
+
+def greedy_assign(cpm: Cpm, open_mask: BoolArray, *, single: bool, source: str) -> Plan | None:
+    """A quick assignment to ``open_mask`` (the fallback when the LP finds none in time):
+    pairs by travel time, each taking what its site has room for (all or nothing with
+    ``single``); what is left goes to its nearest open site when overload is allowed and
+    cheaper than the penalty, else stays unassigned.  ``None`` when that breaks a hard
+    rule (no penalty and demand left)."""
+    on = np.flatnonzero(open_mask[cpm.c])
+    order = on[np.argsort(cpm.d[on], kind="stable")]
+    room = cpm.cap.copy()
+    left = cpm.w.copy()
+    z = np.zeros(cpm.r.size)
+    for k in order.tolist():
+        i, j = int(cpm.r[k]), int(cpm.c[k])
+        if left[i] <= 0.0 or room[j] <= 0.0:
+            continue
+        take = left[i] if left[i] <= room[j] else (0.0 if single else room[j])
+        if take > 0.0:
+            z[k] += take / cpm.w[i]
+            left[i] -= take
+            room[j] -= take
+    if cpm.pen_o is not None:
+        pen = math.inf if cpm.pen_u is None else cpm.pen_u
+        for k in order.tolist():
+            i = int(cpm.r[k])
+            # with single assignment only a point with nothing assigned yet
+            whole = not single or left[i] >= cpm.w[i]
+            if left[i] > 0.0 and whole and cpm.d[k] + cpm.pen_o < pen:
+                z[k] += left[i] / cpm.w[i]
+                left[i] = 0.0
+    z = np.clip(z, 0.0, 1.0)
     value = evaluate(cpm, open_mask, z)
     if not math.isfinite(value):
         return None
@@ -513,7 +560,7 @@ def relocate(cpm: Cpm, best: Plan, *, single: bool, options: SolveOptions,
                 trial[free_open[a]], trial[k] = False, True
                 taken[k] = True
                 moved += 1
-        if moved == 0:
+        if moved == 0 or not _time_for_assign(deadline):
             break
         got = assign(cpm, trial, single=single, options=options, deadline=deadline,
                      source="relocation")
@@ -551,6 +598,8 @@ def swaps(cpm: Cpm, best: Plan, p: int, lag: Lagrange | None, *, single: bool,
                 key = (int(j_out), int(j_in))
                 if key in tried:
                     continue
+                if not _time_for_assign(deadline):
+                    return best
                 tried.add(key)
                 trial = mask.copy()
                 trial[j_in] = True
@@ -650,8 +699,13 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     if unc.status.has_solution:
         start = np.zeros(inp.n_sites, dtype=bool)
         start[unc.open_sites] = True
-        best = assign(cpm, start | inp.fixed_mask, single=single_assignment, options=options,
-                      deadline=share_end(0.15), source="uncapacitated answer")
+        start |= inp.fixed_mask
+        best = assign(cpm, start, single=single_assignment, options=options,
+                      deadline=None if deadline is None or limit is None
+                      else deadline - RESERVE_SHARE * limit, source="uncapacitated answer")
+        if best is None:
+            best = greedy_assign(cpm, start, single=single_assignment,
+                                 source="uncapacitated answer, greedy assignment")
     n_pairs = int(cpm.r.size)
     large = n_pairs > CPMEDIAN_MIP_MAX_PAIRS
     if large and best is not None:
@@ -667,7 +721,7 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
                      stop=options.stop, caps=caps)
     bounds["Lagrangian"] = lag.bound
     mask_l = _fill(cpm, lag.chosen, p, lag.site_value)
-    if not options.stopped:
+    if not options.stopped and _time_for_assign(share_end(0.15)):
         got = assign(cpm, mask_l, single=single_assignment, options=options,
                      deadline=share_end(0.15), source="Lagrangian sites")
         if got is not None and (best is None or got.objective < best.objective):

@@ -244,3 +244,38 @@ def test_capacities_too_small_are_infeasible_with_the_reason() -> None:
         capacitated_p_median(_csr(D), W, [2.0], 1, **KW)
     with pytest.raises(ValueError, match="overload_penalty"):
         capacitated_p_median(_csr(D), W, [2.0, 3.0], 1, overload_penalty=-1.0, **KW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances())
+def test_the_greedy_fallback_assignment_keeps_the_rules(inst: dict[str, object]) -> None:
+    """The assignment used when the LP finds none in time: never better than the best
+    assignment to the same sites, within capacity without overload, whole points with
+    single assignment, and its objective recomputed from its shares."""
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u, pen_o, single = inst["pen_u"], inst["pen_o"], bool(inst["single"])
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, None, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, pen_o)
+    open_ = tuple(range(min(int(str(inst["p"])), cap.size)))
+    mask = np.zeros(cap.size, dtype=bool)
+    mask[list(open_)] = True
+    plan = cpm_mod.greedy_assign(cpm, mask, single=single, source="greedy")
+    best = _best(d, w, cap, open_, pen_u, pen_o, single)
+    if plan is None:
+        assert pen_u is None  # only a hard rule can leave it without a plan
+        return
+    assert plan.objective >= best - 1e-6 * max(1.0, abs(best))
+    assert plan.objective == pytest.approx(cpm_mod.evaluate(cpm, mask, plan.z))
+    assert (plan.z[~mask[cpm.c]] == 0).all()
+    load = np.bincount(cpm.c, weights=cpm.w[cpm.r] * plan.z, minlength=cap.size)
+    if pen_o is None:
+        assert (load <= cap + 1e-9).all()
+    if single:
+        assert np.isin(np.bincount(cpm.r, weights=plan.z, minlength=cpm.n_rows), [0.0, 1.0]).all()
+        assert np.isin(plan.z, [0.0, 1.0]).all()
