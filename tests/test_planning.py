@@ -164,6 +164,8 @@ def test_cli_capacitated_pmedian_keeps_every_point_within_capacity(
     assert main([*base, "--capacitated", "--out", str(tmp_path / "cap")]) == 0
     out = capsys.readouterr().out
     assert "status: " in out and "gap: " in out and "overloaded points: 0" in out
+    assert "The objective is the travel minutes weighted by in-person dossiers per day" in out
+    assert "no point over its capacity" in out
     run = PlacementRun.load(tmp_path / "cap")
     assert run.status.has_solution and run.figures.model == "capacitated_pmedian"
     assert math.isfinite(run.report.best_bound) and run.report.best_bound <= run.report.objective
