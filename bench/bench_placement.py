@@ -21,7 +21,11 @@ candidates at 5 km straight line (KD-tree, sparse); and real provinces
     python bench/bench_placement.py --instances qn-1km pt-1km --models lscp mclp pmedian \
         --peers ours plain spopt --limit 60 --spopt-limit 600
 
-``--models pcenter`` runs p-center (ours only) with the p-median cutoff.
+``--models pcenter`` runs p-center (ours only) with the p-median cutoff; ``--models
+cpmedian`` the capacitated p-median (ours only) as ``motcua place --model pmedian
+--points 40 --capacitated`` solves it: in-person dossiers a day, the sites'
+``capacity_per_day``, p-median's cutoff and penalty (its row adds the share of the
+dossiers assigned and the points over capacity).
 ``--spopt-limit`` gives spopt (CBC) its own cap; a run that hits it is reported as
 "no proof in N s".
 """
@@ -349,6 +353,11 @@ def main() -> None:
                       f"{float(str(res.get('bound', 'nan'))):.9g} | "
                       f"{float(res.get('wall_s', float('nan'))):.2f} | "
                       f"{float(res.get('cpu_s', float('nan'))):.1f} | {peak:.0f} |", flush=True)
+                if "assigned_share" in res:
+                    print(f"<!-- {inst} {model}: gap {100 * float(str(res.get('gap'))):.2f} %, "
+                          f"{100 * float(str(res['assigned_share'])):.2f} % of the dossiers "
+                          f"assigned, {res.get('overloaded')} points over capacity; "
+                          f"{res.get('message')} -->", flush=True)
             ours = rows.get("ours", {})
             for peer, res in rows.items():
                 if peer == "ours" or "wall_s" not in res or "wall_s" not in ours:

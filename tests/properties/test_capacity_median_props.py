@@ -279,3 +279,17 @@ def test_the_greedy_fallback_assignment_keeps_the_rules(inst: dict[str, object])
     if single:
         assert np.isin(np.bincount(cpm.r, weights=plan.z, minlength=cpm.n_rows), [0.0, 1.0]).all()
         assert np.isin(plan.z, [0.0, 1.0]).all()
+
+
+def test_the_assignment_lp_offers_each_point_its_nearest_open_sites() -> None:
+    from optimizer.placement.inputs import minutes_inputs
+
+    d = np.array([[5.0, 1.0, 3.0, 2.0], [np.inf, 4.0, 0.0, 9.0]])
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), [1.0, 1.0], None, None), np.full(4, 9.0),
+                          None, None)
+    every = np.arange(cpm.r.size, dtype=np.int64)
+    kept = cpm_mod._nearest_pairs(cpm, every, 2)
+    # row 0: sites 1 (1 min) and 3 (2 min); row 1: sites 2 (0 min) and 1 (4 min)
+    assert sorted(zip(cpm.r[kept].tolist(), cpm.c[kept].tolist(), strict=True)) == [
+        (0, 1), (0, 3), (1, 1), (1, 2)]
+    assert cpm_mod._nearest_pairs(cpm, every, 8).tolist() == every.tolist()
