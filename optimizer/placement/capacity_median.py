@@ -38,8 +38,10 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   demand best, then the demand assigned again), and swap moves guided by the
   Lagrangian sites, each checked by the assignment LP.
 
-The bound reported is the largest of the Lagrangian, the uncapacitated model's and
-(small instances) the MIP's; ``OPTIMAL`` only when the answer reaches it.
+The bound reported is the largest of the Lagrangian, the uncapacitated model's, the
+capacities' (:func:`capacity_bound`: ``p`` sites hold at most their largest capacities,
+the rest pays the penalty) and (small instances) the MIP's; ``OPTIMAL`` only when the
+answer reaches it.
 """
 
 from __future__ import annotations
@@ -654,6 +656,33 @@ def _capacity_short(cpm: Cpm, p: int) -> str:
     return ""
 
 
+def capacity_bound(cpm: Cpm, p: int) -> float:
+    """A bound from the capacities alone: ``p`` sites hold at most the must-open sites'
+    capacities plus the largest others (``C``); each unit of demand costs at least its
+    nearest site's minutes when held, and when not the penalty (or its nearest site plus
+    the overload cost, if cheaper).  The cheapest way to place ``C`` units this way (the
+    largest savings first) bounds every plan.  ``-inf`` without any penalty (every unit
+    must be held; :func:`_capacity_short` refuses a demand above ``C``)."""
+    if cpm.pen_u is None and cpm.pen_o is None:
+        return -math.inf
+    inp = cpm.prob.inp
+    fixed = inp.fixed_mask
+    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
+    room = float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+    near = _start_price(cpm, None)
+    beyond = np.full(cpm.n_rows, math.inf)
+    if cpm.pen_u is not None:
+        beyond = np.minimum(beyond, cpm.pen_u)
+    if cpm.pen_o is not None:
+        beyond = np.minimum(beyond, near + cpm.pen_o)
+    saving = beyond - near
+    order = np.argsort(-saving, kind="stable")
+    w = cpm.w[order]
+    held = np.clip(room - (np.cumsum(w) - w), 0.0, w)  # units held, largest savings first
+    value = float((w * beyond[order]).sum() - (held * saving[order]).sum())
+    return value + cpm.const
+
+
 def _report(status: SolveStatus, value: float, bound: float, wall: float,
             options: SolveOptions, message: str) -> SolverReport:
     return SolverReport(status, value, bound, relative_gap(value, bound), wall,
@@ -702,6 +731,9 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
         return _finish(cpm, Plan(inp.fixed_mask, np.zeros(0), cpm.const, "none"), cpm.const,
                        rep, stages)
     bounds: dict[str, float] = {}
+    cb = capacity_bound(cpm, p)
+    if math.isfinite(cb):
+        bounds["capacities"] = cb
     # 1. the uncapacitated p-median: start and bound
     unc = solve_p_median(prob, p, options.within(
         None if limit is None else UNCAPACITATED_SHARE * limit),
