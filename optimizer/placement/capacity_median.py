@@ -81,7 +81,7 @@ CPMEDIAN_MIP_MAX_PAIRS = 60_000
 #: Share of the time limit the uncapacitated p-median gets (its answer starts, its bound bounds).
 UNCAPACITATED_SHARE = 0.3
 #: Share of the time limit the Lagrangian bound gets (it stops sooner once converged).
-LAGRANGIAN_SHARE = 0.2
+LAGRANGIAN_SHARE = 0.15
 #: Share of the time limit the location-allocation moves get first (large models).
 RELOCATE_SHARE = 0.3
 #: Share of the time limit kept back at the end (final assignment, figures).
@@ -605,6 +605,17 @@ def swaps(cpm: Cpm, best: Plan, p: int, lag: Lagrange | None, *, single: bool,
         score_in[mask | ~inp.allowed] = np.inf
         ins = np.argsort(score_in, kind="stable")[:SWAP_TRIES]
         ins = ins[np.isfinite(score_in[ins])]
+        # and the sites saving the most on the demand left unassigned (up to their
+        # capacity): where demand far exceeds the room, the point to move is to it
+        left = cpm.w * (1.0 - _assigned(cpm, best.z))
+        if cpm.pen_u is not None and left.sum() > TOL * max(1.0, float(cpm.w.sum())):
+            save = np.bincount(cpm.c, weights=left[cpm.r] * (cpm.pen_u - cpm.d),
+                               minlength=inp.n_sites)
+            save = np.minimum(save, cpm.cap * cpm.pen_u)
+            save[mask | ~inp.allowed] = -np.inf
+            more = np.argsort(-save, kind="stable")[:SWAP_TRIES]
+            more = more[np.isfinite(save[more]) & (save[more] > 0)]
+            ins = np.concatenate([more, ins[~np.isin(ins, more)]])
         free_open = np.flatnonzero(mask & ~inp.fixed_mask)
         outs = free_open[np.argsort(load[free_open], kind="stable")[:SWAP_TRIES]]
         moved = False
