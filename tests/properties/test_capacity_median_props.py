@@ -160,6 +160,8 @@ def _against_brute_force(inst: dict[str, object], monkeypatch: pytest.MonkeyPatc
         return  # nobody reachable: nothing to check against
     # the large path (Lagrangian bound, swaps) on the same small instance
     monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if inst["large"] else 60_000)
+    # and the assignment LP offering each point only its nearest open site first
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if inst["large"] else 8)
     m = _csr(d)
     res = capacitated_p_median(m, w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
                                overload_penalty=pen_o, single_assignment=single, **KW)
@@ -196,6 +198,7 @@ W = np.array([2.0, 2.0])
 @pytest.mark.parametrize("large", [False, True])
 def test_capacity_sends_a_point_farther(large: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if large else 60_000)
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if large else 8)
     # uncapacitated, 2 points: both to A, 2 x 0 + 2 x 1 = 2
     assert p_median(_csr(D), W, 2, **KW).objective == pytest.approx(2.0)
     # A holds 2 a day: d1 stays at A (0), d2 goes to B (2 x 5 = 10); the other way
@@ -293,3 +296,17 @@ def test_the_assignment_lp_offers_each_point_its_nearest_open_sites() -> None:
     assert sorted(zip(cpm.r[kept].tolist(), cpm.c[kept].tolist(), strict=True)) == [
         (0, 1), (0, 3), (1, 1), (1, 2)]
     assert cpm_mod._nearest_pairs(cpm, every, 8).tolist() == every.tolist()
+
+
+def test_a_point_whose_nearest_open_site_is_full_goes_farther_not_unassigned(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the LP first offers d2 only A (its nearest), which d1 fills; d2 is then offered B
+    # (5 min) too, rather than paying the 60-minute penalty: 2 x 0 + 2 x 5 = 10
+    from optimizer.placement.inputs import SolveOptions, minutes_inputs
+
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1)
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(D), W, None, None), np.array([2.0, 10.0]),
+                          60.0, None)
+    plan = cpm_mod.assign(cpm, np.array([True, True]), single=False,
+                          options=SolveOptions(20.0), deadline=None, source="test")
+    assert plan is not None and plan.objective == pytest.approx(10.0)
