@@ -21,7 +21,11 @@ candidates at 5 km straight line (KD-tree, sparse); and real provinces
     python bench/bench_placement.py --instances qn-1km pt-1km --models lscp mclp pmedian \
         --peers ours plain spopt --limit 60 --spopt-limit 600
 
-``--models pcenter`` runs p-center (ours only) with the p-median cutoff.
+``--models pcenter`` runs p-center (ours only) with the p-median cutoff; ``--models
+cpmedian`` the capacitated p-median (ours only) as ``motcua place --model pmedian
+--points 40 --capacitated`` solves it: in-person dossiers a day, the sites'
+``capacity_per_day``, p-median's cutoff and penalty (its row adds the share of the
+dossiers assigned and the points over capacity).
 ``--spopt-limit`` gives spopt (CBC) its own cap; a run that hits it is reported as
 "no proof in N s".
 """
@@ -98,8 +102,8 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
 
     m = ri.matrices(instance, model)
     covered, w, fixed, closed = m["covered"], m["weights"], m["fixed"], m["closed"]
-    if model == "pcenter" and peer != "ours":
-        return {"skipped": "p-center is run for ours only"}
+    if model in ("pcenter", "cpmedian") and peer != "ours":
+        return {"skipped": f"{model} is run for ours only"}
     if model == "pmedian" and peer == "plain":
         return {"skipped": f"the plain radius model of {m['minutes'].nnz:,} pairs at once "
                            "(HiGHS: several kB per pair, far over 2 GB)"}
@@ -111,7 +115,9 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
         tuning = Tuning(preprocess=pre, truncate=pre)
         kw = {"fixed": fixed, "closed": closed, "time_limit_s": limit, "threads": REAL_THREADS,
               "tuning": tuning}
-        if model == "pcenter":
+        if model == "cpmedian":
+            r = _cpmedian(m, limit)
+        elif model == "pcenter":
             r = p_center(m["minutes"], w, P_REAL, fixed=fixed, closed=closed, time_limit_s=limit,
                          threads=REAL_THREADS)
         elif model == "lscp":
@@ -120,8 +126,15 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
             r = mclp(covered, w, P_REAL, **kw)
         else:
             r = p_median(m["minutes"], w, P_REAL, unassigned_penalty_min=m["penalty"], **kw)
-        return {"status": r.status.value, "objective": float(r.objective), "bound": r.best_bound,
-                "gap": r.report.gap, "wall_s": time.perf_counter() - t0}
+        out: dict[str, object] = {
+            "status": r.status.value, "objective": float(r.objective), "bound": r.best_bound,
+            "gap": r.report.gap, "wall_s": time.perf_counter() - t0}
+        if model == "cpmedian" and r.assigned_share is not None and r.capacity is not None:
+            w_d = _per_day(m)
+            out.update(assigned_share=float(w_d @ r.assigned_share) / float(w_d.sum()),
+                       overloaded=int((r.load > r.capacity + 1e-6).sum()),
+                       message=r.report.message)
+        return out
     if model == "pmedian":
         n = covered.shape[0] * covered.shape[1]
         return {"skipped": f"spopt's p-median has one variable per pair: {n:,} of them"}
@@ -152,6 +165,26 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
         status = f"no proof in {limit:g} s"  # CBC says 'Optimal' after a limit too
     return {"status": status, "objective": float(pulp.value(sp_m.problem.objective) or math.nan),
             "wall_s": wall}
+
+
+def _per_day(m: dict[str, object]) -> np.ndarray:
+    """In-person dossiers a working day per demand point, as ``motcua place`` weighs the
+    capacitated models."""
+    from geodata.scenario import load_scenario
+    from motcua.placement import in_person_per_day
+
+    scenario = load_scenario(Path(str(m["folder"])))
+    return in_person_per_day(scenario, np.asarray(m["weights"], dtype=float))
+
+
+def _cpmedian(m: dict[str, object], limit: float) -> object:
+    """The capacitated p-median as ``motcua place --model pmedian --points 40
+    --capacitated`` solves it: dossiers a day, the sites' capacities, p-median's penalty."""
+    from optimizer.placement import capacitated_p_median
+
+    return capacitated_p_median(m["minutes"], _per_day(m), m["capacity"], P_REAL, fixed=m["fixed"],
+                                closed=m["closed"], unassigned_penalty_min=m["penalty"],
+                                time_limit_s=limit, threads=REAL_THREADS)
 
 
 def run_one(instance: str, model: str, peer: str, limit: float, seed: int = 2025,
@@ -320,6 +353,11 @@ def main() -> None:
                       f"{float(str(res.get('bound', 'nan'))):.9g} | "
                       f"{float(res.get('wall_s', float('nan'))):.2f} | "
                       f"{float(res.get('cpu_s', float('nan'))):.1f} | {peak:.0f} |", flush=True)
+                if "assigned_share" in res:
+                    print(f"<!-- {inst} {model}: gap {100 * float(str(res.get('gap'))):.2f} %, "
+                          f"{100 * float(str(res['assigned_share'])):.2f} % of the dossiers "
+                          f"assigned, {res.get('overloaded')} points over capacity; "
+                          f"{res.get('message')} -->", flush=True)
             ours = rows.get("ours", {})
             for peer, res in rows.items():
                 if peer == "ours" or "wall_s" not in res or "wall_s" not in ours:

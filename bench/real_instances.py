@@ -86,7 +86,8 @@ def matrices(key: str, model: str) -> dict[str, Any]:
 
     scenario = load_scenario(scenario_folder(key))
     std = scenario.settings.coverage
-    cutoff = std.max_minutes * CUTOFF_FACTOR if model in ("pmedian", "pcenter") else None
+    cutoff = (std.max_minutes * CUTOFF_FACTOR if model in ("pmedian", "pcenter", "cpmedian")
+              else None)
     sc = coverage_for_scenario(scenario, standard=std, cutoff_minutes=cutoff,
                                cache_dir=OUT / "cache")
     sites = sc.sites.reset_index(drop=True)
@@ -97,6 +98,7 @@ def matrices(key: str, model: str) -> dict[str, Any]:
         "fixed": np.flatnonzero(status == "must_open"),
         "closed": np.flatnonzero(status == "closed"),
         "penalty": 2.0 * sc.matrix.cutoff_minutes,
+        "capacity": sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float),
         "folder": str(scenario_folder(key)),
     }
 

@@ -329,6 +329,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "objective_capacitated": (
         "chi phí mở điểm (cộng phạt quá tải), hoặc số {unit} được phân về điểm mở khi giới hạn theo số điểm",
         "the opening cost (plus any overload penalty), or the {unit} assigned to open points when limited by number of points"),
+    "objective_capacitated_pmedian": (
+        "tổng số phút đi có trọng số theo {unit}, không điểm nào vượt công suất (kể cả phần phạt cho "
+        "người không được phục vụ hoặc vượt công suất)",
+        "the travel minutes weighted by {unit}, summed, no point over its capacity (penalties for "
+        "anyone left unserved or over capacity included)"),
     "objective_backup": ("số {unit} trong chuẩn của hai điểm mở trở lên",
                          "the {unit} within the standard of two or more open points"),
     "objective_lexicographic": (

@@ -41,7 +41,7 @@ MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter", "closure")
 KEEP_EXISTING: dict[str, tuple[str, ...]] = {
     "all": ("branch", "reception"), "branches": ("branch",), "receptions": ("reception",)}
 #: The models that can respect site capacities.
-CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp")
+CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian")
 #: The request's options whose use depends on the others (:meth:`PlacementRequest.option_applies`).
 OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
                             "backup", "lexicographic", "min_covered_pct", "weighting",
@@ -80,7 +80,8 @@ class PlacementRequest:
         keep that coverage, then the least weighted travel time to an open point.
     overload_penalty : with ``capacitated``: a point may take more than its capacity,
         each in-person dossier per day over it costing this much (opening-cost
-        units without ``p``, dossiers per day with ``p``); ``None``: capacity is a hard limit.
+        units for lscp, dossiers per day for mclp, minutes for pmedian); ``None``: capacity
+        is a hard limit.
     keep_open, close : site ids that must stay open, or may not open, in this run
         (over the scenario's ``status``; an existing point closed here counts as
         closed in the figures).
@@ -151,7 +152,8 @@ class PlacementRequest:
             "backup": m == "mclp" and not self.capacitated and self.budget is None,
             "lexicographic": (m == "mclp" and not self.capacitated and not self.backup
                               and self.budget is None),
-            "min_covered_pct": m == "pmedian",
+            # the capacitated p-median has no covered-share floor
+            "min_covered_pct": m == "pmedian" and not self.capacitated,
             "weighting": not self.capacitated and m != "closure",
         }
         if option not in rules:
@@ -214,7 +216,8 @@ class PlacementRequest:
             msg = "single assignment only applies to the capacitated model (--capacitated)"
             raise InvalidInputError(msg)
         if self.capacitated and not self.option_applies("capacitated"):
-            msg = "capacities apply to lscp and mclp"
+            msg = ("capacities apply to lscp, mclp and pmedian (not with backup or "
+                   "lexicographic goals)")
             raise InvalidInputError(msg)
         if self.backup and not self.option_applies("backup"):
             msg = "backup coverage is an mclp variant (--model mclp --backup --points N)"
@@ -232,8 +235,9 @@ class PlacementRequest:
         if self.min_covered_pct is not None and (
                 not self.option_applies("min_covered_pct") or not (
                     math.isfinite(self.min_covered_pct) and 0 < self.min_covered_pct <= 100)):
-            msg = ("a covered-share floor applies to pmedian and is a percentage in (0, 100], "
-                   f"got {self.min_covered_pct} with model {self.model}")
+            msg = ("a covered-share floor applies to pmedian without capacities and is a "
+                   f"percentage in (0, 100], got {self.min_covered_pct} with model "
+                   f"{self.model}" + (" --capacitated" if self.capacitated else ""))
             raise InvalidInputError(msg)
         if self.p is not None and not self.option_applies("p"):
             msg = ("the number of points (p / --points) applies to mclp, pmedian and pcenter; "
@@ -710,6 +714,14 @@ def run_placement(
         else:
             res = pl.mclp(cov.covered, weights, p, budget=request.budget, costs=costs,
                           minutes=cov.minutes, **kw)
+    elif request.model == "pmedian" and request.capacitated:
+        assert p is not None
+        # dossiers a day against the capacities; demand the open points cannot hold (or
+        # reach within the cutoff) is left unassigned at p-median's penalty
+        res = pl.capacitated_p_median(cov.minutes, weights, capacity, p,
+                                      unassigned_penalty_min=2.0 * cov.cutoff_minutes,
+                                      single_assignment=request.single_assignment,
+                                      overload_penalty=request.overload_penalty, **kw)
     elif request.model == "pmedian":
         assert p is not None
         floor: dict[str, Any] = {}
@@ -772,6 +784,15 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     capacitated = res.assigned_share is not None
     share = (np.asarray(res.assigned_share, dtype=float) if res.assigned_share is not None
              else near_open.astype(float))
+    # what travel figures weigh: the share assigned (the capacitated p-median assigns up
+    # to its cutoff, beyond the standard: only a share assigned within it is covered; a
+    # point split between sites counts as covered when its main site is within it)
+    assigned_part = share
+    if res.model == "capacitated_pmedian":
+        within = np.zeros(a.size, dtype=bool)
+        ok = np.flatnonzero(a >= 0)
+        within[ok] = np.asarray(covered_csr[ok, a[ok]]).ravel()
+        share = np.where(within, share, 0.0)
     covered_flag = share >= 1.0 - 1e-6
     # coverable: within the standard of a site this run may open (closed ones excluded)
     coverable = np.asarray(covered_csr[:, np.flatnonzero(status != "closed")].sum(axis=1)
@@ -787,7 +808,7 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
     demand["coverable"] = coverable
     demand["in_person_per_day"] = per_day
     if capacitated:
-        demand["assigned_share"] = np.round(share, 6)
+        demand["assigned_share"] = np.round(assigned_part, 6)
         # the model's loads (a split point loads each of its sites with its share); the
         # weights were in-person dossiers per day
         load = np.asarray(res.load, dtype=float)
@@ -821,9 +842,9 @@ def _summarise(scenario: Scenario, sc: Any, request: PlacementRequest, res: pl.P
                               zip(table["commune"], table["no_candidate_can_reach"], strict=True)}
     assigned = a >= 0
     tm = res.travel_min
-    has_tm = assigned & np.isfinite(tm) & (share > 0 if capacitated else True)
+    has_tm = assigned & np.isfinite(tm) & (assigned_part > 0 if capacitated else True)
     # travel over the people assigned (their share, with capacities)
-    tw = population * share if capacitated else population
+    tw = population * assigned_part if capacitated else population
     figures = PlacementFigures(
         model=res.model,
         objective=res.objective,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -154,6 +155,47 @@ def test_cli_prints_optimal(demo_dir: Path, cache: Path, capsys: pytest.CaptureF
     assert meta["report"]["status"] == "OPTIMAL" and meta["figures"]["open_points"] <= 40
     assert main(["place", str(demo_dir), "--model", "pcenter", "--cache-dir", str(cache)]) == 1
     assert "needs the number of points" in capsys.readouterr().err
+
+
+def test_cli_capacitated_pmedian_keeps_every_point_within_capacity(
+        demo_dir: Path, cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["place", str(demo_dir), "--model", "pmedian", "--points", "20", "--cache-dir",
+            str(cache), "--time-limit", "20"]
+    assert main([*base, "--capacitated", "--out", str(tmp_path / "cap")]) == 0
+    out = capsys.readouterr().out
+    assert "status: " in out and "gap: " in out and "overloaded points: 0" in out
+    assert "The objective is the travel minutes weighted by in-person dossiers per day" in out
+    assert "no point over its capacity" in out
+    run = PlacementRun.load(tmp_path / "cap")
+    assert run.status.has_solution and run.figures.model == "capacitated_pmedian"
+    assert math.isfinite(run.report.best_bound) and run.report.best_bound <= run.report.objective
+    s = run.sites[run.sites["open"]]
+    assert len(s) <= 20
+    assert (s["load_per_day"] <= s["capacity_per_day"] + 1e-3).all()
+    d = run.demand
+    share, per_day = d["assigned_share"], d["in_person_per_day"]
+    assert ((share >= 0) & (share <= 1)).all()
+    assert run.sites["load_per_day"].sum() == pytest.approx(float((per_day * share).sum()),
+                                                            rel=1e-4, abs=1e-3)
+    # covered = assigned within the standard: never more than live near an open point
+    assert run.figures.covered_population <= run.figures.near_open_population + 1e-6
+    assert set(d.loc[share > 0, "assigned_site"]) <= set(s["id"])
+    # capacities never cost less than the uncapacitated p-median's bound (same dossiers)
+    assert main([*base, "--in-person", "--json"]) == 0
+    free = json.loads(capsys.readouterr().out)
+    assert run.report.objective >= free["report"]["best_bound"] - 1e-6
+    # single assignment with a penalised overload: whole points, overload reported
+    assert main([*base, "--capacitated", "--single-assignment", "--overload-penalty", "30",
+                 "--time-limit", "10", "--out", str(tmp_path / "one")]) == 0
+    one = PlacementRun.load(tmp_path / "one")
+    assert one.status.has_solution
+    assert np.isin(np.round(one.demand["assigned_share"], 6), [0.0, 1.0]).all()
+    o = one.sites[one.sites["open"]]
+    assert o["overload_per_day"].to_numpy() == pytest.approx(
+        np.maximum(0.0, (o["load_per_day"] - o["capacity_per_day"]).to_numpy()), abs=1e-2)
+    # no floor with capacities: refused with the reason
+    assert main([*base, "--capacitated", "--min-covered", "90"]) == 1
+    assert "without capacities" in capsys.readouterr().err
 
 
 TINY = Path(__file__).resolve().parent / "app" / "data" / "tiny"
@@ -387,7 +429,11 @@ def test_option_rule_is_one_method_and_check_follows_it() -> None:
                     seen.add((option, refused))
     assert {r for _, r in seen} == {True, False}  # both outcomes occur
     # hand-checked cases of the rule
-    assert not PlacementRequest(model="pmedian", p=2).option_applies("capacitated")
+    # the capacitated p-median (issue #16), without a covered-share floor
+    assert PlacementRequest(model="pmedian", p=2).option_applies("capacitated")
+    assert not PlacementRequest(model="pmedian", p=2,
+                                capacitated=True).option_applies("min_covered_pct")
+    assert not PlacementRequest(model="pcenter", p=2).option_applies("capacitated")
     assert PlacementRequest(model="mclp", p=2).option_applies("backup")
     assert not PlacementRequest(model="mclp", budget=3.0).option_applies("backup")
     assert not PlacementRequest(model="mclp", p=2, backup=True).option_applies("lexicographic")

@@ -174,3 +174,26 @@ def test_quang_ninh_ferry_brings_co_to_within_reach(shared_data: Path, tmp_path:
     # nothing changes for the residents of other land masses the ferry does not serve
     others = np.flatnonzero(~on_island & (d_land != mainland))
     assert (after.matrix.covered[others] != before.matrix.covered[others]).nnz == 0
+
+
+def test_capacitated_p_median_on_quang_ninh(shared_data: Path, tmp_path: Path) -> None:
+    """Issue #16: ``--model pmedian --capacitated`` on a real province (Quảng Ninh 2025 on
+    a 6 km grid): an answer within every capacity, with a valid bound and gap, never
+    below the uncapacitated p-median's bound on the same dossiers."""
+    request = _quang_ninh(shared_data, tmp_path, cell_m=6000.0, candidates="grid",
+                          candidate_cell_m=6000.0)
+    sc = import_scenario(request, tmp_path / "qn").scenario
+    kw = {"time_limit_s": 10.0, "threads": 1}
+    cap = run_placement(sc, PlacementRequest(model="pmedian", p=15, capacitated=True, **kw))
+    assert cap.status.has_solution and math.isfinite(cap.report.gap)
+    assert cap.report.best_bound <= cap.report.objective + 1e-6
+    s = cap.sites[cap.sites["open"]]
+    assert 0 < len(s) <= 15
+    assert (s["load_per_day"] <= s["capacity_per_day"] + 1e-3).all()
+    assert cap.figures.overloaded_points == 0
+    d = cap.demand
+    assert cap.sites["load_per_day"].sum() == pytest.approx(
+        float((d["in_person_per_day"] * d["assigned_share"]).sum()), rel=1e-4, abs=1e-3)
+    free = run_placement(sc, PlacementRequest(model="pmedian", p=15, weighting="in_person", **kw))
+    assert free.status.has_solution
+    assert cap.report.objective >= free.report.best_bound - 1e-6

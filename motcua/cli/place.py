@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--km", type=float, help="max km (default: the scenario's)")
     p.add_argument("--mode", choices=MODES, help="travel mode (default: the scenario's)")
     p.add_argument("--capacitated", action="store_true",
-                   help="respect capacity_per_day (in-person dossiers per day) of each site")
+                   help="respect capacity_per_day (in-person dossiers per day) of each site "
+                        "(lscp, mclp, pmedian)")
     p.add_argument("--single-assignment", action="store_true",
                    help="with --capacitated, send each demand point to one site only")
     p.add_argument("--keep-open", metavar="IDS", default="",
@@ -62,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="comma-separated site ids that may not open in this run")
     p.add_argument("--overload-penalty", type=float, metavar="X",
                    help="with --capacitated, allow a point over its capacity at X per dossier "
-                        "per day over it (opening-cost units; dossiers per day with --points)")
+                        "per day over it (opening-cost units for lscp, dossiers per day for "
+                        "mclp, minutes for pmedian)")
     p.add_argument("--backup", action="store_true",
                    help="mclp: also cover the most residents by two or more points")
     p.add_argument("--lexicographic", action="store_true",

@@ -33,6 +33,7 @@ its model builder apart from its solve strategy:
 * :mod:`~optimizer.placement.median` -- :func:`p_median`;
 * :mod:`~optimizer.placement.center` -- :func:`p_center`;
 * :mod:`~optimizer.placement.capacity` -- :func:`capacitated`;
+* :mod:`~optimizer.placement.capacity_median` -- :func:`capacitated_p_median`;
 * :mod:`~optimizer.placement.closure` -- :func:`closure` (which existing offices can close);
 * :mod:`~optimizer.placement.variants` -- :func:`backup` and :func:`lexicographic`;
 * :mod:`~optimizer.placement.inputs` -- the checks, :class:`SolveOptions` and
@@ -47,6 +48,7 @@ its model builder apart from its solve strategy:
 from optimizer._mip import engines_running
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.capacity import capacitated
+from optimizer.placement.capacity_median import CPMEDIAN_MIP_MAX_PAIRS, capacitated_p_median
 from optimizer.placement.center import p_center
 from optimizer.placement.closure import closure, sole_cover_sites
 from optimizer.placement.inputs import (
@@ -80,11 +82,11 @@ from optimizer.placement.set_cover import (
 from optimizer.placement.variants import backup, lexicographic
 
 __all__ = [
-    "AUTO_SCIP_SITES", "LSCP_MIP_MIN_S", "LSCP_SEARCH_SHARE", "LSCP_SEARCH_SITES",
+    "AUTO_SCIP_SITES", "CPMEDIAN_MIP_MAX_PAIRS", "LSCP_MIP_MIN_S", "LSCP_SEARCH_SHARE", "LSCP_SEARCH_SITES",
     "MCLP_LOCAL_SEARCH_MIN_NONZEROS", "MCLP_MIP_MAX_NONZEROS", "MCLP_MIP_TIME_SHARE",
     "PDLP_TIME_SHARE", "SMALL_COMPONENT_SITES", "SWAP_SECONDS",
     "BoolArray", "FloatArray", "IntArray", "Matrix",
     "NoDemandError", "ParetoResult", "PlacementResult", "SolveOptions", "SolveStatus", "SolverReport", "Tuning",
-    "backup", "capacitated", "closure", "engines_running", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
+    "backup", "capacitated", "capacitated_p_median", "closure", "engines_running", "lexicographic", "lscp", "mclp", "p_center", "p_median", "pareto",
     "sole_cover_sites",
 ]

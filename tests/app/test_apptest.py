@@ -481,14 +481,21 @@ def test_pmedian_covered_share_floor_from_the_form(tiny_ref: str, workspace: Wor
     assert any("cannot cover 95 % of the weight" in _shown(e.value) for e in at.error)
 
 
-def test_pmedian_ignores_the_capacity_option_it_cannot_use(tiny_ref: str, workspace: Workspace) -> None:
+def test_pcenter_ignores_the_capacity_option_pmedian_uses(tiny_ref: str, workspace: Workspace) -> None:
     at = _app(tiny_ref, page="placement").run()
+    at.checkbox(key="capacitated").check().run()
+    _solve_placement(at, "pcenter", 3)
+    _assert_clean(at)
+    run = workspace.list_runs("placement")[0]
+    assert run.params["model"] == "pcenter" and run.params["capacitated"] is False
+    assert _metrics(at)["Tỷ lệ dân được phục vụ"] == "100,0 %"  # 3 points reach everyone
+    # the capacitated p-median (issue #16): the checkbox shows and the run keeps it
+    at.selectbox(key="model").set_value("pmedian").run()
     at.checkbox(key="capacitated").check().run()
     _solve_placement(at, "pmedian", 3)
     _assert_clean(at)
-    run = workspace.list_runs("placement")[0]
-    assert run.params["model"] == "pmedian" and run.params["capacitated"] is False
-    assert _metrics(at)["Tỷ lệ dân được phục vụ"] == "100,0 %"  # 3 points reach everyone
+    run = next(r for r in workspace.list_runs("placement") if r.params["model"] == "pmedian")
+    assert run.params["capacitated"] is True and run.report["status"] in ("OPTIMAL", "FEASIBLE")
 
 
 def test_compare_two_placements_from_a_link(tiny_ref: str, workspace: Workspace) -> None:

@@ -1,0 +1,963 @@
+r"""Capacitated p-median: the least weighted travel time with at most ``p`` sites, none
+over its capacity.
+
+Pairs are the p-median's: a demand point and a site it reaches (within the
+penalty, when there is one).  :math:`z_{ij}` is the share of demand :math:`i` sent to
+site :math:`j` (binary with ``single_assignment``), :math:`u_i` its unassigned share
+(only with ``unassigned_penalty_min``), :math:`o_j` the load above capacity (only with
+``overload_penalty``):
+
+.. math::
+
+    \min \sum_{ij} w_i d_{ij} z_{ij} + P_u \sum_i w_i u_i + P_o \sum_j o_j
+    \quad\text{s.t.}\quad
+    \sum_j z_{ij} + u_i = 1,\;
+    z_{ij} \le x_j,\;
+    \sum_i w_i z_{ij} \le K_j x_j + o_j,\;
+    \sum_j x_j \le p
+
+with must-open sites at :math:`x_j = 1` and closed ones left out.  As in the
+p-median, a demand point no allowed site reaches at all is left out (reported as
+uncoverable) and one reached only beyond the penalty pays the penalty.  Without
+``unassigned_penalty_min`` everyone must be assigned: when the capacities of ``p``
+sites cannot hold the demand the answer is ``INFEASIBLE`` with the reason; with it
+(``motcua place`` always gives it), demand the open sites cannot hold is left
+unassigned at that many minutes per unit of weight.
+
+Method by size.  With at most :data:`CPMEDIAN_MIP_MAX_PAIRS` pairs the full model
+goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
+
+* the start is the uncapacitated p-median's answer
+  (:func:`optimizer.placement.median.solve_p_median`, a share of the time); its bound
+  is a bound here too (capacities only remove plans);
+* the demand is assigned to the open sites by the transportation LP (HiGHS);
+* a Lagrangian relaxation of the assignment rows gives the bound: per site a
+  continuous knapsack of the demand whose price is above its travel time, the
+  ``p`` best sites opened (Beasley 1993 for the capacitated p-median);
+* location-allocation moves (each open site moved to the site serving its assigned
+  demand best, then the demand assigned again), and swap moves guided by the
+  Lagrangian sites, each checked by the assignment LP.
+
+The bound reported is the largest of the Lagrangian, the uncapacitated model's, the
+capacities' (:func:`capacity_bound`: ``p`` sites hold at most their largest capacities,
+the rest pays the penalty) and (small instances) the MIP's; ``OPTIMAL`` only when the
+answer reaches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_mip
+from optimizer._status import SolverReport, SolveStatus, relative_gap
+from optimizer.errors import InvalidInputError
+from optimizer.placement.capacity import _check_capacity
+from optimizer.placement.inputs import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Matrix,
+    MinutesInputs,
+    Sites,
+    SolveOptions,
+    check_p,
+    minutes_inputs,
+    remaining,
+)
+from optimizer.placement.result import PlacementResult, finish, restore
+
+logger = logging.getLogger(__name__)
+
+#: Full models with at most this many (demand, site) pairs go to the MIP engine.
+CPMEDIAN_MIP_MAX_PAIRS = 60_000
+#: Share of the time limit the uncapacitated p-median gets (its answer starts, its bound bounds).
+UNCAPACITATED_SHARE = 0.3
+#: Share of the time limit the Lagrangian bound gets (it stops sooner once converged).
+LAGRANGIAN_SHARE = 0.15
+#: Share of the time limit the location-allocation moves get first (large models).
+RELOCATE_SHARE = 0.3
+#: Share of the time limit kept back at the end (final assignment, figures).
+RESERVE_SHARE = 0.1
+#: Sites tried to come in (and to go out) per round of swaps.
+SWAP_TRIES = 4
+#: The assignment LP of a set of open sites offers each demand point its nearest this many
+#: (Phú Thọ at 1 km, 40 points: the LP of every reachable open site did not end in its
+#: share of a loaded minute).
+ASSIGN_NEAREST = 8
+#: Lagrangian rounds without progress before its step is halved.
+STALL_ROUNDS = 20
+#: Relative tolerance on objectives.
+TOL = 1e-7
+
+
+@dataclass(frozen=True)
+class Cpm:
+    """The capacitated p-median left to solve.
+
+    ``rows`` are the demand rows (of ``prob``) with at least one pair, ``w`` their
+    weights; pairs ``r`` (index into ``rows``), ``c`` (site) and ``d`` (minutes), in
+    row order; ``const`` the penalty paid by the rows reached only beyond it (``far``)."""
+
+    prob: MinutesInputs
+    rows: IntArray
+    w: FloatArray
+    r: IntArray
+    c: IntArray
+    d: FloatArray
+    cap: FloatArray
+    pen_u: float | None
+    pen_o: float | None
+    const: float
+    far: IntArray
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.rows.size)
+
+
+def prepare(prob: MinutesInputs, cap: FloatArray, pen_u: float | None,
+            pen_o: float | None) -> Cpm:
+    """The pairs of ``prob`` within the penalty, the rows that have one, the constant."""
+    mins = prob.mins
+    r_all = np.repeat(np.arange(mins.shape[0], dtype=np.int64), np.diff(mins.indptr))
+    c_all = mins.indices.astype(np.int64)
+    d_all = mins.data.astype(np.float64)
+    if pen_u is not None:
+        keep = d_all <= pen_u
+        r_all, c_all, d_all = r_all[keep], c_all[keep], d_all[keep]
+    has = np.bincount(r_all, minlength=mins.shape[0]) > 0
+    reach = np.diff(mins.indptr) > 0
+    far = np.flatnonzero(reach & ~has).astype(np.int64)
+    rows = np.flatnonzero(has).astype(np.int64)
+    local = np.full(mins.shape[0], -1, dtype=np.int64)
+    local[rows] = np.arange(rows.size)
+    w_all = prob.inp.weights
+    const = float(w_all[far].sum()) * float(pen_u) if pen_u is not None else 0.0
+    return Cpm(prob, rows, w_all[rows], local[r_all], c_all, d_all, cap, pen_u, pen_o,
+               const, far)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An answer: open sites and the pair shares ``z`` (in ``Cpm`` pair order)."""
+
+    open_mask: BoolArray
+    z: FloatArray
+    objective: float
+    source: str
+
+
+def _loads(cpm: Cpm, z: FloatArray) -> FloatArray:
+    return np.bincount(cpm.c, weights=cpm.w[cpm.r] * z,
+                       minlength=cpm.prob.inp.n_sites).astype(np.float64)
+
+
+def _assigned(cpm: Cpm, z: FloatArray) -> FloatArray:
+    return np.bincount(cpm.r, weights=z, minlength=cpm.n_rows).clip(0.0, 1.0)
+
+
+def evaluate(cpm: Cpm, open_mask: BoolArray, z: FloatArray) -> float:
+    """The objective of shares ``z`` (cleaned: 0 on closed sites), recomputed from them:
+    travel, unassigned penalty, overload penalty and the far rows' constant.  ``inf``
+    when the plan breaks a hard rule (unassigned demand without a penalty, overload
+    without one)."""
+    total = max(1.0, float(cpm.w.sum()))
+    unassigned = cpm.w * (1.0 - _assigned(cpm, z))
+    over = np.maximum(0.0, _loads(cpm, z) - cpm.cap)
+    over[~open_mask] = 0.0
+    if cpm.pen_u is None and unassigned.sum() > 1e-6 * total:
+        return math.inf
+    if cpm.pen_o is None and over.sum() > 1e-6 * total:
+        return math.inf
+    value = float((cpm.w[cpm.r] * cpm.d) @ z) + cpm.const
+    if cpm.pen_u is not None:
+        value += cpm.pen_u * float(unassigned.sum())
+    if cpm.pen_o is not None:
+        value += cpm.pen_o * float(over.sum())
+    return value
+
+
+def _clean(cpm: Cpm, open_mask: BoolArray, z: FloatArray) -> FloatArray:
+    """Shares in [0, 1], 0 below the engine's tolerance and on sites not open."""
+    z = np.clip(z, 0.0, 1.0)
+    z[(z < 1e-9) | ~open_mask[cpm.c]] = 0.0
+    # a row's shares sum to at most 1 (engine tolerance)
+    s = np.bincount(cpm.r, weights=z, minlength=cpm.n_rows)
+    scale = np.where(s > 1.0, 1.0 / np.maximum(s, 1e-300), 1.0)
+    return z * scale[cpm.r]
+
+
+# ---------------------------------------------------------------------------
+# models
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpmMip:
+    """A (full or restricted) model: ``pairs`` are the indices of its pair variables in
+    ``Cpm`` order starting at ``z0``; ``x0`` its site block over ``cand`` (-1: sites fixed
+    open, no site variables)."""
+
+    mip: SparseMip
+    pairs: IntArray
+    z0: int
+    x0: int
+    cand: IntArray
+
+
+def cpm_mip(cpm: Cpm, p: int | None, *, single: bool, open_mask: BoolArray | None = None,
+            every_pair: BoolArray | None = None) -> CpmMip | None:
+    """The model of the module docstring.  With ``open_mask`` the sites are fixed (the
+    transportation problem of those sites, no site variables; ``None`` when a row
+    without penalty reaches none of them)."""
+    inp = cpm.prob.inp
+    if open_mask is None:
+        cand = np.flatnonzero(inp.allowed)
+        pairs = np.arange(cpm.r.size, dtype=np.int64)
+    else:
+        cand = np.flatnonzero(open_mask)
+        on = np.flatnonzero(open_mask[cpm.c])
+        # without a penalty a restriction could leave no plan: every open site then
+        pairs = on if cpm.pen_u is None else _nearest_pairs(cpm, on, ASSIGN_NEAREST)
+        if every_pair is not None:  # these rows get every open site
+            pairs = np.union1d(pairs, on[every_pair[cpm.r[on]]]).astype(np.int64)
+    r, c = cpm.r[pairs], cpm.c[pairs]
+    col_pos = np.full(inp.n_sites, -1, dtype=np.int64)
+    col_pos[cand] = np.arange(cand.size)
+    n_pairs = pairs.size
+    served = np.bincount(r, minlength=cpm.n_rows) > 0
+    if cpm.pen_u is None and not served.all():
+        return None
+    mip = SparseMip()
+    mip.offset = cpm.const
+    x0 = -1
+    if open_mask is None:
+        x0 = mip.add_variables(cand.size, lb=inp.fixed_mask[cand].astype(np.float64),
+                               integer=True)
+    z0 = mip.add_variables(n_pairs, integer=single, objective=cpm.w[r] * cpm.d[pairs])
+    k = np.arange(n_pairs, dtype=np.int64)
+    rows_all = np.arange(cpm.n_rows, dtype=np.int64)
+    a_rows, a_cols = [r], [z0 + k]
+    if cpm.pen_u is not None:
+        u0 = mip.add_variables(cpm.n_rows, objective=cpm.pen_u * cpm.w)
+        a_rows.append(rows_all)
+        a_cols.append(u0 + rows_all)
+    # each demand point assigned once, or left unassigned at the penalty
+    rr, cc = np.concatenate(a_rows), np.concatenate(a_cols)
+    mip.add_rows(cpm.n_rows, rr, cc, 1.0, lb=1.0, ub=1.0)
+    s = np.arange(cand.size, dtype=np.int64)
+    o_r: list[IntArray] = []
+    o_c: list[IntArray] = []
+    n_o = 0
+    if cpm.pen_o is not None:
+        o0 = mip.add_variables(cand.size, ub=math.inf, objective=cpm.pen_o)
+        o_r, o_c, n_o = [s], [o0 + s], cand.size
+    if open_mask is None:
+        # only to an open site: z_ij <= x_j
+        mip.add_rows(n_pairs, np.concatenate([k, k]),
+                     np.concatenate([z0 + k, x0 + col_pos[c]]),
+                     np.concatenate([np.ones(n_pairs), -np.ones(n_pairs)]), ub=0.0)
+        # load within capacity (plus any penalised overload)
+        mip.add_rows(cand.size, np.concatenate([col_pos[c], s, *o_r]),
+                     np.concatenate([z0 + k, x0 + s, *o_c]),
+                     np.concatenate([cpm.w[r], -cpm.cap[cand], -np.ones(n_o)]),
+                     ub=0.0)
+        if p is not None:
+            mip.add_rows(1, np.zeros(cand.size, dtype=np.int64), x0 + s, 1.0, ub=float(p))
+    else:
+        mip.add_rows(cand.size, np.concatenate([col_pos[c], *o_r]),
+                     np.concatenate([z0 + k, *o_c]),
+                     np.concatenate([cpm.w[r], -np.ones(n_o)]),
+                     ub=cpm.cap[cand])
+    return CpmMip(mip, pairs, z0, x0, cand)
+
+
+def _nearest_pairs(cpm: Cpm, pairs: IntArray, k: int) -> IntArray:
+    """Of ``pairs``, each row's ``k`` nearest (a restriction: the assignment LP stays
+    small; its answer is feasible for the full model)."""
+    order = pairs[np.lexsort((cpm.d[pairs], cpm.r[pairs]))]
+    r = cpm.r[order]
+    start = np.r_[0, np.flatnonzero(r[1:] != r[:-1]) + 1] if r.size else np.zeros(0, np.int64)
+    rank = np.arange(r.size) - np.repeat(start, np.diff(np.r_[start, r.size]))
+    return np.sort(order[rank < k]).astype(np.int64)
+
+
+def _z_of(cpm: Cpm, cm: CpmMip, values: FloatArray) -> FloatArray:
+    z = np.zeros(cpm.r.size)
+    z[cm.pairs] = values[cm.z0:cm.z0 + cm.pairs.size]
+    return z
+
+
+#: Wall seconds of the last assignment solve: a move is not tried when it would not end
+#: before the deadline (one module-level figure: solves of one call run one at a time).
+_LAST_ASSIGN_S = [0.0]
+
+
+def _time_for_assign(deadline: float | None) -> bool:
+    return deadline is None or time.perf_counter() + _LAST_ASSIGN_S[0] < deadline
+
+
+def assign(cpm: Cpm, open_mask: BoolArray, *, single: bool, options: SolveOptions,
+           deadline: float | None, source: str) -> Plan | None:
+    """The best assignment to the sites of ``open_mask`` (the transportation LP; a MIP
+    with ``single``), ``None`` when there is none (in time)."""
+    t0 = time.perf_counter()
+    cm = cpm_mip(cpm, None, single=single, open_mask=open_mask)
+    if cm is None:
+        return None
+    sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=remaining(deadline),
+                    seed=options.seed, threads=options.threads)
+    if sol.values is None:
+        _LAST_ASSIGN_S[0] = time.perf_counter() - t0
+        return None
+    z = _clean(cpm, open_mask, _z_of(cpm, cm, sol.values))
+    short = _assigned(cpm, z) < 1.0 - 1e-6
+    if short.any() and cpm.pen_u is not None and not options.stopped:
+        # rows the nearest open sites could not hold get every open site within reach
+        # (at 400 m the 8 nearest were often all full: 21,569 against 18,126)
+        cm2 = cpm_mip(cpm, None, single=single, open_mask=open_mask, every_pair=short)
+        if cm2 is not None and cm2.pairs.size > cm.pairs.size:
+            sol2 = solve_mip(cm2.mip, engine=options.engine, time_limit_s=remaining(deadline),
+                             seed=options.seed, threads=options.threads)
+            if sol2.values is not None:
+                z2 = _clean(cpm, open_mask, _z_of(cpm, cm2, sol2.values))
+                if evaluate(cpm, open_mask, z2) < evaluate(cpm, open_mask, z):
+                    z = z2
+    _LAST_ASSIGN_S[0] = time.perf_counter() - t0
+    if single:
+        z = np.where(z > 0.5, 1.0, 0.0)
+    value = evaluate(cpm, open_mask, z)
+    if not math.isfinite(value):
+        return None
+    return Plan(open_mask.copy(), z, value, source)
+
+
+def greedy_assign(cpm: Cpm, open_mask: BoolArray, *, single: bool, source: str) -> Plan | None:
+    """A quick assignment to ``open_mask`` (the fallback when the LP finds none in time):
+    pairs by travel time, each taking what its site has room for (all or nothing with
+    ``single``); what is left goes to its nearest open site when overload is allowed and
+    cheaper than the penalty, else stays unassigned.  ``None`` when that breaks a hard
+    rule (no penalty and demand left)."""
+    on = np.flatnonzero(open_mask[cpm.c])
+    order = on[np.argsort(cpm.d[on], kind="stable")]
+    room = cpm.cap.copy()
+    left = cpm.w.copy()
+    z = np.zeros(cpm.r.size)
+    for k in order.tolist():
+        i, j = int(cpm.r[k]), int(cpm.c[k])
+        if left[i] <= 0.0 or room[j] <= 0.0:
+            continue
+        take = left[i] if left[i] <= room[j] else (0.0 if single else room[j])
+        if take > 0.0:
+            z[k] += take / cpm.w[i]
+            left[i] -= take
+            room[j] -= take
+    if cpm.pen_o is not None:
+        pen = math.inf if cpm.pen_u is None else cpm.pen_u
+        for k in order.tolist():
+            i = int(cpm.r[k])
+            # with single assignment only a point with nothing assigned yet
+            whole = not single or left[i] >= cpm.w[i]
+            if left[i] > 0.0 and whole and cpm.d[k] + cpm.pen_o < pen:
+                z[k] += left[i] / cpm.w[i]
+                left[i] = 0.0
+    z = np.clip(z, 0.0, 1.0)
+    value = evaluate(cpm, open_mask, z)
+    if not math.isfinite(value):
+        return None
+    return Plan(open_mask.copy(), z, value, source)
+
+
+# ---------------------------------------------------------------------------
+# the Lagrangian bound
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Lagrange:
+    """The best Lagrangian bound so far (model terms, the constant included), its
+    multipliers (per unit of weight) and per site the value of opening it there."""
+
+    bound: float
+    price: FloatArray
+    site_value: FloatArray
+    chosen: BoolArray
+    iterations: int = 0
+
+
+def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, FloatArray,
+                                                            BoolArray]:
+    """The Lagrangian function at ``price`` (per unit of weight): its value, the
+    subgradient (per row), the value per site and the sites chosen."""
+    inp = cpm.prob.inp
+    n_sites = inp.n_sites
+    ratio = cpm.d - price[cpm.r]
+    neg = np.flatnonzero(ratio < 0.0)
+    span = float(price.max()) if price.size else 0.0
+    value = float(cpm.w @ price) + cpm.const
+    unit_u = np.zeros(cpm.n_rows)
+    if cpm.pen_u is not None:
+        # u_i = 1 pays the penalty instead of the price
+        take_u = price > cpm.pen_u
+        unit_u[take_u] = 1.0
+        value += float(cpm.w[take_u] @ (cpm.pen_u - price[take_u]))
+    site_value = np.zeros(n_sites)
+    z = np.zeros(neg.size)
+    if neg.size:
+        c_n, r_n, q_n = cpm.c[neg], cpm.r[neg], ratio[neg]
+        # by site, then by ratio (q in (-price, 0), so one float key orders both)
+        order = np.argsort(c_n * (2.0 * span + 1.0) + q_n, kind="stable")
+        c_n, r_n, q_n = c_n[order], r_n[order], q_n[order]
+        w_n = cpm.w[r_n]
+        cs = np.cumsum(w_n)
+        starts = np.flatnonzero(np.r_[True, c_n[1:] != c_n[:-1]])
+        base = np.repeat(cs[starts] - w_n[starts], np.diff(np.r_[starts, c_n.size]))
+        before = cs - w_n - base
+        frac = np.clip((cpm.cap[c_n] - before) / np.maximum(w_n, 1e-300), 0.0, 1.0)
+        contrib = w_n * q_n * frac
+        zz = frac.copy()
+        if cpm.pen_o is not None:
+            # beyond capacity, an item still pays when its saving exceeds the overload cost
+            extra = q_n + cpm.pen_o < 0.0
+            zz[extra] = 1.0
+            contrib[extra] += w_n[extra] * (1.0 - frac[extra]) * (q_n[extra] + cpm.pen_o)
+        site_value = np.bincount(c_n, weights=contrib, minlength=n_sites).astype(np.float64)
+        z_sorted = zz
+        z = np.empty(neg.size)
+        z[order] = z_sorted
+    fixed = inp.fixed_mask
+    chosen = fixed.copy()
+    value += float(site_value[fixed].sum())
+    free = np.flatnonzero(inp.allowed & ~fixed & (site_value < 0.0))
+    k = max(0, p - int(fixed.sum()))
+    if free.size and k:
+        pick = free[np.argsort(site_value[free], kind="stable")[:k]]
+        chosen[pick] = True
+        value += float(site_value[pick].sum())
+    # subgradient of the assignment rows: 1 - u_i - sum_j z_ij (chosen sites only)
+    g = 1.0 - unit_u
+    if neg.size:
+        on = chosen[cpm.c[neg]]
+        g -= np.bincount(cpm.r[neg][on], weights=z[on], minlength=cpm.n_rows)
+    return value, g, site_value, chosen
+
+
+def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
+               deadline: float | None, max_iter: int = 3000,
+               stop: threading.Event | None = None,
+               caps: FloatArray | None = None) -> Lagrange:
+    """Subgradient ascent (Polyak steps towards ``upper``, the step halved after
+    :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows."""
+    floor = _start_price(cpm, None)
+    if caps is None:
+        caps = np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
+    caps = np.maximum(caps, floor)
+    cpm = _within_caps(cpm, caps)
+    price = np.clip(start_price, floor, caps)
+    value, g, sv, chosen = _relaxed(cpm, price, p)
+    best = Lagrange(value, price.copy(), sv, chosen, 1)
+    theta, stall = 1.0, 0
+    w = cpm.w
+    for it in range(max_iter):
+        if (deadline is not None and time.perf_counter() >= deadline) or (
+                stop is not None and stop.is_set()):
+            break
+        gap = upper - value if math.isfinite(upper) else max(1.0, abs(value)) * 0.05
+        norm = float((w * g) @ g)
+        if norm <= 1e-18 or (math.isfinite(upper) and gap <= TOL * max(1.0, abs(upper))):
+            break
+        # each row's price (minutes) moves by step * g_i: the function's slope along g
+        # is sum_i w_i g_i^2, so this step would close theta times the gap if linear
+        # (on Quảng Ninh at 1 km: 16,000 in 500 steps, against 9,600 along w_i g_i)
+        step = theta * max(gap, 1e-9) / norm
+        price = price + step * g
+        # a price above the penalty only lowers the function (the row would rather be
+        # left unassigned), and one below the nearest minutes only lowers it too
+        price = np.clip(price, floor, caps)
+        value, g, sv, chosen = _relaxed(cpm, price, p)
+        best.iterations = it + 2
+        if value > best.bound + TOL * max(1.0, abs(best.bound)):
+            best.bound, best.price, best.site_value, best.chosen = value, price.copy(), sv, chosen
+            stall = 0
+        else:
+            stall += 1
+            if stall >= STALL_ROUNDS:
+                theta /= 2.0
+                stall = 0
+                if theta < 1e-4:
+                    break
+    return best
+
+
+def price_caps(cpm: Cpm, plan: Plan | None) -> FloatArray:
+    """Per row, the highest price the Lagrangian search tries: the penalty for a row the
+    plan leaves (partly) unassigned, else twice what the plan charges it plus 10 minutes
+    (never below its nearest site).  Any price gives a valid bound, so capping them only
+    narrows the search, and pairs at or beyond a row's cap never count: they are left
+    out of the relaxation, which makes each step several times cheaper."""
+    near = _start_price(cpm, None)
+    if plan is None:
+        return np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
+    paid = _start_price(cpm, plan)
+    caps = np.maximum(2.0 * paid + 10.0, near)
+    caps[_assigned(cpm, plan.z) < 1.0 - 1e-9] = math.inf
+    if cpm.pen_u is not None:
+        caps = np.minimum(caps, cpm.pen_u)
+    return caps
+
+
+def _within_caps(cpm: Cpm, caps: FloatArray) -> Cpm:
+    """``cpm`` without the pairs at or beyond their row's price cap."""
+    keep = cpm.d < caps[cpm.r]
+    return replace(cpm, r=cpm.r[keep], c=cpm.c[keep], d=cpm.d[keep])
+
+
+def _start_price(cpm: Cpm, plan: Plan | None) -> FloatArray:
+    """Per row, what the plan charges it per unit of weight (its minutes, the penalty
+    for its unassigned share); the nearest site's minutes without a plan."""
+    near = np.full(cpm.n_rows, np.inf)
+    np.minimum.at(near, cpm.r, cpm.d)
+    if plan is None:
+        return near
+    paid = np.bincount(cpm.r, weights=cpm.d * plan.z, minlength=cpm.n_rows).astype(np.float64)
+    left = 1.0 - _assigned(cpm, plan.z)
+    if cpm.pen_u is not None:
+        paid += left * cpm.pen_u
+    out: FloatArray = np.maximum(paid, near)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the heuristic
+# ---------------------------------------------------------------------------
+
+
+def _fill(cpm: Cpm, mask: BoolArray, p: int, site_value: FloatArray) -> BoolArray:
+    """Open more sites, up to ``p``, the best by Lagrangian value first."""
+    inp = cpm.prob.inp
+    mask = mask | inp.fixed_mask
+    k = p - int(mask.sum())
+    free = np.flatnonzero(inp.allowed & ~mask)
+    if k > 0 and free.size:
+        mask = mask.copy()
+        mask[free[np.argsort(site_value[free], kind="stable")[:k]]] = True
+    return mask
+
+
+def relocate(cpm: Cpm, best: Plan, *, single: bool, options: SolveOptions,
+             deadline: float | None) -> Plan:
+    """Location-allocation (Cooper's alternating method, with capacities): move each
+    free open site to the allowed closed site that serves the demand now assigned to it
+    at the least travel (no larger load than that site's capacity), then assign again
+    by LP; repeat while it helps."""
+    inp = cpm.prob.inp
+    n_sites = inp.n_sites
+    far = cpm.pen_u if cpm.pen_u is not None else 2.0 * float(cpm.d.max(initial=0.0)) + 1.0
+    # per row, the saving of each reachable site against the penalty (pen - d)
+    gain = sp.csr_matrix((far - cpm.d, (cpm.r, cpm.c)), shape=(cpm.n_rows, n_sites))
+    while not options.stopped and (deadline is None or time.perf_counter() < deadline):
+        mask = best.open_mask
+        free_open = np.flatnonzero(mask & ~inp.fixed_mask)
+        if free_open.size == 0:
+            break
+        # Z^T diag(w) gain: for each open site's assigned demand, the saving at every site
+        wz = cpm.w[cpm.r] * best.z
+        sel = np.isin(cpm.c, free_open) & (wz > 0)
+        pos = np.full(n_sites, -1, dtype=np.int64)
+        pos[free_open] = np.arange(free_open.size)
+        zt = sp.csr_matrix((wz[sel], (pos[cpm.c[sel]], cpm.r[sel])),
+                           shape=(free_open.size, cpm.n_rows))
+        saving = np.asarray((zt @ gain).todense())
+        load = np.asarray(zt.sum(axis=1)).ravel()
+        ok = inp.allowed & ~mask
+        fits = cpm.cap[None, :] >= load[:, None] - 1e-9
+        if cpm.pen_o is not None:
+            fits[:] = True
+        here = saving[np.arange(free_open.size), free_open]
+        gain_move = np.where(ok[None, :] & fits, saving - here[:, None], -np.inf)
+        trial = mask.copy()
+        taken = np.zeros(n_sites, dtype=bool)
+        moved = 0
+        for a in np.argsort(-gain_move.max(axis=1), kind="stable"):
+            row = np.where(taken, -np.inf, gain_move[a])
+            k = int(np.argmax(row))
+            if row[k] > TOL * max(1.0, abs(best.objective)):
+                trial[free_open[a]], trial[k] = False, True
+                taken[k] = True
+                moved += 1
+        if moved == 0 or not _time_for_assign(deadline):
+            break
+        got = assign(cpm, trial, single=single, options=options, deadline=deadline,
+                     source="relocation")
+        if got is None or got.objective >= best.objective - TOL * max(1.0, abs(best.objective)):
+            break
+        best = got
+    return best
+
+
+def swaps(cpm: Cpm, best: Plan, p: int, lag: Lagrange | None, *, single: bool,
+          options: SolveOptions, deadline: float | None) -> Plan:
+    """Swap a free open site for a closed one, each swap checked by the assignment:
+    in, the closed sites of best Lagrangian value (or, without one, the most demand
+    within 1.5x the mean travel time); out, the open sites carrying the least."""
+    inp = cpm.prob.inp
+    tried: set[tuple[int, int]] = set()
+    while not options.stopped and (deadline is None or time.perf_counter() < deadline):
+        mask = best.open_mask
+        load = _loads(cpm, best.z)
+        if lag is not None:
+            score_in = lag.site_value.copy()
+        else:
+            near = cpm.d <= np.median(cpm.d)
+            score_in = -np.bincount(cpm.c[near], weights=cpm.w[cpm.r[near]],
+                                    minlength=inp.n_sites).astype(np.float64)
+        score_in[mask | ~inp.allowed] = np.inf
+        ins = np.argsort(score_in, kind="stable")[:SWAP_TRIES]
+        ins = ins[np.isfinite(score_in[ins])]
+        # and the sites saving the most on the demand left unassigned (up to their
+        # capacity): where demand far exceeds the room, the point to move is to it
+        left = cpm.w * (1.0 - _assigned(cpm, best.z))
+        if cpm.pen_u is not None and left.sum() > TOL * max(1.0, float(cpm.w.sum())):
+            save = np.bincount(cpm.c, weights=left[cpm.r] * (cpm.pen_u - cpm.d),
+                               minlength=inp.n_sites)
+            save = np.minimum(save, cpm.cap * cpm.pen_u)
+            save[mask | ~inp.allowed] = -np.inf
+            more = np.argsort(-save, kind="stable")[:SWAP_TRIES]
+            more = more[np.isfinite(save[more]) & (save[more] > 0)]
+            ins = np.concatenate([more, ins[~np.isin(ins, more)]])
+        free_open = np.flatnonzero(mask & ~inp.fixed_mask)
+        outs = free_open[np.argsort(load[free_open], kind="stable")[:SWAP_TRIES]]
+        moved = False
+        for j_in in ins:
+            cands = outs if int(mask.sum()) >= p else np.r_[-1, outs]
+            for j_out in cands:
+                key = (int(j_out), int(j_in))
+                if key in tried:
+                    continue
+                if not _time_for_assign(deadline):
+                    return best
+                tried.add(key)
+                trial = mask.copy()
+                trial[j_in] = True
+                if j_out >= 0:
+                    trial[j_out] = False
+                got = assign(cpm, trial, single=single, options=options, deadline=deadline,
+                             source="swap")
+                if got is not None and got.objective < best.objective - TOL * max(
+                        1.0, abs(best.objective)):
+                    best, moved = got, True
+                    break
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return best
+            if moved:
+                break
+        if not moved:
+            break
+    return best
+
+
+# ---------------------------------------------------------------------------
+# the solve
+# ---------------------------------------------------------------------------
+
+
+def _capacity_short(cpm: Cpm, p: int) -> str:
+    """Why no plan exists without penalties, when the capacities say so ('' if not)."""
+    if cpm.pen_u is not None or cpm.pen_o is not None:
+        return ""
+    inp = cpm.prob.inp
+    fixed = inp.fixed_mask
+    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
+    most = float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+    need = float(cpm.w.sum())
+    if most < need * (1.0 - 1e-9):
+        return (f"{p} sites hold at most {most:.6g} a day together, the demand within reach "
+                f"is {need:.6g} (allow unassigned demand at a penalty or overload at a cost)")
+    return ""
+
+
+def capacity_bound(cpm: Cpm, p: int) -> float:
+    """A bound from the capacities alone: ``p`` sites hold at most the must-open sites'
+    capacities plus the largest others (``C``); each unit of demand costs at least its
+    nearest site's minutes when held, and when not the penalty (or its nearest site plus
+    the overload cost, if cheaper).  The cheapest way to place ``C`` units this way (the
+    largest savings first) bounds every plan.  ``-inf`` without any penalty (every unit
+    must be held; :func:`_capacity_short` refuses a demand above ``C``)."""
+    if cpm.pen_u is None and cpm.pen_o is None:
+        return -math.inf
+    inp = cpm.prob.inp
+    fixed = inp.fixed_mask
+    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
+    room = float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+    near = _start_price(cpm, None)
+    beyond = np.full(cpm.n_rows, math.inf)
+    if cpm.pen_u is not None:
+        beyond = np.minimum(beyond, cpm.pen_u)
+    if cpm.pen_o is not None:
+        beyond = np.minimum(beyond, near + cpm.pen_o)
+    saving = beyond - near
+    order = np.argsort(-saving, kind="stable")
+    w = cpm.w[order]
+    held = np.clip(room - (np.cumsum(w) - w), 0.0, w)  # units held, largest savings first
+    value = float((w * beyond[order]).sum() - (held * saving[order]).sum())
+    return value + cpm.const
+
+
+def _report(status: SolveStatus, value: float, bound: float, wall: float,
+            options: SolveOptions, message: str) -> SolverReport:
+    return SolverReport(status, value, bound, relative_gap(value, bound), wall,
+                        options.solver_name, options.seed, options.threads,
+                        options.time_limit_s, message)
+
+
+def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: int,
+                               options: SolveOptions, *,
+                               unassigned_penalty_min: float | None = None,
+                               single_assignment: bool = False,
+                               overload_penalty: float | None = None) -> PlacementResult:
+    """:func:`capacitated_p_median` on checked inputs."""
+    from optimizer.placement.median import solve_p_median
+
+    t0 = time.perf_counter()
+    inp = prob.inp
+    check_p(p, inp.fixed.size)
+    cap = _check_capacity(capacity, inp.n_sites)
+    for name, v in (("unassigned_penalty_min", unassigned_penalty_min),
+                    ("overload_penalty", overload_penalty)):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            msg = f"{name} must be a finite number >= 0, got {v!r}"
+            raise InvalidInputError(msg)
+    cpm = prepare(prob, cap, unassigned_penalty_min, overload_penalty)
+    limit = options.time_limit_s
+    deadline = options.deadline(t0)
+
+    def share_end(share: float) -> float | None:
+        if limit is None:
+            return None
+        return min(deadline if deadline is not None else math.inf,
+                   time.perf_counter() + share * limit)
+
+    stages: list[SolverReport] = []
+    notes: list[str] = []
+    why = _capacity_short(cpm, p)
+    if why:
+        return _finish(cpm, None, math.nan, SolverReport(
+            SolveStatus.INFEASIBLE, math.nan, math.nan, math.inf, time.perf_counter() - t0,
+            options.solver_name, options.seed, options.threads, limit, why), stages)
+    if cpm.n_rows == 0:
+        # nobody within reach: the far rows' penalty whatever opens (the must-open sites)
+        rep = _report(SolveStatus.OPTIMAL, cpm.const, cpm.const, time.perf_counter() - t0,
+                      options, "no demand point within reach of an allowed site")
+        return _finish(cpm, Plan(inp.fixed_mask, np.zeros(0), cpm.const, "none"), cpm.const,
+                       rep, stages)
+    bounds: dict[str, float] = {}
+    cb = capacity_bound(cpm, p)
+    if math.isfinite(cb):
+        bounds["capacities"] = cb
+    # 1. the uncapacitated p-median: start and bound
+    unc = solve_p_median(prob, p, options.within(
+        None if limit is None else UNCAPACITATED_SHARE * limit),
+        unassigned_penalty_min=unassigned_penalty_min)
+    stages.append(unc.report)
+    if math.isfinite(unc.best_bound):
+        bounds["uncapacitated p-median"] = unc.best_bound
+    best: Plan | None = None
+    if unc.status.has_solution:
+        start = np.zeros(inp.n_sites, dtype=bool)
+        start[unc.open_sites] = True
+        start |= inp.fixed_mask
+        best = assign(cpm, start, single=single_assignment, options=options,
+                      deadline=None if deadline is None or limit is None
+                      else deadline - RESERVE_SHARE * limit, source="uncapacitated answer")
+        if best is None:
+            best = greedy_assign(cpm, start, single=single_assignment,
+                                 source="uncapacitated answer, greedy assignment")
+    n_pairs = int(cpm.r.size)
+    large = n_pairs > CPMEDIAN_MIP_MAX_PAIRS
+    if large and best is not None:
+        # 2a. location-allocation moves: on Quảng Ninh at 1 km they took the
+        # uncapacitated answer's 25,603 to 17,177 where the Lagrangian sites gave 68,000
+        best = relocate(cpm, best, single=single_assignment, options=options,
+                        deadline=share_end(RELOCATE_SHARE))
+    # 2. the Lagrangian bound
+    upper = best.objective if best is not None else math.inf
+    lag_end = share_end(LAGRANGIAN_SHARE)
+    caps = price_caps(cpm, best)
+    lag = lagrangian(cpm, p, upper, _start_price(cpm, None), deadline=lag_end,
+                     stop=options.stop, caps=caps)
+    bounds["Lagrangian"] = lag.bound
+    mask_l = _fill(cpm, lag.chosen, p, lag.site_value)
+    if not options.stopped and _time_for_assign(share_end(0.15)):
+        got = assign(cpm, mask_l, single=single_assignment, options=options,
+                     deadline=share_end(0.15), source="Lagrangian sites")
+        if got is not None and (best is None or got.objective < best.objective):
+            best = got
+    if best is not None and best.objective < upper - TOL * max(1.0, abs(upper)):
+        # a better upper bound steers the steps better: a few more rounds
+        more = lagrangian(cpm, p, best.objective, lag.price, deadline=share_end(0.08),
+                          stop=options.stop, caps=caps)
+        if more.bound > lag.bound:
+            lag = more
+            bounds["Lagrangian"] = lag.bound
+    reserve = None if limit is None else RESERVE_SHARE * limit
+    sol_report: SolverReport | None = None
+    if not large:
+        # 3a. small: the full model, hinted
+        cm = cpm_mip(cpm, p, single=single_assignment)
+        assert cm is not None
+        hint = None if best is None else _hint(cpm, cm, best)
+        sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=remaining(deadline),
+                        seed=options.seed, threads=options.threads, stop=options.stop,
+                        hint=hint)
+        stages.append(sol.report)
+        sol_report = sol.report
+        if sol.report.status is SolveStatus.INFEASIBLE:
+            return _finish(cpm, None, math.nan, _report(
+                SolveStatus.INFEASIBLE, math.nan, math.nan, time.perf_counter() - t0, options,
+                f"{p} sites cannot serve every demand point within the cutoff and their "
+                "capacities"), stages)
+        if math.isfinite(sol.report.best_bound):
+            bounds["MIP"] = sol.report.best_bound
+        if sol.values is not None:
+            x = sol.values[cm.x0:cm.x0 + cm.cand.size] > 0.5
+            open_mask = inp.fixed_mask
+            open_mask[cm.cand[x]] = True
+            z = _clean(cpm, open_mask, _z_of(cpm, cm, sol.values))
+            if single_assignment:
+                z = np.where(z > 0.5, 1.0, 0.0)
+            value = evaluate(cpm, open_mask, z)
+            if math.isfinite(value) and (best is None or value < best.objective):
+                best = Plan(open_mask, z, value, "MIP")
+    else:
+        # 3b. large: swaps checked by the assignment LP
+        notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: uncapacitated start, "
+                     "relocations and swaps checked by the assignment LP, Lagrangian bound")
+        if best is not None:
+            end = None if deadline is None or reserve is None else deadline - reserve
+            best = relocate(cpm, best, single=single_assignment, options=options,
+                            deadline=end)  # again, from the Lagrangian sites if better
+            best = swaps(cpm, best, p, lag, single=single_assignment, options=options,
+                         deadline=end)
+    wall = time.perf_counter() - t0
+    bound = max(bounds.values())
+    which = max(bounds, key=bounds.__getitem__)
+    notes.append(f"bound from the {which} ({'; '.join(f'{k} {v:.6g}' for k, v in bounds.items())}"
+                 f"; {lag.iterations} Lagrangian iterations)")
+    if best is None:
+        rep = SolverReport(SolveStatus.NOT_SOLVED, math.nan, bound, math.inf, wall,
+                           options.solver_name, options.seed, options.threads, limit,
+                           "; ".join(["no plan found in time", *notes]))
+        return _finish(cpm, None, math.nan, rep, stages)
+    value = best.objective
+    tol = 1e-6 * max(1.0, abs(value))
+    proven = value <= bound + tol or (
+        sol_report is not None and sol_report.status is SolveStatus.OPTIMAL
+        and best.source == "MIP")
+    bound = value if proven else min(bound, value)
+    notes.insert(0, f"answer from the {best.source}")
+    rep = _report(SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE, value, bound, wall,
+                  options, "; ".join(notes))
+    res = _finish(cpm, best, value, rep, stages)
+    logger.info("capacitated p-median: %d sites open, %s", res.open_sites.size,
+                rep.summary())
+    return res
+
+
+def _hint(cpm: Cpm, cm: CpmMip, plan: Plan) -> FloatArray:
+    hint = np.zeros(cm.mip.n_vars)
+    hint[cm.x0:cm.x0 + cm.cand.size] = plan.open_mask[cm.cand]
+    hint[cm.z0:cm.z0 + cm.pairs.size] = plan.z[cm.pairs]
+    return hint
+
+
+def _finish(cpm: Cpm, plan: Plan | None, value: float, report: SolverReport,
+            stages: list[SolverReport]) -> PlacementResult:
+    """The result read from the plan's shares: each point's main site (largest share),
+    its assigned share, the loads and overloads per site."""
+    prob, inp = cpm.prob, cpm.prob.inp
+    n_sites = inp.n_sites
+    share = np.zeros(inp.n_demand)
+    assignment = np.full(inp.n_demand, -1, dtype=np.int64)
+    load = np.zeros(n_sites)
+    overload = np.zeros(n_sites)
+    open_mask = np.zeros(n_sites, dtype=bool)
+    if plan is not None and report.status.has_solution:
+        open_mask = plan.open_mask
+        z = plan.z
+        if z.size:
+            share[cpm.rows] = _assigned(cpm, z)
+            order = np.lexsort((-z, cpm.r))
+            r_s, c_s, z_s = cpm.r[order], cpm.c[order], z[order]
+            first = np.r_[True, r_s[1:] != r_s[:-1]] if r_s.size else np.zeros(0, dtype=bool)
+            pick = first & (z_s > 0)
+            assignment[cpm.rows[r_s[pick]]] = c_s[pick]
+            load = _loads(cpm, z)
+            overload = np.where(open_mask, np.maximum(0.0, load - cpm.cap), 0.0)
+            overload[overload <= TOL * max(1.0, float(cpm.w.sum()))] = 0.0
+    res = finish("capacitated_pmedian", inp, open_mask, prob.reach, prob.mins, value, report,
+                 prob.uncoverable, assignment=assignment, stages=tuple(stages),
+                 capacity=cpm.cap, overload=overload, assigned_share=share)
+    return replace(res, load=load, covered_weight=float(inp.weights @ share))
+
+
+def capacitated_p_median(
+    minutes: Matrix,
+    weights: npt.ArrayLike,
+    capacity: npt.ArrayLike,
+    p: int,
+    *,
+    fixed: Sites = None,
+    closed: Sites = None,
+    unassigned_penalty_min: float | None = None,
+    single_assignment: bool = False,
+    overload_penalty: float | None = None,
+    time_limit_s: float | None = 60.0,
+    seed: int = 0,
+    threads: int = 1,
+    engine: str = DEFAULT_ENGINE,
+    stop: threading.Event | None = None,
+) -> PlacementResult:
+    """Capacitated p-median: the least weighted travel time with at most ``p`` sites,
+    none over its capacity (see the module docstring for the model and the method).
+
+    Parameters
+    ----------
+    minutes : demand x site travel minutes (float, missing = unreachable), as for
+        :func:`optimizer.placement.p_median`.
+    weights : demand weights (in-person dossiers per day, the unit of ``capacity``).
+    capacity : per site, the weight it can take.
+    p : maximum number of open sites, must-open ones included.
+    unassigned_penalty_min : minutes charged per unit of weight left unassigned (no
+        site within reach, or no room); ``None``: everyone must be assigned
+        (``INFEASIBLE`` when the capacities of ``p`` sites cannot hold the demand).
+    single_assignment : each demand point goes wholly to one site.
+    overload_penalty : a site may take more than its capacity at this many minutes per
+        unit of weight over it; ``None``: capacity is a hard limit.
+    Other parameters as in :func:`optimizer.placement.lscp`.
+
+    Returns
+    -------
+    PlacementResult
+        ``objective`` in weighted minutes (penalties included); ``assigned_share`` per
+        demand point, ``load``, ``capacity`` and ``overload`` per site, all read from
+        the assignment; ``assignment`` is each point's main site (its largest share).
+    """
+    options = SolveOptions(time_limit_s, seed, threads, engine, stop)
+    prob = minutes_inputs(minutes, weights, fixed, closed)
+    res = solve_capacitated_p_median(prob, capacity, p, options,
+                                     unassigned_penalty_min=unassigned_penalty_min,
+                                     single_assignment=single_assignment,
+                                     overload_penalty=overload_penalty)
+    return restore(res, prob.dropped)
+
+
+__all__ = ["CPMEDIAN_MIP_MAX_PAIRS", "Cpm", "capacitated_p_median", "cpm_mip", "evaluate",
+           "prepare", "solve_capacitated_p_median"]

@@ -1,0 +1,312 @@
+"""The capacitated p-median against hand-checked answers and brute force.
+
+Brute force: every set of at most ``p`` open sites (must-open ones included), each with
+its best assignment by scipy's HiGHS (``linprog``, or ``milp`` with single assignment),
+not the model's MathOpt path.  Checked, on both of the model's paths (the full MIP and,
+with the pair limit set to 0, the Lagrangian bound with swaps): bound <= optimum <=
+objective, the optimum is found when the answer says OPTIMAL, capacities never cost less
+than none, and every figure recomputed from the assignment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+import optimizer.placement.capacity_median as cpm_mod
+from optimizer._status import SolveStatus
+from optimizer.placement import PlacementResult, capacitated_p_median, p_median
+
+KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
+
+
+def _csr(d: np.ndarray) -> sp.csr_matrix:
+    """Minutes with ``inf`` as 'beyond the cutoff' (explicit zeros kept)."""
+    rows, cols = np.nonzero(np.isfinite(d))
+    return sp.csr_matrix((d[rows, cols], (rows, cols)), shape=d.shape)
+
+
+def _best(d: np.ndarray, w: np.ndarray, cap: np.ndarray, open_: tuple[int, ...],
+          pen_u: float | None, pen_o: float | None, single: bool) -> float:
+    """Least cost of assigning to ``open_`` (pairs beyond the penalty left out; points no
+    site reaches at all left out, those reached only beyond the penalty pay it)."""
+    n = w.size
+    reach = np.isfinite(d).any(axis=1)
+    dd = d.copy()
+    if pen_u is not None:
+        dd[dd > pen_u] = np.inf
+    rows = [i for i in range(n) if reach[i]]
+    pairs = [(i, j) for i in rows for j in open_ if np.isfinite(dd[i, j])]
+    nz, nr, no = len(pairs), len(rows), len(open_)
+    nv = nz + nr + no
+    c = np.zeros(nv)
+    for k, (i, j) in enumerate(pairs):
+        c[k] = w[i] * dd[i, j]
+    c[nz:nz + nr] = [w[i] * (pen_u or 0.0) for i in rows]
+    c[nz + nr:] = pen_o or 0.0
+    a_eq = np.zeros((nr, nv))
+    for k, (i, _) in enumerate(pairs):
+        a_eq[rows.index(i), k] = 1.0
+    a_eq[np.arange(nr), nz + np.arange(nr)] = 1.0
+    a_ub = np.zeros((no, nv))
+    for k, (i, j) in enumerate(pairs):
+        a_ub[open_.index(j), k] = w[i]
+    a_ub[np.arange(no), nz + nr + np.arange(no)] = -1.0
+    ub = np.r_[np.ones(nz), np.full(nr, 1.0 if pen_u is not None else 0.0),
+               np.full(no, np.inf if pen_o is not None else 0.0)]
+    cons = [LinearConstraint(a_eq, 1.0, 1.0)] if nr else []
+    if no:
+        cons.append(LinearConstraint(a_ub, -np.inf, cap[list(open_)]))
+    integrality = np.r_[np.full(nz + nr, 1 if single else 0), np.zeros(no)]
+    res = milp(c, constraints=cons, bounds=Bounds(np.zeros(nv), ub), integrality=integrality)
+    return float(res.fun) if res.status == 0 else math.inf
+
+
+def _brute(d: np.ndarray, w: np.ndarray, cap: np.ndarray, p: int, fixed: tuple[int, ...],
+           pen_u: float | None, pen_o: float | None, single: bool) -> float:
+    m = cap.size
+    best = math.inf
+    free = [j for j in range(m) if j not in fixed]
+    for k in range(max(0, p - len(fixed)) + 1):
+        for extra in itertools.combinations(free, k):
+            open_ = tuple(sorted((*fixed, *extra)))
+            best = min(best, _best(d, w, cap, open_, pen_u, pen_o, single))
+    return best
+
+
+def _check_figures(res: PlacementResult, d: np.ndarray, w: np.ndarray, cap: np.ndarray,
+                   pen_u: float | None, pen_o: float | None, single: bool) -> None:
+    """Every figure agrees with the assignment the result carries."""
+    assert res.assigned_share is not None and res.overload is not None
+    share, a = res.assigned_share, res.assignment
+    is_open = np.zeros(cap.size, dtype=bool)
+    is_open[res.open_sites] = True
+    assert ((share > 1e-9) == (a >= 0)).all()
+    assert ((share >= 0) & (share <= 1 + 1e-9)).all()
+    for i in np.flatnonzero(a >= 0):
+        assert is_open[a[i]] and np.isfinite(d[i, a[i]])
+        assert res.travel_min[i] == pytest.approx(d[i, a[i]])
+        if pen_u is not None:
+            assert d[i, a[i]] <= pen_u
+    if single:
+        assert np.isin(np.round(share, 6), [0.0, 1.0]).all()
+        assert res.load == pytest.approx(np.bincount(a[a >= 0], weights=w[a >= 0],
+                                                     minlength=cap.size), abs=1e-6)
+    assert res.covered_weight == pytest.approx(float(w @ share), abs=1e-6)
+    assert res.load.sum() == pytest.approx(res.covered_weight, abs=1e-6)
+    assert (res.load[~is_open] <= 1e-9).all()
+    assert (res.load <= cap + res.overload + 1e-6).all()
+    assert res.overload == pytest.approx(np.where(is_open, np.maximum(0.0, res.load - cap), 0.0),
+                                         abs=1e-6)
+    if pen_o is None:
+        assert (res.load <= cap + 1e-6).all() and res.overload.sum() == 0.0
+    if pen_u is None:  # everyone reachable is assigned
+        assert share[np.isfinite(d).any(axis=1)] == pytest.approx(1.0)
+    if not single:
+        # the objective from the figures: travel of the single-site points is exact;
+        # it never falls below what the loads and shares imply at each point's nearest site
+        nearest = np.where(np.isfinite(d), d, np.inf).min(axis=1)
+        reach = np.isfinite(nearest)
+        low = float((w * share * np.where(reach, nearest, 0.0))[reach].sum())
+        unassigned = float((w * (1 - share))[reach].sum())
+        low += (pen_u or 0.0) * unassigned + (pen_o or 0.0) * float(res.overload.sum())
+        assert res.objective >= low - 1e-6
+    else:
+        travel = float(sum(w[i] * d[i, a[i]] for i in np.flatnonzero(a >= 0)))
+        reach = np.isfinite(d).any(axis=1)
+        value = (travel + (pen_u or 0.0) * float((w * (1 - share))[reach].sum())
+                 + (pen_o or 0.0) * float(res.overload.sum()))
+        assert res.objective == pytest.approx(value, abs=1e-6)
+
+
+@st.composite
+def instances(draw: st.DrawFn) -> dict[str, object]:
+    n = draw(st.integers(1, 6))
+    m = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    d = np.round(rng.uniform(0, 30, (n, m)), 1)
+    d[rng.random((n, m)) < draw(st.floats(0.0, 0.6))] = np.inf
+    w = rng.integers(1, 10, n).astype(float)
+    cap = rng.integers(0, 25, m).astype(float)
+    p = draw(st.integers(1, m))
+    fixed = tuple(draw(st.sets(st.integers(0, m - 1), max_size=min(p, 1))))
+    return {"d": d, "w": w, "cap": cap, "p": p, "fixed": fixed,
+            "pen_u": draw(st.sampled_from([None, 20.0, 40.0])),
+            "pen_o": draw(st.sampled_from([None, None, 3.0])),
+            "single": draw(st.booleans()), "large": draw(st.booleans())}
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances())
+def test_capacitated_p_median_against_brute_force(inst: dict[str, object]) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        _against_brute_force(inst, mp)
+
+
+def _against_brute_force(inst: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    p, fixed, single = int(str(inst["p"])), tuple(inst["fixed"]), bool(inst["single"])  # type: ignore[call-overload]
+    pen_u, pen_o = inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return  # nobody reachable: nothing to check against
+    # the large path (Lagrangian bound, swaps) on the same small instance
+    monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if inst["large"] else 60_000)
+    # and the assignment LP offering each point only its nearest open site first
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if inst["large"] else 8)
+    m = _csr(d)
+    res = capacitated_p_median(m, w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
+                               overload_penalty=pen_o, single_assignment=single, **KW)
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, single)
+    if math.isinf(opt):
+        assert res.status in (SolveStatus.INFEASIBLE, SolveStatus.NOT_SOLVED)
+        assert res.assigned_share is not None and res.open_sites.size == 0
+        if not inst["large"]:
+            assert res.status is SolveStatus.INFEASIBLE
+        return
+    if not inst["large"]:
+        assert res.status is SolveStatus.OPTIMAL
+    assert res.status.has_solution
+    tol = 1e-6 * max(1.0, abs(opt))
+    # minimisation: bound <= optimum <= objective; OPTIMAL only at the optimum
+    assert res.best_bound - tol <= opt <= res.objective + tol
+    if res.status is SolveStatus.OPTIMAL:
+        assert res.objective == pytest.approx(opt, rel=1e-6, abs=1e-6)
+    assert res.open_sites.size <= p and set(fixed) <= set(res.open_sites.tolist())
+    # capacities never cost less than the uncapacitated optimum (same penalty)
+    unc = p_median(m, w, p, fixed=fixed, unassigned_penalty_min=pen_u, **KW)
+    if unc.status is SolveStatus.OPTIMAL:
+        assert res.objective >= unc.objective - tol
+        assert res.best_bound >= unc.best_bound - tol  # never weaker than it
+    _check_figures(res, d, w, cap, pen_u, pen_o, single)
+
+
+# hand-checked: sites A (0) and B (1); d1 (weight 2) is 0 min from A, 10 from B;
+# d2 (weight 2) is 1 min from A, 5 from B
+D = np.array([[0.0, 10.0], [1.0, 5.0]])
+W = np.array([2.0, 2.0])
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_capacity_sends_a_point_farther(large: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if large else 60_000)
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if large else 8)
+    # uncapacitated, 2 points: both to A, 2 x 0 + 2 x 1 = 2
+    assert p_median(_csr(D), W, 2, **KW).objective == pytest.approx(2.0)
+    # A holds 2 a day: d1 stays at A (0), d2 goes to B (2 x 5 = 10); the other way
+    # round costs 2 x 1 + 2 x 10 = 22
+    res = capacitated_p_median(_csr(D), W, [2.0, 10.0], 2, **KW)
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == pytest.approx(10.0) and res.best_bound == pytest.approx(10.0)
+    assert res.assignment.tolist() == [0, 1]
+    assert res.load.tolist() == pytest.approx([2.0, 2.0])
+    assert res.travel_min.tolist() == pytest.approx([0.0, 5.0])
+    # one point: A cannot hold both and nothing may be left out; B takes both (20 + 10)
+    res1 = capacitated_p_median(_csr(D), W, [2.0, 10.0], 1, **KW)
+    assert res1.status is SolveStatus.OPTIMAL and res1.objective == pytest.approx(30.0)
+    assert res1.open_sites.tolist() == [1]
+
+
+def test_unassigned_penalty_overload_and_single_assignment_by_hand() -> None:
+    cap = [2.0, 10.0]
+    # 1 point, 6 min per unassigned dossier: at A, d1 fills it (saves 6 a dossier against
+    # d2's 5) and d2 pays 2 x 6 = 12; at B, d1's 10 min is beyond the penalty (2 x 6)
+    # and d2 costs 10: 22
+    res = capacitated_p_median(_csr(D), W, cap, 1, unassigned_penalty_min=6.0, **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.objective == pytest.approx(12.0)
+    assert res.assigned_share is not None
+    assert res.assigned_share.tolist() == pytest.approx([1.0, 0.0])
+    assert res.covered_weight == pytest.approx(2.0)
+    # overload at 3 a dossier: both at A, 2 x 0 + 2 x 1 + 3 x (4 - 2) = 8 (B: 30)
+    res = capacitated_p_median(_csr(D), W, cap, 1, overload_penalty=3.0, **KW)
+    assert res.status is SolveStatus.OPTIMAL and res.objective == pytest.approx(8.0)
+    assert res.overload is not None and res.overload.tolist() == pytest.approx([2.0, 0.0])
+    # A holds 3: split, d1 whole and half of d2 (0 + 1 + 6) = 7; single assignment: 12
+    split = capacitated_p_median(_csr(D), W, [3.0, 10.0], 1, unassigned_penalty_min=6.0, **KW)
+    assert split.objective == pytest.approx(7.0)
+    assert split.assigned_share is not None
+    assert split.assigned_share.tolist() == pytest.approx([1.0, 0.5])
+    one = capacitated_p_median(_csr(D), W, [3.0, 10.0], 1, unassigned_penalty_min=6.0,
+                               single_assignment=True, **KW)
+    assert one.status is SolveStatus.OPTIMAL and one.objective == pytest.approx(12.0)
+
+
+def test_capacities_too_small_are_infeasible_with_the_reason() -> None:
+    res = capacitated_p_median(_csr(D), W, [2.0, 3.0], 1, **KW)
+    assert res.status is SolveStatus.INFEASIBLE
+    assert "hold at most 3" in res.report.message and "penalty" in res.report.message
+    with pytest.raises(ValueError, match="capacity"):
+        capacitated_p_median(_csr(D), W, [2.0], 1, **KW)
+    with pytest.raises(ValueError, match="overload_penalty"):
+        capacitated_p_median(_csr(D), W, [2.0, 3.0], 1, overload_penalty=-1.0, **KW)
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances())
+def test_the_greedy_fallback_assignment_keeps_the_rules(inst: dict[str, object]) -> None:
+    """The assignment used when the LP finds none in time: never better than the best
+    assignment to the same sites, within capacity without overload, whole points with
+    single assignment, and its objective recomputed from its shares."""
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u, pen_o, single = inst["pen_u"], inst["pen_o"], bool(inst["single"])
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, None, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, pen_o)
+    open_ = tuple(range(min(int(str(inst["p"])), cap.size)))
+    mask = np.zeros(cap.size, dtype=bool)
+    mask[list(open_)] = True
+    plan = cpm_mod.greedy_assign(cpm, mask, single=single, source="greedy")
+    best = _best(d, w, cap, open_, pen_u, pen_o, single)
+    if plan is None:
+        assert pen_u is None  # only a hard rule can leave it without a plan
+        return
+    assert plan.objective >= best - 1e-6 * max(1.0, abs(best))
+    assert plan.objective == pytest.approx(cpm_mod.evaluate(cpm, mask, plan.z))
+    assert (plan.z[~mask[cpm.c]] == 0).all()
+    load = np.bincount(cpm.c, weights=cpm.w[cpm.r] * plan.z, minlength=cap.size)
+    if pen_o is None:
+        assert (load <= cap + 1e-9).all()
+    if single:
+        assert np.isin(np.bincount(cpm.r, weights=plan.z, minlength=cpm.n_rows), [0.0, 1.0]).all()
+        assert np.isin(plan.z, [0.0, 1.0]).all()
+
+
+def test_the_assignment_lp_offers_each_point_its_nearest_open_sites() -> None:
+    from optimizer.placement.inputs import minutes_inputs
+
+    d = np.array([[5.0, 1.0, 3.0, 2.0], [np.inf, 4.0, 0.0, 9.0]])
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), [1.0, 1.0], None, None), np.full(4, 9.0),
+                          None, None)
+    every = np.arange(cpm.r.size, dtype=np.int64)
+    kept = cpm_mod._nearest_pairs(cpm, every, 2)
+    # row 0: sites 1 (1 min) and 3 (2 min); row 1: sites 2 (0 min) and 1 (4 min)
+    assert sorted(zip(cpm.r[kept].tolist(), cpm.c[kept].tolist(), strict=True)) == [
+        (0, 1), (0, 3), (1, 1), (1, 2)]
+    assert cpm_mod._nearest_pairs(cpm, every, 8).tolist() == every.tolist()
+
+
+def test_a_point_whose_nearest_open_site_is_full_goes_farther_not_unassigned(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the LP first offers d2 only A (its nearest), which d1 fills; d2 is then offered B
+    # (5 min) too, rather than paying the 60-minute penalty: 2 x 0 + 2 x 5 = 10
+    from optimizer.placement.inputs import SolveOptions, minutes_inputs
+
+    monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1)
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(D), W, None, None), np.array([2.0, 10.0]),
+                          60.0, None)
+    plan = cpm_mod.assign(cpm, np.array([True, True]), single=False,
+                          options=SolveOptions(20.0), deadline=None, source="test")
+    assert plan is not None and plan.objective == pytest.approx(10.0)
