@@ -33,7 +33,14 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from optimizer._cover import greedy_cover, improve_cover
-from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_lp, solve_lp_first_order, solve_mip
+from optimizer._mip import (
+    DEFAULT_ENGINE,
+    MipSolution,
+    SparseMip,
+    solve_lp,
+    solve_lp_first_order,
+    solve_mip,
+)
 from optimizer._preprocess import components, reduce_lscp
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.inputs import (
@@ -81,6 +88,13 @@ LSCP_MIP_MIN_S = 10.0
 #: alone reaches 99 in 10 s on Lạng Sơn.
 LSCP_SHORT_SEARCH_S = 5.0
 LSCP_SHORT_SEARCH_SHARE = 0.1
+#: With two threads or more, a component sent to HiGHS (far from its LP: see
+#: :data:`AUTO_HIGHS_LP_GAP`) gets the local search beside the engine for the whole
+#: of the engine's run: HiGHS works on one core and, beyond its root, adds little
+#: bound on the real provinces (Quảng Ninh 1 km: root 51.89, 51.91 after 100 s),
+#: while the search, restarted with new seeds, reaches better covers (55 instead of
+#: 56 on that component in 22 CPU seconds with one of three seeds).
+SEARCH_BESIDE_HIGHS = True
 
 
 #: With ``engine="auto"``, a component of at most :data:`AUTO_SCIP_SITES` sites whose
@@ -233,6 +247,54 @@ def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, sh
     return start, max(0.0, t_end - time.perf_counter())
 
 
+def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArray,
+                          start: BoolArray, *, engine: str, time_limit_s: float,
+                          share: float, options: SolveOptions) -> tuple[MipSolution, BoolArray]:
+    """The engine in a thread of its own (from the cover ``start``) and, meanwhile, the
+    iterated local search from ``start`` in this one, restarted with a new seed
+    whenever it stalls, until the engine returns (or a stop).  Returns the engine's
+    solution and the search's best cover (never worse than ``start``).  The engine
+    releases the GIL while it runs."""
+    box: list[MipSolution] = []
+    errors: list[BaseException] = []
+    halt = threading.Event()
+
+    def run() -> None:
+        try:
+            box.append(solve_mip(mip, engine=engine, time_limit_s=time_limit_s,
+                                 seed=options.seed, threads=max(1, options.threads - 1),
+                                 stop=options.stop, hint=start.astype(np.float64),
+                                 wall_limit_s=share))
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+        finally:
+            halt.set()
+
+    def watch() -> None:  # a stop request ends the search too
+        while options.stop is not None and not halt.wait(0.1):
+            if options.stop.is_set():
+                halt.set()
+
+    t_end = time.perf_counter() + share
+    worker = threading.Thread(target=run, name="motcua-lscp-engine", daemon=True)
+    worker.start()
+    if options.stop is not None:
+        threading.Thread(target=watch, name="motcua-lscp-watch", daemon=True).start()
+    best = start
+    restart = 0
+    while not halt.is_set() and time.perf_counter() < t_end:
+        restart += 1
+        best, _ = improve_cover(sub, sub_cost, best, seed=options.seed + restart, stop=halt,
+                                deadline=t_end)
+    worker.join()
+    halt.set()
+    if errors:
+        raise errors[0]
+    logger.debug("LSCP: search beside %s, %d restarts -> %g", engine, restart,
+                 float(sub_cost[best].sum()))
+    return box[0], best
+
+
 def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                  deadline: float | None, engine: str, options: SolveOptions, preprocess: bool,
                  ) -> tuple[BoolArray, SolverReport]:
@@ -291,11 +353,18 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                 options.threads, share, "proven by the Lagrangian bound")
     logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
                  greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
-    sol = solve_mip(mip, engine=chosen_engine,
-                    time_limit_s=None if share is None else share - min(ENGINE_GRACE_S,
-                                                                        share / 2),
-                    seed=options.seed, threads=options.threads, stop=options.stop,
-                    hint=start.astype(np.float64), wall_limit_s=share)
+    engine_limit = None if share is None else share - min(ENGINE_GRACE_S, share / 2)
+    if (searched and chosen_engine == "highs" and options.threads >= 2 and share is not None
+            and SEARCH_BESIDE_HIGHS and not options.stopped):
+        # far from the LP: HiGHS (one core) for the bound, the search on the other
+        sol, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
+                                           time_limit_s=share - min(ENGINE_GRACE_S, share / 2),
+                                           share=share,
+                                           options=options)
+    else:
+        sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
+                        seed=options.seed, threads=options.threads, stop=options.stop,
+                        hint=start.astype(np.float64), wall_limit_s=share)
     chosen = start
     report = sol.report
     if sol.values is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -279,3 +280,69 @@ def test_scip_keeps_a_hint_that_names_few_sites() -> None:
     assert sol.report.objective <= hint.sum() + 1e-9
     x = sol.values[x0:x0 + 300] > 0.5
     assert (c @ x).min() >= 1  # a cover
+
+
+def _count_beside(mp: pytest.MonkeyPatch) -> list[float]:
+    """Counts the runs of the search beside the engine (their covers' costs)."""
+    runs: list[float] = []
+    real = set_cover._engine_beside_search
+
+    def spy(mip: SparseMip, sub: sp.csr_matrix, sub_cost: np.ndarray, start: np.ndarray,
+            **kw: Any) -> tuple[MipSolution, np.ndarray]:
+        sol, best = real(mip, sub, sub_cost, start, **kw)
+        assert float(sub_cost[best].sum()) <= float(sub_cost[start].sum()) + 1e-9
+        assert (sub @ best.astype(np.int64)).min() >= 1  # still a cover
+        runs.append(float(sub_cost[best].sum()))
+        return sol, best
+
+    mp.setattr(set_cover, "_engine_beside_search", spy)
+    return runs
+
+
+@settings(max_examples=25, deadline=None)
+@given(covers())
+def test_lscp_with_the_search_beside_highs_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """Two threads and every component sent to HiGHS: the search runs beside it, and
+    the answer and bound stay exact (OPTIMAL only at the brute-force optimum)."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, -1.0)
+        runs = _count_beside(mp)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
+                 **{**KW, "threads": 2})
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    if seen:  # a component went through the probe: HiGHS with the search beside
+        assert len(runs) == len(seen)
+        assert "ortools-mathopt-scip" not in {s.solver for s in r.stages}
+
+
+def test_the_search_beside_keeps_its_better_cover() -> None:
+    """HiGHS returns all 6 sites of a 6-cycle (bound 2, its LP 3 less a poor root):
+    the search beside it finds a cover of 3, which is kept, FEASIBLE, the bound the
+    engine's 2 raised to the probe's LP 3, so proven."""
+    ring = np.zeros((6, 6), dtype=bool)
+    for i in range(6):
+        ring[i, i] = ring[i, (i + 1) % 6] = True
+    c = sp.csr_matrix(ring)
+
+    def poor(mip: SparseMip, **kw: Any) -> MipSolution:
+        time.sleep(0.3)  # the search's time
+        return MipSolution(SolverReport(SolveStatus.FEASIBLE, 6.0, 2.0, 2.0 / 3.0, 0.3,
+                                        "ortools-mathopt-highs", 0, 1, 1.0, "time limit"),
+                           np.ones(mip.n_vars))
+
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, -1.0)
+        runs = _count_beside(mp)
+        mp.setattr(set_cover, "solve_mip", poor)
+        mp.setattr(set_cover, "greedy_cover", lambda m, cost: np.ones(m.shape[1], dtype=bool))
+        mp.setattr(set_cover, "LSCP_SHORT_SEARCH_S", 0.0)
+        r = lscp(c, np.ones(6), engine="auto", **{**KW, "threads": 2})
+    assert runs == [3.0]
+    assert r.objective == 3.0 and r.best_bound == 3.0
+    assert r.status is SolveStatus.OPTIMAL  # the rounded-up LP meets the search's cover
