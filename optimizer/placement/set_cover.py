@@ -88,13 +88,18 @@ LSCP_MIP_MIN_S = 10.0
 #: alone reaches 99 in 10 s on Lạng Sơn.
 LSCP_SHORT_SEARCH_S = 5.0
 LSCP_SHORT_SEARCH_SHARE = 0.1
-#: With two threads or more, a component sent to HiGHS (far from its LP: see
+#: With two threads or more, a searched component sent to HiGHS (far from its LP: see
 #: :data:`AUTO_HIGHS_LP_GAP`) gets the local search beside the engine for the whole
 #: of the engine's run: HiGHS works on one core and, beyond its root, adds little
 #: bound on the real provinces (Quảng Ninh 1 km: root 51.89, 51.91 after 100 s),
 #: while the search, restarted with new seeds, reaches better covers (55 instead of
 #: 56 on that component in 22 CPU seconds with one of three seeds).
-SEARCH_BESIDE_HIGHS = True
+#: ... and so does a component sent to SCIP whose greedy cover is more than this share
+#: above its LP (SCIP then gets one thread less): Phú Thọ 1 km (674 sites, 25.5 %)
+#: goes to SCIP, which adds little there too (65.5 after 30 s, 65.8 after 300 s), while
+#: the search reaches 68 in 8 CPU seconds (the short search alone, under load: 69).
+#: The components SCIP proves are at most 23.3 % (see :data:`AUTO_HIGHS_LP_GAP`).
+SEARCH_BESIDE_LP_GAP = 0.25
 
 
 #: With ``engine="auto"``, a component of at most :data:`AUTO_SCIP_SITES` sites whose
@@ -354,9 +359,10 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
                  greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
     engine_limit = None if share is None else share - min(ENGINE_GRACE_S, share / 2)
-    if (searched and chosen_engine == "highs" and options.threads >= 2 and share is not None
-            and SEARCH_BESIDE_HIGHS and not options.stopped):
-        # far from the LP: HiGHS (one core) for the bound, the search on the other
+    beside = chosen_engine == "highs" or (lp_gap is not None and lp_gap > SEARCH_BESIDE_LP_GAP)
+    if (searched and beside and options.threads >= 2 and share is not None
+            and not options.stopped):
+        # far from the LP: the engine (one core less) for the bound, the search on the other
         sol, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
                                            time_limit_s=share - min(ENGINE_GRACE_S, share / 2),
                                            share=share,

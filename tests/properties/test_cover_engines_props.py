@@ -300,15 +300,17 @@ def _count_beside(mp: pytest.MonkeyPatch) -> list[float]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(covers())
-def test_lscp_with_the_search_beside_highs_is_exact(
-        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
-    """Two threads and every component sent to HiGHS: the search runs beside it, and
-    the answer and bound stay exact (OPTIMAL only at the brute-force optimum)."""
+@given(covers(), st.sampled_from(["highs", "scip"]))
+def test_lscp_with_the_search_beside_the_engine_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray], engine: str) -> None:
+    """Two threads and every component sent to ``engine`` with the search beside it
+    (SCIP: every LP gap counts as far): the answer and bound stay exact (OPTIMAL only
+    at the brute-force optimum)."""
     c, costs = inst
     opt = _brute_lscp(c, costs)
     with pytest.MonkeyPatch.context() as mp:
-        seen = _probe_everywhere(mp, -1.0)
+        seen = _probe_everywhere(mp, -1.0 if engine == "highs" else math.inf)
+        mp.setattr(set_cover, "SEARCH_BESIDE_LP_GAP", -math.inf)
         runs = _count_beside(mp)
         r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
                  **{**KW, "threads": 2})
@@ -316,9 +318,9 @@ def test_lscp_with_the_search_beside_highs_is_exact(
     assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
     if r.status is SolveStatus.OPTIMAL:
         assert abs(r.objective - opt) < 1e-9
-    if seen:  # a component went through the probe: HiGHS with the search beside
+    if seen:  # a component went through the probe: the engine with the search beside
         assert len(runs) == len(seen)
-        assert "ortools-mathopt-scip" not in {s.solver for s in r.stages}
+        assert {s.solver for s in r.stages} == {f"ortools-mathopt-{engine}"}
 
 
 def test_the_search_beside_keeps_its_better_cover() -> None:
