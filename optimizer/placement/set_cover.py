@@ -90,15 +90,23 @@ LSCP_SHORT_SEARCH_S = 5.0
 LSCP_SHORT_SEARCH_SHARE = 0.1
 #: With two threads or more, a searched component sent to HiGHS (far from its LP: see
 #: :data:`AUTO_HIGHS_LP_GAP`) gets the local search beside the engine for the whole
-#: of the engine's run: HiGHS works on one core and, beyond its root, adds little
-#: bound on the real provinces (Quảng Ninh 1 km: root 51.89, 51.91 after 100 s),
-#: while the search, restarted with new seeds, reaches better covers (55 instead of
-#: 56 on that component in 22 CPU seconds with one of three seeds).
+#: of its share, and first, in the engine's thread, the decomposition bound
+#: (:func:`decomposition_bound`) for at most this share of it: HiGHS, on one core,
+#: adds little bound past its root there (Quảng Ninh 1 km: root 51.89, 51.91 after
+#: 100 s; SCIP 52.82 after 300 s), the decomposition 54.21 in 12 CPU seconds, and
+#: the search, restarted with new seeds, reaches better covers (55 instead of 56 on
+#: that component in 22 CPU seconds with one of three seeds): 55 is then proven.
+DECOMPOSITION_SHARE = 0.85
+#: The search beside runs in chunks of at most this many seconds, each from the best
+#: cover so far: after each, the cover is checked against the decomposition bound and
+#: handed to the engine when it starts.
+BESIDE_CHUNK_S = 2.0
 #: ... and so does a component sent to SCIP whose greedy cover is more than this share
 #: above its LP (SCIP then gets one thread less): Phú Thọ 1 km (674 sites, 25.5 %)
-#: goes to SCIP, which adds little there too (65.5 after 30 s, 65.8 after 300 s), while
-#: the search reaches 68 in 8 CPU seconds (the short search alone, under load: 69).
-#: The components SCIP proves are at most 23.3 % (see :data:`AUTO_HIGHS_LP_GAP`).
+#: goes to SCIP, which adds little there too (65.5 after 30 s, 65.8 after 300 s;
+#: the decomposition 66.77 in 8 s), while the search reaches 68 in 8 CPU seconds
+#: (the short search alone, under load: 69). The components SCIP proves are at most
+#: 23.3 % (see :data:`AUTO_HIGHS_LP_GAP`).
 SEARCH_BESIDE_LP_GAP = 0.25
 
 
@@ -252,52 +260,151 @@ def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, sh
     return start, max(0.0, t_end - time.perf_counter())
 
 
+def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
+                        regions: int = 2, stop: threading.Event | None = None,
+                        cover: BoolArray | None = None) -> float:
+    """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
+    rows are split into ``regions`` bands (reverse Cuthill-McKee order of the rows
+    sharing a site, so the bands meet along short borders), each site's cost is
+    split between the bands it serves (``c_j = sum_k c_j^k``: the LP duals ``u`` of
+    its rows in band k, plus its LP reduced cost shared by its rows there), and each
+    band's own cover problem is solved as a MIP (SCIP, one thread, an equal part of
+    the time).  Any cover ``x`` costs ``sum_k c^k x >= sum_k opt_k``, so the sum of
+    the bands' bounds is a bound; with dual-feasible ``u`` each band's is at least
+    its rows' ``u``, so the sum is never below the LP.  Measured (one band per
+    half, CPU seconds, load ~10): Quảng Ninh 1 km's component 54.21 in 12 s (LP
+    51.89, SCIP alone 52.82 after 300 s), Phú Thọ 1 km 66.77 in 8 s (64.53),
+    Quảng Ninh 400 m 60.68 in 10 s (58.55).  ``cover`` (a cover of every row), if
+    given, is each band's MIP's hint: its sites that serve the band.  ``-inf`` if
+    the LP was not solved."""
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    t_end = time.perf_counter() + time_limit_s
+    a = sp.csr_matrix(sub, dtype=np.float64)
+    n_rows = a.shape[0]
+    if n_rows == 0:
+        return 0.0
+    # x <= 1 (as in the MIP): its duals proved both of Quảng Ninh 1 km's bands in 12 CPU
+    # seconds (54.21); the duals of the LP without it (the same 51.89) gave bands whose
+    # root bounds stalled (53.33 after 30 s)
+    lp = linprog(sub_cost, A_ub=-a, b_ub=-np.ones(n_rows), bounds=(0, 1), method="highs",
+                 options={"time_limit": max(0.01, 0.2 * time_limit_s)})
+    if lp.status != 0:
+        return -math.inf
+    u = np.maximum(-np.asarray(lp.ineqlin.marginals, dtype=np.float64), 0.0)
+    load = np.asarray(a.T @ u).ravel()
+    over = load > sub_cost
+    if over.any():  # the duals made feasible: scaled down until no site is overpaid
+        u *= float(np.min(np.where(over, sub_cost / np.maximum(load, 1e-300), 1.0)))
+        load = np.asarray(a.T @ u).ravel()
+    reduced = np.maximum(sub_cost - load, 0.0)
+    order = reverse_cuthill_mckee(sp.csr_matrix(a @ a.T), symmetric_mode=True)
+    band = np.empty(n_rows, dtype=np.int64)
+    band[order] = np.arange(n_rows) * regions // n_rows
+    col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
+    total = 0.0
+    for k in range(regions):
+        rows = np.flatnonzero(band == k)
+        part = sp.csr_matrix(sub[rows], dtype=bool)
+        served = np.diff(part.tocsc().indptr)
+        cols = np.flatnonzero(served > 0)
+        part = part[:, cols]
+        cost_k = np.asarray(a[rows][:, cols].T @ u[rows]).ravel() + (
+            reduced[cols] * served[cols] / col_rows[cols])
+        floor_k = float(u[rows].sum())  # its LP's dual value
+        left = t_end - time.perf_counter()
+        if left > 0.05 and not (stop is not None and stop.is_set()):
+            mip, _ = cover_mip(part, cost_k)
+            sol = solve_mip(mip, engine="scip", time_limit_s=left / (regions - k),
+                            threads=1, stop=stop, wall_limit_s=left / (regions - k)
+                            + ENGINE_GRACE_S,
+                            hint=None if cover is None else cover[cols].astype(np.float64))
+            if math.isfinite(sol.report.best_bound):
+                floor_k = max(floor_k, sol.report.best_bound)
+            logger.debug("LSCP decomposition: band %d of %d rows x %d sites, %s, %.2f s",
+                         k, rows.size, cols.size, sol.report.summary(),
+                         sol.report.wall_time_s)
+        total += floor_k
+    return total - 1e-6 * max(1.0, abs(total))
+
+
+@dataclass
+class _Beside:
+    """What the thread beside the search found: the decomposition bound and the
+    engine's solution (``None``: not run or abandoned)."""
+
+    bound: float = -math.inf
+    sol: MipSolution | None = None
+    bound_done: bool = False
+
+
 def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArray,
-                          start: BoolArray, *, engine: str, time_limit_s: float,
-                          share: float, options: SolveOptions) -> tuple[MipSolution, BoolArray]:
-    """The engine in a thread of its own (from the cover ``start``) and, meanwhile, the
-    iterated local search from ``start`` in this one, restarted with a new seed
-    whenever it stalls, until the engine returns (or a stop).  Returns the engine's
-    solution and the search's best cover (never worse than ``start``).  The engine
-    releases the GIL while it runs."""
-    box: list[MipSolution] = []
+                          start: BoolArray, *, engine: str, share: float,
+                          options: SolveOptions) -> tuple[_Beside, BoolArray]:
+    """In a thread of its own, the decomposition bound (:func:`decomposition_bound`,
+    :data:`DECOMPOSITION_SHARE` of ``share``) and then the engine (from the search's
+    best cover so far) for the rest; meanwhile, in this one, the iterated local
+    search from ``start``, restarted with a new seed whenever it stalls, until the
+    thread is done (or a stop), or until its cover meets the bound rounded up
+    (whole costs: then the engine's run is abandoned, the cover is proven).
+    Returns what the thread found and the search's best cover (never worse than
+    ``start``).  The engines release the GIL while they run."""
+    found = _Beside()
     errors: list[BaseException] = []
     halt = threading.Event()
+    inner = threading.Event()  # the caller's stop, or the cover proven
+    t_end = time.perf_counter() + share
+    best = [start]
+    integral = whole(sub_cost)
 
     def run() -> None:
         try:
-            box.append(solve_mip(mip, engine=engine, time_limit_s=time_limit_s,
-                                 seed=options.seed, threads=max(1, options.threads - 1),
-                                 stop=options.stop, hint=start.astype(np.float64),
-                                 wall_limit_s=share))
+            if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
+                found.bound = decomposition_bound(
+                    sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=options.stop,
+                    cover=best[0])
+            found.bound_done = True
+            left = t_end - time.perf_counter()
+            if left > 0.1 and not inner.is_set():
+                found.sol = solve_mip(mip, engine=engine,
+                                      time_limit_s=left - min(ENGINE_GRACE_S, left / 2),
+                                      seed=options.seed, threads=max(1, options.threads - 1),
+                                      stop=inner, hint=best[0].astype(np.float64),
+                                      wall_limit_s=left)
         except BaseException as exc:  # handed to the caller's thread
             errors.append(exc)
         finally:
             halt.set()
 
-    def watch() -> None:  # a stop request ends the search too
+    def watch() -> None:  # a stop request ends the search and the engine too
         while options.stop is not None and not halt.wait(0.1):
             if options.stop.is_set():
+                inner.set()
                 halt.set()
 
-    t_end = time.perf_counter() + share
     worker = threading.Thread(target=run, name="motcua-lscp-engine", daemon=True)
     worker.start()
     if options.stop is not None:
         threading.Thread(target=watch, name="motcua-lscp-watch", daemon=True).start()
-    best = start
     restart = 0
     while not halt.is_set() and time.perf_counter() < t_end:
         restart += 1
-        best, _ = improve_cover(sub, sub_cost, best, seed=options.seed + restart, stop=halt,
-                                deadline=t_end)
+        best[0], _ = improve_cover(sub, sub_cost, best[0], seed=options.seed + restart,
+                                   stop=halt, deadline=min(t_end, time.perf_counter()
+                                                           + BESIDE_CHUNK_S))
+        value = float(sub_cost[best[0]].sum())
+        if (found.bound_done and integral and math.isfinite(found.bound)
+                and value <= math.ceil(found.bound - 1e-6) + 1e-9):
+            inner.set()  # proven: the engine's run is abandoned
+            break
     worker.join()
     halt.set()
     if errors:
         raise errors[0]
-    logger.debug("LSCP: search beside %s, %d restarts -> %g", engine, restart,
-                 float(sub_cost[best].sum()))
-    return box[0], best
+    logger.debug("LSCP: search beside decomposition (%g) and %s, %d chunks -> %g", found.bound,
+                 engine, restart, float(sub_cost[best[0]].sum()))
+    return found, best[0]
 
 
 def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
@@ -323,6 +430,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         share = max(0.001, share - (time.perf_counter() - t_search))
         searched = True
     floor = -math.inf
+    floor_source = ""
     lp_gap: float | None = None
     if (engine == "auto" and searched and sub.shape[1] <= AUTO_SCIP_SITES and share is not None
             and sub.nnz <= LP_PROBE_MAX_NONZEROS and not options.stopped):
@@ -363,10 +471,14 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     if (searched and beside and options.threads >= 2 and share is not None
             and not options.stopped):
         # far from the LP: the engine (one core less) for the bound, the search on the other
-        sol, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
-                                           time_limit_s=share - min(ENGINE_GRACE_S, share / 2),
-                                           share=share,
-                                           options=options)
+        out, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
+                                           share=share, options=options)
+        if out.bound > floor:
+            floor, floor_source = out.bound, "decomposition"
+        sol = out.sol if out.sol is not None else MipSolution(SolverReport(
+            SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
+            f"ortools-mathopt-{chosen_engine}", options.seed, options.threads, share,
+            "engine not run: the cover met the decomposition bound"), None)
     else:
         sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
                         seed=options.seed, threads=options.threads, stop=options.stop,
@@ -393,7 +505,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
             not math.isfinite(report.best_bound) or report.best_bound < floor):
         # the engine stopped before its root LP: the probe's LP (or the Lagrangian)
         # bound holds
-        source = "LP" if lp_gap is not None else "Lagrangian relaxation"
+        source = floor_source or ("LP" if lp_gap is not None else "Lagrangian relaxation")
         report = replace(report, best_bound=floor, message="; ".join(
             x for x in (f"bound from the component's {source}", report.message) if x))
     return chosen, report

@@ -344,7 +344,39 @@ def test_the_search_beside_keeps_its_better_cover() -> None:
         mp.setattr(set_cover, "solve_mip", poor)
         mp.setattr(set_cover, "greedy_cover", lambda m, cost: np.ones(m.shape[1], dtype=bool))
         mp.setattr(set_cover, "LSCP_SHORT_SEARCH_S", 0.0)
+        mp.setattr(set_cover, "DECOMPOSITION_SHARE", 0.0)  # the stub would answer it too
         r = lscp(c, np.ones(6), engine="auto", **{**KW, "threads": 2})
     assert runs == [3.0]
     assert r.objective == 3.0 and r.best_bound == 3.0
     assert r.status is SolveStatus.OPTIMAL  # the rounded-up LP meets the search's cover
+
+
+def test_decomposition_bound_of_two_triangles() -> None:
+    """Two separate triangles (each row of one needs one of two of its sites): LP 3,
+    optimum 4. One band per triangle, each site's cost all in its own band: each
+    band's optimum 2, so the bound is 4, the optimum, where the LP gives 3."""
+    two = sp.csr_matrix(sp.block_diag([TRIANGLE, TRIANGLE]), dtype=bool)
+    costs = np.ones(6)
+    mip, _ = cover_mip(two, costs)
+    assert lp_bound(mip, 10.0) <= 3.0
+    b = set_cover.decomposition_bound(two, costs, time_limit_s=10.0)
+    assert 4.0 - 1e-5 <= b <= 4.0
+    # one band: the MIP itself; four bands of one or two rows: no better than the LP
+    assert 4.0 - 1e-5 <= set_cover.decomposition_bound(two, costs, time_limit_s=10.0,
+                                                       regions=1) <= 4.0
+    assert set_cover.decomposition_bound(two, costs, time_limit_s=10.0, regions=6) <= 3.0 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(covers(), st.integers(1, 4), st.booleans())
+def test_decomposition_bound_lies_between_the_lp_and_the_optimum(
+        inst: tuple[sp.csr_matrix, np.ndarray], regions: int, with_cover: bool) -> None:
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    mip, _ = cover_mip(c, costs)
+    lp = lp_bound(mip, 10.0)
+    cover = set_cover.greedy_cover(c, costs) if with_cover else None
+    b = set_cover.decomposition_bound(c, costs, time_limit_s=10.0, regions=regions,
+                                      cover=cover)
+    assert b <= opt + 1e-9
+    assert b >= lp - 1e-5 * max(1.0, abs(lp))  # the bands solved in time: never below the LP
