@@ -359,12 +359,15 @@ def test_decomposition_bound_of_two_triangles() -> None:
     costs = np.ones(6)
     mip, _ = cover_mip(two, costs)
     assert lp_bound(mip, 10.0) <= 3.0
-    b = set_cover.decomposition_bound(two, costs, time_limit_s=10.0)
+    b, union = set_cover.decomposition_bound(two, costs, time_limit_s=10.0)
     assert 4.0 - 1e-5 <= b <= 4.0
-    # one band: the MIP itself; four bands of one or two rows: no better than the LP
+    assert union is not None and union.sum() == 4  # two sites of each triangle
+    assert (two @ union.astype(np.int64)).min() >= 1
+    # one band: the MIP itself; six bands of one row each: no better than the LP
     assert 4.0 - 1e-5 <= set_cover.decomposition_bound(two, costs, time_limit_s=10.0,
-                                                       regions=1) <= 4.0
-    assert set_cover.decomposition_bound(two, costs, time_limit_s=10.0, regions=6) <= 3.0 + 1e-9
+                                                       regions=1)[0] <= 4.0
+    assert set_cover.decomposition_bound(two, costs, time_limit_s=10.0,
+                                         regions=6)[0] <= 3.0 + 1e-9
 
 
 @settings(max_examples=40, deadline=None)
@@ -376,7 +379,10 @@ def test_decomposition_bound_lies_between_the_lp_and_the_optimum(
     mip, _ = cover_mip(c, costs)
     lp = lp_bound(mip, 10.0)
     cover = set_cover.greedy_cover(c, costs) if with_cover else None
-    b = set_cover.decomposition_bound(c, costs, time_limit_s=10.0, regions=regions,
-                                      cover=cover)
+    b, union = set_cover.decomposition_bound(c, costs, time_limit_s=10.0, regions=regions,
+                                             cover=cover)
     assert b <= opt + 1e-9
+    assert union is not None  # the bands solved in time: their covers' union
+    assert (c @ union.astype(np.int64)).min() >= 1
+    assert float(costs[union].sum()) >= opt - 1e-9
     assert b >= lp - 1e-5 * max(1.0, abs(lp))  # the bands solved in time: never below the LP
