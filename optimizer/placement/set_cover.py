@@ -361,6 +361,7 @@ class _Beside:
     sol: MipSolution | None = None
     bound_done: bool = False
     start: BoolArray | None = None  # the bands' covers' union, for the search
+    why: str = "engine not run: no time left after the decomposition bound"
 
 
 def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArray,
@@ -369,7 +370,8 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
     """In a thread of its own, the decomposition bound (:func:`decomposition_bound`,
     :data:`DECOMPOSITION_SHARE` of ``share``) and then the engine (from the search's
     best cover so far) for the rest; meanwhile, in this one, the iterated local
-    search from ``start``, restarted with a new seed whenever it stalls, until the
+    search from ``start`` in chunks of :data:`BESIDE_CHUNK_S` (a new seed each, from
+    the best cover; once, from the bands' covers' union if no worse), until the
     thread is done (or a stop), or until its cover meets the bound rounded up
     (whole costs: then the engine's run is abandoned, the cover is proven).
     Returns what the thread found and the search's best cover (never worse than
@@ -426,6 +428,7 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         value = float(sub_cost[best[0]].sum())
         if (found.bound_done and integral and math.isfinite(found.bound)
                 and value <= math.ceil(found.bound - 1e-6) + 1e-9):
+            found.why = "engine not run or abandoned: the cover met the decomposition bound"
             inner.set()  # proven: the engine's run is abandoned
             break
     worker.join()
@@ -508,7 +511,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         sol = out.sol if out.sol is not None else MipSolution(SolverReport(
             SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
             f"ortools-mathopt-{chosen_engine}", options.seed, options.threads, share,
-            "engine not run: the cover met the decomposition bound"), None)
+            "stopped on request" if options.stopped else out.why), None)
     else:
         sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
                         seed=options.seed, threads=options.threads, stop=options.stop,
