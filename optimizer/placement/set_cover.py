@@ -331,9 +331,10 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
         chosen_k = None if cover is None else cover[cols]
         if left > 0.05 and not (stop is not None and stop.is_set()):
             mip, x0 = cover_mip(part, cost_k)
-            sol = solve_mip(mip, engine="scip", time_limit_s=left / (regions - k),
-                            threads=1, stop=stop, wall_limit_s=left / (regions - k)
-                            + ENGINE_GRACE_S,
+            share_k = left / (regions - k)  # abandoned at its share, like the engines
+            sol = solve_mip(mip, engine="scip", time_limit_s=share_k - min(ENGINE_GRACE_S,
+                                                                          share_k / 2),
+                            threads=1, stop=stop, wall_limit_s=share_k,
                             hint=None if cover is None else cover[cols].astype(np.float64))
             if math.isfinite(sol.report.best_bound):
                 floor_k = max(floor_k, sol.report.best_bound)
