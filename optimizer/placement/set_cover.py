@@ -32,8 +32,15 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from optimizer._cover import greedy_cover, improve_cover
-from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_lp, solve_lp_first_order, solve_mip
+from optimizer._cover import greedy_cover, improve_cover, remove_redundant
+from optimizer._mip import (
+    DEFAULT_ENGINE,
+    MipSolution,
+    SparseMip,
+    solve_lp,
+    solve_lp_first_order,
+    solve_mip,
+)
 from optimizer._preprocess import components, reduce_lscp
 from optimizer._status import SolverReport, SolveStatus
 from optimizer.placement.inputs import (
@@ -81,6 +88,26 @@ LSCP_MIP_MIN_S = 10.0
 #: alone reaches 99 in 10 s on Lạng Sơn.
 LSCP_SHORT_SEARCH_S = 5.0
 LSCP_SHORT_SEARCH_SHARE = 0.1
+#: With two threads or more, a searched component sent to HiGHS (far from its LP: see
+#: :data:`AUTO_HIGHS_LP_GAP`) gets the local search beside the engine for the whole
+#: of its share, and first, in the engine's thread, the decomposition bound
+#: (:func:`decomposition_bound`) for at most this share of it: HiGHS, on one core,
+#: adds little bound past its root there (Quảng Ninh 1 km: root 51.89, 51.91 after
+#: 100 s; SCIP 52.82 after 300 s), the decomposition 54.21 in 12 CPU seconds, and
+#: the search, restarted with new seeds, reaches better covers (55 instead of 56 on
+#: that component in 22 CPU seconds with one of three seeds): 55 is then proven.
+DECOMPOSITION_SHARE = 0.85
+#: The search beside runs in chunks of at most this many seconds, each from the best
+#: cover so far: after each, the cover is checked against the decomposition bound and
+#: handed to the engine when it starts.
+BESIDE_CHUNK_S = 2.0
+#: ... and so does a component sent to SCIP whose greedy cover is more than this share
+#: above its LP (SCIP then gets one thread less): Phú Thọ 1 km (674 sites, 25.5 %)
+#: goes to SCIP, which adds little there too (65.5 after 30 s, 65.8 after 300 s;
+#: the decomposition 66.77 in 8 s), while the search reaches 68 in 8 CPU seconds
+#: (the short search alone, under load: 69). The components SCIP proves are at most
+#: 23.3 % (see :data:`AUTO_HIGHS_LP_GAP`).
+SEARCH_BESIDE_LP_GAP = 0.25
 
 
 #: With ``engine="auto"``, a component of at most :data:`AUTO_SCIP_SITES` sites whose
@@ -233,6 +260,187 @@ def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, sh
     return start, max(0.0, t_end - time.perf_counter())
 
 
+def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
+                        regions: int = 2, stop: threading.Event | None = None,
+                        cover: BoolArray | None = None) -> tuple[float, BoolArray | None]:
+    """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
+    rows are split into ``regions`` bands (reverse Cuthill-McKee order of the rows
+    sharing a site, so the bands meet along short borders), each site's cost is
+    split between the bands it serves (``c_j = sum_k c_j^k``: the LP duals ``u`` of
+    its rows in band k, plus its LP reduced cost shared by its rows there), and each
+    band's own cover problem is solved as a MIP (SCIP, one thread, an equal part of
+    the time).  Any cover ``x`` costs ``sum_k c^k x >= sum_k opt_k``, so the sum of
+    the bands' bounds is a bound; with dual-feasible ``u`` each band's is at least
+    its rows' ``u``, so the sum is never below the LP.  Measured (one band per
+    half, CPU seconds, load ~10): Quảng Ninh 1 km's component 54.21 in 12 s (LP
+    51.89, SCIP alone 52.82 after 300 s), Phú Thọ 1 km 66.77 in 8 s (64.53),
+    Quảng Ninh 400 m 60.68 in 10 s (58.55).  ``cover`` (a cover of every row), if
+    given, is each band's MIP's hint: its sites that serve the band.  Returns the
+    bound (``-inf`` if the LP was not solved) and the union of the bands' covers
+    less its redundant sites, a cover of every row (``None`` if a band had none):
+    a start for the search (Quảng Ninh 1 km: 34 + 32 sites, 56 after removing the
+    redundant, 55 after 10 CPU seconds of search from there)."""
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    t_end = time.perf_counter() + time_limit_s
+    a = sp.csr_matrix(sub, dtype=np.float64)
+    n_rows = a.shape[0]
+    if n_rows == 0:
+        return 0.0, np.zeros(sub.shape[1], dtype=bool)
+    # x <= 1 (as in the MIP): its duals proved both of Quảng Ninh 1 km's bands in 12 CPU
+    # seconds (54.21); the duals of the LP without it (the same 51.89) gave bands whose
+    # root bounds stalled (53.33 after 30 s)
+    lp = linprog(sub_cost, A_ub=-a, b_ub=-np.ones(n_rows), bounds=(0, 1), method="highs",
+                 options={"time_limit": max(0.01, 0.2 * time_limit_s)})
+    if lp.status != 0:
+        return -math.inf, None
+    u = np.maximum(-np.asarray(lp.ineqlin.marginals, dtype=np.float64), 0.0)
+    load = np.asarray(a.T @ u).ravel()
+    if (load > sub_cost + 1e-9 * np.maximum(1.0, sub_cost)).any():
+        # a site at its upper bound is paid more than it costs (its bound's dual makes
+        # up the difference): the LP without x <= 1 (the same value) has duals that
+        # pay no site more than its cost
+        lp = linprog(sub_cost, A_ub=-a, b_ub=-np.ones(n_rows), bounds=(0, None),
+                     method="highs", options={"time_limit": max(0.01, 0.2 * time_limit_s)})
+        if lp.status != 0:
+            return -math.inf, None
+        u = np.maximum(-np.asarray(lp.ineqlin.marginals, dtype=np.float64), 0.0)
+        load = np.asarray(a.T @ u).ravel()
+    over = load > sub_cost
+    if over.any():  # rounding: scaled down until no site is overpaid
+        u *= float(np.min(np.where(over, sub_cost / np.maximum(load, 1e-300), 1.0)))
+        load = np.asarray(a.T @ u).ravel()
+    reduced = np.maximum(sub_cost - load, 0.0)
+    order = reverse_cuthill_mckee(sp.csr_matrix(a @ a.T), symmetric_mode=True)
+    band = np.empty(n_rows, dtype=np.int64)
+    band[order] = np.arange(n_rows) * regions // n_rows
+    col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
+    total = 0.0
+    union: BoolArray | None = np.zeros(sub.shape[1], dtype=bool)
+    for k in range(regions):
+        rows = np.flatnonzero(band == k)
+        part = sp.csr_matrix(sub[rows], dtype=bool)
+        served = np.diff(part.tocsc().indptr)
+        cols = np.flatnonzero(served > 0)
+        part = part[:, cols]
+        cost_k = np.asarray(a[rows][:, cols].T @ u[rows]).ravel() + (
+            reduced[cols] * served[cols] / col_rows[cols])
+        floor_k = float(u[rows].sum())  # its LP's dual value
+        left = t_end - time.perf_counter()
+        chosen_k = None if cover is None else cover[cols]
+        if left > 0.05 and not (stop is not None and stop.is_set()):
+            mip, x0 = cover_mip(part, cost_k)
+            share_k = left / (regions - k)  # abandoned at its share, like the engines
+            sol = solve_mip(mip, engine="scip", time_limit_s=share_k - min(ENGINE_GRACE_S,
+                                                                          share_k / 2),
+                            threads=1, stop=stop, wall_limit_s=share_k,
+                            hint=None if cover is None else cover[cols].astype(np.float64))
+            if math.isfinite(sol.report.best_bound):
+                floor_k = max(floor_k, sol.report.best_bound)
+            if sol.values is not None:
+                chosen_k = sol.values[x0:x0 + cols.size] > 0.5
+            logger.debug("LSCP decomposition: band %d of %d rows x %d sites, %s, %.2f s",
+                         k, rows.size, cols.size, sol.report.summary(),
+                         sol.report.wall_time_s)
+        total += floor_k
+        if union is not None and chosen_k is not None:
+            union[cols[chosen_k]] = True
+        else:
+            union = None
+    if union is not None:
+        union = remove_redundant(sub, sub_cost, union)
+    return total - 1e-6 * max(1.0, abs(total)), union
+
+
+@dataclass
+class _Beside:
+    """What the thread beside the search found: the decomposition bound and the
+    engine's solution (``None``: not run or abandoned)."""
+
+    bound: float = -math.inf
+    sol: MipSolution | None = None
+    bound_done: bool = False
+    start: BoolArray | None = None  # the bands' covers' union, for the search
+    why: str = "engine not run: no time left after the decomposition bound"
+
+
+def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArray,
+                          start: BoolArray, *, engine: str, share: float,
+                          options: SolveOptions) -> tuple[_Beside, BoolArray]:
+    """In a thread of its own, the decomposition bound (:func:`decomposition_bound`,
+    :data:`DECOMPOSITION_SHARE` of ``share``) and then the engine (from the search's
+    best cover so far) for the rest; meanwhile, in this one, the iterated local
+    search from ``start`` in chunks of :data:`BESIDE_CHUNK_S` (a new seed each, from
+    the best cover; once, from the bands' covers' union if no worse), until the
+    thread is done (or a stop), or until its cover meets the bound rounded up
+    (whole costs: then the engine's run is abandoned, the cover is proven).
+    Returns what the thread found and the search's best cover (never worse than
+    ``start``).  The engines release the GIL while they run."""
+    found = _Beside()
+    errors: list[BaseException] = []
+    halt = threading.Event()
+    inner = threading.Event()  # the caller's stop, or the cover proven
+    t_end = time.perf_counter() + share
+    best = [start]
+    integral = whole(sub_cost)
+
+    def run() -> None:
+        try:
+            if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
+                found.bound, found.start = decomposition_bound(
+                    sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=options.stop,
+                    cover=best[0])
+            found.bound_done = True
+            left = t_end - time.perf_counter()
+            if left > 0.1 and not inner.is_set():
+                found.sol = solve_mip(mip, engine=engine,
+                                      time_limit_s=left - min(ENGINE_GRACE_S, left / 2),
+                                      seed=options.seed, threads=max(1, options.threads - 1),
+                                      stop=inner, hint=best[0].astype(np.float64),
+                                      wall_limit_s=left)
+        except BaseException as exc:  # handed to the caller's thread
+            errors.append(exc)
+        finally:
+            halt.set()
+
+    def watch() -> None:  # a stop request ends the search and the engine too
+        while options.stop is not None and not halt.wait(0.1):
+            if options.stop.is_set():
+                inner.set()
+                halt.set()
+
+    worker = threading.Thread(target=run, name="motcua-lscp-engine", daemon=True)
+    worker.start()
+    if options.stop is not None:
+        threading.Thread(target=watch, name="motcua-lscp-watch", daemon=True).start()
+    restart = 0
+    union_used = False
+    while not halt.is_set() and time.perf_counter() < t_end:
+        restart += 1
+        union = found.start
+        if union is not None and not union_used:
+            union_used = True
+            if float(sub_cost[union].sum()) <= float(sub_cost[best[0]].sum()) + 1e-9:
+                best[0] = union  # no worse: the search goes on from the bands' covers
+        best[0], _ = improve_cover(sub, sub_cost, best[0], seed=options.seed + restart,
+                                   stop=halt, deadline=min(t_end, time.perf_counter()
+                                                           + BESIDE_CHUNK_S))
+        value = float(sub_cost[best[0]].sum())
+        if (found.bound_done and integral and math.isfinite(found.bound)
+                and value <= math.ceil(found.bound - 1e-6) + 1e-9):
+            found.why = "engine not run or abandoned: the cover met the decomposition bound"
+            inner.set()  # proven: the engine's run is abandoned
+            break
+    worker.join()
+    halt.set()
+    if errors:
+        raise errors[0]
+    logger.debug("LSCP: search beside decomposition (%g) and %s, %d chunks -> %g", found.bound,
+                 engine, restart, float(sub_cost[best[0]].sum()))
+    return found, best[0]
+
+
 def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                  deadline: float | None, engine: str, options: SolveOptions, preprocess: bool,
                  ) -> tuple[BoolArray, SolverReport]:
@@ -256,6 +464,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         share = max(0.001, share - (time.perf_counter() - t_search))
         searched = True
     floor = -math.inf
+    floor_source = ""
     lp_gap: float | None = None
     if (engine == "auto" and searched and sub.shape[1] <= AUTO_SCIP_SITES and share is not None
             and sub.nnz <= LP_PROBE_MAX_NONZEROS and not options.stopped):
@@ -291,11 +500,23 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                 options.threads, share, "proven by the Lagrangian bound")
     logger.debug("LSCP: %d sites, greedy %g, search %g, LP floor %g: %s", sub.shape[1],
                  greedy_cost, float(sub_cost[start].sum()), floor, chosen_engine)
-    sol = solve_mip(mip, engine=chosen_engine,
-                    time_limit_s=None if share is None else share - min(ENGINE_GRACE_S,
-                                                                        share / 2),
-                    seed=options.seed, threads=options.threads, stop=options.stop,
-                    hint=start.astype(np.float64), wall_limit_s=share)
+    engine_limit = None if share is None else share - min(ENGINE_GRACE_S, share / 2)
+    beside = chosen_engine == "highs" or (lp_gap is not None and lp_gap > SEARCH_BESIDE_LP_GAP)
+    if (searched and beside and options.threads >= 2 and share is not None
+            and not options.stopped):
+        # far from the LP: the engine (one core less) for the bound, the search on the other
+        out, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
+                                           share=share, options=options)
+        if out.bound > floor:
+            floor, floor_source = out.bound, "decomposition"
+        sol = out.sol if out.sol is not None else MipSolution(SolverReport(
+            SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
+            f"ortools-mathopt-{chosen_engine}", options.seed, options.threads, share,
+            "stopped on request" if options.stopped else out.why), None)
+    else:
+        sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
+                        seed=options.seed, threads=options.threads, stop=options.stop,
+                        hint=start.astype(np.float64), wall_limit_s=share)
     chosen = start
     report = sol.report
     if sol.values is not None:
@@ -318,7 +539,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
             not math.isfinite(report.best_bound) or report.best_bound < floor):
         # the engine stopped before its root LP: the probe's LP (or the Lagrangian)
         # bound holds
-        source = "LP" if lp_gap is not None else "Lagrangian relaxation"
+        source = floor_source or ("LP" if lp_gap is not None else "Lagrangian relaxation")
         report = replace(report, best_bound=floor, message="; ".join(
             x for x in (f"bound from the component's {source}", report.message) if x))
     return chosen, report

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -256,3 +257,158 @@ def test_lscp_with_the_lagrangian_bound_is_exact(inst: tuple[sp.csr_matrix, np.n
     assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
     assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
     assert r.status is SolveStatus.OPTIMAL and abs(r.objective - opt) < 1e-9
+
+
+def test_scip_keeps_a_hint_that_names_few_sites() -> None:
+    # SCIP drops a partial hint when more than 85 % of the variables are missing; a
+    # cover of 51 of 300 sites given as its non-zeros alone was dropped (no solution
+    # after 0.01 s; SCIP counts the unknowns in its own transformed space). Every variable is handed over, so the hint is the incumbent.
+    from optimizer._cover import greedy_cover
+    from optimizer._mip import solve_mip
+
+    rng = np.random.default_rng(7)
+    demand, sites = rng.uniform(0, 30, (800, 2)), rng.uniform(0, 30, (300, 2))
+    dist = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    c = sp.csr_matrix(dist <= 3.0)
+    c = c[np.diff(c.indptr) > 0]
+    costs = np.ones(300)
+    hint = greedy_cover(c, costs)
+    assert hint.sum() == 51  # 249 of 300 variables left out: SCIP dropped it
+    mip, x0 = cover_mip(c, costs)
+    sol = solve_mip(mip, engine="scip", time_limit_s=0.01, hint=hint.astype(np.float64))
+    assert sol.values is not None
+    assert sol.report.objective <= hint.sum() + 1e-9
+    x = sol.values[x0:x0 + 300] > 0.5
+    assert (c @ x).min() >= 1  # a cover
+
+
+def _count_beside(mp: pytest.MonkeyPatch) -> list[float]:
+    """Counts the runs of the search beside the engine (their covers' costs)."""
+    runs: list[float] = []
+    real = set_cover._engine_beside_search
+
+    def spy(mip: SparseMip, sub: sp.csr_matrix, sub_cost: np.ndarray, start: np.ndarray,
+            **kw: Any) -> tuple[MipSolution, np.ndarray]:
+        sol, best = real(mip, sub, sub_cost, start, **kw)
+        assert float(sub_cost[best].sum()) <= float(sub_cost[start].sum()) + 1e-9
+        assert (sub @ best.astype(np.int64)).min() >= 1  # still a cover
+        runs.append(float(sub_cost[best].sum()))
+        return sol, best
+
+    mp.setattr(set_cover, "_engine_beside_search", spy)
+    return runs
+
+
+@settings(max_examples=25, deadline=None)
+@given(covers(), st.sampled_from(["highs", "scip"]))
+def test_lscp_with_the_search_beside_the_engine_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray], engine: str) -> None:
+    """Two threads and every component sent to ``engine`` with the search beside it
+    (SCIP: every LP gap counts as far): the answer and bound stay exact (OPTIMAL only
+    at the brute-force optimum)."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, -1.0 if engine == "highs" else math.inf)
+        mp.setattr(set_cover, "SEARCH_BESIDE_LP_GAP", -math.inf)
+        runs = _count_beside(mp)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
+                 **{**KW, "threads": 2})
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    if seen:  # a component went through the probe: the engine with the search beside
+        assert len(runs) == len(seen)
+        assert {s.solver for s in r.stages} == {f"ortools-mathopt-{engine}"}
+
+
+def test_the_search_beside_keeps_its_better_cover() -> None:
+    """HiGHS returns all 6 sites of a 6-cycle (bound 2, its LP 3 less a poor root):
+    the search beside it finds a cover of 3, which is kept, FEASIBLE, the bound the
+    engine's 2 raised to the probe's LP 3, so proven."""
+    ring = np.zeros((6, 6), dtype=bool)
+    for i in range(6):
+        ring[i, i] = ring[i, (i + 1) % 6] = True
+    c = sp.csr_matrix(ring)
+
+    def poor(mip: SparseMip, **kw: Any) -> MipSolution:
+        time.sleep(0.3)  # the search's time
+        return MipSolution(SolverReport(SolveStatus.FEASIBLE, 6.0, 2.0, 2.0 / 3.0, 0.3,
+                                        "ortools-mathopt-highs", 0, 1, 1.0, "time limit"),
+                           np.ones(mip.n_vars))
+
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, -1.0)
+        runs = _count_beside(mp)
+        mp.setattr(set_cover, "solve_mip", poor)
+        mp.setattr(set_cover, "greedy_cover", lambda m, cost: np.ones(m.shape[1], dtype=bool))
+        mp.setattr(set_cover, "LSCP_SHORT_SEARCH_S", 0.0)
+        mp.setattr(set_cover, "DECOMPOSITION_SHARE", 0.0)  # the stub would answer it too
+        r = lscp(c, np.ones(6), engine="auto", **{**KW, "threads": 2})
+    assert runs == [3.0]
+    assert r.objective == 3.0 and r.best_bound == 3.0
+    assert r.status is SolveStatus.OPTIMAL  # the rounded-up LP meets the search's cover
+
+
+def test_decomposition_bound_of_two_triangles() -> None:
+    """Two separate triangles (each row of one needs one of two of its sites): LP 3,
+    optimum 4. One band per triangle, each site's cost all in its own band: each
+    band's optimum 2, so the bound is 4, the optimum, where the LP gives 3."""
+    two = sp.csr_matrix(sp.block_diag([TRIANGLE, TRIANGLE]), dtype=bool)
+    costs = np.ones(6)
+    mip, _ = cover_mip(two, costs)
+    assert lp_bound(mip, 10.0) <= 3.0
+    b, union = set_cover.decomposition_bound(two, costs, time_limit_s=10.0)
+    assert 4.0 - 1e-5 <= b <= 4.0
+    assert union is not None and union.sum() == 4  # two sites of each triangle
+    assert (two @ union.astype(np.int64)).min() >= 1
+    # one band: the MIP itself; six bands of one row each: no better than the LP
+    assert 4.0 - 1e-5 <= set_cover.decomposition_bound(two, costs, time_limit_s=10.0,
+                                                       regions=1)[0] <= 4.0
+    assert set_cover.decomposition_bound(two, costs, time_limit_s=10.0,
+                                         regions=6)[0] <= 3.0 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(covers(), st.integers(1, 4), st.booleans())
+def test_decomposition_bound_lies_between_the_lp_and_the_optimum(
+        inst: tuple[sp.csr_matrix, np.ndarray], regions: int, with_cover: bool) -> None:
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    mip, _ = cover_mip(c, costs)
+    lp = lp_bound(mip, 10.0)
+    cover = set_cover.greedy_cover(c, costs) if with_cover else None
+    b, union = set_cover.decomposition_bound(c, costs, time_limit_s=10.0, regions=regions,
+                                             cover=cover)
+    assert b <= opt + 1e-9
+    assert union is not None  # the bands solved in time: their covers' union
+    assert (c @ union.astype(np.int64)).min() >= 1
+    assert float(costs[union].sum()) >= opt - 1e-9
+    assert b >= lp - 1e-5 * max(1.0, abs(lp))  # the bands solved in time: never below the LP
+
+
+def test_a_stop_ends_the_search_beside_and_the_decomposition() -> None:
+    """A stop 1.5 s into a 30 s solve of 800 x 300 with the search and the
+    decomposition beside HiGHS: back within a few seconds with a cover, honestly."""
+    rng = np.random.default_rng(7)
+    demand, sites = rng.uniform(0, 30, (800, 2)), rng.uniform(0, 30, (300, 2))
+    dist = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    c = sp.csr_matrix(dist <= 3.0)
+    c = c[np.diff(c.indptr) > 0]
+    stop = threading.Event()
+    timer = threading.Timer(1.5, stop.set)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(set_cover, "AUTO_HIGHS_LP_GAP", -1.0)
+        mp.setattr(set_cover, "LSCP_SHORT_SEARCH_S", 0.2)
+        runs = _count_beside(mp)
+        timer.start()
+        t0 = time.perf_counter()
+        r = lscp(c, np.ones(c.shape[0]), engine="auto", time_limit_s=30.0, threads=2, stop=stop)
+        wall = time.perf_counter() - t0
+    assert runs  # the stop came during the search beside
+    assert wall < 8.0
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= r.objective + 1e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert r.best_bound >= r.objective - 1e-9
