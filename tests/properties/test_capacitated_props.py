@@ -211,3 +211,43 @@ def test_a_model_too_large_for_the_mip_keeps_the_start_and_the_known_bounds(
     assert lo.best_bound >= lscp(c, w, **KW).objective - 1e-9
     assert lo.best_bound <= lo.objective
     _check_figures(lo, dense, w, cap, False, maximize=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cap_instances(), st.sampled_from([None, 2.0]))
+def test_above_the_pair_cap_the_restricted_mip_answers_validly(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool], pen: float | None) -> None:
+    """Without the full MIP, the MIP restricted to the start's and the uncapacitated
+    answer's sites: a valid answer of the whole model, never worse than the start, and
+    the bound still the known ones (never the restricted MIP's)."""
+    import optimizer.placement.capacity as capacity
+
+    dense, w, cap, p, single = inst
+    c = sp.csr_matrix(dense)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+        for q in (p, None):
+            res = capacitated(c, w, cap, q, single_assignment=single, overload_penalty=pen,
+                              **KW)
+            if res.status is SolveStatus.INFEASIBLE:
+                # only the set-covering form with hard capacities can be infeasible
+                assert q is None and pen is None
+                assert math.isinf(_brute(dense, w, cap, None, single))
+                continue
+            assert res.status.has_solution
+            # no pair at all: no pair cap to pass, the (empty) full model is solved
+            assert ("no MIP for" in res.report.message) == bool(dense.any())
+            stages = [s for s in res.stages if "restricted" in s.message]
+            assert len(stages) <= 1
+            for s in stages:
+                assert s.status is not SolveStatus.OPTIMAL and math.isnan(s.best_bound)
+            if pen is None:
+                opt = _brute(dense, w, cap, q, single)
+                if q is None:
+                    assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
+                    assert res.best_bound <= lscp(c, w, **KW).objective + 1e-6 or \
+                        res.status is SolveStatus.OPTIMAL
+                else:
+                    assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
+            _check_figures(res, dense, w, cap, single, maximize=q is not None,
+                           pen=0.0 if pen is None else pen)
