@@ -385,6 +385,35 @@ def _open_of(ans: _Answer, n_sites: int) -> BoolArray:
     return mask
 
 
+def _cost_capacity_bound(prob: CoverInputs, cap: FloatArray, pen: float | None) -> float:
+    """Set-covering form: every coverable weight is assigned, each open site taking at most
+    ``min(capacity, weight within reach)`` (and any overload at ``pen`` a unit), so the cost
+    is at least that of the cheapest fractional choice of sites (the must-open ones
+    included) whose amounts add up to the total: a knapsack LP solved by sorting.
+    ``nan`` when even every allowed site cannot take it all (the model is infeasible)."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    need = float(inp.weights[coverable].sum())
+    take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
+    fixed = inp.fixed_mask
+    cost = float(inp.costs[fixed].sum())
+    need -= float(take[fixed].sum())
+    free = np.flatnonzero(inp.allowed & ~fixed & (take > 0))
+    ratio = inp.costs[free] / take[free]
+    price = math.inf if pen is None else float(pen)
+    for j in free[np.argsort(ratio, kind="stable")]:
+        if need <= 0 or inp.costs[j] / take[j] >= price:
+            break
+        used = min(1.0, need / take[j])
+        cost += used * float(inp.costs[j])
+        need -= used * float(take[j])
+    if need > TOL * max(1.0, float(inp.weights.sum())):
+        if math.isinf(price):
+            return math.nan
+        cost += price * need
+    return cost
+
+
 def _full_hint(cm: CapacitatedMip, ans: _Answer, n_sites: int) -> FloatArray:
     """``ans`` (a restricted model's values) as a start of the full model ``cm``."""
     hint = np.zeros(cm.mip.n_vars)
@@ -511,8 +540,13 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             # an overload that costs at least what it assigns never pays
             assert p is not None
             bounds["capacities"] = _capacity_bound(prob, cap, p)
-    elif math.isfinite(unc.best_bound):
-        bounds["uncapacitated"] = unc.best_bound
+    else:
+        if math.isfinite(unc.best_bound):
+            bounds["uncapacitated"] = unc.best_bound
+        # every coverable weight needs room at an open site (cost per unit of room)
+        room = _cost_capacity_bound(prob, cap, overload_penalty)
+        if math.isfinite(room):
+            bounds["capacities"] = room
     # 2. the start heuristic
     start = np.zeros(inp.n_sites, dtype=bool)
     if unc.status.has_solution:

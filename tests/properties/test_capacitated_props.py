@@ -251,3 +251,47 @@ def test_above_the_pair_cap_the_restricted_mip_answers_validly(
                     assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
             _check_figures(res, dense, w, cap, single, maximize=q is not None,
                            pen=0.0 if pen is None else pen)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cap_instances())
+def test_the_room_bound_of_the_fewest_points_is_below_the_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]) -> None:
+    """Every coverable weight needs room (capacity within reach) at an open site: the
+    cheapest fractional room is at most the brute-force optimum, split or single."""
+    from optimizer.placement.capacity import _cost_capacity_bound
+    from optimizer.placement.inputs import cover_inputs
+
+    dense, w, cap, _, single = inst
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    room = _cost_capacity_bound(prob, cap, None)
+    opt = _brute(dense, w, cap, None, single)
+    if math.isnan(room):
+        # not even every site together has the room: no answer exists
+        assert math.isinf(opt)
+    else:
+        assert room <= opt + 1e-9
+    # an overload price only lowers it
+    assert _cost_capacity_bound(prob, cap, 0.5) <= (room if not math.isnan(room) else math.inf)
+
+
+def test_the_room_bound_proves_the_fewest_points_without_the_full_mip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimizer.placement.capacity as capacity
+
+    # 25 dossiers a day, every site reaches every point, 10 a day each: 3 points,
+    # while coverage alone needs 1 (the uncapacitated bound)
+    c = sp.csr_matrix(np.ones((5, 4), dtype=bool))
+    w = np.full(5, 5.0)
+    cap = np.full(4, 10.0)
+    monkeypatch.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+    res = capacitated(c, w, cap, **KW)
+    assert "no MIP for" in res.report.message and "capacities 2.5" in res.report.message
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == 3.0 and res.best_bound == 3.0
+    _check_figures(res, c.toarray(), w, cap, False, maximize=False)
+    # an overload at 0.05 a dossier: 1 point and 15 over (1.75) beats 3 points; the
+    # bound is 1 + 0.05 * 15 = 1.75 (the room of one site, the rest overloaded)
+    cheap = capacitated(c, w, cap, overload_penalty=0.05, **KW)
+    assert cheap.objective == pytest.approx(1.75)
+    assert cheap.best_bound <= 1.75 + 1e-9
