@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.sparse.csgraph import maximum_flow
 
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus, relative_gap
@@ -215,6 +216,53 @@ def _solve_fixed(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray, p: in
                                           0.0 if pen is None else pen), source)
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """The most weight a set of open sites can take within reach and capacity (a
+    maximum flow, source -> points -> sites -> sink): the total, each site's load and
+    each point's unassigned weight.  In units of :data:`FLOW_UNITS` / total, rounded
+    to the safe side (each positive weight at least one unit, capacities down), so it
+    guides the search; the answers themselves come from the assignment LP."""
+
+    objective: float
+    load: FloatArray
+    residual: FloatArray
+
+
+#: Integer units the total weight is split into for the maximum flow (int32 arcs).
+FLOW_UNITS = 1e9
+
+
+def _assign_flow(prob: CoverInputs, cap: FloatArray, mask: BoolArray) -> _Flow:
+    """The capacitated assignment to the sites of ``mask`` as a maximum flow (the same
+    value as the assignment LP up to the rounding of :class:`_Flow`)."""
+    inp = prob.inp
+    n = inp.n_demand
+    sites = np.flatnonzero(mask)
+    m = sites.size
+    scale = FLOW_UNITS / max(1e-300, float(inp.weights.sum()))
+    units = np.round(inp.weights * scale).astype(np.int64)
+    units[(inp.weights > 0) & (units == 0)] = 1
+    room = np.minimum(np.floor(cap[sites] * scale), float(units.sum())).astype(np.int64)
+    pairs = prob.c.tocsc()[:, sites].tocoo()
+    src, snk = n + m, n + m + 1
+    graph = sp.csr_matrix(
+        (np.concatenate([units, units[pairs.row], room]).astype(np.int32),
+         (np.concatenate([np.full(n, src), pairs.row, n + np.arange(m)]),
+          np.concatenate([np.arange(n), n + pairs.col, np.full(m, snk)]))),
+        shape=(n + m + 2, n + m + 2))
+    flow = maximum_flow(graph, src, snk, method="dinic").flow.tocsr()
+    into = np.zeros(n)
+    row = flow[src]
+    into[row.indices[row.indices < n]] = row.data[row.indices < n]
+    load = np.zeros(inp.n_sites)
+    out = np.asarray(flow[:, [snk]].todense()).ravel()[n:n + m]
+    load[sites] = np.maximum(out, 0.0) / scale
+    residual = np.maximum(units - into, 0.0) / scale
+    residual[units == 0] = 0.0
+    return _Flow(float(inp.weights.sum() - residual.sum()), load, residual)
+
+
 def _reach_weight(c: sp.csr_matrix, residual: FloatArray) -> FloatArray:
     """Per site, the residual weight within its standard."""
     return np.asarray(c.T @ residual).ravel()
@@ -263,20 +311,17 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
     total = float(inp.weights[coverable].sum())
     mask = start.copy()
     best: _Answer | None = None
-    for _ in range(50):
+    while True:
         if options.stopped or (deadline is not None and time.perf_counter() >= deadline):
             break
-        # the most that these sites can take within capacity (LP), as the model itself
-        lp = _solve_fixed(prob, cap, mask, 0, single=False, pen=None, limit=remaining(deadline),
-                          options=options, source="lp")
-        if lp is None:
-            break
-        residual = _residual(prob, lp)
+        # the most that these sites can take within capacity (a maximum flow)
+        residual = _assign_flow(prob, cap, mask).residual
         residual[~coverable] = 0.0
         left = None if p is None else p - int(mask.sum())
         if residual.sum() <= TOL * max(1.0, total) or left == 0:
             break
-        grown = _greedy_fill(prob, cap, mask, residual, left, by_cost=p is None)
+        # one site at a time: the flow says again what is left
+        grown = _greedy_fill(prob, cap, mask, residual, 1, by_cost=p is None)
         if (grown == mask).all():
             break
         mask = grown
@@ -291,13 +336,16 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
 
 #: Share of the time left that :func:`_improve` leaves for the final assignment and MIP.
 IMPROVE_RESERVE = 0.25
-#: Sites tried to come in per round of :func:`_improve`.
-IMPROVE_TRIES = 4
+#: Sites tried to come in (or, without ``p``, to close) per round of :func:`_improve`,
+#: and the least loaded open sites tried to go out with ``p``; each try is a maximum
+#: flow (~10 ms on Phú Thọ at 1 km).
+IMPROVE_TRIES = 30
+IMPROVE_OUT = 5
 
 
 def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None, *,
              deadline: float | None, options: SolveOptions) -> BoolArray:
-    """Local search on the open sites, each move checked by the assignment LP.
+    """Local search on the open sites, each move checked by the assignment (a maximum flow).
 
     With ``p``: swap the least loaded free site for one of those taking the most
     unassigned demand, while the assigned weight grows.  Without: close the least
@@ -310,16 +358,13 @@ def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None,
     end = None if deadline is None else (
         time.perf_counter() + (1.0 - IMPROVE_RESERVE) * max(0.0, deadline - time.perf_counter()))
 
-    def lp(m: BoolArray) -> _Answer | None:
-        return _solve_fixed(prob, cap, m, 0, single=False, pen=None, limit=remaining(end),
-                            options=options, source="lp")
+    def lp(m: BoolArray) -> _Flow:
+        return _assign_flow(prob, cap, m)
 
     cur = lp(mask)
-    if cur is None:
-        return mask
     tried: set[tuple[int, int]] = set()
     while not options.stopped and (end is None or time.perf_counter() < end):
-        load = _load(inp, cur.cm, cur.values)
+        load = cur.load
         free_open = np.flatnonzero(mask & ~inp.fixed_mask)
         if free_open.size == 0:
             break
@@ -339,28 +384,29 @@ def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None,
                         == 0).any():
                     continue
                 got = lp(trial)
-                if got is not None and got.objective >= total - tol:
+                if got.objective >= total - tol:
                     mask, cur, moved = trial, got, True
                     break
             if not moved:
                 break
             continue
-        residual = _residual(prob, cur)
+        residual = cur.residual.copy()
         residual[~coverable] = 0.0
         take = np.minimum(cap, _reach_weight(prob.c, residual))
         take[mask | ~inp.allowed] = -1.0
         ins = np.argsort(-take, kind="stable")[:IMPROVE_TRIES]
         ins = ins[take[ins] > tol]
         moved = False
-        j_out = int(out[0])
-        for j_in in ins:
-            if (j_out, int(j_in)) in tried:
+        for j_out, j_in in ((int(a), int(b)) for a in out[:IMPROVE_OUT] for b in ins):
+            if (j_out, j_in) in tried:
                 continue
-            tried.add((j_out, int(j_in)))
+            if end is not None and time.perf_counter() >= end:
+                break
+            tried.add((j_out, j_in))
             trial = mask.copy()
             trial[j_out], trial[j_in] = False, True
             got = lp(trial)
-            if got is not None and got.objective > cur.objective + tol:
+            if got.objective > cur.objective + tol:
                 mask, cur, moved = trial, got, True
                 break
         if not moved:

@@ -295,3 +295,25 @@ def test_the_room_bound_proves_the_fewest_points_without_the_full_mip(
     cheap = capacitated(c, w, cap, overload_penalty=0.05, **KW)
     assert cheap.objective == pytest.approx(1.75)
     assert cheap.best_bound <= 1.75 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(cap_instances(), st.integers(0, 2**16 - 1))
+def test_the_search_assignment_flow_equals_the_assignment_lp(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool], pick: int) -> None:
+    """The local search's maximum flow takes what the assignment LP (scipy's linprog)
+    takes, within its rounding, with loads within capacity and the rest unassigned."""
+    from optimizer.placement.capacity import _assign_flow
+    from optimizer.placement.inputs import cover_inputs
+
+    dense, w, cap, _, _ = inst
+    mask = np.array([(pick >> j) & 1 == 1 for j in range(cap.size)])
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    got = _assign_flow(prob, cap, mask)
+    best = _best_assignment(dense, w, cap, tuple(np.flatnonzero(mask)), False)
+    tol = 1e-6 * max(1.0, float(w.sum()))
+    assert got.objective == pytest.approx(best, abs=tol)
+    assert got.objective == pytest.approx(float(w.sum() - got.residual.sum()), abs=tol)
+    assert (got.load <= cap + tol).all() and (got.load[~mask] == 0).all()
+    assert got.load.sum() == pytest.approx(got.objective, abs=tol)
+    assert ((got.residual >= 0) & (got.residual <= w + tol)).all()
