@@ -608,11 +608,17 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     # 3. the full model, hinted (unless it is too large to help in time)
     n_pairs = int(prob.c.nnz)
     restricted: _Answer | None = None
-    if heur is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS:
-        # 3'. a MIP on the sites of the start and the uncapacitated answer (an answer only)
-        restricted, r_report, why = _restricted_mip(
-            prob, cap, p, start | _open_of(heur, inp.n_sites), heur, single=single_assignment,
-            pen=overload_penalty, deadline=deadline, options=options)
+    if n_pairs > CAPACITATED_MIP_MAX_PAIRS:
+        # 3'. a MIP on the sites of the start and the uncapacitated answer (an answer only);
+        # never the full model, not even without a start: it overruns time and memory
+        # (Quảng Ninh at 400 m, 1.16 million pairs: 104 s and 2.5 GB for no answer)
+        r_report: SolverReport | None = None
+        why = "the start heuristic found no answer in time"
+        if heur is not None:
+            restricted, r_report, why = _restricted_mip(
+                prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
+                single=single_assignment, pen=overload_penalty, deadline=deadline,
+                options=options)
         if r_report is not None:
             stages.append(r_report)
         notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: the answer is the start "
@@ -622,7 +628,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         sol = MipSolution(SolverReport(
             SolveStatus.NOT_SOLVED, math.nan, math.nan, math.inf, 0.0, unc.report.solver,
             options.seed, options.threads, 0.0, ""), None)
-        cm = heur.cm
+        cm: CapacitatedMip | None = None
     else:
         cm = capacitated_mip(prob, cap, p, single_assignment=single_assignment,
                              overload_penalty=overload_penalty)
@@ -634,7 +640,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     if sol.report.status is SolveStatus.INFEASIBLE:
         return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
     cands: list[_Answer] = []
-    if sol.values is not None:
+    if sol.values is not None and cm is not None:
         cands.append(_Answer(cm, sol.values, _value(prob, cm, sol.values, cap, maximize, pen),
                              "MIP"))
     if heur is not None:
