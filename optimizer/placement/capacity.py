@@ -263,6 +263,19 @@ def _assign_flow(prob: CoverInputs, cap: FloatArray, mask: BoolArray) -> _Flow:
     return _Flow(float(inp.weights.sum() - residual.sum()), load, residual)
 
 
+def _surely_short(prob: CoverInputs, cap: FloatArray) -> bool:
+    """Whether even every allowed site open cannot take all coverable weight within
+    capacity (the set-covering form is infeasible).  The flow's rounding moves each of
+    its ``n + m`` bounded arcs by at most one unit, so the exact assignment takes at
+    most ``n + m`` units more than the flow: short means short by more than that."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    got = _assign_flow(prob, cap, inp.allowed.copy())
+    slack = (inp.n_demand + int(inp.allowed.sum()) + 1) * float(inp.weights.sum()) / FLOW_UNITS
+    return got.objective + slack < total - TOL * max(1.0, total)
+
+
 def _reach_weight(c: sp.csr_matrix, residual: FloatArray) -> FloatArray:
     """Per site, the residual weight within its standard."""
     return np.asarray(c.T @ residual).ravel()
@@ -315,7 +328,8 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
         if options.stopped or (deadline is not None and time.perf_counter() >= deadline):
             break
         # the most that these sites can take within capacity (a maximum flow)
-        residual = _assign_flow(prob, cap, mask).residual
+        flow = _assign_flow(prob, cap, mask)
+        residual = flow.residual
         residual[~coverable] = 0.0
         left = None if p is None else p - int(mask.sum())
         if residual.sum() <= TOL * max(1.0, total) or left == 0:
@@ -323,7 +337,13 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
         # one site at a time: the flow says again what is left
         grown = _greedy_fill(prob, cap, mask, residual, 1, by_cost=p is None)
         if (grown == mask).all():
-            break
+            # no new site reaches what is left: one that relieves a full site instead
+            full = mask & (flow.load >= cap * (1.0 - 1e-6))
+            near_full = np.asarray(prob.c @ full.astype(np.float64)).ravel() > 0
+            grown = _greedy_fill(prob, cap, mask, np.where(near_full, inp.weights, residual),
+                                 1, by_cost=p is None)
+            if (grown == mask).all():
+                break
         mask = grown
     if final_deadline is None or time.perf_counter() < final_deadline:
         mask = _improve(prob, cap, mask, p, deadline=final_deadline, options=options)
@@ -331,6 +351,22 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
     best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
                         limit=remaining(final_deadline), options=options,
                         source="uncapacitated answer + greedy additions")
+    # every point assigned by the split flow may not fit whole (single assignment): open
+    # 1, 2, 4, ... more sites, those taking the most per cost, until it does
+    take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
+    more = 1
+    while best is None and p is None and not options.stopped and (
+            final_deadline is None or time.perf_counter() < final_deadline):
+        spare = np.flatnonzero(inp.allowed & ~mask & (take > 0))
+        if spare.size == 0:
+            break
+        mask = mask.copy()
+        mask[spare[np.argsort(-take[spare] / np.maximum(inp.costs[spare], 1e-9),
+                              kind="stable")[:more]]] = True
+        more *= 2
+        best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
+                            limit=remaining(final_deadline), options=options,
+                            source="uncapacitated answer + greedy additions")
     return best
 
 
@@ -614,6 +650,8 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         # (Quảng Ninh at 400 m, 1.16 million pairs: 104 s and 2.5 GB for no answer)
         r_report: SolverReport | None = None
         why = "the start heuristic found no answer in time"
+        if heur is None and p is None and overload_penalty is None and _surely_short(prob, cap):
+            return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
         if heur is not None:
             restricted, r_report, why = _restricted_mip(
                 prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
