@@ -638,14 +638,16 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
        its answer is the start, its bound a bound (an LSCP lower bound: every
        capacitated answer opens a cover; an MCLP upper bound: the assigned weight
        is within the standard of an open site).
-    2. A heuristic from that answer: assignment by LP, greedy additions of the sites
-       taking the most unassigned demand, assignment again.
-    3. The full model, hinted with the heuristic answer, for the rest of the time
-       (not above :data:`CAPACITATED_MIP_MAX_PAIRS` pairs when 2 found an answer).
+    2. A heuristic from that answer: assignment by maximum flow, greedy additions of
+       the sites taking the most unassigned demand, a local search (each move checked
+       by the flow), the answer's assignment by the flow or the assignment model.
+    3. The full model, hinted with the heuristic answer, for the rest of the time; above
+       :data:`CAPACITATED_MIP_MAX_PAIRS` pairs never, but the model restricted to the
+       sites of 1 and 2 (:func:`_restricted_mip`, answer only).
 
-    The better answer of 2 and 3 is kept; the bound is the tightest of the MIP's,
-    the uncapacitated one, the capacities' (with ``p`` and no overload) and the total
-    coverable weight.
+    The best answer is kept; the bound is the tightest of the MIP's, the uncapacitated
+    one, the capacities' (with ``p`` and no overload), the room bound (without ``p``,
+    :func:`_cost_capacity_bound`) and the total coverable weight.
     """
     t0 = time.perf_counter()
     inp = prob.inp
