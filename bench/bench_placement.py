@@ -26,6 +26,13 @@ cpmedian`` the capacitated p-median (ours only) as ``motcua place --model pmedia
 --points 40 --capacitated`` solves it: in-person dossiers a day, the sites'
 ``capacity_per_day``, p-median's cutoff and penalty (its row adds the share of the
 dossiers assigned and the points over capacity).
+``--models lscp-cap mclp-cap`` (real instances, ours only) run the capacitated LSCP
+and MCLP as ``motcua place KEY --capacitated`` does (in-person dossiers a day, the
+sites' capacities and opening costs):
+
+    python bench/bench_placement.py --instances qn-1km ls-1km --models lscp-cap mclp-cap \
+        --peers ours --limit 60
+
 ``--spopt-limit`` gives spopt (CBC) its own cap; a run that hits it is reported as
 "no proof in N s".
 """
@@ -53,6 +60,8 @@ P_MEDIAN = 40
 REAL = ("qn-1km", "ls-1km", "pt-1km", "hn-400m", "qn-400m")
 P_REAL = 40
 REAL_THREADS = 2
+#: Capacitated LSCP and MCLP (``P_REAL`` points) on the real instances, ours only.
+CAPACITATED = ("lscp-cap", "mclp-cap")
 
 
 #: The p-median robustness grid (issue #4): instance seeds and p values on 5,000 x 500.
@@ -100,6 +109,10 @@ def run_real(instance: str, model: str, peer: str, limit: float) -> dict[str, ob
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import real_instances as ri
 
+    if model in CAPACITATED:
+        if peer != "ours":
+            return {"skipped": "the capacitated models are run for ours only"}
+        return run_capacitated(instance, model, limit)
     m = ri.matrices(instance, model)
     covered, w, fixed, closed = m["covered"], m["weights"], m["fixed"], m["closed"]
     if model in ("pcenter", "cpmedian") and peer != "ours":
@@ -185,6 +198,37 @@ def _cpmedian(m: dict[str, object], limit: float) -> object:
     return capacitated_p_median(m["minutes"], _per_day(m), m["capacity"], P_REAL, fixed=m["fixed"],
                                 closed=m["closed"], unassigned_penalty_min=m["penalty"],
                                 time_limit_s=limit, threads=REAL_THREADS)
+
+
+def run_capacitated(instance: str, model: str, limit: float) -> dict[str, object]:
+    """``motcua place KEY --model lscp|mclp [--points 40] --capacitated --threads 2``'s
+    model: in-person dossiers a day as weights, each site's ``capacity_per_day`` and
+    ``opening_cost``, its must-open and closed sites."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import real_instances as ri
+
+    from geodata.coverage import coverage_for_scenario
+    from geodata.scenario import load_scenario
+    from motcua.placement import PlacementRequest, _run_status, in_person_per_day
+    from optimizer.placement import capacitated
+
+    scenario = load_scenario(ri.scenario_folder(instance))
+    sc = coverage_for_scenario(scenario, standard=scenario.settings.coverage,
+                               cache_dir=ri.OUT / "cache")
+    sites = sc.sites.reset_index(drop=True)
+    w = in_person_per_day(scenario, sc.demand["population"].to_numpy(dtype=float))
+    status = _run_status(sites, PlacementRequest(model="lscp", capacitated=True))
+    cap = sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float)
+    costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
+    p = P_REAL if model == "mclp-cap" else None
+    t0 = time.perf_counter()
+    r = capacitated(sc.matrix.covered, w, cap, p, costs=costs,
+                    fixed=np.flatnonzero(status == "must_open"),
+                    closed=np.flatnonzero(status == "closed"), time_limit_s=limit,
+                    threads=REAL_THREADS)
+    return {"status": r.status.value, "objective": float(r.objective), "bound": r.best_bound,
+            "gap": r.report.gap, "wall_s": time.perf_counter() - t0,
+            "note": r.report.message}
 
 
 def run_one(instance: str, model: str, peer: str, limit: float, seed: int = 2025,

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.sparse.csgraph import maximum_flow
 
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus, relative_gap
@@ -128,6 +129,13 @@ HEURISTIC_TIME_SHARE = 0.15
 #: sites) HiGHS took 100 s past a 40 s limit in presolve and its bound (66) stayed below
 #: the uncapacitated one (147).  The answer is the heuristic's, the bound the known ones.
 CAPACITATED_MIP_MAX_PAIRS = 250_000
+#: Above :data:`CAPACITATED_MIP_MAX_PAIRS`, the model restricted to the sites of the start
+#: heuristic's answer and of the uncapacitated answer gets a MIP when it has at most this
+#: many pairs: on Quảng Ninh at 1 km (274,640 pairs) the LSCP restricted to its 152 sites
+#: (29,136 pairs) is solved in 14 s (152 -> 146 points), the MCLP restricted to 52 sites
+#: (19,398 pairs) gains 1,197 -> 1,201.5 dossiers a day in 30 s; with 192 and 302 sites
+#: (51k, 115k pairs) HiGHS did not better the start in 35 s.
+RESTRICTED_MIP_MAX_PAIRS = 40_000
 #: Relative tolerance on weights and objectives.
 TOL = 1e-7
 
@@ -208,20 +216,114 @@ def _solve_fixed(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray, p: in
                                           0.0 if pen is None else pen), source)
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """The most weight a set of open sites can take within reach and capacity (a
+    maximum flow, source -> points -> sites -> sink): the total, each site's load and
+    each point's unassigned weight.  In units of :data:`FLOW_UNITS` / total, rounded
+    to the safe side (each positive weight at least one unit, capacities down), so it
+    guides the search; the answers themselves come from the assignment LP."""
+
+    objective: float
+    load: FloatArray
+    residual: FloatArray
+    shares: sp.csr_matrix
+
+
+#: Integer units the total weight is split into for the maximum flow (int32 arcs).
+FLOW_UNITS = 1e9
+
+
+def _assign_flow(prob: CoverInputs, cap: FloatArray, mask: BoolArray,
+                 cc: sp.csc_matrix | None = None) -> _Flow:
+    """The capacitated assignment to the sites of ``mask`` as a maximum flow (the same
+    value as the assignment LP up to the rounding of :class:`_Flow`)."""
+    inp = prob.inp
+    n = inp.n_demand
+    sites = np.flatnonzero(mask)
+    m = sites.size
+    scale = FLOW_UNITS / max(1e-300, float(inp.weights.sum()))
+    units = np.round(inp.weights * scale).astype(np.int64)
+    units[(inp.weights > 0) & (units == 0)] = 1
+    pairs = (prob.c.tocsc() if cc is None else cc)[:, sites].tocoo()
+    # a unit of flow carries at most 1/scale of weight plus half a unit per point of
+    # rounding: each site's room is short by that much, so its real load stays within
+    room = np.floor(cap[sites] * scale) - np.ceil(0.5 * np.bincount(pairs.col, minlength=m))
+    room = np.clip(room, 0.0, float(units.sum())).astype(np.int64)
+    src, snk = n + m, n + m + 1
+    graph = sp.csr_matrix(
+        (np.concatenate([units, units[pairs.row], room]).astype(np.int32),
+         (np.concatenate([np.full(n, src), pairs.row, n + np.arange(m)]),
+          np.concatenate([np.arange(n), n + pairs.col, np.full(m, snk)]))),
+        shape=(n + m + 2, n + m + 2))
+    flow = maximum_flow(graph, src, snk, method="dinic").flow.tocsr()
+    into = np.zeros(n)
+    row = flow[src]
+    into[row.indices[row.indices < n]] = row.data[row.indices < n]
+    load = np.zeros(inp.n_sites)
+    out = np.asarray(flow[:, [snk]].todense()).ravel()[n:n + m]
+    load[sites] = np.maximum(out, 0.0) / scale
+    residual = np.maximum(units - into, 0.0) / scale
+    residual[units == 0] = 0.0
+    sent = flow[:n, n:n + m].tocoo()
+    keep = sent.data > 0
+    shares = sp.csr_matrix(
+        (np.minimum(1.0, sent.data[keep] / np.maximum(units[sent.row[keep]], 1)),
+         (sent.row[keep], sites[sent.col[keep]])), shape=(n, inp.n_sites))
+    return _Flow(float(inp.weights.sum() - residual.sum()), load, residual, shares)
+
+
+def _flow_answer(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None,
+                 flow: _Flow, pen: float | None) -> _Answer | None:
+    """The flow's assignment as an answer of the model restricted to ``mask`` (split
+    assignment, nothing overloaded); ``None`` without ``p`` when it leaves a coverable
+    point not wholly assigned."""
+    sub = _restricted(prob, mask)
+    cm = capacitated_mip(sub, cap, None if p is None else int(mask.sum()),
+                         single_assignment=False, overload_penalty=pen)
+    values = np.zeros(cm.mip.n_vars)
+    values[cm.x0:cm.x0 + cm.cand.size] = 1.0
+    z = np.asarray(flow.shares[cm.rows, cm.cols]).ravel()
+    if p is None:
+        got = np.bincount(cm.rows, weights=z, minlength=prob.inp.n_demand)
+        if (got[np.diff(sub.c.indptr) > 0] < 1.0 - 1e-9).any():
+            return None
+    values[cm.z0:cm.z0 + cm.rows.size] = z
+    return _Answer(cm, values, _value(sub, cm, values, cap, p is not None,
+                                      0.0 if pen is None else pen),
+                   "uncapacitated answer + greedy additions")
+
+
+def _surely_short(prob: CoverInputs, cap: FloatArray) -> bool:
+    """Whether even every allowed site open cannot take all coverable weight within
+    capacity (the set-covering form is infeasible).  The flow's rounding moves each of
+    its ``n + m`` bounded arcs by at most one unit and each site's room by half a unit a
+    point within reach, so the exact assignment takes at most ``n + m + pairs`` units
+    more than the flow: short means short by more than that."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    total = float(inp.weights[coverable].sum())
+    got = _assign_flow(prob, cap, inp.allowed.copy())
+    slack = (inp.n_demand + int(inp.allowed.sum()) + 1 + int(prob.c.nnz)) * float(
+        inp.weights.sum()) / FLOW_UNITS
+    return got.objective + slack < total - TOL * max(1.0, total)
+
+
 def _reach_weight(c: sp.csr_matrix, residual: FloatArray) -> FloatArray:
     """Per site, the residual weight within its standard."""
     return np.asarray(c.T @ residual).ravel()
 
 
 def _greedy_fill(prob: CoverInputs, cap: FloatArray, open_mask: BoolArray,
-                 residual: FloatArray, count_left: int | None, by_cost: bool) -> BoolArray:
+                 residual: FloatArray, count_left: int | None, by_cost: bool,
+                 cc: sp.csc_matrix | None = None) -> BoolArray:
     """Add sites while residual demand is left: each time the site taking the most of it
     (``min(capacity, residual within reach)``, per cost with ``by_cost``), its rows'
     residual reduced in proportion.  A heuristic: the caller checks the result by LP."""
     inp, c = prob.inp, prob.c
     mask = open_mask.copy()
     r = residual.copy()
-    cc = c.tocsc()
+    cc = c.tocsc() if cc is None else cc
     added = 0
     while count_left is None or added < count_left:
         reach = _reach_weight(c, r)
@@ -256,41 +358,81 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
     total = float(inp.weights[coverable].sum())
     mask = start.copy()
     best: _Answer | None = None
-    for _ in range(50):
+    cc = prob.c.tocsc()
+    big = max(1e-9, float(cap[inp.allowed].max())) if inp.allowed.any() else 1e-9
+    while True:
         if options.stopped or (deadline is not None and time.perf_counter() >= deadline):
             break
-        # the most that these sites can take within capacity (LP), as the model itself
-        lp = _solve_fixed(prob, cap, mask, 0, single=False, pen=None, limit=remaining(deadline),
-                          options=options, source="lp")
-        if lp is None:
-            break
-        residual = _residual(prob, lp)
+        # the most that these sites can take within capacity (a maximum flow)
+        flow = _assign_flow(prob, cap, mask, cc)
+        residual = flow.residual
         residual[~coverable] = 0.0
         left = None if p is None else p - int(mask.sum())
         if residual.sum() <= TOL * max(1.0, total) or left == 0:
             break
-        grown = _greedy_fill(prob, cap, mask, residual, left, by_cost=p is None)
+        # one site at a time near the end (the flow says again what is left), more while
+        # much is left: Hà Nội at 400 m needs ~170 more than its uncapacitated cover
+        batch = max(1, int(residual.sum() / (2.0 * big)))
+        grown = _greedy_fill(prob, cap, mask, residual,
+                             batch if left is None else min(batch, left), by_cost=p is None,
+                             cc=cc)
         if (grown == mask).all():
-            break
+            # no new site reaches what is left: one that relieves a full site instead
+            full = mask & (flow.load >= cap * (1.0 - 1e-6))
+            near_full = np.asarray(prob.c @ full.astype(np.float64)).ravel() > 0
+            grown = _greedy_fill(prob, cap, mask, np.where(near_full, inp.weights, residual),
+                                 1, by_cost=p is None, cc=cc)
+            if (grown == mask).all():
+                break
         mask = grown
     if final_deadline is None or time.perf_counter() < final_deadline:
         mask = _improve(prob, cap, mask, p, deadline=final_deadline, options=options)
-    # the answer itself (the time of the whole call: a start is worth more than MIP time)
-    best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
-                        limit=remaining(final_deadline), options=options,
-                        source="uncapacitated answer + greedy additions")
+    # the answer itself: split and hard capacities, the flow's (the assignment LP's
+    # value; the LP of ~500,000 pairs on Hà Nội at 400 m took over 38 s); else the
+    # assignment model (the time of the whole call: a start is worth more than MIP time)
+    # With p the LP first: the flow's cut room costs a little weight (pt-1km: 1,599.95
+    # of 1,600 dossiers a day) and the LP on p sites is quick; the flow if it fails.
+    flow_ok = not single and pen is None
+    best = None
+    if flow_ok and p is None:
+        best = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), pen)
+    if best is None:
+        best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
+                            limit=remaining(final_deadline), options=options,
+                            source="uncapacitated answer + greedy additions")
+    if best is None and flow_ok and p is not None:
+        best = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), pen)
+    # every point assigned by the split flow may not fit whole (single assignment): open
+    # 1, 2, 4, ... more sites, those taking the most per cost, until it does
+    take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
+    more = 1
+    while best is None and p is None and not options.stopped and (
+            final_deadline is None or time.perf_counter() < final_deadline):
+        spare = np.flatnonzero(inp.allowed & ~mask & (take > 0))
+        if spare.size == 0:
+            break
+        mask = mask.copy()
+        mask[spare[np.argsort(-take[spare] / np.maximum(inp.costs[spare], 1e-9),
+                              kind="stable")[:more]]] = True
+        more *= 2
+        best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
+                            limit=remaining(final_deadline), options=options,
+                            source="uncapacitated answer + greedy additions")
     return best
 
 
 #: Share of the time left that :func:`_improve` leaves for the final assignment and MIP.
 IMPROVE_RESERVE = 0.25
-#: Sites tried to come in per round of :func:`_improve`.
-IMPROVE_TRIES = 4
+#: Sites tried to come in (or, without ``p``, to close) per round of :func:`_improve`,
+#: and the least loaded open sites tried to go out with ``p``; each try is a maximum
+#: flow (~10 ms on Phú Thọ at 1 km).
+IMPROVE_TRIES = 30
+IMPROVE_OUT = 5
 
 
 def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None, *,
              deadline: float | None, options: SolveOptions) -> BoolArray:
-    """Local search on the open sites, each move checked by the assignment LP.
+    """Local search on the open sites, each move checked by the assignment (a maximum flow).
 
     With ``p``: swap the least loaded free site for one of those taking the most
     unassigned demand, while the assigned weight grows.  Without: close the least
@@ -300,19 +442,17 @@ def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None,
     coverable = np.diff(prob.c.indptr) > 0
     total = float(inp.weights[coverable].sum())
     tol = TOL * max(1.0, total)
+    cc = prob.c.tocsc()
     end = None if deadline is None else (
         time.perf_counter() + (1.0 - IMPROVE_RESERVE) * max(0.0, deadline - time.perf_counter()))
 
-    def lp(m: BoolArray) -> _Answer | None:
-        return _solve_fixed(prob, cap, m, 0, single=False, pen=None, limit=remaining(end),
-                            options=options, source="lp")
+    def lp(m: BoolArray) -> _Flow:
+        return _assign_flow(prob, cap, m, cc)
 
     cur = lp(mask)
-    if cur is None:
-        return mask
     tried: set[tuple[int, int]] = set()
     while not options.stopped and (end is None or time.perf_counter() < end):
-        load = _load(inp, cur.cm, cur.values)
+        load = cur.load
         free_open = np.flatnonzero(mask & ~inp.fixed_mask)
         if free_open.size == 0:
             break
@@ -328,32 +468,32 @@ def _improve(prob: CoverInputs, cap: FloatArray, mask: BoolArray, p: int | None,
                 trial = mask.copy()
                 trial[j] = False
                 # every coverable point must keep a site within reach
-                if (np.asarray(prob.c[:, np.flatnonzero(trial)].sum(axis=1)).ravel()[coverable]
-                        == 0).any():
+                if ((prob.c @ trial.astype(np.float64))[coverable] == 0).any():
                     continue
                 got = lp(trial)
-                if got is not None and got.objective >= total - tol:
+                if got.objective >= total - tol:
                     mask, cur, moved = trial, got, True
                     break
             if not moved:
                 break
             continue
-        residual = _residual(prob, cur)
+        residual = cur.residual.copy()
         residual[~coverable] = 0.0
         take = np.minimum(cap, _reach_weight(prob.c, residual))
         take[mask | ~inp.allowed] = -1.0
         ins = np.argsort(-take, kind="stable")[:IMPROVE_TRIES]
         ins = ins[take[ins] > tol]
         moved = False
-        j_out = int(out[0])
-        for j_in in ins:
-            if (j_out, int(j_in)) in tried:
+        for j_out, j_in in ((int(a), int(b)) for a in out[:IMPROVE_OUT] for b in ins):
+            if (j_out, j_in) in tried:
                 continue
-            tried.add((j_out, int(j_in)))
+            if end is not None and time.perf_counter() >= end:
+                break
+            tried.add((j_out, j_in))
             trial = mask.copy()
             trial[j_out], trial[j_in] = False, True
             got = lp(trial)
-            if got is not None and got.objective > cur.objective + tol:
+            if got.objective > cur.objective + tol:
                 mask, cur, moved = trial, got, True
                 break
         if not moved:
@@ -369,6 +509,42 @@ def _capacity_bound(prob: CoverInputs, cap: FloatArray, p: int) -> float:
     fixed = inp.fixed_mask
     free = np.sort(take[inp.allowed & ~fixed])[::-1]
     return float(take[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+
+
+def _open_of(ans: _Answer, n_sites: int) -> BoolArray:
+    """The sites ``ans`` opens."""
+    mask = np.zeros(n_sites, dtype=bool)
+    mask[ans.cm.cand[ans.values[ans.cm.x0:ans.cm.x0 + ans.cm.cand.size] > 0.5]] = True
+    return mask
+
+
+def _cost_capacity_bound(prob: CoverInputs, cap: FloatArray, pen: float | None) -> float:
+    """Set-covering form: every coverable weight is assigned, each open site taking at most
+    ``min(capacity, weight within reach)`` (and any overload at ``pen`` a unit), so the cost
+    is at least that of the cheapest fractional choice of sites (the must-open ones
+    included) whose amounts add up to the total: a knapsack LP solved by sorting.
+    ``nan`` when even every allowed site cannot take it all (the model is infeasible)."""
+    inp = prob.inp
+    coverable = np.diff(prob.c.indptr) > 0
+    need = float(inp.weights[coverable].sum())
+    take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
+    fixed = inp.fixed_mask
+    cost = float(inp.costs[fixed].sum())
+    need -= float(take[fixed].sum())
+    free = np.flatnonzero(inp.allowed & ~fixed & (take > 0))
+    ratio = inp.costs[free] / take[free]
+    price = math.inf if pen is None else float(pen)
+    for j in free[np.argsort(ratio, kind="stable")]:
+        if need <= 0 or inp.costs[j] / take[j] >= price:
+            break
+        used = min(1.0, need / take[j])
+        cost += used * float(inp.costs[j])
+        need -= used * float(take[j])
+    if need > TOL * max(1.0, float(inp.weights.sum())):
+        if math.isinf(price):
+            return math.nan
+        cost += price * need
+    return cost
 
 
 def _full_hint(cm: CapacitatedMip, ans: _Answer, n_sites: int) -> FloatArray:
@@ -387,6 +563,41 @@ def _full_hint(cm: CapacitatedMip, ans: _Answer, n_sites: int) -> FloatArray:
     o[a.cand] = ans.values[a.o0:a.o0 + a.cand.size]
     hint[cm.o0:cm.o0 + cm.cand.size] = o[cm.cand]
     return hint
+
+
+def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: BoolArray,
+                    heur: _Answer, *, single: bool, pen: float | None, deadline: float | None,
+                    options: SolveOptions) -> tuple[_Answer | None, SolverReport | None, str]:
+    """The capacitated model with only ``sites`` allowed (must-open sites stay must-open),
+    hinted with ``heur`` (whose sites are among them): any answer is one of the full
+    model, its bound is not (the full model has more sites), so it is not reported.
+
+    ``None`` (and why, for the notes) when the restriction is too large for a MIP, or
+    would leave a coverable point without a site (the set-covering form needs one)."""
+    inp = prob.inp
+    allowed = sites & inp.allowed
+    c = restrict_columns(prob.c, allowed)
+    if p is None and ((np.diff(c.indptr) == 0) & (np.diff(prob.c.indptr) > 0)).any():
+        return None, None, "the restricted sites do not cover every coverable point"
+    if c.nnz > RESTRICTED_MIP_MAX_PAIRS:
+        return None, None, (f"no MIP on its {int(allowed.sum())} sites either "
+                            f"({c.nnz:,} pairs)")
+    sub = replace(prob, inp=replace(inp, allowed=allowed), c=c)
+    cm = capacitated_mip(sub, cap, p, single_assignment=single, overload_penalty=pen)
+    sol = solve_mip(cm.mip, engine=options.engine, time_limit_s=remaining(deadline),
+                    seed=options.seed, threads=options.threads, stop=options.stop,
+                    hint=_full_hint(cm, heur, inp.n_sites))
+    what = f"MIP restricted to the {int(allowed.sum())} sites of the start and the " \
+           "uncapacitated answer"
+    # FEASIBLE at best: optimal on these sites is not optimal on all
+    proven = " (optimal on those sites)" if sol.report.status is SolveStatus.OPTIMAL else ""
+    status = SolveStatus.FEASIBLE if sol.values is not None else sol.report.status
+    report = replace(sol.report, status=status, best_bound=math.nan, gap=math.inf,
+                     message=f"{what} ({c.nnz:,} pairs){proven}: its bound is not the model's")
+    if sol.values is None:
+        return None, report, ""
+    value = _value(sub, cm, sol.values, cap, p is not None, 0.0 if pen is None else pen)
+    return _Answer(cm, sol.values, value, what), report, ""
 
 
 def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
@@ -427,14 +638,16 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
        its answer is the start, its bound a bound (an LSCP lower bound: every
        capacitated answer opens a cover; an MCLP upper bound: the assigned weight
        is within the standard of an open site).
-    2. A heuristic from that answer: assignment by LP, greedy additions of the sites
-       taking the most unassigned demand, assignment again.
-    3. The full model, hinted with the heuristic answer, for the rest of the time
-       (not above :data:`CAPACITATED_MIP_MAX_PAIRS` pairs when 2 found an answer).
+    2. A heuristic from that answer: assignment by maximum flow, greedy additions of
+       the sites taking the most unassigned demand, a local search (each move checked
+       by the flow), the answer's assignment by the flow or the assignment model.
+    3. The full model, hinted with the heuristic answer, for the rest of the time; above
+       :data:`CAPACITATED_MIP_MAX_PAIRS` pairs never, but the model restricted to the
+       sites of 1 and 2 (:func:`_restricted_mip`, answer only).
 
-    The better answer of 2 and 3 is kept; the bound is the tightest of the MIP's,
-    the uncapacitated one, the capacities' (with ``p`` and no overload) and the total
-    coverable weight.
+    The best answer is kept; the bound is the tightest of the MIP's, the uncapacitated
+    one, the capacities' (with ``p`` and no overload), the room bound (without ``p``,
+    :func:`_cost_capacity_bound`) and the total coverable weight.
     """
     t0 = time.perf_counter()
     inp = prob.inp
@@ -462,8 +675,13 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             # an overload that costs at least what it assigns never pays
             assert p is not None
             bounds["capacities"] = _capacity_bound(prob, cap, p)
-    elif math.isfinite(unc.best_bound):
-        bounds["uncapacitated"] = unc.best_bound
+    else:
+        if math.isfinite(unc.best_bound):
+            bounds["uncapacitated"] = unc.best_bound
+        # every coverable weight needs room at an open site (cost per unit of room)
+        room = _cost_capacity_bound(prob, cap, overload_penalty)
+        if math.isfinite(room):
+            bounds["capacities"] = room
     # 2. the start heuristic
     start = np.zeros(inp.n_sites, dtype=bool)
     if unc.status.has_solution:
@@ -478,13 +696,30 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
 
     # 3. the full model, hinted (unless it is too large to help in time)
     n_pairs = int(prob.c.nnz)
-    if heur is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS:
+    restricted: _Answer | None = None
+    if n_pairs > CAPACITATED_MIP_MAX_PAIRS:
+        # 3'. a MIP on the sites of the start and the uncapacitated answer (an answer only);
+        # never the full model, not even without a start: it overruns time and memory
+        # (Quảng Ninh at 400 m, 1.16 million pairs: 104 s and 2.5 GB for no answer)
+        r_report: SolverReport | None = None
+        why = "the start heuristic found no answer in time"
+        if heur is None and p is None and overload_penalty is None and _surely_short(prob, cap):
+            return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
+        if heur is not None:
+            restricted, r_report, why = _restricted_mip(
+                prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
+                single=single_assignment, pen=overload_penalty, deadline=deadline,
+                options=options)
+        if r_report is not None:
+            stages.append(r_report)
         notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: the answer is the start "
-                     "heuristic's, the bound the uncapacitated model's")
+                     "heuristic's" + ("" if r_report is None else
+                                      " or the MIP restricted to its sites'")
+                     + ", the bound the known ones" + (f" ({why})" if why else ""))
         sol = MipSolution(SolverReport(
             SolveStatus.NOT_SOLVED, math.nan, math.nan, math.inf, 0.0, unc.report.solver,
             options.seed, options.threads, 0.0, ""), None)
-        cm = heur.cm
+        cm: CapacitatedMip | None = None
     else:
         cm = capacitated_mip(prob, cap, p, single_assignment=single_assignment,
                              overload_penalty=overload_penalty)
@@ -496,11 +731,13 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     if sol.report.status is SolveStatus.INFEASIBLE:
         return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
     cands: list[_Answer] = []
-    if sol.values is not None:
+    if sol.values is not None and cm is not None:
         cands.append(_Answer(cm, sol.values, _value(prob, cm, sol.values, cap, maximize, pen),
                              "MIP"))
     if heur is not None:
         cands.append(heur)
+    if restricted is not None:
+        cands.append(restricted)
     mip_b = sol.report.best_bound
     if math.isfinite(mip_b):
         bounds["MIP"] = mip_b
@@ -521,7 +758,10 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                       report, prob.uncoverable, stages=tuple(stages), capacity=cap,
                       overload=np.zeros(inp.n_sites), assigned_share=np.zeros(inp.n_demand))
     best = (max if maximize else min)(cands, key=lambda a: a.objective)
-    if best.source != "MIP" and sol.report.time_limit_s != 0.0:
+    if best is restricted:
+        notes.insert(0, f"answer from the {best.source} (the start heuristic's was "
+                        f"{heur.objective if heur is not None else math.nan:.6g})")
+    elif best.source != "MIP" and sol.report.time_limit_s != 0.0:
         notes.insert(0, f"answer from the {best.source} (the MIP's incumbent was "
                         + (f"{cands[0].objective:.6g})" if cands[0].source == "MIP" else "none)"))
     value = best.objective

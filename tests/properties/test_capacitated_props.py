@@ -211,3 +211,113 @@ def test_a_model_too_large_for_the_mip_keeps_the_start_and_the_known_bounds(
     assert lo.best_bound >= lscp(c, w, **KW).objective - 1e-9
     assert lo.best_bound <= lo.objective
     _check_figures(lo, dense, w, cap, False, maximize=False)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cap_instances(), st.sampled_from([None, 2.0]))
+def test_above_the_pair_cap_the_restricted_mip_answers_validly(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool], pen: float | None) -> None:
+    """Without the full MIP, the MIP restricted to the start's and the uncapacitated
+    answer's sites: a valid answer of the whole model, never worse than the start, and
+    the bound still the known ones (never the restricted MIP's)."""
+    import optimizer.placement.capacity as capacity
+
+    dense, w, cap, p, single = inst
+    c = sp.csr_matrix(dense)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+        for q in (p, None):
+            res = capacitated(c, w, cap, q, single_assignment=single, overload_penalty=pen,
+                              **KW)
+            if res.status is SolveStatus.INFEASIBLE:
+                # only the set-covering form with hard capacities can be infeasible
+                assert q is None and pen is None
+                assert math.isinf(_brute(dense, w, cap, None, single))
+                continue
+            if res.status is SolveStatus.NOT_SOLVED:
+                # without the full MIP only the split flow proves infeasibility: a single
+                # assignment that cannot fit ends with no answer and no claim
+                assert q is None and pen is None and single
+                assert math.isinf(_brute(dense, w, cap, None, single))
+                continue
+            assert res.status.has_solution
+            # no pair at all: no pair cap to pass, the (empty) full model is solved
+            assert ("no MIP for" in res.report.message) == bool(dense.any())
+            stages = [s for s in res.stages if "restricted" in s.message]
+            assert len(stages) <= 1
+            for s in stages:
+                assert s.status is not SolveStatus.OPTIMAL and math.isnan(s.best_bound)
+            if pen is None:
+                opt = _brute(dense, w, cap, q, single)
+                if q is None:
+                    assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
+                else:
+                    assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
+            _check_figures(res, dense, w, cap, single, maximize=q is not None,
+                           pen=0.0 if pen is None else pen)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cap_instances())
+def test_the_room_bound_of_the_fewest_points_is_below_the_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool]) -> None:
+    """Every coverable weight needs room (capacity within reach) at an open site: the
+    cheapest fractional room is at most the brute-force optimum, split or single."""
+    from optimizer.placement.capacity import _cost_capacity_bound
+    from optimizer.placement.inputs import cover_inputs
+
+    dense, w, cap, _, single = inst
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    room = _cost_capacity_bound(prob, cap, None)
+    opt = _brute(dense, w, cap, None, single)
+    if math.isnan(room):
+        # not even every site together has the room: no answer exists
+        assert math.isinf(opt)
+    else:
+        assert room <= opt + 1e-9
+    # an overload price only lowers it
+    assert _cost_capacity_bound(prob, cap, 0.5) <= (room if not math.isnan(room) else math.inf)
+
+
+def test_the_room_bound_proves_the_fewest_points_without_the_full_mip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import optimizer.placement.capacity as capacity
+
+    # 25 dossiers a day, every site reaches every point, 10 a day each: 3 points,
+    # while coverage alone needs 1 (the uncapacitated bound)
+    c = sp.csr_matrix(np.ones((5, 4), dtype=bool))
+    w = np.full(5, 5.0)
+    cap = np.full(4, 10.0)
+    monkeypatch.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+    res = capacitated(c, w, cap, **KW)
+    assert "no MIP for" in res.report.message and "capacities 2.5" in res.report.message
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == 3.0 and res.best_bound == 3.0
+    _check_figures(res, c.toarray(), w, cap, False, maximize=False)
+    # an overload at 0.05 a dossier: 1 point and 15 over (1.75) beats 3 points; the
+    # bound is 1 + 0.05 * 15 = 1.75 (the room of one site, the rest overloaded)
+    cheap = capacitated(c, w, cap, overload_penalty=0.05, **KW)
+    assert cheap.objective == pytest.approx(1.75)
+    assert cheap.best_bound <= 1.75 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(cap_instances(), st.integers(0, 2**16 - 1))
+def test_the_search_assignment_flow_equals_the_assignment_lp(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int, bool], pick: int) -> None:
+    """The local search's maximum flow takes what the assignment LP (scipy's linprog)
+    takes, within its rounding, with loads within capacity and the rest unassigned."""
+    from optimizer.placement.capacity import _assign_flow
+    from optimizer.placement.inputs import cover_inputs
+
+    dense, w, cap, _, _ = inst
+    mask = np.array([(pick >> j) & 1 == 1 for j in range(cap.size)])
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    got = _assign_flow(prob, cap, mask)
+    best = _best_assignment(dense, w, cap, tuple(np.flatnonzero(mask)), False)
+    tol = 1e-6 * max(1.0, float(w.sum()))
+    assert got.objective == pytest.approx(best, abs=tol)
+    assert got.objective == pytest.approx(float(w.sum() - got.residual.sum()), abs=tol)
+    assert (got.load <= cap + tol).all() and (got.load[~mask] == 0).all()
+    assert got.load.sum() == pytest.approx(got.objective, abs=tol)
+    assert ((got.residual >= 0) & (got.residual <= w + tol)).all()
