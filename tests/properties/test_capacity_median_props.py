@@ -322,7 +322,9 @@ def test_the_screening_flow_is_the_assignment_lp_and_the_answer_is_assigned_agai
     there is none; with single assignment it is that relaxation, so never above the
     best whole assignment.  The answer made from it (the LP offered each point only its
     nearest open site plus the pairs the flow used) reaches the same best, every figure
-    recomputed from its shares."""
+    recomputed from its shares (the flow's own shares, made exact, with shares allowed;
+    the MIP offered each point its nearest open site and the flow's pairs with single
+    assignment)."""
     from optimizer.placement.inputs import SolveOptions, minutes_inputs
 
     d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
@@ -352,7 +354,9 @@ def test_the_screening_flow_is_the_assignment_lp_and_the_answer_is_assigned_agai
         mp.setattr(cpm_mod, "ASSIGN_NEAREST", 1)
         checker = cpm_mod.Checker(cpm, single, SolveOptions(20.0), screen=True, clock=clock)
         plan = checker.exact(flow, None)
-    assert clock.assign_s > 0.0  # the exact assignment's time, kept in this solve's clock
+    # shares allowed: the flow made exact, no LP; single assignment: the MIP, its time
+    # kept in this solve's clock
+    assert (clock.assigns > 0 and clock.assign_s > 0.0) == single
     whole = _best(d, w, cap, open_, pen_u, pen_o, single)
     if math.isinf(whole):  # single assignment: shares exist, whole points do not fit
         assert single and plan is None
