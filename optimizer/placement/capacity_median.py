@@ -743,9 +743,34 @@ def relocate(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None) -> 
             break
         got = checker.check(trial, deadline, "relocation")
         if got is None or got.objective >= best.objective - TOL * max(1.0, abs(best.objective)):
-            break
+            if not checker.screen:
+                break
+            # screened: the moves one at a time, the largest gains first
+            got = _one_relocation(best, free_open, gain_move, checker, deadline)
+            if got is None:
+                break
         best = got
     return best
+
+
+def _one_relocation(best: Plan, free_open: IntArray, gain_move: FloatArray, checker: Checker,
+                    deadline: float | None) -> Plan | None:
+    """The first single move of :func:`relocate`'s (an open site to one of its
+    :data:`SWAP_TRIES` best closed sites, largest gains first) that ``checker`` finds
+    better, ``None`` if none (in time)."""
+    tol = TOL * max(1.0, abs(best.objective))
+    top = np.argsort(-gain_move, axis=1, kind="stable")[:, :SWAP_TRIES]
+    tries = [(float(gain_move[a, k]), a, int(k)) for a in range(free_open.size)
+             for k in top[a] if gain_move[a, k] > tol]
+    for _, a, k in sorted(tries, key=lambda t: -t[0]):
+        if checker.options.stopped or not checker.clock.fits(deadline, checker.seconds()):
+            return None
+        trial = best.open_mask.copy()
+        trial[free_open[a]], trial[k] = False, True
+        got = checker.check(trial, deadline, "relocation")
+        if got is not None and got.objective < best.objective - tol:
+            return got
+    return None
 
 
 def swaps(cpm: Cpm, best: Plan, p: int, lag: Lagrange | None, checker: Checker,
