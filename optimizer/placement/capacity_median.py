@@ -30,12 +30,14 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
 * the start is the uncapacitated p-median's answer
   (:func:`optimizer.placement.median.solve_p_median`, a share of the time); its bound
   is a bound here too (capacities only remove plans);
-* each set of open sites is screened by a min-cost flow (OR-Tools
-  ``SimpleMinCostFlow``, :func:`flow_plan`): the transportation LP on every pair
-  within reach, dossiers and minutes scaled to integers, a fraction of a second where
-  the LP (HiGHS) takes seconds; the answer is the best flow's shares made exact
-  (:func:`exact_shares`) or, with ``single_assignment``, the MIP offered the flow's
-  pairs; where no flow exists, the moves are checked by the LP itself;
+* the first location-allocation moves are checked by the transportation LP
+  (HiGHS, each point offered its nearest open sites); the later moves are screened by
+  a min-cost flow (OR-Tools ``SimpleMinCostFlow``, :func:`flow_plan`): the
+  transportation LP on every pair within reach, dossiers and minutes scaled to
+  integers, a fraction of a second where the LP takes seconds; the answer is the
+  better of the LP's and the best flow's shares made exact (:func:`exact_shares`) or,
+  with ``single_assignment``, the MIP offered the flow's pairs; where no flow exists,
+  the moves stay with the LP;
 * a Lagrangian relaxation of the assignment rows gives the bound: per site a
   continuous knapsack of the demand whose price is above its travel time, the
   ``p`` best sites opened (Beasley 1993 for the capacitated p-median);
