@@ -310,3 +310,59 @@ def test_a_point_whose_nearest_open_site_is_full_goes_farther_not_unassigned(
     plan = cpm_mod.assign(cpm, np.array([True, True]), single=False,
                           options=SolveOptions(20.0), deadline=None, source="test")
     assert plan is not None and plan.objective == pytest.approx(10.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances())
+def test_the_screening_flow_is_the_assignment_lp_and_the_answer_is_assigned_again(
+        inst: dict[str, object]) -> None:
+    """The min-cost flow that screens moves on large models: on whole weights, minutes
+    in tenths and whole capacities nothing is rounded, so its value is the best
+    fractional assignment to the same sites (brute force by scipy), no flow exactly when
+    there is none; with single assignment it is that relaxation, so never above the
+    best whole assignment.  The answer made from it (the LP offered each point only its
+    nearest open site plus the pairs the flow used) reaches the same best, every figure
+    recomputed from its shares (the flow's own shares, made exact, with shares allowed;
+    the MIP offered each point its nearest open site and the flow's pairs with single
+    assignment)."""
+    from optimizer.placement.inputs import SolveOptions, minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u, pen_o, single = inst["pen_u"], inst["pen_o"], bool(inst["single"])
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, None, None), cap, pen_u, pen_o)
+    open_ = tuple(range(min(int(str(inst["p"])), cap.size)))
+    mask = np.zeros(cap.size, dtype=bool)
+    mask[list(open_)] = True
+    flow = cpm_mod.flow_plan(cpm, mask, "flow")
+    frac = _best(d, w, cap, open_, pen_u, pen_o, False)
+    if math.isinf(frac):
+        assert flow is None
+        return
+    assert flow is not None
+    tol = 1e-6 * max(1.0, abs(frac))
+    assert flow.objective == pytest.approx(frac, rel=1e-6, abs=1e-6)
+    assert cpm_mod.evaluate(cpm, mask, flow.z) == pytest.approx(flow.objective, rel=1e-6, abs=1e-6)
+    assert (flow.z[~mask[cpm.c]] == 0).all()
+    if single:
+        assert flow.objective <= _best(d, w, cap, open_, pen_u, pen_o, True) + tol
+    clock = cpm_mod.Clock()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "ASSIGN_NEAREST", 1)
+        checker = cpm_mod.Checker(cpm, single, SolveOptions(20.0), screen=True, clock=clock)
+        plan = checker.exact(flow, None)
+    # shares allowed: the flow made exact, no LP; single assignment: the MIP, its time
+    # kept in this solve's clock
+    assert (clock.assigns > 0 and clock.assign_s > 0.0) == single
+    whole = _best(d, w, cap, open_, pen_u, pen_o, single)
+    if math.isinf(whole):  # single assignment: shares exist, whole points do not fit
+        assert single and plan is None
+        return
+    assert plan is not None
+    assert plan.objective == pytest.approx(cpm_mod.evaluate(cpm, mask, plan.z))
+    assert plan.objective >= whole - tol
+    if not single:
+        assert plan.objective == pytest.approx(frac, rel=1e-6, abs=1e-6)
