@@ -611,6 +611,17 @@ def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
     return solve_mclp(prob, p, options)
 
 
+def main_sites(rows: IntArray, cols: IntArray, shares: FloatArray, assignment: IntArray) -> None:
+    """Write each demand point's main site (the pair with its largest positive share) into
+    ``assignment`` (indexed by ``rows``); points with no positive share are left as they are."""
+    order = np.lexsort((-shares, rows))
+    r_s, c_s, z_s = rows[order], cols[order], shares[order]
+    first = np.ones(r_s.size, dtype=bool)
+    first[1:] = r_s[1:] != r_s[:-1]
+    pick = first & (z_s > 0)
+    assignment[r_s[pick]] = c_s[pick]
+
+
 def _read(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
           ) -> tuple[BoolArray, IntArray, FloatArray]:
     """Open sites, each demand point's main site (largest share) and the overloads."""
@@ -618,13 +629,7 @@ def _read(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
     assignment = np.full(inp.n_demand, -1, dtype=np.int64)
     overload = np.zeros(inp.n_sites)
     open_mask[cm.cand[values[cm.x0:cm.x0 + cm.cand.size] > 0.5]] = True
-    z = _z(cm, values, inp.n_sites)
-    order = np.lexsort((-z, cm.rows))
-    r_s, c_s, z_s = cm.rows[order], cm.cols[order], z[order]
-    first = np.ones(r_s.size, dtype=bool)
-    first[1:] = r_s[1:] != r_s[:-1]
-    pick = first & (z_s > 0)
-    assignment[r_s[pick]] = c_s[pick]
+    main_sites(cm.rows, cm.cols, _z(cm, values, inp.n_sites), assignment)
     overload[cm.cand] = _overload(inp, cm, values, cap)
     return open_mask, assignment, overload
 

@@ -67,7 +67,7 @@ import scipy.sparse as sp
 from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus, relative_gap
 from optimizer.errors import InvalidInputError
-from optimizer.placement.capacity import _check_capacity
+from optimizer.placement.capacity import _check_capacity, main_sites
 from optimizer.placement.inputs import (
     BoolArray,
     FloatArray,
@@ -1119,11 +1119,7 @@ def _finish(cpm: Cpm, plan: Plan | None, value: float, report: SolverReport,
         z = plan.z
         if z.size:
             share[cpm.rows] = _assigned(cpm, z)
-            order = np.lexsort((-z, cpm.r))
-            r_s, c_s, z_s = cpm.r[order], cpm.c[order], z[order]
-            first = np.r_[True, r_s[1:] != r_s[:-1]] if r_s.size else np.zeros(0, dtype=bool)
-            pick = first & (z_s > 0)
-            assignment[cpm.rows[r_s[pick]]] = c_s[pick]
+            main_sites(cpm.rows[cpm.r], cpm.c, z, assignment)
             load = _loads(cpm, z)
             overload = np.where(open_mask, np.maximum(0.0, load - cpm.cap), 0.0)
             overload[overload <= TOL * max(1.0, float(cpm.w.sum()))] = 0.0
