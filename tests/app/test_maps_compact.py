@@ -214,19 +214,12 @@ def test_real_quang_ninh_placement_map_stays_under_budget(
     does (8,211 cells at 1 km), every existing office kept (LSCP). Measured: 2,242,709 bytes
     with GeoJSON point layers, 578,923 compact (its spread population has decimals, so
     the density layer is longer than the synthetic one's)."""
-    from geodata.importer import BoundarySource, ImportRequest, import_scenario
+    from geodata.importer import import_scenario
     from motcua.placement import PlacementRequest, run_placement
-    from tests.app.test_browser_province import COMMUNES_2025, TARGETS_2025
+    from tests.app.test_browser_province import quang_ninh_request
 
-    request = ImportRequest(
-        name="Quảng Ninh 2025",
-        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
-                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
-                                  population_column="pop2019_est",
-                                  population_table=shared_data / TARGETS_2025,
-                                  join_column="ward_code"),
-        cell_m=1000.0, candidates="grid", candidate_cell_m=4000.0, cache_dir=tmp_path / "cache")
-    scenario = import_scenario(request, tmp_path / "qn").scenario
+    scenario = import_scenario(quang_ninh_request(shared_data, tmp_path / "cache"),
+                               tmp_path / "qn").scenario
     run = run_placement(scenario, PlacementRequest(model="lscp", keep_existing="all"),
                         cache_dir=tmp_path / "cache")
     d = run.demand.assign(
