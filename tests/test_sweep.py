@@ -41,9 +41,7 @@ from motcua.sweep import (
     solve_province,
 )
 
-#: one LocalCluster for the module (its workers are real processes): the module's tests
-#: run on one pytest-xdist worker
-pytestmark = [pytest.mark.shared_data, pytest.mark.xdist_group("sweep_cluster")]
+pytestmark = pytest.mark.shared_data
 
 SMALLEST = ["Tỉnh Lai Châu", "Thành Phố Huế", "Tỉnh Điện Biên"]
 SETTINGS = SweepSettings(models=parse_models("coverage,lscp,mclp:10"), cell_m=4000.0,
