@@ -46,6 +46,10 @@ pytestmark = pytest.mark.shared_data
 SMALLEST = ["Tỉnh Lai Châu", "Thành Phố Huế", "Tỉnh Điện Biên"]
 SETTINGS = SweepSettings(models=parse_models("coverage,lscp,mclp:10"), cell_m=4000.0,
                          candidate_cell_m=8000.0, time_limit_s=5.0)
+#: The killed-worker tests: one model is enough to be killed in the middle of (the import
+#: and a coverage run take seconds); the three of SETTINGS took twice as long, twice.
+KILL_SETTINGS = SweepSettings(models=parse_models("coverage"), cell_m=4000.0,
+                              candidate_cell_m=8000.0, time_limit_s=5.0)
 #: Figures that must be equal between the sweep and a province solved alone.
 SAME = ["communes", "population", "demand_points", "existing_sites", "candidates", "method",
         "covered_existing_share", "uncovered_existing", "coverage_status", "coverage_covered_share",
@@ -209,14 +213,14 @@ def test_killed_worker_is_retried(client, data: NationalData, tmp_path: Path,  #
     box: dict[str, object] = {}
     old = _allowed_failures(client, allowed_failures)
     runner = threading.Thread(target=lambda: box.update(
-        result=run_sweep(client, provinces, data, SETTINGS, tmp_path / "out", retries=2)))
+        result=run_sweep(client, provinces, data, KILL_SETTINGS, tmp_path / "out", retries=2)))
     runner.start()
     killed: tuple[str, str] | None = None
     deadline = time.monotonic() + 120
     while killed is None and time.monotonic() < deadline and runner.is_alive():
         busy = {w: keys for w, keys in client.processing().items() if keys and w in pids}
         if busy:
-            time.sleep(1.0)  # well inside the task (an import and three solves take seconds)
+            time.sleep(1.0)  # well inside the task (an import and a coverage run take seconds)
             worker, keys = next(iter(busy.items()))
             os.kill(pids[worker], signal.SIGKILL)
             killed = (worker, str(keys[0]))

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from motcua.app.workspace import Workspace
+
+if TYPE_CHECKING:
+    from geodata.importer import ImportRequest
+    from geodata.scenario import Scenario
 
 APP_TESTS = Path(__file__).resolve().parent
 REPO = APP_TESTS.parents[1]
@@ -47,3 +53,48 @@ def _zip_folder(folder: Path, replace: dict[str, str] | None = None, drop: tuple
             text = (replace or {}).get(p.name)
             zf.writestr(f"scen/{p.name}", text if text is not None else p.read_bytes())
     return buf.getvalue()
+
+
+COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
+TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
+
+
+def quang_ninh_request(shared_data: Path, cache_dir: Path) -> ImportRequest:
+    """Quảng Ninh 2025 at 1 km with 4 km grid candidates, as ``motcua import`` builds it."""
+    from geodata.importer import BoundarySource, ImportRequest
+
+    return ImportRequest(
+        name="Quảng Ninh 2025",
+        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
+                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
+                                  population_column="pop2019_est",
+                                  population_table=shared_data / TARGETS_2025,
+                                  join_column="ward_code"),
+        cell_m=1000.0, candidates="grid", candidate_cell_m=4000.0, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def quang_ninh_2025(shared_data: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario]:
+    """Quảng Ninh 2025 imported once per test run (about 8,200 demand cells; 14 CPU
+    seconds): the folder ``motcua import`` writes, and the scenario read back from it.
+    Shared by the province's browser walk (which copies the folder into its workspace)
+    and the compact-map budget test; neither changes it. With pytest-xdist (``.ci/run``)
+    the workers share one import: the first imports, under a lock, the others read it."""
+    import fcntl
+
+    from geodata.importer import import_scenario
+    from geodata.scenario import load_scenario
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    tmp = base / "quang_ninh_2025"
+    tmp.mkdir(exist_ok=True)
+    folder = tmp / "qn"
+    with open(tmp / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (tmp / "imported").is_file():
+            import_scenario(quang_ninh_request(shared_data, tmp / "cache"), folder)
+            (tmp / "imported").touch()
+    return folder, load_scenario(folder)

@@ -28,39 +28,20 @@ server, browser_ctx, page = tb.server, tb.browser_ctx, tb.page
 
 pytestmark = [*tb.pytestmark, pytest.mark.shared_data]
 
-COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
-TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
 #: a map of the province draws within this many seconds (it took minutes as dots)
 MAP_SECONDS = 30.0
 
 
-def quang_ninh_request(shared_data: Path, cache_dir: Path) -> Any:
-    """Quảng Ninh 2025 at 1 km with 4 km grid candidates, as ``motcua import`` builds it
-    (shared with tests/app/test_maps_compact.py)."""
-    from geodata.importer import BoundarySource, ImportRequest
-
-    return ImportRequest(
-        name="Quảng Ninh 2025",
-        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
-                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
-                                  population_column="pop2019_est",
-                                  population_table=shared_data / TARGETS_2025,
-                                  join_column="ward_code"),
-        cell_m=1000.0, candidates="grid", candidate_cell_m=4000.0, cache_dir=cache_dir)
-
-
 @pytest.fixture(scope="module")
-def province(server: dict[str, Any], shared_data: Path,
-             tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Quảng Ninh 2025 imported as ``motcua import`` does, added to the server's workspace."""
-    from geodata.importer import import_scenario
+def province(server: dict[str, Any], quang_ninh_2025: tuple[Path, Any]) -> str:
+    """Quảng Ninh 2025 imported as ``motcua import`` does (tests/app/conftest.py), added to
+    the server's workspace."""
     from motcua.app.workspace import Workspace
 
-    tmp = tmp_path_factory.mktemp("province")
-    result = import_scenario(quang_ninh_request(shared_data, tmp / "cache"), tmp / "qn")
-    assert len(result.scenario.demand) > 5000  # province size: thousands of demand cells
-    assert (tmp / "qn" / "communes.geojson").is_file()
-    return Workspace(server["workspace"]).add_scenario(tmp / "qn", "Quảng Ninh 2025")
+    folder, scenario = quang_ninh_2025
+    assert len(scenario.demand) > 5000  # province size: thousands of demand cells
+    assert (folder / "communes.geojson").is_file()
+    return Workspace(server["workspace"]).add_scenario(folder, "Quảng Ninh 2025")
 
 
 def _choose(page: Any, label: str, option: str) -> None:

@@ -209,17 +209,14 @@ def test_province_map_draws_and_shows_tooltips_in_chromium(tmp_path: Path) -> No
 
 @pytest.mark.shared_data
 def test_real_quang_ninh_placement_map_stays_under_budget(
-        shared_data: Path, tmp_path: Path) -> None:
+        quang_ninh_2025: tuple[Path, Any], tmp_path: Path) -> None:
     """The same budget on the real province: Quảng Ninh 2025 imported as ``motcua import``
     does (8,211 cells at 1 km), every existing office kept (LSCP). Measured: 2,242,709 bytes
     with GeoJSON point layers, 578,923 compact (its spread population has decimals, so
     the density layer is longer than the synthetic one's)."""
-    from geodata.importer import import_scenario
     from motcua.placement import PlacementRequest, run_placement
-    from tests.app.test_browser_province import quang_ninh_request
 
-    scenario = import_scenario(quang_ninh_request(shared_data, tmp_path / "cache"),
-                               tmp_path / "qn").scenario
+    _folder, scenario = quang_ninh_2025
     run = run_placement(scenario, PlacementRequest(model="lscp", keep_existing="all"),
                         cache_dir=tmp_path / "cache")
     d = run.demand.assign(
