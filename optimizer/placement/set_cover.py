@@ -426,7 +426,7 @@ def row_subset_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, deadline: floa
                 best_cost, hint = float(sub_cost[other].sum()), other
         mip, x0 = cover_mip(sp.csr_matrix(sub[rows], dtype=bool), sub_cost)
         sol = solve_mip(mip, engine="scip", time_limit_s=left - min(ENGINE_GRACE_S, left / 2),
-                        threads=1, stop=stop, wall_limit_s=left,
+                        threads=1, stop=stop, wall_limit_s=left, slices=False,
                         hint=None if hint is None else hint.astype(np.float64))
         if math.isfinite(sol.report.best_bound):
             bound = max(bound, sol.report.best_bound)
