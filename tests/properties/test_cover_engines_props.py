@@ -520,3 +520,30 @@ def test_the_row_subsets_prove_a_ring_beside_the_search(cost: float) -> None:
     assert r.status is SolveStatus.OPTIMAL and abs(r.objective - 3.0 * cost) < 1e-9
     assert r.best_bound <= r.objective + 1e-9
     assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
+
+
+def test_solve_mip_without_slices_is_one_engine_call() -> None:
+    """``slices=False`` (the row subsets): one engine call even with a stop event (with
+    slices, a slice of 1 s would start a longer proof again); a stop already set
+    abandons it, with no answer."""
+    from optimizer import _mip
+
+    calls: list[float | None] = []
+    real = _mip._solve_once
+
+    def spy(mip: SparseMip, **kw: Any) -> MipSolution:
+        calls.append(kw.get("time_limit_s"))
+        return real(mip, **kw)
+
+    mip, _ = cover_mip(TRIANGLE, np.ones(3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_mip, "_solve_once", spy)
+        mp.setattr(_mip, "FIRST_SLICE_S", 1e-6)  # sliced, the first slice ends at once
+        sol = _mip.solve_mip(mip, engine="scip", time_limit_s=10.0, stop=threading.Event(),
+                             slices=False)
+        assert calls == [10.0]
+        assert sol.report.status is SolveStatus.OPTIMAL and sol.report.objective == 2.0
+        stop = threading.Event()
+        stop.set()
+        sol = _mip.solve_mip(mip, engine="scip", time_limit_s=10.0, stop=stop, slices=False)
+        assert sol.values is None and sol.report.status is not SolveStatus.OPTIMAL
