@@ -594,8 +594,17 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     left = remaining(deadline)
     share = None if left is None else left * fraction
     searched = False
+    # too large for the LP probe, two threads: the row-subset MIP beside the search for
+    # the whole share (the search runs there from the start: no short search first, the
+    # row subsets get those seconds)
+    row_subset = (engine == "auto" and preprocess
+                  and SMALL_COMPONENT_SITES < sub.shape[1] <= LSCP_SEARCH_SITES
+                  and sub.nnz > LP_PROBE_MAX_NONZEROS and share is not None
+                  and not options.stopped and options.threads >= 2 and ROW_SUBSET_ADD > 0)
     if preprocess and sub.shape[1] > LSCP_SEARCH_SITES and share is not None:
         start, share = _search_first(sub, sub_cost, start, share, options)
+        searched = True
+    elif row_subset:
         searched = True
     elif preprocess and sub.shape[1] > SMALL_COMPONENT_SITES and share is not None:
         # a short search first: the engine keeps its cover as the incumbent
@@ -619,10 +628,6 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         lp_gap = greedy_cost / floor - 1.0 if floor > 0 else (
             math.inf if floor == -math.inf else None)
     chosen_engine = lscp_engine(engine, sub.shape[1], lp_gap)
-    # too large for the LP probe, two threads: the row-subset MIP beside the search
-    row_subset = (engine == "auto" and searched and sub.shape[1] <= LSCP_SEARCH_SITES
-                  and sub.nnz > LP_PROBE_MAX_NONZEROS and share is not None
-                  and not options.stopped and options.threads >= 2 and ROW_SUBSET_ADD > 0)
     if (engine == "auto" and searched and sub.shape[1] <= LSCP_SEARCH_SITES
             and sub.nnz > LP_PROBE_MAX_NONZEROS and share is not None and not options.stopped
             and LAGRANGE_SHARE > 0 and not row_subset):

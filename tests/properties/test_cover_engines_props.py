@@ -440,8 +440,7 @@ def test_row_subset_bound_of_two_triangles() -> None:
 @given(covers(), st.integers(1, 3), st.integers(1, 3), st.booleans())
 def test_row_subset_bound_never_passes_the_optimum(
         inst: tuple[sp.csr_matrix, np.ndarray], first: int, add: int, whole_costs: bool) -> None:
-    """Any start and step size, with and without the objective row (whole costs or
-    thirds): the bound is at most the optimum (brute force), each step's cover covers
+    """Any start and step size, whole costs or thirds: the bound is at most the optimum (brute force), each step's cover covers
     every row, and the loop ends (no time limit hit) at the optimum, proven."""
     c, costs = inst
     if not whole_costs:
@@ -496,7 +495,8 @@ def test_the_row_subsets_prove_a_ring_beside_the_search(cost: float) -> None:
     """A 6-cycle (row i needs site i or i+1; LP 3 = optimum 3) past the probe's size, two
     threads: the row subsets run beside the search (one run), no Lagrangian bound, and
     prove the cover of 3 sites (whole costs by the rounded-up bound, thirds by the
-    subset's answer covering every row)."""
+    subset's answer covering every row); no search before them (the search runs
+    beside, the row subsets get its seconds)."""
     ring = np.zeros((6, 6), dtype=bool)
     for i in range(6):
         ring[i, i] = ring[i, (i + 1) % 6] = True
@@ -514,9 +514,24 @@ def test_the_row_subsets_prove_a_ring_beside_the_search(cost: float) -> None:
         mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", -1)
         mp.setattr(set_cover, "lagrangian_bound", spy)
         runs = _count_beside(mp)
+        entered: list[bool] = []
+        searches: list[bool] = []  # each search: was the run beside entered?
+        counted, real_search = set_cover._engine_beside_search, set_cover.improve_cover
+
+        def enter(*a: Any, **kw: Any) -> tuple[MipSolution, np.ndarray]:
+            entered.append(True)
+            return counted(*a, **kw)
+
+        def search(*a: Any, **kw: Any) -> tuple[np.ndarray, int]:
+            searches.append(bool(entered))
+            return real_search(*a, **kw)
+
+        mp.setattr(set_cover, "_engine_beside_search", enter)
+        mp.setattr(set_cover, "improve_cover", search)
         r = lscp(c, np.ones(6), costs=np.full(6, cost), engine="auto", **{**KW, "threads": 2})
     assert not seen and not lagrange
     assert runs == [3.0 * cost]
+    assert searches and all(searches)  # every search beside, none before
     assert r.status is SolveStatus.OPTIMAL and abs(r.objective - 3.0 * cost) < 1e-9
     assert r.best_bound <= r.objective + 1e-9
     assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
