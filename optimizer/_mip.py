@@ -554,6 +554,7 @@ def solve_mip(
     stop: threading.Event | None = None,
     hint: FloatArray | None = None,
     wall_limit_s: float | None = None,
+    slices: bool = True,
 ) -> MipSolution:
     """Solve ``mip``, stoppable through ``stop`` from another thread.
 
@@ -566,12 +567,14 @@ def solve_mip(
     this OR-Tools wheel ignore MathOpt's interrupter, so a stop abandons the slice
     running (it ends in the background at its own limit).  The best solution of
     all slices and the tightest of their (each valid) bounds are reported; a
-    stopped solve is ``FEASIBLE`` at best, never ``OPTIMAL``.
+    stopped solve is ``FEASIBLE`` at best, never ``OPTIMAL``.  With ``slices=False``
+    it is one engine call, abandoned on a stop (no answer): for a solve whose worth
+    is its proof (each slice starts the proof again).
     """
     check_seed_threads(seed, threads)
-    if stop is None:
+    if stop is None or not slices:
         return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
-                           threads=threads, hint=hint, wall_limit_s=wall_limit_s)
+                           threads=threads, hint=hint, wall_limit_s=wall_limit_s, stop=stop)
     t0 = time.perf_counter()
     wall_end = None if wall_limit_s is None else t0 + wall_limit_s
     deadline = None if time_limit_s is None else t0 + time_limit_s

@@ -412,3 +412,153 @@ def test_a_stop_ends_the_search_beside_and_the_decomposition() -> None:
     assert r.best_bound <= r.objective + 1e-9
     if r.status is SolveStatus.OPTIMAL:
         assert r.best_bound >= r.objective - 1e-9
+
+
+def test_row_subset_bound_of_two_triangles() -> None:
+    """Two separate triangles (LP 3, optimum 4): the first subset (a packing, fewest
+    sites first: one row of each triangle) has optimum 2 and leaves rows uncovered;
+    adding them lifts the subset's optimum to 4, the optimum, where the LP gives 3;
+    its answer covers every row, so the cover of 4 is optimal."""
+    two = sp.csr_matrix(sp.block_diag([TRIANGLE, TRIANGLE]), dtype=bool)
+    costs = np.ones(6)
+    steps: list[tuple[float, float]] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(set_cover, "ROW_SUBSET_FIRST", 2)
+        mp.setattr(set_cover, "ROW_SUBSET_ADD", 1)
+        b, cover, proven = set_cover.row_subset_bound(
+            two, costs, deadline=time.perf_counter() + 20.0,
+            on_step=lambda bound, cov: steps.append((bound, float(costs[cov].sum()))))
+    assert 4.0 - 1e-5 <= b <= 4.0 and proven
+    assert cover is not None and cover.sum() == 4 and (two @ cover.astype(np.int64)).min() >= 1
+    assert steps[0][0] <= 2.0 + 1e-9  # two rows: two sites
+    assert len(steps) >= 2 and all(bd <= 4.0 for bd, _ in steps)
+    assert [bd for bd, _ in steps] == sorted(bd for bd, _ in steps)  # never falls
+    assert all(cost >= 4.0 for _, cost in steps)  # every step's cover is a cover
+
+
+@settings(max_examples=40, deadline=None)
+@given(covers(), st.integers(1, 3), st.integers(1, 3), st.booleans())
+def test_row_subset_bound_never_passes_the_optimum(
+        inst: tuple[sp.csr_matrix, np.ndarray], first: int, add: int, whole_costs: bool) -> None:
+    """Any start and step size, whole costs or thirds: the bound is at most the optimum (brute force), each step's cover covers
+    every row, and the loop ends (no time limit hit) at the optimum, proven."""
+    c, costs = inst
+    if not whole_costs:
+        costs = costs / 3.0
+    opt = _brute_lscp(c, costs)
+    seen: list[float] = []
+
+    def check(bound: float, cover: np.ndarray) -> None:
+        assert bound <= opt + 1e-9
+        assert (c @ cover.astype(np.int64)).min() >= 1
+        seen.append(float(costs[cover].sum()))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(set_cover, "ROW_SUBSET_FIRST", first)
+        mp.setattr(set_cover, "ROW_SUBSET_ADD", add)
+        b, cover, proven = set_cover.row_subset_bound(
+            c, costs, deadline=time.perf_counter() + 30.0, on_step=check)
+    assert b <= opt + 1e-9
+    assert b >= opt - 1e-5 * max(1.0, opt)  # ended with a subset answer covering all rows
+    assert proven and cover is not None and abs(float(costs[cover].sum()) - opt) < 1e-9
+    assert all(v >= opt - 1e-9 for v in seen)
+
+
+@settings(max_examples=25, deadline=None)
+@given(covers())
+def test_lscp_with_the_row_subsets_beside_the_search_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """Two threads, every component past the probe's size: the row-subset MIP beside
+    the search (no Lagrangian, no engine on the whole component); the answer covers,
+    the bound holds, and OPTIMAL only at the brute-force optimum (the subsets reach it
+    in the limit on these small instances)."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", -1)
+        mp.setattr(set_cover, "ROW_SUBSET_FIRST", 1)
+        mp.setattr(set_cover, "ROW_SUBSET_ADD", 1)
+        runs = _count_beside(mp)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto", **{**KW, "threads": 2})
+    assert not seen  # no LP probe
+    assert len(runs) == len(r.stages)  # each component: the row subsets beside the search
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    assert r.status is SolveStatus.OPTIMAL and abs(r.objective - opt) < 1e-9
+    # (no stage at all when the reductions leave no row)
+    assert {s.solver for s in r.stages} <= {"ortools-mathopt-scip"}
+
+
+@pytest.mark.parametrize("cost", [1.0, 1.0 / 3.0])
+def test_the_row_subsets_prove_a_ring_beside_the_search(cost: float) -> None:
+    """A 6-cycle (row i needs site i or i+1; LP 3 = optimum 3) past the probe's size, two
+    threads: the row subsets run beside the search (one run), no Lagrangian bound, and
+    prove the cover of 3 sites (whole costs by the rounded-up bound, thirds by the
+    subset's answer covering every row); no search before them (the search runs
+    beside, the row subsets get its seconds)."""
+    ring = np.zeros((6, 6), dtype=bool)
+    for i in range(6):
+        ring[i, i] = ring[i, (i + 1) % 6] = True
+    c = sp.csr_matrix(ring)
+    lagrange: list[float] = []
+    real = set_cover.lagrangian_bound
+
+    def spy(*a: Any, **kw: Any) -> tuple[float, np.ndarray]:
+        out = real(*a, **kw)
+        lagrange.append(out[0])
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        seen = _probe_everywhere(mp, 0.27)
+        mp.setattr(set_cover, "LP_PROBE_MAX_NONZEROS", -1)
+        mp.setattr(set_cover, "lagrangian_bound", spy)
+        runs = _count_beside(mp)
+        entered: list[bool] = []
+        searches: list[bool] = []  # each search: was the run beside entered?
+        counted, real_search = set_cover._engine_beside_search, set_cover.improve_cover
+
+        def enter(*a: Any, **kw: Any) -> tuple[MipSolution, np.ndarray]:
+            entered.append(True)
+            return counted(*a, **kw)
+
+        def search(*a: Any, **kw: Any) -> tuple[np.ndarray, int]:
+            searches.append(bool(entered))
+            return real_search(*a, **kw)
+
+        mp.setattr(set_cover, "_engine_beside_search", enter)
+        mp.setattr(set_cover, "improve_cover", search)
+        r = lscp(c, np.ones(6), costs=np.full(6, cost), engine="auto", **{**KW, "threads": 2})
+    assert not seen and not lagrange
+    assert runs == [3.0 * cost]
+    assert searches and all(searches)  # every search beside, none before
+    assert r.status is SolveStatus.OPTIMAL and abs(r.objective - 3.0 * cost) < 1e-9
+    assert r.best_bound <= r.objective + 1e-9
+    assert {s.solver for s in r.stages} == {"ortools-mathopt-scip"}
+
+
+def test_solve_mip_without_slices_is_one_engine_call() -> None:
+    """``slices=False`` (the row subsets): one engine call even with a stop event (with
+    slices, a slice of 1 s would start a longer proof again); a stop already set
+    abandons it, with no answer."""
+    from optimizer import _mip
+
+    calls: list[float | None] = []
+    real = _mip._solve_once
+
+    def spy(mip: SparseMip, **kw: Any) -> MipSolution:
+        calls.append(kw.get("time_limit_s"))
+        return real(mip, **kw)
+
+    mip, _ = cover_mip(TRIANGLE, np.ones(3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_mip, "_solve_once", spy)
+        mp.setattr(_mip, "FIRST_SLICE_S", 1e-6)  # sliced, the first slice ends at once
+        sol = _mip.solve_mip(mip, engine="scip", time_limit_s=10.0, stop=threading.Event(),
+                             slices=False)
+        assert calls == [10.0]
+        assert sol.report.status is SolveStatus.OPTIMAL and sol.report.objective == 2.0
+        stop = threading.Event()
+        stop.set()
+        sol = _mip.solve_mip(mip, engine="scip", time_limit_s=10.0, stop=stop, slices=False)
+        assert sol.values is None and sol.report.status is not SolveStatus.OPTIMAL
