@@ -138,6 +138,8 @@ CAPACITATED_MIP_MAX_PAIRS = 250_000
 RESTRICTED_MIP_MAX_PAIRS = 40_000
 #: Share of the time limit the restricted MIP may use when the cut-set master follows.
 RESTRICTED_TIME_SHARE = 0.15
+#: Share of the time limit a repair of a master answer (without ``p``) may use.
+REPAIR_TIME_SHARE = 0.06
 #: Share of the time limit kept after the cut-set master for its answers' assignment
 #: (and, without ``p``, the repair of an answer the flow cannot assign in full).
 MASTER_RESERVE = 0.08
@@ -625,8 +627,17 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
             return None
     m_deadline = None if deadline is None or options.time_limit_s is None else (
         deadline - MASTER_RESERVE * options.time_limit_s)
+    def repair(mask: BoolArray) -> BoolArray | None:
+        # sites the flow cannot assign in full: add and close as the start does, briefly
+        end = None if m_deadline is None or options.time_limit_s is None else min(
+            m_deadline, time.perf_counter() + REPAIR_TIME_SHARE * options.time_limit_s)
+        got = _heuristic(prob, cap, mask, None, single=False, pen=None, deadline=end,
+                         final_deadline=end, options=options)
+        return None if got is None else _open_of(got, inp.n_sites)
+
     out = capacity_cuts.solve_master(prob, cap, p, hint_sites=_open_of(best, inp.n_sites),
-                                     deadline=m_deadline, options=options)
+                                     deadline=m_deadline, options=options,
+                                     repair=repair if p is None else None)
     answer: _Answer | None = None
     cc = prob.c.tocsc()
     for mask in out.candidates[::-1][:3]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -307,15 +308,20 @@ def assigned(ms: Master, x: BoolArray) -> FloatArray:
 MIP_ROUND_SHARE = 0.4
 MIP_ROUND_MIN_S = 5.0
 #: LP rounds without a rise of the LP bound (relative 1e-6) after which the LP loop stops.
-LP_STALL = 3
+LP_STALL = 2
 
 
 def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                  hint_sites: BoolArray | None, deadline: float | None,
-                 options: SolveOptions) -> MasterOutcome:
+                 options: SolveOptions,
+                 repair: Callable[[BoolArray], BoolArray | None] | None = None,
+                 ) -> MasterOutcome:
     """Cut loop on the master LP, then the master MIP re-solved with the cuts its answers
     violate, until an answer the flow assigns in full (optimal) or the deadline.
-    ``hint_sites``: the best known answer's open sites (every site index)."""
+    ``hint_sites``: the best known answer's open sites (every site index).  Without
+    ``p``, ``repair`` turns a master answer the flow cannot assign in full into open
+    sites that it can (or ``None``): kept as an answer, and as the next round's hint
+    when cheaper than the hint."""
     t0 = time.perf_counter()
     ms = new_master(prob, cap, p)
     initial_cuts(ms)
@@ -384,8 +390,12 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
             if best_x is None or assigned(ms, xb).sum() > assigned(ms, best_x).sum():
                 best_x = xb
         else:
-            # without p an answer the flow cannot assign in full is still a good start
             found.append(xb)
+            fixed = repair(xb) if repair is not None and new else None
+            if fixed is not None:
+                found.append(fixed)
+                if best_x is None or ms.costs[fixed].sum() < ms.costs[best_x].sum() - 1e-9:
+                    best_x = fixed
         if not new:
             proven = sol.report.status is SolveStatus.OPTIMAL
             if proven or last_round:
