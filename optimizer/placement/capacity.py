@@ -137,7 +137,12 @@ CAPACITATED_MIP_MAX_PAIRS = 250_000
 #: (51k, 115k pairs) HiGHS did not better the start in 35 s.
 RESTRICTED_MIP_MAX_PAIRS = 40_000
 #: Share of the time limit the restricted MIP may use when the cut-set master follows.
-RESTRICTED_TIME_SHARE = 0.15
+RESTRICTED_TIME_SHARE = 0.2
+#: With ``p``, the cut-set master runs only up to this many merged demand points: it has
+#: a variable and a row per point, and on Quảng Ninh at 1 km (7,541) its first LP alone
+#: took 6.4 CPU s (20 s on the loaded machine) and the master gave no bound in the minute,
+#: while the restricted MIP's answer lost the time it took (1,199.23 -> 1,194.17).
+MASTER_MCLP_MAX_POINTS = 2_000
 #: Share of the time limit a repair of a master answer (without ``p``) may use.
 REPAIR_TIME_SHARE = 0.06
 #: Share of the time limit kept after the cut-set master for its answers' assignment
@@ -607,6 +612,13 @@ def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: Bo
     return _Answer(cm, sol.values, value, what), report, ""
 
 
+def _merged_count(prob: CoverInputs) -> int:
+    """Demand points with distinct sets of sites within reach (the master's points)."""
+    from optimizer.placement import capacity_cuts
+
+    return int(capacity_cuts.merged_points(prob.c, prob.inp.weights)[1].size)
+
+
 def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_Answer],
                 bounds: dict[str, float], *, deadline: float | None, options: SolveOptions,
                 ) -> tuple[_Answer | None, str, float] | None:
@@ -772,7 +784,8 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         why = "the start heuristic found no answer in time"
         if heur is None and p is None and overload_penalty is None and _surely_short(prob, cap):
             return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
-        use_master = not single_assignment and overload_penalty is None
+        use_master = not single_assignment and overload_penalty is None and (
+            p is None or _merged_count(prob) <= MASTER_MCLP_MAX_POINTS)
         if heur is not None:
             # with the cut-set master to follow, the restricted MIP gets a share only
             r_deadline = deadline if not use_master or limit is None or deadline is None \

@@ -307,6 +307,10 @@ def assigned(ms: Master, x: BoolArray) -> FloatArray:
 #: (then its answer's violated cuts are added and the MIP solved again).
 MIP_ROUND_SHARE = 0.4
 MIP_ROUND_MIN_S = 5.0
+#: Seconds past its limit after which an engine run of the master is abandoned (the
+#: engines check their limit only now and then: a master MIP ran 50 s past it on a
+#: loaded machine).
+WALL_SLACK_S = 1.0
 #: LP rounds without a rise of the LP bound (relative 1e-6) after which the LP loop stops.
 LP_STALL = 2
 
@@ -336,7 +340,9 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
             lp_end is None or time.perf_counter() < lp_end):
         model = build(ms)
         tl = time.perf_counter()
-        sol = solve_lp(model.mip, engine=options.engine, time_limit_s=remaining(lp_end))
+        lp_left = remaining(lp_end)
+        sol = solve_lp(model.mip, engine=options.engine, time_limit_s=lp_left,
+                       wall_limit_s=None if lp_left is None else lp_left + WALL_SLACK_S)
         tl = time.perf_counter() - tl
         if sol.values is None or sol.report.status is not SolveStatus.OPTIMAL:
             break
@@ -371,7 +377,8 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
         limit = None if left is None else min(left, left if last_round else max(
             MIP_ROUND_MIN_S, MIP_ROUND_SHARE * left))
         sol = solve_mip(model.mip, engine=options.engine, time_limit_s=limit,
-                        seed=options.seed, threads=options.threads, hint=hint)
+                        seed=options.seed, threads=options.threads, hint=hint,
+                        wall_limit_s=None if limit is None else limit + WALL_SLACK_S)
         mip_rounds += 1
         b = sol.report.best_bound
         if math.isfinite(b):
@@ -402,6 +409,10 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                 break
             # an answer the flow assigns, the MIP stopped by the round's limit: the rest
             last_round = True
+    if math.isfinite(lp_bound):
+        # the master's LP is a relaxation too (of a relaxation)
+        bound = lp_bound if math.isnan(bound) else (min(bound, lp_bound) if maximize
+                                                    else max(bound, lp_bound))
     note = (f"cut-set master: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
             f"{rounds} LP and {mip_rounds} MIP rounds, LP bound {lp_bound:.6g}")
     return MasterOutcome(bound, found, proven, note, lp_bound)
