@@ -645,6 +645,8 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
             m_deadline, time.perf_counter() + REPAIR_TIME_SHARE * options.time_limit_s)
         got = _heuristic(prob, cap, mask, None, single=False, pen=None, deadline=end,
                          final_deadline=end, options=options)
+        logger.info("repair of a master answer (%d sites): %s", int(mask.sum()),
+                    "none" if got is None else f"{got.objective:.6g}")
         return None if got is None else _open_of(got, inp.n_sites)
 
     out = capacity_cuts.solve_master(prob, cap, p, hint_sites=_open_of(best, inp.n_sites),

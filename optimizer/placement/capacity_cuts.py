@@ -380,6 +380,8 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                         seed=options.seed, threads=options.threads, hint=hint,
                         wall_limit_s=None if limit is None else limit + WALL_SLACK_S)
         mip_rounds += 1
+        if sol.values is None:
+            logger.info("master MIP round %d: no answer (%s)", mip_rounds, sol.report.message)
         b = sol.report.best_bound
         if math.isfinite(b):
             bound = b if math.isnan(bound) else (min(bound, b) if maximize else max(bound, b))
