@@ -40,6 +40,19 @@ def instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
     return dense, w, cap, draw(st.integers(1, m))
 
 
+@st.composite
+def tight_instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """More points than ``instances`` and capacities near their demand: where the
+    coverage and room bounds do not prove the answer and the master runs."""
+    n = draw(st.integers(4, 12))
+    m = draw(st.integers(3, 7))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    dense = rng.random((n, m)) < draw(st.floats(0.25, 0.7))
+    w = rng.integers(1, 30, n).astype(float)
+    cap = rng.integers(10, 60, m).astype(float)
+    return dense, w, cap, draw(st.integers(1, m))
+
+
 def _take(dense: np.ndarray, w: np.ndarray, cap: np.ndarray, open_: tuple[int, ...],
           only: np.ndarray | None = None) -> float:
     """Most weight (of the points ``only``, default all) the sites ``open_`` can take
@@ -99,6 +112,34 @@ def test_the_master_bound_is_a_bound_and_its_optimum_the_optimum(
         if q is None:
             assert _take(dense, w, cap, tuple(np.flatnonzero(x))) == pytest.approx(
                 float(w[dense.any(axis=1)].sum()), abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tight_instances(), st.booleans())
+def test_above_the_pair_cap_the_model_with_the_master_is_bounded_and_proven_honestly(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool) -> None:
+    """The whole capacitated model with split assignment and hard capacities above the
+    pair cap (the cut-set master's path): bound <= optimum <= answer for the fewest
+    points (reversed for the most assigned), OPTIMAL only at the optimum."""
+    import optimizer.placement.capacity as capacity
+
+    dense, w, cap, p = inst
+    q = p if with_p else None
+    opt = _optimum(dense, w, cap, q)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+        res = capacitated(sp.csr_matrix(dense), w, cap, q, **KW)
+    if math.isinf(opt):
+        # no set of sites takes all the demand: never an answer claimed as one
+        assert q is None and not res.status.has_solution
+        return
+    assert res.status.has_solution
+    if q is None:
+        assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
+    else:
+        assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert res.objective == pytest.approx(opt, abs=1e-6)
 
 
 @settings(max_examples=40, deadline=None)
