@@ -136,6 +136,18 @@ CAPACITATED_MIP_MAX_PAIRS = 250_000
 #: (19,398 pairs) gains 1,197 -> 1,201.5 dossiers a day in 30 s; with 192 and 302 sites
 #: (51k, 115k pairs) HiGHS did not better the start in 35 s.
 RESTRICTED_MIP_MAX_PAIRS = 40_000
+#: Share of the time limit the restricted MIP may use when the cut-set master follows.
+RESTRICTED_TIME_SHARE = 0.2
+#: With ``p``, the cut-set master runs only up to this many merged demand points: it has
+#: a variable and a row per point, and on Quảng Ninh at 1 km (7,541) its first LP alone
+#: took 6.4 CPU s (20 s on the loaded machine) and the master gave no bound in the minute,
+#: while the restricted MIP's answer lost the time it took (1,199.23 -> 1,194.17).
+MASTER_MCLP_MAX_POINTS = 2_000
+#: Share of the time limit a repair of a master answer (without ``p``) may use.
+REPAIR_TIME_SHARE = 0.06
+#: Share of the time limit kept after the cut-set master for its answers' assignment
+#: (and, without ``p``, the repair of an answer the flow cannot assign in full).
+MASTER_RESERVE = 0.08
 #: Relative tolerance on weights and objectives.
 TOL = 1e-7
 
@@ -600,6 +612,70 @@ def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: Bo
     return _Answer(cm, sol.values, value, what), report, ""
 
 
+def _merged_count(prob: CoverInputs) -> int:
+    """Demand points with distinct sets of sites within reach (the master's points)."""
+    from optimizer.placement import capacity_cuts
+
+    return int(capacity_cuts.merged_points(prob.c, prob.inp.weights)[1].size)
+
+
+def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_Answer],
+                bounds: dict[str, float], *, deadline: float | None, options: SolveOptions,
+                ) -> tuple[_Answer | None, str, float] | None:
+    """The cut-set master (:mod:`optimizer.placement.capacity_cuts`) hinted with the best
+    of ``known``: its best answer (as an answer of the whole model), a note and its bound
+    (valid for the capacitated model).  ``None`` when the known bounds already prove the
+    best known answer."""
+    from optimizer.placement import capacity_cuts
+
+    inp = prob.inp
+    maximize = p is not None
+    best = (max if maximize else min)(known, key=lambda a: a.objective)
+    if bounds:
+        bound = min(bounds.values()) if maximize else max(bounds.values())
+        if not maximize and whole(inp.costs):
+            bound = math.ceil(bound - 1e-6)
+        if abs(best.objective - bound) <= 1e-6 * max(1.0, abs(best.objective)):
+            return None
+    m_deadline = None if deadline is None or options.time_limit_s is None else (
+        deadline - MASTER_RESERVE * options.time_limit_s)
+    def repair(mask: BoolArray) -> BoolArray | None:
+        # sites the flow cannot assign in full: add and close as the start does, briefly
+        end = None if m_deadline is None or options.time_limit_s is None else min(
+            m_deadline, time.perf_counter() + REPAIR_TIME_SHARE * options.time_limit_s)
+        got = _heuristic(prob, cap, mask, None, single=False, pen=None, deadline=end,
+                         final_deadline=end, options=options)
+        logger.info("repair of a master answer (%d sites): %s", int(mask.sum()),
+                    "none" if got is None else f"{got.objective:.6g}")
+        return None if got is None else _open_of(got, inp.n_sites)
+
+    out = capacity_cuts.solve_master(prob, cap, p, hint_sites=_open_of(best, inp.n_sites),
+                                     deadline=m_deadline, options=options,
+                                     repair=repair if p is None else None)
+    answer: _Answer | None = None
+    cc = prob.c.tocsc()
+    for mask in out.candidates[::-1][:3]:
+        if (mask == _open_of(best, inp.n_sites)).all():
+            continue
+        got: _Answer | None
+        if p is None:
+            got = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), None)
+            if got is None:
+                # sites the flow cannot assign in full: add and close as the start does
+                got = _heuristic(prob, cap, mask, p, single=False, pen=None,
+                                 deadline=deadline, final_deadline=deadline, options=options)
+        else:
+            got = _solve_fixed(prob, cap, mask, p, single=False, pen=None,
+                               limit=remaining(deadline), options=options,
+                               source="cut-set master")
+        if got is not None:
+            got = replace(got, source="cut-set master")
+            if answer is None or (got.objective > answer.objective if maximize
+                                  else got.objective < answer.objective):
+                answer = got
+    return answer, out.note, out.bound
+
+
 def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
                    ) -> PlacementResult:
     # local imports: the uncapacitated models are the capacitated one's start and bound
@@ -710,13 +786,32 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         why = "the start heuristic found no answer in time"
         if heur is None and p is None and overload_penalty is None and _surely_short(prob, cap):
             return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
+        use_master = not single_assignment and overload_penalty is None and (
+            p is None or _merged_count(prob) <= MASTER_MCLP_MAX_POINTS)
         if heur is not None:
+            # with the cut-set master to follow, the restricted MIP gets a share only
+            r_deadline = deadline if not use_master or limit is None or deadline is None \
+                else min(deadline, time.perf_counter() + RESTRICTED_TIME_SHARE * limit)
             restricted, r_report, why = _restricted_mip(
                 prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
-                single=single_assignment, pen=overload_penalty, deadline=deadline,
+                single=single_assignment, pen=overload_penalty, deadline=r_deadline,
                 options=options)
         if r_report is not None:
             stages.append(r_report)
+        if use_master and heur is not None:
+            # 3''. split and hard capacities: the cut-set master over the sites
+            known = [a for a in (heur, restricted) if a is not None]
+            master = _cut_master(prob, cap, p, known, bounds, deadline=deadline,
+                                 options=options)
+            if master is not None:
+                m_answer, m_note, m_bound = master
+                notes.append(m_note)
+                if math.isfinite(m_bound):
+                    bounds["cut-set master"] = m_bound
+                if m_answer is not None and (restricted is None or (
+                        m_answer.objective > restricted.objective if maximize
+                        else m_answer.objective < restricted.objective)):
+                    restricted = m_answer
         notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: the answer is the start "
                      "heuristic's" + ("" if r_report is None else
                                       " or the MIP restricted to its sites'")

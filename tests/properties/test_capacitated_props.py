@@ -253,6 +253,9 @@ def test_above_the_pair_cap_the_restricted_mip_answers_validly(
                     assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
                 else:
                     assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
+                # OPTIMAL (by the known bounds or the cut-set master) only when it is
+                if res.status is SolveStatus.OPTIMAL:
+                    assert res.objective == pytest.approx(opt, abs=1e-6)
             _check_figures(res, dense, w, cap, single, maximize=q is not None,
                            pen=0.0 if pen is None else pen)
 

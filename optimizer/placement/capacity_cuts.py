@@ -1,0 +1,420 @@
+r"""Capacitated coverage (split assignment, hard capacities) over the sites alone.
+
+A set of open sites :math:`x` can assign the weights :math:`f_i \le d_i` of the
+demand points within the standard and the capacities :math:`c_j` exactly when the
+maximum flow source -> point :math:`i` (:math:`f_i`) -> open site within reach
+(:math:`d_i x_j`) -> sink (:math:`c_j x_j`) saturates, that is (Gale, Hall) when
+for every set :math:`S` of points
+
+.. math::
+
+    \sum_{i \in S} f_i \le \sum_j \min\bigl(c_j,\ d(S \cap N(j))\bigr)\, x_j
+
+(:math:`N(j)` the points within the standard of site :math:`j`; a site cannot take
+more of :math:`S` than the weight of :math:`S` it reaches).  The master keeps only
+the site variables, per point :math:`f_i` and those cut-set inequalities, added
+as the flow finds them violated (combinatorial Benders):
+
+* the set-covering form fixes :math:`f_i = d_i` and minimises the opening cost
+  (a plain cover row for each point, since a point must be assigned);
+* with ``p`` it maximises :math:`\sum_i f_i` with at most ``p`` sites.
+
+With every such cut the master's LP is the LP relaxation of the full capacitated
+model (pairs :math:`z_{ij} \le x_j`), so the master's bound is a valid bound of the
+capacitated model at any time (a relaxation), and a master optimum whose sites the
+flow can assign in full is optimal.  Points with the same sites within reach are
+merged first (their weights added).  The separation is one maximum flow (scipy's
+Dinic): the points reachable from the source in its residual graph are a violated
+set :math:`S`, split into its parts joined by sites in use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
+
+from optimizer._mip import SparseMip, solve_lp, solve_mip
+from optimizer._preprocess import dominated_rows
+from optimizer._status import SolveStatus
+from optimizer.placement.inputs import (
+    BoolArray,
+    CoverInputs,
+    FloatArray,
+    IntArray,
+    SolveOptions,
+    remaining,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Integer units the total weight is split into for the separating maximum flow.
+SEPARATION_UNITS = 1e8
+#: A cut is added when violated by more than this share of its right-hand side's weight.
+VIOLATION = 1e-6
+#: Largest number of LP rounds of cut separation before the MIP.
+LP_ROUNDS = 60
+#: Share of the master's time its LP cut loop may use.
+LP_TIME_SHARE = 0.5
+
+
+@dataclass
+class Master:
+    """The merged points (``cm`` points x sites, weights ``d``), the capacities and the
+    cut rows found so far (``cuts``: point sets, each an index array of merged points)."""
+
+    cm: sp.csr_matrix
+    cmc: sp.csc_matrix
+    d: FloatArray
+    cap: FloatArray
+    costs: FloatArray
+    allowed: BoolArray
+    fixed: BoolArray
+    p: int | None
+    cover_rows: IntArray
+    cuts: list[IntArray] = field(default_factory=list)
+    keys: set[bytes] = field(default_factory=set)
+    reach_overlap: sp.csr_matrix | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.d.size)
+
+    @property
+    def m(self) -> int:
+        return int(self.cap.size)
+
+
+def merged_points(c: sp.csr_matrix, w: FloatArray) -> tuple[sp.csr_matrix, FloatArray]:
+    """The coverable points with the same sites within reach merged (weights added)."""
+    c = sp.csr_matrix(c, dtype=np.float64)
+    c.eliminate_zeros()
+    c.sort_indices()
+    groups: dict[bytes, int] = {}
+    label = np.full(c.shape[0], -1, dtype=np.int64)
+    for i in range(c.shape[0]):
+        a, b = c.indptr[i], c.indptr[i + 1]
+        if a == b:
+            continue
+        label[i] = groups.setdefault(c.indices[a:b].tobytes(), len(groups))
+    keep = label >= 0
+    merge = sp.csr_matrix((np.ones(int(keep.sum())), (label[keep], np.flatnonzero(keep))),
+                          shape=(len(groups), c.shape[0]))
+    d = np.asarray(merge @ w).ravel()
+    cm = sp.csr_matrix((merge @ c) > 0, dtype=np.float64)
+    return cm, d
+
+
+def new_master(prob: CoverInputs, cap: FloatArray, p: int | None) -> Master:
+    cm, d = merged_points(prob.c, prob.inp.weights)
+    if p is None:
+        # cover rows: those holding another point's set are implied (too costly: all)
+        dom = dominated_rows(cm)
+        rows = np.arange(cm.shape[0]) if dom is None else np.flatnonzero(~dom)
+    else:
+        rows = np.zeros(0, dtype=np.int64)
+    return Master(cm, cm.tocsc(), d, cap.astype(np.float64), prob.inp.costs.astype(np.float64),
+                  prob.inp.allowed.copy(), prob.inp.fixed_mask.copy(), p, rows)
+
+
+def cut_coefficients(ms: Master, s: IntArray) -> FloatArray:
+    """Per site, ``min(c_j, d(S within reach of j))``."""
+    reach = np.asarray(ms.cm[s].T @ ms.d[s], dtype=np.float64).ravel()
+    out: FloatArray = np.minimum(ms.cap, reach)
+    return out
+
+
+def neighbourhood_cuts(ms: Master, x: FloatArray, f: FloatArray, *,
+                       max_cuts: int = 200) -> list[IntArray]:
+    """The sets ``S_k`` = points within reach of site ``k`` whose cut ``(x, f)`` violates,
+    checked for every ``k`` at once: ``d(S_k ∩ N(j))`` is ``(Cᵀ D C)_kj``."""
+    if ms.reach_overlap is None:
+        ms.reach_overlap = (ms.cmc.T @ sp.diags(ms.d) @ ms.cmc).tocsr()
+    ov = ms.reach_overlap
+    xs = np.clip(x, 0.0, 1.0)
+    coo = ov.tocoo()
+    rhs = np.bincount(coo.row, weights=np.minimum(ms.cap[coo.col], coo.data) * xs[coo.col],
+                      minlength=ms.m)
+    lhs = np.asarray(ms.cmc.T @ f).ravel()
+    dk = np.asarray(ms.cmc.T @ ms.d).ravel()
+    viol = (lhs - rhs) / np.maximum(dk, 1e-300)
+    ks = np.flatnonzero((lhs - rhs > VIOLATION * np.maximum(1.0, dk)) & ms.allowed)
+    ks = ks[np.argsort(-viol[ks], kind="stable")][:max_cuts]
+    return [ms.cmc.indices[ms.cmc.indptr[k]:ms.cmc.indptr[k + 1]].astype(np.int64)
+            for k in ks]
+
+
+def add_cut(ms: Master, s: IntArray) -> bool:
+    key = np.sort(s).tobytes()
+    if key in ms.keys:
+        return False
+    ms.keys.add(key)
+    ms.cuts.append(np.sort(s))
+    return True
+
+
+def separate(ms: Master, x: FloatArray, f: FloatArray, *, max_cuts: int = 200) -> list[IntArray]:
+    """Violated point sets at the master's point ``(x, f)``: the source side of a minimum
+    cut of the flow source -> i (``f_i``) -> j (``d_i x_j``) -> sink (``c_j x_j``),
+    split into its parts joined by sites with ``x_j > 0``; only those violated."""
+    n, m = ms.n, ms.m
+    total = float(f.sum())
+    if total <= 0:
+        return []
+    scale = SEPARATION_UNITS / max(total, 1e-300)
+    xs = np.clip(x, 0.0, 1.0)
+    use = xs > 1e-9
+    pairs = ms.cm[:, use].tocoo()
+    cols = np.flatnonzero(use)[pairs.col]
+    src_cap = np.floor(f * scale)
+    pair_cap = np.floor(ms.d[pairs.row] * xs[cols] * scale)
+    site_cap = np.floor(np.minimum(ms.cap * xs, total) * scale)
+    big = 2**31 - 1
+    src, snk = n + m, n + m + 1
+    graph = sp.csr_matrix(
+        (np.minimum(np.concatenate([src_cap, pair_cap, site_cap]), big).astype(np.int32),
+         (np.concatenate([np.full(n, src), pairs.row, n + np.arange(m)]),
+          np.concatenate([np.arange(n), n + cols, np.full(m, snk)]))),
+        shape=(n + m + 2, n + m + 2))
+    res = maximum_flow(graph, src, snk, method="dinic")
+    if res.flow_value >= src_cap.sum() - 1:
+        return []
+    residual = (graph - res.flow).tocsr()
+    residual.data = (residual.data > 0).astype(np.int8)
+    residual.eliminate_zeros()
+    reach = breadth_first_order(residual, src, directed=True, return_predecessors=False)
+    s_all = np.sort(reach[reach < n])
+    if s_all.size == 0:
+        return []
+    # parts of S joined through sites in use
+    sub = ms.cm[s_all][:, use]
+    k = s_all.size
+    bip = sp.bmat([[None, sub], [sub.T, None]]).tocsr()
+    n_comp, lab = connected_components(bip, directed=False)
+    out: list[tuple[float, IntArray]] = []
+    for comp in range(n_comp):
+        part = s_all[lab[:k] == comp]
+        if part.size == 0:
+            continue
+        lhs = float(f[part].sum())
+        rhs = float(cut_coefficients(ms, part) @ xs)
+        if lhs - rhs > VIOLATION * max(1.0, float(ms.d[part].sum())):
+            out.append(((lhs - rhs) / max(lhs, 1e-300), part))
+    out.sort(key=lambda t: -t[0])
+    return [s for _, s in out[:max_cuts]]
+
+
+@dataclass(frozen=True)
+class MasterModel:
+    mip: SparseMip
+    x0: int
+    f0: int
+
+
+def build(ms: Master) -> MasterModel:
+    """The master over the sites (see the module docstring) with the cuts of ``ms``."""
+    n, m = ms.n, ms.m
+    maximize = ms.p is not None
+    mip = SparseMip(maximize=maximize)
+    x0 = mip.add_variables(m, lb=(ms.fixed & ms.allowed).astype(np.float64),
+                           ub=ms.allowed.astype(np.float64), integer=True,
+                           objective=0.0 if maximize else ms.costs)
+    if ms.p is not None:
+        f0 = mip.add_variables(n, lb=0.0, ub=ms.d, objective=1.0)
+        mip.add_rows(1, np.zeros(m, dtype=np.int64), x0 + np.arange(m), 1.0, ub=float(ms.p))
+    else:
+        f0 = mip.add_variables(n, lb=ms.d, ub=ms.d, objective=0.0)
+        # each point needs an open site within reach (the rows of no other's superset)
+        coo = ms.cm[ms.cover_rows].tocoo()
+        mip.add_rows(int(ms.cover_rows.size), coo.row, x0 + coo.col, 1.0, lb=1.0)
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+    for r, s in enumerate(ms.cuts):
+        a = cut_coefficients(ms, s)
+        nz = np.flatnonzero(a > 0)
+        ds = max(float(ms.d[s].sum()), 1e-300)
+        # sum_{i in S} f_i / d(S) - sum_j a_j / d(S) x_j <= 0
+        rows.append(np.full(s.size + nz.size, r, dtype=np.int64))
+        cols.append(np.concatenate([f0 + s, x0 + nz]))
+        vals.append(np.concatenate([np.full(s.size, 1.0 / ds), -a[nz] / ds]))
+    if ms.cuts:
+        mip.add_rows(len(ms.cuts), np.concatenate(rows), np.concatenate(cols),
+                     np.concatenate(vals), ub=0.0)
+    return MasterModel(mip, x0, f0)
+
+
+@dataclass(frozen=True)
+class MasterOutcome:
+    """What the master reached: its best bound (``nan`` if none), the open sites of its
+    MIP answers (best last; with ``p`` every answer, without only those the flow assigns
+    in full), whether the last is the master's proven optimum and the flow assigns it
+    in full (an optimum of the capacitated model), and a line for the notes."""
+
+    bound: float
+    candidates: list[BoolArray]
+    proven: bool
+    note: str
+    lp_bound: float
+
+
+def initial_cuts(ms: Master) -> None:
+    """Singleton sets (a point's weight needs room within reach; in the set-covering form
+    only where it exceeds a capacity within reach, the cover row says the rest) and the
+    whole demand."""
+    low = np.full(ms.n, np.inf)
+    coo = ms.cm.tocoo()
+    np.minimum.at(low, coo.row, ms.cap[coo.col])
+    single = np.arange(ms.n) if ms.p is not None else np.flatnonzero(ms.d > low)
+    for i in single:
+        add_cut(ms, np.array([i], dtype=np.int64))
+    add_cut(ms, np.arange(ms.n, dtype=np.int64))
+
+
+def assigned(ms: Master, x: BoolArray) -> FloatArray:
+    """Per merged point, the weight the open sites ``x`` take of it in a maximum flow
+    (rounded down: the flow stays within every cut)."""
+    n, m = ms.n, ms.m
+    total = float(ms.d.sum())
+    if total <= 0 or not x.any():
+        return np.zeros(n)
+    scale = SEPARATION_UNITS / total
+    pairs = ms.cm[:, x].tocoo()
+    cols = np.flatnonzero(x)[pairs.col]
+    src, snk = n + m, n + m + 1
+    units = np.floor(ms.d * scale)
+    graph = sp.csr_matrix(
+        (np.concatenate([units, units[pairs.row], np.floor(np.minimum(ms.cap[x], total)
+                                                           * scale)]).astype(np.int32),
+         (np.concatenate([np.full(n, src), pairs.row, n + np.flatnonzero(x)]),
+          np.concatenate([np.arange(n), n + cols, np.full(int(x.sum()), snk)]))),
+        shape=(n + m + 2, n + m + 2))
+    flow = maximum_flow(graph, src, snk, method="dinic").flow.tocsr()
+    row = flow[src]
+    out = np.zeros(n)
+    ok = row.indices < n
+    out[row.indices[ok]] = row.data[ok]
+    return np.clip(out / scale * (1.0 - 1e-9), 0.0, ms.d)
+
+
+#: Time of a master MIP round: this share of the time left, at least MIP_ROUND_MIN_S
+#: (then its answer's violated cuts are added and the MIP solved again).
+MIP_ROUND_SHARE = 0.4
+MIP_ROUND_MIN_S = 5.0
+#: Seconds past its limit after which an engine run of the master is abandoned (the
+#: engines check their limit only now and then: a master MIP ran 50 s past it on a
+#: loaded machine).
+WALL_SLACK_S = 1.0
+#: LP rounds without a rise of the LP bound (relative 1e-6) after which the LP loop stops.
+LP_STALL = 2
+
+
+def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
+                 hint_sites: BoolArray | None, deadline: float | None,
+                 options: SolveOptions,
+                 repair: Callable[[BoolArray], BoolArray | None] | None = None,
+                 ) -> MasterOutcome:
+    """Cut loop on the master LP, then the master MIP re-solved with the cuts its answers
+    violate, until an answer the flow assigns in full (optimal) or the deadline.
+    ``hint_sites``: the best known answer's open sites (every site index).  Without
+    ``p``, ``repair`` turns a master answer the flow cannot assign in full into open
+    sites that it can (or ``None``): kept as an answer, and as the next round's hint
+    when cheaper than the hint."""
+    t0 = time.perf_counter()
+    ms = new_master(prob, cap, p)
+    initial_cuts(ms)
+    maximize = p is not None
+    lp_end = None if deadline is None else t0 + LP_TIME_SHARE * max(0.0, deadline - t0)
+    lp_bound = math.nan
+    rounds = stall = 0
+    # the set-covering master's LP is small (cover rows of no other's superset); the
+    # maximal-covering one has a row per point and its LP took 6.4 CPU s on Quảng Ninh at
+    # 1 km: there the MIP's root is the LP, and the time is the MIP's
+    while maximize is False and rounds < LP_ROUNDS and not options.stopped and (
+            lp_end is None or time.perf_counter() < lp_end):
+        model = build(ms)
+        tl = time.perf_counter()
+        lp_left = remaining(lp_end)
+        sol = solve_lp(model.mip, engine=options.engine, time_limit_s=lp_left,
+                       wall_limit_s=None if lp_left is None else lp_left + WALL_SLACK_S)
+        tl = time.perf_counter() - tl
+        if sol.values is None or sol.report.status is not SolveStatus.OPTIMAL:
+            break
+        rounds += 1
+        x = sol.values[model.x0:model.x0 + ms.m]
+        f = sol.values[model.f0:model.f0 + ms.n]
+        value = float(sol.report.objective)
+        moved = math.isnan(lp_bound) or abs(value - lp_bound) > 1e-6 * max(1.0, abs(value))
+        stall = 0 if moved else stall + 1
+        lp_bound = value
+        ts = time.perf_counter()
+        new = [s for s in separate(ms, x, f) + neighbourhood_cuts(ms, x, f) if add_cut(ms, s)]
+        logger.info("master LP round %d: %.6g, %d cuts added (%d in all; %d x > 0) "
+                    "lp %.2fs sep %.2fs", rounds, lp_bound, len(new), len(ms.cuts),
+                    int((x > 1e-9).sum()), tl, time.perf_counter() - ts)
+        if not new or stall >= LP_STALL:
+            break
+    bound = math.nan
+    found: list[BoolArray] = []
+    proven = False
+    best_x = None if hint_sites is None else hint_sites.copy()
+    mip_rounds = 0
+    last_round = maximize
+    while not options.stopped and (deadline is None or time.perf_counter() < deadline - 0.5):
+        model = build(ms)
+        hint = None
+        if best_x is not None:
+            hint = np.zeros(model.mip.n_vars)
+            hint[model.x0:model.x0 + ms.m] = best_x
+            hint[model.f0:model.f0 + ms.n] = assigned(ms, best_x) if maximize else ms.d
+        left = remaining(deadline)
+        limit = None if left is None else min(left, left if last_round else max(
+            MIP_ROUND_MIN_S, MIP_ROUND_SHARE * left))
+        sol = solve_mip(model.mip, engine=options.engine, time_limit_s=limit,
+                        seed=options.seed, threads=options.threads, hint=hint,
+                        wall_limit_s=None if limit is None else limit + WALL_SLACK_S)
+        mip_rounds += 1
+        if sol.values is None:
+            logger.info("master MIP round %d: no answer (%s)", mip_rounds, sol.report.message)
+        b = sol.report.best_bound
+        if math.isfinite(b):
+            bound = b if math.isnan(bound) else (min(bound, b) if maximize else max(bound, b))
+        if sol.values is None:
+            break
+        xb: BoolArray = sol.values[model.x0:model.x0 + ms.m] > 0.5
+        f = sol.values[model.f0:model.f0 + ms.n]
+        xf = xb.astype(np.float64)
+        new = [s for s in separate(ms, xf, f) + neighbourhood_cuts(ms, xf, f)
+               if add_cut(ms, s)]
+        logger.info("master MIP round %d: %s %.6g / %.6g, %d cuts added", mip_rounds,
+                    sol.report.status.value, sol.report.objective, b, len(new))
+        if maximize:
+            found.append(xb)
+            if best_x is None or assigned(ms, xb).sum() > assigned(ms, best_x).sum():
+                best_x = xb
+        else:
+            found.append(xb)
+            fixed = repair(xb) if repair is not None and new else None
+            if fixed is not None:
+                found.append(fixed)
+                if best_x is None or ms.costs[fixed].sum() < ms.costs[best_x].sum() - 1e-9:
+                    best_x = fixed
+        if not new:
+            proven = sol.report.status is SolveStatus.OPTIMAL
+            if proven or last_round:
+                break
+            # an answer the flow assigns, the MIP stopped by the round's limit: the rest
+            last_round = True
+    if math.isfinite(lp_bound):
+        # the master's LP is a relaxation too (of a relaxation)
+        bound = lp_bound if math.isnan(bound) else (min(bound, lp_bound) if maximize
+                                                    else max(bound, lp_bound))
+    note = (f"cut-set master: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
+            f"{rounds} LP and {mip_rounds} MIP rounds, LP bound {lp_bound:.6g}")
+    return MasterOutcome(bound, found, proven, note, lp_bound)
