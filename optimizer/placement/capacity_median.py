@@ -88,11 +88,13 @@ logger = logging.getLogger(__name__)
 CPMEDIAN_MIP_MAX_PAIRS = 60_000
 #: Share of the time limit the uncapacitated p-median gets (its answer starts, its bound bounds).
 UNCAPACITATED_SHARE = 0.3
+#: Share of the time limit the uncapacitated Lagrangian gets to start the capacitated one.
+WARM_SHARE = 0.1
 #: Share of the time limit the Lagrangian bound gets (it stops sooner once converged).
 LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
 #: time the moves leave (on qn-400m the moves had 16 checks in the minute otherwise).
-SCREEN_LAGRANGIAN_SHARE = 0.05
+SCREEN_LAGRANGIAN_SHARE = 0.1
 #: Share of the time limit the location-allocation moves get first (large models).
 RELOCATE_SHARE = 0.3
 #: Share of the time limit kept back at the end (final assignment, figures).
@@ -107,6 +109,8 @@ SCREEN_SWAP_TRIES = 12
 #: (Phú Thọ at 1 km, 40 points: the LP of every reachable open site did not end in its
 #: share of a loaded minute).
 ASSIGN_NEAREST = 8
+#: The Lagrangian steps aim this share of the way from the best bound to the answer.
+AIM_SHARE = 0.25
 #: Lagrangian rounds without progress before its step is halved.
 STALL_ROUNDS = 20
 #: Relative tolerance on objectives.
@@ -567,26 +571,28 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
     z = np.zeros(neg.size)
     if neg.size:
         c_n, r_n, q_n = cpm.c[neg], cpm.r[neg], ratio[neg]
-        # by site, then by ratio (q in (-price, 0), so one float key orders both)
-        order = np.argsort(c_n * (2.0 * span + 1.0) + q_n, kind="stable")
-        c_n, r_n, q_n = c_n[order], r_n[order], q_n[order]
         w_n = cpm.w[r_n]
-        cs = np.cumsum(w_n)
-        starts = np.flatnonzero(np.r_[True, c_n[1:] != c_n[:-1]])
-        base = np.repeat(cs[starts] - w_n[starts], np.diff(np.r_[starts, c_n.size]))
-        before = cs - w_n - base
-        frac = np.clip((cpm.cap[c_n] - before) / np.maximum(w_n, 1e-300), 0.0, 1.0)
+        # a site whose items all fit takes them whole; only the others are sorted, by
+        # site, then by ratio (q in (-price, 0), so one float key orders both)
+        over = np.bincount(c_n, weights=w_n, minlength=n_sites) > cpm.cap
+        frac = np.ones(neg.size)
+        tight = np.flatnonzero(over[c_n])
+        if tight.size:
+            order = tight[np.argsort(c_n[tight] * (2.0 * span + 1.0) + q_n[tight])]
+            c_s, w_s = c_n[order], w_n[order]
+            cs = np.cumsum(w_s)
+            starts = np.flatnonzero(np.r_[True, c_s[1:] != c_s[:-1]])
+            base = np.repeat(cs[starts] - w_s[starts], np.diff(np.r_[starts, c_s.size]))
+            before = cs - w_s - base
+            frac[order] = np.clip((cpm.cap[c_s] - before) / np.maximum(w_s, 1e-300), 0.0, 1.0)
         contrib = w_n * q_n * frac
-        zz = frac.copy()
+        z = frac.copy()
         if cpm.pen_o is not None:
             # beyond capacity, an item still pays when its saving exceeds the overload cost
             extra = q_n + cpm.pen_o < 0.0
-            zz[extra] = 1.0
+            z[extra] = 1.0
             contrib[extra] += w_n[extra] * (1.0 - frac[extra]) * (q_n[extra] + cpm.pen_o)
         site_value = np.bincount(c_n, weights=contrib, minlength=n_sites).astype(np.float64)
-        z_sorted = zz
-        z = np.empty(neg.size)
-        z[order] = z_sorted
     fixed = inp.fixed_mask
     chosen = fixed.copy()
     value += float(site_value[fixed].sum())
@@ -604,20 +610,31 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
     return value, g, site_value, chosen
 
 
-def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
+def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[FloatArray], *,
                deadline: float | None, max_iter: int = 3000,
                stop: threading.Event | None = None,
                caps: FloatArray | None = None) -> Lagrange:
     """Subgradient ascent (Polyak steps towards ``upper``, the step halved after
-    :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows."""
+    :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows,
+    from the best of the ``start_price`` vectors given (each clipped to the caps)."""
     floor = _start_price(cpm, None)
     if caps is None:
         caps = np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
     caps = np.maximum(caps, floor)
     cpm = _within_caps(cpm, caps)
-    price = np.clip(start_price, floor, caps)
+    starts = start_price if isinstance(start_price, list) else [start_price]
+    price = np.clip(starts[0], floor, caps)
     value, g, sv, chosen = _relaxed(cpm, price, p)
     best = Lagrange(value, price.copy(), sv, chosen, 1)
+    for start in starts[1:]:
+        if (deadline is not None and time.perf_counter() >= deadline) or (
+                stop is not None and stop.is_set()):
+            break
+        other = np.clip(start, floor, caps)
+        o_value, o_g, o_sv, o_chosen = _relaxed(cpm, other, p)
+        if o_value > best.bound:
+            price, value, g = other, o_value, o_g
+            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1)
     theta, stall = 1.0, 0
     w = cpm.w
     for it in range(max_iter):
@@ -628,6 +645,8 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
         norm = float((w * g) @ g)
         if norm <= 1e-18 or (math.isfinite(upper) and gap <= TOL * max(1.0, abs(upper))):
             break
+        if AIM_SHARE < 1.0 and math.isfinite(upper):
+            gap = max(best.bound + AIM_SHARE * (upper - best.bound) - value, 0.0)
         # each row's price (minutes) moves by step * g_i: the function's slope along g
         # is sum_i w_i g_i^2, so this step would close theta times the gap if linear
         # (on Quảng Ninh at 1 km: 16,000 in 500 steps, against 9,600 along w_i g_i)
@@ -651,21 +670,45 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
     return best
 
 
-def price_caps(cpm: Cpm, plan: Plan | None) -> FloatArray:
-    """Per row, the highest price the Lagrangian search tries: the penalty for a row the
-    plan leaves (partly) unassigned, else twice what the plan charges it plus 10 minutes
-    (never below its nearest site).  Any price gives a valid bound, so capping them only
-    narrows the search, and pairs at or beyond a row's cap never count: they are left
-    out of the relaxation, which makes each step several times cheaper."""
+def uncapacitated_price(cpm: Cpm, p: int, upper: float, *, deadline: float | None,
+                        stop: threading.Event | None = None) -> FloatArray:
+    """Per row and unit of weight, the multipliers the uncapacitated p-median's
+    Lagrangian (:func:`optimizer._pmedian.lagrangian_bound`, on these pairs, from the
+    nearest minutes, aiming at ``upper``) reaches by ``deadline``.  At any price the
+    capacitated function is at least the uncapacitated one (a site's continuous
+    knapsack only removes choices from it), so these start the capacitated ascent at or
+    above the uncapacitated bound; its steps are several times cheaper than the
+    capacitated ones (no sort per site)."""
+    from optimizer import _pmedian as pm
+
+    inp = cpm.prob.inp
     near = _start_price(cpm, None)
-    if plan is None:
-        return np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
-    paid = _start_price(cpm, plan)
-    caps = np.maximum(2.0 * paid + 10.0, near)
-    caps[_assigned(cpm, plan.z) < 1.0 - 1e-9] = math.inf
+    tail = np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
+    # the pairs are in row order (``prepare`` keeps the matrix's order)
+    indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=cpm.n_rows))]
+    m = sp.csr_matrix((cpm.d, cpm.c, indptr), shape=(cpm.n_rows, inp.n_sites))
+    pairs = pm.Pairs.of(m).weighted(cpm.w)
+    lg, _, _ = pm.lagrangian_bound(pairs, cpm.w, tail, p, inp.fixed_mask, inp.allowed,
+                                   upper - cpm.const, cpm.w * near, deadline=deadline,
+                                   stop=stop)
+    price: FloatArray = np.where(cpm.w > 0.0, lg.lam / np.maximum(cpm.w, 1e-300), near)
+    return price
+
+
+def start_prices(cpm: Cpm, warm: FloatArray | None, plan: Plan | None) -> list[FloatArray]:
+    """Where the capacitated ascent may start (:func:`lagrangian` takes the best): the
+    uncapacitated multipliers ``warm`` (the nearest minutes without them); those with
+    the penalty on the rows ``plan`` leaves (partly) unassigned; every row at the
+    penalty (where the demand far exceeds the room, as on Phú Thọ at 1 km, this alone is
+    320,835 against the capacities' bound of 315,103)."""
+    out = [warm if warm is not None else _start_price(cpm, None)]
     if cpm.pen_u is not None:
-        caps = np.minimum(caps, cpm.pen_u)
-    return caps
+        if plan is not None and warm is not None:
+            short = _assigned(cpm, plan.z) < 1.0 - 1e-9
+            if short.any():
+                out.append(np.where(short, cpm.pen_u, warm))
+        out.append(np.full(cpm.n_rows, cpm.pen_u))
+    return out
 
 
 def _within_caps(cpm: Cpm, caps: FloatArray) -> Cpm:
@@ -986,13 +1029,17 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
         screened = flow_plan(cpm, cur.open_mask, cur.source)
         if screened is not None:
             checker.screen, cur = True, screened
-    # 2. the Lagrangian bound
+    # 2. the Lagrangian bound, started from the uncapacitated multipliers
     upper = cur.objective if cur is not None else math.inf
+    warm = None
+    if not options.stopped:
+        unc_upper = unc.objective if unc.status.has_solution else math.inf
+        warm = uncapacitated_price(cpm, p, unc_upper, deadline=share_end(WARM_SHARE),
+                                   stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
     lag_end = share_end(SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
-    caps = price_caps(cpm, cur)
-    lag = lagrangian(cpm, p, upper, _start_price(cpm, None), deadline=lag_end,
-                     stop=options.stop, caps=caps)
+    lag = lagrangian(cpm, p, upper, start_prices(cpm, warm, cur), deadline=lag_end,
+                     stop=options.stop)
     bounds["Lagrangian"] = lag.bound
     mask_l = _fill(cpm, lag.chosen, p, lag.site_value)
     if not options.stopped and clock.fits(share_end(0.15), checker.seconds()):
@@ -1005,7 +1052,7 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
             and cur.objective < upper - TOL * max(1.0, abs(upper))):
         # a better upper bound steers the steps better: a few more rounds
         more = lagrangian(cpm, p, cur.objective, lag.price, deadline=share_end(0.08),
-                          stop=options.stop, caps=caps)
+                          stop=options.stop)
         if more.bound > lag.bound:
             lag = more
             bounds["Lagrangian"] = lag.bound
@@ -1059,7 +1106,7 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
             if end is not None and time.perf_counter() < end and not options.stopped:
                 # the moves are done before their time: the rest to the bound
                 more = lagrangian(cpm, p, cur.objective, lag.price, deadline=end,
-                                  stop=options.stop, caps=caps)
+                                  stop=options.stop)
                 if more.bound > lag.bound:
                     more.iterations += lag.iterations
                     lag = more

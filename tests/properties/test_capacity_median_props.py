@@ -366,3 +366,57 @@ def test_the_screening_flow_is_the_assignment_lp_and_the_answer_is_assigned_agai
     assert plan.objective >= whole - tol
     if not single:
         assert plan.objective == pytest.approx(frac, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(), seed=st.integers(0, 2**31 - 1))
+def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
+        inst: dict[str, object], seed: int) -> None:
+    """The capacitated Lagrangian function at any price (random ones, the uncapacitated
+    multipliers that start its ascent, every row at the penalty) never exceeds the
+    optimum with shares allowed (brute force by scipy), and never falls below the
+    uncapacitated p-median's Lagrangian function at the same price
+    (:func:`optimizer._pmedian.evaluate`): the claim that lets the ascent start from the
+    uncapacitated multipliers at or above that bound.  The ascent from the best of the
+    starts never ends below its start, nor above the optimum."""
+    from optimizer import _pmedian as pm
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u, pen_o = inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, fixed, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, pen_o)
+    if cpm.n_rows == 0:
+        return
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, False)
+    tol = 1e-6 * max(1.0, abs(opt)) if math.isfinite(opt) else 0.0
+    near = cpm_mod._start_price(cpm, None)
+    warm = cpm_mod.uncapacitated_price(cpm, p, math.inf, deadline=None)
+    rng = np.random.default_rng(seed)
+    prices = [near + rng.uniform(0.0, 40.0, cpm.n_rows), warm,
+              *cpm_mod.start_prices(cpm, warm, None)]
+    inp = prob.inp
+    indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=cpm.n_rows))]
+    pairs = pm.Pairs.of(sp.csr_matrix((cpm.d, cpm.c, indptr),
+                                      shape=(cpm.n_rows, inp.n_sites))).weighted(cpm.w)
+    tail = np.full(cpm.n_rows, math.inf if pen_u is None else pen_u)
+    for price in prices:
+        if pen_u is not None:
+            price = np.minimum(price, pen_u)  # the ascent's range (above only lowers it)
+        price = np.maximum(price, near)
+        value = cpm_mod._relaxed(cpm, price, p)[0]
+        assert value <= opt + tol
+        unc = pm.evaluate(pairs, cpm.w, tail, cpm.w * price, p, inp.fixed_mask, inp.allowed)
+        assert value >= unc.bound + cpm.const - 1e-6 * max(1.0, abs(value))
+    lag = cpm_mod.lagrangian(cpm, p, opt if math.isfinite(opt) else math.inf,
+                             cpm_mod.start_prices(cpm, warm, None), deadline=None,
+                             max_iter=50)
+    first = max(cpm_mod._relaxed(cpm, np.clip(s, near, pen_u if pen_u is not None
+                                              else math.inf), p)[0]
+                for s in cpm_mod.start_prices(cpm, warm, None))
+    assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
