@@ -695,19 +695,23 @@ def uncapacitated_price(cpm: Cpm, p: int, upper: float, *, deadline: float | Non
     return price
 
 
-def start_prices(cpm: Cpm, warm: FloatArray | None, plan: Plan | None) -> list[FloatArray]:
-    """Where the capacitated ascent may start (:func:`lagrangian` takes the best): the
-    uncapacitated multipliers ``warm`` (the nearest minutes without them); those with
-    the penalty on the rows ``plan`` leaves (partly) unassigned; every row at the
-    penalty (where the demand far exceeds the room, as on Phú Thọ at 1 km, this alone is
-    320,835 against the capacities' bound of 315,103)."""
-    out = [warm if warm is not None else _start_price(cpm, None)]
-    if cpm.pen_u is not None:
-        if plan is not None and warm is not None:
-            short = _assigned(cpm, plan.z) < 1.0 - 1e-9
-            if short.any():
-                out.append(np.where(short, cpm.pen_u, warm))
-        out.append(np.full(cpm.n_rows, cpm.pen_u))
+def start_prices(cpm: Cpm, p: int, warm: FloatArray | None,
+                 plan: Plan | None) -> list[FloatArray]:
+    """Where the capacitated ascent may start (:func:`lagrangian` takes the best, the
+    first even past its deadline): the uncapacitated multipliers ``warm`` (the nearest
+    minutes without them); and, when the demand exceeds what ``p`` sites can hold at
+    most (as on Phú Thọ at 1 km, 3,337 dossiers a day against 1,600), first every row
+    at the penalty (there 320,835 at once, against the capacities' bound of 315,103),
+    then ``warm`` with the penalty on the rows ``plan`` leaves (partly) unassigned."""
+    base = warm if warm is not None else _start_price(cpm, None)
+    if cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p):
+        return [base]
+    out = [np.full(cpm.n_rows, cpm.pen_u)]
+    if plan is not None:
+        short = _assigned(cpm, plan.z) < 1.0 - 1e-9
+        if short.any():
+            out.append(np.where(short, cpm.pen_u, base))
+    out.append(base)
     return out
 
 
@@ -915,6 +919,15 @@ def _capacity_short(cpm: Cpm, p: int) -> str:
     return ""
 
 
+def _room(cpm: Cpm, p: int) -> float:
+    """The most ``p`` sites can hold: the must-open sites' capacities and the largest
+    others'."""
+    inp = cpm.prob.inp
+    fixed = inp.fixed_mask
+    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
+    return float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+
+
 def capacity_bound(cpm: Cpm, p: int) -> float:
     """A bound from the capacities alone: ``p`` sites hold at most the must-open sites'
     capacities plus the largest others (``C``); each unit of demand costs at least its
@@ -924,10 +937,7 @@ def capacity_bound(cpm: Cpm, p: int) -> float:
     must be held; :func:`_capacity_short` refuses a demand above ``C``)."""
     if cpm.pen_u is None and cpm.pen_o is None:
         return -math.inf
-    inp = cpm.prob.inp
-    fixed = inp.fixed_mask
-    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
-    room = float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+    room = _room(cpm, p)
     near = _start_price(cpm, None)
     beyond = np.full(cpm.n_rows, math.inf)
     if cpm.pen_u is not None:
@@ -1032,13 +1042,14 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     # 2. the Lagrangian bound, started from the uncapacitated multipliers
     upper = cur.objective if cur is not None else math.inf
     warm = None
-    if not options.stopped:
+    # where the demand exceeds the room the penalty starts the ascent instead
+    if not options.stopped and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p)):
         unc_upper = unc.objective if unc.status.has_solution else math.inf
         warm = uncapacitated_price(cpm, p, unc_upper, deadline=share_end(WARM_SHARE),
                                    stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
     lag_end = share_end(SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
-    lag = lagrangian(cpm, p, upper, start_prices(cpm, warm, cur), deadline=lag_end,
+    lag = lagrangian(cpm, p, upper, start_prices(cpm, p, warm, cur), deadline=lag_end,
                      stop=options.stop)
     bounds["Lagrangian"] = lag.bound
     mask_l = _fill(cpm, lag.chosen, p, lag.site_value)

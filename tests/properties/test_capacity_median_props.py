@@ -399,7 +399,9 @@ def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
     warm = cpm_mod.uncapacitated_price(cpm, p, math.inf, deadline=None)
     rng = np.random.default_rng(seed)
     prices = [near + rng.uniform(0.0, 40.0, cpm.n_rows), warm,
-              *cpm_mod.start_prices(cpm, warm, None)]
+              *cpm_mod.start_prices(cpm, p, warm, None)]
+    if pen_u is not None:
+        prices.append(np.full(cpm.n_rows, pen_u))
     inp = prob.inp
     indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=cpm.n_rows))]
     pairs = pm.Pairs.of(sp.csr_matrix((cpm.d, cpm.c, indptr),
@@ -414,9 +416,9 @@ def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
         unc = pm.evaluate(pairs, cpm.w, tail, cpm.w * price, p, inp.fixed_mask, inp.allowed)
         assert value >= unc.bound + cpm.const - 1e-6 * max(1.0, abs(value))
     lag = cpm_mod.lagrangian(cpm, p, opt if math.isfinite(opt) else math.inf,
-                             cpm_mod.start_prices(cpm, warm, None), deadline=None,
+                             cpm_mod.start_prices(cpm, p, warm, None), deadline=None,
                              max_iter=50)
     first = max(cpm_mod._relaxed(cpm, np.clip(s, near, pen_u if pen_u is not None
                                               else math.inf), p)[0]
-                for s in cpm_mod.start_prices(cpm, warm, None))
+                for s in cpm_mod.start_prices(cpm, p, warm, None))
     assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
