@@ -40,7 +40,11 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   the moves stay with the LP;
 * a Lagrangian relaxation of the assignment rows gives the bound: per site a
   continuous knapsack of the demand whose price is above its travel time, the
-  ``p`` best sites opened (Beasley 1993 for the capacitated p-median);
+  ``p`` best sites opened (Beasley 1993 for the capacitated p-median).  At any price
+  it is at least the uncapacitated p-median's Lagrangian function (the knapsack only
+  removes choices), so the ascent starts from that relaxation's multipliers
+  (:func:`uncapacitated_price`; cheaper steps) or, when the demand exceeds what ``p``
+  sites can hold, from every row at the penalty (:func:`start_prices`);
 * location-allocation moves (each open site moved to the site serving its assigned
   demand best, all together, else one at a time), and swap moves guided by the
   Lagrangian sites and the unassigned demand, widened while none helps; the bound
@@ -87,9 +91,9 @@ logger = logging.getLogger(__name__)
 #: Full models with at most this many (demand, site) pairs go to the MIP engine.
 CPMEDIAN_MIP_MAX_PAIRS = 60_000
 #: Share of the time limit the uncapacitated p-median gets (its answer starts, its bound bounds).
-UNCAPACITATED_SHARE = 0.3
+UNCAPACITATED_SHARE = 0.25
 #: Share of the time limit the uncapacitated Lagrangian gets to start the capacitated one.
-WARM_SHARE = 0.1
+WARM_SHARE = 0.15
 #: Share of the time limit the Lagrangian bound gets (it stops sooner once converged).
 LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
@@ -674,7 +678,7 @@ def uncapacitated_price(cpm: Cpm, p: int, upper: float, *, deadline: float | Non
                         stop: threading.Event | None = None) -> FloatArray:
     """Per row and unit of weight, the multipliers the uncapacitated p-median's
     Lagrangian (:func:`optimizer._pmedian.lagrangian_bound`, on these pairs, from the
-    nearest minutes, aiming at ``upper``) reaches by ``deadline``.  At any price the
+    nearest minutes, aiming at ``upper`` and stopping there) reaches by ``deadline``.  At any price the
     capacitated function is at least the uncapacitated one (a site's continuous
     knapsack only removes choices from it), so these start the capacitated ascent at or
     above the uncapacitated bound; its steps are several times cheaper than the
@@ -1043,9 +1047,18 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     upper = cur.objective if cur is not None else math.inf
     warm = None
     # where the demand exceeds the room the penalty starts the ascent instead
-    if not options.stopped and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p)):
+    warm_end = share_end(WARM_SHARE)
+    if (not options.stopped and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p))
+            and (warm_end is None or limit is None
+                 or warm_end - time.perf_counter() >= 0.5 * WARM_SHARE * limit)):
+        # (skipped when less than half its share is left: its setup sorts every pair)
+        # aimed at the uncapacitated solve's own bound when that is within 5 % of its
+        # answer, it stops on reaching it (the capacitated function is at least that
+        # there); else at its answer
         unc_upper = unc.objective if unc.status.has_solution else math.inf
-        warm = uncapacitated_price(cpm, p, unc_upper, deadline=share_end(WARM_SHARE),
+        if math.isfinite(unc.best_bound) and unc.best_bound >= 0.95 * unc_upper:
+            unc_upper = unc.best_bound
+        warm = uncapacitated_price(cpm, p, unc_upper, deadline=warm_end,
                                    stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
     lag_end = share_end(SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
