@@ -99,6 +99,14 @@ LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
 #: time the moves leave (on qn-400m the moves had 16 checks in the minute otherwise).
 SCREEN_LAGRANGIAN_SHARE = 0.1
+#: When less than this share of the time limit is left for the moves (before the
+#: reserve) once the first assignment is done, the warm start is skipped and the
+#: Lagrangian gets :data:`SHORT_LAGRANGIAN_SHARE` (on qn-400m under load the first LP
+#: ended at 37 s of 60: the warm start and the Lagrangian took 15.5 s, stayed below the
+#: uncapacitated bound, and the moves got 5 s and 5 flows).
+MOVES_FIRST_SHARE = 0.4
+#: The Lagrangian's share when the moves come first (see :data:`MOVES_FIRST_SHARE`).
+SHORT_LAGRANGIAN_SHARE = 0.05
 #: Share of the time limit the location-allocation moves get first (large models).
 RELOCATE_SHARE = 0.3
 #: Share of the time limit kept back at the end (final assignment, figures).
@@ -1046,9 +1054,14 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     # 2. the Lagrangian bound, started from the uncapacitated multipliers
     upper = cur.objective if cur is not None else math.inf
     warm = None
+    # little time left for the moves: they come first, the bound gets what they leave
+    short = (large and deadline is not None and limit is not None
+             and deadline - RESERVE_SHARE * limit - time.perf_counter()
+             < MOVES_FIRST_SHARE * limit)
     # where the demand exceeds the room the penalty starts the ascent instead
     warm_end = share_end(WARM_SHARE)
-    if (not options.stopped and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p))
+    if (not options.stopped and not short
+            and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p))
             and (warm_end is None or limit is None
                  or warm_end - time.perf_counter() >= 0.5 * WARM_SHARE * limit)):
         # (skipped when less than half its share is left: its setup sorts every pair)
@@ -1061,7 +1074,8 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
         warm = uncapacitated_price(cpm, p, unc_upper, deadline=warm_end,
                                    stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
-    lag_end = share_end(SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    lag_end = share_end(SHORT_LAGRANGIAN_SHARE if short else
+                        SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
     lag = lagrangian(cpm, p, upper, start_prices(cpm, p, warm, cur), deadline=lag_end,
                      stop=options.stop)
     bounds["Lagrangian"] = lag.bound

@@ -422,3 +422,49 @@ def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
                                               else math.inf), p)[0]
                 for s in cpm_mod.start_prices(cpm, p, warm, None))
     assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances(), moves_first=st.booleans())
+def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
+        inst: dict[str, object], moves_first: bool) -> None:
+    """When less than :data:`MOVES_FIRST_SHARE` of the limit is left for the moves after
+    the first assignment (forced here by setting it to the whole limit), the
+    uncapacitated warm start is skipped; otherwise it runs where the demand fits in what
+    ``p`` sites can hold.  Either way the large path's bound and answer bracket the
+    brute-force optimum."""
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    pen_u, pen_o = inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    calls: list[int] = []
+    real = cpm_mod.uncapacitated_price
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
+        mp.setattr(cpm_mod, "MOVES_FIRST_SHARE", 1.0 if moves_first else 0.0)
+        mp.setattr(cpm_mod, "uncapacitated_price", counted)
+        res = capacitated_p_median(_csr(d), w, cap, p, fixed=fixed,
+                                   unassigned_penalty_min=pen_u, overload_penalty=pen_o,
+                                   **KW)
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, False)
+    if not math.isfinite(opt):
+        return
+    assert res.status.has_solution
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert res.best_bound - tol <= opt <= res.objective + tol
+    if moves_first:
+        assert not calls
+    else:
+        from optimizer.placement.inputs import minutes_inputs
+
+        cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, fixed, None), cap, pen_u, pen_o)
+        if cpm.n_rows and (pen_u is None or float(cpm.w.sum()) <= cpm_mod._room(cpm, p)):
+            assert len(calls) == 1
