@@ -40,7 +40,11 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   the moves stay with the LP;
 * a Lagrangian relaxation of the assignment rows gives the bound: per site a
   continuous knapsack of the demand whose price is above its travel time, the
-  ``p`` best sites opened (Beasley 1993 for the capacitated p-median);
+  ``p`` best sites opened (Beasley 1993 for the capacitated p-median).  At any price
+  it is at least the uncapacitated p-median's Lagrangian function (the knapsack only
+  removes choices), so the ascent starts from that relaxation's multipliers
+  (:func:`uncapacitated_price`; cheaper steps) or, when the demand exceeds what ``p``
+  sites can hold, from every row at the penalty (:func:`start_prices`);
 * location-allocation moves (each open site moved to the site serving its assigned
   demand best, all together, else one at a time), and swap moves guided by the
   Lagrangian sites and the unassigned demand, widened while none helps; the bound
@@ -87,12 +91,22 @@ logger = logging.getLogger(__name__)
 #: Full models with at most this many (demand, site) pairs go to the MIP engine.
 CPMEDIAN_MIP_MAX_PAIRS = 60_000
 #: Share of the time limit the uncapacitated p-median gets (its answer starts, its bound bounds).
-UNCAPACITATED_SHARE = 0.3
+UNCAPACITATED_SHARE = 0.25
+#: Share of the time limit the uncapacitated Lagrangian gets to start the capacitated one.
+WARM_SHARE = 0.15
 #: Share of the time limit the Lagrangian bound gets (it stops sooner once converged).
 LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
 #: time the moves leave (on qn-400m the moves had 16 checks in the minute otherwise).
-SCREEN_LAGRANGIAN_SHARE = 0.05
+SCREEN_LAGRANGIAN_SHARE = 0.1
+#: When less than this share of the time limit is left for the moves (before the
+#: reserve) once the first assignment is done, the warm start is skipped and the
+#: Lagrangian gets :data:`SHORT_LAGRANGIAN_SHARE` (on qn-400m under load the first LP
+#: ended at 37 s of 60: the warm start and the Lagrangian took 15.5 s, stayed below the
+#: uncapacitated bound, and the moves got 5 s and 5 flows).
+MOVES_FIRST_SHARE = 0.4
+#: The Lagrangian's share when the moves come first (see :data:`MOVES_FIRST_SHARE`).
+SHORT_LAGRANGIAN_SHARE = 0.05
 #: Share of the time limit the location-allocation moves get first (large models).
 RELOCATE_SHARE = 0.3
 #: Share of the time limit kept back at the end (final assignment, figures).
@@ -107,6 +121,8 @@ SCREEN_SWAP_TRIES = 12
 #: (Phú Thọ at 1 km, 40 points: the LP of every reachable open site did not end in its
 #: share of a loaded minute).
 ASSIGN_NEAREST = 8
+#: The Lagrangian steps aim this share of the way from the best bound to the answer.
+AIM_SHARE = 0.25
 #: Lagrangian rounds without progress before its step is halved.
 STALL_ROUNDS = 20
 #: Relative tolerance on objectives.
@@ -567,26 +583,28 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
     z = np.zeros(neg.size)
     if neg.size:
         c_n, r_n, q_n = cpm.c[neg], cpm.r[neg], ratio[neg]
-        # by site, then by ratio (q in (-price, 0), so one float key orders both)
-        order = np.argsort(c_n * (2.0 * span + 1.0) + q_n, kind="stable")
-        c_n, r_n, q_n = c_n[order], r_n[order], q_n[order]
         w_n = cpm.w[r_n]
-        cs = np.cumsum(w_n)
-        starts = np.flatnonzero(np.r_[True, c_n[1:] != c_n[:-1]])
-        base = np.repeat(cs[starts] - w_n[starts], np.diff(np.r_[starts, c_n.size]))
-        before = cs - w_n - base
-        frac = np.clip((cpm.cap[c_n] - before) / np.maximum(w_n, 1e-300), 0.0, 1.0)
+        # a site whose items all fit takes them whole; only the others are sorted, by
+        # site, then by ratio (q in (-price, 0), so one float key orders both)
+        over = np.bincount(c_n, weights=w_n, minlength=n_sites) > cpm.cap
+        frac = np.ones(neg.size)
+        tight = np.flatnonzero(over[c_n])
+        if tight.size:
+            order = tight[np.argsort(c_n[tight] * (2.0 * span + 1.0) + q_n[tight])]
+            c_s, w_s = c_n[order], w_n[order]
+            cs = np.cumsum(w_s)
+            starts = np.flatnonzero(np.r_[True, c_s[1:] != c_s[:-1]])
+            base = np.repeat(cs[starts] - w_s[starts], np.diff(np.r_[starts, c_s.size]))
+            before = cs - w_s - base
+            frac[order] = np.clip((cpm.cap[c_s] - before) / np.maximum(w_s, 1e-300), 0.0, 1.0)
         contrib = w_n * q_n * frac
-        zz = frac.copy()
+        z = frac.copy()
         if cpm.pen_o is not None:
             # beyond capacity, an item still pays when its saving exceeds the overload cost
             extra = q_n + cpm.pen_o < 0.0
-            zz[extra] = 1.0
+            z[extra] = 1.0
             contrib[extra] += w_n[extra] * (1.0 - frac[extra]) * (q_n[extra] + cpm.pen_o)
         site_value = np.bincount(c_n, weights=contrib, minlength=n_sites).astype(np.float64)
-        z_sorted = zz
-        z = np.empty(neg.size)
-        z[order] = z_sorted
     fixed = inp.fixed_mask
     chosen = fixed.copy()
     value += float(site_value[fixed].sum())
@@ -604,20 +622,31 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
     return value, g, site_value, chosen
 
 
-def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
+def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[FloatArray], *,
                deadline: float | None, max_iter: int = 3000,
                stop: threading.Event | None = None,
                caps: FloatArray | None = None) -> Lagrange:
     """Subgradient ascent (Polyak steps towards ``upper``, the step halved after
-    :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows."""
+    :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows,
+    from the best of the ``start_price`` vectors given (each clipped to the caps)."""
     floor = _start_price(cpm, None)
     if caps is None:
         caps = np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
     caps = np.maximum(caps, floor)
     cpm = _within_caps(cpm, caps)
-    price = np.clip(start_price, floor, caps)
+    starts = start_price if isinstance(start_price, list) else [start_price]
+    price = np.clip(starts[0], floor, caps)
     value, g, sv, chosen = _relaxed(cpm, price, p)
     best = Lagrange(value, price.copy(), sv, chosen, 1)
+    for start in starts[1:]:
+        if (deadline is not None and time.perf_counter() >= deadline) or (
+                stop is not None and stop.is_set()):
+            break
+        other = np.clip(start, floor, caps)
+        o_value, o_g, o_sv, o_chosen = _relaxed(cpm, other, p)
+        if o_value > best.bound:
+            price, value, g = other, o_value, o_g
+            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1)
     theta, stall = 1.0, 0
     w = cpm.w
     for it in range(max_iter):
@@ -628,6 +657,8 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
         norm = float((w * g) @ g)
         if norm <= 1e-18 or (math.isfinite(upper) and gap <= TOL * max(1.0, abs(upper))):
             break
+        if AIM_SHARE < 1.0 and math.isfinite(upper):
+            gap = max(best.bound + AIM_SHARE * (upper - best.bound) - value, 0.0)
         # each row's price (minutes) moves by step * g_i: the function's slope along g
         # is sum_i w_i g_i^2, so this step would close theta times the gap if linear
         # (on Quảng Ninh at 1 km: 16,000 in 500 steps, against 9,600 along w_i g_i)
@@ -651,21 +682,49 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray, *,
     return best
 
 
-def price_caps(cpm: Cpm, plan: Plan | None) -> FloatArray:
-    """Per row, the highest price the Lagrangian search tries: the penalty for a row the
-    plan leaves (partly) unassigned, else twice what the plan charges it plus 10 minutes
-    (never below its nearest site).  Any price gives a valid bound, so capping them only
-    narrows the search, and pairs at or beyond a row's cap never count: they are left
-    out of the relaxation, which makes each step several times cheaper."""
+def uncapacitated_price(cpm: Cpm, p: int, upper: float, *, deadline: float | None,
+                        stop: threading.Event | None = None) -> FloatArray:
+    """Per row and unit of weight, the multipliers the uncapacitated p-median's
+    Lagrangian (:func:`optimizer._pmedian.lagrangian_bound`, on these pairs, from the
+    nearest minutes, aiming at ``upper`` and stopping there) reaches by ``deadline``.  At any price the
+    capacitated function is at least the uncapacitated one (a site's continuous
+    knapsack only removes choices from it), so these start the capacitated ascent at or
+    above the uncapacitated bound; its steps are several times cheaper than the
+    capacitated ones (no sort per site)."""
+    from optimizer import _pmedian as pm
+
+    inp = cpm.prob.inp
     near = _start_price(cpm, None)
-    if plan is None:
-        return np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
-    paid = _start_price(cpm, plan)
-    caps = np.maximum(2.0 * paid + 10.0, near)
-    caps[_assigned(cpm, plan.z) < 1.0 - 1e-9] = math.inf
-    if cpm.pen_u is not None:
-        caps = np.minimum(caps, cpm.pen_u)
-    return caps
+    tail = np.full(cpm.n_rows, math.inf if cpm.pen_u is None else cpm.pen_u)
+    # the pairs are in row order (``prepare`` keeps the matrix's order)
+    indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=cpm.n_rows))]
+    m = sp.csr_matrix((cpm.d, cpm.c, indptr), shape=(cpm.n_rows, inp.n_sites))
+    pairs = pm.Pairs.of(m).weighted(cpm.w)
+    lg, _, _ = pm.lagrangian_bound(pairs, cpm.w, tail, p, inp.fixed_mask, inp.allowed,
+                                   upper - cpm.const, cpm.w * near, deadline=deadline,
+                                   stop=stop)
+    price: FloatArray = np.where(cpm.w > 0.0, lg.lam / np.maximum(cpm.w, 1e-300), near)
+    return price
+
+
+def start_prices(cpm: Cpm, p: int, warm: FloatArray | None,
+                 plan: Plan | None) -> list[FloatArray]:
+    """Where the capacitated ascent may start (:func:`lagrangian` takes the best, the
+    first even past its deadline): the uncapacitated multipliers ``warm`` (the nearest
+    minutes without them); and, when the demand exceeds what ``p`` sites can hold at
+    most (as on Phú Thọ at 1 km, 3,337 dossiers a day against 1,600), first every row
+    at the penalty (there 320,835 at once, against the capacities' bound of 315,103),
+    then ``warm`` with the penalty on the rows ``plan`` leaves (partly) unassigned."""
+    base = warm if warm is not None else _start_price(cpm, None)
+    if cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p):
+        return [base]
+    out = [np.full(cpm.n_rows, cpm.pen_u)]
+    if plan is not None:
+        short = _assigned(cpm, plan.z) < 1.0 - 1e-9
+        if short.any():
+            out.append(np.where(short, cpm.pen_u, base))
+    out.append(base)
+    return out
 
 
 def _within_caps(cpm: Cpm, caps: FloatArray) -> Cpm:
@@ -872,6 +931,15 @@ def _capacity_short(cpm: Cpm, p: int) -> str:
     return ""
 
 
+def _room(cpm: Cpm, p: int) -> float:
+    """The most ``p`` sites can hold: the must-open sites' capacities and the largest
+    others'."""
+    inp = cpm.prob.inp
+    fixed = inp.fixed_mask
+    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
+    return float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+
+
 def capacity_bound(cpm: Cpm, p: int) -> float:
     """A bound from the capacities alone: ``p`` sites hold at most the must-open sites'
     capacities plus the largest others (``C``); each unit of demand costs at least its
@@ -881,10 +949,7 @@ def capacity_bound(cpm: Cpm, p: int) -> float:
     must be held; :func:`_capacity_short` refuses a demand above ``C``)."""
     if cpm.pen_u is None and cpm.pen_o is None:
         return -math.inf
-    inp = cpm.prob.inp
-    fixed = inp.fixed_mask
-    free = np.sort(cpm.cap[inp.allowed & ~fixed])[::-1]
-    room = float(cpm.cap[fixed].sum() + free[:max(0, p - int(fixed.sum()))].sum())
+    room = _room(cpm, p)
     near = _start_price(cpm, None)
     beyond = np.full(cpm.n_rows, math.inf)
     if cpm.pen_u is not None:
@@ -986,13 +1051,33 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
         screened = flow_plan(cpm, cur.open_mask, cur.source)
         if screened is not None:
             checker.screen, cur = True, screened
-    # 2. the Lagrangian bound
+    # 2. the Lagrangian bound, started from the uncapacitated multipliers
     upper = cur.objective if cur is not None else math.inf
+    warm = None
+    # little time left for the moves: they come first, the bound gets what they leave
+    short = (large and deadline is not None and limit is not None
+             and deadline - RESERVE_SHARE * limit - time.perf_counter()
+             < MOVES_FIRST_SHARE * limit)
+    # where the demand exceeds the room the penalty starts the ascent instead
+    warm_end = share_end(WARM_SHARE)
+    if (not options.stopped and not short
+            and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p))
+            and (warm_end is None or limit is None
+                 or warm_end - time.perf_counter() >= 0.5 * WARM_SHARE * limit)):
+        # (skipped when less than half its share is left: its setup sorts every pair)
+        # aimed at the uncapacitated solve's own bound when that is within 5 % of its
+        # answer, it stops on reaching it (the capacitated function is at least that
+        # there); else at its answer
+        unc_upper = unc.objective if unc.status.has_solution else math.inf
+        if math.isfinite(unc.best_bound) and unc.best_bound >= 0.95 * unc_upper:
+            unc_upper = unc.best_bound
+        warm = uncapacitated_price(cpm, p, unc_upper, deadline=warm_end,
+                                   stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
-    lag_end = share_end(SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
-    caps = price_caps(cpm, cur)
-    lag = lagrangian(cpm, p, upper, _start_price(cpm, None), deadline=lag_end,
-                     stop=options.stop, caps=caps)
+    lag_end = share_end(SHORT_LAGRANGIAN_SHARE if short else
+                        SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    lag = lagrangian(cpm, p, upper, start_prices(cpm, p, warm, cur), deadline=lag_end,
+                     stop=options.stop)
     bounds["Lagrangian"] = lag.bound
     mask_l = _fill(cpm, lag.chosen, p, lag.site_value)
     if not options.stopped and clock.fits(share_end(0.15), checker.seconds()):
@@ -1005,7 +1090,7 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
             and cur.objective < upper - TOL * max(1.0, abs(upper))):
         # a better upper bound steers the steps better: a few more rounds
         more = lagrangian(cpm, p, cur.objective, lag.price, deadline=share_end(0.08),
-                          stop=options.stop, caps=caps)
+                          stop=options.stop)
         if more.bound > lag.bound:
             lag = more
             bounds["Lagrangian"] = lag.bound
@@ -1059,7 +1144,7 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
             if end is not None and time.perf_counter() < end and not options.stopped:
                 # the moves are done before their time: the rest to the bound
                 more = lagrangian(cpm, p, cur.objective, lag.price, deadline=end,
-                                  stop=options.stop, caps=caps)
+                                  stop=options.stop)
                 if more.bound > lag.bound:
                     more.iterations += lag.iterations
                     lag = more

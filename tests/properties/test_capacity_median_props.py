@@ -366,3 +366,105 @@ def test_the_screening_flow_is_the_assignment_lp_and_the_answer_is_assigned_agai
     assert plan.objective >= whole - tol
     if not single:
         assert plan.objective == pytest.approx(frac, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(), seed=st.integers(0, 2**31 - 1))
+def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
+        inst: dict[str, object], seed: int) -> None:
+    """The capacitated Lagrangian function at any price (random ones, the uncapacitated
+    multipliers that start its ascent, every row at the penalty) never exceeds the
+    optimum with shares allowed (brute force by scipy), and never falls below the
+    uncapacitated p-median's Lagrangian function at the same price
+    (:func:`optimizer._pmedian.evaluate`): the claim that lets the ascent start from the
+    uncapacitated multipliers at or above that bound.  The ascent from the best of the
+    starts never ends below its start, nor above the optimum."""
+    from optimizer import _pmedian as pm
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u, pen_o = inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, fixed, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, pen_o)
+    if cpm.n_rows == 0:
+        return
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, False)
+    tol = 1e-6 * max(1.0, abs(opt)) if math.isfinite(opt) else 0.0
+    near = cpm_mod._start_price(cpm, None)
+    warm = cpm_mod.uncapacitated_price(cpm, p, math.inf, deadline=None)
+    rng = np.random.default_rng(seed)
+    prices = [near + rng.uniform(0.0, 40.0, cpm.n_rows), warm,
+              *cpm_mod.start_prices(cpm, p, warm, None)]
+    if pen_u is not None:
+        prices.append(np.full(cpm.n_rows, pen_u))
+    inp = prob.inp
+    indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=cpm.n_rows))]
+    pairs = pm.Pairs.of(sp.csr_matrix((cpm.d, cpm.c, indptr),
+                                      shape=(cpm.n_rows, inp.n_sites))).weighted(cpm.w)
+    tail = np.full(cpm.n_rows, math.inf if pen_u is None else pen_u)
+    for price in prices:
+        if pen_u is not None:
+            price = np.minimum(price, pen_u)  # the ascent's range (above only lowers it)
+        price = np.maximum(price, near)
+        value = cpm_mod._relaxed(cpm, price, p)[0]
+        assert value <= opt + tol
+        unc = pm.evaluate(pairs, cpm.w, tail, cpm.w * price, p, inp.fixed_mask, inp.allowed)
+        assert value >= unc.bound + cpm.const - 1e-6 * max(1.0, abs(value))
+    lag = cpm_mod.lagrangian(cpm, p, opt if math.isfinite(opt) else math.inf,
+                             cpm_mod.start_prices(cpm, p, warm, None), deadline=None,
+                             max_iter=50)
+    first = max(cpm_mod._relaxed(cpm, np.clip(s, near, pen_u if pen_u is not None
+                                              else math.inf), p)[0]
+                for s in cpm_mod.start_prices(cpm, p, warm, None))
+    assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances(), moves_first=st.booleans())
+def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
+        inst: dict[str, object], moves_first: bool) -> None:
+    """When less than :data:`MOVES_FIRST_SHARE` of the limit is left for the moves after
+    the first assignment (forced here by setting it to the whole limit), the
+    uncapacitated warm start is skipped; otherwise it runs where the demand fits in what
+    ``p`` sites can hold.  Either way the large path's bound and answer bracket the
+    brute-force optimum."""
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    pen_u, pen_o = inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    calls: list[int] = []
+    real = cpm_mod.uncapacitated_price
+
+    def counted(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
+        mp.setattr(cpm_mod, "MOVES_FIRST_SHARE", 1.0 if moves_first else 0.0)
+        mp.setattr(cpm_mod, "uncapacitated_price", counted)
+        res = capacitated_p_median(_csr(d), w, cap, p, fixed=fixed,
+                                   unassigned_penalty_min=pen_u, overload_penalty=pen_o,
+                                   **KW)
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, False)
+    if not math.isfinite(opt):
+        return
+    assert res.status.has_solution
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert res.best_bound - tol <= opt <= res.objective + tol
+    if moves_first:
+        assert not calls
+    else:
+        from optimizer.placement.inputs import minutes_inputs
+
+        cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, fixed, None), cap, pen_u, pen_o)
+        if cpm.n_rows and (pen_u is None or float(cpm.w.sum()) <= cpm_mod._room(cpm, p)):
+            assert len(calls) == 1
