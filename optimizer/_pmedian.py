@@ -261,16 +261,21 @@ def greedy(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, start: BoolArr
            allowed: BoolArray, *, deadline: float | None = None) -> BoolArray:
     """Greedy: from ``start`` (e.g. the must-open sites), add the largest saving per step.
 
-    At ``deadline`` it stops adding sites (the set may then have fewer than ``p``)."""
+    Past ``deadline`` the sites still missing are added in one step, those of the
+    largest savings at that point (a heavily loaded machine once left a 4 s solve
+    with 24 of 40 sites)."""
     open_mask = start.copy()
     cur, _, _ = _nearest_two(pairs, tail, open_mask)
     cur = np.minimum(cur, _finite_tail(pairs, w, tail))
     for _ in range(max(0, p - int(open_mask.sum()))):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
         saving = w[pairs.rows] * np.maximum(0.0, cur[pairs.rows] - pairs.dist)
         gain = np.bincount(pairs.cols, weights=saving, minlength=pairs.n_sites)
         gain[open_mask | ~allowed] = -1.0
+        if deadline is not None and time.perf_counter() > deadline:
+            left = p - int(open_mask.sum())
+            top = np.argsort(-gain, kind="stable")[:left]
+            open_mask[top[gain[top] > 0.0]] = True
+            break
         j = int(np.argmax(gain))
         if gain[j] <= 0.0:
             break

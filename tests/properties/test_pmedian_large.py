@@ -140,3 +140,17 @@ def test_large_instance_returns_within_its_time_limit(monkeypatch: pytest.Monkey
     assert res.open_sites.size == 40
     assert res.best_bound <= res.objective + 1e-6 * abs(res.objective)
     assert "core of" in res.report.message  # the large-matrix path ran
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_greedy_past_its_deadline_still_fills_up_to_p(c: dict[str, object]) -> None:
+    """Past its deadline the greedy adds the missing sites at once: at least as many
+    sites as without a deadline (each site it would add later saves something at the
+    start too), at most p, must-open kept, only allowed sites."""
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = _parts(c)
+    full = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    late = pm.greedy(pairs, w, tail, p, fixed, allowed, deadline=0.0)
+    assert int(full.sum()) <= int(late.sum()) <= p
+    assert late[fixed].all() and not (late & ~allowed).any()
