@@ -140,3 +140,80 @@ def test_large_instance_returns_within_its_time_limit(monkeypatch: pytest.Monkey
     assert res.open_sites.size == 40
     assert res.best_bound <= res.objective + 1e-6 * abs(res.objective)
     assert "core of" in res.report.message  # the large-matrix path ran
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.integers(0, 2**31 - 1))
+def test_perturbation_search_is_feasible_and_never_worse(c: dict[str, object], seed: int) -> None:
+    """The iterated local search keeps must-open sites, opens only allowed ones, at most
+    p, never returns a plan worse than its start, reports the plan's true cost, and
+    cannot beat the brute-force optimum."""
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = _parts(c)
+    start = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    c0 = pm.cost(pairs, w, tail, start)
+    pool = np.ones(pairs.n_sites, dtype=bool)
+    s, cs, tries = pm.perturbation_search(pairs, tail, pairs, w, tail, start, fixed, allowed,
+                                          pool, np.random.default_rng(seed), deadline=None,
+                                          patience=20)
+    assert int(s.sum()) <= p and s[fixed].all() and not (s & ~allowed).any()
+    assert cs == pm.cost(pairs, w, tail, s)
+    assert cs <= c0 or not np.isfinite(c0)
+    opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
+    assert cs >= opt - 1e-6
+    assert tries >= 0
+
+
+def test_perturbation_search_leaves_a_local_optimum_for_a_better_plan() -> None:
+    """Two clusters of 3 points each; p = 2; start with both sites in the left cluster
+    (a local optimum for single swaps is not needed: the search must find the optimum
+    with one site per cluster, cost 0)."""
+    # rows 0-2 at sites 0/1 (distance 0), rows 3-5 at sites 2/3; cross distance 10
+    d = np.full((6, 4), 10.0)
+    d[:3, :2] = 0.0
+    d[3:, 2:] = 0.0
+    pairs = pm.Pairs.of(sp.csr_matrix(np.where(d == 0.0, 1e-9, d)))
+    w = np.ones(6)
+    tail = np.full(6, np.inf)
+    start = np.array([True, True, False, False])
+    none = np.zeros(4, dtype=bool)
+    s, cs, _ = pm.perturbation_search(pairs, tail, pairs, w, tail, start, none,
+                                      np.ones(4, dtype=bool), np.ones(4, dtype=bool),
+                                      np.random.default_rng(0), deadline=None)
+    assert s[:2].sum() == 1 and s[2:].sum() == 1
+    assert cs == pytest.approx(6e-9)
+
+
+def test_stalled_bound_hands_the_time_to_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the large path with no exact model (every round continues), the rounds stop
+    once the bound no longer rises and the search runs: the answer is never better
+    than the full radius model's optimum and the bound never above it."""
+    from optimizer._instances import clustered_instance
+    from optimizer.placement import Tuning
+
+    inst = clustered_instance(800, 80, radius_km=5.0, seed=2, cutoff_km=15.0)
+    exact = p_median(inst.km, inst.weights, 12, unassigned_penalty_min=30.0,
+                     tuning=Tuning(truncate=False), **KW)
+    assert exact.status is SolveStatus.OPTIMAL
+    monkeypatch.setattr(pm, "CORE_MIN_PAIRS", 0)
+    monkeypatch.setattr(pm, "MAX_MIP_PAIRS", 0)
+    res = p_median(inst.km, inst.weights, 12, unassigned_penalty_min=30.0,
+                   **{**KW, "time_limit_s": 8.0})
+    assert res.objective >= exact.objective - 1e-6
+    assert res.best_bound <= exact.objective + 1e-6
+    if res.status is not SolveStatus.OPTIMAL:
+        assert "bound stalled" in res.report.message, res.report.message
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_greedy_past_its_deadline_still_fills_up_to_p(c: dict[str, object]) -> None:
+    """Past its deadline the greedy adds the missing sites at once: at least as many
+    sites as without a deadline (each site it would add later saves something at the
+    start too), at most p, must-open kept, only allowed sites."""
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = _parts(c)
+    full = pm.greedy(pairs, w, tail, p, fixed, allowed)
+    late = pm.greedy(pairs, w, tail, p, fixed, allowed, deadline=0.0)
+    assert int(full.sum()) <= int(late.sum()) <= p
+    assert late[fixed].all() and not (late & ~allowed).any()
