@@ -673,8 +673,7 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
 
     def take_start() -> None:
         nonlocal used
-        version = found.version  # read first: a cover set meanwhile is taken next time
-        union = found.start
+        union, version = found.start, found.version
         if union is not None and version != used:
             used = version
             if float(sub_cost[union].sum()) <= float(sub_cost[best[0]].sum()) + 1e-9:
@@ -696,7 +695,10 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
     halt.set()
     if errors:
         raise errors[0]
-    take_start()  # the thread's last cover (the row subsets': optimal when it met the bound)
+    if row_subset or found.engine:
+        # the thread's last cover (the row subsets': optimal when it met the bound; the
+        # regions': never dearer than the search's)
+        take_start()
     logger.debug("LSCP: search beside decomposition (%g) and %s, %d chunks -> %g", found.bound,
                  engine, restart, float(sub_cost[best[0]].sum()))
     return found, best[0]
