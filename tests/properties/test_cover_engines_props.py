@@ -562,3 +562,78 @@ def test_solve_mip_without_slices_is_one_engine_call() -> None:
         stop.set()
         sol = _mip.solve_mip(mip, engine="scip", time_limit_s=10.0, stop=stop, slices=False)
         assert sol.values is None and sol.report.status is not SolveStatus.OPTIMAL
+
+
+RING6 = sp.csr_matrix(np.array([[j in (i, (i + 1) % 6) for j in range(6)] for i in range(6)]))
+
+
+def test_region_search_of_the_ring_by_hand() -> None:
+    """A ring of 6 rows, row i served by sites i and i+1: from all six sites, one
+    region of every row frees them all and SCIP's answer is 3 sites; regions of one
+    row (2 sites free, the rest fixed open) leave only redundant sites, never a
+    cheaper cover than the pruned start's 3 either."""
+    costs = np.ones(6)
+    out = set_cover.region_search(RING6, costs, np.ones(6, dtype=bool), rows=6,
+                                  deadline=time.perf_counter() + 10.0, target=3.0)
+    assert out.sum() == 3 and (RING6 @ out.astype(np.int64)).min() >= 1
+    one = set_cover.region_search(RING6, costs, np.ones(6, dtype=bool), rows=1,
+                                  deadline=time.perf_counter() + 0.5)
+    assert one.sum() == 3 and (RING6 @ one.astype(np.int64)).min() >= 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(covers(), st.integers(1, 10), st.integers(0, 2**31 - 1))
+def test_region_search_keeps_a_cover_and_whole_regions_reach_the_optimum(
+        inst: tuple[sp.csr_matrix, np.ndarray], rows: int, seed: int) -> None:
+    """From every site: the answer covers every row, never costs more than the start
+    nor less than the optimum; with regions of every row (each step the exact cover
+    of a whole connected part, the rest fixed), the optimum (the target, so the
+    search ends there) is reached within the time."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    start = np.ones(c.shape[1], dtype=bool)
+    better: list[float] = []
+    out = set_cover.region_search(c, costs, start, rows=rows, seed=seed,
+                                  deadline=time.perf_counter() + 0.3,
+                                  on_better=lambda x: better.append(float(costs[x].sum())))
+    assert (c @ out.astype(np.int64)).min() >= 1
+    assert opt - 1e-9 <= float(costs[out].sum()) <= float(costs.sum()) + 1e-9
+    assert better == sorted(better, reverse=True)  # each one strictly cheaper
+    whole_rows = set_cover.region_search(c, costs, start, rows=c.shape[0], seed=seed,
+                                         deadline=time.perf_counter() + 20.0, target=opt)
+    assert (c @ whole_rows.astype(np.int64)).min() >= 1
+    assert abs(float(costs[whole_rows].sum()) - opt) < 1e-9
+
+
+@settings(max_examples=20, deadline=None)
+@given(covers(), st.integers(1, 3))
+def test_lscp_with_regions_beside_the_search_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray], region_rows: int) -> None:
+    """Two threads, every component to HiGHS with the search beside it and regions of
+    1-3 rows in place of the engine after the decomposition bound (components of more
+    rows): the answer and bound stay exact, OPTIMAL only at the brute-force optimum,
+    and a component that had the regions reports SCIP."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    calls: list[int] = []
+    real = set_cover.region_search
+
+    def spy(sub: sp.csr_matrix, *a: Any, **kw: Any) -> np.ndarray:
+        calls.append(sub.shape[0])
+        out: np.ndarray = real(sub, *a, **kw)
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, -1.0)
+        mp.setattr(set_cover, "REGION_ROWS", region_rows)
+        mp.setattr(set_cover, "DECOMPOSITION_SHARE", 0.3)
+        mp.setattr(set_cover, "region_search", spy)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
+                 **{**KW, "threads": 2, "time_limit_s": 4.0})
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    assert all(n > region_rows for n in calls)
+    if calls:
+        assert "ortools-mathopt-scip" in {s.solver for s in r.stages}
