@@ -29,28 +29,32 @@ OPTIONS = SolveOptions(time_limit_s=None, seed=0, threads=1)
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
 
-@st.composite
-def instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    n = draw(st.integers(1, 6))
-    m = draw(st.integers(1, 5))
-    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    dense = rng.random((n, m)) < draw(st.floats(0.2, 0.9))
-    w = rng.integers(1, 30, n).astype(float)
-    cap = rng.integers(0, 45, m).astype(float)
-    return dense, w, cap, draw(st.integers(1, m))
+def _instances(n: tuple[int, int], m: tuple[int, int], density: tuple[float, float],
+               cap: tuple[int, int]) -> st.SearchStrategy[
+                   tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Random coverage (``n`` points x ``m`` sites, of the given density), weights 1-29,
+    capacities in ``cap`` and a number of points to open."""
+
+    @st.composite
+    def draw_one(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        n_pts, n_sites = draw(st.integers(*n)), draw(st.integers(*m))
+        rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+        dense = rng.random((n_pts, n_sites)) < draw(st.floats(*density))
+        w = rng.integers(1, 30, n_pts).astype(float)
+        caps = rng.integers(cap[0], cap[1], n_sites).astype(float)
+        return dense, w, caps, draw(st.integers(1, n_sites))
+
+    return draw_one()
 
 
-@st.composite
-def tight_instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def instances() -> st.SearchStrategy[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    return _instances((1, 6), (1, 5), (0.2, 0.9), (0, 45))
+
+
+def tight_instances() -> st.SearchStrategy[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """More points than ``instances`` and capacities near their demand: where the
     coverage and room bounds do not prove the answer and the master runs."""
-    n = draw(st.integers(4, 12))
-    m = draw(st.integers(3, 7))
-    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
-    dense = rng.random((n, m)) < draw(st.floats(0.25, 0.7))
-    w = rng.integers(1, 30, n).astype(float)
-    cap = rng.integers(10, 60, m).astype(float)
-    return dense, w, cap, draw(st.integers(1, m))
+    return _instances((4, 12), (3, 7), (0.25, 0.7), (10, 60))
 
 
 def _take(dense: np.ndarray, w: np.ndarray, cap: np.ndarray, open_: tuple[int, ...],
