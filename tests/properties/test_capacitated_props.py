@@ -38,6 +38,17 @@ def cap_instances(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return dense, w, cap, p, single
 
 
+def assert_brackets_optimum(res: PlacementResult, opt: float, *, maximize: bool) -> None:
+    """bound <= optimum <= answer for a minimisation (reversed for a maximisation), and
+    OPTIMAL only at the optimum."""
+    if maximize:
+        assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
+    else:
+        assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
+    if res.status is SolveStatus.OPTIMAL:
+        assert res.objective == pytest.approx(opt, abs=1e-6)
+
+
 def _best_assignment(dense: np.ndarray, w: np.ndarray, cap: np.ndarray, open_: tuple[int, ...],
                      single: bool) -> float:
     """Most weight ``open_`` can take within the standard and the capacities."""
@@ -248,14 +259,9 @@ def test_above_the_pair_cap_the_restricted_mip_answers_validly(
             for s in stages:
                 assert s.status is not SolveStatus.OPTIMAL and math.isnan(s.best_bound)
             if pen is None:
-                opt = _brute(dense, w, cap, q, single)
-                if q is None:
-                    assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
-                else:
-                    assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
                 # OPTIMAL (by the known bounds or the cut-set master) only when it is
-                if res.status is SolveStatus.OPTIMAL:
-                    assert res.objective == pytest.approx(opt, abs=1e-6)
+                assert_brackets_optimum(res, _brute(dense, w, cap, q, single),
+                                        maximize=q is not None)
             _check_figures(res, dense, w, cap, single, maximize=q is not None,
                            pen=0.0 if pen is None else pen)
 

@@ -24,6 +24,7 @@ from optimizer._status import SolveStatus
 from optimizer.placement import capacitated
 from optimizer.placement import capacity_cuts as cc
 from optimizer.placement.inputs import SolveOptions, cover_inputs
+from tests.properties.test_capacitated_props import assert_brackets_optimum
 
 OPTIONS = SolveOptions(time_limit_s=None, seed=0, threads=1)
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
@@ -138,12 +139,7 @@ def test_above_the_pair_cap_the_model_with_the_master_is_bounded_and_proven_hone
         assert q is None and not res.status.has_solution
         return
     assert res.status.has_solution
-    if q is None:
-        assert res.best_bound - 1e-6 <= opt <= res.objective + 1e-6
-    else:
-        assert res.objective - 1e-6 <= opt <= res.best_bound + 1e-6
-    if res.status is SolveStatus.OPTIMAL:
-        assert res.objective == pytest.approx(opt, abs=1e-6)
+    assert_brackets_optimum(res, opt, maximize=q is not None)
 
 
 @settings(max_examples=40, deadline=None)
