@@ -568,6 +568,20 @@ class _Beside:
     engine: str = ""  # the engine the thread ran instead of the caller's (regions: SCIP)
     why: str = "engine not run: no time left after the decomposition bound"
 
+    def offer(self, cover: BoolArray | None) -> None:
+        """A new ``start`` for the search (taken once, if no dearer than its best)."""
+        if cover is not None:
+            self.start, self.version = cover, self.version + 1
+
+
+def _not_run(share: float, engine: str, options: SolveOptions, why: str) -> MipSolution:
+    """The report of an engine the thread beside the search did not run (or whose run
+    was abandoned): no answer, no bound."""
+    return MipSolution(SolverReport(
+        SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
+        f"ortools-mathopt-{engine}", options.seed, options.threads, share,
+        "stopped on request" if options.stopped else why), None)
+
 
 def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArray,
                           start: BoolArray, *, engine: str, share: float,
@@ -596,7 +610,7 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
 
     def step(bound: float, cover: BoolArray) -> None:
         found.bound, found.bound_done = max(found.bound, bound), True
-        found.start, found.version = cover, found.version + 1
+        found.offer(cover)
 
     def run_rows() -> None:
         try:
@@ -606,7 +620,7 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
                                                     incumbent=lambda: best[0])
             found.bound, found.bound_done = max(found.bound, bound), True
             if cover is not None:
-                found.start, found.version = cover, found.version + 1
+                found.offer(cover)
                 found.proven = proven
                 if proven or (integral and math.isfinite(found.bound) and float(sub_cost[cover].sum())
                         <= math.ceil(found.bound - 1e-6) + 1e-9):
@@ -620,9 +634,10 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
     def run() -> None:
         try:
             if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
-                found.bound, found.start = decomposition_bound(
+                found.bound, union = decomposition_bound(
                     sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=options.stop,
                     cover=best[0])
+                found.offer(union)  # the bands' covers' union: once a start of the search
             found.bound_done = True
             left = t_end - time.perf_counter()
             if (left > 0.1 and not inner.is_set() and math.isfinite(found.bound)
@@ -635,14 +650,9 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
                 found.why = ("no engine on the whole component: regions re-optimised "
                              "exactly (SCIP) beside the search")
                 target = math.ceil(found.bound - 1e-6) if integral else found.bound
-
-                def better(cover: BoolArray) -> None:
-                    found.start, found.version = cover, found.version + 1
-
-                cover = region_search(sub, sub_cost, best[0], deadline=t_end,
-                                      seed=options.seed, stop=inner, target=target,
-                                      incumbent=lambda: best[0], on_better=better)
-                better(cover)
+                found.offer(region_search(sub, sub_cost, best[0], deadline=t_end,
+                                          seed=options.seed, stop=inner, target=target,
+                                          incumbent=lambda: best[0], on_better=found.offer))
             elif left > 0.1 and not inner.is_set():
                 found.sol = solve_mip(mip, engine=engine,
                                       time_limit_s=left - min(ENGINE_GRACE_S, left / 2),
@@ -788,10 +798,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                 f"ortools-mathopt-{chosen_engine}",
                 options.seed, options.threads, share,
                 "proven by the row-subset MIP: its answer covers every row")
-        sol = MipSolution(SolverReport(
-            SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
-            f"ortools-mathopt-{chosen_engine}", options.seed, options.threads, share,
-            "stopped on request" if options.stopped else out.why), None)
+        sol = _not_run(share, chosen_engine, options, out.why)
     elif (searched and beside and options.threads >= 2 and share is not None
             and not options.stopped):
         # far from the LP: the engine (one core less) for the bound, the search on the other
@@ -799,10 +806,8 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
                                            share=share, options=options)
         if out.bound > floor:
             floor, floor_source = out.bound, "decomposition"
-        sol = out.sol if out.sol is not None else MipSolution(SolverReport(
-            SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
-            f"ortools-mathopt-{out.engine or chosen_engine}", options.seed, options.threads,
-            share, "stopped on request" if options.stopped else out.why), None)
+        sol = out.sol if out.sol is not None else _not_run(
+            share, out.engine or chosen_engine, options, out.why)
     else:
         sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
                         seed=options.seed, threads=options.threads, stop=options.stop,
