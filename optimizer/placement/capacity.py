@@ -639,31 +639,34 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
             return None
     m_deadline = None if deadline is None or options.time_limit_s is None else (
         deadline - MASTER_RESERVE * options.time_limit_s)
+    def repaired(mask: BoolArray, end: float | None) -> _Answer | None:
+        # sites the flow cannot assign in full: add and close as the start does
+        return _heuristic(prob, cap, mask, None, single=False, pen=None, deadline=end,
+                          final_deadline=end, options=options)
+
     def repair(mask: BoolArray) -> BoolArray | None:
-        # sites the flow cannot assign in full: add and close as the start does, briefly
+        # (briefly, during the master)
         end = None if m_deadline is None or options.time_limit_s is None else min(
             m_deadline, time.perf_counter() + REPAIR_TIME_SHARE * options.time_limit_s)
-        got = _heuristic(prob, cap, mask, None, single=False, pen=None, deadline=end,
-                         final_deadline=end, options=options)
+        got = repaired(mask, end)
         logger.info("repair of a master answer (%d sites): %s", int(mask.sum()),
                     "none" if got is None else f"{got.objective:.6g}")
         return None if got is None else _open_of(got, inp.n_sites)
 
-    out = capacity_cuts.solve_master(prob, cap, p, hint_sites=_open_of(best, inp.n_sites),
+    best_sites = _open_of(best, inp.n_sites)
+    out = capacity_cuts.solve_master(prob, cap, p, hint_sites=best_sites,
                                      deadline=m_deadline, options=options,
                                      repair=repair if p is None else None)
     answer: _Answer | None = None
     cc = prob.c.tocsc()
     for mask in out.candidates[::-1][:3]:
-        if (mask == _open_of(best, inp.n_sites)).all():
+        if (mask == best_sites).all():
             continue
         got: _Answer | None
         if p is None:
             got = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), None)
             if got is None:
-                # sites the flow cannot assign in full: add and close as the start does
-                got = _heuristic(prob, cap, mask, p, single=False, pen=None,
-                                 deadline=deadline, final_deadline=deadline, options=options)
+                got = repaired(mask, deadline)
         else:
             got = _solve_fixed(prob, cap, mask, p, single=False, pen=None,
                                limit=remaining(deadline), options=options,
