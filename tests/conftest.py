@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from geodata.importer import BoundarySource
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -13,6 +17,24 @@ REPO = Path(__file__).resolve().parents[1]
 def shared_data_dir() -> Path:
     """``$MOTCUA_SHARED_DATA`` or ``../shared/data`` beside the repository."""
     return Path(os.environ.get("MOTCUA_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+#: Files of ``../shared/data`` the real-data tests read (its README says what each is).
+COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
+TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
+GADM_WARDS = "boundaries/vn_wards_gadm41_pop2019.gpkg"
+
+
+def communes_2025(shared_data: Path, province: str) -> BoundarySource:
+    """``province``'s 2025 communes (e.g. "Tỉnh Quảng Ninh") with their 2019 population
+    joined from the targets table by ward code, as ``motcua import`` reads them."""
+    from geodata.importer import BoundarySource
+
+    return BoundarySource(str(shared_data / COMMUNES_2025),
+                          filters=(("province_name", province),),
+                          population_column="pop2019_est",
+                          population_table=shared_data / TARGETS_2025,
+                          join_column="ward_code")
 
 
 #: Modules that take a minute or more, slowest first (``--durations`` of a whole run).

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from geodata.importer import BoundarySource, ImportRequest, import_scenario
+from geodata.importer import ImportRequest, import_scenario
 from motcua.placement import PlacementRequest, run_placement
+from tests.conftest import communes_2025
 
 pytestmark = pytest.mark.shared_data
 
@@ -22,12 +23,7 @@ def _quang_ninh(shared_data: Path, tmp_path: Path, **grid: Any) -> ImportRequest
     tests/geodata/test_import_2025_real.py does); ``grid``: cell and candidate settings."""
     return ImportRequest(
         name="Tỉnh Quảng Ninh",
-        boundaries=BoundarySource(
-            str(shared_data / "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"),
-            filters=(("province_name", "Tỉnh Quảng Ninh"),), population_column="pop2019_est",
-            population_table=shared_data / "admin_2025/targets_communes_2025_pop2019_"
-            "areaweighted.csv",
-            join_column="ward_code"),
+        boundaries=communes_2025(shared_data, "Tỉnh Quảng Ninh"),
         cache_dir=tmp_path / "cache", **grid)
 
 

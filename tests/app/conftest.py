@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from motcua.app.workspace import Workspace
+from tests.conftest import communes_2025
 
 if TYPE_CHECKING:
     from geodata.importer import ImportRequest
@@ -55,21 +56,12 @@ def _zip_folder(folder: Path, replace: dict[str, str] | None = None, drop: tuple
     return buf.getvalue()
 
 
-COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
-TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
-
-
 def quang_ninh_request(shared_data: Path, cache_dir: Path) -> ImportRequest:
     """Quảng Ninh 2025 at 1 km with 4 km grid candidates, as ``motcua import`` builds it."""
-    from geodata.importer import BoundarySource, ImportRequest
+    from geodata.importer import ImportRequest
 
     return ImportRequest(
-        name="Quảng Ninh 2025",
-        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
-                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
-                                  population_column="pop2019_est",
-                                  population_table=shared_data / TARGETS_2025,
-                                  join_column="ward_code"),
+        name="Quảng Ninh 2025", boundaries=communes_2025(shared_data, "Tỉnh Quảng Ninh"),
         cell_m=1000.0, candidates="grid", candidate_cell_m=4000.0, cache_dir=cache_dir)
 
 

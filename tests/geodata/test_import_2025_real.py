@@ -16,12 +16,10 @@ import pytest
 
 from geodata.finer import FinerUnits
 from geodata.importer import BoundarySource, ImportRequest, ImportResult, import_scenario
+from tests.conftest import COMMUNES_2025, GADM_WARDS, TARGETS_2025
 
 pytestmark = pytest.mark.shared_data
 
-GADM_WARDS = "boundaries/vn_wards_gadm41_pop2019.gpkg"
-COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
-TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
 
 
 def _import(shared_data: Path, tmp: Path, province: str, **boundary: str) -> ImportResult:

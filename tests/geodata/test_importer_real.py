@@ -26,12 +26,9 @@ from geodata.importer import (
 from geodata.landmass import land_labels, land_masses
 from geodata.scenario import load_scenario
 from geodata.settings import ZONE_CIRCUITY, ZONE_SPEED_KPH
+from tests.conftest import GADM_WARDS, TARGETS_2025, communes_2025
 
 pytestmark = pytest.mark.shared_data
-
-GADM_WARDS = "boundaries/vn_wards_gadm41_pop2019.gpkg"
-COMMUNES_2025 = "admin_2025/vn_communes_2025_sapnhap_targets_fullres.gpkg"
-TARGETS_2025 = "admin_2025/targets_communes_2025_pop2019_areaweighted.csv"
 
 
 @pytest.fixture(scope="module")
@@ -194,11 +191,7 @@ def test_quang_ninh_2025_communes_with_joined_population(shared_data: Path, cach
     qn = table[table["province_name"] == "Tỉnh Quảng Ninh"]
     request = ImportRequest(
         name="Quảng Ninh (2025)",
-        boundaries=BoundarySource(str(shared_data / COMMUNES_2025),
-                                  filters=(("province_name", "Tỉnh Quảng Ninh"),),
-                                  population_column="pop2019_est",
-                                  population_table=shared_data / TARGETS_2025,
-                                  join_column="ward_code"),
+        boundaries=communes_2025(shared_data, "Tỉnh Quảng Ninh"),
         cell_m=2000.0, cache_dir=cache_dir)
     result = import_scenario(request, tmp_path / "quang-ninh")
     sc = result.scenario
