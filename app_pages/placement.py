@@ -250,7 +250,9 @@ def _request_form(scenario: Scenario, bad: list[str]) -> tuple[PlacementRequest,
         add = b.number_input(c.tr("add_points"), min_value=0, max_value=max(1, len(sites)),
                              value=0, step=1, key="add_points", format="%d",
                              help=c.tr("add_points_help"))
-    if draft.option_applies("max_loss"):
+    # the capacities box is further down (advanced options); its last value decides here
+    capacities_ticked = draft.option_applies("capacitated") and bool(st.session_state.get("capacitated"))
+    if replace(draft, capacitated=capacities_ticked).option_applies("max_loss"):
         max_loss = c.number_field(d, c.tr("max_loss"), min_value=0.0, value=0.0, step=100.0,
                                   key="max_loss", decimals=0, help=c.tr("max_loss_help"), bad=bad)
     keep_existing = keep_choice if keep_choice != "none" else None

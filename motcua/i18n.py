@@ -317,6 +317,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "cost) with at most {max_loss} of the {covered} residents covered today leaving the "
         "standard ({lost} do); {kept} stay open.",
     ),
+    "explain_closure_cap": (
+        "{closable} trong {existing} điểm hiện có có thể đóng bớt (tiết kiệm {saving} chi phí) "
+        "mà mọi hồ sơ trực tiếp của {covered} người đang trong chuẩn vẫn được nhận trong chuẩn "
+        "và trong công suất; giữ {kept} điểm, điểm đầy nhất dùng {fullest} công suất.",
+        "{closable} of the {existing} existing offices can close (saving {saving} in opening "
+        "cost) while every in-person dossier of the {covered} residents covered today is still "
+        "taken within the standard and within capacity; {kept} stay open, the fullest at "
+        "{fullest} of its capacity.",
+    ),
+    "explain_closure_over": (
+        "{closable} trong {existing} điểm hiện có có thể đóng bớt (tiết kiệm {saving} chi phí) "
+        "mà mọi hồ sơ trực tiếp của {covered} người đang trong chuẩn vẫn được nhận trong chuẩn; "
+        "giữ {kept} điểm, {overloaded} điểm vượt công suất, tổng cộng {overload} hồ sơ/ngày.",
+        "{closable} of the {existing} existing offices can close (saving {saving} in opening "
+        "cost) while every in-person dossier of the {covered} residents covered today is still "
+        "taken within the standard; {kept} stay open, {overloaded} of them over capacity by "
+        "{overload} dossiers a day in all.",
+    ),
+    "objective_capacitated_closure": (
+        "tổng chi phí các điểm giữ lại (cộng phạt quá tải), không điểm nào vượt công suất khi không cho phép quá tải",
+        "the total opening cost of the offices kept (plus any overload penalty), no office over its capacity unless overload is allowed"),
     "objective_means": ("Giá trị mục tiêu là {what}.", "The objective is {what}."),
     "objective_lscp": ("tổng chi phí mở các điểm (số điểm khi chi phí đều là 1)",
                        "the total opening cost of the open points (their number when every cost is 1)"),

@@ -41,7 +41,7 @@ MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "pcenter", "closure")
 KEEP_EXISTING: dict[str, tuple[str, ...]] = {
     "all": ("branch", "reception"), "branches": ("branch",), "receptions": ("reception",)}
 #: The models that can respect site capacities.
-CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian")
+CAPACITATED_MODELS: tuple[str, ...] = ("lscp", "mclp", "pmedian", "closure")
 #: The request's options whose use depends on the others (:meth:`PlacementRequest.option_applies`).
 OPTIONS: tuple[str, ...] = ("p", "budget", "capacitated", "single_assignment", "overload_penalty",
                             "backup", "lexicographic", "min_covered_pct", "weighting",
@@ -146,7 +146,8 @@ class PlacementRequest:
             # closure decides which existing offices stay, so it cannot keep them all
             "keep_existing": m != "closure",
             "add": m in ("mclp", "pmedian", "pcenter") and self.budget is None and self.p is None,
-            "max_loss": m == "closure",
+            # with capacities every dossier covered today stays assigned within capacity
+            "max_loss": m == "closure" and not self.capacitated,
             "single_assignment": self.capacitated,
             "overload_penalty": self.capacitated,
             "backup": m == "mclp" and not self.capacitated and self.budget is None,
@@ -192,8 +193,10 @@ class PlacementRequest:
         if self.max_loss is not None and not (
                 self.option_applies("max_loss") and math.isfinite(self.max_loss)
                 and self.max_loss >= 0):
-            msg = ("a maximum loss applies to closure (--model closure --max-loss PEOPLE) and "
-                   f"is a number of residents >= 0, got {self.max_loss} with model {self.model}")
+            msg = ("a maximum loss applies to closure without capacities (--model closure "
+                   "--max-loss PEOPLE) and is a number of residents >= 0, got "
+                   f"{self.max_loss} with model {self.model}"
+                   + (" --capacitated" if self.capacitated else ""))
             raise InvalidInputError(msg)
         needs_p = (self.model in ("pmedian", "pcenter") or self.backup or self.lexicographic or (
             self.model == "mclp" and self.budget is None)) and self.add is None
@@ -216,7 +219,7 @@ class PlacementRequest:
             msg = "single assignment only applies to the capacitated model (--capacitated)"
             raise InvalidInputError(msg)
         if self.capacitated and not self.option_applies("capacitated"):
-            msg = ("capacities apply to lscp, mclp and pmedian (not with backup or "
+            msg = ("capacities apply to lscp, mclp, pmedian and closure (not with backup or "
                    "lexicographic goals)")
             raise InvalidInputError(msg)
         if self.backup and not self.option_applies("backup"):
@@ -689,8 +692,19 @@ def run_placement(
         _refuse_stranding(sites, demand, cov.covered, population, status,
                           float(request.max_loss or 0.0))
         kw_c = {k: v for k, v in kw.items() if k != "closed"}
-        res = pl.closure(cov.covered, population, existing, costs=costs, minutes=cov.minutes,
-                         max_loss=float(request.max_loss or 0.0), **kw_c)
+        if request.capacitated:
+            # the capacitated set cover over today's offices alone: the cheapest set kept
+            # that holds every in-person dossier covered today within its capacity
+            others = np.setdiff1d(np.arange(len(sites)), existing)
+            res = pl.capacitated(cov.covered, weights, capacity, costs=costs, closed=others,
+                                 single_assignment=request.single_assignment,
+                                 overload_penalty=request.overload_penalty,
+                                 minutes=cov.minutes, **kw_c)
+            res = replace(res, model="capacitated_closure")
+        else:
+            res = pl.closure(cov.covered, population, existing, costs=costs,
+                             minutes=cov.minutes, max_loss=float(request.max_loss or 0.0),
+                             **kw_c)
     elif request.model == "lscp":
         if request.capacitated:
             res = pl.capacitated(cov.covered, weights, capacity, costs=costs,
@@ -927,7 +941,11 @@ def _question_figures(request: PlacementRequest, sites: pd.DataFrame, demand: pd
 
         m = sp.csr_matrix(mins)
         before_site, before = nearest_open(reach_of(m), today, m)
-        _, after = nearest_open(reach_of(m), is_open, m)
+        if res.assigned_share is not None:
+            # with capacities people go where the assignment sends them, not always nearest
+            after = np.where(res.assignment >= 0, res.travel_min, np.nan)
+        else:
+            _, after = nearest_open(reach_of(m), is_open, m)
     else:
         before_site = np.full(len(population), -1)
         before = after = np.full(len(population), np.nan)
@@ -993,12 +1011,17 @@ def explain(figures: PlacementFigures, request: PlacementRequest, lang: str) -> 
             return None
         loss = f.max_loss or 0.0
         key = "explain_closure" if loss <= 0 else "explain_closure_loss"
+        if request.capacitated:
+            key = "explain_closure_cap" if not f.overloaded_points else "explain_closure_over"
         return t(key, lang, closable=fmt_int(f.closable_points, lang),
                  existing=fmt_int(f.existing_points, lang),
                  saving=fmt_num(f.savings, 2 if f.savings % 1 else 0, lang),
                  covered=fmt_int(f.covered_today_population, lang),
                  kept=fmt_int(f.open_points, lang), sole=fmt_int(f.sole_cover_points, lang),
-                 max_loss=fmt_int(loss, lang), lost=fmt_int(f.lost_population, lang))
+                 max_loss=fmt_int(loss, lang), lost=fmt_int(f.lost_population, lang),
+                 fullest=fmt_pct(f.max_utilisation, 0, lang),
+                 overloaded=fmt_int(f.overloaded_points, lang),
+                 overload=fmt_num(f.overload_per_day or 0.0, 1, lang))
     if f.kept_alone_covered_population is None:
         return None
     fields = {"kept": fmt_int(f.fixed_points, lang), "new": fmt_int(f.new_points, lang),

@@ -135,6 +135,66 @@ def test_closure_refuses_to_strand_a_village_unless_the_loss_is_allowed(line: Pa
         "o2", "o4"]
 
 
+def _with_capacities(line: Path, share: dict[str, float]) -> Path:
+    """The line with each office's capacity a multiple of villages' in-person dossiers a
+    day (``share``: office -> {village: factor} written as "o2": "d2+0.5*d1")."""
+    from motcua.placement import in_person_per_day
+
+    sc = load_scenario(line)
+    per_day = dict(zip(sc.demand["id"], in_person_per_day(sc, sc.demand["population"].to_numpy()),
+                       strict=True))
+    lines = SITES.strip().splitlines()
+    out = [lines[0] + ",capacity_per_day"]
+    for row in lines[1:]:
+        office = row.split(",")[0]
+        cap = eval(share.get(office, "0"), {}, per_day)  # noqa: S307 (the test's own text)
+        out.append(f"{row},{cap:.6f}")
+    (line / "sites.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    return line
+
+
+def test_capacitated_closure_keeps_an_office_the_plain_one_closes(line: Path) -> None:
+    # o2 alone would cover d1 and d2 but holds only d2 and half of d1; o3 holds a tenth of
+    # d2 (d1 has half d2's dossiers, so o3 cannot free room enough): the one cheapest set
+    # that holds everything is o1 (d1), o2 (d2), o4 (d3)
+    _with_capacities(line, {"o1": "d1", "o2": "d2 + 0.5 * d1", "o3": "0.1 * d2", "o4": "d3"})
+    sc = load_scenario(line)
+    plain = run_placement(sc, PlacementRequest(model="closure"))
+    assert _open(plain) == ["o2", "o4"] and plain.figures.overloaded_points == 1
+    run = run_placement(sc, PlacementRequest(model="closure", capacitated=True))
+    assert run.status is SolveStatus.OPTIMAL and run.report.gap == 0
+    assert _open(run) == ["o1", "o2", "o4"]
+    f = run.figures
+    assert f.model == "capacitated_closure" and f.objective == 3
+    assert (f.closable_points, f.overloaded_points, f.lost_population) == (1, 0, 0)
+    assert f.covered_population == f.covered_today_population == 4500
+    loads = run.sites.set_index("id")
+    assert (loads["load_per_day"] <= loads["capacity_per_day"] + 1e-3).all()  # rounded to 3
+    assert f.explanation.startswith(
+        "1 of the 4 existing offices can close (saving 1 in opening cost) while every "
+        "in-person dossier of the 4,500 residents covered today is still taken within the "
+        "standard and within capacity; 3 stay open, the fullest at 100% of its capacity")
+    assert run.objective_meaning("en").startswith("The objective is the total opening cost "
+                                                  "of the offices kept")
+    # a small overload penalty makes overloading o2 cheaper than keeping o1: o2 and o4
+    # stay, o2 over its capacity by half of d1's dossiers, and the sentence says so
+    cheap = run_placement(sc, PlacementRequest(model="closure", capacitated=True,
+                                               overload_penalty=0.01))
+    assert _open(cheap) == ["o2", "o4"] and cheap.figures.overloaded_points == 1
+    over = cheap.sites.set_index("id").loc["o2"]
+    assert over["load_per_day"] - over["capacity_per_day"] == pytest.approx(
+        cheap.figures.overload_per_day, abs=1e-3)
+    assert "2 stay open, 1 of them over capacity by" in cheap.figures.explanation
+
+
+def test_capacitated_closure_refuses_a_loss_allowance(line: Path) -> None:
+    assert PlacementRequest(model="closure", capacitated=True).option_applies("capacitated")
+    assert not PlacementRequest(model="closure", capacitated=True).option_applies("max_loss")
+    with pytest.raises(InvalidInputError, match="maximum loss applies to closure without "
+                       "capacities .* with model closure --capacitated"):
+        PlacementRequest(model="closure", capacitated=True, max_loss=10).check()
+
+
 def test_closure_optimizer_by_hand() -> None:
     c = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=bool)
     w = [100, 200, 50, 70]
@@ -175,6 +235,13 @@ def test_cli_answers_each_question_in_one_sentence(
     assert "  o1 Một cửa xã A: 1, 1,000 people" in out
     assert main(["place", str(line), "--model", "closure", "--close", "o4"]) == 1  # an input error
     assert "would strand" in capsys.readouterr().err
+    assert main(["place", str(line), "--model", "closure", "--capacitated"]) == 0
+    out = capsys.readouterr().out
+    assert "answer: 2 of the 4 existing offices can close" in out  # no capacities in the file:
+    assert "within the standard and within capacity" in out  # each office's counters' rate
+    assert main(["place", str(line), "--model", "closure", "--capacitated",
+                 "--max-loss", "10"]) == 1
+    assert "maximum loss applies to closure without capacities" in capsys.readouterr().err
 
 
 def _box(lon0: float, lon1: float) -> list[list[list[float]]]:

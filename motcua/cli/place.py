@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--mode", choices=MODES, help="travel mode (default: the scenario's)")
     p.add_argument("--capacitated", action="store_true",
                    help="respect capacity_per_day (in-person dossiers per day) of each site "
-                        "(lscp, mclp, pmedian)")
+                        "(lscp, mclp, pmedian, closure)")
     p.add_argument("--single-assignment", action="store_true",
                    help="with --capacitated, send each demand point to one site only")
     p.add_argument("--keep-open", metavar="IDS", default="",
