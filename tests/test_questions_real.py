@@ -52,6 +52,19 @@ def test_quang_ninh_keep_existing_add_and_closure(shared_data: Path, tmp_path: P
     assert f.covered_population == pytest.approx(f.covered_today_population)
     assert f.closable_points + f.open_points == n_existing
     assert f.sole_cover_points <= f.open_points
+    # with capacities (each office's counters at the scenario's rate) the offices kept
+    # hold every in-person dossier covered today: none over capacity, at least as many
+    # kept as without them; the plain closure's answer is no bound on the overload
+    cap = run_placement(sc, PlacementRequest(model="closure", capacitated=True, **kw))
+    assert cap.status.has_solution and math.isfinite(cap.report.gap)
+    g = cap.figures
+    assert g.overloaded_points == 0 and g.lost_population == 0 and g.new_points == 0
+    assert g.open_points >= f.open_points and g.closable_points + g.open_points == n_existing
+    kept = cap.sites[cap.sites["open"]]
+    assert (kept["load_per_day"] <= kept["capacity_per_day"] + 1e-3).all()
+    per_day = cap.demand["in_person_per_day"] * cap.demand["assigned_share"]
+    # (each load is rounded to 3 decimals)
+    assert kept["load_per_day"].sum() == pytest.approx(per_day.sum(), abs=5e-4 * len(kept))
 
 
 #: Small 2025 provinces no other test imports (Phú Thọ, Quảng Ninh and Hà Nội have their own
