@@ -49,7 +49,8 @@ from optimizer.placement.inputs import (
     restrict_columns,
     whole,
 )
-from optimizer.placement.result import PlacementResult, finish, restore
+from optimizer.placement.reassign import REASSIGN_MIN_S, least_travel
+from optimizer.placement.result import PlacementResult, finish, main_sites, restore
 
 logger = logging.getLogger(__name__)
 
@@ -690,17 +691,6 @@ def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
     return solve_mclp(prob, p, options)
 
 
-def main_sites(rows: IntArray, cols: IntArray, shares: FloatArray, assignment: IntArray) -> None:
-    """Write each demand point's main site (the pair with its largest positive share) into
-    ``assignment`` (indexed by ``rows``); points with no positive share are left as they are."""
-    order = np.lexsort((-shares, rows))
-    r_s, c_s, z_s = rows[order], cols[order], shares[order]
-    first = np.ones(r_s.size, dtype=bool)
-    first[1:] = r_s[1:] != r_s[:-1]
-    pick = first & (z_s > 0)
-    assignment[r_s[pick]] = c_s[pick]
-
-
 def _read(inp: Inputs, cm: CapacitatedMip, values: FloatArray, cap: FloatArray,
           ) -> tuple[BoolArray, IntArray, FloatArray]:
     """Open sites, each demand point's main site (largest share) and the overloads."""
@@ -931,16 +921,23 @@ def capacitated(
     """Coverage with capacities: demand goes only to open sites within the standard.
 
     See the module docstring for the model.  When a must-open site is in a
-    component, minutes (if given) do not enter the objective; assignment is
-    decided by the model and reported as solved.
+    component, minutes (if given) do not enter the objective.  Without single
+    assignment, the answer's dossiers then go where travel is least within capacity
+    (:func:`optimizer.placement.reassign.least_travel`: same sites, same shares).
 
     Returns
     -------
     PlacementResult
         ``load``, ``capacity`` and ``overload`` per site are filled in.
     """
+    t0 = time.perf_counter()
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
     prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
     res = solve_capacitated(prob, capacity, p, options, single_assignment=single_assignment,
                             overload_penalty=overload_penalty)
-    return restore(res, prob.dropped)
+    res = restore(res, prob.dropped)
+    if single_assignment or (stop is not None and stop.is_set()):
+        return res
+    # the model's assignment is any within reach and capacity: the least travel instead
+    left = math.inf if time_limit_s is None else time_limit_s - (time.perf_counter() - t0)
+    return least_travel(res, covered, weights, minutes, time_limit_s=max(REASSIGN_MIN_S, left))

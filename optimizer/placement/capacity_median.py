@@ -71,7 +71,7 @@ import scipy.sparse as sp
 from optimizer._mip import DEFAULT_ENGINE, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus, relative_gap
 from optimizer.errors import InvalidInputError
-from optimizer.placement.capacity import _check_capacity, main_sites
+from optimizer.placement.capacity import _check_capacity
 from optimizer.placement.inputs import (
     BoolArray,
     FloatArray,
@@ -84,7 +84,7 @@ from optimizer.placement.inputs import (
     minutes_inputs,
     remaining,
 )
-from optimizer.placement.result import PlacementResult, finish, restore
+from optimizer.placement.result import PlacementResult, finish, main_sites, restore
 
 logger = logging.getLogger(__name__)
 

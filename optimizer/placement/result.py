@@ -148,6 +148,17 @@ def nearest_open(
     return assignment, travel
 
 
+def main_sites(rows: IntArray, cols: IntArray, shares: FloatArray, assignment: IntArray) -> None:
+    """Write each demand point's main site (the pair with its largest positive share) into
+    ``assignment`` (indexed by ``rows``); points with no positive share are left as they are."""
+    order = np.lexsort((-shares, rows))
+    r_s, c_s, z_s = rows[order], cols[order], shares[order]
+    first = np.ones(r_s.size, dtype=bool)
+    first[1:] = r_s[1:] != r_s[:-1]
+    pick = first & (z_s > 0)
+    assignment[r_s[pick]] = c_s[pick]
+
+
 def finish(
     model: str,
     inp: Inputs,
