@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 #: own assignment.
 REASSIGN_TIME_LIMIT_S = 10.0
 REASSIGN_MIN_S = 2.0
+#: Above this many (point, open site) pairs the LP is not tried (Hà Nội at 400 m, 194
+#: points all but full: 536,283 pairs did not solve in 10 s on a loaded machine).
+REASSIGN_MAX_PAIRS = 300_000
 
 
 def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
@@ -59,6 +62,9 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
     take = amount[c.row] > 0
     rows, cols = c.row[take].astype(np.int64), c.col[take].astype(np.int64)
     points = np.flatnonzero(amount > 0)
+    if rows.size > REASSIGN_MAX_PAIRS:
+        return _noted(res, f"assignment not re-made for the least travel ({rows.size:,} "
+                           f"point-site pairs, more than {REASSIGN_MAX_PAIRS:,})")
     if rows.size == 0 or np.unique(rows).size != points.size:
         return res  # a point with a share and no open site in reach: not the model's answer
     t = lookup(sp.csr_matrix(minutes), rows, res.open_sites[cols])
@@ -76,8 +82,7 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
     lp = linprog(t, A_ub=a_ub, b_ub=np.maximum(cap, load), A_eq=a_eq, b_eq=amount[points],
                  bounds=(0, None), method="highs", options={"time_limit": limit})
     if lp.status != 0 or lp.x is None:
-        logger.info("least-travel assignment not used: %s", lp.message)
-        return res
+        return _noted(res, f"assignment not re-made for the least travel ({lp.message})")
     flow = np.maximum(lp.x, 0.0)
     before = _weighted_minutes(res, amount, minutes)
     assignment = res.assignment.copy()
@@ -91,17 +96,21 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
     room = np.maximum(cap, load)
     site_load = np.bincount(cols, weights=flow, minlength=res.open_sites.size)
     if (site_load - room).max() > 1e-7 * max(1.0, float(room.max())):
-        logger.info("least-travel assignment not used: a load over capacity")
-        return res
+        return _noted(res, "assignment not re-made for the least travel (its LP put a load "
+                           "over capacity)")
     new_load = np.zeros_like(np.asarray(res.load, dtype=np.float64))
     # within the LP's tolerance of the room: the room itself (no overload from rounding)
     new_load[res.open_sites] = np.minimum(site_load, room)
-    after = float(t @ flow)
-    note = (f"assignment re-made for the least travel within capacity: {before:.6g} -> "
-            f"{after:.6g} weight-minutes")
+    out = replace(res, assignment=assignment, travel_min=travel, load=new_load)
+    return _noted(out, f"assignment re-made for the least travel within capacity: "
+                       f"{before:.6g} -> {float(t @ flow):.6g} weight-minutes")
+
+
+def _noted(res: PlacementResult, note: str) -> PlacementResult:
+    """``res`` with ``note`` added to its report's message (and the log)."""
     logger.info(note)
     report = replace(res.report, message="; ".join(x for x in (res.report.message, note) if x))
-    return replace(res, assignment=assignment, travel_min=travel, load=new_load, report=report)
+    return replace(res, report=report)
 
 
 def _weighted_minutes(res: PlacementResult, amount: npt.NDArray[np.float64],

@@ -9,6 +9,7 @@ reach; by hand: a full office sends the rest of a village to the next one.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,3 +77,19 @@ def test_a_full_office_sends_the_rest_of_a_village_to_the_next_one() -> None:
     # the public model does it itself when given minutes, not with single assignment
     again = capacitated(dense, w, cap, fixed=[0, 1], minutes=minutes, **KW)
     assert again.load.tolist() == [6.0, 8.0] and again.assignment.tolist() == [0, 1]
+
+
+def test_above_the_pair_cap_the_model_assignment_stays_and_the_note_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from optimizer.placement import reassign
+
+    dense = np.array([[1, 1], [1, 1]], dtype=bool)
+    w, cap = np.array([10.0, 4.0]), np.array([6.0, 20.0])
+    minutes = sp.csr_matrix(np.array([[5.0, 20.0], [30.0, 10.0]]))
+    res = capacitated(dense, w, cap, fixed=[0, 1], **KW)
+    monkeypatch.setattr(reassign, "REASSIGN_MAX_PAIRS", 3)
+    out = least_travel(res, dense, w, minutes)
+    assert out.assignment.tolist() == res.assignment.tolist()
+    assert out.load.tolist() == res.load.tolist()
+    assert out.report.message.endswith(
+        "assignment not re-made for the least travel (4 point-site pairs, more than 3)")
