@@ -38,6 +38,12 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   better of the LP's and the best flow's shares made exact (:func:`exact_shares`) or,
   with ``single_assignment``, the MIP offered the flow's pairs; where no flow exists,
   the moves stay with the LP;
+* with more than :data:`AGGREGATE_ROWS` rows (and a penalty) the sites are first
+  chosen on an aggregated problem (:func:`aggregate`: rows sharing their two nearest
+  sites and a band of minutes, mean minutes; solved as above from the uncapacitated
+  sites, :data:`AGGREGATE_SHARE` of the time) and its multipliers, given to each
+  group's rows, start the Lagrangian on the rows; every move is then screened by the
+  flow (no assignment LP of the whole);
 * a Lagrangian relaxation of the assignment rows gives the bound: per site a
   continuous knapsack of the demand whose price is above its travel time, the
   ``p`` best sites opened (Beasley 1993 for the capacitated p-median).  At any price
@@ -127,6 +133,20 @@ AIM_SHARE = 0.25
 STALL_ROUNDS = 20
 #: Relative tolerance on objectives.
 TOL = 1e-7
+#: Above this many demand rows (large models with an unassigned penalty) the sites are
+#: first chosen on an aggregated problem (:func:`aggregate`): on Quảng Ninh at 400 m
+#: (45,406 rows, 6.7 million pairs) each assignment LP took 10-37 s of a loaded minute
+#: and the moves got 2-30 checks.
+AGGREGATE_ROWS = 20_000
+#: The aggregated problem has at most about this many groups of rows (Quảng Ninh at
+#: 1 km, 10,547 rows, gets its moves in the minute).
+AGGREGATE_GROUPS = 12_000
+#: Share of the time limit the aggregated problem's solve gets.
+AGGREGATE_SHARE = 0.4
+#: Share of the time limit left after it, at least (the flows of its sites on every
+#: row, the Lagrangian, the moves and the reserve; under load a flow on Quảng Ninh at
+#: 400 m took 1-2 s of wall).
+AFTER_AGGREGATE_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -768,6 +788,78 @@ def _start_price(cpm: Cpm, plan: Plan | None) -> FloatArray:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Groups:
+    """Rows of a :class:`Cpm` grouped for an aggregated problem: ``of_row`` each row's
+    group, ``mins`` (group x site) the weighted mean minutes of the members (a member
+    without the pair counted at the penalty), ``w`` the groups' summed weights."""
+
+    of_row: IntArray
+    mins: sp.csr_matrix
+    w: FloatArray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.w.size)
+
+
+def aggregate(cpm: Cpm, target: int) -> Groups:
+    """Group the rows that share their nearest and second-nearest site and whose
+    nearest minutes fall in the same band, the bands 0.25 min wide and doubled until at
+    most ``target`` groups remain (or one band holds every row).  Without coordinates,
+    this keeps together points on the same side of the same site at about the same
+    distance.  The aggregated problem is only a guide to the sites (its figures are not
+    the problem's: a mean is not a bound); needs an unassigned penalty."""
+    assert cpm.pen_u is not None
+    n_sites, n = cpm.prob.inp.n_sites, cpm.n_rows
+    # the pairs are in row order and every row has one (``prepare``)
+    starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
+    d1 = np.minimum.reduceat(cpm.d, starts)
+    first = np.flatnonzero(cpm.d == d1[cpm.r])
+    first = first[np.r_[True, cpm.r[first[1:]] != cpm.r[first[:-1]]]]
+    j1 = cpm.c[first]
+    rest = cpm.d.copy()
+    rest[first] = np.inf
+    d2 = np.minimum.reduceat(rest, starts)
+    second = np.flatnonzero(rest == d2[cpm.r])
+    del rest
+    second = second[np.r_[True, cpm.r[second[1:]] != cpm.r[second[:-1]]]]
+    # (a row with one pair finds its first again, at inf: no second site)
+    j2 = np.where(np.isfinite(d2), cpm.c[second], -1)
+    sites_key = j1 * (n_sites + 1) + (j2 + 1)
+    width, top = 0.25, float(d1.max(initial=0.0))
+    while True:
+        band = np.floor(d1 / width).astype(np.int64)
+        _, g = np.unique(sites_key * (int(band.max(initial=0)) + 1) + band,
+                         return_inverse=True)
+        g = g.ravel().astype(np.int64)
+        if int(g.max(initial=-1)) + 1 <= target or width > top:
+            break
+        width *= 2.0
+    n_groups = int(g.max(initial=-1)) + 1
+    wg = np.bincount(g, weights=cpm.w, minlength=n_groups).astype(np.float64)
+    # per (group, site): the members' weight with the pair and their weighted minutes
+    # (one sparse product; minutes + 1 keeps every entry positive, so both halves
+    # have the same pattern)
+    to_group = sp.csr_matrix((cpm.w, (g, np.arange(n))), shape=(n_groups, n))
+    indptr = np.r_[0, np.cumsum(np.bincount(cpm.r, minlength=n))]
+    both = sp.hstack([sp.csr_matrix((cpm.d + 1.0, cpm.c, indptr), shape=(n, n_sites)),
+                      sp.csr_matrix((np.ones(cpm.r.size), cpm.c, indptr),
+                                    shape=(n, n_sites))], format="csr")
+    prod = (to_group @ both).tocsr()
+    del both, to_group
+    prod.sort_indices()
+    travel, held = prod[:, :n_sites], prod[:, n_sites:]
+    travel.sort_indices()
+    held.sort_indices()
+    gr = np.repeat(np.arange(n_groups), np.diff(held.indptr))
+    mean = (travel.data - held.data + (wg[gr] - held.data).clip(0.0) * cpm.pen_u) / \
+        np.maximum(wg[gr], 1e-300)
+    mins = sp.csr_matrix((np.minimum(mean, cpm.pen_u), held.indices, held.indptr),
+                         shape=(n_groups, n_sites))
+    return Groups(g, mins, wg)
+
+
 def _fill(cpm: Cpm, mask: BoolArray, p: int, site_value: FloatArray) -> BoolArray:
     """Open more sites, up to ``p``, the best by Lagrangian value first."""
     inp = cpm.prob.inp
@@ -992,6 +1084,20 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
                                single_assignment: bool = False,
                                overload_penalty: float | None = None) -> PlacementResult:
     """:func:`capacitated_p_median` on checked inputs."""
+    return _solve(prob, capacity, p, options, unassigned_penalty_min=unassigned_penalty_min,
+                  single_assignment=single_assignment, overload_penalty=overload_penalty)
+
+
+def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveOptions, *,
+           unassigned_penalty_min: float | None = None, single_assignment: bool = False,
+           overload_penalty: float | None = None,
+           prices: list[tuple[IntArray, FloatArray]] | None = None,
+           unc_given: PlacementResult | None = None) -> PlacementResult:
+    """:func:`solve_capacitated_p_median`; with ``prices``, the Lagrangian's best
+    multipliers (per unit of weight) are appended to it with the rows of ``prob``
+    they belong to, when it ran; with ``unc_given`` (the uncapacitated answer of a
+    problem with the same sites), no uncapacitated solve: its sites start the moves
+    and its figures aim the warm start, its bound is not taken as this one's."""
     from optimizer.placement.median import solve_p_median
 
     t0 = time.perf_counter()
@@ -1031,12 +1137,15 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     if math.isfinite(cb):
         bounds["capacities"] = cb
     # 1. the uncapacitated p-median: start and bound
-    unc = solve_p_median(prob, p, options.within(
-        None if limit is None else UNCAPACITATED_SHARE * limit),
-        unassigned_penalty_min=unassigned_penalty_min)
-    stages.append(unc.report)
-    if math.isfinite(unc.best_bound):
-        bounds["uncapacitated p-median"] = unc.best_bound
+    if unc_given is None:
+        unc = solve_p_median(prob, p, options.within(
+            None if limit is None else UNCAPACITATED_SHARE * limit),
+            unassigned_penalty_min=unassigned_penalty_min)
+        stages.append(unc.report)
+        if math.isfinite(unc.best_bound):
+            bounds["uncapacitated p-median"] = unc.best_bound
+    else:
+        unc = unc_given
     n_pairs = int(cpm.r.size)
     large = n_pairs > CPMEDIAN_MIP_MAX_PAIRS
     clock = Clock()
@@ -1045,18 +1154,28 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     best: Plan | None = None  # the answer so far (an exact assignment)
     cur: Plan | None = None  # the moves' plan (screened when large)
     first_end = None if deadline is None or limit is None else deadline - RESERVE_SHARE * limit
+    start = None
+    agg_warm: FloatArray | None = None  # the aggregated problem's multipliers on the rows
+    aggregated = False
     if unc.status.has_solution:
         start = np.zeros(inp.n_sites, dtype=bool)
         start[unc.open_sites] = True
         start |= inp.fixed_mask
+    checker.screen = False
+    if (large and cpm.pen_u is not None and cpm.n_rows > AGGREGATE_ROWS
+            and not options.stopped):
+        # many rows: the sites chosen on the aggregated problem, then every move
+        # screened by the flow on the whole (no assignment LP before the answer)
+        cur, agg_warm = _aggregated_start(cpm, p, unc, options, limit, deadline, notes)
+        checker.screen = aggregated = cur is not None
+    if start is not None and cur is None:
         best = assign(cpm, start, single=single_assignment, options=options,
                       deadline=first_end, source="uncapacitated answer", clock=clock)
         if best is None:
             best = greedy_assign(cpm, start, single=single_assignment,
                                  source="uncapacitated answer, greedy assignment")
         cur = best
-    checker.screen = False
-    if large and cur is not None:
+    if large and cur is not None and not checker.screen:
         # 2a. location-allocation moves checked by the LP: on Quảng Ninh at 1 km they
         # took the uncapacitated answer's 25,603 to 17,177 where the Lagrangian sites gave
         # 68,000 (screened by the flow, which assigns on every pair, they stopped at
@@ -1068,14 +1187,14 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
             checker.screen, cur = True, screened
     # 2. the Lagrangian bound, started from the uncapacitated multipliers
     upper = cur.objective if cur is not None else math.inf
-    warm = None
+    warm = agg_warm
     # little time left for the moves: they come first, the bound gets what they leave
     short = (large and deadline is not None and limit is not None
              and deadline - RESERVE_SHARE * limit - time.perf_counter()
              < MOVES_FIRST_SHARE * limit)
     # where the demand exceeds the room the penalty starts the ascent instead
     warm_end = share_end(WARM_SHARE)
-    if (not options.stopped and not short
+    if (not options.stopped and not short and warm is None
             and (cpm.pen_u is None or float(cpm.w.sum()) <= _room(cpm, p))
             and (warm_end is None or limit is None
                  or warm_end - time.perf_counter() >= 0.5 * WARM_SHARE * limit)):
@@ -1091,8 +1210,11 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     # screened, the moves come first and the bound gets what they leave
     lag_end = share_end(SHORT_LAGRANGIAN_SHARE if short else
                         SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
-    lag = lagrangian(cpm, p, upper, start_prices(cpm, p, warm, cur), deadline=lag_end,
-                     stop=options.stop)
+    t_lag = time.perf_counter()
+    starts = start_prices(cpm, p, warm, cur)
+    lag = lagrangian(cpm, p, upper, starts, deadline=lag_end, stop=options.stop)
+    # the wall seconds of one evaluation (each start's and each step's)
+    lag_step = (time.perf_counter() - t_lag) / max(1, lag.iterations - 1 + len(starts))
     bounds["Lagrangian"] = lag.bound
     mask_l = _fill(cpm, lag.chosen, p, lag.site_value)
     if not options.stopped and clock.fits(share_end(0.15), checker.seconds()):
@@ -1141,11 +1263,15 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     else:
         # 3b. large: swaps screened by the min-cost flow (or checked by the LP)
         how = "checked by the assignment LP"
+        start_how = "uncapacitated start"
         if checker.screen:
-            how = ("screened by the min-cost flow after relocations checked by the LP, the "
+            first = "after relocations checked by the LP"
+            if aggregated:
+                start_how, first = "start from the groups", "on every row"
+            how = (f"screened by the min-cost flow {first}, the "
                    "answer " + ("assigned by the MIP" if single_assignment
                                 else "the flow's, made exact"))
-        notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: uncapacitated start, "
+        notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: {start_how}, "
                      f"relocations and swaps {how}, Lagrangian bound")
         if cur is not None:
             end = None
@@ -1156,8 +1282,11 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
                     end = deadline - max(SCREEN_RESERVE_SHARE * reserve, 3.0 * clock.flow_s)
             cur = relocate(cpm, cur, checker, end)  # again, from the Lagrangian sites if better
             cur = swaps(cpm, cur, p, lag, checker, end)
-            if end is not None and time.perf_counter() < end and not options.stopped:
-                # the moves are done before their time: the rest to the bound
+            if (end is not None and time.perf_counter() + 2.0 * lag_step < end
+                    and not options.stopped):
+                # the moves are done before their time: the rest to the bound (when a
+                # step fits: its first evaluation runs whatever the time, on Phú Thọ at
+                # 1 km 2-5 s of wall under load)
                 more = lagrangian(cpm, p, cur.objective, lag.price, deadline=end,
                                   stop=options.stop)
                 if more.bound > lag.bound:
@@ -1170,6 +1299,8 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
                     best = final
             elif best is None or cur.objective < best.objective:
                 best = cur
+    if prices is not None:
+        prices.append((cpm.rows, lag.price))
     wall = time.perf_counter() - t0
     bound = max(bounds.values())
     which = max(bounds, key=bounds.__getitem__)
@@ -1194,6 +1325,64 @@ def solve_capacitated_p_median(prob: MinutesInputs, capacity: npt.ArrayLike, p: 
     logger.info("capacitated p-median: %d sites open, %s", res.open_sites.size,
                 rep.summary())
     return res
+
+
+def _aggregated_start(cpm: Cpm, p: int, unc: PlacementResult, options: SolveOptions,
+                      limit: float | None, deadline: float | None,
+                      notes: list[str]) -> tuple[Plan | None, FloatArray | None]:
+    """The screening flow of the better of two site sets: the aggregated problem's
+    answer (:func:`aggregate`, solved by this module in :data:`AGGREGATE_SHARE` of the
+    limit, ending :data:`AFTER_AGGREGATE_SHARE` of it before ``deadline`` at the latest)
+    from ``unc``'s sites (the uncapacitated answer), and those sites, ``None`` when
+    neither has a flow;
+    and the aggregated Lagrangian's multipliers given to the rows (each its group's:
+    any price gives a bound on the rows; on Quảng Ninh at 400 m these gave 15,443 at
+    once, 15,389 when each row's price was moved by its nearest minutes' difference
+    from its group's mean, against the uncapacitated bound's 14,400-15,200 in a loaded
+    minute), a start for the ascent on the rows."""
+    sub_limit = None
+    if limit is not None:
+        sub_limit = AGGREGATE_SHARE * limit
+        if deadline is not None:
+            sub_limit = min(sub_limit, deadline - AFTER_AGGREGATE_SHARE * limit
+                            - time.perf_counter())
+        if sub_limit <= 0.0:
+            return None, None
+    groups = aggregate(cpm, AGGREGATE_GROUPS)
+    inp = cpm.prob.inp
+    sub = minutes_inputs(groups.mins, groups.w, inp.fixed, inp.closed)
+    got: list[tuple[IntArray, FloatArray]] = []
+    if sub_limit is not None and deadline is not None:  # less the grouping's time
+        sub_limit = min(sub_limit, deadline - AFTER_AGGREGATE_SHARE * (limit or 0.0)
+                        - time.perf_counter())
+    res = _solve(sub, cpm.cap, p, options.within(None if sub_limit is None
+                                                 else max(sub_limit, 0.001)),
+                 unassigned_penalty_min=cpm.pen_u, overload_penalty=cpm.pen_o, prices=got,
+                 unc_given=unc if unc.status.has_solution else None)
+    n_groups = groups.n_groups
+    warm = None
+    if got:
+        rows, price = got[0]
+        group_price = np.full(n_groups, np.nan)
+        group_price[rows] = price
+        warm = group_price[groups.of_row]
+        warm = np.where(np.isfinite(warm), warm, _start_price(cpm, None))
+    del sub, groups
+    masks: list[tuple[BoolArray, str]] = []
+    if res.status.has_solution:
+        mask = inp.fixed_mask.copy()
+        mask[res.open_sites] = True
+        masks.append((mask, "aggregated problem"))
+    if unc.status.has_solution:
+        start = inp.fixed_mask.copy()
+        start[unc.open_sites] = True
+        masks.append((start, "uncapacitated answer"))
+    plans = [q for q in (flow_plan(cpm, m, src) for m, src in masks) if q is not None]
+    agg = next((q.objective for q in plans if q.source == "aggregated problem"), math.nan)
+    notes.append(f"the sites first chosen on {n_groups:,} groups of the "
+                 f"{cpm.n_rows:,} rows ({res.status.value} {res.objective:.6g} there, "
+                 f"{agg:.6g} on the rows)")
+    return (min(plans, key=lambda q: q.objective) if plans else None), warm
 
 
 def _hint(cpm: Cpm, cm: CpmMip, plan: Plan) -> FloatArray:

@@ -468,3 +468,62 @@ def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
         cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, fixed, None), cap, pen_u, pen_o)
         if cpm.n_rows and (pen_u is None or float(cpm.w.sum()) <= cpm_mod._room(cpm, p)):
             assert len(calls) == 1
+
+
+def test_aggregate_groups_rows_by_their_two_nearest_sites_and_band_by_hand() -> None:
+    """Rows 0 and 1 share their nearest (site 0, 1.0 and 1.1 min: one 0.25-min band)
+    and second-nearest site (1); row 2's second site is 2, row 3's nearest is 1: three
+    groups.  A group's minutes to a site are its members' weighted mean, a member
+    without the pair counted at the penalty (30)."""
+    from optimizer.placement.inputs import minutes_inputs
+
+    d = np.array([[1.0, 5.0, 9.0],
+                  [1.1, 6.0, np.inf],
+                  [1.0, 8.0, 4.0],
+                  [7.0, 2.0, 3.0]])
+    w = np.array([1.0, 3.0, 2.0, 1.0])
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, None, None), np.full(3, 10.0), 30.0, None)
+    g = cpm_mod.aggregate(cpm, 10)
+    assert g.n_groups == 3
+    assert g.of_row[0] == g.of_row[1] and len({*g.of_row[1:].tolist()}) == 3
+    assert g.w.sum() == pytest.approx(w.sum())
+    m = g.mins.toarray()
+    a = g.of_row[0]
+    assert m[a] == pytest.approx([(1.0 + 3 * 1.1) / 4, (5.0 + 3 * 6.0) / 4, (9.0 + 3 * 30.0) / 4])
+    assert m[g.of_row[2]] == pytest.approx(d[2])
+    assert m[g.of_row[3]] == pytest.approx(d[3])
+    # one group per (nearest, second) pair of sites at most when asked for fewer
+    assert cpm_mod.aggregate(cpm, 1).n_groups == 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(inst=instances(), groups=st.integers(1, 4))
+def test_the_aggregated_start_keeps_the_answer_assigned_and_the_bound_valid(
+        inst: dict[str, object], groups: int) -> None:
+    """The path of many rows (forced here: every instance aggregated to at most
+    ``groups`` groups): the sites chosen on the groups, their multipliers starting the
+    ascent on the rows.  The answer and the bound still bracket the brute-force
+    optimum and every figure is the assignment's."""
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    p, fixed, single = int(str(inst["p"])), tuple(inst["fixed"]), bool(inst["single"])  # type: ignore[call-overload]
+    pen_u = inst["pen_u"] if inst["pen_u"] is not None else 20.0
+    pen_o = inst["pen_o"]
+    assert isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
+        mp.setattr(cpm_mod, "AGGREGATE_ROWS", 0)
+        mp.setattr(cpm_mod, "AGGREGATE_GROUPS", groups)
+        res = capacitated_p_median(_csr(d), w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
+                                   overload_penalty=pen_o, single_assignment=single, **KW)
+    opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, single)
+    assert res.status.has_solution
+    reach = np.isfinite(d) & (d <= pen_u)
+    if reach.any():
+        assert "groups of the" in res.report.message
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert res.best_bound - tol <= opt <= res.objective + tol
+    assert res.open_sites.size <= p and set(fixed) <= set(res.open_sites.tolist())
+    _check_figures(res, d, w, cap, pen_u, pen_o, single)
