@@ -58,8 +58,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Pairs left after fixing above which no exact model is built (HiGHS memory).
 MAX_MIP_PAIRS = 600_000
-#: Pairs at most in the truncated radius model run after a stall (:func:`truncated_search`).
-TRUNCATED_MAX_PAIRS = MAX_MIP_PAIRS
+#: Pairs at most in the truncated radius model run after a stall (:func:`truncated_search`):
+#: pt-1km's (441k pairs, from the multipliers of 15 rounds) had HiGHS still in its root LP
+#: after 1,132 s (bound 1.62e7, the trivial one) at 2.07 GB; HiGHS needs 30-50 s for the
+#: root LP of an 80-105k-pair radius model (see :data:`TREE_MIN_PAIRS`).
+TRUNCATED_MAX_PAIRS = 150_000
 #: Pairs left after fixing from which the Lagrangian branch-and-bound replaces the
 #: radius model: HiGHS proves a 21k-pair model in ~1.5 s, but spends 30-50 s in the
 #: root LP of an 80-105k-pair one (its bound meanwhile is the trivial one).
