@@ -58,6 +58,11 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Pairs left after fixing above which no exact model is built (HiGHS memory).
 MAX_MIP_PAIRS = 600_000
+#: Pairs at most in the truncated radius model run after a stall (:func:`truncated_search`):
+#: pt-1km's (441k pairs, from the multipliers of 15 rounds) had HiGHS still in its root LP
+#: after 1,132 s (bound 1.62e7, the trivial one) at 2.07 GB; HiGHS needs 30-50 s for the
+#: root LP of an 80-105k-pair radius model (see :data:`TREE_MIN_PAIRS`).
+TRUNCATED_MAX_PAIRS = 150_000
 #: Pairs left after fixing from which the Lagrangian branch-and-bound replaces the
 #: radius model: HiGHS proves a 21k-pair model in ~1.5 s, but spends 30-50 s in the
 #: root LP of an 80-105k-pair one (its bound meanwhile is the trivial one).
@@ -872,6 +877,94 @@ def radius_hint(model: RadiusModel, open_mask: BoolArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
+class Truncated:
+    """What :func:`truncated_search` found: the best set and its cost on the whole
+    matrix, a lower bound for the reduced instance (every solution better than the
+    incumbent it started from is in it), whether that is proven optimal, the solves."""
+
+    open_mask: BoolArray
+    cost: float
+    bound: float
+    proven: bool
+    stages: tuple[SolverReport, ...]
+    levels: int  # entries of the last model (0: none fitted under MAX_MIP_PAIRS)
+
+
+def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: FloatArray,
+                     tail: FloatArray, p: int, fixed: BoolArray, allowed: BoolArray,
+                     lam: FloatArray, best_open: BoolArray, best: float, *,
+                     deadline: float | None, engine: str, seed: int, threads: int,
+                     stop: threading.Event | None = None) -> Truncated:
+    r"""The radius model of a reduced instance cut short per row (García, Labbé & Marín
+    2011), for when the whole of it is too large for an exact model.
+
+    ``pairs`` / ``tail`` / ``fixed`` / ``allowed`` is what fixing kept: it holds every
+    solution better than ``best`` (the cost of ``best_open`` on ``whole``).  Each row
+    keeps its entries within ``max(its distance in best_open, lam_i / w_i)``; a row no
+    kept site serves pays its next left-out distance (:func:`core_of`), never more than
+    its true cost, so the model is a relaxation and its bound a lower bound.  Keeping
+    the entries below :math:`\lambda_i / w_i` keeps :math:`L(\lambda)` (every left-out
+    entry has a reduced cost of at least 0), so the model's LP is at least the
+    Lagrangian bound of ``lam``.  When the model's optimal sites are served within the
+    kept entries of every row, its optimum is that of the reduced instance, hence (with
+    ``best``) the optimum; otherwise the rows served beyond get their entries up to that
+    distance (at least double) and the model is solved again, while it fits under
+    :data:`TRUNCATED_MAX_PAIRS` and time is left.
+    """
+    pos = w > 0.0
+    d1, _, _ = _nearest_two(pairs, tail, best_open)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dual = np.where(pos, lam / np.where(pos, w, 1.0), 0.0)
+    reach = np.maximum(np.where(np.isfinite(d1), d1, 0.0), dual)
+    lower = -math.inf
+    stages: list[SolverReport] = []
+    levels = 0
+    while True:
+        core = core_of(pairs, tail, reach)
+        if core.pairs.rows.size > TRUNCATED_MAX_PAIRS:
+            break
+        levels = int(core.pairs.rows.size)
+        red = Reduction(np.ones(levels, dtype=bool), np.isfinite(core.tail), fixed, ~allowed)
+        model = radius_model(core.pairs, w, core.tail, red, p)
+        if model.infeasible:
+            # even the relaxation has no solution: none better than ``best`` exists
+            return Truncated(best_open, best, best, True, tuple(stages), levels)
+        left = None if deadline is None else deadline - time.perf_counter()
+        if (left is not None and left <= 0.0) or (stop is not None and stop.is_set()):
+            break
+        sol = solve_mip(model.mip, engine=engine, time_limit_s=None if left is None else 0.9 * left,
+                        seed=seed, threads=threads, stop=stop, hint=radius_hint(model, best_open),
+                        wall_limit_s=left)
+        rep = sol.report
+        stages.append(rep)
+        trial = None
+        if sol.values is not None:
+            trial = fixed.copy()
+            sv = model.site_var
+            trial[sv >= 0] |= sol.values[sv[sv >= 0]] > 0.5
+            c = cost(whole, w, whole_tail, trial)
+            if c < best:
+                best, best_open = c, trial
+        if rep.status is SolveStatus.INFEASIBLE:
+            return Truncated(best_open, best, best, True, tuple(stages), levels)
+        if rep.status is not SolveStatus.OPTIMAL or trial is None:
+            if math.isfinite(rep.best_bound):
+                lower = max(lower, min(best, rep.best_bound))
+            break
+        lower = max(lower, min(best, rep.objective))
+        t1, _, _ = _nearest_two(pairs, tail, trial)
+        # a row is served beyond its kept entries when its true distance exceeds them
+        beyond = t1 > core.tail
+        if not beyond.any() or best - lower <= ABSOLUTE_GAP:
+            # the relaxation's optimum costs what the model says: the reduced instance's
+            # optimum, and every solution better than the incumbent is in it
+            return Truncated(best_open, best, best, True, tuple(stages), levels)
+        reach = np.where(beyond, np.maximum(t1, 2.0 * reach), reach)
+        logger.debug("truncated radius model: %d rows get more entries", int(beyond.sum()))
+    return Truncated(best_open, best, lower, False, tuple(stages), levels)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What :func:`solve` proved: best open set, its cost, a lower bound, how."""
 
@@ -956,6 +1049,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     # sites the subproblem opened in any polish round: where the search perturbs to
     pool = np.zeros(pairs.n_sites, dtype=bool)
     stalled = False
+    stages: list[SolverReport] = []
     while True:
         rnd += 1
         # each round: the Lagrangian dual of what is left, then fixing against the
@@ -1047,6 +1141,23 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             if c_ils < best:
                 best, best_open = c_ils, s_ils
             steps.append(f"bound stalled: {tries} perturbation tries, incumbent {best:.6g}")
+            # then the radius model of what fixing kept, each row cut short where
+            # neither the incumbent nor the multipliers look (a relaxation, exact once its
+            # sites serve every row within the kept entries)
+            tr = truncated_search(pairs, tail, cur_pairs, w, cur_tail, q, cur_fixed,
+                                  cur_allowed, lam, best_open, best, deadline=deadline,
+                                  engine=engine, seed=seed, threads=threads, stop=stop)
+            stages += tr.stages
+            if tr.stages or tr.proven:
+                best, best_open = tr.cost, tr.open_mask
+                lower = max(lower, tr.bound)
+                steps.append(f"truncated radius model of {tr.levels} pairs: {len(tr.stages)} "
+                             f"solve(s), {'proven' if tr.proven else 'not proven'}, "
+                             f"bound {lower:.6g}, incumbent {best:.6g}")
+                if tr.proven:
+                    return Outcome(best_open, best, best, True, tuple(stages), "; ".join(steps))
+            else:
+                steps.append(f"truncated radius model: more than {TRUNCATED_MAX_PAIRS} pairs")
         if deadline is None or time.perf_counter() < deadline:
             heur_deadline = deadline
             lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
@@ -1057,7 +1168,8 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         steps.append(f"{cur_pairs.rows.size} pairs left, more than {MAX_MIP_PAIRS}: "
                      "no exact model (memory), incumbent and Lagrangian bound returned")
         proven = math.isfinite(best) and best - lower <= ABSOLUTE_GAP
-        return Outcome(best_open, best, best if proven else lower, proven, (), "; ".join(steps))
+        return Outcome(best_open, best, best if proven else lower, proven, tuple(stages),
+                       "; ".join(steps))
     if use_tree and math.isfinite(best) and cur_pairs.rows.size >= TREE_MIN_PAIRS:
         tried: set[bytes] = set()
 
