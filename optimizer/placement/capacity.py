@@ -631,6 +631,10 @@ def _expanded(prob: CoverInputs, cap: FloatArray, p: int | None, cm: Capacitated
                                      0.0 if pen is None else pen), source)
 
 
+#: What a restricted MIP's report says when it was solved to optimality on its sites.
+OPTIMAL_ON_SITES = " (optimal on those sites)"
+
+
 def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: BoolArray,
                     heur: _Answer, *, single: bool, pen: float | None, deadline: float | None,
                     options: SolveOptions,
@@ -673,7 +677,7 @@ def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: Bo
     what = f"MIP restricted to the {int(allowed.sum())} sites of {what}"
     pairs = f"{c.nnz:,} pairs" + ("" if labels is None else f", {sub.c.nnz:,} merged")
     # FEASIBLE at best: optimal on these sites is not optimal on all
-    proven = " (optimal on those sites)" if sol.report.status is SolveStatus.OPTIMAL else ""
+    proven = OPTIMAL_ON_SITES if sol.report.status is SolveStatus.OPTIMAL else ""
     status = SolveStatus.FEASIBLE if sol.values is not None else sol.report.status
     report = replace(sol.report, status=status, best_bound=math.nan, gap=math.inf,
                      message=f"{what} ({pairs}){proven}: its bound is not the model's")
@@ -725,7 +729,7 @@ def _lp_restricted(prob: CoverInputs, cap: FloatArray, p: int | None, start: Boo
                 got.objective > restricted.objective if maximize
                 else got.objective < restricted.objective)):
             restricted = got
-        if "(optimal on those sites)" not in report.message:
+        if OPTIMAL_ON_SITES not in report.message:
             break
     return restricted
 
