@@ -148,6 +148,10 @@ MASTER_MCLP_MAX_POINTS = 2_000
 #: at 1 km its first round gives 1,222.5 dossiers a day against the uncapacitated 1,233,
 #: its second 1,218, in ~4 CPU s each), before the restricted MIP.
 FIRST_ORDER_TIME_SHARE = 0.2
+#: Share of the time limit the start heuristic leaves for the master's LP by PDLP and the
+#: restricted MIPs after it (with ``p`` above :data:`MASTER_MCLP_MAX_POINTS`): its local
+#: search ran to 50 s of 60 on Quảng Ninh at 400 m, and the PDLP round after it to 77.
+FIRST_ORDER_RESERVE = 0.4
 #: Share of the time limit a repair of a master answer (without ``p``) may use.
 REPAIR_TIME_SHARE = 0.06
 #: Share of the time limit kept after the cut-set master for its answers' assignment
@@ -734,6 +738,15 @@ def _lp_restricted(prob: CoverInputs, cap: FloatArray, p: int | None, start: Boo
     return restricted
 
 
+def _meets(value: float, bounds: dict[str, float], *, maximize: bool) -> bool:
+    """Whether ``value`` already meets the tightest of ``bounds`` (is proven optimal)."""
+    if not bounds:
+        return False
+    bound = min(bounds.values()) if maximize else max(bounds.values())
+    return (value >= bound - 1e-6 * max(1.0, abs(value)) if maximize
+            else value <= bound + 1e-6 * max(1.0, abs(value)))
+
+
 def _merged_count(prob: CoverInputs) -> int:
     """Demand points with distinct sets of sites within reach (the master's points)."""
     from optimizer.placement import capacity_cuts
@@ -896,12 +909,21 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     h_deadline = None if limit is None else min(
         deadline if deadline is not None else math.inf,
         time.perf_counter() + HEURISTIC_TIME_SHARE * limit)
+    n_pairs = int(prob.c.nnz)
+    # with p and too many points for the master's MIP: its LP by PDLP (a bound) and the
+    # MIP restricted to the sites it opens follow the start, which leaves them time
+    many_points = (p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS
+                   and _merged_count(prob) > MASTER_MCLP_MAX_POINTS)
+    first_order = (many_points and not single_assignment and overload_penalty is None
+                   and limit is not None and deadline is not None)
+    h_final = deadline if not first_order or deadline is None or limit is None else (
+        deadline - FIRST_ORDER_RESERVE * limit)
     heur = _heuristic(prob, cap, start, p, single=single_assignment, pen=overload_penalty,
-                      deadline=h_deadline, final_deadline=deadline,
+                      deadline=None if h_deadline is None or h_final is None
+                      else min(h_deadline, h_final), final_deadline=h_final,
                       options=options) if unc.status.has_solution else None
 
     # 3. the full model, hinted (unless it is too large to help in time)
-    n_pairs = int(prob.c.nnz)
     restricted: _Answer | None = None
     if n_pairs > CAPACITATED_MIP_MAX_PAIRS:
         # 3'. a MIP on the sites of the start and the uncapacitated answer (an answer only);
@@ -913,9 +935,9 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
         x_lp: FloatArray | None = None
         use_master = not single_assignment and overload_penalty is None and (
-            p is None or _merged_count(prob) <= MASTER_MCLP_MAX_POINTS)
-        if (p is not None and not use_master and not single_assignment
-                and overload_penalty is None and limit is not None and deadline is not None):
+            p is None or not many_points)
+        if first_order and limit is not None and deadline is not None and not (
+                heur is not None and _meets(heur.objective, bounds, maximize=True)):
             # too many points for the master's MIP: its LP by PDLP, for a bound
             from optimizer.placement import capacity_cuts
 

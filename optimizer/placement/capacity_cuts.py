@@ -241,20 +241,25 @@ def build(ms: Master) -> MasterModel:
         # each point needs an open site within reach (the rows of no other's superset)
         coo = ms.cm[ms.cover_rows].tocoo()
         mip.add_rows(int(ms.cover_rows.size), coo.row, x0 + coo.col, 1.0, lb=1.0)
-    rows: list[IntArray] = []
-    cols: list[IntArray] = []
-    vals: list[FloatArray] = []
-    for r, s in enumerate(ms.cuts):
-        a = cut_coefficients(ms, s)
-        nz = np.flatnonzero(a > 0)
-        ds = max(float(ms.d[s].sum()), 1e-300)
-        # sum_{i in S} f_i / d(S) - sum_j a_j / d(S) x_j <= 0
-        rows.append(np.full(s.size + nz.size, r, dtype=np.int64))
-        cols.append(np.concatenate([f0 + s, x0 + nz]))
-        vals.append(np.concatenate([np.full(s.size, 1.0 / ds), -a[nz] / ds]))
     if ms.cuts:
-        mip.add_rows(len(ms.cuts), np.concatenate(rows), np.concatenate(cols),
-                     np.concatenate(vals), ub=0.0)
+        # every cut's coefficients at once: d(S ∩ N(j)) is (M D C)_Sj, M the cuts' points
+        k = len(ms.cuts)
+        sizes = np.array([s.size for s in ms.cuts], dtype=np.int64)
+        members = np.concatenate(ms.cuts)
+        mm = sp.csr_matrix((np.ones(members.size), (np.repeat(np.arange(k), sizes), members)),
+                           shape=(k, n))
+        reach = (mm @ sp.diags(ms.d) @ ms.cm).tocsr()
+        reach.sort_indices()
+        reach.data = np.minimum(reach.data, ms.cap[reach.indices])
+        reach.eliminate_zeros()
+        ds = np.maximum(np.asarray(mm @ ms.d).ravel(), 1e-300)
+        n_x = np.diff(reach.indptr)
+        # sum_{i in S} f_i / d(S) - sum_j a_j / d(S) x_j <= 0
+        mip.add_rows(k, np.concatenate([np.repeat(np.arange(k), sizes),
+                                        np.repeat(np.arange(k), n_x)]),
+                     np.concatenate([f0 + members, x0 + reach.indices]),
+                     np.concatenate([np.repeat(1.0 / ds, sizes),
+                                     -reach.data / np.repeat(ds, n_x)]), ub=0.0)
     return MasterModel(mip, x0, f0)
 
 
@@ -481,6 +486,9 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
         if left is not None and left < 0.5:
             break
         model = build(ms)
+        left = remaining(deadline)
+        if left is not None and left < 0.5:
+            break
         lp = solve_lp_first_order(model.mip, time_limit_s=left, threads=options.threads,
                                   tolerance=FIRST_ORDER_TOLERANCE)
         if lp.duals is None:
