@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import maximum_flow
 from optimizer._mip import DEFAULT_ENGINE, MipSolution, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus, relative_gap
 from optimizer.errors import InvalidInputError
+from optimizer.placement import capacity_cuts
 from optimizer.placement.inputs import (
     BoolArray,
     CoverInputs,
@@ -152,6 +153,10 @@ FIRST_ORDER_TIME_SHARE = 0.2
 #: restricted MIPs after it (with ``p`` above :data:`MASTER_MCLP_MAX_POINTS`): its local
 #: search ran to 50 s of 60 on Quảng Ninh at 400 m, and the PDLP round after it to 77.
 FIRST_ORDER_RESERVE = 0.4
+#: Seconds that must be left after the restricted MIPs for more rounds of the master's
+#: LP by PDLP (Lạng Sơn at 1 km: the restricted MIPs ended at 35 s of 60, and the
+#: second round's bound needs ~10 s there).
+FIRST_ORDER_MORE_S = 8.0
 #: Share of the time limit a repair of a master answer (without ``p``) may use.
 REPAIR_TIME_SHARE = 0.06
 #: Share of the time limit kept after the cut-set master for its answers' assignment
@@ -655,8 +660,6 @@ def _restricted_mip(prob: CoverInputs, cap: FloatArray, p: int | None, sites: Bo
 
     ``None`` (and why, for the notes) when the restriction is too large for a MIP, or
     would leave a coverable point without a site (the set-covering form needs one)."""
-    from optimizer.placement import capacity_cuts
-
     inp = prob.inp
     allowed = sites & inp.allowed
     c = restrict_columns(prob.c, allowed)
@@ -749,8 +752,6 @@ def _meets(value: float, bounds: dict[str, float], *, maximize: bool) -> bool:
 
 def _merged_count(prob: CoverInputs) -> int:
     """Demand points with distinct sets of sites within reach (the master's points)."""
-    from optimizer.placement import capacity_cuts
-
     return int(capacity_cuts.merged_points(prob.c, prob.inp.weights)[1].size)
 
 
@@ -761,8 +762,6 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
     of ``known``: its best answer (as an answer of the whole model), a note and its bound
     (valid for the capacitated model).  ``None`` when the known bounds already prove the
     best known answer."""
-    from optimizer.placement import capacity_cuts
-
     inp = prob.inp
     maximize = p is not None
     best = (max if maximize else min)(known, key=lambda a: a.objective)
@@ -934,14 +933,13 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         if heur is None and p is None and overload_penalty is None and _surely_short(prob, cap):
             return _infeasible(prob, cap, options, t0, stages, overload_penalty, "")
         x_lp: FloatArray | None = None
+        f_master: capacity_cuts.Master | None = None
         use_master = not single_assignment and overload_penalty is None and (
             p is None or not many_points)
         if first_order and limit is not None and deadline is not None and not (
                 heur is not None and _meets(heur.objective, bounds, maximize=True)):
             # too many points for the master's MIP: its LP by PDLP, for a bound
-            from optimizer.placement import capacity_cuts
-
-            f_bound, x_lp, f_note = capacity_cuts.first_order_bound(
+            f_bound, x_lp, f_note, f_master = capacity_cuts.first_order_bound(
                 prob, cap, p, deadline=min(deadline, time.perf_counter()
                                            + FIRST_ORDER_TIME_SHARE * limit),
                 options=options)
@@ -962,6 +960,16 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             # the MIP restricted again, with the sites the master's LP opens in part
             restricted = _lp_restricted(prob, cap, p, start, heur, restricted, x_lp, stages,
                                         deadline=deadline, options=options)
+        if f_master is not None and deadline is not None and limit is not None and (
+                deadline - time.perf_counter() > FIRST_ORDER_MORE_S):
+            # time left (the restricted MIPs were solved to the end): more LP rounds
+            more, _, m_note, _ = capacity_cuts.first_order_bound(
+                prob, cap, p, deadline=deadline - MASTER_RESERVE * limit, options=options,
+                master=f_master)
+            notes.append(f"then {m_note}")
+            if math.isfinite(more):
+                bounds["cut-set master LP"] = min(bounds.get("cut-set master LP", math.inf),
+                                                  more)
         if use_master and heur is not None:
             # 3''. split and hard capacities: the cut-set master over the sites
             known = [a for a in (heur, restricted) if a is not None]

@@ -466,16 +466,20 @@ FIRST_ORDER_TOLERANCE = 1e-4
 
 def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                       deadline: float | None, options: SolveOptions,
-                      ) -> tuple[float, FloatArray | None, str]:
+                      master: Master | None = None,
+                      ) -> tuple[float, FloatArray | None, str, Master]:
     """The master's LP (see the module docstring) by PDLP, its violated cuts added round
     after round until none is found or the deadline: the tightest :func:`dual_bound` of
     its rounds (a bound of the capacitated model), the sites' values in the last round's
-    LP answer (``None`` if none) and a line for the notes.  For masters
+    LP answer (``None`` if none), a line for the notes and the master with its cuts
+    (given back as ``master``, the rounds go on from its cuts).  For masters
     whose simplex LP is slow (with ``p``, a variable and a row per merged point:
     7,541 on Quảng Ninh at 1 km, 6.3 CPU s a simplex LP against 3.6 for PDLP)."""
     t0 = time.perf_counter()
-    ms = new_master(prob, cap, p)
-    initial_cuts(ms)
+    ms = master
+    if ms is None:
+        ms = new_master(prob, cap, p)
+        initial_cuts(ms)
     maximize = p is not None
     bound = math.inf if maximize else -math.inf
     rounds = 0
@@ -511,4 +515,4 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
             break
     note = (f"cut-set master LP by PDLP: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
             f"{rounds} rounds in {time.perf_counter() - t0:.1f} s, bound {bound:.6g}")
-    return (bound if math.isfinite(bound) else math.nan), x_last, note
+    return (bound if math.isfinite(bound) else math.nan), x_last, note, ms

@@ -281,7 +281,7 @@ def test_the_first_order_master_bound_brackets_the_optimum(
     if not np.diff(prob.c.indptr).any():
         return
     opt = _optimum(dense, w, cap, q)
-    bound, x, _ = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS)
+    bound, x, _, ms = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS)
     if math.isnan(bound):
         return
     if q is not None:
@@ -290,6 +290,11 @@ def test_the_first_order_master_bound_brackets_the_optimum(
     elif not math.isinf(opt):
         assert bound <= opt + 1e-6
     assert x is not None and ((x >= 0) & (x <= 1)).all()
+    # more rounds from its cuts (as the capacitated solve does with time left) stay a bound
+    again, _, _, _ = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS,
+                                          master=ms)
+    if not math.isnan(again):
+        assert again >= opt - 1e-6 if q is not None else (math.isinf(opt) or again <= opt + 1e-6)
 
 
 @settings(max_examples=30, deadline=None)
