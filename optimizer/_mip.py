@@ -173,6 +173,21 @@ class SparseMip:
     def objective_vector(self) -> FloatArray:
         return np.concatenate(self._obj) if self._obj else np.zeros(0)
 
+    def arrays(self) -> tuple[sp.csr_matrix, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The constraint matrix (duplicates summed), the variables' lower and upper
+        bounds and the rows' lower and upper bounds."""
+        mat = sp.csr_matrix(
+            (np.concatenate(self._vals) if self._vals else np.zeros(0),
+             (np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=np.int64),
+              np.concatenate(self._cols) if self._cols else np.zeros(0, dtype=np.int64))),
+            shape=(self.n_rows, self.n_vars))
+        mat.sum_duplicates()
+
+        def cat(parts: list[FloatArray]) -> FloatArray:
+            return np.concatenate(parts) if parts else np.zeros(0)
+
+        return mat, cat(self._lb), cat(self._ub), cat(self._row_lb), cat(self._row_ub)
+
     @property
     def n_nonzeros(self) -> int:
         return int(sum(r.size for r in self._rows))

@@ -219,3 +219,117 @@ def test_the_master_proves_what_the_room_and_coverage_bounds_cannot(
     assert best.status is SolveStatus.OPTIMAL
     assert best.objective == pytest.approx(90.0) and best.best_bound == pytest.approx(90.0)
     assert "bound from the cut-set master" in best.report.message
+
+
+def _master_with_cuts(prob: object, cap: np.ndarray, q: int | None) -> cc.MasterModel:
+    """The master with its first cuts and one round of those its LP answer violates."""
+    ms = cc.new_master(prob, cap, q)  # type: ignore[arg-type]
+    cc.initial_cuts(ms)
+    model = cc.build(ms)
+    sol = cc.solve_lp(model.mip)
+    if sol.values is not None:
+        x = sol.values[model.x0:model.x0 + ms.m]
+        f = sol.values[model.f0:model.f0 + ms.n]
+        for s in cc.separate(ms, x, f) + cc.neighbourhood_cuts(ms, x, f):
+            cc.add_cut(ms, s)
+    return cc.build(ms)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tight_instances(), st.booleans(), st.integers(0, 2**31 - 1), st.floats(0.0, 50.0))
+def test_the_dual_bound_of_any_multipliers_bounds_the_master_lp_and_the_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool, seed: int,
+        scale: float) -> None:
+    """Whatever the row multipliers (here random, of either sign), the dual bound is on
+    the far side of the master's LP optimum, so of the capacitated optimum; with the
+    first-order solver's multipliers it is the LP optimum up to its accuracy."""
+    dense, w, cap, p = inst
+    q = p if with_p else None
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    if not np.diff(prob.c.indptr).any():
+        return
+    model = _master_with_cuts(prob, cap, q)
+    lp = cc.solve_lp(model.mip)
+    if lp.values is None:
+        return  # the set-covering master can be infeasible (no sites take it all)
+    lp_value = float(lp.report.objective)
+    opt = _optimum(dense, w, cap, q)
+    y = np.random.default_rng(seed).normal(0.0, scale, model.mip.n_rows)
+    got = cc.dual_bound(model.mip, y)
+    pdlp = cc.solve_lp_first_order(model.mip, time_limit_s=20.0, tolerance=1e-8)
+    assert pdlp.duals is not None
+    near = cc.dual_bound(model.mip, pdlp.duals)
+    tol = 1e-6 * max(1.0, abs(lp_value))
+    if q is not None:
+        assert got >= lp_value - tol and near >= lp_value - tol
+        assert lp_value >= opt - 1e-6
+        assert near <= lp_value + 1e-3 * max(1.0, abs(lp_value))
+    else:
+        assert got <= lp_value + tol and near <= lp_value + tol
+        if not math.isinf(opt):
+            assert lp_value <= opt + 1e-6
+        assert near >= lp_value - 1e-3 * max(1.0, abs(lp_value))
+
+
+@settings(max_examples=30, deadline=None)
+@given(tight_instances(), st.booleans())
+def test_the_first_order_master_bound_brackets_the_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool) -> None:
+    dense, w, cap, p = inst
+    q = p if with_p else None
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    if not np.diff(prob.c.indptr).any():
+        return
+    opt = _optimum(dense, w, cap, q)
+    bound, x, _, ms = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS)
+    if math.isnan(bound):
+        return
+    if q is not None:
+        assert bound >= opt - 1e-6
+        assert bound <= float(w[dense.any(axis=1)].sum()) + 1e-6
+    elif not math.isinf(opt):
+        assert bound <= opt + 1e-6
+    assert x is not None and ((x >= 0) & (x <= 1)).all()
+    # more rounds from its cuts (as the capacitated solve does with time left) stay a bound
+    again, _, _, _ = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS,
+                                          master=ms)
+    if not math.isnan(again):
+        assert again >= opt - 1e-6 if q is not None else (math.isinf(opt) or again <= opt + 1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(tight_instances(), st.booleans(), st.integers(0, 2**16 - 1))
+def test_the_restricted_mip_over_merged_points_is_the_optimum_on_its_sites(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool,
+        pick: int) -> None:
+    """Merging the points with the same sites within reach among the restriction loses
+    nothing with split assignment: solved to the end, the restricted MIP's answer is the
+    brute-force optimum over those sites, and its figures are its assignment's."""
+    from optimizer.placement import capacity
+
+    dense, w, cap, p = inst
+    q = p if with_p else None
+    m = cap.size
+    sites = np.array([(pick >> j) & 1 == 1 for j in range(m)])
+    sites[0] = True
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    # the brute force on the restriction: the other sites' columns emptied
+    sub = dense & sites[None, :]
+    opt = _optimum(sub, w, cap, q)
+    if q is None and (math.isinf(opt) or (dense.any(axis=1) & ~sub.any(axis=1)).any()):
+        return  # no answer on these sites (a coverable point without one, or no room)
+    start = capacity._solve_fixed(prob, cap, sites, q, single=False, pen=None, limit=None,
+                                  options=OPTIONS, source="test")
+    assert start is not None
+    got, report, _ = capacity._restricted_mip(prob, cap, q, sites, start, single=False,
+                                              pen=None, deadline=None, options=OPTIONS)
+    assert got is not None and report is not None
+    assert got.objective == pytest.approx(opt, abs=1e-6)
+    opened = capacity._open_of(got, m)
+    assert not (opened & ~sites).any()
+    assert _take(dense, w, cap, tuple(np.flatnonzero(opened))) >= (
+        got.objective - 1e-6 if q is not None else float(w[dense.any(axis=1)].sum()) - 1e-6)
+    # the expanded assignment: within capacity and each point's shares at most one
+    load = capacity._load(prob.inp, got.cm, got.values)
+    assert (load <= cap + 1e-6).all()
+    assert (capacity._shares(w.size, got.cm, got.values, m) <= 1 + 1e-9).all()
