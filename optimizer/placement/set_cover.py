@@ -262,10 +262,10 @@ def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, sh
     return start, max(0.0, t_end - time.perf_counter())
 
 
-#: :func:`band_split`: each border between bands lies where the rows before it hold
-#: ``k / regions`` of the LP duals, give or take this share over ``regions`` (the
-#: bands' MIPs stay about as hard as each other), at the cut there with the fewest
-#: sites serving rows on both sides.
+#: :func:`band_split`: each border between bands lies after ``k / regions`` of the
+#: rows, give or take this share over ``regions`` (the bands' MIPs stay about as
+#: hard as each other), at the cut there with the fewest sites serving rows on both
+#: sides.
 BAND_WINDOW = 0.03
 
 
@@ -313,18 +313,18 @@ def _fiedler_order(adj: sp.csr_matrix) -> IntArray | None:
     return np.argsort(vec, kind="stable").astype(np.int64)
 
 
-def band_split(sub: sp.csr_matrix, u: FloatArray, regions: int) -> IntArray:
+def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
     """Each row's band (``0 .. regions - 1``) for :func:`decomposition_bound`: the rows
     in one of two orders along which rows sharing sites stay close (reverse
-    Cuthill-McKee, and spectral bisection's Fiedler vector), cut where the rows
-    before hold ``k / regions`` of the LP duals ``u`` (give or take
-    :data:`BAND_WINDOW` over ``regions``; all rows weigh the same if ``u`` is 0), at
-    the cut with the fewest sites serving rows on both sides; the order with fewer
-    such sites in all is kept (ties: Cuthill-McKee).  A shared site is where the
-    bands' optima may disagree, and the bound lose: measured on Quảng Ninh 400 m's
-    component, 121 shared sites (equal row counts, Cuthill-McKee) 60.68, 74 (equal
-    duals) 60.95, 40 (this) 61.79, with the optimum at least 62; Quảng Ninh 1 km's
-    keeps Cuthill-McKee's (42 shared sites, 54.21)."""
+    Cuthill-McKee, and spectral bisection's Fiedler vector), cut after ``k /
+    regions`` of the rows (give or take :data:`BAND_WINDOW` over ``regions``) at the
+    cut with the fewest sites serving rows on both sides; the order with fewer such
+    sites in all is kept (ties: Cuthill-McKee).  A shared site is where the bands'
+    optima may disagree, and the bound lose: measured on Quảng Ninh 400 m's
+    component (LP 58.55, one site more needed to prove 62), Cuthill-McKee's halves
+    share 121 sites: 60.68; this split's 65: 61.53 (halves of the LP duals instead,
+    74 or 40 shared sites: 60.95, 61.74, but the larger band took longer); Quảng
+    Ninh 1 km's keeps Cuthill-McKee's (42 shared sites, 54.21)."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
     n_rows = sub.shape[0]
@@ -337,15 +337,12 @@ def band_split(sub: sp.csr_matrix, u: FloatArray, regions: int) -> IntArray:
     fiedler = _fiedler_order(adj)
     if fiedler is not None:
         orders.append(fiedler)
-    weight = np.maximum(np.asarray(u, dtype=np.float64), 0.0)
-    if not weight.sum() > 0:
-        weight = np.ones(n_rows)
     csc = a.tocsc()
     best: tuple[int, IntArray, list[int]] | None = None
     for order in orders:
         shared = _order_shared(csc, order)
-        # share of the weight before each cut t (rows order[:t]), t = 0 .. n_rows - 1
-        before = np.concatenate([[0.0], np.cumsum(weight[order])[:-1]]) / weight.sum()
+        # share of the rows before each cut t (rows order[:t]), t = 0 .. n_rows - 1
+        before = np.arange(n_rows) / n_rows
         cuts: list[int] = []
         for k in range(1, regions):
             target = k / regions
@@ -371,8 +368,8 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
                         regions: int = 2, stop: threading.Event | None = None,
                         cover: BoolArray | None = None) -> tuple[float, BoolArray | None]:
     """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
-    rows are split into ``regions`` bands (:func:`band_split`: about equal shares of
-    the LP duals, meeting along few shared sites), each site's cost is
+    rows are split into ``regions`` bands (:func:`band_split`: about equal numbers of
+    rows, meeting along few shared sites), each site's cost is
     split between the bands it serves (``c_j = sum_k c_j^k``: the LP duals ``u`` of
     its rows in band k, plus its LP reduced cost shared by its rows there), and each
     band's own cover problem is solved as a MIP (SCIP, one thread, an equal part of
@@ -381,8 +378,8 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
     its rows' ``u``, so the sum is never below the LP.  Measured (one band per
     half, CPU seconds, load ~10): Quảng Ninh 1 km's component 54.21 in 12 s (LP
     51.89, SCIP alone 52.82 after 300 s), Phú Thọ 1 km 66.77 in 8 s (64.53),
-    Quảng Ninh 400 m 60.68 in 10 s (58.55; 61.79 with :func:`band_split`'s bands,
-    21 CPU s).  ``cover`` (a cover of every row), if
+    Quảng Ninh 400 m 60.68 in 10 s (58.55; 61.53 with :func:`band_split`'s bands,
+    17 CPU s).  ``cover`` (a cover of every row), if
     given, is each band's MIP's hint: its sites that serve the band.  Returns the
     bound (``-inf`` if the LP was not solved) and the union of the bands' covers
     less its redundant sites, a cover of every row (``None`` if a band had none):
@@ -419,7 +416,7 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
         u *= float(np.min(np.where(over, sub_cost / np.maximum(load, 1e-300), 1.0)))
         load = np.asarray(a.T @ u).ravel()
     reduced = np.maximum(sub_cost - load, 0.0)
-    band = band_split(sub, u, regions)
+    band = band_split(sub, regions)
     col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
     total = 0.0
     union: BoolArray | None = np.zeros(sub.shape[1], dtype=bool)
