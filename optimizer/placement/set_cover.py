@@ -262,12 +262,114 @@ def _search_first(sub: sp.csr_matrix, sub_cost: FloatArray, start: BoolArray, sh
     return start, max(0.0, t_end - time.perf_counter())
 
 
+#: :func:`band_split`: each border between bands lies after ``k / regions`` of the
+#: rows, give or take this share over ``regions`` (the bands' MIPs stay about as
+#: hard as each other), at the cut there with the fewest sites serving rows on both
+#: sides.
+BAND_WINDOW = 0.03
+
+
+def _order_shared(csc: sp.csc_matrix, order: IntArray) -> npt.NDArray[np.int64]:
+    """For rows in ``order``, how many columns of ``csc`` have rows on both sides of
+    each cut: entry ``t`` for the cut before the ``t``-th row of the order."""
+    n_rows = csc.shape[0]
+    pos = np.empty(n_rows, dtype=np.int64)
+    pos[order] = np.arange(n_rows)
+    nonempty = np.flatnonzero(np.diff(csc.indptr) > 0)
+    diff = np.zeros(n_rows + 1, dtype=np.int64)
+    if nonempty.size:
+        p = pos[csc.indices]
+        first = np.minimum.reduceat(p, csc.indptr[nonempty])
+        last = np.maximum.reduceat(p, csc.indptr[nonempty])
+        np.add.at(diff, first + 1, 1)
+        np.add.at(diff, last + 1, -1)
+    return np.cumsum(diff)[:n_rows]
+
+
+def _fiedler_order(adj: sp.csr_matrix) -> IntArray | None:
+    """The rows sorted by the Fiedler vector of ``adj``'s normalised Laplacian (spectral
+    bisection: a split there crosses few edges); ``None`` if it cannot be computed."""
+    from scipy.sparse.csgraph import laplacian
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+
+    n = adj.shape[0]
+    if n < 4:
+        return None
+    pattern = sp.csr_matrix(adj, dtype=np.float64, copy=True)
+    pattern.setdiag(0.0)
+    pattern.eliminate_zeros()
+    pattern.data[:] = 1.0
+    lap = sp.csc_matrix(laplacian(pattern, normed=True))
+    try:
+        # shift-invert just below 0: the two smallest eigenvalues; a fixed start vector
+        # for the same bands every run
+        vals, vecs = eigsh(lap, k=2, sigma=-1e-3, which="LM",
+                           v0=np.linspace(1.0, 2.0, n))
+    except (ArpackError, ArpackNoConvergence, RuntimeError, ValueError):
+        return None
+    vec = vecs[:, int(np.argsort(vals)[-1])]
+    if not np.isfinite(vec).all():
+        return None
+    return np.argsort(vec, kind="stable").astype(np.int64)
+
+
+def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
+    """Each row's band (``0 .. regions - 1``) for :func:`decomposition_bound`: the rows
+    in one of two orders along which rows sharing sites stay close (reverse
+    Cuthill-McKee, and spectral bisection's Fiedler vector), cut after ``k /
+    regions`` of the rows (give or take :data:`BAND_WINDOW` over ``regions``) at the
+    cut with the fewest sites serving rows on both sides; the order with fewer such
+    sites in all is kept (ties: Cuthill-McKee).  A shared site is where the bands'
+    optima may disagree, and the bound lose: measured on Quảng Ninh 400 m's
+    component (LP 58.55, one site more needed to prove 62), Cuthill-McKee's halves
+    share 121 sites: 60.68; this split's 65: 61.53 (halves of the LP duals instead,
+    74 or 40 shared sites: 60.95, 61.74, but the larger band took longer); Quảng
+    Ninh 1 km's keeps Cuthill-McKee's (42 shared sites, 54.21)."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    n_rows = sub.shape[0]
+    band = np.zeros(n_rows, dtype=np.int64)
+    if n_rows == 0 or regions <= 1:
+        return band
+    a = sp.csr_matrix(sub, dtype=np.float64)
+    adj = sp.csr_matrix(a @ a.T)
+    orders = [reverse_cuthill_mckee(adj, symmetric_mode=True).astype(np.int64)]
+    fiedler = _fiedler_order(adj)
+    if fiedler is not None:
+        orders.append(fiedler)
+    csc = a.tocsc()
+    best: tuple[int, IntArray, list[int]] | None = None
+    for order in orders:
+        shared = _order_shared(csc, order)
+        # share of the rows before each cut t (rows order[:t]), t = 0 .. n_rows - 1
+        before = np.arange(n_rows) / n_rows
+        cuts: list[int] = []
+        for k in range(1, regions):
+            target = k / regions
+            lo = cuts[-1] if cuts else 1
+            ok = np.flatnonzero(np.abs(before - target) <= BAND_WINDOW / regions)
+            ok = ok[ok >= lo]
+            if ok.size:
+                near = ok[shared[ok] == shared[ok].min()]
+                cut = int(near[np.argmin(np.abs(before[near] - target))])
+            else:  # no cut in the window (few rows): the nearest to the target
+                cut = max(lo, min(n_rows, int(np.searchsorted(before, target))))
+            cuts.append(cut)
+        total = int(sum(int(shared[t]) for t in cuts if t < n_rows))
+        if best is None or total < best[0]:
+            best = (total, order, cuts)
+    assert best is not None
+    _, order, cuts = best
+    band[order] = np.searchsorted(np.asarray(cuts), np.arange(n_rows), side="right")
+    return band
+
+
 def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
                         regions: int = 2, stop: threading.Event | None = None,
                         cover: BoolArray | None = None) -> tuple[float, BoolArray | None]:
     """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
-    rows are split into ``regions`` bands (reverse Cuthill-McKee order of the rows
-    sharing a site, so the bands meet along short borders), each site's cost is
+    rows are split into ``regions`` bands (:func:`band_split`: about equal numbers of
+    rows, meeting along few shared sites), each site's cost is
     split between the bands it serves (``c_j = sum_k c_j^k``: the LP duals ``u`` of
     its rows in band k, plus its LP reduced cost shared by its rows there), and each
     band's own cover problem is solved as a MIP (SCIP, one thread, an equal part of
@@ -276,14 +378,14 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
     its rows' ``u``, so the sum is never below the LP.  Measured (one band per
     half, CPU seconds, load ~10): Quảng Ninh 1 km's component 54.21 in 12 s (LP
     51.89, SCIP alone 52.82 after 300 s), Phú Thọ 1 km 66.77 in 8 s (64.53),
-    Quảng Ninh 400 m 60.68 in 10 s (58.55).  ``cover`` (a cover of every row), if
+    Quảng Ninh 400 m 60.68 in 10 s (58.55; 61.53 with :func:`band_split`'s bands,
+    17 CPU s).  ``cover`` (a cover of every row), if
     given, is each band's MIP's hint: its sites that serve the band.  Returns the
     bound (``-inf`` if the LP was not solved) and the union of the bands' covers
     less its redundant sites, a cover of every row (``None`` if a band had none):
     a start for the search (Quảng Ninh 1 km: 34 + 32 sites, 56 after removing the
     redundant, 55 after 10 CPU seconds of search from there)."""
     from scipy.optimize import linprog
-    from scipy.sparse.csgraph import reverse_cuthill_mckee
 
     t_end = time.perf_counter() + time_limit_s
     a = sp.csr_matrix(sub, dtype=np.float64)
@@ -314,9 +416,7 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
         u *= float(np.min(np.where(over, sub_cost / np.maximum(load, 1e-300), 1.0)))
         load = np.asarray(a.T @ u).ravel()
     reduced = np.maximum(sub_cost - load, 0.0)
-    order = reverse_cuthill_mckee(sp.csr_matrix(a @ a.T), symmetric_mode=True)
-    band = np.empty(n_rows, dtype=np.int64)
-    band[order] = np.arange(n_rows) * regions // n_rows
+    band = band_split(sub, regions)
     col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
     total = 0.0
     union: BoolArray | None = np.zeros(sub.shape[1], dtype=bool)

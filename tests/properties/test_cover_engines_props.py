@@ -388,6 +388,73 @@ def test_decomposition_bound_lies_between_the_lp_and_the_optimum(
     assert b >= lp - 1e-5 * max(1.0, abs(lp))  # the bands solved in time: never below the LP
 
 
+def _shared_sites(c: sp.csr_matrix, band: np.ndarray) -> int:
+    """Sites serving rows of two bands or more."""
+    serves = [np.asarray(c[band == k].sum(axis=0)).ravel() > 0 for k in np.unique(band)]
+    return int((np.sum(serves, axis=0) >= 2).sum())
+
+
+def test_band_split_halves_a_strip_across_its_short_side() -> None:
+    """A 4 x 12 grid of demand points, a site at each covering itself and its four
+    neighbours: two bands of 24 rows; the straight cut between columns 5 and 6
+    shares the 8 sites of those two columns, the split shares no more (a cut along
+    the strip would share 24)."""
+    n_r, n_c = 4, 12
+    dense = np.zeros((n_r * n_c, n_r * n_c), dtype=bool)
+    for r in range(n_r):
+        for q in range(n_c):
+            for dr, dq in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)):
+                if 0 <= r + dr < n_r and 0 <= q + dq < n_c:
+                    dense[r * n_c + q, (r + dr) * n_c + q + dq] = True
+    grid = sp.csr_matrix(dense)
+    band = set_cover.band_split(grid, 2)
+    assert np.bincount(band).tolist() == [24, 24]
+    assert _shared_sites(grid, band) <= 8
+
+
+@st.composite
+def spatial_covers(draw: st.DrawFn) -> sp.csr_matrix:
+    """Demand points and sites in a rectangle, a site covering the points within a
+    radius (every point covered by at least its nearest site)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    n, m = draw(st.integers(8, 300)), draw(st.integers(4, 40))
+    width = draw(st.floats(1.0, 4.0))
+    demand = rng.uniform(0, 1, (n, 2)) * [width, 1.0]
+    sites = rng.uniform(0, 1, (m, 2)) * [width, 1.0]
+    dist = np.hypot(*(demand[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    dense = dist <= draw(st.floats(0.1, 0.6))
+    dense[np.arange(n), dist.argmin(axis=1)] = True
+    return sp.csr_matrix(dense)
+
+
+@settings(max_examples=40, deadline=None)
+@given(spatial_covers(), st.integers(2, 4))
+def test_band_split_balances_the_rows_and_shares_few_sites(
+        c: sp.csr_matrix, regions: int) -> None:
+    """Every row gets a band below ``regions``; once the window holds a cut, each
+    border falls within it; with two bands, no more shared sites than Cuthill-McKee's
+    order cut anywhere in the window."""
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    n = c.shape[0]
+    band = set_cover.band_split(c, regions)
+    assert band.shape == (c.shape[0],)
+    assert band.min() >= 0 and band.max() < regions
+    width = set_cover.BAND_WINDOW / regions
+    if 1.0 / n <= width:
+        share = np.cumsum(np.bincount(band, minlength=regions))[:-1] / n
+        target = np.arange(1, regions) / regions
+        assert (np.abs(share - target) <= width + 1e-9).all()
+    if regions == 2:
+        a = sp.csr_matrix(c, dtype=np.float64)
+        order = reverse_cuthill_mckee(sp.csr_matrix(a @ a.T), symmetric_mode=True)
+        in_window = [t for t in range(1, n) if abs(t / n - 0.5) <= width]
+        if in_window:
+            best = min(_shared_sites(c, (np.argsort(order) >= t).astype(np.int64))
+                       for t in in_window)
+            assert _shared_sites(c, band) <= best
+
+
 def test_a_stop_ends_the_search_beside_and_the_decomposition() -> None:
     """A stop 1.5 s into a 30 s solve of 800 x 300 with the search and the
     decomposition beside HiGHS: back within a few seconds with a cover, honestly."""
