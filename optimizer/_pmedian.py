@@ -876,6 +876,14 @@ def radius_hint(model: RadiusModel, open_mask: BoolArray) -> FloatArray:
     return hint
 
 
+def radius_open(model: RadiusModel, values: FloatArray, fixed: BoolArray) -> BoolArray:
+    """The sites a solution (``values``) of ``model`` opens, the ``fixed`` ones with them."""
+    out = fixed.copy()
+    sv = model.site_var
+    out[sv >= 0] |= values[sv[sv >= 0]] > 0.5
+    return out
+
+
 @dataclass(frozen=True)
 class Truncated:
     """What :func:`truncated_search` found: the best set and its cost on the whole
@@ -939,9 +947,7 @@ def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: Floa
         stages.append(rep)
         trial = None
         if sol.values is not None:
-            trial = fixed.copy()
-            sv = model.site_var
-            trial[sv >= 0] |= sol.values[sv[sv >= 0]] > 0.5
+            trial = radius_open(model, sol.values, fixed)
             c = cost(whole, w, whole_tail, trial)
             if c < best:
                 best, best_open = c, trial
@@ -1218,9 +1224,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
     steps.append(f"reduced radius model {model.mip.n_vars} vars x {model.mip.n_rows} rows: "
                  f"{rep.status.value} in {rep.wall_time_s:.1f} s")
     if sol.values is not None:
-        trial = fixed.copy()
-        sv = model.site_var
-        trial[sv >= 0] |= sol.values[sv[sv >= 0]] > 0.5
+        trial = radius_open(model, sol.values, fixed)
         c = cost(pairs, w, tail, trial)
         if c < best:
             best, best_open = c, trial

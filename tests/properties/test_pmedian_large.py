@@ -6,6 +6,7 @@ and the time limit on a large instance."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from optimizer import _pmedian as pm
 from optimizer._status import SolveStatus
-from optimizer.placement import p_median
+from optimizer.placement import PlacementResult, p_median
 from tests.properties.test_placement_props import assert_median_proven
 from tests.properties.test_pmedian_lagrangian import _brute, _setup, cases
 
@@ -184,10 +185,10 @@ def test_perturbation_search_leaves_a_local_optimum_for_a_better_plan() -> None:
     assert cs == pytest.approx(6e-9)
 
 
-def test_stalled_bound_hands_the_time_to_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the large path with no exact model (every round continues), the rounds stop
-    once the bound no longer rises and the search runs: the answer is never better
-    than the full radius model's optimum and the bound never above it."""
+def stalled_case(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, PlacementResult]:
+    """An 800 x 80 clustered instance (p = 12) with the large path forced and no exact
+    model of what fixing keeps (every round continues until the bound stalls), and its
+    optimum by the full radius model."""
     from optimizer._instances import clustered_instance
     from optimizer.placement import Tuning
 
@@ -197,6 +198,14 @@ def test_stalled_bound_hands_the_time_to_the_search(monkeypatch: pytest.MonkeyPa
     assert exact.status is SolveStatus.OPTIMAL
     monkeypatch.setattr(pm, "CORE_MIN_PAIRS", 0)
     monkeypatch.setattr(pm, "MAX_MIP_PAIRS", 0)
+    return inst, exact
+
+
+def test_stalled_bound_hands_the_time_to_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the large path with no exact model (every round continues), the rounds stop
+    once the bound no longer rises and the search runs: the answer is never better
+    than the full radius model's optimum and the bound never above it."""
+    inst, exact = stalled_case(monkeypatch)
     res = p_median(inst.km, inst.weights, 12, unassigned_penalty_min=30.0,
                    **{**KW, "time_limit_s": 8.0})
     assert res.objective >= exact.objective - 1e-6

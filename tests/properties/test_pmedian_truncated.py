@@ -14,6 +14,7 @@ from optimizer import _pmedian as pm
 from optimizer._status import SolveStatus
 from optimizer.placement import p_median
 from tests.properties.test_pmedian_lagrangian import _brute, _setup, cases
+from tests.properties.test_pmedian_large import stalled_case
 
 KW = {"threads": 1, "seed": 0, "time_limit_s": 20.0}
 
@@ -72,15 +73,7 @@ def test_stalled_bound_then_the_truncated_model_proves_the_optimum(
     """On the large path with no exact model of what fixing keeps, after the bound
     stalls and the search has run, the truncated radius model proves the optimum of
     the full radius model (before it, such a run ended FEASIBLE with the search's plan)."""
-    from optimizer._instances import clustered_instance
-    from optimizer.placement import Tuning
-
-    inst = clustered_instance(800, 80, radius_km=5.0, seed=2, cutoff_km=15.0)
-    exact = p_median(inst.km, inst.weights, 12, unassigned_penalty_min=30.0,
-                     tuning=Tuning(truncate=False), **KW)
-    assert exact.status is SolveStatus.OPTIMAL
-    monkeypatch.setattr(pm, "CORE_MIN_PAIRS", 0)
-    monkeypatch.setattr(pm, "MAX_MIP_PAIRS", 0)
+    inst, exact = stalled_case(monkeypatch)
     monkeypatch.setattr(pm, "TRUNCATED_MAX_PAIRS", 10**9)
     res = p_median(inst.km, inst.weights, 12, unassigned_penalty_min=30.0,
                    **{**KW, "time_limit_s": 30.0})
