@@ -1092,12 +1092,13 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
            unassigned_penalty_min: float | None = None, single_assignment: bool = False,
            overload_penalty: float | None = None,
            prices: list[tuple[IntArray, FloatArray]] | None = None,
-           unc_given: PlacementResult | None = None) -> PlacementResult:
+           unc_given: PlacementResult | None = None, regroup: bool = True) -> PlacementResult:
     """:func:`solve_capacitated_p_median`; with ``prices``, the Lagrangian's best
     multipliers (per unit of weight) are appended to it with the rows of ``prob``
     they belong to, when it ran; with ``unc_given`` (the uncapacitated answer of a
     problem with the same sites), no uncapacitated solve: its sites start the moves
-    and its figures aim the warm start, its bound is not taken as this one's."""
+    and its figures aim the warm start, its bound is not taken as this one's; with
+    ``regroup`` false, the rows are never grouped (the grouped problem's own solve)."""
     from optimizer.placement.median import solve_p_median
 
     t0 = time.perf_counter()
@@ -1162,7 +1163,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
         start[unc.open_sites] = True
         start |= inp.fixed_mask
     checker.screen = False
-    if (large and cpm.pen_u is not None and cpm.n_rows > AGGREGATE_ROWS
+    if (regroup and large and cpm.pen_u is not None and cpm.n_rows > AGGREGATE_ROWS
             and not options.stopped):
         # many rows: the sites chosen on the aggregated problem, then every move
         # screened by the flow on the whole (no assignment LP before the answer)
@@ -1358,7 +1359,8 @@ def _aggregated_start(cpm: Cpm, p: int, unc: PlacementResult, options: SolveOpti
     res = _solve(sub, cpm.cap, p, options.within(None if sub_limit is None
                                                  else max(sub_limit, 0.001)),
                  unassigned_penalty_min=cpm.pen_u, overload_penalty=cpm.pen_o, prices=got,
-                 unc_given=unc if unc.status.has_solution else None)
+                 unc_given=unc if unc.status.has_solution else None,
+                 regroup=False)  # the groups are solved as they are, never grouped again
     n_groups = groups.n_groups
     warm = None
     if got:

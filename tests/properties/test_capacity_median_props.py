@@ -512,12 +512,18 @@ def test_the_aggregated_start_keeps_the_answer_assigned_and_the_bound_valid(
     assert pen_o is None or isinstance(pen_o, float)
     if not np.isfinite(d).any():
         return
+    grouped = []  # every call of the grouping: the groups are never grouped again (a
+    # threshold of 0 rows once sent the groups' own solve into the grouping, and so on
+    # until Python's recursion limit when the machine was slow enough)
+    real_aggregate = cpm_mod.aggregate
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
         mp.setattr(cpm_mod, "AGGREGATE_ROWS", 0)
         mp.setattr(cpm_mod, "AGGREGATE_GROUPS", groups)
+        mp.setattr(cpm_mod, "aggregate", lambda *a: grouped.append(1) or real_aggregate(*a))
         res = capacitated_p_median(_csr(d), w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
                                    overload_penalty=pen_o, single_assignment=single, **KW)
+    assert len(grouped) <= 1
     opt = _brute(d, w, cap, p, fixed, pen_u, pen_o, single)
     assert res.status.has_solution
     reach = np.isfinite(d) & (d <= pen_u)
