@@ -720,9 +720,8 @@ def _lp_restricted(prob: CoverInputs, cap: FloatArray, p: int | None, start: Boo
         left = remaining(deadline)
         if options.stopped or (left is not None and left < 1.0):
             break
-        best = heur if restricted is None or (
-            heur.objective > restricted.objective if maximize
-            else heur.objective < restricted.objective) else restricted
+        best = heur if restricted is None or _better(heur, restricted, maximize=maximize) \
+            else restricted
         sites = used | _open_of(best, n) | (x_lp > level)
         if (sites == used).all():
             continue
@@ -733,20 +732,28 @@ def _lp_restricted(prob: CoverInputs, cap: FloatArray, p: int | None, start: Boo
         if report is None:
             break
         stages.append(report)
-        if got is not None and (restricted is None or (
-                got.objective > restricted.objective if maximize
-                else got.objective < restricted.objective)):
+        if _better(got, restricted, maximize=maximize):
             restricted = got
         if OPTIMAL_ON_SITES not in report.message:
             break
     return restricted
 
 
-def _meets(value: float, bounds: dict[str, float], *, maximize: bool) -> bool:
-    """Whether ``value`` already meets the tightest of ``bounds`` (is proven optimal)."""
+def _better(a: _Answer | None, b: _Answer | None, *, maximize: bool) -> bool:
+    """Whether answer ``a`` exists and beats ``b`` (any answer beats none)."""
+    return a is not None and (b is None or (a.objective > b.objective if maximize
+                                            else a.objective < b.objective))
+
+
+def _meets(value: float, bounds: dict[str, float], *, maximize: bool,
+           integral: bool = False) -> bool:
+    """Whether ``value`` already meets the tightest of ``bounds`` (is proven optimal);
+    ``integral``: a lower bound is rounded up first (whole opening costs)."""
     if not bounds:
         return False
     bound = min(bounds.values()) if maximize else max(bounds.values())
+    if integral and not maximize:
+        bound = math.ceil(bound - 1e-6)
     return (value >= bound - 1e-6 * max(1.0, abs(value)) if maximize
             else value <= bound + 1e-6 * max(1.0, abs(value)))
 
@@ -766,12 +773,8 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
     inp = prob.inp
     maximize = p is not None
     best = (max if maximize else min)(known, key=lambda a: a.objective)
-    if bounds:
-        bound = min(bounds.values()) if maximize else max(bounds.values())
-        if not maximize and whole(inp.costs):
-            bound = math.ceil(bound - 1e-6)
-        if abs(best.objective - bound) <= 1e-6 * max(1.0, abs(best.objective)):
-            return None
+    if _meets(best.objective, bounds, maximize=maximize, integral=whole(inp.costs)):
+        return None
     m_deadline = None if deadline is None or options.time_limit_s is None else (
         deadline - MASTER_RESERVE * options.time_limit_s)
     def repaired(mask: BoolArray, end: float | None) -> _Answer | None:
@@ -808,8 +811,7 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
                                source="cut-set master")
         if got is not None:
             got = replace(got, source="cut-set master")
-            if answer is None or (got.objective > answer.objective if maximize
-                                  else got.objective < answer.objective):
+            if _better(got, answer, maximize=maximize):
                 answer = got
     return answer, out.note, out.bound
 
@@ -970,9 +972,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                 notes.append(m_note)
                 if math.isfinite(m_bound):
                     bounds["cut-set master"] = m_bound
-                if m_answer is not None and (restricted is None or (
-                        m_answer.objective > restricted.objective if maximize
-                        else m_answer.objective < restricted.objective)):
+                if _better(m_answer, restricted, maximize=maximize):
                     restricted = m_answer
         notes.append(f"no MIP for {n_pairs:,} (point, site) pairs: the answer is the start "
                      "heuristic's" + ("" if r_report is None else

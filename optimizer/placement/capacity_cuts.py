@@ -167,6 +167,12 @@ def add_cut(ms: Master, s: IntArray) -> bool:
     return True
 
 
+def add_violated_cuts(ms: Master, x: FloatArray, f: FloatArray) -> list[IntArray]:
+    """The cuts violated at ``(x, f)`` (the flow's and the sites' neighbourhoods') that
+    the master did not have, now added to it."""
+    return [s for s in separate(ms, x, f) + neighbourhood_cuts(ms, x, f) if add_cut(ms, s)]
+
+
 def separate(ms: Master, x: FloatArray, f: FloatArray, *, max_cuts: int = 200) -> list[IntArray]:
     """Violated point sets at the master's point ``(x, f)``: the source side of a minimum
     cut of the flow source -> i (``f_i``) -> j (``d_i x_j``) -> sink (``c_j x_j``),
@@ -367,7 +373,7 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
         stall = 0 if moved else stall + 1
         lp_bound = value
         ts = time.perf_counter()
-        new = [s for s in separate(ms, x, f) + neighbourhood_cuts(ms, x, f) if add_cut(ms, s)]
+        new = add_violated_cuts(ms, x, f)
         logger.info("master LP round %d: %.6g, %d cuts added (%d in all; %d x > 0) "
                     "lp %.2fs sep %.2fs", rounds, lp_bound, len(new), len(ms.cuts),
                     int((x > 1e-9).sum()), tl, time.perf_counter() - ts)
@@ -506,7 +512,7 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
         x = np.clip(lp.primal[model.x0:model.x0 + ms.m], 0.0, 1.0)
         f = np.clip(lp.primal[model.f0:model.f0 + ms.n], 0.0, ms.d)
         x_last = x
-        new = [s for s in separate(ms, x, f) + neighbourhood_cuts(ms, x, f) if add_cut(ms, s)]
+        new = add_violated_cuts(ms, x, f)
         logger.info("first-order master LP round %d: bound %.6g, %d cuts added (%d in all) "
                     "%.2fs (%s)", rounds, b, len(new), len(ms.cuts), lp.wall_time_s, lp.detail)
         stalled = math.isfinite(last) and abs(b - last) <= 1e-6 * max(1.0, abs(b))
