@@ -943,7 +943,7 @@ def _question_figures(request: PlacementRequest, sites: pd.DataFrame, demand: pd
         before_site, before = nearest_open(reach_of(m), today, m)
         if res.assigned_share is not None:
             # with capacities people go where the assignment sends them, not always nearest
-            after = np.where(res.assignment >= 0, res.travel_min, np.nan)
+            after = res.travel_min  # nan where not assigned
         else:
             _, after = nearest_open(reach_of(m), is_open, m)
     else:

@@ -67,7 +67,8 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
                            f"point-site pairs, more than {REASSIGN_MAX_PAIRS:,})")
     if rows.size == 0 or np.unique(rows).size != points.size:
         return res  # a point with a share and no open site in reach: not the model's answer
-    t = lookup(sp.csr_matrix(minutes), rows, res.open_sites[cols])
+    mins = sp.csr_matrix(minutes)
+    t = lookup(mins, rows, res.open_sites[cols])
     known = np.isfinite(t)
     # a pair within the standard with no travel time (a km-only standard): last resort
     t[~known] = (float(t[known].max()) if known.any() else 0.0) + 1.0
@@ -75,35 +76,35 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
     n = rows.size
     a_eq = sp.csr_matrix((np.ones(n), (row_pos, np.arange(n))), shape=(points.size, n))
     a_ub = sp.csr_matrix((np.ones(n), (cols, np.arange(n))), shape=(res.open_sites.size, n))
-    cap = np.asarray(res.capacity, dtype=np.float64)[res.open_sites]
     # the answer's own loads are within capacity up to rounding: never ask for less room
-    load = np.asarray(res.load, dtype=np.float64)[res.open_sites]
+    room = np.maximum(np.asarray(res.capacity, dtype=np.float64)[res.open_sites],
+                      np.asarray(res.load, dtype=np.float64)[res.open_sites])
     limit = min(float(time_limit_s), REASSIGN_TIME_LIMIT_S)
-    lp = linprog(t, A_ub=a_ub, b_ub=np.maximum(cap, load), A_eq=a_eq, b_eq=amount[points],
+    lp = linprog(t, A_ub=a_ub, b_ub=room, A_eq=a_eq, b_eq=amount[points],
                  bounds=(0, None), method="highs", options={"time_limit": limit})
     if lp.status != 0 or lp.x is None:
         return _noted(res, f"assignment not re-made for the least travel ({lp.message})")
     flow = np.maximum(lp.x, 0.0)
-    before = _weighted_minutes(res, amount, minutes)
-    assignment = res.assignment.copy()
-    assignment[points] = -1
-    main_sites(rows, res.open_sites[cols], flow, assignment)
-    missing = (assignment < 0) & (amount > 0)
-    assignment[missing] = res.assignment[missing]
-    travel = res.travel_min.copy()
-    moved = np.flatnonzero(amount > 0)
-    travel[moved] = lookup(sp.csr_matrix(minutes), moved, assignment[moved])
-    room = np.maximum(cap, load)
     site_load = np.bincount(cols, weights=flow, minlength=res.open_sites.size)
     if (site_load - room).max() > 1e-7 * max(1.0, float(room.max())):
         return _noted(res, "assignment not re-made for the least travel (its LP put a load "
                            "over capacity)")
+    assignment = res.assignment.copy()
+    assignment[points] = -1
+    main_sites(rows, res.open_sites[cols], flow, assignment)
+    missing = assignment[points] < 0
+    assignment[points[missing]] = res.assignment[points[missing]]
+    travel = res.travel_min.copy()
+    travel[points] = lookup(mins, points, assignment[points])
     new_load = np.zeros_like(np.asarray(res.load, dtype=np.float64))
     # within the LP's tolerance of the room: the room itself (no overload from rounding)
     new_load[res.open_sites] = np.minimum(site_load, room)
     out = replace(res, assignment=assignment, travel_min=travel, load=new_load)
+    # before and after measured alike: each point's dossiers at its main site's minutes
     return _noted(out, f"assignment re-made for the least travel within capacity: "
-                       f"{before:.6g} -> {float(t @ flow):.6g} weight-minutes")
+                       f"{_weighted_minutes(res, amount, points):.6g} -> "
+                       f"{_weighted_minutes(out, amount, points):.6g} weight-minutes to "
+                       "each point's main site")
 
 
 def _noted(res: PlacementResult, note: str) -> PlacementResult:
@@ -114,9 +115,9 @@ def _noted(res: PlacementResult, note: str) -> PlacementResult:
 
 
 def _weighted_minutes(res: PlacementResult, amount: npt.NDArray[np.float64],
-                      minutes: Matrix) -> float:
-    """Weighted minutes of ``res``'s main-site assignment (the figure before, for the note)."""
-    a = np.flatnonzero((res.assignment >= 0) & (amount > 0))
-    t = lookup(sp.csr_matrix(minutes), a, res.assignment[a])
+                      points: npt.NDArray[np.int64]) -> float:
+    """``amount`` at ``res``'s travel minutes to each of ``points``' main site (for the
+    note; points of unknown minutes left out)."""
+    t = res.travel_min[points]
     ok = np.isfinite(t)
-    return float(t[ok] @ amount[a][ok]) if ok.any() else math.nan
+    return float(t[ok] @ amount[points][ok]) if ok.any() else math.nan
