@@ -895,7 +895,7 @@ class Truncated:
     bound: float
     proven: bool
     stages: tuple[SolverReport, ...]
-    levels: int  # entries of the last model (0: none fitted under MAX_MIP_PAIRS)
+    levels: int  # entries of the last model (0: none fitted under TRUNCATED_MAX_PAIRS)
 
 
 def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: FloatArray,

@@ -23,7 +23,7 @@ from scipy.optimize import linprog
 from optimizer._status import SolveStatus
 from optimizer.placement import capacitated
 from optimizer.placement import capacity_cuts as cc
-from optimizer.placement.inputs import SolveOptions, cover_inputs
+from optimizer.placement.inputs import CoverInputs, SolveOptions, cover_inputs
 from tests.properties.test_capacitated_props import assert_brackets_optimum
 
 OPTIONS = SolveOptions(time_limit_s=None, seed=0, threads=1)
@@ -89,15 +89,25 @@ def _optimum(dense: np.ndarray, w: np.ndarray, cap: np.ndarray, p: int | None) -
     return best
 
 
+def _problem(inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, CoverInputs] | None:
+    """The instance's coverage, weights, capacities, number of points (``None`` for the
+    fewest points) and model inputs; ``None`` when no point is coverable (no master)."""
+    dense, w, cap, p = inst
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    if not np.diff(prob.c.indptr).any():
+        return None
+    return dense, w, cap, p if with_p else None, prob
+
+
 @settings(max_examples=40, deadline=None)
 @given(instances(), st.booleans())
 def test_the_master_bound_is_a_bound_and_its_optimum_the_optimum(
         inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool) -> None:
-    dense, w, cap, p = inst
-    q = p if with_p else None
-    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
-    if not np.diff(prob.c.indptr).any():
-        return  # no coverable point: nothing for a master
+    got = _problem(inst, with_p)
+    if got is None:
+        return
+    dense, w, cap, q, prob = got
     opt = _optimum(dense, w, cap, q)
     out = cc.solve_master(prob, cap, q, hint_sites=None, deadline=None, options=OPTIONS)
     if q is None:
@@ -243,11 +253,10 @@ def test_the_dual_bound_of_any_multipliers_bounds_the_master_lp_and_the_optimum(
     """Whatever the row multipliers (here random, of either sign), the dual bound is on
     the far side of the master's LP optimum, so of the capacitated optimum; with the
     first-order solver's multipliers it is the LP optimum up to its accuracy."""
-    dense, w, cap, p = inst
-    q = p if with_p else None
-    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
-    if not np.diff(prob.c.indptr).any():
+    got = _problem(inst, with_p)
+    if got is None:
         return
+    dense, w, cap, q, prob = got
     model = _master_with_cuts(prob, cap, q)
     lp = cc.solve_lp(model.mip)
     if lp.values is None:
@@ -275,11 +284,10 @@ def test_the_dual_bound_of_any_multipliers_bounds_the_master_lp_and_the_optimum(
 @given(tight_instances(), st.booleans())
 def test_the_first_order_master_bound_brackets_the_optimum(
         inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool) -> None:
-    dense, w, cap, p = inst
-    q = p if with_p else None
-    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
-    if not np.diff(prob.c.indptr).any():
+    got = _problem(inst, with_p)
+    if got is None:
         return
+    dense, w, cap, q, prob = got
     opt = _optimum(dense, w, cap, q)
     bound, x, _, ms = cc.first_order_bound(prob, cap, q, deadline=None, options=OPTIONS)
     if math.isnan(bound):
