@@ -347,14 +347,20 @@ def _figures_fit(page: Any) -> list[str]:
     }""")
 
 
-def _read_page(page: Any, name: str) -> str:
+def _read_page(page: Any, name: str, tables: int = 0) -> str:
     """All the text of a page: the app, every map's legend and scale, every table's cells
-    (every expander opened first); checks the figures fit their cards; a screenshot."""
+    (every expander opened first); checks the figures fit their cards; a screenshot.
+    ``tables``: how many tables the page must show before it is read."""
     wait_idle(page)
     # a link like ?page=compare switches page after the first run: "not running" can be seen
     # between the two runs, so wait for the page's own title before reading anything
     page.locator("[data-testid='stMain'] h1").first.wait_for(state="visible", timeout=90_000)
     wait_idle(page)
+    # and for its tables: CI once read the Compare page with its maps drawn but no table yet
+    if tables:
+        page.locator("[data-testid='stDataFrame']").nth(tables - 1).wait_for(
+            state="visible", timeout=90_000)
+        wait_idle(page)
     for summary in page.locator("[data-testid='stExpander'] summary").all():
         if summary.is_visible() and summary.get_attribute("aria-expanded") != "true":
             summary.click()
@@ -420,7 +426,7 @@ def test_every_page_in_vietnamese_after_solves(server: dict[str, Any], page: Any
                        ("compare", f"/?page=compare&a={a}&b={b}")):
         page.goto(server["url"] + path)
         wait_idle(page)
-        text = _read_page(page, name)
+        text = _read_page(page, name, tables=1 if name == "compare" else 0)
         found[name] = english_in(text)
         if name == "compare":
             compare_text = text
@@ -453,8 +459,11 @@ def _shares_on_compare(text: str) -> list[str]:
     """The two covered shares in the Compare page's figures table (from its CSV)."""
     import re
 
-    row = next(line for line in text.splitlines() if line.startswith("Tỷ lệ dân được phục vụ,"))
-    return re.findall(r"\d+,\d %", row)[:2]
+    rows = [line for line in text.splitlines() if line.startswith("Tỷ lệ dân được phục vụ,")]
+    assert rows, ("no covered-share row in the Compare page's tables", text[-3000:])
+    shares = re.findall(r"\d+,\d %", rows[0])[:2]
+    assert len(shares) == 2, rows[0]
+    return shares
 
 
 def test_every_page_in_english(server: dict[str, Any], page: Any) -> None:
