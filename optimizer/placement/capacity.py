@@ -50,7 +50,7 @@ from optimizer.placement.inputs import (
     restrict_columns,
     whole,
 )
-from optimizer.placement.reassign import REASSIGN_MIN_S, least_travel
+from optimizer.placement.reassign import least_travel
 from optimizer.placement.result import PlacementResult, finish, main_sites, restore
 
 logger = logging.getLogger(__name__)
@@ -1099,7 +1099,6 @@ def capacitated(
     PlacementResult
         ``load``, ``capacity`` and ``overload`` per site are filled in.
     """
-    t0 = time.perf_counter()
     options = SolveOptions(time_limit_s, seed, threads, engine, stop)
     prob = cover_inputs(covered, weights, fixed, closed, costs, minutes)
     res = solve_capacitated(prob, capacity, p, options, single_assignment=single_assignment,
@@ -1108,5 +1107,4 @@ def capacitated(
     if single_assignment or (stop is not None and stop.is_set()):
         return res
     # the model's assignment is any within reach and capacity: the least travel instead
-    left = math.inf if time_limit_s is None else time_limit_s - (time.perf_counter() - t0)
-    return least_travel(res, covered, weights, minutes, time_limit_s=max(REASSIGN_MIN_S, left))
+    return least_travel(res, covered, weights, minutes)

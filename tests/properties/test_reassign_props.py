@@ -9,7 +9,6 @@ reach; by hand: a full office sends the rest of a village to the next one.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -79,17 +78,39 @@ def test_a_full_office_sends_the_rest_of_a_village_to_the_next_one() -> None:
     assert again.load.tolist() == [6.0, 8.0] and again.assignment.tolist() == [0, 1]
 
 
-def test_above_the_pair_cap_the_model_assignment_stays_and_the_note_says_so(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from optimizer.placement import reassign
+@settings(max_examples=80, deadline=None)
+@given(instances())
+def test_the_flow_reaches_the_transportation_lps_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int | None]) -> None:
+    """The min-cost flow on integers gives the optimum of the transportation LP over every
+    pair (solved here in one piece by HiGHS) up to its rounding of the minutes (half a
+    thousandth of a minute per dossier), each point's supply exactly, no load above its
+    room beyond 1e-9 of a dossier."""
+    from scipy.optimize import linprog
 
-    dense = np.array([[1, 1], [1, 1]], dtype=bool)
-    w, cap = np.array([10.0, 4.0]), np.array([6.0, 20.0])
-    minutes = sp.csr_matrix(np.array([[5.0, 20.0], [30.0, 10.0]]))
-    res = capacitated(dense, w, cap, fixed=[0, 1], **KW)
-    monkeypatch.setattr(reassign, "REASSIGN_MAX_PAIRS", 3)
-    out = least_travel(res, dense, w, minutes)
-    assert out.assignment.tolist() == res.assignment.tolist()
-    assert out.load.tolist() == res.load.tolist()
-    assert out.report.message.endswith(
-        "assignment not re-made for the least travel (4 point-site pairs, more than 3)")
+    from optimizer.placement.reassign import FLOW_MINUTE, _transport
+
+    dense, w, cap, minutes, p = inst
+    res = capacitated(dense, w, cap, p, **KW)
+    if not res.report.status.has_solution:
+        return
+    amount = w * res.assigned_share
+    rows, cols = np.nonzero(dense[:, res.open_sites] & (amount > 0)[:, None])
+    if rows.size == 0:
+        return
+    points = np.flatnonzero(amount > 0)
+    t = minutes[:, res.open_sites][rows, cols]
+    room = np.maximum(cap[res.open_sites], res.load[res.open_sites])
+    row = np.searchsorted(points, rows)
+    full = linprog(t, A_eq=sp.csr_matrix((np.ones(rows.size), (row, np.arange(rows.size))),
+                                         shape=(points.size, rows.size)), b_eq=amount[points],
+                   A_ub=sp.csr_matrix((np.ones(rows.size), (cols, np.arange(rows.size))),
+                                      shape=(room.size, rows.size)), b_ub=room, method="highs")
+    assert full.status == 0  # the model's own assignment is a solution
+    flow = _transport(row, cols.astype(np.int64), t, amount[points], room)
+    assert flow is not None
+    assert (flow >= 0).all()
+    assert np.allclose(np.bincount(row, weights=flow, minlength=points.size), amount[points],
+                       rtol=1e-12, atol=1e-12)
+    assert (np.bincount(cols, weights=flow, minlength=room.size) <= room + 1e-9).all()
+    assert abs(t @ flow - full.fun) <= 0.5 / FLOW_MINUTE * amount.sum() + 1e-9 * max(1.0, full.fun)
