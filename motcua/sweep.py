@@ -105,10 +105,11 @@ class ModelSpec:
     (``--model lscp --keep-existing``: the fewest new points), ``add`` with
     ``p`` (``--model mclp --add N``: the existing offices kept, N new points) and
     ``closure`` (``--model closure``: which existing offices can close while
-    everyone covered today stays covered).
+    everyone covered today stays covered) and ``closure-cap`` (``--model closure
+    --capacitated``: the same, without any office kept over its capacity).
     """
 
-    kind: Literal["coverage", "lscp", "mclp", "keep", "add", "closure"]
+    kind: Literal["coverage", "lscp", "mclp", "keep", "add", "closure", "closure-cap"]
     p: int | None = None
 
     @property
@@ -116,14 +117,15 @@ class ModelSpec:
         return f"{self.kind}-{self.p}" if self.kind in ("mclp", "add") else self.kind
 
 
-#: ``--models questions``: the planner's three questions of issue #17.
-QUESTIONS = "keep,add:10,closure"
+#: ``--models questions``: the planner's three questions of issue #17 (which offices can
+#: close asked both ways: coverage only, and without overloading any office kept).
+QUESTIONS = "keep,add:10,closure,closure-cap"
 
 
 def parse_models(text: str) -> tuple[ModelSpec, ...]:
     """``"coverage,lscp,mclp:50"`` -> model specs; :class:`SweepError` naming a bad item.
 
-    ``questions`` stands for :data:`QUESTIONS` (``keep,add:10,closure``)."""
+    ``questions`` stands for :data:`QUESTIONS` (``keep,add:10,closure,closure-cap``)."""
     out: list[ModelSpec] = []
     items = [QUESTIONS.split(",") if r.strip().lower() == "questions" else [r]
              for r in text.split(",")]
@@ -132,13 +134,13 @@ def parse_models(text: str) -> tuple[ModelSpec, ...]:
         if not item:
             continue
         name, _, arg = item.partition(":")
-        if name in ("coverage", "lscp", "keep", "closure") and not arg:
+        if name in ("coverage", "lscp", "keep", "closure", "closure-cap") and not arg:
             spec = ModelSpec(name)  # type: ignore[arg-type]
         elif name in ("mclp", "add") and arg.isdigit() and int(arg) >= 1:
             spec = ModelSpec(name, int(arg))  # type: ignore[arg-type]
         else:
             msg = (f"--models: {raw.strip()!r} is not a model; expected coverage, lscp, "
-                   "mclp:N, keep, add:N or closure (N points, a whole number >= 1), or "
+                   "mclp:N, keep, add:N, closure or closure-cap (N points, a whole number >= 1), or "
                    "questions, separated by commas")
             raise SweepError(msg)
         if spec not in out:
@@ -460,6 +462,8 @@ def _run_model(scenario: Any, spec: ModelSpec, settings: SweepSettings, existing
         req = PlacementRequest(model="mclp", add=spec.p, **solver)
     elif spec.kind == "closure":
         req = PlacementRequest(model="closure", **solver)
+    elif spec.kind == "closure-cap":
+        req = PlacementRequest(model="closure", capacitated=True, **solver)
     else:
         req = PlacementRequest(model="mclp", p=spec.p, **solver)
     return run_placement(scenario, req, cache_dir=cache_dir)
@@ -520,11 +524,12 @@ def compute_province(task: ProvinceTask, folder: Path) -> dict[str, Any]:
             elif spec.kind == "add":
                 row[f"{p}_new_points"] = f.new_points
                 row[f"{p}_added_covered"] = f.added_covered_population
-            elif spec.kind == "closure":
-                row["closure_closable"] = f.closable_points
-                row["closure_kept"] = f.open_points
-                row["closure_sole_cover"] = f.sole_cover_points
-                row["closure_lost"] = f.lost_population
+            elif spec.kind in ("closure", "closure-cap"):
+                row[f"{p}_closable"] = f.closable_points
+                row[f"{p}_kept"] = f.open_points
+                row[f"{p}_sole_cover"] = f.sole_cover_points
+                row[f"{p}_lost"] = f.lost_population
+                row[f"{p}_overloaded"] = f.overloaded_points
         outline = imported.communes.union_all().simplify(0.002)
         row["geometry_wkt"] = outline.wkt
     finally:

@@ -66,15 +66,35 @@ def test_parse_models() -> None:
     assert ModelSpec("mclp", 50).label == "mclp-50"
     # the planner's three questions (issue #17), as motcua place asks them
     assert parse_models("questions") == (
-        ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"))
+        ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"), ModelSpec("closure-cap"))
     assert parse_models("lscp,questions,add:5") == (
         ModelSpec("lscp"), ModelSpec("keep"), ModelSpec("add", 10), ModelSpec("closure"),
-        ModelSpec("add", 5))
+        ModelSpec("closure-cap"), ModelSpec("add", 5))
+    assert ModelSpec("closure-cap").label == "closure-cap"
     assert ModelSpec("add", 10).label == "add-10"
     for bad in ("mclp", "mclp:0", "mclp:x", "pmedian", "lscp:3", "", "add", "add:0",
-                "closure:3", "keep:2"):
+                "closure:3", "keep:2", "closure-cap:2"):
         with pytest.raises(SweepError, match="--models"):
             parse_models(bad)
+
+
+def test_closure_asked_both_ways_on_a_province(data: NationalData) -> None:
+    """Which of Quảng Ninh's offices can close: with coverage only, and without any office
+    kept over its capacity (``closure-cap``, as ``place --model closure --capacitated``).
+    Every office is either kept or closable; none kept by ``closure-cap`` is overloaded;
+    the capacities only remove plans, so proven answers keep at least as many offices
+    with them."""
+    province = "Tỉnh Quảng Ninh"
+    settings = SweepSettings(models=parse_models("closure,closure-cap"), cell_m=4000.0,
+                             candidate_cell_m=8000.0, time_limit_s=20.0)
+    row = solve_province(ProvinceTask(province, slugify(province), data, settings))["row"]
+    assert row["error"] is None, row["error"]
+    assert row["closure_status"] == row["closure_cap_status"] == "OPTIMAL"
+    for p in ("closure", "closure_cap"):
+        assert row[f"{p}_closable"] + row[f"{p}_kept"] == row["existing_sites"], p
+        assert row[f"{p}_lost"] == 0.0  # everyone covered today stays covered
+    assert row["closure_cap_overloaded"] == 0
+    assert row["closure_cap_kept"] >= row["closure_kept"]
 
 
 def test_names() -> None:

@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="coverage: today's offices; lscp: fewest points reaching everyone, "
                         "existing offices kept; mclp:N: most residents N points can cover; "
                         "the planner's questions: keep (place --keep-existing), add:N "
-                        "(place --add N), closure (place --model closure); questions = "
-                        "keep,add:10,closure (default coverage,lscp)")
+                        "(place --add N), closure (place --model closure), closure-cap "
+                        "(the same --capacitated); questions = keep,add:10,closure,closure-cap "
+                        "(default coverage,lscp)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes of the local cluster (default: the number of cores)")
     p.add_argument("--scheduler", metavar="ADDRESS",
