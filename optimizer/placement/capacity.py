@@ -153,11 +153,24 @@ FIRST_ORDER_TIME_SHARE = 0.2
 #: Share of the time limit the start heuristic leaves for the master's LP by PDLP and the
 #: restricted MIPs after it (with ``p`` above :data:`MASTER_MCLP_MAX_POINTS`): its local
 #: search ran to 50 s of 60 on Quảng Ninh at 400 m, and the PDLP round after it to 77.
-FIRST_ORDER_RESERVE = 0.4
+FIRST_ORDER_RESERVE = 0.5
 #: Seconds that must be left after the restricted MIPs for more rounds of the master's
 #: LP by PDLP (Lạng Sơn at 1 km: the restricted MIPs ended at 35 s of 60, and the
 #: second round's bound needs ~10 s there).
 FIRST_ORDER_MORE_S = 8.0
+#: When the master's LP by PDLP had time for one round only, the restricted MIPs after
+#: it stop this many times its call's time (plus :data:`MASTER_RESERVE`) before the
+#: deadline, for one more round, unless that leaves them less than
+#: :data:`RESTRICTED_MIN_S` (Quảng Ninh at 400 m: a round of 12 s, then the restricted
+#: MIPs took the rest of the minute).  After more rounds the answers get the time: on
+#: Quảng Ninh at 1 km three more rounds moved the bound 1,212.08 -> 1,211.55 while the
+#: answer lost 1,204.45 -> 1,199.23.
+FIRST_ORDER_ROUND_MARGIN = 1.1
+RESTRICTED_MIN_S = 4.0
+#: With ``p``, the start's answer is assigned by the LP as well as by the flow when the
+#: flow's is within this share of the tightest known bound (the LP's may prove it: the
+#: flow's rounding cost Hà Nội at 400 m 0.35 of 1,600 dossiers a day, 2.2e-4).
+NEAR_TARGET = 1e-3
 #: Share of the time limit a repair of a master answer (without ``p``) may use.
 REPAIR_TIME_SHARE = 0.06
 #: Share of the time limit kept after the cut-set master for its answers' assignment
@@ -376,7 +389,8 @@ def _residual(prob: CoverInputs, ans: _Answer) -> FloatArray:
 
 def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | None, *,
                single: bool, pen: float | None, deadline: float | None,
-               final_deadline: float | None, options: SolveOptions) -> _Answer | None:
+               final_deadline: float | None, options: SolveOptions,
+               lp_assignment: bool = True, target: float = math.inf) -> _Answer | None:
     """A good capacitated answer from ``start`` (the uncapacitated answer): assign by LP,
     then add the sites taking the most unassigned demand (``p`` permitting) and assign
     again, until everyone is assigned, no site helps or the time is up."""
@@ -412,23 +426,35 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
             if (grown == mask).all():
                 break
         mask = grown
+    t_greedy = time.perf_counter()
     if final_deadline is None or time.perf_counter() < final_deadline:
         mask = _improve(prob, cap, mask, p, deadline=final_deadline, options=options)
+    t_improve = time.perf_counter()
     # the answer itself: split and hard capacities, the flow's (the assignment LP's
     # value; the LP of ~500,000 pairs on Hà Nội at 400 m took over 38 s); else the
     # assignment model (the time of the whole call: a start is worth more than MIP time)
-    # With p the LP first: the flow's cut room costs a little weight (pt-1km: 1,599.95
-    # of 1,600 dossiers a day) and the LP on p sites is quick; the flow if it fails.
+    # With p the flow's answer first too, then (``lp_assignment``) the LP's if better: the
+    # flow's cut room costs a little weight (pt-1km: 1,599.95 of 1,600 dossiers a day),
+    # but an LP stopped by its time limit on a loaded machine gave Quảng Ninh at 400 m a
+    # start of 317.61 dossiers a day where the flow's assigns 1,197.  Above the pair cap
+    # the MIP restricted to the start's sites (over merged points) follows and assigns
+    # them exactly: there the LP (6.4 s on Quảng Ninh at 400 m) is left out, unless the
+    # flow's answer is within NEAR_TARGET of ``target`` (the tightest known bound: the
+    # LP's may prove it, as 1,600 of 1,600 on Phú Thọ at 1 km and Hà Nội at 400 m).
     flow_ok = not single and pen is None
     best = None
-    if flow_ok and p is None:
+    if flow_ok:
         best = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), pen)
-    if best is None:
-        best = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
-                            limit=remaining(final_deadline), options=options,
-                            source="uncapacitated answer + greedy additions")
-    if best is None and flow_ok and p is not None:
-        best = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), pen)
+    near = best is not None and best.objective >= target - NEAR_TARGET * max(1.0, target)
+    if best is None or (p is not None and (lp_assignment or near)):
+        fixed = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
+                             limit=remaining(final_deadline), options=options,
+                             source="uncapacitated answer + greedy additions")
+        if _better(fixed, best, maximize=p is not None):
+            best = fixed
+    logger.info("start heuristic: %d sites, %s; local search %.1f s, assignment %.1f s",
+                int(mask.sum()), "no answer" if best is None else f"{best.objective:.6g}",
+                t_improve - t_greedy, time.perf_counter() - t_improve)
     # every point assigned by the split flow may not fit whole (single assignment): open
     # 1, 2, 4, ... more sites, those taking the most per cost, until it does
     take = np.minimum(cap, _reach_weight(prob.c, inp.weights))
@@ -912,7 +938,9 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     heur = _heuristic(prob, cap, start, p, single=single_assignment, pen=overload_penalty,
                       deadline=None if h_deadline is None or h_final is None
                       else min(h_deadline, h_final), final_deadline=h_final,
-                      options=options) if unc.status.has_solution else None
+                      options=options, lp_assignment=n_pairs <= CAPACITATED_MIP_MAX_PAIRS,
+                      target=min(bounds.values()) if maximize and bounds else math.inf,
+                      ) if unc.status.has_solution else None
 
     # 3. the full model, hinted (unless it is too large to help in time)
     restricted: _Answer | None = None
@@ -928,9 +956,28 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         f_master: capacity_cuts.Master | None = None
         use_master = not single_assignment and overload_penalty is None and (
             p is None or not many_points)
+        r_end = deadline  # the restricted MIPs' end
+        target = min(bounds.values()) if maximize and bounds else math.inf
+        # the MIP restricted to the start's sites goes first unless the master's LP by
+        # PDLP is to run, and then too (a share only) when the start is within
+        # NEAR_TARGET of the known bound: its answer may meet it (Hà Nội at 400 m: 1,600,
+        # the start's 1,599.65; 61 s -> 32 s), and then no PDLP round runs
+        early = heur is not None and (not first_order or (
+            heur.objective >= target - NEAR_TARGET * max(1.0, target)))
+        if early and heur is not None:
+            r_deadline = deadline if not (use_master or first_order) or limit is None \
+                or deadline is None \
+                else min(deadline, time.perf_counter() + RESTRICTED_TIME_SHARE * limit)
+            restricted, r_report, why = _restricted_mip(
+                prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
+                single=single_assignment, pen=overload_penalty, deadline=r_deadline,
+                options=options)
+        best_known = restricted if _better(restricted, heur, maximize=maximize) else heur
         if first_order and limit is not None and deadline is not None and not (
-                heur is not None and _meets(heur.objective, bounds, maximize=True)):
+                best_known is not None and _meets(best_known.objective, bounds,
+                                                  maximize=True)):
             # too many points for the master's MIP: its LP by PDLP, for a bound
+            t_fo = time.perf_counter()
             f_bound, x_lp, f_note, f_master = capacity_cuts.first_order_bound(
                 prob, cap, p, deadline=min(deadline, time.perf_counter()
                                            + FIRST_ORDER_TIME_SHARE * limit),
@@ -938,20 +985,24 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             notes.append(f_note)
             if math.isfinite(f_bound):
                 bounds["cut-set master LP"] = f_bound
-        if heur is not None:
-            # with the cut-set master to follow, the restricted MIP gets a share only
-            r_deadline = deadline if not use_master or limit is None or deadline is None \
-                else min(deadline, time.perf_counter() + RESTRICTED_TIME_SHARE * limit)
+            # after a single round, the restricted MIPs leave time for another (as long
+            # as this call took) unless that leaves them less than RESTRICTED_MIN_S
+            hold = FIRST_ORDER_ROUND_MARGIN * (time.perf_counter() - t_fo) + \
+                MASTER_RESERVE * limit
+            if f_master.first_order_rounds <= 1 and (
+                    deadline - hold - time.perf_counter() >= RESTRICTED_MIN_S):
+                r_end = deadline - hold
+        if not early and heur is not None:
             restricted, r_report, why = _restricted_mip(
                 prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
-                single=single_assignment, pen=overload_penalty, deadline=r_deadline,
+                single=single_assignment, pen=overload_penalty, deadline=r_end,
                 options=options)
         if r_report is not None:
             stages.append(r_report)
         if heur is not None and x_lp is not None:
             # the MIP restricted again, with the sites the master's LP opens in part
             restricted = _lp_restricted(prob, cap, p, start, heur, restricted, x_lp, stages,
-                                        deadline=deadline, options=options)
+                                        deadline=r_end, options=options)
         if f_master is not None and deadline is not None and limit is not None and (
                 deadline - time.perf_counter() > FIRST_ORDER_MORE_S):
             # time left (the restricted MIPs were solved to the end): more LP rounds

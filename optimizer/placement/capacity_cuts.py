@@ -81,6 +81,8 @@ class Master:
     cuts: list[IntArray] = field(default_factory=list)
     keys: set[bytes] = field(default_factory=set)
     reach_overlap: sp.csr_matrix | None = None
+    #: rounds of :func:`first_order_bound` on this master so far
+    first_order_rounds: int = 0
 
     @property
     def n(self) -> int:
@@ -330,6 +332,11 @@ MIP_ROUND_MIN_S = 5.0
 #: engines check their limit only now and then: a master MIP ran 50 s past it on a
 #: loaded machine).
 WALL_SLACK_S = 1.0
+#: Without ``p``, whether the master's MIP is SCIP's branch-and-cut (:func:`branch_and_cut`)
+#: instead of HiGHS rounds re-solved with the cuts of their answers (off: see there).
+BRANCH_AND_CUT = False
+#: Seconds the repair by minimum cuts (:func:`repair_sites`) may spend closing sites.
+REPAIR_CLOSE_S = 3.0
 #: LP rounds without a rise of the LP bound (relative 1e-6) after which the LP loop stops.
 LP_STALL = 2
 
@@ -379,6 +386,16 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                     int((x > 1e-9).sum()), tl, time.perf_counter() - ts)
         if not new or stall >= LP_STALL:
             break
+    if not maximize and BRANCH_AND_CUT:
+        # the set-covering master: SCIP's branch-and-cut with the flow's lazy rows
+        out = branch_and_cut(ms, hint_sites, deadline=deadline, options=options)
+        bound = out.bound
+        if math.isfinite(lp_bound):
+            bound = lp_bound if math.isnan(bound) else max(bound, lp_bound)
+        note = (f"cut-set master: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
+                f"{rounds} LP rounds, LP bound {lp_bound:.6g}; {out.note}")
+        return MasterOutcome(bound, [] if out.best is None else [out.best], out.proven, note,
+                             lp_bound)
     bound = math.nan
     found: list[BoolArray] = []
     proven = False
@@ -419,11 +436,21 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                 best_x = xb
         else:
             found.append(xb)
+            tr = time.perf_counter()
+            by_cut = repair_sites(ms, xb, deadline=None if deadline is None else min(
+                deadline, tr + REPAIR_CLOSE_S)) if new else None
+            tr = time.perf_counter() - tr
             fixed = repair(xb) if repair is not None and new else None
-            if fixed is not None:
-                found.append(fixed)
-                if best_x is None or ms.costs[fixed].sum() < ms.costs[best_x].sum() - 1e-9:
-                    best_x = fixed
+            logger.info("master MIP round %d: repairs of %d sites: by the minimum cuts %s "
+                        "(%.2f s), by the start's additions %s", mip_rounds, int(xb.sum()),
+                        "none" if by_cut is None else int(ms.costs[by_cut].sum()), tr,
+                        "none" if fixed is None else int(ms.costs[fixed].sum()))
+            for got in (by_cut, fixed):
+                if got is None:
+                    continue
+                found.append(got)
+                if best_x is None or ms.costs[got].sum() < ms.costs[best_x].sum() - 1e-9:
+                    best_x = got
         if not new:
             proven = sol.report.status is SolveStatus.OPTIMAL
             if proven or last_round:
@@ -505,6 +532,7 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
             logger.info("first-order master LP round %d: no duals (%s)", rounds + 1, lp.detail)
             break
         rounds += 1
+        ms.first_order_rounds += 1
         b = dual_bound(model.mip, lp.duals)
         bound = min(bound, b) if maximize else max(bound, b)
         if lp.primal is None:
@@ -522,3 +550,275 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
     note = (f"cut-set master LP by PDLP: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
             f"{rounds} rounds in {time.perf_counter() - t0:.1f} s, bound {bound:.6g}")
     return (bound if math.isfinite(bound) else math.nan), x_last, note, ms
+
+
+def _uncovered_rows(ms: Master, x: BoolArray) -> IntArray:
+    """The master's cover rows (set-covering form) with no site of ``x`` within reach."""
+    if ms.cover_rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    hit = np.asarray(ms.cm[ms.cover_rows] @ x.astype(np.float64)).ravel()
+    out: IntArray = ms.cover_rows[hit <= 0]
+    return out
+
+
+def repair_sites(ms: Master, x: BoolArray, *, deadline: float | None = None,
+                 close: bool = True) -> BoolArray | None:
+    """Open sites ``x`` made assignable (set-covering form): while a point has no open
+    site within reach, the site reaching the most such points per cost opens; while the
+    flow cannot assign the demand, the site its minimum cut says is missing opens (the
+    one adding the most room ``min(c_j, d(S within reach of j))`` per cost to the most
+    violated set ``S``).  Then, with ``close``, open sites are closed one at a time
+    while the rest
+    stay assignable (those with the least weight within reach first), until the
+    deadline.  ``None`` when no allowed site helps."""
+    x = (x & ms.allowed) | (ms.fixed & ms.allowed)
+    cost = np.maximum(ms.costs, 1e-9)
+    while True:
+        rows = _uncovered_rows(ms, x)
+        if rows.size == 0:
+            break
+        gain = np.asarray(ms.cm[rows].sum(axis=0)).ravel()
+        gain[x | ~ms.allowed] = 0.0
+        if gain.max(initial=0.0) <= 0:
+            return None
+        x = x.copy()
+        x[int(np.argmax(gain / cost))] = True
+    while True:
+        parts = separate(ms, x.astype(np.float64), ms.d, max_cuts=1)
+        if not parts:
+            break
+        room = cut_coefficients(ms, parts[0])
+        room[x | ~ms.allowed] = 0.0
+        if room.max(initial=0.0) <= 0:
+            return None
+        x = x.copy()
+        x[int(np.argmax(room / cost))] = True
+    if not close:
+        return x
+    reach = np.asarray(ms.cmc.T @ ms.d).ravel()
+    for j in np.flatnonzero(x & ~ms.fixed)[np.argsort(reach[x & ~ms.fixed], kind="stable")]:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        trial = x.copy()
+        trial[j] = False
+        if _uncovered_rows(ms, trial).size == 0 and not separate(
+                ms, trial.astype(np.float64), ms.d, max_cuts=1):
+            x = trial
+    return x
+
+
+def _write_lp(ms: Master, path: str) -> None:
+    """The set-covering master (sites only: cover rows and the cut rows of ``ms``,
+    ``d(S)`` moved to the right-hand side) in CPLEX LP format, variables ``x<j>``."""
+    model = build(ms)
+    a, lb, ub, row_lb, row_ub = model.mip.arrays()
+    # the point variables are fixed at d (set-covering form): move them to the sides
+    xs = slice(model.x0, model.x0 + ms.m)
+    fixed = np.zeros(model.mip.n_vars)
+    fixed[model.f0:model.f0 + ms.n] = ms.d
+    moved = np.asarray(a @ fixed).ravel()
+    ax = a[:, xs].tocsr()
+    obj = model.mip.objective_vector()[xs]
+    names = np.array([f"x{j}" for j in range(ms.m)], dtype=object)
+
+    def terms(idx: IntArray, val: FloatArray) -> str:
+        return " ".join(f"{v:+.17g} {n}" for v, n in zip(val, names[idx], strict=True))
+
+    out = ["Minimize", " obj: " + (terms(np.flatnonzero(obj), obj[obj != 0]) or "0 x0"),
+           "Subject To"]
+    for r in range(ax.shape[0]):
+        s, e = ax.indptr[r], ax.indptr[r + 1]
+        if s == e:
+            continue
+        body = terms(ax.indices[s:e], ax.data[s:e])
+        lo, hi = row_lb[r] - moved[r], row_ub[r] - moved[r]
+        if math.isfinite(lo):
+            out.append(f" l{r}: {body} >= {lo:.17g}")
+        if math.isfinite(hi):
+            out.append(f" u{r}: {body} <= {hi:.17g}")
+    out.append("Bounds")
+    out.extend(f" {lb[model.x0 + j]:.17g} <= x{j} <= {ub[model.x0 + j]:.17g}"
+               for j in range(ms.m))
+    out.append("Binaries")
+    out.extend(f" x{j}" for j in range(ms.m) if ub[model.x0 + j] > 0)
+    out.append("End")
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write("\n".join(out) + "\n")
+
+
+@dataclass(frozen=True)
+class BranchAndCut:
+    """What :func:`branch_and_cut` reached: its bound (``nan`` if none, ``inf`` when no
+    set of sites takes the demand), its best open
+    sites (``None`` if none; the flow assigns them in full), whether they are proven
+    optimal, and a line for the notes."""
+
+    bound: float
+    best: BoolArray | None
+    proven: bool
+    note: str
+
+
+#: Feasibility tolerance of SCIP's rows in :func:`branch_and_cut`, below the relative
+#: violation (:data:`VIOLATION`) at which the flow adds a cut: a set the flow finds
+#: violated at an integer point is then never one of the rows SCIP already holds.
+BNC_FEASTOL = 1e-7
+
+
+def branch_and_cut(ms: Master, hint: BoolArray | None, *, deadline: float | None,
+                   options: SolveOptions) -> BranchAndCut:
+    """The set-covering master (``ms``, with its cuts) solved by SCIP with the cut-set
+    inequalities as lazy constraints: every integer point SCIP would accept is checked
+    by the maximum flow, and the violated sets of its minimum cut are added as rows
+    (so are those violated at the LP points of the tree, at every node); an integer
+    point the flow cannot assign is repaired (:func:`repair_sites`, the sites the
+    minimum cut says are missing) and offered to SCIP as a solution.  SCIP's bound is
+    a bound of the capacitated model (every row is one of its cut-set inequalities),
+    its solutions are assignable, and a finished search is an optimum.  One thread
+    (SCIP's own); ``hint``: a known assignable answer (every site index).
+
+    Not on the engine's path (:data:`BRANCH_AND_CUT`): within a minute SCIP's root alone
+    took 45 s on Phú Thọ at 1 km (bound 103.6 against the HiGHS rounds' 104).  It is
+    the offline tool that brackets an instance's optimum (``bench/cap_lscp_offline.py``)
+    and needs ``pyscipopt`` (in the ``test`` extra)."""
+    import tempfile
+
+    from pyscipopt import Conshdlr, Model, quicksum
+    from pyscipopt.scip import PY_SCIP_RESULT as SCIP_RESULT
+    from pyscipopt.scip import Solution, Variable
+
+    if ms.p is not None:
+        msg = "branch_and_cut is for the set-covering form (p is None)"
+        raise ValueError(msg)
+    t0 = time.perf_counter()
+    m = Model()
+    m.hideOutput()
+    with tempfile.TemporaryDirectory(prefix="motcua-bnc-") as tmp:
+        path = f"{tmp}/master.lp"
+        _write_lp(ms, path)
+        m.readProblem(path)
+    by_name = {v.name: v for v in m.getVars()}
+    xv: dict[int, Variable] = {j: by_name[f"x{j}"] for j in range(ms.m) if f"x{j}" in by_name}
+    allowed = np.array([j for j in np.flatnonzero(ms.allowed) if int(j) in xv], dtype=np.int64)
+    stats = {"lazy": 0, "sepa": 0, "repaired": 0, "tried": 0}
+    best_cost = [math.inf if hint is None else float(ms.costs[hint].sum())]
+
+    def values(sol: Solution | None) -> FloatArray:
+        v = np.zeros(ms.m)
+        for j in allowed:
+            v[j] = m.getSolVal(sol, xv[j])
+        return v
+
+    def add_rows(sets: list[IntArray]) -> None:
+        for s in sets:
+            a = cut_coefficients(ms, s)
+            js = np.flatnonzero((a > 0) & ms.allowed)
+            m.addCons(quicksum(float(a[j]) * xv[int(j)] for j in js if int(j) in xv)
+                      >= float(ms.d[s].sum()), removable=False)
+
+    def offer(x: BoolArray) -> None:
+        if float(ms.costs[x].sum()) >= best_cost[0] - 1e-9:
+            return
+        sol = m.createSol()
+        for j in allowed:
+            m.setSolVal(sol, xv[j], 1.0 if x[j] else 0.0)
+        stats["tried"] += 1
+        if m.trySol(sol, printreason=False, completely=False, checkbounds=True,
+                    checkintegrality=True, checklprows=True, free=True):
+            best_cost[0] = float(ms.costs[x].sum())
+
+    class _Flow(Conshdlr):
+        def _stop(self) -> None:
+            if options.stopped or (deadline is not None and time.perf_counter() > deadline):
+                self.model.interruptSolve()
+
+        def conscheck(self, constraints: object, solution: Solution, checkintegrality: bool,
+                      checklprows: bool, printreason: bool, completely: bool,
+                      ) -> dict[str, object]:
+            x = values(solution) > 0.5
+            bad = bool(separate(ms, x.astype(np.float64), ms.d, max_cuts=1))
+            return {"result": SCIP_RESULT.INFEASIBLE if bad else SCIP_RESULT.FEASIBLE}
+
+        def consenfolp(self, constraints: object, nusefulconss: int, solinfeasible: bool,
+                       ) -> dict[str, object]:
+            self._stop()
+            v = values(None)
+            x = v > 0.5
+            found = separate(ms, x.astype(np.float64), ms.d)
+            if not found:
+                return {"result": SCIP_RESULT.FEASIBLE}
+            new = [s for s in found if add_cut(ms, s)]
+            stats["lazy"] += len(new)
+            fixed = repair_sites(ms, x, close=True, deadline=time.perf_counter() + 0.5)
+            if fixed is not None:
+                stats["repaired"] += 1
+                offer(fixed)
+            if not new:
+                logger.warning("branch-and-cut: a violated set already among the rows")
+                return {"result": SCIP_RESULT.INFEASIBLE}
+            add_rows(new)
+            return {"result": SCIP_RESULT.CONSADDED}
+
+        def consenfops(self, constraints: object, nusefulconss: int, solinfeasible: bool,
+                       objinfeasible: bool) -> dict[str, object]:
+            x = values(None) > 0.5
+            bad = bool(separate(ms, x.astype(np.float64), ms.d, max_cuts=1))
+            return {"result": SCIP_RESULT.INFEASIBLE if bad else SCIP_RESULT.FEASIBLE}
+
+        def conssepalp(self, constraints: object, nusefulconss: int) -> dict[str, object]:
+            self._stop()
+            v = np.clip(values(None), 0.0, 1.0)
+            new = [s for s in separate(ms, v, ms.d) + neighbourhood_cuts(ms, v, ms.d,
+                                                                            max_cuts=50)
+                   if add_cut(ms, s)]
+            if not new:
+                return {"result": SCIP_RESULT.DIDNOTFIND}
+            stats["sepa"] += len(new)
+            add_rows(new)
+            return {"result": SCIP_RESULT.CONSADDED}
+
+        def conslock(self, constraint: object, locktype: int, nlockspos: int,
+                     nlocksneg: int) -> None:
+            # closing a site can make the demand unassignable (rounding down locked)
+            for j in allowed:
+                self.model.addVarLocks(xv[j], nlockspos, nlocksneg)
+
+    handler = _Flow()
+    m.includeConshdlr(handler, "capflow", "capacity cut-set rows by maximum flow",
+                      sepapriority=1, enfopriority=-10, chckpriority=-10, sepafreq=1,
+                      propfreq=-1, eagerfreq=-1, maxprerounds=0, needscons=True)
+    m.addPyCons(m.createCons(handler, "capflow", initial=False, separate=True,
+                             enforce=True, check=True, propagate=False))
+    if bool(np.all(ms.costs == np.round(ms.costs))):
+        m.setObjIntegral()
+    m.setParam("presolving/maxrounds", 0)
+    m.setParam("numerics/feastol", BNC_FEASTOL)
+    m.setParam("randomization/randomseedshift", int(options.seed) % 2**31)
+    if deadline is not None:
+        m.setParam("limits/time", max(0.01, deadline - time.perf_counter()))
+    if hint is not None and _uncovered_rows(ms, hint).size == 0 and not separate(
+            ms, hint.astype(np.float64), ms.d, max_cuts=1):
+        # (added unchecked by SCIP: checked here)
+        sol = m.createSol()
+        for j in allowed:
+            m.setSolVal(sol, xv[j], 1.0 if hint[j] else 0.0)
+        m.addSol(sol, free=True)
+    m.optimize()
+    status = m.getStatus()
+    best: BoolArray | None = None
+    if m.getNSols() > 0:
+        x = values(m.getBestSol()) > 0.5
+        if not separate(ms, x.astype(np.float64), ms.d, max_cuts=1) and \
+                _uncovered_rows(ms, x).size == 0:
+            best = x
+    bound = float(m.getDualbound())
+    if status == "infeasible" or m.isInfinity(bound):
+        bound = math.inf  # no set of sites takes the demand
+    proven = status == "optimal" and best is not None
+    note = (f"branch-and-cut (SCIP, flow cuts as lazy rows): {status}, "
+            f"{m.getNNodes():,} nodes, {stats['lazy']} lazy and {stats['sepa']} separated "
+            f"cuts, {stats['repaired']} answers repaired, bound {bound:.6g}, "
+            f"{time.perf_counter() - t0:.1f} s")
+    m.freeProb()
+    return BranchAndCut(bound if not math.isnan(bound) and bound > -math.inf else math.nan,
+                        best, proven, note)

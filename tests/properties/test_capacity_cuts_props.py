@@ -341,3 +341,62 @@ def test_the_restricted_mip_over_merged_points_is_the_optimum_on_its_sites(
     load = capacity._load(prob.inp, got.cm, got.values)
     assert (load <= cap + 1e-6).all()
     assert (capacity._shares(w.size, got.cm, got.values, m) <= 1 + 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(tight_instances(), st.integers(0, 2**16 - 1), st.booleans())
+def test_the_repair_by_minimum_cuts_gives_sites_that_take_all_the_demand(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], pick: int, close: bool) -> None:
+    """From any set of open sites, the repair's sites cover every coverable point and
+    take all its weight (checked by scipy's LP, not the flow), keep every site it was
+    given unless ``close``, and it gives up (``None``) only when even every site open
+    cannot take it all."""
+    dense, w, cap, _ = inst
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    ms = cc.new_master(prob, cap, None)
+    x = np.array([(pick >> j) & 1 == 1 for j in range(cap.size)])
+    coverable = dense.any(axis=1)
+    need = float(w[coverable].sum())
+    got = cc.repair_sites(ms, x, close=close)
+    if got is None:
+        assert _take(dense, w, cap, tuple(range(cap.size))) < need - 1e-6
+        return
+    assert (dense[coverable][:, got].any(axis=1)).all()
+    assert _take(dense, w, cap, tuple(np.flatnonzero(got))) == pytest.approx(need, abs=1e-6)
+    if not close:
+        assert (got >= x).all()
+    else:
+        # closing any one more site loses weight or leaves a point without a site
+        for j in np.flatnonzero(got):
+            fewer = got.copy()
+            fewer[j] = False
+            assert not (dense[coverable][:, fewer].any(axis=1)).all() or _take(
+                dense, w, cap, tuple(np.flatnonzero(fewer))) < need - 1e-6
+
+
+@settings(max_examples=30, deadline=None)
+@given(tight_instances())
+def test_branch_and_cut_bounds_the_fewest_points_and_its_optimum_is_the_optimum(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> None:
+    """SCIP with the flow's cut-set rows as lazy constraints (the offline tool): its
+    bound is at most the brute-force optimum, its answer takes all the demand (scipy's
+    LP), and a finished search is the optimum."""
+    got = _problem(inst, False)
+    if got is None:
+        return
+    dense, w, cap, _, prob = got
+    opt = _optimum(dense, w, cap, None)
+    ms = cc.new_master(prob, cap, None)
+    cc.initial_cuts(ms)
+    out = cc.branch_and_cut(ms, None, deadline=None, options=OPTIONS)
+    if math.isinf(opt):
+        assert out.best is None and not out.proven
+        return
+    assert out.bound <= opt + 1e-6
+    assert out.proven, out.note  # no time limit: the search ends
+    assert out.best is not None and float(out.best.sum()) == opt
+    coverable = dense.any(axis=1)
+    assert dense[coverable][:, out.best].any(axis=1).all()
+    assert _take(dense, w, cap, tuple(np.flatnonzero(out.best))) == pytest.approx(
+        float(w[coverable].sum()), abs=1e-6)
+    assert out.bound == pytest.approx(opt, abs=1e-6)
