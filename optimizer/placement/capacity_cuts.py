@@ -332,9 +332,6 @@ MIP_ROUND_MIN_S = 5.0
 #: engines check their limit only now and then: a master MIP ran 50 s past it on a
 #: loaded machine).
 WALL_SLACK_S = 1.0
-#: Without ``p``, whether the master's MIP is SCIP's branch-and-cut (:func:`branch_and_cut`)
-#: instead of HiGHS rounds re-solved with the cuts of their answers (off: see there).
-BRANCH_AND_CUT = False
 #: Seconds the repair by minimum cuts (:func:`repair_sites`) may spend closing sites.
 REPAIR_CLOSE_S = 3.0
 #: LP rounds without a rise of the LP bound (relative 1e-6) after which the LP loop stops.
@@ -386,16 +383,6 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
                     int((x > 1e-9).sum()), tl, time.perf_counter() - ts)
         if not new or stall >= LP_STALL:
             break
-    if not maximize and BRANCH_AND_CUT:
-        # the set-covering master: SCIP's branch-and-cut with the flow's lazy rows
-        out = branch_and_cut(ms, hint_sites, deadline=deadline, options=options)
-        bound = out.bound
-        if math.isfinite(lp_bound):
-            bound = lp_bound if math.isnan(bound) else max(bound, lp_bound)
-        note = (f"cut-set master: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
-                f"{rounds} LP rounds, LP bound {lp_bound:.6g}; {out.note}")
-        return MasterOutcome(bound, [] if out.best is None else [out.best], out.proven, note,
-                             lp_bound)
     bound = math.nan
     found: list[BoolArray] = []
     proven = False
@@ -677,7 +664,7 @@ def branch_and_cut(ms: Master, hint: BoolArray | None, *, deadline: float | None
     its solutions are assignable, and a finished search is an optimum.  One thread
     (SCIP's own); ``hint``: a known assignable answer (every site index).
 
-    Not on the engine's path (:data:`BRANCH_AND_CUT`): within a minute SCIP's root alone
+    Not on the engine's path: within a minute SCIP's root alone
     took 45 s on Phú Thọ at 1 km (bound 103.6 against the HiGHS rounds' 104).  It is
     the offline tool that brackets an instance's optimum (``bench/cap_lscp_offline.py``)
     and needs ``pyscipopt`` (in the ``test`` extra)."""
