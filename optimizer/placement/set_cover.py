@@ -364,21 +364,21 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
     return band
 
 
-#: :func:`band_ladder`: about this many rows a band (more with two bands).  Two bands of Lạng Sơn 1 km's component (2,283 rows x 823 sites) were not
-#: proven in 49 CPU seconds each (bound 85.43-86.23, LP 84.51); five bands of
-#: 433-470 rows were, in 11 CPU seconds in all: 86.72 (four: 86.85 in 17).  Quảng
-#: Ninh's components (1,292 and 1,311 rows) keep two bands.
+#: :func:`band_ladder`: about this many rows a band (more with two bands).  Two
+#: bands of Lạng Sơn 1 km's component (2,283 rows x 823 sites) were not proven in
+#: 49 CPU seconds each (bound 85.43-86.23, LP 84.51); five bands of 433-470 rows
+#: were, in 11 CPU seconds in all: 86.72 (four: 86.85 in 17).  Quảng Ninh's
+#: components (1,292 and 1,311 rows) keep two bands.
 BAND_ROWS = 450
 
 
 def band_ladder(n_rows: int) -> tuple[int, ...]:
-    """The band counts :func:`decomposition_bound` solves in turn for ``n_rows`` rows:
-    ``max(2, n_rows // BAND_ROWS)`` bands; when that is two, three first.  Fewer
-    bands bound more but solve slower: three are a bound that is there when two do
-    not finish in a loaded minute (Quảng Ninh 400 m's component, LP 58.55: three
-    bands 60.02 in 5 CPU seconds, two 61.52 in 20)."""
-    base = max(2, n_rows // BAND_ROWS)
-    return (3, 2) if base == 2 else (base,)
+    """The band counts :func:`decomposition_bound` solves for ``n_rows`` rows: ``max(2,
+    n_rows // BAND_ROWS)`` bands.  (Three bands before two were tried: a bound for
+    a loaded minute where two do not finish, Quảng Ninh 400 m's component three
+    60.02 in 5 CPU seconds, two 61.52 in 20; but the three's time made Quảng Ninh
+    1 km's two not finish: 135 where two give 136 with the same CPU.)"""
+    return (max(2, n_rows // BAND_ROWS),)
 
 
 def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
