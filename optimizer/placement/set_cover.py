@@ -366,10 +366,10 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
 
 #: :func:`band_ladder`: about this many rows a band (more with two bands).  Two
 #: bands of Lạng Sơn 1 km's component (2,283 rows x 823 sites) were not proven in
-#: 49 CPU seconds each (bound 85.43-86.23, LP 84.51); five bands of 433-470 rows
-#: were, in 11 CPU seconds in all: 86.72 (four: 86.85 in 17).  Quảng Ninh's
-#: components (1,292 and 1,311 rows) keep two bands.
-BAND_ROWS = 450
+#: 49 CPU seconds each (bound 85.43-86.23, LP 84.51); four bands of 558-586 rows
+#: were, in 17 CPU seconds in all: 86.85 (five: 86.72 in 11).  Quảng Ninh's
+#: components (1,292 and 1,311 rows) and Phú Thọ 1 km's (1,528) keep two bands.
+BAND_ROWS = 560
 
 
 def band_ladder(n_rows: int) -> tuple[int, ...]:

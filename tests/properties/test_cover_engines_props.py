@@ -394,7 +394,8 @@ def test_band_ladder_by_hand() -> None:
     assert set_cover.band_ladder(10) == (2,)
     assert set_cover.band_ladder(3 * rows - 1) == (2,)  # Quảng Ninh's 1,292-1,311 rows
     assert set_cover.band_ladder(3 * rows) == (3,)
-    assert set_cover.band_ladder(2283) == (5,)  # Lạng Sơn 1 km's component
+    assert set_cover.band_ladder(1528) == (2,)  # Phú Thọ 1 km's
+    assert set_cover.band_ladder(2283) == (4,)  # Lạng Sơn 1 km's component
     assert set_cover.band_ladder(7 * rows + rows // 2) == (7,)
 
 
