@@ -980,7 +980,8 @@ def _region_minutes(cpm: Cpm, plan: Plan, open_sites: IntArray) -> FloatArray:
 
 
 def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: SolveOptions,
-               deadline: float | None) -> BoolArray | None:
+               deadline: float | None, nearest: IntArray | None = None,
+               check_s: float = 0.0) -> BoolArray | None:
     """The open sites of ``plan`` after re-opening its open sites ``free`` among
     ``cand`` (``free`` included) by a small MIP: the demand ``plan`` sends to ``free``
     (and, with a penalty, the unassigned share of the rows whose nearest site is in
@@ -989,7 +990,9 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
     each pair's link too, on Quảng Ninh at 1 km 0.3-0.4 s of CPU against 1.1 s), each
     row offered its :data:`REGION_NEAREST` nearest of them; every other share stays.  ``None`` when the MIP finds no plan cheaper for that demand
     than ``plan``'s own (in time) or keeps the same sites.  Only proposes sites: the
-    caller checks them by the assignment of every row."""
+    caller checks them by the assignment of every row.  ``nearest``: each row's nearest
+    site (:func:`_nearest_site`), computed when not given; ``check_s``: the seconds kept
+    before ``deadline`` for the caller's check."""
     inp = cpm.prob.inp
     if cpm.n_rows == 0 or free.size == 0:
         return None
@@ -1002,8 +1005,8 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
     amount: FloatArray = np.bincount(cpm.r, weights=plan.z * in_free[cpm.c],
                                      minlength=cpm.n_rows).astype(np.float64)
     if cpm.pen_u is not None:
-        starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
-        nearest = cpm.c[starts + _argmin_per_row(cpm, starts)]
+        if nearest is None:
+            nearest = _nearest_site(cpm)
         amount += np.where(in_cand[nearest], 1.0 - _assigned(cpm, plan.z), 0.0)
     amount = np.clip(amount, 0.0, 1.0) * cpm.w
     rows: IntArray = np.flatnonzero(amount > TOL * max(1.0, float(cpm.w.sum())))
@@ -1047,6 +1050,10 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
         cap_r.append(ss)
         cap_c.append(o0 + ss)
         cap_v.append(-np.ones(m))
+        # overload allowed, the capacity row no longer shuts a closed site: all of this
+        # demand at most, only to an open one
+        mip.add_rows(m, np.r_[col[c], ss], np.r_[z0 + kk, x0 + ss],
+                     np.r_[a[r], -np.full(m, float(a.sum()))], ub=0.0)
     mip.add_rows(m, np.concatenate(cap_r), np.concatenate(cap_c), np.concatenate(cap_v), ub=0.0)
     mip.add_rows(1, np.zeros(m, dtype=np.int64), x0 + ss, 1.0, ub=float(free.size))
     # the hint: the plan itself (the freed sites open, its shares of this demand)
@@ -1055,7 +1062,9 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
     hint[z0:z0 + k] = cpm.w[cpm.r[pairs]] * plan.z[pairs] * in_free[c] / a[r]
     if cpm.pen_u is not None:
         hint[u0:u0 + n] = (1.0 - held / a).clip(0.0, 1.0)
-    limit = REGION_MIP_S if deadline is None else min(REGION_MIP_S, remaining(deadline) or 0.0)
+    limit = REGION_MIP_S
+    if deadline is not None:  # (the check of its answer kept after it)
+        limit = min(limit, deadline - time.perf_counter() - check_s)
     if limit <= 0.0:
         return None
     sol = solve_mip(mip, engine=options.engine, time_limit_s=limit, seed=options.seed,
@@ -1072,13 +1081,13 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
     return mask
 
 
-def _argmin_per_row(cpm: Cpm, starts: IntArray) -> IntArray:
-    """Per row (pairs in row order, ``starts`` each row's first), the offset of its
-    nearest pair from its first."""
+def _nearest_site(cpm: Cpm) -> IntArray:
+    """Per row (pairs in row order, every row with one), its nearest site."""
+    starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
     d1 = np.minimum.reduceat(cpm.d, starts)
     first = np.flatnonzero(cpm.d == d1[cpm.r])
     first = first[np.r_[True, cpm.r[first[1:]] != cpm.r[first[:-1]]]]
-    out: IntArray = first - starts
+    out: IntArray = cpm.c[first]
     return out
 
 
@@ -1093,9 +1102,16 @@ def region_moves(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None)
     stopped at the same plan)."""
     options = checker.options
     inp = cpm.prob.inp
+    clock = checker.clock
     tol = TOL * max(1.0, abs(best.objective))
     done: set[int] = set()
-    while not options.stopped:
+    # each step passes over every pair a few times, as a check does: it starts when
+    # three checks' time is left (on Phú Thọ at 1 km, 6.7 million pairs, a check took
+    # 1-5 s of loaded wall)
+    if not clock.fits(deadline, 3.0 * checker.seconds()):
+        return best
+    nearest = _nearest_site(cpm) if cpm.pen_u is not None else None
+    while not options.stopped and clock.fits(deadline, 3.0 * checker.seconds()):
         free_open = np.flatnonzero(best.open_mask & ~inp.fixed_mask)
         if free_open.size == 0:
             break
@@ -1108,9 +1124,7 @@ def region_moves(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None)
         closed_ok = inp.allowed & ~best.open_mask
         improved = False
         for a in seeds:
-            if deadline is not None and time.perf_counter() + checker.seconds() >= deadline:
-                return best
-            if options.stopped:
+            if options.stopped or not clock.fits(deadline, 2.0 * checker.seconds()):
                 return best
             done.add(int(free_open[a]))
             # the seed's nearest open sites (by the minutes from its demand)
@@ -1124,8 +1138,9 @@ def region_moves(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None)
                 top = np.argsort(row, kind="stable")[:REGION_CANDIDATES]
                 cands.append(top[np.isfinite(row[top])])
             cand = np.unique(np.concatenate(cands)).astype(np.int64)
-            mask = region_mip(cpm, best, free, cand, options, deadline)
-            if mask is None or not checker.clock.fits(deadline, checker.seconds()):
+            mask = region_mip(cpm, best, free, cand, options, deadline, nearest,
+                              check_s=checker.seconds())
+            if mask is None or not clock.fits(deadline, checker.seconds()):
                 continue
             got = checker.check(mask, deadline, "region MIP")
             logger.debug("region move from site %d: %s against %.6g", free_open[a],
