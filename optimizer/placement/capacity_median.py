@@ -52,7 +52,9 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   (:func:`uncapacitated_price`; cheaper steps) or, when the demand exceeds what ``p``
   sites can hold, from every row at the penalty (:func:`start_prices`);
 * location-allocation moves (each open site moved to the site serving its assigned
-  demand best, all together, else one at a time), and swap moves guided by the
+  demand best, all together, else one at a time), region moves (:func:`region_moves`:
+  two neighbouring open sites re-opened together by a small MIP over the sites
+  nearest their demand, the rest of the plan kept), and swap moves guided by the
   Lagrangian sites and the unassigned demand, widened while none helps; the bound
   gets the time the moves leave.
 
@@ -141,6 +143,17 @@ AGGREGATE_ROWS = 20_000
 #: The aggregated problem has at most about this many groups of rows (Quảng Ninh at
 #: 1 km, 10,547 rows, gets its moves in the minute).
 AGGREGATE_GROUPS = 12_000
+#: Open sites one region move (:func:`region_moves`) re-opens together.
+REGION_SITES = 2
+#: Closed sites offered per re-opened site (the nearest to the demand it serves).
+REGION_CANDIDATES = 8
+#: Each demand row of a region MIP is offered its this many nearest candidates (and
+#: the pairs its plan uses).
+REGION_NEAREST = 6
+#: Share of the moves' time left (after the relocations) the region moves get at most.
+REGION_TIME_SHARE = 0.5
+#: Wall seconds one region MIP gets at most.
+REGION_MIP_S = 3.0
 #: Share of the time limit the aggregated problem's solve gets.
 AGGREGATE_SHARE = 0.4
 #: Share of the time limit left after it, at least (the flows of its sites on every
@@ -947,6 +960,203 @@ def _one_relocation(best: Plan, free_open: IntArray, gain_move: FloatArray, chec
     return None
 
 
+def _region_minutes(cpm: Cpm, plan: Plan, open_sites: IntArray) -> FloatArray:
+    """(open site x site) the mean minutes from the demand ``plan`` now sends to each
+    of ``open_sites`` to every site (a pair beyond reach counted at the penalty, or
+    twice the longest minutes without one): how near each site is to what an open
+    site serves."""
+    n_sites = cpm.prob.inp.n_sites
+    far = cpm.pen_u if cpm.pen_u is not None else 2.0 * float(cpm.d.max(initial=0.0)) + 1.0
+    gain = sp.csr_matrix((far - cpm.d, (cpm.r, cpm.c)), shape=(cpm.n_rows, n_sites))
+    pos = np.full(n_sites, -1, dtype=np.int64)
+    pos[open_sites] = np.arange(open_sites.size)
+    wz = cpm.w[cpm.r] * plan.z
+    sel = (pos[cpm.c] >= 0) & (wz > 0)
+    zt = sp.csr_matrix((wz[sel], (pos[cpm.c[sel]], cpm.r[sel])),
+                       shape=(open_sites.size, cpm.n_rows))
+    load = np.asarray(zt.sum(axis=1)).ravel()
+    saving = np.asarray((zt @ gain).todense())
+    out: FloatArray = far - saving / np.maximum(load, 1e-300)[:, None]
+    out[load <= 0.0] = far
+    return out
+
+
+def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: SolveOptions,
+               deadline: float | None, nearest: IntArray | None = None,
+               check_s: float = 0.0) -> BoolArray | None:
+    """The open sites of ``plan`` after re-opening its open sites ``free`` among
+    ``cand`` (``free`` included) by a small MIP: the demand ``plan`` sends to ``free``
+    (and, with a penalty, the unassigned share of the rows whose nearest site is in
+    ``cand``) assigned to at most ``len(free)`` sites of ``cand`` within their
+    capacities (the capacity rows alone link the shares to the sites: faster than with
+    each pair's link too, on Quảng Ninh at 1 km 0.3-0.4 s of CPU against 1.1 s), each
+    row offered its :data:`REGION_NEAREST` nearest of them; every other share stays.  ``None`` when the MIP finds no plan cheaper for that demand
+    than ``plan``'s own (in time) or keeps the same sites.  Only proposes sites: the
+    caller checks them by the assignment of every row.  ``nearest``: each row's nearest
+    site (:func:`_nearest_site`), computed when not given; ``check_s``: the seconds kept
+    before ``deadline`` for the caller's check."""
+    inp = cpm.prob.inp
+    if cpm.n_rows == 0 or free.size == 0:
+        return None
+    in_free = np.zeros(inp.n_sites, dtype=bool)
+    in_free[free] = True
+    in_cand = np.zeros(inp.n_sites, dtype=bool)
+    in_cand[cand] = True
+    # each row's amount to place: its shares at the freed sites, and its unassigned
+    # share when its nearest site is a candidate
+    amount: FloatArray = np.bincount(cpm.r, weights=plan.z * in_free[cpm.c],
+                                     minlength=cpm.n_rows).astype(np.float64)
+    if cpm.pen_u is not None:
+        if nearest is None:
+            nearest = _nearest_site(cpm)
+        amount += np.where(in_cand[nearest], 1.0 - _assigned(cpm, plan.z), 0.0)
+    amount = np.clip(amount, 0.0, 1.0) * cpm.w
+    rows: IntArray = np.flatnonzero(amount > TOL * max(1.0, float(cpm.w.sum())))
+    if rows.size == 0:
+        return None
+    local = np.full(cpm.n_rows, -1, dtype=np.int64)
+    local[rows] = np.arange(rows.size)
+    pairs = np.flatnonzero((local[cpm.r] >= 0) & in_cand[cpm.c])
+    # each row's nearest candidates, and the pairs the plan uses now (its hint)
+    at_free = in_free[cpm.c] & (local[cpm.r] >= 0)
+    used = np.flatnonzero(at_free & (plan.z > 0.0))
+    pairs = np.union1d(_nearest_pairs(cpm, pairs, REGION_NEAREST), used).astype(np.int64)
+    a, r, c = amount[rows], local[cpm.r[pairs]], cpm.c[pairs]
+    col = np.full(inp.n_sites, -1, dtype=np.int64)
+    col[cand] = np.arange(cand.size)
+    n, k, m = rows.size, pairs.size, cand.size
+    # what plan pays for this demand now: its minutes at the freed sites, the penalty
+    # for the unassigned share taken in
+    now = float((cpm.w[cpm.r[at_free]] * cpm.d[at_free]) @ plan.z[at_free])
+    held = np.bincount(local[cpm.r[at_free]], weights=cpm.w[cpm.r[at_free]]
+                       * plan.z[at_free], minlength=n)
+    mip = SparseMip()
+    x0 = mip.add_variables(m, integer=True)
+    z0 = mip.add_variables(k, objective=a[r] * cpm.d[pairs])
+    kk = np.arange(k, dtype=np.int64)
+    nn = np.arange(n, dtype=np.int64)
+    ss = np.arange(m, dtype=np.int64)
+    if cpm.pen_o is not None:  # the freed sites' overload is all this demand's
+        over = _loads(cpm, plan.z * in_free[cpm.c])[free] - cpm.cap[free]
+        now += cpm.pen_o * float(over.clip(0.0).sum())
+    if cpm.pen_u is not None:
+        now += cpm.pen_u * float((a - held).clip(0.0).sum())
+        u0 = mip.add_variables(n, objective=cpm.pen_u * a)
+        mip.add_rows(n, np.r_[r, nn], np.r_[z0 + kk, u0 + nn], 1.0, lb=1.0, ub=1.0)
+    else:
+        mip.add_rows(n, r, z0 + kk, 1.0, lb=1.0, ub=1.0)
+    # load within capacity (plus any penalised overload)
+    cap_r, cap_c, cap_v = [col[c], ss], [z0 + kk, x0 + ss], [a[r], -cpm.cap[cand]]
+    if cpm.pen_o is not None:
+        o0 = mip.add_variables(m, ub=math.inf, objective=cpm.pen_o)
+        cap_r.append(ss)
+        cap_c.append(o0 + ss)
+        cap_v.append(-np.ones(m))
+        # overload allowed, the capacity row no longer shuts a closed site: all of this
+        # demand at most, only to an open one
+        mip.add_rows(m, np.r_[col[c], ss], np.r_[z0 + kk, x0 + ss],
+                     np.r_[a[r], -np.full(m, float(a.sum()))], ub=0.0)
+    mip.add_rows(m, np.concatenate(cap_r), np.concatenate(cap_c), np.concatenate(cap_v), ub=0.0)
+    mip.add_rows(1, np.zeros(m, dtype=np.int64), x0 + ss, 1.0, ub=float(free.size))
+    # the hint: the plan itself (the freed sites open, its shares of this demand)
+    hint = np.zeros(mip.n_vars)
+    hint[x0 + col[free]] = 1.0
+    hint[z0:z0 + k] = cpm.w[cpm.r[pairs]] * plan.z[pairs] * in_free[c] / a[r]
+    if cpm.pen_u is not None:
+        hint[u0:u0 + n] = (1.0 - held / a).clip(0.0, 1.0)
+    limit = REGION_MIP_S
+    if deadline is not None:  # (the check of its answer kept after it)
+        limit = min(limit, deadline - time.perf_counter() - check_s)
+    if limit <= 0.0:
+        return None
+    sol = solve_mip(mip, engine=options.engine, time_limit_s=limit, seed=options.seed,
+                    threads=options.threads, hint=hint)
+    logger.debug("region MIP: %d rows, %d sites, %d pairs: %s %.6g against %.6g in %.2f s",
+                 n, m, k, sol.report.status.value, sol.report.objective, now,
+                 sol.report.wall_time_s)
+    if sol.values is None or sol.report.objective >= now - TOL * max(1.0, abs(now)):
+        return None
+    mask = plan.open_mask & ~in_free
+    mask[cand[sol.values[x0:x0 + m] > 0.5]] = True
+    if np.array_equal(mask, plan.open_mask):
+        return None
+    return mask
+
+
+def _nearest_site(cpm: Cpm) -> IntArray:
+    """Per row (pairs in row order, every row with one), its nearest site."""
+    starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
+    d1 = np.minimum.reduceat(cpm.d, starts)
+    first = np.flatnonzero(cpm.d == d1[cpm.r])
+    first = first[np.r_[True, cpm.r[first[1:]] != cpm.r[first[:-1]]]]
+    out: IntArray = cpm.c[first]
+    return out
+
+
+def region_moves(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None) -> Plan:
+    """Re-open a few neighbouring open sites at once (:func:`region_mip`: each free
+    open site with its :data:`REGION_SITES` - 1 nearest, among their
+    :data:`REGION_CANDIDATES` nearest sites each), each proposal checked by
+    ``checker``; seeds taken in turn, the open sites serving their demand from
+    farthest first, until a whole round of seeds finds nothing better (or the
+    deadline).  The swaps move one site; this moves several together to where their
+    demand is (on Quảng Ninh at 1 km the relocations and 57-97 screened swaps all
+    stopped at the same plan)."""
+    options = checker.options
+    inp = cpm.prob.inp
+    clock = checker.clock
+    tol = TOL * max(1.0, abs(best.objective))
+    done: set[int] = set()
+    # each step passes over every pair a few times, as a check does: it starts when
+    # three checks' time is left (on Phú Thọ at 1 km, 6.7 million pairs, a check took
+    # 1-5 s of loaded wall)
+    if not clock.fits(deadline, 3.0 * checker.seconds()):
+        return best
+    nearest = _nearest_site(cpm) if cpm.pen_u is not None else None
+    while not options.stopped and clock.fits(deadline, 3.0 * checker.seconds()):
+        free_open = np.flatnonzero(best.open_mask & ~inp.fixed_mask)
+        if free_open.size == 0:
+            break
+        near = _region_minutes(cpm, best, free_open)
+        own = near[np.arange(free_open.size), free_open]
+        seeds = [int(a) for a in np.argsort(-own, kind="stable")
+                 if int(free_open[a]) not in done]
+        if not seeds:
+            break
+        closed_ok = inp.allowed & ~best.open_mask
+        improved = False
+        for a in seeds:
+            if options.stopped or not clock.fits(deadline, 2.0 * checker.seconds()):
+                return best
+            done.add(int(free_open[a]))
+            # the seed's nearest open sites (by the minutes from its demand)
+            peers = np.argsort(near[a, free_open], kind="stable")[:REGION_SITES]
+            if a not in peers:
+                peers = np.r_[a, peers[:REGION_SITES - 1]]
+            free = free_open[peers]
+            cands = [free]
+            for b in peers:
+                row = np.where(closed_ok, near[b], np.inf)
+                top = np.argsort(row, kind="stable")[:REGION_CANDIDATES]
+                cands.append(top[np.isfinite(row[top])])
+            cand = np.unique(np.concatenate(cands)).astype(np.int64)
+            mask = region_mip(cpm, best, free, cand, options, deadline, nearest,
+                              check_s=checker.seconds())
+            if mask is None or not clock.fits(deadline, checker.seconds()):
+                continue
+            got = checker.check(mask, deadline, "region MIP")
+            logger.debug("region move from site %d: %s against %.6g", free_open[a],
+                         "none" if got is None else f"{got.objective:.6g}", best.objective)
+            if got is not None and got.objective < best.objective - tol:
+                best, improved = got, True
+                tol = TOL * max(1.0, abs(best.objective))
+                done.difference_update(int(j) for j in free)
+                break
+        if not improved:
+            break
+    return best
+
+
 def swaps(cpm: Cpm, best: Plan, p: int, lag: Lagrange | None, checker: Checker,
           deadline: float | None, tries: int = 0) -> Plan:
     """Swap a free open site for a closed one, each swap checked by ``checker``:
@@ -1282,6 +1492,13 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
                 if checker.screen and not single_assignment:  # the answer is the flow's
                     end = deadline - max(SCREEN_RESERVE_SHARE * reserve, 3.0 * clock.flow_s)
             cur = relocate(cpm, cur, checker, end)  # again, from the Lagrangian sites if better
+            # the region moves get half the time left, the swaps the rest (on qn-1km
+            # under load, a region MIP took 1 s of CPU where a screening flow took
+            # 0.3-0.5 s: given all of it, they left the swaps none)
+            half = None if end is None else time.perf_counter() + REGION_TIME_SHARE * max(
+                0.0, end - time.perf_counter())
+            if not aggregated:  # (on qn-400m, 6.7 million pairs, 4-5 s past the limit)
+                cur = region_moves(cpm, cur, checker, half)
             cur = swaps(cpm, cur, p, lag, checker, end)
             if (end is not None and time.perf_counter() + 2.0 * lag_step < end
                     and not options.stopped):

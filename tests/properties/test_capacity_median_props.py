@@ -533,3 +533,66 @@ def test_the_aggregated_start_keeps_the_answer_assigned_and_the_bound_valid(
     assert res.best_bound - tol <= opt <= res.objective + tol
     assert res.open_sites.size <= p and set(fixed) <= set(res.open_sites.tolist())
     _check_figures(res, d, w, cap, pen_u, pen_o, single)
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(), start=st.integers(0, 2**31 - 1))
+def test_a_region_mip_over_every_site_finds_the_optimum_or_nothing(
+        inst: dict[str, object], start: int) -> None:
+    """The region move's MIP (:func:`region_mip`) re-opening every open site of a plan
+    among every site, each point offered every site, is the whole problem with shares
+    (its demand is all the demand: the shares at the freed sites and, with a penalty,
+    the unassigned share of every row): when a plan of the sites it proposes exists it
+    is the brute-force optimum, and it proposes nothing exactly when the plan (the best
+    assignment of random sites) is already optimal."""
+    from optimizer.placement.inputs import SolveOptions, minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    p, pen_u, pen_o = int(str(inst["p"])), inst["pen_u"], inst["pen_o"]
+    assert pen_u is None or isinstance(pen_u, float)
+    assert pen_o is None or isinstance(pen_o, float)
+    if not np.isfinite(d).any():
+        return
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, None, None), cap, pen_u, pen_o)
+    rng = np.random.default_rng(start)
+    mask = np.zeros(cap.size, dtype=bool)
+    mask[rng.choice(cap.size, size=p, replace=False)] = True
+    plan = cpm_mod.flow_plan(cpm, mask, "start")
+    if plan is None:  # no assignment to these sites keeps the hard rules
+        return
+    opt = _brute(d, w, cap, p, (), pen_u, pen_o, False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "REGION_NEAREST", cap.size)
+        got = cpm_mod.region_mip(cpm, plan, np.flatnonzero(mask), np.arange(cap.size),
+                                 SolveOptions(20.0), None)
+    tol = 1e-6 * max(1.0, abs(opt))
+    if plan.objective <= opt + tol:
+        assert got is None
+        return
+    assert got is not None and int(got.sum()) <= p
+    better = cpm_mod.flow_plan(cpm, got, "region")
+    assert better is not None
+    assert better.objective == pytest.approx(opt, rel=1e-6, abs=1e-6)
+
+
+def test_region_moves_take_two_sites_to_where_their_demand_is_by_hand() -> None:
+    """Two clusters of demand (weight 4 each) and four sites, capacity 4 each, p = 2:
+    sites 0 and 1 both sit by cluster A (0 and 1 min; cluster B 20 and 21 min), sites
+    2 and 3 by B.  From {0, 1} one of them must move to B (one relocation does it too,
+    but the region move finds it by its MIP): 4 * 0 + 4 * 1 min of travel
+    ({0, 2}: A at 0, B at 1), from 4 * 0 + 4 * 21."""
+    from optimizer.placement.inputs import SolveOptions, minutes_inputs
+
+    d = np.array([[0.0, 1.0, 20.0, 22.0], [20.0, 21.0, 1.0, 0.5]])
+    w = np.array([4.0, 4.0])
+    cap = np.full(4, 4.0)
+    cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, None, None), cap, 60.0, None)
+    mask = np.array([True, True, False, False])
+    plan = cpm_mod.flow_plan(cpm, mask, "start")
+    assert plan is not None and plan.objective == pytest.approx(4 * 0 + 4 * 21)
+    checker = cpm_mod.Checker(cpm, False, SolveOptions(20.0), screen=True,
+                              clock=cpm_mod.Clock())
+    got = cpm_mod.region_moves(cpm, plan, checker, None)
+    assert got.open_mask.tolist() == [True, False, False, True]
+    assert got.objective == pytest.approx(4 * 0 + 4 * 0.5)
+    assert cpm_mod.evaluate(cpm, got.open_mask, got.z) == pytest.approx(got.objective)
