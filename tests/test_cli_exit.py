@@ -58,3 +58,42 @@ def test_console_script_exits_without_waiting_for_an_abandoned_engine(tmp_path):
     # it ended without waiting for HiGHS's 60 s (generous margin for a loaded machine)
     assert ended - started < 20.0, (ended - started, proc.stderr)
     assert "terminate called" not in proc.stderr
+
+
+NATIVE = textwrap.dedent(
+    """
+    import os, sys
+    from motcua.cli.main import native_output_to_stderr
+
+    with native_output_to_stderr():
+        os.write(1, b"a solver's stray line\\n")  # as a native library writes it
+        print('{"status": "OPTIMAL"}')
+    print("after")
+    os.write(1, b"native after\\n")
+    """
+)
+
+
+def test_native_output_goes_to_stderr_and_python_output_to_stdout(
+        tmp_path: Path, capfd) -> None:  # type: ignore[no-untyped-def]
+    """While ``motcua`` runs, a native library's line on file descriptor 1 (HiGHS
+    prints one now and then from a MIP) goes to the standard error, so ``--json`` stays
+    JSON; Python's own output still reaches the standard output, and after it the
+    standard output is as before. Checked in a process of its own (the process's own
+    stdout) and under a test's capture."""
+    script = tmp_path / "native.py"
+    script.write_text(NATIVE, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, check=True)
+    assert proc.stdout == '{"status": "OPTIMAL"}\nafter\nnative after\n'
+    assert proc.stderr == "a solver's stray line\n"
+
+    import os
+
+    from motcua.cli.main import native_output_to_stderr
+
+    with native_output_to_stderr():
+        os.write(1, b"native\n")
+        print("python")
+    out, err = capfd.readouterr()
+    assert (out, err) == ("python\n", "native\n")

@@ -12,10 +12,11 @@ is an unexpected error (a bug), and ``--debug`` shows its traceback for the repo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import NoReturn
 
@@ -68,8 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_UNEXPECTED
+    # a solver's stray line must not reach --json's output (the app server of `demo` keeps
+    # its own standard output)
+    guard = contextlib.nullcontext() if args.command == "demo" else native_output_to_stderr()
     try:
-        return int(args.func(args) or 0)
+        with guard:
+            return int(args.func(args) or 0)
     except ScenarioError as exc:  # its message names the scenario's every problem
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
@@ -88,6 +93,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED
+
+
+@contextlib.contextmanager
+def native_output_to_stderr() -> Iterator[None]:
+    """Within it, what native libraries write to the standard output (file descriptor 1:
+    a solver's stray progress line) goes to the standard error, and Python's own
+    ``print`` still goes to the standard output: ``--json`` stays valid JSON and the
+    answer stays readable. When ``sys.stdout`` is not the process's own (a test's
+    capture), it is left as it is."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no file descriptor 1 to guard
+        yield
+        return
+    own = sys.stdout is sys.__stdout__ and sys.stdout is not None
+    old = sys.stdout
+    if own:
+        line = bool(getattr(old, "line_buffering", False))
+        sys.stdout = open(saved, "w", buffering=1 if line else -1,  # noqa: SIM115
+                          encoding=old.encoding, errors=old.errors, closefd=False)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        if own:
+            sys.stdout = old
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def entry(argv: Sequence[str] | None = None) -> NoReturn:
