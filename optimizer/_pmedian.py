@@ -712,7 +712,8 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                      allowed: BoolArray, lam: FloatArray, root_bound: float,
                      incumbent: Callable[[BoolArray], float], upper: float, *,
                      deadline: float | None, stop: threading.Event | None = None,
-                     node_iter: int = NODE_ITER) -> tuple[float, float, bool, int]:
+                     node_iter: int = NODE_ITER,
+                     gap: float = 0.0) -> tuple[float, float, bool, int]:
     """Exact branch-and-bound over Lagrangian bounds (after Beasley 1993).
 
     Depth first; each node forces sites open or closed, re-optimises the
@@ -730,33 +731,51 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
     the best cost found, a lower bound on the optimum, whether it is proven
     (every node pruned), and the node count.  The lower bound of an
     unfinished search is the least bound of the nodes still open.
+
+    ``gap`` > 0 proves a relative gap instead of the optimum: nodes are pruned, and
+    sites and entries fixed, against ``upper * (1 - gap)`` (the incumbent's at the
+    time), so a finished search returns a lower bound of at least ``1 - gap`` times
+    the best cost (the least bound a pruned node had, or a threshold fixing used),
+    and "proven" means that bound, not optimality.  ``gap`` = 0 is the exact search.
     """
     stack = [_Node(fixed.copy(), allowed.copy(), pairs, tail, lam.copy(), root_bound, 0)]
     nodes = 0
+    eps = ABSOLUTE_GAP
+    # the least bound of a subtree no longer explored: pruned, or fixed away, short of
+    # the incumbent when gap > 0 (with gap = 0 each such bound is the incumbent's)
+    settled = math.inf
+
+    def aim() -> float:
+        return upper - gap * abs(upper) if gap > 0.0 and math.isfinite(upper) else upper
+
     while stack:
         if (deadline is not None and time.perf_counter() > deadline) or (
                 stop is not None and stop.is_set()):
-            lower = min(upper, min(nd.bound for nd in stack))
+            lower = min(upper, settled if gap > 0.0 else math.inf,
+                        min(nd.bound for nd in stack))
             return upper, lower, False, nodes
         nd = stack.pop()
         if nodes % 200 == 0:
             logger.debug("tree: %d nodes, depth %d, %d open, incumbent %.8g, least open bound %.8g",
                          nodes, nd.depth, len(stack) + 1, upper,
                          min([x.bound for x in stack] + [nd.bound]))
-        eps = ABSOLUTE_GAP
-        if nd.bound >= upper - eps or int(nd.fixed.sum()) > p:
+        if int(nd.fixed.sum()) > p:
+            continue
+        if nd.bound >= aim() - eps:
+            settled = min(settled, nd.bound)
             continue
         nodes += 1
-        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, upper,
-                              upper - eps, node_iter)
+        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, aim(),
+                              aim() - eps, node_iter)
         upper = min(upper, incumbent(lg.chosen))
-        if lg.bound >= upper - eps:
+        if lg.bound >= aim() - eps or not (lg.subgradient != 0.0).any():
+            # pruned, or the subproblem's solution is feasible, so optimal for this node
+            settled = min(settled, max(nd.bound, lg.bound))
             continue
-        if not (lg.subgradient != 0.0).any():
-            # the subproblem's solution is feasible, so optimal for this node
-            continue
+        limit = aim()
         tol = 1e-9 * max(1.0, abs(upper))
-        red = reduce(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, lg, upper, tol)
+        red = reduce(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, lg, limit, tol)
+        settled = min(settled, limit + tol)  # what fixing removed costs more than this
         sub = nd.pairs.subset(red.keep_pair)
         sub_tail = np.where(red.keep_tail, nd.tail, np.inf)
         free = ~red.force_closed & ~red.force_open
@@ -764,7 +783,9 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
             continue
         if not free.any() or int(red.force_open.sum()) == p:
             # nothing left to choose: the forced sites are the only candidate
-            upper = min(upper, incumbent(red.force_open))
+            c = incumbent(red.force_open)
+            upper = min(upper, c)
+            settled = min(settled, c)
             continue
         cand = np.flatnonzero(free)
         j = int(cand[np.argmin(np.abs(avg[cand] - 0.5))])
@@ -781,7 +802,9 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
             stack += [closed_child, open_child]
         else:
             stack += [open_child, closed_child]
-    return upper, upper, True, nodes
+    if gap <= 0.0:
+        return upper, upper, True, nodes
+    return upper, min(upper, settled), True, nodes
 
 
 @dataclass(frozen=True)
