@@ -106,6 +106,15 @@ CORE_RANK = 2.0
 STALL_GAIN = 1e-7
 #: Subgradient steps per round on a core (then fixing, which makes the next round cheaper).
 LARGE_ROUND_ITER = 150
+#: The relative gap the large path settles for when no exact model fits (issue #16's
+#: 0.1 %): after a stalled bound, a Lagrangian tree that prunes and fixes against
+#: ``incumbent * (1 - TARGET_GAP)`` (:func:`branch_and_bound` with ``gap``).  On pt-1km
+#: (bound 4.71816e7, plan 4.72340e7, LP gap 0.11 %) fixing against the plan keeps 3.5
+#: million pairs and 684 free sites; against 0.1 % below it 801k pairs and 219 free sites,
+#: and the tree then proves 0.1 % in 309 nodes (176 s of CPU).
+TARGET_GAP = 1e-3
+#: Pairs at most left by that fixing for the gap tree to run (a node keeps its subset).
+GAP_TREE_MAX_PAIRS = 1_500_000
 #: Passes over the whole matrix kept in hand before the deadline (at most 5 % of the
 #: time): pt-1km (6.7 million pairs) ended 5-7 s past a 60 s limit without it.
 END_PASSES = 8.0
@@ -993,6 +1002,40 @@ def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: Floa
     return Truncated(best_open, best, lower, False, tuple(stages), levels)
 
 
+def _gap_tree(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
+              allowed: BoolArray, lg: Lagrangian, best: float,
+              incumbent: Callable[[BoolArray], float], *, deadline: float | None,
+              stop: threading.Event | None) -> tuple[float, bool, int, int, float] | None:
+    """The Lagrangian tree proving a :data:`TARGET_GAP` gap on what fixing kept
+    (``pairs`` ... ``allowed``, holding every solution better than ``best``), started by
+    fixing against ``best * (1 - TARGET_GAP)`` with ``lg``'s multipliers.  ``None`` when
+    there is no time or more than :data:`GAP_TREE_MAX_PAIRS` pairs survive that fixing;
+    otherwise (a lower bound, finished, nodes, pairs it started on, wall seconds).  The
+    bound holds whether or not the tree finished; finished, it is at least
+    ``(1 - TARGET_GAP)`` times the incumbent's cost."""
+    if not math.isfinite(best) or (deadline is not None and time.perf_counter() > deadline) or (
+            stop is not None and stop.is_set()):
+        return None
+    t0 = time.perf_counter()
+    aim = best - TARGET_GAP * abs(best)
+    tol = 1e-9 * max(1.0, abs(best))
+    red = reduce(pairs, w, tail, p, fixed, allowed, lg, aim, tol)
+    kept = int(red.keep_pair.sum())
+    if kept > GAP_TREE_MAX_PAIRS:
+        logger.debug("gap tree: %d pairs after fixing at %.8g, more than %d", kept, aim,
+                     GAP_TREE_MAX_PAIRS)
+        return None
+    if int(red.force_open.sum()) > p:
+        return aim + tol, True, 0, kept, time.perf_counter() - t0
+    sub = pairs.subset(red.keep_pair)
+    sub_tail = np.where(red.keep_tail, tail, np.inf)
+    _, lower, done, nodes = branch_and_bound(
+        sub, w, sub_tail, p, red.force_open, ~red.force_closed, lg.lam, lg.bound, incumbent,
+        best, deadline=deadline, stop=stop, gap=TARGET_GAP)
+    # what the first fixing removed costs more than aim + tol
+    return min(lower, aim + tol), done, nodes, kept, time.perf_counter() - t0
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What :func:`solve` proved: best open set, its cost, a lower bound, how."""
@@ -1069,6 +1112,29 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         if c < best:
             best, best_open = c, s
         return c
+
+    tried: set[bytes] = set()
+
+    def completer(polish: float) -> Callable[[BoolArray], float]:
+        def complete(chosen: BoolArray) -> float:
+            # a tree node's open set, filled up greedily, polished by the interchange when
+            # within ``polish`` of the incumbent; returns the incumbent's cost
+            nonlocal best, best_open
+            key = np.packbits(chosen).tobytes()
+            if key in tried:
+                return best
+            tried.add(key)
+            s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=deadline)
+            c = cost(pairs, w, tail, s)
+            if c < best * (1.0 + polish):
+                s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed,
+                                   deadline=deadline, stop=stop)
+                c = cost(pairs, w, tail, s)
+            if c < best:
+                best, best_open = c, s
+            return best
+
+        return complete
 
     d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
     lam = w * d1
@@ -1160,13 +1226,16 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         # HiGHS needs several kB per pair (1.25 GB for 245k): no exact model; the time
         # left goes to more subgradient steps (bound) and Lagrangian heuristics (incumbent)
         if stalled and use_heuristic and math.isfinite(best):
-            # the bound has stopped: the time goes to the incumbent first (until the
-            # deadline, or until the search stops finding better plans), then to more
-            # plain subgradient steps as before
+            # the bound has stopped: the time goes to the incumbent first (at most half
+            # the time left, or until the search stops finding better plans: pt-1km's
+            # found its best plan within 119 tries and none in the next 115), then to the
+            # truncated model and the gap tree below, then to more plain subgradient steps
             rng = np.random.default_rng(seed)
+            now = time.perf_counter()
             s_ils, c_ils, tries = perturbation_search(
                 hcore.pairs, hcore.tail, pairs, w, tail, best_open, fixed, allowed,
-                pool | best_open, rng, deadline=deadline, stop=stop)
+                pool | best_open, rng, stop=stop,
+                deadline=None if deadline is None else now + 0.5 * max(0.0, deadline - now))
             if c_ils < best:
                 best, best_open = c_ils, s_ils
             steps.append(f"bound stalled: {tries} perturbation tries, incumbent {best:.6g}")
@@ -1187,6 +1256,20 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
                     return Outcome(best_open, best, best, True, tuple(stages), "; ".join(steps))
             else:
                 steps.append(f"truncated radius model: more than {TRUNCATED_MAX_PAIRS} pairs")
+            # then a tree proving TARGET_GAP (when the bound does not already): a finished
+            # one lifts the bound to within that gap; the time left goes on as before
+            gt = _gap_tree(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best,
+                           completer(0.0), deadline=deadline, stop=stop) if (
+                use_tree and lower < best - TARGET_GAP * abs(best)) else None
+            if gt is not None:
+                gt_lower, gt_done, gt_nodes, gt_pairs, gt_wall = gt
+                lower = max(lower, min(best, gt_lower))
+                steps.append(f"tree for a {100 * TARGET_GAP:g} % gap on {gt_pairs} pairs: "
+                             f"{gt_nodes} nodes in {gt_wall:.1f} s, "
+                             f"{'finished' if gt_done else 'not finished'}, "
+                             f"bound {lower:.6g}, incumbent {best:.6g}")
+                if gt_done and best - lower <= ABSOLUTE_GAP:
+                    return Outcome(best_open, best, best, True, tuple(stages), "; ".join(steps))
         if deadline is None or time.perf_counter() < deadline:
             heur_deadline = deadline
             lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
@@ -1200,28 +1283,9 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         return Outcome(best_open, best, best if proven else lower, proven, tuple(stages),
                        "; ".join(steps))
     if use_tree and math.isfinite(best) and cur_pairs.rows.size >= TREE_MIN_PAIRS:
-        tried: set[bytes] = set()
-
-        def complete(chosen: BoolArray) -> float:
-            # the subproblem's open set, filled up greedily, polished when promising
-            nonlocal best, best_open
-            key = np.packbits(chosen).tobytes()
-            if key in tried:
-                return best
-            tried.add(key)
-            s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=deadline)
-            c = cost(pairs, w, tail, s)
-            if c < best * (1.0 + 1e-3):
-                s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed,
-                                   deadline=deadline, stop=stop)
-                c = cost(pairs, w, tail, s)
-            if c < best:
-                best, best_open = c, s
-            return best
-
         t_tree = time.perf_counter()
         _, tree_lower, proven, nodes = branch_and_bound(
-            cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, lower, complete, best,
+            cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, lower, completer(1e-3), best,
             deadline=deadline, stop=stop)
         steps.append(f"Lagrangian branch-and-bound: {nodes} nodes in "
                      f"{time.perf_counter() - t_tree:.1f} s, "
