@@ -1285,7 +1285,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             lower = max(lower, min(lg.bound, best))
             steps.append(f"{iters} more steps: bound {lower:.6g}, incumbent {best:.6g}")
         steps.append(f"{cur_pairs.rows.size} pairs left, more than {MAX_MIP_PAIRS}: "
-                     "no exact model (memory), incumbent and Lagrangian bound returned")
+                     "no exact model (memory), incumbent and best bound returned")
         proven = math.isfinite(best) and best - lower <= ABSOLUTE_GAP
         return Outcome(best_open, best, best if proven else lower, proven, tuple(stages),
                        "; ".join(steps))
