@@ -106,9 +106,25 @@ CORE_RANK = 2.0
 STALL_GAIN = 1e-7
 #: Subgradient steps per round on a core (then fixing, which makes the next round cheaper).
 LARGE_ROUND_ITER = 150
+#: The relative gap the large path settles for when no exact model fits (issue #16's
+#: 0.1 %): after a stalled bound, a Lagrangian tree that prunes and fixes against
+#: ``incumbent * (1 - TARGET_GAP)`` (:func:`branch_and_bound` with ``gap``).  On pt-1km
+#: (bound 4.71816e7, plan 4.72340e7, LP gap 0.11 %) fixing against the plan keeps 3.5
+#: million pairs and 684 free sites; against 0.1 % below it 801k pairs and 219 free sites,
+#: and the tree then proves 0.1 % in 309 nodes (176 s of CPU).
+TARGET_GAP = 1e-3
+#: Pairs at most left by that fixing for the gap tree to run (a node keeps its subset).
+GAP_TREE_MAX_PAIRS = 1_500_000
 #: Passes over the whole matrix kept in hand before the deadline (at most 5 % of the
 #: time): pt-1km (6.7 million pairs) ended 5-7 s past a 60 s limit without it.
 END_PASSES = 8.0
+
+
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    """``a @ b`` without BLAS: OpenBLAS threads its dot product of the rows' vectors
+    (22k on pt-1km) and its threads spin on a shared machine; a node's 60 steps on
+    pt-1km's 800k pairs took 1.08 s of CPU with ``@`` and 0.40 s with one BLAS thread."""
+    return float(np.multiply(a, b).sum())
 
 
 def _core_rank(free_sites: int, q: int) -> int:
@@ -235,7 +251,7 @@ def cost(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolArray) ->
     d1, _, _ = _nearest_two(pairs, tail, open_mask)
     if not np.isfinite(d1).all():
         return math.inf
-    return float(w @ d1)
+    return _dot(w, d1)
 
 
 def _nearest_two(pairs: Pairs, tail: FloatArray,
@@ -366,7 +382,7 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
     ok0 = idx0 >= 0
     extra = np.bincount(idx0[ok0], weights=ev0[ok0], minlength=n * n).astype(np.float64)
     del g0, idx0, ev0, ok0
-    base = float(we @ d1)
+    base = _dot(we, d1)
     swaps = 0
     removable_base = ~fixed
     while swaps < max_swaps:
@@ -400,7 +416,7 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
         sub = Pairs(np.repeat(np.arange(aff.size, dtype=np.int64), counts[aff]), cols[ent],
                     dist[ent], int(aff.size), n)
         n1, n2, nphi = _nearest_two(sub, t[aff], cur)
-        new_base = base + float(we[aff] @ (n1 - d1[aff]))
+        new_base = base + _dot(we[aff], n1 - d1[aff])
         if not new_base < base:
             cur[j] = False  # rounding in the updated terms: no real improvement
             cur[k] = True
@@ -585,7 +601,7 @@ def lagrangian_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
         if it > 100 and best.bound - history[-101] <= 1e-6 * max(1.0, abs(best.bound)):
             break
         g = cur.subgradient
-        nrm = float(g @ (scale * g))
+        nrm = _dot(g, scale * g)
         if nrm <= 0.0:
             break  # the subproblem's solution is feasible: L is the optimum
         # aim above the upper bound we started with (not the heuristic's later, better
@@ -688,7 +704,7 @@ def _node_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: Bo
                 deadline is not None and time.perf_counter() > deadline):
             break
         g = d = alpha * cur.subgradient + (1.0 - alpha) * d
-        nrm = float(g @ (scale * g))
+        nrm = _dot(g, scale * g)
         if nrm <= 0.0:
             break  # (undeflected: the subproblem's solution is feasible, so optimal)
         target = upper + aim * abs(upper) if math.isfinite(upper) else abs(cur.bound) * 1.01 + 1.0
@@ -712,7 +728,8 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                      allowed: BoolArray, lam: FloatArray, root_bound: float,
                      incumbent: Callable[[BoolArray], float], upper: float, *,
                      deadline: float | None, stop: threading.Event | None = None,
-                     node_iter: int = NODE_ITER) -> tuple[float, float, bool, int]:
+                     node_iter: int = NODE_ITER,
+                     gap: float = 0.0) -> tuple[float, float, bool, int]:
     """Exact branch-and-bound over Lagrangian bounds (after Beasley 1993).
 
     Depth first; each node forces sites open or closed, re-optimises the
@@ -730,33 +747,51 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
     the best cost found, a lower bound on the optimum, whether it is proven
     (every node pruned), and the node count.  The lower bound of an
     unfinished search is the least bound of the nodes still open.
+
+    ``gap`` > 0 proves a relative gap instead of the optimum: nodes are pruned, and
+    sites and entries fixed, against ``upper * (1 - gap)`` (the incumbent's at the
+    time), so a finished search returns a lower bound of at least ``1 - gap`` times
+    the best cost (the least bound a pruned node had, or a threshold fixing used),
+    and "proven" means that bound, not optimality.  ``gap`` = 0 is the exact search.
     """
     stack = [_Node(fixed.copy(), allowed.copy(), pairs, tail, lam.copy(), root_bound, 0)]
     nodes = 0
+    eps = ABSOLUTE_GAP
+    # the least bound of a subtree no longer explored: pruned, or fixed away, short of
+    # the incumbent when gap > 0 (with gap = 0 each such bound is the incumbent's)
+    settled = math.inf
+
+    def aim() -> float:
+        return upper - gap * abs(upper) if gap > 0.0 and math.isfinite(upper) else upper
+
     while stack:
         if (deadline is not None and time.perf_counter() > deadline) or (
                 stop is not None and stop.is_set()):
-            lower = min(upper, min(nd.bound for nd in stack))
+            lower = min(upper, settled if gap > 0.0 else math.inf,
+                        min(nd.bound for nd in stack))
             return upper, lower, False, nodes
         nd = stack.pop()
         if nodes % 200 == 0:
             logger.debug("tree: %d nodes, depth %d, %d open, incumbent %.8g, least open bound %.8g",
                          nodes, nd.depth, len(stack) + 1, upper,
                          min([x.bound for x in stack] + [nd.bound]))
-        eps = ABSOLUTE_GAP
-        if nd.bound >= upper - eps or int(nd.fixed.sum()) > p:
+        if int(nd.fixed.sum()) > p:
+            continue
+        if nd.bound >= aim() - eps:
+            settled = min(settled, nd.bound)
             continue
         nodes += 1
-        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, upper,
-                              upper - eps, node_iter)
+        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, aim(),
+                              aim() - eps, node_iter)
         upper = min(upper, incumbent(lg.chosen))
-        if lg.bound >= upper - eps:
+        if lg.bound >= aim() - eps or not (lg.subgradient != 0.0).any():
+            # pruned, or the subproblem's solution is feasible, so optimal for this node
+            settled = min(settled, max(nd.bound, lg.bound))
             continue
-        if not (lg.subgradient != 0.0).any():
-            # the subproblem's solution is feasible, so optimal for this node
-            continue
+        limit = aim()
         tol = 1e-9 * max(1.0, abs(upper))
-        red = reduce(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, lg, upper, tol)
+        red = reduce(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, lg, limit, tol)
+        settled = min(settled, limit + tol)  # what fixing removed costs more than this
         sub = nd.pairs.subset(red.keep_pair)
         sub_tail = np.where(red.keep_tail, nd.tail, np.inf)
         free = ~red.force_closed & ~red.force_open
@@ -764,7 +799,9 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
             continue
         if not free.any() or int(red.force_open.sum()) == p:
             # nothing left to choose: the forced sites are the only candidate
-            upper = min(upper, incumbent(red.force_open))
+            c = incumbent(red.force_open)
+            upper = min(upper, c)
+            settled = min(settled, c)
             continue
         cand = np.flatnonzero(free)
         j = int(cand[np.argmin(np.abs(avg[cand] - 0.5))])
@@ -781,7 +818,9 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
             stack += [closed_child, open_child]
         else:
             stack += [open_child, closed_child]
-    return upper, upper, True, nodes
+    if gap <= 0.0:
+        return upper, upper, True, nodes
+    return upper, min(upper, settled), True, nodes
 
 
 @dataclass(frozen=True)
@@ -970,6 +1009,40 @@ def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: Floa
     return Truncated(best_open, best, lower, False, tuple(stages), levels)
 
 
+def _gap_tree(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
+              allowed: BoolArray, lg: Lagrangian, best: float,
+              incumbent: Callable[[BoolArray], float], *, deadline: float | None,
+              stop: threading.Event | None) -> tuple[float, bool, int, int, float] | None:
+    """The Lagrangian tree proving a :data:`TARGET_GAP` gap on what fixing kept
+    (``pairs`` ... ``allowed``, holding every solution better than ``best``), started by
+    fixing against ``best * (1 - TARGET_GAP)`` with ``lg``'s multipliers.  ``None`` when
+    there is no time or more than :data:`GAP_TREE_MAX_PAIRS` pairs survive that fixing;
+    otherwise (a lower bound, finished, nodes, pairs it started on, wall seconds).  The
+    bound holds whether or not the tree finished; finished, it is at least
+    ``(1 - TARGET_GAP)`` times the incumbent's cost."""
+    if not math.isfinite(best) or (deadline is not None and time.perf_counter() > deadline) or (
+            stop is not None and stop.is_set()):
+        return None
+    t0 = time.perf_counter()
+    aim = best - TARGET_GAP * abs(best)
+    tol = 1e-9 * max(1.0, abs(best))
+    red = reduce(pairs, w, tail, p, fixed, allowed, lg, aim, tol)
+    kept = int(red.keep_pair.sum())
+    if kept > GAP_TREE_MAX_PAIRS:
+        logger.debug("gap tree: %d pairs after fixing at %.8g, more than %d", kept, aim,
+                     GAP_TREE_MAX_PAIRS)
+        return None
+    if int(red.force_open.sum()) > p:
+        return aim + tol, True, 0, kept, time.perf_counter() - t0
+    sub = pairs.subset(red.keep_pair)
+    sub_tail = np.where(red.keep_tail, tail, np.inf)
+    _, lower, done, nodes = branch_and_bound(
+        sub, w, sub_tail, p, red.force_open, ~red.force_closed, lg.lam, lg.bound, incumbent,
+        best, deadline=deadline, stop=stop, gap=TARGET_GAP)
+    # what the first fixing removed costs more than aim + tol
+    return min(lower, aim + tol), done, nodes, kept, time.perf_counter() - t0
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What :func:`solve` proved: best open set, its cost, a lower bound, how."""
@@ -1046,6 +1119,29 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         if c < best:
             best, best_open = c, s
         return c
+
+    tried: set[bytes] = set()
+
+    def completer(polish: float) -> Callable[[BoolArray], float]:
+        def complete(chosen: BoolArray) -> float:
+            # a tree node's open set, filled up greedily, polished by the interchange when
+            # within ``polish`` of the incumbent; returns the incumbent's cost
+            nonlocal best, best_open
+            key = np.packbits(chosen).tobytes()
+            if key in tried:
+                return best
+            tried.add(key)
+            s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=deadline)
+            c = cost(pairs, w, tail, s)
+            if c < best * (1.0 + polish):
+                s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed,
+                                   deadline=deadline, stop=stop)
+                c = cost(pairs, w, tail, s)
+            if c < best:
+                best, best_open = c, s
+            return best
+
+        return complete
 
     d1, _, _ = _nearest_two(pairs, _finite_tail(pairs, w, tail), best_open)
     lam = w * d1
@@ -1137,13 +1233,16 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         # HiGHS needs several kB per pair (1.25 GB for 245k): no exact model; the time
         # left goes to more subgradient steps (bound) and Lagrangian heuristics (incumbent)
         if stalled and use_heuristic and math.isfinite(best):
-            # the bound has stopped: the time goes to the incumbent first (until the
-            # deadline, or until the search stops finding better plans), then to more
-            # plain subgradient steps as before
+            # the bound has stopped: the time goes to the incumbent first (at most half
+            # the time left, or until the search stops finding better plans: pt-1km's
+            # found its best plan within 119 tries and none in the next 115), then to the
+            # truncated model and the gap tree below, then to more plain subgradient steps
             rng = np.random.default_rng(seed)
+            now = time.perf_counter()
             s_ils, c_ils, tries = perturbation_search(
                 hcore.pairs, hcore.tail, pairs, w, tail, best_open, fixed, allowed,
-                pool | best_open, rng, deadline=deadline, stop=stop)
+                pool | best_open, rng, stop=stop,
+                deadline=None if deadline is None else now + 0.5 * max(0.0, deadline - now))
             if c_ils < best:
                 best, best_open = c_ils, s_ils
             steps.append(f"bound stalled: {tries} perturbation tries, incumbent {best:.6g}")
@@ -1164,6 +1263,20 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
                     return Outcome(best_open, best, best, True, tuple(stages), "; ".join(steps))
             else:
                 steps.append(f"truncated radius model: more than {TRUNCATED_MAX_PAIRS} pairs")
+            # then a tree proving TARGET_GAP (when the bound does not already): a finished
+            # one lifts the bound to within that gap; the time left goes on as before
+            gt = _gap_tree(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best,
+                           completer(0.0), deadline=deadline, stop=stop) if (
+                use_tree and lower < best - TARGET_GAP * abs(best)) else None
+            if gt is not None:
+                gt_lower, gt_done, gt_nodes, gt_pairs, gt_wall = gt
+                lower = max(lower, min(best, gt_lower))
+                steps.append(f"tree for a {100 * TARGET_GAP:g} % gap on {gt_pairs} pairs: "
+                             f"{gt_nodes} nodes in {gt_wall:.1f} s, "
+                             f"{'finished' if gt_done else 'not finished'}, "
+                             f"bound {lower:.6g}, incumbent {best:.6g}")
+                if gt_done and best - lower <= ABSOLUTE_GAP:
+                    return Outcome(best_open, best, best, True, tuple(stages), "; ".join(steps))
         if deadline is None or time.perf_counter() < deadline:
             heur_deadline = deadline
             lg, iters, _ = lagrangian_bound(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed,
@@ -1172,33 +1285,14 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             lower = max(lower, min(lg.bound, best))
             steps.append(f"{iters} more steps: bound {lower:.6g}, incumbent {best:.6g}")
         steps.append(f"{cur_pairs.rows.size} pairs left, more than {MAX_MIP_PAIRS}: "
-                     "no exact model (memory), incumbent and Lagrangian bound returned")
+                     "no exact model (memory), incumbent and best bound returned")
         proven = math.isfinite(best) and best - lower <= ABSOLUTE_GAP
         return Outcome(best_open, best, best if proven else lower, proven, tuple(stages),
                        "; ".join(steps))
     if use_tree and math.isfinite(best) and cur_pairs.rows.size >= TREE_MIN_PAIRS:
-        tried: set[bytes] = set()
-
-        def complete(chosen: BoolArray) -> float:
-            # the subproblem's open set, filled up greedily, polished when promising
-            nonlocal best, best_open
-            key = np.packbits(chosen).tobytes()
-            if key in tried:
-                return best
-            tried.add(key)
-            s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=deadline)
-            c = cost(pairs, w, tail, s)
-            if c < best * (1.0 + 1e-3):
-                s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed,
-                                   deadline=deadline, stop=stop)
-                c = cost(pairs, w, tail, s)
-            if c < best:
-                best, best_open = c, s
-            return best
-
         t_tree = time.perf_counter()
         _, tree_lower, proven, nodes = branch_and_bound(
-            cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, lower, complete, best,
+            cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lam, lower, completer(1e-3), best,
             deadline=deadline, stop=stop)
         steps.append(f"Lagrangian branch-and-bound: {nodes} nodes in "
                      f"{time.perf_counter() - t_tree:.1f} s, "
