@@ -48,6 +48,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -200,17 +201,16 @@ def _cpmedian(m: dict[str, object], limit: float) -> object:
                                 time_limit_s=limit, threads=REAL_THREADS)
 
 
-def run_capacitated(instance: str, model: str, limit: float) -> dict[str, object]:
-    """``motcua place KEY --model lscp|mclp [--points 40] --capacitated --threads 2``'s
-    model: in-person dossiers a day as weights, each site's ``capacity_per_day`` and
-    ``opening_cost``, its must-open and closed sites."""
+def capacitated_inputs(instance: str) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``motcua place KEY --capacitated``'s inputs of a real instance: its coverage, the
+    in-person dossiers a day of each demand point, each site's run status
+    (``must_open``/``closed``/...), ``capacity_per_day`` and ``opening_cost``."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import real_instances as ri
 
     from geodata.coverage import coverage_for_scenario
     from geodata.scenario import load_scenario
     from motcua.placement import PlacementRequest, _run_status, in_person_per_day
-    from optimizer.placement import capacitated
 
     scenario = load_scenario(ri.scenario_folder(instance))
     sc = coverage_for_scenario(scenario, standard=scenario.settings.coverage,
@@ -220,6 +220,16 @@ def run_capacitated(instance: str, model: str, limit: float) -> dict[str, object
     status = _run_status(sites, PlacementRequest(model="lscp", capacitated=True))
     cap = sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float)
     costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
+    return sc, w, status, cap, costs
+
+
+def run_capacitated(instance: str, model: str, limit: float) -> dict[str, object]:
+    """``motcua place KEY --model lscp|mclp [--points 40] --capacitated --threads 2``'s
+    model: in-person dossiers a day as weights, each site's ``capacity_per_day`` and
+    ``opening_cost``, its must-open and closed sites."""
+    from optimizer.placement import capacitated
+
+    sc, w, status, cap, costs = capacitated_inputs(instance)
     p = P_REAL if model == "mclp-cap" else None
     t0 = time.perf_counter()
     r = capacitated(sc.matrix.covered, w, cap, p, costs=costs,

@@ -25,22 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=float, default=600.0, help="seconds for SCIP")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import real_instances as ri
+    from bench_placement import capacitated_inputs
 
-    from geodata.coverage import coverage_for_scenario
-    from geodata.scenario import load_scenario
-    from motcua.placement import PlacementRequest, _run_status, in_person_per_day
     from optimizer.placement import capacity_cuts as cc
     from optimizer.placement.inputs import SolveOptions, cover_inputs
 
-    scenario = load_scenario(ri.scenario_folder(args.instance))
-    sc = coverage_for_scenario(scenario, standard=scenario.settings.coverage,
-                               cache_dir=ri.OUT / "cache")
-    sites = sc.sites.reset_index(drop=True)
-    w = in_person_per_day(scenario, sc.demand["population"].to_numpy(dtype=float))
-    status = _run_status(sites, PlacementRequest(model="lscp", capacitated=True))
-    cap = sites["capacity_per_day"].fillna(0.0).to_numpy(dtype=float)
-    costs = sites["opening_cost"].fillna(1.0).to_numpy(dtype=float)
+    sc, w, status, cap, costs = capacitated_inputs(args.instance)
     prob = cover_inputs(sc.matrix.covered, w, np.flatnonzero(status == "must_open"),
                         np.flatnonzero(status == "closed"), costs, None)
     t0 = time.perf_counter()
