@@ -63,6 +63,24 @@ def _setup(c: dict[str, object]) -> tuple[pm.Pairs, np.ndarray, np.ndarray]:
     return pm.Pairs.of(m2), w, tail
 
 
+def _case(c: dict[str, object]) -> tuple[pm.Pairs, np.ndarray, np.ndarray, int, np.ndarray,
+                                          np.ndarray]:
+    """A drawn case's pairs, weights, tail, ``p``, must-open and allowed sites."""
+    pairs, w, tail = _setup(c)
+    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
+    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    return pairs, w, tail, p, fixed, allowed
+
+
+def _random_start(c: dict[str, object], pairs: pm.Pairs, w: np.ndarray, tail: np.ndarray, p: int,
+                  fixed: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, float]:
+    """The case's random multipliers (any are valid) and the root bound they give."""
+    lam_rand = c["rng_lam"]
+    assert isinstance(lam_rand, np.ndarray)
+    lam = lam_rand * w * 5.0
+    return lam, pm.evaluate(pairs, w, tail, lam, p, fixed, allowed).bound
+
+
 def _all_sets(pairs: pm.Pairs, p: int, fixed: np.ndarray, allowed: np.ndarray):
     """Every open set of at most p allowed sites containing the must-open ones."""
     free = [j for j in range(pairs.n_sites) if allowed[j] and not fixed[j]]
@@ -95,9 +113,7 @@ def _brute(pairs: pm.Pairs, w: np.ndarray, tail: np.ndarray, p: int, fixed: np.n
 @settings(max_examples=60, deadline=None)
 @given(cases())
 def test_lagrangian_bound_never_exceeds_the_optimum(c: dict[str, object]) -> None:
-    pairs, w, tail = _setup(c)
-    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
-    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, w, tail, p, fixed, allowed = _case(c)
     opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
     lam_rand = c["rng_lam"]
     assert isinstance(lam_rand, np.ndarray)
@@ -115,9 +131,7 @@ def test_lagrangian_bound_never_exceeds_the_optimum(c: dict[str, object]) -> Non
 @settings(max_examples=60, deadline=None)
 @given(cases())
 def test_interchange_is_feasible_and_never_worse_than_greedy(c: dict[str, object]) -> None:
-    pairs, w, tail = _setup(c)
-    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
-    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, w, tail, p, fixed, allowed = _case(c)
     g = pm.greedy(pairs, w, tail, p, fixed, allowed)
     s, _ = pm.interchange(pairs, w, tail, g, fixed, allowed)
     assert int(s.sum()) <= p
@@ -131,9 +145,7 @@ def test_interchange_is_feasible_and_never_worse_than_greedy(c: dict[str, object
 @settings(max_examples=60, deadline=None)
 @given(cases())
 def test_reduced_cost_fixing_keeps_every_optimal_solution(c: dict[str, object]) -> None:
-    pairs, w, tail = _setup(c)
-    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
-    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, w, tail, p, fixed, allowed = _case(c)
     opt, optimal_sets = _brute(pairs, w, tail, p, fixed, allowed)
     if not np.isfinite(opt):
         return
@@ -247,9 +259,7 @@ def test_lagrangian_branch_and_bound_matches_brute_force(c: dict[str, object],
                                                           node_iter: int) -> None:
     """The tree alone (any start multipliers, any node step count) proves the optimum;
     stopped at once, its bound is still valid and nothing is claimed."""
-    pairs, w, tail = _setup(c)
-    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
-    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, w, tail, p, fixed, allowed = _case(c)
     opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
     g = pm.greedy(pairs, w, tail, p, fixed, allowed)
     found = {"best": pm.cost(pairs, w, tail, g)}
@@ -259,10 +269,7 @@ def test_lagrangian_branch_and_bound_matches_brute_force(c: dict[str, object],
         found["best"] = min(found["best"], pm.cost(pairs, w, tail, s))
         return found["best"]
 
-    lam_rand = c["rng_lam"]
-    assert isinstance(lam_rand, np.ndarray)
-    lam = lam_rand * w * 5.0
-    root = pm.evaluate(pairs, w, tail, lam, p, fixed, allowed).bound
+    lam, root = _random_start(c, pairs, w, tail, p, fixed, allowed)
     best, lower, proven, nodes = pm.branch_and_bound(
         pairs, w, tail, p, fixed, allowed, lam, root, incumbent, found["best"], deadline=None,
         node_iter=node_iter)
@@ -310,9 +317,7 @@ def test_gap_tree_proves_its_gap_against_brute_force(c: dict[str, object], gap: 
     Without the greedy completion (``improve`` false) the plans found are worse, so
     the tree often stops short of the optimum: its bound must come from the pruned
     nodes, not from the best plan."""
-    pairs, w, tail = _setup(c)
-    p, fixed, allowed = c["p"], c["fixed"], c["allowed"]
-    assert isinstance(p, int) and isinstance(fixed, np.ndarray) and isinstance(allowed, np.ndarray)
+    pairs, w, tail, p, fixed, allowed = _case(c)
     opt, _ = _brute(pairs, w, tail, p, fixed, allowed)
     g = pm.greedy(pairs, w, tail, p, fixed, allowed)
     if not improve:
@@ -328,10 +333,7 @@ def test_gap_tree_proves_its_gap_against_brute_force(c: dict[str, object], gap: 
         found["best"] = min(found["best"], pm.cost(pairs, w, tail, s))
         return found["best"]
 
-    lam_rand = c["rng_lam"]
-    assert isinstance(lam_rand, np.ndarray)
-    lam = lam_rand * w * 5.0
-    root = pm.evaluate(pairs, w, tail, lam, p, fixed, allowed).bound
+    lam, root = _random_start(c, pairs, w, tail, p, fixed, allowed)
     best, lower, proven, _ = pm.branch_and_bound(
         pairs, w, tail, p, fixed, allowed, lam, root, incumbent, found["best"], deadline=None,
         node_iter=node_iter, gap=gap)
