@@ -76,8 +76,8 @@ def _pick_clicked(feature: object, table: pd.DataFrame) -> None:
 
 def _table(table: pd.DataFrame) -> None:
     cols = ["name", "communes", "population", "covered_existing_share", "uncovered_existing",
-            "existing_sites", "lscp_points", "lscp_new_points", "lscp_status", "wall_time_s",
-            "worker", "error"]
+            "existing_sites", "lscp_points", "lscp_new_points", "lscp_status",
+            "closure_closable", "closure_cap_closable", "wall_time_s", "worker", "error"]
     extra = [x for x in table.columns if x.startswith("mclp_") and x.endswith("_covered_share")]
     frame = pd.DataFrame(table[[x for x in cols + extra if x in table.columns]])
     config = {
@@ -91,6 +91,9 @@ def _table(table: pd.DataFrame) -> None:
         "lscp_points": st.column_config.NumberColumn(c.tr("points_needed"), format="%d"),
         "lscp_new_points": st.column_config.NumberColumn(c.tr("new_points"), format="%d"),
         "lscp_status": st.column_config.TextColumn(c.tr("status")),
+        "closure_closable": st.column_config.NumberColumn(c.tr("closable_col"), format="%d"),
+        "closure_cap_closable": st.column_config.NumberColumn(c.tr("closable_cap_col"),
+                                                              format="%d"),
         "wall_time_s": st.column_config.NumberColumn(c.tr("province_time"), format="%.1f"),
         "worker": st.column_config.TextColumn(c.tr("worker")),
         "error": st.column_config.TextColumn(c.tr("error_col")),

@@ -89,6 +89,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "worker": ("Máy tính toán", "Worker"),
     "error_col": ("Lỗi", "Error"),
     "mclp_share": ("Phục vụ với {n} điểm", "Covered with {n} points"),
+    "closable_col": ("Điểm có thể đóng", "Offices that can close"),
+    "closable_cap_col": ("Có thể đóng, không quá tải", "Can close, none overloaded"),
     "open_province": ("Mở kết quả của một tỉnh", "Open one province's result"),
     "open_on_placement": ("Mở ở trang Bố trí điểm tiếp nhận", "Open on the Placement page"),
     "open_on_compare": ("So sánh hôm nay với phương án đủ điểm", "Compare today with the full cover"),

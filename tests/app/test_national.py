@@ -21,11 +21,12 @@ pytestmark = pytest.mark.shared_data
 
 @pytest.fixture(scope="module")
 def sweep_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real sweep of Huế (coverage and lscp, coarse grid) on an in-process Dask client."""
+    """A real sweep of Huế (coverage, lscp and which offices can close both ways, coarse
+    grid) on an in-process Dask client."""
     from distributed import Client
 
     out = tmp_path_factory.mktemp("national") / "sweep"
-    settings = SweepSettings(models=parse_models("coverage,lscp"), cell_m=5000.0,
+    settings = SweepSettings(models=parse_models("coverage,lscp,closure,closure-cap"), cell_m=5000.0,
                              candidate_cell_m=10000.0, time_limit_s=5.0)
     with Client(processes=False, n_workers=1, threads_per_worker=1,
                 dashboard_address=":0") as client:
@@ -49,14 +50,18 @@ def test_load_sweep_and_colours(sweep_dir: Path) -> None:
 
 def test_open_province_copies_runs_once(sweep_dir: Path, workspace: Workspace) -> None:
     ref, ids = national.open_province(workspace, sweep_dir, "hue")
-    assert set(ids) == {"coverage", "lscp"} and ref is not None and ref.startswith("ws:")
+    assert set(ids) == {"coverage", "lscp", "closure", "closure-cap"}
+    assert ref is not None and ref.startswith("ws:")
     again_ref, again = national.open_province(workspace, sweep_dir, "hue")
     assert again == ids and again_ref == ref
-    assert len(workspace.list_runs("placement")) == 2
+    assert len(workspace.list_runs("placement")) == 4
     assert len([r for r in workspace.list_scenarios() if r.startswith("ws:")]) == 1
     row = json.loads((sweep_dir / "provinces" / "hue" / "row.json").read_text(encoding="utf-8"))
     run = PlacementRun.load(workspace.run_info(ids["lscp"]).result_dir)
     assert run.figures.open_points == row["lscp_points"]
+    closure = PlacementRun.load(workspace.run_info(ids["closure-cap"]).result_dir)
+    assert closure.figures.closable_points == row["closure_cap_closable"]
+    assert closure.figures.overloaded_points == row["closure_cap_overloaded"] == 0
     assert workspace.scenario_folder(ref).joinpath("scenario.toml").is_file()
 
 
@@ -80,6 +85,11 @@ def test_page_shows_map_table_and_opens_placement(sweep_dir: Path, workspace: Wo
     assert metrics["Số điểm cần (giữ điểm hiện có)"] == f"{int(row['lscp_points'])}"
     assert len(at.get("component_instance")) == 1  # the folium map
     assert len(at.dataframe) == 1 and at.dataframe[0].value["name"].tolist() == ["Huế"]
+    # which offices can close, both ways, as the sweep's row has it
+    shown = at.dataframe[0].value.iloc[0]
+    for col in ("closure_closable", "closure_cap_closable"):
+        assert shown[col] == row[col], col
+    assert row["closure_cap_closable"] <= row["closure_closable"]  # capacities only remove plans
     at.button(key="national_open_place").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Bố trí điểm tiếp nhận"
