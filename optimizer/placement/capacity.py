@@ -445,7 +445,7 @@ def _heuristic(prob: CoverInputs, cap: FloatArray, start: BoolArray, p: int | No
     best = None
     if flow_ok:
         best = _flow_answer(prob, cap, mask, p, _assign_flow(prob, cap, mask, cc), pen)
-    near = best is not None and best.objective >= target - NEAR_TARGET * max(1.0, target)
+    near = best is not None and _near(best.objective, target)
     if best is None or (p is not None and (lp_assignment or near)):
         fixed = _solve_fixed(prob, cap, mask, p, single=single, pen=pen,
                              limit=remaining(final_deadline), options=options,
@@ -765,6 +765,12 @@ def _lp_restricted(prob: CoverInputs, cap: FloatArray, p: int | None, start: Boo
     return restricted
 
 
+def _near(value: float, target: float) -> bool:
+    """Whether a maximised ``value`` is within :data:`NEAR_TARGET` of ``target`` (the
+    tightest known bound; never with no bound, ``inf``)."""
+    return value >= target - NEAR_TARGET * max(1.0, target)
+
+
 def _better(a: _Answer | None, b: _Answer | None, *, maximize: bool) -> bool:
     """Whether answer ``a`` exists and beats ``b`` (any answer beats none)."""
     return a is not None and (b is None or (a.objective > b.objective if maximize
@@ -935,12 +941,13 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                    and limit is not None and deadline is not None)
     h_final = deadline if not first_order or deadline is None or limit is None else (
         deadline - FIRST_ORDER_RESERVE * limit)
+    # with p, the tightest bound known before the start (its answer may meet it)
+    target = min(bounds.values()) if maximize and bounds else math.inf
     heur = _heuristic(prob, cap, start, p, single=single_assignment, pen=overload_penalty,
                       deadline=None if h_deadline is None or h_final is None
                       else min(h_deadline, h_final), final_deadline=h_final,
                       options=options, lp_assignment=n_pairs <= CAPACITATED_MIP_MAX_PAIRS,
-                      target=min(bounds.values()) if maximize and bounds else math.inf,
-                      ) if unc.status.has_solution else None
+                      target=target) if unc.status.has_solution else None
 
     # 3. the full model, hinted (unless it is too large to help in time)
     restricted: _Answer | None = None
@@ -957,21 +964,23 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         use_master = not single_assignment and overload_penalty is None and (
             p is None or not many_points)
         r_end = deadline  # the restricted MIPs' end
-        target = min(bounds.values()) if maximize and bounds else math.inf
         # the MIP restricted to the start's sites goes first unless the master's LP by
         # PDLP is to run, and then too (a share only) when the start is within
         # NEAR_TARGET of the known bound: its answer may meet it (Hà Nội at 400 m: 1,600,
         # the start's 1,599.65; 61 s -> 32 s), and then no PDLP round runs
-        early = heur is not None and (not first_order or (
-            heur.objective >= target - NEAR_TARGET * max(1.0, target)))
+        early = heur is not None and (not first_order or _near(heur.objective, target))
+
+        def restrict(heur: _Answer, end: float | None) -> tuple[
+                _Answer | None, SolverReport | None, str]:
+            return _restricted_mip(prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
+                                   single=single_assignment, pen=overload_penalty,
+                                   deadline=end, options=options)
+
         if early and heur is not None:
             r_deadline = deadline if not (use_master or first_order) or limit is None \
                 or deadline is None \
                 else min(deadline, time.perf_counter() + RESTRICTED_TIME_SHARE * limit)
-            restricted, r_report, why = _restricted_mip(
-                prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
-                single=single_assignment, pen=overload_penalty, deadline=r_deadline,
-                options=options)
+            restricted, r_report, why = restrict(heur, r_deadline)
         best_known = restricted if _better(restricted, heur, maximize=maximize) else heur
         if first_order and limit is not None and deadline is not None and not (
                 best_known is not None and _meets(best_known.objective, bounds,
@@ -993,10 +1002,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                     deadline - hold - time.perf_counter() >= RESTRICTED_MIN_S):
                 r_end = deadline - hold
         if not early and heur is not None:
-            restricted, r_report, why = _restricted_mip(
-                prob, cap, p, start | _open_of(heur, inp.n_sites), heur,
-                single=single_assignment, pen=overload_penalty, deadline=r_end,
-                options=options)
+            restricted, r_report, why = restrict(heur, r_end)
         if r_report is not None:
             stages.append(r_report)
         if heur is not None and x_lp is not None:
