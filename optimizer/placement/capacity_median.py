@@ -92,6 +92,7 @@ from optimizer.placement.inputs import (
     minutes_inputs,
     remaining,
 )
+from optimizer.placement.reassign import decimal_scale
 from optimizer.placement.result import PlacementResult, finish, main_sites, restore
 
 logger = logging.getLogger(__name__)
@@ -400,8 +401,7 @@ def flow_plan(cpm: Cpm, open_mask: BoolArray, source: str) -> Plan | None:
     on = np.flatnonzero(open_mask[cpm.c])
     sites = np.flatnonzero(open_mask)
     n, k = cpm.n_rows, sites.size
-    total = float(cpm.w.sum())
-    scale = 10.0 ** math.floor(math.log10(FLOW_UNITS / total)) if total > 0.0 else 1.0
+    scale = decimal_scale(float(cpm.w.sum()), FLOW_UNITS)
     supply = np.maximum(np.rint(cpm.w * scale), 0).astype(np.int64)
     site_node = np.full(cpm.prob.inp.n_sites, -1, dtype=np.int64)
     site_node[sites] = n + np.arange(k)

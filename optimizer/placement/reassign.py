@@ -75,8 +75,8 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
                            "capacity)")
     site_load = np.bincount(cols, weights=flow, minlength=res.open_sites.size)
     if (site_load - room).max() > 1e-7 * max(1.0, float(room.max())):
-        return _noted(res, "assignment not re-made for the least travel (its LP put a load "
-                           "over capacity)")
+        return _noted(res, "assignment not re-made for the least travel (its flow put a "
+                           "load over capacity)")
     assignment = res.assignment.copy()
     assignment[points] = -1
     main_sites(rows, res.open_sites[cols], flow, assignment)
@@ -85,7 +85,7 @@ def least_travel(res: PlacementResult, covered: Matrix, weights: npt.ArrayLike,
     travel = res.travel_min.copy()
     travel[points] = lookup(mins, points, assignment[points])
     new_load = np.zeros_like(np.asarray(res.load, dtype=np.float64))
-    # within the LP's tolerance of the room: the room itself (no overload from rounding)
+    # within the flow's rounding of the room: the room itself (no overload from rounding)
     new_load[res.open_sites] = np.minimum(site_load, room)
     out = replace(res, assignment=assignment, travel_min=travel, load=new_load)
     # before and after measured alike: each point's dossiers at its main site's minutes
@@ -110,8 +110,7 @@ def _transport(row: npt.NDArray[np.int64], col: npt.NDArray[np.int64],
     from ortools.graph.python import min_cost_flow
 
     n, k = supply.size, room.size
-    total = float(supply.sum())
-    scale = 10.0 ** math.floor(math.log10(FLOW_UNITS / total)) if total > 0.0 else 1.0
+    scale = decimal_scale(float(supply.sum()), FLOW_UNITS)
     units = np.maximum(np.rint(supply * scale), 1).astype(np.int64)
     cost = np.rint(t * FLOW_MINUTE).astype(np.int64)
     sink = n + k
@@ -127,6 +126,13 @@ def _transport(row: npt.NDArray[np.int64], col: npt.NDArray[np.int64],
             flow = np.asarray(mcf.flows(np.arange(row.size)), dtype=np.float64)
             return flow * supply[row] / units[row]
     return None
+
+
+def decimal_scale(total: float, units: float) -> float:
+    """The power of ten that scales ``total`` to at most ``units`` (as close as a power
+    of ten gets; 1 for nothing): a flow's integer units, in which whole or decimal
+    amounts stay exact."""
+    return 10.0 ** math.floor(math.log10(units / total)) if total > 0.0 else 1.0
 
 
 def _noted(res: PlacementResult, note: str) -> PlacementResult:
