@@ -413,8 +413,7 @@ def solve_master(prob: CoverInputs, cap: FloatArray, p: int | None, *,
         xb: BoolArray = sol.values[model.x0:model.x0 + ms.m] > 0.5
         f = sol.values[model.f0:model.f0 + ms.n]
         xf = xb.astype(np.float64)
-        new = [s for s in separate(ms, xf, f) + neighbourhood_cuts(ms, xf, f)
-               if add_cut(ms, s)]
+        new = add_violated_cuts(ms, xf, f)
         logger.info("master MIP round %d: %s %.6g / %.6g, %d cuts added", mip_rounds,
                     sol.report.status.value, sol.report.objective, b, len(new))
         if maximize:

@@ -892,24 +892,13 @@ def relocate(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None) -> 
     by ``checker``; repeat while it helps."""
     options = checker.options
     inp = cpm.prob.inp
-    n_sites = inp.n_sites
-    far = cpm.pen_u if cpm.pen_u is not None else 2.0 * float(cpm.d.max(initial=0.0)) + 1.0
-    # per row, the saving of each reachable site against the penalty (pen - d)
-    gain = sp.csr_matrix((far - cpm.d, (cpm.r, cpm.c)), shape=(cpm.n_rows, n_sites))
+    gain = _gain(cpm)
     while not options.stopped and (deadline is None or time.perf_counter() < deadline):
         mask = best.open_mask
         free_open = np.flatnonzero(mask & ~inp.fixed_mask)
         if free_open.size == 0:
             break
-        # Z^T diag(w) gain: for each open site's assigned demand, the saving at every site
-        wz = cpm.w[cpm.r] * best.z
-        sel = np.isin(cpm.c, free_open) & (wz > 0)
-        pos = np.full(n_sites, -1, dtype=np.int64)
-        pos[free_open] = np.arange(free_open.size)
-        zt = sp.csr_matrix((wz[sel], (pos[cpm.c[sel]], cpm.r[sel])),
-                           shape=(free_open.size, cpm.n_rows))
-        saving = np.asarray((zt @ gain).todense())
-        load = np.asarray(zt.sum(axis=1)).ravel()
+        saving, load = _served_saving(cpm, best, free_open, gain)
         ok = inp.allowed & ~mask
         fits = cpm.cap[None, :] >= load[:, None] - 1e-9
         if cpm.pen_o is not None:
@@ -917,7 +906,7 @@ def relocate(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None) -> 
         here = saving[np.arange(free_open.size), free_open]
         gain_move = np.where(ok[None, :] & fits, saving - here[:, None], -np.inf)
         trial = mask.copy()
-        taken = np.zeros(n_sites, dtype=bool)
+        taken = np.zeros(inp.n_sites, dtype=bool)
         moved = 0
         for a in np.argsort(-gain_move.max(axis=1), kind="stable"):
             row = np.where(taken, -np.inf, gain_move[a])
@@ -960,22 +949,38 @@ def _one_relocation(best: Plan, free_open: IntArray, gain_move: FloatArray, chec
     return None
 
 
-def _region_minutes(cpm: Cpm, plan: Plan, open_sites: IntArray) -> FloatArray:
-    """(open site x site) the mean minutes from the demand ``plan`` now sends to each
-    of ``open_sites`` to every site (a pair beyond reach counted at the penalty, or
-    twice the longest minutes without one): how near each site is to what an open
-    site serves."""
-    n_sites = cpm.prob.inp.n_sites
-    far = cpm.pen_u if cpm.pen_u is not None else 2.0 * float(cpm.d.max(initial=0.0)) + 1.0
-    gain = sp.csr_matrix((far - cpm.d, (cpm.r, cpm.c)), shape=(cpm.n_rows, n_sites))
-    pos = np.full(n_sites, -1, dtype=np.int64)
-    pos[open_sites] = np.arange(open_sites.size)
+def _far(cpm: Cpm) -> float:
+    """The minutes a pair beyond reach counts at: the penalty, or twice the longest
+    minutes without one."""
+    return cpm.pen_u if cpm.pen_u is not None else 2.0 * float(cpm.d.max(initial=0.0)) + 1.0
+
+
+def _gain(cpm: Cpm) -> sp.csr_matrix:
+    """(row x site) the saving of each reachable site against :func:`_far` (far - d)."""
+    return sp.csr_matrix((_far(cpm) - cpm.d, (cpm.r, cpm.c)),
+                         shape=(cpm.n_rows, cpm.prob.inp.n_sites))
+
+
+def _served_saving(cpm: Cpm, plan: Plan, sites: IntArray, gain: sp.csr_matrix,
+                   ) -> tuple[FloatArray, FloatArray]:
+    """For the demand ``plan`` sends to each of ``sites``: its saving at every site
+    (``Z^T diag(w) gain``, sites x every site) and its load."""
+    pos = np.full(cpm.prob.inp.n_sites, -1, dtype=np.int64)
+    pos[sites] = np.arange(sites.size)
     wz = cpm.w[cpm.r] * plan.z
     sel = (pos[cpm.c] >= 0) & (wz > 0)
     zt = sp.csr_matrix((wz[sel], (pos[cpm.c[sel]], cpm.r[sel])),
-                       shape=(open_sites.size, cpm.n_rows))
-    load = np.asarray(zt.sum(axis=1)).ravel()
-    saving = np.asarray((zt @ gain).todense())
+                       shape=(sites.size, cpm.n_rows))
+    return np.asarray((zt @ gain).todense()), np.asarray(zt.sum(axis=1)).ravel()
+
+
+def _region_minutes(cpm: Cpm, plan: Plan, open_sites: IntArray,
+                    gain: sp.csr_matrix) -> FloatArray:
+    """(open site x site) the mean minutes from the demand ``plan`` now sends to each
+    of ``open_sites`` to every site (a pair beyond reach counted at :func:`_far`): how
+    near each site is to what an open site serves; ``gain``: :func:`_gain`."""
+    far = _far(cpm)
+    saving, load = _served_saving(cpm, plan, open_sites, gain)
     out: FloatArray = far - saving / np.maximum(load, 1e-300)[:, None]
     out[load <= 0.0] = far
     return out
@@ -1113,11 +1118,12 @@ def region_moves(cpm: Cpm, best: Plan, checker: Checker, deadline: float | None)
     if not clock.fits(deadline, 3.0 * checker.seconds()):
         return best
     nearest = _nearest_site(cpm) if cpm.pen_u is not None else None
+    gain = _gain(cpm)
     while not options.stopped and clock.fits(deadline, 3.0 * checker.seconds()):
         free_open = np.flatnonzero(best.open_mask & ~inp.fixed_mask)
         if free_open.size == 0:
             break
-        near = _region_minutes(cpm, best, free_open)
+        near = _region_minutes(cpm, best, free_open, gain)
         own = near[np.arange(free_open.size), free_open]
         seeds = [int(a) for a in np.argsort(-own, kind="stable")
                  if int(free_open[a]) not in done]
