@@ -825,11 +825,7 @@ def aggregate(cpm: Cpm, target: int) -> Groups:
     the problem's: a mean is not a bound); needs an unassigned penalty."""
     assert cpm.pen_u is not None
     n_sites, n = cpm.prob.inp.n_sites, cpm.n_rows
-    # the pairs are in row order and every row has one (``prepare``)
-    starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
-    d1 = np.minimum.reduceat(cpm.d, starts)
-    first = np.flatnonzero(cpm.d == d1[cpm.r])
-    first = first[np.r_[True, cpm.r[first[1:]] != cpm.r[first[:-1]]]]
+    starts, d1, first = _row_nearest(cpm)
     j1 = cpm.c[first]
     rest = cpm.d.copy()
     rest[first] = np.inf
@@ -1088,13 +1084,19 @@ def region_mip(cpm: Cpm, plan: Plan, free: IntArray, cand: IntArray, options: So
     return mask
 
 
-def _nearest_site(cpm: Cpm) -> IntArray:
-    """Per row (pairs in row order, every row with one), its nearest site."""
+def _row_nearest(cpm: Cpm) -> tuple[IntArray, FloatArray, IntArray]:
+    """Per row (the pairs are in row order and every row has one, ``prepare``): where
+    its pairs start, its nearest minutes and its first pair at those minutes."""
     starts = np.r_[0, np.flatnonzero(np.diff(cpm.r)) + 1]
     d1 = np.minimum.reduceat(cpm.d, starts)
     first = np.flatnonzero(cpm.d == d1[cpm.r])
     first = first[np.r_[True, cpm.r[first[1:]] != cpm.r[first[:-1]]]]
-    out: IntArray = cpm.c[first]
+    return starts, d1, first
+
+
+def _nearest_site(cpm: Cpm) -> IntArray:
+    """Per row, its nearest site."""
+    out: IntArray = cpm.c[_row_nearest(cpm)[2]]
     return out
 
 
@@ -1383,7 +1385,8 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
             and not options.stopped):
         # many rows: the sites chosen on the aggregated problem, then every move
         # screened by the flow on the whole (no assignment LP before the answer)
-        cur, agg_warm = _aggregated_start(cpm, p, unc, options, limit, deadline, notes)
+        cur, agg_warm = _aggregated_start(cpm, p, unc, start, options, limit, deadline,
+                                              notes)
         checker.screen = aggregated = cur is not None
     if start is not None and cur is None:
         best = assign(cpm, start, single=single_assignment, options=options,
@@ -1551,14 +1554,14 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
     return res
 
 
-def _aggregated_start(cpm: Cpm, p: int, unc: PlacementResult, options: SolveOptions,
-                      limit: float | None, deadline: float | None,
+def _aggregated_start(cpm: Cpm, p: int, unc: PlacementResult, start: BoolArray | None,
+                      options: SolveOptions, limit: float | None, deadline: float | None,
                       notes: list[str]) -> tuple[Plan | None, FloatArray | None]:
     """The screening flow of the better of two site sets: the aggregated problem's
     answer (:func:`aggregate`, solved by this module in :data:`AGGREGATE_SHARE` of the
     limit, ending :data:`AFTER_AGGREGATE_SHARE` of it before ``deadline`` at the latest)
-    from ``unc``'s sites (the uncapacitated answer), and those sites, ``None`` when
-    neither has a flow;
+    from ``unc``'s sites (the uncapacitated answer), and those sites (``start``, with the
+    fixed ones), ``None`` when neither has a flow;
     and the aggregated Lagrangian's multipliers given to the rows (each its group's:
     any price gives a bound on the rows; on Quảng Ninh at 400 m these gave 15,443 at
     once, 15,389 when each row's price was moved by its nearest minutes' difference
@@ -1598,9 +1601,7 @@ def _aggregated_start(cpm: Cpm, p: int, unc: PlacementResult, options: SolveOpti
         mask = inp.fixed_mask.copy()
         mask[res.open_sites] = True
         masks.append((mask, "aggregated problem"))
-    if unc.status.has_solution:
-        start = inp.fixed_mask.copy()
-        start[unc.open_sites] = True
+    if start is not None:
         masks.append((start, "uncapacitated answer"))
     plans = [q for q in (flow_plan(cpm, m, src) for m, src in masks) if q is not None]
     agg = next((q.objective for q in plans if q.source == "aggregated problem"), math.nan)
