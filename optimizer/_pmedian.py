@@ -169,6 +169,21 @@ class Pairs:
                      None if self.wd is None else self.wd[keep])
 
     @functools.cached_property
+    def row_index(self) -> tuple[IntArray, IntArray]:
+        """Per row, its number of entries and its first entry."""
+        counts = np.bincount(self.rows, minlength=self.n_rows).astype(np.int64)
+        return counts, np.cumsum(counts) - counts
+
+    @functools.cached_property
+    def col_index(self) -> tuple[IntArray, IntArray]:
+        """The entries ordered by column, and where each column's start (built once: the
+        heuristics' interchange runs many times on one core, and this sort was a quarter
+        of its time on pt-1km)."""
+        by_col = np.argsort(self.cols, kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(self.cols, minlength=self.n_sites))])
+        return by_col.astype(np.int64), ptr.astype(np.int64)
+
+    @functools.cached_property
     def working(self) -> WorkingSet:
         """The entries the Lagrangian prices (for the weights of :meth:`weighted`;
         built on first use, rebuilt as the multipliers move)."""
@@ -205,8 +220,7 @@ class WorkingSet:
         self.cols = np.zeros(0, dtype=np.int64)
         self.kept_wd = np.zeros(0)
         self.cap = np.full(pairs.n_rows, -np.inf)
-        self.counts = np.bincount(pairs.rows, minlength=pairs.n_rows).astype(np.int64)
-        self.starts = (np.cumsum(self.counts) - self.counts).astype(np.int64)
+        self.counts, self.starts = pairs.row_index
 
     def entries(self, lam: FloatArray) -> tuple[IntArray, IntArray, FloatArray]:
         """Rows, columns and ``w d`` of kept entries holding every entry whose
@@ -383,10 +397,8 @@ def interchange(pairs: Pairs, w: FloatArray, tail: FloatArray, open_mask: BoolAr
     cur = open_mask.copy()
     n = pairs.n_sites
     rows, cols, dist = pairs.rows, pairs.cols, pairs.dist
-    counts = np.bincount(rows, minlength=pairs.n_rows)
-    starts = np.cumsum(counts) - counts
-    by_col = np.argsort(cols, kind="stable")
-    col_ptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n))])
+    counts, starts = pairs.row_index
+    by_col, col_ptr = pairs.col_index
     d1, d2, phi = _nearest_two(pairs, t, cur)
 
     def terms(ent: IntArray, r: IntArray, d1r: FloatArray, d2r: FloatArray,
@@ -1131,12 +1143,19 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
             best, best_open = c_int, s_int
         steps.append(f"interchange {best:.6g} ({time.perf_counter() - t0:.1f} s)")
 
+    # the interchange's answer per greedy start already polished (the rounds' guides
+    # often complete to the same start: the interchange is then not run again)
+    polished: dict[bytes, float] = {}
+
     def heuristic(chosen: BoolArray) -> float:
         nonlocal best, best_open
         s = greedy(hcore.pairs, w, hcore.tail, q, chosen | fixed, allowed, deadline=heur_deadline)
+        key = np.packbits(s).tobytes()
+        if key in polished:
+            return polished[key]
         s, _ = interchange(hcore.pairs, w, hcore.tail, s, fixed, allowed, deadline=heur_deadline,
                            stop=stop)
-        c = cost(pairs, w, tail, s)
+        c = polished[key] = cost(pairs, w, tail, s)
         if c < best:
             best, best_open = c, s
         return c
