@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from optimizer._mip import ABSOLUTE_GAP, SparseMip, solve_mip
+from optimizer._mip import ABSOLUTE_GAP, MipSolution, SparseMip, solve_mip
 from optimizer._status import SolverReport, SolveStatus
 
 logger = logging.getLogger(__name__)
@@ -182,6 +182,10 @@ class Pairs:
         by_col = np.argsort(self.cols, kind="stable")
         ptr = np.concatenate([[0], np.cumsum(np.bincount(self.cols, minlength=self.n_sites))])
         return by_col.astype(np.int64), ptr.astype(np.int64)
+
+    def release(self) -> None:
+        """Drop the cached :attr:`working` set (its memory; rebuilt when next used)."""
+        self.__dict__.pop("working", None)
 
     @functools.cached_property
     def working(self) -> WorkingSet:
@@ -667,6 +671,10 @@ class Reduction:
     force_open: BoolArray  # per site, must-open included
     force_closed: BoolArray  # per site, disallowed included
 
+    def apply(self, pairs: Pairs, tail: FloatArray) -> tuple[Pairs, FloatArray]:
+        """The entries kept, and the tail where a row may still stay unassigned."""
+        return pairs.subset(self.keep_pair), np.where(self.keep_tail, tail, np.inf)
+
 
 def reduce(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArray,
            allowed: BoolArray, lg: Lagrangian, upper: float, tol: float) -> Reduction:
@@ -810,23 +818,26 @@ def branch_and_bound(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixe
                          min([x.bound for x in stack] + [nd.bound]))
         if int(nd.fixed.sum()) > p:
             continue
-        if nd.bound >= aim() - eps:
+        limit = aim()
+        if nd.bound >= limit - eps:
             settled = min(settled, nd.bound)
             continue
         nodes += 1
-        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, aim(),
-                              aim() - eps, node_iter)
+        lg, avg = _node_bound(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, nd.lam, limit,
+                              limit - eps, node_iter)
+        # the node's working set is not needed again (its sibling rebuilds its own): a
+        # depth-first stack of them held 2 GB on pt-1km's 800k-pair gap tree
+        nd.pairs.release()
         upper = min(upper, incumbent(lg.chosen))
-        if lg.bound >= aim() - eps or not (lg.subgradient != 0.0).any():
+        limit = aim()  # the incumbent may have improved
+        if lg.bound >= limit - eps or not (lg.subgradient != 0.0).any():
             # pruned, or the subproblem's solution is feasible, so optimal for this node
             settled = min(settled, max(nd.bound, lg.bound))
             continue
-        limit = aim()
         tol = 1e-9 * max(1.0, abs(upper))
         red = reduce(nd.pairs, w, nd.tail, p, nd.fixed, nd.allowed, lg, limit, tol)
         settled = min(settled, limit + tol)  # what fixing removed costs more than this
-        sub = nd.pairs.subset(red.keep_pair)
-        sub_tail = np.where(red.keep_tail, nd.tail, np.inf)
+        sub, sub_tail = red.apply(nd.pairs, nd.tail)
         free = ~red.force_closed & ~red.force_open
         if int(red.force_open.sum()) > p:
             continue
@@ -956,6 +967,26 @@ def radius_open(model: RadiusModel, values: FloatArray, fixed: BoolArray) -> Boo
     return out
 
 
+def _whole_radius_model(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int,
+                        fixed: BoolArray, allowed: BoolArray) -> RadiusModel:
+    """The radius model of every entry of ``pairs`` (already reduced by the caller)."""
+    red = Reduction(np.ones(pairs.rows.size, dtype=bool), np.isfinite(tail), fixed, ~allowed)
+    return radius_model(pairs, w, tail, red, p)
+
+
+def _solve_radius(model: RadiusModel, hint_open: BoolArray | None, left: float | None, *,
+                  engine: str, seed: int, threads: int,
+                  stop: threading.Event | None) -> MipSolution:
+    """``model`` by :func:`solve_mip`, hinted with ``hint_open`` (``None``: no hint).
+
+    HiGHS overruns its limit by seconds on these models (its root LP checks the clock
+    rarely: 4-21 s measured): it is told 90 % of the ``left`` seconds and abandoned at
+    ``left`` if it has not returned by then."""
+    hint = None if hint_open is None else radius_hint(model, hint_open)
+    return solve_mip(model.mip, engine=engine, time_limit_s=None if left is None else 0.9 * left,
+                     seed=seed, threads=threads, stop=stop, hint=hint, wall_limit_s=left)
+
+
 @dataclass(frozen=True)
 class Truncated:
     """What :func:`truncated_search` found: the best set and its cost on the whole
@@ -1004,17 +1035,15 @@ def truncated_search(whole: Pairs, whole_tail: FloatArray, pairs: Pairs, w: Floa
         if core.pairs.rows.size > TRUNCATED_MAX_PAIRS:
             break
         levels = int(core.pairs.rows.size)
-        red = Reduction(np.ones(levels, dtype=bool), np.isfinite(core.tail), fixed, ~allowed)
-        model = radius_model(core.pairs, w, core.tail, red, p)
+        model = _whole_radius_model(core.pairs, w, core.tail, p, fixed, allowed)
         if model.infeasible:
             # even the relaxation has no solution: none better than ``best`` exists
             return Truncated(best_open, best, best, True, tuple(stages), levels)
         left = None if deadline is None else deadline - time.perf_counter()
         if (left is not None and left <= 0.0) or (stop is not None and stop.is_set()):
             break
-        sol = solve_mip(model.mip, engine=engine, time_limit_s=None if left is None else 0.9 * left,
-                        seed=seed, threads=threads, stop=stop, hint=radius_hint(model, best_open),
-                        wall_limit_s=left)
+        sol = _solve_radius(model, best_open, left, engine=engine, seed=seed, threads=threads,
+                            stop=stop)
         rep = sol.report
         stages.append(rep)
         trial = None
@@ -1067,8 +1096,7 @@ def _gap_tree(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: Bool
         return None
     if int(red.force_open.sum()) > p:
         return aim + tol, True, 0, kept, time.perf_counter() - t0
-    sub = pairs.subset(red.keep_pair)
-    sub_tail = np.where(red.keep_tail, tail, np.inf)
+    sub, sub_tail = red.apply(pairs, tail)
     _, lower, done, nodes = branch_and_bound(
         sub, w, sub_tail, p, red.force_open, ~red.force_closed, lg.lam, lg.bound, incumbent,
         best, deadline=deadline, stop=stop, gap=TARGET_GAP)
@@ -1252,8 +1280,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         tol = 1e-9 * max(1.0, abs(best))
         red = reduce(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best, tol)
         before = cur_pairs.rows.size
-        cur_pairs = cur_pairs.subset(red.keep_pair)
-        cur_tail = np.where(red.keep_tail, cur_tail, np.inf)
+        cur_pairs, cur_tail = red.apply(cur_pairs, cur_tail)
         cur_fixed = red.force_open
         cur_allowed = ~red.force_closed
         n_free = int((cur_allowed & ~cur_fixed).sum())
@@ -1339,21 +1366,15 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
                      f"{'proven' if proven else 'not finished'}, incumbent {best:.6g}")
         lower = best if proven else max(lower, min(best, tree_lower))
         return Outcome(best_open, best, lower, proven, (), "; ".join(steps))
-    red = Reduction(np.ones(cur_pairs.rows.size, dtype=bool), np.isfinite(cur_tail),
-                    cur_fixed, ~cur_allowed)
-    model = radius_model(cur_pairs, w, cur_tail, red, q)
+    model = _whole_radius_model(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed)
     if model.infeasible:
         # no solution better than the incumbent exists (or, without one, none at all)
         steps.append("reduced model infeasible")
         return Outcome(best_open, best, best if math.isfinite(best) else math.nan, True, (),
                        "; ".join(steps))
-    hint = radius_hint(model, best_open) if math.isfinite(best) else None
-    # HiGHS overruns its limit by seconds on these models (its root LP checks the
-    # clock rarely: 4-21 s measured): it is told 90 % of what is left and abandoned
-    # at the deadline if it has not returned by then
     left = None if deadline is None else max(0.001, deadline - time.perf_counter())
-    sol = solve_mip(model.mip, engine=engine, time_limit_s=None if left is None else 0.9 * left,
-                    seed=seed, threads=threads, stop=stop, hint=hint, wall_limit_s=left)
+    sol = _solve_radius(model, best_open if math.isfinite(best) else None, left, engine=engine,
+                        seed=seed, threads=threads, stop=stop)
     rep = sol.report
     steps.append(f"reduced radius model {model.mip.n_vars} vars x {model.mip.n_rows} rows: "
                  f"{rep.status.value} in {rep.wall_time_s:.1f} s")
