@@ -364,7 +364,7 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
     return band
 
 
-#: :func:`band_ladder`: about this many rows a band (more with two bands).  Two
+#: :func:`band_count`: about this many rows a band (more with two bands).  Two
 #: bands of Lạng Sơn 1 km's component (2,283 rows x 823 sites) were not proven in
 #: 49 CPU seconds each (bound 85.43-86.23, LP 84.51); four bands of 558-586 rows
 #: were, in 17 CPU seconds in all: 86.85 (five: 86.72 in 11).  Quảng Ninh's
@@ -372,20 +372,18 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
 BAND_ROWS = 560
 
 
-def band_ladder(n_rows: int) -> tuple[int, ...]:
-    """The band counts :func:`decomposition_bound` solves for ``n_rows`` rows: ``max(2,
-    n_rows // BAND_ROWS)`` bands.  (Three bands before two were tried: a bound for
+def band_count(n_rows: int) -> int:
+    """The number of bands :func:`decomposition_bound` splits ``n_rows`` rows into:
+    ``max(2, n_rows // BAND_ROWS)``.  (Three bands before two were tried: a bound for
     a loaded minute where two do not finish, Quảng Ninh 400 m's component three
     60.02 in 5 CPU seconds, two 61.52 in 20; but the three's time made Quảng Ninh
     1 km's two not finish: 135 where two give 136 with the same CPU.)"""
-    return (max(2, n_rows // BAND_ROWS),)
+    return max(2, n_rows // BAND_ROWS)
 
 
 def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
-                        regions: int | tuple[int, ...] = 2,
-                        stop: threading.Event | None = None,
+                        regions: int = 2, stop: threading.Event | None = None,
                         cover: BoolArray | None = None,
-                        on_bound: Callable[[float], None] | None = None,
                         ) -> tuple[float, BoolArray | None]:
     """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
     rows are split into ``regions`` bands (:func:`band_split`: about equal numbers of
@@ -404,11 +402,7 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
     bound (``-inf`` if the LP was not solved) and the union of the bands' covers
     less its redundant sites, a cover of every row (``None`` if a band had none):
     a start for the search (Quảng Ninh 1 km: 34 + 32 sites, 56 after removing the
-    redundant, 55 after 10 CPU seconds of search from there).  ``regions`` may be
-    several band counts (say :func:`band_ladder`'s), solved in turn from one LP,
-    every band of every count an equal part of the time left: the best of their
-    bounds is returned, and the union of the last count whose bands all had a
-    cover; ``on_bound(bound)`` gets the best bound so far after each count."""
+    redundant, 55 after 10 CPU seconds of search from there)."""
     from scipy.optimize import linprog
 
     t_end = time.perf_counter() + time_limit_s
@@ -441,30 +435,19 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
         load = np.asarray(a.T @ u).ravel()
     reduced = np.maximum(sub_cost - load, 0.0)
     col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
-    counts = (regions,) if isinstance(regions, int) else tuple(regions)
-    best = -math.inf
-    best_union: BoolArray | None = None
-    for step, count in enumerate(counts):
-        later = sum(counts[step + 1:])  # bands of the counts after this one
-        total, union = _bands_bound(sub, sub_cost, a, u, reduced, col_rows, count, later,
-                                    t_end=t_end, stop=stop, cover=cover)
-        best = max(best, total)
-        if on_bound is not None:
-            on_bound(best - 1e-6 * max(1.0, abs(best)))
-        if union is not None:
-            best_union = union
-    if best_union is not None:
-        best_union = remove_redundant(sub, sub_cost, best_union)
-    return best - 1e-6 * max(1.0, abs(best)), best_union
+    total, union = _bands_bound(sub, sub_cost, a, u, reduced, col_rows, regions,
+                                t_end=t_end, stop=stop, cover=cover)
+    if union is not None:
+        union = remove_redundant(sub, sub_cost, union)
+    return total - 1e-6 * max(1.0, abs(total)), union
 
 
 def _bands_bound(sub: sp.csr_matrix, sub_cost: FloatArray, a: sp.csr_matrix, u: FloatArray,
-                 reduced: FloatArray, col_rows: IntArray, regions: int, later: int, *,
+                 reduced: FloatArray, col_rows: IntArray, regions: int, *,
                  t_end: float, stop: threading.Event | None, cover: BoolArray | None,
                  ) -> tuple[float, BoolArray | None]:
-    """:func:`decomposition_bound` for one count of bands, ``later`` bands still to come
-    after these (each band gets an equal part of the time left): the sum of the
-    bands' bounds and their covers' union (``None`` if a band had none)."""
+    """:func:`decomposition_bound`'s bands (each an equal part of the time left): the
+    sum of the bands' bounds and their covers' union (``None`` if a band had none)."""
     band = band_split(sub, regions)
     total = 0.0
     union: BoolArray | None = np.zeros(sub.shape[1], dtype=bool)
@@ -481,7 +464,7 @@ def _bands_bound(sub: sp.csr_matrix, sub_cost: FloatArray, a: sp.csr_matrix, u: 
         chosen_k = None if cover is None else cover[cols]
         if left > 0.05 and not (stop is not None and stop.is_set()):
             mip, x0 = cover_mip(part, cost_k)
-            share_k = left / (regions - k + later)  # abandoned at its share, like the engines
+            share_k = left / (regions - k)  # abandoned at its share, like the engines
             sol = solve_mip(mip, engine="scip", time_limit_s=share_k - min(ENGINE_GRACE_S,
                                                                           share_k / 2),
                             threads=1, stop=stop, wall_limit_s=share_k,
@@ -777,15 +760,12 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         finally:
             halt.set()
 
-    def counted(bound: float) -> None:  # a count of bands solved: the search may use it
-        found.bound, found.bound_done = max(found.bound, bound), True
-
     def run() -> None:
         try:
             if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
                 found.bound, union = decomposition_bound(
                     sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=inner,
-                    cover=best[0], regions=band_ladder(sub.shape[0]), on_bound=counted)
+                    cover=best[0], regions=band_count(sub.shape[0]))
                 found.offer(union)  # the bands' covers' union: once a start of the search
             found.bound_done = True
             left = t_end - time.perf_counter()
