@@ -683,6 +683,74 @@ def region_search(sub: sp.csr_matrix, sub_cost: FloatArray, cover: BoolArray, *,
     return best
 
 
+#: :func:`proximity_search`: each step's MIP at most this many seconds.
+PROXIMITY_STEP_S = 10.0
+
+
+def proximity_search(sub: sp.csr_matrix, sub_cost: FloatArray, cover: BoolArray, *,
+                     deadline: float, seed: int = 0, stop: threading.Event | None = None,
+                     incumbent: Callable[[], BoolArray] | None = None,
+                     on_better: Callable[[BoolArray], None] | None = None,
+                     target: float = -math.inf, step_s: float = PROXIMITY_STEP_S,
+                     ) -> tuple[BoolArray, bool]:
+    """Proximity search (Fischetti and Monaci, 2014), for whole costs: again and again,
+    SCIP (one thread, stopped at its first solution, at most ``step_s``) looks for a
+    cover of every row costing at least one less than the best cover, as few sites
+    away from it as it can (the objective: the number of sites opened or closed;
+    the cost a constraint; the best cover the hint); the first it finds, its
+    redundant sites removed, is the new best.  Where the cover is far from the
+    optimum, a step finds a cheaper one in about a second (Quảng Ninh 1 km's
+    component: 59 -> 56 in 4.4 CPU s, where regions of 800 rows found none in 19).
+    Stops at ``deadline``, on ``stop``, once the cover costs at most ``target``, or
+    after a step without a cover.  ``incumbent()`` (a search beside) replaces the
+    cover when cheaper; ``on_better(cover)`` gets each cheaper cover.  Returns the
+    best cover (never dearer than ``cover``) and whether SCIP proved that no cover
+    costs less (then it is optimal, within SCIP's tolerances as an engine's own
+    ``OPTIMAL``).  Not whole costs: ``cover`` unchanged, not proven."""
+    best = np.asarray(cover, dtype=bool).copy()
+    n_rows, n_sites = sub.shape
+    if n_rows == 0 or not whole(sub_cost):
+        return best, False
+    c = sp.csr_matrix(sub, dtype=bool)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(c.indptr))
+    cols = c.indices.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    best_cost = float(sub_cost[best].sum())
+    while best_cost > target + 1e-9 and not (stop is not None and stop.is_set()):
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            break
+        if incumbent is not None:
+            other = incumbent()
+            if float(sub_cost[other].sum()) < best_cost - 1e-9:
+                best, best_cost = other.copy(), float(sub_cost[other].sum())
+        mip = SparseMip()
+        x0 = mip.add_variables(n_sites, integer=True,
+                               objective=np.where(best, -1.0, 1.0))
+        mip.offset = float(best.sum())  # the objective: sites changed
+        mip.add_rows(n_rows, rows, cols + x0, 1.0, lb=1.0)
+        mip.add_rows(1, np.zeros(n_sites, dtype=np.int64),
+                     np.arange(n_sites, dtype=np.int64) + x0, sub_cost, ub=best_cost - 1.0)
+        step = min(step_s, left)
+        sol = solve_mip(mip, engine="scip", time_limit_s=step - min(ENGINE_GRACE_S, step / 2),
+                        threads=1, stop=stop, wall_limit_s=step, solution_limit=1,
+                        hint=best.astype(np.float64), seed=int(rng.integers(2**31 - 1)))
+        if sol.report.status is SolveStatus.INFEASIBLE:
+            return best, True  # no cover costs less
+        if sol.values is None:
+            break  # the step ran out of time (or was stopped): no cheaper cover found
+        x = sol.values[x0:x0 + n_sites] > 0.5
+        if not (np.asarray(c @ x.astype(np.int64)).ravel() > 0).all():
+            break  # not a cover (the engine's tolerances): kept out
+        x = remove_redundant(sub, sub_cost, x)
+        logger.debug("LSCP proximity: %g -> %g, %.2f s", best_cost, float(sub_cost[x].sum()),
+                     sol.report.wall_time_s)
+        best, best_cost = x, float(sub_cost[x].sum())
+        if on_better is not None:
+            on_better(best)
+    return best, False
+
+
 @dataclass
 class _Beside:
     """What the thread beside the search found: the decomposition bound and the
