@@ -98,6 +98,14 @@ LSCP_SHORT_SEARCH_SHARE = 0.1
 #: the search, restarted with new seeds, reaches better covers (55 instead of 56 on
 #: that component in 22 CPU seconds with one of three seeds): 55 is then proven.
 DECOMPOSITION_SHARE = 0.85
+#: ... but a component of whole costs and at most two bands (:func:`band_count`) first
+#: gets CP-SAT's core-based search (:func:`core_bound`) for at most this share of it,
+#: the decomposition the time left: one worker proved Quảng Ninh 1 km's component
+#: (1,292 rows x 464 sites) optimal, 55, in 4.2 CPU s and Quảng Ninh 400 m's (1,311 x
+#: 480) 63 in 29.7 CPU s (SCIP on the whole: 288; two bands: 61.52 in 20); on Lạng
+#: Sơn 1 km's (2,283 rows, four bands: 86.85 in 17 CPU s) its bound was 84 after
+#: ~15 CPU s, so larger components keep the decomposition first.
+CORE_SHARE = 0.75
 #: The search beside runs in chunks of at most this many seconds, each from the best
 #: cover so far: after each, the cover is checked against the decomposition bound and
 #: handed to the engine when it starts.
@@ -683,6 +691,60 @@ def region_search(sub: sp.csr_matrix, sub_cost: FloatArray, cover: BoolArray, *,
     return best
 
 
+def core_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, deadline: float,
+               stop: threading.Event | None = None,
+               on_bound: Callable[[float], None] | None = None,
+               ) -> tuple[float, BoolArray | None, bool]:
+    """A lower bound on any cover of ``sub``'s rows (whole costs) by CP-SAT's core-based
+    search (one worker, ``optimize_with_core``, no linear relaxation): it raises the
+    bound by finding sets of sites of which a cover needs one more (unsatisfiable
+    cores, as in MaxSAT), and its first cover is optimal.  ``on_bound(bound)`` gets
+    each better bound as it comes (CP-SAT's, a complete proof).  Returns the bound
+    (``-inf`` if none), the cover found (``None``: none in time) and whether it is
+    proven optimal.  Not whole costs: ``(-inf, None, False)``."""
+    from ortools.sat.python import cp_model
+
+    n_rows, n_sites = sub.shape
+    if n_rows == 0:
+        return 0.0, np.zeros(n_sites, dtype=bool), True
+    if not whole(sub_cost):
+        return -math.inf, None, False
+    c = sp.csr_matrix(sub, dtype=bool)
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{j}") for j in range(n_sites)]
+    for i in range(n_rows):
+        model.add_bool_or([x[j] for j in c.indices[c.indptr[i]:c.indptr[i + 1]]])
+    model.minimize(sum(int(sub_cost[j]) * x[j] for j in range(n_sites)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.optimize_with_core = True
+    solver.parameters.linearization_level = 0
+    solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+    if on_bound is not None:
+        solver.best_bound_callback = lambda b: on_bound(float(b))
+    done = threading.Event()
+
+    def watch() -> None:  # a stop request ends CP-SAT's search
+        while stop is not None and not done.wait(0.1):
+            if stop.is_set():
+                solver.stop_search()
+                return
+
+    if stop is not None:
+        threading.Thread(target=watch, name="motcua-lscp-core-watch", daemon=True).start()
+    try:
+        status = solver.solve(model)
+    finally:
+        done.set()
+    bound = float(solver.best_objective_bound)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        cover = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        return bound, cover, status == cp_model.OPTIMAL
+    if status == cp_model.UNKNOWN and math.isfinite(bound):
+        return bound, None, False
+    return -math.inf, None, False
+
+
 #: :func:`proximity_search`: each step's MIP at most this many seconds.
 PROXIMITY_STEP_S = 10.0
 
@@ -763,6 +825,7 @@ class _Beside:
     version: int = 0  # how many times ``start`` was set
     proven: bool = False  # ``start`` is optimal (the row subsets' answer covered every row)
     engine: str = ""  # the engine the thread ran instead of the caller's (regions: SCIP)
+    source: str = "decomposition"  # what the bound came from
     why: str = "engine not run: no time left after the decomposition bound"
 
     def offer(self, cover: BoolArray | None) -> None:
@@ -776,7 +839,8 @@ def _not_run(share: float, engine: str, options: SolveOptions, why: str) -> MipS
     was abandoned): no answer, no bound."""
     return MipSolution(SolverReport(
         SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
-        f"ortools-mathopt-{engine}", options.seed, options.threads, share,
+        "ortools-cp-sat" if engine == "cp-sat" else f"ortools-mathopt-{engine}",
+        options.seed, options.threads, share,
         "stopped on request" if options.stopped else why), None)
 
 
@@ -784,9 +848,12 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
                           start: BoolArray, *, engine: str, share: float,
                           options: SolveOptions, row_subset: bool = False,
                           ) -> tuple[_Beside, BoolArray]:
-    """In a thread of its own, the decomposition bound (:func:`decomposition_bound`,
-    :data:`DECOMPOSITION_SHARE` of ``share``) and then the engine (from the search's
-    best cover so far) for the rest; meanwhile, in this one, the iterated local
+    """In a thread of its own, for whole costs and at most two bands CP-SAT's
+    core-based search first (:func:`core_bound`, :data:`CORE_SHARE` of ``share``; a
+    proof ends the thread, each bound it reaches is the search's at once), then the
+    decomposition bound (:func:`decomposition_bound`, :data:`DECOMPOSITION_SHARE` of
+    what is left) and then regions (:func:`region_search`) or the engine (from the
+    search's best cover so far) for the rest; meanwhile, in this one, the iterated local
     search from ``start`` in chunks of :data:`BESIDE_CHUNK_S` (a new seed each, from
     the best cover; once, from the bands' covers' union if no worse), until the
     thread is done (or a stop), or until its cover meets the bound rounded up
@@ -828,12 +895,31 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         finally:
             halt.set()
 
+    def raised(bound: float) -> None:  # CP-SAT's bound as it rises: the search may use it
+        found.bound = max(found.bound, bound - 1e-6 * max(1.0, abs(bound)))
+        found.bound_done = True
+
     def run() -> None:
         try:
+            if (CORE_SHARE > 0 and integral and sub.nnz <= LP_PROBE_MAX_NONZEROS
+                    and band_count(sub.shape[0]) <= 2):
+                found.source = "CP-SAT core-based search"
+                bound, cover, proven = core_bound(
+                    sub, sub_cost, deadline=time.perf_counter() + CORE_SHARE * share,
+                    stop=inner, on_bound=raised)
+                if math.isfinite(bound):
+                    raised(bound)
+                found.offer(cover)  # CP-SAT's cover (its first is mostly its last)
+                if proven and cover is not None:
+                    found.engine = "cp-sat"
+                    found.why = "CP-SAT's core-based search proved its cover optimal"
+                    return
+                found.source = "CP-SAT core-based search and decomposition"
             if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
-                found.bound, union = decomposition_bound(
-                    sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=inner,
-                    cover=best[0], regions=band_count(sub.shape[0]))
+                bound, union = decomposition_bound(
+                    sub, sub_cost, stop=inner, cover=best[0], regions=band_count(sub.shape[0]),
+                    time_limit_s=DECOMPOSITION_SHARE * max(0.0, t_end - time.perf_counter()))
+                found.bound = max(found.bound, bound)
                 found.offer(union)  # the bands' covers' union: once a start of the search
             found.bound_done = True
             left = t_end - time.perf_counter()
@@ -906,8 +992,8 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         # the thread's last cover (the row subsets': optimal when it met the bound; the
         # regions': never dearer than the search's)
         take_start()
-    logger.debug("LSCP: search beside decomposition (%g) and %s, %d chunks -> %g", found.bound,
-                 engine, restart, float(sub_cost[best[0]].sum()))
+    logger.debug("LSCP: search beside %s (%g) and %s, %d chunks -> %g", found.source,
+                 found.bound, found.engine or engine, restart, float(sub_cost[best[0]].sum()))
     return found, best[0]
 
 
@@ -1002,7 +1088,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         out, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
                                            share=share, options=options)
         if out.bound > floor:
-            floor, floor_source = out.bound, "decomposition"
+            floor, floor_source = out.bound, out.source
         sol = out.sol if out.sol is not None else _not_run(
             share, out.engine or chosen_engine, options, out.why)
     else:
