@@ -826,10 +826,12 @@ def test_lscp_with_the_core_search_beside_the_search_is_exact(
             s.solver for s in r.stages}
 
 
-def test_the_core_search_proves_rings_beside_the_search() -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_core_search_proves_rings_beside_the_search(threads: int) -> None:
     """Rings the reductions leave whole (row i needs site i, i + 1 or i + 2 of 9 or 10:
-    optimum 3 and 4; LP 3 and 10/3): CP-SAT's core-based search runs first beside the
-    search and proves them, and the stage says so."""
+    optimum 3 and 4; LP 3 and 10/3): CP-SAT's core-based search runs first (two
+    threads: beside the search; one: before the engine on the whole) and proves
+    them, and the stage says so."""
     real = set_cover.core_bound
     cores: list[bool] = []
 
@@ -844,7 +846,8 @@ def test_the_core_search_proves_rings_beside_the_search() -> None:
         with pytest.MonkeyPatch.context() as mp:
             _probe_everywhere(mp, -1.0)
             mp.setattr(set_cover, "core_bound", spy)
-            r = lscp(ring, np.ones(n), engine="auto", **{**KW, "threads": 2, "time_limit_s": 4.0})
+            r = lscp(ring, np.ones(n), engine="auto",
+                     **{**KW, "threads": threads, "time_limit_s": 4.0})
         assert cores == [True]
         assert r.status is SolveStatus.OPTIMAL and r.objective == opt and r.best_bound == opt
         assert r.report.solver == "ortools-cp-sat" or "ortools-cp-sat" in {
