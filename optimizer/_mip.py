@@ -246,7 +246,6 @@ def _solve_once(
     proto: model_pb2.ModelProto | None = None,
     wall_limit_s: float | None = None,
     stop: threading.Event | None = None,
-    solution_limit: int | None = None,
 ) -> MipSolution:
     """Solve ``mip`` with a MathOpt MIP engine and report honestly.
 
@@ -266,8 +265,6 @@ def _solve_once(
         the model included) whatever the engine does (see :func:`_run_engine`); ``None``: wait for the engine.
     stop : return as soon as this event is set, abandoning the engine's run (it
         ends in the background at its own time limit; its answer is dropped).
-    solution_limit : the engine stops once it has found this many solutions
-        (``FEASIBLE``; ``None``: no such limit).
 
     Returns
     -------
@@ -282,7 +279,6 @@ def _solve_once(
         random_seed=int(seed),
         relative_gap_tolerance=0.0,
         absolute_gap_tolerance=ABSOLUTE_GAP,
-        solution_limit=solution_limit,
     )
     if engine == "scip":
         params.threads = int(threads)
@@ -574,7 +570,6 @@ def solve_mip(
     hint: FloatArray | None = None,
     wall_limit_s: float | None = None,
     slices: bool = True,
-    solution_limit: int | None = None,
 ) -> MipSolution:
     """Solve ``mip``, stoppable through ``stop`` from another thread.
 
@@ -589,14 +584,12 @@ def solve_mip(
     all slices and the tightest of their (each valid) bounds are reported; a
     stopped solve is ``FEASIBLE`` at best, never ``OPTIMAL``.  With ``slices=False``
     it is one engine call, abandoned on a stop (no answer): for a solve whose worth
-    is its proof (each slice starts the proof again).  With ``solution_limit``, one
-    engine call too (the engine stops at that many solutions).
+    is its proof (each slice starts the proof again).
     """
     check_seed_threads(seed, threads)
-    if stop is None or not slices or solution_limit is not None:
+    if stop is None or not slices:
         return _solve_once(mip, engine=engine, time_limit_s=time_limit_s, seed=seed,
-                           threads=threads, hint=hint, wall_limit_s=wall_limit_s, stop=stop,
-                           solution_limit=solution_limit)
+                           threads=threads, hint=hint, wall_limit_s=wall_limit_s, stop=stop)
     t0 = time.perf_counter()
     wall_end = None if wall_limit_s is None else t0 + wall_limit_s
     deadline = None if time_limit_s is None else t0 + time_limit_s

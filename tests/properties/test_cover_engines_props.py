@@ -719,48 +719,6 @@ def test_lscp_with_regions_beside_the_search_is_exact(
         assert "ortools-mathopt-scip" in {s.solver for s in r.stages}
 
 
-def test_proximity_search_of_the_ring_by_hand() -> None:
-    """The 6-ring (row i needs site i or i + 1): from every site, steps each find a
-    cheaper cover (redundant sites removed) until 3, the optimum; SCIP then proves
-    no cover of 2 exists. Costs not whole: the cover is given back unchanged."""
-    better: list[float] = []
-    out, proven = set_cover.proximity_search(RING6, np.ones(6), np.ones(6, dtype=bool),
-                                             deadline=time.perf_counter() + 20.0,
-                                             on_better=lambda x: better.append(float(x.sum())))
-    assert out.sum() == 3 and (RING6 @ out.astype(np.int64)).min() >= 1
-    assert proven
-    assert better and better[-1] == 3.0
-    half = np.full(6, 0.5)
-    same, proven = set_cover.proximity_search(RING6, half, np.ones(6, dtype=bool),
-                                              deadline=time.perf_counter() + 5.0)
-    assert same.all() and not proven
-
-
-@settings(max_examples=25, deadline=None)
-@given(covers(), st.integers(0, 2**31 - 1), st.booleans())
-def test_proximity_search_keeps_a_cover_and_proves_only_the_optimum(
-        inst: tuple[sp.csr_matrix, np.ndarray], seed: int, from_greedy: bool) -> None:
-    """From every site or the greedy cover: the answer covers every row, each cheaper
-    cover strictly cheaper, never below the brute-force optimum; with time, the
-    steps end at the optimum, proven (no cheaper cover), unless a target ends them
-    first."""
-    c, costs = inst
-    opt = _brute_lscp(c, costs)
-    start = set_cover.greedy_cover(c, costs) if from_greedy else np.ones(c.shape[1], dtype=bool)
-    better: list[float] = []
-    out, proven = set_cover.proximity_search(
-        c, costs, start, seed=seed, deadline=time.perf_counter() + 20.0,
-        on_better=lambda x: better.append(float(costs[x].sum())))
-    assert (c @ out.astype(np.int64)).min() >= 1
-    assert better == sorted(better, reverse=True) and len(set(better)) == len(better)
-    assert float(costs[out].sum()) <= float(costs[start].sum()) + 1e-9
-    assert proven and abs(float(costs[out].sum()) - opt) < 1e-9
-    stopped, proven = set_cover.proximity_search(
-        c, costs, start, seed=seed, deadline=time.perf_counter() + 20.0,
-        target=float(costs[start].sum()))
-    assert not proven and (stopped == start).all()  # the start already meets the target
-
-
 def test_core_bound_of_two_triangles_and_the_ring() -> None:
     """Two triangles: each needs two of its three sites (LP 3, optimum 4); the 6-ring:
     3. CP-SAT's core-based search proves both, its cover a cover of that cost; costs
