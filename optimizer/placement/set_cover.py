@@ -98,6 +98,19 @@ LSCP_SHORT_SEARCH_SHARE = 0.1
 #: the search, restarted with new seeds, reaches better covers (55 instead of 56 on
 #: that component in 22 CPU seconds with one of three seeds): 55 is then proven.
 DECOMPOSITION_SHARE = 0.85
+#: ... but a component of whole costs and at most two bands (:func:`band_count`) first
+#: gets CP-SAT's core-based search (:func:`core_bound`) for at most this share of it,
+#: the decomposition the time left: one worker proved Quảng Ninh 1 km's component
+#: (1,292 rows x 464 sites) optimal, 55, in 4.2 CPU s and Quảng Ninh 400 m's (1,311 x
+#: 480) 63 in 29.7 CPU s (SCIP on the whole: 288; two bands: 61.52 in 20); on Lạng
+#: Sơn 1 km's (2,283 rows, four bands: 86.85 in 17 CPU s) its bound was 84 after
+#: ~15 CPU s, so larger components keep the decomposition first.
+CORE_SHARE = 0.75
+#: ... and such a component sent to an engine on the whole (no search beside) gets
+#: CP-SAT's core-based search first for at most this share of its time: Phú Thọ 1 km's
+#: (1,528 rows x 674 sites) proven optimal, 67, in 5.3 CPU s, where SCIP on two
+#: threads took 33-53 s (and did not finish at load 4 or more).
+CORE_FIRST_SHARE = 0.25
 #: The search beside runs in chunks of at most this many seconds, each from the best
 #: cover so far: after each, the cover is checked against the decomposition bound and
 #: handed to the engine when it starts.
@@ -364,7 +377,7 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
     return band
 
 
-#: :func:`band_ladder`: about this many rows a band (more with two bands).  Two
+#: :func:`band_count`: about this many rows a band (more with two bands).  Two
 #: bands of Lạng Sơn 1 km's component (2,283 rows x 823 sites) were not proven in
 #: 49 CPU seconds each (bound 85.43-86.23, LP 84.51); four bands of 558-586 rows
 #: were, in 17 CPU seconds in all: 86.85 (five: 86.72 in 11).  Quảng Ninh's
@@ -372,20 +385,18 @@ def band_split(sub: sp.csr_matrix, regions: int) -> IntArray:
 BAND_ROWS = 560
 
 
-def band_ladder(n_rows: int) -> tuple[int, ...]:
-    """The band counts :func:`decomposition_bound` solves for ``n_rows`` rows: ``max(2,
-    n_rows // BAND_ROWS)`` bands.  (Three bands before two were tried: a bound for
+def band_count(n_rows: int) -> int:
+    """The number of bands :func:`decomposition_bound` splits ``n_rows`` rows into:
+    ``max(2, n_rows // BAND_ROWS)``.  (Three bands before two were tried: a bound for
     a loaded minute where two do not finish, Quảng Ninh 400 m's component three
     60.02 in 5 CPU seconds, two 61.52 in 20; but the three's time made Quảng Ninh
     1 km's two not finish: 135 where two give 136 with the same CPU.)"""
-    return (max(2, n_rows // BAND_ROWS),)
+    return max(2, n_rows // BAND_ROWS)
 
 
 def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_s: float,
-                        regions: int | tuple[int, ...] = 2,
-                        stop: threading.Event | None = None,
+                        regions: int = 2, stop: threading.Event | None = None,
                         cover: BoolArray | None = None,
-                        on_bound: Callable[[float], None] | None = None,
                         ) -> tuple[float, BoolArray | None]:
     """A lower bound on any cover of ``sub``'s rows, by Lagrangian decomposition: the
     rows are split into ``regions`` bands (:func:`band_split`: about equal numbers of
@@ -404,11 +415,7 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
     bound (``-inf`` if the LP was not solved) and the union of the bands' covers
     less its redundant sites, a cover of every row (``None`` if a band had none):
     a start for the search (Quảng Ninh 1 km: 34 + 32 sites, 56 after removing the
-    redundant, 55 after 10 CPU seconds of search from there).  ``regions`` may be
-    several band counts (say :func:`band_ladder`'s), solved in turn from one LP,
-    every band of every count an equal part of the time left: the best of their
-    bounds is returned, and the union of the last count whose bands all had a
-    cover; ``on_bound(bound)`` gets the best bound so far after each count."""
+    redundant, 55 after 10 CPU seconds of search from there)."""
     from scipy.optimize import linprog
 
     t_end = time.perf_counter() + time_limit_s
@@ -441,30 +448,19 @@ def decomposition_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, time_limit_
         load = np.asarray(a.T @ u).ravel()
     reduced = np.maximum(sub_cost - load, 0.0)
     col_rows = np.maximum(np.diff(a.tocsc().indptr), 1)
-    counts = (regions,) if isinstance(regions, int) else tuple(regions)
-    best = -math.inf
-    best_union: BoolArray | None = None
-    for step, count in enumerate(counts):
-        later = sum(counts[step + 1:])  # bands of the counts after this one
-        total, union = _bands_bound(sub, sub_cost, a, u, reduced, col_rows, count, later,
-                                    t_end=t_end, stop=stop, cover=cover)
-        best = max(best, total)
-        if on_bound is not None:
-            on_bound(best - 1e-6 * max(1.0, abs(best)))
-        if union is not None:
-            best_union = union
-    if best_union is not None:
-        best_union = remove_redundant(sub, sub_cost, best_union)
-    return best - 1e-6 * max(1.0, abs(best)), best_union
+    total, union = _bands_bound(sub, sub_cost, a, u, reduced, col_rows, regions,
+                                t_end=t_end, stop=stop, cover=cover)
+    if union is not None:
+        union = remove_redundant(sub, sub_cost, union)
+    return total - 1e-6 * max(1.0, abs(total)), union
 
 
 def _bands_bound(sub: sp.csr_matrix, sub_cost: FloatArray, a: sp.csr_matrix, u: FloatArray,
-                 reduced: FloatArray, col_rows: IntArray, regions: int, later: int, *,
+                 reduced: FloatArray, col_rows: IntArray, regions: int, *,
                  t_end: float, stop: threading.Event | None, cover: BoolArray | None,
                  ) -> tuple[float, BoolArray | None]:
-    """:func:`decomposition_bound` for one count of bands, ``later`` bands still to come
-    after these (each band gets an equal part of the time left): the sum of the
-    bands' bounds and their covers' union (``None`` if a band had none)."""
+    """:func:`decomposition_bound`'s bands (each an equal part of the time left): the
+    sum of the bands' bounds and their covers' union (``None`` if a band had none)."""
     band = band_split(sub, regions)
     total = 0.0
     union: BoolArray | None = np.zeros(sub.shape[1], dtype=bool)
@@ -481,7 +477,7 @@ def _bands_bound(sub: sp.csr_matrix, sub_cost: FloatArray, a: sp.csr_matrix, u: 
         chosen_k = None if cover is None else cover[cols]
         if left > 0.05 and not (stop is not None and stop.is_set()):
             mip, x0 = cover_mip(part, cost_k)
-            share_k = left / (regions - k + later)  # abandoned at its share, like the engines
+            share_k = left / (regions - k)  # abandoned at its share, like the engines
             sol = solve_mip(mip, engine="scip", time_limit_s=share_k - min(ENGINE_GRACE_S,
                                                                           share_k / 2),
                             threads=1, stop=stop, wall_limit_s=share_k,
@@ -700,6 +696,60 @@ def region_search(sub: sp.csr_matrix, sub_cost: FloatArray, cover: BoolArray, *,
     return best
 
 
+def core_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, deadline: float,
+               stop: threading.Event | None = None,
+               on_bound: Callable[[float], None] | None = None,
+               ) -> tuple[float, BoolArray | None, bool]:
+    """A lower bound on any cover of ``sub``'s rows (whole costs) by CP-SAT's core-based
+    search (one worker, ``optimize_with_core``, no linear relaxation): it raises the
+    bound by finding sets of sites of which a cover needs one more (unsatisfiable
+    cores, as in MaxSAT), and its first cover is optimal.  ``on_bound(bound)`` gets
+    each better bound as it comes (CP-SAT's, a complete proof).  Returns the bound
+    (``-inf`` if none), the cover found (``None``: none in time) and whether it is
+    proven optimal.  Not whole costs: ``(-inf, None, False)``."""
+    from ortools.sat.python import cp_model
+
+    n_rows, n_sites = sub.shape
+    if n_rows == 0:
+        return 0.0, np.zeros(n_sites, dtype=bool), True
+    if not whole(sub_cost):
+        return -math.inf, None, False
+    c = sp.csr_matrix(sub, dtype=bool)
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{j}") for j in range(n_sites)]
+    for i in range(n_rows):
+        model.add_bool_or([x[j] for j in c.indices[c.indptr[i]:c.indptr[i + 1]]])
+    model.minimize(sum(int(sub_cost[j]) * x[j] for j in range(n_sites)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.optimize_with_core = True
+    solver.parameters.linearization_level = 0
+    solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+    if on_bound is not None:
+        solver.best_bound_callback = lambda b: on_bound(float(b))
+    done = threading.Event()
+
+    def watch() -> None:  # a stop request ends CP-SAT's search
+        while stop is not None and not done.wait(0.1):
+            if stop.is_set():
+                solver.stop_search()
+                return
+
+    if stop is not None:
+        threading.Thread(target=watch, name="motcua-lscp-core-watch", daemon=True).start()
+    try:
+        status = solver.solve(model)
+    finally:
+        done.set()
+    bound = float(solver.best_objective_bound)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        cover = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        return bound, cover, status == cp_model.OPTIMAL
+    if status == cp_model.UNKNOWN and math.isfinite(bound):
+        return bound, None, False
+    return -math.inf, None, False
+
+
 @dataclass
 class _Beside:
     """What the thread beside the search found: the decomposition bound and the
@@ -712,6 +762,7 @@ class _Beside:
     version: int = 0  # how many times ``start`` was set
     proven: bool = False  # ``start`` is optimal (the row subsets' answer covered every row)
     engine: str = ""  # the engine the thread ran instead of the caller's (regions: SCIP)
+    source: str = "decomposition"  # what the bound came from
     why: str = "engine not run: no time left after the decomposition bound"
 
     def offer(self, cover: BoolArray | None) -> None:
@@ -725,7 +776,8 @@ def _not_run(share: float, engine: str, options: SolveOptions, why: str) -> MipS
     was abandoned): no answer, no bound."""
     return MipSolution(SolverReport(
         SolveStatus.NOT_SOLVED, math.nan, -math.inf, math.inf, share,
-        f"ortools-mathopt-{engine}", options.seed, options.threads, share,
+        "ortools-cp-sat" if engine == "cp-sat" else f"ortools-mathopt-{engine}",
+        options.seed, options.threads, share,
         "stopped on request" if options.stopped else why), None)
 
 
@@ -733,9 +785,12 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
                           start: BoolArray, *, engine: str, share: float,
                           options: SolveOptions, row_subset: bool = False,
                           ) -> tuple[_Beside, BoolArray]:
-    """In a thread of its own, the decomposition bound (:func:`decomposition_bound`,
-    :data:`DECOMPOSITION_SHARE` of ``share``) and then the engine (from the search's
-    best cover so far) for the rest; meanwhile, in this one, the iterated local
+    """In a thread of its own, for whole costs and at most two bands CP-SAT's
+    core-based search first (:func:`core_bound`, :data:`CORE_SHARE` of ``share``; a
+    proof ends the thread, each bound it reaches is the search's at once), then the
+    decomposition bound (:func:`decomposition_bound`, :data:`DECOMPOSITION_SHARE` of
+    what is left) and then regions (:func:`region_search`) or the engine (from the
+    search's best cover so far) for the rest; meanwhile, in this one, the iterated local
     search from ``start`` in chunks of :data:`BESIDE_CHUNK_S` (a new seed each, from
     the best cover; once, from the bands' covers' union if no worse), until the
     thread is done (or a stop), or until its cover meets the bound rounded up
@@ -777,15 +832,31 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         finally:
             halt.set()
 
-    def counted(bound: float) -> None:  # a count of bands solved: the search may use it
-        found.bound, found.bound_done = max(found.bound, bound), True
+    def raised(bound: float) -> None:  # CP-SAT's bound as it rises: the search may use it
+        found.bound = max(found.bound, bound - 1e-6 * max(1.0, abs(bound)))
+        found.bound_done = True
 
     def run() -> None:
         try:
+            if (CORE_SHARE > 0 and integral and sub.nnz <= LP_PROBE_MAX_NONZEROS
+                    and band_count(sub.shape[0]) <= 2):
+                found.source = "CP-SAT core-based search"
+                bound, cover, proven = core_bound(
+                    sub, sub_cost, deadline=time.perf_counter() + CORE_SHARE * share,
+                    stop=inner, on_bound=raised)
+                if math.isfinite(bound):
+                    raised(bound)
+                found.offer(cover)  # CP-SAT's cover (its first is mostly its last)
+                if proven and cover is not None:
+                    found.engine = "cp-sat"
+                    found.why = "CP-SAT's core-based search proved its cover optimal"
+                    return
+                found.source = "CP-SAT core-based search and decomposition"
             if DECOMPOSITION_SHARE > 0 and sub.nnz <= LP_PROBE_MAX_NONZEROS:
-                found.bound, union = decomposition_bound(
-                    sub, sub_cost, time_limit_s=DECOMPOSITION_SHARE * share, stop=inner,
-                    cover=best[0], regions=band_ladder(sub.shape[0]), on_bound=counted)
+                bound, union = decomposition_bound(
+                    sub, sub_cost, stop=inner, cover=best[0], regions=band_count(sub.shape[0]),
+                    time_limit_s=DECOMPOSITION_SHARE * max(0.0, t_end - time.perf_counter()))
+                found.bound = max(found.bound, bound)
                 found.offer(union)  # the bands' covers' union: once a start of the search
             found.bound_done = True
             left = t_end - time.perf_counter()
@@ -858,8 +929,8 @@ def _engine_beside_search(mip: SparseMip, sub: sp.csr_matrix, sub_cost: FloatArr
         # the thread's last cover (the row subsets': optimal when it met the bound; the
         # regions': never dearer than the search's)
         take_start()
-    logger.debug("LSCP: search beside decomposition (%g) and %s, %d chunks -> %g", found.bound,
-                 engine, restart, float(sub_cost[best[0]].sum()))
+    logger.debug("LSCP: search beside %s (%g) and %s, %d chunks -> %g", found.source,
+                 found.bound, found.engine or engine, restart, float(sub_cost[best[0]].sum()))
     return found, best[0]
 
 
@@ -954,10 +1025,34 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
         out, start = _engine_beside_search(mip, sub, sub_cost, start, engine=chosen_engine,
                                            share=share, options=options)
         if out.bound > floor:
-            floor, floor_source = out.bound, "decomposition"
+            floor, floor_source = out.bound, out.source
         sol = out.sol if out.sol is not None else _not_run(
             share, out.engine or chosen_engine, options, out.why)
     else:
+        if (engine == "auto" and searched and share is not None and CORE_FIRST_SHARE > 0
+                and whole(sub_cost) and sub.nnz <= LP_PROBE_MAX_NONZEROS
+                and band_count(sub.shape[0]) <= 2 and not options.stopped):
+            # CP-SAT's core-based search before the engine on the whole: a proof there
+            # is the answer (Phú Thọ 1 km: 5.3 CPU s, SCIP 33-53 s on two threads)
+            t_core = time.perf_counter()
+            bound, cover, proven = core_bound(sub, sub_cost, stop=options.stop,
+                                              deadline=t_core + CORE_FIRST_SHARE * share)
+            spent = time.perf_counter() - t_core
+            logger.debug("LSCP: CP-SAT core-based search %g in %.2f s%s", bound, spent,
+                         ", proven" if proven else "")
+            if proven and cover is not None:
+                value = float(sub_cost[cover].sum())
+                return cover, SolverReport(
+                    SolveStatus.OPTIMAL, value, value, 0.0, spent, "ortools-cp-sat",
+                    options.seed, options.threads, share,
+                    "proven by CP-SAT's core-based search")
+            if cover is not None and float(sub_cost[cover].sum()) < float(sub_cost[start].sum()):
+                start = cover
+            if bound > floor:
+                floor, floor_source = bound - 1e-6 * max(1.0, abs(bound)), (
+                    "CP-SAT core-based search")
+            share = max(0.001, share - spent)
+            engine_limit = share - min(ENGINE_GRACE_S, share / 2)
         sol = solve_mip(mip, engine=chosen_engine, time_limit_s=engine_limit,
                         seed=options.seed, threads=options.threads, stop=options.stop,
                         hint=start.astype(np.float64), wall_limit_s=share)

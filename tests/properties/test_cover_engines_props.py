@@ -311,6 +311,7 @@ def test_lscp_with_the_search_beside_the_engine_is_exact(
     with pytest.MonkeyPatch.context() as mp:
         seen = _probe_everywhere(mp, -1.0 if engine == "highs" else math.inf)
         mp.setattr(set_cover, "SEARCH_BESIDE_LP_GAP", -math.inf)
+        mp.setattr(set_cover, "CORE_SHARE", 0.0)  # the engine, not CP-SAT's proof
         runs = _count_beside(mp)
         r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
                  **{**KW, "threads": 2})
@@ -388,37 +389,15 @@ def test_decomposition_bound_lies_between_the_lp_and_the_optimum(
     assert b >= lp - 1e-5 * max(1.0, abs(lp))  # the bands solved in time: never below the LP
 
 
-def test_band_ladder_by_hand() -> None:
+def test_band_count_by_hand() -> None:
     """Two bands up to 3 x BAND_ROWS - 1 rows; above, about BAND_ROWS rows a band."""
     rows = set_cover.BAND_ROWS
-    assert set_cover.band_ladder(10) == (2,)
-    assert set_cover.band_ladder(3 * rows - 1) == (2,)  # Quảng Ninh's 1,292-1,311 rows
-    assert set_cover.band_ladder(3 * rows) == (3,)
-    assert set_cover.band_ladder(1528) == (2,)  # Phú Thọ 1 km's
-    assert set_cover.band_ladder(2283) == (4,)  # Lạng Sơn 1 km's component
-    assert set_cover.band_ladder(7 * rows + rows // 2) == (7,)
-
-
-@settings(max_examples=30, deadline=None)
-@given(covers(), st.lists(st.integers(1, 4), min_size=1, max_size=3))
-def test_decomposition_ladder_keeps_the_best_count(
-        inst: tuple[sp.csr_matrix, np.ndarray], counts: list[int]) -> None:
-    """Several band counts from one LP: the bound is the best count's (each count's
-    bands solved in time on these), never above the optimum; every count reports
-    its bound as it ends, the best so far; the union is a cover."""
-    c, costs = inst
-    opt = _brute_lscp(c, costs)
-    seen: list[float] = []
-    b, union = set_cover.decomposition_bound(c, costs, time_limit_s=20.0,
-                                             regions=tuple(counts), on_bound=seen.append)
-    alone = [set_cover.decomposition_bound(c, costs, time_limit_s=10.0, regions=k)[0]
-             for k in counts]
-    assert b <= opt + 1e-9
-    assert abs(b - max(alone)) <= 1e-6 * max(1.0, abs(b))
-    assert len(seen) == len(counts)
-    assert seen == sorted(seen) and abs(seen[-1] - b) <= 1e-9
-    assert union is not None and (c @ union.astype(np.int64)).min() >= 1
-    assert float(costs[union].sum()) >= opt - 1e-9
+    assert set_cover.band_count(10) == 2
+    assert set_cover.band_count(3 * rows - 1) == 2  # Quảng Ninh's 1,292-1,311 rows
+    assert set_cover.band_count(3 * rows) == 3
+    assert set_cover.band_count(1528) == 2  # Phú Thọ 1 km's
+    assert set_cover.band_count(2283) == 4  # Lạng Sơn 1 km's component
+    assert set_cover.band_count(7 * rows + rows // 2) == 7
 
 
 def _shared_sites(c: sp.csr_matrix, band: np.ndarray) -> int:
@@ -727,6 +706,7 @@ def test_lscp_with_regions_beside_the_search_is_exact(
         _probe_everywhere(mp, -1.0)
         mp.setattr(set_cover, "REGION_ROWS", region_rows)
         mp.setattr(set_cover, "DECOMPOSITION_SHARE", 0.3)
+        mp.setattr(set_cover, "CORE_SHARE", 0.0)  # the regions, not CP-SAT's proof
         mp.setattr(set_cover, "region_search", spy)
         r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
                  **{**KW, "threads": 2, "time_limit_s": 4.0})
@@ -737,3 +717,96 @@ def test_lscp_with_regions_beside_the_search_is_exact(
     assert all(n > region_rows for n in calls)
     if calls:
         assert "ortools-mathopt-scip" in {s.solver for s in r.stages}
+
+
+def test_core_bound_of_two_triangles_and_the_ring() -> None:
+    """Two triangles: each needs two of its three sites (LP 3, optimum 4); the 6-ring:
+    3. CP-SAT's core-based search proves both, its cover a cover of that cost; costs
+    not whole: no bound."""
+    two = sp.csr_matrix(sp.block_diag([TRIANGLE, TRIANGLE]), dtype=bool)
+    for c, opt in ((two, 4.0), (RING6, 3.0)):
+        seen: list[float] = []
+        b, cover, proven = set_cover.core_bound(c, np.ones(6), deadline=time.perf_counter() + 10.0,
+                                                on_bound=seen.append)
+        assert proven and b == opt
+        assert cover is not None and cover.sum() == opt
+        assert (c @ cover.astype(np.int64)).min() >= 1
+        assert all(v <= opt for v in seen)
+    assert set_cover.core_bound(RING6, np.full(6, 0.5),
+                                deadline=time.perf_counter() + 10.0) == (-math.inf, None, False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(covers())
+def test_core_bound_is_the_brute_force_optimum(inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """Every bound it reports on the way is at most the optimum; in time, the optimum,
+    proven, with a cover of that cost."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    seen: list[float] = []
+    b, cover, proven = set_cover.core_bound(c, costs, deadline=time.perf_counter() + 20.0,
+                                            on_bound=seen.append)
+    assert all(v <= opt + 1e-9 for v in seen)
+    assert proven and abs(b - opt) < 1e-9
+    assert cover is not None and (c @ cover.astype(np.int64)).min() >= 1
+    assert abs(float(costs[cover].sum()) - opt) < 1e-9
+
+
+@settings(max_examples=20, deadline=None)
+@given(covers())
+def test_lscp_with_the_core_search_beside_the_search_is_exact(
+        inst: tuple[sp.csr_matrix, np.ndarray]) -> None:
+    """Two threads, every component to HiGHS with the search beside it: CP-SAT's
+    core-based search first (whole costs); OPTIMAL only at the brute-force optimum,
+    and where it proved a component the stage says CP-SAT."""
+    c, costs = inst
+    opt = _brute_lscp(c, costs)
+    cores: list[bool] = []
+    real = set_cover.core_bound
+
+    def spy(*a: Any, **kw: Any) -> tuple[float, np.ndarray | None, bool]:
+        out = real(*a, **kw)
+        cores.append(out[2])
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        _probe_everywhere(mp, -1.0)
+        mp.setattr(set_cover, "core_bound", spy)
+        r = lscp(c, np.ones(c.shape[0]), costs=costs, engine="auto",
+                 **{**KW, "threads": 2, "time_limit_s": 4.0})
+    assert np.asarray(c[:, r.open_sites].sum(axis=1)).ravel().min() >= 1
+    assert r.best_bound <= opt + 1e-9 <= r.objective + 2e-9
+    if r.status is SolveStatus.OPTIMAL:
+        assert abs(r.objective - opt) < 1e-9
+    if any(cores):
+        assert r.status is SolveStatus.OPTIMAL
+        assert r.report.solver == "ortools-cp-sat" or "ortools-cp-sat" in {
+            s.solver for s in r.stages}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_core_search_proves_rings_beside_the_search(threads: int) -> None:
+    """Rings the reductions leave whole (row i needs site i, i + 1 or i + 2 of 9 or 10:
+    optimum 3 and 4; LP 3 and 10/3): CP-SAT's core-based search runs first (two
+    threads: beside the search; one: before the engine on the whole) and proves
+    them, and the stage says so."""
+    real = set_cover.core_bound
+    cores: list[bool] = []
+
+    def spy(*a: Any, **kw: Any) -> tuple[float, np.ndarray | None, bool]:
+        out = real(*a, **kw)
+        cores.append(out[2])
+        return out
+
+    for n, opt in ((9, 3.0), (10, 4.0)):
+        ring = sp.csr_matrix(np.array([[(j - i) % n < 3 for j in range(n)] for i in range(n)]))
+        cores.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            _probe_everywhere(mp, -1.0)
+            mp.setattr(set_cover, "core_bound", spy)
+            r = lscp(ring, np.ones(n), engine="auto",
+                     **{**KW, "threads": threads, "time_limit_s": 4.0})
+        assert cores == [True]
+        assert r.status is SolveStatus.OPTIMAL and r.objective == opt and r.best_bound == opt
+        assert r.report.solver == "ortools-cp-sat" or "ortools-cp-sat" in {
+            s.solver for s in r.stages}
