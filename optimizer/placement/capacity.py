@@ -148,8 +148,14 @@ MASTER_MCLP_MAX_POINTS = 2_000
 #: With ``p`` above :data:`MASTER_MCLP_MAX_POINTS`, share of the time limit the master's
 #: LP by PDLP may use for a bound (:func:`capacity_cuts.first_order_bound`; on Quảng Ninh
 #: at 1 km its first round gives 1,222.5 dossiers a day against the uncapacitated 1,233,
-#: its second 1,218, in ~4 CPU s each), before the restricted MIP.
-FIRST_ORDER_TIME_SHARE = 0.2
+#: its second 1,218, its third 1,212.1, in ~3-5 s each on the loaded machine: a fifth of
+#: the minute held two rounds there, 0.3 five, bound 1,211.5), before the restricted MIP.
+FIRST_ORDER_TIME_SHARE = 0.3
+#: With the master's LP by PDLP to follow (``p`` above :data:`MASTER_MCLP_MAX_POINTS`),
+#: the uncapacitated model's share of the time limit instead of
+#: :data:`UNCAPACITATED_TIME_SHARE`: its bound is then never the tightest (Quảng Ninh at
+#: 1 km: 1,233 against the PDLP rounds' 1,211-1,222) and the time goes to those rounds.
+UNCAPACITATED_FIRST_ORDER_SHARE = 0.15
 #: Share of the time limit the start heuristic leaves for the master's LP by PDLP and the
 #: restricted MIPs after it (with ``p`` above :data:`MASTER_MCLP_MAX_POINTS`): its local
 #: search ran to 50 s of 60 on Quảng Ninh at 400 m, and the PDLP round after it to 77.
@@ -904,9 +910,18 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     notes: list[str] = []
     stages: list[SolverReport] = []
 
-    # 1. the uncapacitated model
-    unc = _uncapacitated(prob, p, options.within(
-        None if limit is None else UNCAPACITATED_TIME_SHARE * limit))
+    n_pairs = int(prob.c.nnz)
+    # with p and too many points for the master's MIP: its LP by PDLP (a bound) and the
+    # MIP restricted to the sites it opens follow the start, which leaves them time
+    many_points = (p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS
+                   and _merged_count(prob) > MASTER_MCLP_MAX_POINTS)
+    first_order = (many_points and not single_assignment and overload_penalty is None
+                   and limit is not None and deadline is not None)
+
+    # 1. the uncapacitated model (less time when the master's LP by PDLP is to follow)
+    unc = _uncapacitated(prob, p, options.within(None if limit is None else (
+        UNCAPACITATED_FIRST_ORDER_SHARE if first_order else UNCAPACITATED_TIME_SHARE)
+        * limit))
     stages.append(unc.report)
     bounds: dict[str, float] = {}
     if maximize:
@@ -932,13 +947,6 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     h_deadline = None if limit is None else min(
         deadline if deadline is not None else math.inf,
         time.perf_counter() + HEURISTIC_TIME_SHARE * limit)
-    n_pairs = int(prob.c.nnz)
-    # with p and too many points for the master's MIP: its LP by PDLP (a bound) and the
-    # MIP restricted to the sites it opens follow the start, which leaves them time
-    many_points = (p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS
-                   and _merged_count(prob) > MASTER_MCLP_MAX_POINTS)
-    first_order = (many_points and not single_assignment and overload_penalty is None
-                   and limit is not None and deadline is not None)
     h_final = deadline if not first_order or deadline is None or limit is None else (
         deadline - FIRST_ORDER_RESERVE * limit)
     # with p, the tightest bound known before the start (its answer may meet it)

@@ -400,3 +400,56 @@ def test_branch_and_cut_bounds_the_fewest_points_and_its_optimum_is_the_optimum(
     assert _take(dense, w, cap, tuple(np.flatnonzero(out.best))) == pytest.approx(
         float(w[coverable].sum()), abs=1e-6)
     assert out.bound == pytest.approx(opt, abs=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(tight_instances())
+def test_with_the_master_lp_by_pdlp_the_most_assigned_is_bracketed_and_timed(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> None:
+    """The MCLP path of the provinces (above the pair cap and the master's point cap: the
+    master's LP by PDLP, then the restricted MIPs), forced on small instances: the answer
+    and bound bracket the brute-force optimum, and the uncapacitated model had
+    UNCAPACITATED_FIRST_ORDER_SHARE of the limit (the set-covering form keeps
+    UNCAPACITATED_TIME_SHARE)."""
+    import optimizer.placement.capacity as capacity
+
+    dense, w, cap, p = inst
+    if not dense.any():
+        return
+    limit = KW["time_limit_s"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+        mp.setattr(capacity, "MASTER_MCLP_MAX_POINTS", 0)
+        res = capacitated(sp.csr_matrix(dense), w, cap, p, **KW)
+        lscp = capacitated(sp.csr_matrix(dense), w, cap, None, **KW)
+    assert res.status.has_solution
+    assert_brackets_optimum(res, _optimum(dense, w, cap, p), maximize=True)
+    assert res.stages[0].time_limit_s == pytest.approx(
+        capacity.UNCAPACITATED_FIRST_ORDER_SHARE * limit)
+    assert capacity.UNCAPACITATED_FIRST_ORDER_SHARE < capacity.UNCAPACITATED_TIME_SHARE
+    assert lscp.stages[0].time_limit_s == pytest.approx(
+        capacity.UNCAPACITATED_TIME_SHARE * limit)
+    # the PDLP rounds are left out only when the known bounds already prove the answer
+    assert "cut-set master LP by PDLP" in res.report.message or (
+        res.status is SolveStatus.OPTIMAL)
+
+
+def test_with_the_master_lp_by_pdlp_a_hand_instance_runs_it_and_is_proven() -> None:
+    """A random instance (fixed seed) where the start misses the optimum: the PDLP
+    rounds run, their bound meets the answer (OPTIMAL), and it is the brute force's."""
+    import optimizer.placement.capacity as capacity
+
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        dense = rng.random((10, 6)) < 0.5
+        w = rng.integers(1, 30, 10).astype(float)
+        cap = rng.integers(10, 60, 6).astype(float)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
+        mp.setattr(capacity, "MASTER_MCLP_MAX_POINTS", 0)
+        res = capacitated(sp.csr_matrix(dense), w, cap, 3, **KW)
+    assert "cut-set master LP by PDLP" in res.report.message
+    assert res.status is SolveStatus.OPTIMAL
+    assert res.objective == pytest.approx(_optimum(dense, w, cap, 3), abs=1e-6)
+    assert res.stages[0].time_limit_s == pytest.approx(
+        capacity.UNCAPACITATED_FIRST_ORDER_SHARE * KW["time_limit_s"])
