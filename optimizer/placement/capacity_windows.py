@@ -11,7 +11,8 @@ exact assignment, so none is over capacity and everyone is assigned.
 
 Not on the engine's path: offline, from the engine's 97 sites on Lạng Sơn at 1 km, 234
 windows of 80 sites (223 solved to optimality on their sites) in 800 s found no cheaper
-answer (``bench/cap_lscp_windows.py``; RESULTS_placement.md, h27-clscp).
+answer (a scratch driver of the same search, before this module; the module's is
+``bench/cap_lscp_windows.py``; RESULTS_placement.md, h27-clscp).
 """
 
 from __future__ import annotations
