@@ -44,6 +44,7 @@ from optimizer._mip import (
 )
 from optimizer._preprocess import components, reduce_lscp
 from optimizer._status import SolverReport, SolveStatus
+from optimizer._stopping import stop_on
 from optimizer.placement.inputs import (
     DEFAULT_TUNING,
     BoolArray,
@@ -727,20 +728,8 @@ def core_bound(sub: sp.csr_matrix, sub_cost: FloatArray, *, deadline: float,
     solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
     if on_bound is not None:
         solver.best_bound_callback = lambda b: on_bound(float(b))
-    done = threading.Event()
-
-    def watch() -> None:  # a stop request ends CP-SAT's search
-        while stop is not None and not done.wait(0.1):
-            if stop.is_set():
-                solver.stop_search()
-                return
-
-    if stop is not None:
-        threading.Thread(target=watch, name="motcua-lscp-core-watch", daemon=True).start()
-    try:
+    with stop_on(stop, solver.stop_search, name="motcua-lscp-core-watch"):
         status = solver.solve(model)
-    finally:
-        done.set()
     bound = float(solver.best_objective_bound)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         cover = np.array([solver.boolean_value(v) for v in x], dtype=bool)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from optimizer._status import SolveStatus
+from optimizer._stopping import stop_on
 
 __all__ = ["DET_PER_SECOND", "HIGHS_SHARE", "HIGHS_STEP_WEIGHTS", "STEP_WEIGHTS", "Budget", "Outcome", "Runner"]
 
@@ -104,25 +105,8 @@ class Runner:
         prm.max_time_in_seconds = max(0.01, wall)
         if self.stopped():
             return Outcome(SolveStatus.UNKNOWN, None, 0, -(2**62), 0.0)
-        done = threading.Event()
-        watcher = None
-        if self.stop is not None:
-            flag = self.stop
-
-            def watch() -> None:
-                while not done.is_set():
-                    if flag.wait(0.05):
-                        solver.stop_search()
-                        return
-
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-        try:
+        with stop_on(self.stop, solver.stop_search, name="motcua-staff-watch"):
             st = _STATUS.get(solver.solve(m), SolveStatus.UNKNOWN)
-        finally:
-            done.set()
-            if watcher is not None:
-                watcher.join()
         resp = solver.response_proto
         if st not in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE) and (
                 resp.deterministic_time < 0.99 * prm.max_deterministic_time):
