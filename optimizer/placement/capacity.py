@@ -865,6 +865,11 @@ SIMPLEX_MASTER_LP = True
 #: most :data:`FIRST_ORDER_TIME_SHARE` of the limit): Quảng Ninh at 1 km's third is
 #: at 1,211.9 against the first's 1,222.5.
 SIMPLEX_WAIT_ROUNDS = 3
+#: Merged demand points above which the master's LP goes by PDLP rounds as before: on
+#: Quảng Ninh at 400 m (18,323 points, 603,123 non-zeros) the first simplex LP (IPM and
+#: crossover) did not end in the minute at load 6 (bound: the uncapacitated 1,235), where
+#: Lạng Sơn at 1 km's (11,558, 359,642) took ~20 s.
+SIMPLEX_MAX_POINTS = 15_000
 #: Seconds before the deadline its rounds stop (the answer's assignment is left to do).
 SIMPLEX_END_S = 1.5
 
@@ -928,8 +933,11 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     n_pairs = int(prob.c.nnz)
     # with p and too many points for the master's MIP: its LP by PDLP (a bound) and the
     # MIP restricted to the sites it opens follow the start, which leaves them time
-    many_points = (p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS
-                   and _merged_count(prob) > MASTER_MCLP_MAX_POINTS)
+    n_merged = _merged_count(prob) if p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS \
+        else 0
+    many_points = n_merged > MASTER_MCLP_MAX_POINTS
+    # the master's LP by the simplex method in a thread, up to SIMPLEX_MAX_POINTS
+    simplex = SIMPLEX_MASTER_LP and n_merged <= SIMPLEX_MAX_POINTS
     first_order = (many_points and not single_assignment and overload_penalty is None
                    and limit is not None and deadline is not None)
 
@@ -1008,7 +1016,7 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
         worker: capacity_cuts.LpWorker | None = None
         if first_order and limit is not None and deadline is not None and not (
                 best_known is not None and _meets(best_known.objective, bounds,
-                                                  maximize=True)) and SIMPLEX_MASTER_LP:
+                                                  maximize=True)) and simplex:
             # too many points for the master's MIP: its LP by the simplex method, for a
             # bound, in a thread beside the restricted MIPs until the deadline; they
             # start once it has had SIMPLEX_WAIT_ROUNDS rounds (its sites' values) or
