@@ -723,7 +723,13 @@ class LpWorker:
             self._thread.join(timeout=min(0.1, max(0.0, until - time.perf_counter())))
 
     def join(self) -> tuple[float, FloatArray | None, str, Master | None]:
-        self._thread.join()
+        """:func:`simplex_bound`'s answer once the thread ends; on a stop request, no
+        bound at once (the thread, a daemon, ends at its LP's time limit)."""
+        options = self._args[4]
+        while self._thread.is_alive():
+            if options.stopped:
+                return math.nan, None, "cut-set master LP by the simplex method: stopped", None
+            self._thread.join(timeout=0.1)
         if self._error is not None:
             raise self._error
         if self._out is None:

@@ -389,6 +389,22 @@ def test_the_simplex_master_bound_stops_at_its_deadline() -> None:
     assert math.isnan(bound) and x is None and "0 rounds" in note
 
 
+def test_the_simplex_master_thread_on_a_stop_request_gives_no_bound() -> None:
+    """A stop request: the thread's loop runs no round, and its join gives no bound."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((12, 6)) < 0.5
+    w = rng.integers(1, 30, 12).astype(float)
+    cap = rng.integers(10, 60, 6).astype(float)
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    stop = threading.Event()
+    stop.set()
+    opts = SolveOptions(time_limit_s=None, seed=0, threads=1, stop=stop)
+    bound, x, _, _ = cc.LpWorker(prob, cap, 3, deadline=None, options=opts).start().join()
+    assert math.isnan(bound) and x is None
+
+
 @settings(max_examples=30, deadline=None)
 @given(tight_instances(), st.booleans(), st.integers(0, 2**16 - 1))
 def test_the_restricted_mip_over_merged_points_is_the_optimum_on_its_sites(
