@@ -548,13 +548,16 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
 
 
 def _highs() -> Any | None:
-    """HiGHS as scipy builds it (``scipy.optimize._highspy._core``: an object that keeps
-    its LP and basis between solves), or ``None`` where this scipy has none."""
+    """HiGHS's own Python interface (the ``highspy`` package, a dependency: an object
+    that keeps its LP and basis between solves), or ``None`` where it cannot be
+    imported.  Its base class ``_Highs`` is used: ``highspy.Highs`` adds callbacks
+    this loop does not need and prints HiGHS's banner to standard output on its first
+    construction in a process (into ``motcua place``'s output and the app's log)."""
     try:
-        from scipy.optimize._highspy import _core
-    except ImportError:  # pragma: no cover - scipy without its HiGHS bindings
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
         return None
-    return _core if hasattr(_core, "_Highs") and hasattr(_core, "HighsLp") else None
+    return highspy if hasattr(highspy, "_Highs") and hasattr(highspy, "HighsLp") else None
 
 
 @dataclass
@@ -605,10 +608,10 @@ def simplex_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
     PDLP round) a round takes a few hundred simplex iterations, so the cut loop runs to
     the LP relaxation of the capacitated model where PDLP's approximate answers stop
     finding cuts: 1,210.2 there after 77 rounds (PDLP: 1,211.4 at the end of its cuts).
-    Falls back to :func:`first_order_bound` where scipy has no HiGHS bindings.  The LP
+    Falls back to :func:`first_order_bound` where ``highspy`` cannot be imported.  The LP
     cannot be interrupted by ``options.stop`` (only between rounds)."""
     core = _highs()
-    if core is None:  # pragma: no cover - scipy without its HiGHS bindings
+    if core is None:  # pragma: no cover - highspy is a dependency
         return first_order_bound(prob, cap, p, deadline=deadline, options=options,
                                  master=master)
     t0 = time.perf_counter()
