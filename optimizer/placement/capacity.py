@@ -854,6 +854,26 @@ def _cut_master(prob: CoverInputs, cap: FloatArray, p: int | None, known: list[_
     return answer, out.note, out.bound
 
 
+#: The master's LP (with ``p`` above :data:`MASTER_MCLP_MAX_POINTS`) by the simplex
+#: method, warm-started round after round (:func:`capacity_cuts.simplex_bound`) in a
+#: thread beside the restricted MIPs (:class:`capacity_cuts.LpWorker`), instead of PDLP
+#: rounds before them (:func:`capacity_cuts.first_order_bound`): on Quảng Ninh at 1 km
+#: PDLP's rounds (3-9 s each) stop at 1,211.4 once its approximate answers violate no
+#: cut, the simplex rounds (0.3-1 s after the first three) go on to 1,210.2.
+SIMPLEX_MASTER_LP = True
+#: With :data:`SIMPLEX_MASTER_LP`, optimal LP rounds the restricted MIPs wait for (at
+#: most :data:`FIRST_ORDER_TIME_SHARE` of the limit): Quảng Ninh at 1 km's third is
+#: at 1,211.9 against the first's 1,222.5.
+SIMPLEX_WAIT_ROUNDS = 3
+#: Merged demand points above which the master's LP goes by PDLP rounds as before: on
+#: Quảng Ninh at 400 m (18,323 points, 603,123 non-zeros) the first simplex LP (IPM and
+#: crossover) did not end in the minute at load 6 (bound: the uncapacitated 1,235), where
+#: Lạng Sơn at 1 km's (11,558, 359,642) took ~20 s.
+SIMPLEX_MAX_POINTS = 15_000
+#: Seconds before the deadline its rounds stop (the answer's assignment is left to do).
+SIMPLEX_END_S = 1.5
+
+
 def _uncapacitated(prob: CoverInputs, p: int | None, options: SolveOptions,
                    ) -> PlacementResult:
     # local imports: the uncapacitated models are the capacitated one's start and bound
@@ -913,8 +933,11 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
     n_pairs = int(prob.c.nnz)
     # with p and too many points for the master's MIP: its LP by PDLP (a bound) and the
     # MIP restricted to the sites it opens follow the start, which leaves them time
-    many_points = (p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS
-                   and _merged_count(prob) > MASTER_MCLP_MAX_POINTS)
+    n_merged = _merged_count(prob) if p is not None and n_pairs > CAPACITATED_MIP_MAX_PAIRS \
+        else 0
+    many_points = n_merged > MASTER_MCLP_MAX_POINTS
+    # the master's LP by the simplex method in a thread, up to SIMPLEX_MAX_POINTS
+    simplex = SIMPLEX_MASTER_LP and n_merged <= SIMPLEX_MAX_POINTS
     first_order = (many_points and not single_assignment and overload_penalty is None
                    and limit is not None and deadline is not None)
 
@@ -990,7 +1013,20 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                 else min(deadline, time.perf_counter() + RESTRICTED_TIME_SHARE * limit)
             restricted, r_report, why = restrict(heur, r_deadline)
         best_known = restricted if _better(restricted, heur, maximize=maximize) else heur
+        worker: capacity_cuts.LpWorker | None = None
         if first_order and limit is not None and deadline is not None and not (
+                best_known is not None and _meets(best_known.objective, bounds,
+                                                  maximize=True)) and simplex:
+            # too many points for the master's MIP: its LP by the simplex method, for a
+            # bound, in a thread beside the restricted MIPs until the deadline; they
+            # start once it has had SIMPLEX_WAIT_ROUNDS rounds (its sites' values) or
+            # FIRST_ORDER_TIME_SHARE of the limit
+            worker = capacity_cuts.LpWorker(prob, cap, p, deadline=deadline - min(
+                MASTER_RESERVE * limit, SIMPLEX_END_S), options=options).start()
+            worker.wait(SIMPLEX_WAIT_ROUNDS, min(
+                deadline, time.perf_counter() + FIRST_ORDER_TIME_SHARE * limit))
+            x_lp = worker.x
+        elif first_order and limit is not None and deadline is not None and not (
                 best_known is not None and _meets(best_known.objective, bounds,
                                                   maximize=True)):
             # too many points for the master's MIP: its LP by PDLP, for a bound
@@ -1013,11 +1049,22 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
             restricted, r_report, why = restrict(heur, r_end)
         if r_report is not None:
             stages.append(r_report)
+        if worker is not None and heur is not None and deadline is not None:
+            # its latest rounds' sites (waiting for its first if need be: Lạng Sơn at
+            # 1 km's first LP took ~20 s on the loaded machine, the MIP on the start's
+            # sites 0.3 s)
+            worker.wait(1, deadline - RESTRICTED_MIN_S)
+            x_lp = worker.x if worker.x is not None else x_lp
         if heur is not None and x_lp is not None:
             # the MIP restricted again, with the sites the master's LP opens in part
             restricted = _lp_restricted(prob, cap, p, start, heur, restricted, x_lp, stages,
                                         deadline=r_end, options=options)
-        if f_master is not None and deadline is not None and limit is not None and (
+        if worker is not None:
+            w_bound, _, w_note, _ = worker.join()
+            notes.append(w_note)
+            if math.isfinite(w_bound):
+                bounds["cut-set master LP"] = w_bound
+        elif f_master is not None and deadline is not None and limit is not None and (
                 deadline - time.perf_counter() > FIRST_ORDER_MORE_S):
             # time left (the restricted MIPs were solved to the end): more LP rounds
             more, _, m_note, _ = capacity_cuts.first_order_bound(

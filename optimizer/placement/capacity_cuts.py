@@ -35,6 +35,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,8 +82,10 @@ class Master:
     cuts: list[IntArray] = field(default_factory=list)
     keys: set[bytes] = field(default_factory=set)
     reach_overlap: sp.csr_matrix | None = None
-    #: rounds of :func:`first_order_bound` on this master so far
+    #: rounds of :func:`first_order_bound` (or :func:`simplex_bound`) on this master so far
     first_order_rounds: int = 0
+    #: :func:`simplex_bound`'s LP (kept to be warm-started by its next call)
+    lp_state: SimplexLp | None = None
 
     @property
     def n(self) -> int:
@@ -250,25 +253,31 @@ def build(ms: Master) -> MasterModel:
         coo = ms.cm[ms.cover_rows].tocoo()
         mip.add_rows(int(ms.cover_rows.size), coo.row, x0 + coo.col, 1.0, lb=1.0)
     if ms.cuts:
-        # every cut's coefficients at once: d(S ∩ N(j)) is (M D C)_Sj, M the cuts' points
-        k = len(ms.cuts)
-        sizes = np.array([s.size for s in ms.cuts], dtype=np.int64)
-        members = np.concatenate(ms.cuts)
-        mm = sp.csr_matrix((np.ones(members.size), (np.repeat(np.arange(k), sizes), members)),
-                           shape=(k, n))
-        reach = (mm @ sp.diags(ms.d) @ ms.cm).tocsr()
-        reach.sort_indices()
-        reach.data = np.minimum(reach.data, ms.cap[reach.indices])
-        reach.eliminate_zeros()
-        ds = np.maximum(np.asarray(mm @ ms.d).ravel(), 1e-300)
-        n_x = np.diff(reach.indptr)
-        # sum_{i in S} f_i / d(S) - sum_j a_j / d(S) x_j <= 0
-        mip.add_rows(k, np.concatenate([np.repeat(np.arange(k), sizes),
-                                        np.repeat(np.arange(k), n_x)]),
-                     np.concatenate([f0 + members, x0 + reach.indices]),
-                     np.concatenate([np.repeat(1.0 / ds, sizes),
-                                     -reach.data / np.repeat(ds, n_x)]), ub=0.0)
+        rows, cols, vals = cut_rows(ms, ms.cuts, x0, f0)
+        mip.add_rows(len(ms.cuts), rows, cols, vals, ub=0.0)
     return MasterModel(mip, x0, f0)
+
+
+def cut_rows(ms: Master, cuts: list[IntArray], x0: int, f0: int,
+             ) -> tuple[IntArray, IntArray, FloatArray]:
+    """The rows of ``cuts`` (row, column, value; rows numbered from 0, each ``<= 0``):
+    ``sum_{i in S} f_i / d(S) - sum_j min(c_j, d(S ∩ N(j))) / d(S) x_j``, the point
+    variables from column ``f0``, the sites' from ``x0``."""
+    # every cut's coefficients at once: d(S ∩ N(j)) is (M D C)_Sj, M the cuts' points
+    k = len(cuts)
+    sizes = np.array([s.size for s in cuts], dtype=np.int64)
+    members = np.concatenate(cuts)
+    mm = sp.csr_matrix((np.ones(members.size), (np.repeat(np.arange(k), sizes), members)),
+                       shape=(k, ms.n))
+    reach = (mm @ sp.diags(ms.d) @ ms.cm).tocsr()
+    reach.sort_indices()
+    reach.data = np.minimum(reach.data, ms.cap[reach.indices])
+    reach.eliminate_zeros()
+    ds = np.maximum(np.asarray(mm @ ms.d).ravel(), 1e-300)
+    n_x = np.diff(reach.indptr)
+    return (np.concatenate([np.repeat(np.arange(k), sizes), np.repeat(np.arange(k), n_x)]),
+            np.concatenate([f0 + members, x0 + reach.indices]),
+            np.concatenate([np.repeat(1.0 / ds, sizes), -reach.data / np.repeat(ds, n_x)]))
 
 
 @dataclass(frozen=True)
@@ -536,6 +545,199 @@ def first_order_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
     note = (f"cut-set master LP by PDLP: {ms.n:,} merged points, {len(ms.cuts):,} cuts, "
             f"{rounds} rounds in {time.perf_counter() - t0:.1f} s, bound {bound:.6g}")
     return (bound if math.isfinite(bound) else math.nan), x_last, note, ms
+
+
+def _highs() -> Any | None:
+    """HiGHS's own Python interface (the ``highspy`` package, a dependency: an object
+    that keeps its LP and basis between solves), or ``None`` where it cannot be
+    imported.  Its base class ``_Highs`` is used: ``highspy.Highs`` adds callbacks
+    this loop does not need and prints HiGHS's banner to standard output on its first
+    construction in a process (into ``motcua place``'s output and the app's log)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
+    return highspy if hasattr(highspy, "_Highs") and hasattr(highspy, "HighsLp") else None
+
+
+@dataclass
+class SimplexLp:
+    """The master's LP held by HiGHS between rounds (its rows: those of :func:`build`
+    for the cuts the master had, in order, then every cut added since), the last
+    optimal round's row multipliers and sites' values."""
+
+    highs: Any
+    n_cuts: int
+    duals: FloatArray | None = None
+    x: FloatArray | None = None
+
+
+def _new_simplex_lp(core: Any, ms: Master) -> SimplexLp:
+    model = build(ms)
+    a, lb, ub, row_lb, row_ub = model.mip.arrays()
+    inf = core.kHighsInf
+    h = core._Highs()
+    h.setOptionValue("output_flag", False)
+    lp = core.HighsLp()
+    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+    lp.col_cost_ = model.mip.objective_vector()
+    lp.col_lower_, lp.col_upper_ = lb, ub
+    lp.row_lower_ = np.where(np.isfinite(row_lb), row_lb, -inf)
+    lp.row_upper_ = np.where(np.isfinite(row_ub), row_ub, inf)
+    csc = a.tocsc()
+    lp.a_matrix_.format_ = core.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr
+    lp.a_matrix_.index_ = csc.indices
+    lp.a_matrix_.value_ = csc.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = a.shape[1], a.shape[0]
+    lp.sense_ = core.ObjSense.kMaximize if model.mip.maximize else core.ObjSense.kMinimize
+    lp.offset_ = model.mip.offset
+    h.passModel(lp)
+    return SimplexLp(h, len(ms.cuts))
+
+
+def simplex_bound(prob: CoverInputs, cap: FloatArray, p: int | None, *,
+                  deadline: float | None, options: SolveOptions,
+                  master: Master | None = None,
+                  ) -> tuple[float, FloatArray | None, str, Master]:
+    """:func:`first_order_bound` by the simplex method instead: the master's LP held by
+    HiGHS, its violated cuts added as rows and the LP re-solved from the last basis,
+    until no cut is violated at an optimal round or the deadline; the same answer (the
+    bound from :func:`dual_bound` of the last optimal round's multipliers, valid
+    whatever they are).  After the first LP (on Quảng Ninh at 1 km ~7 CPU s, as one
+    PDLP round) a round takes a few hundred simplex iterations, so the cut loop runs to
+    the LP relaxation of the capacitated model where PDLP's approximate answers stop
+    finding cuts: 1,210.2 there after 77 rounds (PDLP: 1,211.4 at the end of its cuts).
+    Falls back to :func:`first_order_bound` where ``highspy`` cannot be imported.  The LP
+    cannot be interrupted by ``options.stop`` (only between rounds)."""
+    core = _highs()
+    if core is None:  # pragma: no cover - highspy is a dependency
+        return first_order_bound(prob, cap, p, deadline=deadline, options=options,
+                                 master=master)
+    t0 = time.perf_counter()
+    ms = master
+    if ms is None:
+        ms = new_master(prob, cap, p)
+        initial_cuts(ms)
+    if ms.lp_state is None:
+        ms.lp_state = _new_simplex_lp(core, ms)
+    lp = ms.lp_state
+    h = lp.highs
+    rounds = 0
+    detail = ""
+    while not options.stopped:
+        left = remaining(deadline)
+        if left is not None and left < 0.5:
+            break
+        if len(ms.cuts) > lp.n_cuts:
+            # the cuts added since (by this loop or another's rounds on the master)
+            rows, cols, vals = cut_rows(ms, ms.cuts[lp.n_cuts:], 0, ms.m)
+            k = len(ms.cuts) - lp.n_cuts
+            a = sp.csr_matrix((vals, (rows, cols)), shape=(k, ms.m + ms.n))
+            h.addRows(k, np.full(k, -core.kHighsInf), np.zeros(k), int(a.nnz),
+                      a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.data)
+            lp.n_cuts = len(ms.cuts)
+        h.setOptionValue("time_limit", float(h.getRunTime()) + (
+            1e7 if left is None else left))
+        # the first LP by the interior point method and crossover (on Quảng Ninh at 1 km
+        # 4.8 CPU s against the simplex's 6.8, and a basis the next rounds start from)
+        h.setOptionValue("solver", "simplex" if lp.duals is not None else "ipm")
+        tr = time.perf_counter()
+        h.run()
+        status = h.getModelStatus()
+        detail = h.modelStatusToString(status)
+        if status != core.HighsModelStatus.kOptimal:
+            logger.info("simplex master LP round %d: %s", rounds + 1, detail)
+            break
+        sol = h.getSolution()
+        values = np.asarray(sol.col_value, dtype=np.float64)
+        lp.duals = np.asarray(sol.row_dual, dtype=np.float64)
+        rounds += 1
+        ms.first_order_rounds += 1
+        x = np.clip(values[:ms.m], 0.0, 1.0)
+        f = np.clip(values[ms.m:ms.m + ms.n], 0.0, ms.d)
+        lp.x = x
+        new = add_violated_cuts(ms, x, f)
+        logger.info("simplex master LP round %d: %.6g, %d cuts added (%d in all) %.2fs",
+                    rounds, float(h.getInfo().objective_function_value), len(new),
+                    len(ms.cuts), time.perf_counter() - tr)
+        if not new:
+            break
+    bound = math.nan
+    if lp.duals is not None:
+        # the multipliers of the last optimal round, the rows added since at 0
+        model = build(ms)
+        y = np.zeros(model.mip.n_rows)
+        y[:lp.duals.size] = lp.duals
+        bound = dual_bound(model.mip, y)
+        if not math.isfinite(bound):
+            bound = math.nan
+    note = (f"cut-set master LP by the simplex method: {ms.n:,} merged points, "
+            f"{len(ms.cuts):,} cuts, {rounds} rounds in {time.perf_counter() - t0:.1f} s, "
+            f"bound {bound:.6g}" + (f" ({detail})" if detail and detail != "Optimal" else ""))
+    return bound, lp.x, note, ms
+
+
+class LpWorker:
+    """:func:`simplex_bound` in a thread of its own, from a new master, to ``deadline``:
+    the caller searches for answers meanwhile (HiGHS releases the interpreter while it
+    solves) and reads the LP's sites' values as its rounds go (:attr:`x`).  ``join``
+    gives :func:`simplex_bound`'s answer (and raises what the thread raised)."""
+
+    def __init__(self, prob: CoverInputs, cap: FloatArray, p: int | None, *,
+                 deadline: float | None, options: SolveOptions) -> None:
+        import threading
+
+        self._args = (prob, cap, p, deadline, options)
+        self.ms: Master | None = None
+        self._out: tuple[float, FloatArray | None, str, Master] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="capacity-lp", daemon=True)
+
+    def start(self) -> LpWorker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        prob, cap, p, deadline, options = self._args
+        try:
+            ms = new_master(prob, cap, p)
+            initial_cuts(ms)
+            self.ms = ms
+            self._out = simplex_bound(prob, cap, p, deadline=deadline, options=options,
+                                      master=ms)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by join
+            self._error = exc
+
+    @property
+    def rounds(self) -> int:
+        """Optimal LP rounds so far."""
+        return 0 if self.ms is None else self.ms.first_order_rounds
+
+    @property
+    def x(self) -> FloatArray | None:
+        """The sites' values in the last optimal round's LP answer (``None`` before)."""
+        ms = self.ms
+        return None if ms is None or ms.lp_state is None else ms.lp_state.x
+
+    def wait(self, rounds: int, until: float) -> None:
+        """Until ``rounds`` optimal rounds, the thread's end or ``until``."""
+        while self._thread.is_alive() and self.rounds < rounds and time.perf_counter() < until:
+            self._thread.join(timeout=min(0.1, max(0.0, until - time.perf_counter())))
+
+    def join(self) -> tuple[float, FloatArray | None, str, Master | None]:
+        """:func:`simplex_bound`'s answer once the thread ends; on a stop request, no
+        bound at once (the thread, a daemon, ends at its LP's time limit)."""
+        options = self._args[4]
+        while self._thread.is_alive():
+            if options.stopped:
+                return math.nan, None, "cut-set master LP by the simplex method: stopped", None
+            self._thread.join(timeout=0.1)
+        if self._error is not None:
+            raise self._error
+        if self._out is None:
+            return math.nan, None, "cut-set master LP by the simplex method: none", self.ms
+        return self._out
 
 
 def _uncovered_rows(ms: Master, x: BoolArray) -> IntArray:

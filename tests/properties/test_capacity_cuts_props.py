@@ -305,6 +305,106 @@ def test_the_first_order_master_bound_brackets_the_optimum(
         assert again >= opt - 1e-6 if q is not None else (math.isinf(opt) or again <= opt + 1e-6)
 
 
+def _full_lp(dense: np.ndarray, w: np.ndarray, cap: np.ndarray, p: int) -> float:
+    """The LP relaxation of the compact capacitated MCLP (scipy's HiGHS): shares
+    ``z_ij <= x_j``, each point's at most 1, each site's weight at most ``c_j x_j``,
+    at most ``p`` sites."""
+    n, m = dense.shape
+    pairs = [(i, j) for i in range(n) for j in range(m) if dense[i, j]]
+    nz = len(pairs)
+    c = np.concatenate([-np.array([w[i] for i, _ in pairs]), np.zeros(m)])
+    rows: list[np.ndarray] = []
+    rhs: list[float] = []
+    for i in range(n):
+        r = np.zeros(nz + m)
+        r[[k for k, (pi, _) in enumerate(pairs) if pi == i]] = 1.0
+        rows.append(r)
+        rhs.append(1.0)
+    for j in range(m):
+        r = np.zeros(nz + m)
+        for k, (pi, pj) in enumerate(pairs):
+            if pj == j:
+                r[k] = w[pi]
+        r[nz + j] = -cap[j]
+        rows.append(r)
+        rhs.append(0.0)
+    for k, (_, pj) in enumerate(pairs):
+        r = np.zeros(nz + m)
+        r[k], r[nz + pj] = 1.0, -1.0
+        rows.append(r)
+        rhs.append(0.0)
+    r = np.zeros(nz + m)
+    r[nz:] = 1.0
+    rows.append(r)
+    rhs.append(float(p))
+    lp = linprog(c, A_ub=np.array(rows), b_ub=rhs, bounds=(0, 1), method="highs")
+    assert lp.status == 0
+    return float(-lp.fun)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tight_instances(), st.booleans())
+def test_the_simplex_master_bound_brackets_the_optimum_and_ends_at_the_lp(
+        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int], with_p: bool) -> None:
+    """The master's LP by the warm-started simplex (:func:`cc.simplex_bound`): its bound is
+    on the right side of the brute-force optimum, and run to the end (no cut violated)
+    it is the LP relaxation of the compact capacitated model (with ``p``); more rounds
+    from its master, and the same loop in its thread (:class:`cc.LpWorker`), too."""
+    got = _problem(inst, with_p)
+    if got is None:
+        return
+    dense, w, cap, q, prob = got
+    opt = _optimum(dense, w, cap, q)
+    bound, x, _, ms = cc.simplex_bound(prob, cap, q, deadline=None, options=OPTIONS)
+    if math.isnan(bound):
+        assert q is None  # the set-covering master may be infeasible (no room)
+        return
+    assert x is not None and ((x >= 0) & (x <= 1)).all()
+    if q is not None:
+        assert bound >= opt - 1e-6
+        full = _full_lp(dense, w, cap, q)
+        assert bound >= full - 1e-6 * max(1.0, full)
+        assert bound <= full + 1e-5 * max(1.0, full)
+    elif not math.isinf(opt):
+        assert bound <= opt + 1e-6
+    again, _, _, _ = cc.simplex_bound(prob, cap, q, deadline=None, options=OPTIONS, master=ms)
+    assert again == pytest.approx(bound, rel=1e-6, abs=1e-6)
+    w_bound, w_x, _, _ = cc.LpWorker(prob, cap, q, deadline=None, options=OPTIONS).start().join()
+    assert w_bound == pytest.approx(bound, rel=1e-6, abs=1e-6)
+    assert w_x is not None
+
+
+def test_the_simplex_master_bound_stops_at_its_deadline() -> None:
+    """With its deadline past, no round runs: no bound and no sites' values (never a
+    bound it did not prove)."""
+    import time
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((12, 6)) < 0.5
+    w = rng.integers(1, 30, 12).astype(float)
+    cap = rng.integers(10, 60, 6).astype(float)
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    bound, x, note, _ = cc.simplex_bound(prob, cap, 3, deadline=time.perf_counter() - 1.0,
+                                         options=OPTIONS)
+    assert math.isnan(bound) and x is None and "0 rounds" in note
+
+
+def test_the_simplex_master_thread_on_a_stop_request_gives_no_bound() -> None:
+    """A stop request: the thread's loop runs no round, and its join gives no bound."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((12, 6)) < 0.5
+    w = rng.integers(1, 30, 12).astype(float)
+    cap = rng.integers(10, 60, 6).astype(float)
+    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    stop = threading.Event()
+    stop.set()
+    opts = SolveOptions(time_limit_s=None, seed=0, threads=1, stop=stop)
+    bound, x, _, _ = cc.LpWorker(prob, cap, 3, deadline=None, options=opts).start().join()
+    assert math.isnan(bound) and x is None
+
+
 @settings(max_examples=30, deadline=None)
 @given(tight_instances(), st.booleans(), st.integers(0, 2**16 - 1))
 def test_the_restricted_mip_over_merged_points_is_the_optimum_on_its_sites(
@@ -402,10 +502,11 @@ def test_branch_and_cut_bounds_the_fewest_points_and_its_optimum_is_the_optimum(
     assert out.bound == pytest.approx(opt, abs=1e-6)
 
 
+@pytest.mark.parametrize("simplex", [True, False])
 @settings(max_examples=15, deadline=None)
 @given(tight_instances())
 def test_with_the_master_lp_by_pdlp_the_most_assigned_is_bracketed_and_timed(
-        inst: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> None:
+        simplex: bool, inst: tuple[np.ndarray, np.ndarray, np.ndarray, int]) -> None:
     """The MCLP path of the provinces (above the pair cap and the master's point cap: the
     master's LP by PDLP, then the restricted MIPs), forced on small instances: the answer
     and bound bracket the brute-force optimum, and the uncapacitated model had
@@ -420,6 +521,7 @@ def test_with_the_master_lp_by_pdlp_the_most_assigned_is_bracketed_and_timed(
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
         mp.setattr(capacity, "MASTER_MCLP_MAX_POINTS", 0)
+        mp.setattr(capacity, "SIMPLEX_MASTER_LP", simplex)
         res = capacitated(sp.csr_matrix(dense), w, cap, p, **KW)
         lscp = capacitated(sp.csr_matrix(dense), w, cap, None, **KW)
     assert res.status.has_solution
@@ -429,14 +531,18 @@ def test_with_the_master_lp_by_pdlp_the_most_assigned_is_bracketed_and_timed(
     assert capacity.UNCAPACITATED_FIRST_ORDER_SHARE < capacity.UNCAPACITATED_TIME_SHARE
     assert lscp.stages[0].time_limit_s == pytest.approx(
         capacity.UNCAPACITATED_TIME_SHARE * limit)
-    # the PDLP rounds are left out only when the known bounds already prove the answer
-    assert "cut-set master LP by PDLP" in res.report.message or (
+    # the LP rounds are left out only when the known bounds already prove the answer
+    how = "by the simplex method" if simplex else "by PDLP"
+    assert f"cut-set master LP {how}" in res.report.message or (
         res.status is SolveStatus.OPTIMAL)
 
 
-def test_with_the_master_lp_by_pdlp_a_hand_instance_runs_it_and_is_proven() -> None:
-    """A random instance (fixed seed) where the start misses the optimum: the PDLP
-    rounds run, their bound meets the answer (OPTIMAL), and it is the brute force's."""
+@pytest.mark.parametrize("simplex", [True, False])
+def test_with_the_master_lp_by_pdlp_a_hand_instance_runs_it_and_is_proven(
+        simplex: bool) -> None:
+    """A random instance (fixed seed) where the start misses the optimum: the LP
+    rounds (PDLP's, or the simplex's in their thread) run, their bound meets the answer
+    (OPTIMAL), and it is the brute force's."""
     import optimizer.placement.capacity as capacity
 
     rng = np.random.default_rng(3)
@@ -447,8 +553,10 @@ def test_with_the_master_lp_by_pdlp_a_hand_instance_runs_it_and_is_proven() -> N
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(capacity, "CAPACITATED_MIP_MAX_PAIRS", 0)
         mp.setattr(capacity, "MASTER_MCLP_MAX_POINTS", 0)
+        mp.setattr(capacity, "SIMPLEX_MASTER_LP", simplex)
         res = capacitated(sp.csr_matrix(dense), w, cap, 3, **KW)
-    assert "cut-set master LP by PDLP" in res.report.message
+    how = "by the simplex method" if simplex else "by PDLP"
+    assert f"cut-set master LP {how}" in res.report.message
     assert res.status is SolveStatus.OPTIMAL
     assert res.objective == pytest.approx(_optimum(dense, w, cap, 3), abs=1e-6)
     assert res.stages[0].time_limit_s == pytest.approx(
