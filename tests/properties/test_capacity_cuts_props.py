@@ -374,16 +374,21 @@ def test_the_simplex_master_bound_brackets_the_optimum_and_ends_at_the_lp(
     assert w_x is not None
 
 
+def _small_problem() -> tuple[CoverInputs, np.ndarray]:
+    """12 points, 6 sites with room for some of them (seeded)."""
+    rng = np.random.default_rng(5)
+    dense = rng.random((12, 6)) < 0.5
+    w = rng.integers(1, 30, 12).astype(float)
+    cap = rng.integers(10, 60, 6).astype(float)
+    return cover_inputs(sp.csr_matrix(dense), w, None, None), cap
+
+
 def test_the_simplex_master_bound_stops_at_its_deadline() -> None:
     """With its deadline past, no round runs: no bound and no sites' values (never a
     bound it did not prove)."""
     import time
 
-    rng = np.random.default_rng(5)
-    dense = rng.random((12, 6)) < 0.5
-    w = rng.integers(1, 30, 12).astype(float)
-    cap = rng.integers(10, 60, 6).astype(float)
-    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    prob, cap = _small_problem()
     bound, x, note, _ = cc.simplex_bound(prob, cap, 3, deadline=time.perf_counter() - 1.0,
                                          options=OPTIONS)
     assert math.isnan(bound) and x is None and "0 rounds" in note
@@ -393,11 +398,7 @@ def test_the_simplex_master_thread_on_a_stop_request_gives_no_bound() -> None:
     """A stop request: the thread's loop runs no round, and its join gives no bound."""
     import threading
 
-    rng = np.random.default_rng(5)
-    dense = rng.random((12, 6)) < 0.5
-    w = rng.integers(1, 30, 12).astype(float)
-    cap = rng.integers(10, 60, 6).astype(float)
-    prob = cover_inputs(sp.csr_matrix(dense), w, None, None)
+    prob, cap = _small_problem()
     stop = threading.Event()
     stop.set()
     opts = SolveOptions(time_limit_s=None, seed=0, threads=1, stop=stop)
