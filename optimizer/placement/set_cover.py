@@ -107,11 +107,14 @@ DECOMPOSITION_SHARE = 0.85
 #: Sơn 1 km's (2,283 rows, four bands: 86.85 in 17 CPU s) its bound was 84 after
 #: ~15 CPU s, so larger components keep the decomposition first.
 CORE_SHARE = 0.75
-#: ... and such a component sent to an engine on the whole (no search beside) gets
-#: CP-SAT's core-based search first for at most this share of its time: Phú Thọ 1 km's
-#: (1,528 rows x 674 sites) proven optimal, 67, in 5.3 CPU s, where SCIP on two
-#: threads took 33-53 s (and did not finish at load 4 or more).
-CORE_FIRST_SHARE = 0.25
+#: ... and a component of whole costs sent to an engine on the whole (no search beside:
+#: one thread, or near its LP), whatever its bands, gets CP-SAT's core-based search
+#: first for at most this share of its time: Phú Thọ 1 km's (1,528 rows x 674 sites)
+#: proven optimal, 67, in 5.3 CPU s, where SCIP on two threads took 33-53 s (and did
+#: not finish at load 4 or more); in the national sweep (one thread a province) Nghệ
+#: An's (1,889 rows x 818 sites, three bands) 98 in 18.5 CPU s, where SCIP's minute
+#: ended 246 / 245 (0.25 of the share, at most ~13 s, was too little for it).
+CORE_FIRST_SHARE = 0.5
 #: The search beside runs in chunks of at most this many seconds, each from the best
 #: cover so far: after each, the cover is checked against the decomposition bound and
 #: handed to the engine when it starts.
@@ -1020,7 +1023,7 @@ def _solve_group(sub: sp.csr_matrix, sub_cost: FloatArray, fraction: float, *,
     else:
         if (engine == "auto" and searched and share is not None and CORE_FIRST_SHARE > 0
                 and whole(sub_cost) and sub.nnz <= LP_PROBE_MAX_NONZEROS
-                and band_count(sub.shape[0]) <= 2 and not options.stopped):
+                and not options.stopped):
             # CP-SAT's core-based search before the engine on the whole: a proof there
             # is the answer (Phú Thọ 1 km: 5.3 CPU s, SCIP 33-53 s on two threads)
             t_core = time.perf_counter()
