@@ -162,6 +162,8 @@ def _against_brute_force(inst: dict[str, object], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if inst["large"] else 60_000)
     # and the assignment LP offering each point only its nearest open site first
     monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if inst["large"] else 8)
+    # and the Lagrangian's evaluations keeping each site's cut-off from the first
+    monkeypatch.setattr(cpm_mod, "MEMO_SORT_MIN", 0 if inst["large"] else 200_000)
     m = _csr(d)
     res = capacitated_p_median(m, w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
                                overload_penalty=pen_o, single_assignment=single, **KW)
@@ -422,6 +424,54 @@ def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
                                               else math.inf), p)[0]
                 for s in cpm_mod.start_prices(cpm, p, warm, None))
     assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
+
+
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(), seed=st.integers(0, 2**31 - 1), steps=st.integers(1, 6))
+def test_the_lagrangian_with_the_sites_cut_offs_kept_is_the_same_function(
+        inst: dict[str, object], seed: int, steps: int) -> None:
+    """Along a sequence of random prices (small and large moves), the evaluation that
+    keeps each site's knapsack cut-off between calls and sorts only the items below it
+    (``memo``) gives the function's value and each site's value exactly as the full
+    sort does, whatever cut-offs it was left with (also random ones: the items below them
+    that do not fill a site are completed), and its subgradient is one: at any other
+    price the function is at most ``L(price) + sum_i w_i g_i (other_i - price_i)`` (the
+    function is concave)."""
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u = inst["pen_u"]
+    assert pen_u is None or isinstance(pen_u, float)
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, fixed, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, None)
+    if cpm.n_rows == 0:
+        return
+    rng = np.random.default_rng(seed)
+    near = cpm_mod._start_price(cpm, None)
+    top = pen_u if pen_u is not None else 60.0
+    memo: dict[str, np.ndarray] = {}
+    price = np.clip(near + rng.uniform(0.0, 40.0, cpm.n_rows), near, max(top, 0.0))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "MEMO_SORT_MIN", 0)
+        for _ in range(steps):
+            if memo and rng.random() < 0.5:  # cut-offs from elsewhere
+                memo["cut"] = -rng.uniform(0.0, 50.0, memo["cut"].size)
+            fast = cpm_mod._relaxed(cpm, price, p, memo)
+            plain = cpm_mod._relaxed(cpm, price, p)
+            tol = 1e-9 * max(1.0, abs(plain[0]))
+            assert fast[0] == pytest.approx(plain[0], rel=1e-12, abs=tol)
+            assert fast[2] == pytest.approx(plain[2], rel=1e-12, abs=tol)
+            other = np.clip(near + rng.uniform(0.0, 40.0, cpm.n_rows), near, max(top, 0.0))
+            at_other = cpm_mod._relaxed(cpm, other, p)[0]
+            assert at_other <= fast[0] + float((cpm.w * fast[1]) @ (other - price)) + 1e-7 * max(
+                1.0, abs(at_other))
+            # the next price: a small move (the cut-offs mostly hold) or a large one
+            scale = rng.choice([0.01, 1.0, 20.0])
+            price = np.clip(price + scale * rng.standard_normal(cpm.n_rows), near,
+                            max(top, 0.0))
 
 
 @settings(max_examples=40, deadline=None)
