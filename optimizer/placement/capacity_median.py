@@ -108,6 +108,11 @@ LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
 #: time the moves leave (on qn-400m the moves had 16 checks in the minute otherwise).
 SCREEN_LAGRANGIAN_SHARE = 0.1
+#: Where the demand exceeds what ``p`` sites can hold (Phú Thọ at 1 km: 3,337 dossiers
+#: a day against 1,600) the uncapacitated model's bound is far below the capacities'
+#: and only its sites are used: it gets this share instead of
+#: :data:`UNCAPACITATED_SHARE`, and the Lagrangian the difference on top of its own.
+OVER_ROOM_UNCAPACITATED_SHARE = 0.1
 #: When less than this share of the time limit is left for the moves (before the
 #: reserve) once the first assignment is done, the warm start is skipped and the
 #: Lagrangian gets :data:`SHORT_LAGRANGIAN_SHARE` (on qn-400m under load the first LP
@@ -1400,9 +1405,11 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
     if math.isfinite(cb):
         bounds["capacities"] = cb
     # 1. the uncapacitated p-median: start and bound
+    over_room = cpm.pen_u is not None and float(cpm.w.sum()) > _room(cpm, p)
+    unc_share = OVER_ROOM_UNCAPACITATED_SHARE if over_room else UNCAPACITATED_SHARE
     if unc_given is None:
         unc = solve_p_median(prob, p, options.within(
-            None if limit is None else UNCAPACITATED_SHARE * limit),
+            None if limit is None else unc_share * limit),
             unassigned_penalty_min=unassigned_penalty_min)
         stages.append(unc.report)
         if math.isfinite(unc.best_bound):
@@ -1472,8 +1479,11 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
         warm = uncapacitated_price(cpm, p, unc_upper, deadline=warm_end,
                                    stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
-    lag_end = share_end(SHORT_LAGRANGIAN_SHARE if short else
-                        SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    lag_share = (SHORT_LAGRANGIAN_SHARE if short else
+                 SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    if over_room and unc_given is None:  # the time the uncapacitated model did not get
+        lag_share += UNCAPACITATED_SHARE - unc_share
+    lag_end = share_end(lag_share)
     t_lag = time.perf_counter()
     starts = start_prices(cpm, p, warm, cur)
     lag = lagrangian(cpm, p, upper, starts, deadline=lag_end, stop=options.stop)

@@ -520,6 +520,38 @@ def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
             assert len(calls) == 1
 
 
+def test_where_the_demand_exceeds_the_room_the_uncapacitated_model_gets_less_time(
+        ) -> None:
+    """Where the demand exceeds what ``p`` sites hold (with a penalty), the uncapacitated
+    p-median gets :data:`OVER_ROOM_UNCAPACITATED_SHARE` of the limit (its bound is below
+    the capacities' there), elsewhere :data:`UNCAPACITATED_SHARE`; the answer is valid
+    either way (one site holds 5 of the demand of 12: the rest pays the penalty)."""
+    from optimizer.placement import median
+
+    d = np.array([[1.0, 4.0], [2.0, 1.0], [3.0, 2.0]])
+    given: list[float | None] = []
+    real = median.solve_p_median
+
+    def recorded(prob: object, p: int, options: object, **kw: object) -> PlacementResult:
+        given.append(options.time_limit_s)  # type: ignore[attr-defined]
+        return real(prob, p, options, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(median, "solve_p_median", recorded)
+        over = capacitated_p_median(_csr(d), np.full(3, 4.0), np.full(2, 5.0), 1,
+                                    unassigned_penalty_min=10.0, **KW)
+        fits = capacitated_p_median(_csr(d), np.full(3, 1.0), np.full(2, 5.0), 1,
+                                    unassigned_penalty_min=10.0, **KW)
+    limit = float(KW["time_limit_s"])
+    assert given[0] == pytest.approx(cpm_mod.OVER_ROOM_UNCAPACITATED_SHARE * limit)
+    assert given[1] == pytest.approx(cpm_mod.UNCAPACITATED_SHARE * limit)
+    # site 0 holds 5 of rows 0-2 (1 and 2 minutes: row 0 whole, 1 of row 1), or site 1
+    # (1 and 2 minutes: row 1 whole, 1 of row 2); 7 units at 10 minutes
+    assert over.objective == pytest.approx(4.0 * 1.0 + 1.0 * 2.0 + 7.0 * 10.0)
+    assert over.best_bound <= over.objective + 1e-9
+    assert fits.objective == pytest.approx(1.0 + 2.0 + 3.0)  # site 0 (against 4 + 1 + 2)
+
+
 def test_aggregate_groups_rows_by_their_two_nearest_sites_and_band_by_hand() -> None:
     """Rows 0 and 1 share their nearest (site 0, 1.0 and 1.1 min: one 0.25-min band)
     and second-nearest site (1); row 2's second site is 2, row 3's nearest is 1: three
