@@ -113,6 +113,9 @@ SCREEN_LAGRANGIAN_SHARE = 0.1
 #: and only its sites are used: it gets this share instead of
 #: :data:`UNCAPACITATED_SHARE`, and the Lagrangian the difference on top of its own.
 OVER_ROOM_UNCAPACITATED_SHARE = 0.1
+#: There, the Lagrangian from the penalty gets this share before the first assignment:
+#: its sites start the moves when their flow is cheaper than the uncapacitated answer's.
+OVER_ROOM_START_SHARE = 0.05
 #: When less than this share of the time limit is left for the moves (before the
 #: reserve) once the first assignment is done, the warm start is skipped and the
 #: Lagrangian gets :data:`SHORT_LAGRANGIAN_SHARE` (on qn-400m under load the first LP
@@ -1425,6 +1428,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
     cur: Plan | None = None  # the moves' plan (screened when large)
     first_end = None if deadline is None or limit is None else deadline - RESERVE_SHARE * limit
     start = None
+    start_src = "uncapacitated answer"
     agg_warm: FloatArray | None = None  # the aggregated problem's multipliers on the rows
     aggregated = False
     if unc.status.has_solution:
@@ -1439,12 +1443,29 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
         cur, agg_warm = _aggregated_start(cpm, p, unc, start, options, limit, deadline,
                                               notes)
         checker.screen = aggregated = cur is not None
+    if (over_room and large and cur is None and not options.stopped
+            and limit is not None and limit > 0.0):
+        # every open site ends full: the sites of the Lagrangian at the penalty (each
+        # site's best demand up to its capacity, the p best) start the moves when their
+        # flow is cheaper than the uncapacitated answer's (on Phú Thọ 1 km's groups, a
+        # 150 s probe: the relocations from the latter 326,700, then from the
+        # Lagrangian's sites 324,571)
+        early = lagrangian(cpm, p, math.inf, start_prices(cpm, p, None, None),
+                           deadline=share_end(OVER_ROOM_START_SHARE), stop=options.stop)
+        mask_e = _fill(cpm, early.chosen, p, early.site_value)
+        flows = [q for q in (flow_plan(cpm, m, src) for m, src in (
+            (mask_e, "Lagrangian sites"), *(() if start is None else
+                                            ((start, "uncapacitated answer"),))))
+                 if q is not None]
+        if flows:
+            cheaper = min(flows, key=lambda q: q.objective)
+            start, start_src = cheaper.open_mask, cheaper.source
     if start is not None and cur is None:
         best = assign(cpm, start, single=single_assignment, options=options,
-                      deadline=first_end, source="uncapacitated answer", clock=clock)
+                      deadline=first_end, source=start_src, clock=clock)
         if best is None:
             best = greedy_assign(cpm, start, single=single_assignment,
-                                 source="uncapacitated answer, greedy assignment")
+                                 source=f"{start_src}, greedy assignment")
         cur = best
     if large and cur is not None and not checker.screen:
         # 2a. location-allocation moves checked by the LP: on Quảng Ninh at 1 km they

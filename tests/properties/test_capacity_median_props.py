@@ -552,6 +552,33 @@ def test_where_the_demand_exceeds_the_room_the_uncapacitated_model_gets_less_tim
     assert fits.objective == pytest.approx(1.0 + 2.0 + 3.0)  # site 0 (against 4 + 1 + 2)
 
 
+def test_where_the_demand_exceeds_the_room_the_lagrangian_sites_can_start_the_moves(
+        ) -> None:
+    """By hand, one point to open, 5 a day each, 14 dossiers: the uncapacitated answer
+    is A (the 9 dossiers at 1 min, the 5 of d0 at 10 min: 59 against B's 270), but
+    with the capacities B holds d0's 5 at 0 min (900 with the penalty) and A 5 at 1 min
+    (905).  The Lagrangian at the penalty picks B, its flow is the cheaper, so the first
+    assignment is of the Lagrangian sites; the answer is B, proven."""
+    d = np.array([[10.0, 0.0], [1.0, 30.0], [1.0, 30.0], [1.0, 30.0]])
+    w = np.array([5.0, 3.0, 3.0, 3.0])
+    sources: list[str] = []
+    real = cpm_mod.assign
+
+    def spied(*args: object, **kw: object) -> object:
+        sources.append(str(kw.get("source")))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
+        mp.setattr(cpm_mod, "assign", spied)
+        res = capacitated_p_median(_csr(d), w, np.full(2, 5.0), 1,
+                                   unassigned_penalty_min=100.0, **KW)
+    assert sources and sources[0] == "Lagrangian sites"
+    assert res.open_sites.tolist() == [1]
+    assert res.objective == pytest.approx(900.0)
+    assert res.status is SolveStatus.OPTIMAL
+
+
 def test_aggregate_groups_rows_by_their_two_nearest_sites_and_band_by_hand() -> None:
     """Rows 0 and 1 share their nearest (site 0, 1.0 and 1.1 min: one 0.25-min band)
     and second-nearest site (1); row 2's second site is 2, row 3's nearest is 1: three
