@@ -29,7 +29,10 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
 
 * the start is the uncapacitated p-median's answer
   (:func:`optimizer.placement.median.solve_p_median`, a share of the time); its bound
-  is a bound here too (capacities only remove plans);
+  is a bound here too (capacities only remove plans); where the demand exceeds what
+  ``p`` sites hold (every open site ends full) it gets less of the time
+  (:data:`OVER_ROOM_UNCAPACITATED_SHARE`) and the sites of the Lagrangian below, priced
+  at the penalty, start instead when their min-cost flow is cheaper;
 * the first location-allocation moves are checked by the transportation LP
   (HiGHS, each point offered its nearest open sites); the later moves are screened by
   a min-cost flow (OR-Tools ``SimpleMinCostFlow``, :func:`flow_plan`): the
@@ -50,7 +53,8 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   it is at least the uncapacitated p-median's Lagrangian function (the knapsack only
   removes choices), so the ascent starts from that relaxation's multipliers
   (:func:`uncapacitated_price`; cheaper steps) or, when the demand exceeds what ``p``
-  sites can hold, from every row at the penalty (:func:`start_prices`);
+  sites can hold, from every row at the penalty (:func:`start_prices`); each step keeps
+  the sites' knapsack cut-offs and sorts only the items below them (:func:`_relaxed`);
 * location-allocation moves (each open site moved to the site serving its assigned
   demand best, all together, else one at a time), region moves (:func:`region_moves`:
   two neighbouring open sites re-opened together by a small MIP over the sites
@@ -70,7 +74,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -607,6 +611,9 @@ class Lagrange:
     site_value: FloatArray
     chosen: BoolArray
     iterations: int = 0
+    #: the sites' knapsack cut-offs of its last evaluation (:func:`_relaxed`): a later
+    #: ascent from here starts with them (its first step then costs what the others do)
+    memo: dict[str, FloatArray] = field(default_factory=dict)
 
 
 def _relaxed(cpm: Cpm, price: FloatArray, p: int, memo: dict[str, FloatArray] | None = None,
@@ -722,7 +729,8 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int, memo: dict[str, FloatArray] | 
 def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[FloatArray], *,
                deadline: float | None, max_iter: int = 3000,
                stop: threading.Event | None = None,
-               caps: FloatArray | None = None) -> Lagrange:
+               caps: FloatArray | None = None,
+               memo: dict[str, FloatArray] | None = None) -> Lagrange:
     """Subgradient ascent (Polyak steps towards ``upper``, the step halved after
     :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows,
     from the best of the ``start_price`` vectors given (each clipped to the caps)."""
@@ -733,9 +741,9 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[Fl
     cpm = _within_caps(cpm, caps)
     starts = start_price if isinstance(start_price, list) else [start_price]
     price = np.clip(starts[0], floor, caps)
-    memo: dict[str, FloatArray] = {}  # each site's cut-off: cheaper steps
+    memo = {} if memo is None else memo  # each site's cut-off: cheaper steps
     value, g, sv, chosen = _relaxed(cpm, price, p, memo)
-    best = Lagrange(value, price.copy(), sv, chosen, 1)
+    best = Lagrange(value, price.copy(), sv, chosen, 1, memo)
     for start in starts[1:]:
         if (deadline is not None and time.perf_counter() >= deadline) or (
                 stop is not None and stop.is_set()):
@@ -744,7 +752,7 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[Fl
         o_value, o_g, o_sv, o_chosen = _relaxed(cpm, other, p, memo)
         if o_value > best.bound:
             price, value, g = other, o_value, o_g
-            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1)
+            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1, memo)
     theta, stall = 1.0, 0
     w = cpm.w
     for it in range(max_iter):
@@ -1522,7 +1530,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
             and cur.objective < upper - TOL * max(1.0, abs(upper))):
         # a better upper bound steers the steps better: a few more rounds
         more = lagrangian(cpm, p, cur.objective, lag.price, deadline=share_end(0.08),
-                          stop=options.stop)
+                          stop=options.stop, memo=lag.memo)
         if more.bound > lag.bound:
             lag = more
             bounds["Lagrangian"] = lag.bound
@@ -1590,7 +1598,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
                 # step fits: its first evaluation runs whatever the time, on Phú Thọ at
                 # 1 km 2-5 s of wall under load)
                 more = lagrangian(cpm, p, cur.objective, lag.price, deadline=end,
-                                  stop=options.stop)
+                                  stop=options.stop, memo=lag.memo)
                 if more.bound > lag.bound:
                     more.iterations += lag.iterations
                     lag = more

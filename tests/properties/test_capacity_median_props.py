@@ -472,6 +472,14 @@ def test_the_lagrangian_with_the_sites_cut_offs_kept_is_the_same_function(
             scale = rng.choice([0.01, 1.0, 20.0])
             price = np.clip(price + scale * rng.standard_normal(cpm.n_rows), near,
                             max(top, 0.0))
+        # an ascent handed these cut-offs keeps using (and returns) them, and starts
+        # from the function's value at its start
+        lag = cpm_mod.lagrangian(cpm, p, math.inf, price, deadline=None, max_iter=3,
+                                 memo=memo)
+        assert lag.memo is memo
+        start = cpm_mod._relaxed(cpm, np.clip(price, near, math.inf if pen_u is None
+                                              else pen_u), p)[0]
+        assert lag.bound >= start - 1e-9 * max(1.0, abs(start))
 
 
 @settings(max_examples=40, deadline=None)
