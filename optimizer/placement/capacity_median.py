@@ -29,7 +29,10 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
 
 * the start is the uncapacitated p-median's answer
   (:func:`optimizer.placement.median.solve_p_median`, a share of the time); its bound
-  is a bound here too (capacities only remove plans);
+  is a bound here too (capacities only remove plans); where the demand exceeds what
+  ``p`` sites hold (every open site ends full) it gets less of the time
+  (:data:`OVER_ROOM_UNCAPACITATED_SHARE`) and the sites of the Lagrangian below, priced
+  at the penalty, start instead when their min-cost flow is cheaper;
 * the first location-allocation moves are checked by the transportation LP
   (HiGHS, each point offered its nearest open sites); the later moves are screened by
   a min-cost flow (OR-Tools ``SimpleMinCostFlow``, :func:`flow_plan`): the
@@ -50,7 +53,8 @@ goes to the MIP engine (hinted with the heuristic answer).  Above, no MIP:
   it is at least the uncapacitated p-median's Lagrangian function (the knapsack only
   removes choices), so the ascent starts from that relaxation's multipliers
   (:func:`uncapacitated_price`; cheaper steps) or, when the demand exceeds what ``p``
-  sites can hold, from every row at the penalty (:func:`start_prices`);
+  sites can hold, from every row at the penalty (:func:`start_prices`); each step keeps
+  the sites' knapsack cut-offs and sorts only the items below them (:func:`_relaxed`);
 * location-allocation moves (each open site moved to the site serving its assigned
   demand best, all together, else one at a time), region moves (:func:`region_moves`:
   two neighbouring open sites re-opened together by a small MIP over the sites
@@ -70,7 +74,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -108,6 +112,14 @@ LAGRANGIAN_SHARE = 0.15
 #: The same when the moves are screened by the min-cost flow: the bound then gets the
 #: time the moves leave (on qn-400m the moves had 16 checks in the minute otherwise).
 SCREEN_LAGRANGIAN_SHARE = 0.1
+#: Where the demand exceeds what ``p`` sites can hold (Phú Thọ at 1 km: 3,337 dossiers
+#: a day against 1,600) the uncapacitated model's bound is far below the capacities'
+#: and only its sites are used: it gets this share instead of
+#: :data:`UNCAPACITATED_SHARE`, and the Lagrangian the difference on top of its own.
+OVER_ROOM_UNCAPACITATED_SHARE = 0.1
+#: There, the Lagrangian from the penalty gets this share before the first assignment:
+#: its sites start the moves when their flow is cheaper than the uncapacitated answer's.
+OVER_ROOM_START_SHARE = 0.05
 #: When less than this share of the time limit is left for the moves (before the
 #: reserve) once the first assignment is done, the warm start is skipped and the
 #: Lagrangian gets :data:`SHORT_LAGRANGIAN_SHARE` (on qn-400m under load the first LP
@@ -136,6 +148,11 @@ AIM_SHARE = 0.25
 STALL_ROUNDS = 20
 #: Relative tolerance on objectives.
 TOL = 1e-7
+#: The Lagrangian's evaluations keep each site's knapsack cut-off (:func:`_relaxed`'s
+#: ``memo``) once they sort at least this many items: on Phú Thọ at 1 km (6.7 million)
+#: a step then took 0.3 s of CPU where it took 1.6-2.4 s; on Quảng Ninh and Lạng Sơn at
+#: 1 km (steps of 0.05 s) the cut-offs cost more than they saved.
+MEMO_SORT_MIN = 200_000
 #: Above this many demand rows (large models with an unassigned penalty) the sites are
 #: first chosen on an aggregated problem (:func:`aggregate`): on Quảng Ninh at 400 m
 #: (45,406 rows, 6.7 million pairs) each assignment LP took 10-37 s of a loaded minute
@@ -594,20 +611,50 @@ class Lagrange:
     site_value: FloatArray
     chosen: BoolArray
     iterations: int = 0
+    #: the sites' knapsack cut-offs of its last evaluation (:func:`_relaxed`): a later
+    #: ascent from here starts with them (its first step then costs what the others do)
+    memo: dict[str, FloatArray] = field(default_factory=dict)
 
 
-def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, FloatArray,
-                                                            BoolArray]:
+def _relaxed(cpm: Cpm, price: FloatArray, p: int, memo: dict[str, FloatArray] | None = None,
+             ) -> tuple[float, FloatArray, FloatArray, BoolArray]:
     """The Lagrangian function at ``price`` (per unit of weight): its value, the
-    subgradient (per row), the value per site and the sites chosen."""
+    subgradient (per row), the value per site and the sites chosen.
+
+    ``memo`` (a dict the caller keeps between calls, as :func:`lagrangian` does) holds
+    the last price and each site's knapsack cut-off (the ratio of its item that fills
+    it, 0 where everything fits): only the items below the cut-off moved by the largest
+    price change are then sorted, and the sites whose items so chosen do not fill them
+    get all theirs again, so the value is the same as without it (on Phú Thọ at 1 km
+    the full sort of 6.7 million pairs took 0.85 s of a 1.6 s evaluation)."""
     inp = cpm.prob.inp
     n_sites = inp.n_sites
     # (lean on memory: on Phú Thọ at 1 km every one of 6.7 million pairs is below the
     # penalty start's price, and each array here is 54 MB)
     ratio = cpm.d - price[cpm.r]
-    neg = np.flatnonzero(ratio < 0.0)
+    fast = memo is not None and cpm.pen_o is None and "cut" in memo
+    if fast and memo is not None:
+        # an item's ratio moves by at most the largest price change: every item that
+        # filled a site's knapsack before is below its old cut-off plus that
+        shift = float(np.max(np.abs(price - memo["price"]))) if price.size else 0.0
+        thr = np.minimum(memo["cut"] + shift * (1.0 + 1e-9) + 1e-9, 0.0)
+        neg = np.flatnonzero(ratio < thr[cpm.c])
+    else:
+        neg = np.flatnonzero(ratio < 0.0)
     q_all = ratio[neg]
     del ratio
+    if fast:
+        # the sites whose items so chosen do not fill them (and that have more below
+        # 0) get all their negative items
+        got = np.bincount(cpm.c[neg], weights=cpm.w[cpm.r[neg]], minlength=n_sites)
+        short = (got < cpm.cap) & (thr < 0.0)
+        if short.any():
+            at = np.flatnonzero(short[cpm.c])
+            q_at = cpm.d[at] - price[cpm.r[at]]
+            more = (q_at < 0.0) & (q_at >= thr[cpm.c[at]])
+            neg = np.r_[neg, at[more]]
+            q_all = np.r_[q_all, q_at[more]]
+            del at, q_at, more
     span = float(price.max()) if price.size else 0.0
     value = float(cpm.w @ price) + cpm.const
     unit_u = np.zeros(cpm.n_rows)
@@ -617,6 +664,7 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
         unit_u[take_u] = 1.0
         value += float(cpm.w[take_u] @ (cpm.pen_u - price[take_u]))
     site_value = np.zeros(n_sites)
+    cut = np.zeros(n_sites)
     z = np.zeros(neg.size)
     if neg.size:
         c_n, r_n, q_n = cpm.c[neg], cpm.r[neg], q_all
@@ -630,7 +678,7 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
             key = c_n[tight] * (2.0 * span + 1.0)
             key += q_n[tight]
             order = tight[np.argsort(key)]
-            del key, tight
+            del key
             c_s, w_s = c_n[order], w_n[order]
             before = np.cumsum(w_s)
             before -= w_s  # the weight ahead of each item in the whole sorted list
@@ -638,7 +686,13 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
             before -= np.repeat(before[starts], np.diff(np.r_[starts, c_s.size]))
             room = cpm.cap[c_s]
             room -= before
-            del before
+            if memo is not None and (fast or tight.size >= MEMO_SORT_MIN):
+                # each tight site's cut-off: the ratio of the item that fills it
+                fills = np.flatnonzero((room > 0.0) & (room <= w_s))
+                cut[c_s[fills]] = q_n[order[fills]]
+                lone = over & (cpm.cap <= 0.0)  # nothing fits: every item is beyond
+                cut[lone] = -np.inf
+            del before, tight
             room /= np.maximum(w_s, 1e-300)
             frac[order] = np.clip(room, 0.0, 1.0)
             del room, order, c_s, w_s
@@ -651,6 +705,10 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
             z[extra] = 1.0
             contrib[extra] += w_n[extra] * (1.0 - frac[extra]) * (q_n[extra] + cpm.pen_o)
         site_value = np.bincount(c_n, weights=contrib, minlength=n_sites).astype(np.float64)
+    if memo is not None and cpm.pen_o is None and (fast or cut.any()):
+        memo["cut"], memo["price"] = cut, price.copy()
+    elif memo is not None:
+        memo.clear()
     fixed = inp.fixed_mask
     chosen = fixed.copy()
     value += float(site_value[fixed].sum())
@@ -671,7 +729,8 @@ def _relaxed(cpm: Cpm, price: FloatArray, p: int) -> tuple[float, FloatArray, Fl
 def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[FloatArray], *,
                deadline: float | None, max_iter: int = 3000,
                stop: threading.Event | None = None,
-               caps: FloatArray | None = None) -> Lagrange:
+               caps: FloatArray | None = None,
+               memo: dict[str, FloatArray] | None = None) -> Lagrange:
     """Subgradient ascent (Polyak steps towards ``upper``, the step halved after
     :data:`STALL_ROUNDS` rounds without progress) on the relaxation of the assignment rows,
     from the best of the ``start_price`` vectors given (each clipped to the caps)."""
@@ -682,17 +741,18 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[Fl
     cpm = _within_caps(cpm, caps)
     starts = start_price if isinstance(start_price, list) else [start_price]
     price = np.clip(starts[0], floor, caps)
-    value, g, sv, chosen = _relaxed(cpm, price, p)
-    best = Lagrange(value, price.copy(), sv, chosen, 1)
+    memo = {} if memo is None else memo  # each site's cut-off: cheaper steps
+    value, g, sv, chosen = _relaxed(cpm, price, p, memo)
+    best = Lagrange(value, price.copy(), sv, chosen, 1, memo)
     for start in starts[1:]:
         if (deadline is not None and time.perf_counter() >= deadline) or (
                 stop is not None and stop.is_set()):
             break
         other = np.clip(start, floor, caps)
-        o_value, o_g, o_sv, o_chosen = _relaxed(cpm, other, p)
+        o_value, o_g, o_sv, o_chosen = _relaxed(cpm, other, p, memo)
         if o_value > best.bound:
             price, value, g = other, o_value, o_g
-            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1)
+            best = Lagrange(value, price.copy(), o_sv, o_chosen, 1, memo)
     theta, stall = 1.0, 0
     w = cpm.w
     for it in range(max_iter):
@@ -713,7 +773,7 @@ def lagrangian(cpm: Cpm, p: int, upper: float, start_price: FloatArray | list[Fl
         # a price above the penalty only lowers the function (the row would rather be
         # left unassigned), and one below the nearest minutes only lowers it too
         price = np.clip(price, floor, caps)
-        value, g, sv, chosen = _relaxed(cpm, price, p)
+        value, g, sv, chosen = _relaxed(cpm, price, p, memo)
         best.iterations = it + 2
         if value > best.bound + TOL * max(1.0, abs(best.bound)):
             best.bound, best.price, best.site_value, best.chosen = value, price.copy(), sv, chosen
@@ -1356,9 +1416,11 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
     if math.isfinite(cb):
         bounds["capacities"] = cb
     # 1. the uncapacitated p-median: start and bound
+    over_room = cpm.pen_u is not None and float(cpm.w.sum()) > _room(cpm, p)
+    unc_share = OVER_ROOM_UNCAPACITATED_SHARE if over_room else UNCAPACITATED_SHARE
     if unc_given is None:
         unc = solve_p_median(prob, p, options.within(
-            None if limit is None else UNCAPACITATED_SHARE * limit),
+            None if limit is None else unc_share * limit),
             unassigned_penalty_min=unassigned_penalty_min)
         stages.append(unc.report)
         if math.isfinite(unc.best_bound):
@@ -1374,6 +1436,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
     cur: Plan | None = None  # the moves' plan (screened when large)
     first_end = None if deadline is None or limit is None else deadline - RESERVE_SHARE * limit
     start = None
+    start_src = "uncapacitated answer"
     agg_warm: FloatArray | None = None  # the aggregated problem's multipliers on the rows
     aggregated = False
     if unc.status.has_solution:
@@ -1388,12 +1451,29 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
         cur, agg_warm = _aggregated_start(cpm, p, unc, start, options, limit, deadline,
                                               notes)
         checker.screen = aggregated = cur is not None
+    if (over_room and large and cur is None and not options.stopped
+            and limit is not None and limit > 0.0):
+        # every open site ends full: the sites of the Lagrangian at the penalty (each
+        # site's best demand up to its capacity, the p best) start the moves when their
+        # flow is cheaper than the uncapacitated answer's (on Phú Thọ 1 km's groups, a
+        # 150 s probe: the relocations from the latter 326,700, then from the
+        # Lagrangian's sites 324,571)
+        early = lagrangian(cpm, p, math.inf, start_prices(cpm, p, None, None),
+                           deadline=share_end(OVER_ROOM_START_SHARE), stop=options.stop)
+        mask_e = _fill(cpm, early.chosen, p, early.site_value)
+        flows = [q for q in (flow_plan(cpm, m, src) for m, src in (
+            (mask_e, "Lagrangian sites"), *(() if start is None else
+                                            ((start, "uncapacitated answer"),))))
+                 if q is not None]
+        if flows:
+            cheaper = min(flows, key=lambda q: q.objective)
+            start, start_src = cheaper.open_mask, cheaper.source
     if start is not None and cur is None:
         best = assign(cpm, start, single=single_assignment, options=options,
-                      deadline=first_end, source="uncapacitated answer", clock=clock)
+                      deadline=first_end, source=start_src, clock=clock)
         if best is None:
             best = greedy_assign(cpm, start, single=single_assignment,
-                                 source="uncapacitated answer, greedy assignment")
+                                 source=f"{start_src}, greedy assignment")
         cur = best
     if large and cur is not None and not checker.screen:
         # 2a. location-allocation moves checked by the LP: on Quảng Ninh at 1 km they
@@ -1428,8 +1508,11 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
         warm = uncapacitated_price(cpm, p, unc_upper, deadline=warm_end,
                                    stop=options.stop)
     # screened, the moves come first and the bound gets what they leave
-    lag_end = share_end(SHORT_LAGRANGIAN_SHARE if short else
-                        SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    lag_share = (SHORT_LAGRANGIAN_SHARE if short else
+                 SCREEN_LAGRANGIAN_SHARE if checker.screen else LAGRANGIAN_SHARE)
+    if over_room and unc_given is None:  # the time the uncapacitated model did not get
+        lag_share += UNCAPACITATED_SHARE - unc_share
+    lag_end = share_end(lag_share)
     t_lag = time.perf_counter()
     starts = start_prices(cpm, p, warm, cur)
     lag = lagrangian(cpm, p, upper, starts, deadline=lag_end, stop=options.stop)
@@ -1447,7 +1530,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
             and cur.objective < upper - TOL * max(1.0, abs(upper))):
         # a better upper bound steers the steps better: a few more rounds
         more = lagrangian(cpm, p, cur.objective, lag.price, deadline=share_end(0.08),
-                          stop=options.stop)
+                          stop=options.stop, memo=lag.memo)
         if more.bound > lag.bound:
             lag = more
             bounds["Lagrangian"] = lag.bound
@@ -1515,7 +1598,7 @@ def _solve(prob: MinutesInputs, capacity: npt.ArrayLike, p: int, options: SolveO
                 # step fits: its first evaluation runs whatever the time, on Phú Thọ at
                 # 1 km 2-5 s of wall under load)
                 more = lagrangian(cpm, p, cur.objective, lag.price, deadline=end,
-                                  stop=options.stop)
+                                  stop=options.stop, memo=lag.memo)
                 if more.bound > lag.bound:
                     more.iterations += lag.iterations
                     lag = more

@@ -162,6 +162,8 @@ def _against_brute_force(inst: dict[str, object], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0 if inst["large"] else 60_000)
     # and the assignment LP offering each point only its nearest open site first
     monkeypatch.setattr(cpm_mod, "ASSIGN_NEAREST", 1 if inst["large"] else 8)
+    # and the Lagrangian's evaluations keeping each site's cut-off from the first
+    monkeypatch.setattr(cpm_mod, "MEMO_SORT_MIN", 0 if inst["large"] else 200_000)
     m = _csr(d)
     res = capacitated_p_median(m, w, cap, p, fixed=fixed, unassigned_penalty_min=pen_u,
                                overload_penalty=pen_o, single_assignment=single, **KW)
@@ -424,6 +426,62 @@ def test_the_lagrangian_at_any_price_is_a_bound_above_the_uncapacitated_one(
     assert first - 1e-9 * max(1.0, abs(first)) <= lag.bound <= opt + tol
 
 
+@settings(max_examples=60, deadline=None)
+@given(inst=instances(), seed=st.integers(0, 2**31 - 1), steps=st.integers(1, 6))
+def test_the_lagrangian_with_the_sites_cut_offs_kept_is_the_same_function(
+        inst: dict[str, object], seed: int, steps: int) -> None:
+    """Along a sequence of random prices (small and large moves), the evaluation that
+    keeps each site's knapsack cut-off between calls and sorts only the items below it
+    (``memo``) gives the function's value and each site's value exactly as the full
+    sort does, whatever cut-offs it was left with (also random ones: the items below them
+    that do not fill a site are completed), and its subgradient is one: at any other
+    price the function is at most ``L(price) + sum_i w_i g_i (other_i - price_i)`` (the
+    function is concave)."""
+    from optimizer.placement.inputs import minutes_inputs
+
+    d, w, cap = (np.asarray(inst[k]) for k in ("d", "w", "cap"))
+    pen_u = inst["pen_u"]
+    assert pen_u is None or isinstance(pen_u, float)
+    p, fixed = int(str(inst["p"])), tuple(inst["fixed"])  # type: ignore[call-overload]
+    if not np.isfinite(d).any():
+        return
+    prob = minutes_inputs(_csr(d), w, fixed, None)
+    cpm = cpm_mod.prepare(prob, cap, pen_u, None)
+    if cpm.n_rows == 0:
+        return
+    rng = np.random.default_rng(seed)
+    near = cpm_mod._start_price(cpm, None)
+    top = pen_u if pen_u is not None else 60.0
+    memo: dict[str, np.ndarray] = {}
+    price = np.clip(near + rng.uniform(0.0, 40.0, cpm.n_rows), near, max(top, 0.0))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "MEMO_SORT_MIN", 0)
+        for _ in range(steps):
+            if memo and rng.random() < 0.5:  # cut-offs from elsewhere
+                memo["cut"] = -rng.uniform(0.0, 50.0, memo["cut"].size)
+            fast = cpm_mod._relaxed(cpm, price, p, memo)
+            plain = cpm_mod._relaxed(cpm, price, p)
+            tol = 1e-9 * max(1.0, abs(plain[0]))
+            assert fast[0] == pytest.approx(plain[0], rel=1e-12, abs=tol)
+            assert fast[2] == pytest.approx(plain[2], rel=1e-12, abs=tol)
+            other = np.clip(near + rng.uniform(0.0, 40.0, cpm.n_rows), near, max(top, 0.0))
+            at_other = cpm_mod._relaxed(cpm, other, p)[0]
+            assert at_other <= fast[0] + float((cpm.w * fast[1]) @ (other - price)) + 1e-7 * max(
+                1.0, abs(at_other))
+            # the next price: a small move (the cut-offs mostly hold) or a large one
+            scale = rng.choice([0.01, 1.0, 20.0])
+            price = np.clip(price + scale * rng.standard_normal(cpm.n_rows), near,
+                            max(top, 0.0))
+        # an ascent handed these cut-offs keeps using (and returns) them, and starts
+        # from the function's value at its start
+        lag = cpm_mod.lagrangian(cpm, p, math.inf, price, deadline=None, max_iter=3,
+                                 memo=memo)
+        assert lag.memo is memo
+        start = cpm_mod._relaxed(cpm, np.clip(price, near, math.inf if pen_u is None
+                                              else pen_u), p)[0]
+        assert lag.bound >= start - 1e-9 * max(1.0, abs(start))
+
+
 @settings(max_examples=40, deadline=None)
 @given(inst=instances(), moves_first=st.booleans())
 def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
@@ -468,6 +526,65 @@ def test_with_little_time_left_the_moves_come_first_and_the_bound_stays_valid(
         cpm = cpm_mod.prepare(minutes_inputs(_csr(d), w, fixed, None), cap, pen_u, pen_o)
         if cpm.n_rows and (pen_u is None or float(cpm.w.sum()) <= cpm_mod._room(cpm, p)):
             assert len(calls) == 1
+
+
+def test_where_the_demand_exceeds_the_room_the_uncapacitated_model_gets_less_time(
+        ) -> None:
+    """Where the demand exceeds what ``p`` sites hold (with a penalty), the uncapacitated
+    p-median gets :data:`OVER_ROOM_UNCAPACITATED_SHARE` of the limit (its bound is below
+    the capacities' there), elsewhere :data:`UNCAPACITATED_SHARE`; the answer is valid
+    either way (one site holds 5 of the demand of 12: the rest pays the penalty)."""
+    from optimizer.placement import median
+
+    d = np.array([[1.0, 4.0], [2.0, 1.0], [3.0, 2.0]])
+    given: list[float | None] = []
+    real = median.solve_p_median
+
+    def recorded(prob: object, p: int, options: object, **kw: object) -> PlacementResult:
+        given.append(options.time_limit_s)  # type: ignore[attr-defined]
+        return real(prob, p, options, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(median, "solve_p_median", recorded)
+        over = capacitated_p_median(_csr(d), np.full(3, 4.0), np.full(2, 5.0), 1,
+                                    unassigned_penalty_min=10.0, **KW)
+        fits = capacitated_p_median(_csr(d), np.full(3, 1.0), np.full(2, 5.0), 1,
+                                    unassigned_penalty_min=10.0, **KW)
+    limit = float(KW["time_limit_s"])
+    assert given[0] == pytest.approx(cpm_mod.OVER_ROOM_UNCAPACITATED_SHARE * limit)
+    assert given[1] == pytest.approx(cpm_mod.UNCAPACITATED_SHARE * limit)
+    # site 0 holds 5 of rows 0-2 (1 and 2 minutes: row 0 whole, 1 of row 1), or site 1
+    # (1 and 2 minutes: row 1 whole, 1 of row 2); 7 units at 10 minutes
+    assert over.objective == pytest.approx(4.0 * 1.0 + 1.0 * 2.0 + 7.0 * 10.0)
+    assert over.best_bound <= over.objective + 1e-9
+    assert fits.objective == pytest.approx(1.0 + 2.0 + 3.0)  # site 0 (against 4 + 1 + 2)
+
+
+def test_where_the_demand_exceeds_the_room_the_lagrangian_sites_can_start_the_moves(
+        ) -> None:
+    """By hand, one point to open, 5 a day each, 14 dossiers: the uncapacitated answer
+    is A (the 9 dossiers at 1 min, the 5 of d0 at 10 min: 59 against B's 270), but
+    with the capacities B holds d0's 5 at 0 min (900 with the penalty) and A 5 at 1 min
+    (905).  The Lagrangian at the penalty picks B, its flow is the cheaper, so the first
+    assignment is of the Lagrangian sites; the answer is B, proven."""
+    d = np.array([[10.0, 0.0], [1.0, 30.0], [1.0, 30.0], [1.0, 30.0]])
+    w = np.array([5.0, 3.0, 3.0, 3.0])
+    sources: list[str] = []
+    real = cpm_mod.assign
+
+    def spied(*args: object, **kw: object) -> object:
+        sources.append(str(kw.get("source")))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cpm_mod, "CPMEDIAN_MIP_MAX_PAIRS", 0)
+        mp.setattr(cpm_mod, "assign", spied)
+        res = capacitated_p_median(_csr(d), w, np.full(2, 5.0), 1,
+                                   unassigned_penalty_min=100.0, **KW)
+    assert sources and sources[0] == "Lagrangian sites"
+    assert res.open_sites.tolist() == [1]
+    assert res.objective == pytest.approx(900.0)
+    assert res.status is SolveStatus.OPTIMAL
 
 
 def test_aggregate_groups_rows_by_their_two_nearest_sites_and_band_by_hand() -> None:
