@@ -155,14 +155,21 @@ class Pairs:
     def of(m: sp.csr_matrix) -> Pairs:
         m = m.copy() if not m.has_sorted_indices else m
         m.sort_indices()
-        rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
-        cols = m.indices.astype(np.int64)
-        dist = m.data.astype(np.float64)
+        counts = np.diff(m.indptr)
         # one stable sort of the exact integer key (row, rank of the distance); the entries
-        # are in row, column order, so ties keep the column order
-        uniq, rank = np.unique(dist, return_inverse=True)
-        order = np.argsort(rows * max(1, uniq.size) + rank.ravel(), kind="stable")
-        return Pairs(rows[order], cols[order], dist[order], int(m.shape[0]), int(m.shape[1]))
+        # are in row, column order, so ties keep the column order.  Built in place, and each
+        # array gathered from the matrix by the order, one at a time: the temporaries of
+        # 17 million pairs (hn-400m) were a peak of their own
+        uniq, key = np.unique(m.data, return_inverse=True)
+        key = key.ravel().astype(np.int64, copy=False)
+        key += np.repeat(np.arange(m.shape[0], dtype=np.int64) * max(1, uniq.size), counts)
+        del uniq
+        order = np.argsort(key, kind="stable")
+        del key
+        rows = np.repeat(np.arange(m.shape[0], dtype=np.int64), counts)[order]
+        cols = m.indices[order].astype(np.int64)
+        dist = m.data[order].astype(np.float64, copy=False)
+        return Pairs(rows, cols, dist, int(m.shape[0]), int(m.shape[1]))
 
     def subset(self, keep: BoolArray) -> Pairs:
         return Pairs(self.rows[keep], self.cols[keep], self.dist[keep], self.n_rows, self.n_sites,
@@ -704,9 +711,15 @@ def reduce(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArr
     nxt = min(0.0, float(others.min())) if others.size else 0.0
     close_cost = lg.bound - rho + nxt
     force_open = fixed | (chosen_free & (close_cost > lim))
-    red = w[pairs.rows] * pairs.dist - lg.lam[pairs.rows]
-    pair_cost = np.where(force_open[pairs.cols], lg.bound, open_cost[pairs.cols]) + np.maximum(red, 0.0)
-    keep_pair = ~force_closed[pairs.cols] & (pair_cost <= lim)
+    # per entry, in place (a handful of full-length temporaries on 17 million pairs was
+    # hn-400m's peak): the site's forcing cost plus the pair's positive reduced cost
+    red = w[pairs.rows] * pairs.dist if pairs.wd is None else pairs.wd.copy()
+    red -= lg.lam[pairs.rows]
+    np.maximum(red, 0.0, out=red)
+    red += np.where(force_open, lg.bound, open_cost)[pairs.cols]
+    keep_pair = red <= lim
+    del red
+    keep_pair &= ~force_closed[pairs.cols]
     with np.errstate(invalid="ignore"):
         tail_cost = lg.bound + np.maximum(w * tail - lg.lam, 0.0)
     keep_tail = np.isfinite(tail) & (tail_cost <= lim)
@@ -1283,6 +1296,7 @@ def solve(pairs: Pairs, w: FloatArray, tail: FloatArray, p: int, fixed: BoolArra
         tol = 1e-9 * max(1.0, abs(best))
         red = reduce(cur_pairs, w, cur_tail, q, cur_fixed, cur_allowed, lg, best, tol)
         before = cur_pairs.rows.size
+        cur_pairs.release()  # the replaced pairs' working set goes before the subset is built
         cur_pairs, cur_tail = red.apply(cur_pairs, cur_tail)
         cur_fixed = red.force_open
         cur_allowed = ~red.force_closed
