@@ -47,7 +47,7 @@ def test_pairs_sorted_by_row_distance_column(m: sp.csr_matrix) -> None:
     ref = sorted(zip(coo.row.tolist(), coo.data.tolist(), coo.col.tolist(), strict=True))
     got = list(zip(pairs.rows.tolist(), pairs.dist.tolist(), pairs.cols.tolist(), strict=True))
     assert got == ref
-    assert pairs.rows.dtype == np.int64 and pairs.cols.dtype == np.int64
+    assert pairs.rows.dtype == np.int32 and pairs.cols.dtype == np.int32
     assert pairs.dist.dtype == np.float64
 
 
@@ -81,3 +81,30 @@ def test_reduce_same_with_and_without_weighted_pairs(m: sp.csr_matrix, seed: int
     for x, y in ((a.keep_pair, b.keep_pair), (a.keep_tail, b.keep_tail),
                  (a.force_open, b.force_open), (a.force_closed, b.force_closed)):
         assert np.array_equal(x, y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(matrices(), st.integers(0, 2**31 - 1), st.floats(0.0, 1.0), st.booleans(),
+       st.sampled_from([1, 2, 5, 1 << 20]))
+def test_compact_is_subset(m: sp.csr_matrix, seed: int, share: float, weighted: bool,
+                           chunk: int) -> None:
+    """Compacting in place (any chunk size) gives the entries :meth:`Pairs.subset` gives."""
+    rng = np.random.default_rng(seed)
+    pairs = pm.Pairs.of(m)
+    if weighted:
+        pairs = pm.Pairs.of(m).weighted(rng.random(m.shape[0]) + 0.5)
+    keep = rng.random(pairs.rows.size) < share
+    ref = pairs.subset(keep)
+    copy = pm.Pairs(pairs.rows.copy(), pairs.cols.copy(), pairs.dist.copy(), pairs.n_rows,
+                    pairs.n_sites, None if pairs.wd is None else pairs.wd.copy())
+    old = pm.COMPACT_CHUNK
+    pm.COMPACT_CHUNK = chunk
+    try:
+        out = copy.compact(keep)
+    finally:
+        pm.COMPACT_CHUNK = old
+    for x, y in ((out.rows, ref.rows), (out.cols, ref.cols), (out.dist, ref.dist)):
+        assert np.array_equal(x, y)
+    assert (out.wd is None) == (ref.wd is None)
+    if out.wd is not None and ref.wd is not None:
+        assert np.array_equal(out.wd, ref.wd)
