@@ -87,8 +87,14 @@ class Median:
 
 
 def _drop_entries(m: sp.csr_matrix, keep: BoolArray) -> sp.csr_matrix:
-    r_all = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    out = sp.csr_matrix((m.data[keep], (r_all[keep], m.indices[keep])), shape=m.shape)
+    """``m`` without the entries not in ``keep`` (``m`` itself when it keeps them all),
+    built as CSR directly: through COO it held several copies of the matrix at once."""
+    if keep.all():
+        return m
+    kept_before = np.zeros(keep.size + 1, dtype=np.int64)  # entries kept before each one
+    np.cumsum(keep, out=kept_before[1:])
+    out = sp.csr_matrix((m.data[keep], m.indices[keep], kept_before[m.indptr].astype(m.indptr.dtype)),
+                       shape=m.shape)
     out.sort_indices()
     return out
 
@@ -97,7 +103,7 @@ def prepare_median(prob: MinutesInputs, penalty: float | None) -> Median:
     """The rows and entries of ``prob`` the radius and Lagrangian models need."""
     inp, mins = prob.inp, prob.mins
     rows_in = np.flatnonzero(np.diff(mins.indptr) > 0)
-    m = mins[rows_in]
+    m = mins if rows_in.size == mins.shape[0] else mins[rows_in]  # no copy when all are in
     w = inp.weights[rows_in]
     const = far_weight = 0.0
     if penalty is not None:
