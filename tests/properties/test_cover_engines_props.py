@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -777,13 +778,9 @@ def test_lscp_with_the_core_search_beside_the_search_is_exact(
             s.solver for s in r.stages}
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_the_core_search_proves_rings_beside_the_search(threads: int) -> None:
-    """Rings the reductions leave whole (row i needs site i, i + 1 or i + 2 of 9 or 10:
-    optimum 3 and 4; LP 3 and 10/3): CP-SAT's core-based search runs first (two
-    threads: beside the search; one: before the engine on the whole) and proves
-    them, and the stage says so.  (10 s: a process's first CP-SAT call took 2.6 s for
-    the ring at load 8, past a quarter of a 4 s limit; the proofs take milliseconds.)"""
+def _core_spy() -> tuple[Callable[..., tuple[float, np.ndarray | None, bool]], list[bool]]:
+    """A stand-in for ``set_cover.core_bound`` that calls it and records whether each
+    call proved its component."""
     real = set_cover.core_bound
     cores: list[bool] = []
 
@@ -792,8 +789,24 @@ def test_the_core_search_proves_rings_beside_the_search(threads: int) -> None:
         cores.append(out[2])
         return out
 
+    return spy, cores
+
+
+def _ring(n: int) -> sp.csr_matrix:
+    """Row i needs site i, i + 1 or i + 2 of ``n`` (optimum ceil(n / 3))."""
+    return sp.csr_matrix(np.array([[(j - i) % n < 3 for j in range(n)] for i in range(n)]))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_core_search_proves_rings_beside_the_search(threads: int) -> None:
+    """Rings the reductions leave whole (row i needs site i, i + 1 or i + 2 of 9 or 10:
+    optimum 3 and 4; LP 3 and 10/3): CP-SAT's core-based search runs first (two
+    threads: beside the search; one: before the engine on the whole) and proves
+    them, and the stage says so.  (10 s: a process's first CP-SAT call took 2.6 s for
+    the ring at load 8, past a quarter of a 4 s limit; the proofs take milliseconds.)"""
+    spy, cores = _core_spy()
     for n, opt in ((9, 3.0), (10, 4.0)):
-        ring = sp.csr_matrix(np.array([[(j - i) % n < 3 for j in range(n)] for i in range(n)]))
+        ring = _ring(n)
         cores.clear()
         with pytest.MonkeyPatch.context() as mp:
             _probe_everywhere(mp, -1.0)
@@ -811,16 +824,9 @@ def test_the_core_search_runs_first_on_one_thread_whatever_the_bands() -> None:
     engine on the whole however many bands the component has (here nine: one row a
     band), and proves the rings; on two threads beside the search, more than two
     bands keep the decomposition (no core search)."""
-    real = set_cover.core_bound
-    cores: list[bool] = []
-
-    def spy(*a: Any, **kw: Any) -> tuple[float, np.ndarray | None, bool]:
-        out = real(*a, **kw)
-        cores.append(out[2])
-        return out
-
+    spy, cores = _core_spy()
     for n, opt in ((9, 3.0), (10, 4.0)):
-        ring = sp.csr_matrix(np.array([[(j - i) % n < 3 for j in range(n)] for i in range(n)]))
+        ring = _ring(n)
         for threads in (1, 2):
             cores.clear()
             with pytest.MonkeyPatch.context() as mp:
