@@ -1090,8 +1090,11 @@ def solve_capacitated(prob: CoverInputs, capacity: npt.ArrayLike, p: int | None,
                      "heuristic's" + ("" if r_report is None else
                                       " or the MIP restricted to its sites'")
                      + ", the bound the known ones" + (f" ({why})" if why else ""))
+        # the solver named is the one whose bound is reported: the master's LP by HiGHS's
+        # simplex when the thread ran, else the uncapacitated step's
+        solver = unc.report.solver if worker is None else "highs-simplex-master+restricted-mip"
         sol = MipSolution(SolverReport(
-            SolveStatus.NOT_SOLVED, math.nan, math.nan, math.inf, 0.0, unc.report.solver,
+            SolveStatus.NOT_SOLVED, math.nan, math.nan, math.inf, 0.0, solver,
             options.seed, options.threads, 0.0, ""), None)
         cm: CapacitatedMip | None = None
     else:
